@@ -1,0 +1,168 @@
+package roster
+
+// Via says where a store grant comes from.
+const (
+	ViaOrganizationRole = "organization_role" // owner and admins act as store admin everywhere
+	ViaStoreRole        = "store_role"        // a store membership
+)
+
+// StoreGrant is what a principal holds in one store.
+type StoreGrant struct {
+	StoreID  string
+	RoleID   string // "admin", "member", "viewer" or "rol_…"
+	RoleName string
+	Via      string // ViaOrganizationRole or ViaStoreRole
+	Perms    PermSet
+}
+
+// Access is everything one principal holds in one organization. It is loaded afresh for
+// every request, so a role change, a suspension or a removal applies on the next request.
+// Every permission decision of Roster is a method of Access: app enforces them, and the
+// console calls the same methods to decide what to show.
+type Access struct {
+	OrgID  string
+	UserID string
+	Role   OrgRole          // "" when the principal is not a member
+	Status MembershipStatus // a suspended membership grants nothing
+
+	org        PermSet
+	everyStore *StoreGrant // the grant in every store of the organization, if any
+	stores     map[string]StoreGrant
+}
+
+// NewAccess computes the access of a member from their organization role and their store
+// grants (each with its role's permissions already resolved). A suspended membership, or
+// none at all, grants nothing.
+func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, grants []StoreGrant, c *Catalog) Access {
+	a := Access{OrgID: orgID, UserID: userID, Role: role, Status: status, org: PermSet{}, stores: map[string]StoreGrant{}}
+	if !role.Valid() || status != MembershipActive {
+		return a
+	}
+	a.org = OrgRolePermissions(role)
+	if role == OrgOwner || role == OrgAdmin {
+		admin, _ := c.BuiltinRole(StoreRoleAdmin)
+		a.everyStore = &StoreGrant{RoleID: StoreRoleAdmin, RoleName: admin.Name, Via: ViaOrganizationRole, Perms: NewPermSet(admin.Permissions...)}
+	}
+	for _, g := range grants {
+		g.Via = ViaStoreRole
+		a.stores[g.StoreID] = g
+	}
+	return a
+}
+
+// IsMember reports whether the principal belongs to the organization, suspended or not.
+func (a Access) IsMember() bool { return a.Role.Valid() }
+
+// Active reports whether the principal is a member whose membership grants access.
+func (a Access) Active() bool { return a.Role.Valid() && a.Status == MembershipActive }
+
+// Can reports whether the principal holds an organization permission.
+func (a Access) Can(p Permission) bool { return a.org.Has(p) }
+
+// Store returns the principal's effective grant in a store: via the organization role when
+// that gives more, else the store membership.
+func (a Access) Store(storeID string) (StoreGrant, bool) {
+	if a.everyStore != nil {
+		g := *a.everyStore
+		g.StoreID = storeID
+		return g, true
+	}
+	g, ok := a.stores[storeID]
+	return g, ok
+}
+
+// CanInStore reports whether the principal holds a store permission in a store.
+func (a Access) CanInStore(storeID string, p Permission) bool {
+	g, ok := a.Store(storeID)
+	return ok && g.Perms.Has(p)
+}
+
+// AllStores reports whether the principal reaches every store of the organization.
+func (a Access) AllStores() bool { return a.everyStore != nil }
+
+// StoreIDs returns the stores reached through store memberships (not via the organization role).
+func (a Access) StoreIDs() []string {
+	out := make([]string, 0, len(a.stores))
+	for id := range a.stores {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Holds returns the organization permissions of want that the principal lacks.
+func (a Access) Holds(want []Permission) (missing []Permission) { return a.org.Missing(want) }
+
+// HoldsInStore returns the permissions of want that the principal lacks in a store. With
+// storeID "" it asks about every store at once, which only an organization-wide grant gives.
+// It is the no-escalation test: nobody grants what they do not hold.
+func (a Access) HoldsInStore(storeID string, want []Permission) (missing []Permission) {
+	var have PermSet
+	if a.everyStore != nil {
+		have = a.everyStore.Perms
+	} else if g, ok := a.stores[storeID]; ok && storeID != "" {
+		have = g.Perms
+	}
+	return have.Missing(want)
+}
+
+// Restrict narrows the access to what a credential carries: at most the organization
+// permissions org, and in stores at most the store role grant (in one store when storeID is
+// set, else in every store the principal reaches). An API key never holds more than its owner.
+func (a Access) Restrict(org PermSet, role StoreGrant, storeID string) Access {
+	r := Access{OrgID: a.OrgID, UserID: a.UserID, Role: a.Role, Status: a.Status, org: a.org.Intersect(org), stores: map[string]StoreGrant{}}
+	narrow := func(g StoreGrant) StoreGrant {
+		g.Perms = g.Perms.Intersect(role.Perms)
+		g.RoleID, g.RoleName = role.RoleID, role.RoleName
+		return g
+	}
+	if storeID != "" {
+		if g, ok := a.Store(storeID); ok {
+			r.stores[storeID] = narrow(g)
+		}
+		return r
+	}
+	if a.everyStore != nil {
+		g := narrow(*a.everyStore)
+		r.everyStore = &g
+	}
+	for id, g := range a.stores {
+		r.stores[id] = narrow(g)
+	}
+	return r
+}
+
+// Decision is the answer to "may this principal do this here?", with the reason.
+type Decision struct {
+	Allowed bool
+	Reason  string // a stable word: "organization_role", "store_role", "not_member", "suspended", "no_store_access", "permission_missing"
+	OrgRole OrgRole
+	RoleID  string // the store role that decided, if any
+}
+
+// Explain decides a permission in a store ("" for an organization permission) and says why.
+func (a Access) Explain(p Permission, storeID string) Decision {
+	d := Decision{OrgRole: a.Role}
+	switch {
+	case !a.IsMember():
+		d.Reason = "not_member"
+	case !a.Active():
+		d.Reason = "suspended"
+	case storeID == "":
+		d.Allowed = a.Can(p)
+		d.Reason = "organization_role"
+		if !d.Allowed {
+			d.Reason = "permission_missing"
+		}
+	default:
+		g, ok := a.Store(storeID)
+		if !ok {
+			d.Reason = "no_store_access"
+			return d
+		}
+		d.RoleID, d.Allowed, d.Reason = g.RoleID, g.Perms.Has(p), g.Via
+		if !d.Allowed {
+			d.Reason = "permission_missing"
+		}
+	}
+	return d
+}

@@ -1,0 +1,54 @@
+package roster
+
+// ActorKind says what kind of principal acts.
+type ActorKind string
+
+// Actor kinds, as recorded in the audit log.
+const (
+	ActorAnonymous ActorKind = "anonymous"
+	ActorUser      ActorKind = "user"
+	ActorAPIKey    ActorKind = "api_key"
+	ActorService   ActorKind = "service" // a host application's instance token
+	ActorSystem    ActorKind = "system"  // Roster itself: workers, the CLI
+)
+
+// Actor is who makes a request, authenticated by the transport and passed to every app
+// method. For an API key, UserID is the key's owner and the key bounds what they may do.
+type Actor struct {
+	Kind      ActorKind
+	UserID    string
+	SessionID string
+	Operator  bool // instance-wide rights
+
+	APIKeyID    string
+	APIKeyOrgID string // an API key works in one organization only
+
+	ServiceTokenID string
+
+	IP        string
+	UserAgent string
+}
+
+// Anonymous returns an unauthenticated actor seen from ip.
+func Anonymous(ip, userAgent string) Actor {
+	return Actor{Kind: ActorAnonymous, IP: ip, UserAgent: userAgent}
+}
+
+// System is Roster itself acting: workers and command-line administration.
+func System() Actor { return Actor{Kind: ActorSystem, Operator: true} }
+
+// ID returns the identifier recorded in the audit log for this actor.
+func (a Actor) ID() string {
+	switch a.Kind {
+	case ActorUser:
+		return a.UserID
+	case ActorAPIKey:
+		return a.APIKeyID
+	case ActorService:
+		return a.ServiceTokenID
+	}
+	return ""
+}
+
+// IsUser reports whether a signed-in user acts (through a session or an API key of theirs).
+func (a Actor) IsUser() bool { return (a.Kind == ActorUser || a.Kind == ActorAPIKey) && a.UserID != "" }

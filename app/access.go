@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// catalog returns the permission catalog: Roster's own plus the host application's, read
+// afresh so that a permission registered by another Roster process counts at once.
+func (a *App) catalog(ctx context.Context, c *sqlstore.Conn) (*roster.Catalog, error) {
+	host, err := c.HostPermissions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return roster.NewCatalog(host), nil
+}
+
+// roleResolver turns store role IDs into roles: built-in ones from the catalog, custom ones
+// from the organization's roles (read once, when first needed).
+type roleResolver struct {
+	ctx    context.Context
+	c      *sqlstore.Conn
+	cat    *roster.Catalog
+	orgID  string
+	custom map[string]roster.Role
+}
+
+func (a *App) resolver(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, orgID string) *roleResolver {
+	return &roleResolver{ctx: ctx, c: c, cat: cat, orgID: orgID}
+}
+
+// role returns the role with its permissions as the catalog knows them today: a permission
+// removed from the catalog no longer counts.
+func (r *roleResolver) role(id string) (roster.Role, error) {
+	if role, ok := r.cat.BuiltinRole(id); ok {
+		return role, nil
+	}
+	if r.custom == nil {
+		roles, err := r.c.Roles(r.ctx, r.orgID)
+		if err != nil {
+			return roster.Role{}, err
+		}
+		r.custom = make(map[string]roster.Role, len(roles))
+		for _, role := range roles {
+			r.custom[role.ID] = role
+		}
+	}
+	role, ok := r.custom[id]
+	if !ok {
+		return roster.Role{}, &roster.Error{Code: roster.EUnknownRole, Field: "role", Message: "unknown store role " + id}
+	}
+	role.Permissions = roster.NewPermSet(role.Permissions...).Intersect(r.cat.StorePermissions()).Sorted()
+	return role, nil
+}
+
+// grant returns the store grant a store membership gives.
+func (r *roleResolver) grant(storeID, roleID string) (roster.StoreGrant, error) {
+	role, err := r.role(roleID)
+	if err != nil {
+		return roster.StoreGrant{}, err
+	}
+	return roster.StoreGrant{StoreID: storeID, RoleID: role.ID, RoleName: role.Name, Via: roster.ViaStoreRole, Perms: roster.NewPermSet(role.Permissions...)}, nil
+}
+
+// userAccess computes what a user holds in an organization, from the database as it is now.
+func (a *App) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, orgID, userID string) (roster.Access, error) {
+	m, err := c.Membership(ctx, orgID, userID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return roster.NewAccess(orgID, userID, "", "", nil, cat), nil
+	}
+	if err != nil {
+		return roster.Access{}, err
+	}
+	sms, err := c.MemberStores(ctx, orgID, userID)
+	if err != nil {
+		return roster.Access{}, err
+	}
+	res := a.resolver(ctx, c, cat, orgID)
+	grants := make([]roster.StoreGrant, 0, len(sms))
+	for _, sm := range sms {
+		g, err := res.grant(sm.StoreID, sm.RoleID)
+		if roster.ErrorCode(err) == roster.EUnknownRole {
+			continue // a role deleted under a race grants nothing
+		}
+		if err != nil {
+			return roster.Access{}, err
+		}
+		grants = append(grants, g)
+	}
+	return roster.NewAccess(orgID, userID, m.Role, m.Status, grants, cat), nil
+}
+
+// access computes what an actor holds in an organization. Only users hold anything in an
+// organization.
+func (a *App) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string) (roster.Access, *roster.Catalog, error) {
+	cat, err := a.catalog(ctx, c)
+	if err != nil {
+		return roster.Access{}, nil, err
+	}
+	if !actor.IsUser() {
+		return roster.NewAccess(orgID, "", "", "", nil, cat), cat, nil
+	}
+	acc, err := a.userAccess(ctx, c, cat, orgID, actor.UserID)
+	return acc, cat, err
+}
+
+// scope is an organization seen by an actor who belongs to it.
+type scope struct {
+	org roster.Organization
+	acc roster.Access
+	cat *roster.Catalog
+}
+
+// orgScope loads an organization and the actor's access to it. To anyone who is not a
+// member it does not exist; a suspended member is told so.
+func (a *App) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+	if !roster.ValidID(roster.PrefixOrganization, orgID) {
+		return scope{}, roster.NotFound("organization")
+	}
+	var org roster.Organization
+	var err error
+	if lock {
+		org, err = c.LockOrganization(ctx, orgID)
+	} else {
+		org, err = c.Organization(ctx, orgID)
+	}
+	if err != nil {
+		return scope{}, err
+	}
+	acc, cat, err := a.access(ctx, c, actor, orgID)
+	if err != nil {
+		return scope{}, err
+	}
+	if !acc.IsMember() {
+		return scope{}, roster.NotFound("organization")
+	}
+	if !acc.Active() {
+		return scope{}, roster.Errorf(roster.EMembershipSuspended, "your membership of this organization is suspended")
+	}
+	return scope{org: org, acc: acc, cat: cat}, nil
+}
+
+// require refuses an organization permission the actor lacks.
+func (s scope) require(perm roster.Permission) error {
+	if s.acc.Can(perm) {
+		return nil
+	}
+	return deny(s.org.ID, "", perm, "your role in this organization does not allow this")
+}
+
+// storeScope loads a store, its organization and the actor's access. To anyone who reaches
+// neither the store nor its organization's settings, the store does not exist.
+func (a *App) storeScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, storeID string, lock bool) (scope, roster.Store, error) {
+	if !roster.ValidID(roster.PrefixStore, storeID) {
+		return scope{}, roster.Store{}, roster.NotFound("store")
+	}
+	st, err := c.Store(ctx, storeID)
+	if err != nil {
+		return scope{}, roster.Store{}, err
+	}
+	s, err := a.orgScope(ctx, c, actor, st.OrgID, lock)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return scope{}, roster.Store{}, roster.NotFound("store")
+	}
+	if err != nil {
+		return scope{}, roster.Store{}, err
+	}
+	if _, ok := s.acc.Store(st.ID); !ok && !s.acc.Can(roster.PermOrgSettingsRead) {
+		return scope{}, roster.Store{}, roster.NotFound("store")
+	}
+	return s, st, nil
+}
+
+// requireStore refuses a store permission the actor lacks in a store.
+func (s scope) requireStore(storeID string, perm roster.Permission) error {
+	if s.acc.CanInStore(storeID, perm) {
+		return nil
+	}
+	return deny(s.org.ID, storeID, perm, "your role in this store does not allow this")
+}

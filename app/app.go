@@ -1,0 +1,162 @@
+// Package app holds Roster's use cases: one method per thing a user can do. Each validates
+// its input, checks the actor's permission, keeps the invariants of DESIGN §3 and writes its
+// audit event, all inside one transaction. The REST API and the web console both call these
+// methods; no rule is written anywhere else.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// SignupMode says who may create an account without an invitation.
+type SignupMode string
+
+// Sign-up modes.
+const (
+	SignupOpen       SignupMode = "open"
+	SignupInviteOnly SignupMode = "invite-only"
+)
+
+// Config is what the use cases need to know of the instance.
+type Config struct {
+	BaseURL             *url.URL // the only source of absolute links
+	Signup              SignupMode
+	DefaultStoreCredits int
+	PasswordMinLength   int
+	PasswordParams      password.Params
+	HashConcurrency     int           // argon2 hashes computed at once
+	SessionIdle         time.Duration // a session unused this long ends
+	SessionLifetime     time.Duration // a session ends this long after login, used or not
+	LoginPerIP          int           // login attempts per IP per minute
+}
+
+// DefaultConfig returns the configuration of a fresh install.
+func DefaultConfig() Config {
+	u, _ := url.Parse("http://127.0.0.1:8080")
+	return Config{
+		BaseURL:             u,
+		Signup:              SignupOpen,
+		DefaultStoreCredits: 3,
+		PasswordMinLength:   15,
+		PasswordParams:      password.Default,
+		HashConcurrency:     4,
+		SessionIdle:         7 * 24 * time.Hour,
+		SessionLifetime:     30 * 24 * time.Hour,
+		LoginPerIP:          30,
+	}
+}
+
+// App is Roster's use cases over one database.
+type App struct {
+	db     *sqlstore.DB
+	cfg    Config
+	clock  roster.Clock
+	log    *slog.Logger
+	hasher *password.Hasher
+	ipRate *rateLimiter
+}
+
+// New returns the use cases over a migrated database.
+func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App {
+	if clock == nil {
+		clock = roster.SystemClock{}
+	}
+	return &App{
+		db:     db,
+		cfg:    cfg,
+		clock:  clock,
+		log:    log,
+		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
+		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
+	}
+}
+
+// Config returns the instance configuration.
+func (a *App) Config() Config { return a.cfg }
+
+// Now returns the current time of the app's clock.
+func (a *App) Now() time.Time { return a.clock.Now() }
+
+// Ready checks that the database answers.
+func (a *App) Ready(ctx context.Context) error { return a.db.Ping(ctx) }
+
+// txn is one write transaction of a use case: the store's transaction, the actor, and the
+// one time at which everything in it happens.
+type txn struct {
+	*sqlstore.Tx
+	ctx   context.Context
+	now   time.Time
+	actor roster.Actor
+}
+
+// write runs fn in a write transaction. When fn is refused for lack of permission, the
+// refusal is recorded in the audit log (see refused), since fn's transaction is rolled back.
+func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) error) error {
+	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor})
+	})
+	return a.refused(ctx, actor, err)
+}
+
+// refused records a refusal for lack of permission in the audit log, in a transaction of
+// its own, and returns the error to show. Other errors pass through.
+func (a *App) refused(ctx context.Context, actor roster.Actor, err error) error {
+	var d *denial
+	if errors.As(err, &d) {
+		if aerr := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+			t := &txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor}
+			return t.audit(d.event)
+		}); aerr != nil {
+			a.log.Error("record refused access", "err", aerr)
+		}
+		return d.err
+	}
+	return err
+}
+
+// read returns a connection for a use case that changes nothing.
+func (a *App) read() *sqlstore.Conn { return a.db.Read() }
+
+// audit appends an event for the transaction's actor at the transaction's time.
+func (t *txn) audit(e roster.AuditEvent) error {
+	e.ID = roster.NewID(roster.PrefixEvent)
+	e.ActorKind, e.ActorID = t.actor.Kind, t.actor.ID()
+	if e.ActorKind == "" {
+		e.ActorKind = roster.ActorAnonymous
+	}
+	e.IP, e.UserAgent, e.CreatedAt = t.actor.IP, truncate(t.actor.UserAgent, 512), t.now
+	return t.InsertAuditEvent(t.ctx, e)
+}
+
+// denial is a refusal for lack of permission, with the audit event that records it.
+type denial struct {
+	err   *roster.Error
+	event roster.AuditEvent
+}
+
+func (d *denial) Error() string { return d.err.Error() }
+func (d *denial) Unwrap() error { return d.err }
+
+// deny returns a "forbidden" error that write records in the audit log.
+func deny(orgID, storeID string, perm roster.Permission, msg string) error {
+	return &denial{
+		err: &roster.Error{Code: roster.EForbidden, Message: msg, Details: map[string]any{"permission": string(perm)}},
+		event: roster.AuditEvent{OrgID: orgID, StoreID: storeID, Action: "access.denied",
+			After: map[string]any{"permission": string(perm)}},
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

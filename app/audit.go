@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// AuditFilter narrows a listing of an organization's audit events.
+type AuditFilter struct {
+	StoreID  string
+	ActorID  string
+	Action   string // exact, or a prefix ending in "." such as "member."
+	TargetID string
+	Since    time.Time
+	Until    time.Time
+	Cursor   string
+	Limit    int
+}
+
+// auditFilter checks a filter and narrows it to what the actor may read: everything for
+// owner and admins, a store's events for that store's admins, else only the actor's own.
+func (a *App) auditFilter(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (roster.AuditFilter, error) {
+	s, err := a.orgScope(ctx, a.read(), actor, orgID, false)
+	if err != nil {
+		return roster.AuditFilter{}, err
+	}
+	if f.Cursor != "" && !roster.ValidID(roster.PrefixEvent, f.Cursor) {
+		return roster.AuditFilter{}, roster.Invalidf("cursor", "invalid cursor")
+	}
+	if f.StoreID != "" && !roster.ValidID(roster.PrefixStore, f.StoreID) {
+		return roster.AuditFilter{}, roster.Invalidf("store_id", "invalid store ID")
+	}
+	if len(f.Action) > 100 || len(f.ActorID) > 100 || len(f.TargetID) > 100 {
+		return roster.AuditFilter{}, roster.Invalidf("action", "filter too long")
+	}
+	out := roster.AuditFilter{OrgID: orgID, StoreID: f.StoreID, ActorID: f.ActorID, Action: f.Action, TargetID: f.TargetID,
+		Since: f.Since, Until: f.Until, Cursor: f.Cursor, Limit: pageLimit(f.Limit)}
+	switch {
+	case s.acc.Can(roster.PermOrgAuditRead):
+	case f.StoreID != "" && s.acc.CanInStore(f.StoreID, roster.PermStoreAuditRead):
+	default:
+		out.ActorID = actor.UserID // members see their own actions only
+		if f.ActorID != "" && f.ActorID != actor.UserID {
+			return roster.AuditFilter{}, deny(orgID, f.StoreID, roster.PermOrgAuditRead, "you can read your own actions only")
+		}
+	}
+	return out, nil
+}
+
+// AuditEvents lists an organization's audit events, newest first.
+func (a *App) AuditEvents(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (Page[roster.AuditEvent], error) {
+	rf, err := a.auditFilter(ctx, actor, orgID, f)
+	if err != nil {
+		return Page[roster.AuditEvent]{}, a.refused(ctx, actor, err)
+	}
+	limit := rf.Limit
+	rf.Limit++
+	events, err := a.read().ListAuditEvents(ctx, rf)
+	if err != nil {
+		return Page[roster.AuditEvent]{}, err
+	}
+	return page(events, limit, func(e roster.AuditEvent) string { return e.ID }), nil
+}

@@ -1,0 +1,321 @@
+package app
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/token"
+)
+
+// SignupInput is what a person gives to create an account.
+type SignupInput struct {
+	Email    string
+	Name     string
+	Password string
+	Locale   string
+}
+
+// Signup creates an account. Its answer never tells whether the address was already taken:
+// for a taken address nothing is created and the same (nil) answer comes back after the
+// same work; the person then logs in.
+func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) error {
+	if a.cfg.Signup != SignupOpen {
+		return roster.Errorf(roster.ESignupClosed, "sign-up is by invitation only on this instance")
+	}
+	u, hash, err := a.newUser(ctx, in)
+	if err != nil {
+		return err
+	}
+	err = a.write(ctx, actor, func(t *txn) error {
+		if _, _, err := t.UserByEmail(t.ctx, u.Email); err == nil {
+			return errTaken
+		} else if roster.ErrorCode(err) != roster.ENotFound {
+			return err
+		}
+		u.CreatedAt, u.UpdatedAt = t.now, t.now
+		if err := t.CreateUser(t.ctx, u, hash); err != nil {
+			return err
+		}
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		return t.audit(roster.AuditEvent{Action: "user.signed_up", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"email": u.Email, "name": u.Name}})
+	})
+	if err == errTaken || roster.ErrorCode(err) == roster.EUserExists {
+		return nil // the same answer as for a new account
+	}
+	return err
+}
+
+// errTaken ends a sign-up transaction for an address that has an account.
+var errTaken = roster.Errorf(roster.EUserExists, "taken")
+
+// newUser validates sign-up input and hashes the password (outside any transaction: the
+// hash is the slow part).
+func (a *App) newUser(ctx context.Context, in SignupInput) (roster.User, string, error) {
+	addr, err := email(in.Email)
+	if err != nil {
+		return roster.User{}, "", err
+	}
+	name, err := text("name", in.Name, true, 100)
+	if err != nil {
+		return roster.User{}, "", err
+	}
+	loc, err := locale(in.Locale)
+	if err != nil {
+		return roster.User{}, "", err
+	}
+	if err := password.Check(in.Password, a.cfg.PasswordMinLength, addr[:strings.LastIndexByte(addr, '@')], name); err != nil {
+		return roster.User{}, "", err
+	}
+	hash, err := a.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return roster.User{}, "", err
+	}
+	u := roster.User{ID: roster.NewID(roster.PrefixUser), Email: addr, Name: name, Locale: loc, Status: roster.UserActive, HasPassword: true}
+	return u, hash, nil
+}
+
+// LoginInput is what a person gives to sign in.
+type LoginInput struct {
+	Email    string
+	Password string
+}
+
+// LoginResult is a new session and the secret token that proves it, shown once.
+type LoginResult struct {
+	Token   string
+	Session roster.Session
+	User    roster.User
+}
+
+// lockFor is the growing delay after consecutive failed logins of one account: none for
+// the first four, then 1 s doubling up to 15 minutes, and a hard stop of a day at 50
+// failures, well before 100. A successful login or a password reset clears the count.
+func lockFor(failures int) time.Duration {
+	switch {
+	case failures >= 50:
+		return 24 * time.Hour
+	case failures >= 5:
+		d := time.Second << min(failures-5, 10)
+		return min(d, 15*time.Minute)
+	}
+	return 0
+}
+
+// Login checks an address and password and opens a new session. Unknown addresses, wrong
+// passwords and accounts without a password get the same answer after the same work.
+func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (LoginResult, error) {
+	now := a.clock.Now()
+	if ok, wait := a.ipRate.allow("login:"+actor.IP, now); !ok {
+		return LoginResult{}, rateLimited(wait)
+	}
+	bad := roster.Errorf(roster.EInvalidCredentials, "the email address or the password is not correct")
+	addr, err := email(in.Email)
+	if err != nil || len(in.Password) > 4*password.MaxLength {
+		a.hasher.VerifyDummy(ctx, in.Password)
+		return LoginResult{}, bad
+	}
+	c := a.read()
+	key := token.Hash("login:" + addr)
+	if _, until, err := c.LoginThrottle(ctx, key); err != nil {
+		return LoginResult{}, err
+	} else if until.After(now) {
+		return LoginResult{}, rateLimited(until.Sub(now))
+	}
+	u, hash, err := c.UserByEmail(ctx, addr)
+	if err != nil && roster.ErrorCode(err) != roster.ENotFound {
+		return LoginResult{}, err
+	}
+	ok, rehash := false, false
+	if hash == "" {
+		a.hasher.VerifyDummy(ctx, in.Password)
+	} else if ok, rehash, err = a.hasher.Verify(ctx, in.Password, hash); err != nil {
+		return LoginResult{}, err
+	}
+	if !ok {
+		err := a.write(ctx, actor, func(t *txn) error {
+			_, err := t.RecordLoginFailure(t.ctx, key, t.now, lockFor)
+			if err != nil || u.ID == "" {
+				return err
+			}
+			t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+			return t.audit(roster.AuditEvent{Action: "user.login_failed", TargetType: "user", TargetID: u.ID})
+		})
+		if err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, bad
+	}
+	if u.Status != roster.UserActive {
+		return LoginResult{}, roster.Errorf(roster.EUserDeactivated, "this account has been deactivated; contact your administrator")
+	}
+	if rehash {
+		if hash, err = a.hasher.Hash(ctx, in.Password); err != nil {
+			return LoginResult{}, err
+		}
+	}
+	var res LoginResult
+	err = a.write(ctx, actor, func(t *txn) error {
+		if err := t.ClearLoginFailures(t.ctx, key); err != nil {
+			return err
+		}
+		if rehash {
+			if err := t.SetPasswordHash(t.ctx, u.ID, hash, t.now); err != nil {
+				return err
+			}
+		}
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		res, err = a.openSession(t, u)
+		if err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "user.logged_in", TargetType: "session", TargetID: res.Session.ID})
+	})
+	return res, err
+}
+
+// openSession creates a session for a user who just proved who they are: always a new
+// token, so no session can be fixed in advance.
+func (a *App) openSession(t *txn, u roster.User) (LoginResult, error) {
+	plain, hash := token.New(token.PrefixSession)
+	s := roster.Session{
+		ID: roster.NewID(roster.PrefixSession), UserID: u.ID, CreatedAt: t.now, LastSeenAt: t.now,
+		ExpiresAt: t.now.Add(a.cfg.SessionLifetime), ReauthAt: t.now, IP: t.actor.IP, UserAgent: truncate(t.actor.UserAgent, 512),
+	}
+	if err := t.CreateSession(t.ctx, s, hash); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: plain, Session: s, User: u}, nil
+}
+
+func rateLimited(wait time.Duration) error {
+	if wait < time.Second {
+		wait = time.Second
+	}
+	return &roster.Error{Code: roster.ERateLimited, Message: "too many attempts; try again later", RetryAfter: wait.Round(time.Second)}
+}
+
+// Logout ends the actor's current session.
+func (a *App) Logout(ctx context.Context, actor roster.Actor) error {
+	if actor.SessionID == "" {
+		return roster.Errorf(roster.EInvalid, "only a session can be logged out; API keys are revoked instead")
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.DeleteSession(t.ctx, actor.UserID, actor.SessionID); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "user.logged_out", TargetType: "session", TargetID: actor.SessionID})
+	})
+}
+
+// touchEvery bounds how often a session's last use is written: at most once a minute.
+const touchEvery = time.Minute
+
+// Authenticate returns the actor a bearer token or session cookie stands for. Expired,
+// revoked, forged and malformed tokens, and tokens of deactivated users, all get
+// "unauthenticated".
+func (a *App) Authenticate(ctx context.Context, secret, ip, userAgent string) (roster.Actor, error) {
+	unauth := roster.Errorf(roster.EUnauthenticated, "the credentials are missing, invalid or expired; log in again")
+	actor := roster.Actor{IP: ip, UserAgent: userAgent}
+	switch {
+	case token.WellFormed(token.PrefixSession, secret):
+		return a.authenticateSession(ctx, actor, secret, unauth)
+	case token.WellFormed(token.PrefixService, secret):
+		st, err := a.read().ServiceTokenByHash(ctx, token.Hash(secret))
+		if roster.ErrorCode(err) == roster.ENotFound {
+			return actor, unauth
+		}
+		if err != nil {
+			return actor, err
+		}
+		if now := a.clock.Now(); st.LastUsedAt == nil || now.Sub(*st.LastUsedAt) > touchEvery {
+			if err := a.write(ctx, actor, func(t *txn) error { return t.TouchServiceToken(t.ctx, st.ID, t.now) }); err != nil {
+				return actor, err
+			}
+		}
+		actor.Kind, actor.ServiceTokenID = roster.ActorService, st.ID
+		return actor, nil
+	}
+	return actor, unauth
+}
+
+func (a *App) authenticateSession(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
+	c := a.read()
+	s, err := c.SessionByTokenHash(ctx, token.Hash(secret))
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return actor, unauth
+	}
+	if err != nil {
+		return actor, err
+	}
+	now := a.clock.Now()
+	if !now.Before(s.ExpiresAt) || now.Sub(s.LastSeenAt) >= a.cfg.SessionIdle {
+		return actor, unauth
+	}
+	u, err := c.User(ctx, s.UserID)
+	if err != nil {
+		return actor, err
+	}
+	if u.Status != roster.UserActive {
+		return actor, unauth
+	}
+	if now.Sub(s.LastSeenAt) > touchEvery {
+		if err := a.write(ctx, actor, func(t *txn) error { return t.TouchSession(t.ctx, s.ID, t.now) }); err != nil {
+			return actor, err
+		}
+	}
+	actor.Kind, actor.UserID, actor.SessionID, actor.Operator = roster.ActorUser, u.ID, s.ID, u.Operator
+	return actor, nil
+}
+
+// requireUser refuses actors that are not a signed-in user.
+func requireUser(actor roster.Actor) error {
+	if actor.Kind == roster.ActorUser && actor.UserID != "" {
+		return nil
+	}
+	if actor.Kind == roster.ActorAnonymous || actor.Kind == "" {
+		return roster.Errorf(roster.EUnauthenticated, "log in first")
+	}
+	return roster.Forbidden("this needs a signed-in user")
+}
+
+// reauthWindow is how recently the password must have been entered for sensitive actions
+// that do not ask for it again.
+const reauthWindow = 10 * time.Minute
+
+// stepUp proves that the person at the keyboard is the account's owner before a sensitive
+// action: the password given now, or entered in this session in the last few minutes.
+func (a *App) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw string) error {
+	if pw == "" {
+		if actor.SessionID != "" {
+			sessions, err := c.ListSessions(ctx, actor.UserID)
+			if err != nil {
+				return err
+			}
+			for _, s := range sessions {
+				if s.ID == actor.SessionID && a.clock.Now().Sub(s.ReauthAt) < reauthWindow {
+					return nil
+				}
+			}
+		}
+		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password to confirm"}
+	}
+	hash, err := c.PasswordHash(ctx, actor.UserID)
+	if err != nil {
+		return err
+	}
+	ok := false
+	if hash == "" {
+		a.hasher.VerifyDummy(ctx, pw)
+	} else if ok, _, err = a.hasher.Verify(ctx, pw, hash); err != nil {
+		return err
+	}
+	if !ok {
+		return &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package app
+
+import (
+	"context"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// CheckInput asks whether a user may do something in a store, or in an organization when
+// StoreID is empty.
+type CheckInput struct {
+	UserID     string
+	Permission roster.Permission
+	StoreID    string
+	OrgID      string
+}
+
+// CheckResult answers a CheckInput, with the reason.
+type CheckResult struct {
+	roster.Decision
+	OrgID   string
+	StoreID string
+}
+
+// MaxBatch bounds the questions of one batch check.
+const MaxBatch = 100
+
+// requireChecker lets the host application (its service tokens) and operators ask about
+// any user.
+func requireChecker(actor roster.Actor) error {
+	if actor.Kind == roster.ActorService || (actor.Operator && actor.Kind == roster.ActorUser) {
+		return nil
+	}
+	if actor.Kind == roster.ActorAnonymous || actor.Kind == "" {
+		return roster.Errorf(roster.EUnauthenticated, "the check API needs a service token")
+	}
+	return roster.Forbidden("the check API needs a service token")
+}
+
+// Check answers "may this user do this here?" for the host application.
+func (a *App) Check(ctx context.Context, actor roster.Actor, in CheckInput) (CheckResult, error) {
+	res, err := a.CheckBatch(ctx, actor, []CheckInput{in})
+	if err != nil {
+		return CheckResult{}, err
+	}
+	return res[0], nil
+}
+
+// CheckBatch answers several questions at once, in order.
+func (a *App) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInput) ([]CheckResult, error) {
+	if err := requireChecker(actor); err != nil {
+		return nil, err
+	}
+	if len(in) == 0 || len(in) > MaxBatch {
+		return nil, roster.Invalidf("checks", "give between 1 and %d checks", MaxBatch)
+	}
+	c := a.read()
+	cat, err := a.catalog(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CheckResult, len(in))
+	users := map[string]roster.User{}
+	accesses := map[[2]string]roster.Access{}
+	for i, q := range in {
+		if out[i], err = a.check(ctx, c, cat, q, users, accesses); err != nil {
+			if e := roster.AsError(err); e != nil && len(in) > 1 {
+				e = e.With("index", i)
+				return nil, e
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (a *App) check(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, q CheckInput, users map[string]roster.User, accesses map[[2]string]roster.Access) (CheckResult, error) {
+	info, ok := cat.Lookup(q.Permission)
+	if !ok {
+		return CheckResult{}, (&roster.Error{Code: roster.EUnknownPermission, Field: "permission", Message: "unknown permission " + string(q.Permission)}).
+			With("permission", string(q.Permission))
+	}
+	if !roster.ValidID(roster.PrefixUser, q.UserID) {
+		return CheckResult{}, roster.NotFound("user")
+	}
+	u, ok := users[q.UserID]
+	if !ok {
+		var err error
+		if u, err = c.User(ctx, q.UserID); err != nil {
+			return CheckResult{}, err
+		}
+		users[q.UserID] = u
+	}
+	res := CheckResult{StoreID: q.StoreID, OrgID: q.OrgID}
+	switch {
+	case q.StoreID != "":
+		if info.Scope != roster.ScopeStore {
+			return res, roster.Invalidf("permission", "%s is an organization permission; ask with organization_id", q.Permission)
+		}
+		if !roster.ValidID(roster.PrefixStore, q.StoreID) {
+			return res, roster.NotFound("store")
+		}
+		st, err := c.Store(ctx, q.StoreID)
+		if err != nil {
+			return res, err
+		}
+		if q.OrgID != "" && q.OrgID != st.OrgID {
+			return res, roster.NotFound("store")
+		}
+		res.OrgID = st.OrgID
+		if st.Status != roster.StoreActive {
+			res.Reason = "store_archived"
+			return res, nil
+		}
+	case q.OrgID != "":
+		if info.Scope != roster.ScopeOrganization {
+			return res, roster.Invalidf("permission", "%s is a store permission; ask with store_id", q.Permission)
+		}
+		if !roster.ValidID(roster.PrefixOrganization, q.OrgID) {
+			return res, roster.NotFound("organization")
+		}
+		if _, err := c.Organization(ctx, q.OrgID); err != nil {
+			return res, err
+		}
+	default:
+		return res, roster.Invalidf("store_id", "give store_id or organization_id")
+	}
+	if u.Status != roster.UserActive {
+		res.Reason = "user_deactivated"
+		return res, nil
+	}
+	key := [2]string{res.OrgID, u.ID}
+	acc, ok := accesses[key]
+	if !ok {
+		var err error
+		if acc, err = a.userAccess(ctx, c, cat, res.OrgID, u.ID); err != nil {
+			return res, err
+		}
+		accesses[key] = acc
+	}
+	res.Decision = acc.Explain(q.Permission, q.StoreID)
+	return res, nil
+}
+
+// UserStoresInput asks in which stores a user holds a permission.
+type UserStoresInput struct {
+	UserID     string
+	Permission roster.Permission
+}
+
+// UserStores lists the active stores, across all organizations, where a user holds a store
+// permission (every store they reach when Permission is empty).
+func (a *App) UserStores(ctx context.Context, actor roster.Actor, in UserStoresInput) ([]roster.StoreAccess, error) {
+	if err := requireChecker(actor); err != nil {
+		return nil, err
+	}
+	c := a.read()
+	if in.Permission != "" {
+		cat, err := a.catalog(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		info, ok := cat.Lookup(in.Permission)
+		if !ok {
+			return nil, (&roster.Error{Code: roster.EUnknownPermission, Field: "permission", Message: "unknown permission " + string(in.Permission)}).
+				With("permission", string(in.Permission))
+		}
+		if info.Scope != roster.ScopeStore {
+			return nil, roster.Invalidf("permission", "%s is an organization permission", in.Permission)
+		}
+	}
+	if !roster.ValidID(roster.PrefixUser, in.UserID) {
+		return nil, roster.NotFound("user")
+	}
+	u, err := c.User(ctx, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != roster.UserActive {
+		return []roster.StoreAccess{}, nil
+	}
+	affs, err := a.MyOrganizations(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID})
+	if err != nil {
+		return nil, err
+	}
+	out := []roster.StoreAccess{}
+	for _, aff := range affs {
+		for _, s := range aff.Stores {
+			if in.Permission == "" || s.Grant.Perms.Has(in.Permission) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,228 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/password"
+)
+
+// Me returns the signed-in user.
+func (a *App) Me(ctx context.Context, actor roster.Actor) (roster.User, error) {
+	if err := requireUser(actor); err != nil {
+		return roster.User{}, err
+	}
+	return a.read().User(ctx, actor.UserID)
+}
+
+// ProfileInput is what a user may change of their own profile; nil fields stay as they are.
+// Role, operator rights, status and verification are never settable here.
+type ProfileInput struct {
+	Name   *string
+	Locale *string
+}
+
+// UpdateMe changes the signed-in user's name and language.
+func (a *App) UpdateMe(ctx context.Context, actor roster.Actor, in ProfileInput) (roster.User, error) {
+	if err := requireUser(actor); err != nil {
+		return roster.User{}, err
+	}
+	var u roster.User
+	err := a.write(ctx, actor, func(t *txn) error {
+		before, err := t.User(t.ctx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		u = before
+		if in.Name != nil {
+			if u.Name, err = text("name", *in.Name, true, 100); err != nil {
+				return err
+			}
+		}
+		if in.Locale != nil {
+			if u.Locale, err = locale(*in.Locale); err != nil {
+				return err
+			}
+		}
+		if err := t.UpdateUserProfile(t.ctx, u.ID, u.Name, u.Locale, t.now); err != nil {
+			return err
+		}
+		u.UpdatedAt = t.now
+		return t.audit(roster.AuditEvent{Action: "user.updated", TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"name": before.Name, "locale": before.Locale}, After: map[string]any{"name": u.Name, "locale": u.Locale}})
+	})
+	return u, err
+}
+
+// ChangePassword replaces the signed-in user's password. It needs the current one, and ends
+// every other session of the user.
+func (a *App) ChangePassword(ctx context.Context, actor roster.Actor, current, next string) error {
+	if err := requireUser(actor); err != nil {
+		return err
+	}
+	c := a.read()
+	u, err := c.User(ctx, actor.UserID)
+	if err != nil {
+		return err
+	}
+	if err := a.stepUp(ctx, c, actor, orNonEmpty(current)); err != nil {
+		if roster.ErrorCode(err) == roster.EInvalidCredentials {
+			return &roster.Error{Code: roster.EInvalidCredentials, Field: "current_password", Message: "the current password is not correct"}
+		}
+		return err
+	}
+	if err := password.Check(next, a.cfg.PasswordMinLength, u.Email[:strings.LastIndexByte(u.Email, '@')], u.Name); err != nil {
+		return err
+	}
+	hash, err := a.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.SetPasswordHash(t.ctx, u.ID, hash, t.now); err != nil {
+			return err
+		}
+		ended, err := t.DeleteUserSessions(t.ctx, u.ID, actor.SessionID)
+		if err != nil {
+			return err
+		}
+		if actor.SessionID != "" {
+			if err := t.SetSessionReauth(t.ctx, actor.SessionID, t.now); err != nil {
+				return err
+			}
+		}
+		if err := t.audit(roster.AuditEvent{Action: "user.password_changed", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"other_sessions_ended": ended}}); err != nil {
+			return err
+		}
+		return a.notifyPasswordChanged(t, u)
+	})
+}
+
+// orNonEmpty makes sure a password that must be given is not taken for "recently entered".
+func orNonEmpty(pw string) string {
+	if pw == "" {
+		return "\x00"
+	}
+	return pw
+}
+
+// SessionInfo is a session as its user sees it.
+type SessionInfo struct {
+	roster.Session
+	Current bool
+}
+
+// Sessions lists the signed-in user's sessions.
+func (a *App) Sessions(ctx context.Context, actor roster.Actor) ([]SessionInfo, error) {
+	if err := requireUser(actor); err != nil {
+		return nil, err
+	}
+	ss, err := a.read().ListSessions(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	now := a.clock.Now()
+	out := make([]SessionInfo, 0, len(ss))
+	for _, s := range ss {
+		if now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < a.cfg.SessionIdle {
+			out = append(out, SessionInfo{Session: s, Current: s.ID == actor.SessionID})
+		}
+	}
+	return out, nil
+}
+
+// RevokeSession ends one of the signed-in user's sessions.
+func (a *App) RevokeSession(ctx context.Context, actor roster.Actor, sessionID string) error {
+	if err := requireUser(actor); err != nil {
+		return err
+	}
+	if !roster.ValidID(roster.PrefixSession, sessionID) {
+		return roster.NotFound("session")
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.DeleteSession(t.ctx, actor.UserID, sessionID); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "session.revoked", TargetType: "session", TargetID: sessionID})
+	})
+}
+
+// RevokeOtherSessions ends every session of the signed-in user but the current one.
+func (a *App) RevokeOtherSessions(ctx context.Context, actor roster.Actor) (int64, error) {
+	if err := requireUser(actor); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := a.write(ctx, actor, func(t *txn) error {
+		var err error
+		if n, err = t.DeleteUserSessions(t.ctx, actor.UserID, actor.SessionID); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "session.revoked_others", TargetType: "user", TargetID: actor.UserID,
+			After: map[string]any{"sessions_ended": n}})
+	})
+	return n, err
+}
+
+// MyOrganizations returns the selector's data: every organization the actor belongs to,
+// with their role, and under each the active stores they reach with their effective store
+// role (direct, or via their organization role).
+func (a *App) MyOrganizations(ctx context.Context, actor roster.Actor) ([]roster.Affiliation, error) {
+	if err := requireUser(actor); err != nil {
+		return nil, err
+	}
+	c := a.read()
+	affs, err := c.Affiliations(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	adminStores, err := c.AdminStores(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	direct, err := c.StoreMembershipsOfUser(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := a.catalog(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	admin, _ := cat.BuiltinRole(roster.StoreRoleAdmin)
+	resolvers := map[string]*roleResolver{}
+	for i := range affs {
+		aff := &affs[i]
+		m := aff.Membership
+		if m.Status != roster.MembershipActive {
+			continue // a suspended membership shows, and reaches no store
+		}
+		if m.Role == roster.OrgOwner || m.Role == roster.OrgAdmin {
+			for _, s := range adminStores[m.OrgID] {
+				aff.Stores = append(aff.Stores, roster.StoreAccess{Store: s, Grant: roster.StoreGrant{
+					StoreID: s.ID, RoleID: admin.ID, RoleName: admin.Name, Via: roster.ViaOrganizationRole, Perms: roster.NewPermSet(admin.Permissions...)}})
+			}
+			continue
+		}
+		for _, d := range direct {
+			if d.Store.OrgID != m.OrgID || d.Store.Status != roster.StoreActive {
+				continue
+			}
+			res := resolvers[m.OrgID]
+			if res == nil {
+				res = a.resolver(ctx, c, cat, m.OrgID)
+				resolvers[m.OrgID] = res
+			}
+			g, err := res.grant(d.Store.ID, d.Grant.RoleID)
+			if roster.ErrorCode(err) == roster.EUnknownRole {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			aff.Stores = append(aff.Stores, roster.StoreAccess{Store: d.Store, Grant: g})
+		}
+	}
+	return affs, nil
+}

@@ -1,0 +1,383 @@
+package app
+
+import (
+	"context"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// MemberFilter narrows a listing of members.
+type MemberFilter struct {
+	Query  string
+	Role   roster.OrgRole
+	Status roster.MembershipStatus
+	Cursor string
+	Limit  int
+}
+
+// Members lists an organization's members a page at a time (owner and admins).
+func (a *App) Members(ctx context.Context, actor roster.Actor, orgID string, f MemberFilter) (Page[roster.Member], error) {
+	c := a.read()
+	s, err := a.orgScope(ctx, c, actor, orgID, false)
+	if err == nil {
+		err = s.require(roster.PermOrgSettingsRead)
+	}
+	if err != nil {
+		return Page[roster.Member]{}, a.refused(ctx, actor, err)
+	}
+	if f.Role != "" && !f.Role.Valid() {
+		return Page[roster.Member]{}, roster.Invalidf("role", "role must be owner, admin or member")
+	}
+	if f.Status != "" && f.Status != roster.MembershipActive && f.Status != roster.MembershipSuspended {
+		return Page[roster.Member]{}, roster.Invalidf("status", "status must be active or suspended")
+	}
+	if f.Cursor != "" && !roster.ValidID(roster.PrefixUser, f.Cursor) {
+		return Page[roster.Member]{}, roster.Invalidf("cursor", "invalid cursor")
+	}
+	q, err := text("q", f.Query, false, 100)
+	if err != nil {
+		return Page[roster.Member]{}, err
+	}
+	limit := pageLimit(f.Limit)
+	ms, err := c.ListMembers(ctx, sqlstore.MemberFilter{OrgID: orgID, Query: q, Role: f.Role, Status: f.Status, Cursor: f.Cursor, Limit: limit + 1})
+	if err != nil {
+		return Page[roster.Member]{}, err
+	}
+	return page(ms, limit, func(m roster.Member) string { return m.UserID }), nil
+}
+
+// Member returns one member with their store memberships: to owner and admins, and to the
+// member themselves.
+func (a *App) Member(ctx context.Context, actor roster.Actor, orgID, userID string) (roster.Member, error) {
+	c := a.read()
+	s, err := a.orgScope(ctx, c, actor, orgID, false)
+	if err == nil && userID != actor.UserID {
+		err = s.require(roster.PermOrgSettingsRead)
+	}
+	if err != nil {
+		return roster.Member{}, a.refused(ctx, actor, err)
+	}
+	if !roster.ValidID(roster.PrefixUser, userID) {
+		return roster.Member{}, roster.NotFound("member")
+	}
+	m, err := c.Membership(ctx, orgID, userID)
+	if err != nil {
+		return roster.Member{}, err
+	}
+	u, err := c.User(ctx, userID)
+	if err != nil {
+		return roster.Member{}, err
+	}
+	stores, err := c.MemberStores(ctx, orgID, userID)
+	return roster.Member{Membership: m, User: u, Stores: stores}, err
+}
+
+// memberWrite runs fn on a member the actor manages: with org.members.manage, and never on
+// the owner unless the actor is the owner.
+func (a *App) memberWrite(ctx context.Context, actor roster.Actor, orgID, userID string, fn func(t *txn, s scope, m roster.Membership) error) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
+		if err != nil {
+			return err
+		}
+		if err := s.require(roster.PermOrgMembersManage); err != nil {
+			return err
+		}
+		m, err := a.member(t, orgID, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == roster.OrgOwner {
+			return ownerProtected(s.acc.Role == roster.OrgOwner)
+		}
+		return fn(t, s, m)
+	})
+}
+
+// ownerProtected is the refusal to change or remove the owner (rules 1 and 2).
+func ownerProtected(self bool) error {
+	if self {
+		return roster.Errorf(roster.EOwnerProtected, "the owner cannot be demoted, suspended or removed; transfer ownership to an admin first")
+	}
+	return roster.Errorf(roster.EOwnerProtected, "nobody but the owner can change the owner's membership")
+}
+
+// ChangeMemberRole sets a member's organization role to admin or member. Ownership moves
+// only by transfer.
+func (a *App) ChangeMemberRole(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole) error {
+	if role == roster.OrgOwner {
+		return &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
+	}
+	if !role.Valid() {
+		return roster.Invalidf("role", "role must be admin or member")
+	}
+	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
+		if m.Role == role {
+			return nil
+		}
+		if missing := s.acc.Holds(roster.OrgRolePermissions(role).Sorted()); len(missing) > 0 {
+			return escalation(missing)
+		}
+		if err := t.SetMemberRole(t.ctx, orgID, userID, role, t.now); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "member.role_changed", TargetType: "user", TargetID: userID,
+			Before: map[string]any{"role": string(m.Role)}, After: map[string]any{"role": string(role)}})
+	})
+}
+
+// escalation is the refusal to grant permissions one does not hold.
+func escalation(missing []roster.Permission) error {
+	keys := make([]string, len(missing))
+	for i, p := range missing {
+		keys[i] = string(p)
+	}
+	return (&roster.Error{Code: roster.ERoleEscalation, Field: "role", Message: "you cannot grant permissions you do not hold yourself"}).With("missing", keys)
+}
+
+// SuspendMember suspends a membership: it keeps its roles and grants nothing, from the
+// member's next request.
+func (a *App) SuspendMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+	return a.setMemberStatus(ctx, actor, orgID, userID, roster.MembershipSuspended)
+}
+
+// ReactivateMember lifts a suspension.
+func (a *App) ReactivateMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+	return a.setMemberStatus(ctx, actor, orgID, userID, roster.MembershipActive)
+}
+
+func (a *App) setMemberStatus(ctx context.Context, actor roster.Actor, orgID, userID string, status roster.MembershipStatus) error {
+	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
+		if userID == actor.UserID {
+			return roster.Errorf(roster.EConflict, "you cannot suspend or reactivate yourself")
+		}
+		if m.Status == status {
+			return nil
+		}
+		if err := t.SetMemberStatus(t.ctx, orgID, userID, status, t.now); err != nil {
+			return err
+		}
+		action := "member.suspended"
+		if status == roster.MembershipActive {
+			action = "member.reactivated"
+		}
+		return t.audit(roster.AuditEvent{OrgID: orgID, Action: action, TargetType: "user", TargetID: userID,
+			Before: map[string]any{"status": string(m.Status)}, After: map[string]any{"status": string(status)}})
+	})
+}
+
+// RemoveMember removes someone from an organization, with all their store memberships and
+// API keys there, in one transaction, and tells them by email.
+func (a *App) RemoveMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
+		return a.removeMember(t, s.org, m, "member.removed")
+	})
+}
+
+// LeaveOrganization removes the actor from an organization. The owner cannot leave.
+func (a *App) LeaveOrganization(ctx context.Context, actor roster.Actor, orgID string) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
+		if roster.ErrorCode(err) == roster.EMembershipSuspended {
+			s.org, err = t.LockOrganization(t.ctx, orgID)
+		}
+		if err != nil {
+			return err
+		}
+		m, err := t.Membership(t.ctx, orgID, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if m.Role == roster.OrgOwner {
+			return roster.Errorf(roster.EOwnerProtected, "the owner cannot leave; transfer ownership to an admin first")
+		}
+		return a.removeMember(t, s.org, m, "member.left")
+	})
+}
+
+func (a *App) removeMember(t *txn, org roster.Organization, m roster.Membership, action string) error {
+	stores, err := t.MemberStores(t.ctx, org.ID, m.UserID)
+	if err != nil {
+		return err
+	}
+	if err := t.RemoveMember(t.ctx, org.ID, m.UserID); err != nil {
+		return err
+	}
+	storeIDs := make([]string, len(stores))
+	for i, sm := range stores {
+		storeIDs[i] = sm.StoreID
+	}
+	if err := t.audit(roster.AuditEvent{OrgID: org.ID, Action: action, TargetType: "user", TargetID: m.UserID,
+		Before: map[string]any{"role": string(m.Role), "status": string(m.Status), "stores": storeIDs}}); err != nil {
+		return err
+	}
+	if action == "member.left" {
+		return nil
+	}
+	u, err := t.User(t.ctx, m.UserID)
+	if err != nil {
+		return err
+	}
+	return t.notifyUser(u, "access_removed", org.ID, map[string]any{"org_name": org.Name})
+}
+
+// StoreGrantInput gives a role in one store.
+type StoreGrantInput struct {
+	StoreID string
+	RoleID  string
+}
+
+// checkGrant validates one store grant that the actor gives: the store belongs to the
+// organization, the role exists there, and the actor holds every permission of the role in
+// that store (no escalation) as well as the right to add people to it.
+func (a *App) checkGrant(t *txn, s scope, g StoreGrantInput, perm roster.Permission) (roster.Role, error) {
+	if !roster.ValidID(roster.PrefixStore, g.StoreID) {
+		return roster.Role{}, (&roster.Error{Code: roster.ENotFound, Field: "stores", Message: "store not found"}).With("store_id", g.StoreID)
+	}
+	st, err := t.Store(t.ctx, g.StoreID)
+	if err != nil || st.OrgID != s.org.ID {
+		return roster.Role{}, (&roster.Error{Code: roster.ENotFound, Field: "stores", Message: "store not found"}).With("store_id", g.StoreID)
+	}
+	if err := s.requireStore(st.ID, perm); err != nil {
+		return roster.Role{}, err
+	}
+	role, err := a.resolver(t.ctx, &t.Conn, s.cat, s.org.ID).role(g.RoleID)
+	if err != nil {
+		return roster.Role{}, err
+	}
+	if missing := s.acc.HoldsInStore(st.ID, role.Permissions); len(missing) > 0 {
+		return roster.Role{}, escalation(missing)
+	}
+	return role, nil
+}
+
+// AddMember adds an existing user to an organization with an organization role and store
+// grants (owner and admins). People usually join by invitation; this is the direct path
+// for those who already have an account and are known to the organization.
+func (a *App) AddMember(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole, grants []StoreGrantInput) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
+		if err != nil {
+			return err
+		}
+		if err := s.require(roster.PermOrgMembersManage); err != nil {
+			return err
+		}
+		if !roster.ValidID(roster.PrefixUser, userID) {
+			return roster.NotFound("user")
+		}
+		u, err := t.User(t.ctx, userID)
+		if err != nil {
+			return err
+		}
+		return a.join(t, s, u, role, grants)
+	})
+}
+
+// join makes a user a member with an organization role and store grants, checking that the
+// actor may grant each of them.
+func (a *App) join(t *txn, s scope, u roster.User, role roster.OrgRole, grants []StoreGrantInput) error {
+	if role == roster.OrgOwner {
+		return &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
+	}
+	if !role.Valid() {
+		return roster.Invalidf("role", "role must be admin or member")
+	}
+	if missing := s.acc.Holds(roster.OrgRolePermissions(role).Sorted()); len(missing) > 0 {
+		return escalation(missing)
+	}
+	if err := t.AddMember(t.ctx, roster.Membership{OrgID: s.org.ID, UserID: u.ID, Role: role, Status: roster.MembershipActive,
+		CreatedAt: t.now, UpdatedAt: t.now}); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	stores := map[string]any{}
+	for _, g := range grants {
+		if seen[g.StoreID] {
+			return (&roster.Error{Code: roster.EInvalid, Field: "stores", Message: "a store appears twice"}).With("store_id", g.StoreID)
+		}
+		seen[g.StoreID] = true
+		if _, err := a.checkGrant(t, s, g, roster.PermStoreMembersInvite); err != nil {
+			return err
+		}
+		if err := t.PutStoreMember(t.ctx, roster.StoreMembership{StoreID: g.StoreID, OrgID: s.org.ID, UserID: u.ID, RoleID: g.RoleID,
+			CreatedAt: t.now, UpdatedAt: t.now}); err != nil {
+			return err
+		}
+		stores[g.StoreID] = g.RoleID
+	}
+	return t.audit(roster.AuditEvent{OrgID: s.org.ID, Action: "member.added", TargetType: "user", TargetID: u.ID,
+		After: map[string]any{"email": u.Email, "role": string(role), "stores": stores}})
+}
+
+// StoreTeam lists who reaches a store and with which role.
+func (a *App) StoreTeam(ctx context.Context, actor roster.Actor, storeID string) ([]roster.TeamMember, error) {
+	c := a.read()
+	s, st, err := a.storeScope(ctx, c, actor, storeID, false)
+	if err == nil && !s.acc.Can(roster.PermOrgSettingsRead) {
+		err = s.requireStore(st.ID, roster.PermStoreMembersRead)
+	}
+	if err != nil {
+		return nil, a.refused(ctx, actor, err)
+	}
+	return c.StoreTeam(ctx, st.OrgID, st.ID)
+}
+
+// SetStoreRole gives a member of the organization a role in a store, or changes it (store
+// admins, and owner and admins). Nobody grants a role holding permissions they lack.
+func (a *App) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, userID, roleID string) error {
+	return a.storeWrite(ctx, actor, storeID, roster.PermStoreMembersManage, func(t *txn, s scope, st roster.Store) error {
+		m, err := a.member(t, st.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == roster.OrgOwner && s.acc.Role != roster.OrgOwner {
+			return ownerProtected(false)
+		}
+		if _, err := a.checkGrant(t, s, StoreGrantInput{StoreID: st.ID, RoleID: roleID}, roster.PermStoreMembersManage); err != nil {
+			return err
+		}
+		before := ""
+		if old, err := t.StoreMember(t.ctx, st.ID, userID); err == nil {
+			before = old.RoleID
+		} else if roster.ErrorCode(err) != roster.ENotFound {
+			return err
+		}
+		if before == roleID {
+			return nil
+		}
+		if err := t.PutStoreMember(t.ctx, roster.StoreMembership{StoreID: st.ID, OrgID: st.OrgID, UserID: userID, RoleID: roleID,
+			CreatedAt: t.now, UpdatedAt: t.now}); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: "store_member.role_set", TargetType: "user", TargetID: userID,
+			Before: map[string]any{"role": before}, After: map[string]any{"role": roleID}})
+	})
+}
+
+// RemoveFromStore removes a member from a store (store admins, and owner and admins); they
+// stay in the organization and are told by email.
+func (a *App) RemoveFromStore(ctx context.Context, actor roster.Actor, storeID, userID string) error {
+	return a.storeWrite(ctx, actor, storeID, roster.PermStoreMembersManage, func(t *txn, s scope, st roster.Store) error {
+		if !roster.ValidID(roster.PrefixUser, userID) {
+			return roster.NotFound("store member")
+		}
+		old, err := t.StoreMember(t.ctx, st.ID, userID)
+		if err != nil {
+			return err
+		}
+		if err := t.RemoveStoreMember(t.ctx, st.ID, userID); err != nil {
+			return err
+		}
+		if err := t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: "store_member.removed", TargetType: "user", TargetID: userID,
+			Before: map[string]any{"role": old.RoleID}}); err != nil {
+			return err
+		}
+		u, err := t.User(t.ctx, userID)
+		if err != nil {
+			return err
+		}
+		return t.notifyUser(u, "access_removed", st.OrgID, map[string]any{"org_name": s.org.Name, "store_name": st.Name})
+	})
+}

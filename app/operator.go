@@ -1,0 +1,383 @@
+package app
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/token"
+)
+
+// requireOperator lets only operators (and Roster's own command line) through.
+func requireOperator(actor roster.Actor) error {
+	if actor.Operator && (actor.Kind == roster.ActorUser || actor.Kind == roster.ActorSystem) {
+		return nil
+	}
+	if actor.Kind == roster.ActorAnonymous || actor.Kind == "" {
+		return roster.Errorf(roster.EUnauthenticated, "log in first")
+	}
+	return roster.Forbidden("this is for operators of the instance")
+}
+
+// AdminOrganizations lists every organization with its counts (operators).
+func (a *App) AdminOrganizations(ctx context.Context, actor roster.Actor, query, cursor string, limit int) (Page[roster.OrganizationSummary], error) {
+	if err := requireOperator(actor); err != nil {
+		return Page[roster.OrganizationSummary]{}, err
+	}
+	if cursor != "" && !roster.ValidID(roster.PrefixOrganization, cursor) {
+		return Page[roster.OrganizationSummary]{}, roster.Invalidf("cursor", "invalid cursor")
+	}
+	q, err := text("q", query, false, 100)
+	if err != nil {
+		return Page[roster.OrganizationSummary]{}, err
+	}
+	limit = pageLimit(limit)
+	orgs, err := a.read().ListOrganizations(ctx, sqlstore.OrganizationFilter{Query: q, Cursor: cursor, Limit: limit + 1})
+	if err != nil {
+		return Page[roster.OrganizationSummary]{}, err
+	}
+	return page(orgs, limit, func(o roster.OrganizationSummary) string { return o.ID }), nil
+}
+
+// MaxStoreCredits bounds the credits an operator grants.
+const MaxStoreCredits = 100000
+
+// SetStoreCredits sets how many active stores an organization may have (operators). It
+// cannot go below the active stores: those would have to be archived first.
+func (a *App) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID string, credits int) (roster.Organization, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.Organization{}, err
+	}
+	if credits < 0 || credits > MaxStoreCredits {
+		return roster.Organization{}, roster.Invalidf("store_credits", "store credits must be between 0 and %d", MaxStoreCredits)
+	}
+	if !roster.ValidID(roster.PrefixOrganization, orgID) {
+		return roster.Organization{}, roster.NotFound("organization")
+	}
+	var org roster.Organization
+	err := a.write(ctx, actor, func(t *txn) error {
+		var err error
+		if org, err = t.LockOrganization(t.ctx, orgID); err != nil {
+			return err
+		}
+		active, err := t.CountStores(t.ctx, orgID, roster.StoreActive)
+		if err != nil {
+			return err
+		}
+		if credits < active {
+			return (&roster.Error{Code: roster.EConflict, Field: "store_credits",
+				Message: "the organization has more active stores than that; archive stores first"}).With("active_stores", active)
+		}
+		before := org.StoreCredits
+		if err := t.SetStoreCredits(t.ctx, orgID, credits, t.now); err != nil {
+			return err
+		}
+		org.StoreCredits, org.UpdatedAt = credits, t.now
+		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.store_credits_set", TargetType: "organization", TargetID: orgID,
+			Before: map[string]any{"store_credits": before}, After: map[string]any{"store_credits": credits}})
+	})
+	return org, err
+}
+
+// AdminUsers lists every user (operators).
+func (a *App) AdminUsers(ctx context.Context, actor roster.Actor, query string, status roster.UserStatus, cursor string, limit int) (Page[roster.User], error) {
+	if err := requireOperator(actor); err != nil {
+		return Page[roster.User]{}, err
+	}
+	if cursor != "" && !roster.ValidID(roster.PrefixUser, cursor) {
+		return Page[roster.User]{}, roster.Invalidf("cursor", "invalid cursor")
+	}
+	if status != "" && status != roster.UserActive && status != roster.UserDeactivated {
+		return Page[roster.User]{}, roster.Invalidf("status", "status must be active or deactivated")
+	}
+	q, err := text("q", query, false, 100)
+	if err != nil {
+		return Page[roster.User]{}, err
+	}
+	limit = pageLimit(limit)
+	users, err := a.read().ListUsers(ctx, sqlstore.UserFilter{Query: q, Status: status, Cursor: cursor, Limit: limit + 1})
+	if err != nil {
+		return Page[roster.User]{}, err
+	}
+	return page(users, limit, func(u roster.User) string { return u.ID }), nil
+}
+
+// adminUser finds a user for an operator action; IDs and addresses both work.
+func (a *App) adminUser(t *txn, idOrEmail string) (roster.User, error) {
+	if roster.ValidID(roster.PrefixUser, idOrEmail) {
+		return t.User(t.ctx, idOrEmail)
+	}
+	addr, err := email(idOrEmail)
+	if err != nil {
+		return roster.User{}, roster.NotFound("user")
+	}
+	u, _, err := t.UserByEmail(t.ctx, addr)
+	return u, err
+}
+
+// DeactivateUser stops a user from signing in anywhere (operators): every session ends at
+// once and their API keys stop working. An owner must hand their organizations over first.
+func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.User{}, err
+	}
+	var u roster.User
+	err := a.write(ctx, actor, func(t *txn) error {
+		var err error
+		if u, err = a.adminUser(t, idOrEmail); err != nil {
+			return err
+		}
+		if u.ID == actor.UserID {
+			return roster.Errorf(roster.EConflict, "you cannot deactivate yourself")
+		}
+		owned, err := t.UserOwnedOrganizations(t.ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if len(owned) > 0 {
+			return (&roster.Error{Code: roster.EOwnsOrganizations,
+				Message: "this user owns organizations; ownership must be transferred before they can be deactivated"}).With("organizations", owned)
+		}
+		if u.Status == roster.UserDeactivated {
+			return nil
+		}
+		if err := t.SetUserStatus(t.ctx, u.ID, roster.UserDeactivated, t.now); err != nil {
+			return err
+		}
+		ended, err := t.DeleteUserSessions(t.ctx, u.ID, "")
+		if err != nil {
+			return err
+		}
+		u.Status = roster.UserDeactivated
+		return t.audit(roster.AuditEvent{Action: "user.deactivated", TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"status": "active"}, After: map[string]any{"status": "deactivated", "sessions_ended": ended}})
+	})
+	return u, err
+}
+
+// ReactivateUser lets a deactivated user sign in again (operators).
+func (a *App) ReactivateUser(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.User{}, err
+	}
+	var u roster.User
+	err := a.write(ctx, actor, func(t *txn) error {
+		var err error
+		if u, err = a.adminUser(t, idOrEmail); err != nil {
+			return err
+		}
+		if u.Status == roster.UserActive {
+			return nil
+		}
+		if err := t.SetUserStatus(t.ctx, u.ID, roster.UserActive, t.now); err != nil {
+			return err
+		}
+		u.Status = roster.UserActive
+		return t.audit(roster.AuditEvent{Action: "user.reactivated", TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"status": "deactivated"}, After: map[string]any{"status": "active"}})
+	})
+	return u, err
+}
+
+// CreatedSecret is a secret shown once, at creation.
+type CreatedSecret struct {
+	ID     string
+	Secret string
+}
+
+// CreateServiceToken makes an instance token for the host application to call the check
+// API (operators and the command line). Its secret is shown once and stored hashed.
+func (a *App) CreateServiceToken(ctx context.Context, actor roster.Actor, name string) (CreatedSecret, error) {
+	if err := requireOperator(actor); err != nil {
+		return CreatedSecret{}, err
+	}
+	name, err := text("name", name, true, 100)
+	if err != nil {
+		return CreatedSecret{}, err
+	}
+	plain, hash := token.New(token.PrefixService)
+	id := roster.NewID(roster.PrefixServiceToken)
+	err = a.write(ctx, actor, func(t *txn) error {
+		if err := t.CreateServiceToken(t.ctx, roster.ServiceToken{ID: id, Name: name, CreatedAt: t.now}, hash); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "service_token.created", TargetType: "service_token", TargetID: id, After: map[string]any{"name": name}})
+	})
+	return CreatedSecret{ID: id, Secret: plain}, err
+}
+
+// ServiceTokens lists the instance tokens (operators).
+func (a *App) ServiceTokens(ctx context.Context, actor roster.Actor) ([]roster.ServiceToken, error) {
+	if err := requireOperator(actor); err != nil {
+		return nil, err
+	}
+	return a.read().ListServiceTokens(ctx)
+}
+
+// RevokeServiceToken stops an instance token (operators).
+func (a *App) RevokeServiceToken(ctx context.Context, actor roster.Actor, id string) error {
+	if err := requireOperator(actor); err != nil {
+		return err
+	}
+	if !roster.ValidID(roster.PrefixServiceToken, id) {
+		return roster.NotFound("service token")
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.RevokeServiceToken(t.ctx, id, t.now); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "service_token.revoked", TargetType: "service_token", TargetID: id})
+	})
+}
+
+// Link builds an absolute link to a console page from ROSTER_BASE_URL, never from a request.
+func (a *App) Link(path string, query url.Values) string {
+	u := *a.cfg.BaseURL
+	u.Path = joinPath(u.Path, path)
+	u.RawQuery = query.Encode()
+	return u.String()
+}
+
+func joinPath(base, p string) string {
+	if len(base) > 0 && base[len(base)-1] == '/' {
+		base = base[:len(base)-1]
+	}
+	return base + p
+}
+
+// setupLinkTTL is how long the first operator's setup link works.
+const setupLinkTTL = 24 * time.Hour
+
+// SetupLink returns a new one-time link to create the first operator while the instance has
+// none, and "" once it has one. Each call voids the links made before.
+func (a *App) SetupLink(ctx context.Context) (string, error) {
+	var link string
+	err := a.write(ctx, roster.System(), func(t *txn) error {
+		n, err := t.CountOperators(t.ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		if err := t.InvalidateSetupTokens(t.ctx, t.now); err != nil {
+			return err
+		}
+		plain, hash := token.New(token.PrefixLink)
+		if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), Purpose: roster.TokenOperatorSetup,
+			CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
+			return err
+		}
+		link = a.Link("/setup", url.Values{"token": {plain}})
+		return nil
+	})
+	return link, err
+}
+
+// CompleteSetup creates the first operator through the setup link: a new account, or an
+// existing one whose password is given, is made operator. The link works once.
+func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret string, in SignupInput) (roster.User, error) {
+	bad := roster.Errorf(roster.ETokenInvalid, "this setup link is invalid, used or expired; restart Roster for a new one")
+	if !token.WellFormed(token.PrefixLink, secret) {
+		return roster.User{}, bad
+	}
+	addr, err := email(in.Email)
+	if err != nil {
+		return roster.User{}, err
+	}
+	c := a.read()
+	existing, hash, err := c.UserByEmail(ctx, addr)
+	var newHash string
+	switch {
+	case err == nil:
+		ok := false
+		if hash != "" {
+			if ok, _, err = a.hasher.Verify(ctx, in.Password, hash); err != nil {
+				return roster.User{}, err
+			}
+		}
+		if !ok {
+			return roster.User{}, &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "this address has an account: enter its password to make it operator"}
+		}
+	case roster.ErrorCode(err) == roster.ENotFound:
+		if existing, newHash, err = a.newUser(ctx, in); err != nil {
+			return roster.User{}, err
+		}
+	default:
+		return roster.User{}, err
+	}
+	u := existing
+	err = a.write(ctx, actor, func(t *txn) error {
+		if _, err := t.ConsumeUserToken(t.ctx, roster.TokenOperatorSetup, token.Hash(secret), t.now); err != nil {
+			if roster.ErrorCode(err) == roster.ENotFound {
+				return bad
+			}
+			return err
+		}
+		if n, err := t.CountOperators(t.ctx); err != nil || n > 0 {
+			if err == nil {
+				err = bad
+			}
+			return err
+		}
+		if newHash != "" {
+			u.Operator, u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = true, &t.now, t.now, t.now
+			if err := t.CreateUser(t.ctx, u, newHash); err != nil {
+				return err
+			}
+		} else if err := t.SetUserOperator(t.ctx, u.ID, true, t.now); err != nil {
+			return err
+		}
+		u.Operator = true
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		return t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "setup_link"}})
+	})
+	return u, err
+}
+
+// CreateOperator makes a user operator from the command line: an existing account is
+// promoted; for a new address an account is created and a one-time link to choose its
+// password is returned (printed on the operator's terminal, never emailed with a password).
+func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name string) (roster.User, string, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.User{}, "", err
+	}
+	addr, err := email(addr)
+	if err != nil {
+		return roster.User{}, "", err
+	}
+	var u roster.User
+	var link string
+	err = a.write(ctx, actor, func(t *txn) error {
+		existing, _, err := t.UserByEmail(t.ctx, addr)
+		switch {
+		case err == nil:
+			u = existing
+			if err := t.SetUserOperator(t.ctx, u.ID, true, t.now); err != nil {
+				return err
+			}
+		case roster.ErrorCode(err) == roster.ENotFound:
+			if name == "" {
+				name = addr[:len(addr)-len(roster.EmailDomain(addr))-1]
+			}
+			if name, err = text("name", name, true, 100); err != nil {
+				return err
+			}
+			u = roster.User{ID: roster.NewID(roster.PrefixUser), Email: addr, Name: name, Locale: roster.Locales[0], Status: roster.UserActive,
+				Operator: true, CreatedAt: t.now, UpdatedAt: t.now}
+			if err := t.CreateUser(t.ctx, u, ""); err != nil {
+				return err
+			}
+			plain, hash := token.New(token.PrefixLink)
+			if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), UserID: u.ID, Purpose: roster.TokenSetPassword,
+				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
+				return err
+			}
+			link = a.Link("/set-password", url.Values{"token": {plain}})
+		default:
+			return err
+		}
+		u.Operator = true
+		return t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "command_line"}})
+	})
+	return u, link, err
+}

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/token"
+)
+
+// SetPasswordWithLink sets a password through a one-time link: a password reset, or the
+// first password of a user created directly. The link works once and only before it expires;
+// using it proves the address, and ends every session of the user.
+func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secret, pw string) (roster.User, error) {
+	bad := roster.Errorf(roster.ETokenInvalid, "this link is invalid, already used or expired; ask for a new one")
+	if !token.WellFormed(token.PrefixLink, secret) {
+		return roster.User{}, bad
+	}
+	c := a.read()
+	hash := token.Hash(secret)
+	var tok roster.UserToken
+	var err error
+	for _, p := range []roster.TokenPurpose{roster.TokenPasswordReset, roster.TokenSetPassword} {
+		if tok, err = c.UserTokenByHash(ctx, p, hash); err == nil || roster.ErrorCode(err) != roster.ENotFound {
+			break
+		}
+	}
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return roster.User{}, bad
+	}
+	if err != nil {
+		return roster.User{}, err
+	}
+	if tok.UsedAt != nil || !a.clock.Now().Before(tok.ExpiresAt) {
+		return roster.User{}, bad
+	}
+	u, err := c.User(ctx, tok.UserID)
+	if err != nil {
+		return roster.User{}, err
+	}
+	if err := password.Check(pw, a.cfg.PasswordMinLength, u.Email[:strings.LastIndexByte(u.Email, '@')], u.Name); err != nil {
+		return roster.User{}, err
+	}
+	pwHash, err := a.hasher.Hash(ctx, pw)
+	if err != nil {
+		return roster.User{}, err
+	}
+	err = a.write(ctx, actor, func(t *txn) error {
+		if _, err := t.ConsumeUserToken(t.ctx, tok.Purpose, hash, t.now); err != nil {
+			if roster.ErrorCode(err) == roster.ENotFound {
+				return bad
+			}
+			return err
+		}
+		if err := t.SetPasswordHash(t.ctx, u.ID, pwHash, t.now); err != nil {
+			return err
+		}
+		if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
+			return err
+		}
+		if _, err := t.DeleteUserSessions(t.ctx, u.ID, ""); err != nil {
+			return err
+		}
+		if err := t.ClearLoginFailures(t.ctx, token.Hash("login:"+u.Email)); err != nil {
+			return err
+		}
+		if u.EmailVerifiedAt == nil {
+			u.EmailVerifiedAt = &t.now
+		}
+		u.HasPassword = true
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		if err := t.audit(roster.AuditEvent{Action: "user.password_set", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"via": string(tok.Purpose)}}); err != nil {
+			return err
+		}
+		if tok.Purpose == roster.TokenPasswordReset {
+			return a.notifyPasswordChanged(t, u)
+		}
+		return nil
+	})
+	return u, err
+}

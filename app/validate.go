@@ -1,0 +1,118 @@
+package app
+
+import (
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rosterhq/roster"
+)
+
+// text trims a free-text field and checks its length in characters. Control characters
+// (CR and LF above all, which could forge email headers) are refused.
+func text(field, s string, required bool, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	if required && s == "" {
+		return "", roster.Invalidf(field, "%s is required", humanField(field))
+	}
+	if utf8.RuneCountInString(s) > max {
+		return "", roster.Invalidf(field, "%s must be at most %d characters", humanField(field), max)
+	}
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", roster.Invalidf(field, "%s contains characters that are not allowed", humanField(field))
+	}
+	return s, nil
+}
+
+func humanField(f string) string { return strings.ReplaceAll(f, "_", " ") }
+
+// website checks an optional http(s) URL.
+func website(field, s string) (string, error) {
+	s, err := text(field, s, false, 300)
+	if err != nil || s == "" {
+		return s, err
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", roster.Invalidf(field, "%s must be a web address such as https://example.com", humanField(field))
+	}
+	return u.String(), nil
+}
+
+// upperCode checks an optional code of n ASCII letters (a country or a currency) and
+// returns it upper-cased.
+func upperCode(field, s string, n int) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" {
+		return "", nil
+	}
+	if len(s) != n {
+		return "", roster.Invalidf(field, "%s must be a %d-letter code", humanField(field), n)
+	}
+	for _, r := range s {
+		if r < 'A' || r > 'Z' {
+			return "", roster.Invalidf(field, "%s must be a %d-letter code", humanField(field), n)
+		}
+	}
+	return s, nil
+}
+
+// timeZone checks an optional IANA time zone name.
+func timeZone(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", nil
+	}
+	if len(s) > 64 || strings.ContainsAny(s, " .\\") && !strings.Contains(s, "/") {
+		return "", roster.Invalidf(field, "unknown time zone %q", s)
+	}
+	if _, err := time.LoadLocation(s); err != nil || s == "Local" {
+		return "", roster.Invalidf(field, "unknown time zone %q", s)
+	}
+	return s, nil
+}
+
+// locale checks an optional locale; "" gives the fallback.
+func locale(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return roster.Locales[0], nil
+	}
+	if !roster.ValidLocale(s) {
+		return "", roster.Invalidf("locale", "locale must be one of %s", strings.Join(roster.Locales, ", "))
+	}
+	return s, nil
+}
+
+// email normalizes an address given as input.
+func email(s string) (string, error) { return roster.NormalizeEmail(s) }
+
+// pageLimit bounds the size of a page.
+func pageLimit(n int) int {
+	switch {
+	case n <= 0:
+		return 50
+	case n > 200:
+		return 200
+	}
+	return n
+}
+
+// Page is one page of a listing; Next is the cursor of the following page, "" at the end.
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
+
+// page cuts one extra fetched item off into a cursor.
+func page[T any](items []T, limit int, cursor func(T) string) Page[T] {
+	if len(items) > limit {
+		return Page[T]{Items: items[:limit], Next: cursor(items[limit-1])}
+	}
+	return Page[T]{Items: items}
+}

@@ -1,0 +1,123 @@
+package roster
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Error codes. They are stable: clients match on them. Each transport maps them to its own
+// status in exactly one table (api/errors.go for REST, console for pages).
+const (
+	EInvalid         = "invalid"         // the input is malformed or breaks a validation rule
+	EUnauthenticated = "unauthenticated" // no valid credentials
+	EForbidden       = "forbidden"       // authenticated, but not allowed
+	ENotFound        = "not_found"       // no such thing, or not visible to this actor
+	EConflict        = "conflict"        // the state does not allow it
+	ERateLimited     = "rate_limited"    // too many attempts; RetryAfter says when to try again
+	EInternal        = "internal"        // a fault of Roster's, logged with its cause
+	EUnavailable     = "unavailable"     // a dependency (the database) is down; try again later
+
+	EInvalidCredentials    = "invalid_credentials"
+	EPasswordTooShort      = "password_too_short"
+	EPasswordTooLong       = "password_too_long"
+	EPasswordCommon        = "password_too_common"
+	EInvalidEmail          = "invalid_email"
+	ESignupClosed          = "signup_closed"
+	EReauthRequired        = "reauthentication_required"
+	EUserDeactivated       = "user_deactivated"
+	ENoStoreCredits        = "no_store_credits"
+	EOwnerRequired         = "owner_required"
+	EOwnerProtected        = "owner_protected"
+	EOwnsOrganizations     = "owns_organizations"
+	ETransferTarget        = "transfer_target_not_admin"
+	EAlreadyMember         = "already_member"
+	ENotMember             = "not_member"
+	EMembershipSuspended   = "membership_suspended"
+	EStoreArchived         = "store_archived"
+	EStoreNotArchived      = "store_not_archived"
+	EStoreActive           = "store_active"
+	EInvalidImage          = "invalid_image"
+	ERoleEscalation        = "role_escalation"
+	EUnknownRole           = "unknown_role"
+	EUnknownPermission     = "unknown_permission"
+	EInvitationPending     = "invitation_pending"
+	EInvitationExpired     = "invitation_expired"
+	EInvitationNotPending  = "invitation_not_pending"
+	EInvitationMismatch    = "invitation_email_mismatch"
+	EEmailDomainNotAllowed = "email_domain_not_allowed"
+	EFreeEmailBlocked      = "free_email_provider_blocked"
+	EUserExists            = "user_exists"
+	ERoleInUse             = "role_in_use"
+	EPermissionInUse       = "permission_in_use"
+	ETokenInvalid          = "token_invalid"
+	ETokenExpired          = "token_expired"
+)
+
+// Error is the one error type that carries a user-facing meaning. Anything else reaching a
+// transport is an internal error: logged with its cause, shown as "internal error".
+type Error struct {
+	Code    string         // stable, machine-readable: one of the E… constants
+	Message string         // a readable English sentence, safe to show
+	Field   string         // the input field at fault, when there is one
+	Details map[string]any // extra machine-readable facts (who holds a role, where to resend…)
+
+	// RetryAfter, for rate limits and outages, says when trying again makes sense.
+	RetryAfter time.Duration
+}
+
+// Error returns the message, prefixed by the code.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalidf returns an "invalid" error for one input field.
+func Invalidf(field, format string, args ...any) *Error {
+	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound returns the error shown for anything that does not exist or that the actor may not
+// know exists: outsiders cannot tell the two apart.
+func NotFound(what string) *Error {
+	return &Error{Code: ENotFound, Message: what + " not found"}
+}
+
+// Forbidden returns the error for an authenticated actor who lacks a permission.
+func Forbidden(format string, args ...any) *Error {
+	return &Error{Code: EForbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+// With returns a copy of e with one more detail.
+func (e *Error) With(key string, value any) *Error {
+	c := *e
+	c.Details = make(map[string]any, len(e.Details)+1)
+	for k, v := range e.Details {
+		c.Details[k] = v
+	}
+	c.Details[key] = value
+	return &c
+}
+
+// ErrorCode returns the code of err, EInternal when err is not an *Error, "" when nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// AsError returns err as an *Error, or nil when it is not one.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}

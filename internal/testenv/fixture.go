@@ -1,0 +1,107 @@
+package testenv
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// Password is a password that passes the policy, for fixtures.
+const Password = "correct horse battery staple"
+
+// FastPassword are cheap argon2id parameters: tests hash thousands of passwords, and the
+// production cost is measured by the benchmarks instead.
+var FastPassword = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// Config returns the app configuration tests use: production values, but cheap hashes.
+func Config() app.Config {
+	cfg := app.DefaultConfig()
+	cfg.PasswordParams = FastPassword
+	cfg.LoginPerIP = 1000000
+	u, _ := url.Parse("https://roster.example")
+	cfg.BaseURL = u
+	return cfg
+}
+
+// Env is the app of one test over a fresh database, with a clock the test moves.
+type Env struct {
+	App    *app.App
+	DB     *sqlstore.DB
+	Clock  *Clock
+	Engine sqlstore.Engine
+}
+
+// NewEnv returns an app over a fresh database of an engine.
+func NewEnv(t testing.TB, e sqlstore.Engine, configure ...func(*app.Config)) *Env {
+	t.Helper()
+	cfg := Config()
+	for _, f := range configure {
+		f(&cfg)
+	}
+	db := DB(t, e)
+	clock := NewClock()
+	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e}
+}
+
+// Ctx is the context of fixture calls.
+var Ctx = context.Background()
+
+// User signs up a new user and returns them signed in.
+func (env *Env) User(t testing.TB, name string) (roster.Actor, roster.User) {
+	t.Helper()
+	addr := name + "." + Unique() + "@example.com"
+	if err := env.App.Signup(Ctx, roster.Anonymous("192.0.2.1", "test"), app.SignupInput{Email: addr, Name: name, Password: Password}); err != nil {
+		t.Fatalf("sign up %s: %v", addr, err)
+	}
+	return env.Login(t, addr)
+}
+
+// Login signs a user in and returns the actor of their new session.
+func (env *Env) Login(t testing.TB, addr string) (roster.Actor, roster.User) {
+	t.Helper()
+	res, err := env.App.Login(Ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: addr, Password: Password})
+	if err != nil {
+		t.Fatalf("log in %s: %v", addr, err)
+	}
+	actor, err := env.App.Authenticate(Ctx, res.Token, "192.0.2.1", "test")
+	if err != nil {
+		t.Fatalf("authenticate %s: %v", addr, err)
+	}
+	return actor, res.User
+}
+
+// Org creates an organization owned by owner.
+func (env *Env) Org(t testing.TB, owner roster.Actor, name string) roster.Organization {
+	t.Helper()
+	org, err := env.App.CreateOrganization(Ctx, owner, app.OrganizationInput{Name: name})
+	if err != nil {
+		t.Fatalf("create organization %s: %v", name, err)
+	}
+	return org
+}
+
+// Store creates a store in an organization.
+func (env *Env) Store(t testing.TB, owner roster.Actor, orgID, name string) roster.Store {
+	t.Helper()
+	st, err := env.App.CreateStore(Ctx, owner, orgID, app.StoreInput{Name: name})
+	if err != nil {
+		t.Fatalf("create store %s: %v", name, err)
+	}
+	return st
+}
+
+// Join adds an existing user to an organization with a role and store grants.
+func (env *Env) Join(t testing.TB, by roster.Actor, orgID string, user roster.User, role roster.OrgRole, grants ...app.StoreGrantInput) {
+	t.Helper()
+	if err := env.App.AddMember(Ctx, by, orgID, user.ID, role, grants); err != nil {
+		t.Fatalf("add %s to %s as %s: %v", user.Email, orgID, role, err)
+	}
+}
+
+// Code returns the roster error code of err ("" for nil), for assertions.
+func Code(err error) string { return roster.ErrorCode(err) }

@@ -1,0 +1,98 @@
+package roster
+
+import "time"
+
+// OrgRole is a role in an organization.
+type OrgRole string
+
+// Organization roles. The owner and admins act as store admin in every store of the
+// organization; a member reaches a store only through a store membership.
+const (
+	OrgOwner  OrgRole = "owner"
+	OrgAdmin  OrgRole = "admin"
+	OrgMember OrgRole = "member"
+)
+
+// Valid reports whether r is an organization role.
+func (r OrgRole) Valid() bool { return r == OrgOwner || r == OrgAdmin || r == OrgMember }
+
+// Rank orders roles: owner above admin above member.
+func (r OrgRole) Rank() int {
+	switch r {
+	case OrgOwner:
+		return 3
+	case OrgAdmin:
+		return 2
+	case OrgMember:
+		return 1
+	}
+	return 0
+}
+
+// MembershipStatus says whether a membership grants anything.
+type MembershipStatus string
+
+// Membership statuses. A suspended membership keeps its roles and grants nothing.
+const (
+	MembershipActive    MembershipStatus = "active"
+	MembershipSuspended MembershipStatus = "suspended"
+)
+
+// Membership is a user's place in an organization.
+type Membership struct {
+	OrgID     string
+	UserID    string
+	Role      OrgRole
+	Status    MembershipStatus
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Member is a membership with the user it belongs to, as listed to admins.
+type Member struct {
+	Membership
+	User   User
+	Stores []StoreMembership // filled when one member is read
+}
+
+// StoreMembership is a user's place in a store.
+type StoreMembership struct {
+	StoreID   string
+	OrgID     string
+	UserID    string
+	RoleID    string // a built-in store role ("admin", "member", "viewer") or a custom role ID
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Affiliation is one organization a user belongs to, with the stores they reach in it: one
+// entry of the organization and store selector.
+type Affiliation struct {
+	Organization Organization
+	Membership   Membership
+	Stores       []StoreAccess
+}
+
+// StoreAccess is a store with the grant a principal holds in it.
+type StoreAccess struct {
+	Store Store
+	Grant StoreGrant
+}
+
+// TeamMember is someone who reaches a store, directly or via their organization role.
+type TeamMember struct {
+	User    User
+	OrgRole OrgRole
+	Status  MembershipStatus
+	RoleID  string // the effective store role
+	Via     string // ViaOrganizationRole or ViaStoreRole
+}
+
+// OrganizationSummary is an organization as the operator lists it.
+type OrganizationSummary struct {
+	Organization
+	Members        int
+	ActiveStores   int
+	ArchivedStores int
+	OwnerEmail     string
+}

@@ -1,0 +1,77 @@
+package roster
+
+import "time"
+
+// Organization is the top level: it owns stores, has members and exactly one owner.
+type Organization struct {
+	ID           string
+	Name         string
+	Details      OrganizationDetails
+	LogoID       string // "" when none
+	StoreCredits int    // how many active stores it may have
+	Policy       Policy
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// OrganizationDetails is the descriptive information an owner edits.
+type OrganizationDetails struct {
+	LegalName    string
+	Website      string
+	Phone        string
+	AddressLine1 string
+	AddressLine2 string
+	City         string
+	PostalCode   string
+	Region       string
+	Country      string // ISO 3166-1 alpha-2, upper case
+}
+
+// Policy is what an organization requires of everyone who joins it.
+type Policy struct {
+	AllowedDomains     []string      // normalized; empty means any domain
+	BlockFreeProviders bool          // refuse gmail.com, hotmail.com, … and disposable domains
+	InvitationTTL      time.Duration // lifetime of invitation links
+}
+
+// Invitation lifetimes.
+const (
+	DefaultInvitationTTL = 7 * 24 * time.Hour
+	MinInvitationTTL     = time.Hour
+	MaxInvitationTTL     = 30 * 24 * time.Hour
+)
+
+// DefaultPolicy is the policy of a new organization.
+func DefaultPolicy() Policy { return Policy{InvitationTTL: DefaultInvitationTTL} }
+
+// Store belongs to exactly one organization.
+type Store struct {
+	ID        string
+	OrgID     string
+	Name      string
+	Website   string
+	Currency  string // ISO 4217, upper case
+	TimeZone  string // IANA name
+	LogoID    string
+	Status    StoreStatus
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// StoreStatus says whether a store is in use; archived stores use no credit.
+type StoreStatus string
+
+// Store statuses.
+const (
+	StoreActive   StoreStatus = "active"
+	StoreArchived StoreStatus = "archived"
+)
+
+// Image is an uploaded logo.
+type Image struct {
+	ID          string
+	OrgID       string
+	ContentType string
+	Data        []byte
+	CreatedAt   time.Time
+}

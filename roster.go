@@ -1,0 +1,58 @@
+// Package roster is the vocabulary of Roster: the organizations, stores, users, memberships,
+// roles and permissions of a multi-store SaaS, and the pure decisions made about them.
+//
+// It does no I/O. The use cases live in package app, storage in sqlstore, the REST API in api
+// and the web console in console; all of them speak the types defined here.
+package roster
+
+import (
+	"crypto/rand"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// ID prefixes. IDs are opaque to clients, but prefixed so that a user, an organization and a
+// store can never be mistaken for one another, and sortable by creation time.
+const (
+	PrefixUser         = "usr"
+	PrefixOrganization = "org"
+	PrefixStore        = "sto"
+	PrefixInvitation   = "inv"
+	PrefixRole         = "rol"
+	PrefixAPIKey       = "key"
+	PrefixEvent        = "evt"
+	PrefixSession      = "ses"
+	PrefixImage        = "img"
+	PrefixServiceToken = "svc"
+	PrefixMessage      = "msg"
+	PrefixToken        = "tok"
+)
+
+// NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".
+func NewID(prefix string) string {
+	return prefix + "_" + strings.ToLower(ulid.MustNew(ulid.Timestamp(time.Now()), rand.Reader).String())
+}
+
+// ValidID reports whether s has the shape of an ID with the given prefix. It lets callers
+// answer "not found" for malformed IDs without touching the database.
+func ValidID(prefix, s string) bool {
+	rest, ok := strings.CutPrefix(s, prefix+"_")
+	if !ok || len(rest) != ulid.EncodedSize {
+		return false
+	}
+	_, err := ulid.ParseStrict(rest)
+	return err == nil
+}
+
+// Clock tells the time. Production uses the wall clock; tests set the time.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock, truncated to microseconds (the precision stored).
+type SystemClock struct{}
+
+// Now returns the current time in UTC.
+func (SystemClock) Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

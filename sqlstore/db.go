@@ -1,0 +1,166 @@
+// Package sqlstore holds all of Roster's SQL. It speaks to SQLite (modernc.org/sqlite, no cgo)
+// and PostgreSQL (pgx) through database/sql with the same queries: written with "?"
+// placeholders, rewritten to "$n" for PostgreSQL. Driver errors become roster.Error codes in
+// one place (errors.go).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Engine names a database engine.
+type Engine string
+
+// Supported engines.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is Roster's database: a pool of connections to SQLite or PostgreSQL.
+type DB struct {
+	sql    *sql.DB
+	engine Engine
+	log    *slog.Logger
+
+	// writer serializes write transactions on SQLite, so concurrent writers queue in Go
+	// instead of meeting "database is locked". Nil on PostgreSQL.
+	writer chan struct{}
+}
+
+// ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").
+func ParseURL(raw string) (Engine, string, error) {
+	switch {
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if path == "" {
+			return "", "", errors.New("sqlite: URL needs a file path, as in sqlite:roster.db")
+		}
+		return SQLite, path, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return "", "", fmt.Errorf("invalid PostgreSQL URL: %v", err)
+		}
+		return Postgres, raw, nil
+	}
+	return "", "", fmt.Errorf("unsupported database URL %q: use sqlite:PATH or postgres://…", redactURL(raw))
+}
+
+// Open connects to the database named by a URL. It does not migrate: call Migrate.
+func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
+	engine, target, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{engine: engine, log: log}
+	switch engine {
+	case SQLite:
+		// Pragmas are set on every pooled connection. _txlock=immediate makes each transaction
+		// take the write lock when it begins rather than fail to upgrade halfway.
+		dsn := "file:" + target + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)" +
+			"&_pragma=synchronous(FULL)&_txlock=immediate"
+		db.sql, err = sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.sql.SetMaxOpenConns(8)
+		db.sql.SetMaxIdleConns(8)
+		db.sql.SetConnMaxIdleTime(5 * time.Minute)
+		db.writer = make(chan struct{}, 1)
+	case Postgres:
+		db.sql, err = sql.Open("pgx", target)
+		if err != nil {
+			return nil, err
+		}
+		db.sql.SetMaxOpenConns(25)
+		db.sql.SetMaxIdleConns(25)
+		db.sql.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.sql.PingContext(pingCtx); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
+	}
+	return db, nil
+}
+
+// Engine returns which database engine this is.
+func (db *DB) Engine() Engine { return db.engine }
+
+// Close closes every connection.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping checks that the database answers; /readyz uses it.
+func (db *DB) Ping(ctx context.Context) error { return mapError(db.sql.PingContext(ctx)) }
+
+// Migrate applies the embedded migrations of this engine that have not run yet. Several
+// processes may start at once on PostgreSQL: a session lock lets one migrate at a time.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.engine))
+	if err != nil {
+		return err
+	}
+	dialect := goose.DialectSQLite3
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if db.engine == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db.sql, sub, opts...)
+	if err != nil {
+		return err
+	}
+	results, err := p.Up(ctx)
+	for _, r := range results {
+		db.log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of a SQLite database to path (VACUUM INTO), safe while
+// Roster runs. PostgreSQL has pg_dump.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.engine != SQLite {
+		return errors.New("backup works on SQLite only; use pg_dump for PostgreSQL")
+	}
+	_, err := db.sql.ExecContext(ctx, "VACUUM INTO ?", path)
+	return err
+}
+
+// Read returns a connection for reading outside a transaction. On SQLite with WAL, readers
+// never wait for the writer.
+func (db *DB) Read() *Conn { return &Conn{q: db.sql, engine: db.engine} }
+
+// redactURL hides a password in a URL before it reaches a log or an error.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}

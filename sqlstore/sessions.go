@@ -1,0 +1,76 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent`
+
+func scanSession(r rowScanner) (roster.Session, error) {
+	var s roster.Session
+	var created, seen, expires, reauth int64
+	err := r.Scan(&s.ID, &s.UserID, &created, &seen, &expires, &reauth, &s.IP, &s.UserAgent)
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.ReauthAt = fromMicros(created), fromMicros(seen), fromMicros(expires), fromMicros(reauth)
+	return s, err
+}
+
+// CreateSession stores a session under the hash of its token.
+func (c *Conn) CreateSession(ctx context.Context, s roster.Session, tokenHash string) error {
+	_, err := c.exec(ctx, `INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, tokenHash, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), micros(s.ReauthAt), s.IP, s.UserAgent)
+	return err
+}
+
+// SessionByTokenHash returns the session whose token hashes to hash.
+func (c *Conn) SessionByTokenHash(ctx context.Context, hash string) (roster.Session, error) {
+	s, err := scanSession(c.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, hash))
+	return s, notFound(err, "session")
+}
+
+// TouchSession records that a session was used.
+func (c *Conn) TouchSession(ctx context.Context, id string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, micros(now), id)
+	return err
+}
+
+// SetSessionReauth records that the password was entered again in a session.
+func (c *Conn) SetSessionReauth(ctx context.Context, id string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE sessions SET reauth_at = ?, last_seen_at = ? WHERE id = ?`, micros(now), micros(now), id)
+	return err
+}
+
+// ListSessions returns a user's sessions, newest first.
+func (c *Conn) ListSessions(ctx context.Context, userID string) ([]roster.Session, error) {
+	rows, err := c.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
+	return scanAll(rows, err, func(r *sql.Rows) (roster.Session, error) { return scanSession(r) })
+}
+
+// DeleteSession ends one session of a user.
+func (c *Conn) DeleteSession(ctx context.Context, userID, id string) error {
+	return notFound(c.execOne(ctx, `DELETE FROM sessions WHERE id = ? AND user_id = ?`, id, userID), "session")
+}
+
+// DeleteUserSessions ends every session of a user but keep ("" ends them all).
+func (c *Conn) DeleteUserSessions(ctx context.Context, userID, keep string) (int64, error) {
+	res, err := c.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ?`, userID, keep)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, mapError(err)
+}
+
+// DeleteExpiredSessions removes sessions past their absolute or idle limit.
+func (c *Conn) DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
+	res, err := c.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`, micros(now), micros(now.Add(-idle)))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, mapError(err)
+}

@@ -1,0 +1,181 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Conn runs Roster's queries, inside a transaction or not. Every query method of this
+// package is a method of Conn.
+type Conn struct {
+	q      querier
+	engine Engine
+}
+
+// Tx is a write transaction.
+type Tx struct {
+	Conn
+	afterCommit []func()
+}
+
+// AfterCommit registers fn to run once the transaction has committed, for example to wake
+// the outbox worker. It does not run when the transaction rolls back.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
+
+// maxAttempts bounds the retries of a PostgreSQL transaction that failed on a deadlock or a
+// serialization conflict; fn must therefore be safe to run again.
+const maxAttempts = 5
+
+// InTx runs fn in a write transaction, committed when fn returns nil and rolled back when it
+// returns an error (or panics). On SQLite, write transactions run one at a time.
+func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	if db.writer != nil {
+		select {
+		case db.writer <- struct{}{}:
+			defer func() { <-db.writer }()
+		case <-ctx.Done():
+			return mapError(ctx.Err())
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		err := db.inTxOnce(ctx, fn)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		case <-ctx.Done():
+			return mapError(ctx.Err())
+		}
+	}
+}
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
+	sqlTx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return mapError(err)
+	}
+	tx := &Tx{Conn: Conn{q: sqlTx, engine: db.engine}}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return mapError(err)
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// rebind rewrites "?" placeholders to "$1, $2, …" for PostgreSQL. Queries are constants of
+// this package, so the result is cached.
+func (c *Conn) rebind(query string) string {
+	if c.engine != Postgres {
+		return query
+	}
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	n, inString := 0, false
+	for i := 0; i < len(query); i++ {
+		ch := query[i]
+		switch {
+		case ch == '\'':
+			inString = !inString
+			b.WriteByte(ch)
+		case ch == '?' && !inString:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	q := b.String()
+	rebound.Store(query, q)
+	return q
+}
+
+var rebound sync.Map
+
+func (c *Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := c.q.ExecContext(ctx, c.rebind(query), args...)
+	return res, mapError(err)
+}
+
+// execOne runs a statement that must change exactly one row; none is ErrNoRows.
+func (c *Conn) execOne(ctx context.Context, query string, args ...any) error {
+	res, err := c.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return mapError(err)
+	}
+	if n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+func (c *Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := c.q.QueryContext(ctx, c.rebind(query), args...)
+	return rows, mapError(err)
+}
+
+func (c *Conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
+}
+
+// forUpdate is the row-locking suffix of a SELECT: PostgreSQL locks the rows; SQLite has
+// already locked the whole database for the write transaction.
+func (c *Conn) forUpdate() string {
+	if c.engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// scanAll reads every row of a query with scan.
+func scanAll[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, v)
+	}
+	return out, mapError(rows.Err())
+}
+
+// IsNotFound reports whether err means that no row matched.
+func IsNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }
