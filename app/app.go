@@ -160,3 +160,17 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// Cleanup deletes expired sessions and one-time links. Serve runs it periodically.
+func (a *App) Cleanup(ctx context.Context) {
+	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		now := a.clock.Now()
+		if _, err := tx.DeleteExpiredSessions(ctx, now, a.cfg.SessionIdle); err != nil {
+			return err
+		}
+		return tx.DeleteOldUserTokens(ctx, now.Add(-7*24*time.Hour))
+	})
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("cleanup", "err", err)
+	}
+}

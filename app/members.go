@@ -103,28 +103,64 @@ func ownerProtected(self bool) error {
 	return roster.Errorf(roster.EOwnerProtected, "nobody but the owner can change the owner's membership")
 }
 
-// ChangeMemberRole sets a member's organization role to admin or member. Ownership moves
-// only by transfer.
-func (a *App) ChangeMemberRole(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole) error {
-	if role == roster.OrgOwner {
+// MemberUpdate changes a membership; nil fields stay as they are.
+type MemberUpdate struct {
+	Role   *roster.OrgRole
+	Status *roster.MembershipStatus
+}
+
+// UpdateMember changes a member's organization role (admin or member; ownership moves only
+// by transfer) and suspends or reactivates them, in one transaction (owner and admins).
+// A suspended membership keeps its roles and grants nothing from the member's next request.
+func (a *App) UpdateMember(ctx context.Context, actor roster.Actor, orgID, userID string, u MemberUpdate) error {
+	if u.Role == nil && u.Status == nil {
+		return roster.Invalidf("role", "give a role or a status")
+	}
+	if u.Role != nil && *u.Role == roster.OrgOwner {
 		return &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
 	}
-	if !role.Valid() {
+	if u.Role != nil && !u.Role.Valid() {
 		return roster.Invalidf("role", "role must be admin or member")
 	}
+	if u.Status != nil && *u.Status != roster.MembershipActive && *u.Status != roster.MembershipSuspended {
+		return roster.Invalidf("status", "status must be active or suspended")
+	}
 	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
-		if m.Role == role {
-			return nil
+		if u.Role != nil && *u.Role != m.Role {
+			if missing := s.acc.Holds(roster.OrgRolePermissions(*u.Role).Sorted()); len(missing) > 0 {
+				return escalation(missing)
+			}
+			if err := t.SetMemberRole(t.ctx, orgID, userID, *u.Role, t.now); err != nil {
+				return err
+			}
+			if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "member.role_changed", TargetType: "user", TargetID: userID,
+				Before: map[string]any{"role": string(m.Role)}, After: map[string]any{"role": string(*u.Role)}}); err != nil {
+				return err
+			}
 		}
-		if missing := s.acc.Holds(roster.OrgRolePermissions(role).Sorted()); len(missing) > 0 {
-			return escalation(missing)
+		if u.Status != nil && *u.Status != m.Status {
+			if userID == actor.UserID {
+				return roster.Errorf(roster.EConflict, "you cannot suspend or reactivate yourself")
+			}
+			if err := t.SetMemberStatus(t.ctx, orgID, userID, *u.Status, t.now); err != nil {
+				return err
+			}
+			action := "member.suspended"
+			if *u.Status == roster.MembershipActive {
+				action = "member.reactivated"
+			}
+			if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: action, TargetType: "user", TargetID: userID,
+				Before: map[string]any{"status": string(m.Status)}, After: map[string]any{"status": string(*u.Status)}}); err != nil {
+				return err
+			}
 		}
-		if err := t.SetMemberRole(t.ctx, orgID, userID, role, t.now); err != nil {
-			return err
-		}
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "member.role_changed", TargetType: "user", TargetID: userID,
-			Before: map[string]any{"role": string(m.Role)}, After: map[string]any{"role": string(role)}})
+		return nil
 	})
+}
+
+// ChangeMemberRole sets a member's organization role to admin or member.
+func (a *App) ChangeMemberRole(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole) error {
+	return a.UpdateMember(ctx, actor, orgID, userID, MemberUpdate{Role: &role})
 }
 
 // escalation is the refusal to grant permissions one does not hold.
@@ -136,35 +172,16 @@ func escalation(missing []roster.Permission) error {
 	return (&roster.Error{Code: roster.ERoleEscalation, Field: "role", Message: "you cannot grant permissions you do not hold yourself"}).With("missing", keys)
 }
 
-// SuspendMember suspends a membership: it keeps its roles and grants nothing, from the
-// member's next request.
+// SuspendMember suspends a membership.
 func (a *App) SuspendMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
-	return a.setMemberStatus(ctx, actor, orgID, userID, roster.MembershipSuspended)
+	st := roster.MembershipSuspended
+	return a.UpdateMember(ctx, actor, orgID, userID, MemberUpdate{Status: &st})
 }
 
 // ReactivateMember lifts a suspension.
 func (a *App) ReactivateMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
-	return a.setMemberStatus(ctx, actor, orgID, userID, roster.MembershipActive)
-}
-
-func (a *App) setMemberStatus(ctx context.Context, actor roster.Actor, orgID, userID string, status roster.MembershipStatus) error {
-	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
-		if userID == actor.UserID {
-			return roster.Errorf(roster.EConflict, "you cannot suspend or reactivate yourself")
-		}
-		if m.Status == status {
-			return nil
-		}
-		if err := t.SetMemberStatus(t.ctx, orgID, userID, status, t.now); err != nil {
-			return err
-		}
-		action := "member.suspended"
-		if status == roster.MembershipActive {
-			action = "member.reactivated"
-		}
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: action, TargetType: "user", TargetID: userID,
-			Before: map[string]any{"status": string(m.Status)}, After: map[string]any{"status": string(status)}})
-	})
+	st := roster.MembershipActive
+	return a.UpdateMember(ctx, actor, orgID, userID, MemberUpdate{Status: &st})
 }
 
 // RemoveMember removes someone from an organization, with all their store memberships and

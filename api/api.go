@@ -1,0 +1,141 @@
+// Package api is Roster's REST API under /v1: huma operations on net/http that decode a
+// request, call one app method and encode its result. OpenAPI 3.1 is served at
+// /openapi.json and read at /docs. Every error is an RFC 9457 problem with a stable code.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
+)
+
+// Options configure the API.
+type Options struct {
+	Log     *slog.Logger
+	Version string
+	HTTPS   bool // served over https: cookies are Secure
+}
+
+// Server holds the API's operations.
+type Server struct {
+	failer
+	app   *app.App
+	api   huma.API
+	https bool
+}
+
+// Body limits: 1 MiB for JSON, 2 MiB for uploads.
+const (
+	maxBody   = 1 << 20
+	maxUpload = 2 << 20
+)
+
+// Register adds the API's operations, /openapi.json and /docs to mux.
+func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
+	cfg := huma.DefaultConfig("Roster API", o.Version)
+	cfg.Info.Description = "Organizations, stores, members, roles and invitations for multi-store SaaS. " +
+		"Authenticate with `Authorization: Bearer <token>`: a session token from /v1/auth/login, an API key, " +
+		"or, for the check API, a service token."
+	cfg.CreateHooks = nil // no $schema field in bodies
+	cfg.DocsPath = ""     // /docs is served from embedded files (docs.go), not a CDN
+	cfg.OpenAPIPath = "/openapi"
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (rs_…), an API key (rk_…) or a service token (rsvc_…)"},
+	}
+	api := humago.New(mux, cfg)
+	s := &Server{failer: failer{log: o.Log}, app: a, api: api, https: o.HTTPS}
+	api.UseMiddleware(s.authenticate)
+	s.registerAuth()
+	s.registerMe()
+	s.registerOrganizations()
+	s.registerStores()
+	s.registerMembers()
+	s.registerCheck()
+	s.registerAdmin()
+	s.registerAudit()
+	registerDocs(mux)
+	return api
+}
+
+type ctxKey int
+
+const keyActor ctxKey = iota
+
+// actor returns who makes the request: anonymous unless a valid bearer token was given.
+func actor(ctx context.Context) roster.Actor {
+	if a, ok := ctx.Value(keyActor).(roster.Actor); ok {
+		return a
+	}
+	return roster.Anonymous(httpserver.ClientIP(ctx), "")
+}
+
+// authenticate resolves the bearer token of a request, if any. Cookies are ignored: the API
+// authenticates with the Authorization header only, so no cross-site request can act for a
+// browser's session.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	ip, ua := httpserver.ClientIP(ctx.Context()), ctx.Header("User-Agent")
+	a := roster.Anonymous(ip, ua)
+	if h := ctx.Header("Authorization"); h != "" {
+		scheme, secret, _ := strings.Cut(h, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			s.writeErr(ctx, roster.Errorf(roster.EUnauthenticated, "use Authorization: Bearer <token>"))
+			return
+		}
+		var err error
+		if a, err = s.app.Authenticate(ctx.Context(), strings.TrimSpace(secret), ip, ua); err != nil {
+			s.writeErr(ctx, err)
+			return
+		}
+	}
+	if a.Kind == roster.ActorAnonymous && len(ctx.Operation().Security) > 0 {
+		// Deny by default: an operation that needs credentials refuses anonymous callers
+		// before their input is even read.
+		s.writeErr(ctx, roster.Errorf(roster.EUnauthenticated, "log in first: send Authorization: Bearer <token>"))
+		return
+	}
+	next(huma.WithValue(ctx, keyActor, a))
+}
+
+func (s *Server) writeErr(ctx huma.Context, err error) {
+	p := s.fail(ctx.Context(), err).(*Problem)
+	for k, v := range p.GetHeaders() {
+		ctx.SetHeader(k, v[0])
+	}
+	if p.Status == http.StatusUnauthorized {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="roster"`)
+	}
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	_ = json.NewEncoder(ctx.BodyWriter()).Encode(p)
+}
+
+// bearer is the security requirement of operations that need a signed-in caller.
+var bearer = []map[string][]string{{"bearer": {}}}
+
+// op fills the parts every operation shares.
+func op(id, method, path, summary string, tags ...string) huma.Operation {
+	return huma.Operation{OperationID: id, Method: method, Path: path, Summary: summary, Tags: tags, Security: bearer, MaxBodyBytes: maxBody}
+}
+
+// public marks an operation that needs no credentials.
+func public(o huma.Operation) huma.Operation {
+	o.Security = nil
+	return o
+}
+
+// register adds an operation, adjusted by opts, with its handler.
+func register[I, O any](api huma.API, o huma.Operation, handler func(context.Context, *I) (*O, error), opts ...func(*huma.Operation)) {
+	for _, f := range opts {
+		f(&o)
+	}
+	huma.Register(api, o, handler)
+}

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
+)
+
+type signupInput struct {
+	Body struct {
+		Email    string `json:"email" maxLength:"320" doc:"The address to sign in with"`
+		Name     string `json:"name" maxLength:"100"`
+		Password string `json:"password" maxLength:"1024" doc:"15 to 256 characters by default; common passwords are refused"`
+		Locale   string `json:"locale,omitempty" enum:"en,fr,es"`
+	}
+}
+
+type acceptedOutput struct {
+	Body struct {
+		Status  string `json:"status" example:"accepted"`
+		Message string `json:"message"`
+	}
+}
+
+func accepted(msg string) *acceptedOutput {
+	out := &acceptedOutput{}
+	out.Body.Status, out.Body.Message = "accepted", msg
+	return out
+}
+
+type loginInput struct {
+	Body struct {
+		Email    string `json:"email" maxLength:"320"`
+		Password string `json:"password" maxLength:"1024"`
+	}
+}
+
+type loginOutput struct {
+	SetCookie http.Cookie `header:"Set-Cookie"`
+	Body      struct {
+		Token     string    `json:"token" doc:"The session token: send it as Authorization: Bearer. Shown once."`
+		ExpiresAt time.Time `json:"expires_at" doc:"When the session ends at the latest"`
+		User      User      `json:"user"`
+	}
+}
+
+type logoutOutput struct {
+	SetCookie http.Cookie `header:"Set-Cookie"`
+}
+
+type setPasswordInput struct {
+	Body struct {
+		Token    string `json:"token" maxLength:"200" doc:"The token of the one-time link"`
+		Password string `json:"password" maxLength:"1024"`
+	}
+}
+
+type setupInput struct {
+	Body struct {
+		Token    string `json:"token" maxLength:"200" doc:"The token of the setup link printed at first start"`
+		Email    string `json:"email" maxLength:"320"`
+		Name     string `json:"name" maxLength:"100"`
+		Password string `json:"password" maxLength:"1024"`
+	}
+}
+
+type userOutput struct{ Body User }
+
+func (s *Server) registerAuth() {
+	register(s.api, public(op("signup", http.MethodPost, "/v1/auth/signup", "Create an account", "Authentication")),
+		func(ctx context.Context, in *signupInput) (*acceptedOutput, error) {
+			err := s.app.Signup(ctx, actor(ctx), app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password, Locale: in.Body.Locale})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return accepted("If this address can be used, the account is ready: log in with it."), nil
+		}, withStatus(http.StatusAccepted), withDescription("The answer is the same whether or not the address already had an account."))
+
+	register(s.api, public(op("login", http.MethodPost, "/v1/auth/login", "Log in", "Authentication")),
+		func(ctx context.Context, in *loginInput) (*loginOutput, error) {
+			res, err := s.app.Login(ctx, actor(ctx), app.LoginInput{Email: in.Body.Email, Password: in.Body.Password})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			out := &loginOutput{SetCookie: s.sessionCookie(res.Token, res.Session.ExpiresAt)}
+			out.Body.Token, out.Body.ExpiresAt, out.Body.User = res.Token, res.Session.ExpiresAt, userJSON(res.User)
+			return out, nil
+		}, withDescription("Opens a new session. Wrong passwords and unknown addresses get the same answer; repeated failures are slowed down (429 with Retry-After)."))
+
+	register(s.api, op("logout", http.MethodPost, "/v1/auth/logout", "Log out", "Authentication"),
+		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
+			if err := s.app.Logout(ctx, actor(ctx)); err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &logoutOutput{SetCookie: http.Cookie{Name: httpserver.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+				Secure: s.https, SameSite: http.SameSiteLaxMode}}, nil
+		}, withStatus(http.StatusNoContent))
+
+	register(s.api, public(op("set-password", http.MethodPost, "/v1/auth/password-reset/confirm", "Set a password through a one-time link", "Authentication")),
+		func(ctx context.Context, in *setPasswordInput) (*userOutput, error) {
+			u, err := s.app.SetPasswordWithLink(ctx, actor(ctx), in.Body.Token, in.Body.Password)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &userOutput{Body: userJSON(u)}, nil
+		}, withDescription("Works with a password-reset link and with the set-password link of a user created directly. The link works once; every session of the user ends."))
+
+	register(s.api, public(op("setup", http.MethodPost, "/v1/setup", "Create the first operator", "Operators")),
+		func(ctx context.Context, in *setupInput) (*userOutput, error) {
+			u, err := s.app.CompleteSetup(ctx, actor(ctx), in.Body.Token, app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &userOutput{Body: userJSON(u)}, nil
+		}, withDescription("Uses the one-time setup link printed in the log at first start."))
+}
+
+func (s *Server) sessionCookie(token string, expires time.Time) http.Cookie {
+	return http.Cookie{Name: httpserver.SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: s.https, SameSite: http.SameSiteLaxMode}
+}
+
+// withStatus sets the status of a successful answer.
+func withStatus(code int) func(*huma.Operation) {
+	return func(o *huma.Operation) { o.DefaultStatus = code }
+}
+
+// withDescription documents an operation.
+func withDescription(d string) func(*huma.Operation) {
+	return func(o *huma.Operation) { o.Description = d }
+}

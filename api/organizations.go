@@ -1,0 +1,152 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+)
+
+type orgPath struct {
+	Org string `path:"org" maxLength:"40" doc:"Organization ID"`
+}
+
+type organizationBody struct {
+	Name    string              `json:"name" maxLength:"100"`
+	Details OrganizationDetails `json:"details,omitempty"`
+}
+
+type createOrgInput struct {
+	Body organizationBody
+}
+
+type updateOrgInput struct {
+	orgPath
+	Body organizationBody
+}
+
+type orgOutput struct{ Body Organization }
+
+type deleteOrgInput struct {
+	orgPath
+	Body *struct {
+		Password string `json:"password,omitempty" maxLength:"1024" doc:"Your password, unless you entered it in this session in the last 10 minutes"`
+	} `required:"false"`
+}
+
+type transferInput struct {
+	orgPath
+	Body struct {
+		UserID   string `json:"user_id" maxLength:"40" doc:"The admin who becomes owner"`
+		Password string `json:"password" maxLength:"1024" doc:"Your password"`
+	}
+}
+
+type logoInput struct {
+	orgPath
+	RawBody []byte `contentType:"image/png"`
+}
+
+type imageOutput struct {
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+func imageResult(img roster.Image) *imageOutput {
+	return &imageOutput{ContentType: img.ContentType, CacheControl: "private, max-age=86400", Body: img.Data}
+}
+
+func (s *Server) registerOrganizations() {
+	register(s.api, op("create-organization", http.MethodPost, "/v1/organizations", "Create an organization", "Organizations"),
+		func(ctx context.Context, in *createOrgInput) (*orgOutput, error) {
+			o, err := s.app.CreateOrganization(ctx, actor(ctx), app.OrganizationInput{Name: in.Body.Name, Details: in.Body.Details.domain()})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &orgOutput{Body: orgJSON(o, roster.OrgOwner)}, nil
+		}, withStatus(http.StatusCreated), withDescription("The caller becomes the owner. Store credits come from the instance default."))
+
+	register(s.api, op("list-organizations", http.MethodGet, "/v1/organizations", "List my organizations", "Organizations"),
+		func(ctx context.Context, _ *struct{}) (*myOrganizationsOutput, error) {
+			affs, err := s.app.MyOrganizations(ctx, actor(ctx))
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			out := &myOrganizationsOutput{}
+			out.Body.Organizations = mapSlice(affs, func(a roster.Affiliation) Affiliation {
+				return Affiliation{Organization: orgJSON(a.Organization, a.Membership.Role), Role: string(a.Membership.Role), Status: string(a.Membership.Status),
+					Stores: mapSlice(a.Stores, func(s roster.StoreAccess) Store { return storeJSON(s.Store, s.Grant) })}
+			})
+			return out, nil
+		})
+
+	register(s.api, op("get-organization", http.MethodGet, "/v1/organizations/{org}", "Read an organization", "Organizations"),
+		func(ctx context.Context, in *orgPath) (*orgOutput, error) {
+			o, err := s.app.Organization(ctx, actor(ctx), in.Org)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &orgOutput{Body: orgJSON(o.Organization, o.Access.Role)}, nil
+		})
+
+	register(s.api, op("update-organization", http.MethodPatch, "/v1/organizations/{org}", "Edit an organization's name and details", "Organizations"),
+		func(ctx context.Context, in *updateOrgInput) (*orgOutput, error) {
+			o, err := s.app.UpdateOrganization(ctx, actor(ctx), in.Org, app.OrganizationInput{Name: in.Body.Name, Details: in.Body.Details.domain()})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &orgOutput{Body: orgJSON(o, roster.OrgOwner)}, nil
+		}, withDescription("Owner only. The body replaces the name and every detail."))
+
+	register(s.api, op("delete-organization", http.MethodDelete, "/v1/organizations/{org}", "Delete an organization", "Organizations"),
+		func(ctx context.Context, in *deleteOrgInput) (*struct{}, error) {
+			pw := ""
+			if in.Body != nil {
+				pw = in.Body.Password
+			}
+			if err := s.app.DeleteOrganization(ctx, actor(ctx), in.Org, pw); err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return nil, nil
+		}, withStatus(http.StatusNoContent),
+		withDescription("Owner only. Deletes its stores, memberships, store memberships, invitations, roles, API keys and logos. User accounts and the audit log stay."))
+
+	register(s.api, op("transfer-ownership", http.MethodPost, "/v1/organizations/{org}/transfer-ownership", "Transfer ownership to an admin", "Organizations"),
+		func(ctx context.Context, in *transferInput) (*struct{}, error) {
+			if err := s.app.TransferOwnership(ctx, actor(ctx), in.Org, in.Body.UserID, in.Body.Password); err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return nil, nil
+		}, withStatus(http.StatusNoContent), withDescription("Owner only, with their password, to an active admin. The old owner becomes admin."))
+
+	register(s.api, op("set-organization-logo", http.MethodPut, "/v1/organizations/{org}/logo", "Upload the organization's logo", "Organizations"),
+		func(ctx context.Context, in *logoInput) (*orgOutput, error) {
+			o, err := s.app.SetOrganizationLogo(ctx, actor(ctx), in.Org, in.RawBody)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &orgOutput{Body: orgJSON(o, roster.OrgOwner)}, nil
+		}, withUpload, withDescription("Owner only. The body is the image itself: PNG, JPEG or WebP, at most 1 MiB; it is checked by decoding."))
+
+	register(s.api, op("get-organization-logo", http.MethodGet, "/v1/organizations/{org}/logo", "Download the organization's logo", "Organizations"),
+		func(ctx context.Context, in *orgPath) (*imageOutput, error) {
+			img, err := s.app.OrganizationLogo(ctx, actor(ctx), in.Org)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return imageResult(img), nil
+		})
+}
+
+// withUpload lets an operation take an image body of up to 2 MiB, of any image type.
+func withUpload(o *huma.Operation) {
+	o.MaxBodyBytes = maxUpload
+	o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
+		"image/png": {Schema: &huma.Schema{Type: "string", Format: "binary"}}, "image/jpeg": {Schema: &huma.Schema{Type: "string", Format: "binary"}},
+		"image/webp": {Schema: &huma.Schema{Type: "string", Format: "binary"}},
+	}}
+}

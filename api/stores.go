@@ -1,0 +1,140 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+)
+
+type storePath struct {
+	Store string `path:"store" maxLength:"40" doc:"Store ID"`
+}
+
+type storeBody struct {
+	Name     string `json:"name" maxLength:"100"`
+	Website  string `json:"website,omitempty" maxLength:"300"`
+	Currency string `json:"currency,omitempty" maxLength:"3" doc:"ISO 4217 code, such as EUR"`
+	TimeZone string `json:"time_zone,omitempty" maxLength:"64" doc:"IANA time zone, such as Europe/Madrid"`
+}
+
+func (b storeBody) input() app.StoreInput {
+	return app.StoreInput{Name: b.Name, Website: b.Website, Currency: b.Currency, TimeZone: b.TimeZone}
+}
+
+type createStoreInput struct {
+	orgPath
+	Body storeBody
+}
+
+type listStoresInput struct {
+	orgPath
+	Status string `query:"status" enum:"active,archived" doc:"Only stores with this status (owner and admins see archived stores)"`
+}
+
+type storesOutput struct {
+	Body struct {
+		Stores []Store `json:"stores"`
+	}
+}
+
+type storeOutput struct{ Body Store }
+
+type updateStoreInput struct {
+	storePath
+	Body storeBody
+}
+
+type storeLogoInput struct {
+	storePath
+	RawBody []byte `contentType:"image/png"`
+}
+
+type storeActionInput struct {
+	storePath
+}
+
+func (s *Server) registerStores() {
+	register(s.api, op("create-store", http.MethodPost, "/v1/organizations/{org}/stores", "Create a store", "Stores"),
+		func(ctx context.Context, in *createStoreInput) (*storeOutput, error) {
+			st, err := s.app.CreateStore(ctx, actor(ctx), in.Org, in.Body.input())
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &storeOutput{Body: storeJSON(st, roster.StoreGrant{})}, nil
+		}, withStatus(http.StatusCreated), withDescription("Owner only. Uses one store credit; refused with no_store_credits when none is left."))
+
+	register(s.api, op("list-stores", http.MethodGet, "/v1/organizations/{org}/stores", "List an organization's stores", "Stores"),
+		func(ctx context.Context, in *listStoresInput) (*storesOutput, error) {
+			list, err := s.app.Stores(ctx, actor(ctx), in.Org, roster.StoreStatus(in.Status))
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			out := &storesOutput{}
+			out.Body.Stores = mapSlice(list, func(v app.StoreView) Store { return storeJSON(v.Store, v.Grant) })
+			return out, nil
+		}, withDescription("Owner and admins see every store; members see the active stores they belong to."))
+
+	register(s.api, op("get-store", http.MethodGet, "/v1/stores/{store}", "Read a store", "Stores"),
+		func(ctx context.Context, in *storePath) (*storeOutput, error) {
+			v, err := s.app.Store(ctx, actor(ctx), in.Store)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &storeOutput{Body: storeJSON(v.Store, v.Grant)}, nil
+		})
+
+	register(s.api, op("update-store", http.MethodPatch, "/v1/stores/{store}", "Edit a store's name and details", "Stores"),
+		func(ctx context.Context, in *updateStoreInput) (*storeOutput, error) {
+			st, err := s.app.UpdateStore(ctx, actor(ctx), in.Store, in.Body.input())
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &storeOutput{Body: storeJSON(st, roster.StoreGrant{})}, nil
+		}, withDescription("Store admins, and the organization's owner and admins. The body replaces the name and every detail."))
+
+	register(s.api, op("archive-store", http.MethodPost, "/v1/stores/{store}/archive", "Archive a store", "Stores"),
+		func(ctx context.Context, in *storeActionInput) (*storeOutput, error) {
+			st, err := s.app.ArchiveStore(ctx, actor(ctx), in.Store)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &storeOutput{Body: storeJSON(st, roster.StoreGrant{})}, nil
+		}, withDescription("Owner and admins. An archived store uses no store credit."))
+
+	register(s.api, op("unarchive-store", http.MethodPost, "/v1/stores/{store}/unarchive", "Unarchive a store", "Stores"),
+		func(ctx context.Context, in *storeActionInput) (*storeOutput, error) {
+			st, err := s.app.UnarchiveStore(ctx, actor(ctx), in.Store)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &storeOutput{Body: storeJSON(st, roster.StoreGrant{})}, nil
+		}, withDescription("Owner and admins. Needs a free store credit."))
+
+	register(s.api, op("delete-store", http.MethodDelete, "/v1/stores/{store}", "Delete an archived store", "Stores"),
+		func(ctx context.Context, in *storePath) (*struct{}, error) {
+			if err := s.app.DeleteStore(ctx, actor(ctx), in.Store); err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return nil, nil
+		}, withStatus(http.StatusNoContent), withDescription("Owner and admins. Only archived stores can be deleted; their store memberships go with them."))
+
+	register(s.api, op("set-store-logo", http.MethodPut, "/v1/stores/{store}/logo", "Upload a store's logo", "Stores"),
+		func(ctx context.Context, in *storeLogoInput) (*storeOutput, error) {
+			st, err := s.app.SetStoreLogo(ctx, actor(ctx), in.Store, in.RawBody)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &storeOutput{Body: storeJSON(st, roster.StoreGrant{})}, nil
+		}, withUpload, withDescription("PNG, JPEG or WebP, at most 1 MiB, checked by decoding."))
+
+	register(s.api, op("get-store-logo", http.MethodGet, "/v1/stores/{store}/logo", "Download a store's logo", "Stores"),
+		func(ctx context.Context, in *storePath) (*imageOutput, error) {
+			img, err := s.app.StoreLogo(ctx, actor(ctx), in.Store)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return imageResult(img), nil
+		})
+}

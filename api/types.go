@@ -1,0 +1,198 @@
+package api
+
+import (
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+)
+
+// The JSON shapes of the API. They are separate from the vocabulary so that the wire format
+// is chosen on purpose, field by field, and never leaks a secret by accident.
+
+// User is a user as the API shows it.
+type User struct {
+	ID            string     `json:"id" example:"usr_01jd8x5x9q0000000000000000"`
+	Email         string     `json:"email" format:"email"`
+	Name          string     `json:"name"`
+	Locale        string     `json:"locale" enum:"en,fr,es"`
+	Status        string     `json:"status" enum:"active,deactivated"`
+	EmailVerified bool       `json:"email_verified"`
+	Operator      bool       `json:"operator,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	VerifiedAt    *time.Time `json:"email_verified_at,omitempty"`
+}
+
+func userJSON(u roster.User) User {
+	return User{ID: u.ID, Email: u.Email, Name: u.Name, Locale: u.Locale, Status: string(u.Status), EmailVerified: u.Verified(),
+		Operator: u.Operator, CreatedAt: u.CreatedAt, VerifiedAt: u.EmailVerifiedAt}
+}
+
+// Session is one signed-in client of a user.
+type Session struct {
+	ID         string    `json:"id"`
+	Current    bool      `json:"current"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+}
+
+// OrganizationDetails is the descriptive information of an organization.
+type OrganizationDetails struct {
+	LegalName    string `json:"legal_name,omitempty" maxLength:"200"`
+	Website      string `json:"website,omitempty" maxLength:"300"`
+	Phone        string `json:"phone,omitempty" maxLength:"40"`
+	AddressLine1 string `json:"address_line1,omitempty" maxLength:"200"`
+	AddressLine2 string `json:"address_line2,omitempty" maxLength:"200"`
+	City         string `json:"city,omitempty" maxLength:"100"`
+	PostalCode   string `json:"postal_code,omitempty" maxLength:"20"`
+	Region       string `json:"region,omitempty" maxLength:"100"`
+	Country      string `json:"country,omitempty" maxLength:"2" doc:"ISO 3166-1 alpha-2 code"`
+}
+
+func (d OrganizationDetails) domain() roster.OrganizationDetails {
+	return roster.OrganizationDetails{LegalName: d.LegalName, Website: d.Website, Phone: d.Phone, AddressLine1: d.AddressLine1,
+		AddressLine2: d.AddressLine2, City: d.City, PostalCode: d.PostalCode, Region: d.Region, Country: d.Country}
+}
+
+func detailsJSON(d roster.OrganizationDetails) OrganizationDetails {
+	return OrganizationDetails{LegalName: d.LegalName, Website: d.Website, Phone: d.Phone, AddressLine1: d.AddressLine1,
+		AddressLine2: d.AddressLine2, City: d.City, PostalCode: d.PostalCode, Region: d.Region, Country: d.Country}
+}
+
+// Organization is an organization as its members see it.
+type Organization struct {
+	ID           string              `json:"id"`
+	Name         string              `json:"name"`
+	Details      OrganizationDetails `json:"details"`
+	LogoURL      string              `json:"logo_url,omitempty" doc:"Where the logo is served, to members"`
+	StoreCredits int                 `json:"store_credits" doc:"How many active stores the organization may have"`
+	MyRole       string              `json:"my_role,omitempty" enum:"owner,admin,member"`
+	CreatedAt    time.Time           `json:"created_at"`
+	UpdatedAt    time.Time           `json:"updated_at"`
+}
+
+func orgJSON(o roster.Organization, myRole roster.OrgRole) Organization {
+	out := Organization{ID: o.ID, Name: o.Name, Details: detailsJSON(o.Details), StoreCredits: o.StoreCredits, MyRole: string(myRole),
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if o.LogoID != "" {
+		out.LogoURL = "/v1/organizations/" + o.ID + "/logo?v=" + o.LogoID
+	}
+	return out
+}
+
+// Store is a store of an organization.
+type Store struct {
+	ID        string     `json:"id"`
+	OrgID     string     `json:"organization_id"`
+	Name      string     `json:"name"`
+	Website   string     `json:"website,omitempty"`
+	Currency  string     `json:"currency,omitempty" doc:"ISO 4217 code"`
+	TimeZone  string     `json:"time_zone,omitempty" doc:"IANA time zone"`
+	LogoURL   string     `json:"logo_url,omitempty"`
+	Status    string     `json:"status" enum:"active,archived"`
+	MyRole    *StoreRole `json:"my_role,omitempty" doc:"The caller's effective role in the store"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+}
+
+// StoreRole is an effective store role and where it comes from.
+type StoreRole struct {
+	RoleID      string   `json:"role_id" doc:"admin, member, viewer or a custom role ID"`
+	RoleName    string   `json:"role_name"`
+	Via         string   `json:"via" enum:"organization_role,store_role"`
+	Permissions []string `json:"permissions"`
+}
+
+func grantJSON(g roster.StoreGrant) *StoreRole {
+	if g.RoleID == "" {
+		return nil
+	}
+	perms := make([]string, 0, len(g.Perms))
+	for _, p := range g.Perms.Sorted() {
+		perms = append(perms, string(p))
+	}
+	return &StoreRole{RoleID: g.RoleID, RoleName: g.RoleName, Via: g.Via, Permissions: perms}
+}
+
+func storeJSON(s roster.Store, g roster.StoreGrant) Store {
+	out := Store{ID: s.ID, OrgID: s.OrgID, Name: s.Name, Website: s.Website, Currency: s.Currency, TimeZone: s.TimeZone,
+		Status: string(s.Status), MyRole: grantJSON(g), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+	if s.LogoID != "" {
+		out.LogoURL = "/v1/stores/" + s.ID + "/logo?v=" + s.LogoID
+	}
+	return out
+}
+
+// StoreMembership is a member's role in one store.
+type StoreMembership struct {
+	StoreID string `json:"store_id"`
+	RoleID  string `json:"role_id"`
+}
+
+// Member is an organization membership with its user.
+type Member struct {
+	User      User              `json:"user"`
+	Role      string            `json:"role" enum:"owner,admin,member"`
+	Status    string            `json:"status" enum:"active,suspended"`
+	Stores    []StoreMembership `json:"stores,omitempty" doc:"Store memberships, when one member is read"`
+	CreatedAt time.Time         `json:"joined_at"`
+}
+
+func memberJSON(m roster.Member) Member {
+	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt}
+	for _, s := range m.Stores {
+		out.Stores = append(out.Stores, StoreMembership{StoreID: s.StoreID, RoleID: s.RoleID})
+	}
+	return out
+}
+
+// TeamMember is someone who reaches a store.
+type TeamMember struct {
+	User    User   `json:"user"`
+	OrgRole string `json:"organization_role" enum:"owner,admin,member"`
+	Status  string `json:"status" enum:"active,suspended"`
+	RoleID  string `json:"role_id" doc:"The effective store role"`
+	Via     string `json:"via" enum:"organization_role,store_role"`
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID         string         `json:"id"`
+	OrgID      string         `json:"organization_id,omitempty"`
+	StoreID    string         `json:"store_id,omitempty"`
+	ActorKind  string         `json:"actor_kind" enum:"anonymous,user,api_key,service,system"`
+	ActorID    string         `json:"actor_id,omitempty"`
+	Action     string         `json:"action"`
+	TargetType string         `json:"target_type,omitempty"`
+	TargetID   string         `json:"target_id,omitempty"`
+	Before     map[string]any `json:"before,omitempty"`
+	After      map[string]any `json:"after,omitempty"`
+	IP         string         `json:"ip,omitempty"`
+	UserAgent  string         `json:"user_agent,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+func auditJSON(e roster.AuditEvent) AuditEvent {
+	return AuditEvent{ID: e.ID, OrgID: e.OrgID, StoreID: e.StoreID, ActorKind: string(e.ActorKind), ActorID: e.ActorID, Action: e.Action,
+		TargetType: e.TargetType, TargetID: e.TargetID, Before: e.Before, After: e.After, IP: e.IP, UserAgent: e.UserAgent, CreatedAt: e.CreatedAt}
+}
+
+// grantsInput converts store grants given in a request.
+func grantsInput(in []StoreMembership) []app.StoreGrantInput {
+	out := make([]app.StoreGrantInput, len(in))
+	for i, g := range in {
+		out[i] = app.StoreGrantInput{StoreID: g.StoreID, RoleID: g.RoleID}
+	}
+	return out
+}
+
+func mapSlice[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// Config is Roster's configuration, from flags and environment variables (flags win).
+type Config struct {
+	Listen         string
+	DatabaseURL    string
+	BaseURL        *url.URL
+	LogFormat      string
+	LogLevel       slog.Level
+	TrustedProxies []netip.Prefix
+	App            app.Config
+}
+
+// setting is one configuration value: a flag, the environment variable behind it, its
+// default and its parser.
+type setting struct {
+	flag, env, def, usage string
+	set               func(c *Config, v string) error
+}
+
+var settings = []setting{
+	{"listen", "ROSTER_LISTEN", "127.0.0.1:8080", "address to listen on", func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port: %v", err)
+		}
+		c.Listen = v
+		return nil
+	}},
+	{"database-url", "ROSTER_DATABASE_URL", "sqlite:roster.db", "sqlite:PATH or postgres://…", func(c *Config, v string) error {
+		if _, _, err := sqlstore.ParseURL(v); err != nil {
+			return err
+		}
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"base-url", "ROSTER_BASE_URL", "", "public URL of Roster, the only source of absolute links (default http://LISTEN)", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		u, err := url.Parse(strings.TrimSuffix(v, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return errors.New("must be an absolute http(s) URL such as https://roster.example.com")
+		}
+		c.BaseURL = u
+		return nil
+	}},
+	{"signup", "ROSTER_SIGNUP", "open", "who may sign up: open or invite-only", func(c *Config, v string) error {
+		switch app.SignupMode(v) {
+		case app.SignupOpen, app.SignupInviteOnly:
+			c.App.Signup = app.SignupMode(v)
+			return nil
+		}
+		return errors.New("must be open or invite-only")
+	}},
+	{"default-store-credits", "ROSTER_DEFAULT_STORE_CREDITS", "3", "store credits of a new organization", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > app.MaxStoreCredits {
+			return fmt.Errorf("must be a whole number from 0 to %d", app.MaxStoreCredits)
+		}
+		c.App.DefaultStoreCredits = n
+		return nil
+	}},
+	{"password-min-length", "ROSTER_PASSWORD_MIN_LENGTH", "15", "shortest password accepted (8 to 64)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 8 || n > 64 {
+			return errors.New("must be a whole number from 8 to 64")
+		}
+		c.App.PasswordMinLength = n
+		return nil
+	}},
+	{"session-idle", "ROSTER_SESSION_IDLE", "7d", "a session unused this long ends", func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		c.App.SessionIdle = d
+		return err
+	}},
+	{"session-lifetime", "ROSTER_SESSION_LIFETIME", "30d", "a session ends this long after login", func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		c.App.SessionLifetime = d
+		return err
+	}},
+	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
+		p, err := httpserver.ParseTrustedProxies(v)
+		c.TrustedProxies = p
+		return err
+	}},
+	{"log-format", "ROSTER_LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return errors.New("must be text or json")
+		}
+		c.LogFormat = v
+		return nil
+	}},
+	{"log-level", "ROSTER_LOG_LEVEL", "info", "log level: debug, info, warn or error", func(c *Config, v string) error {
+		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+}
+
+// parseDuration reads a Go duration, or a number of days such as "7d".
+func parseDuration(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > 3650 {
+			return 0, errors.New("must be a duration such as 12h or 7d")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, errors.New("must be a duration of at least 1m, such as 12h or 7d")
+	}
+	return d, nil
+}
+
+// bindConfig declares the configuration flags on fs; the returned function reads flags and
+// environment (flags win) into a Config.
+func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) func() (*Config, error) {
+	values := map[string]*string{}
+	for _, s := range settings {
+		if len(names) > 0 && !contains(names, s.flag) {
+			continue
+		}
+		values[s.flag] = fs.String(s.flag, "", s.usage+" (env "+s.env+", default "+quoteDefault(s.def)+")")
+	}
+	return func() (*Config, error) {
+		c := &Config{App: app.DefaultConfig(), LogFormat: "text"}
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		for _, s := range settings {
+			v, src := s.def, ""
+			if e := getenv(s.env); e != "" {
+				v, src = e, s.env
+			}
+			if p, ok := values[s.flag]; ok && given[s.flag] {
+				v, src = *p, "--"+s.flag
+			}
+			if err := s.set(c, v); err != nil {
+				if src == "" {
+					src = "default of " + s.env
+				}
+				return nil, fmt.Errorf("invalid %s %q: %v", src, v, err)
+			}
+		}
+		if c.BaseURL == nil {
+			c.BaseURL, _ = url.Parse("http://" + c.Listen)
+		}
+		c.App.BaseURL = c.BaseURL
+		if c.App.SessionIdle > c.App.SessionLifetime {
+			return nil, errors.New("invalid ROSTER_SESSION_IDLE: longer than ROSTER_SESSION_LIFETIME")
+		}
+		return c, nil
+	}
+}
+
+func quoteDefault(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// logger builds the process's logger.
+func (c *Config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

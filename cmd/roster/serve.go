@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs := m.flags("serve", "serve [flags]\n\nStarts Roster: the REST API under /v1, the web console, and the background workers.")
+	load := bindConfig(fs, m.Getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	log := cfg.logger(m.Stderr)
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	a := app.New(db, cfg.App, nil, log)
+
+	https := cfg.BaseURL.Scheme == "https"
+	mux := http.NewServeMux()
+	api.Register(mux, a, api.Options{Log: log, Version: Version, HTTPS: https})
+	handler := httpserver.Wrap(mux, httpserver.Options{Log: log, TrustedProxies: cfg.TrustedProxies, HTTPS: https, Ready: a.Ready,
+		Registry: prometheus.NewRegistry()})
+
+	if link, err := a.SetupLink(ctx); err != nil {
+		return err
+	} else if link != "" {
+		log.Warn("no operator yet: open this one-time link within 24 hours to create the first operator, or run roster admin create-operator", "link", link)
+	}
+
+	ln := m.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return err
+		}
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var workers sync.WaitGroup
+	workers.Go(func() { cleanup(ctx, a) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("Roster is running", "url", cfg.BaseURL.String(), "listen", ln.Addr().String(), "database", string(db.Engine()), "version", Version)
+	if m.Started != nil {
+		m.Started <- "http://" + ln.Addr().String()
+	}
+
+	select {
+	case err := <-errc:
+		cancel()
+		workers.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, done := context.WithTimeout(context.Background(), 15*time.Second)
+	defer done()
+	err = srv.Shutdown(shutdownCtx)
+	cancel()
+	workers.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// cleanup removes expired sessions and one-time links every ten minutes.
+func cleanup(ctx context.Context, a *app.App) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		a.Cleanup(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (m *Main) migrate(ctx context.Context, args []string) error {
+	fs := m.flags("migrate", "migrate [--database-url URL]\n\nApplies the database migrations that have not run yet, then exits. serve also does this at start.")
+	load := bindConfig(fs, m.Getenv, "database-url", "log-format", "log-level")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.logger(m.Stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Migrate(ctx)
+}
