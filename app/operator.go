@@ -267,7 +267,7 @@ func (a *App) SetupLink(ctx context.Context) (string, error) {
 			CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
 			return err
 		}
-		link = a.Link("/setup", url.Values{"token": {plain}})
+		link = a.Link(PathSetup, url.Values{"token": {plain}})
 		return nil
 	})
 	return link, err
@@ -372,7 +372,7 @@ func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name
 				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
 				return err
 			}
-			link = a.Link("/set-password", url.Values{"token": {plain}})
+			link = a.Link(PathSetPassword, url.Values{"token": {plain}})
 		default:
 			return err
 		}
