@@ -27,13 +27,15 @@ type Config struct {
 	LogLevel       slog.Level
 	TrustedProxies []netip.Prefix
 	App            app.Config
+
+	PermissionsFile string // host application permissions applied at start (YAML or JSON)
 }
 
 // setting is one configuration value: a flag, the environment variable behind it, its
 // default and its parser.
 type setting struct {
 	flag, env, def, usage string
-	set               func(c *Config, v string) error
+	set                   func(c *Config, v string) error
 }
 
 var settings = []setting{
@@ -99,6 +101,27 @@ var settings = []setting{
 	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
 		p, err := httpserver.ParseTrustedProxies(v)
 		c.TrustedProxies = p
+		return err
+	}},
+	{"permissions-file", "ROSTER_PERMISSIONS_FILE", "", "YAML or JSON file of host application permissions, registered at start", func(c *Config, v string) error {
+		c.PermissionsFile = v
+		return nil
+	}},
+	{"api-key-log-retention", "ROSTER_API_KEY_LOG_RETENTION", "30d", "how long API key request logs are kept", func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		c.App.APIKeyLogRetention = d
+		return err
+	}},
+	{"audit-retention", "ROSTER_AUDIT_RETENTION", "forever", "how long audit events are kept: a duration such as 730d, or forever", func(c *Config, v string) error {
+		if v == "forever" || v == "0" {
+			c.App.AuditRetention = 0
+			return nil
+		}
+		d, err := parseDuration(v)
+		if err == nil && d < 24*time.Hour {
+			err = errors.New("must be at least 1d, or forever")
+		}
+		c.App.AuditRetention = d
 		return err
 	}},
 	{"log-format", "ROSTER_LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {
