@@ -37,13 +37,14 @@ type NewAPIKey struct {
 	Secret string `json:"secret" doc:"Send it as Authorization: Bearer. Shown once: only its hash is kept."`
 }
 
-type keyPath struct {
-	orgPath
+// KeyPath names an API key of an organization in a path.
+type KeyPath struct {
+	OrgPath
 	Key string `path:"key" maxLength:"40" doc:"API key ID"`
 }
 
 type listKeysInput struct {
-	orgPath
+	OrgPath
 	Cursor string `query:"cursor" maxLength:"40"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
@@ -60,7 +61,7 @@ type keyOutput struct{ Body APIKey }
 type newKeyOutput struct{ Body NewAPIKey }
 
 type createKeyInput struct {
-	orgPath
+	OrgPath
 	Body struct {
 		Name      string     `json:"name" maxLength:"100" example:"Zendesk connection"`
 		StoreID   string     `json:"store_id,omitempty" maxLength:"40" doc:"Limit the key to one store; omit for every store you reach"`
@@ -72,7 +73,7 @@ type createKeyInput struct {
 }
 
 type cloneKeyInput struct {
-	keyPath
+	KeyPath
 	Body struct {
 		UserID    string     `json:"user_id" maxLength:"40" doc:"The member who will own the copy"`
 		Name      string     `json:"name,omitempty" maxLength:"100" doc:"Defaults to the original's name"`
@@ -82,7 +83,7 @@ type cloneKeyInput struct {
 }
 
 type keyRequestsInput struct {
-	keyPath
+	KeyPath
 	Cursor string `query:"cursor" maxLength:"40"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
@@ -131,7 +132,7 @@ func (s *Server) registerAPIKeys() {
 			"The secret (rk_…) is in this answer only."))
 
 	register(s.api, op("get-api-key", http.MethodGet, "/v1/organizations/{org}/api-keys/{key}", "Read an API key", "API keys"),
-		func(ctx context.Context, in *keyPath) (*keyOutput, error) {
+		func(ctx context.Context, in *KeyPath) (*keyOutput, error) {
 			k, err := s.app.APIKey(ctx, actor(ctx), in.Org, in.Key)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -140,7 +141,7 @@ func (s *Server) registerAPIKeys() {
 		})
 
 	register(s.api, op("revoke-api-key", http.MethodDelete, "/v1/organizations/{org}/api-keys/{key}", "Revoke an API key", "API keys"),
-		func(ctx context.Context, in *keyPath) (*struct{}, error) {
+		func(ctx context.Context, in *KeyPath) (*struct{}, error) {
 			if err := s.app.RevokeAPIKey(ctx, actor(ctx), in.Org, in.Key); err != nil {
 				return nil, s.fail(ctx, err)
 			}

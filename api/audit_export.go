@@ -15,7 +15,7 @@ import (
 )
 
 type auditExportInput struct {
-	orgPath
+	OrgPath
 	Format   string    `query:"format" enum:"jsonl,csv" default:"jsonl" doc:"JSON lines (one event per line) or CSV"`
 	StoreID  string    `query:"store_id" maxLength:"40"`
 	ActorID  string    `query:"actor_id" maxLength:"40"`

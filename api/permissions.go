@@ -29,12 +29,13 @@ type permissionsOutput struct {
 	}
 }
 
-type permissionPath struct {
+// PermissionPath names a permission of the catalog in a path.
+type PermissionPath struct {
 	Key string `path:"key" maxLength:"100" doc:"Permission key, such as campaigns.create"`
 }
 
 type putPermissionInput struct {
-	permissionPath
+	PermissionPath
 	Body struct {
 		Area        string `json:"area,omitempty" maxLength:"50" doc:"Defaults to the key's first word"`
 		Description string `json:"description,omitempty" maxLength:"300"`
@@ -49,7 +50,7 @@ type putPermissionOutput struct {
 }
 
 type deletePermissionInput struct {
-	permissionPath
+	PermissionPath
 	Force bool `query:"force" doc:"Also remove it from the custom roles that hold it"`
 }
 

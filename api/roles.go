@@ -38,8 +38,9 @@ func permKeys(ps []string) []roster.Permission {
 	return out
 }
 
-type rolePath struct {
-	orgPath
+// RolePath names a store role of an organization in a path.
+type RolePath struct {
+	OrgPath
 	Role string `path:"role" maxLength:"40" doc:"Role ID"`
 }
 
@@ -52,7 +53,7 @@ type rolesOutput struct {
 type roleOutput struct{ Body Role }
 
 type createRoleInput struct {
-	orgPath
+	OrgPath
 	Body struct {
 		Name        string   `json:"name" maxLength:"60" example:"Chatter"`
 		Description string   `json:"description,omitempty" maxLength:"300"`
@@ -61,7 +62,7 @@ type createRoleInput struct {
 }
 
 type updateRoleInput struct {
-	rolePath
+	RolePath
 	Body struct {
 		Name        *string   `json:"name,omitempty" maxLength:"60"`
 		Description *string   `json:"description,omitempty" maxLength:"300"`
@@ -70,7 +71,7 @@ type updateRoleInput struct {
 }
 
 type deleteRoleInput struct {
-	rolePath
+	RolePath
 	Replacement string `query:"replacement_role_id" maxLength:"40" doc:"Give every holder this role instead, in the same transaction"`
 }
 
@@ -91,7 +92,7 @@ type roleHoldersOutput struct {
 
 func (s *Server) registerRoles() {
 	register(s.api, op("list-roles", http.MethodGet, "/v1/organizations/{org}/roles", "List store roles", "Roles"),
-		func(ctx context.Context, in *orgPath) (*rolesOutput, error) {
+		func(ctx context.Context, in *OrgPath) (*rolesOutput, error) {
 			roles, err := s.app.Roles(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -103,7 +104,7 @@ func (s *Server) registerRoles() {
 			"Owner and admins, and anyone who grants store roles in some store."))
 
 	register(s.api, op("get-role", http.MethodGet, "/v1/organizations/{org}/roles/{role}", "Read a store role", "Roles"),
-		func(ctx context.Context, in *rolePath) (*roleOutput, error) {
+		func(ctx context.Context, in *RolePath) (*roleOutput, error) {
 			r, err := s.app.Role(ctx, actor(ctx), in.Org, in.Role)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -149,7 +150,7 @@ func (s *Server) registerRoles() {
 			"unless replacement_role_id is given: then every holder gets that role in the same transaction."))
 
 	register(s.api, op("list-role-holders", http.MethodGet, "/v1/organizations/{org}/roles/{role}/holders", "List who holds a store role", "Roles"),
-		func(ctx context.Context, in *rolePath) (*roleHoldersOutput, error) {
+		func(ctx context.Context, in *RolePath) (*roleHoldersOutput, error) {
 			hs, err := s.app.RoleHolders(ctx, actor(ctx), in.Org, in.Role)
 			if err != nil {
 				return nil, s.fail(ctx, err)
