@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,7 +108,7 @@ func (e *keysEnv) call(token, method, path string, body any) reply {
 		e.t.Fatal(err)
 	}
 	r := reply{status: res.StatusCode, raw: raw, header: res.Header}
-	if strings.Contains(res.Header.Get("Content-Type"), "json") && len(raw) > 0 && raw[0] == '{' {
+	if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); (mt == "application/json" || mt == "application/problem+json") && len(raw) > 0 && raw[0] == '{' {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
 			e.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
 		}

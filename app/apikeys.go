@@ -158,9 +158,20 @@ func (s scope) requireManageKeys(storeID string) error {
 }
 
 // canSeeKey reports whether an actor sees (and may revoke) a key: organization-wide key
-// managers, the store's key managers for a store key, and the key's owner.
-func canSeeKey(acc roster.Access, k roster.APIKey) bool {
-	return canManageKeys(acc, k.StoreID) || (k.UserID == acc.UserID && acc.UserID != "")
+// managers, the store's key managers for a store key, and the key's owner (self: the
+// signed-in user's ID, "" for an API key, which holds its permissions and nothing of its
+// owner's own rights).
+func canSeeKey(acc roster.Access, k roster.APIKey, self string) bool {
+	return canManageKeys(acc, k.StoreID) || (self != "" && k.UserID == self)
+}
+
+// self returns the user whose own things an actor reaches as theirs: a signed-in user;
+// never an API key.
+func self(actor roster.Actor) string {
+	if actor.Kind == roster.ActorUser {
+		return actor.UserID
+	}
+	return ""
 }
 
 // keyScope is what a key carries, validated in a transaction.
@@ -404,7 +415,7 @@ func (a *App) APIKeys(ctx context.Context, actor roster.Actor, orgID, cursor str
 	limit = pageLimit(limit)
 	f := sqlstore.APIKeyFilter{OrgID: orgID, Cursor: cursor, Limit: limit + 1}
 	if !s.acc.Can(roster.PermOrgAPIKeysManage) {
-		v := &sqlstore.APIKeyVisibility{OwnerID: s.acc.UserID}
+		v := &sqlstore.APIKeyVisibility{OwnerID: self(actor)}
 		for _, id := range s.acc.StoreIDs() {
 			if s.acc.CanInStore(id, roster.PermStoreAPIKeysManage) {
 				v.StoreIDs = append(v.StoreIDs, id)
@@ -426,11 +437,11 @@ func (a *App) APIKey(ctx context.Context, actor roster.Actor, orgID, keyID strin
 	if err != nil {
 		return roster.APIKey{}, err
 	}
-	return a.visibleKey(ctx, c, s, keyID)
+	return a.visibleKey(ctx, c, s, actor, keyID)
 }
 
 // visibleKey reads a key of the scope's organization that the actor sees; others do not exist.
-func (a *App) visibleKey(ctx context.Context, c *sqlstore.Conn, s scope, keyID string) (roster.APIKey, error) {
+func (a *App) visibleKey(ctx context.Context, c *sqlstore.Conn, s scope, actor roster.Actor, keyID string) (roster.APIKey, error) {
 	if !roster.ValidID(roster.PrefixAPIKey, keyID) {
 		return roster.APIKey{}, roster.NotFound("API key")
 	}
@@ -438,7 +449,7 @@ func (a *App) visibleKey(ctx context.Context, c *sqlstore.Conn, s scope, keyID s
 	if err != nil {
 		return roster.APIKey{}, err
 	}
-	if !canSeeKey(s.acc, k) {
+	if !canSeeKey(s.acc, k, self(actor)) {
 		return roster.APIKey{}, roster.NotFound("API key")
 	}
 	return k, nil
@@ -452,7 +463,7 @@ func (a *App) RevokeAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID
 		if err != nil {
 			return err
 		}
-		k, err := a.visibleKey(t.ctx, &t.Conn, s, keyID)
+		k, err := a.visibleKey(t.ctx, &t.Conn, s, actor, keyID)
 		if err != nil {
 			return err
 		}
@@ -470,7 +481,7 @@ func (a *App) APIKeyRequests(ctx context.Context, actor roster.Actor, orgID, key
 	if err != nil {
 		return Page[roster.APIKeyRequest]{}, err
 	}
-	k, err := a.visibleKey(ctx, c, s, keyID)
+	k, err := a.visibleKey(ctx, c, s, actor, keyID)
 	if err != nil {
 		return Page[roster.APIKeyRequest]{}, err
 	}

@@ -58,7 +58,8 @@ type APIKeyFilter struct {
 }
 
 // APIKeyVisibility is the part of an organization's keys that an actor without the
-// organization-wide right sees: the keys of the stores they manage, and their own.
+// organization-wide right sees: the keys of the stores they manage, and their own (OwnerID,
+// "" for none).
 type APIKeyVisibility struct {
 	StoreIDs []string
 	OwnerID  string
@@ -73,8 +74,11 @@ func (c *Conn) ListAPIKeys(ctx context.Context, f APIKeyFilter) ([]roster.APIKey
 		args = append(args, f.Cursor)
 	}
 	if v := f.Visible; v != nil {
-		q += ` AND (k.user_id = ?`
-		args = append(args, v.OwnerID)
+		q += ` AND (1 = 0`
+		if v.OwnerID != "" {
+			q += ` OR k.user_id = ?`
+			args = append(args, v.OwnerID)
+		}
 		if len(v.StoreIDs) > 0 {
 			q += ` OR k.store_id IN (` + placeholders(len(v.StoreIDs)) + `)`
 			for _, id := range v.StoreIDs {
