@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -24,13 +25,14 @@ func (c *Conn) InsertAuditEvents(ctx context.Context, events []roster.AuditEvent
 	const perStatement = 500
 	for len(events) > 0 {
 		n := min(len(events), perStatement)
-		q := `INSERT INTO audit_events (` + auditColumns + `) VALUES `
+		var q strings.Builder
+		q.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
 		args := make([]any, 0, n*13)
 		for i, e := range events[:n] {
 			if i > 0 {
-				q += ", "
+				q.WriteString(", ")
 			}
-			q += "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 			before, err := jsonText(nilIfEmpty(e.Before))
 			if err != nil {
 				return err
@@ -42,7 +44,7 @@ func (c *Conn) InsertAuditEvents(ctx context.Context, events []roster.AuditEvent
 			args = append(args, e.ID, nullString(e.OrgID), nullString(e.StoreID), e.ActorKind, e.ActorID, e.Action, e.TargetType, e.TargetID,
 				before, after, e.IP, e.UserAgent, micros(e.CreatedAt))
 		}
-		if _, err := c.exec(ctx, q, args...); err != nil {
+		if _, err := c.exec(ctx, q.String(), args...); err != nil {
 			return err
 		}
 		events = events[n:]
