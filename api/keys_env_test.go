@@ -13,7 +13,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/api"
-	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
@@ -48,16 +47,8 @@ type person struct {
 // person signs up a user and logs them in.
 func (e *keysEnv) person(name string) person {
 	e.t.Helper()
-	actor, u := e.User(e.t, name)
-	res, err := e.App.Login(testenv.Ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: u.Email, Password: testenv.Password})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	actor, err = e.App.Authenticate(testenv.Ctx, res.Token, "192.0.2.1", "test")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return person{token: res.Token, user: u, actor: actor}
+	_, u := e.User(e.t, name)
+	return e.person2(u.Email)
 }
 
 // reply is an answer of the API.
