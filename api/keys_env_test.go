@@ -28,7 +28,12 @@ type keysEnv struct {
 
 func newKeysEnv(t *testing.T, e sqlstore.Engine) *keysEnv {
 	t.Helper()
-	env := testenv.NewEnv(t, e)
+	return serveKeysEnv(t, testenv.NewEnv(t, e))
+}
+
+// serveKeysEnv serves the API of an environment over HTTP.
+func serveKeysEnv(t *testing.T, env *testenv.Env) *keysEnv {
+	t.Helper()
 	mux := http.NewServeMux()
 	log := testenv.Logger(t)
 	api.Register(mux, env.App, api.Options{Log: log, Version: "test"})
