@@ -15,10 +15,10 @@ type RoleView struct {
 	Holders int // store memberships and live API keys holding it
 }
 
-// mayGrantRoles reports whether an actor picks roles for others somewhere: those who view the
-// organization's settings, and store admins (or custom roles) able to invite, manage a team
-// or mint API keys in at least one store.
-func mayGrantRoles(acc roster.Access) bool {
+// CanListRoles reports whether an access sees an organization's store roles: those who view
+// its settings, and those who pick roles for others somewhere (able to invite, manage a team
+// or mint API keys in at least one store). The console uses it to decide what to show.
+func CanListRoles(acc roster.Access) bool {
 	if acc.Can(roster.PermOrgSettingsRead) {
 		return true
 	}
@@ -38,7 +38,7 @@ func mayGrantRoles(acc roster.Access) bool {
 func (a *App) Roles(ctx context.Context, actor roster.Actor, orgID string) ([]RoleView, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
-	if err == nil && !mayGrantRoles(s.acc) {
+	if err == nil && !CanListRoles(s.acc) {
 		err = s.require(roster.PermOrgSettingsRead)
 	}
 	if err != nil {
@@ -236,7 +236,7 @@ func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID 
 	return out, err
 }
 
-// customRole reads a custom role inside a transaction; built-in roles are not editable.
+// customRole reads a custom role; built-in roles are neither editable nor deletable.
 func (a *App) customRole(ctx context.Context, c *sqlstore.Conn, orgID, roleID string) (roster.Role, error) {
 	if roster.IsBuiltinStoreRole(roleID) {
 		return roster.Role{}, (&roster.Error{Code: roster.EConflict, Field: "role", Message: "built-in roles cannot be changed or deleted"}).With("role_id", roleID)
