@@ -43,7 +43,7 @@ type Invitation struct {
 	Locale        string // the inviter's choice of language for the email
 	InvitedBy     string // the inviter's user ID ("" when they no longer exist)
 	InviterName   string
-	Status        InvitationStatus // as stored: never "expired"; see Effective
+	Status        InvitationStatus // as stored; Effective tells whether a pending one has expired
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	LastSentAt    time.Time // when the link was last issued (creation or resend)

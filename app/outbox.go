@@ -53,9 +53,15 @@ func Backoff(attempts int) time.Duration {
 type mailState struct {
 	wake    chan struct{}
 	mailbox atomic.Pointer[mail.Mailbox]
+
+	// Password reset requests, limited per IP address and per address in each process; the
+	// database limits the links one account receives across processes.
+	resetIP, resetAddr *rateLimiter
 }
 
-func newMailState() mailState { return mailState{wake: make(chan struct{}, 1)} }
+func newMailState() mailState {
+	return mailState{wake: make(chan struct{}, 1), resetIP: newRateLimiter(10, time.Minute), resetAddr: newRateLimiter(5, time.Hour)}
+}
 
 // OutboxSignal rings after every commit that wrote an email, so the outbox worker sends
 // at once instead of waiting for its next poll.

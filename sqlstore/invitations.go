@@ -172,16 +172,17 @@ func (c *Conn) ListInvitations(ctx context.Context, f InvitationFilter) ([]roste
 // ExpireStaleInvitation marks expired the pending invitation of an organization to an
 // address whose link has expired, so that a new one can be made.
 func (c *Conn) ExpireStaleInvitation(ctx context.Context, orgID, email string, now time.Time) error {
-	_, err := c.exec(ctx, `UPDATE invitations SET status = 'expired', token_hash = NULL, updated_at = ?
+	_, err := c.exec(ctx, `UPDATE invitations SET status = 'expired', updated_at = ?
 		WHERE org_id = ? AND email = ? AND status = 'pending' AND expires_at <= ?`, micros(now), orgID, email, micros(now))
 	return err
 }
 
 // RespondInvitation ends a pending invitation as accepted, declined or revoked, atomically:
 // of concurrent attempts exactly one changes it, and only while it is pending and (unless
-// revoked) unexpired. The link dies with it. The others get ENotFound.
+// revoked) unexpired. The others get ENotFound. The link's hash stays, so that the link
+// still shows what became of the invitation; nothing can be done with it any more.
 func (c *Conn) RespondInvitation(ctx context.Context, id string, status roster.InvitationStatus, userID string, now time.Time) error {
-	q := `UPDATE invitations SET status = ?, responded_at = ?, accepted_by = ?, token_hash = NULL, updated_at = ?
+	q := `UPDATE invitations SET status = ?, responded_at = ?, accepted_by = ?, updated_at = ?
 		WHERE id = ? AND status = 'pending'`
 	args := []any{status, micros(now), nullString(userID), micros(now), id}
 	if status != roster.InvitationRevoked {

@@ -1,7 +1,8 @@
 -- +goose Up
 -- Invitations into an organization, with the store roles they grant on acceptance.
 -- token_hash is the SHA-256 of the link's token, NULL until the outbox worker mints the
--- token as it sends the email; resending or cancelling clears it, so the old link dies at once.
+-- token as it sends the email; a resend clears it, so the old link dies at once. Once the
+-- invitation is answered or revoked, its hash stays so the link shows what became of it.
 -- status never holds 'expired': a pending invitation past expires_at is expired, except
 -- that a newer invitation to the same address marks the old one expired.
 CREATE TABLE invitations (
