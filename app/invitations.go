@@ -602,12 +602,6 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 		if err != nil {
 			return err
 		}
-		if newHash != "" {
-			u.CreatedAt, u.UpdatedAt, u.EmailVerifiedAt = t.now, t.now, &t.now
-			if err := t.CreateUser(t.ctx, u, newHash); err != nil {
-				return err
-			}
-		}
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
 		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationAccepted, u.ID, t.now); err != nil {
 			if roster.ErrorCode(err) != roster.ENotFound {
@@ -624,6 +618,12 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 		}
 		if err := policyCheck(org, u.Email); err != nil {
 			return err
+		}
+		if newHash != "" {
+			u.CreatedAt, u.UpdatedAt, u.EmailVerifiedAt = t.now, t.now, &t.now
+			if err := t.CreateUser(t.ctx, u, newHash); err != nil {
+				return err
+			}
 		}
 		if err := a.joinInvited(t, org, inv, u); err != nil {
 			return err
