@@ -34,6 +34,7 @@ type Env struct {
 	DB     *sqlstore.DB
 	Clock  *Clock
 	Engine sqlstore.Engine
+	URL    string // the database's URL, for tests that look at it directly
 }
 
 // NewEnv returns an app over a fresh database of an engine.
@@ -43,9 +44,10 @@ func NewEnv(t testing.TB, e sqlstore.Engine, configure ...func(*app.Config)) *En
 	for _, f := range configure {
 		f(&cfg)
 	}
-	db := DB(t, e)
+	url := DatabaseURL(t, e)
+	db := openDB(t, url)
 	clock := NewClock()
-	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e}
+	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e, URL: url}
 }
 
 // Ctx is the context of fixture calls.
@@ -114,5 +116,5 @@ func NewEnvOn(t testing.TB, env *Env, configure ...func(*app.Config)) *Env {
 	for _, f := range configure {
 		f(&cfg)
 	}
-	return &Env{App: app.New(env.DB, cfg, env.Clock, Logger(t)), DB: env.DB, Clock: env.Clock, Engine: env.Engine}
+	return &Env{App: app.New(env.DB, cfg, env.Clock, Logger(t)), DB: env.DB, Clock: env.Clock, Engine: env.Engine, URL: env.URL}
 }
