@@ -9,7 +9,7 @@ import (
 )
 
 type createUserInput struct {
-	orgPath
+	OrgPath
 	Body struct {
 		Email  string            `json:"email" maxLength:"320"`
 		Name   string            `json:"name" maxLength:"100"`
@@ -52,7 +52,7 @@ func (s *Server) registerAccounts() {
 			"An address that already has an account gets user_exists: invite it instead (details.invite)."))
 
 	register(s.api, op("send-password-reset", http.MethodPost, "/v1/organizations/{org}/members/{user}/password-reset", "Email a member a password reset link", "Members"),
-		func(ctx context.Context, in *memberPath) (*acceptedOutput, error) {
+		func(ctx context.Context, in *MemberPath) (*acceptedOutput, error) {
 			if err := s.app.SendPasswordReset(ctx, actor(ctx), in.Org, in.User); err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -61,14 +61,14 @@ func (r InvitationRequest) input() app.InvitationInput {
 }
 
 type createInvitationInput struct {
-	orgPath
+	OrgPath
 	Body InvitationRequest
 }
 
 type invitationOutput struct{ Body Invitation }
 
 type listInvitationsInput struct {
-	orgPath
+	OrgPath
 	Status string `query:"status" enum:"pending,accepted,declined,revoked,expired"`
 	Query  string `query:"q" maxLength:"100" doc:"Part of the address"`
 	Cursor string `query:"cursor" maxLength:"40"`
@@ -88,7 +88,7 @@ type bulkBody struct {
 }
 
 type bulkInput struct {
-	orgPath
+	OrgPath
 	ContentType string `header:"Content-Type"`
 	RawBody     []byte `contentType:"text/csv"`
 }
@@ -322,6 +322,17 @@ func withMaxBody(n int64) func(*huma.Operation) {
 func withBulkBody(api huma.API) func(*huma.Operation) {
 	return func(o *huma.Operation) {
 		schema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[bulkBody](), true, "BulkInvitations")
-		o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}}
+		o.SkipValidateBody = true // decoded by the handler: JSON or CSV
+		o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: schema},
+			"text/csv": {Schema: &huma.Schema{Type: "string", Description: "A header row (email, role, stores, locale, message), then one invitation per row"}}}}
 	}
+}
+
+// grantsInput converts store grants given in a request.
+func grantsInput(in []StoreMembership) []app.StoreGrantInput {
+	out := make([]app.StoreGrantInput, len(in))
+	for i, g := range in {
+		out[i] = app.StoreGrantInput{StoreID: g.StoreID, RoleID: g.RoleID}
+	}
+	return out
 }

@@ -10,9 +10,9 @@ import (
 
 // Policy is what an organization requires of everyone who joins it.
 type Policy struct {
-	AllowedDomains     []string `json:"allowed_domains" maxItems:"100" doc:"Only addresses at these domains may join (exact match; list subdomains explicitly). Empty: any domain."`
-	BlockFreeProviders bool     `json:"block_free_providers" doc:"Refuse addresses of free and disposable email providers (gmail.com, hotmail.com, …)"`
-	InvitationTTLHours int      `json:"invitation_ttl_hours" minimum:"1" maximum:"720" doc:"Lifetime of invitation links, 1 hour to 30 days"`
+	AllowedDomains     []string `json:"allowed_domains,omitempty" maxItems:"100" doc:"Only addresses at these domains may join (exact match; list subdomains explicitly). Empty: any domain."`
+	BlockFreeProviders bool     `json:"block_free_providers,omitempty" doc:"Refuse addresses of free and disposable email providers (gmail.com, hotmail.com, …)"`
+	InvitationTTLHours int      `json:"invitation_ttl_hours,omitempty" minimum:"1" maximum:"720" doc:"Lifetime of invitation links, 1 hour to 30 days; 168 (7 days) when absent"`
 }
 
 func policyJSON(p roster.Policy) Policy {
@@ -26,13 +26,13 @@ func policyJSON(p roster.Policy) Policy {
 type policyOutput struct{ Body Policy }
 
 type setPolicyInput struct {
-	orgPath
+	OrgPath
 	Body Policy
 }
 
 func (s *Server) registerPolicy() {
 	register(s.api, op("get-policy", http.MethodGet, "/v1/organizations/{org}/policy", "Read the organization's policy", "Organizations"),
-		func(ctx context.Context, in *orgPath) (*policyOutput, error) {
+		func(ctx context.Context, in *OrgPath) (*policyOutput, error) {
 			p, err := s.app.Policy(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
