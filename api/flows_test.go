@@ -342,6 +342,24 @@ func TestConnectorFlowOverHTTP(t *testing.T) {
 			t.Fatal("password reset answers differ")
 		}
 		s.mail(t, "bob@connector.example", 3)
+		// Bulk, as JSON: each row answered on its own.
+		bulk := s.must(t, 200, "POST", "/v1/organizations/"+org+"/invitations/bulk", admin, map[string]any{"invitations": []map[string]any{
+			{"email": "carl@connector.example"}, {"email": "carl@gmail.com"}, {"email": "bob@connector.example"}}})
+		if bulk.body["invited"] != float64(1) || bulk.body["refused"] != float64(2) {
+			t.Fatalf("bulk: %v", bulk.body)
+		}
+		// Bob changes his address: the link goes to the new one, the notice to the old one.
+		bobToken := s.must(t, 200, "POST", "/v1/auth/login", "", map[string]any{"email": "bob@connector.example", "password": "bob chooses a long passphrase"}).str("token")
+		if a := s.must(t, 422, "POST", "/v1/me/email", bobToken, map[string]any{"email": "bob@yahoo.com", "password": "bob chooses a long passphrase"}); a.str("code") != "free_email_provider_blocked" {
+			t.Fatalf("email change against the policy: %v", a.body)
+		}
+		s.must(t, 202, "POST", "/v1/me/email", bobToken, map[string]any{"email": "robert@connector.example", "password": "bob chooses a long passphrase"})
+		change := s.mail(t, "robert@connector.example", 1)
+		s.must(t, 200, "POST", "/v1/auth/confirm-email", "", map[string]any{"token": change.Token("/confirm-email")})
+		if m := s.mail(t, "bob@connector.example", 4); !strings.Contains(m.Text, "r•••t@connector.example") {
+			t.Fatalf("notice to the old address: %s", m.Text)
+		}
+		s.must(t, 200, "POST", "/v1/auth/login", "", map[string]any{"email": "robert@connector.example", "password": "bob chooses a long passphrase"})
 		// Members breaking the policy are listed.
 		s.must(t, 200, "PUT", "/v1/organizations/"+org+"/policy", admin, map[string]any{"allowed_domains": []string{"other.example"}, "invitation_ttl_hours": 72})
 		list := s.must(t, 200, "GET", "/v1/organizations/"+org+"/members?breaks_policy=true", admin, nil)
