@@ -382,3 +382,54 @@ func TestBulkInvitations(t *testing.T) {
 		}
 	})
 }
+
+func TestInvitationListPages(t *testing.T) {
+	f := newInviteFixture(t, sqlstore.SQLite)
+	for _, addr := range []string{"a@acme.com", "b@acme.com", "c@acme.com"} {
+		f.invite(t, addr)
+	}
+	p1, err := f.env.App.Invitations(ctx, f.owner, f.org.ID, app.InvitationFilter{Limit: 2, Status: roster.InvitationPending})
+	if err != nil || len(p1.Items) != 2 || p1.Next == "" || p1.Items[0].Email != "c@acme.com" {
+		t.Fatalf("page 1: %v %+v", err, p1)
+	}
+	p2, err := f.env.App.Invitations(ctx, f.owner, f.org.ID, app.InvitationFilter{Limit: 2, Cursor: p1.Next})
+	if err != nil || len(p2.Items) != 1 || p2.Next != "" || p2.Items[0].Email != "a@acme.com" {
+		t.Fatalf("page 2: %v %+v", err, p2)
+	}
+	if q, _ := f.env.App.Invitations(ctx, f.owner, f.org.ID, app.InvitationFilter{Query: "B@"}); len(q.Items) != 1 {
+		t.Fatalf("search: %+v", q)
+	}
+	if _, err := f.env.App.Invitations(ctx, f.owner, f.org.ID, app.InvitationFilter{Status: "lost"}); testenv.Code(err) != roster.EInvalid {
+		t.Fatalf("bad status: %v", err)
+	}
+}
+
+// BenchmarkAcceptInvitation measures accepting an invitation by a signed-in user: the
+// lookup of the link, the locked transaction that answers it, the membership with a store
+// role and the inviter's notice.
+func BenchmarkAcceptInvitation(b *testing.B) {
+	env := testenv.NewEnv(b, sqlstore.SQLite)
+	box := env.Outbox(b)
+	owner, _ := env.User(b, "Olivia")
+	org := env.Org(b, owner, "Acme")
+	st := env.Store(b, owner, org.ID, "Shop")
+	type invitee struct {
+		actor roster.Actor
+		token string
+	}
+	invitees := make([]invitee, b.N)
+	for i := range invitees {
+		actor, u := env.User(b, "user")
+		if _, err := env.App.CreateInvitation(ctx, owner, org.ID, app.InvitationInput{Email: u.Email,
+			Stores: []app.StoreGrantInput{{StoreID: st.ID, RoleID: roster.StoreRoleMember}}}); err != nil {
+			b.Fatal(err)
+		}
+		invitees[i] = invitee{actor, testenv.Token(box.Last(b, u.Email, "invitation"))}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := env.App.AcceptInvitation(ctx, invitees[i].actor, app.AcceptInput{Token: invitees[i].token}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
