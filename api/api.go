@@ -67,6 +67,10 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerAPIKeys()
 	s.registerUsage()
 	s.registerAuditExport()
+	s.registerInvitations()
+	s.registerAccounts()
+	s.registerPolicy()
+	s.registerMailbox()
 	registerDocs(mux)
 	return api
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/rosterhq/roster/app"
 )
 
-// OrgPath names an organization in a path. Path types are exported because huma reads the parameters of embedded structs only when they are exported.
+// OrgPath names an organization. Path types are exported because huma reads the parameters
+// of embedded structs only when they are exported.
 type OrgPath struct {
 	Org string `path:"org" maxLength:"40" doc:"Organization ID"`
 }

@@ -201,15 +201,3 @@ func (c *Conn) ReplaceRole(ctx context.Context, orgID, roleID, replacementID str
 	m, err := res.RowsAffected()
 	return n + m, mapError(err)
 }
-
-// placeholders returns "?, ?, …" for n values.
-func placeholders(n int) string {
-	b := make([]byte, 0, 3*n)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = append(b, '?')
-	}
-	return string(b)
-}
