@@ -15,7 +15,7 @@ type Role struct {
 	Description string   `json:"description"`
 	Builtin     bool     `json:"builtin"`
 	Permissions []string `json:"permissions" doc:"Store permissions the role holds, from the catalog"`
-	Holders     int      `json:"holders" doc:"Store memberships and live API keys holding the role"`
+	Holders     int      `json:"holders" doc:"Store memberships, live API keys and pending invitations holding the role"`
 }
 
 func roleJSON(r app.RoleView) Role {
@@ -160,5 +160,5 @@ func (s *Server) registerRoles() {
 				return RoleHolder{Kind: h.Kind, UserID: h.UserID, StoreID: h.StoreID, APIKeyID: h.APIKeyID, InvitationID: h.InvitationID}
 			})
 			return out, nil
-		}, withDescription("Owner and admins: the store memberships and live API keys that deleting the role would affect."))
+		}, withDescription("Owner and admins: the store memberships, live API keys and pending invitations that deleting the role would affect."))
 }

@@ -30,6 +30,13 @@ func TestUsage(t *testing.T) {
 			t.Fatal(err)
 		}
 		usage := "/v1/organizations/" + org.ID + "/usage"
+		for _, addr := range []string{"ana@example.com", "ben@example.com"} {
+			env.must(http.StatusCreated, owner.token, http.MethodPost, "/v1/organizations/"+org.ID+"/invitations", map[string]any{"email": addr})
+		}
+		if r := env.must(http.StatusOK, owner.token, http.MethodGet, usage, nil); r.body["emails_sent"].(map[string]any)["this_month"].(float64) != 0 {
+			t.Fatalf("emails counted before they are sent: %s", r.raw)
+		}
+		env.Outbox(t).Deliver(t)
 
 		_, key := env.createKey(owner.token, map[string]any{"org": org.ID, "name": "K", "role_id": "viewer"})
 		for range 3 {
@@ -51,8 +58,8 @@ func TestUsage(t *testing.T) {
 		if api["this_month"].(float64) != 4 || api["last_month"].(float64) != 0 {
 			t.Fatalf("API requests: %v", api)
 		}
-		if r.body["emails_sent"].(map[string]any)["this_month"].(float64) != 0 {
-			t.Fatalf("emails: %s", r.raw)
+		if r.body["emails_sent"].(map[string]any)["this_month"].(float64) != 2 || r.body["pending_invitations"].(float64) != 2 {
+			t.Fatalf("emails and invitations: %s", r.raw)
 		}
 		env.refused(http.StatusForbidden, roster.EMembershipSuspended, away.token, http.MethodGet, usage, nil)
 		env.refused(http.StatusNotFound, roster.ENotFound, env.person("Otto").token, http.MethodGet, usage, nil)
@@ -63,9 +70,14 @@ func TestUsage(t *testing.T) {
 		env.must(http.StatusOK, key, http.MethodGet, "/v1/stores/"+s1.ID, nil)
 		// The member's session ended while idle: they log in again.
 		member2 := env.person2(member.user.Email)
-		api = env.must(http.StatusOK, member2.token, http.MethodGet, usage, nil).body["api_requests"].(map[string]any)
+		r = env.must(http.StatusOK, member2.token, http.MethodGet, usage, nil)
+		api = r.body["api_requests"].(map[string]any)
 		if api["this_month"].(float64) != 1 || api["last_month"].(float64) != 4 {
 			t.Fatalf("API requests next month: %v", api)
+		}
+		emails := r.body["emails_sent"].(map[string]any)
+		if emails["this_month"].(float64) != 0 || emails["last_month"].(float64) != 2 || r.body["pending_invitations"].(float64) != 0 {
+			t.Fatalf("next month, emails and expired invitations: %s", r.raw)
 		}
 	})
 }

@@ -12,7 +12,7 @@ import (
 // RoleView is a store role as the role editor lists it.
 type RoleView struct {
 	roster.Role
-	Holders int // store memberships and live API keys holding it
+	Holders int // store memberships, live API keys and pending invitations holding it
 }
 
 // CanListRoles reports whether an access sees an organization's store roles: those who view
@@ -247,8 +247,8 @@ func (a *App) customRole(ctx context.Context, c *sqlstore.Conn, orgID, roleID st
 	return c.Role(ctx, orgID, roleID)
 }
 
-// DeleteRole deletes a custom role (owner and admins). A role still held by store members or
-// API keys is refused with role_in_use and the list of its holders, unless a replacement role
+// DeleteRole deletes a custom role (owner and admins). A role still held by store members,
+// API keys or pending invitations is refused with role_in_use and the list of its holders, unless a replacement role
 // is given: then every holder gets the replacement in the same transaction. The actor must
 // hold every permission of the replacement, since they grant it to all those holders.
 func (a *App) DeleteRole(ctx context.Context, actor roster.Actor, orgID, roleID, replacementID string) error {
@@ -298,7 +298,8 @@ func (a *App) DeleteRole(ctx context.Context, actor roster.Actor, orgID, roleID,
 	})
 }
 
-// roleHolders lists who holds a store role: store memberships and live API keys.
+// roleHolders lists who holds a store role: store memberships, live API keys and pending
+// invitations.
 func (a *App) roleHolders(ctx context.Context, c *sqlstore.Conn, orgID, roleID string) ([]roster.RoleHolder, error) {
 	return c.RoleHolders(ctx, orgID, roleID)
 }

@@ -34,7 +34,11 @@ func (a *App) Usage(ctx context.Context, actor roster.Actor, orgID string) (rost
 	if u.ArchivedStores, err = c.CountStores(ctx, orgID, roster.StoreArchived); err != nil {
 		return roster.Usage{}, err
 	}
-	this, last, next := monthBounds(a.clock.Now())
+	now := a.clock.Now()
+	if u.PendingInvitations, err = c.CountPendingInvitations(ctx, orgID, now); err != nil {
+		return roster.Usage{}, err
+	}
+	this, last, next := monthBounds(now)
 	if u.APIRequests.ThisMonth, err = c.APIRequestsInMonth(ctx, orgID, sqlstore.Month(this)); err != nil {
 		return roster.Usage{}, err
 	}

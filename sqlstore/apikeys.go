@@ -162,6 +162,13 @@ func (c *Conn) APIRequestsInMonth(ctx context.Context, orgID string, month int) 
 	return n, mapError(err)
 }
 
+// CountPendingInvitations counts an organization's pending invitations not yet expired.
+func (c *Conn) CountPendingInvitations(ctx context.Context, orgID string, now time.Time) (int, error) {
+	var n int
+	err := c.queryRow(ctx, `SELECT COUNT(*) FROM invitations WHERE org_id = ? AND status = 'pending' AND expires_at > ?`, orgID, micros(now)).Scan(&n)
+	return n, mapError(err)
+}
+
 // EmailsSentBetween counts an organization's emails that the outbox worker sent in [from, to).
 func (c *Conn) EmailsSentBetween(ctx context.Context, orgID string, from, to time.Time) (int64, error) {
 	var n int64
@@ -170,21 +177,24 @@ func (c *Conn) EmailsSentBetween(ctx context.Context, orgID string, from, to tim
 	return n, mapError(err)
 }
 
-// RoleHolders lists the store memberships and API keys that hold a store role in an
-// organization, by kind then user.
+// RoleHolders lists what holds a store role in an organization: store memberships, live
+// API keys and pending invitations (expired or not: a resend renews them), by kind.
 func (c *Conn) RoleHolders(ctx context.Context, orgID, roleID string) ([]roster.RoleHolder, error) {
-	rows, err := c.query(ctx, `SELECT 'store_member', user_id, store_id, '' FROM store_members WHERE org_id = ? AND role_id = ?
+	rows, err := c.query(ctx, `SELECT 'store_member', user_id, store_id, '', '' FROM store_members WHERE org_id = ? AND role_id = ?
 		UNION ALL
-		SELECT 'api_key', user_id, COALESCE(store_id, ''), id FROM api_keys WHERE org_id = ? AND role_id = ? AND revoked_at IS NULL
-		ORDER BY 1 DESC, 2, 3, 4`, orgID, roleID, orgID, roleID)
+		SELECT 'api_key', user_id, COALESCE(store_id, ''), id, '' FROM api_keys WHERE org_id = ? AND role_id = ? AND revoked_at IS NULL
+		UNION ALL
+		SELECT 'invitation', '', s.store_id, '', s.invitation_id FROM invitation_stores s JOIN invitations i ON i.id = s.invitation_id
+			WHERE s.org_id = ? AND s.role_id = ? AND i.status = 'pending'
+		ORDER BY 1 DESC, 2, 3, 4, 5`, orgID, roleID, orgID, roleID, orgID, roleID)
 	return scanAll(rows, err, func(r *sql.Rows) (roster.RoleHolder, error) {
 		var h roster.RoleHolder
-		return h, r.Scan(&h.Kind, &h.UserID, &h.StoreID, &h.APIKeyID)
+		return h, r.Scan(&h.Kind, &h.UserID, &h.StoreID, &h.APIKeyID, &h.InvitationID)
 	})
 }
 
-// ReplaceRole gives every store membership and API key holding a store role another role,
-// and returns how many changed.
+// ReplaceRole gives every store membership, API key and invitation holding a store role
+// another role, and returns how many changed.
 func (c *Conn) ReplaceRole(ctx context.Context, orgID, roleID, replacementID string, now time.Time) (int64, error) {
 	res, err := c.exec(ctx, `UPDATE store_members SET role_id = ?, updated_at = ? WHERE org_id = ? AND role_id = ?`, replacementID, micros(now), orgID, roleID)
 	if err != nil {
@@ -199,5 +209,13 @@ func (c *Conn) ReplaceRole(ctx context.Context, orgID, roleID, replacementID str
 		return 0, err
 	}
 	m, err := res.RowsAffected()
-	return n + m, mapError(err)
+	if err != nil {
+		return 0, mapError(err)
+	}
+	res, err = c.exec(ctx, `UPDATE invitation_stores SET role_id = ? WHERE org_id = ? AND role_id = ?`, replacementID, orgID, roleID)
+	if err != nil {
+		return 0, err
+	}
+	i, err := res.RowsAffected()
+	return n + m + i, mapError(err)
 }

@@ -64,12 +64,14 @@ func (c *Conn) SetRolePermissions(ctx context.Context, orgID, id string, perms [
 	return notFound(c.execOne(ctx, `UPDATE roles SET permissions = ?, updated_at = ? WHERE org_id = ? AND id = ?`, string(b), micros(now), orgID, id), "role")
 }
 
-// CountRoleHolders counts, for each custom role of an organization, the store memberships and
-// live API keys holding it.
+// CountRoleHolders counts, for each store role of an organization, the store memberships,
+// live API keys and pending invitations holding it.
 func (c *Conn) CountRoleHolders(ctx context.Context, orgID string) (map[string]int, error) {
 	rows, err := c.query(ctx, `SELECT role_id, COUNT(*) FROM (
 		SELECT role_id FROM store_members WHERE org_id = ?
-		UNION ALL SELECT role_id FROM api_keys WHERE org_id = ? AND revoked_at IS NULL) h GROUP BY role_id`, orgID, orgID)
+		UNION ALL SELECT role_id FROM api_keys WHERE org_id = ? AND revoked_at IS NULL
+		UNION ALL SELECT s.role_id FROM invitation_stores s JOIN invitations i ON i.id = s.invitation_id WHERE s.org_id = ? AND i.status = 'pending'
+		) h GROUP BY role_id`, orgID, orgID, orgID)
 	if err != nil {
 		return nil, err
 	}
