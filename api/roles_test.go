@@ -71,13 +71,15 @@ func TestCustomRoles(t *testing.T) {
 		env.refused(http.StatusNotFound, roster.ENotFound, owner.token, http.MethodPatch, roles+"/rol_01jd8x5x9q0000000000000000", map[string]any{"name": "Reader"})
 
 		// Deleting a role still held: refused with its holders, or moved to a replacement.
+		keyID, key := env.createKey(owner.token, map[string]any{"org": org.ID, "name": "Support tool", "store_id": shop.ID, "role_id": support})
 		r = env.refused(http.StatusConflict, roster.ERoleInUse, owner.token, http.MethodDelete, roles+"/"+support, nil)
 		holders := r.body["details"].(map[string]any)["holders"].([]any)
-		if len(holders) != 1 || holders[0].(map[string]any)["user_id"] != member.user.ID || holders[0].(map[string]any)["kind"] != "store_member" {
+		if len(holders) != 2 || holders[0].(map[string]any)["user_id"] != member.user.ID || holders[0].(map[string]any)["kind"] != "store_member" ||
+			holders[1].(map[string]any)["api_key_id"] != keyID {
 			t.Fatalf("holders: %v", holders)
 		}
 		r = env.must(http.StatusOK, owner.token, http.MethodGet, roles+"/"+support+"/holders", nil)
-		if len(r.list("holders")) != 1 {
+		if len(r.list("holders")) != 2 {
 			t.Fatalf("holders listing: %s", r.raw)
 		}
 		env.refused(http.StatusUnprocessableEntity, roster.EUnknownRole, owner.token, http.MethodDelete, roles+"/"+support+"?replacement_role_id=rol_01jd8x5x9q0000000000000000", nil)
@@ -86,6 +88,10 @@ func TestCustomRoles(t *testing.T) {
 		if err != nil || len(m.Stores) != 1 || m.Stores[0].RoleID != roster.StoreRoleMember {
 			t.Fatalf("replacement not applied: %v %+v", err, m.Stores)
 		}
+		if k := env.must(http.StatusOK, owner.token, http.MethodGet, "/v1/organizations/"+org.ID+"/api-keys/"+keyID, nil); k.str("role_id") != "member" {
+			t.Fatalf("key after replacement: %s", k.raw)
+		}
+		env.must(http.StatusOK, key, http.MethodGet, "/v1/stores/"+shop.ID+"/members", nil) // member reads the team
 		if ids := roleIDs(env.must(http.StatusOK, owner.token, http.MethodGet, roles, nil)); len(ids) != 3 {
 			t.Fatalf("role not deleted: %v", ids)
 		}
