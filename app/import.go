@@ -94,20 +94,23 @@ func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID strin
 		if err != nil {
 			return err
 		}
+		// Rows already done are found for the whole batch at once: a second run costs little.
+		var addrs []string
+		for _, row := range rows {
+			if addr, err := email(row.Email); err == nil {
+				addrs = append(addrs, addr)
+			}
+		}
+		done, err := t.AlreadyInOrganization(t.ctx, orgID, addrs, t.now)
+		if err != nil {
+			return err
+		}
 		for i, row := range rows {
-			// Each row in a savepoint of its own: a refused row leaves nothing behind.
-			if err := t.Savepoint(t.ctx, "import_row"); err != nil {
-				return err
+			if res, ok := importDone(row, done); ok {
+				out[i] = res
+				continue
 			}
 			res, err := a.importRow(t, s, names, row, opts)
-			if err != nil {
-				return err
-			}
-			if res.Outcome == ImportFailed || res.Outcome == ImportSkipped {
-				err = t.RollbackTo(t.ctx, "import_row")
-			} else {
-				err = t.Release(t.ctx, "import_row")
-			}
 			if err != nil {
 				return err
 			}
@@ -189,19 +192,44 @@ func (n importNames) grants(in []ImportGrant) ([]StoreGrantInput, error) {
 	return out, nil
 }
 
+// importDone answers a row whose address is already a member or invited, from the batch's
+// prefetch; importRow would find the same through CreateInvitation's checks, one by one.
+func importDone(row ImportRow, done map[string]string) (ImportResult, bool) {
+	if row.Problem != "" || row.DuplicateOf > 0 {
+		return ImportResult{}, false
+	}
+	addr, err := email(row.Email)
+	if err != nil {
+		return ImportResult{}, false
+	}
+	res := ImportResult{Line: row.Line, Email: addr, Outcome: ImportSkipped}
+	switch done[addr] {
+	case "member":
+		res.Code, res.Detail = roster.EAlreadyMember, "this person is already a member of the organization"
+	case "invitation":
+		res.Code, res.Detail = roster.EInvitationPending, "this address already has a pending invitation; resend it instead"
+	default:
+		return ImportResult{}, false
+	}
+	return res, true
+}
+
 // importRow imports one row inside the batch's transaction. Refusals become the row's
-// result (and the caller rolls the row back to its savepoint); an error returned ends the
-// whole batch: the database failed.
+// result and leave nothing behind: an invitation is refused before anything is written, and
+// an account is created in a savepoint that a refusal rolls back. An error returned ends the
+// whole batch, with nothing written: the database failed, or a statement failed outside a
+// savepoint (which spoils a PostgreSQL transaction).
 func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Line: row.Line, Email: row.Email}
+	undone := false // whether the row's writes were rolled back to its savepoint
 	fail := func(err error) (ImportResult, error) {
 		var d *denial
 		if errors.As(err, &d) {
 			err = d.err
 		}
 		e := roster.AsError(err)
-		if e == nil || e.Code == roster.EUnavailable || e.Code == roster.EInternal {
-			return res, err // the database failed: the whole batch stops, nothing written
+		if e == nil || e.Code == roster.EUnavailable || e.Code == roster.EInternal || (e.Details["constraint"] != nil && !undone) {
+			return res, err
 		}
 		res.Outcome, res.Code, res.Detail = ImportFailed, e.Code, e.Message
 		if e.Code == roster.EAlreadyMember || e.Code == roster.EInvitationPending {
@@ -233,9 +261,19 @@ func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts 
 			if name == "" {
 				name = addr[:strings.LastIndexByte(addr, '@')]
 			}
+			if err := t.Savepoint(t.ctx, "import_row"); err != nil {
+				return res, err
+			}
 			u, err := a.createUser(t, s, NewUserInput{Email: addr, Name: name, Role: row.Role, Stores: grants})
 			if err != nil {
+				if rerr := t.RollbackTo(t.ctx, "import_row"); rerr != nil {
+					return res, rerr
+				}
+				undone = true
 				return fail(err)
+			}
+			if err := t.Release(t.ctx, "import_row"); err != nil {
+				return res, err
 			}
 			res.Outcome, res.UserID = ImportCreated, u.ID
 			if opts.DryRun {

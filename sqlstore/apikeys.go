@@ -219,3 +219,40 @@ func (c *Conn) ReplaceRole(ctx context.Context, orgID, roleID, replacementID str
 	i, err := res.RowsAffected()
 	return n + m + i, mapError(err)
 }
+
+// AlreadyInOrganization returns, of the given addresses, those of members of an organization
+// (with "member") and those with a pending, unexpired invitation there (with "invitation"):
+// what a bulk import skips, found in two statements for a whole batch.
+func (c *Conn) AlreadyInOrganization(ctx context.Context, orgID string, emails []string, now time.Time) (map[string]string, error) {
+	out := map[string]string{}
+	if len(emails) == 0 {
+		return out, nil
+	}
+	args := []any{orgID}
+	for _, e := range emails {
+		args = append(args, e)
+	}
+	in := placeholders(len(emails))
+	collect := func(kind string, rows *sql.Rows, err error) error {
+		found, err := scanAll(rows, err, func(r *sql.Rows) (string, error) {
+			var e string
+			return e, r.Scan(&e)
+		})
+		for _, e := range found {
+			if _, ok := out[e]; !ok {
+				out[e] = kind
+			}
+		}
+		return err
+	}
+	rows, err := c.query(ctx, `SELECT u.email FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND u.email IN (`+in+`)`, args...)
+	if err := collect("member", rows, err); err != nil {
+		return nil, err
+	}
+	rows, err = c.query(ctx, `SELECT email FROM invitations WHERE org_id = ? AND email IN (`+in+`) AND status = 'pending' AND expires_at > ?`,
+		append(args, micros(now))...)
+	if err := collect("invitation", rows, err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
