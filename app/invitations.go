@@ -373,6 +373,13 @@ func (a *App) ResendInvitation(ctx context.Context, actor roster.Actor, id strin
 		if wait := inv.LastSentAt.Add(resendInterval(inv.SendCount)).Sub(t.now); wait > 0 {
 			return rateLimited(wait)
 		}
+		// The per-recipient bound of new invitations holds for resends too: pending
+		// invitations from many organizations must not add up to a flood.
+		if n, err := t.CountRecentEmails(t.ctx, inv.Email, "invitation", t.now.Add(-time.Hour)); err != nil {
+			return err
+		} else if n >= invitesPerRecipientHr {
+			return rateLimited(time.Hour)
+		}
 		if err := policyCheck(s.org, inv.Email); err != nil {
 			return err
 		}

@@ -152,6 +152,9 @@ func headers(https bool, next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		// Answers are personal unless a handler says otherwise (the docs page, logos): no
+		// shared cache, and no copy left in the browser's, may keep a signed-in answer.
+		h.Set("Cache-Control", "no-store")
 		if https {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
