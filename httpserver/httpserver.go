@@ -262,12 +262,14 @@ const SessionCookie = "roster_session"
 // SetSessionCookie hands a browser its session token: HttpOnly, SameSite=Lax, Path=/, no
 // Domain, Secure on https, expiring with the session.
 func SetSessionCookie(w http.ResponseWriter, token string, expires time.Time, https bool) {
+	// #nosec G124 -- Secure whenever served over https; a plain-http install could not use a Secure cookie.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
 		Secure: https, SameSite: http.SameSiteLaxMode})
 }
 
 // ClearSessionCookie removes the session cookie from a browser.
 func ClearSessionCookie(w http.ResponseWriter, https bool) {
+	// #nosec G124 -- as SetSessionCookie.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: https, SameSite: http.SameSiteLaxMode})
 }
