@@ -17,6 +17,10 @@ var rateLimitedOps = map[string]bool{
 	"create-api-key": true, "transfer-ownership": true, "delete-organization": true,
 }
 
+// forbiddenPublicOps are the public operations that may refuse with 403: sign-up when it is
+// by invitation only, accepting an invitation for another address or a deactivated account.
+var forbiddenPublicOps = map[string]bool{"signup": true, "accept-invitation": true, "login": true}
+
 // tokenOps are the operations that take a one-time link's token, which may have expired (410).
 var tokenOps = map[string]bool{
 	"accept-invitation": true, "lookup-invitation": true, "decline-invitation": true, "set-password": true,
@@ -37,7 +41,7 @@ func documentErrors(doc *huma.OpenAPI, baseURL string) {
 		}
 		if retry {
 			r.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds to wait before trying again",
-				Schema: &huma.Schema{Type: huma.TypeInteger, Minimum: ptr(1.0), Maximum: ptr(86400.0)}}}
+				Schema: &huma.Schema{Type: huma.TypeInteger, Format: "int32", Minimum: ptr(1.0), Maximum: ptr(86400.0)}}}
 		}
 		return r
 	}
@@ -47,9 +51,11 @@ func documentErrors(doc *huma.OpenAPI, baseURL string) {
 			if op == nil {
 				continue
 			}
-			statuses := []int{http.StatusInternalServerError, http.StatusServiceUnavailable}
-			if len(op.Security) > 0 {
-				statuses = append(statuses, http.StatusUnauthorized, http.StatusForbidden)
+			// 401 everywhere: a public operation too refuses an invalid bearer token, and
+			// logins refuse wrong passwords.
+			statuses := []int{http.StatusUnauthorized, http.StatusInternalServerError, http.StatusServiceUnavailable}
+			if len(op.Security) > 0 || forbiddenPublicOps[op.OperationID] {
+				statuses = append(statuses, http.StatusForbidden)
 			}
 			if strings.Contains(path, "{") {
 				statuses = append(statuses, http.StatusNotFound)

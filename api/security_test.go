@@ -608,6 +608,33 @@ func TestHTTPHardening(t *testing.T) {
 		if r := plain.call("", "GET", "/healthz", nil); r.header.Get("Strict-Transport-Security") != "" || r.header.Get("Server") != "" {
 			t.Errorf("HSTS or Server over http: %v", r.header)
 		}
+		// The session cookie: HttpOnly, SameSite=Lax, Path=/, no Domain, Secure on https only.
+		for _, c := range []struct {
+			env    *keysEnv
+			email  string
+			secure bool
+		}{{s.keysEnv, p.user.Email, true}, {plain, plain.person("Pat").user.Email, false}} {
+			r := c.env.must(200, "", "POST", "/v1/auth/login", map[string]any{"email": c.email, "password": testenv.Password})
+			cookies := (&http.Response{Header: r.header}).Cookies()
+			if len(cookies) != 1 {
+				t.Fatalf("cookies %v", r.header["Set-Cookie"])
+			}
+			ck := cookies[0]
+			if ck.Value != r.str("token") || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Domain != "" || ck.Secure != c.secure {
+				t.Errorf("session cookie %+v", ck)
+			}
+			// The bearer API ignores cookies: a cookie alone is no credential.
+			req, _ := http.NewRequest("GET", c.env.url+"/v1/me", nil)
+			req.AddCookie(ck)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 401 {
+				t.Errorf("GET /v1/me with the session cookie alone: %d", res.StatusCode)
+			}
+		}
 		for _, c := range []struct {
 			method, path string
 			status       int
@@ -626,7 +653,8 @@ func TestHTTPHardening(t *testing.T) {
 }
 
 // TestOpenAPIDocumentsErrors: every operation lists its error answers as problems, with
-// Retry-After on 429 and 503, and 401/403 exactly where credentials are needed.
+// Retry-After on 429 and 503, 401 everywhere (an invalid bearer token is refused even on
+// public operations) and 403 wherever credentials are needed.
 func TestOpenAPIDocumentsErrors(t *testing.T) {
 	env := newKeysEnv(t, sqlstore.SQLite)
 	var doc struct {
@@ -654,8 +682,9 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 				}
 			}
 			_, has401 := o.Responses["401"]
-			if has401 != (len(o.Security) > 0) {
-				t.Errorf("%s %s: 401 documented %v, security %v", m, p, has401, o.Security)
+			_, has403 := o.Responses["403"]
+			if !has401 || (len(o.Security) > 0 && !has403) {
+				t.Errorf("%s %s: 401 documented %v, 403 %v, security %v", m, p, has401, has403, o.Security)
 			}
 			if _, ok := o.Responses["404"]; strings.Contains(p, "{") && !ok {
 				t.Errorf("%s %s: no 404", m, p)

@@ -59,8 +59,9 @@ func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) er
 var errTaken = roster.Errorf(roster.EUserExists, "taken")
 
 // newUser validates sign-up input and hashes the password (outside any transaction: the
-// hash is the slow part).
-func (a *App) newUser(ctx context.Context, in SignupInput) (roster.User, string, error) {
+// hash is the slow part). The password may not be made of the address, the name or the
+// words given as context (the inviting organization's name).
+func (a *App) newUser(ctx context.Context, in SignupInput, words ...string) (roster.User, string, error) {
 	addr, err := email(in.Email)
 	if err != nil {
 		return roster.User{}, "", err
@@ -73,7 +74,7 @@ func (a *App) newUser(ctx context.Context, in SignupInput) (roster.User, string,
 	if err != nil {
 		return roster.User{}, "", err
 	}
-	if err := password.Check(in.Password, a.cfg.PasswordMinLength, addr[:strings.LastIndexByte(addr, '@')], name); err != nil {
+	if err := password.Check(in.Password, a.cfg.PasswordMinLength, append([]string{addr[:strings.LastIndexByte(addr, '@')], name}, words...)...); err != nil {
 		return roster.User{}, "", err
 	}
 	hash, err := a.hasher.Hash(ctx, in.Password)

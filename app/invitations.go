@@ -687,7 +687,11 @@ func (a *App) inviteeCredentials(ctx context.Context, actor roster.Actor, inv ro
 		if loc == "" {
 			loc = inv.Locale
 		}
-		u, h, err := a.newUser(ctx, SignupInput{Email: inv.Email, Name: in.Name, Password: in.Password, Locale: loc})
+		org, err := c.Organization(ctx, inv.OrgID)
+		if err != nil {
+			return roster.User{}, "", err
+		}
+		u, h, err := a.newUser(ctx, SignupInput{Email: inv.Email, Name: in.Name, Password: in.Password, Locale: loc}, org.Name)
 		return u, h, err
 	}
 	if err != nil {
