@@ -279,3 +279,73 @@ func TestPasswordNotTheOrganizationsName(t *testing.T) {
 		}
 	})
 }
+
+// TestOwnershipCannotBeTakenOrLost covers the known failures of comparable products: an
+// admin making themselves owner through the transfer endpoint, admins changing or removing
+// the owner, and concurrent transfers leaving zero or two owners.
+func TestOwnershipCannotBeTakenOrLost(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := testenv.NewEnv(t, e)
+		owner, ou := env.User(t, "Olivia")
+		org := env.Org(t, owner, "Acme")
+		admin, au := env.User(t, "Ada")
+		_, bu := env.User(t, "Bea")
+		env.Join(t, owner, org.ID, au, roster.OrgAdmin)
+		env.Join(t, owner, org.ID, bu, roster.OrgAdmin)
+		owners := func() []string {
+			t.Helper()
+			page, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{})
+			if err != nil {
+				page, err = env.App.Members(ctx, admin, org.ID, app.MemberFilter{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, m := range page.Items {
+				if m.Role == roster.OrgOwner {
+					ids = append(ids, m.User.ID)
+				}
+			}
+			return ids
+		}
+		for name, err := range map[string]error{
+			"admin transfers to self":   env.App.TransferOwnership(ctx, admin, org.ID, au.ID, testenv.Password),
+			"admin transfers to other":  env.App.TransferOwnership(ctx, admin, org.ID, bu.ID, testenv.Password),
+			"admin demotes the owner":   env.App.ChangeMemberRole(ctx, admin, org.ID, ou.ID, roster.OrgMember),
+			"admin suspends the owner":  env.App.SuspendMember(ctx, admin, org.ID, ou.ID),
+			"admin removes the owner":   env.App.RemoveMember(ctx, admin, org.ID, ou.ID),
+			"owner demotes self":        env.App.ChangeMemberRole(ctx, owner, org.ID, ou.ID, roster.OrgAdmin),
+			"owner leaves":              env.App.LeaveOrganization(ctx, owner, org.ID),
+			"admin promotes to owner":   env.App.ChangeMemberRole(ctx, admin, org.ID, bu.ID, roster.OrgOwner),
+			"transfer to a non-member":  env.App.TransferOwnership(ctx, owner, org.ID, "usr_01m00000000000000000000000", testenv.Password),
+			"transfer without password": env.App.TransferOwnership(ctx, owner, org.ID, au.ID, "wrong password for sure"),
+		} {
+			if err == nil {
+				t.Errorf("%s: allowed", name)
+			}
+		}
+		if got := owners(); len(got) != 1 || got[0] != ou.ID {
+			t.Fatalf("owners after the attempts: %v", got)
+		}
+		// Twenty concurrent transfers, to two admins: exactly one wins, one owner remains.
+		errs := make(chan error, 20)
+		for i := range 20 {
+			to := au.ID
+			if i%2 == 1 {
+				to = bu.ID
+			}
+			go func() { errs <- env.App.TransferOwnership(ctx, owner, org.ID, to, testenv.Password) }()
+		}
+		won := 0
+		for range 20 {
+			if err := <-errs; err == nil {
+				won++
+			}
+		}
+		if got := owners(); won != 1 || len(got) != 1 || got[0] == ou.ID {
+			t.Fatalf("%d transfers won; owners %v", won, got)
+		}
+	})
+}
