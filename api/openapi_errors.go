@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -28,12 +29,14 @@ var tokenOps = map[string]bool{
 }
 
 // documentErrors lists, on every operation of the OpenAPI document, the error statuses it
-// may answer, each an RFC 9457 problem, with Retry-After on 429 and 503; and names the
-// server from the configured base URL. huma alone documents only a "default" error.
+// may answer, each an RFC 9457 problem, with Retry-After on 429 and 503; names the server
+// from the configured base URL; and declares the tags operations use. huma alone documents
+// only a "default" error.
 func documentErrors(doc *huma.OpenAPI, baseURL string) {
 	if baseURL != "" && len(doc.Servers) == 0 {
 		doc.Servers = []*huma.Server{{URL: baseURL}}
 	}
+	defer declareTags(doc)
 	problem := func(status int, retry bool) *huma.Response {
 		r := &huma.Response{
 			Description: http.StatusText(status),
@@ -84,6 +87,32 @@ func documentErrors(doc *huma.OpenAPI, baseURL string) {
 				}
 			}
 		}
+	}
+}
+
+// declareTags lists every tag an operation uses in the document's tags, sorted.
+func declareTags(doc *huma.OpenAPI) {
+	seen := map[string]bool{}
+	for _, t := range doc.Tags {
+		seen[t.Name] = true
+	}
+	var names []string
+	for _, item := range doc.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil {
+				continue
+			}
+			for _, t := range op.Tags {
+				if !seen[t] {
+					seen[t] = true
+					names = append(names, t)
+				}
+			}
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		doc.Tags = append(doc.Tags, &huma.Tag{Name: n})
 	}
 }
 

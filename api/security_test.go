@@ -658,9 +658,11 @@ func TestHTTPHardening(t *testing.T) {
 func TestOpenAPIDocumentsErrors(t *testing.T) {
 	env := newKeysEnv(t, sqlstore.SQLite)
 	var doc struct {
-		Servers []struct{ URL string } `json:"servers"`
+		Servers []struct{ URL string }  `json:"servers"`
+		Tags    []struct{ Name string } `json:"tags"`
 		Paths   map[string]map[string]struct {
 			OperationID string           `json:"operationId"`
+			Tags        []string         `json:"tags"`
 			Security    []map[string]any `json:"security"`
 			Responses   map[string]struct {
 				Content map[string]any `json:"content"`
@@ -674,8 +676,20 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 	if len(doc.Servers) != 1 || doc.Servers[0].URL != "https://roster.example" {
 		t.Fatalf("servers: %+v", doc.Servers)
 	}
+	declared := map[string]bool{}
+	for _, tag := range doc.Tags {
+		declared[tag.Name] = true
+	}
 	for p, ops := range doc.Paths {
+		if strings.Contains(p, "{token}") {
+			t.Errorf("%s: a path parameter named token (IDs only in paths)", p)
+		}
 		for m, o := range ops {
+			for _, tag := range o.Tags {
+				if !declared[tag] {
+					t.Errorf("%s %s: tag %q not declared", m, p, tag)
+				}
+			}
 			for _, s := range []string{"500", "503"} {
 				if _, ok := o.Responses[s]; !ok {
 					t.Errorf("%s %s: no %s", m, p, s)
@@ -714,4 +728,58 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 			t.Errorf("%s: no 429", id)
 		}
 	}
+}
+
+// TestBadInputAnswersProblems: a body over the limit is 413, a wrong content type 415,
+// malformed JSON 400, wrong types 422, each a problem with a stable code; and an internal
+// failure answers "internal error" with a request ID, never the SQL or the driver's words.
+func TestBadInputAnswersProblems(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := newKeysEnv(t, e)
+		p := env.person("Olivia")
+		send := func(ctype string, body []byte) reply {
+			req, _ := http.NewRequest("POST", env.url+"/v1/organizations", bytes.NewReader(body))
+			req.Header.Set("Content-Type", ctype)
+			req.Header.Set("Authorization", "Bearer "+p.token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			r := reply{status: res.StatusCode, header: res.Header}
+			_ = json.NewDecoder(res.Body).Decode(&r.body)
+			return r
+		}
+		huge := append([]byte(`{"name":"`), bytes.Repeat([]byte("a"), 2<<20)...)
+		for _, c := range []struct {
+			ctype  string
+			body   []byte
+			status int
+			code   string
+		}{
+			{"application/json", append(huge, '"', '}'), 413, "body_too_large"},
+			{"text/plain", []byte(`{"name":"Acme"}`), 415, "unsupported_media_type"},
+			{"application/json", []byte(`{"name":`), 400, "malformed_request"},
+			{"application/json", []byte(`{"name":42}`), 422, "invalid"},
+			{"application/json", []byte(`["Acme"]`), 422, "invalid"},
+		} {
+			r := send(c.ctype, c.body)
+			if r.status != c.status || r.code() != c.code || r.header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s %.20q: %d %v %v", c.ctype, c.body, r.status, r.header.Get("Content-Type"), r.body)
+			}
+		}
+		if n := len(env.must(200, p.token, "GET", "/v1/organizations", nil).list("organizations")); n != 0 {
+			t.Fatalf("%d organizations after refused bodies", n)
+		}
+		// The database goes away under the API: the answer names no SQL and no driver.
+		env.DB.Close()
+		r := env.call(p.token, "GET", "/v1/me", nil)
+		if r.status < 500 || r.code() == "" || r.str("request_id") == "" || regexp.MustCompile(`(?i)sql|select|pgx|driver|closed`).Match(r.raw) {
+			t.Fatalf("after the database closed: %d %s", r.status, r.raw)
+		}
+		if (r.status == 503) != (r.header.Get("Retry-After") != "") {
+			t.Fatalf("%d with Retry-After %q", r.status, r.header.Get("Retry-After"))
+		}
+	})
 }
