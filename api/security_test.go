@@ -783,3 +783,31 @@ func TestBadInputAnswersProblems(t *testing.T) {
 		}
 	})
 }
+
+// TestStepUpRequired: email change, password change, ownership transfer and API-key
+// creation need the password, unless it was entered in this session in the last ten
+// minutes (and for a password change or a transfer, always).
+func TestStepUpRequired(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := newKeysEnv(t, e)
+		owner, admin := env.person("Olivia"), env.person("Ada")
+		org := env.Org(t, owner.actor, "Acme")
+		env.Join(t, owner.actor, org.ID, admin.user, roster.OrgAdmin)
+		// Fresh from login: a key needs no password, a password change and a transfer do.
+		env.must(201, owner.token, "POST", "/v1/organizations/"+org.ID+"/api-keys", map[string]any{"name": "fresh", "role_id": "viewer"})
+		env.refused(422, "invalid", owner.token, "POST", "/v1/organizations/"+org.ID+"/transfer-ownership", map[string]any{"user_id": admin.user.ID})
+		env.refused(422, "invalid", owner.token, "POST", "/v1/me/password", map[string]any{"new_password": "a brand new long passphrase"})
+		env.Clock.Advance(11 * time.Minute)
+		for _, c := range []struct {
+			path string
+			body map[string]any
+		}{
+			{"/v1/me/email", map[string]any{"email": "olivia.new@example.com"}},
+			{"/v1/organizations/" + org.ID + "/api-keys", map[string]any{"name": "late", "role_id": "viewer"}},
+		} {
+			env.refused(401, "reauthentication_required", owner.token, "POST", c.path, c.body)
+		}
+		env.must(202, owner.token, "POST", "/v1/me/email", map[string]any{"email": "olivia.new@example.com", "password": testenv.Password})
+	})
+}

@@ -65,3 +65,20 @@ func TestHashNeverTruncates(t *testing.T) {
 		t.Fatalf("default parameters %+v", Default)
 	}
 }
+
+// TestHashesAreBounded: when every slot is taken, a hash waits, and gives up with a 503
+// that says when to come back once its request is cancelled, instead of piling up memory.
+func TestHashesAreBounded(t *testing.T) {
+	h := NewHasher(Params{Memory: 64, Time: 1, Threads: 1}, 1)
+	h.slots <- struct{}{} // the only slot is busy
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := h.Hash(ctx, "correct horse battery staple")
+	if e := roster.AsError(err); e == nil || e.Code != roster.EUnavailable || e.RetryAfter <= 0 {
+		t.Fatalf("hash with no free slot: %v", err)
+	}
+	<-h.slots
+	if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
+		t.Fatal(err)
+	}
+}
