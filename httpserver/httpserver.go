@@ -215,16 +215,26 @@ func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
+		defer func() {
+			// Counted on the way out even when the handler panics: recoverer answers 500.
+			p := recover()
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			switch {
+			case p != nil:
+				sw.status = http.StatusInternalServerError
+			case sw.status == 0:
+				sw.status = http.StatusOK
+			}
+			m.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
+			m.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+			if p != nil {
+				panic(p)
+			}
+		}()
 		mux.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
-		m.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
 	})
 }
 

@@ -56,11 +56,15 @@ func ParseURL(raw string) (Engine, string, error) {
 		return SQLite, path, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		if _, err := url.Parse(raw); err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may hold a password
+			}
 			return "", "", fmt.Errorf("invalid PostgreSQL URL: %v", err)
 		}
 		return Postgres, raw, nil
 	}
-	return "", "", fmt.Errorf("unsupported database URL %q: use sqlite:PATH or postgres://…", redactURL(raw))
+	return "", "", fmt.Errorf("unsupported database URL %q: use sqlite:PATH or postgres://…", RedactURL(raw))
 }
 
 // Open connects to the database named by a URL. It does not migrate: call Migrate.
@@ -156,11 +160,20 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // never wait for the writer.
 func (db *DB) Read() *Conn { return &Conn{q: db.sql, engine: db.engine} }
 
-// redactURL hides a password in a URL before it reaches a log or an error.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+// RedactURL hides the password of a URL before it reaches a log or an error, even in a URL
+// too malformed to parse.
+func RedactURL(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
 		return raw
 	}
-	return u.Redacted()
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return raw
+	}
+	user, _, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword {
+		return raw
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
