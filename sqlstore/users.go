@@ -42,6 +42,14 @@ func (c *Conn) User(ctx context.Context, id string) (roster.User, error) {
 	return u, notFound(err, "user")
 }
 
+// LockUser reads a user and, on PostgreSQL, locks their row until the transaction ends.
+// Deactivating a user and making a user an owner both take this lock, so that a
+// deactivated user never ends up owning an organization.
+func (c *Conn) LockUser(ctx context.Context, id string) (roster.User, error) {
+	u, err := scanUser(c.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`+c.forUpdate(), id))
+	return u, notFound(err, "user")
+}
+
 // UserByEmail returns a user by normalized address, with their password hash ("" if none).
 func (c *Conn) UserByEmail(ctx context.Context, email string) (roster.User, string, error) {
 	var hash sql.NullString

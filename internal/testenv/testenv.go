@@ -105,8 +105,14 @@ func DatabaseURL(t testing.TB, e sqlstore.Engine) string {
 // DB returns a new migrated database of an engine, closed when the test ends.
 func DB(t testing.TB, e sqlstore.Engine) *sqlstore.DB {
 	t.Helper()
+	return OpenDB(t, DatabaseURL(t, e))
+}
+
+// OpenDB opens and migrates the database at a URL, closed when the test ends.
+func OpenDB(t testing.TB, rawURL string) *sqlstore.DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, DatabaseURL(t, e), Logger(t))
+	db, err := sqlstore.Open(ctx, rawURL, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
