@@ -463,7 +463,9 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 			{"member.role_changed", func() error { return env.App.ChangeMemberRole(ctx, tm.admin, org, extraU.ID, admin) }},
 			{"member.suspended", func() error { return env.App.SuspendMember(ctx, tm.admin, org, extraU.ID) }},
 			{"member.reactivated", func() error { return env.App.ReactivateMember(ctx, tm.admin, org, extraU.ID) }},
-			{"store_member.role_set", func() error { return env.App.SetStoreRole(ctx, tm.admin, tm.store.ID, extraU.ID, roster.StoreRoleViewer) }},
+			{"store_member.role_set", func() error {
+				return env.App.SetStoreRole(ctx, tm.admin, tm.store.ID, extraU.ID, roster.StoreRoleViewer)
+			}},
 			{"store_member.removed", func() error { return env.App.RemoveFromStore(ctx, tm.admin, tm.store.ID, extraU.ID) }},
 			{"member.removed", func() error { return env.App.RemoveMember(ctx, tm.admin, org, extraU.ID) }},
 			{"member.left", func() error { return env.App.LeaveOrganization(ctx, tm.storeMember, org) }},
@@ -495,7 +497,10 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 			{"user.deactivated", func() error { _, err := env.App.DeactivateUser(ctx, roster.System(), extraU.ID); return err }},
 			{"user.reactivated", func() error { _, err := env.App.ReactivateUser(ctx, roster.System(), extraU.ID); return err }},
 			{"service_token.created", func() error { _, err := env.App.CreateServiceToken(ctx, roster.System(), "host"); return err }},
-			{"organization.created", func() error { _, err := env.App.CreateOrganization(ctx, tm.member, app.OrganizationInput{Name: "Mine"}); return err }},
+			{"organization.created", func() error {
+				_, err := env.App.CreateOrganization(ctx, tm.member, app.OrganizationInput{Name: "Mine"})
+				return err
+			}},
 		} {
 			before := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE action = ?`, tc.action)
 			if err := tc.do(); err != nil {
