@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -67,4 +69,16 @@ func role(t testing.TB, env *testenv.Env, orgID, userID string) roster.Membershi
 		t.Fatal(err)
 	}
 	return m
+}
+
+// waitFor polls cond until it holds, failing the test after ten seconds.
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting")
+		}
+		runtime.Gosched()
+	}
 }

@@ -20,6 +20,7 @@ import (
 // moves only by transfer from the owner to an admin; admins never change the owner.
 func TestRuleOneOwner(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		org, o := tm.org.ID, tm.ownerU.ID
@@ -96,6 +97,7 @@ func TestRuleOneOwner(t *testing.T) {
 // A deactivated user who still holds a session cannot create an organization either.
 func TestDeactivatedUserCreatesNoOrganization(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		u, uu := env.User(t, "Una")
 		if _, err := env.App.DeactivateUser(ctx, roster.System(), uu.ID); err != nil {
@@ -115,6 +117,7 @@ func TestDeactivatedUserCreatesNoOrganization(t *testing.T) {
 // organization ends, and stays at every moment, with exactly one active owner.
 func TestRuleOneOwnerUnderRace(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, ownerU := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme").ID
@@ -215,6 +218,7 @@ func TestRuleOneOwnerUnderRace(t *testing.T) {
 // them all, in one transaction.
 func TestRuleStoreMembershipsFollowTheOrganization(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		second := env.Store(t, tm.owner, tm.org.ID, "Second")
@@ -267,6 +271,7 @@ func TestRuleStoreMembershipsFollowTheOrganization(t *testing.T) {
 // people: no store membership is ever left without its organization membership.
 func TestRuleStoreMembershipsUnderRace(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		stores := []roster.Store{tm.store, env.Store(t, tm.owner, tm.org.ID, "B"), env.Store(t, tm.owner, tm.org.ID, "C")}
@@ -311,6 +316,7 @@ func TestRuleStoreMembershipsUnderRace(t *testing.T) {
 // Rule 4: active stores never exceed the credits; archived stores use none.
 func TestRuleStoreCredits(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.DefaultStoreCredits = 2 })
 		tm := newTeam(t, env) // one store
 		second := env.Store(t, tm.owner, tm.org.ID, "Second")
@@ -348,6 +354,7 @@ func TestRuleStoreCredits(t *testing.T) {
 // or moved is audited exactly once.
 func TestRuleStoreCreditsUnderRace(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.DefaultStoreCredits = 3 })
 		tm := newTeam(t, env)
 		org := tm.org.ID
@@ -426,6 +433,7 @@ func TestRuleStoreCreditsUnderRace(t *testing.T) {
 // writes none (and changes nothing).
 func TestRuleAuditInTheSameTransaction(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.DefaultStoreCredits = 1 })
 		tm := newTeam(t, env)
 		org := tm.org.ID
