@@ -1,0 +1,448 @@
+package api_test
+
+// The tenant-isolation matrix (SECURITY.md "Access control"): every operation of the API,
+// read from the OpenAPI document, against every kind of caller, driven by one table. A new
+// operation without a row fails the test: whoever adds an endpoint adds its row.
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// The callers, in the order of every row's want.
+const (
+	anon        = iota // no credentials
+	member             // organization member, no store
+	storeMember        // organization member with the member role in the store
+	storeAdmin         // organization member with the admin role in the store
+	admin              // organization admin
+	owner              // organization owner
+	outsider           // owner of another organization
+	deactivated        // organization member whose account was deactivated (their token is dead)
+	operator           // instance operator, not a member of the organization
+	service            // the host application's service token
+	callers
+)
+
+var callerNames = [callers]string{"anonymous", "member", "store member", "store admin", "admin", "owner", "outsider", "deactivated", "operator", "service"}
+
+// world is one organization with the same people in it: the shared one, or a fresh copy
+// for a request that is expected to change it.
+type world struct {
+	org      roster.Organization
+	store    roster.Store // active, with a logo; store member and store admin belong to it
+	archived roster.Store // archived
+	target   roster.User  // a member with the viewer role in the store, whom requests act on
+}
+
+// fixture is everything the matrix needs.
+type fixture struct {
+	s      *server
+	people [callers]roster.User
+	tokens [callers]string
+	shared world
+	other  world // the outsider's organization
+	png    []byte
+	loner  roster.User // belongs to no organization: whoever logs in as them learns nothing
+}
+
+// cell is one request of the matrix: an operation by one caller in one world.
+type cell struct {
+	f      *fixture
+	w      world
+	caller int
+	vars   map[string]string // path parameters
+	token  string
+}
+
+// op is one row of the matrix.
+type op struct {
+	path  string                      // with {org}, {store}, {archived}, {user}, {session}, {token}
+	body  func(c *cell) any           // nil for none
+	setup func(t *testing.T, c *cell) // fills vars or the token for this cell
+	fresh bool                        // success changes the organization: a fresh world for each success
+	// instanceWide marks operator operations whose answers rightly span organizations.
+	instanceWide bool
+	want         [callers]int
+}
+
+// rows: the one table. Columns: anonymous, member, store member, store admin, admin, owner,
+// outsider, deactivated, operator, service.
+var rows = map[string]op{
+	// Authentication: public, except that a dead token is refused before anything else.
+	"signup": {path: "/v1/auth/signup", body: func(c *cell) any {
+		return map[string]string{"email": "new." + testenv.Unique() + "@example.com", "name": "New", "password": testenv.Password}
+	}, want: [callers]int{202, 202, 202, 202, 202, 202, 202, 401, 202, 202}},
+	"login": {path: "/v1/auth/login", body: func(c *cell) any {
+		return map[string]string{"email": c.f.loner.Email, "password": testenv.Password}
+	}, want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"logout": {path: "/v1/auth/logout", setup: freshSession, want: [callers]int{401, 204, 204, 204, 204, 204, 204, 401, 204, 422}},
+	"set-password": {path: "/v1/auth/password-reset/confirm", setup: setPasswordLink, body: func(c *cell) any {
+		return map[string]string{"token": c.vars["link"], "password": "a brand new passphrase"}
+	}, want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"setup": {path: "/v1/setup", body: func(c *cell) any {
+		return map[string]string{"token": "rl_" + strings.Repeat("A", 43), "email": "op@example.com", "name": "Op", "password": testenv.Password}
+	}, want: [callers]int{422, 422, 422, 422, 422, 422, 422, 401, 422, 422}},
+
+	// The caller's own account: any signed-in user; a service token is not a user.
+	"get-me":    {path: "/v1/me", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"update-me": {path: "/v1/me", body: func(*cell) any { return map[string]string{"locale": "fr"} }, want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"change-password": {path: "/v1/me/password", body: func(*cell) any {
+		return map[string]string{"current_password": testenv.Password, "new_password": testenv.Password}
+	}, want: [callers]int{401, 204, 204, 204, 204, 204, 204, 401, 204, 403}},
+	"list-sessions":         {path: "/v1/me/sessions", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"revoke-other-sessions": {path: "/v1/me/sessions", want: [callers]int{401, 204, 204, 204, 204, 204, 204, 401, 204, 403}},
+	// The session in the path is the owner's: only the owner ends it; to anyone else it does not exist.
+	"revoke-session":   {path: "/v1/me/sessions/{session}", setup: ownerSession, want: [callers]int{401, 404, 404, 404, 404, 204, 404, 401, 404, 403}},
+	"my-organizations": {path: "/v1/me/organizations", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+
+	// Organizations.
+	"create-organization": {path: "/v1/organizations", body: func(*cell) any { return map[string]string{"name": "Another"} }, want: [callers]int{401, 201, 201, 201, 201, 201, 201, 401, 201, 403}},
+	"list-organizations":  {path: "/v1/organizations", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"get-organization":    {path: "/v1/organizations/{org}", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+	"update-organization": {path: "/v1/organizations/{org}", fresh: true, body: func(*cell) any {
+		return map[string]any{"name": "Renamed", "details": map[string]string{"city": "Lyon"}}
+	},
+		want: [callers]int{401, 403, 403, 403, 403, 200, 404, 401, 404, 404}},
+	// Owner-only actions that take a password refuse a service token before any lookup.
+	"delete-organization": {path: "/v1/organizations/{org}", fresh: true, body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 403, 403, 403, 403, 204, 404, 401, 404, 403}},
+	"transfer-ownership": {path: "/v1/organizations/{org}/transfer-ownership", fresh: true, body: func(c *cell) any {
+		return map[string]string{"user_id": c.f.people[admin].ID, "password": testenv.Password}
+	}, want: [callers]int{401, 403, 403, 403, 403, 204, 404, 401, 404, 403}},
+	"set-organization-logo": {path: "/v1/organizations/{org}/logo", fresh: true, body: func(c *cell) any { return raw{"image/png", c.f.png} },
+		want: [callers]int{401, 403, 403, 403, 403, 200, 404, 401, 404, 404}},
+	"get-organization-logo": {path: "/v1/organizations/{org}/logo", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+
+	// Stores. A member without a store does not know it exists; the store's own member may not manage it.
+	"create-store": {path: "/v1/organizations/{org}/stores", fresh: true, body: func(*cell) any { return map[string]string{"name": "New shop"} },
+		want: [callers]int{401, 403, 403, 403, 403, 201, 404, 401, 404, 404}},
+	"list-stores": {path: "/v1/organizations/{org}/stores", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+	"get-store":   {path: "/v1/stores/{store}", want: [callers]int{401, 404, 200, 200, 200, 200, 404, 401, 404, 404}},
+	"update-store": {path: "/v1/stores/{store}", fresh: true, body: func(*cell) any { return map[string]string{"name": "Renamed shop"} },
+		want: [callers]int{401, 404, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"archive-store": {path: "/v1/stores/{store}/archive", fresh: true, want: [callers]int{401, 404, 403, 403, 200, 200, 404, 401, 404, 404}},
+	// The archived store is in no one's store membership: only owner and admins see it.
+	"unarchive-store": {path: "/v1/stores/{archived}/unarchive", fresh: true, want: [callers]int{401, 404, 404, 404, 200, 200, 404, 401, 404, 404}},
+	"delete-store":    {path: "/v1/stores/{archived}", fresh: true, want: [callers]int{401, 404, 404, 404, 204, 204, 404, 401, 404, 404}},
+	"set-store-logo": {path: "/v1/stores/{store}/logo", fresh: true, body: func(c *cell) any { return raw{"image/png", c.f.png} },
+		want: [callers]int{401, 404, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"get-store-logo": {path: "/v1/stores/{store}/logo", want: [callers]int{401, 404, 200, 200, 200, 200, 404, 401, 404, 404}},
+
+	// Members.
+	"list-members": {path: "/v1/organizations/{org}/members", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"get-member":   {path: "/v1/organizations/{org}/members/{user}", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"update-member": {path: "/v1/organizations/{org}/members/{user}", fresh: true, body: func(*cell) any { return map[string]string{"role": "admin"} },
+		want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"remove-member":      {path: "/v1/organizations/{org}/members/{user}", fresh: true, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	"list-store-members": {path: "/v1/stores/{store}/members", want: [callers]int{401, 404, 200, 200, 200, 200, 404, 401, 404, 404}},
+	"set-store-role": {path: "/v1/stores/{store}/members/{user}", fresh: true, body: func(*cell) any { return map[string]string{"role_id": "member"} },
+		want: [callers]int{401, 404, 403, 204, 204, 204, 404, 401, 404, 404}},
+	"remove-store-member": {path: "/v1/stores/{store}/members/{user}", fresh: true, want: [callers]int{401, 404, 403, 204, 204, 204, 404, 401, 404, 404}},
+
+	// The check API: the host application (and operators), nobody else.
+	"check": {path: "/v1/check", body: func(c *cell) any {
+		return map[string]string{"user_id": c.w.target.ID, "permission": "store.read", "store_id": c.w.store.ID}
+	}, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 200}},
+	"check-batch": {path: "/v1/check/batch", body: func(c *cell) any {
+		return map[string]any{"checks": []map[string]string{{"user_id": c.w.target.ID, "permission": "org.read", "organization_id": c.w.org.ID}}}
+	}, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 200}},
+	"user-stores": {path: "/v1/users/{user}/stores?permission=store.read", want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 200}},
+
+	// Operators only.
+	"admin-list-organizations":  {path: "/v1/admin/organizations", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"admin-update-organization": {path: "/v1/admin/organizations/{org}", fresh: true, instanceWide: true, body: func(*cell) any { return map[string]int{"store_credits": 7} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"admin-list-users":          {path: "/v1/admin/users", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"admin-deactivate-user":     {path: "/v1/admin/users/{user}/deactivate", setup: newUser(false), instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"admin-reactivate-user":     {path: "/v1/admin/users/{user}/reactivate", setup: newUser(true), instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"admin-create-service-token": {path: "/v1/admin/service-tokens", instanceWide: true, body: func(*cell) any { return map[string]string{"name": "host"} },
+		want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
+	"admin-list-service-tokens":  {path: "/v1/admin/service-tokens", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"admin-revoke-service-token": {path: "/v1/admin/service-tokens/{token}", setup: newServiceToken, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
+
+	// The audit log: everyone in the organization reads it (members their own actions only).
+	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+}
+
+// freshSession logs the caller in again, so that ending the session spares the fixture's.
+func freshSession(t *testing.T, c *cell) {
+	if c.caller == anon || c.caller == deactivated || c.caller == service {
+		return
+	}
+	res, err := c.f.s.env.App.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: c.f.people[c.caller].Email, Password: testenv.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.token = res.Token
+}
+
+// ownerSession opens a second session of the owner, whose ID goes in the path.
+func ownerSession(t *testing.T, c *cell) {
+	res, err := c.f.s.env.App.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: c.f.people[owner].Email, Password: testenv.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["session"] = res.Session.ID
+}
+
+// setPasswordLink makes a one-time set-password link for a new user.
+func setPasswordLink(t *testing.T, c *cell) {
+	_, link, err := c.f.s.env.App.CreateOperator(ctx, roster.System(), "direct."+testenv.Unique()+"@example.com", "Direct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["link"] = u.Query().Get("token")
+}
+
+// newUser makes a user for an operator to act on, deactivated or not.
+func newUser(deactivate bool) func(t *testing.T, c *cell) {
+	return func(t *testing.T, c *cell) {
+		env := c.f.s.env
+		_, u := env.User(t, "Subject")
+		if deactivate {
+			if _, err := env.App.DeactivateUser(ctx, roster.System(), u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.vars["user"] = u.ID
+	}
+}
+
+func newServiceToken(t *testing.T, c *cell) {
+	st, err := c.f.s.env.App.CreateServiceToken(ctx, roster.System(), "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["token"] = st.ID
+}
+
+// newWorld builds an organization owned by the fixture's owner, with the fixture's people in
+// their roles.
+func (f *fixture) newWorld(t *testing.T) world {
+	t.Helper()
+	env := f.s.env
+	ownerActor := f.actor(t, owner)
+	w := world{org: env.Org(t, ownerActor, "Acme "+testenv.Unique())}
+	w.store = env.Store(t, ownerActor, w.org.ID, "Shop "+testenv.Unique())
+	w.archived = env.Store(t, ownerActor, w.org.ID, "Old shop "+testenv.Unique())
+	if _, err := env.App.ArchiveStore(ctx, ownerActor, w.archived.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.SetOrganizationLogo(ctx, ownerActor, w.org.ID, f.png); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.SetStoreLogo(ctx, ownerActor, w.store.ID, f.png); err != nil {
+		t.Fatal(err)
+	}
+	env.Join(t, ownerActor, w.org.ID, f.people[admin], roster.OrgAdmin)
+	env.Join(t, ownerActor, w.org.ID, f.people[member], roster.OrgMember)
+	env.Join(t, ownerActor, w.org.ID, f.people[storeMember], roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleMember})
+	env.Join(t, ownerActor, w.org.ID, f.people[storeAdmin], roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleAdmin})
+	env.Join(t, ownerActor, w.org.ID, f.people[deactivated], roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleAdmin})
+	_, w.target = env.User(t, "Target")
+	env.Join(t, ownerActor, w.org.ID, w.target, roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleViewer})
+	return w
+}
+
+// actor returns the app actor of one of the fixture's people (for building worlds).
+func (f *fixture) actor(t *testing.T, caller int) roster.Actor {
+	t.Helper()
+	a, err := f.s.env.App.Authenticate(ctx, f.tokens[caller], "192.0.2.1", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func newFixture(t *testing.T, e sqlstore.Engine) *fixture {
+	t.Helper()
+	f := &fixture{s: newServer(t, e)}
+	f.png = pngImage(t)
+	env := f.s.env
+	for c := member; c < callers; c++ {
+		if c == service {
+			continue
+		}
+		_, u := env.User(t, strings.ReplaceAll(callerNames[c], " ", ""))
+		res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.people[c], f.tokens[c] = u, res.Token
+	}
+	if _, _, err := env.App.CreateOperator(ctx, roster.System(), f.people[operator].Email, ""); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tokens[service] = svc.Secret
+	_, f.loner = env.User(t, "Loner")
+	f.shared = f.newWorld(t)
+	// The outsider owns another organization, with a store and a member of its own.
+	out := f.actor(t, outsider)
+	f.other.org = env.Org(t, out, "Globex "+testenv.Unique())
+	f.other.store = env.Store(t, out, f.other.org.ID, "Globex shop "+testenv.Unique())
+	_, f.other.target = env.User(t, "GlobexStaff")
+	env.Join(t, out, f.other.org.ID, f.other.target, roster.OrgAdmin, app.StoreGrantInput{StoreID: f.other.store.ID, RoleID: roster.StoreRoleAdmin})
+	// The deactivated member's token dies with their account.
+	if _, err := env.App.DeactivateUser(ctx, roster.System(), f.people[deactivated].ID); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// foreign returns what a caller must never see: the other organization's names and IDs,
+// or, for the outsider, ours.
+func (f *fixture) foreign(caller int, w world) []string {
+	if caller == outsider {
+		return []string{w.org.ID, w.org.Name, w.store.ID, w.store.Name, w.archived.ID, w.archived.Name, w.target.Email, w.target.ID,
+			f.people[owner].Email, f.people[admin].Email, f.people[member].Email}
+	}
+	return []string{f.other.org.ID, f.other.org.Name, f.other.store.ID, f.other.store.Name, f.other.target.Email, f.other.target.ID,
+		f.people[outsider].Email}
+}
+
+var pathVar = regexp.MustCompile(`\{[a-z]+\}`)
+
+func TestIsolationMatrix(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		f := newFixture(t, e)
+		ops := f.s.operations(t)
+		for _, id := range sortedKeys(ops) {
+			if _, ok := rows[id]; !ok {
+				t.Errorf("operation %s (%s %s) has no row in the isolation matrix: add one to rows", id, ops[id][0], ops[id][1])
+			}
+		}
+		for _, id := range sortedKeys(rows) {
+			if _, ok := ops[id]; !ok {
+				t.Errorf("row %s names no operation of the API", id)
+			}
+		}
+		for _, id := range sortedKeys(rows) {
+			row, spec := rows[id], ops[id]
+			if spec[0] == "" {
+				continue
+			}
+			if want := strings.ReplaceAll(strings.SplitN(row.path, "?", 2)[0], "{archived}", "{store}"); want != spec[1] {
+				t.Errorf("%s: row path %s, API path %s", id, want, spec[1])
+				continue
+			}
+			for caller := range callers {
+				w := f.shared
+				if row.fresh && row.want[caller] < 300 {
+					w = f.newWorld(t)
+				}
+				c := &cell{f: f, w: w, caller: caller, token: f.tokens[caller],
+					vars: map[string]string{"org": w.org.ID, "store": w.store.ID, "archived": w.archived.ID, "user": w.target.ID}}
+				if row.setup != nil {
+					row.setup(t, c)
+				}
+				path := pathVar.ReplaceAllStringFunc(row.path, func(v string) string { return c.vars[v[1:len(v)-1]] })
+				var body any
+				if row.body != nil {
+					body = row.body(c)
+				}
+				r := f.s.do(t, spec[0], path, c.token, body)
+				if r.status != row.want[caller] {
+					t.Errorf("%s %s as %s: %d, want %d: %s", spec[0], path, callerNames[caller], r.status, row.want[caller], r.body)
+					continue
+				}
+				if r.status >= 400 {
+					var p problem
+					if r.header.Get("Content-Type") != "application/problem+json" || jsonInto(r.body, &p) != nil || p.Code == "" || p.Status != r.status {
+						t.Errorf("%s as %s: not a problem with a code: %s %s", id, callerNames[caller], r.header.Get("Content-Type"), r.body)
+					}
+				}
+				if row.instanceWide && caller == operator {
+					continue
+				}
+				for _, s := range f.foreign(caller, w) {
+					if strings.Contains(string(r.body), s) {
+						t.Errorf("%s as %s: the answer carries another organization's %q: %s", id, callerNames[caller], s, r.body)
+					}
+				}
+			}
+		}
+		t.Logf("%d operations × %d callers", len(rows), callers)
+	})
+}
+
+// TestOutsiderUsesForeignIDs: a member of one organization who puts another organization's
+// IDs in their requests learns nothing — 404 every time, and nothing changes.
+func TestOutsiderUsesForeignIDs(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		f := newFixture(t, e)
+		env := f.s.env
+		tok := f.tokens[outsider] // owner of the other organization
+		ours, theirs := f.shared, f.other
+		before := env.RowCounts(t)
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{
+			// Their own store's team, someone of ours as the member.
+			{"PUT", "/v1/stores/" + theirs.store.ID + "/members/" + ours.target.ID, map[string]string{"role_id": "admin"}},
+			{"DELETE", "/v1/stores/" + theirs.store.ID + "/members/" + ours.target.ID, nil},
+			// Their organization, our member.
+			{"GET", "/v1/organizations/" + theirs.org.ID + "/members/" + ours.target.ID, nil},
+			{"PATCH", "/v1/organizations/" + theirs.org.ID + "/members/" + ours.target.ID, map[string]string{"role": "member"}},
+			{"DELETE", "/v1/organizations/" + theirs.org.ID + "/members/" + f.people[owner].ID, nil},
+			// Ownership of their organization to someone of ours.
+			{"POST", "/v1/organizations/" + theirs.org.ID + "/transfer-ownership", map[string]string{"user_id": f.people[admin].ID, "password": testenv.Password}},
+			// Our store through their organization's audit filter.
+			{"GET", "/v1/organizations/" + theirs.org.ID + "/audit-events?store_id=" + ours.store.ID, nil},
+			{"GET", "/v1/organizations/" + theirs.org.ID + "/audit-events?target_id=" + ours.target.ID, nil},
+			// Our session.
+			{"DELETE", "/v1/me/sessions/" + sessionOf(t, f, owner), nil},
+		} {
+			r := f.s.do(t, req.method, req.path, tok, req.body)
+			if r.status >= 200 && r.status < 300 && req.method == "GET" {
+				// Listing their own audit log with our IDs as filters: allowed, but empty.
+				var out struct {
+					Events []map[string]any `json:"events"`
+				}
+				r.json(t, &out)
+				if len(out.Events) != 0 {
+					t.Errorf("%s %s: %d events", req.method, req.path, len(out.Events))
+				}
+				continue
+			}
+			if r.status != 404 && r.status != 409 {
+				t.Errorf("%s %s: %d, want 404: %s", req.method, req.path, r.status, r.body)
+			}
+			for _, s := range f.foreign(outsider, ours) {
+				if strings.Contains(string(r.body), s) {
+					t.Errorf("%s %s: the answer carries %q", req.method, req.path, s)
+				}
+			}
+		}
+		after := env.RowCounts(t)
+		delete(after, "audit_events") // refusals are audited
+		delete(before, "audit_events")
+		if fmt.Sprint(before) != fmt.Sprint(after) {
+			t.Errorf("foreign IDs changed rows:\n%v\n%v", before, after)
+		}
+	})
+}
+
+func sessionOf(t *testing.T, f *fixture, caller int) string {
+	t.Helper()
+	a := f.actor(t, caller)
+	return a.SessionID
+}
