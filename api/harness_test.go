@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/httpserver"
@@ -80,6 +81,16 @@ type problem struct {
 // value (encoded as JSON). token, when set, goes in Authorization: Bearer.
 func (s *server) do(t testing.TB, method, path, token string, body any) response {
 	t.Helper()
+	auth := ""
+	if token != "" {
+		auth = "Bearer " + token
+	}
+	return s.doAuth(t, method, path, auth, body)
+}
+
+// doAuth sends a request with a given Authorization header ("" for none).
+func (s *server) doAuth(t testing.TB, method, path, auth string, body any) response {
+	t.Helper()
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -104,8 +115,8 @@ func (s *server) do(t testing.TB, method, path, token string, body any) response
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -199,3 +210,5 @@ func query(kv ...string) string {
 }
 
 func jsonInto(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+func systemActor() roster.Actor { return roster.System() }

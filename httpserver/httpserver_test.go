@@ -155,6 +155,33 @@ func TestRecoverAndHealth(t *testing.T) {
 	}
 }
 
+// TestUnmatchedRoutes: unknown paths and methods answer problem+json with a code too.
+func TestUnmatchedRoutes(t *testing.T) {
+	h := echo(t, httpserver.Options{})
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/nowhere", 404, "not_found", ""},
+		{"DELETE", "/ip", 405, "method_not_allowed", "GET, HEAD"},
+		{"POST", "/healthz", 405, "method_not_allowed", "GET, HEAD"},
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(tc.method, tc.path, nil))
+		if w.Code != tc.status || w.Header().Get("Content-Type") != "application/problem+json" ||
+			!strings.Contains(w.Body.String(), `"code":"`+tc.code+`"`) || w.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d %v %s", tc.method, tc.path, w.Code, w.Header(), w.Body)
+		}
+	}
+	// Matched routes are untouched.
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	if w.Code != 200 || w.Body.String() != "ok\n" {
+		t.Errorf("healthz: %d %q", w.Code, w.Body)
+	}
+}
+
 func TestSessionCookie(t *testing.T) {
 	for _, https := range []bool{false, true} {
 		w := httptest.NewRecorder()
