@@ -21,7 +21,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func echo(t *testing.T, o httpserver.Options) http.Handler {
 	t.Helper()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ip", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, httpserver.ClientIP(r.Context())) })
+	mux.HandleFunc("GET /ip", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, httpserver.ClientIP(r.Context()))
+	})
 	mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	if o.Log == nil {
 		o.Log = quiet
