@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,10 +37,16 @@ type server struct {
 func newServer(t *testing.T, e sqlstore.Engine, configure ...func(*app.Config)) *server {
 	t.Helper()
 	env := testenv.NewEnv(t, e, configure...)
-	https := env.App.Config().BaseURL.Scheme == "https"
+	return serve(t, env, env.App, testenv.Logger(t))
+}
+
+// serve puts the API of an app on an httptest server, logging to log.
+func serve(t *testing.T, env *testenv.Env, a *app.App, log *slog.Logger) *server {
+	t.Helper()
+	https := a.Config().BaseURL.Scheme == "https"
 	mux := http.NewServeMux()
-	api.Register(mux, env.App, api.Options{Log: testenv.Logger(t), Version: "test", HTTPS: https})
-	h := httpserver.Wrap(mux, httpserver.Options{Log: testenv.Logger(t), HTTPS: https, Ready: env.App.Ready, Registry: prometheus.NewRegistry()})
+	api.Register(mux, a, api.Options{Log: log, Version: "test", HTTPS: https})
+	h := httpserver.Wrap(mux, httpserver.Options{Log: log, HTTPS: https, Ready: a.Ready, Registry: prometheus.NewRegistry()})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return &server{env: env, url: ts.URL}
