@@ -30,18 +30,19 @@ var ctx = testenv.Ctx
 // server is the real REST API over a fresh database, on an httptest server: api.Register
 // and httpserver.Wrap as serve wires them.
 type server struct {
-	env *testenv.Env
-	url string
+	env     *testenv.Env
+	url     string
+	handler http.Handler
 }
 
-func newServer(t *testing.T, e sqlstore.Engine, configure ...func(*app.Config)) *server {
+func newServer(t testing.TB, e sqlstore.Engine, configure ...func(*app.Config)) *server {
 	t.Helper()
 	env := testenv.NewEnv(t, e, configure...)
 	return serve(t, env, env.App, testenv.Logger(t))
 }
 
 // serve puts the API of an app on an httptest server, logging to log.
-func serve(t *testing.T, env *testenv.Env, a *app.App, log *slog.Logger) *server {
+func serve(t testing.TB, env *testenv.Env, a *app.App, log *slog.Logger) *server {
 	t.Helper()
 	https := a.Config().BaseURL.Scheme == "https"
 	mux := http.NewServeMux()
@@ -49,7 +50,7 @@ func serve(t *testing.T, env *testenv.Env, a *app.App, log *slog.Logger) *server
 	h := httpserver.Wrap(mux, httpserver.Options{Log: log, HTTPS: https, Ready: a.Ready, Registry: prometheus.NewRegistry()})
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return &server{env: env, url: ts.URL}
+	return &server{env: env, url: ts.URL, handler: h}
 }
 
 // raw is a request body sent as is, with its content type.

@@ -230,7 +230,7 @@ func newServiceToken(t *testing.T, c *cell) {
 
 // newWorld builds an organization owned by the fixture's owner, with the fixture's people in
 // their roles.
-func (f *fixture) newWorld(t *testing.T) world {
+func (f *fixture) newWorld(t testing.TB) world {
 	t.Helper()
 	env := f.s.env
 	ownerActor := f.actor(t, owner)
@@ -257,7 +257,7 @@ func (f *fixture) newWorld(t *testing.T) world {
 }
 
 // actor returns the app actor of one of the fixture's people (for building worlds).
-func (f *fixture) actor(t *testing.T, caller int) roster.Actor {
+func (f *fixture) actor(t testing.TB, caller int) roster.Actor {
 	t.Helper()
 	a, err := f.s.env.App.Authenticate(ctx, f.tokens[caller], "192.0.2.1", "t")
 	if err != nil {
@@ -266,7 +266,7 @@ func (f *fixture) actor(t *testing.T, caller int) roster.Actor {
 	return a
 }
 
-func newFixture(t *testing.T, e sqlstore.Engine) *fixture {
+func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 	t.Helper()
 	f := &fixture{s: newServer(t, e)}
 	f.png = pngImage(t)
@@ -441,7 +441,7 @@ func TestOutsiderUsesForeignIDs(t *testing.T) {
 	})
 }
 
-func sessionOf(t *testing.T, f *fixture, caller int) string {
+func sessionOf(t testing.TB, f *fixture, caller int) string {
 	t.Helper()
 	a := f.actor(t, caller)
 	return a.SessionID
