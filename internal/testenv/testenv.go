@@ -48,7 +48,7 @@ func RequireEngine(t testing.TB, e sqlstore.Engine) {
 
 // Logger returns a logger that writes to the test log when -v is given, and nowhere else.
 func Logger(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
+	if _, fuzz := t.(*testing.F); testing.Verbose() && !fuzz { // a fuzz target may not log through F
 		return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
