@@ -78,4 +78,3 @@ func FuzzAPIBodies(f *testing.F) {
 		}
 	})
 }
-

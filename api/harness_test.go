@@ -208,8 +208,8 @@ func (s *server) login(t testing.TB, email, pw string) string {
 	return out.Token
 }
 
-// query builds a query string.
-func query(kv ...string) string {
+// queryString builds a query string.
+func queryString(kv ...string) string {
 	v := url.Values{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		v.Set(kv[i], kv[i+1])

@@ -10,10 +10,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -52,6 +54,7 @@ type fixture struct {
 	other  world // the outsider's organization
 	png    []byte
 	loner  roster.User // belongs to no organization: whoever logs in as them learns nothing
+	outbox *testenv.Outbox
 }
 
 // cell is one request of the matrix: an operation by one caller in one world.
@@ -71,7 +74,10 @@ type op struct {
 	fresh bool                        // success changes the organization: a fresh world for each success
 	// instanceWide marks operator operations whose answers rightly span organizations.
 	instanceWide bool
-	want         [callers]int
+	// byLink marks operations whose credential is a one-time link: its holder, whoever they
+	// are, sees what it is for (the organization's and stores' names).
+	byLink bool
+	want   [callers]int
 }
 
 // rows: the one table. Columns: anonymous, member, store member, store admin, admin, owner,
@@ -170,6 +176,94 @@ var rows = map[string]op{
 
 	// The audit log: everyone in the organization reads it (members their own actions only).
 	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+
+	// Invitations (issue 3). A store admin invites with the role member into the stores they
+	// administer, and manages those invitations.
+	"create-invitation": {path: "/v1/organizations/{org}/invitations", body: inviteBody, want: [callers]int{401, 403, 403, 201, 201, 201, 404, 401, 404, 404}},
+	// Bulk answers row by row: a store member (who reaches a store) gets 200 with every row
+	// refused (403 inside); a member without a store is refused outright.
+	"bulk-invite": {path: "/v1/organizations/{org}/invitations/bulk", body: func(c *cell) any {
+		return map[string]any{"invitations": []any{inviteBody(c)}}
+	}, want: [callers]int{401, 403, 200, 200, 200, 200, 404, 401, 404, 404}},
+	"list-invitations":  {path: "/v1/organizations/{org}/invitations", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"get-invitation":    {path: "/v1/invitations/{id}", setup: newInvitation(false), want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"resend-invitation": {path: "/v1/invitations/{id}/resend", setup: newInvitation(false), want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"cancel-invitation": {path: "/v1/invitations/{id}", setup: newInvitation(false), want: [callers]int{401, 403, 403, 204, 204, 204, 404, 401, 404, 404}},
+	// Through the link: whoever holds it; a signed-in user must own the invited address.
+	"lookup-invitation": {path: "/v1/invitations/lookup?token={link}", setup: newInvitation(true), byLink: true, want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"accept-invitation": {path: "/v1/invitations/accept", setup: newInvitation(true), body: func(c *cell) any {
+		return map[string]string{"token": c.vars["link"], "name": "Invitee", "password": testenv.Password}
+	}, want: [callers]int{200, 403, 403, 403, 403, 403, 403, 401, 403, 200}},
+	"decline-invitation": {path: "/v1/invitations/decline", setup: newInvitation(true), body: func(c *cell) any { return map[string]string{"token": c.vars["link"]} },
+		want: [callers]int{204, 204, 204, 204, 204, 204, 204, 401, 204, 204}},
+
+	// Policy: settings readers read it, the owner changes it.
+	"get-policy": {path: "/v1/organizations/{org}/policy", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"set-policy": {path: "/v1/organizations/{org}/policy", fresh: true, body: func(*cell) any { return map[string]any{"block_free_providers": true} },
+		want: [callers]int{401, 403, 403, 403, 403, 200, 404, 401, 404, 404}},
+
+	// Accounts (issue 3): direct creation and resets by those who manage members.
+	"create-user": {path: "/v1/organizations/{org}/users", body: func(*cell) any {
+		return map[string]string{"email": "direct." + testenv.Unique() + "@example.com", "name": "Direct"}
+	}, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
+	"send-password-reset": {path: "/v1/organizations/{org}/members/{user}/password-reset", want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"request-password-reset": {path: "/v1/auth/password-reset", body: func(c *cell) any { return map[string]string{"email": "nobody." + testenv.Unique() + "@example.com"} },
+		want: [callers]int{202, 202, 202, 202, 202, 202, 202, 401, 202, 202}},
+	"verify-email": {path: "/v1/auth/verify-email", setup: verificationLink, body: func(c *cell) any { return map[string]string{"token": c.vars["link"]} },
+		want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"confirm-email-change": {path: "/v1/auth/confirm-email", setup: emailChangeLink, body: func(c *cell) any { return map[string]string{"token": c.vars["link"]} },
+		want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"resend-verification": {path: "/v1/me/verify-email", want: [callers]int{401, 202, 202, 202, 202, 202, 202, 401, 202, 403}},
+	"change-email": {path: "/v1/me/email", body: func(*cell) any {
+		return map[string]string{"email": "changed." + testenv.Unique() + "@example.com", "password": testenv.Password}
+	}, want: [callers]int{401, 202, 202, 202, 202, 202, 202, 401, 202, 403}},
+	"admin-mailbox": {path: "/v1/admin/mailbox", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+}
+
+// inviteBody invites a new address with the role member into the world's store.
+func inviteBody(c *cell) any {
+	return map[string]any{"email": "invitee." + testenv.Unique() + "@example.com", "role": "member",
+		"stores": []map[string]string{{"store_id": c.w.store.ID, "role_id": "member"}}}
+}
+
+// newInvitation has the owner invite a new address into the world's store; with link, the
+// email goes out and its token is kept.
+func newInvitation(link bool) func(t *testing.T, c *cell) {
+	return func(t *testing.T, c *cell) {
+		env := c.f.s.env
+		addr := "invitee." + testenv.Unique() + "@example.com"
+		inv, err := env.App.CreateInvitation(ctx, c.f.actor(t, owner), c.w.org.ID, app.InvitationInput{Email: addr, Role: roster.OrgMember,
+			Stores: []app.StoreGrantInput{{StoreID: c.w.store.ID, RoleID: roster.StoreRoleMember}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.vars["id"] = inv.ID
+		if link {
+			c.vars["link"] = testenv.Token(c.f.outbox.Last(t, addr, "invitation"))
+		}
+		env.Clock.Advance(2 * time.Minute) // past the spacing of resends
+	}
+}
+
+// verificationLink signs up a new account and keeps the token of its verification email.
+func verificationLink(t *testing.T, c *cell) {
+	env := c.f.s.env
+	addr := "verify." + testenv.Unique() + "@example.com"
+	if err := env.App.Signup(ctx, roster.Anonymous("192.0.2.1", "t"), app.SignupInput{Email: addr, Name: "Vera", Password: testenv.Password}); err != nil {
+		t.Fatal(err)
+	}
+	c.vars["link"] = testenv.Token(c.f.outbox.Last(t, addr, "verify_email"))
+}
+
+// emailChangeLink has a new account ask to change its address and keeps the confirmation token.
+func emailChangeLink(t *testing.T, c *cell) {
+	env := c.f.s.env
+	a, _ := env.User(t, "Changer")
+	next := "next." + testenv.Unique() + "@example.com"
+	if err := env.App.RequestEmailChange(ctx, a, next, testenv.Password); err != nil {
+		t.Fatal(err)
+	}
+	c.vars["link"] = testenv.Token(c.f.outbox.Last(t, next, "change_email"))
 }
 
 // freshSession logs the caller in again, so that ending the session spares the fixture's.
@@ -271,6 +365,8 @@ func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 	f := &fixture{s: newServer(t, e)}
 	f.png = pngImage(t)
 	env := f.s.env
+	f.outbox = env.Outbox(t)
+	env.App.SetMailbox(mail.NewMailbox(100, nil))
 	for c := member; c < callers; c++ {
 		if c == service {
 			continue
@@ -368,7 +464,7 @@ func TestIsolationMatrix(t *testing.T) {
 						t.Errorf("%s as %s: not a problem with a code: %s %s", id, callerNames[caller], r.header.Get("Content-Type"), r.body)
 					}
 				}
-				if row.instanceWide && caller == operator {
+				if row.instanceWide && caller == operator || row.byLink {
 					continue
 				}
 				for _, s := range f.foreign(caller, w) {

@@ -15,6 +15,8 @@ type listMembersInput struct {
 	Status string `query:"status" enum:"active,suspended"`
 	Cursor string `query:"cursor" maxLength:"40" doc:"next_cursor of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+
+	BreaksPolicy bool `query:"breaks_policy" doc:"Only members whose address breaks the organization's policy"`
 }
 
 type membersOutput struct {
@@ -25,7 +27,7 @@ type membersOutput struct {
 }
 
 // MemberPath names a member of an organization. Path types are exported because huma reads
-// path parameters only through exported (embedded) fields.
+// the parameters of embedded structs only when they are exported.
 type MemberPath struct {
 	OrgPath
 	User string `path:"user" maxLength:"40" doc:"User ID"`
@@ -64,7 +66,7 @@ func (s *Server) registerMembers() {
 	register(s.api, op("list-members", http.MethodGet, "/v1/organizations/{org}/members", "List members", "Members"),
 		func(ctx context.Context, in *listMembersInput) (*membersOutput, error) {
 			p, err := s.app.Members(ctx, actor(ctx), in.Org, app.MemberFilter{Query: in.Query, Role: roster.OrgRole(in.Role),
-				Status: roster.MembershipStatus(in.Status), Cursor: in.Cursor, Limit: in.Limit})
+				Status: roster.MembershipStatus(in.Status), Cursor: in.Cursor, Limit: in.Limit, BreaksPolicy: in.BreaksPolicy})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

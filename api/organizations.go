@@ -13,8 +13,8 @@ import (
 	"github.com/rosterhq/roster/httpserver"
 )
 
-// OrgPath names an organization. Input structs embed it; it must stay exported, or huma
-// skips the embedded field and the path parameter arrives empty.
+// OrgPath names an organization. Path types are exported because huma reads the parameters
+// of embedded structs only when they are exported.
 type OrgPath struct {
 	Org string `path:"org" maxLength:"40" doc:"Organization ID"`
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/rosterhq/roster/app"
 )
 
-// StorePath names a store; exported for the same reason as OrgPath.
+// StorePath names a store.
 type StorePath struct {
 	Store string `path:"store" maxLength:"40" doc:"Store ID"`
 }

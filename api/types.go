@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/app"
 )
 
 // The JSON shapes of the API. They are separate from the vocabulary so that the wire format
@@ -139,10 +138,12 @@ type Member struct {
 	Status    string            `json:"status" enum:"active,suspended"`
 	Stores    []StoreMembership `json:"stores,omitempty" doc:"Store memberships, when one member is read"`
 	CreatedAt time.Time         `json:"joined_at"`
+
+	PolicyViolation string `json:"policy_violation,omitempty" enum:"email_domain_not_allowed,free_email_provider_blocked" doc:"The policy rule the member's address breaks"`
 }
 
 func memberJSON(m roster.Member) Member {
-	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt}
+	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt, PolicyViolation: m.PolicyViolation}
 	for _, s := range m.Stores {
 		out.Stores = append(out.Stores, StoreMembership{StoreID: s.StoreID, RoleID: s.RoleID})
 	}
@@ -178,15 +179,6 @@ type AuditEvent struct {
 func auditJSON(e roster.AuditEvent) AuditEvent {
 	return AuditEvent{ID: e.ID, OrgID: e.OrgID, StoreID: e.StoreID, ActorKind: string(e.ActorKind), ActorID: e.ActorID, Action: e.Action,
 		TargetType: e.TargetType, TargetID: e.TargetID, Before: e.Before, After: e.After, IP: e.IP, UserAgent: e.UserAgent, CreatedAt: e.CreatedAt}
-}
-
-// grantsInput converts store grants given in a request.
-func grantsInput(in []StoreMembership) []app.StoreGrantInput {
-	out := make([]app.StoreGrantInput, len(in))
-	for i, g := range in {
-		out[i] = app.StoreGrantInput{StoreID: g.StoreID, RoleID: g.RoleID}
-	}
-	return out
 }
 
 func mapSlice[T, U any](in []T, f func(T) U) []U {

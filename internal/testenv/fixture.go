@@ -110,3 +110,14 @@ func (env *Env) Join(t testing.TB, by roster.Actor, orgID string, user roster.Us
 
 // Code returns the roster error code of err ("" for nil), for assertions.
 func Code(err error) string { return roster.ErrorCode(err) }
+
+// NewEnvOn returns another app over the same database and clock as env, configured
+// differently: as a second Roster process would be.
+func NewEnvOn(t testing.TB, env *Env, configure ...func(*app.Config)) *Env {
+	t.Helper()
+	cfg := Config()
+	for _, f := range configure {
+		f(&cfg)
+	}
+	return &Env{App: app.New(env.DB, cfg, env.Clock, Logger(t)), DB: env.DB, Clock: env.Clock, Engine: env.Engine, URL: env.URL}
+}

@@ -78,47 +78,6 @@ func (env *Env) RowCounts(t testing.TB) map[string]int {
 	return out
 }
 
-// Dump returns every value of every row of every table as text, one line per row, for tests
-// that search the database for something that must not be there.
-func (env *Env) Dump(t testing.TB) string {
-	t.Helper()
-	db := env.SQL(t)
-	var b strings.Builder
-	for _, table := range Tables(t, env.Engine, db) {
-		rows, err := db.QueryContext(context.Background(), `SELECT * FROM `+table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, err := rows.Columns()
-		if err != nil {
-			t.Fatal(err)
-		}
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%s:", table)
-			for i, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, " %s=%v", cols[i], v)
-			}
-			b.WriteByte('\n')
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		rows.Close()
-	}
-	return b.String()
-}
-
 // Rebind rewrites "?" placeholders to "$1, $2, …" for PostgreSQL, as sqlstore does.
 func Rebind(e sqlstore.Engine, query string) string {
 	if e != sqlstore.Postgres {
