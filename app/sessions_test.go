@@ -10,7 +10,6 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
-
 func login(env *testenv.Env, addr, pw string) (app.LoginResult, error) {
 	return env.App.Login(ctx, anon, app.LoginInput{Email: addr, Password: pw})
 }
