@@ -42,6 +42,10 @@ func TestRuleOneOwner(t *testing.T) {
 			want(t, env.App.SetStoreRole(ctx, tm.admin, tm.store.ID, o, roster.StoreRoleViewer), roster.EOwnerProtected, "admin sets the owner's store role")
 		}
 		want(t, env.App.LeaveOrganization(ctx, tm.owner, org), roster.EOwnerProtected, "owner leaves")
+		// The owner's own store memberships are the owner's too: no admin removes them.
+		want(t, env.App.SetStoreRole(ctx, tm.owner, tm.store.ID, o, roster.StoreRoleViewer), "", "owner sets their own store role")
+		want(t, env.App.RemoveFromStore(ctx, tm.admin, tm.store.ID, o), roster.EOwnerProtected, "admin removes the owner from a store")
+		want(t, env.App.RemoveFromStore(ctx, tm.owner, tm.store.ID, o), "", "owner leaves a store")
 		// Ownership is never given by a role change or when adding someone.
 		want(t, env.App.ChangeMemberRole(ctx, tm.owner, org, tm.adminU.ID, owner), roster.EOwnerRequired, "promote to owner")
 		want(t, env.App.ChangeMemberRole(ctx, tm.admin, org, tm.admin.UserID, owner), roster.EOwnerRequired, "admin makes themselves owner")
