@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -19,11 +20,28 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations
 var migrations embed.FS
+
+func init() {
+	// roster_lower lower-cases text as Go does, Unicode included, for searches on SQLite (see
+	// Conn.lower). Deterministic, and used in no index.
+	err := sqlite.RegisterDeterministicScalarFunction("roster_lower", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return strings.ToLower(v), nil
+		case []byte:
+			return strings.ToLower(string(v)), nil
+		}
+		return args[0], nil
+	})
+	if err != nil {
+		panic(err)
+	}
+}
 
 // Engine names a database engine.
 type Engine string
