@@ -43,6 +43,8 @@ type world struct {
 	store    roster.Store // active, with a logo; store member and store admin belong to it
 	archived roster.Store // archived
 	target   roster.User  // a member with the viewer role in the store, whom requests act on
+	role     string       // a custom store role
+	key      string       // an API key of the owner, for the whole organization
 }
 
 // fixture is everything the matrix needs.
@@ -218,6 +220,71 @@ var rows = map[string]op{
 		return map[string]string{"email": "changed." + testenv.Unique() + "@example.com", "password": testenv.Password}
 	}, want: [callers]int{401, 202, 202, 202, 202, 202, 202, 401, 202, 403}},
 	"admin-mailbox": {path: "/v1/admin/mailbox", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+
+	// Custom roles (issue 5): owner and admins define them.
+	// Store admins read them too: they give store roles.
+	"list-roles":        {path: "/v1/organizations/{org}/roles", want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"get-role":          {path: "/v1/organizations/{org}/roles/{role}", want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"list-role-holders": {path: "/v1/organizations/{org}/roles/{role}/holders", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"create-role": {path: "/v1/organizations/{org}/roles", body: func(*cell) any {
+		return map[string]any{"name": "Chatter " + testenv.Unique(), "permissions": []string{"store.read"}}
+	}, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
+	"update-role": {path: "/v1/organizations/{org}/roles/{role}", body: func(*cell) any { return map[string]string{"description": "Reads"} },
+		want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"delete-role": {path: "/v1/organizations/{org}/roles/{role}", setup: func(t *testing.T, c *cell) { c.vars["role"] = c.f.newRole(t, c.w) },
+		want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+
+	// API keys (issue 5): owner and admins for the organization, store admins in their stores;
+	// the key in the path is the owner's, for the whole organization.
+	"list-api-keys": {path: "/v1/organizations/{org}/api-keys", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+	"create-api-key": {path: "/v1/organizations/{org}/api-keys", body: func(c *cell) any {
+		return map[string]string{"name": "Key", "store_id": c.w.store.ID, "role_id": "viewer", "password": testenv.Password}
+	}, want: [callers]int{401, 403, 403, 201, 201, 201, 404, 401, 404, 403}},
+	"get-api-key":           {path: "/v1/organizations/{org}/api-keys/{key}", want: [callers]int{401, 404, 404, 404, 200, 200, 404, 401, 404, 404}},
+	"list-api-key-requests": {path: "/v1/organizations/{org}/api-keys/{key}/requests", want: [callers]int{401, 404, 404, 404, 200, 200, 404, 401, 404, 404}},
+	// The key revoked is one of the store: its store admin revokes it too.
+	"revoke-api-key": {path: "/v1/organizations/{org}/api-keys/{key}", setup: newAPIKey, want: [callers]int{401, 404, 404, 204, 204, 204, 404, 401, 404, 404}},
+	// The copy goes to someone who reaches every store, as the original does (else role_escalation).
+	"clone-api-key": {path: "/v1/organizations/{org}/api-keys/{key}/clone", body: func(c *cell) any {
+		to := c.f.people[admin].ID
+		if c.caller == admin {
+			to = c.f.people[owner].ID
+		}
+		return map[string]string{"user_id": to, "password": testenv.Password}
+	}, want: [callers]int{401, 404, 404, 404, 201, 201, 404, 401, 404, 403}},
+
+	// The permission catalog: anyone signed in reads it; the host application writes it.
+	"list-permissions": {path: "/v1/permissions", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"put-permission": {path: "/v1/permissions/{key}", setup: newPermissionKey(false), body: func(*cell) any { return map[string]string{"description": "Create campaigns"} },
+		want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 201}},
+	"delete-permission": {path: "/v1/permissions/{key}", setup: newPermissionKey(true), want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 200}},
+
+	// Usage and the audit export: every member (the export with the listing's visibility).
+	"get-usage":           {path: "/v1/organizations/{org}/usage", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+	"export-audit-events": {path: "/v1/organizations/{org}/audit-events/export", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+}
+
+// newAPIKey gives the owner a new key for the world's store, to revoke.
+func newAPIKey(t *testing.T, c *cell) {
+	k, err := c.f.s.env.App.CreateAPIKey(ctx, c.f.actor(t, owner), c.w.org.ID, app.APIKeyInput{Name: "Doomed", StoreID: c.w.store.ID,
+		RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["key"] = k.Key.ID
+}
+
+// newPermissionKey picks a new host permission key, registered already when exists.
+func newPermissionKey(exists bool) func(t *testing.T, c *cell) {
+	return func(t *testing.T, c *cell) {
+		key := "campaigns.x" + testenv.Unique()
+		if exists {
+			if _, _, err := c.f.s.env.App.PutPermission(ctx, roster.System(), app.PermissionInput{Key: roster.Permission(key)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.vars["key"] = key
+	}
 }
 
 // inviteBody invites a new address with the role member into the world's store.
@@ -351,7 +418,30 @@ func (f *fixture) newWorld(t testing.TB) world {
 	env.Join(t, ownerActor, w.org.ID, f.people[deactivated], roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleAdmin})
 	_, w.target = env.User(t, "Target")
 	env.Join(t, ownerActor, w.org.ID, w.target, roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleViewer})
+	w.role = f.newRole(t, w)
+	key, err := env.App.CreateAPIKey(ctx, ownerActor, w.org.ID, app.APIKeyInput{Name: "Owner's key", RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.key = key.Key.ID
 	return w
+}
+
+// newRole defines a custom role in a world.
+func (f *fixture) newRole(t testing.TB, w world) string {
+	t.Helper()
+	r, err := f.s.env.App.CreateRole(ctx, f.actor(t, owner), w.org.ID, app.RoleInput{Name: "Reader " + testenv.Unique(), Permissions: []roster.Permission{roster.PermStoreRead}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
+
+// cell returns a request of the matrix by a caller in a world, with the world's IDs as its
+// path parameters.
+func (f *fixture) cell(w world, caller int) *cell {
+	return &cell{f: f, w: w, caller: caller, token: f.tokens[caller],
+		vars: map[string]string{"org": w.org.ID, "store": w.store.ID, "archived": w.archived.ID, "user": w.target.ID, "role": w.role, "key": w.key}}
 }
 
 // actor returns the app actor of one of the fixture's people (for building worlds).
@@ -447,8 +537,7 @@ func TestIsolationMatrix(t *testing.T) {
 				if row.fresh && row.want[caller] < 300 {
 					w = f.newWorld(t)
 				}
-				c := &cell{f: f, w: w, caller: caller, token: f.tokens[caller],
-					vars: map[string]string{"org": w.org.ID, "store": w.store.ID, "archived": w.archived.ID, "user": w.target.ID}}
+				c := f.cell(w, caller)
 				if row.setup != nil {
 					row.setup(t, c)
 				}
