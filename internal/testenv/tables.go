@@ -63,17 +63,30 @@ func Tables(t testing.TB, e sqlstore.Engine, db *sql.DB) []string {
 	return out
 }
 
-// RowCounts returns the number of rows in every table of the env's database.
+// RowCounts returns the number of rows in every table of the env's database, in one query.
 func (env *Env) RowCounts(t testing.TB) map[string]int {
 	t.Helper()
 	db := env.SQL(t)
-	out := map[string]int{}
+	var parts []string
 	for _, table := range Tables(t, env.Engine, db) {
+		parts = append(parts, fmt.Sprintf(`SELECT '%s', COUNT(*) FROM %s`, table, table))
+	}
+	rows, err := db.QueryContext(context.Background(), strings.Join(parts, " UNION ALL "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var table string
 		var n int
-		if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+		if err := rows.Scan(&table, &n); err != nil {
 			t.Fatal(err)
 		}
 		out[table] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
