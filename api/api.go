@@ -72,7 +72,6 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerPolicy()
 	s.registerMailbox()
 	registerDocs(mux)
-	registerFallback(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
 	return api
 }

@@ -641,8 +641,8 @@ func TestHTTPHardening(t *testing.T) {
 			code, allow  string
 		}{
 			{"GET", "/v1/nothing/here", 404, "not_found", ""},
-			{"POST", "/v1/me/sessions", 405, "method_not_allowed", "GET, HEAD, DELETE"},
-			{"PUT", "/v1/organizations/org_x", 405, "method_not_allowed", "GET, HEAD, PATCH, DELETE"},
+			{"POST", "/v1/me/sessions", 405, "method_not_allowed", "DELETE, GET, HEAD"},
+			{"PUT", "/v1/organizations/org_x", 405, "method_not_allowed", "DELETE, GET, HEAD, PATCH"},
 		} {
 			r := s.call(p.token, c.method, c.path, nil)
 			if r.status != c.status || r.code() != c.code || r.header.Get("Content-Type") != "application/problem+json" || r.header.Get("Allow") != c.allow {
