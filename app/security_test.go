@@ -349,3 +349,44 @@ func TestOwnershipCannotBeTakenOrLost(t *testing.T) {
 		}
 	})
 }
+
+// TestSetupIsNoPasswordOracle: without a live setup link, /v1/setup answers the same for a
+// right password, a wrong one and an unknown address: it neither checks passwords nor tells
+// which addresses have an account.
+func TestSetupIsNoPasswordOracle(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := testenv.NewEnv(t, e)
+		_, u := env.User(t, "Olivia")
+		forged := token.PrefixLink + strings.Repeat("A", 43)
+		try := func(secret, addr, pw string) error {
+			_, err := env.App.CompleteSetup(ctx, visitor, secret, app.SignupInput{Email: addr, Name: "X", Password: pw})
+			return err
+		}
+		check := func(when, secret string) {
+			t.Helper()
+			for name, err := range map[string]error{
+				"right password":  try(secret, u.Email, testenv.Password),
+				"wrong password":  try(secret, u.Email, "not the password at all"),
+				"unknown address": try(secret, "nobody"+testenv.Unique()+"@example.com", testenv.Password),
+			} {
+				if testenv.Code(err) != roster.ETokenInvalid {
+					t.Errorf("%s, %s: %v", when, name, err)
+				}
+			}
+		}
+		check("no link", forged)
+		link, err := env.App.SetupLink(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := link[strings.Index(link, "token=")+len("token="):]
+		env.Clock.Advance(25 * time.Hour)
+		check("an expired link", live)
+		operator(t, env)
+		check("after setup", forged)
+		if got, err := env.DB.Read().User(ctx, u.ID); err != nil || got.Operator {
+			t.Fatalf("the user became operator: %v %+v", err, got)
+		}
+	})
+}
