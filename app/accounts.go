@@ -293,10 +293,19 @@ func (a *App) RequestEmailChange(ctx context.Context, actor roster.Actor, newEma
 		return err
 	}
 	c := a.read()
+	// "Another account uses this address" tells whether an address has an account: a few
+	// such answers an hour, then the user waits, so that no account becomes a way to
+	// enumerate addresses.
+	probes := token.Hash("email-change-taken:" + actor.UserID)
+	if _, until, err := c.LoginThrottle(ctx, probes); err != nil {
+		return err
+	} else if now := a.clock.Now(); until.After(now) {
+		return rateLimited(until.Sub(now))
+	}
 	if err := a.stepUp(ctx, c, actor, pw); err != nil {
 		return err
 	}
-	return a.write(ctx, actor, func(t *txn) error {
+	err = a.write(ctx, actor, func(t *txn) error {
 		u, err := t.User(t.ctx, actor.UserID)
 		if err != nil {
 			return err
@@ -323,6 +332,23 @@ func (a *App) RequestEmailChange(ctx context.Context, actor roster.Actor, newEma
 		}
 		return t.sendLink(u, roster.TokenChangeEmail, "change_email", addr, "", map[string]any{"new_email": addr})
 	})
+	if roster.ErrorCode(err) == roster.EUserExists {
+		if werr := a.write(ctx, actor, func(t *txn) error {
+			_, err := t.RecordLoginFailure(t.ctx, probes, t.now, takenAddressLock)
+			return err
+		}); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+// takenAddressLock spaces out "address taken" answers to email changes: five, then one an hour.
+func takenAddressLock(n int) time.Duration {
+	if n >= emailChangesPerHour {
+		return time.Hour
+	}
+	return 0
 }
 
 // ConfirmEmailChange applies an address change through the link sent to the new address.

@@ -390,3 +390,32 @@ func TestSetupIsNoPasswordOracle(t *testing.T) {
 		}
 	})
 }
+
+// TestEmailChangeIsNoAddressOracle: "another account uses this address" is answered a few
+// times an hour at most, so a signed-in user cannot enumerate which addresses have accounts.
+func TestEmailChangeIsNoAddressOracle(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := testenv.NewEnv(t, e)
+		prober, _ := env.User(t, "Mallory")
+		var taken []string
+		for range 6 {
+			_, u := env.User(t, "Target")
+			taken = append(taken, u.Email)
+		}
+		for i, addr := range taken[:5] {
+			if err := env.App.RequestEmailChange(ctx, prober, addr, testenv.Password); testenv.Code(err) != roster.EUserExists {
+				t.Fatalf("probe %d: %v", i+1, err)
+			}
+		}
+		for _, addr := range []string{taken[5], "free" + testenv.Unique() + "@example.com"} {
+			if err := env.App.RequestEmailChange(ctx, prober, addr, testenv.Password); testenv.Code(err) != roster.ERateLimited {
+				t.Fatalf("a sixth probe within the hour: %v", err)
+			}
+		}
+		env.Clock.Advance(time.Hour + time.Second)
+		if err := env.App.RequestEmailChange(ctx, prober, "free"+testenv.Unique()+"@example.com", testenv.Password); err != nil {
+			t.Fatalf("an hour later, a free address: %v", err)
+		}
+	})
+}
