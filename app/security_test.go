@@ -391,8 +391,9 @@ func TestSetupIsNoPasswordOracle(t *testing.T) {
 	})
 }
 
-// TestEmailChangeIsNoAddressOracle: "another account uses this address" is answered a few
-// times an hour at most, so a signed-in user cannot enumerate which addresses have accounts.
+// TestEmailChangeIsNoAddressOracle: "this address has an account" (to an email change or a
+// direct creation) is answered a few times an hour at most, so a signed-in user cannot
+// enumerate which addresses have accounts.
 func TestEmailChangeIsNoAddressOracle(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		t.Parallel()
@@ -412,6 +413,19 @@ func TestEmailChangeIsNoAddressOracle(t *testing.T) {
 			if err := env.App.RequestEmailChange(ctx, prober, addr, testenv.Password); testenv.Code(err) != roster.ERateLimited {
 				t.Fatalf("a sixth probe within the hour: %v", err)
 			}
+		}
+		// Direct creation shares the budget: the owner of an organization of their own cannot
+		// ask it instead.
+		org := env.Org(t, prober, "Probe Inc")
+		if _, err := env.App.CreateUser(ctx, prober, org.ID, app.NewUserInput{Email: taken[5], Name: "T"}); testenv.Code(err) != roster.ERateLimited {
+			t.Fatalf("direct creation while waiting: %v", err)
+		}
+		env.Clock.Advance(time.Hour + time.Second)
+		if _, err := env.App.CreateUser(ctx, prober, org.ID, app.NewUserInput{Email: taken[5], Name: "T"}); testenv.Code(err) != roster.EUserExists {
+			t.Fatalf("an hour later, direct creation: %v", err)
+		}
+		if err := env.App.RequestEmailChange(ctx, prober, "free"+testenv.Unique()+"@example.com", testenv.Password); testenv.Code(err) != roster.ERateLimited {
+			t.Fatalf("right after another taken answer: %v", err)
 		}
 		env.Clock.Advance(time.Hour + time.Second)
 		if err := env.App.RequestEmailChange(ctx, prober, "free"+testenv.Unique()+"@example.com", testenv.Password); err != nil {
