@@ -1,0 +1,82 @@
+package console
+
+import "net/http"
+
+// routes registers every page of the console. Paths that emailed links point to are the
+// constants of app/links.go.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.Handle("GET /static/", staticFiles())
+
+	// Signed out: accounts and one-time links.
+	s.handle(mux, "GET /login", public, s.loginPage)
+	s.handle(mux, "POST /login", public, s.login)
+	s.handle(mux, "GET /signup", public, s.signupPage)
+	s.handle(mux, "POST /signup", public, s.signup)
+	s.handle(mux, "POST /logout", public, s.logout)
+	s.handle(mux, "GET /reset-password", public, s.resetPage)
+	s.handle(mux, "POST /reset-password", public, s.reset)
+	s.handle(mux, "GET /setup", public, s.setupPage)
+	s.handle(mux, "POST /setup", public, s.setup)
+	s.handle(mux, "POST /language", public, s.language)
+
+	// Identities of this browser.
+	s.handle(mux, "POST /accounts/switch", signedIn, s.switchAccount)
+	s.handle(mux, "POST /accounts/signout", signedIn, s.signOutAccount)
+	s.handle(mux, "POST /accounts/resume", public, s.switchAccount) // after the active identity signed out
+
+	// Home and the selector.
+	s.handle(mux, "GET /{$}", signedIn, s.home)
+	s.handle(mux, "POST /select", signedIn, s.selectStore)
+
+	// Organizations.
+	s.handle(mux, "GET /orgs/new", signedIn, s.orgNewPage)
+	s.handle(mux, "POST /orgs/new", signedIn, s.orgCreate)
+	s.handle(mux, "GET /orgs/{org}", signedIn, s.orgIndex)
+	s.handle(mux, "GET /orgs/{org}/details", signedIn, s.orgDetails)
+	s.handle(mux, "POST /orgs/{org}/details", signedIn, s.orgDetailsSave)
+	s.handle(mux, "POST /orgs/{org}/logo", signedIn, s.orgLogoSave)
+	s.handle(mux, "GET /orgs/{org}/logo", signedIn, s.orgLogo)
+	s.handle(mux, "GET /orgs/{org}/stores", signedIn, s.orgStores)
+	s.handle(mux, "GET /orgs/{org}/stores/new", signedIn, s.orgStores)
+	s.handle(mux, "POST /orgs/{org}/stores/new", signedIn, s.storeCreate)
+	s.handle(mux, "GET /orgs/{org}/stores/{store}/archive", signedIn, s.orgStores)
+	s.handle(mux, "POST /orgs/{org}/stores/{store}/archive", signedIn, s.storeArchive)
+	s.handle(mux, "POST /orgs/{org}/stores/{store}/unarchive", signedIn, s.storeUnarchive)
+	s.handle(mux, "GET /orgs/{org}/members", signedIn, s.orgMembers)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/stores", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/stores", signedIn, s.memberStoreSave)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/stores/remove", signedIn, s.memberStoreRemove)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/role", signedIn, s.memberRole)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/suspend", signedIn, s.memberSuspend)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/reactivate", signedIn, s.memberReactivate)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/remove", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/remove", signedIn, s.memberRemove)
+	s.handle(mux, "GET /orgs/{org}/audit", signedIn, s.orgAudit)
+	s.handle(mux, "GET /orgs/{org}/transfer", signedIn, s.transferPage)
+	s.handle(mux, "POST /orgs/{org}/transfer", signedIn, s.transfer)
+
+	// Store manager.
+	s.handle(mux, "GET /stores/{store}", signedIn, s.storePage)
+	s.handle(mux, "POST /stores/{store}", signedIn, s.storeSave)
+	s.handle(mux, "POST /stores/{store}/logo", signedIn, s.storeLogoSave)
+	s.handle(mux, "GET /stores/{store}/logo", signedIn, s.storeLogo)
+	s.handle(mux, "POST /stores/{store}/team/{user}", signedIn, s.teamRole)
+	s.handle(mux, "GET /stores/{store}/team/{user}/remove", signedIn, s.storePage)
+	s.handle(mux, "POST /stores/{store}/team/{user}/remove", signedIn, s.teamRemove)
+
+	// Account.
+	s.handle(mux, "GET /account", signedIn, s.accountPage)
+	s.handle(mux, "POST /account/profile", signedIn, s.accountProfile)
+	s.handle(mux, "POST /account/password", signedIn, s.accountPassword)
+	s.handle(mux, "POST /account/sessions/revoke", signedIn, s.accountRevokeSession)
+	s.handle(mux, "POST /account/sessions/revoke-others", signedIn, s.accountRevokeOthers)
+	s.handle(mux, "GET /account/orgs/{org}/leave", signedIn, s.accountPage)
+	s.handle(mux, "POST /account/orgs/{org}/leave", signedIn, s.accountLeave)
+
+	// Operators.
+	s.handle(mux, "GET /operator/organizations", operator, s.operatorOrgs)
+	s.handle(mux, "POST /operator/organizations/{org}/credits", operator, s.operatorCredits)
+	s.handle(mux, "GET /operator/users", operator, s.operatorUsers)
+	s.handle(mux, "POST /operator/users/{user}/deactivate", operator, s.operatorDeactivate)
+	s.handle(mux, "POST /operator/users/{user}/reactivate", operator, s.operatorReactivate)
+}
