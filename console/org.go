@@ -295,7 +295,9 @@ func (s *Server) memberAction(w http.ResponseWriter, r *http.Request, rq *reques
 	return nil
 }
 
-func (s *Server) membersPath(r *http.Request) string { return "/orgs/" + r.PathValue("org") + "/members" }
+func (s *Server) membersPath(r *http.Request) string {
+	return "/orgs/" + r.PathValue("org") + "/members"
+}
 
 func (s *Server) memberStoreSave(w http.ResponseWriter, r *http.Request, rq *request) error {
 	back := s.membersPath(r) + "/" + r.PathValue("user") + "/stores"

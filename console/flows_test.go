@@ -1,0 +1,199 @@
+package console_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// languages runs a browser flow in English on every engine, and in French and Spanish on
+// SQLite: the flows must pass whatever the language, and no page may show English then.
+func languages(t *testing.T, flow func(t *testing.T, s *site, lang string)) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		langs := []string{"en"}
+		if e == sqlstore.SQLite {
+			langs = append(langs, "fr", "es")
+		}
+		for _, lang := range langs {
+			t.Run(lang, func(t *testing.T) {
+				flow(t, newSite(t, e), lang)
+			})
+		}
+	})
+}
+
+func addr(name string) string { return strings.ToLower(name) + "." + testenv.Unique() + "@example.com" }
+
+// signup creates an account through the sign-up page; the console signs the person in.
+func (b *tab) signup(name, email string) {
+	b.t.Helper()
+	b.open("/signup")
+	b.fill("#name", name, "#email", email, "#password", testenv.Password)
+	b.submit(`form[action="/signup"] button[type=submit]`)
+	b.noError()
+}
+
+// login signs in through the login page.
+func (b *tab) login(email string) {
+	b.t.Helper()
+	b.open("/login")
+	b.fill("#email", email, "#password", testenv.Password)
+	b.submit(`form[action="/login"] button[type=submit]`)
+	b.noError()
+}
+
+// createOrg creates an organization from the empty home page or the selector.
+func (b *tab) createOrg(name string) string {
+	b.t.Helper()
+	b.open("/orgs/new")
+	b.fill("#name", name)
+	b.submit(`form[action="/orgs/new"] button[type=submit]`)
+	b.noError()
+	p := b.path()
+	id := strings.TrimPrefix(strings.Split(p, "/details")[0], "/orgs/")
+	if !roster.ValidID(roster.PrefixOrganization, id) {
+		b.t.Fatalf("after creating an organization: at %s", p)
+	}
+	return id
+}
+
+// selectStore switches to a store with one click in the selector.
+func (b *tab) selectStore(storeID string) {
+	b.t.Helper()
+	b.menu("details.selector")
+	b.submit(fmt.Sprintf(`details.selector form input[name=store][value=%q] ~ button`, storeID))
+}
+
+// TestConnectifFlow walks Connectif's flow through the console alone: sign up, create an
+// organization, edit its details and logo, create stores until the credits run out,
+// manage a member's stores and roles, and transfer ownership.
+func TestConnectifFlow(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		owner := s.browser(t, "owner", lang)
+		ownerEmail := addr("olivia")
+		owner.signup("Olivia Owner", ownerEmail)
+		owner.expect("main", "") // the empty home page
+		if owner.count(`main a[href="/orgs/new"]`) != 1 {
+			t.Fatalf("the empty home page does not offer to create an organization")
+		}
+		owner.screenshot("home-empty")
+		orgID := owner.createOrg("Acme Retail")
+
+		// Details, address and logo.
+		owner.fill("#f-legal_name", "Acme Retail SL", "#f-website", "acme.example", "#f-address_line1", "Calle Mayor 1",
+			"#f-city", "Madrid", "#f-postal_code", "28013", "#f-country", "es")
+		owner.submit(`#details-form button[type=submit]`)
+		owner.noError()
+		owner.expect(".flash.success", catalogs[lang]["flash.org_saved"])
+		if v := owner.text("#f-country"); v != "" {
+			t.Fatalf("input has text %q", v)
+		}
+		owner.must(chromedpSetUpload(owner, "#logo", logoPNG(t)))
+		owner.submit(fmt.Sprintf(`form[action="/orgs/%s/logo"] button[type=submit]`, orgID))
+		owner.noError()
+		if owner.count(`img.logo-lg[src^="/orgs/`+orgID+`/logo"]`) != 1 {
+			t.Fatal("the uploaded logo is not shown")
+		}
+		owner.screenshot("org-details")
+
+		// Stores until the credits run out (3 by default).
+		owner.open("/orgs/" + orgID + "/stores")
+		for _, name := range []string{"Madrid", "Barcelona", "Valencia"} {
+			owner.popup(`[data-testid=new-store]`)
+			owner.fill("#s-name", name, "#s-currency", "eur", "#s-tz", "Europe/Madrid")
+			owner.submit(`#modal form button[type=submit]`)
+			owner.noError()
+			owner.expect("main", name)
+		}
+		if owner.count(`[data-testid=new-store]`) != 0 || owner.count(`[data-testid=no-credits]`) != 1 {
+			t.Fatal("with no credit left, creating a store is still offered, or the reason is not shown")
+		}
+		owner.screenshot("org-stores")
+		stores, err := s.env.App.Stores(testenv.Ctx, roster.Actor{Kind: roster.ActorUser, UserID: ownerID(t, s, ownerEmail)}, orgID, "")
+		if err != nil || len(stores) != 3 {
+			t.Fatalf("stores: %v %d", err, len(stores))
+		}
+
+		// A member joins with a role in one store (invitations come through email; the
+		// membership is made here directly so that this flow stays about the console).
+		memberEmail := addr("marc")
+		member := s.browser(t, "member", lang)
+		member.signup("Marc Member", memberEmail)
+		ownerActor, _ := s.env.Login(t, ownerEmail)
+		_, mu := s.env.Login(t, memberEmail)
+		s.env.Join(t, ownerActor, orgID, mu, roster.OrgMember, app.StoreGrantInput{StoreID: stores[0].ID, RoleID: roster.StoreRoleMember})
+
+		// The member sees the organization and its store in the selector and switches.
+		member.open("/")
+		member.menu("details.selector")
+		member.expect("details.selector", "Acme Retail")
+		member.expect("details.selector", stores[0].Name)
+		member.selectStore(stores[0].ID)
+		member.expect("main h1", stores[0].Name)
+
+		// The owner manages the member's stores: a role in a second store, a changed role,
+		// then removed from a store.
+		owner.open("/orgs/" + orgID + "/members")
+		owner.screenshot("org-members")
+		owner.popup(fmt.Sprintf(`tr[data-member=%q] [data-testid=manage-stores]`, memberEmail))
+		owner.screenshot("member-stores")
+		owner.fill(fmt.Sprintf(`#modal tr[data-store=%q] select[name=role]`, stores[1].Name), roster.StoreRoleViewer)
+		owner.submit(fmt.Sprintf(`#modal tr[data-store=%q] form.role-form button`, stores[1].Name))
+		owner.noError()
+		owner.fill(fmt.Sprintf(`#modal tr[data-store=%q] select[name=role]`, stores[0].Name), roster.StoreRoleAdmin)
+		owner.submit(fmt.Sprintf(`#modal tr[data-store=%q] form.role-form button`, stores[0].Name))
+		owner.noError()
+		m, err := s.env.App.Member(testenv.Ctx, ownerActor, orgID, mu.ID)
+		if err != nil || len(m.Stores) != 2 {
+			t.Fatalf("member stores after the changes: %v %+v", err, m.Stores)
+		}
+		owner.submit(fmt.Sprintf(`#modal tr[data-store=%q] form[action$="/stores/remove"] button`, stores[1].Name))
+		owner.noError()
+		owner.expect("#modal", catalogs[lang]["flash.removed_from_store"])
+		m, _ = s.env.App.Member(testenv.Ctx, ownerActor, orgID, mu.ID)
+		if len(m.Stores) != 1 || m.Stores[0].RoleID != roster.StoreRoleAdmin {
+			t.Fatalf("member stores after removal: %+v", m.Stores)
+		}
+
+		// The member, now store admin, reaches the store manager from the selector.
+		member.open("/")
+		member.menu("details.selector")
+		if member.count(`details.selector a[href="/stores/`+stores[0].ID+`"]`) != 1 {
+			t.Fatal("a store admin is not offered the store settings")
+		}
+		if member.count(`details.selector a[data-testid=org-settings]`) != 0 {
+			t.Fatal("a member is offered the organization settings")
+		}
+
+		// The owner makes the member admin, then transfers ownership to them.
+		owner.open("/orgs/" + orgID + "/members")
+		owner.fill(fmt.Sprintf(`tr[data-member=%q] select[name=role]`, memberEmail), "admin")
+		owner.submit(fmt.Sprintf(`tr[data-member=%q] form.role-form button`, memberEmail))
+		owner.noError()
+		owner.open("/orgs/" + orgID + "/transfer")
+		owner.fill("#t-name", "Acme Wrong", "#t-password", testenv.Password)
+		owner.submit(`form[action$="/transfer"] button[type=submit]`)
+		owner.expect(".flash.error", catalogs[lang]["error.confirm_name_mismatch"])
+		owner.fill("#t-name", "Acme Retail", "#t-password", testenv.Password)
+		owner.submit(`form[action$="/transfer"] button[type=submit]`)
+		owner.noError()
+		owner.expect(".flash.success", catalogs[lang]["flash.ownership_transferred"])
+		org, err := s.env.App.Organization(testenv.Ctx, ownerActor, orgID)
+		if err != nil || org.Access.Role != roster.OrgAdmin {
+			t.Fatalf("after the transfer the old owner is %q (%v)", org.Access.Role, err)
+		}
+	})
+}
+
+// ownerID finds a user's ID by address.
+func ownerID(t *testing.T, s *site, email string) string {
+	t.Helper()
+	_, u := s.env.Login(t, email)
+	return u.ID
+}
