@@ -416,4 +416,3 @@ func logoPNG(t *testing.T) string {
 func chromedpSetUpload(b *tab, sel, path string) error {
 	return chromedp.Do(b.ctx, chromedp.SetUploadFiles(chromedp.CSS(sel), []string{path}, chromedp.NodeReady))
 }
-
