@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/app"
 )
 
 // The JSON shapes of the API. They are separate from the vocabulary so that the wire format
@@ -178,15 +177,6 @@ type AuditEvent struct {
 func auditJSON(e roster.AuditEvent) AuditEvent {
 	return AuditEvent{ID: e.ID, OrgID: e.OrgID, StoreID: e.StoreID, ActorKind: string(e.ActorKind), ActorID: e.ActorID, Action: e.Action,
 		TargetType: e.TargetType, TargetID: e.TargetID, Before: e.Before, After: e.After, IP: e.IP, UserAgent: e.UserAgent, CreatedAt: e.CreatedAt}
-}
-
-// grantsInput converts store grants given in a request.
-func grantsInput(in []StoreMembership) []app.StoreGrantInput {
-	out := make([]app.StoreGrantInput, len(in))
-	for i, g := range in {
-		out[i] = app.StoreGrantInput{StoreID: g.StoreID, RoleID: g.RoleID}
-	}
-	return out
 }
 
 func mapSlice[T, U any](in []T, f func(T) U) []U {

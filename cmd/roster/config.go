@@ -33,7 +33,7 @@ type Config struct {
 // default and its parser.
 type setting struct {
 	flag, env, def, usage string
-	set               func(c *Config, v string) error
+	set                   func(c *Config, v string) error
 }
 
 var settings = []setting{
