@@ -312,3 +312,46 @@ func TestTemplatesHaveNoRawText(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryRenderedPageIsParsed fails when a handler renders a page that New does not
+// parse at start-up: the mistake must stop the tests, never a request.
+func TestEveryRenderedPageIsParsed(t *testing.T) {
+	if _, err := New(nil, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, n := range pageNames {
+		known[n] = true
+	}
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "render" && len(call.Args) == 5 {
+					calls++
+					lit, ok := call.Args[3].(*ast.BasicLit)
+					if !ok {
+						t.Errorf("%s: render with a page name that is not a constant", fset.Position(call.Pos()))
+						return true
+					}
+					if name, _ := strconv.Unquote(lit.Value); !known[name] {
+						t.Errorf("%s: page %q is not parsed at start-up", fset.Position(call.Pos()), name)
+					}
+				}
+				return true
+			})
+		}
+	}
+	if calls < 10 {
+		t.Fatalf("found only %d render calls", calls)
+	}
+}

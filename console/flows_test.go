@@ -197,3 +197,94 @@ func ownerID(t *testing.T, s *site, email string) string {
 	_, u := s.env.Login(t, email)
 	return u.ID
 }
+
+func anon() roster.Actor { return roster.Anonymous("192.0.2.1", "test") }
+
+// mustActor signs a user in through the app and returns their actor.
+func mustActor(t *testing.T, s *site, email string) roster.Actor {
+	t.Helper()
+	a, _ := s.env.Login(t, email)
+	return a
+}
+
+// TestInflowwFlow: one person belongs to two organizations and switches between them from
+// the selector; then signs in with a second identity in the same browser ("add account"),
+// switches between the identities in one click, and signs one out without the other.
+func TestInflowwFlow(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		// Organization A, with two creators' stores, run by its owner.
+		ownerA := addr("alice")
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: ownerA, Name: "Alice A", Password: testenv.Password}); err != nil {
+			t.Fatal(err)
+		}
+		aliceActor := mustActor(t, s, ownerA)
+		orgA := s.env.Org(t, aliceActor, "Agency A")
+		creator1 := s.env.Store(t, aliceActor, orgA.ID, "Creator One")
+		creator2 := s.env.Store(t, aliceActor, orgA.ID, "Creator Two")
+		s.env.Store(t, aliceActor, orgA.ID, "Creator Three")
+
+		// Bob works for agency B, which he created in the console.
+		bob := s.browser(t, "bob", lang)
+		bobEmail := addr("bob")
+		bob.signup("Bob B", bobEmail)
+		orgB := bob.createOrg("Agency B")
+		_, bobUser := s.env.Login(t, bobEmail)
+		s.env.Join(t, aliceActor, orgA.ID, bobUser, roster.OrgMember,
+			app.StoreGrantInput{StoreID: creator1.ID, RoleID: roster.StoreRoleMember},
+			app.StoreGrantInput{StoreID: creator2.ID, RoleID: roster.StoreRoleViewer})
+
+		// Both organizations in the selector; A shows only the two shared creators.
+		bob.open("/")
+		bob.menu("details.selector")
+		bob.expect("details.selector", "Agency A")
+		bob.expect("details.selector", "Agency B")
+		bob.expect("details.selector", "Creator One")
+		if strings.Contains(bob.text("details.selector"), "Creator Three") {
+			t.Fatal("a store Bob is not in shows in his selector")
+		}
+		bob.screenshot("selector")
+		bob.selectStore(creator2.ID)
+		bob.expect("main h1", "Creator Two")
+		bob.expect("main", catalogs[lang]["storerole.viewer"])
+		bob.open("/") // the choice is remembered
+		bob.expect("main h1", "Creator Two")
+		bob.screenshot("home-store")
+		bob.menu("details.selector")
+		bob.submit(fmt.Sprintf(`details.selector form input[name=org][value=%q] ~ button`, orgB))
+		bob.expect("main h1", "Agency B")
+
+		// Add account: Bob signs in with his other identity, in the same browser.
+		bob2Email := addr("bob.b2")
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: bob2Email, Name: "Bob Second", Password: testenv.Password, Locale: lang}); err != nil {
+			t.Fatal(err)
+		}
+		bob.open("/login?add=1")
+		bob.fill("#email", bob2Email, "#password", testenv.Password)
+		bob.submit(`form[action="/login"] button[type=submit]`)
+		bob.noError()
+		bob.menu("details.usermenu")
+		bob.expect("details.usermenu summary", "Bob Second")
+		bob.expect("details.usermenu", bobEmail) // the first identity is listed
+		bob.screenshot("user-menu")
+		bob.submit(`details.usermenu [data-testid=switch-account]`)
+		bob.expect("details.usermenu summary", "Bob B")
+		bob.expect("main h1", "Agency B") // Bob's own selection, not the other identity's
+
+		// Sign the second identity out from the account page; Bob stays signed in.
+		bob.open("/account")
+		bob.screenshot("account")
+		bob.submit(`[data-testid=signout-account]`)
+		bob.noError()
+		bob.open("/")
+		bob.expect("details.usermenu summary", "Bob B")
+		if bob.count(`details.usermenu [data-testid=switch-account]`) != 0 {
+			t.Fatal("the signed-out identity is still listed")
+		}
+		// Signing out Bob now leaves the browser signed out.
+		bob.submit(`details.usermenu form[action="/logout"] button`)
+		if !strings.HasPrefix(bob.path(), "/login") {
+			t.Fatalf("after signing out: at %s", bob.path())
+		}
+	})
+}
