@@ -53,6 +53,11 @@ type Member struct {
 	Membership
 	User   User
 	Stores []StoreMembership // filled when one member is read
+
+	// PolicyViolation is the rule of the organization's policy that the member's address
+	// breaks (EEmailDomainNotAllowed or EFreeEmailBlocked), "" when it complies. A policy
+	// change never removes anyone; admins see who breaks it.
+	PolicyViolation string
 }
 
 // StoreMembership is a user's place in a store.

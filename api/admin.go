@@ -31,7 +31,7 @@ type adminOrgsOutput struct {
 }
 
 type setCreditsInput struct {
-	orgPath
+	OrgPath
 	Body struct {
 		StoreCredits int `json:"store_credits" minimum:"0" maximum:"100000"`
 	}

@@ -62,6 +62,10 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerCheck()
 	s.registerAdmin()
 	s.registerAudit()
+	s.registerInvitations()
+	s.registerAccounts()
+	s.registerPolicy()
+	s.registerMailbox()
 	registerDocs(mux)
 	return api
 }

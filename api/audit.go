@@ -9,7 +9,7 @@ import (
 )
 
 type auditInput struct {
-	orgPath
+	OrgPath
 	StoreID  string    `query:"store_id" maxLength:"40"`
 	ActorID  string    `query:"actor_id" maxLength:"40"`
 	Action   string    `query:"action" maxLength:"100" doc:"An action, or a prefix ending in a dot such as member."`

@@ -9,12 +9,14 @@ import (
 )
 
 type listMembersInput struct {
-	orgPath
+	OrgPath
 	Query  string `query:"q" maxLength:"100" doc:"Part of a name or an email address"`
 	Role   string `query:"role" enum:"owner,admin,member"`
 	Status string `query:"status" enum:"active,suspended"`
 	Cursor string `query:"cursor" maxLength:"40" doc:"next_cursor of the previous page"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+
+	BreaksPolicy bool `query:"breaks_policy" doc:"Only members whose address breaks the organization's policy"`
 }
 
 type membersOutput struct {
@@ -24,28 +26,31 @@ type membersOutput struct {
 	}
 }
 
-type memberPath struct {
-	orgPath
+// MemberPath names a member of an organization. Path types are exported because huma reads
+// the parameters of embedded structs only when they are exported.
+type MemberPath struct {
+	OrgPath
 	User string `path:"user" maxLength:"40" doc:"User ID"`
 }
 
 type memberOutput struct{ Body Member }
 
 type updateMemberInput struct {
-	memberPath
+	MemberPath
 	Body struct {
 		Role   string `json:"role,omitempty" enum:"admin,member" doc:"New organization role; ownership moves by transfer only"`
 		Status string `json:"status,omitempty" enum:"active,suspended" doc:"Suspend or reactivate the membership"`
 	}
 }
 
-type storeMemberPath struct {
-	storePath
+// StoreMemberPath names a member of a store.
+type StoreMemberPath struct {
+	StorePath
 	User string `path:"user" maxLength:"40" doc:"User ID"`
 }
 
 type setStoreRoleInput struct {
-	storeMemberPath
+	StoreMemberPath
 	Body struct {
 		RoleID string `json:"role_id" maxLength:"40" doc:"admin, member, viewer or a custom role ID"`
 	}
@@ -61,7 +66,7 @@ func (s *Server) registerMembers() {
 	register(s.api, op("list-members", http.MethodGet, "/v1/organizations/{org}/members", "List members", "Members"),
 		func(ctx context.Context, in *listMembersInput) (*membersOutput, error) {
 			p, err := s.app.Members(ctx, actor(ctx), in.Org, app.MemberFilter{Query: in.Query, Role: roster.OrgRole(in.Role),
-				Status: roster.MembershipStatus(in.Status), Cursor: in.Cursor, Limit: in.Limit})
+				Status: roster.MembershipStatus(in.Status), Cursor: in.Cursor, Limit: in.Limit, BreaksPolicy: in.BreaksPolicy})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -71,7 +76,7 @@ func (s *Server) registerMembers() {
 		}, withDescription("Owner and admins. Cursor pagination; search by name or email; filter by role or status."))
 
 	register(s.api, op("get-member", http.MethodGet, "/v1/organizations/{org}/members/{user}", "Read a member with their store roles", "Members"),
-		func(ctx context.Context, in *memberPath) (*memberOutput, error) {
+		func(ctx context.Context, in *MemberPath) (*memberOutput, error) {
 			m, err := s.app.Member(ctx, actor(ctx), in.Org, in.User)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -102,7 +107,7 @@ func (s *Server) registerMembers() {
 		}, withDescription("Owner and admins; nobody but the owner acts on the owner, and the owner is never demoted or suspended."))
 
 	register(s.api, op("remove-member", http.MethodDelete, "/v1/organizations/{org}/members/{user}", "Remove a member, or leave", "Members"),
-		func(ctx context.Context, in *memberPath) (*struct{}, error) {
+		func(ctx context.Context, in *MemberPath) (*struct{}, error) {
 			a := actor(ctx)
 			var err error
 			if in.User == a.UserID {
@@ -118,7 +123,7 @@ func (s *Server) registerMembers() {
 		withDescription("Removes the member with all their store memberships and API keys in the organization, and emails them that their access was removed. Your own ID leaves the organization (not for the owner)."))
 
 	register(s.api, op("list-store-members", http.MethodGet, "/v1/stores/{store}/members", "List a store's team", "Members"),
-		func(ctx context.Context, in *storePath) (*teamOutput, error) {
+		func(ctx context.Context, in *StorePath) (*teamOutput, error) {
 			team, err := s.app.StoreTeam(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -139,7 +144,7 @@ func (s *Server) registerMembers() {
 		}, withStatus(http.StatusNoContent), withDescription("The user must be a member of the store's organization. Nobody grants a role holding permissions they lack."))
 
 	register(s.api, op("remove-store-member", http.MethodDelete, "/v1/stores/{store}/members/{user}", "Remove a member from a store", "Members"),
-		func(ctx context.Context, in *storeMemberPath) (*struct{}, error) {
+		func(ctx context.Context, in *StoreMemberPath) (*struct{}, error) {
 			if err := s.app.RemoveFromStore(ctx, actor(ctx), in.Store, in.User); err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -10,7 +10,9 @@ import (
 	"github.com/rosterhq/roster/app"
 )
 
-type orgPath struct {
+// OrgPath names an organization. Path types are exported because huma reads the parameters
+// of embedded structs only when they are exported.
+type OrgPath struct {
 	Org string `path:"org" maxLength:"40" doc:"Organization ID"`
 }
 
@@ -24,21 +26,21 @@ type createOrgInput struct {
 }
 
 type updateOrgInput struct {
-	orgPath
+	OrgPath
 	Body organizationBody
 }
 
 type orgOutput struct{ Body Organization }
 
 type deleteOrgInput struct {
-	orgPath
+	OrgPath
 	Body *struct {
 		Password string `json:"password,omitempty" maxLength:"1024" doc:"Your password, unless you entered it in this session in the last 10 minutes"`
 	} `required:"false"`
 }
 
 type transferInput struct {
-	orgPath
+	OrgPath
 	Body struct {
 		UserID   string `json:"user_id" maxLength:"40" doc:"The admin who becomes owner"`
 		Password string `json:"password" maxLength:"1024" doc:"Your password"`
@@ -46,7 +48,7 @@ type transferInput struct {
 }
 
 type logoInput struct {
-	orgPath
+	OrgPath
 	RawBody []byte `contentType:"image/png"`
 }
 
@@ -85,7 +87,7 @@ func (s *Server) registerOrganizations() {
 		})
 
 	register(s.api, op("get-organization", http.MethodGet, "/v1/organizations/{org}", "Read an organization", "Organizations"),
-		func(ctx context.Context, in *orgPath) (*orgOutput, error) {
+		func(ctx context.Context, in *OrgPath) (*orgOutput, error) {
 			o, err := s.app.Organization(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -133,7 +135,7 @@ func (s *Server) registerOrganizations() {
 		}, withUpload, withDescription("Owner only. The body is the image itself: PNG, JPEG or WebP, at most 1 MiB; it is checked by decoding."))
 
 	register(s.api, op("get-organization-logo", http.MethodGet, "/v1/organizations/{org}/logo", "Download the organization's logo", "Organizations"),
-		func(ctx context.Context, in *orgPath) (*imageOutput, error) {
+		func(ctx context.Context, in *OrgPath) (*imageOutput, error) {
 			img, err := s.app.OrganizationLogo(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)

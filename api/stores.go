@@ -8,7 +8,8 @@ import (
 	"github.com/rosterhq/roster/app"
 )
 
-type storePath struct {
+// StorePath names a store.
+type StorePath struct {
 	Store string `path:"store" maxLength:"40" doc:"Store ID"`
 }
 
@@ -24,12 +25,12 @@ func (b storeBody) input() app.StoreInput {
 }
 
 type createStoreInput struct {
-	orgPath
+	OrgPath
 	Body storeBody
 }
 
 type listStoresInput struct {
-	orgPath
+	OrgPath
 	Status string `query:"status" enum:"active,archived" doc:"Only stores with this status (owner and admins see archived stores)"`
 }
 
@@ -42,17 +43,17 @@ type storesOutput struct {
 type storeOutput struct{ Body Store }
 
 type updateStoreInput struct {
-	storePath
+	StorePath
 	Body storeBody
 }
 
 type storeLogoInput struct {
-	storePath
+	StorePath
 	RawBody []byte `contentType:"image/png"`
 }
 
 type storeActionInput struct {
-	storePath
+	StorePath
 }
 
 func (s *Server) registerStores() {
@@ -77,7 +78,7 @@ func (s *Server) registerStores() {
 		}, withDescription("Owner and admins see every store; members see the active stores they belong to."))
 
 	register(s.api, op("get-store", http.MethodGet, "/v1/stores/{store}", "Read a store", "Stores"),
-		func(ctx context.Context, in *storePath) (*storeOutput, error) {
+		func(ctx context.Context, in *StorePath) (*storeOutput, error) {
 			v, err := s.app.Store(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -113,7 +114,7 @@ func (s *Server) registerStores() {
 		}, withDescription("Owner and admins. Needs a free store credit."))
 
 	register(s.api, op("delete-store", http.MethodDelete, "/v1/stores/{store}", "Delete an archived store", "Stores"),
-		func(ctx context.Context, in *storePath) (*struct{}, error) {
+		func(ctx context.Context, in *StorePath) (*struct{}, error) {
 			if err := s.app.DeleteStore(ctx, actor(ctx), in.Store); err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -130,7 +131,7 @@ func (s *Server) registerStores() {
 		}, withUpload, withDescription("PNG, JPEG or WebP, at most 1 MiB, checked by decoding."))
 
 	register(s.api, op("get-store-logo", http.MethodGet, "/v1/stores/{store}/logo", "Download a store's logo", "Stores"),
-		func(ctx context.Context, in *storePath) (*imageOutput, error) {
+		func(ctx context.Context, in *StorePath) (*imageOutput, error) {
 			img, err := s.app.StoreLogo(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)

@@ -138,10 +138,12 @@ type Member struct {
 	Status    string            `json:"status" enum:"active,suspended"`
 	Stores    []StoreMembership `json:"stores,omitempty" doc:"Store memberships, when one member is read"`
 	CreatedAt time.Time         `json:"joined_at"`
+
+	PolicyViolation string `json:"policy_violation,omitempty" enum:"email_domain_not_allowed,free_email_provider_blocked" doc:"The policy rule the member's address breaks"`
 }
 
 func memberJSON(m roster.Member) Member {
-	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt}
+	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt, PolicyViolation: m.PolicyViolation}
 	for _, s := range m.Stores {
 		out.Stores = append(out.Stores, StoreMembership{StoreID: s.StoreID, RoleID: s.RoleID})
 	}

@@ -62,6 +62,7 @@ type App struct {
 	log    *slog.Logger
 	hasher *password.Hasher
 	ipRate *rateLimiter
+	mail   mailState
 }
 
 // New returns the use cases over a migrated database.
@@ -76,6 +77,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		log:    log,
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
+		mail:   newMailState(),
 	}
 }
 
@@ -95,13 +97,14 @@ type txn struct {
 	ctx   context.Context
 	now   time.Time
 	actor roster.Actor
+	wake  chan struct{} // the outbox worker's doorbell
 }
 
 // write runs fn in a write transaction. When fn is refused for lack of permission, the
 // refusal is recorded in the audit log (see refused), since fn's transaction is rolled back.
 func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) error) error {
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor})
+		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor, wake: a.mail.wake})
 	})
 	return a.refused(ctx, actor, err)
 }

@@ -21,7 +21,8 @@ type SignupInput struct {
 
 // Signup creates an account. Its answer never tells whether the address was already taken:
 // for a taken address nothing is created and the same (nil) answer comes back after the
-// same work; the person then logs in.
+// same work; the person then logs in, and the owner of the address is told by email. A new
+// account is sent a link to verify its address.
 func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) error {
 	if a.cfg.Signup != SignupOpen {
 		return roster.Errorf(roster.ESignupClosed, "sign-up is by invitation only on this instance")
@@ -31,8 +32,9 @@ func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) er
 		return err
 	}
 	err = a.write(ctx, actor, func(t *txn) error {
-		if _, _, err := t.UserByEmail(t.ctx, u.Email); err == nil {
-			return errTaken
+		if existing, _, err := t.UserByEmail(t.ctx, u.Email); err == nil {
+			// The owner of the address hears of it instead (SECURITY.md, enumeration).
+			return a.notifySignupAttempt(t, existing)
 		} else if roster.ErrorCode(err) != roster.ENotFound {
 			return err
 		}
@@ -41,8 +43,11 @@ func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) er
 			return err
 		}
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		return t.audit(roster.AuditEvent{Action: "user.signed_up", TargetType: "user", TargetID: u.ID,
-			After: map[string]any{"email": u.Email, "name": u.Name}})
+		if err := t.audit(roster.AuditEvent{Action: "user.signed_up", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"email": u.Email, "name": u.Name}}); err != nil {
+			return err
+		}
+		return t.sendVerification(u)
 	})
 	if err == errTaken || roster.ErrorCode(err) == roster.EUserExists {
 		return nil // the same answer as for a new account

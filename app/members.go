@@ -14,6 +14,9 @@ type MemberFilter struct {
 	Status roster.MembershipStatus
 	Cursor string
 	Limit  int
+
+	// BreaksPolicy keeps only the members whose address breaks the organization's policy.
+	BreaksPolicy bool
 }
 
 // Members lists an organization's members a page at a time (owner and admins).
@@ -40,9 +43,20 @@ func (a *App) Members(ctx context.Context, actor roster.Actor, orgID string, f M
 		return Page[roster.Member]{}, err
 	}
 	limit := pageLimit(f.Limit)
-	ms, err := c.ListMembers(ctx, sqlstore.MemberFilter{OrgID: orgID, Query: q, Role: f.Role, Status: f.Status, Cursor: f.Cursor, Limit: limit + 1})
+	sf := sqlstore.MemberFilter{OrgID: orgID, Query: q, Role: f.Role, Status: f.Status, Cursor: f.Cursor, Limit: limit + 1}
+	var ms []roster.Member
+	if f.BreaksPolicy {
+		ms, err = a.membersBreakingPolicy(ctx, c, s.org, sf, limit)
+	} else {
+		ms, err = c.ListMembers(ctx, sf)
+	}
 	if err != nil {
 		return Page[roster.Member]{}, err
+	}
+	for i := range ms {
+		if err := policyCheck(s.org, ms[i].User.Email); err != nil {
+			ms[i].PolicyViolation = roster.ErrorCode(err)
+		}
 	}
 	return page(ms, limit, func(m roster.Member) string { return m.UserID }), nil
 }

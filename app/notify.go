@@ -14,6 +14,14 @@ func (t *txn) email(e roster.Email) error {
 	if e.Data == nil {
 		e.Data = map[string]any{}
 	}
+	if t.wake != nil {
+		t.AfterCommit(func() {
+			select {
+			case t.wake <- struct{}{}:
+			default: // already rung
+			}
+		})
+	}
 	return t.EnqueueEmail(t.ctx, e, t.now)
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -18,4 +19,85 @@ func (c *Conn) EnqueueEmail(ctx context.Context, e roster.Email, now time.Time) 
 		VALUES (?, 'email', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.Template, e.To, e.Locale, string(data), e.LinkKind, e.LinkRef, nullString(e.OrgID), micros(now), micros(now))
 	return err
+}
+
+// OutboxEmail is an email of the outbox as the worker claims it.
+type OutboxEmail struct {
+	roster.Email
+	Attempts  int // including the one being made
+	CreatedAt time.Time
+}
+
+const outboxColumns = `id, template, recipient, locale, data, link_kind, link_ref, org_id, attempts, created_at`
+
+func scanOutboxEmail(r rowScanner) (OutboxEmail, error) {
+	var m OutboxEmail
+	var data string
+	var org sql.NullString
+	var created int64
+	if err := r.Scan(&m.ID, &m.Template, &m.To, &m.Locale, &data, &m.LinkKind, &m.LinkRef, &org, &m.Attempts, &created); err != nil {
+		return m, err
+	}
+	m.OrgID, m.CreatedAt = org.String, fromMicros(created)
+	return m, json.Unmarshal([]byte(data), &m.Data)
+}
+
+// ClaimEmails takes up to limit emails that are due and not leased by another worker, and
+// leases them until leaseUntil, counting one more attempt. On PostgreSQL the rows are chosen
+// with FOR UPDATE SKIP LOCKED, so concurrent workers of several processes never claim the same
+// message; on SQLite write transactions are serialized. A worker that dies mid-send leaves a
+// lease that runs out, and the message is claimed again.
+func (c *Conn) ClaimEmails(ctx context.Context, now, leaseUntil time.Time, limit int) ([]OutboxEmail, error) {
+	skip := ""
+	if c.engine == Postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := c.query(ctx, `UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+			ORDER BY next_attempt_at, id LIMIT ?`+skip+`)
+		RETURNING `+outboxColumns, micros(leaseUntil), micros(now), micros(now), limit)
+	return scanAll(rows, err, func(r *sql.Rows) (OutboxEmail, error) { return scanOutboxEmail(r) })
+}
+
+// MarkEmailSent records a delivered email.
+func (c *Conn) MarkEmailSent(ctx context.Context, id string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = 0, last_error = '' WHERE id = ? AND status = 'pending'`, micros(now), id)
+	return err
+}
+
+// RetryEmail puts an email back in the queue, due at next, after a failed attempt.
+func (c *Conn) RetryEmail(ctx context.Context, id string, next time.Time, lastError string) error {
+	_, err := c.exec(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = 0, last_error = ? WHERE id = ? AND status = 'pending'`, micros(next), lastError, id)
+	return err
+}
+
+// EndEmail gives up on an email: status "failed" (delivery failed for good) or "cancelled"
+// (its link is no longer usable). It reports whether the email was still pending.
+func (c *Conn) EndEmail(ctx context.Context, id, status, lastError string) (bool, error) {
+	err := c.execOne(ctx, `UPDATE outbox SET status = ?, lease_until = 0, last_error = ? WHERE id = ? AND status = 'pending'`, status, lastError, id)
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// CancelLinkEmails cancels the emails still waiting that carry a link of the given kind and
+// reference: a resend or a cancellation replaces them.
+func (c *Conn) CancelLinkEmails(ctx context.Context, kind, ref string) error {
+	_, err := c.exec(ctx, `UPDATE outbox SET status = 'cancelled', last_error = 'replaced' WHERE link_kind = ? AND link_ref = ? AND status = 'pending'`, kind, ref)
+	return err
+}
+
+// CountRecentEmails counts the emails of a template written for a recipient since a time,
+// for per-recipient limits on mail.
+func (c *Conn) CountRecentEmails(ctx context.Context, recipient, template string, since time.Time) (int, error) {
+	var n int
+	err := c.queryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE recipient = ? AND template = ? AND created_at > ?`, recipient, template, micros(since)).Scan(&n)
+	return n, mapError(err)
+}
+
+// OutboxStatus returns the status and attempts of an email, for tests and operators.
+func (c *Conn) OutboxStatus(ctx context.Context, id string) (status string, attempts int, err error) {
+	err = c.queryRow(ctx, `SELECT status, attempts FROM outbox WHERE id = ?`, id).Scan(&status, &attempts)
+	return status, attempts, notFound(err, "message")
 }

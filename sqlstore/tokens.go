@@ -139,3 +139,20 @@ func (c *Conn) InvalidateSetupTokens(ctx context.Context, now time.Time) error {
 	_, err := c.exec(ctx, `UPDATE user_tokens SET used_at = ? WHERE purpose = ? AND used_at IS NULL`, micros(now), roster.TokenOperatorSetup)
 	return err
 }
+
+// UserToken returns a one-time link by ID.
+func (c *Conn) UserToken(ctx context.Context, id string) (roster.UserToken, error) {
+	t, err := scanUserToken(c.queryRow(ctx, `SELECT `+userTokenColumns+` FROM user_tokens WHERE id = ?`, id))
+	return t, notFound(err, "link")
+}
+
+// MintUserToken stores the hash of the token of an unused link, as the email that carries
+// it goes out, and starts its lifetime then. It reports false when the link was used or
+// voided meanwhile.
+func (c *Conn) MintUserToken(ctx context.Context, id, hash string, expires time.Time) (bool, error) {
+	err := c.execOne(ctx, `UPDATE user_tokens SET token_hash = ?, expires_at = ? WHERE id = ? AND used_at IS NULL`, hash, micros(expires), id)
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -27,6 +28,8 @@ type Config struct {
 	LogLevel       slog.Level
 	TrustedProxies []netip.Prefix
 	App            app.Config
+	SMTPURL        string // "" keeps emails in the development mailbox
+	MailFrom       string
 }
 
 // setting is one configuration value: a flag, the environment variable behind it, its
@@ -101,6 +104,24 @@ var settings = []setting{
 		c.TrustedProxies = p
 		return err
 	}},
+	{"smtp-url", "ROSTER_SMTP_URL", "", "mail server: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465, or smtp://host:25 for a plain relay; none keeps emails in the development mailbox", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, _, _, _, err := mail.ParseSMTPURL(v); err != nil {
+			return err
+		}
+		c.SMTPURL = v
+		return nil
+	}},
+	{"mail-from", "ROSTER_MAIL_FROM", "", "sender of Roster's emails, such as \"Roster <roster@example.com>\" (default roster@ the base URL's host)", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		from, err := mail.ParseFrom(v)
+		c.MailFrom = from
+		return err
+	}},
 	{"log-format", "ROSTER_LOG_FORMAT", "text", "log format: text or json", func(c *Config, v string) error {
 		if v != "text" && v != "json" {
 			return errors.New("must be text or json")
@@ -162,6 +183,9 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 			c.BaseURL, _ = url.Parse("http://" + c.Listen)
 		}
 		c.App.BaseURL = c.BaseURL
+		if c.MailFrom == "" {
+			c.MailFrom = "Roster <roster@" + defaultMailDomain(c.BaseURL.Hostname()) + ">"
+		}
 		if c.App.SessionIdle > c.App.SessionLifetime {
 			return nil, errors.New("invalid ROSTER_SESSION_IDLE: longer than ROSTER_SESSION_LIFETIME")
 		}
@@ -192,4 +216,13 @@ func (c *Config) logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// defaultMailDomain is the domain of the default sender address: the base URL's host, or
+// "localhost.localdomain" for a bare IP address or a single-label host.
+func defaultMailDomain(host string) string {
+	if net.ParseIP(host) != nil || !strings.Contains(host, ".") {
+		return "localhost.localdomain"
+	}
+	return host
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/outbox"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -37,6 +40,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	a := app.New(db, cfg.App, nil, log)
+	sender, err := mailSender(cfg, a, log)
+	if err != nil {
+		return err
+	}
+	renderer, err := mail.NewRenderer("")
+	if err != nil {
+		return err
+	}
 
 	https := cfg.BaseURL.Scheme == "https"
 	mux := http.NewServeMux()
@@ -66,6 +77,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	defer cancel()
 	var workers sync.WaitGroup
 	workers.Go(func() { cleanup(ctx, a) })
+	workers.Go(func() { outbox.New(a, renderer, sender, log, outbox.Options{}).Run(ctx) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -123,4 +135,21 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 	}
 	defer db.Close()
 	return db.Migrate(ctx)
+}
+
+// mailSender returns where emails go: the SMTP server of ROSTER_SMTP_URL, or, without one,
+// the development mailbox that operators read through the API and the console.
+func mailSender(cfg *Config, a *app.App, log *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTPURL == "" {
+		box := mail.NewMailbox(mail.DefaultMailboxSize, log)
+		a.SetMailbox(box)
+		log.Warn("no SMTP server configured (ROSTER_SMTP_URL): emails are kept in the development mailbox; operators read them at GET /v1/admin/mailbox and in the console")
+		return box, nil
+	}
+	s, err := mail.NewSMTP(mail.SMTPConfig{URL: cfg.SMTPURL, From: cfg.MailFrom})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("emails go out over SMTP", "server", s.Addr(), "from", cfg.MailFrom)
+	return s, nil
 }

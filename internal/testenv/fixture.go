@@ -34,6 +34,7 @@ type Env struct {
 	DB     *sqlstore.DB
 	Clock  *Clock
 	Engine sqlstore.Engine
+	URL    string // the database's URL, for tests that look at it directly
 }
 
 // NewEnv returns an app over a fresh database of an engine.
@@ -43,9 +44,10 @@ func NewEnv(t testing.TB, e sqlstore.Engine, configure ...func(*app.Config)) *En
 	for _, f := range configure {
 		f(&cfg)
 	}
-	db := DB(t, e)
+	url := DatabaseURL(t, e)
+	db := openDB(t, url)
 	clock := NewClock()
-	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e}
+	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e, URL: url}
 }
 
 // Ctx is the context of fixture calls.
@@ -105,3 +107,14 @@ func (env *Env) Join(t testing.TB, by roster.Actor, orgID string, user roster.Us
 
 // Code returns the roster error code of err ("" for nil), for assertions.
 func Code(err error) string { return roster.ErrorCode(err) }
+
+// NewEnvOn returns another app over the same database and clock as env, configured
+// differently: as a second Roster process would be.
+func NewEnvOn(t testing.TB, env *Env, configure ...func(*app.Config)) *Env {
+	t.Helper()
+	cfg := Config()
+	for _, f := range configure {
+		f(&cfg)
+	}
+	return &Env{App: app.New(env.DB, cfg, env.Clock, Logger(t)), DB: env.DB, Clock: env.Clock, Engine: env.Engine, URL: env.URL}
+}

@@ -105,8 +105,13 @@ func DatabaseURL(t testing.TB, e sqlstore.Engine) string {
 // DB returns a new migrated database of an engine, closed when the test ends.
 func DB(t testing.TB, e sqlstore.Engine) *sqlstore.DB {
 	t.Helper()
+	return openDB(t, DatabaseURL(t, e))
+}
+
+func openDB(t testing.TB, url string) *sqlstore.DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, DatabaseURL(t, e), Logger(t))
+	db, err := sqlstore.Open(ctx, url, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// Policy is what an organization requires of everyone who joins it.
+type Policy struct {
+	AllowedDomains     []string `json:"allowed_domains,omitempty" maxItems:"100" doc:"Only addresses at these domains may join (exact match; list subdomains explicitly). Empty: any domain."`
+	BlockFreeProviders bool     `json:"block_free_providers,omitempty" doc:"Refuse addresses of free and disposable email providers (gmail.com, hotmail.com, …)"`
+	InvitationTTLHours int      `json:"invitation_ttl_hours,omitempty" minimum:"1" maximum:"720" doc:"Lifetime of invitation links, 1 hour to 30 days; 168 (7 days) when absent"`
+}
+
+func policyJSON(p roster.Policy) Policy {
+	out := Policy{AllowedDomains: p.AllowedDomains, BlockFreeProviders: p.BlockFreeProviders, InvitationTTLHours: int(p.InvitationTTL / time.Hour)}
+	if out.AllowedDomains == nil {
+		out.AllowedDomains = []string{}
+	}
+	return out
+}
+
+type policyOutput struct{ Body Policy }
+
+type setPolicyInput struct {
+	OrgPath
+	Body Policy
+}
+
+func (s *Server) registerPolicy() {
+	register(s.api, op("get-policy", http.MethodGet, "/v1/organizations/{org}/policy", "Read the organization's policy", "Organizations"),
+		func(ctx context.Context, in *OrgPath) (*policyOutput, error) {
+			p, err := s.app.Policy(ctx, actor(ctx), in.Org)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &policyOutput{Body: policyJSON(p)}, nil
+		}, withDescription("Owner and admins."))
+
+	register(s.api, op("set-policy", http.MethodPut, "/v1/organizations/{org}/policy", "Replace the organization's policy", "Organizations"),
+		func(ctx context.Context, in *setPolicyInput) (*policyOutput, error) {
+			p, err := s.app.SetPolicy(ctx, actor(ctx), in.Org, roster.Policy{AllowedDomains: in.Body.AllowedDomains,
+				BlockFreeProviders: in.Body.BlockFreeProviders, InvitationTTL: time.Duration(in.Body.InvitationTTLHours) * time.Hour})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &policyOutput{Body: policyJSON(p)}, nil
+		}, withDescription("Owner only. Applies to invitations, acceptances, direct creation and email changes from now on; "+
+			"existing members stay (list those who break it with GET …/members?breaks_policy=true)."))
+}

@@ -1,0 +1,367 @@
+package app
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/token"
+)
+
+// Account emails: direct creation of users with a set-password link, password resets,
+// address verification and address changes. Every link is a user_tokens row created here
+// with an unusable placeholder hash; the outbox worker mints the real token as it sends.
+
+// Per-recipient limits on account emails, within an hour.
+const (
+	resetsPerHour       = 5
+	verifiesPerHour     = 3
+	emailChangesPerHour = 5
+	signupNoticesPerDay = 1
+)
+
+// linkToken creates a one-time link for a user, not yet usable, and returns its ID.
+func (t *txn) linkToken(u roster.User, purpose roster.TokenPurpose, addr string) (string, error) {
+	id := roster.NewID(roster.PrefixToken)
+	err := t.CreateUserToken(t.ctx, roster.UserToken{ID: id, UserID: u.ID, Purpose: purpose, Email: addr, CreatedAt: t.now,
+		ExpiresAt: t.now.Add(linkTTL(purpose))}, token.Hash(token.Random()))
+	return id, err
+}
+
+// sendLink voids a user's earlier links of a purpose, creates a new one and writes the email
+// that carries it.
+func (t *txn) sendLink(u roster.User, purpose roster.TokenPurpose, template, to, orgID string, data map[string]any) error {
+	if err := t.InvalidateUserTokens(t.ctx, u.ID, purpose, t.now); err != nil {
+		return err
+	}
+	id, err := t.linkToken(u, purpose, to)
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["name"] = u.Name
+	return t.email(roster.Email{Template: template, To: to, Locale: u.Locale, OrgID: orgID, LinkKind: LinkUserToken, LinkRef: id, Data: data})
+}
+
+// NewUserInput is a user an admin creates directly, with their roles.
+type NewUserInput struct {
+	Email  string
+	Name   string
+	Locale string // the user's language; English when empty
+	Role   roster.OrgRole
+	Stores []StoreGrantInput
+}
+
+// CreateUser creates a new account directly in an organization, with an organization role
+// and store roles (owner and admins), and emails the person a link to choose their password:
+// a password never travels by email. An address that already has an account gets
+// user_exists: invite it instead.
+func (a *App) CreateUser(ctx context.Context, actor roster.Actor, orgID string, in NewUserInput) (roster.User, error) {
+	addr, err := email(in.Email)
+	if err != nil {
+		return roster.User{}, err
+	}
+	name, err := text("name", in.Name, true, 100)
+	if err != nil {
+		return roster.User{}, err
+	}
+	loc, err := locale(in.Locale)
+	if err != nil {
+		return roster.User{}, err
+	}
+	role := in.Role
+	if role == "" {
+		role = roster.OrgMember
+	}
+	var u roster.User
+	err = a.write(ctx, actor, func(t *txn) error {
+		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
+		if err != nil {
+			return err
+		}
+		if err := s.require(roster.PermOrgMembersManage); err != nil {
+			return err
+		}
+		if err := policyCheck(s.org, addr); err != nil {
+			return err
+		}
+		if _, _, err := t.UserByEmail(t.ctx, addr); err == nil {
+			return (&roster.Error{Code: roster.EUserExists, Field: "email",
+				Message: "an account with this address already exists; invite it to the organization instead"}).
+				With("invite", "/v1/organizations/"+orgID+"/invitations")
+		} else if roster.ErrorCode(err) != roster.ENotFound {
+			return err
+		}
+		creator, err := t.User(t.ctx, s.acc.UserID)
+		if err != nil {
+			return err
+		}
+		u = roster.User{ID: roster.NewID(roster.PrefixUser), Email: addr, Name: name, Locale: loc, Status: roster.UserActive, CreatedAt: t.now, UpdatedAt: t.now}
+		if err := t.CreateUser(t.ctx, u, ""); err != nil {
+			return err
+		}
+		if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "user.created", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"email": u.Email, "name": u.Name}}); err != nil {
+			return err
+		}
+		if err := a.join(t, s, u, role, in.Stores); err != nil {
+			return err
+		}
+		return t.sendLink(u, roster.TokenSetPassword, "set_password", u.Email, orgID,
+			map[string]any{"org_name": s.org.Name, "inviter_name": creator.Name})
+	})
+	return u, err
+}
+
+// SendPasswordReset emails a member a link to choose a new password (owner and admins,
+// never on the owner). Their password keeps working until they use the link.
+func (a *App) SendPasswordReset(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
+		u, err := t.User(t.ctx, userID)
+		if err != nil {
+			return err
+		}
+		if u.Status != roster.UserActive {
+			return roster.Errorf(roster.EUserDeactivated, "this account is deactivated")
+		}
+		if n, err := t.CountRecentUserTokens(t.ctx, u.ID, roster.TokenPasswordReset, t.now.Add(-time.Hour)); err != nil {
+			return err
+		} else if n >= resetsPerHour {
+			return rateLimited(time.Hour)
+		}
+		by, err := t.User(t.ctx, s.acc.UserID)
+		if err != nil {
+			return err
+		}
+		if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "member.password_reset_sent", TargetType: "user", TargetID: u.ID}); err != nil {
+			return err
+		}
+		return t.sendLink(u, roster.TokenPasswordReset, "password_reset", u.Email, orgID,
+			map[string]any{"org_name": s.org.Name, "requested_by": by.Name})
+	})
+}
+
+// RequestPasswordReset emails a link to choose a new password to the account of an address.
+// The answer is the same, after the same work, whether or not the address has an account;
+// requests are limited per IP address and per address.
+func (a *App) RequestPasswordReset(ctx context.Context, actor roster.Actor, rawEmail string) error {
+	addr, err := email(rawEmail)
+	if err != nil {
+		return err
+	}
+	now := a.clock.Now()
+	if ok, wait := a.mail.resetIP.allow(actor.IP, now); !ok {
+		return rateLimited(wait)
+	}
+	if ok, wait := a.mail.resetAddr.allow(addr, now); !ok {
+		return rateLimited(wait)
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		u, _, err := t.UserByEmail(t.ctx, addr)
+		if roster.ErrorCode(err) == roster.ENotFound || (err == nil && u.Status != roster.UserActive) {
+			// Same work as below, nothing sent.
+			_, err := t.CountRecentEmails(t.ctx, addr, "password_reset", t.now.Add(-time.Hour))
+			if err != nil {
+				return err
+			}
+			return t.audit(roster.AuditEvent{Action: "user.password_reset_requested", TargetType: "user", After: map[string]any{"known": false}})
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := t.CountRecentUserTokens(t.ctx, u.ID, roster.TokenPasswordReset, t.now.Add(-time.Hour)); err != nil {
+			return err
+		} else if n >= resetsPerHour {
+			return nil // quietly: the answer must not differ
+		}
+		if err := t.audit(roster.AuditEvent{Action: "user.password_reset_requested", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"known": true}}); err != nil {
+			return err
+		}
+		return t.sendLink(u, roster.TokenPasswordReset, "password_reset", u.Email, "", nil)
+	})
+}
+
+// sendVerification emails a user a link that proves their address.
+func (t *txn) sendVerification(u roster.User) error {
+	return t.sendLink(u, roster.TokenVerifyEmail, "verify_email", u.Email, "", nil)
+}
+
+// ResendVerification sends the signed-in user a new link to verify their address.
+func (a *App) ResendVerification(ctx context.Context, actor roster.Actor) error {
+	if err := requireUser(actor); err != nil {
+		return err
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		u, err := t.User(t.ctx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Verified() {
+			return roster.Errorf(roster.EConflict, "your address is already verified")
+		}
+		if n, err := t.CountRecentUserTokens(t.ctx, u.ID, roster.TokenVerifyEmail, t.now.Add(-time.Hour)); err != nil {
+			return err
+		} else if n >= verifiesPerHour {
+			return rateLimited(time.Hour)
+		}
+		return t.sendVerification(u)
+	})
+}
+
+// VerifyEmail proves a user's address through the link sent after sign-up. It works once,
+// and only for the address the link was sent to.
+func (a *App) VerifyEmail(ctx context.Context, actor roster.Actor, secret string) (roster.User, error) {
+	bad := roster.Errorf(roster.ETokenInvalid, "this link is invalid, already used or expired; ask for a new one")
+	if !token.WellFormed(token.PrefixLink, secret) {
+		return roster.User{}, bad
+	}
+	var u roster.User
+	err := a.write(ctx, actor, func(t *txn) error {
+		tok, err := t.ConsumeUserToken(t.ctx, roster.TokenVerifyEmail, token.Hash(secret), t.now)
+		if roster.ErrorCode(err) == roster.ENotFound {
+			return bad
+		}
+		if err != nil {
+			return err
+		}
+		if u, err = t.User(t.ctx, tok.UserID); err != nil {
+			return err
+		}
+		if u.Email != tok.Email {
+			return bad
+		}
+		if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
+			return err
+		}
+		if u.EmailVerifiedAt == nil {
+			u.EmailVerifiedAt = &t.now
+		}
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		return t.audit(roster.AuditEvent{Action: "user.email_verified", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email}})
+	})
+	return u, err
+}
+
+// checkAllPolicies refuses an address that breaks the policy of any organization the user
+// belongs to, naming the organization.
+func (a *App) checkAllPolicies(ctx context.Context, t *txn, userID, addr string) error {
+	affs, err := t.Affiliations(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, af := range affs {
+		if err := policyCheck(af.Organization, addr); err != nil {
+			e := roster.AsError(err)
+			e.Message = af.Organization.Name + ": " + e.Message
+			return e.With("organization_id", af.Organization.ID)
+		}
+	}
+	return nil
+}
+
+// RequestEmailChange starts changing the signed-in user's address: after their password (or
+// one entered in this session in the last minutes), a confirmation link goes to the new
+// address. Nothing changes until it is followed. The new address must be free and satisfy
+// the policy of every organization the user belongs to.
+func (a *App) RequestEmailChange(ctx context.Context, actor roster.Actor, newEmail, pw string) error {
+	if err := requireUser(actor); err != nil {
+		return err
+	}
+	addr, err := email(newEmail)
+	if err != nil {
+		return err
+	}
+	c := a.read()
+	if err := a.stepUp(ctx, c, actor, pw); err != nil {
+		return err
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		u, err := t.User(t.ctx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Email == addr {
+			return roster.Invalidf("email", "this is already your address")
+		}
+		if _, _, err := t.UserByEmail(t.ctx, addr); err == nil {
+			return &roster.Error{Code: roster.EUserExists, Field: "email", Message: "another account uses this address"}
+		} else if roster.ErrorCode(err) != roster.ENotFound {
+			return err
+		}
+		if err := a.checkAllPolicies(t.ctx, t, u.ID, addr); err != nil {
+			return err
+		}
+		if n, err := t.CountRecentUserTokens(t.ctx, u.ID, roster.TokenChangeEmail, t.now.Add(-time.Hour)); err != nil {
+			return err
+		} else if n >= emailChangesPerHour {
+			return rateLimited(time.Hour)
+		}
+		if err := t.audit(roster.AuditEvent{Action: "user.email_change_requested", TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"email": u.Email}, After: map[string]any{"email": addr}}); err != nil {
+			return err
+		}
+		return t.sendLink(u, roster.TokenChangeEmail, "change_email", addr, "", map[string]any{"new_email": addr})
+	})
+}
+
+// ConfirmEmailChange applies an address change through the link sent to the new address.
+// The policies and the address's availability are checked again; the old address is told.
+// Links sent to the old address (password resets, verification) stop working.
+func (a *App) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret string) (roster.User, error) {
+	bad := roster.Errorf(roster.ETokenInvalid, "this link is invalid, already used or expired; ask for a new one")
+	if !token.WellFormed(token.PrefixLink, secret) {
+		return roster.User{}, bad
+	}
+	var u roster.User
+	err := a.write(ctx, actor, func(t *txn) error {
+		tok, err := t.ConsumeUserToken(t.ctx, roster.TokenChangeEmail, token.Hash(secret), t.now)
+		if roster.ErrorCode(err) == roster.ENotFound {
+			return bad
+		}
+		if err != nil {
+			return err
+		}
+		old, err := t.User(t.ctx, tok.UserID)
+		if err != nil {
+			return err
+		}
+		if err := a.checkAllPolicies(t.ctx, t, old.ID, tok.Email); err != nil {
+			return err
+		}
+		if err := t.SetUserEmail(t.ctx, old.ID, tok.Email, t.now); err != nil {
+			return err
+		}
+		for _, p := range []roster.TokenPurpose{roster.TokenPasswordReset, roster.TokenVerifyEmail, roster.TokenSetPassword} {
+			if err := t.InvalidateUserTokens(t.ctx, old.ID, p, t.now); err != nil {
+				return err
+			}
+		}
+		if err := t.ClearLoginFailures(t.ctx, token.Hash("login:"+old.Email)); err != nil {
+			return err
+		}
+		u = old
+		u.Email, u.EmailVerifiedAt, u.UpdatedAt = tok.Email, &t.now, t.now
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		if err := t.audit(roster.AuditEvent{Action: "user.email_changed", TargetType: "user", TargetID: u.ID,
+			Before: map[string]any{"email": old.Email}, After: map[string]any{"email": u.Email}}); err != nil {
+			return err
+		}
+		return t.notifyUser(old, "email_changed", "", map[string]any{"new_email": roster.MaskEmail(u.Email)})
+	})
+	return u, err
+}
+
+// notifySignupAttempt tells the owner of an address that someone tried to sign up with it,
+// at most once a day: the person signing up sees the same answer as for a new address.
+func (a *App) notifySignupAttempt(t *txn, u roster.User) error {
+	n, err := t.CountRecentEmails(t.ctx, u.Email, "signup_attempt", t.now.Add(-24*time.Hour))
+	if err != nil || n >= signupNoticesPerDay {
+		return err
+	}
+	return t.email(roster.Email{Template: "signup_attempt", To: u.Email, Locale: u.Locale,
+		Data: map[string]any{"name": u.Name, "url": a.Link(PathLogin, url.Values{})}})
+}

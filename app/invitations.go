@@ -1,0 +1,799 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/freemail"
+	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/token"
+)
+
+// InvitationInput is an invitation as an inviter writes it.
+type InvitationInput struct {
+	Email   string
+	Role    roster.OrgRole // admin or member; member when empty
+	Stores  []StoreGrantInput
+	Message string // optional, shown in the email
+	Locale  string // the email's language when the address has no account yet; English when empty
+}
+
+// Limits on invitations.
+const (
+	MaxBulkInvitations    = 1000
+	maxInvitationMessage  = 1000
+	invitesPerRecipientHr = 10 // invitation emails one address receives per hour, all organizations together
+)
+
+// policyCheck applies an organization's policy to an address (DESIGN §3 rule 6).
+func policyCheck(org roster.Organization, addr string) error {
+	return org.Policy.Check(addr, freemail.IsFree)
+}
+
+// invitationTTL is the lifetime of an organization's invitation links.
+func invitationTTL(org roster.Organization) time.Duration {
+	if org.Policy.InvitationTTL <= 0 {
+		return roster.DefaultInvitationTTL
+	}
+	return org.Policy.InvitationTTL
+}
+
+// CreateInvitation invites someone by email into an organization with an organization role
+// and store roles, and writes the invitation email to the outbox. Owner and admins invite
+// with any role they hold themselves; a store admin invites with the organization role
+// member into the stores they administer only. The address must satisfy the organization's
+// policy, must not belong to a member, and must not have a pending invitation already.
+func (a *App) CreateInvitation(ctx context.Context, actor roster.Actor, orgID string, in InvitationInput) (roster.Invitation, error) {
+	var inv roster.Invitation
+	err := a.write(ctx, actor, func(t *txn) error {
+		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
+		if err != nil {
+			return err
+		}
+		inv, err = a.invite(t, s, in)
+		return err
+	})
+	return inv, err
+}
+
+// BulkResult is the answer for one row of a bulk invitation: the invitation, or why not.
+type BulkResult struct {
+	Index      int
+	Email      string
+	Invitation roster.Invitation
+	Err        error
+}
+
+// BulkInvite invites up to MaxBulkInvitations people at once. Each row is answered on its
+// own: refused rows do not stop the others. The rows are checked and written in one
+// transaction with the organization locked.
+func (a *App) BulkInvite(ctx context.Context, actor roster.Actor, orgID string, rows []InvitationInput) ([]BulkResult, error) {
+	if len(rows) == 0 {
+		return nil, roster.Invalidf("invitations", "give at least one invitation")
+	}
+	if len(rows) > MaxBulkInvitations {
+		return nil, roster.Invalidf("invitations", "at most %d invitations at once", MaxBulkInvitations)
+	}
+	var out []BulkResult
+	err := a.write(ctx, actor, func(t *txn) error {
+		out = make([]BulkResult, len(rows))
+		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
+		if err != nil {
+			return err
+		}
+		if !s.acc.Can(roster.PermOrgMembersManage) && len(s.acc.StoreIDs()) == 0 {
+			return s.require(roster.PermOrgMembersManage)
+		}
+		for i, in := range rows {
+			out[i] = BulkResult{Index: i, Email: strings.TrimSpace(in.Email)}
+			inv, err := a.invite(t, s, in)
+			var d *denial
+			switch {
+			case errors.As(err, &d):
+				out[i].Err = d.err
+			case roster.AsError(err) != nil && !sqlstore.IsViolation(err, "unique") && roster.ErrorCode(err) != roster.EUnavailable:
+				out[i].Err = err
+			case err != nil:
+				return err // the database failed: nothing is written
+			default:
+				out[i].Invitation = inv
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// invite checks one invitation against the inviter's rights and the organization's rules,
+// then writes it, its audit event and its email. Nothing is written when it is refused.
+func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, error) {
+	addr, err := email(in.Email)
+	if err != nil {
+		return roster.Invitation{}, err
+	}
+	role := in.Role
+	if role == "" {
+		role = roster.OrgMember
+	}
+	if role == roster.OrgOwner {
+		return roster.Invitation{}, &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
+	}
+	if !role.Valid() {
+		return roster.Invitation{}, roster.Invalidf("role", "role must be admin or member")
+	}
+	msg, err := messageText(in.Message)
+	if err != nil {
+		return roster.Invitation{}, err
+	}
+	loc, err := locale(in.Locale)
+	if err != nil {
+		return roster.Invitation{}, err
+	}
+	// Who may invite: members managers with any role they hold; a store admin only as
+	// member, only into stores they administer.
+	if !s.acc.Can(roster.PermOrgMembersManage) {
+		if len(in.Stores) == 0 {
+			return roster.Invitation{}, s.require(roster.PermOrgMembersManage)
+		}
+		if role != roster.OrgMember {
+			return roster.Invitation{}, (&roster.Error{Code: roster.ERoleEscalation, Field: "role",
+				Message: "store admins invite with the organization role member only"}).With("missing", []string{string(roster.PermOrgMembersManage)})
+		}
+	}
+	if missing := s.acc.Holds(roster.OrgRolePermissions(role).Sorted()); len(missing) > 0 {
+		return roster.Invitation{}, escalation(missing)
+	}
+	seen := map[string]bool{}
+	var stores []roster.InvitationStore
+	var storeData []any
+	for _, g := range in.Stores {
+		if seen[g.StoreID] {
+			return roster.Invitation{}, (&roster.Error{Code: roster.EInvalid, Field: "stores", Message: "a store appears twice"}).With("store_id", g.StoreID)
+		}
+		seen[g.StoreID] = true
+		r, err := a.checkGrant(t, s, g, roster.PermStoreMembersInvite)
+		if err != nil {
+			return roster.Invitation{}, err
+		}
+		st, err := t.Store(t.ctx, g.StoreID)
+		if err != nil {
+			return roster.Invitation{}, err
+		}
+		if st.Status != roster.StoreActive {
+			return roster.Invitation{}, (&roster.Error{Code: roster.EStoreArchived, Field: "stores", Message: "the store " + st.Name + " is archived"}).With("store_id", st.ID)
+		}
+		stores = append(stores, roster.InvitationStore{StoreID: g.StoreID, RoleID: r.ID})
+		storeData = append(storeData, map[string]any{"name": st.Name, "role": r.ID, "role_name": r.Name})
+	}
+	if err := policyCheck(s.org, addr); err != nil {
+		return roster.Invitation{}, err
+	}
+	existing, _, err := t.UserByEmail(t.ctx, addr)
+	switch roster.ErrorCode(err) {
+	case "":
+		if _, err := t.Membership(t.ctx, s.org.ID, existing.ID); err == nil {
+			return roster.Invitation{}, (&roster.Error{Code: roster.EAlreadyMember, Field: "email",
+				Message: "this person is already a member of the organization"}).With("user_id", existing.ID)
+		} else if roster.ErrorCode(err) != roster.ENotFound {
+			return roster.Invitation{}, err
+		}
+	case roster.ENotFound:
+	default:
+		return roster.Invitation{}, err
+	}
+	if err := t.ExpireStaleInvitation(t.ctx, s.org.ID, addr, t.now); err != nil {
+		return roster.Invitation{}, err
+	}
+	if p, err := t.PendingInvitation(t.ctx, s.org.ID, addr); err == nil {
+		return roster.Invitation{}, (&roster.Error{Code: roster.EInvitationPending, Field: "email",
+			Message: "this address already has a pending invitation; resend it instead"}).
+			With("invitation_id", p.ID).With("resend", "/v1/invitations/"+p.ID+"/resend")
+	} else if roster.ErrorCode(err) != roster.ENotFound {
+		return roster.Invitation{}, err
+	}
+	if n, err := t.CountRecentEmails(t.ctx, addr, "invitation", t.now.Add(-time.Hour)); err != nil {
+		return roster.Invitation{}, err
+	} else if n >= invitesPerRecipientHr {
+		return roster.Invitation{}, rateLimited(time.Hour)
+	}
+	inviter, err := t.User(t.ctx, s.acc.UserID)
+	if err != nil {
+		return roster.Invitation{}, err
+	}
+	inv := roster.Invitation{ID: roster.NewID(roster.PrefixInvitation), OrgID: s.org.ID, Email: addr, Role: role, Stores: stores,
+		Message: msg, Locale: loc, InvitedBy: inviter.ID, InviterName: inviter.Name, Status: roster.InvitationPending,
+		CreatedAt: t.now, ExpiresAt: t.now.Add(invitationTTL(s.org)), LastSentAt: t.now, SendCount: 1}
+	if err := t.CreateInvitation(t.ctx, inv); err != nil {
+		return roster.Invitation{}, err
+	}
+	if err := t.audit(roster.AuditEvent{OrgID: s.org.ID, Action: "invitation.created", TargetType: "invitation", TargetID: inv.ID,
+		After: invitationMap(inv)}); err != nil {
+		return roster.Invitation{}, err
+	}
+	recipientLocale := inv.Locale
+	if existing.ID != "" {
+		recipientLocale = existing.Locale
+	}
+	if err := t.email(roster.Email{Template: "invitation", To: addr, Locale: recipientLocale, OrgID: s.org.ID,
+		LinkKind: LinkInvitation, LinkRef: inv.ID, Data: map[string]any{
+			"org_name": s.org.Name, "inviter_name": inviter.Name, "role": string(role), "stores": storeData,
+			"message": msg, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}}); err != nil {
+		return roster.Invitation{}, err
+	}
+	return inv, nil
+}
+
+func invitationMap(inv roster.Invitation) map[string]any {
+	stores := map[string]any{}
+	for _, s := range inv.Stores {
+		stores[s.StoreID] = s.RoleID
+	}
+	return map[string]any{"email": inv.Email, "role": string(inv.Role), "stores": stores, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}
+}
+
+// messageText checks the inviter's optional message: line breaks are kept, other control
+// characters refused.
+func messageText(s string) (string, error) {
+	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	if utf8.RuneCountInString(s) > maxInvitationMessage {
+		return "", roster.Invalidf("message", "message must be at most %d characters", maxInvitationMessage)
+	}
+	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) >= 0 {
+		return "", roster.Invalidf("message", "message contains characters that are not allowed")
+	}
+	return s, nil
+}
+
+// InvitationFilter narrows a listing of invitations.
+type InvitationFilter struct {
+	Status roster.InvitationStatus
+	Query  string // part of the address
+	Cursor string
+	Limit  int
+}
+
+// Invitations lists an organization's invitations, newest first (owner and admins).
+func (a *App) Invitations(ctx context.Context, actor roster.Actor, orgID string, f InvitationFilter) (Page[roster.Invitation], error) {
+	c := a.read()
+	s, err := a.orgScope(ctx, c, actor, orgID, false)
+	if err == nil {
+		err = s.require(roster.PermOrgSettingsRead)
+	}
+	if err != nil {
+		return Page[roster.Invitation]{}, a.refused(ctx, actor, err)
+	}
+	if f.Status != "" && !roster.ValidInvitationStatus(f.Status) {
+		return Page[roster.Invitation]{}, roster.Invalidf("status", "status must be pending, accepted, declined, revoked or expired")
+	}
+	if f.Cursor != "" && !roster.ValidID(roster.PrefixInvitation, f.Cursor) {
+		return Page[roster.Invitation]{}, roster.Invalidf("cursor", "invalid cursor")
+	}
+	q, err := text("q", f.Query, false, 100)
+	if err != nil {
+		return Page[roster.Invitation]{}, err
+	}
+	limit := pageLimit(f.Limit)
+	list, err := c.ListInvitations(ctx, sqlstore.InvitationFilter{OrgID: orgID, Status: f.Status, Query: q, Cursor: f.Cursor, Limit: limit + 1, Now: a.clock.Now()})
+	if err != nil {
+		return Page[roster.Invitation]{}, err
+	}
+	return page(list, limit, func(i roster.Invitation) string { return i.ID }), nil
+}
+
+// Invitation returns one invitation to those who manage it.
+func (a *App) Invitation(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
+	c := a.read()
+	inv, s, err := a.invitationScope(ctx, c, actor, id, false)
+	if err == nil && !s.acc.Can(roster.PermOrgSettingsRead) {
+		err = mayManageInvitation(s, inv)
+	}
+	if err != nil {
+		return roster.Invitation{}, a.refused(ctx, actor, err)
+	}
+	return inv, nil
+}
+
+// invitationScope loads an invitation and the actor's access to its organization: to
+// outsiders it does not exist.
+func (a *App) invitationScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, id string, lock bool) (roster.Invitation, scope, error) {
+	if !roster.ValidID(roster.PrefixInvitation, id) {
+		return roster.Invitation{}, scope{}, roster.NotFound("invitation")
+	}
+	inv, err := c.Invitation(ctx, id)
+	if err != nil {
+		return roster.Invitation{}, scope{}, err
+	}
+	s, err := a.orgScope(ctx, c, actor, inv.OrgID, lock)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return roster.Invitation{}, scope{}, roster.NotFound("invitation")
+	}
+	if err != nil {
+		return roster.Invitation{}, scope{}, err
+	}
+	if lock {
+		if inv, err = c.LockInvitation(ctx, id); err != nil {
+			return roster.Invitation{}, scope{}, err
+		}
+	}
+	return inv, s, nil
+}
+
+// mayManageInvitation lets those who manage members resend and cancel any invitation, and a
+// store admin those with the role member into stores they all administer.
+func mayManageInvitation(s scope, inv roster.Invitation) error {
+	if s.acc.Can(roster.PermOrgMembersManage) {
+		return nil
+	}
+	if inv.Role == roster.OrgMember && len(inv.Stores) > 0 {
+		for _, st := range inv.Stores {
+			if err := s.requireStore(st.StoreID, roster.PermStoreMembersInvite); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.require(roster.PermOrgMembersManage)
+}
+
+// resendInterval is how long after the last link a new one may be sent: 1 minute after the
+// first, doubling with each resend, at most a day.
+func resendInterval(sent int) time.Duration {
+	if sent < 1 {
+		sent = 1
+	}
+	if sent > 12 {
+		return 24 * time.Hour
+	}
+	return min(time.Minute<<(sent-1), 24*time.Hour)
+}
+
+// ResendInvitation sends a pending (or expired) invitation again with a new link: the old
+// link is dead at once, and the expiry restarts from now. Resends are spaced out per
+// invitation.
+func (a *App) ResendInvitation(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
+	var inv roster.Invitation
+	err := a.write(ctx, actor, func(t *txn) error {
+		var s scope
+		var err error
+		if inv, s, err = a.invitationScope(t.ctx, &t.Conn, actor, id, true); err != nil {
+			return err
+		}
+		if err := mayManageInvitation(s, inv); err != nil {
+			return err
+		}
+		if inv.Status != roster.InvitationPending {
+			return notPending(inv)
+		}
+		if wait := inv.LastSentAt.Add(resendInterval(inv.SendCount)).Sub(t.now); wait > 0 {
+			return rateLimited(wait)
+		}
+		if err := policyCheck(s.org, inv.Email); err != nil {
+			return err
+		}
+		inv.ExpiresAt, inv.LastSentAt, inv.SendCount, inv.DeliveryError = t.now.Add(invitationTTL(s.org)), t.now, inv.SendCount+1, ""
+		if err := t.RenewInvitation(t.ctx, inv.ID, inv.ExpiresAt, t.now); err != nil {
+			return err
+		}
+		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
+			return err
+		}
+		if err := t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.resent", TargetType: "invitation", TargetID: inv.ID,
+			After: map[string]any{"email": inv.Email, "expires_at": inv.ExpiresAt.Format(time.RFC3339), "send_count": inv.SendCount}}); err != nil {
+			return err
+		}
+		return a.emailInvitation(t, s.org, inv)
+	})
+	return inv, err
+}
+
+// emailInvitation writes an invitation's email to the outbox, in the recipient's language
+// if they have an account, else in the inviter's choice.
+func (a *App) emailInvitation(t *txn, org roster.Organization, inv roster.Invitation) error {
+	loc := inv.Locale
+	if u, _, err := t.UserByEmail(t.ctx, inv.Email); err == nil {
+		loc = u.Locale
+	} else if roster.ErrorCode(err) != roster.ENotFound {
+		return err
+	}
+	res := a.resolver(t.ctx, &t.Conn, nil, org.ID)
+	var stores []any
+	for _, is := range inv.Stores {
+		st, err := t.Store(t.ctx, is.StoreID)
+		if err != nil {
+			return err
+		}
+		name := is.RoleID
+		if !roster.IsBuiltinStoreRole(is.RoleID) {
+			if r, err := res.customRole(is.RoleID); err == nil {
+				name = r.Name
+			}
+		}
+		stores = append(stores, map[string]any{"name": st.Name, "role": is.RoleID, "role_name": name})
+	}
+	return t.email(roster.Email{Template: "invitation", To: inv.Email, Locale: loc, OrgID: org.ID, LinkKind: LinkInvitation, LinkRef: inv.ID,
+		Data: map[string]any{"org_name": org.Name, "inviter_name": inv.InviterName, "role": string(inv.Role), "stores": stores,
+			"message": inv.Message, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}})
+}
+
+// customRole returns an organization's custom role by ID, without the catalog.
+func (r *roleResolver) customRole(id string) (roster.Role, error) {
+	roles, err := r.c.Roles(r.ctx, r.orgID)
+	if err != nil {
+		return roster.Role{}, err
+	}
+	for _, role := range roles {
+		if role.ID == id {
+			return role, nil
+		}
+	}
+	return roster.Role{}, roster.NotFound("role")
+}
+
+// notPending is the refusal to act on an invitation that is no longer pending.
+func notPending(inv roster.Invitation) error {
+	return (&roster.Error{Code: roster.EInvitationNotPending, Message: "this invitation was already " + string(inv.Status)}).With("status", string(inv.Status))
+}
+
+// CancelInvitation revokes a pending invitation: its link is dead at once, and its email is
+// not sent if it has not gone out yet.
+func (a *App) CancelInvitation(ctx context.Context, actor roster.Actor, id string) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		inv, s, err := a.invitationScope(t.ctx, &t.Conn, actor, id, true)
+		if err != nil {
+			return err
+		}
+		if err := mayManageInvitation(s, inv); err != nil {
+			return err
+		}
+		if inv.Status != roster.InvitationPending {
+			return notPending(inv)
+		}
+		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationRevoked, "", t.now); err != nil {
+			return err
+		}
+		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.revoked", TargetType: "invitation", TargetID: inv.ID,
+			Before: map[string]any{"email": inv.Email, "status": "pending"}, After: map[string]any{"status": "revoked"}})
+	})
+}
+
+// InvitationPreview is what the holder of an invitation link may see before answering.
+type InvitationPreview struct {
+	ID          string
+	OrgName     string
+	InviterName string
+	MaskedEmail string
+	Role        roster.OrgRole
+	Stores      []InvitationStoreView
+	Status      roster.InvitationStatus
+	ExpiresAt   time.Time
+	Message     string
+}
+
+// InvitationStoreView is a store an invitation grants, named.
+type InvitationStoreView struct {
+	StoreName string
+	RoleID    string
+	RoleName  string
+}
+
+// errBadInvitationLink answers links that are malformed, unknown or replaced by a resend.
+func errBadInvitationLink() error {
+	return roster.Errorf(roster.ETokenInvalid, "this invitation link is invalid or was replaced by a newer one; ask for a new invitation")
+}
+
+// invitationByToken finds the invitation a link belongs to.
+func (a *App) invitationByToken(ctx context.Context, c *sqlstore.Conn, secret string) (roster.Invitation, error) {
+	if !token.WellFormed(token.PrefixLink, secret) {
+		return roster.Invitation{}, errBadInvitationLink()
+	}
+	inv, err := c.InvitationByTokenHash(ctx, token.Hash(secret))
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return roster.Invitation{}, errBadInvitationLink()
+	}
+	return inv, err
+}
+
+// LookupInvitation shows an invitation to the holder of its link, without signing in: the
+// organization, the inviter, the roles, the invited address masked, and its status.
+func (a *App) LookupInvitation(ctx context.Context, secret string) (InvitationPreview, error) {
+	c := a.read()
+	inv, err := a.invitationByToken(ctx, c, secret)
+	if err != nil {
+		return InvitationPreview{}, err
+	}
+	org, err := c.Organization(ctx, inv.OrgID)
+	if err != nil {
+		return InvitationPreview{}, err
+	}
+	p := InvitationPreview{ID: inv.ID, OrgName: org.Name, InviterName: inv.InviterName, MaskedEmail: roster.MaskEmail(inv.Email),
+		Role: inv.Role, Status: inv.Effective(a.clock.Now()), ExpiresAt: inv.ExpiresAt, Message: inv.Message}
+	cat, err := a.catalog(ctx, c)
+	if err != nil {
+		return InvitationPreview{}, err
+	}
+	res := a.resolver(ctx, c, cat, inv.OrgID)
+	for _, is := range inv.Stores {
+		st, err := c.Store(ctx, is.StoreID)
+		if err != nil {
+			return InvitationPreview{}, err
+		}
+		v := InvitationStoreView{StoreName: st.Name, RoleID: is.RoleID, RoleName: is.RoleID}
+		if r, err := res.role(is.RoleID); err == nil {
+			v.RoleName = r.Name
+		}
+		p.Stores = append(p.Stores, v)
+	}
+	return p, nil
+}
+
+// checkAnswerable refuses an invitation that can no longer be answered.
+func (a *App) checkAnswerable(inv roster.Invitation, now time.Time) error {
+	switch inv.Effective(now) {
+	case roster.InvitationPending:
+		return nil
+	case roster.InvitationExpired:
+		return (&roster.Error{Code: roster.EInvitationExpired, Message: "this invitation has expired; ask for a new one"}).With("expired_at", inv.ExpiresAt.Format(time.RFC3339))
+	}
+	return notPending(inv)
+}
+
+// AcceptInput answers an invitation. A signed-in user accepts as themselves; otherwise the
+// password signs in the invited address's account, or, for an address without an account,
+// creates one with the name and password (the address counts as verified: the link proves it).
+type AcceptInput struct {
+	Token    string
+	Name     string
+	Password string
+	Locale   string
+}
+
+// AcceptResult is the membership an acceptance gave, and the new session when the person
+// signed in or signed up while accepting.
+type AcceptResult struct {
+	Invitation roster.Invitation
+	User       roster.User
+	Session    *LoginResult
+}
+
+// AcceptInvitation accepts an invitation: the invitee joins the organization with its roles,
+// in one transaction with the organization locked. Of concurrent accepts exactly one wins;
+// the others get invitation_not_pending. Sign-up through an invitation works even when open
+// sign-up is closed.
+func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in AcceptInput) (AcceptResult, error) {
+	c := a.read()
+	inv, err := a.invitationByToken(ctx, c, in.Token)
+	if err != nil {
+		return AcceptResult{}, err
+	}
+	if err := a.checkAnswerable(inv, a.clock.Now()); err != nil {
+		return AcceptResult{}, err
+	}
+	var u roster.User
+	var newHash string
+	switch {
+	case actor.IsUser():
+		if actor.Kind != roster.ActorUser {
+			return AcceptResult{}, roster.Forbidden("accept an invitation with a session, not an API key")
+		}
+		if u, err = c.User(ctx, actor.UserID); err != nil {
+			return AcceptResult{}, err
+		}
+		if u.Email != inv.Email {
+			return AcceptResult{}, (&roster.Error{Code: roster.EInvitationMismatch,
+				Message: "this invitation is for another email address; log in with that address to accept it"}).With("invited_email", roster.MaskEmail(inv.Email))
+		}
+	default:
+		if u, newHash, err = a.inviteeCredentials(ctx, actor, inv, in); err != nil {
+			return AcceptResult{}, err
+		}
+	}
+	res := AcceptResult{}
+	err = a.write(ctx, actor, func(t *txn) error {
+		org, err := t.LockOrganization(t.ctx, inv.OrgID)
+		if err != nil {
+			return err
+		}
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationAccepted, u.ID, t.now); err != nil {
+			if roster.ErrorCode(err) != roster.ENotFound {
+				return err
+			}
+			now, err := t.Invitation(t.ctx, inv.ID)
+			if err != nil {
+				return err
+			}
+			if err := a.checkAnswerable(now, t.now); err != nil {
+				return err
+			}
+			return notPending(now)
+		}
+		if err := policyCheck(org, u.Email); err != nil {
+			return err
+		}
+		if newHash != "" {
+			u.CreatedAt, u.UpdatedAt, u.EmailVerifiedAt = t.now, t.now, &t.now
+			if err := t.CreateUser(t.ctx, u, newHash); err != nil {
+				return err
+			}
+		}
+		if err := a.joinInvited(t, org, inv, u); err != nil {
+			return err
+		}
+		if newHash != "" {
+			if err := t.audit(roster.AuditEvent{Action: "user.signed_up", TargetType: "user", TargetID: u.ID,
+				After: map[string]any{"email": u.Email, "name": u.Name, "via": "invitation"}}); err != nil {
+				return err
+			}
+		} else if !u.Verified() {
+			// Following the link proved the address.
+			if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
+				return err
+			}
+			u.EmailVerifiedAt = &t.now
+		}
+		if err := t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.accepted", TargetType: "invitation", TargetID: inv.ID,
+			After: map[string]any{"user_id": u.ID, "email": u.Email}}); err != nil {
+			return err
+		}
+		if !actor.IsUser() {
+			s, err := a.openSession(t, u)
+			if err != nil {
+				return err
+			}
+			res.Session = &s
+			if err := t.audit(roster.AuditEvent{Action: "user.logged_in", TargetType: "session", TargetID: s.Session.ID,
+				After: map[string]any{"via": "invitation"}}); err != nil {
+				return err
+			}
+		}
+		inv.Status, inv.AcceptedBy, inv.RespondedAt = roster.InvitationAccepted, u.ID, &t.now
+		return a.notifyAccepted(t, org, inv, u)
+	})
+	if err != nil {
+		return AcceptResult{}, err
+	}
+	res.Invitation, res.User = inv, u
+	return res, nil
+}
+
+// inviteeCredentials checks the credentials given while accepting without a session: the
+// password of the invited address's account, or the name and password of a new account.
+// Both paths cost one password hash.
+func (a *App) inviteeCredentials(ctx context.Context, actor roster.Actor, inv roster.Invitation, in AcceptInput) (roster.User, string, error) {
+	now := a.clock.Now()
+	if ok, wait := a.ipRate.allow("login:"+actor.IP, now); !ok {
+		return roster.User{}, "", rateLimited(wait)
+	}
+	c := a.read()
+	existing, hash, err := c.UserByEmail(ctx, inv.Email)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		loc := in.Locale
+		if loc == "" {
+			loc = inv.Locale
+		}
+		u, h, err := a.newUser(ctx, SignupInput{Email: inv.Email, Name: in.Name, Password: in.Password, Locale: loc})
+		return u, h, err
+	}
+	if err != nil {
+		return roster.User{}, "", err
+	}
+	key := token.Hash("login:" + inv.Email)
+	if _, until, err := c.LoginThrottle(ctx, key); err != nil {
+		return roster.User{}, "", err
+	} else if until.After(now) {
+		return roster.User{}, "", rateLimited(until.Sub(now))
+	}
+	ok := false
+	if in.Password == "" || len(in.Password) > 4*password.MaxLength || hash == "" {
+		a.hasher.VerifyDummy(ctx, in.Password)
+	} else if ok, _, err = a.hasher.Verify(ctx, in.Password, hash); err != nil {
+		return roster.User{}, "", err
+	}
+	if !ok {
+		if err := a.write(ctx, actor, func(t *txn) error {
+			_, err := t.RecordLoginFailure(t.ctx, key, t.now, lockFor)
+			return err
+		}); err != nil {
+			return roster.User{}, "", err
+		}
+		return roster.User{}, "", &roster.Error{Code: roster.EInvalidCredentials, Field: "password",
+			Message: "this address has an account: enter its password to accept, or log in first"}
+	}
+	if existing.Status != roster.UserActive {
+		return roster.User{}, "", roster.Errorf(roster.EUserDeactivated, "this account has been deactivated; contact your administrator")
+	}
+	return existing, "", nil
+}
+
+// joinInvited adds the invitee with the invitation's roles, granted with the inviter's
+// authority as it stands now: an inviter who has since lost the right to grant them cannot
+// grant them through an old invitation. Store roles deleted since are skipped.
+func (a *App) joinInvited(t *txn, org roster.Organization, inv roster.Invitation, u roster.User) error {
+	cat, err := a.catalog(t.ctx, &t.Conn)
+	if err != nil {
+		return err
+	}
+	stale := roster.Errorf(roster.EForbidden, "the person who invited you can no longer grant these roles; ask for a new invitation")
+	if inv.InvitedBy == "" {
+		return stale
+	}
+	acc, err := a.userAccess(t.ctx, &t.Conn, cat, org.ID, inv.InvitedBy)
+	if err != nil {
+		return err
+	}
+	if !acc.Active() {
+		return stale
+	}
+	res := a.resolver(t.ctx, &t.Conn, cat, org.ID)
+	var grants []StoreGrantInput
+	for _, s := range inv.Stores {
+		if _, err := res.role(s.RoleID); roster.ErrorCode(err) == roster.EUnknownRole {
+			continue
+		} else if err != nil {
+			return err
+		}
+		grants = append(grants, StoreGrantInput{StoreID: s.StoreID, RoleID: s.RoleID})
+	}
+	err = a.join(t, scope{org: org, acc: acc, cat: cat}, u, inv.Role, grants)
+	var d *denial
+	if errors.As(err, &d) || roster.ErrorCode(err) == roster.ERoleEscalation {
+		return stale
+	}
+	return err
+}
+
+// notifyAccepted tells the inviter that their invitation was accepted.
+func (a *App) notifyAccepted(t *txn, org roster.Organization, inv roster.Invitation, invitee roster.User) error {
+	if inv.InvitedBy == "" || inv.InvitedBy == invitee.ID {
+		return nil
+	}
+	inviter, err := t.User(t.ctx, inv.InvitedBy)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return t.notifyUser(inviter, "invitation_accepted", org.ID, map[string]any{
+		"org_name": org.Name, "invitee_name": invitee.Name, "invitee_email": invitee.Email})
+}
+
+// DeclineInvitation declines an invitation through its link; no account is needed.
+func (a *App) DeclineInvitation(ctx context.Context, actor roster.Actor, secret string) error {
+	inv, err := a.invitationByToken(ctx, a.read(), secret)
+	if err != nil {
+		return err
+	}
+	if err := a.checkAnswerable(inv, a.clock.Now()); err != nil {
+		return err
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationDeclined, "", t.now); err != nil {
+			if roster.ErrorCode(err) != roster.ENotFound {
+				return err
+			}
+			now, err := t.Invitation(t.ctx, inv.ID)
+			if err != nil {
+				return err
+			}
+			if err := a.checkAnswerable(now, t.now); err != nil {
+				return err
+			}
+			return notPending(now)
+		}
+		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.declined", TargetType: "invitation", TargetID: inv.ID,
+			After: map[string]any{"email": inv.Email}})
+	})
+}

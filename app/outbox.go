@@ -1,0 +1,240 @@
+package app
+
+import (
+	"context"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/token"
+)
+
+// The outbox rules: how a claimed email gets its one-time link, how long a worker holds it,
+// and when delivery is retried or given up. The delivery loop lives in package outbox, the
+// rendering and the senders in package mail; the decisions are here.
+
+// Link kinds of an outbox email: what its one-time link is for.
+const (
+	LinkInvitation = "invitation" // LinkRef is an invitation ID
+	LinkUserToken  = "user_token" // LinkRef is a user_tokens ID
+)
+
+const (
+	// outboxLease is how long a worker holds a claimed email: a worker that dies mid-send
+	// leaves it to be claimed again after this.
+	outboxLease = 5 * time.Minute
+	// OutboxMaxAttempts is how many times an email is tried before it fails for good: with
+	// the backoff below, about a day.
+	OutboxMaxAttempts = 14
+	// maxBackoff bounds the wait between two attempts.
+	maxBackoff = 4 * time.Hour
+)
+
+// DeliveryFailedMessage is what an invitation shows when its email could not be delivered.
+const DeliveryFailedMessage = "email could not be delivered"
+
+// Backoff is the wait after a failed attempt: 1 minute, doubling, at most 4 hours. Attempts
+// 1 to 13 add up to about a day.
+func Backoff(attempts int) time.Duration {
+	if attempts < 1 {
+		attempts = 1
+	}
+	if attempts > 20 {
+		return maxBackoff
+	}
+	return min(time.Minute<<(attempts-1), maxBackoff)
+}
+
+// mailState is the app's side of mail delivery: the worker's doorbell and, without SMTP,
+// the development mailbox.
+type mailState struct {
+	wake    chan struct{}
+	mailbox atomic.Pointer[mail.Mailbox]
+
+	// Password reset requests, limited per IP address and per address in each process; the
+	// database limits the links one account receives across processes.
+	resetIP, resetAddr *rateLimiter
+}
+
+func newMailState() mailState {
+	return mailState{wake: make(chan struct{}, 1), resetIP: newRateLimiter(10, time.Minute), resetAddr: newRateLimiter(5, time.Hour)}
+}
+
+// OutboxSignal rings after every commit that wrote an email, so the outbox worker sends
+// at once instead of waiting for its next poll.
+func (a *App) OutboxSignal() <-chan struct{} { return a.mail.wake }
+
+// SetMailbox tells the app that emails go to the development mailbox (no SMTP configured),
+// so that operators can read it.
+func (a *App) SetMailbox(m *mail.Mailbox) { a.mail.mailbox.Store(m) }
+
+// Mailbox returns the development mailbox's messages, newest first (operators). Without it
+// (SMTP is configured), the answer is not_found.
+func (a *App) Mailbox(ctx context.Context, actor roster.Actor) ([]mail.Message, error) {
+	if err := requireOperator(actor); err != nil {
+		return nil, err
+	}
+	m := a.mail.mailbox.Load()
+	if m == nil {
+		return nil, roster.Errorf(roster.ENotFound, "the development mailbox is off: this instance sends email over SMTP")
+	}
+	return m.Messages(), nil
+}
+
+// OutboundEmail is an email claimed for delivery. Link, when the email carries a one-time
+// link, holds the token just minted: a secret that goes into the email and nowhere else.
+type OutboundEmail struct {
+	roster.Email
+	Link      string
+	Attempts  int
+	CreatedAt time.Time
+}
+
+// linkTTL is how long a one-time link sent to a user works, from the moment it is sent.
+func linkTTL(p roster.TokenPurpose) time.Duration {
+	switch p {
+	case roster.TokenPasswordReset:
+		return 60 * time.Minute
+	case roster.TokenVerifyEmail:
+		return 48 * time.Hour
+	case roster.TokenChangeEmail:
+		return 24 * time.Hour
+	}
+	return 7 * 24 * time.Hour // set_password: a new user may take a few days
+}
+
+// linkPath is the console page a one-time link opens.
+func linkPath(p roster.TokenPurpose) string {
+	switch p {
+	case roster.TokenVerifyEmail:
+		return PathVerifyEmail
+	case roster.TokenChangeEmail:
+		return PathConfirmEmail
+	}
+	return PathSetPassword
+}
+
+// ClaimEmails leases up to limit due emails for this worker and mints the one-time link of
+// those that carry one: a new token whose hash replaces the stored one (voiding any link sent
+// before), its lifetime starting now. An email whose link is no longer usable (the
+// invitation was accepted, cancelled or resent; the link was used or replaced) is cancelled
+// instead of sent. Several workers, in several processes, never claim the same email.
+func (a *App) ClaimEmails(ctx context.Context, limit int) ([]OutboundEmail, error) {
+	var out []OutboundEmail
+	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		out = out[:0]
+		now := a.clock.Now()
+		claimed, err := tx.ClaimEmails(ctx, now, now.Add(outboxLease), limit)
+		if err != nil {
+			return err
+		}
+		for _, m := range claimed {
+			e := OutboundEmail{Email: m.Email, Attempts: m.Attempts, CreatedAt: m.CreatedAt}
+			ok, err := a.mintLink(ctx, tx, &e, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				if _, err := tx.EndEmail(ctx, m.ID, "cancelled", "the link is no longer usable"); err != nil {
+					return err
+				}
+				continue
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// mintLink gives a claimed email its one-time link, if it carries one. It reports false
+// when the link is no longer usable.
+func (a *App) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, now time.Time) (bool, error) {
+	if e.LinkKind == "" {
+		return true, nil
+	}
+	plain, hash := token.New(token.PrefixLink)
+	switch e.LinkKind {
+	case LinkInvitation:
+		ok, err := tx.MintInvitationToken(ctx, e.LinkRef, hash, now)
+		if !ok || err != nil {
+			return false, err
+		}
+		e.Link = a.Link(PathAcceptInvitation, url.Values{"token": {plain}})
+	case LinkUserToken:
+		ut, err := tx.UserToken(ctx, e.LinkRef)
+		if roster.ErrorCode(err) == roster.ENotFound {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		expires := now.Add(linkTTL(ut.Purpose))
+		ok, err := tx.MintUserToken(ctx, ut.ID, hash, expires)
+		if !ok || err != nil {
+			return false, err
+		}
+		e.Link = a.Link(linkPath(ut.Purpose), url.Values{"token": {plain}})
+		e.Data["expires_at"] = expires.Format(time.RFC3339)
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// EmailSent records that an email was handed to the mail server.
+func (a *App) EmailSent(ctx context.Context, id string) error {
+	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.MarkEmailSent(ctx, id, a.clock.Now()) })
+}
+
+// EmailFailed records a failed attempt. A temporary failure is retried after Backoff; a
+// permanent one, or the last attempt, fails the email for good: an invitation then shows
+// "email could not be delivered" and its inviter is told, and the audit log records it.
+func (a *App) EmailFailed(ctx context.Context, e OutboundEmail, cause error, permanent bool) error {
+	msg := truncate(cause.Error(), 500)
+	err := a.write(ctx, roster.System(), func(t *txn) error {
+		if !permanent && e.Attempts < OutboxMaxAttempts {
+			return t.RetryEmail(t.ctx, e.ID, t.now.Add(Backoff(e.Attempts)), msg)
+		}
+		ended, err := t.EndEmail(t.ctx, e.ID, "failed", msg)
+		if err != nil || !ended {
+			return err
+		}
+		ev := roster.AuditEvent{OrgID: e.OrgID, Action: "email.delivery_failed", TargetType: "email", TargetID: e.ID,
+			After: map[string]any{"template": e.Template, "to": e.To, "attempts": e.Attempts, "error": msg}}
+		if e.LinkKind == LinkInvitation {
+			ev.Action, ev.TargetType, ev.TargetID = "invitation.delivery_failed", "invitation", e.LinkRef
+			if err := t.SetInvitationDeliveryError(t.ctx, e.LinkRef, DeliveryFailedMessage, t.now); err != nil {
+				return err
+			}
+			if err := a.notifyUndeliverable(t, e); err != nil {
+				return err
+			}
+		}
+		return t.audit(ev)
+	})
+	return err
+}
+
+// notifyUndeliverable tells an inviter that their invitation's email bounced.
+func (a *App) notifyUndeliverable(t *txn, e OutboundEmail) error {
+	inv, err := t.Invitation(t.ctx, e.LinkRef)
+	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && inv.InvitedBy == "") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	inviter, err := t.User(t.ctx, inv.InvitedBy)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return t.notifyUser(inviter, "invitation_undeliverable", inv.OrgID, map[string]any{
+		"org_name": e.Data["org_name"], "invitee_email": inv.Email})
+}
