@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,6 +30,8 @@ import (
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/outbox"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -93,10 +96,12 @@ func chromium(t *testing.T) context.Context {
 	return shared.ctx
 }
 
-// site is a Roster server for one test: the API and the console on one mux, as serve does.
+// site is a Roster server for one test: the API and the console on one mux, as serve does,
+// with the outbox worker delivering to the development mailbox.
 type site struct {
 	env *testenv.Env
 	url string
+	box *mail.Mailbox
 }
 
 func newSite(t *testing.T, e sqlstore.Engine) *site {
@@ -110,7 +115,58 @@ func newSite(t *testing.T, e sqlstore.Engine) *site {
 	}
 	srv := httptest.NewServer(httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()}))
 	t.Cleanup(srv.Close)
-	return &site{env: env, url: srv.URL}
+	box := mail.NewMailbox(0, log)
+	env.App.SetMailbox(box)
+	renderer, err := mail.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		outbox.New(env.App, renderer, box, log, outbox.Options{Poll: 50 * time.Millisecond}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return &site{env: env, url: srv.URL, box: box}
+}
+
+// mail waits for the newest email of a template to an address (polling the mailbox, with
+// a deadline) and returns it.
+func (s *site) mail(t *testing.T, to, template string) mail.Message {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, m := range s.box.Messages() {
+			if m.To == to && m.Template == template {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			var got []string
+			for _, m := range s.box.Messages() {
+				got = append(got, m.To+" "+m.Template)
+			}
+			t.Fatalf("no %s email to %s; the mailbox has %q", template, to, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var linkInMail = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// link returns the path and query of the link in an email that goes to a console page:
+// links are built from ROSTER_BASE_URL, and the test serves at another address.
+func (s *site) link(t *testing.T, m mail.Message, path string) string {
+	t.Helper()
+	for _, l := range linkInMail.FindAllString(m.Text, -1) {
+		u, err := url.Parse(l)
+		if err == nil && u.Path == path {
+			return u.RequestURI()
+		}
+	}
+	t.Fatalf("no link to %s in the %s email:\n%s", path, m.Template, m.Text)
+	return ""
 }
 
 // tab is one person's browser: a browser context of its own, in a language.

@@ -46,8 +46,16 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 			ast.Inspect(f, func(n ast.Node) bool {
 				switch n := n.(type) {
 				case *ast.CallExpr:
-					if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "redirect" && len(n.Args) == 4 {
-						if lit, ok := n.Args[3].(*ast.BasicLit); ok {
+					// Success messages: the flash argument of redirect and of the helpers that call it.
+					name := ""
+					switch f := n.Fun.(type) {
+					case *ast.Ident:
+						name = f.Name
+					case *ast.SelectorExpr:
+						name = f.Sel.Name
+					}
+					if i, ok := flashArg[name]; ok && i < len(n.Args) {
+						if lit, ok := n.Args[i].(*ast.BasicLit); ok {
 							if s, _ := strconv.Unquote(lit.Value); s != "" {
 								keys["flash."+s] = fname
 							}
@@ -105,6 +113,12 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 	for _, code := range errorCodes(t) {
 		keys["error."+code] = "error.go"
 	}
+	for _, st := range []string{"pending", "accepted", "declined", "revoked", "expired"} {
+		keys["invstatus."+st] = "invitation statuses"
+		if st != "pending" {
+			keys["accept.status."+st] = "invitation statuses"
+		}
+	}
 	for _, f := range fieldNames {
 		keys["field."+f] = "fields"
 	}
@@ -114,10 +128,15 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 	return keys
 }
 
+// flashArg gives, for each function that ends a change with a success message, the index
+// of its message argument.
+var flashArg = map[string]int{"redirect": 3, "memberAction": 3, "invitationAction": 3, "storeStatus": 4}
+
 // fieldNames are the input fields the app names in its errors.
 var fieldNames = []string{"name", "email", "password", "current_password", "new_password", "locale", "website", "phone",
 	"legal_name", "address_line1", "address_line2", "city", "postal_code", "region", "country", "currency", "time_zone",
-	"role", "status", "stores", "store_credits", "logo", "user_id", "q", "cursor", "store_id", "action"}
+	"role", "status", "stores", "store_credits", "logo", "user_id", "q", "cursor", "store_id", "action",
+	"allowed_domains", "invitation_ttl", "message", "invitations"}
 
 // auditActions are the actions the audit log shows in words.
 var auditActions = []string{"organization.created", "organization.updated", "organization.deleted", "organization.logo_changed",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -120,17 +121,53 @@ func TestConnectifFlow(t *testing.T) {
 			t.Fatalf("stores: %v %d", err, len(stores))
 		}
 
-		// A member joins with a role in one store (invitations come through email; the
-		// membership is made here directly so that this flow stays about the console).
-		memberEmail := addr("marc")
-		member := s.browser(t, "member", lang)
-		member.signup("Marc Member", memberEmail)
+		// Add a member by email with an organization role and, per store, a store role.
 		ownerActor, _ := s.env.Login(t, ownerEmail)
+		memberEmail := addr("marc")
+		owner.open("/orgs/" + orgID + "/members")
+		owner.popup(`[data-testid=add-member]`)
+		owner.screenshot("add-member")
+		owner.fill("#m-email", memberEmail, "#m-role", "member")
+		owner.click(fmt.Sprintf(`#modal tr[data-store=%q] input[name=store]`, stores[0].Name))
+		owner.fill(fmt.Sprintf(`#modal tr[data-store=%q] select`, stores[0].Name), roster.StoreRoleMember)
+		owner.submit(`[data-testid=send-invitation]`)
+		owner.noError()
+		owner.expect("main", memberEmail)
+
+		// A second invitation, resent (its old link dies) then cancelled.
+		otherEmail := addr("olga")
+		owner.open("/orgs/" + orgID + "/members/new")
+		owner.fill("#m-email", otherEmail)
+		owner.submit(`[data-testid=send-invitation]`)
+		owner.noError()
+		first := s.link(t, s.mail(t, otherEmail, "invitation"), app.PathAcceptInvitation)
+		owner.screenshot("org-invitations")
+		s.env.Clock.Advance(2 * time.Minute) // resending is limited to once a minute per invitation
+		owner.submit(fmt.Sprintf(`tr[data-invitation=%q] [data-testid=resend]`, otherEmail))
+		owner.noError()
+		owner.expect(".flash.success", catalogs[lang]["flash.invitation_resent"])
+		if _, err := s.env.App.LookupInvitation(testenv.Ctx, strings.TrimPrefix(first, app.PathAcceptInvitation+"?token=")); testenv.Code(err) != roster.ETokenInvalid {
+			t.Fatalf("the first link still works after a resend: %v", err)
+		}
+		owner.popup(fmt.Sprintf(`tr[data-invitation=%q] [data-testid=cancel]`, otherEmail))
+		owner.submit(`[data-testid=confirm-cancel]`)
+		owner.noError()
+		owner.expect(fmt.Sprintf(`tr[data-invitation=%q]`, otherEmail), catalogs[lang]["invstatus.revoked"])
+
+		// The member gets the email, accepts in their own browser by signing up through it.
+		accept := s.link(t, s.mail(t, memberEmail, "invitation"), app.PathAcceptInvitation)
+		member := s.browser(t, "member", lang)
+		member.open(accept)
+		member.expect("main", "Acme Retail")
+		member.expect("main", stores[0].Name)
+		member.screenshot("accept-invitation")
+		member.fill("#name", "Marc Member", "#password", testenv.Password)
+		member.submit(`[data-testid=accept]`)
+		member.noError()
 		_, mu := s.env.Login(t, memberEmail)
-		s.env.Join(t, ownerActor, orgID, mu, roster.OrgMember, app.StoreGrantInput{StoreID: stores[0].ID, RoleID: roster.StoreRoleMember})
 
 		// The member sees the organization and its store in the selector and switches.
-		member.open("/")
+		member.expect("main h1", stores[0].Name)
 		member.menu("details.selector")
 		member.expect("details.selector", "Acme Retail")
 		member.expect("details.selector", stores[0].Name)
@@ -286,5 +323,135 @@ func TestInflowwFlow(t *testing.T) {
 		if !strings.HasPrefix(bob.path(), "/login") {
 			t.Fatalf("after signing out: at %s", bob.path())
 		}
+	})
+}
+
+// TestECPowerFlow: a one-store organization; the owner invites a member, who registers a
+// password through the link (valid 7 days); the owner removes them after a confirmation
+// step, and the removed member receives an email that their access was removed.
+func TestECPowerFlow(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		owner := s.browser(t, "owner", lang)
+		owner.signup("Emi Owner", addr("emi"))
+		orgID := owner.createOrg("EC Shop")
+		owner.open("/orgs/" + orgID + "/stores/new")
+		owner.fill("#s-name", "Main store")
+		owner.submit(`#modal form button[type=submit]`)
+		owner.noError()
+
+		memberEmail := addr("ken")
+		owner.open("/orgs/" + orgID + "/members/new")
+		owner.fill("#m-email", memberEmail)
+		owner.click(`#modal tr[data-store="Main store"] input[name=store]`)
+		owner.fill(`#modal tr[data-store="Main store"] select`, roster.StoreRoleMember)
+		owner.submit(`[data-testid=send-invitation]`)
+		owner.noError()
+		inv := s.mail(t, memberEmail, "invitation")
+		invs, err := s.env.App.Invitations(testenv.Ctx, mustActor(t, s, ownerEmailOf(t, s, orgID)), orgID, app.InvitationFilter{})
+		if err != nil || len(invs.Items) != 1 || invs.Items[0].ExpiresAt.Sub(invs.Items[0].CreatedAt) != roster.DefaultInvitationTTL {
+			t.Fatalf("the invitation is not valid for 7 days: %v %+v", err, invs.Items)
+		}
+
+		member := s.browser(t, "member", lang)
+		member.open(s.link(t, inv, app.PathAcceptInvitation))
+		member.fill("#name", "Ken Member", "#password", testenv.Password)
+		member.submit(`[data-testid=accept]`)
+		member.noError()
+		member.expect("main h1", "Main store")
+
+		// Removal after a confirmation step; the email arrives.
+		owner.open("/orgs/" + orgID + "/members")
+		owner.popup(fmt.Sprintf(`tr[data-member=%q] [data-testid=remove-member]`, memberEmail))
+		owner.screenshot("remove-member")
+		owner.expect("#modal", memberEmail)
+		owner.submit(`[data-testid=confirm-remove]`)
+		owner.noError()
+		if owner.count(fmt.Sprintf(`tr[data-member=%q]`, memberEmail)) != 0 {
+			t.Fatal("the removed member is still listed")
+		}
+		s.mail(t, memberEmail, "access_removed")
+
+		// The removed member's next request no longer shows the organization.
+		member.open("/")
+		if strings.Contains(member.text("body"), "EC Shop") {
+			t.Fatal("the removed member still sees the organization")
+		}
+	})
+}
+
+// ownerEmailOf returns the owner's address of an organization.
+func ownerEmailOf(t *testing.T, s *site, orgID string) string {
+	t.Helper()
+	page, err := s.env.App.AdminOrganizations(testenv.Ctx, roster.System(), "", "", 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range page.Items {
+		if o.ID == orgID {
+			return o.OwnerEmail
+		}
+	}
+	t.Fatalf("no organization %s", orgID)
+	return ""
+}
+
+// TestConnectorFlow: the admin forces one email domain and refuses free providers, creates
+// a user directly (who chooses a password through the emailed link, never receiving one),
+// sends a password reset, suspends and reactivates the user.
+func TestConnectorFlow(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		domain := "connector-" + testenv.Unique() + ".com"
+		admin := s.browser(t, "admin", lang)
+		admin.signup("Ana Admin", "ana@"+domain)
+		orgID := admin.createOrg("Connector Co")
+
+		// Policy: only the company's domain, no free providers.
+		admin.open("/orgs/" + orgID + "/policy")
+		admin.fill("#p-domains", domain)
+		admin.click(`input[name=block_free]`)
+		admin.submit(`form[action$="/policy"] button[type=submit]`)
+		admin.noError()
+		admin.screenshot("org-policy")
+
+		// A gmail address is refused, with the rule named.
+		admin.open("/orgs/" + orgID + "/members/create")
+		admin.fill("#m-email", "someone@gmail.com", "#m-name", "Some One")
+		admin.submit(`[data-testid=send-invitation]`)
+		if e := admin.text("#modal .flash.error"); e != catalogs[lang]["error.email_domain_not_allowed"] && e != catalogs[lang]["error.free_email_provider_blocked"] {
+			t.Fatalf("gmail address: error %q", e)
+		}
+
+		// Direct creation: the user gets a set-password link, never a password.
+		userEmail := "rita@" + domain
+		admin.fill("#m-email", userEmail, "#m-name", "Rita Regular")
+		admin.submit(`[data-testid=send-invitation]`)
+		admin.noError()
+		m := s.mail(t, userEmail, "set_password")
+		if strings.Contains(m.Text, testenv.Password) {
+			t.Fatal("a password is in the email")
+		}
+		rita := s.browser(t, "rita", lang)
+		rita.open(s.link(t, m, app.PathSetPassword))
+		rita.fill("#password", testenv.Password, "#password2", testenv.Password)
+		rita.submit(`form[action="/reset-password"] button[type=submit]`)
+		rita.noError()
+		rita.login(userEmail)
+		rita.expect("details.usermenu summary", "Rita Regular")
+
+		// Password reset sent by the admin; suspension and reactivation.
+		admin.open("/orgs/" + orgID + "/members")
+		admin.submit(fmt.Sprintf(`tr[data-member=%q] [data-testid=send-reset]`, userEmail))
+		admin.noError()
+		s.mail(t, userEmail, "password_reset")
+		admin.submit(fmt.Sprintf(`tr[data-member=%q] form[action$="/suspend"] button`, userEmail))
+		admin.noError()
+		rita.open("/")
+		if strings.Contains(rita.text("details.selector"), "Connector Co") && !strings.Contains(rita.text("details.selector"), catalogs[lang]["status.suspended"]) {
+			t.Fatal("the suspended user still reaches the organization")
+		}
+		admin.submit(fmt.Sprintf(`tr[data-member=%q] form[action$="/reactivate"] button`, userEmail))
+		admin.noError()
 	})
 }

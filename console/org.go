@@ -33,6 +33,13 @@ type orgPage struct {
 	Names  map[string]string // user ID → name, to show who acted
 
 	Admins []roster.Member
+
+	Invitations app.Page[roster.Invitation]
+	InvFilter   app.InvitationFilter
+	Invitation  *roster.Invitation // the invitation a pop-up is about
+	Now         time.Time
+
+	Policy roster.Policy
 }
 
 // orgPage loads an organization the user belongs to, for one tab of its settings.
@@ -256,6 +263,17 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 		return err
 	}
 	p.Members = members
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/members/new"):
+		p.Dialog = "add_member"
+	case strings.HasSuffix(r.URL.Path, "/members/create"):
+		p.Dialog = "create_user"
+	}
+	if p.Dialog != "" {
+		if err := s.loadStores(r, rq, p); err != nil {
+			return err
+		}
+	}
 	if uid := r.PathValue("user"); uid != "" {
 		m, err := s.app.Member(r.Context(), rq.id.actor, p.Org.ID, uid)
 		if err != nil {

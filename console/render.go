@@ -24,9 +24,9 @@ var staticFS embed.FS
 // pageNames lists every page template. Each is parsed with the layout at start-up; one
 // missing fails New, and so the tests.
 var pageNames = []string{
-	"error", "login", "signup", "reset", "setup", "notice",
-	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer",
-	"store", "account", "operator_orgs", "operator_users",
+	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
+	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_invitations", "org_policy",
+	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
 }
 
 // parsePages parses the layout and shared partials with each page.
@@ -233,6 +233,7 @@ func funcs(cat catalogs) template.FuncMap {
 			return false
 		},
 		"list": func(s ...string) []string { return s },
+		"days": func(d time.Duration) int { return int(d / (24 * time.Hour)) },
 		// pagerFirst links back to the first page when the listing is not on it.
 		"pagerFirst": func(cursor, first string) string {
 			if cursor == "" {

@@ -1,6 +1,10 @@
 package console
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/rosterhq/roster/app"
+)
 
 // routes registers every page of the console. Paths that emailed links point to are the
 // constants of app/links.go.
@@ -18,6 +22,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /setup", public, s.setupPage)
 	s.handle(mux, "POST /setup", public, s.setup)
 	s.handle(mux, "POST /language", public, s.language)
+	s.handle(mux, "GET /forgot-password", public, s.forgotPage)
+	s.handle(mux, "POST /forgot-password", public, s.forgot)
+	s.handle(mux, "GET "+app.PathVerifyEmail, public, s.linkPage("verify.title", "verify.text", app.PathVerifyEmail, "verify.submit"))
+	s.handle(mux, "POST "+app.PathVerifyEmail, public, s.verifyEmail)
+	s.handle(mux, "GET "+app.PathConfirmEmail, public, s.linkPage("confirm_email.title", "confirm_email.text", app.PathConfirmEmail, "confirm_email.submit"))
+	s.handle(mux, "POST "+app.PathConfirmEmail, public, s.confirmEmail)
+	s.handle(mux, "GET "+app.PathAcceptInvitation, public, s.acceptPage)
+	s.handle(mux, "POST "+app.PathAcceptInvitation, public, s.accept)
+	s.handle(mux, "POST /invitations/decline", public, s.decline)
 
 	// Identities of this browser.
 	s.handle(mux, "POST /accounts/switch", signedIn, s.switchAccount)
@@ -43,6 +56,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/stores/{store}/archive", signedIn, s.storeArchive)
 	s.handle(mux, "POST /orgs/{org}/stores/{store}/unarchive", signedIn, s.storeUnarchive)
 	s.handle(mux, "GET /orgs/{org}/members", signedIn, s.orgMembers)
+	s.handle(mux, "GET /orgs/{org}/members/new", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/new", signedIn, s.addMember)
+	s.handle(mux, "GET /orgs/{org}/members/create", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/create", signedIn, s.createUser)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/password-reset", signedIn, s.memberPasswordReset)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/stores", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/stores", signedIn, s.memberStoreSave)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/stores/remove", signedIn, s.memberStoreRemove)
@@ -51,6 +69,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/members/{user}/reactivate", signedIn, s.memberReactivate)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/remove", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/remove", signedIn, s.memberRemove)
+	s.handle(mux, "GET /orgs/{org}/invitations", signedIn, s.orgInvitations)
+	s.handle(mux, "POST /orgs/{org}/invitations/{inv}/resend", signedIn, s.invitationResend)
+	s.handle(mux, "GET /orgs/{org}/invitations/{inv}/cancel", signedIn, s.orgInvitations)
+	s.handle(mux, "POST /orgs/{org}/invitations/{inv}/cancel", signedIn, s.invitationCancel)
+	s.handle(mux, "GET /orgs/{org}/policy", signedIn, s.orgPolicy)
+	s.handle(mux, "POST /orgs/{org}/policy", signedIn, s.orgPolicySave)
 	s.handle(mux, "GET /orgs/{org}/audit", signedIn, s.orgAudit)
 	s.handle(mux, "GET /orgs/{org}/transfer", signedIn, s.transferPage)
 	s.handle(mux, "POST /orgs/{org}/transfer", signedIn, s.transfer)
@@ -60,6 +84,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /stores/{store}", signedIn, s.storeSave)
 	s.handle(mux, "POST /stores/{store}/logo", signedIn, s.storeLogoSave)
 	s.handle(mux, "GET /stores/{store}/logo", signedIn, s.storeLogo)
+	s.handle(mux, "GET /stores/{store}/invite", signedIn, s.storePage)
+	s.handle(mux, "POST /stores/{store}/invite", signedIn, s.storeInvite)
 	s.handle(mux, "POST /stores/{store}/team/{user}", signedIn, s.teamRole)
 	s.handle(mux, "GET /stores/{store}/team/{user}/remove", signedIn, s.storePage)
 	s.handle(mux, "POST /stores/{store}/team/{user}/remove", signedIn, s.teamRemove)
@@ -68,6 +94,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /account", signedIn, s.accountPage)
 	s.handle(mux, "POST /account/profile", signedIn, s.accountProfile)
 	s.handle(mux, "POST /account/password", signedIn, s.accountPassword)
+	s.handle(mux, "POST /account/email", signedIn, s.accountEmail)
+	s.handle(mux, "POST /account/verification", signedIn, s.accountVerification)
 	s.handle(mux, "POST /account/sessions/revoke", signedIn, s.accountRevokeSession)
 	s.handle(mux, "POST /account/sessions/revoke-others", signedIn, s.accountRevokeOthers)
 	s.handle(mux, "GET /account/orgs/{org}/leave", signedIn, s.accountPage)
@@ -79,4 +107,5 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /operator/users", operator, s.operatorUsers)
 	s.handle(mux, "POST /operator/users/{user}/deactivate", operator, s.operatorDeactivate)
 	s.handle(mux, "POST /operator/users/{user}/reactivate", operator, s.operatorReactivate)
+	s.handle(mux, "GET /operator/mailbox", operator, s.mailboxPage)
 }

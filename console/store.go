@@ -36,6 +36,9 @@ func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request
 	if p.Team, err = s.app.StoreTeam(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
+	if strings.HasSuffix(r.URL.Path, "/invite") {
+		p.Dialog = "invite"
+	}
 	if uid := r.PathValue("user"); uid != "" && strings.HasSuffix(r.URL.Path, "/remove") && failed == nil {
 		for i := range p.Team {
 			if p.Team[i].User.ID == uid {
