@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -377,6 +378,73 @@ func TestECPowerFlow(t *testing.T) {
 		if strings.Contains(member.text("body"), "EC Shop") {
 			t.Fatal("the removed member still sees the organization")
 		}
+
+		// The member changes their email address, with verification of the new one.
+		newEmail := addr("ken.new")
+		member.open("/account")
+		member.fill("#new-email", newEmail, "#email-pw", testenv.Password)
+		member.submit(`form[action="/account/email"] button[type=submit]`)
+		member.noError()
+		member.expect(".flash.success", catalogs[lang]["flash.email_change_sent"])
+		member.open(s.link(t, s.mail(t, newEmail, "change_email"), app.PathConfirmEmail))
+		member.submit(`form[action="/confirm-email"] button[type=submit]`)
+		member.noError()
+		member.expect("main", newEmail)
+		s.mail(t, memberEmail, "email_changed") // the old address is told
+	})
+}
+
+// TestOperatorPages: the first operator is created through the setup link, edits an
+// organization's store credits, deactivates and reactivates a user, and reads the
+// development mailbox.
+func TestOperatorPages(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		link, err := s.env.App.SetupLink(testenv.Ctx)
+		if err != nil || link == "" {
+			t.Fatalf("setup link: %q %v", link, err)
+		}
+		u, _ := url.Parse(link)
+		ownerEmail := addr("oscar")
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: ownerEmail, Name: "Oscar Owner", Password: testenv.Password, Locale: lang}); err != nil {
+			t.Fatal(err)
+		}
+		org := s.env.Org(t, mustActor(t, s, ownerEmail), "Credits Inc")
+
+		op := s.browser(t, "operator", lang)
+		op.open(u.RequestURI())
+		op.fill("#name", "Opal Operator", "#email", addr("opal"), "#password", testenv.Password)
+		op.submit(`form[action="/setup"] button[type=submit]`)
+		op.noError()
+		op.expect(fmt.Sprintf(`tr[data-org=%q]`, "Credits Inc"), ownerEmail)
+		op.fill(`tr[data-org="Credits Inc"] input[name=credits]`, "5")
+		op.submit(`tr[data-org="Credits Inc"] form button`)
+		op.noError()
+		op.screenshot("operator-orgs")
+		if o, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, ownerEmail), org.ID); err != nil || o.StoreCredits != 5 {
+			t.Fatalf("store credits: %v %d", err, o.StoreCredits)
+		}
+
+		op.open("/operator/users")
+		// The owner cannot be deactivated while they own an organization.
+		op.submit(fmt.Sprintf(`tr[data-user=%q] form button`, ownerEmail))
+		op.expect(".flash.error", catalogs[lang]["error.owns_organizations"])
+		memberEmail := addr("uma")
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Uma User", Password: testenv.Password, Locale: lang}); err != nil {
+			t.Fatal(err)
+		}
+		op.open("/operator/users")
+		op.submit(fmt.Sprintf(`tr[data-user=%q] form[action$="/deactivate"] button`, memberEmail))
+		op.noError()
+		op.expect(fmt.Sprintf(`tr[data-user=%q]`, memberEmail), catalogs[lang]["status.deactivated"])
+		op.submit(fmt.Sprintf(`tr[data-user=%q] form[action$="/reactivate"] button`, memberEmail))
+		op.noError()
+		op.screenshot("operator-users")
+
+		s.mail(t, memberEmail, "verify_email")
+		op.open("/operator/mailbox")
+		op.expect(fmt.Sprintf(`article.mail[data-to=%q]`, memberEmail), memberEmail)
+		op.screenshot("operator-mailbox")
 	})
 }
 
