@@ -252,7 +252,12 @@ func (b *tab) popup(sel string) {
 func (b *tab) fill(kv ...string) {
 	b.t.Helper()
 	for i := 0; i+1 < len(kv); i += 2 {
-		b.must(chromedp.Do(b.ctx, chromedp.SetValue(chromedp.CSS(kv[i]), kv[i+1], chromedp.NodeReady)))
+		ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+		err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(kv[i]), kv[i+1], chromedp.NodeReady))
+		cancel()
+		if err != nil {
+			b.t.Fatalf("%s on %s: cannot fill %s: %v", b.name, b.path(), kv[i], err)
+		}
 	}
 }
 
@@ -266,8 +271,12 @@ func (b *tab) menu(sel string) {
 // keyboard user's would be), so a sticky header never swallows it.
 func (b *tab) click(sel string) {
 	b.t.Helper()
-	b.must(chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS(sel)),
-		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, sel))))
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		b.t.Fatalf("%s on %s: nothing visible matches %s: %v", b.name, b.path(), sel, err)
+	}
+	b.must(chromedp.Do(b.ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, sel))))
 }
 
 // text returns the visible text of the first element matching sel ("" when none).
