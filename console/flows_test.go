@@ -523,3 +523,38 @@ func TestConnectorFlow(t *testing.T) {
 		admin.noError()
 	})
 }
+
+// TestArchiveAndDelete: a store is archived after a confirmation (it frees a credit), then
+// deleted; the owner deletes the organization after typing its name and their password.
+func TestArchiveAndDelete(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		owner := s.browser(t, "owner", lang)
+		owner.signup("Dora Owner", addr("dora"))
+		orgID := owner.createOrg("Short Lived")
+		owner.open("/orgs/" + orgID + "/stores/new")
+		owner.fill("#s-name", "Popup shop")
+		owner.submit(`#modal form button[type=submit]`)
+		owner.noError()
+		owner.popup(`tr[data-store="Popup shop"] a[href$="/archive"]`)
+		owner.submit(`#modal form button[type=submit]`)
+		owner.noError()
+		owner.expect(`tr[data-store="Popup shop"]`, catalogs[lang]["storestatus.archived"])
+		owner.expect("[data-testid=credits]", "3")
+		owner.popup(`tr[data-store="Popup shop"] a[href$="/delete"]`)
+		owner.submit(`#modal form button[type=submit]`)
+		owner.noError()
+		if owner.count(`tr[data-store="Popup shop"]`) != 0 {
+			t.Fatal("the deleted store is still listed")
+		}
+
+		owner.open("/orgs/" + orgID + "/delete")
+		owner.fill("#d-name", "Short Lived", "#d-password", testenv.Password)
+		owner.submit(`[data-testid=confirm-delete-org]`)
+		owner.noError()
+		owner.expect(".flash.success", catalogs[lang]["flash.org_deleted"])
+		if strings.Contains(owner.text("details.selector"), "Short Lived") {
+			t.Fatal("the deleted organization is still in the selector")
+		}
+	})
+}

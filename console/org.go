@@ -190,14 +190,18 @@ func (s *Server) renderStores(w http.ResponseWriter, r *http.Request, rq *reques
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/stores/new"):
 		p.Dialog = "new_store"
-	case strings.HasSuffix(r.URL.Path, "/archive"):
+	case strings.HasSuffix(r.URL.Path, "/archive"), strings.HasSuffix(r.URL.Path, "/delete"):
 		for i := range p.Stores {
 			if p.Stores[i].ID == r.PathValue("store") {
-				p.Dialog, p.Target = "archive_store", &p.Stores[i]
+				p.Target = &p.Stores[i]
 			}
 		}
 		if p.Target == nil {
 			return roster.NotFound("store")
+		}
+		p.Dialog = "archive_store"
+		if strings.HasSuffix(r.URL.Path, "/delete") {
+			p.Dialog = "delete_store"
 		}
 	}
 	s.render(w, r, status, "org_stores", v)
@@ -243,6 +247,12 @@ func (s *Server) storeStatus(w http.ResponseWriter, r *http.Request, rq *request
 	}
 	redirect(w, r, "/orgs/"+r.PathValue("org")+"/stores", flash)
 	return nil
+}
+
+func (s *Server) storeDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return s.storeStatus(w, r, rq, func(ctx context.Context, actor roster.Actor, storeID string) (roster.Store, error) {
+		return roster.Store{}, s.app.DeleteStore(ctx, actor, storeID)
+	}, "store_deleted")
 }
 
 // orgMembers shows the members tab: search, role filter and paging, with the pop-up to
@@ -435,3 +445,41 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, rq *request) e
 }
 
 func (p *orgPage) dialogName() string { return p.Dialog }
+
+// deletePage asks the owner to confirm the deletion of the organization.
+func (s *Server) deletePage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	v, p, err := s.orgPage(w, r, rq, "delete")
+	if err != nil {
+		return err
+	}
+	if !p.Org.Access.Can(roster.PermOrgDelete) {
+		return roster.Forbidden("only the owner deletes the organization")
+	}
+	s.render(w, r, http.StatusOK, "org_delete", v)
+	return nil
+}
+
+// deleteOrg deletes the organization, after the owner typed its name (the console's own
+// confirmation) and their password (checked by the app).
+func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, rq *request) error {
+	org, err := s.app.Organization(r.Context(), rq.id.actor, r.PathValue("org"))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(r.PostFormValue("confirm_name")) != org.Name {
+		err = &roster.Error{Code: "confirm_name_mismatch", Field: "confirm_name"}
+	} else {
+		err = s.app.DeleteOrganization(r.Context(), rq.id.actor, org.ID, r.PostFormValue("password"))
+	}
+	if err != nil {
+		v, p, perr := s.orgPage(w, r, rq, "delete")
+		if perr != nil {
+			return perr
+		}
+		_ = p
+		s.render(w, r, s.setError(r, v, err), "org_delete", v)
+		return nil
+	}
+	redirect(w, r, "/", "org_deleted")
+	return nil
+}

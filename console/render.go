@@ -25,7 +25,7 @@ var staticFS embed.FS
 // missing fails New, and so the tests.
 var pageNames = []string{
 	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
-	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_invitations", "org_policy",
+	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
 	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
 }
 

@@ -55,6 +55,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/stores/{store}/archive", signedIn, s.orgStores)
 	s.handle(mux, "POST /orgs/{org}/stores/{store}/archive", signedIn, s.storeArchive)
 	s.handle(mux, "POST /orgs/{org}/stores/{store}/unarchive", signedIn, s.storeUnarchive)
+	s.handle(mux, "GET /orgs/{org}/stores/{store}/delete", signedIn, s.orgStores)
+	s.handle(mux, "POST /orgs/{org}/stores/{store}/delete", signedIn, s.storeDelete)
 	s.handle(mux, "GET /orgs/{org}/members", signedIn, s.orgMembers)
 	s.handle(mux, "GET /orgs/{org}/members/new", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/new", signedIn, s.addMember)
@@ -76,6 +78,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/policy", signedIn, s.orgPolicy)
 	s.handle(mux, "POST /orgs/{org}/policy", signedIn, s.orgPolicySave)
 	s.handle(mux, "GET /orgs/{org}/audit", signedIn, s.orgAudit)
+	s.handle(mux, "GET /orgs/{org}/delete", signedIn, s.deletePage)
+	s.handle(mux, "POST /orgs/{org}/delete", signedIn, s.deleteOrg)
 	s.handle(mux, "GET /orgs/{org}/transfer", signedIn, s.transferPage)
 	s.handle(mux, "POST /orgs/{org}/transfer", signedIn, s.transfer)
 
