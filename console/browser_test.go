@@ -288,6 +288,14 @@ func (b *tab) text(sel string) string {
 	return s
 }
 
+// value returns the value of the first input matching sel.
+func (b *tab) value(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?e.value:""})()`, sel)))
+	b.must(err)
+	return s
+}
+
 // count returns how many elements match sel.
 func (b *tab) count(sel string) int {
 	b.t.Helper()
