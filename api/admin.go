@@ -51,7 +51,8 @@ type adminUsersOutput struct {
 	}
 }
 
-type adminUserPath struct {
+// AdminUserPath names a user in an operator path.
+type AdminUserPath struct {
 	User string `path:"user" maxLength:"320" doc:"User ID or email address"`
 }
 
@@ -79,7 +80,8 @@ type serviceTokensOutput struct {
 	}
 }
 
-type serviceTokenPath struct {
+// ServiceTokenPath names a service token in a path.
+type ServiceTokenPath struct {
 	Token string `path:"token" maxLength:"40"`
 }
 
@@ -121,7 +123,7 @@ func (s *Server) registerAdmin() {
 		}, withDescription(who))
 
 	register(s.api, op("admin-deactivate-user", http.MethodPost, "/v1/admin/users/{user}/deactivate", "Deactivate a user", "Operators"),
-		func(ctx context.Context, in *adminUserPath) (*userOutput, error) {
+		func(ctx context.Context, in *AdminUserPath) (*userOutput, error) {
 			u, err := s.app.DeactivateUser(ctx, actor(ctx), in.User)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -130,7 +132,7 @@ func (s *Server) registerAdmin() {
 		}, withDescription("Their sessions end at once and their API keys stop working. Refused with owns_organizations while they own one."+who))
 
 	register(s.api, op("admin-reactivate-user", http.MethodPost, "/v1/admin/users/{user}/reactivate", "Reactivate a user", "Operators"),
-		func(ctx context.Context, in *adminUserPath) (*userOutput, error) {
+		func(ctx context.Context, in *AdminUserPath) (*userOutput, error) {
 			u, err := s.app.ReactivateUser(ctx, actor(ctx), in.User)
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -161,7 +163,7 @@ func (s *Server) registerAdmin() {
 		}, withDescription(who))
 
 	register(s.api, op("admin-revoke-service-token", http.MethodDelete, "/v1/admin/service-tokens/{token}", "Revoke a service token", "Operators"),
-		func(ctx context.Context, in *serviceTokenPath) (*struct{}, error) {
+		func(ctx context.Context, in *ServiceTokenPath) (*struct{}, error) {
 			if err := s.app.RevokeServiceToken(ctx, actor(ctx), in.Token); err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -62,6 +62,11 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerCheck()
 	s.registerAdmin()
 	s.registerAudit()
+	s.registerRoles()
+	s.registerPermissions()
+	s.registerAPIKeys()
+	s.registerUsage()
+	s.registerAuditExport()
 	s.registerInvitations()
 	s.registerAccounts()
 	s.registerPolicy()
@@ -107,6 +112,13 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	next(huma.WithValue(ctx, keyActor, a))
+	if a.Kind == roster.ActorAPIKey {
+		// The request log of API keys: method, path without its query string, status, address.
+		rctx := context.WithoutCancel(ctx.Context())
+		if err := s.app.RecordAPIKeyRequest(rctx, a, ctx.Method(), ctx.URL().Path, ctx.Status()); err != nil {
+			s.log.ErrorContext(rctx, "record API key request", "err", err, "request_id", httpserver.RequestID(rctx))
+		}
+	}
 }
 
 func (s *Server) writeErr(ctx huma.Context, err error) {

@@ -93,7 +93,7 @@ func (a *App) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Cata
 }
 
 // access computes what an actor holds in an organization. Only users hold anything in an
-// organization.
+// organization; an API key holds its owner's access narrowed to the key (apikeys.go).
 func (a *App) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string) (roster.Access, *roster.Catalog, error) {
 	cat, err := a.catalog(ctx, c)
 	if err != nil {
@@ -101,6 +101,10 @@ func (a *App) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, 
 	}
 	if !actor.IsUser() {
 		return roster.NewAccess(orgID, "", "", "", nil, cat), cat, nil
+	}
+	if actor.Kind == roster.ActorAPIKey {
+		acc, err := a.apiKeyActorAccess(ctx, c, cat, actor, orgID)
+		return acc, cat, err
 	}
 	acc, err := a.userAccess(ctx, c, cat, orgID, actor.UserID)
 	return acc, cat, err

@@ -60,60 +60,77 @@ type NewUserInput struct {
 // a password never travels by email. An address that already has an account gets
 // user_exists: invite it instead.
 func (a *App) CreateUser(ctx context.Context, actor roster.Actor, orgID string, in NewUserInput) (roster.User, error) {
-	addr, err := email(in.Email)
-	if err != nil {
+	if _, err := in.validate(); err != nil {
 		return roster.User{}, err
-	}
-	name, err := text("name", in.Name, true, 100)
-	if err != nil {
-		return roster.User{}, err
-	}
-	loc, err := locale(in.Locale)
-	if err != nil {
-		return roster.User{}, err
-	}
-	role := in.Role
-	if role == "" {
-		role = roster.OrgMember
 	}
 	var u roster.User
-	err = a.write(ctx, actor, func(t *txn) error {
+	err := a.write(ctx, actor, func(t *txn) error {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return err
 		}
-		if err := s.require(roster.PermOrgMembersManage); err != nil {
-			return err
-		}
-		if err := policyCheck(s.org, addr); err != nil {
-			return err
-		}
-		if _, _, err := t.UserByEmail(t.ctx, addr); err == nil {
-			return (&roster.Error{Code: roster.EUserExists, Field: "email",
-				Message: "an account with this address already exists; invite it to the organization instead"}).
-				With("invite", "/v1/organizations/"+orgID+"/invitations")
-		} else if roster.ErrorCode(err) != roster.ENotFound {
-			return err
-		}
-		creator, err := t.User(t.ctx, s.acc.UserID)
-		if err != nil {
-			return err
-		}
-		u = roster.User{ID: roster.NewID(roster.PrefixUser), Email: addr, Name: name, Locale: loc, Status: roster.UserActive, CreatedAt: t.now, UpdatedAt: t.now}
-		if err := t.CreateUser(t.ctx, u, ""); err != nil {
-			return err
-		}
-		if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "user.created", TargetType: "user", TargetID: u.ID,
-			After: map[string]any{"email": u.Email, "name": u.Name}}); err != nil {
-			return err
-		}
-		if err := a.join(t, s, u, role, in.Stores); err != nil {
-			return err
-		}
-		return t.sendLink(u, roster.TokenSetPassword, "set_password", u.Email, orgID,
-			map[string]any{"org_name": s.org.Name, "inviter_name": creator.Name})
+		u, err = a.createUser(t, s, in)
+		return err
 	})
 	return u, err
+}
+
+// validate checks a new user's address, name and language and fills the default role.
+func (in NewUserInput) validate() (NewUserInput, error) {
+	var err error
+	if in.Email, err = email(in.Email); err != nil {
+		return in, err
+	}
+	if in.Name, err = text("name", in.Name, true, 100); err != nil {
+		return in, err
+	}
+	if in.Locale, err = locale(in.Locale); err != nil {
+		return in, err
+	}
+	if in.Role == "" {
+		in.Role = roster.OrgMember
+	}
+	return in, nil
+}
+
+// createUser creates an account directly in the scope's organization, inside the caller's
+// transaction: CreateUser, and bulk imports.
+func (a *App) createUser(t *txn, s scope, in NewUserInput) (roster.User, error) {
+	in, err := in.validate()
+	if err != nil {
+		return roster.User{}, err
+	}
+	orgID := s.org.ID
+	if err := s.require(roster.PermOrgMembersManage); err != nil {
+		return roster.User{}, err
+	}
+	if err := policyCheck(s.org, in.Email); err != nil {
+		return roster.User{}, err
+	}
+	if _, _, err := t.UserByEmail(t.ctx, in.Email); err == nil {
+		return roster.User{}, (&roster.Error{Code: roster.EUserExists, Field: "email",
+			Message: "an account with this address already exists; invite it to the organization instead"}).
+			With("invite", "/v1/organizations/"+orgID+"/invitations")
+	} else if roster.ErrorCode(err) != roster.ENotFound {
+		return roster.User{}, err
+	}
+	creator, err := t.User(t.ctx, s.acc.UserID)
+	if err != nil {
+		return roster.User{}, err
+	}
+	u := roster.User{ID: roster.NewID(roster.PrefixUser), Email: in.Email, Name: in.Name, Locale: in.Locale, Status: roster.UserActive, CreatedAt: t.now, UpdatedAt: t.now}
+	if err := t.CreateUser(t.ctx, u, ""); err != nil {
+		return roster.User{}, err
+	}
+	if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "user.created", TargetType: "user", TargetID: u.ID,
+		After: map[string]any{"email": u.Email, "name": u.Name}}); err != nil {
+		return roster.User{}, err
+	}
+	if err := a.join(t, s, u, in.Role, in.Stores); err != nil {
+		return roster.User{}, err
+	}
+	return u, t.sendLink(u, roster.TokenSetPassword, "set_password", u.Email, orgID,
+		map[string]any{"org_name": s.org.Name, "inviter_name": creator.Name})
 }
 
 // SendPasswordReset emails a member a link to choose a new password (owner and admins,

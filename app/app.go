@@ -36,6 +36,8 @@ type Config struct {
 	SessionIdle         time.Duration // a session unused this long ends
 	SessionLifetime     time.Duration // a session ends this long after login, used or not
 	LoginPerIP          int           // login attempts per IP per minute
+	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
+	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -51,6 +53,7 @@ func DefaultConfig() Config {
 		SessionIdle:         7 * 24 * time.Hour,
 		SessionLifetime:     30 * 24 * time.Hour,
 		LoginPerIP:          30,
+		APIKeyLogRetention:  30 * 24 * time.Hour,
 	}
 }
 

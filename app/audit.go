@@ -41,8 +41,8 @@ func (a *App) auditFilter(ctx context.Context, actor roster.Actor, orgID string,
 	case s.acc.Can(roster.PermOrgAuditRead):
 	case f.StoreID != "" && s.acc.CanInStore(f.StoreID, roster.PermStoreAuditRead):
 	default:
-		out.ActorID = actor.UserID // members see their own actions only
-		if f.ActorID != "" && f.ActorID != actor.UserID {
+		out.ActorID = actor.ID() // members see their own actions only (an API key: its own)
+		if f.ActorID != "" && f.ActorID != out.ActorID {
 			return roster.AuditFilter{}, deny(orgID, f.StoreID, roster.PermOrgAuditRead, "you can read your own actions only")
 		}
 	}

@@ -229,6 +229,8 @@ func (a *App) Authenticate(ctx context.Context, secret, ip, userAgent string) (r
 	switch {
 	case token.WellFormed(token.PrefixSession, secret):
 		return a.authenticateSession(ctx, actor, secret, unauth)
+	case strings.HasPrefix(secret, token.PrefixAPIKey):
+		return a.authenticateAPIKey(ctx, actor, secret, unauth)
 	case token.WellFormed(token.PrefixService, secret):
 		st, err := a.read().ServiceTokenByHash(ctx, token.Hash(secret))
 		if roster.ErrorCode(err) == roster.ENotFound {
@@ -295,6 +297,9 @@ const reauthWindow = 10 * time.Minute
 // stepUp proves that the person at the keyboard is the account's owner before a sensitive
 // action: the password given now, or entered in this session in the last few minutes.
 func (a *App) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw string) error {
+	if actor.Kind != roster.ActorUser || actor.UserID == "" {
+		return roster.Forbidden("this needs a signed-in person who confirms with their password; API keys cannot")
+	}
 	if pw == "" {
 		if actor.SessionID != "" {
 			sessions, err := c.ListSessions(ctx, actor.UserID)

@@ -208,6 +208,9 @@ func (a *App) RemoveMember(ctx context.Context, actor roster.Actor, orgID, userI
 
 // LeaveOrganization removes the actor from an organization. The owner cannot leave.
 func (a *App) LeaveOrganization(ctx context.Context, actor roster.Actor, orgID string) error {
+	if err := requireUser(actor); err != nil {
+		return err // a person leaves; an API key cannot make its owner leave
+	}
 	return a.write(ctx, actor, func(t *txn) error {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if roster.ErrorCode(err) == roster.EMembershipSuspended {

@@ -68,6 +68,9 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 		return mapError(err)
 	}
 	tx := &Tx{Conn: Conn{q: sqlTx, engine: db.engine}}
+	if db.engine == SQLite {
+		tx.q = &stmtCache{tx: sqlTx, stmts: map[string]*sql.Stmt{}}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()

@@ -30,6 +30,8 @@ type Config struct {
 	App            app.Config
 	SMTPURL        string // "" keeps emails in the development mailbox
 	MailFrom       string
+
+	PermissionsFile string // host application permissions applied at start (YAML or JSON)
 }
 
 // setting is one configuration value: a flag, the environment variable behind it, its
@@ -102,6 +104,27 @@ var settings = []setting{
 	{"trusted-proxies", "ROSTER_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
 		p, err := httpserver.ParseTrustedProxies(v)
 		c.TrustedProxies = p
+		return err
+	}},
+	{"permissions-file", "ROSTER_PERMISSIONS_FILE", "", "YAML or JSON file of host application permissions, registered at start", func(c *Config, v string) error {
+		c.PermissionsFile = v
+		return nil
+	}},
+	{"api-key-log-retention", "ROSTER_API_KEY_LOG_RETENTION", "30d", "how long API key request logs are kept", func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		c.App.APIKeyLogRetention = d
+		return err
+	}},
+	{"audit-retention", "ROSTER_AUDIT_RETENTION", "forever", "how long audit events are kept: a duration such as 730d, or forever", func(c *Config, v string) error {
+		if v == "forever" || v == "0" {
+			c.App.AuditRetention = 0
+			return nil
+		}
+		d, err := parseDuration(v)
+		if err == nil && d < 24*time.Hour {
+			err = errors.New("must be at least 1d, or forever")
+		}
+		c.App.AuditRetention = d
 		return err
 	}},
 	{"smtp-url", "ROSTER_SMTP_URL", "", "mail server: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465, or smtp://host:25 for a plain relay; none keeps emails in the development mailbox", func(c *Config, v string) error {

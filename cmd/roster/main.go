@@ -51,6 +51,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", (*Main).migrate},
 		{"admin", "operator tools: create-operator, set-credits, deactivate-user, reactivate-user, token", (*Main).admin},
 		{"backup", "write a consistent copy of the SQLite database", (*Main).backup},
+		{"import", "bulk import of members from CSV: import members --org ORG --as EMAIL FILE.csv", (*Main).importMembers},
 		{"version", "print the version", func(m *Main, _ context.Context, _ []string) error {
 			fmt.Fprintln(m.Stdout, "roster", Version)
 			return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/console"
@@ -48,6 +50,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.PermissionsFile != "" {
+		perms, err := readPermissionsFile(cfg.PermissionsFile)
+		if err != nil {
+			return fmt.Errorf("ROSTER_PERMISSIONS_FILE: %w", err)
+		}
+		created, updated, err := a.PutPermissions(ctx, roster.System(), perms)
+		if err != nil {
+			return fmt.Errorf("ROSTER_PERMISSIONS_FILE %s: %w", cfg.PermissionsFile, err)
+		}
+		log.Info("host application permissions applied", "file", cfg.PermissionsFile, "listed", len(perms), "created", created, "updated", updated)
+	}
 
 	https := cfg.BaseURL.Scheme == "https"
 	mux := http.NewServeMux()
@@ -77,6 +90,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	defer cancel()
 	var workers sync.WaitGroup
 	workers.Go(func() { cleanup(ctx, a) })
+	workers.Go(func() { prune(ctx, a, log) })
 	workers.Go(func() { outbox.New(a, renderer, sender, log, outbox.Options{}).Run(ctx) })
 
 	errc := make(chan error, 1)
@@ -111,6 +125,22 @@ func cleanup(ctx context.Context, a *app.App) {
 	defer t.Stop()
 	for {
 		a.Cleanup(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// prune deletes API key request logs and audit events past their retention every hour.
+func prune(ctx context.Context, a *app.App, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, _, err := a.Prune(ctx); err != nil && ctx.Err() == nil {
+			log.Error("prune", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -1,0 +1,175 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+)
+
+// APIKey is an API key as listed: never its secret.
+type APIKey struct {
+	ID         string     `json:"id"`
+	OrgID      string     `json:"organization_id"`
+	Name       string     `json:"name"`
+	OwnerID    string     `json:"owner_id" doc:"The member the key acts as; it stops working when they lose access"`
+	StoreID    string     `json:"store_id,omitempty" doc:"The one store the key works in; absent for every store its owner reaches"`
+	RoleID     string     `json:"role_id" doc:"The store role the key carries: admin, member, viewer or a custom role ID"`
+	OrgRole    string     `json:"organization_role" enum:"admin,member" doc:"Bounds the organization permissions the key carries"`
+	Status     string     `json:"status" enum:"active,revoked,expired"`
+	CreatedBy  string     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+func (s *Server) keyJSON(k roster.APIKey) APIKey {
+	return APIKey{ID: k.ID, OrgID: k.OrgID, Name: k.Name, OwnerID: k.UserID, StoreID: k.StoreID, RoleID: k.RoleID, OrgRole: string(k.OrgRole),
+		Status: k.Status(s.app.Now()), CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+}
+
+// NewAPIKey is a key just created, with its secret: shown this once.
+type NewAPIKey struct {
+	APIKey
+	Secret string `json:"secret" doc:"Send it as Authorization: Bearer. Shown once: only its hash is kept."`
+}
+
+// KeyPath names an API key of an organization in a path.
+type KeyPath struct {
+	OrgPath
+	Key string `path:"key" maxLength:"40" doc:"API key ID"`
+}
+
+type listKeysInput struct {
+	OrgPath
+	Cursor string `query:"cursor" maxLength:"40"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+type keysOutput struct {
+	Body struct {
+		Keys       []APIKey `json:"api_keys"`
+		NextCursor string   `json:"next_cursor,omitempty"`
+	}
+}
+
+type keyOutput struct{ Body APIKey }
+
+type newKeyOutput struct{ Body NewAPIKey }
+
+type createKeyInput struct {
+	OrgPath
+	Body struct {
+		Name      string     `json:"name" maxLength:"100" example:"Zendesk connection"`
+		StoreID   string     `json:"store_id,omitempty" maxLength:"40" doc:"Limit the key to one store; omit for every store you reach"`
+		RoleID    string     `json:"role_id" maxLength:"40" doc:"Store role the key carries: admin, member, viewer or a custom role ID"`
+		OrgRole   string     `json:"organization_role,omitempty" enum:"admin,member" doc:"Organization permissions the key carries (default member: see the organization and its usage)"`
+		ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"When the key stops working; omit for a key that does not expire"`
+		Password  string     `json:"password,omitempty" maxLength:"1024" doc:"Your password, unless you entered it in this session in the last 10 minutes"`
+	}
+}
+
+type cloneKeyInput struct {
+	KeyPath
+	Body struct {
+		UserID    string     `json:"user_id" maxLength:"40" doc:"The member who will own the copy"`
+		Name      string     `json:"name,omitempty" maxLength:"100" doc:"Defaults to the original's name"`
+		ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"Defaults to the original's expiry"`
+		Password  string     `json:"password,omitempty" maxLength:"1024" doc:"Your password, unless you entered it in this session in the last 10 minutes"`
+	}
+}
+
+type keyRequestsInput struct {
+	KeyPath
+	Cursor string `query:"cursor" maxLength:"40"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+// APIKeyRequest is one request made with a key.
+type APIKeyRequest struct {
+	ID     string    `json:"id"`
+	At     time.Time `json:"at"`
+	Method string    `json:"method"`
+	Path   string    `json:"path" doc:"Without the query string"`
+	Status int       `json:"status"`
+	IP     string    `json:"ip"`
+}
+
+type keyRequestsOutput struct {
+	Body struct {
+		Requests   []APIKeyRequest `json:"requests"`
+		NextCursor string          `json:"next_cursor,omitempty"`
+	}
+}
+
+func (s *Server) registerAPIKeys() {
+	register(s.api, op("list-api-keys", http.MethodGet, "/v1/organizations/{org}/api-keys", "List API keys", "API keys"),
+		func(ctx context.Context, in *listKeysInput) (*keysOutput, error) {
+			p, err := s.app.APIKeys(ctx, actor(ctx), in.Org, in.Cursor, in.Limit)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			out := &keysOutput{}
+			out.Body.Keys, out.Body.NextCursor = mapSlice(p.Items, s.keyJSON), p.Next
+			return out, nil
+		}, withDescription("Newest first. Owner and admins see every key; store admins the keys of their stores; everyone their own keys."))
+
+	register(s.api, op("create-api-key", http.MethodPost, "/v1/organizations/{org}/api-keys", "Create an API key", "API keys"),
+		func(ctx context.Context, in *createKeyInput) (*newKeyOutput, error) {
+			b := in.Body
+			k, err := s.app.CreateAPIKey(ctx, actor(ctx), in.Org, app.APIKeyInput{Name: b.Name, StoreID: b.StoreID, RoleID: b.RoleID,
+				OrgRole: roster.OrgRole(b.OrgRole), ExpiresAt: b.ExpiresAt, Password: b.Password})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &newKeyOutput{Body: NewAPIKey{APIKey: s.keyJSON(k.Key), Secret: k.Secret}}, nil
+		}, withStatus(http.StatusCreated), withDescription("Owner and admins (any scope), store admins (keys limited to their stores), "+
+			"signed in with a session and confirming with their password (or a login in the last 10 minutes). The key acts as you, with exactly "+
+			"its roles' permissions and never more than yours; nobody mints a key with a permission they lack (role_escalation). "+
+			"The secret (rk_…) is in this answer only."))
+
+	register(s.api, op("get-api-key", http.MethodGet, "/v1/organizations/{org}/api-keys/{key}", "Read an API key", "API keys"),
+		func(ctx context.Context, in *KeyPath) (*keyOutput, error) {
+			k, err := s.app.APIKey(ctx, actor(ctx), in.Org, in.Key)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &keyOutput{Body: s.keyJSON(k)}, nil
+		})
+
+	register(s.api, op("revoke-api-key", http.MethodDelete, "/v1/organizations/{org}/api-keys/{key}", "Revoke an API key", "API keys"),
+		func(ctx context.Context, in *KeyPath) (*struct{}, error) {
+			if err := s.app.RevokeAPIKey(ctx, actor(ctx), in.Org, in.Key); err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return nil, nil
+		}, withStatus(http.StatusNoContent), withDescription("The key stops working at once; it stays listed as revoked, with its request log."))
+
+	register(s.api, op("clone-api-key", http.MethodPost, "/v1/organizations/{org}/api-keys/{key}/clone", "Clone an API key for another member", "API keys"),
+		func(ctx context.Context, in *cloneKeyInput) (*newKeyOutput, error) {
+			b := in.Body
+			k, err := s.app.CloneAPIKey(ctx, actor(ctx), in.Org, in.Key, app.CloneInput{UserID: b.UserID, Name: b.Name, ExpiresAt: b.ExpiresAt, Password: b.Password})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &newKeyOutput{Body: NewAPIKey{APIKey: s.keyJSON(k.Key), Secret: k.Secret}}, nil
+		}, withStatus(http.StatusCreated), withDescription("A new key with the same store, store role and organization role, owned by another member, "+
+			"with a new secret shown once. The new owner must hold every permission of the key; the copy stops working when they lose access."))
+
+	register(s.api, op("list-api-key-requests", http.MethodGet, "/v1/organizations/{org}/api-keys/{key}/requests", "Read an API key's request log", "API keys"),
+		func(ctx context.Context, in *keyRequestsInput) (*keyRequestsOutput, error) {
+			p, err := s.app.APIKeyRequests(ctx, actor(ctx), in.Org, in.Key, in.Cursor, in.Limit)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			out := &keyRequestsOutput{}
+			out.Body.Requests = mapSlice(p.Items, func(r roster.APIKeyRequest) APIKeyRequest {
+				return APIKeyRequest{ID: r.ID, At: r.At, Method: r.Method, Path: r.Path, Status: r.Status, IP: r.IP}
+			})
+			out.Body.NextCursor = p.Next
+			return out, nil
+		}, withDescription("Newest first, kept for ROSTER_API_KEY_LOG_RETENTION (30 days by default). Those who see the key."))
+}
