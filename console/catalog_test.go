@@ -91,6 +91,10 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 	}
 	for _, r := range roster.BuiltinStoreRoles {
 		keys["storerole."+r] = "roles"
+		keys["storerole.desc."+r] = "roles"
+	}
+	for _, st := range []string{roster.APIKeyActive, roster.APIKeyRevoked, roster.APIKeyExpired} {
+		keys["keystatus."+st] = "API key statuses"
 	}
 	for _, s := range []string{"active", "suspended", "deactivated"} {
 		keys["status."+s] = "statuses"
@@ -103,6 +107,7 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 	}
 	for _, p := range roster.NewCatalog(nil).All() {
 		keys["perm."+string(p.Key)] = "permissions"
+		keys["area."+p.Area] = "permission areas"
 	}
 	for _, a := range []string{"organization.", "store.", "member.", "store_member.", "user.", "access."} {
 		keys["audit.area."+a] = "audit areas"
@@ -127,7 +132,7 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 
 // flashArg gives, for each function that ends a change with a success message, the index
 // of its message argument.
-var flashArg = map[string]int{"redirect": 3, "memberAction": 3, "invitationAction": 3, "storeStatus": 4}
+var flashArg = map[string]int{"redirect": 3, "memberAction": 3, "invitationAction": 3, "storeStatus": 4, "roleDone": 4}
 
 // fieldNames are the input fields the app names in its errors.
 var fieldNames = []string{"name", "email", "password", "current_password", "new_password", "locale", "website", "phone",

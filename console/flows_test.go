@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -244,35 +246,74 @@ func mustActor(t *testing.T, s *site, email string) roster.Actor {
 	return a
 }
 
-// TestInflowwFlow: one person belongs to two organizations and switches between them from
-// the selector; then signs in with a second identity in the same browser ("add account"),
-// switches between the identities in one click, and signs one out without the other.
+// TestInflowwFlow: agency A creates a custom role "Chatter" that may not add employees and
+// invites a person of agency B into two of its creators' stores with it; that person
+// switches between A and B from the selector, cannot invite in A until the role gains the
+// permission, then can. Then they sign in with a second identity in the same browser ("add
+// account"), switch between the identities in one click, and sign one out without the other.
 func TestInflowwFlow(t *testing.T) {
 	chromium(t)
 	languages(t, func(t *testing.T, s *site, lang string) {
-		// Organization A, with two creators' stores, run by its owner.
-		ownerA := addr("alice")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: ownerA, Name: "Alice A", Password: testenv.Password}); err != nil {
+		// Organization A, with three creators' stores, run by Alice in her browser.
+		alice := s.browser(t, "alice", lang)
+		alice.signup("Alice A", addr("alice"))
+		orgA := alice.createOrg("Agency A")
+		for _, name := range []string{"Creator One", "Creator Two", "Creator Three"} {
+			alice.open("/orgs/" + orgA + "/stores/new")
+			alice.fill("#s-name", name)
+			alice.submit(`#modal form button[type=submit]`)
+			alice.noError()
+		}
+		aliceActor := mustActor(t, s, ownerEmailOf(t, s, orgA))
+		stores, err := s.env.App.Stores(testenv.Ctx, aliceActor, orgA, "")
+		if err != nil || len(stores) != 3 {
+			t.Fatalf("stores of A: %v %d", err, len(stores))
+		}
+
+		// The custom role: reads the store and its team, may not invite.
+		alice.open("/orgs/" + orgA + "/roles")
+		alice.popup(`[data-testid=new-role]`)
+		alice.fill("#r-name", "Chatter", "#r-desc", "Chats with fans")
+		for _, p := range []string{"store.read", "store.members.read"} {
+			alice.click(fmt.Sprintf(`#modal input[name=perm][value=%q]`, p))
+		}
+		alice.screenshot("role-editor")
+		alice.submit(`[data-testid=save-role]`)
+		alice.noError()
+		alice.expect(`tr[data-role="Chatter"]`, "Chatter")
+		alice.screenshot("org-roles")
+		var chatter string
+		roles, err := s.env.App.Roles(testenv.Ctx, aliceActor, orgA)
+		if err != nil {
 			t.Fatal(err)
 		}
-		aliceActor := mustActor(t, s, ownerA)
-		orgA := s.env.Org(t, aliceActor, "Agency A")
-		creator1 := s.env.Store(t, aliceActor, orgA.ID, "Creator One")
-		creator2 := s.env.Store(t, aliceActor, orgA.ID, "Creator Two")
-		s.env.Store(t, aliceActor, orgA.ID, "Creator Three")
+		for _, r := range roles {
+			if r.Name == "Chatter" {
+				chatter = r.ID
+			}
+		}
 
 		// Bob works for agency B, which he created in the console.
 		bob := s.browser(t, "bob", lang)
 		bobEmail := addr("bob")
 		bob.signup("Bob B", bobEmail)
 		orgB := bob.createOrg("Agency B")
-		_, bobUser := s.env.Login(t, bobEmail)
-		s.env.Join(t, aliceActor, orgA.ID, bobUser, roster.OrgMember,
-			app.StoreGrantInput{StoreID: creator1.ID, RoleID: roster.StoreRoleMember},
-			app.StoreGrantInput{StoreID: creator2.ID, RoleID: roster.StoreRoleViewer})
+
+		// Alice invites Bob into two creators' stores as Chatter; Bob accepts, signed in.
+		alice.open("/orgs/" + orgA + "/members/new")
+		alice.fill("#m-email", bobEmail)
+		for _, name := range []string{"Creator One", "Creator Two"} {
+			alice.click(fmt.Sprintf(`#modal tr[data-store=%q] input[name=store]`, name))
+			alice.fill(fmt.Sprintf(`#modal tr[data-store=%q] select`, name), chatter)
+		}
+		alice.submit(`[data-testid=send-invitation]`)
+		alice.noError()
+		bob.open(s.link(t, s.mail(t, bobEmail, "invitation"), app.PathAcceptInvitation))
+		bob.expect("main", "Chatter")
+		bob.submit(`[data-testid=accept]`)
+		bob.noError()
 
 		// Both organizations in the selector; A shows only the two shared creators.
-		bob.open("/")
 		bob.menu("details.selector")
 		bob.expect("details.selector", "Agency A")
 		bob.expect("details.selector", "Agency B")
@@ -281,12 +322,35 @@ func TestInflowwFlow(t *testing.T) {
 			t.Fatal("a store Bob is not in shows in his selector")
 		}
 		bob.screenshot("selector")
-		bob.selectStore(creator2.ID)
+		var creator2 string
+		for _, st := range stores {
+			if st.Name == "Creator Two" {
+				creator2 = st.ID
+			}
+		}
+		bob.selectStore(creator2)
 		bob.expect("main h1", "Creator Two")
-		bob.expect("main", catalogs[lang]["storerole.viewer"])
+		bob.expect("main", "Chatter")
 		bob.open("/") // the choice is remembered
 		bob.expect("main h1", "Creator Two")
 		bob.screenshot("home-store")
+
+		// As Chatter, Bob cannot invite anyone into the store; once the role may, he can.
+		bob.open("/stores/" + creator2)
+		if bob.count(`[data-testid=store-invite]`) != 0 {
+			t.Fatal("a Chatter without store.members.invite is offered to invite")
+		}
+		alice.open("/orgs/" + orgA + "/roles/" + chatter + "/edit")
+		alice.click(`#modal input[name=perm][value="store.members.invite"]`)
+		alice.submit(`[data-testid=save-role]`)
+		alice.noError()
+		bob.open("/stores/" + creator2)
+		bob.popup(`[data-testid=store-invite]`)
+		bob.fill("#i-email", addr("fan.helper"), "#i-role", roster.StoreRoleViewer)
+		bob.submit(`#modal form button[type=submit]`)
+		bob.noError()
+		bob.expect(".flash.success", catalogs[lang]["flash.invitation_sent"])
+
 		bob.menu("details.selector")
 		bob.submit(fmt.Sprintf(`details.selector form input[name=org][value=%q] ~ button`, orgB))
 		bob.expect("main h1", "Agency B")
@@ -482,6 +546,15 @@ func TestConnectorFlow(t *testing.T) {
 		admin.noError()
 		admin.screenshot("org-policy")
 
+		admin.open("/orgs/" + orgID + "/stores/new")
+		admin.fill("#s-name", "Support desk")
+		admin.submit(`#modal form button[type=submit]`)
+		admin.noError()
+		desk, err := s.env.App.Stores(testenv.Ctx, mustActor(t, s, "ana@"+domain), orgID, "")
+		if err != nil || len(desk) != 1 {
+			t.Fatalf("stores: %v %d", err, len(desk))
+		}
+
 		// A gmail address is refused, with the rule named.
 		admin.open("/orgs/" + orgID + "/members/create")
 		admin.fill("#m-email", "someone@gmail.com", "#m-name", "Some One")
@@ -493,6 +566,8 @@ func TestConnectorFlow(t *testing.T) {
 		// Direct creation: the user gets a set-password link, never a password.
 		userEmail := "rita@" + domain
 		admin.fill("#m-email", userEmail, "#m-name", "Rita Regular")
+		admin.click(`#modal tr[data-store="Support desk"] input[name=store]`)
+		admin.fill(`#modal tr[data-store="Support desk"] select`, roster.StoreRoleMember)
 		admin.submit(`[data-testid=send-invitation]`)
 		admin.noError()
 		m := s.mail(t, userEmail, "set_password")
@@ -520,6 +595,50 @@ func TestConnectorFlow(t *testing.T) {
 		}
 		admin.submit(fmt.Sprintf(`tr[data-member=%q] form[action$="/reactivate"] button`, userEmail))
 		admin.noError()
+
+		// Connections: only the admin creates API keys, and clones one for the regular user.
+		admin.open("/orgs/" + orgID + "/api-keys")
+		admin.popup(`[data-testid=new-key]`)
+		admin.fill("#k-name", "Zendesk", "#k-store", desk[0].ID, "#k-role", roster.StoreRoleMember, "#k-password", testenv.Password)
+		admin.submit(`[data-testid=create-key]`)
+		admin.noError()
+		secret := admin.value(`[data-testid=key-secret]`)
+		if !strings.HasPrefix(secret, "rk_") {
+			t.Fatalf("the new key's secret is not shown: %q", secret)
+		}
+		admin.screenshot("key-created")
+		if res, _ := bearer(t, s, secret, "/v1/organizations/"+orgID); res != http.StatusOK {
+			t.Fatalf("GET the organization with the new key: %d", res)
+		}
+		admin.open("/orgs/" + orgID + "/api-keys")
+		admin.screenshot("org-keys")
+		admin.popup(`tr[data-key="Zendesk"] a[href$="/requests"]`)
+		admin.expect("#modal", "/v1/organizations/"+orgID)
+		admin.open("/orgs/" + orgID + "/api-keys")
+		admin.popup(`tr[data-key="Zendesk"] [data-testid=clone-key]`)
+		admin.fill("#k-name", "Zendesk for Rita", "#k-password", testenv.Password)
+		admin.submit(`[data-testid=create-key]`)
+		admin.noError()
+		if c := admin.value(`[data-testid=key-secret]`); !strings.HasPrefix(c, "rk_") || c == secret {
+			t.Fatalf("the clone's secret: %q", c)
+		}
+		rita.open("/orgs/" + orgID + "/api-keys")
+		if rita.count(`[data-testid=new-key]`) != 0 {
+			t.Fatal("a regular user is offered to create API keys")
+		}
+		rita.expect("main", "Zendesk for Rita") // her own key
+		rita.open("/orgs/" + orgID + "/usage")
+		rita.expect("[data-testid=stores-usage]", "1 / 3")
+		rita.screenshot("org-usage")
+
+		// Revoking stops the key at once.
+		admin.open("/orgs/" + orgID + "/api-keys")
+		admin.popup(`tr[data-key="Zendesk"] [data-testid=revoke-key]`)
+		admin.submit(`[data-testid=confirm-revoke]`)
+		admin.noError()
+		if res, _ := bearer(t, s, secret, "/v1/organizations/"+orgID); res != http.StatusUnauthorized {
+			t.Fatalf("GET the organization with a revoked key: %d", res)
+		}
 	})
 }
 
@@ -556,4 +675,18 @@ func TestArchiveAndDelete(t *testing.T) {
 			t.Fatal("the deleted organization is still in the selector")
 		}
 	})
+}
+
+// bearer calls the API with a bearer token and returns the status and body.
+func bearer(t *testing.T, s *site, token, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

@@ -26,7 +26,7 @@ type orgPage struct {
 	Filter     app.MemberFilter
 	Member     *roster.Member    // the member a pop-up is about
 	MemberRole map[string]string // store ID → the member's store role
-	StoreRoles []string          // the store roles one may grant
+	StoreRoles []app.RoleView    // the store roles one may grant
 
 	Events app.Page[roster.AuditEvent]
 	Audit  app.AuditFilter
@@ -40,6 +40,10 @@ type orgPage struct {
 	Now         time.Time
 
 	Policy roster.Policy
+
+	Roles *rolesPage
+	Keys  *keysPage
+	Usage *roster.Usage
 }
 
 // orgPage loads an organization the user belongs to, for one tab of its settings.
@@ -49,7 +53,7 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, rq *request, ta
 		return nil, nil, err
 	}
 	v := s.view(w, r, rq, "org."+tab)
-	p := &orgPage{Org: org, Tab: tab, StoreRoles: roster.BuiltinStoreRoles}
+	p := &orgPage{Org: org, Tab: tab}
 	v.D = p
 	return v, p, nil
 }
@@ -62,7 +66,7 @@ func (s *Server) orgIndex(w http.ResponseWriter, r *http.Request, rq *request) e
 	if org.Access.Can(roster.PermOrgSettingsRead) {
 		http.Redirect(w, r, "/orgs/"+org.ID+"/details", http.StatusSeeOther)
 	} else {
-		http.Redirect(w, r, "/orgs/"+org.ID+"/audit", http.StatusSeeOther)
+		http.Redirect(w, r, "/orgs/"+org.ID+"/usage", http.StatusSeeOther)
 	}
 	return nil
 }
@@ -283,6 +287,9 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 		if err := s.loadStores(r, rq, p); err != nil {
 			return err
 		}
+	}
+	if p.StoreRoles, err = s.storeRoles(r, rq, p.Org); err != nil {
+		return err
 	}
 	if uid := r.PathValue("user"); uid != "" {
 		m, err := s.app.Member(r.Context(), rq.id.actor, p.Org.ID, uid)

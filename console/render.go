@@ -26,6 +26,7 @@ var staticFS embed.FS
 var pageNames = []string{
 	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
+	"org_roles", "org_keys", "org_usage",
 	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
 }
 
@@ -233,6 +234,26 @@ func funcs(cat catalogs) template.FuncMap {
 			return false
 		},
 		"list": func(s ...string) []string { return s },
+		// rolename names a store role: built-in ones in the page's language, custom ones by
+		// their name (given, or looked up in a list of roles).
+		"rolename": func(loc, id string, from any) string {
+			if roster.IsBuiltinStoreRole(id) {
+				return cat.text(loc, "storerole."+id)
+			}
+			switch f := from.(type) {
+			case string:
+				if f != "" {
+					return f
+				}
+			case []app.RoleView:
+				for _, r := range f {
+					if r.ID == id {
+						return r.Name
+					}
+				}
+			}
+			return cat.text(loc, "storerole.custom")
+		},
 		"days": func(d time.Duration) int { return int(d / (24 * time.Hour)) },
 		// pagerFirst links back to the first page when the listing is not on it.
 		"pagerFirst": func(cursor, first string) string {

@@ -13,7 +13,7 @@ type storePage struct {
 	Store      app.StoreView
 	Org        app.OrganizationView
 	Team       []roster.TeamMember
-	StoreRoles []string
+	StoreRoles []app.RoleView
 	Dialog     string
 	Target     *roster.TeamMember // the team member a pop-up is about
 }
@@ -32,7 +32,10 @@ func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request
 	if err != nil {
 		return err
 	}
-	p := &storePage{Store: st, Org: org, StoreRoles: roster.BuiltinStoreRoles}
+	p := &storePage{Store: st, Org: org}
+	if p.StoreRoles, err = s.storeRoles(r, rq, org); err != nil {
+		return err
+	}
 	if p.Team, err = s.app.StoreTeam(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
