@@ -109,7 +109,7 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 		keys["perm."+string(p.Key)] = "permissions"
 		keys["area."+p.Area] = "permission areas"
 	}
-	for _, a := range []string{"organization.", "store.", "member.", "store_member.", "user.", "access."} {
+	for _, a := range auditAreas {
 		keys["audit.area."+a] = "audit areas"
 	}
 	for _, code := range errorCodes(t) {
@@ -140,11 +140,18 @@ var fieldNames = []string{"name", "email", "password", "current_password", "new_
 	"role", "status", "stores", "store_credits", "logo", "user_id", "q", "cursor", "store_id", "action",
 	"allowed_domains", "invitation_ttl", "message", "invitations"}
 
+// auditAreas are the kinds of action the audit log filters on (org_audit.html lists them too).
+var auditAreas = []string{"organization.", "store.", "member.", "store_member.", "invitation.", "role.", "api_key.", "user.", "access."}
+
 // auditActions are the actions the audit log shows in words.
 var auditActions = []string{"organization.created", "organization.updated", "organization.deleted", "organization.logo_changed",
 	"organization.ownership_transferred", "organization.store_credits_set", "store.created", "store.updated", "store.archived",
 	"store.unarchived", "store.deleted", "store.logo_changed", "member.added", "member.removed", "member.left", "member.role_changed",
-	"member.suspended", "member.reactivated", "store_member.role_set", "store_member.removed", "access.denied"}
+	"member.suspended", "member.reactivated", "store_member.role_set", "store_member.removed", "access.denied",
+	"invitation.created", "invitation.resent", "invitation.revoked", "invitation.accepted", "invitation.declined",
+	"invitation.delivery_failed", "email.delivery_failed", "organization.policy_changed", "member.password_reset_sent",
+	"user.created", "role.created", "role.updated", "role.deleted", "role.permission_removed", "api_key.created",
+	"api_key.cloned", "api_key.revoked", "audit.exported"}
 
 // errorCodes reads the error codes of the vocabulary from error.go.
 func errorCodes(t *testing.T) []string {

@@ -690,3 +690,48 @@ func bearer(t *testing.T, s *site, token, path string) (int, string) {
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
 }
+
+// TestAccountPages: the email verification link, "forgot password" through to a new
+// password, the audit log with its filters, and the error page.
+func TestAccountPages(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		email := addr("vera")
+		b := s.browser(t, "vera", lang)
+		b.signup("Vera Verify", email)
+		b.open(s.link(t, s.mail(t, email, "verify_email"), app.PathVerifyEmail))
+		b.submit(`form[action="/verify-email"] button[type=submit]`)
+		b.noError()
+		b.expect(".flash.success", catalogs[lang]["flash.email_verified"])
+
+		orgID := b.createOrg("Audited")
+		b.open("/orgs/" + orgID + "/audit")
+		b.expect("main", catalogs[lang]["action.organization.created"])
+		b.fill(`select[name=action]`, "store.")
+		b.submit(`form.filters button[type=submit]`)
+		b.expect("main", catalogs[lang]["audit.empty"])
+		b.screenshot("org-audit")
+
+		b.open("/orgs/org_00000000000000000000000000/details")
+		b.expect("main", catalogs[lang]["error.not_found"])
+
+		// Forgot password, from a signed-out browser.
+		anon := s.browser(t, "anonymous", lang)
+		anon.open("/login")
+		anon.submit(`a[href="/forgot-password"]`)
+		anon.fill("#email", email)
+		anon.submit(`form[action="/forgot-password"] button[type=submit]`)
+		anon.noError()
+		anon.expect("main", catalogs[lang]["forgot.sent_title"])
+		anon.open(s.link(t, s.mail(t, email, "password_reset"), app.PathSetPassword))
+		newPassword := "a brand new passphrase for vera"
+		anon.fill("#password", newPassword, "#password2", newPassword)
+		anon.submit(`form[action="/reset-password"] button[type=submit]`)
+		anon.noError()
+		anon.expect(".flash.success", catalogs[lang]["flash.password_set"])
+		anon.fill("#email", email, "#password", newPassword)
+		anon.submit(`form[action="/login"] button[type=submit]`)
+		anon.noError()
+		anon.expect("details.usermenu summary", "Vera Verify")
+	})
+}

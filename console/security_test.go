@@ -121,6 +121,27 @@ func TestFormsRefuseForgery(t *testing.T) {
 		if got := create(url.Values{"name": {"Good"}, "csrf": {token}}, map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": s.url}); got != http.StatusSeeOther {
 			t.Errorf("same-site post with the token: %d, want 303", got)
 		}
+		// The API ignores the console's cookies: one bearer token, one identity.
+		if res, _ := do(t, c, "GET", s.url+"/v1/me", nil, nil); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET /v1/me with the console's cookies only: %d, want 401", res.StatusCode)
+		}
+		// A form left open under one identity cannot post once another one is active.
+		other := addr("sue")
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: other, Name: "Sue", Password: testenv.Password}); err != nil {
+			t.Fatal(err)
+		}
+		res, _ = do(t, c, "POST", s.url+"/login", url.Values{"email": {other}, "password": {testenv.Password}, "csrf": {token}}, nil)
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("add account: %d", res.StatusCode)
+		}
+		if got := create(url.Values{"name": {"Stale"}, "csrf": {token}}, nil); got != http.StatusForbidden {
+			t.Errorf("post with the other identity's token: %d, want 403", got)
+		}
+		_, page = do(t, c, "GET", s.url+"/account", nil, nil)
+		if !strings.Contains(page, "Sam") || !strings.Contains(page, "Sue") {
+			t.Error("the account page does not list both identities signed in in this browser")
+		}
+
 		// Signed out, pages that need an account send to the login page.
 		anonClient := client(t)
 		if res, _ := do(t, anonClient, "GET", s.url+"/account", nil, nil); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
