@@ -108,11 +108,15 @@ func (s *Server) registerMe() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			out := &myOrganizationsOutput{}
-			out.Body.Organizations = mapSlice(affs, func(a roster.Affiliation) Affiliation {
-				return Affiliation{Organization: orgJSON(a.Organization, a.Membership.Role), Role: string(a.Membership.Role), Status: string(a.Membership.Status),
-					Stores: mapSlice(a.Stores, func(s roster.StoreAccess) Store { return storeJSON(s.Store, s.Grant) })}
-			})
-			return out, nil
+			return affiliationsJSON(affs), nil
 		}, withDescription("Every organization the caller belongs to, with their role, and under each the active stores they reach with their effective store role: direct, or via their organization role."))
+}
+
+func affiliationsJSON(affs []roster.Affiliation) *myOrganizationsOutput {
+	out := &myOrganizationsOutput{}
+	out.Body.Organizations = mapSlice(affs, func(a roster.Affiliation) Affiliation {
+		return Affiliation{Organization: orgJSON(a.Organization, a.Membership.Role), Role: string(a.Membership.Role), Status: string(a.Membership.Status),
+			Stores: mapSlice(a.Stores, func(s roster.StoreAccess) Store { return storeJSON(s.Store, s.Grant) })}
+	})
+	return out
 }

@@ -78,12 +78,7 @@ func (s *Server) registerOrganizations() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			out := &myOrganizationsOutput{}
-			out.Body.Organizations = mapSlice(affs, func(a roster.Affiliation) Affiliation {
-				return Affiliation{Organization: orgJSON(a.Organization, a.Membership.Role), Role: string(a.Membership.Role), Status: string(a.Membership.Status),
-					Stores: mapSlice(a.Stores, func(s roster.StoreAccess) Store { return storeJSON(s.Store, s.Grant) })}
-			})
-			return out, nil
+			return affiliationsJSON(affs), nil
 		})
 
 	register(s.api, op("get-organization", http.MethodGet, "/v1/organizations/{org}", "Read an organization", "Organizations"),

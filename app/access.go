@@ -184,3 +184,18 @@ func (s scope) requireStore(storeID string, perm roster.Permission) error {
 	}
 	return deny(s.org.ID, storeID, perm, "your role in this store does not allow this")
 }
+
+// orgWrite runs fn in a write transaction on an organization the actor may change with
+// perm; the organization row is locked first.
+func (a *App) orgWrite(ctx context.Context, actor roster.Actor, orgID string, perm roster.Permission, fn func(t *txn, s scope) error) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
+		if err != nil {
+			return err
+		}
+		if err := s.require(perm); err != nil {
+			return err
+		}
+		return fn(t, s)
+	})
+}

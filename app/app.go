@@ -180,3 +180,6 @@ func (a *App) Cleanup(ctx context.Context) {
 		a.log.Error("cleanup", "err", err)
 	}
 }
+
+// Engine names the database engine in use, for logs.
+func (a *App) Engine() string { return string(a.db.Engine()) }

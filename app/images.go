@@ -68,14 +68,7 @@ func (a *App) SetOrganizationLogo(ctx context.Context, actor roster.Actor, orgID
 		return roster.Organization{}, err
 	}
 	var org roster.Organization
-	err = a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgUpdate); err != nil {
-			return err
-		}
+	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) error {
 		org = s.org
 		if org.LogoID, err = t.replaceImage(orgID, s.org.LogoID, data, ct); err != nil {
 			return err

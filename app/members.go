@@ -90,14 +90,7 @@ func (a *App) Member(ctx context.Context, actor roster.Actor, orgID, userID stri
 // memberWrite runs fn on a member the actor manages: with org.members.manage, and never on
 // the owner unless the actor is the owner.
 func (a *App) memberWrite(ctx context.Context, actor roster.Actor, orgID, userID string, fn func(t *txn, s scope, m roster.Membership) error) error {
-	return a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgMembersManage); err != nil {
-			return err
-		}
+	return a.orgWrite(ctx, actor, orgID, roster.PermOrgMembersManage, func(t *txn, s scope) error {
 		m, err := a.member(t, orgID, userID)
 		if err != nil {
 			return err
@@ -290,14 +283,7 @@ func (a *App) checkGrant(t *txn, s scope, g StoreGrantInput, perm roster.Permiss
 // grants (owner and admins). People usually join by invitation; this is the direct path
 // for those who already have an account and are known to the organization.
 func (a *App) AddMember(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole, grants []StoreGrantInput) error {
-	return a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgMembersManage); err != nil {
-			return err
-		}
+	return a.orgWrite(ctx, actor, orgID, roster.PermOrgMembersManage, func(t *txn, s scope) error {
 		if !roster.ValidID(roster.PrefixUser, userID) {
 			return roster.NotFound("user")
 		}

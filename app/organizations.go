@@ -102,14 +102,7 @@ func (a *App) UpdateOrganization(ctx context.Context, actor roster.Actor, orgID 
 		return roster.Organization{}, err
 	}
 	var org roster.Organization
-	err = a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgUpdate); err != nil {
-			return err
-		}
+	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) error {
 		org = s.org
 		org.Name, org.Details, org.UpdatedAt = in.Name, in.Details, t.now
 		if err := t.UpdateOrganization(t.ctx, org, t.now); err != nil {
@@ -131,14 +124,7 @@ func (a *App) DeleteOrganization(ctx context.Context, actor roster.Actor, orgID,
 	if err := a.stepUp(ctx, a.read(), actor, pw); err != nil {
 		return err
 	}
-	return a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgDelete); err != nil {
-			return err
-		}
+	return a.orgWrite(ctx, actor, orgID, roster.PermOrgDelete, func(t *txn, s scope) error {
 		if err := t.DeleteOrganization(t.ctx, orgID); err != nil {
 			return err
 		}
@@ -157,14 +143,7 @@ func (a *App) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, 
 	if err := a.stepUp(ctx, a.read(), actor, orNonEmpty(pw)); err != nil {
 		return err
 	}
-	return a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgTransfer); err != nil {
-			return err
-		}
+	return a.orgWrite(ctx, actor, orgID, roster.PermOrgTransfer, func(t *txn, s scope) error {
 		if newOwnerID == actor.UserID {
 			return roster.Invalidf("user_id", "you already own this organization")
 		}

@@ -30,14 +30,7 @@ func (a *App) SetPolicy(ctx context.Context, actor roster.Actor, orgID string, p
 	if err != nil {
 		return roster.Policy{}, err
 	}
-	err = a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgUpdate); err != nil {
-			return err
-		}
+	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) error {
 		if err := t.SetPolicy(t.ctx, orgID, p, t.now); err != nil {
 			return err
 		}

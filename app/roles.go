@@ -153,14 +153,7 @@ func (a *App) CreateRole(ctx context.Context, actor roster.Actor, orgID string, 
 	if r.Permissions, err = rolePermissions(in.Permissions); err != nil {
 		return roster.Role{}, err
 	}
-	err = a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgRolesManage); err != nil {
-			return err
-		}
+	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) error {
 		if err := t.checkRolePermissions(s, r.Permissions); err != nil {
 			return err
 		}
@@ -198,14 +191,7 @@ func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID 
 		}
 	}
 	var out roster.Role
-	err = a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgRolesManage); err != nil {
-			return err
-		}
+	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) error {
 		before, err := a.customRole(t.ctx, &t.Conn, orgID, roleID)
 		if err != nil {
 			return err
@@ -252,14 +238,7 @@ func (a *App) customRole(ctx context.Context, c *sqlstore.Conn, orgID, roleID st
 // is given: then every holder gets the replacement in the same transaction. The actor must
 // hold every permission of the replacement, since they grant it to all those holders.
 func (a *App) DeleteRole(ctx context.Context, actor roster.Actor, orgID, roleID, replacementID string) error {
-	return a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgRolesManage); err != nil {
-			return err
-		}
+	return a.orgWrite(ctx, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) error {
 		role, err := a.customRole(t.ctx, &t.Conn, orgID, roleID)
 		if err != nil {
 			return err

@@ -59,14 +59,7 @@ func (a *App) CreateStore(ctx context.Context, actor roster.Actor, orgID string,
 	if err := in.apply(&st); err != nil {
 		return roster.Store{}, err
 	}
-	err := a.write(ctx, actor, func(t *txn) error {
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if err := s.require(roster.PermOrgStoresCreate); err != nil {
-			return err
-		}
+	err := a.orgWrite(ctx, actor, orgID, roster.PermOrgStoresCreate, func(t *txn, s scope) error {
 		if err := t.useCredit(s.org); err != nil {
 			return err
 		}

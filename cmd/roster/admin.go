@@ -138,16 +138,12 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		log := cfg.logger(m.Stderr)
-		db, err := sqlstore.Open(ctx, cfg.DatabaseURL, log)
+		a, _, closeDB, err := m.openApp(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		if err := db.Migrate(ctx); err != nil {
-			return err
-		}
-		return c.run(m, ctx, app.New(db, cfg.App, nil, log), args[1:])
+		defer closeDB()
+		return c.run(m, ctx, a, args[1:])
 	}
 	usage()
 	return fmt.Errorf("unknown admin command %q", args[0])

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -248,4 +249,19 @@ func defaultMailDomain(host string) string {
 		return "localhost.localdomain"
 	}
 	return host
+}
+
+// openApp connects to the configured database, applies pending migrations and returns the
+// use cases over it, with the function that closes the database.
+func (m *Main) openApp(ctx context.Context, cfg *Config) (*app.App, *slog.Logger, func(), error) {
+	log := cfg.logger(m.Stderr)
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return app.New(db, cfg.App, nil, log), log, func() { db.Close() }, nil
 }

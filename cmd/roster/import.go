@@ -15,7 +15,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
-	"github.com/rosterhq/roster/sqlstore"
 )
 
 const importUsage = `import members --org ORG_ID --as EMAIL [--create] [--dry-run] [--report FILE] FILE.csv
@@ -67,16 +66,11 @@ func (m *Main) importMembers(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := cfg.logger(m.Stderr)
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, log)
+	a, _, closeDB, err := m.openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	a := app.New(db, cfg.App, nil, log)
+	defer closeDB()
 	actor, err := a.CommandLineActor(ctx, *as)
 	if err != nil {
 		return fmt.Errorf("--as %s: %w", *as, err)

@@ -32,16 +32,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := cfg.logger(m.Stderr)
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, log)
+	a, log, closeDB, err := m.openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	a := app.New(db, cfg.App, nil, log)
+	defer closeDB()
 	sender, err := mailSender(cfg, a, log)
 	if err != nil {
 		return err
@@ -95,7 +90,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("Roster is running", "url", cfg.BaseURL.String(), "listen", ln.Addr().String(), "database", string(db.Engine()), "version", Version)
+	log.Info("Roster is running", "url", cfg.BaseURL.String(), "listen", ln.Addr().String(), "database", a.Engine(), "version", Version)
 	if m.Started != nil {
 		m.Started <- "http://" + ln.Addr().String()
 	}
