@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) erro
 	if err != nil {
 		v := s.view(w, r, rq, "login.title")
 		if e := roster.AsError(err); e != nil && e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strings.TrimSuffix(e.RetryAfter.String(), "s"))
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
 		}
 		s.render(w, r, s.setError(r, v, err), "login", v)
 		return nil
