@@ -643,7 +643,8 @@ func TestConnectorFlow(t *testing.T) {
 }
 
 // TestArchiveAndDelete: a store is archived after a confirmation (it frees a credit), then
-// deleted; the owner deletes the organization after typing its name and their password.
+// deleted; a custom role is deleted; the owner deletes the organization after typing its
+// name and their password.
 func TestArchiveAndDelete(t *testing.T) {
 	chromium(t)
 	languages(t, func(t *testing.T, s *site, lang string) {
@@ -664,6 +665,19 @@ func TestArchiveAndDelete(t *testing.T) {
 		owner.noError()
 		if owner.count(`tr[data-store="Popup shop"]`) != 0 {
 			t.Fatal("the deleted store is still listed")
+		}
+
+		// A custom role nobody holds is deleted after a confirmation.
+		owner.open("/orgs/" + orgID + "/roles/new")
+		owner.fill("#r-name", "Temporary")
+		owner.click(`#modal input[name=perm][value="store.read"]`)
+		owner.submit(`[data-testid=save-role]`)
+		owner.noError()
+		owner.popup(`tr[data-role="Temporary"] [data-testid=delete-role]`)
+		owner.submit(`[data-testid=confirm-delete-role]`)
+		owner.noError()
+		if owner.count(`tr[data-role="Temporary"]`) != 0 {
+			t.Fatal("the deleted role is still listed")
 		}
 
 		owner.open("/orgs/" + orgID + "/delete")
