@@ -2,6 +2,7 @@ package roster
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -70,7 +71,7 @@ var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.StrictDo
 // without a trailing dot. It needs at least two labels: "localhost" is not an email domain.
 func NormalizeDomain(s string) (string, error) {
 	s = strings.TrimSuffix(strings.TrimSpace(s), ".")
-	if s == "" || strings.ContainsAny(s, " \t\r\n@") {
+	if s == "" || strings.ContainsAny(s, " \t\r\n@") || !utf8.ValidString(s) {
 		return "", Invalidf("domain", "invalid domain")
 	}
 	d, err := domainProfile.ToASCII(s)
@@ -78,7 +79,7 @@ func NormalizeDomain(s string) (string, error) {
 		return "", Invalidf("domain", "invalid domain %q", s)
 	}
 	d = strings.ToLower(d)
-	if !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.Contains(d, "..") || len(d) > 253 {
+	if !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") || strings.Contains(d, "..") || len(d) > 253 {
 		return "", Invalidf("domain", "invalid domain %q", s)
 	}
 	return d, nil
@@ -96,12 +97,12 @@ func MaskEmail(email string) string {
 	if at < 0 {
 		return "•••"
 	}
-	local := email[:at]
+	local := []rune(email[:at])
 	switch {
+	case len(local) == 0:
+		return "•••" + email[at:]
 	case len(local) <= 2:
-		local = local[:1] + "•••"
-	default:
-		local = local[:1] + "•••" + local[len(local)-1:]
+		return string(local[:1]) + "•••" + email[at:]
 	}
-	return local + email[at:]
+	return string(local[:1]) + "•••" + string(local[len(local)-1:]) + email[at:]
 }

@@ -387,6 +387,11 @@ func (a *App) RemoveFromStore(ctx context.Context, actor roster.Actor, storeID, 
 		if err != nil {
 			return err
 		}
+		if m, err := t.Membership(t.ctx, st.OrgID, userID); err != nil {
+			return err
+		} else if m.Role == roster.OrgOwner && s.acc.Role != roster.OrgOwner {
+			return ownerProtected(false) // as SetStoreRole: only the owner touches the owner's memberships
+		}
 		if err := t.RemoveStoreMember(t.ctx, st.ID, userID); err != nil {
 			return err
 		}

@@ -129,6 +129,9 @@ func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail 
 		if u, err = a.adminUser(t, idOrEmail); err != nil {
 			return err
 		}
+		if u, err = t.LockUser(t.ctx, u.ID); err != nil { // against a concurrent transfer to them
+			return err
+		}
 		if u.ID == actor.UserID {
 			return roster.Errorf(roster.EConflict, "you cannot deactivate yourself")
 		}

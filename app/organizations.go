@@ -62,6 +62,11 @@ func (a *App) CreateOrganization(ctx context.Context, actor roster.Actor, in Org
 	}
 	var org roster.Organization
 	err = a.write(ctx, actor, func(t *txn) error {
+		if u, err := t.LockUser(t.ctx, actor.UserID); err != nil { // against a concurrent deactivation
+			return err
+		} else if u.Status != roster.UserActive {
+			return roster.Errorf(roster.EUserDeactivated, "this account has been deactivated")
+		}
 		org = roster.Organization{ID: roster.NewID(roster.PrefixOrganization), Name: in.Name, Details: in.Details,
 			StoreCredits: a.cfg.DefaultStoreCredits, Policy: roster.DefaultPolicy(), CreatedAt: t.now, UpdatedAt: t.now}
 		if err := t.CreateOrganization(t.ctx, org); err != nil {
@@ -151,7 +156,11 @@ func (a *App) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, 
 		if err != nil {
 			return err
 		}
-		if target.Role != roster.OrgAdmin || target.Status != roster.MembershipActive {
+		to, err := t.LockUser(t.ctx, newOwnerID) // against a concurrent deactivation
+		if err != nil {
+			return err
+		}
+		if target.Role != roster.OrgAdmin || target.Status != roster.MembershipActive || to.Status != roster.UserActive {
 			return &roster.Error{Code: roster.ETransferTarget, Field: "user_id", Message: "ownership can only go to an active admin of the organization"}
 		}
 		if err := t.SetMemberRole(t.ctx, orgID, actor.UserID, roster.OrgAdmin, t.now); err != nil {

@@ -8,6 +8,8 @@ import (
 	_ "embed"
 	"strings"
 	"sync"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 //go:embed free.txt
@@ -31,7 +33,8 @@ var domains = sync.OnceValue(func() map[string]struct{} {
 
 // IsFree reports whether a normalized domain belongs to a free or disposable email provider.
 // Subdomains of a listed domain count too: "eu.mailinator.com" is as disposable as
-// "mailinator.com".
+// "mailinator.com", but "uw.edu.pl" is not free because "edu.pl" is listed: a public suffix
+// (ICANN section) stops the climb.
 func IsFree(domain string) bool {
 	m := domains()
 	for d := domain; d != ""; {
@@ -44,6 +47,11 @@ func IsFree(domain string) bool {
 		}
 		d = d[dot+1:]
 		if !strings.Contains(d, ".") { // stop before a bare top-level domain
+			break
+		}
+		// Stop before a public suffix such as edu.pl or net.ua: the lists hold a few, and
+		// every organization's domain under them would count as free.
+		if ps, icann := publicsuffix.PublicSuffix(d); icann && ps == d {
 			break
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,8 +73,45 @@ func Wrap(mux *http.ServeMux, o Options) http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return recoverer(o.Log, accessLog(o.Log, headers(o.HTTPS, clientIP(o.TrustedProxies, m.instrument(mux)))))
+	return recoverer(o.Log, accessLog(o.Log, headers(o.HTTPS, clientIP(o.TrustedProxies, m.instrument(mux, unmatched(mux))))))
 }
+
+// unmatched answers requests that match no route (404) or no method of their route (405,
+// with Allow) as problem+json with a code, like every other error.
+func unmatched(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r) // the mux's own answer tells 404 from 405 and fills Allow
+		if rec.status != http.StatusNotFound && rec.status != http.StatusMethodNotAllowed {
+			mux.ServeHTTP(w, r) // a redirect, say
+			return
+		}
+		code := "not_found"
+		if rec.status == http.StatusMethodNotAllowed {
+			code = "method_not_allowed"
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(rec.status)
+		_, _ = fmt.Fprintf(w, `{"title":%q,"status":%d,"code":%q,"detail":%q,"request_id":%q}`+"\n",
+			http.StatusText(rec.status), rec.status, code, "no such route or method", RequestID(r.Context()))
+	})
+}
+
+// headerRecorder keeps the status and headers a handler writes, and drops its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
 
 // statusWriter remembers the status written, for logs and metrics.
 type statusWriter struct {
@@ -211,20 +249,30 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 
 // instrument counts requests by the route pattern that served them (never the raw path,
 // which would give one series per ID).
-func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
+func (m *metrics) instrument(mux *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
-		mux.ServeHTTP(sw, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
-		m.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		defer func() {
+			// Counted on the way out even when the handler panics: recoverer answers 500.
+			p := recover()
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			switch {
+			case p != nil:
+				sw.status = http.StatusInternalServerError
+			case sw.status == 0:
+				sw.status = http.StatusOK
+			}
+			m.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
+			m.duration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+			if p != nil {
+				panic(p)
+			}
+		}()
+		next.ServeHTTP(sw, r)
 	})
 }
 

@@ -81,7 +81,7 @@ func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]roster.Member
 		args = append(args, f.Status)
 	}
 	if f.Query != "" {
-		q += ` AND (lower(u.name) LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
+		q += ` AND (` + c.lower("u.name", f.Query) + ` LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
 		p := likePattern(f.Query)
 		args = append(args, p, p)
 	}

@@ -113,7 +113,7 @@ func (c *Conn) ListOrganizations(ctx context.Context, f OrganizationFilter) ([]r
 		FROM organizations o WHERE o.id > ?`
 	args := []any{f.Cursor}
 	if f.Query != "" {
-		q += ` AND lower(o.name) LIKE ? ESCAPE '\'`
+		q += ` AND ` + c.lower("o.name", f.Query) + ` LIKE ? ESCAPE '\'`
 		args = append(args, likePattern(f.Query))
 	}
 	q += ` ORDER BY o.id LIMIT ?`

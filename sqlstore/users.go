@@ -42,6 +42,14 @@ func (c *Conn) User(ctx context.Context, id string) (roster.User, error) {
 	return u, notFound(err, "user")
 }
 
+// LockUser reads a user and, on PostgreSQL, locks their row until the transaction ends.
+// Deactivating a user and making a user an owner both take this lock, so that a
+// deactivated user never ends up owning an organization.
+func (c *Conn) LockUser(ctx context.Context, id string) (roster.User, error) {
+	u, err := scanUser(c.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`+c.forUpdate(), id))
+	return u, notFound(err, "user")
+}
+
 // UserByEmail returns a user by normalized address, with their password hash ("" if none).
 func (c *Conn) UserByEmail(ctx context.Context, email string) (roster.User, string, error) {
 	var hash sql.NullString
@@ -129,7 +137,7 @@ func (c *Conn) ListUsers(ctx context.Context, f UserFilter) ([]roster.User, erro
 	q := `SELECT ` + userColumns + ` FROM users u WHERE u.id > ?`
 	args := []any{f.Cursor}
 	if f.Query != "" {
-		q += ` AND (lower(u.name) LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
+		q += ` AND (` + c.lower("u.name", f.Query) + ` LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
 		p := likePattern(f.Query)
 		args = append(args, p, p)
 	}
@@ -141,6 +149,26 @@ func (c *Conn) ListUsers(ctx context.Context, f UserFilter) ([]roster.User, erro
 	args = append(args, f.Limit)
 	rows, err := c.query(ctx, q, args...)
 	return scanAll(rows, err, scanUserRows)
+}
+
+// lower returns the SQL that lower-cases a text column to search it for query. SQLite's own
+// lower() knows only ASCII ("Élise" stays "Élise", and no search for "élise" finds her), so
+// on SQLite a query with other letters uses roster_lower, which lower-cases as Go does
+// (registered in db.go). It costs a Go call per row, so ASCII queries keep lower().
+func (c *Conn) lower(column, query string) string {
+	if c.engine == SQLite && !isASCII(query) {
+		return "roster_lower(" + column + ")"
+	}
+	return "lower(" + column + ")"
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // likePattern turns a search text into a lower-case LIKE pattern matching it anywhere.

@@ -200,7 +200,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 				if src == "" {
 					src = "default of " + s.env
 				}
-				return nil, fmt.Errorf("invalid %s %q: %v", src, v, err)
+				return nil, fmt.Errorf("invalid %s %q: %v", src, sqlstore.RedactURL(v), err)
 			}
 		}
 		if c.BaseURL == nil {

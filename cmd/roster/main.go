@@ -21,9 +21,10 @@ func main() {
 	defer stop()
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	if err := m.Run(ctx, os.Args[1:]); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "roster:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help printed the usage: a success, as with the flag package's own
 		}
+		fmt.Fprintln(os.Stderr, "roster:", err)
 		os.Exit(2)
 	}
 }

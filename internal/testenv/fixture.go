@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"database/sql"
 	"net/url"
 	"testing"
 
@@ -34,7 +35,9 @@ type Env struct {
 	DB     *sqlstore.DB
 	Clock  *Clock
 	Engine sqlstore.Engine
-	URL    string // the database's URL, for tests that look at it directly
+	URL    string // the database's URL, for tests that read tables directly (tables.go)
+
+	sql *sql.DB // opened lazily by database/sql: no connection until a test reads tables
 }
 
 // NewEnv returns an app over a fresh database of an engine.
@@ -44,10 +47,10 @@ func NewEnv(t testing.TB, e sqlstore.Engine, configure ...func(*app.Config)) *En
 	for _, f := range configure {
 		f(&cfg)
 	}
-	url := DatabaseURL(t, e)
-	db := openDB(t, url)
+	u := DatabaseURL(t, e)
+	db := OpenDB(t, u)
 	clock := NewClock()
-	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e, URL: url}
+	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e, URL: u, sql: SQL(t, e, u)}
 }
 
 // Ctx is the context of fixture calls.

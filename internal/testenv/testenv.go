@@ -48,7 +48,7 @@ func RequireEngine(t testing.TB, e sqlstore.Engine) {
 
 // Logger returns a logger that writes to the test log when -v is given, and nowhere else.
 func Logger(t testing.TB) *slog.Logger {
-	if testing.Verbose() {
+	if _, fuzz := t.(*testing.F); testing.Verbose() && !fuzz { // a fuzz target may not log through F
 		return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -105,13 +105,14 @@ func DatabaseURL(t testing.TB, e sqlstore.Engine) string {
 // DB returns a new migrated database of an engine, closed when the test ends.
 func DB(t testing.TB, e sqlstore.Engine) *sqlstore.DB {
 	t.Helper()
-	return openDB(t, DatabaseURL(t, e))
+	return OpenDB(t, DatabaseURL(t, e))
 }
 
-func openDB(t testing.TB, url string) *sqlstore.DB {
+// OpenDB opens and migrates the database at a URL, closed when the test ends.
+func OpenDB(t testing.TB, rawURL string) *sqlstore.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, url, Logger(t))
+	db, err := sqlstore.Open(ctx, rawURL, Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,175 @@
+package password
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster"
+)
+
+var fast = Params{Memory: 64, Time: 1, Threads: 1}
+
+func TestCheck(t *testing.T) {
+	emoji := "🦊🐻🐼🐨" // four characters, sixteen bytes
+	for _, tc := range []struct {
+		name, pw string
+		min      int
+		context  []string
+		code     string
+	}{
+		{"long passphrase", "correct horse battery staple", 15, nil, ""},
+		{"exactly the minimum", "fjq7-wkz2-mx8pq", 15, nil, ""},
+		{"one under the minimum", "fjq7-wkz2-mx8p", 15, nil, roster.EPasswordTooShort},
+		{"empty", "", 15, nil, roster.EPasswordTooShort},
+		{"minimum lowered to 8", "fjq7wkz2", 8, nil, ""},
+		// Characters, not bytes: 15 runes of 4 bytes pass, and 14 of them do not.
+		{"multi-byte counted as characters", strings.Repeat(emoji, 3) + "🦁🐯🐮", 15, nil, ""},
+		{"multi-byte one short", strings.Repeat(emoji, 3) + "🦁🐯", 15, nil, roster.EPasswordTooShort},
+		{"256 characters", strings.Repeat("abcdefghijklmnop", 16), 15, nil, ""},
+		{"257 characters", strings.Repeat("abcdefghijklmnop", 16) + "q", 15, nil, roster.EPasswordTooLong},
+		{"256 four-byte characters", strings.Repeat(emoji, 64), 15, nil, ""},
+		{"257 four-byte characters", strings.Repeat(emoji, 64) + "🦁", 15, nil, roster.EPasswordTooLong},
+		{"blocklisted", "1qaz2wsx3edc4rfv", 15, nil, roster.EPasswordCommon},
+		{"blocklisted, other case", "PasswordPassword", 15, nil, roster.EPasswordCommon},
+		{"blocklisted, full-width", "ｐａｓｓｗｏｒｄｐａｓｓｗｏｒｄ", 15, nil, roster.EPasswordCommon},
+		{"one character repeated", strings.Repeat("z", 20), 15, nil, roster.EPasswordCommon},
+		{"three characters", strings.Repeat("xyz", 7), 15, nil, roster.EPasswordCommon},
+		{"the product's name", "rosterroster-1234", 15, nil, roster.EPasswordCommon},
+		{"the user's name", "Margaret Thatcher!", 15, []string{"Margaret Thatcher"}, roster.EPasswordCommon},
+		{"the address", "jane.doe@acme.com", 15, []string{"jane.doe", "acme.com"}, roster.EPasswordCommon},
+		{"the organization's name plus little", "AcmeWidgets2026", 15, []string{"acmewidgets"}, roster.EPasswordCommon},
+		{"context plus enough of one's own", "Margaret Thatcher walks far", 15, []string{"Margaret Thatcher"}, ""},
+		{"short context words are ignored", "abcdefghijklmnop", 15, []string{"abc"}, ""},
+		{"no composition rules", "all lower case words here", 15, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Check(tc.pw, tc.min, tc.context...)
+			if got := roster.ErrorCode(err); got != tc.code {
+				t.Fatalf("Check(%q) = %v, want %q", tc.pw, err, tc.code)
+			}
+			if err != nil && roster.AsError(err).Field != "password" {
+				t.Errorf("field %q", roster.AsError(err).Field)
+			}
+		})
+	}
+	if n := len(common); n < 5000 {
+		t.Errorf("the blocklist has %d entries, want several thousand", n)
+	}
+}
+
+func TestHashFormatAndVerify(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(Default, 2)
+	enc, err := h.Hash(ctx, "correct horse battery staple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phc := regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
+	if !phc.MatchString(enc) {
+		t.Fatalf("not a PHC argon2id string with the production parameters: %s", enc)
+	}
+	if again, _ := h.Hash(ctx, "correct horse battery staple"); again == enc {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+	if ok, rehash, err := h.Verify(ctx, "correct horse battery staple", enc); !ok || rehash || err != nil {
+		t.Errorf("Verify(right) = %v %v %v", ok, rehash, err)
+	}
+	if ok, rehash, err := h.Verify(ctx, "correct horse battery stapler", enc); ok || rehash || err != nil {
+		t.Errorf("Verify(wrong) = %v %v %v", ok, rehash, err)
+	}
+	for _, bad := range []string{"", "plain", "$2a$10$abcdefghijklmnopqrstuv", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA",
+		"$argon2id$v=16$m=64,t=1,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=x,t=1,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=64,t=1,p=1$!!$aGFzaA",
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdA$"} {
+		if ok, _, err := h.Verify(ctx, "x", bad); ok || err == nil {
+			t.Errorf("Verify against %q = %v, %v", bad, ok, err)
+		}
+	}
+}
+
+func TestNeverTruncated(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(fast, 1)
+	// Two 256-character passwords that differ only in their last character (bcrypt would
+	// see only the first 72 bytes of either).
+	a := strings.Repeat("abcdefghijklmnop", 16)
+	b := a[:255] + "Q"
+	enc, err := h.Hash(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := h.Verify(ctx, b, enc); ok {
+		t.Fatal("a password that differs in its 256th character verifies")
+	}
+	if ok, _, _ := h.Verify(ctx, a[:72], enc); ok {
+		t.Fatal("the first 72 bytes of a password verify")
+	}
+	if ok, _, _ := h.Verify(ctx, a, enc); !ok {
+		t.Fatal("the password itself does not verify")
+	}
+	// Unicode normalization: the same text typed as composed or decomposed characters is one
+	// password.
+	enc, _ = h.Hash(ctx, "caf\u00e9 au lait tous les jours")
+	if ok, _, _ := h.Verify(ctx, "cafe\u0301 au lait tous les jours", enc); !ok {
+		t.Error("the decomposed spelling of a password does not verify")
+	}
+}
+
+func TestRehash(t *testing.T) {
+	ctx := context.Background()
+	weak, _ := NewHasher(fast, 1).Hash(ctx, "correct horse battery staple")
+	strong := NewHasher(Params{Memory: 128, Time: 2, Threads: 1}, 1)
+	if ok, rehash, err := strong.Verify(ctx, "correct horse battery staple", weak); !ok || !rehash || err != nil {
+		t.Errorf("a weaker hash: ok %v rehash %v err %v; want a rehash", ok, rehash, err)
+	}
+	if ok, rehash, _ := strong.Verify(ctx, "wrong password entirely", weak); ok || rehash {
+		t.Error("a wrong password asks for a rehash")
+	}
+	same, _ := strong.Hash(ctx, "correct horse battery staple")
+	if _, rehash, _ := strong.Verify(ctx, "correct horse battery staple", same); rehash {
+		t.Error("a hash with the current parameters asks for a rehash")
+	}
+	// A stronger hash than the current parameters is kept.
+	if _, rehash, _ := NewHasher(fast, 1).Verify(ctx, "correct horse battery staple", same); rehash {
+		t.Error("a stronger hash asks for a rehash")
+	}
+}
+
+// TestBoundedConcurrency proves that no more than the configured number of hashes run at
+// once: with every slot taken, a hash waits, and gives up with "unavailable" when its
+// request ends; once a slot frees, it runs.
+func TestBoundedConcurrency(t *testing.T) {
+	h := NewHasher(fast, 3)
+	for range 3 {
+		h.slots <- struct{}{}
+	}
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := h.Hash(done, "correct horse battery staple"); roster.ErrorCode(err) != roster.EUnavailable {
+		t.Fatalf("Hash with every slot taken = %v, want unavailable", err)
+	}
+	if _, _, err := h.Verify(done, "x", h.dummy); roster.ErrorCode(err) != roster.EUnavailable {
+		t.Fatalf("Verify with every slot taken = %v, want unavailable", err)
+	}
+	got := make(chan error, 1)
+	go func() { _, err := h.Hash(context.Background(), "correct horse battery staple"); got <- err }()
+	<-h.slots // one hash ends
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	<-h.slots
+	<-h.slots
+
+	if NewHasher(fast, 0).slots == nil || cap(NewHasher(fast, -5).slots) != 1 {
+		t.Error("a bound below one is not raised to one")
+	}
+}
+
+func TestVerifyDummy(t *testing.T) {
+	h := NewHasher(fast, 1)
+	h.VerifyDummy(context.Background(), "anything at all here")
+	if ok, _, err := h.Verify(context.Background(), "not a password", h.dummy); !ok || err != nil {
+		t.Errorf("the dummy hash is not a valid hash: %v %v", ok, err)
+	}
+}
