@@ -101,3 +101,7 @@ type OrganizationSummary struct {
 	ArchivedStores int
 	OwnerEmail     string
 }
+
+// Removable reports whether a membership with this role may be demoted, suspended, removed
+// or left. The owner's may not (DESIGN §3 rule 1): ownership moves only by transfer.
+func (r OrgRole) Removable() bool { return r.Valid() && r != OrgOwner }

@@ -15,6 +15,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/outbox"
@@ -59,6 +60,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	https := cfg.BaseURL.Scheme == "https"
 	mux := http.NewServeMux()
 	api.Register(mux, a, api.Options{Log: log, Version: Version, HTTPS: https})
+	if err := console.Register(mux, a, console.Options{Log: log, HTTPS: https}); err != nil {
+		return err
+	}
 	handler := httpserver.Wrap(mux, httpserver.Options{Log: log, TrustedProxies: cfg.TrustedProxies, HTTPS: https, Ready: a.Ready,
 		Registry: prometheus.NewRegistry()})
 

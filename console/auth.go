@@ -1,0 +1,231 @@
+package console
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
+)
+
+// safeNext keeps a "next" page only when it is a path of this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if rq.id != nil && r.URL.Query().Get("add") != "1" {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return nil
+	}
+	v := s.view(w, r, rq, "login.title")
+	if rq.id == nil && len(rq.tokens) > 0 {
+		v.Accounts = accounts(s.others(w, r, rq))
+	}
+	s.render(w, r, http.StatusOK, "login", v)
+	return nil
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) error {
+	res, err := s.app.Login(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
+		app.LoginInput{Email: r.PostFormValue("email"), Password: r.PostFormValue("password")})
+	if err != nil {
+		v := s.view(w, r, rq, "login.title")
+		if e := roster.AsError(err); e != nil && e.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+		}
+		s.render(w, r, s.setError(r, v, err), "login", v)
+		return nil
+	}
+	// Signing in again as an identity already signed in here replaces its old session.
+	for _, other := range s.others(w, r, rq) {
+		if other.user.ID == res.User.ID {
+			_ = s.app.Logout(r.Context(), other.actor)
+			rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == other.token })
+		}
+	}
+	if rq.id != nil && rq.id.user.ID == res.User.ID {
+		_ = s.app.Logout(r.Context(), rq.id.actor)
+		rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == rq.id.token })
+	}
+	s.signIn(w, rq, res.Token, res.Session.ExpiresAt)
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) signupPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if rq.id != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	v := s.view(w, r, rq, "signup.title")
+	v.D = map[string]any{"Open": s.app.Config().Signup == app.SignupOpen, "MinLength": s.app.Config().PasswordMinLength}
+	s.render(w, r, http.StatusOK, "signup", v)
+	return nil
+}
+
+// signup creates an account, then signs in with the same credentials. The app answers
+// alike for a taken address, so when signing in fails the page says to check the mailbox
+// or log in, never that the address exists.
+func (s *Server) signup(w http.ResponseWriter, r *http.Request, rq *request) error {
+	anon := roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
+	in := app.SignupInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Password: r.PostFormValue("password"), Locale: rq.loc}
+	if err := s.app.Signup(r.Context(), anon, in); err != nil {
+		v := s.view(w, r, rq, "signup.title")
+		v.D = map[string]any{"Open": s.app.Config().Signup == app.SignupOpen, "MinLength": s.app.Config().PasswordMinLength}
+		s.render(w, r, s.setError(r, v, err), "signup", v)
+		return nil
+	}
+	res, err := s.app.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
+	if err != nil {
+		return s.notice(w, r, rq, "signup.check_title", "signup.check_text", "/login", "signup.check_link")
+	}
+	s.signIn(w, rq, res.Token, res.Session.ExpiresAt)
+	redirect(w, r, "/", "welcome")
+	return nil
+}
+
+// notice shows a page with one message and one link.
+func (s *Server) notice(w http.ResponseWriter, r *http.Request, rq *request, title, text, link, linkText string) error {
+	v := s.view(w, r, rq, title)
+	v.D = map[string]any{"Text": text, "Link": link, "LinkText": linkText}
+	s.render(w, r, http.StatusOK, "notice", v)
+	return nil
+}
+
+// logout signs the active identity out; another identity signed in here takes over.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if rq.id == nil {
+		redirect(w, r, "/login", "")
+		return nil
+	}
+	return s.signOut(w, r, rq, *rq.id)
+}
+
+// signOut ends one identity's session and forgets its token; the others stay signed in.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request, rq *request, id identity) error {
+	if err := s.app.Logout(r.Context(), id.actor); err != nil && roster.ErrorCode(err) != roster.ENotFound {
+		return err
+	}
+	others := s.others(w, r, rq)
+	rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == id.token })
+	s.setAccounts(w, rq.tokens)
+	if rq.id == nil || id.token != rq.id.token {
+		redirect(w, r, "/account", "signed_out_other")
+		return nil
+	}
+	for _, o := range others {
+		if o.token != id.token {
+			s.activate(w, o)
+			redirect(w, r, "/", "signed_out_switched")
+			return nil
+		}
+	}
+	httpserver.ClearSessionCookie(w, s.https)
+	redirect(w, r, "/login", "signed_out")
+	return nil
+}
+
+func (s *Server) switchAccount(w http.ResponseWriter, r *http.Request, rq *request) error {
+	want := r.PostFormValue("user")
+	for _, o := range s.others(w, r, rq) {
+		if o.user.ID == want {
+			s.activate(w, o)
+			redirect(w, r, "/", "switched")
+			return nil
+		}
+	}
+	return roster.NotFound("account")
+}
+
+func (s *Server) signOutAccount(w http.ResponseWriter, r *http.Request, rq *request) error {
+	want := r.PostFormValue("user")
+	if want == rq.id.user.ID {
+		return s.signOut(w, r, rq, *rq.id)
+	}
+	for _, o := range s.others(w, r, rq) {
+		if o.user.ID == want {
+			return s.signOut(w, r, rq, o)
+		}
+	}
+	return roster.NotFound("account")
+}
+
+func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	v := s.view(w, r, rq, "reset.title")
+	v.D = map[string]any{"Token": r.URL.Query().Get("token"), "MinLength": s.app.Config().PasswordMinLength}
+	s.render(w, r, http.StatusOK, "reset", v)
+	return nil
+}
+
+// reset sets a password through a one-time link: a reset, or a new user's first password.
+func (s *Server) reset(w http.ResponseWriter, r *http.Request, rq *request) error {
+	tok, pw := r.PostFormValue("token"), r.PostFormValue("password")
+	var err error
+	if pw != r.PostFormValue("password2") {
+		err = &roster.Error{Code: "password_mismatch", Field: "password2"}
+	} else {
+		_, err = s.app.SetPasswordWithLink(r.Context(), rq.actor(r), tok, pw)
+	}
+	if err != nil {
+		v := s.view(w, r, rq, "reset.title")
+		v.D = map[string]any{"Token": tok, "MinLength": s.app.Config().PasswordMinLength}
+		s.render(w, r, s.setError(r, v, err), "reset", v)
+		return nil
+	}
+	redirect(w, r, "/login", "password_set")
+	return nil
+}
+
+func (s *Server) setupPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	v := s.view(w, r, rq, "setup.title")
+	v.D = map[string]any{"Token": r.URL.Query().Get("token"), "MinLength": s.app.Config().PasswordMinLength}
+	s.render(w, r, http.StatusOK, "setup", v)
+	return nil
+}
+
+// setup creates the first operator through the one-time link printed in the log.
+func (s *Server) setup(w http.ResponseWriter, r *http.Request, rq *request) error {
+	tok := r.PostFormValue("token")
+	in := app.SignupInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Password: r.PostFormValue("password"), Locale: rq.loc}
+	anon := roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
+	if _, err := s.app.CompleteSetup(r.Context(), anon, tok, in); err != nil {
+		v := s.view(w, r, rq, "setup.title")
+		v.D = map[string]any{"Token": tok, "MinLength": s.app.Config().PasswordMinLength}
+		s.render(w, r, s.setError(r, v, err), "setup", v)
+		return nil
+	}
+	res, err := s.app.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
+	if err != nil {
+		redirect(w, r, "/login", "operator_created")
+		return nil
+	}
+	s.signIn(w, rq, res.Token, res.Session.ExpiresAt)
+	redirect(w, r, "/operator/organizations", "operator_created")
+	return nil
+}
+
+// language changes the console's language: the user's own setting when signed in, a
+// cookie otherwise.
+func (s *Server) language(w http.ResponseWriter, r *http.Request, rq *request) error {
+	loc := r.PostFormValue("lang")
+	if !roster.ValidLocale(loc) {
+		return roster.Invalidf("locale", "unknown language")
+	}
+	if rq.id != nil {
+		if _, err := s.app.UpdateMe(r.Context(), rq.id.actor, app.ProfileInput{Locale: &loc}); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: loc, Path: "/", HttpOnly: true, Secure: s.https, SameSite: http.SameSiteLaxMode,
+		Expires: time.Now().Add(365 * 24 * time.Hour)})
+	http.Redirect(w, r, safeNext(r.PostFormValue("back")), http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,514 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/console"
+	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/outbox"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// The browser tests drive the real console, served over the same mux as `roster serve`,
+// in real headless Chromium. One browser process serves every test; each identity gets a
+// browser context of its own (its own cookies), as a separate browser would.
+
+//go:embed testdata/axe.min.js
+var axeSource string
+
+var shared struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel func()
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.cancel != nil {
+		shared.cancel()
+	}
+	os.Exit(code)
+}
+
+// chromium returns the shared browser, starting it on first use. Without Chromium the
+// browser tests skip, except in CI (CI=true), where they fail.
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	var path string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Chromium is not installed: the browser tests must run in CI (apt-get install -y chromium)")
+		}
+		t.Skip("browser tests skipped: Chromium is not installed (apt-get install -y chromium)")
+	}
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "roster-chromium-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
+			chromedp.DisableGPU, chromedp.UserDataDir(dir), chromedp.WindowSize(1280, 900),
+			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true))
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(alloc)
+		shared.ctx = ctx
+		shared.cancel = func() { cancelCtx(); cancelAlloc(); os.RemoveAll(dir) }
+		shared.err = chromedp.Do(ctx)
+	})
+	if shared.err != nil {
+		t.Fatalf("start Chromium: %v", shared.err)
+	}
+	return shared.ctx
+}
+
+// site is a Roster server for one test: the API and the console on one mux, as serve does,
+// with the outbox worker delivering to the development mailbox.
+type site struct {
+	env *testenv.Env
+	url string
+	box *mail.Mailbox
+}
+
+func newSite(t *testing.T, e sqlstore.Engine) *site {
+	t.Helper()
+	env := testenv.NewEnv(t, e)
+	mux := http.NewServeMux()
+	log := testenv.Logger(t)
+	api.Register(mux, env.App, api.Options{Log: log, Version: "test"})
+	if err := console.Register(mux, env.App, console.Options{Log: log}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()}))
+	t.Cleanup(srv.Close)
+	box := mail.NewMailbox(0, log)
+	env.App.SetMailbox(box)
+	renderer, err := mail.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		outbox.New(env.App, renderer, box, log, outbox.Options{Poll: 50 * time.Millisecond}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return &site{env: env, url: srv.URL, box: box}
+}
+
+// mail waits for the newest email of a template to an address (polling the mailbox, with
+// a deadline) and returns it.
+func (s *site) mail(t *testing.T, to, template string) mail.Message {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, m := range s.box.Messages() {
+			if m.To == to && m.Template == template {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			var got []string
+			for _, m := range s.box.Messages() {
+				got = append(got, m.To+" "+m.Template)
+			}
+			t.Fatalf("no %s email to %s; the mailbox has %q", template, to, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+var linkInMail = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// link returns the path and query of the link in an email that goes to a console page:
+// links are built from ROSTER_BASE_URL, and the test serves at another address.
+func (s *site) link(t *testing.T, m mail.Message, path string) string {
+	t.Helper()
+	for _, l := range linkInMail.FindAllString(m.Text, -1) {
+		u, err := url.Parse(l)
+		if err == nil && u.Path == path {
+			return u.RequestURI()
+		}
+	}
+	t.Fatalf("no link to %s in the %s email:\n%s", path, m.Template, m.Text)
+	return ""
+}
+
+// tab is one person's browser: a browser context of its own, in a language.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	site *site
+	lang string
+	name string
+}
+
+// browser opens a new, empty browser (own cookies) whose Accept-Language is lang.
+func (s *site) browser(t *testing.T, name, lang string) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(chromium(t), chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancelTimeout)
+	b := &tab{t: t, ctx: ctx, site: s, lang: lang, name: name}
+	b.must(chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
+			return err
+		}
+		// No transitions: a tab in the background gets no animation frames to finish them,
+		// and screenshots would catch them half-way.
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}}})
+		return err
+	})))
+	return b
+}
+
+func (b *tab) must(err error) {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatalf("%s: %v", b.name, err)
+	}
+}
+
+// settle waits until the page in the tab is loaded and htmx is idle.
+func (b *tab) settle(cond string) {
+	b.t.Helper()
+	expr := `document.readyState === "complete" && window.htmx !== undefined && !document.querySelector(".htmx-request")`
+	if cond != "" {
+		expr += " && !!(" + cond + ")"
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+			b.t.Fatalf("%s: page did not settle (%s): %v\npage text:\n%s", b.name, cond, err, html)
+		}
+	}
+}
+
+// open loads a page and checks it.
+func (b *tab) open(path string) {
+	b.t.Helper()
+	b.must(chromedp.Do(b.ctx, chromedp.Navigate(b.site.url+path)))
+	b.settle("")
+	b.check()
+}
+
+// submit clicks a button or link that loads a new page (in place with htmx), and checks it.
+func (b *tab) submit(sel string) {
+	b.t.Helper()
+	b.must(chromedp.Do(b.ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("main").dataset.stale = "1"`)))
+	b.click(sel)
+	b.settle(`document.getElementById("main") && !document.getElementById("main").dataset.stale`)
+	b.check()
+}
+
+// popup clicks a link that opens a pop-up over the page, and checks it.
+func (b *tab) popup(sel string) {
+	b.t.Helper()
+	b.click(sel)
+	b.settle(`document.querySelector("#modal dialog[open]")`)
+	b.check()
+}
+
+// fill sets form fields by CSS selector.
+func (b *tab) fill(kv ...string) {
+	b.t.Helper()
+	for i := 0; i+1 < len(kv); i += 2 {
+		ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+		err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(kv[i]), kv[i+1], chromedp.NodeReady))
+		cancel()
+		if err != nil {
+			b.t.Fatalf("%s on %s: cannot fill %s: %v", b.name, b.path(), kv[i], err)
+		}
+	}
+}
+
+// menu opens a dropdown menu of the top bar.
+func (b *tab) menu(sel string) {
+	b.t.Helper()
+	b.click(sel + " > summary")
+}
+
+// click clicks an element once it is visible. The click is the element's own (as a
+// keyboard user's would be), so a sticky header never swallows it.
+func (b *tab) click(sel string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		b.t.Fatalf("%s on %s: nothing visible matches %s: %v", b.name, b.path(), sel, err)
+	}
+	b.must(chromedp.Do(b.ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, sel))))
+}
+
+// text returns the visible text of the first element matching sel ("" when none).
+func (b *tab) text(sel string) string {
+	b.t.Helper()
+	js := fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?e.innerText:""})()`, sel)
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	b.must(err)
+	return s
+}
+
+// value returns the value of the first input matching sel.
+func (b *tab) value(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?e.value:""})()`, sel)))
+	b.must(err)
+	return s
+}
+
+// count returns how many elements match sel.
+func (b *tab) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	b.must(err)
+	return n
+}
+
+// path returns the path of the page shown.
+func (b *tab) path() string {
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + location.search`))
+	b.must(err)
+	return s
+}
+
+// expect fails when the page does not contain want (in the text of sel, "main" by default).
+func (b *tab) expect(sel, want string) {
+	b.t.Helper()
+	if sel == "" {
+		sel = "body"
+	}
+	if got := b.text(sel); !strings.Contains(got, want) {
+		b.t.Fatalf("%s on %s: %q not found in %s:\n%s", b.name, b.path(), want, sel, got)
+	}
+}
+
+// noError fails when the page shows an error message.
+func (b *tab) noError() {
+	b.t.Helper()
+	if e := b.text(".flash.error"); e != "" {
+		b.t.Fatalf("%s on %s: unexpected error %q", b.name, b.path(), e)
+	}
+}
+
+// check runs the checks every page must pass: axe-core finds no serious or critical
+// accessibility violation (checked once per page, in English), and in French or Spanish no
+// English text of the catalog shows.
+func (b *tab) check() {
+	b.t.Helper()
+	b.checkAxe()
+	if b.lang != "en" {
+		b.checkLanguage()
+	}
+}
+
+var axeSeen sync.Map // page path patterns already checked with axe, per language
+
+func (b *tab) checkAxe() {
+	b.t.Helper()
+	if b.lang != "en" {
+		return // the markup is the same in every language; the English runs check it
+	}
+	p := regexp.MustCompile(`(org|sto|usr|ses)_[0-9a-z]{26}`).ReplaceAllString(b.path(), "${1}_ID")
+	p = strings.Split(p, "?")[0]
+	if _, seen := axeSeen.LoadOrStore(b.lang+" "+p+fmt.Sprint(b.count("#modal dialog[open]")), true); seen {
+		return
+	}
+	js := axeSource + `;axe.run(document, {resultTypes: ["violations"]}).then(function (r) {
+		return JSON.stringify(r.violations.filter(function (v) { return v.impact === "serious" || v.impact === "critical"; })
+			.map(function (v) { return {id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(function (n) { return n.html; })}; }));
+	})`
+	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	b.must(err)
+	if out != "[]" {
+		b.t.Errorf("%s: accessibility violations on %s:\n%q", b.name, p, out)
+	}
+}
+
+// catalogs are the console's texts, read by the tests from the embedded JSON files.
+var catalogs = func() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, loc := range []string{"en", "fr", "es"} {
+		b, err := os.ReadFile(filepath.Join("i18n", loc+".json"))
+		if err != nil {
+			panic(err)
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			panic(err)
+		}
+		out[loc] = m
+	}
+	return out
+}()
+
+// englishPatterns returns, for a language, a pattern per English text that differs from
+// that language's translation: a page in that language must show none of them.
+var englishPatterns = sync.OnceValue(func() map[string][]*regexp.Regexp {
+	out := map[string][]*regexp.Regexp{}
+	ph := regexp.MustCompile(`\{[a-z_]+\}`)
+	for _, loc := range []string{"fr", "es"} {
+		own := map[string]bool{}
+		for _, v := range catalogs[loc] {
+			own[v] = true
+		}
+		for k, en := range catalogs["en"] {
+			if catalogs[loc][k] == en || own[en] || len(en) < 4 {
+				continue
+			}
+			parts := ph.Split(en, -1)
+			if len(parts) > 1 && letters(strings.Join(parts, "")) < 8 {
+				continue // "{count} store" would match any name ending in "store"
+			}
+			for i := range parts {
+				parts[i] = regexp.QuoteMeta(parts[i])
+			}
+			out[loc] = append(out[loc], regexp.MustCompile(`^`+strings.Join(parts, `.+`)+`$`))
+		}
+	}
+	return out
+})
+
+// checkLanguage fails when a text node or a readable attribute of the page is an English
+// text of the catalog while the page is in another language.
+func (b *tab) checkLanguage() {
+	b.t.Helper()
+	js := `(function () {
+		var out = [], w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+		while (w.nextNode()) { var s = w.currentNode.nodeValue.trim(); if (s) out.push(s); }
+		document.querySelectorAll("[placeholder],[aria-label],[title],[alt]").forEach(function (e) {
+			["placeholder", "aria-label", "title", "alt"].forEach(function (a) { var v = e.getAttribute(a); if (v) out.push(v.trim()); });
+		});
+		out.push(document.title.replace(/ · Roster$/, ""));
+		return out;
+	})()`
+	texts, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](js))
+	b.must(err)
+	pats := englishPatterns()[b.lang]
+	var bad []string
+	for _, s := range texts {
+		for _, p := range pats {
+			if p.MatchString(s) {
+				bad = append(bad, s)
+				break
+			}
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		b.t.Errorf("%s: page %s in %s shows English texts: %q", b.name, b.path(), b.lang, bad)
+	}
+}
+
+// shots remembers the screenshots already taken in this run.
+var shots sync.Map
+
+// screenshot saves the page as docs/screenshots/NAME-desktop.png and NAME-phone.png when
+// ROSTER_SCREENSHOTS=1 (English pages of SQLite runs only, the first time).
+func (b *tab) screenshot(name string) {
+	b.t.Helper()
+	if os.Getenv("ROSTER_SCREENSHOTS") != "1" || b.lang != "en" || !strings.Contains(b.t.Name(), "sqlite") {
+		return
+	}
+	if _, done := shots.LoadOrStore(name, true); done {
+		return
+	}
+	for _, size := range []struct {
+		suffix string
+		w, h   int64
+		mobile bool
+	}{{"desktop", 1280, 860, false}, {"phone", 390, 844, true}} {
+		var opts []chromedp.EmulateViewportOption
+		if size.mobile {
+			opts = append(opts, chromedp.EmulateScale(2), chromedp.EmulateMobile)
+		}
+		b.must(chromedp.Do(b.ctx, chromedp.EmulateViewport(size.w, size.h, opts...)))
+		b.settle("")
+		img, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		b.must(err)
+		b.must(os.WriteFile(filepath.Join("..", "docs", "screenshots", name+"-"+size.suffix+".png"), img, 0o644))
+	}
+	b.must(chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 900)))
+}
+
+// logoPNG writes a small PNG logo and returns its path.
+func logoPNG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for x := 0; x < 64; x++ {
+		for y := 0; y < 64; y++ {
+			img.Set(x, y, color.RGBA{uint8(58 + x), 72, uint8(197 - y), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "logo.png")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// chromedpSetUpload chooses a file in a file input.
+func chromedpSetUpload(b *tab, sel, path string) error {
+	return chromedp.Do(b.ctx, chromedp.SetUploadFiles(chromedp.CSS(sel), []string{path}, chromedp.NodeReady))
+}
+
+// letters counts the letters of s.
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,236 @@
+// Package console is Roster's web console: server-rendered pages (html/template) over the
+// same app methods as the REST API, progressively enhanced with htmx. Templates, styles,
+// scripts and the texts of the three languages are embedded, so `go run` serves it all.
+//
+// Every decision about what to show comes from roster.Access (and the grants and roles the
+// app returns); every action goes through one app method, which checks it again.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
+)
+
+// Options configure the console.
+type Options struct {
+	Log   *slog.Logger
+	HTTPS bool // served over https: cookies are Secure
+}
+
+// Server serves the console's pages.
+type Server struct {
+	app   *app.App
+	log   *slog.Logger
+	https bool
+	cat   catalogs
+	pages map[string]*template.Template
+	cop   *http.CrossOriginProtection
+}
+
+// Body limits of forms: small ones, and logo uploads.
+const (
+	maxForm   = 64 << 10
+	maxUpload = app.MaxImageBytes + 64<<10
+)
+
+// New parses the templates and catalogs; a missing or broken template fails here, at
+// start-up, never on a request.
+func New(a *app.App, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	cat, err := loadCatalogs()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{app: a, log: o.Log, https: o.HTTPS, cat: cat, cop: http.NewCrossOriginProtection()}
+	s.cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
+	if s.pages, err = parsePages(cat); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Register adds the console's pages and its static files to mux.
+func Register(mux *http.ServeMux, a *app.App, o Options) error {
+	s, err := New(a, o)
+	if err != nil {
+		return err
+	}
+	s.routes(mux)
+	return nil
+}
+
+// ctxKey keys the console's values in a request's context.
+type ctxKey int
+
+const keyRequest ctxKey = iota
+
+// request is what the console knows of one request: the visitor's language, and the
+// identity they act as when signed in.
+type request struct {
+	loc      string
+	id       *identity // nil when signed out
+	tokens   []string  // every signed-in identity's session token in this browser
+	sawToken bool      // a session cookie came with the request (even if no longer valid)
+}
+
+// handler serves one console page; an error it returns is shown as an error page.
+type handler func(w http.ResponseWriter, r *http.Request, rq *request) error
+
+// access levels of routes.
+const (
+	public   = iota // anyone
+	signedIn        // a signed-in user
+	operator        // an operator of the instance
+)
+
+// handle registers a console route: the identity and language are resolved, POSTs pass the
+// cross-origin check and, for a signed-in visitor, the form token; pages are never cached.
+func (s *Server) handle(mux *http.ServeMux, pattern string, level int, h handler) {
+	mux.Handle(pattern, s.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hdr := w.Header()
+		hdr.Set("Cache-Control", "no-store")
+		hdr.Set("Referrer-Policy", "no-referrer") // links may carry one-time tokens
+		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		rq := s.identify(w, r)
+		r = r.WithContext(context.WithValue(r.Context(), keyRequest, rq))
+		if r.Method == http.MethodPost {
+			limit := int64(maxForm)
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				limit = maxUpload
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			var err error
+			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+				err = r.ParseMultipartForm(maxUpload)
+			} else {
+				err = r.ParseForm()
+			}
+			if err != nil {
+				s.fail(w, r, rq, roster.Invalidf("", "the form could not be read"))
+				return
+			}
+			if rq.id != nil && !s.validFormToken(rq, r.PostFormValue("csrf")) {
+				s.refuseForm(w, r, rq)
+				return
+			}
+		}
+		switch {
+		case level >= signedIn && rq.id == nil:
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			} else {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+			}
+			return
+		case level == operator && !rq.id.actor.Operator:
+			s.fail(w, r, rq, roster.NotFound("page"))
+			return
+		}
+		if err := h(w, r, rq); err != nil {
+			s.fail(w, r, rq, err)
+		}
+	})))
+}
+
+// actor returns who acts in a request: the signed-in identity, or an anonymous visitor.
+func (rq *request) actor(r *http.Request) roster.Actor {
+	if rq.id != nil {
+		return rq.id.actor
+	}
+	return roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
+}
+
+// statusOf is the console's one table from error codes to HTTP statuses.
+func statusOf(code string) int {
+	switch code {
+	case roster.ENotFound:
+		return http.StatusNotFound
+	case roster.EForbidden, roster.ERoleEscalation, roster.EOwnerProtected, roster.EMembershipSuspended, roster.EUserDeactivated:
+		return http.StatusForbidden
+	case roster.EUnauthenticated, roster.EInvalidCredentials, roster.EReauthRequired:
+		return http.StatusUnauthorized
+	case roster.ERateLimited:
+		return http.StatusTooManyRequests
+	case roster.EUnavailable:
+		return http.StatusServiceUnavailable
+	case roster.EInternal:
+		return http.StatusInternalServerError
+	case roster.EConflict, roster.ENoStoreCredits, roster.EAlreadyMember, roster.EUserExists, roster.EInvitationPending,
+		roster.EInvitationNotPending, roster.ERoleInUse, roster.EPermissionInUse, roster.EOwnsOrganizations, roster.EStoreArchived,
+		roster.EStoreNotArchived, roster.EStoreActive, roster.ENotMember, roster.ETransferTarget:
+		return http.StatusConflict
+	case roster.EInvitationExpired, roster.ETokenExpired:
+		return http.StatusGone
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// fail shows an error page for an error no form could show in place.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) {
+	code := roster.ErrorCode(err)
+	if code == roster.EInternal {
+		s.log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path, "request_id", httpserver.RequestID(r.Context()))
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		code = roster.EInvalid
+	}
+	if e := roster.AsError(err); e != nil && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds())))
+	}
+	v := s.view(w, r, rq, "error.title")
+	v.Error = s.cat.errorText(rq.loc, err, httpserver.RequestID(r.Context()))
+	v.D = map[string]any{"Code": code}
+	s.render(w, r, statusOf(code), "error", v)
+}
+
+// crossOrigin answers a state-changing request sent from another site.
+func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) {
+	rq := s.identify(w, r)
+	v := s.view(w, r, rq, "error.title")
+	v.Error = s.cat.text(rq.loc, "error.cross_origin")
+	s.render(w, r, http.StatusForbidden, "error", v)
+}
+
+// refuseForm answers a form posted without the signed-in identity's form token: a forged
+// request, or a page left open while the browser switched to another account.
+func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, rq *request) {
+	v := s.view(w, r, rq, "error.title")
+	v.Error = s.cat.text(rq.loc, "error.form_token")
+	s.render(w, r, http.StatusForbidden, "error", v)
+}
+
+// redirect sends the browser to a page after a change, with a message to show there.
+func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
+	if flash != "" {
+		sep := "?"
+		if strings.Contains(to, "?") {
+			sep = "&"
+		}
+		to += sep + "ok=" + url.QueryEscape(flash)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// staticFiles serves the embedded styles, scripts and images, cached for a day.
+func staticFiles() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		http.StripPrefix("/static", files).ServeHTTP(w, r)
+	})
+}

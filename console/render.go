@@ -1,0 +1,280 @@
+package console
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pageNames lists every page template. Each is parsed with the layout at start-up; one
+// missing fails New, and so the tests.
+var pageNames = []string{
+	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
+	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
+	"org_roles", "org_keys", "org_usage",
+	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
+}
+
+// parsePages parses the layout and shared partials with each page.
+func parsePages(cat catalogs) (map[string]*template.Template, error) {
+	base, err := template.New("layout.html").Funcs(funcs(cat)).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: templates: %w", err)
+	}
+	pages := make(map[string]*template.Template, len(pageNames))
+	for _, name := range pageNames {
+		t, err := base.Clone()
+		if err == nil {
+			t, err = t.ParseFS(templateFS, "templates/"+name+".html")
+		}
+		if err == nil && t.Lookup("content") == nil {
+			err = fmt.Errorf("no content block")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("console: template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// view is what every page template receives.
+type view struct {
+	L        string // the locale
+	Title    string // catalog key of the page title
+	CSRF     string // the form token of the active identity
+	Path     string
+	Query    url.Values
+	Me       *roster.User
+	Accounts []account // other identities signed in in this browser
+	Orgs     []roster.Affiliation
+	Org      *roster.Affiliation // the active organization in the selector
+	Store    *roster.StoreAccess // the active store in the selector
+	Flash    string              // a success message, translated
+	Error    string              // an error message, translated
+	Field    string              // the form field at fault
+	Form     url.Values          // the values posted, to fill the form again
+	D        any                 // the page's own data
+}
+
+// account is another identity signed in in this browser, as the user menu lists it.
+type account struct {
+	ID, Name, Email string
+}
+
+// dialogPage is page data that may open a pop-up over the page.
+type dialogPage interface{ dialogName() string }
+
+// InDialog reports whether a pop-up is open: messages then show inside it.
+func (v *view) InDialog() bool {
+	d, ok := v.D.(dialogPage)
+	return ok && d.dialogName() != ""
+}
+
+// view prepares the common part of a page: who is signed in, the selector and messages.
+func (s *Server) view(w http.ResponseWriter, r *http.Request, rq *request, title string) *view {
+	v := &view{L: rq.loc, Title: title, Path: r.URL.Path, Query: r.URL.Query(), Form: url.Values{}}
+	if r.Method == http.MethodPost {
+		v.Form = r.PostForm
+	}
+	if f := r.URL.Query().Get("ok"); f != "" && s.cat.has("flash."+f) {
+		v.Flash = s.cat.text(rq.loc, "flash."+f)
+	}
+	if rq.id == nil {
+		return v
+	}
+	u := rq.id.user
+	v.Me, v.CSRF = &u, formToken(rq.id.token)
+	v.Accounts = accounts(s.others(w, r, rq))
+	affs, err := s.app.MyOrganizations(r.Context(), rq.id.actor)
+	if err != nil {
+		return v
+	}
+	v.Orgs = affs
+	sel, _ := s.app.Selected(r.Context(), rq.id.actor)
+	v.Org, v.Store = pick(affs, sel)
+	return v
+}
+
+// accounts lists identities for the user menu.
+func accounts(ids []identity) []account {
+	out := make([]account, len(ids))
+	for i, id := range ids {
+		out[i] = account{ID: id.user.ID, Name: id.user.Name, Email: id.user.Email}
+	}
+	return out
+}
+
+// pick finds the remembered selection among the organizations and stores the user reaches
+// today; without one, the first active organization and its first store.
+func pick(affs []roster.Affiliation, sel app.Selection) (*roster.Affiliation, *roster.StoreAccess) {
+	for i := range affs {
+		a := &affs[i]
+		if a.Organization.ID != sel.OrgID || a.Membership.Status != roster.MembershipActive {
+			continue
+		}
+		for j := range a.Stores {
+			if a.Stores[j].Store.ID == sel.StoreID {
+				return a, &a.Stores[j]
+			}
+		}
+		if len(a.Stores) > 0 && sel.StoreID != "" {
+			return a, &a.Stores[0]
+		}
+		return a, nil
+	}
+	for i := range affs {
+		a := &affs[i]
+		if a.Membership.Status != roster.MembershipActive {
+			continue
+		}
+		if len(a.Stores) > 0 {
+			return a, &a.Stores[0]
+		}
+		return a, nil
+	}
+	return nil, nil
+}
+
+// setError records an error to show in place, on the form that caused it.
+func (s *Server) setError(r *http.Request, v *view, err error) int {
+	v.Error = s.cat.errorText(v.L, err, httpserver.RequestID(r.Context()))
+	if e := roster.AsError(err); e != nil {
+		v.Field = e.Field
+	} else {
+		s.log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path, "request_id", httpserver.RequestID(r.Context()))
+	}
+	return statusOf(roster.ErrorCode(err))
+}
+
+// render writes a page. Templates run into a buffer first, so a failure never leaves half
+// a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	t, ok := s.pages[name]
+	if !ok {
+		panic("console: no page " + name) // pageNames and the handlers disagree: a bug the tests catch
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err, "request_id", httpserver.RequestID(r.Context()))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// funcs are the helpers templates may call.
+func funcs(cat catalogs) template.FuncMap {
+	return template.FuncMap{
+		"t":  func(loc, key string, args ...any) string { return cat.text(loc, key, args...) },
+		"tn": func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
+		"tk": func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
+		// orgCan decides from the organization role table (the vocabulary's, not restated).
+		"orgCan": func(a roster.Affiliation, p string) bool {
+			return a.Membership.Status == roster.MembershipActive && roster.OrgRolePermissions(a.Membership.Role).Has(roster.Permission(p))
+		},
+		"has": func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04") + " UTC"
+		},
+		"day": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"initial": func(s string) string {
+			for _, r := range s {
+				return strings.ToUpper(string(r))
+			}
+			return "?"
+		},
+		"add": func(a, b int) int { return a + b },
+		"sub": func(a, b int) int { return a - b },
+		"qs": func(kv ...any) string {
+			q := url.Values{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if s := fmt.Sprint(kv[i+1]); s != "" {
+					q.Set(fmt.Sprint(kv[i]), s)
+				}
+			}
+			if len(q) == 0 {
+				return ""
+			}
+			return "?" + q.Encode()
+		},
+		"dict": func(kv ...any) map[string]any {
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				m[fmt.Sprint(kv[i])] = kv[i+1]
+			}
+			return m
+		},
+		"contains": func(list []string, s string) bool {
+			for _, x := range list {
+				if x == s {
+					return true
+				}
+			}
+			return false
+		},
+		"list": func(s ...string) []string { return s },
+		// rolename names a store role: built-in ones in the page's language, custom ones by
+		// their name (given, or looked up in a list of roles).
+		"rolename": func(loc, id string, from any) string {
+			if roster.IsBuiltinStoreRole(id) {
+				return cat.text(loc, "storerole."+id)
+			}
+			switch f := from.(type) {
+			case string:
+				if f != "" {
+					return f
+				}
+			case []app.RoleView:
+				for _, r := range f {
+					if r.ID == id {
+						return r.Name
+					}
+				}
+			}
+			return cat.text(loc, "storerole.custom")
+		},
+		"days": func(d time.Duration) int { return int(d / (24 * time.Hour)) },
+		// pagerFirst links back to the first page when the listing is not on it.
+		"pagerFirst": func(cursor, first string) string {
+			if cursor == "" {
+				return ""
+			}
+			return first
+		},
+		// pagerNext links to the page after cursor next, keeping the filters.
+		"pagerNext": func(next, base string, kv ...any) string {
+			if next == "" {
+				return ""
+			}
+			q := url.Values{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if s := fmt.Sprint(kv[i+1]); s != "" {
+					q.Set(fmt.Sprint(kv[i]), s)
+				}
+			}
+			q.Set("cursor", next)
+			return base + "?" + q.Encode()
+		},
+	}
+}

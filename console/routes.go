@@ -1,0 +1,131 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/rosterhq/roster/app"
+)
+
+// routes registers every page of the console. Paths that emailed links point to are the
+// constants of app/links.go.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.Handle("GET /static/", staticFiles())
+
+	// Signed out: accounts and one-time links.
+	s.handle(mux, "GET /login", public, s.loginPage)
+	s.handle(mux, "POST /login", public, s.login)
+	s.handle(mux, "GET /signup", public, s.signupPage)
+	s.handle(mux, "POST /signup", public, s.signup)
+	s.handle(mux, "POST /logout", public, s.logout)
+	s.handle(mux, "GET /reset-password", public, s.resetPage)
+	s.handle(mux, "POST /reset-password", public, s.reset)
+	s.handle(mux, "GET /setup", public, s.setupPage)
+	s.handle(mux, "POST /setup", public, s.setup)
+	s.handle(mux, "POST /language", public, s.language)
+	s.handle(mux, "GET /forgot-password", public, s.forgotPage)
+	s.handle(mux, "POST /forgot-password", public, s.forgot)
+	s.handle(mux, "GET "+app.PathVerifyEmail, public, s.linkPage("verify.title", "verify.text", app.PathVerifyEmail, "verify.submit"))
+	s.handle(mux, "POST "+app.PathVerifyEmail, public, s.verifyEmail)
+	s.handle(mux, "GET "+app.PathConfirmEmail, public, s.linkPage("confirm_email.title", "confirm_email.text", app.PathConfirmEmail, "confirm_email.submit"))
+	s.handle(mux, "POST "+app.PathConfirmEmail, public, s.confirmEmail)
+	s.handle(mux, "GET "+app.PathAcceptInvitation, public, s.acceptPage)
+	s.handle(mux, "POST "+app.PathAcceptInvitation, public, s.accept)
+	s.handle(mux, "POST /invitations/decline", public, s.decline)
+
+	// Identities of this browser.
+	s.handle(mux, "POST /accounts/switch", signedIn, s.switchAccount)
+	s.handle(mux, "POST /accounts/signout", signedIn, s.signOutAccount)
+	s.handle(mux, "POST /accounts/resume", public, s.switchAccount) // after the active identity signed out
+
+	// Home and the selector.
+	s.handle(mux, "GET /{$}", signedIn, s.home)
+	s.handle(mux, "POST /select", signedIn, s.selectStore)
+
+	// Organizations.
+	s.handle(mux, "GET /orgs/new", signedIn, s.orgNewPage)
+	s.handle(mux, "POST /orgs/new", signedIn, s.orgCreate)
+	s.handle(mux, "GET /orgs/{org}", signedIn, s.orgIndex)
+	s.handle(mux, "GET /orgs/{org}/details", signedIn, s.orgDetails)
+	s.handle(mux, "POST /orgs/{org}/details", signedIn, s.orgDetailsSave)
+	s.handle(mux, "POST /orgs/{org}/logo", signedIn, s.orgLogoSave)
+	s.handle(mux, "GET /orgs/{org}/logo", signedIn, s.orgLogo)
+	s.handle(mux, "GET /orgs/{org}/stores", signedIn, s.orgStores)
+	s.handle(mux, "GET /orgs/{org}/stores/new", signedIn, s.orgStores)
+	s.handle(mux, "POST /orgs/{org}/stores/new", signedIn, s.storeCreate)
+	s.handle(mux, "GET /orgs/{org}/stores/{store}/archive", signedIn, s.orgStores)
+	s.handle(mux, "POST /orgs/{org}/stores/{store}/archive", signedIn, s.storeArchive)
+	s.handle(mux, "POST /orgs/{org}/stores/{store}/unarchive", signedIn, s.storeUnarchive)
+	s.handle(mux, "GET /orgs/{org}/stores/{store}/delete", signedIn, s.orgStores)
+	s.handle(mux, "POST /orgs/{org}/stores/{store}/delete", signedIn, s.storeDelete)
+	s.handle(mux, "GET /orgs/{org}/members", signedIn, s.orgMembers)
+	s.handle(mux, "GET /orgs/{org}/members/new", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/new", signedIn, s.addMember)
+	s.handle(mux, "GET /orgs/{org}/members/create", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/create", signedIn, s.createUser)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/password-reset", signedIn, s.memberPasswordReset)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/stores", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/stores", signedIn, s.memberStoreSave)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/stores/remove", signedIn, s.memberStoreRemove)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/role", signedIn, s.memberRole)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/suspend", signedIn, s.memberSuspend)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/reactivate", signedIn, s.memberReactivate)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/remove", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/remove", signedIn, s.memberRemove)
+	s.handle(mux, "GET /orgs/{org}/invitations", signedIn, s.orgInvitations)
+	s.handle(mux, "POST /orgs/{org}/invitations/{inv}/resend", signedIn, s.invitationResend)
+	s.handle(mux, "GET /orgs/{org}/invitations/{inv}/cancel", signedIn, s.orgInvitations)
+	s.handle(mux, "POST /orgs/{org}/invitations/{inv}/cancel", signedIn, s.invitationCancel)
+	s.handle(mux, "GET /orgs/{org}/policy", signedIn, s.orgPolicy)
+	s.handle(mux, "POST /orgs/{org}/policy", signedIn, s.orgPolicySave)
+	s.handle(mux, "GET /orgs/{org}/roles", signedIn, s.orgRoles)
+	s.handle(mux, "GET /orgs/{org}/roles/new", signedIn, s.orgRoles)
+	s.handle(mux, "POST /orgs/{org}/roles/new", signedIn, s.roleCreate)
+	s.handle(mux, "GET /orgs/{org}/roles/{role}/edit", signedIn, s.orgRoles)
+	s.handle(mux, "POST /orgs/{org}/roles/{role}/edit", signedIn, s.roleUpdate)
+	s.handle(mux, "GET /orgs/{org}/roles/{role}/delete", signedIn, s.orgRoles)
+	s.handle(mux, "POST /orgs/{org}/roles/{role}/delete", signedIn, s.roleDelete)
+	s.handle(mux, "GET /orgs/{org}/api-keys", signedIn, s.orgKeys)
+	s.handle(mux, "GET /orgs/{org}/api-keys/new", signedIn, s.orgKeys)
+	s.handle(mux, "POST /orgs/{org}/api-keys/new", signedIn, s.keyCreate)
+	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/clone", signedIn, s.orgKeys)
+	s.handle(mux, "POST /orgs/{org}/api-keys/{key}/clone", signedIn, s.keyClone)
+	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/revoke", signedIn, s.orgKeys)
+	s.handle(mux, "POST /orgs/{org}/api-keys/{key}/revoke", signedIn, s.keyRevoke)
+	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/requests", signedIn, s.orgKeys)
+	s.handle(mux, "GET /orgs/{org}/usage", signedIn, s.orgUsage)
+	s.handle(mux, "GET /orgs/{org}/audit", signedIn, s.orgAudit)
+	s.handle(mux, "GET /orgs/{org}/delete", signedIn, s.deletePage)
+	s.handle(mux, "POST /orgs/{org}/delete", signedIn, s.deleteOrg)
+	s.handle(mux, "GET /orgs/{org}/transfer", signedIn, s.transferPage)
+	s.handle(mux, "POST /orgs/{org}/transfer", signedIn, s.transfer)
+
+	// Store manager.
+	s.handle(mux, "GET /stores/{store}", signedIn, s.storePage)
+	s.handle(mux, "POST /stores/{store}", signedIn, s.storeSave)
+	s.handle(mux, "POST /stores/{store}/logo", signedIn, s.storeLogoSave)
+	s.handle(mux, "GET /stores/{store}/logo", signedIn, s.storeLogo)
+	s.handle(mux, "GET /stores/{store}/invite", signedIn, s.storePage)
+	s.handle(mux, "POST /stores/{store}/invite", signedIn, s.storeInvite)
+	s.handle(mux, "POST /stores/{store}/team/{user}", signedIn, s.teamRole)
+	s.handle(mux, "GET /stores/{store}/team/{user}/remove", signedIn, s.storePage)
+	s.handle(mux, "POST /stores/{store}/team/{user}/remove", signedIn, s.teamRemove)
+
+	// Account.
+	s.handle(mux, "GET /account", signedIn, s.accountPage)
+	s.handle(mux, "POST /account/profile", signedIn, s.accountProfile)
+	s.handle(mux, "POST /account/password", signedIn, s.accountPassword)
+	s.handle(mux, "POST /account/email", signedIn, s.accountEmail)
+	s.handle(mux, "POST /account/verification", signedIn, s.accountVerification)
+	s.handle(mux, "POST /account/sessions/revoke", signedIn, s.accountRevokeSession)
+	s.handle(mux, "POST /account/sessions/revoke-others", signedIn, s.accountRevokeOthers)
+	s.handle(mux, "GET /account/orgs/{org}/leave", signedIn, s.accountPage)
+	s.handle(mux, "POST /account/orgs/{org}/leave", signedIn, s.accountLeave)
+
+	// Operators.
+	s.handle(mux, "GET /operator/organizations", operator, s.operatorOrgs)
+	s.handle(mux, "POST /operator/organizations/{org}/credits", operator, s.operatorCredits)
+	s.handle(mux, "GET /operator/users", operator, s.operatorUsers)
+	s.handle(mux, "POST /operator/users/{user}/deactivate", operator, s.operatorDeactivate)
+	s.handle(mux, "POST /operator/users/{user}/reactivate", operator, s.operatorReactivate)
+	s.handle(mux, "GET /operator/mailbox", operator, s.mailboxPage)
+}
