@@ -18,7 +18,7 @@ const (
 	EInternal        = "internal"        // a fault of Roster's, logged with its cause
 	EUnavailable     = "unavailable"     // a dependency (the database) is down; try again later
 
-	EInvalidCredentials    = "invalid_credentials"
+	EInvalidCredentials    = "invalid_credentials" // #nosec G101 -- an error code, no secret
 	EPasswordTooShort      = "password_too_short"
 	EPasswordTooLong       = "password_too_long"
 	EPasswordCommon        = "password_too_common"

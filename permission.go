@@ -29,7 +29,7 @@ const (
 	PermOrgStoresManage  Permission = "org.stores.manage"      // edit, archive and unarchive stores
 	PermOrgMembersManage Permission = "org.members.manage"     // invite, add, change roles, remove, suspend, reset passwords
 	PermOrgRolesManage   Permission = "org.roles.manage"       // define custom roles
-	PermOrgAPIKeysManage Permission = "org.api_keys.manage"    // manage every API key of the organization
+	PermOrgAPIKeysManage Permission = "org.api_keys.manage"    // #nosec G101 -- a permission's name, no secret: manage every API key of the organization
 	PermOrgAuditRead     Permission = "org.audit.read"         // read everyone's actions
 	PermOrgTransfer      Permission = "org.ownership.transfer" // hand ownership to an admin
 	PermOrgDelete        Permission = "org.delete"             // delete the organization
@@ -42,7 +42,7 @@ const (
 	PermStoreUpdate        Permission = "store.update"
 	PermStoreMembersInvite Permission = "store.members.invite"
 	PermStoreMembersManage Permission = "store.members.manage"
-	PermStoreAPIKeysManage Permission = "store.api_keys.manage"
+	PermStoreAPIKeysManage Permission = "store.api_keys.manage" // #nosec G101 -- a permission's name, no secret
 	PermStoreAuditRead     Permission = "store.audit.read"
 	PermStoreDataReadAll   Permission = "store.data.read_all"
 )

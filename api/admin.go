@@ -80,9 +80,9 @@ type serviceTokensOutput struct {
 	}
 }
 
-// ServiceTokenPath names a service token in a path.
+// ServiceTokenPath names a service token in a path, by its ID (never its secret).
 type ServiceTokenPath struct {
-	Token string `path:"token" maxLength:"40"`
+	ID string `path:"id" maxLength:"40" doc:"The service token's ID, as listed (never its secret)"`
 }
 
 func (s *Server) registerAdmin() {
@@ -162,9 +162,9 @@ func (s *Server) registerAdmin() {
 			return out, nil
 		}, withDescription(who))
 
-	register(s.api, op("admin-revoke-service-token", http.MethodDelete, "/v1/admin/service-tokens/{token}", "Revoke a service token", "Operators"),
+	register(s.api, op("admin-revoke-service-token", http.MethodDelete, "/v1/admin/service-tokens/{id}", "Revoke a service token", "Operators"),
 		func(ctx context.Context, in *ServiceTokenPath) (*struct{}, error) {
-			if err := s.app.RevokeServiceToken(ctx, actor(ctx), in.Token); err != nil {
+			if err := s.app.RevokeServiceToken(ctx, actor(ctx), in.ID); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil

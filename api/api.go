@@ -72,6 +72,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerPolicy()
 	s.registerMailbox()
 	registerDocs(mux)
+	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
 	return api
 }
 

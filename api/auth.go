@@ -97,6 +97,8 @@ func (s *Server) registerAuth() {
 			if err := s.app.Logout(ctx, actor(ctx)); err != nil {
 				return nil, s.fail(ctx, err)
 			}
+			// #nosec G124 -- Secure whenever Roster is served over https (ROSTER_BASE_URL); a plain-http
+			// install (local development) could not use a Secure cookie at all.
 			return &logoutOutput{SetCookie: http.Cookie{Name: httpserver.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 				Secure: s.https, SameSite: http.SameSiteLaxMode}}, nil
 		}, withStatus(http.StatusNoContent))
@@ -121,6 +123,7 @@ func (s *Server) registerAuth() {
 }
 
 func (s *Server) sessionCookie(token string, expires time.Time) http.Cookie {
+	// #nosec G124 -- Secure whenever served over https; see logout.
 	return http.Cookie{Name: httpserver.SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: s.https, SameSite: http.SameSiteLaxMode}
 }
 

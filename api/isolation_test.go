@@ -174,7 +174,7 @@ var rows = map[string]op{
 	"admin-create-service-token": {path: "/v1/admin/service-tokens", instanceWide: true, body: func(*cell) any { return map[string]string{"name": "host"} },
 		want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
 	"admin-list-service-tokens":  {path: "/v1/admin/service-tokens", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
-	"admin-revoke-service-token": {path: "/v1/admin/service-tokens/{token}", setup: newServiceToken, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
+	"admin-revoke-service-token": {path: "/v1/admin/service-tokens/{id}", setup: newServiceToken, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
 
 	// The audit log: everyone in the organization reads it (members their own actions only).
 	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
@@ -390,7 +390,7 @@ func newServiceToken(t *testing.T, c *cell) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.vars["token"] = st.ID
+	c.vars["id"] = st.ID
 }
 
 // newWorld builds an organization owned by the fixture's owner, with the fixture's people in

@@ -43,11 +43,19 @@ func (p *Problem) ContentType(ct string) string {
 	return ct
 }
 
+// defaultRetryAfter is the Retry-After of a 429 or 503 whose cause named no wait.
+const defaultRetryAfter = 5 * time.Second
+
 // GetHeaders sets Retry-After on rate limits and outages.
 func (p *Problem) GetHeaders() http.Header {
 	h := http.Header{}
-	if p.retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int((p.retryAfter+time.Second-1)/time.Second)))
+	wait := p.retryAfter
+	if wait <= 0 && (p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable) {
+		// Every 429 and 503 says when to come back, even when its cause gave no time.
+		wait = defaultRetryAfter
+	}
+	if wait > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	}
 	return h
 }

@@ -63,6 +63,9 @@ func (a *App) CreateUser(ctx context.Context, actor roster.Actor, orgID string, 
 	if _, err := in.validate(); err != nil {
 		return roster.User{}, err
 	}
+	if err := a.takenAnswersLeft(ctx, actor); err != nil {
+		return roster.User{}, err
+	}
 	var u roster.User
 	err := a.write(ctx, actor, func(t *txn) error {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
@@ -72,7 +75,7 @@ func (a *App) CreateUser(ctx context.Context, actor roster.Actor, orgID string, 
 		u, err = a.createUser(t, s, in)
 		return err
 	})
-	return u, err
+	return u, a.countTakenAnswer(ctx, actor, err)
 }
 
 // validate checks a new user's address, name and language and fills the default role.
@@ -293,10 +296,13 @@ func (a *App) RequestEmailChange(ctx context.Context, actor roster.Actor, newEma
 		return err
 	}
 	c := a.read()
+	if err := a.takenAnswersLeft(ctx, actor); err != nil {
+		return err
+	}
 	if err := a.stepUp(ctx, c, actor, pw); err != nil {
 		return err
 	}
-	return a.write(ctx, actor, func(t *txn) error {
+	err = a.write(ctx, actor, func(t *txn) error {
 		u, err := t.User(t.ctx, actor.UserID)
 		if err != nil {
 			return err
@@ -323,6 +329,46 @@ func (a *App) RequestEmailChange(ctx context.Context, actor roster.Actor, newEma
 		}
 		return t.sendLink(u, roster.TokenChangeEmail, "change_email", addr, "", map[string]any{"new_email": addr})
 	})
+	return a.countTakenAnswer(ctx, actor, err)
+}
+
+// takenAnswersPerUser is how many "this address has an account" answers (user_exists) a user
+// gets before waiting an hour between them: such answers tell whether an address has an
+// account, and no account may become a way to enumerate addresses.
+const takenAnswersPerUser = 5
+
+func takenAnswersKey(actor roster.Actor) string { return token.Hash("address-taken:" + actor.UserID) }
+
+// takenAnswersLeft refuses, until the wait is over, a user who had their share of user_exists
+// answers. The count is in the database (the login-throttle table), shared by every process.
+func (a *App) takenAnswersLeft(ctx context.Context, actor roster.Actor) error {
+	_, until, err := a.read().LoginThrottle(ctx, takenAnswersKey(actor))
+	if err != nil {
+		return err
+	}
+	if now := a.clock.Now(); until.After(now) {
+		return rateLimited(until.Sub(now))
+	}
+	return nil
+}
+
+// countTakenAnswer counts a user_exists answer about to be given, and returns err.
+func (a *App) countTakenAnswer(ctx context.Context, actor roster.Actor, err error) error {
+	if roster.ErrorCode(err) != roster.EUserExists {
+		return err
+	}
+	if werr := a.write(ctx, actor, func(t *txn) error {
+		_, err := t.RecordLoginFailure(t.ctx, takenAnswersKey(actor), t.now, func(n int) time.Duration {
+			if n >= takenAnswersPerUser {
+				return time.Hour
+			}
+			return 0
+		})
+		return err
+	}); werr != nil {
+		return werr
+	}
+	return err
 }
 
 // ConfirmEmailChange applies an address change through the link sent to the new address.

@@ -59,8 +59,9 @@ func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) er
 var errTaken = roster.Errorf(roster.EUserExists, "taken")
 
 // newUser validates sign-up input and hashes the password (outside any transaction: the
-// hash is the slow part).
-func (a *App) newUser(ctx context.Context, in SignupInput) (roster.User, string, error) {
+// hash is the slow part). The password may not be made of the address, the name or the
+// words given as context (the inviting organization's name).
+func (a *App) newUser(ctx context.Context, in SignupInput, words ...string) (roster.User, string, error) {
 	addr, err := email(in.Email)
 	if err != nil {
 		return roster.User{}, "", err
@@ -73,7 +74,7 @@ func (a *App) newUser(ctx context.Context, in SignupInput) (roster.User, string,
 	if err != nil {
 		return roster.User{}, "", err
 	}
-	if err := password.Check(in.Password, a.cfg.PasswordMinLength, addr[:strings.LastIndexByte(addr, '@')], name); err != nil {
+	if err := password.Check(in.Password, a.cfg.PasswordMinLength, append([]string{addr[:strings.LastIndexByte(addr, '@')], name}, words...)...); err != nil {
 		return roster.User{}, "", err
 	}
 	hash, err := a.hasher.Hash(ctx, in.Password)
@@ -314,17 +315,37 @@ func (a *App) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, 
 		}
 		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password to confirm"}
 	}
+	// Wrong passwords here count with failed logins of the account, and a locked account
+	// confirms nothing: a stolen session must not become a way to guess the password.
+	u, err := c.User(ctx, actor.UserID)
+	if err != nil {
+		return err
+	}
+	key := token.Hash("login:" + u.Email)
+	if _, until, err := c.LoginThrottle(ctx, key); err != nil {
+		return err
+	} else if now := a.clock.Now(); until.After(now) {
+		return rateLimited(until.Sub(now))
+	}
 	hash, err := c.PasswordHash(ctx, actor.UserID)
 	if err != nil {
 		return err
 	}
 	ok := false
-	if hash == "" {
+	if hash == "" || len(pw) > 4*password.MaxLength {
 		a.hasher.VerifyDummy(ctx, pw)
 	} else if ok, _, err = a.hasher.Verify(ctx, pw, hash); err != nil {
 		return err
 	}
 	if !ok {
+		if err := a.write(ctx, actor, func(t *txn) error {
+			if _, err := t.RecordLoginFailure(t.ctx, key, t.now, lockFor); err != nil {
+				return err
+			}
+			return t.audit(roster.AuditEvent{Action: "user.reauth_failed", TargetType: "user", TargetID: u.ID})
+		}); err != nil {
+			return err
+		}
 		return &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
 	}
 	return nil

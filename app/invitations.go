@@ -373,6 +373,13 @@ func (a *App) ResendInvitation(ctx context.Context, actor roster.Actor, id strin
 		if wait := inv.LastSentAt.Add(resendInterval(inv.SendCount)).Sub(t.now); wait > 0 {
 			return rateLimited(wait)
 		}
+		// The per-recipient bound of new invitations holds for resends too: pending
+		// invitations from many organizations must not add up to a flood.
+		if n, err := t.CountRecentEmails(t.ctx, inv.Email, "invitation", t.now.Add(-time.Hour)); err != nil {
+			return err
+		} else if n >= invitesPerRecipientHr {
+			return rateLimited(time.Hour)
+		}
 		if err := policyCheck(s.org, inv.Email); err != nil {
 			return err
 		}
@@ -680,7 +687,11 @@ func (a *App) inviteeCredentials(ctx context.Context, actor roster.Actor, inv ro
 		if loc == "" {
 			loc = inv.Locale
 		}
-		u, h, err := a.newUser(ctx, SignupInput{Email: inv.Email, Name: in.Name, Password: in.Password, Locale: loc})
+		org, err := c.Organization(ctx, inv.OrgID)
+		if err != nil {
+			return roster.User{}, "", err
+		}
+		u, h, err := a.newUser(ctx, SignupInput{Email: inv.Email, Name: in.Name, Password: in.Password, Locale: loc}, org.Name)
 		return u, h, err
 	}
 	if err != nil {

@@ -283,11 +283,20 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.User{}, bad
 	}
+	// The link first: without a live one, nobody learns whether an address has an account,
+	// nor whether a password is right.
+	c := a.read()
+	tok, err := c.UserTokenByHash(ctx, roster.TokenOperatorSetup, token.Hash(secret))
+	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && (tok.UsedAt != nil || !a.clock.Now().Before(tok.ExpiresAt))) {
+		return roster.User{}, bad
+	}
+	if err != nil {
+		return roster.User{}, err
+	}
 	addr, err := email(in.Email)
 	if err != nil {
 		return roster.User{}, err
 	}
-	c := a.read()
 	existing, hash, err := c.UserByEmail(ctx, addr)
 	var newHash string
 	switch {

@@ -190,6 +190,9 @@ func headers(https bool, next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
+		// Answers are personal unless a handler says otherwise (the docs page, logos): no
+		// shared cache, and no copy left in the browser's, may keep a signed-in answer.
+		h.Set("Cache-Control", "no-store")
 		if https {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
@@ -307,12 +310,14 @@ const SessionCookie = "roster_session"
 // SetSessionCookie hands a browser its session token: HttpOnly, SameSite=Lax, Path=/, no
 // Domain, Secure on https, expiring with the session.
 func SetSessionCookie(w http.ResponseWriter, token string, expires time.Time, https bool) {
+	// #nosec G124 -- Secure whenever served over https; a plain-http install could not use a Secure cookie.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
 		Secure: https, SameSite: http.SameSiteLaxMode})
 }
 
 // ClearSessionCookie removes the session cookie from a browser.
 func ClearSessionCookie(w http.ResponseWriter, https bool) {
+	// #nosec G124 -- as SetSessionCookie.
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: https, SameSite: http.SameSiteLaxMode})
 }

@@ -109,6 +109,7 @@ func TestHeaders(t *testing.T) {
 			"X-Content-Type-Options":     "nosniff",
 			"Referrer-Policy":            "strict-origin-when-cross-origin",
 			"Cross-Origin-Opener-Policy": "same-origin",
+			"Cache-Control":              "no-store",
 		} {
 			if got := w.Header().Get(k); !strings.HasPrefix(got, v) {
 				t.Errorf("%s: %q, want %q", k, got, v)

@@ -94,7 +94,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		return false, false, err
 	}
 	defer h.release()
-	got := argon2.IDKey([]byte(norm.NFKC.String(password)), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	got := argon2.IDKey([]byte(norm.NFKC.String(password)), salt, p.Time, p.Memory, p.Threads, uint32(len(key))) // #nosec G115 -- decode bounds the key to 1024 bytes
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	rehash = p.Memory < h.params.Memory || p.Time < h.params.Time || p.Threads < h.params.Threads
 	return ok, ok && rehash, nil
@@ -124,7 +124,7 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 		return p, nil, nil, errors.New("password: bad salt")
 	}
 	key, err := base64.RawStdEncoding.DecodeString(parts[5])
-	if err != nil || len(key) == 0 {
+	if err != nil || len(key) == 0 || len(key) > 1024 {
 		return p, nil, nil, errors.New("password: bad hash")
 	}
 	return p, salt, key, nil

@@ -8,7 +8,7 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-const apiKeyColumns = `k.id, k.org_id, k.user_id, k.store_id, k.role_id, k.org_role, k.name, k.created_by, k.created_at, k.expires_at, k.last_used_at, k.revoked_at`
+const apiKeyColumns = `k.id, k.org_id, k.user_id, k.store_id, k.role_id, k.org_role, k.name, k.created_by, k.created_at, k.expires_at, k.last_used_at, k.revoked_at` // #nosec G101 -- column names, no secret
 
 func scanAPIKey(r rowScanner, extra ...any) (roster.APIKey, error) {
 	var k roster.APIKey

@@ -121,7 +121,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.sql.PingContext(pingCtx); err != nil {
-		db.sql.Close()
+		_ = db.sql.Close() // the connection error is the one to report
 		return nil, fmt.Errorf("connect to %s database: %w", engine, err)
 	}
 	return db, nil

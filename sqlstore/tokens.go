@@ -8,7 +8,7 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-const userTokenColumns = `id, user_id, purpose, email, created_at, expires_at, used_at`
+const userTokenColumns = `id, user_id, purpose, email, created_at, expires_at, used_at` // #nosec G101 -- column names, no secret
 
 func scanUserToken(r rowScanner) (roster.UserToken, error) {
 	var t roster.UserToken
@@ -94,7 +94,7 @@ func (c *Conn) ClearLoginFailures(ctx context.Context, key string) error {
 	return err
 }
 
-const serviceTokenColumns = `id, name, created_at, last_used_at, revoked_at`
+const serviceTokenColumns = `id, name, created_at, last_used_at, revoked_at` // #nosec G101 -- column names, no secret
 
 func scanServiceToken(r rowScanner) (roster.ServiceToken, error) {
 	var t roster.ServiceToken

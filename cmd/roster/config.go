@@ -260,8 +260,8 @@ func (m *Main) openApp(ctx context.Context, cfg *Config) (*app.App, *slog.Logger
 		return nil, nil, nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
-		db.Close()
+		_ = db.Close() // the migration error is the one to report
 		return nil, nil, nil, err
 	}
-	return app.New(db, cfg.App, nil, log), log, func() { db.Close() }, nil
+	return app.New(db, cfg.App, nil, log), log, func() { _ = db.Close() }, nil
 }

@@ -27,7 +27,7 @@ func SQL(t testing.TB, e sqlstore.Engine, rawURL string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
 
