@@ -2,10 +2,12 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -14,7 +16,13 @@ import (
 
 // safeNext keeps a "next" page only when it is a path of this site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	// Browsers drop tabs and line breaks from URLs and read a backslash as a slash, so any
+	// of them could turn "/\t/evil.example" into "//evil.example": refuse them outright.
+	if !strings.HasPrefix(next, "/") || strings.IndexFunc(next, func(r rune) bool { return unicode.IsControl(r) || r == '\\' }) >= 0 {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || strings.HasPrefix(next, "//") || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next
