@@ -3,8 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rosterhq/roster"
 )
 
@@ -69,26 +72,83 @@ type MemberFilter struct {
 // ListMembers lists an organization's members with their users, ordered by user ID (that is,
 // by when the account was created), a page at a time.
 func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]roster.Member, error) {
-	q := `SELECT ` + memberColumns + `, ` + userColumns + ` FROM org_members m JOIN users u ON u.id = m.user_id
-		WHERE m.org_id = ? AND m.user_id > ?`
+	if f.Query != "" && c.engine == SQLite && utf8.RuneCountInString(f.Query) >= 3 {
+		return c.searchMembers(ctx, f)
+	}
+	where, args := memberWhere(f)
+	if f.Query != "" {
+		// On PostgreSQL the pg_trgm indexes of migration 0010 serve this LIKE, when the plan
+		// knows the pattern: a cached generic plan, made for any pattern, scanned the
+		// organization instead. QueryExecModeExec plans each search with its own text.
+		like, likeArgs := c.memberLike(f.Query)
+		where += ` AND ` + like
+		args = append(args, likeArgs...)
+		if c.engine == Postgres {
+			args = append([]any{pgx.QueryExecModeExec}, args...)
+		}
+	}
+	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
+		WHERE `+where+` ORDER BY m.user_id LIMIT ?`, append(args, f.Limit)...)
+	return scanAll(rows, err, scanMember)
+}
+
+// searchWindow is how many memberships a search on SQLite reads in order before it turns to
+// the trigram index. A text most members share (their company's domain, say) fills a page
+// within the first few dozen, where the index would first gather every match in the
+// instance; a rarer text is then found through the index instead of a scan.
+const searchWindow = 1000
+
+// searchMembers is ListMembers with a search on SQLite: a scan of the first searchWindow
+// memberships after the cursor, then, if the page is not full, the trigram index of
+// migration 0010 for the memberships after that window.
+func (c *Conn) searchMembers(ctx context.Context, f MemberFilter) ([]roster.Member, error) {
+	where, args := memberWhere(f)
+	like, likeArgs := c.memberLike(f.Query)
+	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+`
+		FROM (SELECT * FROM org_members m WHERE `+where+` ORDER BY m.user_id LIMIT ?) m JOIN users u ON u.id = m.user_id
+		WHERE `+like+` ORDER BY m.user_id LIMIT ?`, append(append(append(args, searchWindow), likeArgs...), f.Limit)...)
+	found, err := scanAll(rows, err, scanMember)
+	if err != nil || len(found) == f.Limit {
+		return found, err
+	}
+	var windowEnd string
+	err = c.queryRow(ctx, `SELECT m.user_id FROM org_members m WHERE `+where+` ORDER BY m.user_id LIMIT 1 OFFSET ?`,
+		append(args, searchWindow-1)...).Scan(&windowEnd)
+	if IsNotFound(err) {
+		return found, nil // the window held every membership left
+	} else if err != nil {
+		return nil, mapError(err)
+	}
+	rest := f
+	rest.Cursor, rest.Limit = windowEnd, f.Limit-len(found)
+	where, args = memberWhere(rest)
+	// The trigram tokenizer folds case itself, Unicode included.
+	rows, err = c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
+		WHERE `+where+` AND m.user_id IN (SELECT k.user_id FROM user_search s JOIN user_search_keys k ON k.key = s.rowid WHERE user_search MATCH ?)
+		ORDER BY m.user_id LIMIT ?`, append(args, ftsPhrase(f.Query), rest.Limit)...)
+	more, err := scanAll(rows, err, scanMember)
+	return append(found, more...), err
+}
+
+// memberWhere selects f's memberships after its cursor, whatever their search.
+func memberWhere(f MemberFilter) (string, []any) {
+	where := `m.org_id = ? AND m.user_id > ?`
 	args := []any{f.OrgID, f.Cursor}
 	if f.Role != "" {
-		q += ` AND m.role = ?`
+		where += ` AND m.role = ?`
 		args = append(args, f.Role)
 	}
 	if f.Status != "" {
-		q += ` AND m.status = ?`
+		where += ` AND m.status = ?`
 		args = append(args, f.Status)
 	}
-	if f.Query != "" {
-		q += ` AND (` + c.lower("u.name", f.Query) + ` LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
-		p := likePattern(f.Query)
-		args = append(args, p, p)
-	}
-	q += ` ORDER BY m.user_id LIMIT ?`
-	args = append(args, f.Limit)
-	rows, err := c.query(ctx, q, args...)
-	return scanAll(rows, err, scanMember)
+	return where, args
+}
+
+// memberLike matches users whose name or address holds the text, by a scan.
+func (c *Conn) memberLike(text string) (string, []any) {
+	p := likePattern(text)
+	return `(` + c.lower("u.name", text) + ` LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`, []any{p, p}
 }
 
 func scanMember(r *sql.Rows) (roster.Member, error) {
@@ -145,4 +205,10 @@ func (c *Conn) UserOwnedOrganizations(ctx context.Context, userID string) ([]str
 		var id string
 		return id, r.Scan(&id)
 	})
+}
+
+// ftsPhrase quotes a search text as one FTS5 phrase: with the trigram tokenizer, a phrase
+// matches where the text appears anywhere in a column, as LIKE '%text%' does.
+func ftsPhrase(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
