@@ -120,7 +120,7 @@ func (s *Server) registerMembers() {
 			}
 			return nil, nil
 		}, withStatus(http.StatusNoContent),
-		withDescription("Removes the member with all their store memberships and API keys in the organization, and emails them that their access was removed. Your own ID leaves the organization (not for the owner)."))
+		withDescription("Removes the member with all their store memberships and API keys in the organization, and emails them that their access was removed; the invitations they sent that are still pending are revoked. Your own ID leaves the organization (not for the owner)."))
 
 	register(s.api, op("list-store-members", http.MethodGet, "/v1/stores/{store}/members", "List a store's team", "Members"),
 		func(ctx context.Context, in *StorePath) (*teamOutput, error) {

@@ -472,6 +472,30 @@ func (a *App) CancelInvitation(ctx context.Context, actor roster.Actor, id strin
 	})
 }
 
+// revokeInvitationsBy revokes the pending invitations a member sent, as they leave or are
+// removed: accepting grants roles with the inviter's authority, which is gone, so the links
+// could only fail; revoked, they show the organization's admins whom to invite again.
+func (a *App) revokeInvitationsBy(t *txn, orgID, userID string) error {
+	invs, err := t.PendingInvitationsBy(t.ctx, orgID, userID)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationRevoked, "", t.now); err != nil {
+			return err
+		}
+		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
+			return err
+		}
+		if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "invitation.revoked", TargetType: "invitation", TargetID: inv.ID,
+			Before: map[string]any{"email": inv.Email, "status": "pending"},
+			After:  map[string]any{"status": "revoked", "reason": "inviter_left"}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // InvitationPreview is what the holder of an invitation link may see before answering.
 type InvitationPreview struct {
 	ID          string

@@ -433,3 +433,62 @@ func BenchmarkAcceptInvitation(b *testing.B) {
 		}
 	}
 }
+
+// TestInvitationsOfADepartedMember: when a member is removed or leaves, the invitations they
+// sent and that are still pending are revoked in the same transaction — a link already
+// delivered answers invitation_not_pending, a message not yet sent never goes out — and the
+// audit log says why. Invitations of others stay pending.
+func TestInvitationsOfADepartedMember(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newInviteFixture(t, e)
+		env := f.env
+		adam, adamU := env.User(t, "Adam")
+		env.Join(t, f.owner, f.org.ID, adamU, roster.OrgAdmin)
+		lea, leaU := env.User(t, "Lea")
+		env.Join(t, f.owner, f.org.ID, leaU, roster.OrgAdmin)
+		inviteAs := func(actor roster.Actor, addr string) roster.Invitation {
+			t.Helper()
+			inv, err := env.App.CreateInvitation(ctx, actor, f.org.ID, app.InvitationInput{Email: addr})
+			if err != nil {
+				t.Fatalf("invite %s: %v", addr, err)
+			}
+			return inv
+		}
+		inviteAs(adam, "pia@acme.com")
+		sent := f.link(t, "pia@acme.com")
+		inviteAs(adam, "rui@acme.com") // still in the outbox
+		inviteAs(lea, "sol@acme.com")
+		kept := f.invite(t, "own@acme.com")
+
+		if err := env.App.RemoveMember(ctx, f.owner, f.org.ID, adamU.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.App.LeaveOrganization(ctx, lea, f.org.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.App.AcceptInvitation(ctx, anon, app.AcceptInput{Token: sent, Name: "Pia", Password: testenv.Password}); testenv.Code(err) != roster.EInvitationNotPending {
+			t.Fatalf("accept an invitation of a removed admin: %v", err)
+		}
+		f.box.Deliver(t)
+		if n := f.box.Count(t, "rui@acme.com", "invitation"); n != 0 {
+			t.Fatalf("%d invitation emails to rui after the inviter was removed", n)
+		}
+		revoked, err := env.App.Invitations(ctx, f.owner, f.org.ID, app.InvitationFilter{Status: roster.InvitationRevoked})
+		if err != nil || len(revoked.Items) != 3 {
+			t.Fatalf("revoked invitations: %d %v", len(revoked.Items), err)
+		}
+		pending, err := env.App.Invitations(ctx, f.owner, f.org.ID, app.InvitationFilter{Status: roster.InvitationPending})
+		if err != nil || len(pending.Items) != 1 || pending.Items[0].ID != kept.ID {
+			t.Fatalf("pending invitations: %+v %v", pending.Items, err)
+		}
+		events, err := env.App.AuditEvents(ctx, f.owner, f.org.ID, app.AuditFilter{Action: "invitation.revoked"})
+		if err != nil || len(events.Items) != 3 {
+			t.Fatalf("audit: %d events %v", len(events.Items), err)
+		}
+		for _, ev := range events.Items {
+			if ev.After["reason"] != "inviter_left" {
+				t.Errorf("audit event %s: after %v", ev.ID, ev.After)
+			}
+		}
+	})
+}

@@ -239,6 +239,9 @@ func (a *App) removeMember(t *txn, org roster.Organization, m roster.Membership,
 		Before: map[string]any{"role": string(m.Role), "status": string(m.Status), "stores": storeIDs}}); err != nil {
 		return err
 	}
+	if err := a.revokeInvitationsBy(t, org.ID, m.UserID); err != nil {
+		return err
+	}
 	if action == "member.left" {
 		return nil
 	}

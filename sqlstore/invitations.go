@@ -80,6 +80,12 @@ func (c *Conn) PendingInvitation(ctx context.Context, orgID, email string) (rost
 	return i, notFound(err, "invitation")
 }
 
+// PendingInvitationsBy returns the pending invitations a user sent in an organization.
+func (c *Conn) PendingInvitationsBy(ctx context.Context, orgID, userID string) ([]roster.Invitation, error) {
+	rows, err := c.query(ctx, `SELECT `+invitationColumns+` FROM invitations i WHERE i.org_id = ? AND i.invited_by = ? AND i.status = 'pending' ORDER BY i.id`, orgID, userID)
+	return scanAll(rows, err, func(r *sql.Rows) (roster.Invitation, error) { return scanInvitation(r) })
+}
+
 func (c *Conn) withStores(ctx context.Context, i roster.Invitation) (roster.Invitation, error) {
 	m, err := c.invitationStores(ctx, []string{i.ID})
 	i.Stores = m[i.ID]
