@@ -13,10 +13,10 @@ import (
 // adminCommands are the operator's tools, run against the database directly.
 var adminCommands = []struct {
 	name, usage string
-	run         func(m *Main, ctx context.Context, a *app.App, args []string) error
+	run         func(m *Main, ctx context.Context, open opener, args []string) error
 }{
 	{"create-operator", "admin create-operator --email EMAIL [--name NAME]\n\nMakes a user operator. A new address gets an account and a one-time link, printed here, to choose its password.",
-		func(m *Main, ctx context.Context, a *app.App, args []string) error {
+		func(m *Main, ctx context.Context, open opener, args []string) error {
 			fs := m.flags("admin create-operator", "admin create-operator --email EMAIL [--name NAME]")
 			addr := fs.String("email", "", "the operator's email address (required)")
 			name := fs.String("name", "", "their name, for a new account")
@@ -26,6 +26,10 @@ var adminCommands = []struct {
 			if *addr == "" {
 				fs.Usage()
 				return errors.New("--email is required")
+			}
+			a, err := open()
+			if err != nil {
+				return err
 			}
 			u, link, err := a.CreateOperator(ctx, roster.System(), *addr, *name)
 			if err != nil {
@@ -38,7 +42,7 @@ var adminCommands = []struct {
 			return nil
 		}},
 	{"set-credits", "admin set-credits --org ORG_ID --credits N\n\nSets how many active stores an organization may have.",
-		func(m *Main, ctx context.Context, a *app.App, args []string) error {
+		func(m *Main, ctx context.Context, open opener, args []string) error {
 			fs := m.flags("admin set-credits", "admin set-credits --org ORG_ID --credits N")
 			org := fs.String("org", "", "organization ID (required)")
 			credits := fs.Int("credits", -1, "store credits (required)")
@@ -49,6 +53,10 @@ var adminCommands = []struct {
 				fs.Usage()
 				return errors.New("--org and --credits are required")
 			}
+			a, err := open()
+			if err != nil {
+				return err
+			}
 			o, err := a.SetStoreCredits(ctx, roster.System(), *org, *credits)
 			if err != nil {
 				return err
@@ -57,15 +65,15 @@ var adminCommands = []struct {
 			return nil
 		}},
 	{"deactivate-user", "admin deactivate-user --user USER_ID_OR_EMAIL\n\nStops a user from signing in; their sessions end at once.",
-		func(m *Main, ctx context.Context, a *app.App, args []string) error {
-			return m.setUserStatus(ctx, a, args, "deactivate-user", a.DeactivateUser, "deactivated")
+		func(m *Main, ctx context.Context, open opener, args []string) error {
+			return m.setUserStatus(ctx, open, args, "deactivate-user", (*app.App).DeactivateUser, "deactivated")
 		}},
 	{"reactivate-user", "admin reactivate-user --user USER_ID_OR_EMAIL\n\nLets a deactivated user sign in again.",
-		func(m *Main, ctx context.Context, a *app.App, args []string) error {
-			return m.setUserStatus(ctx, a, args, "reactivate-user", a.ReactivateUser, "active again")
+		func(m *Main, ctx context.Context, open opener, args []string) error {
+			return m.setUserStatus(ctx, open, args, "reactivate-user", (*app.App).ReactivateUser, "active again")
 		}},
 	{"token", "admin token create --name NAME\n\nCreates a service token for the host application's calls to the check API. It is shown once.",
-		func(m *Main, ctx context.Context, a *app.App, args []string) error {
+		func(m *Main, ctx context.Context, open opener, args []string) error {
 			if len(args) == 0 || args[0] != "create" {
 				fmt.Fprintln(m.Stderr, "Usage: roster admin token create --name NAME")
 				if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -82,6 +90,10 @@ var adminCommands = []struct {
 				fs.Usage()
 				return errors.New("--name is required")
 			}
+			a, err := open()
+			if err != nil {
+				return err
+			}
 			t, err := a.CreateServiceToken(ctx, roster.System(), *name)
 			if err != nil {
 				return err
@@ -91,7 +103,11 @@ var adminCommands = []struct {
 		}},
 }
 
-func (m *Main) setUserStatus(ctx context.Context, a *app.App, args []string, name string, do func(context.Context, roster.Actor, string) (roster.User, error), what string) error {
+// opener opens the database and the app on first call. Commands check their flags first, so
+// a mistyped command creates no database file.
+type opener func() (*app.App, error)
+
+func (m *Main) setUserStatus(ctx context.Context, open opener, args []string, name string, do func(*app.App, context.Context, roster.Actor, string) (roster.User, error), what string) error {
 	fs := m.flags("admin "+name, "admin "+name+" --user USER_ID_OR_EMAIL")
 	user := fs.String("user", "", "user ID or email address (required)")
 	if err := fs.Parse(args); err != nil {
@@ -101,7 +117,11 @@ func (m *Main) setUserStatus(ctx context.Context, a *app.App, args []string, nam
 		fs.Usage()
 		return errors.New("--user is required")
 	}
-	u, err := do(ctx, roster.System(), *user)
+	a, err := open()
+	if err != nil {
+		return err
+	}
+	u, err := do(a, ctx, roster.System(), *user)
 	if err != nil {
 		return err
 	}
@@ -138,12 +158,19 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		a, _, closeDB, err := m.openApp(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer closeDB()
-		return c.run(m, ctx, a, args[1:])
+		var a *app.App
+		closeDB := func() {}
+		defer func() { closeDB() }()
+		return c.run(m, ctx, func() (*app.App, error) {
+			if a == nil {
+				var closer func()
+				if a, _, closer, err = m.openApp(ctx, cfg); err != nil {
+					return nil, err
+				}
+				closeDB = closer
+			}
+			return a, nil
+		}, args[1:])
 	}
 	usage()
 	return fmt.Errorf("unknown admin command %q", args[0])

@@ -253,10 +253,15 @@ func TestHelp(t *testing.T) {
 	if _, err := os.Stat(strings.TrimPrefix(env["ROSTER_DATABASE_URL"], "sqlite:")); err == nil {
 		t.Error("--help created the database")
 	}
-	for _, args := range [][]string{{}, {"nonsense"}, {"admin"}, {"admin", "nonsense"}, {"admin", "token", "delete"}, {"admin", "set-credits"}, {"backup"}} {
+	for _, args := range [][]string{{}, {"nonsense"}, {"admin"}, {"admin", "nonsense"}, {"admin", "token", "delete"}, {"admin", "set-credits"},
+		{"admin", "set-credits", "--org", "org_x"}, {"admin", "create-operator"}, {"admin", "deactivate-user"}, {"admin", "token", "create"}, {"backup"}} {
 		if _, _, err := run(t, env, args...); err == nil {
 			t.Errorf("%v: accepted", args)
 		}
+	}
+	// A command refused for its flags does not get as far as creating the database.
+	if _, err := os.Stat(strings.TrimPrefix(env["ROSTER_DATABASE_URL"], "sqlite:")); err == nil {
+		t.Error("a refused command created the database")
 	}
 }
 
