@@ -408,30 +408,32 @@ func TestInvitationListPages(t *testing.T) {
 // lookup of the link, the locked transaction that answers it, the membership with a store
 // role and the inviter's notice.
 func BenchmarkAcceptInvitation(b *testing.B) {
-	env := testenv.NewEnv(b, sqlstore.SQLite)
-	box := env.Outbox(b)
-	owner, _ := env.User(b, "Olivia")
-	org := env.Org(b, owner, "Acme")
-	st := env.Store(b, owner, org.ID, "Shop")
-	type invitee struct {
-		actor roster.Actor
-		token string
-	}
-	invitees := make([]invitee, b.N)
-	for i := range invitees {
-		actor, u := env.User(b, "user")
-		if _, err := env.App.CreateInvitation(ctx, owner, org.ID, app.InvitationInput{Email: u.Email,
-			Stores: []app.StoreGrantInput{{StoreID: st.ID, RoleID: roster.StoreRoleMember}}}); err != nil {
-			b.Fatal(err)
+	engines(b, func(b *testing.B, e sqlstore.Engine) {
+		env := testenv.NewEnv(b, e)
+		box := env.Outbox(b)
+		owner, _ := env.User(b, "Olivia")
+		org := env.Org(b, owner, "Acme")
+		st := env.Store(b, owner, org.ID, "Shop")
+		type invitee struct {
+			actor roster.Actor
+			token string
 		}
-		invitees[i] = invitee{actor, testenv.Token(box.Last(b, u.Email, "invitation"))}
-	}
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := env.App.AcceptInvitation(ctx, invitees[i].actor, app.AcceptInput{Token: invitees[i].token}); err != nil {
-			b.Fatal(err)
+		invitees := make([]invitee, b.N)
+		for i := range invitees {
+			actor, u := env.User(b, "user")
+			if _, err := env.App.CreateInvitation(ctx, owner, org.ID, app.InvitationInput{Email: u.Email,
+				Stores: []app.StoreGrantInput{{StoreID: st.ID, RoleID: roster.StoreRoleMember}}}); err != nil {
+				b.Fatal(err)
+			}
+			invitees[i] = invitee{actor, testenv.Token(box.Last(b, u.Email, "invitation"))}
 		}
-	}
+		b.ResetTimer()
+		for i := range b.N {
+			if _, err := env.App.AcceptInvitation(ctx, invitees[i].actor, app.AcceptInput{Token: invitees[i].token}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // TestInvitationsOfADepartedMember: when a member is removed or leaves, the invitations they
