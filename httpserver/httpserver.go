@@ -6,6 +6,8 @@ package httpserver
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -28,6 +30,7 @@ type Options struct {
 	HTTPS          bool           // served over https: send HSTS
 	Ready          func(context.Context) error
 	Registry       *prometheus.Registry // one per server, so tests do not share counts
+	MetricsToken   string               // when set, /metrics asks for it as a bearer token
 }
 
 type ctxKey int
@@ -72,8 +75,29 @@ func Wrap(mux *http.ServeMux, o Options) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", metricsAuth(o.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return recoverer(o.Log, accessLog(o.Log, headers(o.HTTPS, clientIP(o.TrustedProxies, m.instrument(mux, unmatched(mux))))))
+}
+
+// metricsAuth lets only holders of the token read the metrics, when a token is configured.
+// Prometheus sends it with authorization.credentials (or bearer_token) in its scrape config.
+func metricsAuth(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = fmt.Fprintf(w, `{"title":"Unauthorized","status":401,"code":"unauthenticated","detail":"the metrics token is required","request_id":%q}`+"\n",
+				RequestID(r.Context()))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // unmatched answers requests that match no route (404) or no method of their route (405,

@@ -158,6 +158,32 @@ func TestRecoverAndHealth(t *testing.T) {
 	}
 }
 
+// TestMetricsToken: with a token configured, /metrics answers only requests that bear it.
+func TestMetricsToken(t *testing.T) {
+	const token = "scrape-0123456789abcdef"
+	h := echo(t, httpserver.Options{MetricsToken: token})
+	for auth, want := range map[string]int{
+		"": 401, "Bearer wrong": 401, "Bearer " + token + "x": 401, "Basic " + token: 401, token: 401, "Bearer " + token: 200,
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Authorization %q: %d, want %d", auth, w.Code, want)
+		}
+		if want == 401 && (w.Header().Get("Content-Type") != "application/problem+json" || strings.Contains(w.Body.String(), "go_goroutines") ||
+			w.Header().Get("WWW-Authenticate") == "") {
+			t.Errorf("Authorization %q: %v %s", auth, w.Header(), w.Body)
+		}
+		if want == 200 && !strings.Contains(w.Body.String(), "go_goroutines") {
+			t.Errorf("metrics with the token: %s", w.Body)
+		}
+	}
+}
+
 // TestUnmatchedRoutes: unknown paths and methods answer problem+json with a code too.
 func TestUnmatchedRoutes(t *testing.T) {
 	h := echo(t, httpserver.Options{})

@@ -33,6 +33,7 @@ type Config struct {
 	MailFrom       string
 
 	PermissionsFile string // host application permissions applied at start (YAML or JSON)
+	MetricsToken    string // "" leaves /metrics open
 }
 
 // setting is one configuration value: a flag, the environment variable behind it, its
@@ -106,6 +107,13 @@ var settings = []setting{
 		p, err := httpserver.ParseTrustedProxies(v)
 		c.TrustedProxies = p
 		return err
+	}},
+	{"metrics-token", "ROSTER_METRICS_TOKEN", "", "bearer token that /metrics asks for (none: /metrics is open)", func(c *Config, v string) error {
+		if v != "" && len(v) < 16 {
+			return errors.New("must be at least 16 characters")
+		}
+		c.MetricsToken = v
+		return nil
 	}},
 	{"permissions-file", "ROSTER_PERMISSIONS_FILE", "", "YAML or JSON file of host application permissions, registered at start", func(c *Config, v string) error {
 		c.PermissionsFile = v
@@ -199,6 +207,9 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 			if err := s.set(c, v); err != nil {
 				if src == "" {
 					src = "default of " + s.env
+				}
+				if s.flag == "metrics-token" {
+					return nil, fmt.Errorf("invalid %s: %v", src, err) // a secret is not echoed
 				}
 				return nil, fmt.Errorf("invalid %s %q: %v", src, sqlstore.RedactURL(v), err)
 			}

@@ -104,7 +104,8 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"ROSTER_TRUSTED_PROXIES": "proxy.local"}, nil, "invalid ROSTER_TRUSTED_PROXIES"},
 		{map[string]string{"ROSTER_LOG_FORMAT": "xml"}, nil, "invalid ROSTER_LOG_FORMAT"},
 		{map[string]string{"ROSTER_LOG_LEVEL": "loud"}, nil, "invalid ROSTER_LOG_LEVEL"},
-		// Passwords in database URLs never reach the error line.
+		// Passwords in database URLs and the metrics token never reach the error line.
+		{map[string]string{"ROSTER_METRICS_TOKEN": "hunter2hunter2"}, nil, "invalid ROSTER_METRICS_TOKEN: must be at least 16 characters"},
 		{map[string]string{"ROSTER_DATABASE_URL": "mysql://root:hunter2hunter2@db/roster"}, nil, "invalid ROSTER_DATABASE_URL"},
 		{map[string]string{"ROSTER_DATABASE_URL": "postgres://root:hunter2hunter2%zz@db/roster"}, nil, "invalid ROSTER_DATABASE_URL"},
 	} {
