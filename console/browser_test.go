@@ -253,6 +253,26 @@ func (b *tab) popup(sel string) {
 	b.click(sel)
 	b.settle(`document.querySelector("#modal dialog[open]")`)
 	b.check()
+	b.oneClose()
+}
+
+// oneClose fails unless the open pop-up has exactly one close control, drawn once: Pico
+// draws a cross for a[rel=prev] in a pop-up's header, so that link must have no text.
+func (b *tab) oneClose() {
+	b.t.Helper()
+	js := `(function () {
+		var d = document.querySelector("#modal dialog[open]");
+		var closes = d.querySelectorAll(".close-link, .close, [rel=prev], [aria-label=` + fmt.Sprintf("%q", catalogs[b.lang]["common.close"]) + `]");
+		var texts = [];
+		closes.forEach(function (c) { texts.push(c.textContent.trim()); });
+		var crosses = (d.innerText.match(/[×✕✖]/g) || []).length;
+		return JSON.stringify({n: closes.length, texts: texts, crosses: crosses});
+	})()`
+	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	b.must(err)
+	if out != `{"n":1,"texts":[""],"crosses":0}` {
+		b.t.Errorf("%s on %s: the pop-up must have one close control, drawn once: %s", b.name, b.path(), out)
+	}
 }
 
 // fill sets form fields by CSS selector.

@@ -333,7 +333,19 @@ func TestInflowwFlow(t *testing.T) {
 		bob.expect("main", "Chatter")
 		bob.open("/") // the choice is remembered
 		bob.expect("main h1", "Creator Two")
+		// The team listing names the custom role, to Bob who may not list the roles and to
+		// Alice who may: never the generic "Custom role".
+		custom := catalogs[lang]["storerole.custom"]
+		bob.expect(fmt.Sprintf(`main tr[data-member=%q]`, bobEmail), "Chatter")
+		if strings.Contains(bob.text("main"), custom) {
+			t.Fatalf("the home page names a custom role %q:\n%s", custom, bob.text("main"))
+		}
 		bob.screenshot("home-store")
+		alice.open("/stores/" + creator2)
+		alice.expect(fmt.Sprintf(`main tr[data-member=%q] select option:checked`, bobEmail), "Chatter")
+		if strings.Contains(alice.text("main"), custom) {
+			t.Fatalf("the store page names a custom role %q", custom)
+		}
 
 		// As Chatter, Bob cannot invite anyone into the store; once the role may, he can.
 		bob.open("/stores/" + creator2)
