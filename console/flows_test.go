@@ -738,6 +738,28 @@ func TestAccountPages(t *testing.T) {
 		b.expect("main", catalogs[lang]["audit.empty"])
 		b.screenshot("org-audit")
 
+		// The download links keep the filters and work as plain links with the session
+		// cookie; they give what the API's export gives for the same filters.
+		if _, csv := b.download(`[data-testid=export-csv]`); strings.Contains(csv, "organization.created") || !strings.HasPrefix(csv, "id,created_at,") {
+			t.Fatalf("the CSV download with the store. filter:\n%s", csv)
+		}
+		b.fill(`select[name=action]`, "organization.")
+		b.submit(`form.filters button[type=submit]`)
+		login, err := s.env.App.Login(testenv.Ctx, anon(), app.LoginInput{Email: email, Password: testenv.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []string{"csv", "jsonl"} {
+			ctype, got := b.download(`[data-testid=export-` + format + `]`)
+			if !strings.Contains(got, "organization.created") || !strings.Contains(ctype, map[string]string{"csv": "text/csv", "jsonl": "application/jsonl"}[format]) {
+				t.Fatalf("the %s download (%s) misses the organization's creation:\n%s", format, ctype, got)
+			}
+			status, want := bearer(t, s, login.Token, "/v1/organizations/"+orgID+"/audit-events/export?action=organization.&format="+format)
+			if status != http.StatusOK || got != want {
+				t.Fatalf("the console's %s download differs from the API's export (%d):\n%s\n---\n%s", format, status, got, want)
+			}
+		}
+
 		b.open("/orgs/org_00000000000000000000000000/details")
 		b.expect("main", catalogs[lang]["error.not_found"])
 
