@@ -289,10 +289,14 @@ func (b *tab) fill(kv ...string) {
 	}
 }
 
-// menu opens a dropdown menu of the top bar.
+// menu opens a dropdown menu of the top bar, unless it is open already (a click on its
+// summary would close it).
 func (b *tab) menu(sel string) {
 	b.t.Helper()
-	b.click(sel + " > summary")
+	if b.count(sel+"[open]") == 0 {
+		b.click(sel + " > summary")
+	}
+	b.settle(fmt.Sprintf(`document.querySelector(%q)`, sel+"[open]"))
 }
 
 // click clicks an element once it is visible. The click is the element's own (as a

@@ -395,6 +395,7 @@ func TestInflowwFlow(t *testing.T) {
 			t.Fatal("the signed-out identity is still listed")
 		}
 		// Signing out Bob now leaves the browser signed out.
+		bob.menu("details.usermenu")
 		bob.submit(`details.usermenu form[action="/logout"] button`)
 		if !strings.HasPrefix(bob.path(), "/login") {
 			t.Fatalf("after signing out: at %s", bob.path())
