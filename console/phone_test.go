@@ -16,54 +16,11 @@ import (
 func TestPagesFitPhones(t *testing.T) {
 	chromium(t)
 	languages(t, func(t *testing.T, s *site, lang string) {
-		// An operator who owns an organization with long names, stores, a custom role, a
-		// member, an invitation and an API key: every table has rows.
-		email := addr("pia")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Pia Phone-Fitzgerald Longname", Password: testenv.Password, Locale: lang}); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := s.env.App.CreateOperator(testenv.Ctx, roster.System(), email, ""); err != nil {
-			t.Fatal(err)
-		}
-		pia := mustActor(t, s, email)
-		org := s.env.Org(t, pia, "International Phone Fitting Company of Greater Examples")
-		if _, err := s.env.App.SetStoreCredits(testenv.Ctx, roster.System(), org.ID, 5); err != nil {
-			t.Fatal(err)
-		}
-		main := s.env.Store(t, pia, org.ID, "Flagship store on the Very Long Avenue")
-		s.env.Store(t, pia, org.ID, "Second store")
-		role, err := s.env.App.CreateRole(testenv.Ctx, pia, org.ID, app.RoleInput{Name: "Community manager for social networks",
-			Description: "Answers the fans on every network", Permissions: []roster.Permission{"store.read", "store.members.read"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		memberEmail := addr("maximilian.membership-verylongname")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Maximilian Membership-Verylongname", Password: testenv.Password, Locale: lang}); err != nil {
-			t.Fatal(err)
-		}
-		_, member := s.env.Login(t, memberEmail)
-		s.env.Join(t, pia, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: main.ID, RoleID: role.ID})
-		if _, err := s.env.App.CreateInvitation(testenv.Ctx, pia, org.ID, app.InvitationInput{Email: addr("invited.person.with.a.long.address"),
-			Stores: []app.StoreGrantInput{{StoreID: main.ID, RoleID: role.ID}}}); err != nil {
-			t.Fatal(err)
-		}
-		key, err := s.env.App.CreateAPIKey(testenv.Ctx, pia, org.ID, app.APIKeyInput{Name: "Helpdesk connection for the support team",
-			StoreID: main.ID, RoleID: role.ID, Password: testenv.Password})
-		if err != nil {
-			t.Fatal(err)
-		}
-
+		email, paths := richOrg(t, s, lang)
 		b := s.browser(t, "pia", lang)
 		b.login(email)
 		b.must(chromedp.Do(b.ctx, chromedp.EmulateViewport(390, 844)))
-		o := "/orgs/" + org.ID
-		for _, path := range []string{"/", "/account", "/orgs/new",
-			o + "/details", o + "/stores", o + "/stores/new", o + "/members", o + "/members/new", o + "/members/create",
-			o + "/members/" + member.ID + "/stores", o + "/members/" + member.ID + "/remove", o + "/invitations",
-			o + "/roles", o + "/roles/new", o + "/roles/" + role.ID + "/edit", o + "/policy",
-			o + "/api-keys", o + "/api-keys/new", o + "/api-keys/" + key.Key.ID + "/requests", o + "/audit", o + "/usage",
-			o + "/transfer", o + "/delete", "/stores/" + main.ID, "/stores/" + main.ID + "/invite",
-			"/operator/organizations", "/operator/users", "/operator/mailbox"} {
+		for _, path := range paths {
 			b.open(path)
 			b.noError()
 			b.fits(path)
@@ -103,4 +60,54 @@ func (b *tab) fits(what string) {
 	if out != "" {
 		b.t.Errorf("%s: %s is wider than a phone (%s):\n%s", b.name, what, b.lang, out)
 	}
+}
+
+// richOrg makes an operator who owns an organization with long names, stores, a custom role,
+// a member, an invitation and an API key, so that every table has rows; it returns the
+// operator's address and the path of every page and pop-up of the console.
+func richOrg(t *testing.T, s *site, lang string) (string, []string) {
+	t.Helper()
+	email := addr("pia")
+	if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Pia Phone-Fitzgerald Longname", Password: testenv.Password, Locale: lang}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.env.App.CreateOperator(testenv.Ctx, roster.System(), email, ""); err != nil {
+		t.Fatal(err)
+	}
+	pia := mustActor(t, s, email)
+	org := s.env.Org(t, pia, "International Phone Fitting Company of Greater Examples")
+	if _, err := s.env.App.SetStoreCredits(testenv.Ctx, roster.System(), org.ID, 5); err != nil {
+		t.Fatal(err)
+	}
+	main := s.env.Store(t, pia, org.ID, "Flagship store on the Very Long Avenue")
+	s.env.Store(t, pia, org.ID, "Second store")
+	role, err := s.env.App.CreateRole(testenv.Ctx, pia, org.ID, app.RoleInput{Name: "Community manager for social networks",
+		Description: "Answers the fans on every network", Permissions: []roster.Permission{"store.read", "store.members.read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberEmail := addr("maximilian.membership-verylongname")
+	if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Maximilian Membership-Verylongname", Password: testenv.Password, Locale: lang}); err != nil {
+		t.Fatal(err)
+	}
+	_, member := s.env.Login(t, memberEmail)
+	s.env.Join(t, pia, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: main.ID, RoleID: role.ID})
+	if _, err := s.env.App.CreateInvitation(testenv.Ctx, pia, org.ID, app.InvitationInput{Email: addr("invited.person.with.a.long.address"),
+		Stores: []app.StoreGrantInput{{StoreID: main.ID, RoleID: role.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.env.App.CreateAPIKey(testenv.Ctx, pia, org.ID, app.APIKeyInput{Name: "Helpdesk connection for the support team",
+		StoreID: main.ID, RoleID: role.ID, Password: testenv.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	o := "/orgs/" + org.ID
+	return email, []string{"/", "/account", "/orgs/new",
+		o + "/details", o + "/stores", o + "/stores/new", o + "/members", o + "/members/new", o + "/members/create",
+		o + "/members/" + member.ID + "/stores", o + "/members/" + member.ID + "/remove", o + "/invitations",
+		o + "/roles", o + "/roles/new", o + "/roles/" + role.ID + "/edit", o + "/policy",
+		o + "/api-keys", o + "/api-keys/new", o + "/api-keys/" + key.Key.ID + "/requests", o + "/audit", o + "/usage",
+		o + "/transfer", o + "/delete", "/stores/" + main.ID, "/stores/" + main.ID + "/invite",
+		"/operator/organizations", "/operator/users", "/operator/mailbox"}
 }
