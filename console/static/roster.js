@@ -27,7 +27,7 @@
     var d = document.querySelector("#modal dialog[open]");
     if (!d) return;
     var f = d.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") ||
-      d.querySelector(".dialog-actions button, .dialog-actions a[href], button, a[href]");
+      d.querySelector(".dialog-actions a[href], .dialog-actions button") || d.querySelector("a[href], button");
     if (f) f.focus();
   }
   document.addEventListener("htmx:afterSettle", focusDialog);
