@@ -253,6 +253,27 @@ func (b *tab) popup(sel string) {
 	b.click(sel)
 	b.settle(`document.querySelector("#modal dialog[open]")`)
 	b.check()
+	b.oneClose()
+}
+
+// oneClose fails unless the open pop-up has exactly one close control, drawn once: Pico
+// draws a cross for a[rel=prev] in a pop-up's header, so that link must have no text.
+func (b *tab) oneClose() {
+	b.t.Helper()
+	closeSel := fmt.Sprintf(".close-link, .close, [rel=prev], [aria-label=%q]", catalogs[b.lang]["common.close"])
+	js := `(function () {
+		var d = document.querySelector("#modal dialog[open]");
+		var closes = d.querySelectorAll(` + fmt.Sprintf("%q", closeSel) + `);
+		var texts = [];
+		closes.forEach(function (c) { texts.push(c.textContent.trim()); });
+		var crosses = (d.innerText.match(/[×✕✖]/g) || []).length;
+		return JSON.stringify({n: closes.length, texts: texts, crosses: crosses});
+	})()`
+	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	b.must(err)
+	if out != `{"n":1,"texts":[""],"crosses":0}` {
+		b.t.Errorf("%s on %s: the pop-up must have one close control, drawn once: %s", b.name, b.path(), out)
+	}
 }
 
 // fill sets form fields by CSS selector.
@@ -268,10 +289,14 @@ func (b *tab) fill(kv ...string) {
 	}
 }
 
-// menu opens a dropdown menu of the top bar.
+// menu opens a dropdown menu of the top bar, unless it is open already (a click on its
+// summary would close it).
 func (b *tab) menu(sel string) {
 	b.t.Helper()
-	b.click(sel + " > summary")
+	if b.count(sel+"[open]") == 0 {
+		b.click(sel + " > summary")
+	}
+	b.settle(fmt.Sprintf(`document.querySelector(%q)`, sel+"[open]"))
 }
 
 // click clicks an element once it is visible. The click is the element's own (as a
@@ -309,6 +334,29 @@ func (b *tab) count(sel string) int {
 	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
 	b.must(err)
 	return n
+}
+
+// download fetches the target of a download link as the browser would, same-origin with its
+// cookies, and returns the response's content type and body; it fails unless the status is 200
+// and the response is an attachment.
+func (b *tab) download(sel string) (ctype, body string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`fetch(document.querySelector(%q).href).then(function (r) {
+		return r.text().then(function (t) {
+			return JSON.stringify({status: r.status, type: r.headers.get("Content-Type") || "", disposition: r.headers.get("Content-Disposition") || "", body: t});
+		});
+	})`, sel)
+	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	b.must(err)
+	var res struct {
+		Status                  int
+		Type, Disposition, Body string
+	}
+	b.must(json.Unmarshal([]byte(out), &res))
+	if res.Status != http.StatusOK || !strings.HasPrefix(res.Disposition, "attachment") {
+		b.t.Fatalf("%s on %s: download %s: %d %q\n%s", b.name, b.path(), sel, res.Status, res.Disposition, res.Body)
+	}
+	return res.Type, res.Body
 }
 
 // path returns the path of the page shown.

@@ -333,7 +333,19 @@ func TestInflowwFlow(t *testing.T) {
 		bob.expect("main", "Chatter")
 		bob.open("/") // the choice is remembered
 		bob.expect("main h1", "Creator Two")
+		// The team listing names the custom role, to Bob who may not list the roles and to
+		// Alice who may: never the generic "Custom role".
+		custom := catalogs[lang]["storerole.custom"]
+		bob.expect(fmt.Sprintf(`main tr[data-member=%q]`, bobEmail), "Chatter")
+		if strings.Contains(bob.text("main"), custom) {
+			t.Fatalf("the home page names a custom role %q:\n%s", custom, bob.text("main"))
+		}
 		bob.screenshot("home-store")
+		alice.open("/stores/" + creator2)
+		alice.expect(fmt.Sprintf(`main tr[data-member=%q] select option:checked`, bobEmail), "Chatter")
+		if strings.Contains(alice.text("main"), custom) {
+			t.Fatalf("the store page names a custom role %q", custom)
+		}
 
 		// As Chatter, Bob cannot invite anyone into the store; once the role may, he can.
 		bob.open("/stores/" + creator2)
@@ -383,6 +395,7 @@ func TestInflowwFlow(t *testing.T) {
 			t.Fatal("the signed-out identity is still listed")
 		}
 		// Signing out Bob now leaves the browser signed out.
+		bob.menu("details.usermenu")
 		bob.submit(`details.usermenu form[action="/logout"] button`)
 		if !strings.HasPrefix(bob.path(), "/login") {
 			t.Fatalf("after signing out: at %s", bob.path())
@@ -725,6 +738,28 @@ func TestAccountPages(t *testing.T) {
 		b.submit(`form.filters button[type=submit]`)
 		b.expect("main", catalogs[lang]["audit.empty"])
 		b.screenshot("org-audit")
+
+		// The download links keep the filters and work as plain links with the session
+		// cookie; they give what the API's export gives for the same filters.
+		if _, csv := b.download(`[data-testid=export-csv]`); strings.Contains(csv, "organization.created") || !strings.HasPrefix(csv, "id,created_at,") {
+			t.Fatalf("the CSV download with the store. filter:\n%s", csv)
+		}
+		b.fill(`select[name=action]`, "organization.")
+		b.submit(`form.filters button[type=submit]`)
+		login, err := s.env.App.Login(testenv.Ctx, anon(), app.LoginInput{Email: email, Password: testenv.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, format := range []string{"csv", "jsonl"} {
+			ctype, got := b.download(`[data-testid=export-` + format + `]`)
+			if !strings.Contains(got, "organization.created") || !strings.Contains(ctype, map[string]string{"csv": "text/csv", "jsonl": "application/jsonl"}[format]) {
+				t.Fatalf("the %s download (%s) misses the organization's creation:\n%s", format, ctype, got)
+			}
+			status, want := bearer(t, s, login.Token, "/v1/organizations/"+orgID+"/audit-events/export?action=organization.&format="+format)
+			if status != http.StatusOK || got != want {
+				t.Fatalf("the console's %s download differs from the API's export (%d):\n%s\n---\n%s", format, status, got, want)
+			}
+		}
 
 		b.open("/orgs/org_00000000000000000000000000/details")
 		b.expect("main", catalogs[lang]["error.not_found"])

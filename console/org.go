@@ -378,14 +378,8 @@ func (s *Server) orgAudit(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	p.Audit = app.AuditFilter{Action: q.Get("action"), StoreID: q.Get("store"), ActorID: q.Get("actor"), Cursor: q.Get("cursor"), Limit: 50}
-	if d, err := time.Parse("2006-01-02", q.Get("since")); err == nil {
-		p.Audit.Since = d
-	}
-	if d, err := time.Parse("2006-01-02", q.Get("until")); err == nil {
-		p.Audit.Until = d.Add(24 * time.Hour)
-	}
+	p.Audit = auditFilter(r.URL.Query())
+	p.Audit.Cursor, p.Audit.Limit = r.URL.Query().Get("cursor"), 50
 	events, err := s.app.AuditEvents(r.Context(), rq.id.actor, p.Org.ID, p.Audit)
 	if err != nil {
 		return err

@@ -26,17 +26,27 @@ type rolesPage struct {
 	Holders []roster.RoleHolder
 }
 
-// storeRoles lists the store roles the actor may choose from (built-in and custom), when
-// they may list them; the built-in ones otherwise.
+// storeRoles lists the store roles of an organization (built-in and custom) to those who may
+// list them. Others get the built-in ones and the custom roles they hold themselves, whose
+// names their access carries: pages name roles from this list, and a custom role must show
+// its own name, never a generic one. Pickers are offered only to those who may list roles.
 func (s *Server) storeRoles(r *http.Request, rq *request, org app.OrganizationView) ([]app.RoleView, error) {
-	if !app.CanListRoles(org.Access) {
-		var out []app.RoleView
-		for _, id := range roster.BuiltinStoreRoles {
-			out = append(out, app.RoleView{Role: roster.Role{ID: id, Builtin: true}})
-		}
-		return out, nil
+	if app.CanListRoles(org.Access) {
+		return s.app.Roles(r.Context(), rq.id.actor, org.ID)
 	}
-	return s.app.Roles(r.Context(), rq.id.actor, org.ID)
+	var out []app.RoleView
+	for _, id := range roster.BuiltinStoreRoles {
+		out = append(out, app.RoleView{Role: roster.Role{ID: id, Builtin: true}})
+	}
+	seen := map[string]bool{}
+	for _, id := range org.Access.StoreIDs() {
+		g, ok := org.Access.Store(id)
+		if ok && !roster.IsBuiltinStoreRole(g.RoleID) && g.RoleName != "" && !seen[g.RoleID] {
+			seen[g.RoleID] = true
+			out = append(out, app.RoleView{Role: roster.Role{ID: g.RoleID, Name: g.RoleName}})
+		}
+	}
+	return out, nil
 }
 
 // permissionGroups groups the store permissions of the catalog by area, for the picker.

@@ -94,6 +94,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/requests", signedIn, s.orgKeys)
 	s.handle(mux, "GET /orgs/{org}/usage", signedIn, s.orgUsage)
 	s.handle(mux, "GET /orgs/{org}/audit", signedIn, s.orgAudit)
+	s.handle(mux, "GET /orgs/{org}/audit/export", signedIn, s.auditExport)
 	s.handle(mux, "GET /orgs/{org}/delete", signedIn, s.deletePage)
 	s.handle(mux, "POST /orgs/{org}/delete", signedIn, s.deleteOrg)
 	s.handle(mux, "GET /orgs/{org}/transfer", signedIn, s.transferPage)

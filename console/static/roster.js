@@ -21,11 +21,13 @@
     if (close) { e.preventDefault(); close.click(); }
   });
 
-  // A pop-up that opens takes the focus to its first field.
+  // A pop-up that opens takes the focus to its first field; without fields, to its first
+  // button or link (the close link comes first in the markup, so fields are looked for first).
   function focusDialog() {
     var d = document.querySelector("#modal dialog[open]");
     if (!d) return;
-    var f = d.querySelector("input:not([type=hidden]), select, textarea, button, a[href]");
+    var f = d.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") ||
+      d.querySelector(".dialog-actions a[href], .dialog-actions button") || d.querySelector("a[href], button");
     if (f) f.focus();
   }
   document.addEventListener("htmx:afterSettle", focusDialog);
