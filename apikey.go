@@ -16,6 +16,7 @@ type APIKey struct {
 	UserID     string  // the owner: the key acts as them and stops when they lose access
 	StoreID    string  // "" for every store the owner reaches
 	RoleID     string  // the store role: "admin", "member", "viewer" or "rol_…"
+	RoleName   string  // its name, filled when the key is read through the app
 	OrgRole    OrgRole // OrgAdmin or OrgMember: bounds the organization permissions
 	Name       string
 	CreatedBy  string // who minted it (for a clone, who cloned it)

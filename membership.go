@@ -86,11 +86,12 @@ type StoreAccess struct {
 
 // TeamMember is someone who reaches a store, directly or via their organization role.
 type TeamMember struct {
-	User    User
-	OrgRole OrgRole
-	Status  MembershipStatus
-	RoleID  string // the effective store role
-	Via     string // ViaOrganizationRole or ViaStoreRole
+	User     User
+	OrgRole  OrgRole
+	Status   MembershipStatus
+	RoleID   string // the effective store role
+	RoleName string // its name: a custom role's own, a built-in role's in English
+	Via      string // ViaOrganizationRole or ViaStoreRole
 }
 
 // OrganizationSummary is an organization as the operator lists it.

@@ -17,6 +17,7 @@ type APIKey struct {
 	OwnerID    string     `json:"owner_id" doc:"The member the key acts as; it stops working when they lose access"`
 	StoreID    string     `json:"store_id,omitempty" doc:"The one store the key works in; absent for every store its owner reaches"`
 	RoleID     string     `json:"role_id" doc:"The store role the key carries: admin, member, viewer or a custom role ID"`
+	RoleName   string     `json:"role_name,omitempty" doc:"The role's name: a custom role's own, a built-in role's in English; absent once a custom role is deleted"`
 	OrgRole    string     `json:"organization_role" enum:"admin,member" doc:"Bounds the organization permissions the key carries"`
 	Status     string     `json:"status" enum:"active,revoked,expired"`
 	CreatedBy  string     `json:"created_by"`
@@ -27,7 +28,7 @@ type APIKey struct {
 }
 
 func (s *Server) keyJSON(k roster.APIKey) APIKey {
-	return APIKey{ID: k.ID, OrgID: k.OrgID, Name: k.Name, OwnerID: k.UserID, StoreID: k.StoreID, RoleID: k.RoleID, OrgRole: string(k.OrgRole),
+	return APIKey{ID: k.ID, OrgID: k.OrgID, Name: k.Name, OwnerID: k.UserID, StoreID: k.StoreID, RoleID: k.RoleID, RoleName: k.RoleName, OrgRole: string(k.OrgRole),
 		Status: k.Status(s.app.Now()), CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }
 

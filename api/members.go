@@ -130,7 +130,7 @@ func (s *Server) registerMembers() {
 			}
 			out := &teamOutput{}
 			out.Body.Members = mapSlice(team, func(t roster.TeamMember) TeamMember {
-				return TeamMember{User: userJSON(t.User), OrgRole: string(t.OrgRole), Status: string(t.Status), RoleID: t.RoleID, Via: t.Via}
+				return TeamMember{User: userJSON(t.User), OrgRole: string(t.OrgRole), Status: string(t.Status), RoleID: t.RoleID, RoleName: t.RoleName, Via: t.Via}
 			})
 			return out, nil
 		}, withDescription("Everyone who reaches the store: its direct members and the organization's owner and admins (via organization role)."))

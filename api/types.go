@@ -152,11 +152,12 @@ func memberJSON(m roster.Member) Member {
 
 // TeamMember is someone who reaches a store.
 type TeamMember struct {
-	User    User   `json:"user"`
-	OrgRole string `json:"organization_role" enum:"owner,admin,member"`
-	Status  string `json:"status" enum:"active,suspended"`
-	RoleID  string `json:"role_id" doc:"The effective store role"`
-	Via     string `json:"via" enum:"organization_role,store_role"`
+	User     User   `json:"user"`
+	OrgRole  string `json:"organization_role" enum:"owner,admin,member"`
+	Status   string `json:"status" enum:"active,suspended"`
+	RoleID   string `json:"role_id" doc:"The effective store role"`
+	RoleName string `json:"role_name" doc:"The role's name: a custom role's own, a built-in role's in English"`
+	Via      string `json:"via" enum:"organization_role,store_role"`
 }
 
 // AuditEvent is one entry of the audit log.

@@ -31,6 +31,15 @@ func (a *App) resolver(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalo
 	return &roleResolver{ctx: ctx, c: c, cat: cat, orgID: orgID}
 }
 
+// name returns a role's name, or "" for a role that no longer exists.
+func (r *roleResolver) name(id string) (string, error) {
+	role, err := r.role(id)
+	if roster.ErrorCode(err) == roster.EUnknownRole {
+		return "", nil
+	}
+	return role.Name, err
+}
+
 // role returns the role with its permissions as the catalog knows them today: a permission
 // removed from the catalog no longer counts.
 func (r *roleResolver) role(id string) (roster.Role, error) {

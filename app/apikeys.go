@@ -316,6 +316,13 @@ func (a *App) mintKey(t *txn, k roster.APIKey, action string, extra map[string]a
 		After: mergeMaps(keyMap(k), extra)}); err != nil {
 		return CreatedAPIKey{}, err
 	}
+	cat, err := a.catalog(t.ctx, &t.Conn)
+	if err != nil {
+		return CreatedAPIKey{}, err
+	}
+	if k.RoleName, err = a.resolver(t.ctx, &t.Conn, cat, k.OrgID).name(k.RoleID); err != nil {
+		return CreatedAPIKey{}, err
+	}
 	return CreatedAPIKey{Key: k, Secret: plain}, nil
 }
 
@@ -428,6 +435,12 @@ func (a *App) APIKeys(ctx context.Context, actor roster.Actor, orgID, cursor str
 	if err != nil {
 		return Page[roster.APIKey]{}, err
 	}
+	res := a.resolver(ctx, c, s.cat, orgID)
+	for i := range keys {
+		if keys[i].RoleName, err = res.name(keys[i].RoleID); err != nil {
+			return Page[roster.APIKey]{}, err
+		}
+	}
 	return page(keys, limit, func(k roster.APIKey) string { return k.ID }), nil
 }
 
@@ -453,7 +466,8 @@ func (a *App) visibleKey(ctx context.Context, c *sqlstore.Conn, s scope, actor r
 	if !canSeeKey(s.acc, k, self(actor)) {
 		return roster.APIKey{}, roster.NotFound("API key")
 	}
-	return k, nil
+	k.RoleName, err = a.resolver(ctx, c, s.cat, s.org.ID).name(k.RoleID)
+	return k, err
 }
 
 // RevokeAPIKey stops a key at once (those who see it: its managers and its owner). The key

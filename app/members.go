@@ -344,7 +344,19 @@ func (a *App) StoreTeam(ctx context.Context, actor roster.Actor, storeID string)
 	if err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
-	return c.StoreTeam(ctx, st.OrgID, st.ID)
+	team, err := c.StoreTeam(ctx, st.OrgID, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	// Role names come with the team: someone who may see the team but not list the
+	// organization's roles still learns what each role of it is called.
+	res := a.resolver(ctx, c, s.cat, st.OrgID)
+	for i := range team {
+		if team[i].RoleName, err = res.name(team[i].RoleID); err != nil {
+			return nil, err
+		}
+	}
+	return team, nil
 }
 
 // SetStoreRole gives a member of the organization a role in a store, or changes it (store

@@ -155,3 +155,46 @@ func TestPutPermissions(t *testing.T) {
 		}
 	})
 }
+
+// TestRoleNamesTravel: a store's team and API keys carry their role's name, so that someone
+// who may see them but not list the organization's roles still reads "Chatter", not an ID.
+func TestRoleNamesTravel(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Olivia")
+		org := env.Org(t, owner, "Acme")
+		st := env.Store(t, owner, org.ID, "Shop")
+		chatter, err := env.App.CreateRole(ctx, owner, org.ID, app.RoleInput{Name: "Chatter",
+			Permissions: []roster.Permission{roster.PermStoreRead, roster.PermStoreMembersRead}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob, bobU := env.User(t, "Bob")
+		env.Join(t, owner, org.ID, bobU, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: chatter.ID})
+		if _, err := env.App.Roles(ctx, bob, org.ID); err == nil {
+			t.Fatal("a plain member lists the roles; the test needs one who cannot")
+		}
+		team, err := env.App.StoreTeam(ctx, bob, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]string{}
+		for _, m := range team {
+			names[m.User.ID] = m.RoleName
+		}
+		if names[bobU.ID] != "Chatter" || names[owner.UserID] != "Admin" {
+			t.Fatalf("team role names: %v", names)
+		}
+		key, err := env.App.CreateAPIKey(ctx, owner, org.ID, app.APIKeyInput{Name: "chat bot", StoreID: st.ID, RoleID: chatter.ID, Password: testenv.Password})
+		if err != nil || key.Key.RoleName != "Chatter" {
+			t.Fatalf("created key: %q %v", key.Key.RoleName, err)
+		}
+		keys, err := env.App.APIKeys(ctx, owner, org.ID, "", 0)
+		if err != nil || len(keys.Items) != 1 || keys.Items[0].RoleName != "Chatter" {
+			t.Fatalf("listed keys: %+v %v", keys.Items, err)
+		}
+		if k, err := env.App.APIKey(ctx, owner, org.ID, key.Key.ID); err != nil || k.RoleName != "Chatter" {
+			t.Fatalf("one key: %q %v", k.RoleName, err)
+		}
+	})
+}

@@ -32,12 +32,6 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) error
 			return err
 		}
 		d["OrgView"] = org
-		if d["Team"] != nil {
-			// The team's roles are named from the organization's list: custom ones by their name.
-			if d["Roles"], err = s.storeRoles(r, rq, org); err != nil {
-				return err
-			}
-		}
 	}
 	s.render(w, r, http.StatusOK, "home", v)
 	return nil
