@@ -425,14 +425,11 @@ func (s *Server) renderTransfer(w http.ResponseWriter, r *http.Request, rq *requ
 // transfer hands the organization to an admin, after the owner typed the organization's
 // name (a confirmation of the console's own) and their password (checked by the app).
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request, rq *request) error {
-	org, err := s.app.Organization(r.Context(), rq.id.actor, r.PathValue("org"))
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(r.PostFormValue("confirm_name")) != org.Name {
-		err = &roster.Error{Code: "confirm_name_mismatch", Field: "confirm_name"}
-	} else {
-		err = s.app.TransferOwnership(r.Context(), rq.id.actor, org.ID, r.PostFormValue("user"), r.PostFormValue("password"))
+	org, err := s.confirmedByName(r, rq, func(orgID string) error {
+		return s.app.TransferOwnership(r.Context(), rq.id.actor, orgID, r.PostFormValue("user"), r.PostFormValue("password"))
+	})
+	if org.ID == "" {
+		return err // the organization itself is out of reach
 	}
 	if err != nil {
 		v, p, perr := s.orgPage(w, r, rq, "transfer")
@@ -460,17 +457,28 @@ func (s *Server) deletePage(w http.ResponseWriter, r *http.Request, rq *request)
 	return nil
 }
 
+// confirmedByName runs a sensitive action on the organization of the path once the form's
+// confirm_name repeats the organization's name (the console's own confirmation; the app
+// checks the password). Without the organization, org is empty.
+func (s *Server) confirmedByName(r *http.Request, rq *request, do func(orgID string) error) (app.OrganizationView, error) {
+	org, err := s.app.Organization(r.Context(), rq.id.actor, r.PathValue("org"))
+	if err != nil {
+		return app.OrganizationView{}, err
+	}
+	if strings.TrimSpace(r.PostFormValue("confirm_name")) != org.Name {
+		return org, &roster.Error{Code: "confirm_name_mismatch", Field: "confirm_name"}
+	}
+	return org, do(org.ID)
+}
+
 // deleteOrg deletes the organization, after the owner typed its name (the console's own
 // confirmation) and their password (checked by the app).
 func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, rq *request) error {
-	org, err := s.app.Organization(r.Context(), rq.id.actor, r.PathValue("org"))
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(r.PostFormValue("confirm_name")) != org.Name {
-		err = &roster.Error{Code: "confirm_name_mismatch", Field: "confirm_name"}
-	} else {
-		err = s.app.DeleteOrganization(r.Context(), rq.id.actor, org.ID, r.PostFormValue("password"))
+	org, err := s.confirmedByName(r, rq, func(orgID string) error {
+		return s.app.DeleteOrganization(r.Context(), rq.id.actor, orgID, r.PostFormValue("password"))
+	})
+	if org.ID == "" {
+		return err // the organization itself is out of reach
 	}
 	if err != nil {
 		v, p, perr := s.orgPage(w, r, rq, "delete")
