@@ -78,14 +78,10 @@ func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]roster.Member
 	where, args := memberWhere(f)
 	if f.Query != "" {
 		// On PostgreSQL the pg_trgm indexes of migration 0010 serve this LIKE, when the plan
-		// knows the pattern: a cached generic plan, made for any pattern, scanned the
-		// organization instead. QueryExecModeExec plans each search with its own text.
-		like, likeArgs := c.memberLike(f.Query)
+		// knows the pattern (planEach): a cached generic plan scanned the organization.
+		like, likeArgs := c.userLike(f.Query)
 		where += ` AND ` + like
-		args = append(args, likeArgs...)
-		if c.engine == Postgres {
-			args = append([]any{pgx.QueryExecModeExec}, args...)
-		}
+		args = c.planEach(append(args, likeArgs...))
 	}
 	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
 		WHERE `+where+` ORDER BY m.user_id LIMIT ?`, append(args, f.Limit)...)
@@ -103,7 +99,7 @@ const searchWindow = 1000
 // migration 0010 for the memberships after that window.
 func (c *Conn) searchMembers(ctx context.Context, f MemberFilter) ([]roster.Member, error) {
 	where, args := memberWhere(f)
-	like, likeArgs := c.memberLike(f.Query)
+	like, likeArgs := c.userLike(f.Query)
 	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+`
 		FROM (SELECT * FROM org_members m WHERE `+where+` ORDER BY m.user_id LIMIT ?) m JOIN users u ON u.id = m.user_id
 		WHERE `+like+` ORDER BY m.user_id LIMIT ?`, append(append(append(args, searchWindow), likeArgs...), f.Limit)...)
@@ -145,8 +141,18 @@ func memberWhere(f MemberFilter) (string, []any) {
 	return where, args
 }
 
-// memberLike matches users whose name or address holds the text, by a scan.
-func (c *Conn) memberLike(text string) (string, []any) {
+// planEach makes PostgreSQL plan a query with its arguments' values rather than reuse a
+// cached generic plan: a LIKE pattern must be seen to pick a trigram index.
+func (c *Conn) planEach(args []any) []any {
+	if c.engine == Postgres {
+		return append([]any{pgx.QueryExecModeExec}, args...)
+	}
+	return args
+}
+
+// userLike matches users (u) whose name or address holds the text, by a scan or, on
+// PostgreSQL, the pg_trgm indexes.
+func (c *Conn) userLike(text string) (string, []any) {
 	p := likePattern(text)
 	return `(` + c.lower("u.name", text) + ` LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`, []any{p, p}
 }

@@ -137,9 +137,9 @@ func (c *Conn) ListUsers(ctx context.Context, f UserFilter) ([]roster.User, erro
 	q := `SELECT ` + userColumns + ` FROM users u WHERE u.id > ?`
 	args := []any{f.Cursor}
 	if f.Query != "" {
-		q += ` AND (` + c.lower("u.name", f.Query) + ` LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`
-		p := likePattern(f.Query)
-		args = append(args, p, p)
+		like, likeArgs := c.userLike(f.Query)
+		q += ` AND ` + like
+		args = c.planEach(append(args, likeArgs...))
 	}
 	if f.Status != "" {
 		q += ` AND u.status = ?`
