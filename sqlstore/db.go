@@ -138,7 +138,10 @@ func (db *DB) Ping(ctx context.Context) error { return mapError(db.sql.PingConte
 
 // Migrate applies the embedded migrations of this engine that have not run yet. Several
 // processes may start at once on PostgreSQL: a session lock lets one migrate at a time.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, 0) }
+
+// migrate applies the migrations up to a version, or all of them for 0.
+func (db *DB) migrate(ctx context.Context, version int64) error {
 	sub, err := fs.Sub(migrations, "migrations/"+string(db.engine))
 	if err != nil {
 		return err
@@ -157,7 +160,11 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	results, err := p.Up(ctx)
+	up := p.Up
+	if version > 0 {
+		up = func(ctx context.Context) ([]*goose.MigrationResult, error) { return p.UpTo(ctx, version) }
+	}
+	results, err := up(ctx)
 	for _, r := range results {
 		db.log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
