@@ -149,7 +149,47 @@ func TestMemberSearchIndex(t *testing.T) {
 				}
 			}
 		}
+		// The operator's search of users goes through the same index and agrees with a
+		// substring match over every user of the instance.
+		everyone := allUsers(t, env, "", 100)
+		for _, q := range []string{"élise", "ØRJAN", "núñez 28", "@ventas.es", "gwenaëlle", "z 2599", "nobody"} {
+			var expect []string
+			for _, line := range everyone {
+				id, rest, _ := strings.Cut(line, " ")
+				if strings.Contains(strings.ToLower(rest), strings.ToLower(q)) {
+					expect = append(expect, id)
+				}
+			}
+			var got []string
+			for _, line := range allUsers(t, env, q, 7) {
+				id, _, _ := strings.Cut(line, " ")
+				got = append(got, id)
+			}
+			if !slices.Equal(got, expect) {
+				t.Errorf("operator search %q: %d users, want %d", q, len(got), len(expect))
+			}
+		}
 	})
+}
+
+// allUsers lists every user of the instance as an operator does, page by page, keeping those
+// a search text selects (all of them for "").
+func allUsers(t *testing.T, env *testenv.Env, text string, limit int) []string {
+	t.Helper()
+	var out []string
+	cursor := ""
+	for {
+		p, err := env.App.AdminUsers(ctx, roster.System(), text, "", cursor, limit)
+		if err != nil {
+			t.Fatalf("operator search %q: %v", text, err)
+		}
+		for _, u := range p.Items {
+			out = append(out, u.ID+" "+u.Name+" "+u.Email)
+		}
+		if cursor = p.Next; cursor == "" {
+			return out
+		}
+	}
 }
 
 // allMembers lists every member of an organization, page by page.

@@ -72,8 +72,11 @@ type MemberFilter struct {
 // ListMembers lists an organization's members with their users, ordered by user ID (that is,
 // by when the account was created), a page at a time.
 func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]roster.Member, error) {
-	if f.Query != "" && c.engine == SQLite && utf8.RuneCountInString(f.Query) >= 3 {
-		return c.searchMembers(ctx, f)
+	if c.indexedSearch(f.Query) {
+		return windowedSearch(ctx, c, userSearch{cols: memberColumns + `, ` + userColumns, table: "org_members", alias: "m",
+			join: ` JOIN users u ON u.id = m.user_id`, key: "m.user_id",
+			where: func(cursor string) (string, []any) { g := f; g.Cursor = cursor; return memberWhere(g) },
+		}, f.Query, f.Cursor, f.Limit, scanMember)
 	}
 	where, args := memberWhere(f)
 	if f.Query != "" {
@@ -88,42 +91,56 @@ func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]roster.Member
 	return scanAll(rows, err, scanMember)
 }
 
-// searchWindow is how many memberships a search on SQLite reads in order before it turns to
-// the trigram index. A text most members share (their company's domain, say) fills a page
-// within the first few dozen, where the index would first gather every match in the
-// instance; a rarer text is then found through the index instead of a scan.
+// searchWindow is how many rows a search on SQLite reads in order before it turns to the
+// trigram index. A text most people share (their company's domain, say) fills a page within
+// the first few dozen, where the index would first gather every match in the instance; a
+// rarer text is then found through the index instead of a scan.
 const searchWindow = 1000
 
-// searchMembers is ListMembers with a search on SQLite: a scan of the first searchWindow
-// memberships after the cursor, then, if the page is not full, the trigram index of
-// migration 0010 for the memberships after that window.
-func (c *Conn) searchMembers(ctx context.Context, f MemberFilter) ([]roster.Member, error) {
-	where, args := memberWhere(f)
-	like, likeArgs := c.userLike(f.Query)
-	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+`
-		FROM (SELECT * FROM org_members m WHERE `+where+` ORDER BY m.user_id LIMIT ?) m JOIN users u ON u.id = m.user_id
-		WHERE `+like+` ORDER BY m.user_id LIMIT ?`, append(append(append(args, searchWindow), likeArgs...), f.Limit)...)
-	found, err := scanAll(rows, err, scanMember)
-	if err != nil || len(found) == f.Limit {
+// userSearch is a listing of users, or of rows joined to their users, in the order of a key,
+// as windowedSearch narrows it to those whose name or address holds a text.
+type userSearch struct {
+	cols  string                              // the columns selected
+	table string                              // the table listed, "org_members" or "users"
+	alias string                              // its alias, "m" or "u"
+	join  string                              // the join to users (u), when the table is not users
+	key   string                              // the column of the order and the cursor
+	where func(cursor string) (string, []any) // the listing's own conditions after a cursor
+}
+
+// windowedSearch is a search on SQLite: a scan of the first searchWindow rows after the
+// cursor, then, if the page is not full, the trigram index of migration 0010 for the rows
+// after that window. Texts shorter than a trigram never come here.
+func windowedSearch[T any](ctx context.Context, c *Conn, s userSearch, text, cursor string, limit int, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	where, args := s.where(cursor)
+	like, likeArgs := c.userLike(text)
+	rows, err := c.query(ctx, `SELECT `+s.cols+` FROM (SELECT * FROM `+s.table+` `+s.alias+` WHERE `+where+` ORDER BY `+s.key+` LIMIT ?) `+s.alias+s.join+`
+		WHERE `+like+` ORDER BY `+s.key+` LIMIT ?`, append(append(append(args, searchWindow), likeArgs...), limit)...)
+	found, err := scanAll(rows, err, scan)
+	if err != nil || len(found) == limit {
 		return found, err
 	}
 	var windowEnd string
-	err = c.queryRow(ctx, `SELECT m.user_id FROM org_members m WHERE `+where+` ORDER BY m.user_id LIMIT 1 OFFSET ?`,
+	err = c.queryRow(ctx, `SELECT `+s.key+` FROM `+s.table+` `+s.alias+` WHERE `+where+` ORDER BY `+s.key+` LIMIT 1 OFFSET ?`,
 		append(args, searchWindow-1)...).Scan(&windowEnd)
 	if IsNotFound(err) {
-		return found, nil // the window held every membership left
+		return found, nil // the window held every row left
 	} else if err != nil {
 		return nil, mapError(err)
 	}
-	rest := f
-	rest.Cursor, rest.Limit = windowEnd, f.Limit-len(found)
-	where, args = memberWhere(rest)
+	where, args = s.where(windowEnd)
 	// The trigram tokenizer folds case itself, Unicode included.
-	rows, err = c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
-		WHERE `+where+` AND m.user_id IN (SELECT k.user_id FROM user_search s JOIN user_search_keys k ON k.key = s.rowid WHERE user_search MATCH ?)
-		ORDER BY m.user_id LIMIT ?`, append(args, ftsPhrase(f.Query), rest.Limit)...)
-	more, err := scanAll(rows, err, scanMember)
+	rows, err = c.query(ctx, `SELECT `+s.cols+` FROM `+s.table+` `+s.alias+s.join+`
+		WHERE `+where+` AND `+s.key+` IN (SELECT k.user_id FROM user_search s JOIN user_search_keys k ON k.key = s.rowid WHERE user_search MATCH ?)
+		ORDER BY `+s.key+` LIMIT ?`, append(args, ftsPhrase(text), limit-len(found))...)
+	more, err := scanAll(rows, err, scan)
 	return append(found, more...), err
+}
+
+// indexedSearch reports whether a search goes through windowedSearch: on SQLite, for a text
+// of a trigram or more.
+func (c *Conn) indexedSearch(text string) bool {
+	return c.engine == SQLite && utf8.RuneCountInString(text) >= 3
 }
 
 // memberWhere selects f's memberships after its cursor, whatever their search.

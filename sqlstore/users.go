@@ -134,20 +134,25 @@ type UserFilter struct {
 
 // ListUsers lists users in creation order.
 func (c *Conn) ListUsers(ctx context.Context, f UserFilter) ([]roster.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users u WHERE u.id > ?`
-	args := []any{f.Cursor}
+	where := func(cursor string) (string, []any) {
+		w, args := `u.id > ?`, []any{cursor}
+		if f.Status != "" {
+			w += ` AND u.status = ?`
+			args = append(args, f.Status)
+		}
+		return w, args
+	}
+	if c.indexedSearch(f.Query) {
+		return windowedSearch(ctx, c, userSearch{cols: userColumns, table: "users", alias: "u", key: "u.id", where: where},
+			f.Query, f.Cursor, f.Limit, scanUserRows)
+	}
+	w, args := where(f.Cursor)
 	if f.Query != "" {
 		like, likeArgs := c.userLike(f.Query)
-		q += ` AND ` + like
+		w += ` AND ` + like
 		args = c.planEach(append(args, likeArgs...))
 	}
-	if f.Status != "" {
-		q += ` AND u.status = ?`
-		args = append(args, f.Status)
-	}
-	q += ` ORDER BY u.id LIMIT ?`
-	args = append(args, f.Limit)
-	rows, err := c.query(ctx, q, args...)
+	rows, err := c.query(ctx, `SELECT `+userColumns+` FROM users u WHERE `+w+` ORDER BY u.id LIMIT ?`, append(args, f.Limit)...)
 	return scanAll(rows, err, scanUserRows)
 }
 
