@@ -461,15 +461,25 @@ func (a *App) CancelInvitation(ctx context.Context, actor roster.Actor, id strin
 		if inv.Status != roster.InvitationPending {
 			return notPending(inv)
 		}
-		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationRevoked, "", t.now); err != nil {
-			return err
-		}
-		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
-			return err
-		}
-		return t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.revoked", TargetType: "invitation", TargetID: inv.ID,
-			Before: map[string]any{"email": inv.Email, "status": "pending"}, After: map[string]any{"status": "revoked"}})
+		return revokeInvitation(t, inv, "")
 	})
+}
+
+// revokeInvitation kills a pending invitation's link at once, cancels its emails still
+// waiting and records why ("" when someone cancelled it).
+func revokeInvitation(t *txn, inv roster.Invitation, reason string) error {
+	if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationRevoked, "", t.now); err != nil {
+		return err
+	}
+	if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
+		return err
+	}
+	after := map[string]any{"status": "revoked"}
+	if reason != "" {
+		after["reason"] = reason
+	}
+	return t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.revoked", TargetType: "invitation", TargetID: inv.ID,
+		Before: map[string]any{"email": inv.Email, "status": "pending"}, After: after})
 }
 
 // revokeInvitationsBy revokes the pending invitations a member sent, as they leave or are
@@ -481,15 +491,7 @@ func (a *App) revokeInvitationsBy(t *txn, orgID, userID string) error {
 		return err
 	}
 	for _, inv := range invs {
-		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationRevoked, "", t.now); err != nil {
-			return err
-		}
-		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
-			return err
-		}
-		if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "invitation.revoked", TargetType: "invitation", TargetID: inv.ID,
-			Before: map[string]any{"email": inv.Email, "status": "pending"},
-			After:  map[string]any{"status": "revoked", "reason": "inviter_left"}}); err != nil {
+		if err := revokeInvitation(t, inv, "inviter_left"); err != nil {
 			return err
 		}
 	}
