@@ -3,11 +3,13 @@ package roster
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"time"
 )
 
-// Error codes. They are stable: clients match on them. Each transport maps them to its own
-// status in exactly one table (api/errors.go for REST, console for pages).
+// Error codes. They are stable: clients match on them. Every door (the REST API, the console)
+// answers each code with the HTTP status of the one table below (HTTPStatus).
 const (
 	EInvalid         = "invalid"         // the input is malformed or breaks a validation rule
 	EUnauthenticated = "unauthenticated" // no valid credentials
@@ -53,6 +55,124 @@ const (
 	ETokenInvalid          = "token_invalid"
 	ETokenExpired          = "token_expired"
 )
+
+// Codes that a door raises itself, before any use case runs: the request could not be read.
+const (
+	EBadRequest           = "bad_request"
+	EMalformedRequest     = "malformed_request"
+	EBodyTooLarge         = "body_too_large"
+	EMethodNotAllowed     = "method_not_allowed"
+	ENotAcceptable        = "not_acceptable"
+	EUnsupportedMediaType = "unsupported_media_type"
+)
+
+// statuses is the one table from error codes to HTTP statuses. A code missing here is a
+// refusal of the input (422); a test checks that every code above is listed.
+var statuses = map[string]int{
+	EInvalid:         http.StatusUnprocessableEntity,
+	EUnauthenticated: http.StatusUnauthorized,
+	EForbidden:       http.StatusForbidden,
+	ENotFound:        http.StatusNotFound,
+	EConflict:        http.StatusConflict,
+	ERateLimited:     http.StatusTooManyRequests,
+	EInternal:        http.StatusInternalServerError,
+	EUnavailable:     http.StatusServiceUnavailable,
+
+	EInvalidCredentials:    http.StatusUnauthorized,
+	EReauthRequired:        http.StatusUnauthorized,
+	EPasswordTooShort:      http.StatusUnprocessableEntity,
+	EPasswordTooLong:       http.StatusUnprocessableEntity,
+	EPasswordCommon:        http.StatusUnprocessableEntity,
+	EInvalidEmail:          http.StatusUnprocessableEntity,
+	ESignupClosed:          http.StatusForbidden,
+	EUserDeactivated:       http.StatusForbidden,
+	ENoStoreCredits:        http.StatusConflict,
+	EOwnerRequired:         http.StatusUnprocessableEntity,
+	EOwnerProtected:        http.StatusForbidden,
+	EOwnsOrganizations:     http.StatusConflict,
+	ETransferTarget:        http.StatusConflict,
+	EAlreadyMember:         http.StatusConflict,
+	ENotMember:             http.StatusConflict,
+	EMembershipSuspended:   http.StatusForbidden,
+	EStoreArchived:         http.StatusConflict,
+	EStoreNotArchived:      http.StatusConflict,
+	EStoreActive:           http.StatusConflict,
+	EInvalidImage:          http.StatusUnprocessableEntity,
+	ERoleEscalation:        http.StatusForbidden,
+	EUnknownRole:           http.StatusUnprocessableEntity,
+	EUnknownPermission:     http.StatusUnprocessableEntity,
+	EInvitationPending:     http.StatusConflict,
+	EInvitationExpired:     http.StatusGone,
+	EInvitationNotPending:  http.StatusConflict,
+	EInvitationMismatch:    http.StatusForbidden,
+	EEmailDomainNotAllowed: http.StatusUnprocessableEntity,
+	EFreeEmailBlocked:      http.StatusUnprocessableEntity,
+	EUserExists:            http.StatusConflict,
+	ERoleInUse:             http.StatusConflict,
+	EPermissionInUse:       http.StatusConflict,
+	ETokenInvalid:          http.StatusUnprocessableEntity,
+	ETokenExpired:          http.StatusGone,
+
+	EBadRequest:           http.StatusBadRequest,
+	EMalformedRequest:     http.StatusBadRequest,
+	EBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	EMethodNotAllowed:     http.StatusMethodNotAllowed,
+	ENotAcceptable:        http.StatusNotAcceptable,
+	EUnsupportedMediaType: http.StatusUnsupportedMediaType,
+}
+
+// HTTPStatus returns the HTTP status that answers an error code.
+func HTTPStatus(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// codeOfStatus names the errors that a door's HTTP library raises with a status alone
+// (a malformed or oversized body, a wrong method…).
+var codeOfStatus = map[int]string{
+	http.StatusBadRequest:            EMalformedRequest,
+	http.StatusUnauthorized:          EUnauthenticated,
+	http.StatusForbidden:             EForbidden,
+	http.StatusNotFound:              ENotFound,
+	http.StatusMethodNotAllowed:      EMethodNotAllowed,
+	http.StatusNotAcceptable:         ENotAcceptable,
+	http.StatusConflict:              EConflict,
+	http.StatusRequestEntityTooLarge: EBodyTooLarge,
+	http.StatusUnsupportedMediaType:  EUnsupportedMediaType,
+	http.StatusUnprocessableEntity:   EInvalid,
+	http.StatusTooManyRequests:       ERateLimited,
+	http.StatusServiceUnavailable:    EUnavailable,
+}
+
+// CodeOfStatus returns the code of an error known only by its HTTP status: a client error
+// without a more precise code is "bad_request", a server error "internal".
+func CodeOfStatus(status int) string {
+	if c, ok := codeOfStatus[status]; ok {
+		return c
+	}
+	if status < 500 {
+		return EBadRequest
+	}
+	return EInternal
+}
+
+// DefaultRetryAfter is the wait announced by a 429 or 503 whose cause named none.
+const DefaultRetryAfter = 5 * time.Second
+
+// RetryAfterHeader returns the value of the Retry-After header (whole seconds, rounded up)
+// of an answer with the given status whose cause asked for the given wait, or "" when none is
+// due. Every 429 and 503 has one.
+func RetryAfterHeader(status int, wait time.Duration) string {
+	if wait <= 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		wait = DefaultRetryAfter
+	}
+	if wait <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10)
+}
 
 // Error is the one error type that carries a user-facing meaning. Anything else reaching a
 // transport is an internal error: logged with its cause, shown as "internal error".

@@ -289,7 +289,7 @@ func (s *Server) bulkInvite(ctx context.Context, in *bulkInput) (*bulkOutput, er
 		}
 	default:
 		return nil, &Problem{Status: http.StatusUnsupportedMediaType, Title: http.StatusText(http.StatusUnsupportedMediaType),
-			Detail: "send application/json or text/csv", Code: "unsupported_media_type"}
+			Detail: "send application/json or text/csv", Code: roster.EUnsupportedMediaType}
 	}
 	results, err := s.app.BulkInvite(ctx, actor(ctx), in.Org, rows)
 	if err != nil {

@@ -9,13 +9,13 @@ package console
 import (
 	"context"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -153,31 +153,6 @@ func (rq *request) actor(r *http.Request) roster.Actor {
 	return roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
 }
 
-// statusOf is the console's one table from error codes to HTTP statuses.
-func statusOf(code string) int {
-	switch code {
-	case roster.ENotFound:
-		return http.StatusNotFound
-	case roster.EForbidden, roster.ERoleEscalation, roster.EOwnerProtected, roster.EMembershipSuspended, roster.EUserDeactivated:
-		return http.StatusForbidden
-	case roster.EUnauthenticated, roster.EInvalidCredentials, roster.EReauthRequired:
-		return http.StatusUnauthorized
-	case roster.ERateLimited:
-		return http.StatusTooManyRequests
-	case roster.EUnavailable:
-		return http.StatusServiceUnavailable
-	case roster.EInternal:
-		return http.StatusInternalServerError
-	case roster.EConflict, roster.ENoStoreCredits, roster.EAlreadyMember, roster.EUserExists, roster.EInvitationPending,
-		roster.EInvitationNotPending, roster.ERoleInUse, roster.EPermissionInUse, roster.EOwnsOrganizations, roster.EStoreArchived,
-		roster.EStoreNotArchived, roster.EStoreActive, roster.ENotMember, roster.ETransferTarget:
-		return http.StatusConflict
-	case roster.EInvitationExpired, roster.ETokenExpired:
-		return http.StatusGone
-	}
-	return http.StatusUnprocessableEntity
-}
-
 // fail shows an error page for an error no form could show in place.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err error) {
 	code := roster.ErrorCode(err)
@@ -186,15 +161,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		code = roster.EInvalid
+		err = &roster.Error{Code: roster.EBodyTooLarge, Message: "the request is too large"}
+		code = roster.EBodyTooLarge
 	}
-	if e := roster.AsError(err); e != nil && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprint(int(e.RetryAfter.Seconds())))
+	status := roster.HTTPStatus(code)
+	var wait time.Duration
+	if e := roster.AsError(err); e != nil {
+		wait = e.RetryAfter
+	}
+	if v := roster.RetryAfterHeader(status, wait); v != "" {
+		w.Header().Set("Retry-After", v)
 	}
 	v := s.view(w, r, rq, "error.title")
 	v.Error = s.cat.errorText(rq.loc, err, httpserver.RequestID(r.Context()))
 	v.D = map[string]any{"Code": code}
-	s.render(w, r, statusOf(code), "error", v)
+	s.render(w, r, status, "error", v)
 }
 
 // crossOrigin answers a state-changing request sent from another site.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	"golang.org/x/text/language"
@@ -119,7 +118,7 @@ func (c catalogs) errorText(loc string, err error, requestID string) string {
 		}
 	}
 	if e.RetryAfter > 0 {
-		args = append(args, "seconds", strconv.Itoa(int(e.RetryAfter.Seconds())))
+		args = append(args, "seconds", roster.RetryAfterHeader(0, e.RetryAfter))
 	}
 	if e.Code == roster.EInvalid {
 		if e.Field != "" && c.has("field."+e.Field) {

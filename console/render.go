@@ -159,7 +159,7 @@ func (s *Server) setError(r *http.Request, v *view, err error) int {
 	} else {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path, "request_id", httpserver.RequestID(r.Context()))
 	}
-	return statusOf(roster.ErrorCode(err))
+	return roster.HTTPStatus(roster.ErrorCode(err))
 }
 
 // render writes a page. Templates run into a buffer first, so a failure never leaves half

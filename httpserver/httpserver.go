@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rosterhq/roster"
 )
 
 // Options configure the shared plumbing.
@@ -115,9 +117,8 @@ func unmatched(mux *http.ServeMux) http.Handler {
 			mux.ServeHTTP(w, r) // a redirect, say
 			return
 		}
-		code := "not_found"
+		code := roster.CodeOfStatus(rec.status)
 		if rec.status == http.StatusMethodNotAllowed {
-			code = "method_not_allowed"
 			w.Header().Set("Allow", rec.header.Get("Allow"))
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
