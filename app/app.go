@@ -112,6 +112,28 @@ func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) err
 	return a.refused(ctx, actor, err)
 }
 
+// writeValue runs fn in a write transaction like write and returns its result once the
+// transaction has committed. fn may run more than once (InTx retries a transaction that
+// PostgreSQL aborted on a conflict), so it keeps its work in its own variables and hands its
+// result back; it never assigns variables declared outside it, which a rolled-back attempt
+// would leave changed for the next one.
+func writeValue[T any](ctx context.Context, a *App, actor roster.Actor, fn func(t *txn) (T, error)) (T, error) {
+	var committed T
+	err := a.write(ctx, actor, func(t *txn) error {
+		v, err := fn(t)
+		if err != nil {
+			return err
+		}
+		committed = v // overwritten by each attempt; returned only after the last one commits
+		return nil
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return committed, nil
+}
+
 // refused records a refusal for lack of permission in the audit log, in a transaction of
 // its own, and returns the error to show. Other errors pass through.
 func (a *App) refused(ctx context.Context, actor roster.Actor, err error) error {

@@ -629,73 +629,72 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 			return AcceptResult{}, err
 		}
 	}
-	res := AcceptResult{}
-	err = a.write(ctx, actor, func(t *txn) error {
+	invited, invitee := inv, u
+	return writeValue(ctx, a, actor, func(t *txn) (AcceptResult, error) {
+		// Each attempt starts from the state read before the transaction (see writeValue).
+		inv, u := invited, invitee
 		org, err := t.LockOrganization(t.ctx, inv.OrgID)
 		if err != nil {
-			return err
+			return AcceptResult{}, err
 		}
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
 		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationAccepted, u.ID, t.now); err != nil {
 			if roster.ErrorCode(err) != roster.ENotFound {
-				return err
+				return AcceptResult{}, err
 			}
 			now, err := t.Invitation(t.ctx, inv.ID)
 			if err != nil {
-				return err
+				return AcceptResult{}, err
 			}
 			if err := a.checkAnswerable(now, t.now); err != nil {
-				return err
+				return AcceptResult{}, err
 			}
-			return notPending(now)
+			return AcceptResult{}, notPending(now)
 		}
 		if err := policyCheck(org, u.Email); err != nil {
-			return err
+			return AcceptResult{}, err
 		}
 		if newHash != "" {
 			u.CreatedAt, u.UpdatedAt, u.EmailVerifiedAt = t.now, t.now, &t.now
 			if err := t.CreateUser(t.ctx, u, newHash); err != nil {
-				return err
+				return AcceptResult{}, err
 			}
 		}
 		if err := a.joinInvited(t, org, inv, u); err != nil {
-			return err
+			return AcceptResult{}, err
 		}
 		if newHash != "" {
 			if err := t.audit(roster.AuditEvent{Action: "user.signed_up", TargetType: "user", TargetID: u.ID,
 				After: map[string]any{"email": u.Email, "name": u.Name, "via": "invitation"}}); err != nil {
-				return err
+				return AcceptResult{}, err
 			}
 		} else if !u.Verified() {
 			// Following the link proved the address.
 			if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
-				return err
+				return AcceptResult{}, err
 			}
 			u.EmailVerifiedAt = &t.now
 		}
 		if err := t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.accepted", TargetType: "invitation", TargetID: inv.ID,
 			After: map[string]any{"user_id": u.ID, "email": u.Email}}); err != nil {
-			return err
+			return AcceptResult{}, err
 		}
+		res := AcceptResult{}
 		if !actor.IsUser() {
 			s, err := a.openSession(t, u)
 			if err != nil {
-				return err
+				return AcceptResult{}, err
 			}
 			res.Session = &s
 			if err := t.audit(roster.AuditEvent{Action: "user.logged_in", TargetType: "session", TargetID: s.Session.ID,
 				After: map[string]any{"via": "invitation"}}); err != nil {
-				return err
+				return AcceptResult{}, err
 			}
 		}
 		inv.Status, inv.AcceptedBy, inv.RespondedAt = roster.InvitationAccepted, u.ID, &t.now
-		return a.notifyAccepted(t, org, inv, u)
+		res.Invitation, res.User = inv, u
+		return res, a.notifyAccepted(t, org, inv, u)
 	})
-	if err != nil {
-		return AcceptResult{}, err
-	}
-	res.Invitation, res.User = inv, u
-	return res, nil
 }
 
 // inviteeCredentials checks the credentials given while accepting without a session: the

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -61,6 +62,8 @@ type DB struct {
 	// writer serializes write transactions on SQLite, so concurrent writers queue in Go
 	// instead of meeting "database is locked". Nil on PostgreSQL.
 	writer chan struct{}
+
+	commitFaults atomic.Int32 // transactions left to fail at commit (FailNextCommits)
 }
 
 // ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").

@@ -83,6 +83,9 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err = fn(tx); err != nil {
 		return err
 	}
+	if db.commitFaults.Load() > 0 && db.commitFaults.Add(-1) >= 0 {
+		return &retryError{errInjectedConflict} // rolled back by the deferred call
+	}
 	if err = sqlTx.Commit(); err != nil {
 		return mapError(err)
 	}
@@ -91,6 +94,15 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 	}
 	return nil
 }
+
+// errInjectedConflict stands for PostgreSQL's serialization failure (SQLSTATE 40001) in
+// tests of retried transactions (FailNextCommits).
+var errInjectedConflict = errors.New("injected serialization failure (SQLSTATE 40001)")
+
+// FailNextCommits makes the next n transactions roll back at commit time as PostgreSQL does
+// on a serialization failure, so that InTx runs them again. Tests use it to prove that a use
+// case gives the same result when its transaction is retried, on either engine.
+func (db *DB) FailNextCommits(n int) { db.commitFaults.Store(int32(n)) }
 
 // rebind rewrites "?" placeholders to "$1, $2, …" for PostgreSQL. Queries are constants of
 // this package, so the result is cached.
