@@ -270,11 +270,11 @@ func (s *Server) registerInvitations() {
 
 func (s *Server) bulkInvite(ctx context.Context, in *bulkInput) (*bulkOutput, error) {
 	ct, _, _ := mime.ParseMediaType(in.ContentType)
-	var rows []app.InvitationInput
+	var rows []app.ImportRow
 	switch ct {
 	case "text/csv":
 		var err error
-		if rows, err = app.ParseInvitationsCSV(bytes.NewReader(in.RawBody)); err != nil {
+		if rows, err = app.ParseImportCSV(bytes.NewReader(in.RawBody)); err != nil {
 			return nil, s.fail(ctx, err)
 		}
 	case "application/json", "":
@@ -284,14 +284,18 @@ func (s *Server) bulkInvite(ctx context.Context, in *bulkInput) (*bulkOutput, er
 		if err := dec.Decode(&body); err != nil {
 			return nil, s.fail(ctx, roster.Invalidf("invitations", "the body must be JSON {\"invitations\": [{\"email\": …}]}: %v", err))
 		}
-		for _, r := range body.Invitations {
-			rows = append(rows, r.input())
+		for i, r := range body.Invitations {
+			row := app.ImportRow{Line: i + 1, Email: r.Email, Role: roster.OrgRole(r.Role), Message: r.Message, Locale: r.Locale}
+			for _, g := range r.Stores {
+				row.Stores = append(row.Stores, app.ImportGrant{Store: g.StoreID, Role: g.RoleID})
+			}
+			rows = append(rows, row)
 		}
 	default:
 		return nil, &Problem{Status: http.StatusUnsupportedMediaType, Title: http.StatusText(http.StatusUnsupportedMediaType),
 			Detail: "send application/json or text/csv", Code: roster.EUnsupportedMediaType}
 	}
-	results, err := s.app.BulkInvite(ctx, actor(ctx), in.Org, rows)
+	results, err := s.app.ImportMembers(ctx, actor(ctx), in.Org, rows, app.ImportOptions{})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}
@@ -299,8 +303,8 @@ func (s *Server) bulkInvite(ctx context.Context, in *bulkInput) (*bulkOutput, er
 	out := &bulkOutput{}
 	out.Body.Results = make([]BulkRow, len(results))
 	for i, r := range results {
-		row := BulkRow{Row: r.Index, Email: r.Email, Status: "invited"}
-		if r.Err != nil {
+		row := BulkRow{Row: i, Email: r.Email, Status: "invited"}
+		if r.Outcome != app.ImportInvited {
 			row.Status, row.Error = "refused", s.fail(ctx, r.Err).(*Problem)
 			out.Body.Refused++
 		} else {
@@ -324,7 +328,7 @@ func withBulkBody(api huma.API) func(*huma.Operation) {
 		schema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[bulkBody](), true, "BulkInvitations")
 		o.SkipValidateBody = true // decoded by the handler: JSON or CSV
 		o.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: schema},
-			"text/csv": {Schema: &huma.Schema{Type: "string", Description: "A header row (email, role, stores, locale, message), then one invitation per row"}}}}
+			"text/csv": {Schema: &huma.Schema{Type: "string", Description: "A header row naming the columns (email, name, role, stores, locale, message; only email is required), then one person per row; stores holds store:role pairs separated by \";\", each by ID or name. The same format as the command line's import."}}}}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rosterhq/roster"
@@ -16,13 +17,15 @@ type ImportGrant struct {
 	Role  string
 }
 
-// ImportRow is one person of a bulk import.
+// ImportRow is one person of a bulk import or bulk invitation.
 type ImportRow struct {
-	Line    int // where the row comes from, for the report
+	Line    int // where the row comes from (the file's line, or the request's row from 1), for the report
 	Email   string
 	Name    string         // used when an account is created; the address's local part when empty
 	Role    roster.OrgRole // admin or member; member when empty
 	Stores  []ImportGrant
+	Locale  string // the email's language when the address has no account yet; English when empty
+	Message string // shown in the invitation email
 	Problem string // set when the row could not even be read: it is reported as failed
 	// DuplicateOf is the line of an earlier row of the same file with the same address: the
 	// row is skipped, whichever batch the earlier one was in.
@@ -53,20 +56,19 @@ var ImportOutcomes = []string{ImportInvited, ImportCreated, ImportWouldInvite, I
 
 // ImportResult is what happened to one row, and why.
 type ImportResult struct {
-	Line         int
-	Email        string
-	Outcome      string
-	Code         string // the error code of a failed or skipped row
-	Detail       string
-	InvitationID string
-	UserID       string
+	Line       int
+	Email      string
+	Outcome    string
+	Code       string        // the error code of a failed or skipped row
+	Detail     string        // a readable sentence saying why
+	Err        *roster.Error // the whole refusal of a failed or skipped row, details included
+	Invitation roster.Invitation
+	UserID     string
 }
 
-// MaxImportBatch bounds the rows of one ImportMembers call (one transaction).
-const MaxImportBatch = 500
-
-// errDryRun rolls back the transaction of a dry run.
-var errDryRun = errors.New("dry run")
+// MaxImportRows bounds the rows of one ImportMembers call (one transaction): a bulk
+// invitation through the API, and each batch of the command line's import.
+const MaxImportRows = 1000
 
 // ImportMembers imports a batch of people into an organization in one transaction: each row
 // is invited (CreateInvitation's rules) or, with Create, an address without an account gets
@@ -77,22 +79,25 @@ var errDryRun = errors.New("dry run")
 // nothing is written. An error for the whole batch (the database failed, the actor may not
 // import) leaves nothing written.
 func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID string, rows []ImportRow, opts ImportOptions) ([]ImportResult, error) {
-	if len(rows) > MaxImportBatch {
-		return nil, roster.Invalidf("rows", "at most %d rows at once", MaxImportBatch)
+	if len(rows) == 0 {
+		return nil, roster.Invalidf("rows", "give at least one person")
 	}
-	var out []ImportResult
-	err := a.write(ctx, actor, func(t *txn) error {
-		out = make([]ImportResult, len(rows))
+	if len(rows) > MaxImportRows {
+		return nil, roster.Invalidf("rows", "at most %d rows at once", MaxImportRows)
+	}
+	rows = markDuplicates(rows)
+	results, err := writeValue(ctx, a, actor, func(t *txn) ([]ImportResult, error) {
+		out := make([]ImportResult, len(rows))
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !s.acc.Can(roster.PermOrgMembersManage) && len(s.acc.StoreIDs()) == 0 {
-			return s.require(roster.PermOrgMembersManage)
+			return nil, s.require(roster.PermOrgMembersManage)
 		}
 		names, err := a.importNames(t, s)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// Rows already done are found for the whole batch at once: a second run costs little.
 		var addrs []string
@@ -103,7 +108,7 @@ func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID strin
 		}
 		done, err := t.AlreadyInOrganization(t.ctx, orgID, addrs, t.now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for i, row := range rows {
 			if res, ok := importDone(row, done); ok {
@@ -112,22 +117,44 @@ func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID strin
 			}
 			res, err := a.importRow(t, s, names, row, opts)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			out[i] = res
 		}
 		if opts.DryRun {
-			return errDryRun
+			return nil, &dryRun{out}
 		}
-		return nil
+		return out, nil
 	})
-	if errors.Is(err, errDryRun) {
-		err = nil
+	var dry *dryRun
+	if errors.As(err, &dry) {
+		return dry.results, nil
 	}
-	if err != nil {
-		return nil, err
+	return results, err
+}
+
+// dryRun rolls back the transaction of a dry run, carrying what the rows would have given.
+type dryRun struct{ results []ImportResult }
+
+func (*dryRun) Error() string { return "dry run" }
+
+// markDuplicates returns rows where each row repeating an earlier row's address names that
+// row in DuplicateOf (ParseImportCSV marks them already; rows from JSON are marked here).
+func markDuplicates(rows []ImportRow) []ImportRow {
+	out := slices.Clone(rows)
+	seen := map[string]int{}
+	for i, row := range out {
+		addr, err := roster.NormalizeEmail(row.Email)
+		if err != nil || row.DuplicateOf > 0 {
+			continue
+		}
+		if first, ok := seen[addr]; ok {
+			out[i].DuplicateOf = first
+		} else {
+			seen[addr] = row.Line
+		}
 	}
-	return out, nil
+	return out
 }
 
 // importNames resolves the store and role names of an organization, lower-cased.
@@ -202,16 +229,16 @@ func importDone(row ImportRow, done map[string]string) (ImportResult, bool) {
 	if err != nil {
 		return ImportResult{}, false
 	}
-	res := ImportResult{Line: row.Line, Email: addr, Outcome: ImportSkipped}
+	var e *roster.Error
 	switch done[addr] {
 	case "member":
-		res.Code, res.Detail = roster.EAlreadyMember, "this person is already a member of the organization"
+		e = roster.Errorf(roster.EAlreadyMember, "this person is already a member of the organization")
 	case "invitation":
-		res.Code, res.Detail = roster.EInvitationPending, "this address already has a pending invitation; resend it instead"
+		e = roster.Errorf(roster.EInvitationPending, "this address already has a pending invitation; resend it instead")
 	default:
 		return ImportResult{}, false
 	}
-	return res, true
+	return ImportResult{Line: row.Line, Email: addr, Outcome: ImportSkipped, Code: e.Code, Detail: e.Message, Err: e}, true
 }
 
 // importRow imports one row inside the batch's transaction. Refusals become the row's
@@ -231,7 +258,7 @@ func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts 
 		if e == nil || e.Code == roster.EUnavailable || e.Code == roster.EInternal || (e.Details["constraint"] != nil && !undone) {
 			return res, err
 		}
-		res.Outcome, res.Code, res.Detail = ImportFailed, e.Code, e.Message
+		res.Outcome, res.Code, res.Detail, res.Err = ImportFailed, e.Code, e.Message, e
 		if e.Code == roster.EAlreadyMember || e.Code == roster.EInvitationPending {
 			res.Outcome = ImportSkipped
 		}
@@ -241,7 +268,8 @@ func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts 
 		return fail(roster.Invalidf("row", "%s", row.Problem))
 	}
 	if row.DuplicateOf > 0 {
-		res.Outcome, res.Code, res.Detail = ImportSkipped, EDuplicateRow, fmt.Sprintf("the same address as line %d", row.DuplicateOf)
+		e := (&roster.Error{Code: EDuplicateRow, Message: fmt.Sprintf("the same address as line %d", row.DuplicateOf)}).With("line", row.DuplicateOf)
+		res.Outcome, res.Code, res.Detail, res.Err = ImportSkipped, e.Code, e.Message, e
 		return res, nil
 	}
 	grants, err := names.grants(row.Stores)
@@ -264,7 +292,7 @@ func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts 
 			if err := t.Savepoint(t.ctx, "import_row"); err != nil {
 				return res, err
 			}
-			u, err := a.createUser(t, s, NewUserInput{Email: addr, Name: name, Role: row.Role, Stores: grants})
+			u, err := a.createUser(t, s, NewUserInput{Email: addr, Name: name, Locale: row.Locale, Role: row.Role, Stores: grants})
 			if err != nil {
 				if rerr := t.RollbackTo(t.ctx, "import_row"); rerr != nil {
 					return res, rerr
@@ -285,11 +313,11 @@ func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts 
 			return res, err
 		}
 	}
-	inv, err := a.invite(t, s, InvitationInput{Email: addr, Role: row.Role, Stores: grants})
+	inv, err := a.invite(t, s, InvitationInput{Email: addr, Role: row.Role, Stores: grants, Locale: row.Locale, Message: row.Message})
 	if err != nil {
 		return fail(err)
 	}
-	res.Outcome, res.InvitationID = ImportInvited, inv.ID
+	res.Outcome, res.Invitation = ImportInvited, inv
 	if opts.DryRun {
 		res.Outcome = ImportWouldInvite
 	}

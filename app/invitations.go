@@ -26,7 +26,6 @@ type InvitationInput struct {
 
 // Limits on invitations.
 const (
-	MaxBulkInvitations    = 1000
 	maxInvitationMessage  = 1000
 	invitesPerRecipientHr = 10 // invitation emails one address receives per hour, all organizations together
 )
@@ -60,54 +59,6 @@ func (a *App) CreateInvitation(ctx context.Context, actor roster.Actor, orgID st
 		return err
 	})
 	return inv, err
-}
-
-// BulkResult is the answer for one row of a bulk invitation: the invitation, or why not.
-type BulkResult struct {
-	Index      int
-	Email      string
-	Invitation roster.Invitation
-	Err        error
-}
-
-// BulkInvite invites up to MaxBulkInvitations people at once. Each row is answered on its
-// own: refused rows do not stop the others. The rows are checked and written in one
-// transaction with the organization locked.
-func (a *App) BulkInvite(ctx context.Context, actor roster.Actor, orgID string, rows []InvitationInput) ([]BulkResult, error) {
-	if len(rows) == 0 {
-		return nil, roster.Invalidf("invitations", "give at least one invitation")
-	}
-	if len(rows) > MaxBulkInvitations {
-		return nil, roster.Invalidf("invitations", "at most %d invitations at once", MaxBulkInvitations)
-	}
-	var out []BulkResult
-	err := a.write(ctx, actor, func(t *txn) error {
-		out = make([]BulkResult, len(rows))
-		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
-		}
-		if !s.acc.Can(roster.PermOrgMembersManage) && len(s.acc.StoreIDs()) == 0 {
-			return s.require(roster.PermOrgMembersManage)
-		}
-		for i, in := range rows {
-			out[i] = BulkResult{Index: i, Email: strings.TrimSpace(in.Email)}
-			inv, err := a.invite(t, s, in)
-			var d *denial
-			switch {
-			case errors.As(err, &d):
-				out[i].Err = d.err
-			case roster.AsError(err) != nil && !sqlstore.IsViolation(err, "unique") && roster.ErrorCode(err) != roster.EUnavailable:
-				out[i].Err = err
-			case err != nil:
-				return err // the database failed: nothing is written
-			default:
-				out[i].Invitation = inv
-			}
-		}
-		return nil
-	})
-	return out, err
 }
 
 // invite checks one invitation against the inviter's rights and the organization's rules,

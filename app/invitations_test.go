@@ -348,37 +348,40 @@ func TestInviteOnlySignupThroughInvitation(t *testing.T) {
 func TestBulkInvitations(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		f := newInviteFixture(t, e)
-		rows, err := app.ParseInvitationsCSV(strings.NewReader("email,role,stores\n" +
-			"a@acme.com,member," + f.a.ID + ":member;" + f.b.ID + ":viewer\n" +
+		rows, err := app.ParseImportCSV(strings.NewReader("email,role,stores,locale,message\n" +
+			"a@acme.com,member," + f.a.ID + ":member;Shop B:viewer,fr,Bienvenue\n" +
 			"not an address,member,\n" +
 			"b@acme.com,admin,\n" +
 			"A@acme.com,member,\n" +
-			"c@acme.com,member,sto_nope:member\n"))
+			"c@acme.com,member,sto_nope:member\n" +
+			"d@acme.com,member," + f.a.ID + "\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := f.env.App.BulkInvite(ctx, f.owner, f.org.ID, rows)
+		res, err := f.env.App.ImportMembers(ctx, f.owner, f.org.ID, rows, app.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"", roster.EInvalidEmail, "", roster.EInvitationPending, roster.ENotFound}
+		want := []string{"", roster.EInvalidEmail, "", app.EDuplicateRow, roster.ENotFound, roster.EInvalid}
 		for i, r := range res {
-			if testenv.Code(r.Err) != want[i] {
-				t.Errorf("row %d: %v, want %q", i, r.Err, want[i])
+			if r.Code != want[i] || (r.Code == "") != (r.Outcome == app.ImportInvited) || (r.Err == nil) != (r.Code == "") {
+				t.Errorf("row %d: %+v, want %q", i, r, want[i])
 			}
 		}
-		if len(res[0].Invitation.Stores) != 2 || res[2].Invitation.Role != roster.OrgAdmin {
+		if len(res[0].Invitation.Stores) != 2 || res[0].Invitation.Locale != "fr" || res[0].Invitation.Message != "Bienvenue" || res[2].Invitation.Role != roster.OrgAdmin {
 			t.Fatalf("rows: %+v", res)
 		}
 		if n := f.box.Count(t, "a@acme.com", "invitation") + f.box.Count(t, "b@acme.com", "invitation"); n != 2 {
 			t.Fatalf("%d emails, want 2", n)
 		}
-		if _, err := app.ParseInvitationsCSV(strings.NewReader("mail\nx@y.z\n")); testenv.Code(err) != roster.EInvalid {
-			t.Fatalf("CSV without email column: %v", err)
-		}
-		many := make([]app.InvitationInput, app.MaxBulkInvitations+1)
-		if _, err := f.env.App.BulkInvite(ctx, f.owner, f.org.ID, many); testenv.Code(err) != roster.EInvalid {
+		many := make([]app.ImportRow, app.MaxImportRows+1)
+		if _, err := f.env.App.ImportMembers(ctx, f.owner, f.org.ID, many, app.ImportOptions{}); testenv.Code(err) != roster.EInvalid {
 			t.Fatalf("too many rows: %v", err)
+		}
+		// Rows given as JSON (without a line from a file) find their duplicates too.
+		res, err = f.env.App.ImportMembers(ctx, f.owner, f.org.ID, []app.ImportRow{{Line: 1, Email: "e@acme.com"}, {Line: 2, Email: "E@acme.com"}}, app.ImportOptions{})
+		if err != nil || res[0].Outcome != app.ImportInvited || res[1].Code != app.EDuplicateRow {
+			t.Fatalf("duplicates in one request: %v %+v", err, res)
 		}
 	})
 }

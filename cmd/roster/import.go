@@ -13,20 +13,20 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 )
 
 const importUsage = `import members --org ORG_ID --as EMAIL [--create] [--dry-run] [--report FILE] FILE.csv
 
 Invites the people listed in a CSV file into an organization, or with --create creates the
-accounts of those who have none (they get a link to choose their password). Columns:
+accounts of those who have none (they get a link to choose their password). The file is the
+one format of bulk invitations (the REST API takes it too): a header row naming the columns,
+in any order, among
 
-  email, name, organization role (admin or member; member when empty), store grants
+  email (required), name, role (admin or member; member when empty), stores, locale, message
 
-Store grants are "store:role" pairs separated by ";", where store is a store ID or name and
-role is admin, member, viewer, or a custom role ID or name:  "Madrid:admin; Paris:Chatter".
-A first line starting with "email" is a header and is skipped.
+stores holds "store:role" pairs separated by ";", where store is a store ID or name and role
+is admin, member, viewer, or a custom role ID or name:  "Madrid:admin; Paris:Chatter".
 
 The import acts as --as (an owner or admin of the organization; the audit log names them) and
 follows every rule of the console and the API. Each row is reported on its own (to --report,
@@ -91,8 +91,8 @@ func (m *Main) importMembers(ctx context.Context, args []string) error {
 	prog := m.progress(len(rows), *dryRun)
 	counts := map[string]int{}
 	opts := app.ImportOptions{Create: *create, DryRun: *dryRun}
-	for start := 0; start < len(rows); start += app.MaxImportBatch {
-		batch := rows[start:min(start+app.MaxImportBatch, len(rows))]
+	for start := 0; start < len(rows); start += app.MaxImportRows {
+		batch := rows[start:min(start+app.MaxImportRows, len(rows))]
 		results, err := a.ImportMembers(ctx, actor, *orgID, batch, opts)
 		if err != nil {
 			report.Flush()
@@ -140,73 +140,7 @@ func readImportFile(path string) ([]app.ImportRow, error) {
 	if st, err := f.Stat(); err == nil && st.Size() > maxImportFile {
 		return nil, fmt.Errorf("%s: larger than %d MiB", path, maxImportFile>>20)
 	}
-	return parseImport(f)
-}
-
-// parseImport reads import rows from CSV: email, name, organization role, store grants.
-func parseImport(r io.Reader) ([]app.ImportRow, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	cr.ReuseRecord = true
-	var rows []app.ImportRow
-	seen := map[string]int{} // normalized address → line
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		var perr *csv.ParseError
-		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("line %d: %v", perr.Line, perr.Err)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) == 0 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(rec[0], "\ufeff")), "email") {
-			continue // header
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // blank line
-		}
-		row := app.ImportRow{Line: line, Email: strings.TrimSpace(strings.TrimPrefix(rec[0], "\ufeff"))}
-		if len(rec) > 4 {
-			row.Problem = fmt.Sprintf("%d columns; expected email, name, organization role, store grants", len(rec))
-		}
-		if len(rec) > 1 {
-			row.Name = strings.TrimSpace(rec[1])
-		}
-		if len(rec) > 2 {
-			row.Role = roster.OrgRole(strings.ToLower(strings.TrimSpace(rec[2])))
-		}
-		if len(rec) > 3 {
-			for _, pair := range strings.Split(rec[3], ";") {
-				pair = strings.TrimSpace(pair)
-				if pair == "" {
-					continue
-				}
-				i := strings.LastIndexByte(pair, ':')
-				if i <= 0 || i == len(pair)-1 {
-					row.Problem = fmt.Sprintf("store grant %q is not store:role", pair)
-					break
-				}
-				row.Stores = append(row.Stores, app.ImportGrant{Store: strings.TrimSpace(pair[:i]), Role: strings.TrimSpace(pair[i+1:])})
-			}
-		}
-		if addr, err := roster.NormalizeEmail(row.Email); err == nil {
-			if first, ok := seen[addr]; ok {
-				row.DuplicateOf = first
-			} else {
-				seen[addr] = line
-			}
-		}
-		rows = append(rows, row)
-	}
-	if len(rows) == 0 {
-		return nil, errors.New("the file has no rows")
-	}
-	return rows, nil
+	return app.ParseImportCSV(f)
 }
 
 // importProgress shows how far an import is: a bar on a terminal, a line per batch elsewhere.
