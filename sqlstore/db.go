@@ -64,6 +64,8 @@ type DB struct {
 	writer chan struct{}
 
 	commitFaults atomic.Int32 // transactions left to fail at commit (FailNextCommits)
+
+	reads querier // where reads outside transactions run: prepared statements on SQLite
 }
 
 // ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").
@@ -112,11 +114,13 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		db.sql.SetMaxIdleConns(8)
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
 		db.writer = make(chan struct{}, 1)
+		db.reads = &readStmts{db: db.sql}
 	case Postgres:
 		db.sql, err = sql.Open("pgx", target)
 		if err != nil {
 			return nil, err
 		}
+		db.reads = db.sql // pgx caches prepared statements per connection itself
 		db.sql.SetMaxOpenConns(25)
 		db.sql.SetMaxIdleConns(25)
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
@@ -189,7 +193,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 
 // Read returns a connection for reading outside a transaction. On SQLite with WAL, readers
 // never wait for the writer.
-func (db *DB) Read() *Conn { return &Conn{q: db.sql, engine: db.engine} }
+func (db *DB) Read() *Conn { return &Conn{q: db.reads, engine: db.engine} }
 
 // RedactURL hides the password of a URL before it reaches a log or an error, even in a URL
 // too malformed to parse.

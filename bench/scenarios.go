@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+
+	"github.com/rosterhq/roster"
+)
+
+// checkBody is the JSON of one question to the check API.
+type checkBody struct {
+	UserID     string `json:"user_id"`
+	Permission string `json:"permission"`
+	StoreID    string `json:"store_id,omitempty"`
+}
+
+type checkAnswer struct {
+	Allowed bool   `json:"allowed"`
+	Reason  string `json:"reason"`
+}
+
+func snippet(b []byte) string { return string(b[:min(len(b), 200)]) }
+
+func expectOK(status int, body []byte, v any) error {
+	if status != http.StatusOK {
+		return fmt.Errorf("status %d: %s", status, snippet(body))
+	}
+	return json.Unmarshal(body, v)
+}
+
+// checkScenario asks POST /v1/check about varied users, stores and permissions.
+func checkScenario(m *model) scenario {
+	return func(r *rand.Rand) request {
+		u, p, s := m.question(r)
+		body, _ := json.Marshal(checkBody{UserID: m.users[u], Permission: string(p), StoreID: m.stores[s].id})
+		want := m.allowed(u, p, s)
+		return request{method: http.MethodPost, path: "/v1/check", body: body, questions: 1, verify: func(status int, b []byte) error {
+			var a checkAnswer
+			if err := expectOK(status, b, &a); err != nil {
+				return err
+			}
+			if a.Allowed != want {
+				return fmt.Errorf("%s may %s in %s: answered %v, the dataset says %v", m.users[u], p, m.stores[s].id, a.Allowed, want)
+			}
+			return nil
+		}}
+	}
+}
+
+// batchScenario asks POST /v1/check/batch ten questions at a time.
+func batchScenario(m *model, n int) scenario {
+	return func(r *rand.Rand) request {
+		var in struct {
+			Checks []checkBody `json:"checks"`
+		}
+		want := make([]bool, n)
+		for i := range n {
+			u, p, s := m.question(r)
+			in.Checks = append(in.Checks, checkBody{UserID: m.users[u], Permission: string(p), StoreID: m.stores[s].id})
+			want[i] = m.allowed(u, p, s)
+		}
+		body, _ := json.Marshal(in)
+		return request{method: http.MethodPost, path: "/v1/check/batch", body: body, questions: n, verify: func(status int, b []byte) error {
+			var out struct {
+				Results []checkAnswer `json:"results"`
+			}
+			if err := expectOK(status, b, &out); err != nil {
+				return err
+			}
+			if len(out.Results) != n {
+				return fmt.Errorf("%d results for %d checks", len(out.Results), n)
+			}
+			for i, a := range out.Results {
+				if a.Allowed != want[i] {
+					return fmt.Errorf("check %d (%+v): answered %v, the dataset says %v", i, in.Checks[i], a.Allowed, want[i])
+				}
+			}
+			return nil
+		}}
+	}
+}
+
+// userStoresScenario asks GET /v1/users/{id}/stores?permission=store.read for varied users.
+func userStoresScenario(m *model) scenario {
+	return func(r *rand.Rand) request {
+		u := r.Int32N(int32(len(m.users) - 1)) // not the selector user, who reaches 1,000 stores
+		want := m.storesWith(u, roster.PermStoreRead)
+		return request{method: http.MethodGet, path: "/v1/users/" + m.users[u] + "/stores?permission=store.read", questions: 1,
+			verify: func(status int, b []byte) error {
+				var out struct {
+					Stores []json.RawMessage `json:"stores"`
+				}
+				if err := expectOK(status, b, &out); err != nil {
+					return err
+				}
+				if len(out.Stores) != want {
+					return fmt.Errorf("%d stores, the dataset says %d", len(out.Stores), want)
+				}
+				return nil
+			}}
+	}
+}
+
+// selectorScenario asks GET /v1/me/organizations as the user who belongs to every organization.
+func selectorScenario(m *model) scenario {
+	want := len(m.userOrgs[m.selectorUser])
+	return func(*rand.Rand) request {
+		return request{method: http.MethodGet, path: "/v1/me/organizations", questions: 1, verify: func(status int, b []byte) error {
+			var out struct {
+				Organizations []json.RawMessage `json:"organizations"`
+			}
+			if err := expectOK(status, b, &out); err != nil {
+				return err
+			}
+			if len(out.Organizations) != want {
+				return fmt.Errorf("%d organizations, the dataset says %d", len(out.Organizations), want)
+			}
+			return nil
+		}}
+	}
+}
+
+// membersPage is the answer of GET /v1/organizations/{org}/members.
+type membersPage struct {
+	Members []struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	} `json:"members"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// membersScenario reads one page of the big organization's members, after a cursor.
+func membersScenario(m *model, cursor string) scenario {
+	path := "/v1/organizations/" + m.orgs[m.bigOrg].id + "/members?limit=50"
+	if cursor != "" {
+		path += "&cursor=" + url.QueryEscape(cursor)
+	}
+	return func(*rand.Rand) request {
+		return request{method: http.MethodGet, path: path, questions: 1, verify: func(status int, b []byte) error {
+			var out membersPage
+			if err := expectOK(status, b, &out); err != nil {
+				return err
+			}
+			if len(out.Members) != 50 {
+				return errors.New("a page without 50 members")
+			}
+			return nil
+		}}
+	}
+}
