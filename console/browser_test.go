@@ -104,6 +104,8 @@ type site struct {
 	env *testenv.Env
 	url string
 	box *mail.Mailbox
+
+	counts sync.Map // value of a request's X-Test-Count header → the statements it ran
 }
 
 func newSite(t *testing.T, e sqlstore.Engine) *site {
@@ -115,7 +117,16 @@ func newSite(t *testing.T, e sqlstore.Engine) *site {
 	if err := console.Register(mux, env.App, console.Options{Log: log}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()}))
+	s := &site{env: env}
+	h := httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get("X-Test-Count"); id != "" {
+			ctx, n := sqlstore.CountQueries(r.Context())
+			s.counts.Store(id, n)
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	box := mail.NewMailbox(0, log)
 	env.App.SetMailbox(box)
@@ -130,7 +141,8 @@ func newSite(t *testing.T, e sqlstore.Engine) *site {
 		outbox.New(env.App, renderer, box, log, outbox.Options{Poll: 50 * time.Millisecond}).Run(ctx)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return &site{env: env, url: srv.URL, box: box}
+	s.url, s.box = srv.URL, box
+	return s
 }
 
 // mail waits for the newest email of a template to an address (polling the mailbox, with
