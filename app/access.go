@@ -132,6 +132,10 @@ func (a *App) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return scope{}, roster.NotFound("organization")
 	}
+	shareable := !lock && c.Pooled()
+	if sc, ok := sharedScope(ctx, actor, orgID); ok && shareable {
+		return sc, memberOnly(sc.acc)
+	}
 	var org roster.Organization
 	var err error
 	if lock {
@@ -146,13 +150,25 @@ func (a *App) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor
 	if err != nil {
 		return scope{}, err
 	}
-	if !acc.IsMember() {
-		return scope{}, roster.NotFound("organization")
+	if shareable {
+		shareScope(ctx, actor, scope{org: org, acc: acc, cat: cat})
 	}
-	if !acc.Active() {
-		return scope{}, roster.Errorf(roster.EMembershipSuspended, "your membership of this organization is suspended")
+	if err := memberOnly(acc); err != nil {
+		return scope{}, err
 	}
 	return scope{org: org, acc: acc, cat: cat}, nil
+}
+
+// memberOnly refuses an organization to whoever is not an active member: to a non-member it
+// does not exist, and a suspended member is told so.
+func memberOnly(acc roster.Access) error {
+	if !acc.IsMember() {
+		return roster.NotFound("organization")
+	}
+	if !acc.Active() {
+		return roster.Errorf(roster.EMembershipSuspended, "your membership of this organization is suspended")
+	}
+	return nil
 }
 
 // require refuses an organization permission the actor lacks.

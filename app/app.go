@@ -109,6 +109,9 @@ func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) err
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor, wake: a.mail.wake})
 	})
+	if err == nil {
+		forgetScopes(ctx) // the request's next reads see the change
+	}
 	return a.refused(ctx, actor, err)
 }
 

@@ -261,23 +261,14 @@ func (a *App) authenticateSession(ctx context.Context, actor roster.Actor, secre
 		return actor, err
 	}
 	now := a.clock.Now()
-	if !now.Before(s.ExpiresAt) || now.Sub(s.LastSeenAt) >= a.cfg.SessionIdle {
+	if !a.sessionLive(s, now) {
 		return actor, unauth
 	}
 	u, err := c.User(ctx, s.UserID)
 	if err != nil {
 		return actor, err
 	}
-	if u.Status != roster.UserActive {
-		return actor, unauth
-	}
-	if now.Sub(s.LastSeenAt) > touchEvery {
-		if err := a.write(ctx, actor, func(t *txn) error { return t.TouchSession(t.ctx, s.ID, t.now) }); err != nil {
-			return actor, err
-		}
-	}
-	actor.Kind, actor.UserID, actor.SessionID, actor.Operator = roster.ActorUser, u.ID, s.ID, u.Operator
-	return actor, nil
+	return a.sessionActor(ctx, actor, s, u, now, unauth)
 }
 
 // requireUser refuses actors that are not a signed-in user.

@@ -45,3 +45,53 @@ func (a *App) Selected(ctx context.Context, actor roster.Actor) (Selection, erro
 	orgID, storeID, err := a.read().ActiveSelection(ctx, actor.UserID)
 	return Selection{OrgID: orgID, StoreID: storeID}, err
 }
+
+// Workspace is what the console shows around every page of a signed-in user, read once per
+// request: their organizations with the stores they reach (the selector, as MyOrganizations
+// returns it), their access in each organization (as the use cases compute it), and their
+// last selection (as Selected returns it).
+type Workspace struct {
+	Orgs      []roster.Affiliation
+	Access    map[string]roster.Access // organization ID → the user's access there
+	Selection Selection
+}
+
+// Workspace reads the signed-in user's workspace. In a context from PerRequest, the use
+// cases the request calls next reuse the access it derived.
+func (a *App) Workspace(ctx context.Context, actor roster.Actor) (Workspace, error) {
+	if err := requireUser(actor); err != nil {
+		return Workspace{}, err
+	}
+	c := a.read()
+	affs, acc, cat, err := a.affiliations(ctx, c, actor.UserID)
+	if err != nil {
+		return Workspace{}, err
+	}
+	for _, aff := range affs {
+		shareScope(ctx, actor, scope{org: aff.Organization, acc: acc[aff.Organization.ID], cat: cat})
+	}
+	orgID, storeID, err := c.ActiveSelection(ctx, actor.UserID)
+	if err != nil {
+		return Workspace{}, err
+	}
+	return Workspace{Orgs: affs, Access: acc, Selection: Selection{OrgID: orgID, StoreID: storeID}}, nil
+}
+
+// Organization returns an organization of the workspace as Organization would: to anyone
+// who is not a member it does not exist, and a suspended member is told so.
+func (w Workspace) Organization(orgID string) (OrganizationView, error) {
+	for _, aff := range w.Orgs {
+		if aff.Organization.ID != orgID {
+			continue
+		}
+		acc := w.Access[orgID]
+		if err := memberOnly(acc); err != nil {
+			return OrganizationView{}, err
+		}
+		if !acc.Can(roster.PermOrgRead) {
+			return OrganizationView{}, roster.Forbidden("your role in this organization does not allow this")
+		}
+		return OrganizationView{Organization: aff.Organization, Access: acc}, nil
+	}
+	return OrganizationView{}, roster.NotFound("organization")
+}

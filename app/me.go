@@ -6,6 +6,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/sqlstore"
 )
 
 // Me returns the signed-in user.
@@ -126,7 +127,7 @@ func (a *App) Sessions(ctx context.Context, actor roster.Actor) ([]SessionInfo, 
 	now := a.clock.Now()
 	out := make([]SessionInfo, 0, len(ss))
 	for _, s := range ss {
-		if now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < a.cfg.SessionIdle {
+		if a.sessionLive(s, now) {
 			out = append(out, SessionInfo{Session: s, Current: s.ID == actor.SessionID})
 		}
 	}
@@ -173,56 +174,64 @@ func (a *App) MyOrganizations(ctx context.Context, actor roster.Actor) ([]roster
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
-	c := a.read()
-	affs, err := c.Affiliations(ctx, actor.UserID)
+	affs, _, _, err := a.affiliations(ctx, a.read(), actor.UserID)
+	return affs, err
+}
+
+// affiliations returns a user's organizations as MyOrganizations does and, with the same
+// reads, the user's access in each, as userAccess computes it, and the catalog.
+func (a *App) affiliations(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, map[string]roster.Access, *roster.Catalog, error) {
+	affs, err := c.Affiliations(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	adminStores, err := c.AdminStores(ctx, actor.UserID)
+	adminStores, err := c.AdminStores(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	direct, err := c.StoreMembershipsOfUser(ctx, actor.UserID)
+	direct, err := c.StoreMembershipsOfUser(ctx, userID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	cat, err := a.catalog(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	admin, _ := cat.BuiltinRole(roster.StoreRoleAdmin)
-	resolvers := map[string]*roleResolver{}
+	access := make(map[string]roster.Access, len(affs))
 	for i := range affs {
 		aff := &affs[i]
 		m := aff.Membership
 		if m.Status != roster.MembershipActive {
+			access[m.OrgID] = roster.NewAccess(m.OrgID, userID, m.Role, m.Status, nil, cat)
 			continue // a suspended membership shows, and reaches no store
 		}
-		if m.Role == roster.OrgOwner || m.Role == roster.OrgAdmin {
+		orgWide := m.Role == roster.OrgOwner || m.Role == roster.OrgAdmin
+		res := a.resolver(ctx, c, cat, m.OrgID)
+		var grants []roster.StoreGrant
+		for _, d := range direct {
+			if d.Store.OrgID != m.OrgID {
+				continue
+			}
+			g, err := res.grant(d.Store.ID, d.Grant.RoleID)
+			if roster.ErrorCode(err) == roster.EUnknownRole {
+				continue // a role deleted under a race grants nothing
+			}
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			grants = append(grants, g)
+			if !orgWide && d.Store.Status == roster.StoreActive {
+				aff.Stores = append(aff.Stores, roster.StoreAccess{Store: d.Store, Grant: g})
+			}
+		}
+		if orgWide {
 			for _, s := range adminStores[m.OrgID] {
 				aff.Stores = append(aff.Stores, roster.StoreAccess{Store: s, Grant: roster.StoreGrant{
 					StoreID: s.ID, RoleID: admin.ID, RoleName: admin.Name, Via: roster.ViaOrganizationRole, Perms: roster.NewPermSet(admin.Permissions...)}})
 			}
-			continue
 		}
-		for _, d := range direct {
-			if d.Store.OrgID != m.OrgID || d.Store.Status != roster.StoreActive {
-				continue
-			}
-			res := resolvers[m.OrgID]
-			if res == nil {
-				res = a.resolver(ctx, c, cat, m.OrgID)
-				resolvers[m.OrgID] = res
-			}
-			g, err := res.grant(d.Store.ID, d.Grant.RoleID)
-			if roster.ErrorCode(err) == roster.EUnknownRole {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			aff.Stores = append(aff.Stores, roster.StoreAccess{Store: d.Store, Grant: g})
-		}
+		access[m.OrgID] = roster.NewAccess(m.OrgID, userID, m.Role, m.Status, grants, cat)
 	}
-	return affs, nil
+	return affs, access, cat, nil
 }

@@ -35,7 +35,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	}
 	v := s.view(w, r, rq, "login.title")
 	if rq.id == nil && len(rq.tokens) > 0 {
-		v.Accounts = accounts(s.others(w, r, rq))
+		v.Accounts = accounts(rq.others)
 	}
 	s.render(w, r, http.StatusOK, "login", v)
 	return nil
@@ -53,7 +53,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) erro
 		return nil
 	}
 	// Signing in again as an identity already signed in here replaces its old session.
-	for _, other := range s.others(w, r, rq) {
+	for _, other := range rq.others {
 		if other.user.ID == res.User.ID {
 			_ = s.app.Logout(r.Context(), other.actor)
 			rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == other.token })
@@ -122,7 +122,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, rq *request, id
 	if err := s.app.Logout(r.Context(), id.actor); err != nil && roster.ErrorCode(err) != roster.ENotFound {
 		return err
 	}
-	others := s.others(w, r, rq)
+	others := rq.others
 	rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == id.token })
 	s.setAccounts(w, rq.tokens)
 	if rq.id == nil || id.token != rq.id.token {
@@ -143,7 +143,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, rq *request, id
 
 func (s *Server) switchAccount(w http.ResponseWriter, r *http.Request, rq *request) error {
 	want := r.PostFormValue("user")
-	for _, o := range s.others(w, r, rq) {
+	for _, o := range rq.others {
 		if o.user.ID == want {
 			s.activate(w, o)
 			redirect(w, r, "/", "switched")
@@ -158,7 +158,7 @@ func (s *Server) signOutAccount(w http.ResponseWriter, r *http.Request, rq *requ
 	if want == rq.id.user.ID {
 		return s.signOut(w, r, rq, *rq.id)
 	}
-	for _, o := range s.others(w, r, rq) {
+	for _, o := range rq.others {
 		if o.user.ID == want {
 			return s.signOut(w, r, rq, o)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"image"
 	"image/color"
@@ -16,7 +17,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,8 +54,20 @@ var shared struct {
 	err    error
 }
 
+// browserParallel is how many tests run at once unless -test.parallel says otherwise: a
+// browser test mostly waits for Chromium and the server, so more of them than cores keep the
+// cores busy.
+const browserParallel = 6
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(max(browserParallel, runtime.GOMAXPROCS(0))))
+	}
 	code := m.Run()
+	suite.close()
 	if shared.cancel != nil {
 		shared.cancel()
 	}
@@ -104,9 +119,11 @@ type site struct {
 	env *testenv.Env
 	url string
 	box *mail.Mailbox
+
+	counts sync.Map // value of a request's X-Test-Count header → the statements it ran
 }
 
-func newSite(t *testing.T, e sqlstore.Engine) *site {
+func newSite(t testing.TB, e sqlstore.Engine) *site {
 	t.Helper()
 	env := testenv.NewEnv(t, e)
 	mux := http.NewServeMux()
@@ -115,9 +132,18 @@ func newSite(t *testing.T, e sqlstore.Engine) *site {
 	if err := console.Register(mux, env.App, console.Options{Log: log}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()}))
+	s := &site{env: env}
+	h := httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get("X-Test-Count"); id != "" {
+			ctx, n := sqlstore.CountQueries(r.Context())
+			s.counts.Store(id, n)
+			r = r.WithContext(ctx)
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
-	box := mail.NewMailbox(0, log)
+	box := mail.NewMailbox(100000, log) // a shared site's tests read their emails from it
 	env.App.SetMailbox(box)
 	renderer, err := mail.NewRenderer("")
 	if err != nil {
@@ -130,7 +156,102 @@ func newSite(t *testing.T, e sqlstore.Engine) *site {
 		outbox.New(env.App, renderer, box, log, outbox.Options{Poll: 50 * time.Millisecond}).Run(ctx)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return &site{env: env, url: srv.URL, box: box}
+	s.url, s.box = srv.URL, box
+	return s
+}
+
+// suite holds the servers that tests share, one per engine, closed by TestMain: each test
+// makes users and organizations of its own (unique addresses, its own organizations), so
+// most need no server of their own. Tests that move the clock far or need an empty
+// instance (the first operator) use newSite.
+var suite = &suiteTB{sites: map[sqlstore.Engine]*sharedSite{}}
+
+type sharedSite struct {
+	once sync.Once
+	site *site
+	err  string
+}
+
+// sharedSiteOf returns the shared server of an engine, starting it on first use.
+func sharedSiteOf(t *testing.T, e sqlstore.Engine) *site {
+	t.Helper()
+	suite.mu.Lock()
+	ss := suite.sites[e]
+	if ss == nil {
+		ss = &sharedSite{}
+		suite.sites[e] = ss
+	}
+	suite.mu.Unlock()
+	ss.once.Do(func() {
+		done := make(chan struct{})
+		go func() { // Fatal ends this goroutine, never the test's
+			defer close(done)
+			ss.site = newSite(suite, e)
+		}()
+		<-done
+		if ss.site == nil {
+			ss.err = suite.failure()
+		}
+	})
+	if ss.site == nil {
+		t.Fatalf("shared %s server: %s", e, ss.err)
+	}
+	return ss.site
+}
+
+// suiteTB is the testing.TB of what outlives one test: the shared servers. It implements
+// what newSite and testenv use; anything else would panic on the nil embedded TB.
+type suiteTB struct {
+	testing.TB
+	mu       sync.Mutex
+	sites    map[sqlstore.Engine]*sharedSite
+	cleanups []func()
+	failed   string
+}
+
+func (s *suiteTB) Name() string              { return "shared" }
+func (s *suiteTB) Helper()                   {}
+func (s *suiteTB) Log(...any)                {}
+func (s *suiteTB) Logf(string, ...any)       {}
+func (s *suiteTB) Fatal(args ...any)         { s.fail(fmt.Sprint(args...)) }
+func (s *suiteTB) Fatalf(f string, a ...any) { s.fail(fmt.Sprintf(f, a...)) }
+func (s *suiteTB) Skip(args ...any)          { s.fail(fmt.Sprint(args...)) }
+func (s *suiteTB) Cleanup(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleanups = append(s.cleanups, f)
+}
+func (s *suiteTB) TempDir() string {
+	dir, err := os.MkdirTemp("", "roster-console-test-")
+	if err != nil {
+		s.Fatal(err)
+	}
+	s.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func (s *suiteTB) fail(msg string) {
+	s.mu.Lock()
+	s.failed = msg
+	s.mu.Unlock()
+	runtime.Goexit()
+}
+
+func (s *suiteTB) failure() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// close runs the cleanups, last first.
+func (s *suiteTB) close() {
+	s.mu.Lock()
+	fs := s.cleanups
+	s.cleanups = nil
+	s.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
 }
 
 // mail waits for the newest email of a template to an address (polling the mailbox, with

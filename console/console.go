@@ -81,9 +81,11 @@ const keyRequest ctxKey = iota
 // identity they act as when signed in.
 type request struct {
 	loc      string
-	id       *identity // nil when signed out
-	tokens   []string  // every signed-in identity's session token in this browser
-	sawToken bool      // a session cookie came with the request (even if no longer valid)
+	id       *identity      // nil when signed out
+	others   []identity     // the other identities signed in in this browser, still valid
+	tokens   []string       // every signed-in identity's session token in this browser
+	sawToken bool           // a session cookie came with the request (even if no longer valid)
+	ws       *app.Workspace // the signed-in user's workspace, once read (Server.workspace)
 }
 
 // handler serves one console page; an error it returns is shown as an error page.
@@ -105,7 +107,7 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, level int, h handler
 		hdr.Set("Referrer-Policy", "no-referrer") // links may carry one-time tokens
 		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 		rq := s.identify(w, r)
-		r = r.WithContext(context.WithValue(r.Context(), keyRequest, rq))
+		r = r.WithContext(app.PerRequest(context.WithValue(r.Context(), keyRequest, rq)))
 		if r.Method == http.MethodPost {
 			limit := int64(maxForm)
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {

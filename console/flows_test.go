@@ -17,15 +17,29 @@ import (
 
 // languages runs a browser flow in English on every engine, and in French and Spanish on
 // SQLite: the flows must pass whatever the language, and no page may show English then.
+// Every run is parallel, in tabs of its own of the shared browser, on the engine's shared
+// server.
 func languages(t *testing.T, flow func(t *testing.T, s *site, lang string)) {
+	inLanguages(t, sharedSiteOf, flow)
+}
+
+// languagesAlone runs a flow as languages does, each run on a server of its own.
+func languagesAlone(t *testing.T, flow func(t *testing.T, s *site, lang string)) {
+	inLanguages(t, func(t *testing.T, e sqlstore.Engine) *site { return newSite(t, e) }, flow)
+}
+
+func inLanguages(t *testing.T, server func(*testing.T, sqlstore.Engine) *site, flow func(t *testing.T, s *site, lang string)) {
+	t.Parallel()
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
 		langs := []string{"en"}
 		if e == sqlstore.SQLite {
 			langs = append(langs, "fr", "es")
 		}
 		for _, lang := range langs {
 			t.Run(lang, func(t *testing.T) {
-				flow(t, newSite(t, e), lang)
+				t.Parallel()
+				flow(t, server(t, e), lang)
 			})
 		}
 	})
@@ -472,10 +486,11 @@ func TestECPowerFlow(t *testing.T) {
 
 // TestOperatorPages: the first operator is created through the setup link, edits an
 // organization's store credits, deactivates and reactivates a user, and reads the
-// development mailbox.
+// development mailbox. It runs on servers of its own: the setup link needs an instance
+// without an operator.
 func TestOperatorPages(t *testing.T) {
 	chromium(t)
-	languages(t, func(t *testing.T, s *site, lang string) {
+	languagesAlone(t, func(t *testing.T, s *site, lang string) {
 		link, err := s.env.App.SetupLink(testenv.Ctx)
 		if err != nil || link == "" {
 			t.Fatalf("setup link: %q %v", link, err)

@@ -27,7 +27,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) error
 		}
 	}
 	if v.Org != nil {
-		org, err := s.app.Organization(r.Context(), rq.id.actor, v.Org.Organization.ID)
+		org, err := s.organization(r, rq, v.Org.Organization.ID)
 		if err != nil {
 			return err
 		}

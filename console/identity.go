@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/token"
 )
@@ -35,7 +36,11 @@ type identity struct {
 	user  roster.User
 }
 
-// identify reads the identity a request acts as, and the visitor's language.
+// identify reads who a request acts as, the browser's other identities, and the
+// visitor's language. It costs one read whatever the number of identities (and a write when
+// the active session's use is recorded): the other identities are listed, never
+// authenticated, so that a session left in the background still ends when idle. Tokens of
+// sessions that ended are forgotten.
 func (s *Server) identify(w http.ResponseWriter, r *http.Request) *request {
 	rq := &request{}
 	if c, err := r.Cookie(accountsCookie); err == nil {
@@ -45,66 +50,75 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) *request {
 			}
 		}
 	}
+	var active string
 	if c, err := r.Cookie(httpserver.SessionCookie); err == nil && c.Value != "" {
-		rq.sawToken = true
-		if id := s.authenticate(r, c.Value); id != nil {
-			rq.id = id
-			if !slices.Contains(rq.tokens, id.token) {
-				rq.tokens = append([]string{id.token}, rq.tokens...)
-			}
-		} else {
-			rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == c.Value })
+		rq.sawToken, active = true, c.Value
+	}
+	if active != "" || len(rq.tokens) > 0 {
+		ctx := r.Context()
+		b, err := s.app.IdentifyBrowser(ctx, active, rq.tokens, httpserver.ClientIP(ctx), r.UserAgent())
+		if err != nil {
+			// The database failed, not the visitor: signed out for this request, cookies kept.
+			s.log.ErrorContext(ctx, "identify browser", "err", err, "request_id", httpserver.RequestID(ctx))
+			rq.tokens = nil
+			rq.loc = s.locale(r, rq)
+			return rq
+		}
+		if b.Active != nil {
+			rq.id = &identity{token: b.Active.Token, actor: b.Active.Actor, user: b.Active.User}
+		} else if active != "" {
 			httpserver.ClearSessionCookie(w, s.https)
-			s.setAccounts(w, rq.tokens)
+		}
+		keep := make([]string, 0, len(rq.tokens)+1)
+		if rq.id != nil {
+			keep = append(keep, rq.id.token)
+		}
+		for _, o := range b.Others {
+			rq.others = append(rq.others, identity{token: o.Token, actor: o.Actor, user: o.User})
+			keep = append(keep, o.Token)
+		}
+		if !slices.Equal(keep, rq.tokens) {
+			rq.tokens = keep
+			s.setAccounts(w, keep)
 		}
 	}
-	switch {
-	case rq.id != nil && roster.ValidLocale(rq.id.user.Locale):
-		rq.loc = rq.id.user.Locale
-	default:
-		if c, err := r.Cookie(langCookie); err == nil && roster.ValidLocale(c.Value) {
-			rq.loc = c.Value
-		} else {
-			rq.loc = negotiate(r)
-		}
-	}
+	rq.loc = s.locale(r, rq)
 	return rq
 }
 
-// authenticate returns the identity a session token stands for, or nil.
-func (s *Server) authenticate(r *http.Request, tok string) *identity {
-	ctx := r.Context()
-	actor, err := s.app.Authenticate(ctx, tok, httpserver.ClientIP(ctx), r.UserAgent())
-	if err != nil || actor.Kind != roster.ActorUser {
-		return nil
+// locale is the language of a request: the signed-in user's, else the one the visitor
+// chose, else the browser's.
+func (s *Server) locale(r *http.Request, rq *request) string {
+	if rq.id != nil && roster.ValidLocale(rq.id.user.Locale) {
+		return rq.id.user.Locale
 	}
-	u, err := s.app.Me(ctx, actor)
-	if err != nil {
-		return nil
+	if c, err := r.Cookie(langCookie); err == nil && roster.ValidLocale(c.Value) {
+		return c.Value
 	}
-	return &identity{token: tok, actor: actor, user: u}
+	return negotiate(r)
 }
 
-// others returns the other identities signed in in this browser, still valid, forgetting
-// those whose session ended.
-func (s *Server) others(w http.ResponseWriter, r *http.Request, rq *request) []identity {
-	var out []identity
-	var keep []string
-	for _, t := range rq.tokens {
-		if rq.id != nil && t == rq.id.token {
-			keep = append(keep, t)
-			continue
+// workspace returns the signed-in user's organizations, their access in each and their
+// selection, read once per request however many times the page asks.
+func (s *Server) workspace(r *http.Request, rq *request) (app.Workspace, error) {
+	if rq.ws == nil {
+		ws, err := s.app.Workspace(r.Context(), rq.id.actor)
+		if err != nil {
+			return app.Workspace{}, err
 		}
-		if id := s.authenticate(r, t); id != nil {
-			out = append(out, *id)
-			keep = append(keep, t)
-		}
+		rq.ws = &ws
 	}
-	if len(keep) != len(rq.tokens) {
-		rq.tokens = keep
-		s.setAccounts(w, keep)
+	return *rq.ws, nil
+}
+
+// organization returns the organization of the path as the signed-in user's workspace
+// holds it, with their access: refused as app.Organization refuses it.
+func (s *Server) organization(r *http.Request, rq *request, orgID string) (app.OrganizationView, error) {
+	ws, err := s.workspace(r, rq)
+	if err != nil {
+		return app.OrganizationView{}, err
 	}
-	return out
+	return ws.Organization(orgID)
 }
 
 // signIn makes a new session the active identity of this browser, keeping the others.

@@ -48,7 +48,7 @@ type orgPage struct {
 
 // orgPage loads an organization the user belongs to, for one tab of its settings.
 func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, rq *request, tab string) (*view, *orgPage, error) {
-	org, err := s.app.Organization(r.Context(), rq.id.actor, r.PathValue("org"))
+	org, err := s.organization(r, rq, r.PathValue("org"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,7 +59,7 @@ func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, rq *request, ta
 }
 
 func (s *Server) orgIndex(w http.ResponseWriter, r *http.Request, rq *request) error {
-	org, err := s.app.Organization(r.Context(), rq.id.actor, r.PathValue("org"))
+	org, err := s.organization(r, rq, r.PathValue("org"))
 	if err != nil {
 		return err
 	}
@@ -461,7 +461,7 @@ func (s *Server) deletePage(w http.ResponseWriter, r *http.Request, rq *request)
 // confirm_name repeats the organization's name (the console's own confirmation; the app
 // checks the password). Without the organization, org is empty.
 func (s *Server) confirmedByName(r *http.Request, rq *request, do func(orgID string) error) (app.OrganizationView, error) {
-	org, err := s.app.Organization(r.Context(), rq.id.actor, r.PathValue("org"))
+	org, err := s.organization(r, rq, r.PathValue("org"))
 	if err != nil {
 		return app.OrganizationView{}, err
 	}

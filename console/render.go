@@ -70,6 +70,8 @@ type view struct {
 	Field    string              // the form field at fault
 	Form     url.Values          // the values posted, to fill the form again
 	D        any                 // the page's own data
+
+	access map[string]roster.Access // organization ID → the user's access there
 }
 
 // account is another identity signed in in this browser, as the user menu lists it.
@@ -100,16 +102,19 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, rq *request, title
 	}
 	u := rq.id.user
 	v.Me, v.CSRF = &u, formToken(rq.id.token)
-	v.Accounts = accounts(s.others(w, r, rq))
-	affs, err := s.app.MyOrganizations(r.Context(), rq.id.actor)
+	v.Accounts = accounts(rq.others)
+	ws, err := s.workspace(r, rq)
 	if err != nil {
 		return v
 	}
-	v.Orgs = affs
-	sel, _ := s.app.Selected(r.Context(), rq.id.actor)
-	v.Org, v.Store = pick(affs, sel)
+	v.Orgs, v.access = ws.Orgs, ws.Access
+	v.Org, v.Store = pick(ws.Orgs, ws.Selection)
 	return v
 }
+
+// Access returns the signed-in user's access in one of their organizations, for templates
+// to ask its methods (Can, CanInStore) what to show.
+func (v *view) Access(orgID string) roster.Access { return v.access[orgID] }
 
 // accounts lists identities for the user menu.
 func accounts(ids []identity) []account {
@@ -183,13 +188,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // funcs are the helpers templates may call.
 func funcs(cat catalogs) template.FuncMap {
 	return template.FuncMap{
-		"t":  func(loc, key string, args ...any) string { return cat.text(loc, key, args...) },
-		"tn": func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
-		"tk": func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
-		// orgCan decides from the organization role table (the vocabulary's, not restated).
-		"orgCan": func(a roster.Affiliation, p string) bool {
-			return a.Membership.Status == roster.MembershipActive && roster.OrgRolePermissions(a.Membership.Role).Has(roster.Permission(p))
-		},
+		"t":   func(loc, key string, args ...any) string { return cat.text(loc, key, args...) },
+		"tn":  func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
+		"tk":  func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
 		"has": func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
 		"date": func(t time.Time) string {
 			if t.IsZero() {

@@ -53,8 +53,10 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 // TestFormsRefuseForgery proves that a state change needs a same-site request carrying the
 // signed-in identity's form token, and that pages carry the security headers.
 func TestFormsRefuseForgery(t *testing.T) {
+	t.Parallel()
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		s := newSite(t, e)
+		t.Parallel()
+		s := sharedSiteOf(t, e)
 		email := addr("sam")
 		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Sam", Password: testenv.Password}); err != nil {
 			t.Fatal(err)

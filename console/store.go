@@ -28,7 +28,7 @@ func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request
 	if err != nil {
 		return err
 	}
-	org, err := s.app.Organization(r.Context(), rq.id.actor, st.OrgID)
+	org, err := s.organization(r, rq, st.OrgID)
 	if err != nil {
 		return err
 	}

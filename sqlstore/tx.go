@@ -24,6 +24,12 @@ type Conn struct {
 	engine Engine
 }
 
+// Pooled reports whether the connection reads outside any transaction (DB.Read).
+func (c *Conn) Pooled() bool {
+	_, ok := c.q.(*sql.DB)
+	return ok
+}
+
 // Tx is a write transaction.
 type Tx struct {
 	Conn
@@ -137,6 +143,7 @@ func (c *Conn) rebind(query string) string {
 var rebound sync.Map
 
 func (c *Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	count(ctx, true)
 	res, err := c.q.ExecContext(ctx, c.rebind(query), args...)
 	return res, mapError(err)
 }
@@ -158,11 +165,13 @@ func (c *Conn) execOne(ctx context.Context, query string, args ...any) error {
 }
 
 func (c *Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	count(ctx, false)
 	rows, err := c.q.QueryContext(ctx, c.rebind(query), args...)
 	return rows, mapError(err)
 }
 
 func (c *Conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	count(ctx, false)
 	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
 }
 

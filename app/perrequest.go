@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	"github.com/rosterhq/roster"
+)
+
+// PerRequest returns a context for the use cases one request calls. Their reads share the
+// access they derive: a user's access to an organization (with the organization and the
+// permission catalog) is computed once per request, not once per use case. Writes never use
+// it (they derive access again in their transaction, under the organization's lock), and a
+// write that commits forgets it, so that the reads after a change see the change.
+func PerRequest(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopesKey{}, &sharedScopes{})
+}
+
+type scopesKey struct{}
+
+// sharedScopes are the organizations a request's reads have scoped, by organization ID.
+type sharedScopes struct {
+	mu     sync.Mutex
+	userID string
+	orgs   map[string]scope
+}
+
+// sharedScope returns the scope a read of this request derived for a user in an
+// organization. Only a signed-in user's scope is shared.
+func sharedScope(ctx context.Context, actor roster.Actor, orgID string) (scope, bool) {
+	s, _ := ctx.Value(scopesKey{}).(*sharedScopes)
+	if s == nil || actor.Kind != roster.ActorUser {
+		return scope{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc, ok := s.orgs[orgID]
+	return sc, ok && s.userID == actor.UserID
+}
+
+// shareScope keeps a scope derived outside any transaction for the request's next reads.
+func shareScope(ctx context.Context, actor roster.Actor, sc scope) {
+	s, _ := ctx.Value(scopesKey{}).(*sharedScopes)
+	if s == nil || actor.Kind != roster.ActorUser {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.orgs == nil || s.userID != actor.UserID {
+		s.userID, s.orgs = actor.UserID, map[string]scope{}
+	}
+	s.orgs[sc.org.ID] = sc
+}
+
+// forgetScopes drops the scopes of a request after a change.
+func forgetScopes(ctx context.Context) {
+	if s, _ := ctx.Value(scopesKey{}).(*sharedScopes); s != nil {
+		s.mu.Lock()
+		s.orgs = nil
+		s.mu.Unlock()
+	}
+}
