@@ -186,19 +186,7 @@ func openRaw(dbURL string) (*sql.DB, func(string) string, error) {
 		return db, func(q string) string { return q }, err
 	}
 	db, err := sql.Open("pgx", dbURL)
-	return db, func(q string) string {
-		var b strings.Builder
-		n := 0
-		for _, r := range q {
-			if r == '?' {
-				n++
-				fmt.Fprintf(&b, "$%d", n)
-				continue
-			}
-			b.WriteRune(r)
-		}
-		return b.String()
-	}, err
+	return db, func(q string) string { return sqlstore.Rebind(sqlstore.Postgres, q) }, err
 }
 
 // holdsDataset tells whether the database was seeded with this very dataset.

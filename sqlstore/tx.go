@@ -119,6 +119,17 @@ func (c *Conn) rebind(query string) string {
 	if q, ok := rebound.Load(query); ok {
 		return q.(string)
 	}
+	q := Rebind(Postgres, query)
+	rebound.Store(query, q)
+	return q
+}
+
+// Rebind rewrites a query's "?" placeholders (outside quoted strings) for an engine: "$1,
+// $2, …" for PostgreSQL. Tests and the load benchmark use it for the SQL they run themselves.
+func Rebind(e Engine, query string) string {
+	if e != Postgres {
+		return query
+	}
 	var b strings.Builder
 	n, inString := 0, false
 	for i := 0; i < len(query); i++ {
@@ -135,9 +146,7 @@ func (c *Conn) rebind(query string) string {
 			b.WriteByte(ch)
 		}
 	}
-	q := b.String()
-	rebound.Store(query, q)
-	return q
+	return b.String()
 }
 
 var rebound sync.Map

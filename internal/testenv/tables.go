@@ -91,23 +91,8 @@ func (env *Env) RowCounts(t testing.TB) map[string]int {
 	return out
 }
 
-// Rebind rewrites "?" placeholders to "$1, $2, …" for PostgreSQL, as sqlstore does.
-func Rebind(e sqlstore.Engine, query string) string {
-	if e != sqlstore.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// Rebind rewrites "?" placeholders for an engine, as sqlstore does.
+func Rebind(e sqlstore.Engine, query string) string { return sqlstore.Rebind(e, query) }
 
 // Int runs a query that returns one number, such as a COUNT, on the env's database.
 func (env *Env) Int(t testing.TB, query string, args ...any) int {
