@@ -32,6 +32,24 @@ func expectOK(status int, body []byte, v any) error {
 	return json.Unmarshal(body, v)
 }
 
+// expectCount checks that an answer lists as many things under key as the dataset says.
+func expectCount(key string, want int) func(int, []byte) error {
+	return func(status int, b []byte) error {
+		var out map[string]json.RawMessage
+		if err := expectOK(status, b, &out); err != nil {
+			return err
+		}
+		var list []json.RawMessage
+		if err := json.Unmarshal(out[key], &list); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if len(list) != want {
+			return fmt.Errorf("%d %s, the dataset says %d", len(list), key, want)
+		}
+		return nil
+	}
+}
+
 // checkScenario asks POST /v1/check about varied users, stores and permissions.
 func checkScenario(m *model) scenario {
 	return func(r *rand.Rand) request {
@@ -90,18 +108,7 @@ func userStoresScenario(m *model) scenario {
 		u := r.Int32N(int32(len(m.users) - 1)) // not the selector user, who reaches 1,000 stores
 		want := m.storesWith(u, roster.PermStoreRead)
 		return request{method: http.MethodGet, path: "/v1/users/" + m.users[u] + "/stores?permission=store.read", questions: 1,
-			verify: func(status int, b []byte) error {
-				var out struct {
-					Stores []json.RawMessage `json:"stores"`
-				}
-				if err := expectOK(status, b, &out); err != nil {
-					return err
-				}
-				if len(out.Stores) != want {
-					return fmt.Errorf("%d stores, the dataset says %d", len(out.Stores), want)
-				}
-				return nil
-			}}
+			verify: expectCount("stores", want)}
 	}
 }
 
@@ -109,18 +116,7 @@ func userStoresScenario(m *model) scenario {
 func selectorScenario(m *model) scenario {
 	want := len(m.userOrgs[m.selectorUser])
 	return func(*rand.Rand) request {
-		return request{method: http.MethodGet, path: "/v1/me/organizations", questions: 1, verify: func(status int, b []byte) error {
-			var out struct {
-				Organizations []json.RawMessage `json:"organizations"`
-			}
-			if err := expectOK(status, b, &out); err != nil {
-				return err
-			}
-			if len(out.Organizations) != want {
-				return fmt.Errorf("%d organizations, the dataset says %d", len(out.Organizations), want)
-			}
-			return nil
-		}}
+		return request{method: http.MethodGet, path: "/v1/me/organizations", questions: 1, verify: expectCount("organizations", want)}
 	}
 }
 
