@@ -1,0 +1,108 @@
+package console_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+)
+
+// TestFormsKeepWhatWasSubmitted: after an error, a form comes back with exactly what the
+// person submitted, switches and lists included, never with the saved values in their place.
+func TestFormsKeepWhatWasSubmitted(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		email := addr("Polly")
+		b := s.browser(t, "owner", lang)
+		b.signup("Polly Policy", email)
+		orgID := b.createOrg("Acme Shops")
+
+		// The policy with a bad domain and the free-provider switch on: refused, and the
+		// switch is still on when the page comes back (it was silently turned off).
+		b.open("/orgs/" + orgID + "/policy")
+		b.fill("#p-domains", "acme-shops.com\nbad domain!")
+		b.click(`input[name=block_free]`)
+		b.submit(`form[action$="/policy"] button[type=submit]`)
+		if b.count(".flash.error") == 0 {
+			t.Fatal("a bad domain was accepted")
+		}
+		if b.count(`input[name=block_free]:checked`) != 1 {
+			t.Fatal("the free-provider switch came back off after the error")
+		}
+		if got := b.value("#p-domains"); !strings.Contains(got, "bad domain!") {
+			t.Fatalf("domains came back as %q", got)
+		}
+		// Fixing the line and saving keeps free providers refused.
+		b.fill("#p-domains", "acme-shops.com")
+		b.submit(`form[action$="/policy"] button[type=submit]`)
+		b.noError()
+		pol, err := s.env.App.Policy(testenv.Ctx, mustActor(t, s, email), orgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pol.BlockFreeProviders || len(pol.AllowedDomains) != 1 {
+			t.Fatalf("saved policy: %+v", pol)
+		}
+
+		// The profile with a language changed and a name too long: the language chosen stays.
+		b.open("/account")
+		b.fill("#f-locale", "es", `form[action="/account/profile"] input[name=name]`, strings.Repeat("x", 101))
+		b.submit(`form[action="/account/profile"] button[type=submit]`)
+		if b.count(".flash.error") == 0 {
+			t.Fatal("a name of 101 characters was accepted")
+		}
+		if got := b.value("#f-locale"); got != "es" {
+			t.Fatalf("the language came back as %q after the error", got)
+		}
+	})
+}
+
+// TestHomeListsReachableStores: with an organization but no store active, home lists the
+// stores the person reaches (an owner all of them, an admin all of them through the
+// organization role) instead of saying there is none, and one click opens a store.
+func TestHomeListsReachableStores(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		ownerEmail := addr("Oscar")
+		owner := s.browser(t, "owner", lang)
+		owner.signup("Oscar Owner", ownerEmail)
+		orgID := owner.createOrg("Three Shops")
+		ownerActor := mustActor(t, s, ownerEmail)
+		var stores []roster.Store
+		for _, name := range []string{"Lisbon", "Porto", "Faro"} {
+			st, err := s.env.App.CreateStore(testenv.Ctx, ownerActor, orgID, app.StoreInput{Name: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stores = append(stores, st)
+		}
+		owner.open("/")
+		if n := owner.count(`[data-testid=home-stores] li`); n != 3 {
+			t.Fatalf("the owner's home lists %d stores, want 3", n)
+		}
+		if strings.Contains(owner.text("main"), catalogs[lang]["home.no_store"]) {
+			t.Fatal("the owner's home says there is no store")
+		}
+		owner.submit(`[data-testid=home-stores] form:has(input[value="` + stores[1].ID + `"]) button`)
+		owner.noError()
+		owner.expect("main h1", "Porto")
+
+		// An admin invited into the organization reaches every store through the role.
+		adminEmail := addr("Ada")
+		admin := s.browser(t, "admin", lang)
+		admin.signup("Ada Admin", adminEmail)
+		_, adminUser := s.env.Login(t, adminEmail)
+		s.env.Join(t, ownerActor, orgID, adminUser, roster.OrgAdmin)
+		admin.open("/")
+		if admin.count(`[data-testid=home-stores] li`) != 3 {
+			admin.menu("details.selector")
+			admin.submit(`details.selector form input[name=org][value="` + orgID + `"] ~ button`)
+		}
+		if n := admin.count(`[data-testid=home-stores] li`); n != 3 {
+			t.Fatalf("the admin's home lists %d stores, want 3: %q", n, admin.text("main"))
+		}
+		admin.checkAxe()
+	})
+}
