@@ -297,18 +297,14 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 	if err != nil {
 		return roster.User{}, err
 	}
-	existing, hash, err := c.UserByEmail(ctx, addr)
+	existing, _, err := c.UserByEmail(ctx, addr)
 	var newHash string
 	switch {
 	case err == nil:
-		ok := false
-		if hash != "" {
-			if ok, _, err = a.hasher.Verify(ctx, in.Password, hash); err != nil {
-				return roster.User{}, err
-			}
-		}
-		if !ok {
+		if existing, err = a.verifyCredential(ctx, actor, addr, in.Password, "", nil); roster.ErrorCode(err) == roster.EInvalidCredentials {
 			return roster.User{}, &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "this address has an account: enter its password to make it operator"}
+		} else if err != nil {
+			return roster.User{}, err
 		}
 	case roster.ErrorCode(err) == roster.ENotFound:
 		if existing, newHash, err = a.newUser(ctx, in); err != nil {

@@ -62,7 +62,7 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 		if _, err := t.DeleteUserSessions(t.ctx, u.ID, ""); err != nil {
 			return err
 		}
-		if err := t.ClearLoginFailures(t.ctx, token.Hash("login:"+u.Email)); err != nil {
+		if err := t.ClearLoginFailures(t.ctx, loginKey(u.Email)); err != nil {
 			return err
 		}
 		if u.EmailVerifiedAt == nil {
