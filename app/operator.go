@@ -302,7 +302,8 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 	if err != nil {
 		return roster.User{}, err
 	}
-	existing, _, err := c.UserByEmail(ctx, addr)
+	_, _, err = c.UserByEmail(ctx, addr)
+	var existing roster.User
 	var newHash string
 	switch {
 	case err == nil:
