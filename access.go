@@ -105,6 +105,17 @@ func (a Access) HoldsInStore(storeID string, want []Permission) (missing []Permi
 	return have.Missing(want)
 }
 
+// MayManageStoreMember returns what the principal lacks to change or remove someone's
+// membership of a store whose current role is target: store.members.manage in that store,
+// and every permission of target. Nobody demotes or removes someone who holds more there
+// than they do, as nobody grants more than they hold (HoldsInStore). Empty means allowed.
+func (a Access) MayManageStoreMember(storeID string, target Role) (missing []Permission) {
+	if storeID == "" {
+		return []Permission{PermStoreMembersManage}
+	}
+	return a.HoldsInStore(storeID, append([]Permission{PermStoreMembersManage}, target.Permissions...))
+}
+
 // Restrict narrows the access to what a credential carries: at most the organization
 // permissions org, and in stores at most the store role grant (in one store when storeID is
 // set, else in every store the principal reaches). An API key never holds more than its owner.

@@ -236,3 +236,46 @@ func TestRestrict(t *testing.T) {
 		t.Errorf("suspended, restricted: %+v", r)
 	}
 }
+
+// TestMayManageStoreMember: changing or removing a store membership needs
+// store.members.manage there and every permission of the target's current role.
+func TestMayManageStoreMember(t *testing.T) {
+	cat := roster.NewCatalog([]roster.PermissionInfo{{Key: "campaigns.create", Member: true}})
+	admin, _ := cat.BuiltinRole(roster.StoreRoleAdmin)
+	member, _ := cat.BuiltinRole(roster.StoreRoleMember)
+	viewer, _ := cat.BuiltinRole(roster.StoreRoleViewer)
+	lead := roster.Role{ID: "rol_lead", Permissions: []roster.Permission{roster.PermStoreRead, roster.PermStoreMembersRead, roster.PermStoreMembersManage}}
+	leadGrant := roster.StoreGrant{StoreID: storeA, RoleID: lead.ID, Perms: roster.NewPermSet(lead.Permissions...)}
+	acc := map[string]roster.Access{
+		"orgAdmin":    roster.NewAccess("org_1", "usr_1", roster.OrgAdmin, roster.MembershipActive, nil, cat),
+		"storeAdmin":  roster.NewAccess("org_1", "usr_2", roster.OrgMember, roster.MembershipActive, []roster.StoreGrant{grant(t, cat, storeA, roster.StoreRoleAdmin)}, cat),
+		"lead":        roster.NewAccess("org_1", "usr_3", roster.OrgMember, roster.MembershipActive, []roster.StoreGrant{leadGrant}, cat),
+		"storeMember": roster.NewAccess("org_1", "usr_4", roster.OrgMember, roster.MembershipActive, []roster.StoreGrant{grant(t, cat, storeA, roster.StoreRoleMember)}, cat),
+		"suspended":   roster.NewAccess("org_1", "usr_5", roster.OrgAdmin, roster.MembershipSuspended, nil, cat),
+	}
+	for _, tc := range []struct {
+		actor   string
+		store   string
+		target  roster.Role
+		missing []roster.Permission
+	}{
+		{"orgAdmin", storeB, admin, nil},
+		{"storeAdmin", storeA, admin, nil},
+		{"storeAdmin", storeA, lead, nil},
+		{"storeAdmin", storeB, viewer, []roster.Permission{roster.PermStoreMembersManage, roster.PermStoreMembersRead, roster.PermStoreRead}},
+		{"lead", storeA, viewer, nil},
+		{"lead", storeA, lead, nil},
+		{"lead", storeA, admin, []roster.Permission{roster.PermStoreAPIKeysManage, roster.PermStoreAuditRead, roster.PermStoreDataReadAll, roster.PermStoreMembersInvite, roster.PermStoreUpdate, "campaigns.create"}},
+		{"lead", storeA, member, []roster.Permission{"campaigns.create"}},
+		{"storeMember", storeA, viewer, []roster.Permission{roster.PermStoreMembersManage}},
+		{"suspended", storeA, viewer, []roster.Permission{roster.PermStoreMembersManage, roster.PermStoreMembersRead, roster.PermStoreRead}},
+		{"orgAdmin", "", viewer, []roster.Permission{roster.PermStoreMembersManage}},
+	} {
+		got := acc[tc.actor].MayManageStoreMember(tc.store, tc.target)
+		want := slices.Clone(tc.missing)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s on a %s in %q: missing %v, want %v", tc.actor, tc.target.ID, tc.store, got, want)
+		}
+	}
+}

@@ -24,7 +24,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		keys := "/v1/organizations/" + org.ID + "/api-keys"
 
 		// A key limited to one store, as a viewer.
-		r := env.must(http.StatusCreated, owner.token, http.MethodPost, keys, map[string]any{"name": "Zendesk", "store_id": s1.ID, "role_id": "viewer"})
+		r := env.must(http.StatusCreated, owner.token, http.MethodPost, keys, map[string]any{"name": "Zendesk", "store_id": s1.ID, "role_id": "viewer", "password": testenv.Password})
 		keyID, secret := r.str("id"), r.str("secret")
 		if !strings.HasPrefix(secret, "rk_"+strings.TrimPrefix(keyID, "key_")+"_") || len(secret) < 3+26+1+43 {
 			t.Fatalf("key format: %q for %s", secret, keyID)
@@ -99,7 +99,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		env.refused(http.StatusUnprocessableEntity, roster.EInvalid, owner.token, http.MethodPost, keys,
 			map[string]any{"name": "Past", "role_id": "viewer", "expires_at": env.Clock.Now().Add(-time.Minute), "password": testenv.Password})
 
-		// Step-up: a login more than 10 minutes ago needs the password again.
+		// Step-up: a key always needs the password, and a wrong one counts as a failed login.
 		env.refused(http.StatusUnauthorized, roster.EReauthRequired, admin.token, http.MethodPost, keys, map[string]any{"name": "K", "role_id": "admin"})
 		env.refused(http.StatusUnauthorized, roster.EInvalidCredentials, admin.token, http.MethodPost, keys, map[string]any{"name": "K", "role_id": "admin", "password": "wrong password entirely"})
 		adminKeyID, adminKey := env.createKey(admin.token, map[string]any{"org": org.ID, "name": "Admin tool", "role_id": "admin", "organization_role": "admin", "password": testenv.Password})
@@ -136,7 +136,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		env.refused(http.StatusNotFound, roster.ENotFound, owner.token, http.MethodGet, keys+"/"+cloneID, nil)
 		env.must(http.StatusOK, adminKey, http.MethodGet, "/v1/stores/"+s1.ID, nil) // the original still works
 
-		// A deactivated owner's keys stop.
+		// A deactivated owner's keys are revoked (two: "Admin tool" and "Reader").
 		if _, err := env.App.DeactivateUser(testenv.Ctx, roster.System(), admin.user.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 
 		// Every change is in the audit log, with the key as actor for what it did.
 		events, err := env.App.AuditEvents(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "api_key."})
-		if err != nil || len(events.Items) != 7 {
+		if err != nil || len(events.Items) != 9 {
 			t.Fatalf("api key events: %v %d", err, len(events.Items))
 		}
 		events, err = env.App.AuditEvents(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "store.updated"})

@@ -43,8 +43,8 @@ func TestNoEscalation(t *testing.T) {
 		env.refused(http.StatusForbidden, roster.EForbidden, lead.token, http.MethodPost, roles, map[string]any{"name": "Mine", "permissions": []string{"store.read"}})
 
 		// Keys: in their store, with a role they hold; never organization-wide or above themselves.
-		env.refused(http.StatusForbidden, roster.ERoleEscalation, lead.token, http.MethodPost, keys, map[string]any{"name": "K", "store_id": s1.ID, "role_id": "admin"})
-		env.refused(http.StatusForbidden, roster.ERoleEscalation, lead.token, http.MethodPost, keys, map[string]any{"name": "K", "store_id": s1.ID, "role_id": "viewer", "organization_role": "admin"})
+		env.refused(http.StatusForbidden, roster.ERoleEscalation, lead.token, http.MethodPost, keys, map[string]any{"name": "K", "store_id": s1.ID, "role_id": "admin", "password": testenv.Password})
+		env.refused(http.StatusForbidden, roster.ERoleEscalation, lead.token, http.MethodPost, keys, map[string]any{"name": "K", "store_id": s1.ID, "role_id": "viewer", "organization_role": "admin", "password": testenv.Password})
 		env.refused(http.StatusForbidden, roster.EForbidden, lead.token, http.MethodPost, keys, map[string]any{"name": "K", "role_id": "viewer"})
 		env.refused(http.StatusForbidden, roster.EForbidden, lead.token, http.MethodPost, keys, map[string]any{"name": "K", "store_id": s2.ID, "role_id": "viewer"})
 		leadKeyID, leadKey := env.createKey(lead.token, map[string]any{"org": org.ID, "name": "K", "store_id": s1.ID, "role_id": teamLead})

@@ -210,7 +210,7 @@ func TestSecretsNeverLoggedNorShownAgain(t *testing.T) {
 		keyID, keySecret := key.str("id"), keep(key.str("secret"))
 		s.call(keySecret, "GET", "/v1/stores/"+store, nil)
 		s.call(keySecret+"x", "GET", "/v1/stores/"+store, nil)
-		clone := s.callHost(owner, "POST", "/v1/organizations/"+org+"/api-keys/"+keyID+"/clone", map[string]any{"user_id": memberID})
+		clone := s.callHost(owner, "POST", "/v1/organizations/"+org+"/api-keys/"+keyID+"/clone", map[string]any{"user_id": memberID, "password": pw})
 		if clone.status != 201 {
 			t.Fatalf("clone key: %d %v", clone.status, clone.body)
 		}
@@ -784,9 +784,8 @@ func TestBadInputAnswersProblems(t *testing.T) {
 	})
 }
 
-// TestStepUpRequired: email change, password change, ownership transfer and API-key
-// creation need the password, unless it was entered in this session in the last ten
-// minutes (and for a password change or a transfer, always).
+// TestStepUpRequired: email change needs the password unless it was entered in this session
+// in the last ten minutes; a password change, a transfer and API-key creation need it always.
 func TestStepUpRequired(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		t.Parallel()
@@ -794,8 +793,8 @@ func TestStepUpRequired(t *testing.T) {
 		owner, admin := env.person("Olivia"), env.person("Ada")
 		org := env.Org(t, owner.actor, "Acme")
 		env.Join(t, owner.actor, org.ID, admin.user, roster.OrgAdmin)
-		// Fresh from login: a key needs no password, a password change and a transfer do.
-		env.must(201, owner.token, "POST", "/v1/organizations/"+org.ID+"/api-keys", map[string]any{"name": "fresh", "role_id": "viewer"})
+		// Fresh from login: a key, a password change and a transfer need the password.
+		env.refused(401, "reauthentication_required", owner.token, "POST", "/v1/organizations/"+org.ID+"/api-keys", map[string]any{"name": "fresh", "role_id": "viewer"})
 		env.refused(422, "invalid", owner.token, "POST", "/v1/organizations/"+org.ID+"/transfer-ownership", map[string]any{"user_id": admin.user.ID})
 		env.refused(422, "invalid", owner.token, "POST", "/v1/me/password", map[string]any{"new_password": "a brand new long passphrase"})
 		env.Clock.Advance(11 * time.Minute)

@@ -403,7 +403,7 @@ func (a *App) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret
 				return err
 			}
 		}
-		if err := t.ClearLoginFailures(t.ctx, token.Hash("login:"+old.Email)); err != nil {
+		if err := t.ClearLoginFailures(t.ctx, loginKey(old.Email)); err != nil {
 			return err
 		}
 		u = old

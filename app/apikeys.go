@@ -128,7 +128,7 @@ type APIKeyInput struct {
 	RoleID    string         // the store role: admin, member, viewer or a custom role ID
 	OrgRole   roster.OrgRole // admin or member (the default)
 	ExpiresAt *time.Time     // nil for a key that does not expire
-	Password  string         // the creator's password, unless entered in this session in the last 10 minutes
+	Password  string         // the creator's password, always
 }
 
 // CreatedAPIKey is a new API key with its secret, shown once.
@@ -250,9 +250,9 @@ func keyExpiry(exp *time.Time, now time.Time) (*time.Time, error) {
 }
 
 // CreateAPIKey mints an API key owned by the actor (owner and admins for any scope; store
-// admins for keys limited to their stores). It needs step-up: the password, or a login in the
-// last 10 minutes. Nobody mints a key carrying a permission they do not hold. The secret is
-// returned once; only its hash is kept.
+// admins for keys limited to their stores). It needs the actor's password, every time. Nobody
+// mints a key carrying a permission they do not hold. The secret is returned once; only its
+// hash is kept. The owner is told by email.
 func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string, in APIKeyInput) (CreatedAPIKey, error) {
 	name, err := text("name", in.Name, true, 100)
 	if err != nil {
@@ -284,7 +284,7 @@ func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string
 		if err != nil {
 			return err
 		}
-		out, err = a.mintKey(t, roster.APIKey{OrgID: orgID, UserID: actor.UserID, StoreID: ks.storeID, RoleID: ks.role.ID, OrgRole: ks.orgRole,
+		out, err = a.mintKey(t, s, roster.APIKey{OrgID: orgID, UserID: actor.UserID, StoreID: ks.storeID, RoleID: ks.role.ID, OrgRole: ks.orgRole,
 			Name: name, ExpiresAt: exp}, "api_key.created", nil)
 		return err
 	})
@@ -292,7 +292,9 @@ func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string
 }
 
 // keyStepUp checks, before the transaction, that the actor may manage keys of the scope and
-// then that they proved who they are: the password given now, or entered in the last minutes.
+// then that they give their password, every time: a key outlives the session that makes it,
+// so a session alone (stolen, or left open) must not be enough to mint one. A wrong password
+// counts as a failed login of the account (stepUp).
 func (a *App) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID, pw string) error {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
@@ -302,11 +304,15 @@ func (a *App) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID,
 	if err != nil {
 		return a.refused(ctx, actor, err)
 	}
+	if pw == "" && actor.Kind == roster.ActorUser {
+		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password to create an API key"}
+	}
 	return a.stepUp(ctx, c, actor, pw)
 }
 
-// mintKey stores a new key with a fresh secret and records it in the audit log.
-func (a *App) mintKey(t *txn, k roster.APIKey, action string, extra map[string]any) (CreatedAPIKey, error) {
+// mintKey stores a new key with a fresh secret, records it in the audit log and tells its
+// owner by email (api_key_created): a key acts as them, so none is made in their name unseen.
+func (a *App) mintKey(t *txn, s scope, k roster.APIKey, action string, extra map[string]any) (CreatedAPIKey, error) {
 	k.ID, k.CreatedBy, k.CreatedAt = roster.NewID(roster.PrefixAPIKey), t.actor.UserID, t.now
 	plain, hash := newAPIKeySecret(k.ID)
 	if err := t.CreateAPIKey(t.ctx, k, hash); err != nil {
@@ -323,7 +329,51 @@ func (a *App) mintKey(t *txn, k roster.APIKey, action string, extra map[string]a
 	if k.RoleName, err = a.resolver(t.ctx, &t.Conn, cat, k.OrgID).name(k.RoleID); err != nil {
 		return CreatedAPIKey{}, err
 	}
+	if err := a.notifyKeyCreated(t, s, k); err != nil {
+		return CreatedAPIKey{}, err
+	}
 	return CreatedAPIKey{Key: k, Secret: plain}, nil
+}
+
+// notifyKeyCreated tells the owner of a new key that it exists, who made it, and where it works.
+func (a *App) notifyKeyCreated(t *txn, s scope, k roster.APIKey) error {
+	owner, err := t.User(t.ctx, k.UserID)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"org_name": s.org.Name, "key_name": k.Name, "by_other": k.CreatedBy != k.UserID}
+	if k.CreatedBy != k.UserID {
+		by, err := t.User(t.ctx, k.CreatedBy)
+		if err != nil {
+			return err
+		}
+		data["by_name"] = by.Name
+	}
+	if k.StoreID != "" {
+		st, err := t.Store(t.ctx, k.StoreID)
+		if err != nil {
+			return err
+		}
+		data["store_name"] = st.Name
+	}
+	return t.notifyUser(owner, "api_key_created", k.OrgID, data)
+}
+
+// revokeUserKeys revokes every live API key of a user, in every organization, each audited
+// as api_key.revoked with the reason, in the caller's transaction: after a password reset
+// (whoever knew the old password may have minted keys) and a deactivation.
+func (t *txn) revokeUserKeys(userID, reason string) (int, error) {
+	keys, err := t.RevokeUserAPIKeys(t.ctx, userID, t.now)
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := t.audit(roster.AuditEvent{OrgID: k.OrgID, StoreID: k.StoreID, Action: "api_key.revoked", TargetType: "api_key", TargetID: k.ID,
+			Before: keyMap(k), After: map[string]any{"reason": reason}}); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
 }
 
 // CloneInput makes a copy of a key for another member.
@@ -331,7 +381,7 @@ type CloneInput struct {
 	UserID    string     // the member who will own the copy
 	Name      string     // "" keeps the original's name
 	ExpiresAt *time.Time // nil keeps the original's expiry
-	Password  string     // step-up, as for CreateAPIKey
+	Password  string     // the actor's password, always, as for CreateAPIKey
 }
 
 // CloneAPIKey makes a new key with the same scope as an existing one (store, store role and
@@ -402,7 +452,7 @@ func (a *App) CloneAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID 
 		if exp, err = keyExpiry(exp, t.now); err != nil {
 			return err
 		}
-		out, err = a.mintKey(t, roster.APIKey{OrgID: orgID, UserID: m.UserID, StoreID: src.StoreID, RoleID: src.RoleID, OrgRole: src.OrgRole,
+		out, err = a.mintKey(t, s, roster.APIKey{OrgID: orgID, UserID: m.UserID, StoreID: src.StoreID, RoleID: src.RoleID, OrgRole: src.OrgRole,
 			Name: name, ExpiresAt: exp}, "api_key.cloned", map[string]any{"source": src.ID})
 		return err
 	})

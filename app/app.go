@@ -63,9 +63,17 @@ type App struct {
 	cfg    Config
 	clock  roster.Clock
 	log    *slog.Logger
-	hasher *password.Hasher
+	hasher passwordHasher
 	ipRate *rateLimiter
 	mail   mailState
+}
+
+// passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
+// verifications).
+type passwordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error)
+	VerifyDummy(ctx context.Context, password string)
 }
 
 // New returns the use cases over a migrated database.

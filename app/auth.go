@@ -98,9 +98,9 @@ type LoginResult struct {
 	User    roster.User
 }
 
-// lockFor is the growing delay after consecutive failed logins of one account: none for
+// lockFor is the growing delay after consecutive failed attempts for one account: none for
 // the first four, then 1 s doubling up to 15 minutes, and a hard stop of a day at 50
-// failures, well before 100. A successful login or a password reset clears the count.
+// failures, well before 100. A success or a password reset clears the count.
 func lockFor(failures int) time.Duration {
 	switch {
 	case failures >= 50:
@@ -112,59 +112,75 @@ func lockFor(failures int) time.Duration {
 	return 0
 }
 
-// Login checks an address and password and opens a new session. Unknown addresses, wrong
-// passwords and accounts without a password get the same answer after the same work.
-func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (LoginResult, error) {
-	now := a.clock.Now()
-	if ok, wait := a.ipRate.allow("login:"+actor.IP, now); !ok {
-		return LoginResult{}, rateLimited(wait)
-	}
+// loginKey is the key of an address's failure count: a hash of the address, known or not.
+func loginKey(addr string) string { return token.Hash("login:" + addr) }
+
+// verifyCredential checks the password of the account at an address. It is the one place
+// where Roster checks an account's password: login, step-up, accepting an invitation for an
+// address that has an account, and the operator set-up all go through it, and share one
+// failure count per address.
+//
+//  1. Reserve: the attempt is counted before the password is verified, in one atomic
+//     statement that refuses a locked address (sqlstore.ReserveLoginAttempt), and the lock
+//     the new count earns starts at once. Parallel guesses cannot outrun the lock: no more
+//     passwords are verified than lockFor allows.
+//  2. Verify the password (a dummy hash for unknown addresses, accounts without a password
+//     and oversized input: the same work and the same answer as a wrong password).
+//  3. Record: a failure is audited as failAction (when the account exists and failAction is
+//     set); a success clears the count, upgrades a hash made with weaker parameters and runs
+//     then (when set) in the same transaction.
+//
+// A deactivated account with the right password gets user_deactivated. Callers reword the
+// invalid_credentials answer for their form.
+func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr, pw, failAction string, then func(t *txn, u roster.User) error) (roster.User, error) {
 	bad := roster.Errorf(roster.EInvalidCredentials, "the email address or the password is not correct")
-	addr, err := email(in.Email)
-	if err != nil || len(in.Password) > 4*password.MaxLength {
-		a.hasher.VerifyDummy(ctx, in.Password)
-		return LoginResult{}, bad
+	addr, err := email(rawAddr)
+	if err != nil {
+		a.hasher.VerifyDummy(ctx, pw)
+		return roster.User{}, bad
 	}
-	c := a.read()
-	key := token.Hash("login:" + addr)
-	if _, until, err := c.LoginThrottle(ctx, key); err != nil {
-		return LoginResult{}, err
-	} else if until.After(now) {
-		return LoginResult{}, rateLimited(until.Sub(now))
+	key := loginKey(addr)
+	reserved, until := false, time.Time{}
+	if err := a.write(ctx, actor, func(t *txn) error {
+		var err error
+		reserved, until, err = t.ReserveLoginAttempt(t.ctx, key, t.now, lockFor)
+		return err
+	}); err != nil {
+		return roster.User{}, err
 	}
-	u, hash, err := c.UserByEmail(ctx, addr)
+	if !reserved {
+		return roster.User{}, rateLimited(until.Sub(a.clock.Now()))
+	}
+	u, hash, err := a.read().UserByEmail(ctx, addr)
 	if err != nil && roster.ErrorCode(err) != roster.ENotFound {
-		return LoginResult{}, err
+		return roster.User{}, err
 	}
 	ok, rehash := false, false
-	if hash == "" {
-		a.hasher.VerifyDummy(ctx, in.Password)
-	} else if ok, rehash, err = a.hasher.Verify(ctx, in.Password, hash); err != nil {
-		return LoginResult{}, err
+	if hash == "" || len(pw) > 4*password.MaxLength {
+		a.hasher.VerifyDummy(ctx, pw)
+	} else if ok, rehash, err = a.hasher.Verify(ctx, pw, hash); err != nil {
+		return roster.User{}, err
 	}
 	if !ok {
-		err := a.write(ctx, actor, func(t *txn) error {
-			_, err := t.RecordLoginFailure(t.ctx, key, t.now, lockFor)
-			if err != nil || u.ID == "" {
+		if err := a.write(ctx, actor, func(t *txn) error {
+			if err := t.NoteLoginFailure(t.ctx, key, t.now); err != nil || u.ID == "" || failAction == "" {
 				return err
 			}
 			t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-			return t.audit(roster.AuditEvent{Action: "user.login_failed", TargetType: "user", TargetID: u.ID})
-		})
-		if err != nil {
-			return LoginResult{}, err
+			return t.audit(roster.AuditEvent{Action: failAction, TargetType: "user", TargetID: u.ID})
+		}); err != nil {
+			return roster.User{}, err
 		}
-		return LoginResult{}, bad
+		return roster.User{}, bad
 	}
 	if u.Status != roster.UserActive {
-		return LoginResult{}, roster.Errorf(roster.EUserDeactivated, "this account has been deactivated; contact your administrator")
+		return roster.User{}, roster.Errorf(roster.EUserDeactivated, "this account has been deactivated; contact your administrator")
 	}
 	if rehash {
-		if hash, err = a.hasher.Hash(ctx, in.Password); err != nil {
-			return LoginResult{}, err
+		if hash, err = a.hasher.Hash(ctx, pw); err != nil {
+			return roster.User{}, err
 		}
 	}
-	var res LoginResult
 	err = a.write(ctx, actor, func(t *txn) error {
 		if err := t.ClearLoginFailures(t.ctx, key); err != nil {
 			return err
@@ -174,14 +190,38 @@ func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (Log
 				return err
 			}
 		}
+		if then == nil {
+			return nil
+		}
+		return then(t, u)
+	})
+	if err != nil {
+		return roster.User{}, err
+	}
+	return u, nil
+}
+
+// Login checks an address and password and opens a new session: the credential
+// (verifyCredential), then the session, in the transaction that records the success.
+// Unknown addresses, wrong passwords and accounts without a password get the same answer
+// after the same work.
+func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (LoginResult, error) {
+	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
+		return LoginResult{}, rateLimited(wait)
+	}
+	var res LoginResult
+	_, err := a.verifyCredential(ctx, actor, in.Email, in.Password, "user.login_failed", func(t *txn, u roster.User) error {
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		res, err = a.openSession(t, u)
-		if err != nil {
+		var err error
+		if res, err = a.openSession(t, u); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "user.logged_in", TargetType: "session", TargetID: res.Session.ID})
 	})
-	return res, err
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return res, nil
 }
 
 // openSession creates a session for a user who just proved who they are: always a new
@@ -312,32 +352,11 @@ func (a *App) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, 
 	if err != nil {
 		return err
 	}
-	key := token.Hash("login:" + u.Email)
-	if _, until, err := c.LoginThrottle(ctx, key); err != nil {
-		return err
-	} else if now := a.clock.Now(); until.After(now) {
-		return rateLimited(until.Sub(now))
-	}
-	hash, err := c.PasswordHash(ctx, actor.UserID)
-	if err != nil {
-		return err
-	}
-	ok := false
-	if hash == "" || len(pw) > 4*password.MaxLength {
-		a.hasher.VerifyDummy(ctx, pw)
-	} else if ok, _, err = a.hasher.Verify(ctx, pw, hash); err != nil {
-		return err
-	}
-	if !ok {
-		if err := a.write(ctx, actor, func(t *txn) error {
-			if _, err := t.RecordLoginFailure(t.ctx, key, t.now, lockFor); err != nil {
-				return err
-			}
-			return t.audit(roster.AuditEvent{Action: "user.reauth_failed", TargetType: "user", TargetID: u.ID})
-		}); err != nil {
-			return err
+	if _, err := a.verifyCredential(ctx, actor, u.Email, pw, "user.reauth_failed", nil); err != nil {
+		if roster.ErrorCode(err) == roster.EInvalidCredentials {
+			return &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
 		}
-		return &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
+		return err
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/freemail"
-	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/token"
 )
@@ -657,7 +656,7 @@ func (a *App) inviteeCredentials(ctx context.Context, actor roster.Actor, inv ro
 		return roster.User{}, "", rateLimited(wait)
 	}
 	c := a.read()
-	existing, hash, err := c.UserByEmail(ctx, inv.Email)
+	existing, _, err := c.UserByEmail(ctx, inv.Email)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		loc := in.Locale
 		if loc == "" {
@@ -673,32 +672,12 @@ func (a *App) inviteeCredentials(ctx context.Context, actor roster.Actor, inv ro
 	if err != nil {
 		return roster.User{}, "", err
 	}
-	key := token.Hash("login:" + inv.Email)
-	if _, until, err := c.LoginThrottle(ctx, key); err != nil {
-		return roster.User{}, "", err
-	} else if until.After(now) {
-		return roster.User{}, "", rateLimited(until.Sub(now))
-	}
-	ok := false
-	if in.Password == "" || len(in.Password) > 4*password.MaxLength || hash == "" {
-		a.hasher.VerifyDummy(ctx, in.Password)
-	} else if ok, _, err = a.hasher.Verify(ctx, in.Password, hash); err != nil {
-		return roster.User{}, "", err
-	}
-	if !ok {
-		if err := a.write(ctx, actor, func(t *txn) error {
-			_, err := t.RecordLoginFailure(t.ctx, key, t.now, lockFor)
-			return err
-		}); err != nil {
-			return roster.User{}, "", err
-		}
+	u, err := a.verifyCredential(ctx, actor, existing.Email, in.Password, "", nil)
+	if roster.ErrorCode(err) == roster.EInvalidCredentials {
 		return roster.User{}, "", &roster.Error{Code: roster.EInvalidCredentials, Field: "password",
 			Message: "this address has an account: enter its password to accept, or log in first"}
 	}
-	if existing.Status != roster.UserActive {
-		return roster.User{}, "", roster.Errorf(roster.EUserDeactivated, "this account has been deactivated; contact your administrator")
-	}
-	return existing, "", nil
+	return u, "", err
 }
 
 // joinInvited adds the invitee with the invitation's roles, granted with the inviter's

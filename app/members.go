@@ -360,7 +360,8 @@ func (a *App) StoreTeam(ctx context.Context, actor roster.Actor, storeID string)
 }
 
 // SetStoreRole gives a member of the organization a role in a store, or changes it (store
-// admins, and owner and admins). Nobody grants a role holding permissions they lack.
+// admins, and owner and admins). Nobody grants a role holding permissions they lack, nor
+// changes the role of someone whose current role holds permissions they lack.
 func (a *App) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, userID, roleID string) error {
 	return a.storeWrite(ctx, actor, storeID, roster.PermStoreMembersManage, func(t *txn, s scope, st roster.Store) error {
 		m, err := a.member(t, st.OrgID, userID)
@@ -376,6 +377,9 @@ func (a *App) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, use
 		before := ""
 		if old, err := t.StoreMember(t.ctx, st.ID, userID); err == nil {
 			before = old.RoleID
+			if err := a.checkManageStoreMember(t, s, st.ID, old.RoleID); err != nil {
+				return err
+			}
 		} else if roster.ErrorCode(err) != roster.ENotFound {
 			return err
 		}
@@ -391,8 +395,28 @@ func (a *App) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, use
 	})
 }
 
-// RemoveFromStore removes a member from a store (store admins, and owner and admins); they
-// stay in the organization and are told by email.
+// checkManageStoreMember refuses to change or remove a store membership whose current role
+// holds a permission the actor lacks in that store (roster.Access.MayManageStoreMember). A
+// role deleted under a race holds nothing.
+func (a *App) checkManageStoreMember(t *txn, s scope, storeID, currentRoleID string) error {
+	target, err := a.resolver(t.ctx, &t.Conn, s.cat, s.org.ID).role(currentRoleID)
+	if roster.ErrorCode(err) == roster.EUnknownRole {
+		target, err = roster.Role{ID: currentRoleID}, nil
+	}
+	if err != nil {
+		return err
+	}
+	if missing := s.acc.MayManageStoreMember(storeID, target); len(missing) > 0 {
+		e := escalation(missing).(*roster.Error)
+		e.Field, e.Message = "user_id", "you cannot change or remove someone whose store role holds permissions you do not hold yourself"
+		return e
+	}
+	return nil
+}
+
+// RemoveFromStore removes a member from a store (store admins, and owner and admins; never
+// someone whose store role holds permissions the actor lacks); they stay in the
+// organization and are told by email.
 func (a *App) RemoveFromStore(ctx context.Context, actor roster.Actor, storeID, userID string) error {
 	return a.storeWrite(ctx, actor, storeID, roster.PermStoreMembersManage, func(t *txn, s scope, st roster.Store) error {
 		if !roster.ValidID(roster.PrefixUser, userID) {
@@ -406,6 +430,9 @@ func (a *App) RemoveFromStore(ctx context.Context, actor roster.Actor, storeID, 
 			return err
 		} else if m.Role == roster.OrgOwner && s.acc.Role != roster.OrgOwner {
 			return ownerProtected(false) // as SetStoreRole: only the owner touches the owner's memberships
+		}
+		if err := a.checkManageStoreMember(t, s, st.ID, old.RoleID); err != nil {
+			return err
 		}
 		if err := t.RemoveStoreMember(t.ctx, st.ID, userID); err != nil {
 			return err

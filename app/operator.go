@@ -118,7 +118,8 @@ func (a *App) adminUser(t *txn, idOrEmail string) (roster.User, error) {
 }
 
 // DeactivateUser stops a user from signing in anywhere (operators): every session ends at
-// once and their API keys stop working. An owner must hand their organizations over first.
+// once and their API keys are revoked (reactivation brings none back). An owner must hand
+// their organizations over first.
 func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, err
@@ -153,9 +154,13 @@ func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail 
 		if err != nil {
 			return err
 		}
+		revoked, err := t.revokeUserKeys(u.ID, "user_deactivated")
+		if err != nil {
+			return err
+		}
 		u.Status = roster.UserDeactivated
 		return t.audit(roster.AuditEvent{Action: "user.deactivated", TargetType: "user", TargetID: u.ID,
-			Before: map[string]any{"status": "active"}, After: map[string]any{"status": "deactivated", "sessions_ended": ended}})
+			Before: map[string]any{"status": "active"}, After: map[string]any{"status": "deactivated", "sessions_ended": ended, "api_keys_revoked": revoked}})
 	})
 	return u, err
 }
@@ -297,18 +302,15 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 	if err != nil {
 		return roster.User{}, err
 	}
-	existing, hash, err := c.UserByEmail(ctx, addr)
+	_, _, err = c.UserByEmail(ctx, addr)
+	var existing roster.User
 	var newHash string
 	switch {
 	case err == nil:
-		ok := false
-		if hash != "" {
-			if ok, _, err = a.hasher.Verify(ctx, in.Password, hash); err != nil {
-				return roster.User{}, err
-			}
-		}
-		if !ok {
+		if existing, err = a.verifyCredential(ctx, actor, addr, in.Password, "", nil); roster.ErrorCode(err) == roster.EInvalidCredentials {
 			return roster.User{}, &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "this address has an account: enter its password to make it operator"}
+		} else if err != nil {
+			return roster.User{}, err
 		}
 	case roster.ErrorCode(err) == roster.ENotFound:
 		if existing, newHash, err = a.newUser(ctx, in); err != nil {

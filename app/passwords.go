@@ -11,7 +11,8 @@ import (
 
 // SetPasswordWithLink sets a password through a one-time link: a password reset, or the
 // first password of a user created directly. The link works once and only before it expires;
-// using it proves the address, and ends every session of the user.
+// using it proves the address, and ends every session of the user. A reset also revokes every
+// API key of the user, in every organization.
 func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secret, pw string) (roster.User, error) {
 	bad := roster.Errorf(roster.ETokenInvalid, "this link is invalid, already used or expired; ask for a new one")
 	if !token.WellFormed(token.PrefixLink, secret) {
@@ -62,7 +63,7 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 		if _, err := t.DeleteUserSessions(t.ctx, u.ID, ""); err != nil {
 			return err
 		}
-		if err := t.ClearLoginFailures(t.ctx, token.Hash("login:"+u.Email)); err != nil {
+		if err := t.ClearLoginFailures(t.ctx, loginKey(u.Email)); err != nil {
 			return err
 		}
 		if u.EmailVerifiedAt == nil {
@@ -70,8 +71,16 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 		}
 		u.HasPassword = true
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		if err := t.audit(roster.AuditEvent{Action: "user.password_set", TargetType: "user", TargetID: u.ID,
-			After: map[string]any{"via": string(tok.Purpose)}}); err != nil {
+		after := map[string]any{"via": string(tok.Purpose)}
+		if tok.Purpose == roster.TokenPasswordReset {
+			// Whoever knew the old password may have minted keys that act as the user.
+			n, err := t.revokeUserKeys(u.ID, "password_reset")
+			if err != nil {
+				return err
+			}
+			after["api_keys_revoked"] = n
+		}
+		if err := t.audit(roster.AuditEvent{Action: "user.password_set", TargetType: "user", TargetID: u.ID, After: after}); err != nil {
 			return err
 		}
 		if tok.Purpose == roster.TokenPasswordReset {

@@ -84,7 +84,7 @@ func TestPrune(t *testing.T) {
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.AuditRetention = 90 * 24 * time.Hour })
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
-		key, err := env.App.CreateAPIKey(ctx, owner, org.ID, app.APIKeyInput{Name: "K", RoleID: roster.StoreRoleViewer})
+		key, err := env.App.CreateAPIKey(ctx, owner, org.ID, app.APIKeyInput{Name: "K", RoleID: roster.StoreRoleViewer, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,7 +14,11 @@ import (
 func sampleData(template string) map[string]any {
 	d := map[string]any{"name": "Marc", "org_name": "Acme <b>Shops</b>", "inviter_name": "Olivia", "role": "member",
 		"expires_at": "2026-11-29T09:00:00Z", "new_email": "m•••c@acme.com", "invitee_name": "Marc", "invitee_email": "marc@acme.com",
-		"from_name": "Olivia", "to_name": "Ana", "requested_by": "Olivia"}
+		"from_name": "Olivia", "to_name": "Ana", "requested_by": "Olivia",
+		"key_name": "Zendesk", "by_name": "Olivia", "by_other": true}
+	if template == "api_key_created" {
+		d["store_name"] = "Shop A"
+	}
 	if template == "invitation" {
 		d["stores"] = []any{map[string]any{"name": "Shop A", "role": "admin", "role_name": "Admin"},
 			map[string]any{"name": "Shop B", "role": "rol_x", "role_name": "Creators"}}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -102,6 +103,15 @@ func (c *Conn) RevokeAPIKey(ctx context.Context, orgID, id string, now time.Time
 		return roster.Errorf(roster.EConflict, "this API key is already revoked")
 	}
 	return err
+}
+
+// RevokeUserAPIKeys revokes every live (neither revoked nor expired) API key of a user, in
+// every organization, and returns them.
+func (c *Conn) RevokeUserAPIKeys(ctx context.Context, userID string, now time.Time) ([]roster.APIKey, error) {
+	rows, err := c.query(ctx, `UPDATE api_keys SET revoked_at = ?
+		WHERE user_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)
+		RETURNING `+strings.ReplaceAll(apiKeyColumns, "k.", ""), micros(now), userID, micros(now))
+	return scanAll(rows, err, func(r *sql.Rows) (roster.APIKey, error) { return scanAPIKey(r) })
 }
 
 // RecordAPIKeyRequest appends a request to a key's log, counts it in the organization's

@@ -88,6 +88,43 @@ func (c *Conn) RecordLoginFailure(ctx context.Context, key string, now time.Time
 	return n, err
 }
 
+// ReserveLoginAttempt counts an attempt for an account key before its password is checked,
+// atomically, and must run in a write transaction. Unless the key is locked at now, the count
+// grows by one and the lock that count earns (lockFor) starts at once; the attempt then counts
+// as a failure until a success clears the count. A locked key gets ok false and the end of
+// its lock, and its count stays. The conditional upsert locks the row on PostgreSQL until the
+// transaction ends, and sees the latest version of it (a concurrent reservation waits, then
+// finds the lock); on SQLite write transactions are serialized. So of concurrent attempts no
+// more get through than the lock allows.
+func (c *Conn) ReserveLoginAttempt(ctx context.Context, key string, now time.Time, lockFor func(failures int) time.Duration) (ok bool, lockedUntil time.Time, err error) {
+	var n int
+	err = c.queryRow(ctx, `INSERT INTO login_throttle (account_key, failures, locked_until, updated_at) VALUES (?, 1, 0, ?)
+		ON CONFLICT (account_key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at
+		WHERE login_throttle.locked_until <= excluded.updated_at
+		RETURNING failures`, key, micros(now)).Scan(&n)
+	if IsNotFound(err) {
+		_, until, err := c.LoginThrottle(ctx, key)
+		return false, until, err
+	}
+	if err != nil {
+		return false, time.Time{}, mapError(err)
+	}
+	if d := lockFor(n); d > 0 {
+		until := now.Add(d)
+		_, err = c.exec(ctx, `UPDATE login_throttle SET locked_until = ? WHERE account_key = ?`, micros(until), key)
+		return true, until, err
+	}
+	return true, time.Time{}, nil
+}
+
+// NoteLoginFailure records when an attempt counted by ReserveLoginAttempt turned out wrong.
+// It changes no count: it gives a wrong password of an unknown address the same write as one
+// of a known account, whose failure is also audited.
+func (c *Conn) NoteLoginFailure(ctx context.Context, key string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE login_throttle SET updated_at = ? WHERE account_key = ?`, micros(now), key)
+	return err
+}
+
 // ClearLoginFailures forgets the failed logins of an account key after a success or a reset.
 func (c *Conn) ClearLoginFailures(ctx context.Context, key string) error {
 	_, err := c.exec(ctx, `DELETE FROM login_throttle WHERE account_key = ?`, key)
