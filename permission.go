@@ -100,6 +100,31 @@ var orgRolePermissions = map[OrgRole][]Permission{
 // OrgRolePermissions returns the organization permissions of an organization role.
 func OrgRolePermissions(r OrgRole) PermSet { return NewPermSet(orgRolePermissions[r]...) }
 
+// Holders names the built-in roles that hold a permission, for telling someone refused who
+// may do it: the organization roles that hold it (for a store permission, owners and admins,
+// who act as store admin everywhere), and the built-in store roles that grant it.
+func (c *Catalog) Holders(p Permission) (org []OrgRole, store []string) {
+	info, ok := c.Lookup(p)
+	if !ok {
+		return nil, nil
+	}
+	if info.Scope == ScopeStore {
+		org = []OrgRole{OrgOwner, OrgAdmin}
+		for _, id := range BuiltinStoreRoles {
+			if r, ok := c.BuiltinRole(id); ok && NewPermSet(r.Permissions...).Has(p) {
+				store = append(store, id)
+			}
+		}
+		return org, store
+	}
+	for _, r := range []OrgRole{OrgOwner, OrgAdmin, OrgMember} {
+		if OrgRolePermissions(r).Has(p) {
+			org = append(org, r)
+		}
+	}
+	return org, nil
+}
+
 // Built-in store role IDs. Custom roles have IDs with the "rol" prefix.
 const (
 	StoreRoleAdmin  = "admin"

@@ -222,3 +222,25 @@ func TestValidID(t *testing.T) {
 		t.Error("two IDs are equal")
 	}
 }
+
+func TestHolders(t *testing.T) {
+	cat := roster.NewCatalog([]roster.PermissionInfo{{Key: "campaigns.create", Scope: roster.ScopeStore, HostApp: true, Member: true}})
+	for _, c := range []struct {
+		perm  roster.Permission
+		org   []roster.OrgRole
+		store []string
+	}{
+		{roster.PermOrgDelete, []roster.OrgRole{roster.OrgOwner}, nil},
+		{roster.PermOrgMembersManage, []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin}, nil},
+		{roster.PermOrgRead, []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin, roster.OrgMember}, nil},
+		{roster.PermStoreMembersInvite, []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin}, []string{roster.StoreRoleAdmin}},
+		{roster.PermStoreRead, []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin}, []string{roster.StoreRoleAdmin, roster.StoreRoleMember, roster.StoreRoleViewer}},
+		{"campaigns.create", []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin}, []string{roster.StoreRoleAdmin, roster.StoreRoleMember}},
+		{"nope.nope", nil, nil},
+	} {
+		org, store := cat.Holders(c.perm)
+		if !slices.Equal(org, c.org) || !slices.Equal(store, c.store) {
+			t.Errorf("Holders(%s) = %v %v, want %v %v", c.perm, org, store, c.org, c.store)
+		}
+	}
+}

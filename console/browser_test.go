@@ -590,7 +590,12 @@ func (b *tab) checkLanguage() {
 	b.t.Helper()
 	js := `(function () {
 		var out = [], w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-		while (w.nextNode()) { var s = w.currentNode.nodeValue.trim(); if (s) out.push(s); }
+		var page = document.documentElement.lang;
+		while (w.nextNode()) {
+			var s = w.currentNode.nodeValue.trim(), in_ = w.currentNode.parentElement.closest("[lang]");
+			// Text marked as another language (an email shown in the mailbox) is not the page's.
+			if (s && (!in_ || in_.lang === page)) out.push(s);
+		}
 		document.querySelectorAll("[placeholder],[aria-label],[title],[alt]").forEach(function (e) {
 			["placeholder", "aria-label", "title", "alt"].forEach(function (a) { var v = e.getAttribute(a); if (v) out.push(v.trim()); });
 		});

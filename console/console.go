@@ -176,8 +176,39 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 	}
 	v := s.view(w, r, rq, "error.title")
 	v.Error = s.cat.errorText(rq.loc, err, httpserver.RequestID(r.Context()))
-	v.D = map[string]any{"Code": code}
+	d := map[string]any{"Code": code, "Forbidden": status == http.StatusForbidden}
+	if e := roster.AsError(err); e != nil && status == http.StatusForbidden {
+		if p, ok := e.Details["permission"].(string); ok {
+			d["WhoMay"] = s.whoMay(rq.loc, roster.Permission(p))
+		}
+	}
+	v.D = d
 	s.render(w, r, status, "error", v)
+}
+
+// whoMay tells someone refused which roles may do what they tried, in their language: "Owner,
+// Admin of the organization; Admin of the store".
+func (s *Server) whoMay(loc string, p roster.Permission) string {
+	org, store := roster.NewCatalog(nil).Holders(p)
+	var parts []string
+	if len(org) > 0 {
+		names := make([]string, len(org))
+		for i, r := range org {
+			names[i] = s.cat.text(loc, "orgrole."+string(r))
+		}
+		parts = append(parts, s.cat.text(loc, "error.who_may_org", "roles", strings.Join(names, ", ")))
+	}
+	if len(store) > 0 {
+		names := make([]string, len(store))
+		for i, r := range store {
+			names[i] = s.cat.text(loc, "storerole."+r)
+		}
+		parts = append(parts, s.cat.text(loc, "error.who_may_store", "roles", strings.Join(names, ", ")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return s.cat.text(loc, "error.who_may", "roles", strings.Join(parts, "; "))
 }
 
 // crossOrigin answers a state-changing request sent from another site.

@@ -106,3 +106,35 @@ func TestHomeListsReachableStores(t *testing.T) {
 		admin.checkAxe()
 	})
 }
+
+// TestForbiddenSaysWhoMay: a page the person's role does not allow says so, and names the
+// roles that may, instead of "Something went wrong".
+func TestForbiddenSaysWhoMay(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		ownerEmail, memberEmail := addr("Olga"), addr("Max")
+		owner := s.browser(t, "owner", lang)
+		owner.signup("Olga Owner", ownerEmail)
+		orgID := owner.createOrg("Forbidden Co")
+		member := s.browser(t, "member", lang)
+		member.signup("Max Member", memberEmail)
+		_, mu := s.env.Login(t, memberEmail)
+		s.env.Join(t, mustActor(t, s, ownerEmail), orgID, mu, roster.OrgMember)
+
+		member.open("/orgs/" + orgID + "/policy")
+		cat := catalogs[lang]
+		if h := member.text("main h1"); h != cat["error.forbidden_heading"] {
+			t.Fatalf("heading %q, want %q", h, cat["error.forbidden_heading"])
+		}
+		who := member.text("[data-testid=who-may]")
+		for _, role := range []string{cat["orgrole.owner"], cat["orgrole.admin"]} {
+			if !strings.Contains(who, role) {
+				t.Fatalf("%q does not name %q", who, role)
+			}
+		}
+		if strings.Contains(who, cat["orgrole.member"]) {
+			t.Fatalf("%q names members, who may not", who)
+		}
+		member.checkAxe()
+	})
+}

@@ -339,12 +339,13 @@ func (s *Server) mailboxPage(w http.ResponseWriter, r *http.Request, rq *request
 	}
 	type message struct {
 		To, Subject, Text, Template string
+		Locale                      string // the language the email was written in
 		At                          time.Time
 		Links                       []string
 	}
 	var list []message
 	for _, m := range msgs {
-		list = append(list, message{To: m.To, Subject: m.Subject, Text: m.Text, Template: m.Template, At: m.At, Links: linkPattern.FindAllString(m.Text, -1)})
+		list = append(list, message{To: m.To, Subject: m.Subject, Text: m.Text, Template: m.Template, Locale: m.Locale, At: m.At, Links: linkPattern.FindAllString(m.Text, -1)})
 	}
 	d["Messages"] = list
 	v.D = d

@@ -26,8 +26,11 @@ type Conn struct {
 
 // Pooled reports whether the connection reads outside any transaction (DB.Read).
 func (c *Conn) Pooled() bool {
-	_, ok := c.q.(*sql.DB)
-	return ok
+	switch c.q.(type) {
+	case *sql.DB, *readStmts:
+		return true
+	}
+	return false
 }
 
 // Tx is a write transaction.
