@@ -38,6 +38,7 @@ type Config struct {
 	LoginPerIP          int           // login attempts per IP per minute
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
+	IndexEntries        int           // bound of the in-memory access index; 0 for DefaultIndexEntries
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -66,6 +67,7 @@ type App struct {
 	hasher *password.Hasher
 	ipRate *rateLimiter
 	mail   mailState
+	index  *accessIndex // the in-memory access index (index.go)
 }
 
 // New returns the use cases over a migrated database.
@@ -73,7 +75,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 	if clock == nil {
 		clock = roster.SystemClock{}
 	}
-	return &App{
+	a := &App{
 		db:     db,
 		cfg:    cfg,
 		clock:  clock,
@@ -81,8 +83,35 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 		mail:   newMailState(),
+		index:  newAccessIndex(db, cfg.IndexEntries),
 	}
+	db.OnAccessChange(a.index.localChange)
+	return a
 }
+
+// Listen keeps this node's access index in step with the other nodes until ctx ends: on
+// PostgreSQL it listens for their changes of access (until it does, and whenever its
+// connection is down, checks answer from SQL). On SQLite it returns at once: every write
+// goes through this process. Serve runs it.
+func (a *App) Listen(ctx context.Context) {
+	if a.db.Engine() != sqlstore.Postgres {
+		return
+	}
+	a.index.mu.Lock()
+	a.index.listening = true
+	a.index.mu.Unlock()
+	defer func() {
+		a.index.mu.Lock()
+		a.index.listening = false
+		a.index.mu.Unlock()
+		a.index.AccessDown(nil)
+	}()
+	a.db.ListenAccess(ctx, a.index)
+}
+
+// Revision returns the access revision this node's index has applied: a lower bound of the
+// revision of every change it answers with.
+func (a *App) Revision() int64 { return a.index.revision() }
 
 // Config returns the instance configuration.
 func (a *App) Config() Config { return a.cfg }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/password"
+	"github.com/rosterhq/roster/sqlstore"
 )
 
 // Me returns the signed-in user.
@@ -173,16 +174,24 @@ func (a *App) MyOrganizations(ctx context.Context, actor roster.Actor) ([]roster
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
-	c := a.read()
-	affs, err := c.Affiliations(ctx, actor.UserID)
+	src, err := a.source(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	adminStores, err := c.AdminStores(ctx, actor.UserID)
+	return src.affiliations(ctx, actor.UserID)
+}
+
+// affiliations reads a user's selector from the database.
+func (a *App) affiliations(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, error) {
+	affs, err := c.Affiliations(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	direct, err := c.StoreMembershipsOfUser(ctx, actor.UserID)
+	adminStores, err := c.AdminStores(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	direct, err := c.StoreMembershipsOfUser(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

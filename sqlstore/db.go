@@ -64,6 +64,10 @@ type DB struct {
 	writer chan struct{}
 
 	commitFaults atomic.Int32 // transactions left to fail at commit (FailNextCommits)
+
+	url      string                         // the PostgreSQL URL, for the access listener
+	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
+	listener listenerState                  // the PostgreSQL access listener (listen.go)
 }
 
 // ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").
@@ -113,6 +117,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
 		db.writer = make(chan struct{}, 1)
 	case Postgres:
+		db.url = target
 		db.sql, err = sql.Open("pgx", target)
 		if err != nil {
 			return nil, err
