@@ -38,7 +38,7 @@ type Config struct {
 	LoginPerIP          int           // login attempts per IP per minute
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
-	IndexEntries        int           // bound of the in-memory access index; 0 for DefaultIndexEntries
+	IndexEntries        int           // bound of the access index; 0 for DefaultIndexEntries, -1 for none (SQL only)
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -83,9 +83,11 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 		mail:   newMailState(),
-		index:  newAccessIndex(db, cfg.IndexEntries),
 	}
-	db.OnAccessChange(a.index.localChange)
+	if cfg.IndexEntries >= 0 {
+		a.index = newAccessIndex(db, cfg.IndexEntries)
+		db.OnAccessChange(a.index.localChange)
+	}
 	return a
 }
 
@@ -94,7 +96,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 // connection is down, checks answer from SQL). On SQLite it returns at once: every write
 // goes through this process. Serve runs it.
 func (a *App) Listen(ctx context.Context) {
-	if a.db.Engine() != sqlstore.Postgres {
+	if a.db.Engine() != sqlstore.Postgres || a.index == nil {
 		return
 	}
 	a.index.mu.Lock()
@@ -111,7 +113,31 @@ func (a *App) Listen(ctx context.Context) {
 
 // Revision returns the access revision this node's index has applied: a lower bound of the
 // revision of every change it answers with.
-func (a *App) Revision() int64 { return a.index.revision() }
+func (a *App) Revision() int64 {
+	if a.index == nil {
+		return 0
+	}
+	return a.index.revision()
+}
+
+// IndexStats tells how this node's access index answers.
+type IndexStats struct {
+	Revision  int64 // the access revision it has applied
+	Trusted   bool  // SQLite, or the PostgreSQL listener is connected
+	FromIndex int64 // reads answered from memory
+	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
+}
+
+// IndexStats returns how this node's access index has answered so far.
+func (a *App) IndexStats() IndexStats {
+	if a.index == nil {
+		return IndexStats{}
+	}
+	x := a.index
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load()}
+}
 
 // Config returns the instance configuration.
 func (a *App) Config() Config { return a.cfg }

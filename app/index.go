@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -55,6 +56,8 @@ type accessIndex struct {
 	tokens  map[string]indexedToken             // MAC of the secret → service token
 
 	barrier barrier
+
+	fromIndex, fromSQL atomic.Int64 // reads answered each way (IndexStats)
 }
 
 type indexedKey struct {

@@ -32,6 +32,9 @@ func (a *App) source(ctx context.Context, atLeast int64) (*source, error) {
 	}
 	if ok {
 		s.x, s.epoch = a.index, epoch
+		a.index.fromIndex.Add(1)
+	} else {
+		a.index.fromSQL.Add(1)
 	}
 	return s, nil
 }

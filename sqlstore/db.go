@@ -65,9 +65,9 @@ type DB struct {
 
 	commitFaults atomic.Int32 // transactions left to fail at commit (FailNextCommits)
 
-	url      string                         // the PostgreSQL URL, for the access listener
+	url      string                             // the PostgreSQL URL, for the access listener
 	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
-	listener listenerState                  // the PostgreSQL access listener (listen.go)
+	listener listenerState                      // the PostgreSQL access listener (listen.go)
 }
 
 // ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").

@@ -53,8 +53,11 @@ func (db *DB) ListenAccess(ctx context.Context, l AccessListener) {
 	}
 	pause := 50 * time.Millisecond
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx, l)
+		connected, err := db.listenOnce(ctx, l)
 		db.setListenerPID(0)
+		if connected {
+			pause = 50 * time.Millisecond
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -69,12 +72,12 @@ func (db *DB) ListenAccess(ctx context.Context, l AccessListener) {
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context, l AccessListener) error {
+func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool, err error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := pgx.Connect(cctx, db.url)
 	cancel()
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() {
 		c, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -83,15 +86,15 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) error {
 	}()
 	var schema string
 	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return err
+		return false, err
 	}
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{"roster_access_" + schema}.Sanitize()); err != nil {
-		return err
+		return false, err
 	}
 	// Read after LISTEN: every change after this revision will be notified.
 	var rev int64
 	if err := conn.QueryRow(ctx, `SELECT revision FROM access_revision WHERE id = 1`).Scan(&rev); err != nil {
-		return err
+		return false, err
 	}
 	db.setListenerPID(conn.PgConn().PID())
 	l.AccessReset(rev)
@@ -101,23 +104,23 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) error {
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return true, ctx.Err()
 			}
 			if wctx.Err() == nil {
-				return err
+				return true, err
 			}
 			// Quiet for a while: make sure the connection still answers.
 			pctx, cancel := context.WithTimeout(ctx, listenPing)
 			err = conn.Ping(pctx)
 			cancel()
 			if err != nil {
-				return err
+				return true, err
 			}
 			continue
 		}
 		ch, err := parseAccessChange(n.Payload)
 		if err != nil {
-			return err // cannot tell what changed: reconnect, which resets the index
+			return true, err // cannot tell what changed: reconnect, which resets the index
 		}
 		l.AccessChanged(ch)
 	}
