@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -112,7 +113,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeErr(ctx, roster.Errorf(roster.EUnauthenticated, "log in first: send Authorization: Bearer <token>"))
 		return
 	}
-	next(huma.WithValue(ctx, keyActor, a))
+	hctx := huma.WithValue(ctx, keyActor, a)
+	if m := ctx.Method(); m != http.MethodGet && m != http.MethodHead {
+		hctx = revisionContext{humaContext: huma.WithContext(hctx, app.WithRevisionSink(hctx.Context())), app: s.app}
+	}
+	next(hctx)
 	if a.Kind == roster.ActorAPIKey {
 		// The request log of API keys: method, path without its query string, status, address.
 		rctx := context.WithoutCancel(ctx.Context())
@@ -133,6 +138,25 @@ func (s *Server) writeErr(ctx huma.Context, err error) {
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)
 	_ = json.NewEncoder(ctx.BodyWriter()).Encode(p)
+}
+
+// revisionContext gives the response of a write its Roster-Revision header: the access
+// revision its changes reached, which a host may pass as at_least_revision to a check.
+type revisionContext struct {
+	humaContext
+	app *app.App
+}
+
+type humaContext = huma.Context // embedded under its own name: huma.Context has a Context method
+
+// RevisionHeader is the response header of writes that carries the access revision.
+const RevisionHeader = "Roster-Revision"
+
+func (c revisionContext) SetStatus(code int) {
+	if rev := c.app.WrittenRevision(c.Context()); rev > 0 {
+		c.SetHeader(RevisionHeader, strconv.FormatInt(rev, 10))
+	}
+	c.humaContext.SetStatus(code)
 }
 
 // bearer is the security requirement of operations that need a signed-in caller.

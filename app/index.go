@@ -252,7 +252,7 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 	x.mu.Lock()
 	if !x.trusted && x.db.Engine() == sqlstore.Postgres && !x.listening {
 		x.mu.Unlock()
-		return 0, false, nil // no listener runs (an admin command, a test): SQL only
+		return 0, false, checkAhead(ctx, x.db, atLeast) // no listener runs (an admin command, a test): SQL only
 	}
 	if atLeast > 0 && x.trusted && x.applied >= atLeast {
 		e := x.epoch
@@ -273,8 +273,7 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 		return 0, false, &roster.Error{Code: roster.EUnavailable, Message: "the database is unavailable; try again shortly", RetryAfter: 2 * time.Second}
 	}
 	if atLeast > rev {
-		return 0, false, &roster.Error{Code: roster.EInvalid, Field: "at_least_revision",
-			Message: "at_least_revision is ahead of every revision Roster has made"}
+		return 0, false, errAhead
 	}
 	deadline := time.NewTimer(listenerWait)
 	defer deadline.Stop()
@@ -378,4 +377,23 @@ func (b *barrier) run() {
 		cancel()
 		close(c.done)
 	}
+}
+
+// errAhead refuses an at_least_revision that no write has answered with yet.
+var errAhead = &roster.Error{Code: roster.EInvalid, Field: "at_least_revision",
+	Message: "at_least_revision is ahead of every revision Roster has made"}
+
+// checkAhead refuses, for a read answered from SQL, an at_least_revision from the future.
+func checkAhead(ctx context.Context, db *sqlstore.DB, atLeast int64) error {
+	if atLeast <= 0 {
+		return nil
+	}
+	rev, err := db.AccessRevision(ctx)
+	if err != nil {
+		return err
+	}
+	if atLeast > rev {
+		return errAhead
+	}
+	return nil
 }

@@ -24,7 +24,7 @@ type source struct {
 func (a *App) source(ctx context.Context, atLeast int64) (*source, error) {
 	s := &source{a: a, c: a.read()}
 	if a.index == nil {
-		return s, nil
+		return s, checkAhead(ctx, a.db, atLeast)
 	}
 	epoch, ok, err := a.index.ready(ctx, atLeast)
 	if err != nil {
@@ -227,3 +227,14 @@ func (s *source) serviceToken(ctx context.Context, secret, hash string, stale fu
 }
 
 func macEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
+
+// WithRevisionSink returns a context in which the writes of one request record the access
+// revision they made; WrittenRevision reads it (the API's Roster-Revision header).
+func WithRevisionSink(ctx context.Context) context.Context { return sqlstore.WithRevisionSink(ctx) }
+
+// WrittenRevision returns the access revision a request's writes reached: the highest they
+// made, or, when none changed access, the revision this node has applied (0 without an
+// index).
+func (a *App) WrittenRevision(ctx context.Context) int64 {
+	return max(sqlstore.Revision(ctx), a.Revision())
+}
