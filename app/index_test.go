@@ -24,22 +24,27 @@ type node struct {
 // and an oracle that answers from SQL only. It waits until every listener is connected.
 func cluster(t *testing.T, env *testenv.Env, n int) ([]node, *app.App) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
 	nodes := make([]node, n)
 	for i := range nodes {
-		db := testenv.OpenDB(t, env.URL)
-		a := app.New(db, testenv.Config(), env.Clock, testenv.Logger(t))
-		wg.Go(func() { a.Listen(ctx) })
-		nodes[i] = node{app: a, db: db}
-	}
-	t.Cleanup(func() { cancel(); wg.Wait() }) // before the pools close
-	for _, nd := range nodes {
-		waitFor(t, func() bool { return nd.app.IndexStats().Trusted })
+		nodes[i] = startNode(t, env, env.URL)
 	}
 	oracleCfg := testenv.Config()
 	oracleCfg.IndexEntries = -1
 	return nodes, app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
+}
+
+// startNode opens a node over a database URL, listening for changes until the test ends, and
+// waits until its listener is connected.
+func startNode(t *testing.T, env *testenv.Env, url string) node {
+	t.Helper()
+	db := testenv.OpenDB(t, url)
+	a := app.New(db, testenv.Config(), env.Clock, testenv.Logger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Listen(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() }) // before the pool closes
+	waitFor(t, func() bool { return a.IndexStats().Trusted })
+	return node{app: a, db: db}
 }
 
 // fleet is the state the rounds change: an organization with two members in a store, one
