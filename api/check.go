@@ -14,7 +14,7 @@ type Check struct {
 	Permission string `json:"permission" maxLength:"100" example:"store.members.invite"`
 	StoreID    string `json:"store_id,omitempty" maxLength:"40" doc:"Ask about a store permission in this store"`
 	OrgID      string `json:"organization_id,omitempty" maxLength:"40" doc:"Ask about an organization permission in this organization"`
-	AtLeast    int64  `json:"at_least_revision,omitempty" minimum:"0" doc:"An access revision (the Roster-Revision header of a write): the answer may come from any state at least this new. Without it, the answer reflects every write that returned before the question arrived."`
+	AtLeast    int64  `json:"at_least_revision,omitempty" minimum:"1" doc:"An access revision (the Roster-Revision header of a write): the answer may come from any state at least this new. Without it, the answer reflects every write that returned before the question arrived."`
 }
 
 // CheckResult answers one question.
@@ -42,7 +42,7 @@ type checkOutput struct{ Body CheckResult }
 type batchInput struct {
 	Body struct {
 		Checks  []Check `json:"checks" minItems:"1" maxItems:"100"`
-		AtLeast int64   `json:"at_least_revision,omitempty" minimum:"0" doc:"As in a single check, for the whole batch"`
+		AtLeast int64   `json:"at_least_revision,omitempty" minimum:"1" doc:"As in a single check, for the whole batch"`
 	}
 }
 
@@ -55,7 +55,7 @@ type batchOutput struct {
 type userStoresInput struct {
 	User       string `path:"user" maxLength:"40"`
 	Permission string `query:"permission" maxLength:"100" doc:"Only stores where the user holds this store permission"`
-	AtLeast    int64  `query:"at_least_revision" minimum:"0" doc:"As in a check: the answer may come from any state at least this new"`
+	AtLeast    int64  `query:"at_least_revision" minimum:"1" doc:"As in a check: the answer may come from any state at least this new"`
 }
 
 type userStoresOutput struct {

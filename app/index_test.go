@@ -35,15 +35,21 @@ func cluster(t *testing.T, env *testenv.Env, n int) ([]node, *app.App) {
 
 // startNode opens a node over a database URL, listening for changes until the test ends, and
 // waits until its listener is connected.
-func startNode(t *testing.T, env *testenv.Env, url string) node {
+func startNode(t testing.TB, env *testenv.Env, url string, configure ...func(*app.Config)) node {
 	t.Helper()
 	db := testenv.OpenDB(t, url)
-	a := app.New(db, testenv.Config(), env.Clock, testenv.Logger(t))
+	cfg := testenv.Config()
+	for _, f := range configure {
+		f(&cfg)
+	}
+	a := app.New(db, cfg, env.Clock, testenv.Logger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Listen(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() }) // before the pool closes
-	waitFor(t, func() bool { return a.IndexStats().Trusted })
+	if cfg.IndexEntries >= 0 {
+		waitFor(t, func() bool { return a.IndexStats().Trusted })
+	}
 	return node{app: a, db: db}
 }
 
