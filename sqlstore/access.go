@@ -130,6 +130,16 @@ func (c *Conn) touchStore(ctx context.Context, storeID string) {
 	c.touch("o:" + orgID)
 }
 
+// touchStoreMember records a change of a user's role in a store: their membership's key.
+func (c *Conn) touchStoreMember(ctx context.Context, storeID, userID string) {
+	var orgID string
+	if err := c.queryRow(ctx, `SELECT org_id FROM stores WHERE id = ?`, storeID).Scan(&orgID); err != nil {
+		c.touch("u:" + userID)
+		return
+	}
+	c.touch("m:" + orgID + ":" + userID)
+}
+
 // changedKeys returns the keys a transaction touched, sorted, or nil.
 func (w *accessWrites) changedKeys() []string {
 	if len(w.keys) == 0 {

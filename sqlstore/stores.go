@@ -137,7 +137,7 @@ func (c *Conn) StoreMember(ctx context.Context, storeID, userID string) (roster.
 
 // RemoveStoreMember removes a user from a store.
 func (c *Conn) RemoveStoreMember(ctx context.Context, storeID, userID string) error {
-	c.touch("u:" + userID)
+	c.touchStoreMember(ctx, storeID, userID)
 	return notFound(c.execOne(ctx, `DELETE FROM store_members WHERE store_id = ? AND user_id = ?`, storeID, userID), "store member")
 }
 
