@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -74,6 +73,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerMailbox()
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
+	documentRevision(api.OpenAPI())
 	return api
 }
 
@@ -138,25 +138,6 @@ func (s *Server) writeErr(ctx huma.Context, err error) {
 	ctx.SetHeader("Content-Type", "application/problem+json")
 	ctx.SetStatus(p.Status)
 	_ = json.NewEncoder(ctx.BodyWriter()).Encode(p)
-}
-
-// revisionContext gives the response of a write its Roster-Revision header: the access
-// revision its changes reached, which a host may pass as at_least_revision to a check.
-type revisionContext struct {
-	humaContext
-	app *app.App
-}
-
-type humaContext = huma.Context // embedded under its own name: huma.Context has a Context method
-
-// RevisionHeader is the response header of writes that carries the access revision.
-const RevisionHeader = "Roster-Revision"
-
-func (c revisionContext) SetStatus(code int) {
-	if rev := c.app.WrittenRevision(c.Context()); rev > 0 {
-		c.SetHeader(RevisionHeader, strconv.FormatInt(rev, 10))
-	}
-	c.humaContext.SetStatus(code)
 }
 
 // bearer is the security requirement of operations that need a signed-in caller.

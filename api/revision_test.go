@@ -77,5 +77,17 @@ func TestRevisionTokens(t *testing.T) {
 		if r = s.do(t, http.MethodGet, "/v1/me", ownerTok, nil); r.header.Get(api.RevisionHeader) != "" {
 			t.Errorf("a read answers with %s", api.RevisionHeader)
 		}
+		// The OpenAPI document says so.
+		var doc struct {
+			Paths map[string]map[string]struct {
+				Responses map[string]struct {
+					Headers map[string]any `json:"headers"`
+				} `json:"responses"`
+			} `json:"paths"`
+		}
+		s.do(t, http.MethodGet, "/openapi.json", "", nil).json(t, &doc)
+		if _, ok := doc.Paths["/v1/organizations/{org}/members/{user}"]["patch"].Responses["200"].Headers[api.RevisionHeader]; !ok {
+			t.Errorf("the OpenAPI document does not declare %s on writes", api.RevisionHeader)
+		}
 	})
 }
