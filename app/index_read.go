@@ -76,6 +76,8 @@ func (s *source) catalog(ctx context.Context) (*roster.Catalog, error) {
 	return s.cat, err
 }
 
+// user returns a user. From the index, only what access depends on is kept current (status
+// and operator right, key u:); a caller needing the profile reads SQL.
 func (s *source) user(ctx context.Context, id string) (roster.User, error) {
 	if s.x == nil {
 		return s.c.User(ctx, id)
