@@ -217,12 +217,20 @@ func BenchmarkCheckIndex(b *testing.B) {
 		for _, mode := range []struct {
 			name    string
 			entries int
-		}{{"index", 0}, {"sql", -1}} {
+			atLeast bool // with at_least_revision covered by the index: no read barrier
+		}{{"index", 0, false}, {"index-at-least", 0, true}, {"sql", -1, false}} {
 			b.Run(mode.name, func(b *testing.B) {
 				nd := startNode(b, env, env.URL, func(c *app.Config) { c.IndexEntries = mode.entries })
 				host, err := nd.app.Authenticate(ctx, svc.Secret, "", "")
 				if err != nil {
 					b.Fatal(err)
+				}
+				in := in
+				if mode.atLeast {
+					if _, err := nd.app.Check(ctx, host, in); err != nil { // applies the current revision
+						b.Fatal(err)
+					}
+					in.AtLeastRevision = nd.app.Revision()
 				}
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
