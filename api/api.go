@@ -93,6 +93,7 @@ func actor(ctx context.Context) roster.Actor {
 // authenticates with the Authorization header only, so no cross-site request can act for a
 // browser's session.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	ctx = huma.WithContext(ctx, app.WithRequestBarrier(ctx.Context())) // one read barrier per request
 	ip, ua := httpserver.ClientIP(ctx.Context()), ctx.Header("User-Agent")
 	a := roster.Anonymous(ip, ua)
 	if h := ctx.Header("Authorization"); h != "" {

@@ -77,6 +77,15 @@ func TestRevisionTokens(t *testing.T) {
 		if r = s.do(t, http.MethodGet, "/v1/me", ownerTok, nil); r.header.Get(api.RevisionHeader) != "" {
 			t.Errorf("a read answers with %s", api.RevisionHeader)
 		}
+		// One read barrier per request: the service token's verification and the check share it.
+		before := s.env.App.IndexStats().Barriers
+		if r = s.do(t, http.MethodPost, "/v1/check", svc.Secret, map[string]any{"user_id": m.ID, "permission": "org.read", "organization_id": org.ID}); r.status != http.StatusOK {
+			t.Fatalf("check: %s", r)
+		}
+		reads := s.env.App.IndexStats().Barriers - before
+		if reads > 1 || e == sqlstore.SQLite && reads != 1 { // PostgreSQL without a listener reads SQL
+			t.Errorf("one check request made %d barrier reads, want 1", reads)
+		}
 		// The OpenAPI document says so.
 		var doc struct {
 			Paths map[string]map[string]struct {

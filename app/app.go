@@ -126,6 +126,7 @@ type IndexStats struct {
 	Trusted   bool  // SQLite, or the PostgreSQL listener is connected
 	FromIndex int64 // reads answered from memory
 	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
+	Barriers  int64 // revision reads of the read barrier (each shared by the reads waiting then)
 }
 
 // IndexStats returns how this node's access index has answered so far.
@@ -134,9 +135,12 @@ func (a *App) IndexStats() IndexStats {
 		return IndexStats{}
 	}
 	x := a.index
+	x.barrier.mu.Lock()
+	barriers := x.barrier.reads
+	x.barrier.mu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load()}
+	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers}
 }
 
 // Config returns the instance configuration.
@@ -164,6 +168,7 @@ func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) err
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor, wake: a.mail.wake})
 	})
+	forgetRequestBarrier(ctx) // the request's later reads must see this write
 	return a.refused(ctx, actor, err)
 }
 

@@ -260,7 +260,7 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 		return e, true, nil
 	}
 	x.mu.Unlock()
-	rev, err := x.barrier.wait(ctx)
+	rev, err := x.requestRevision(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, false, err
@@ -333,6 +333,8 @@ type barrier struct {
 	mu      sync.Mutex
 	next    *barrierCall // the read that will start next; callers join it
 	running bool
+	calls   int64 // callers so far
+	reads   int64 // reads run so far
 }
 
 type barrierCall struct {
@@ -351,6 +353,7 @@ func (b *barrier) wait(ctx context.Context) (int64, error) {
 		}
 	}
 	c := b.next
+	b.calls++
 	b.mu.Unlock()
 	select {
 	case <-c.done:
@@ -370,6 +373,7 @@ func (b *barrier) run() {
 			b.mu.Unlock()
 			return
 		}
+		b.reads++
 		b.mu.Unlock()
 		// Every caller of c joined before this line: the read starts after each arrived.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -396,4 +400,48 @@ func checkAhead(ctx context.Context, db *sqlstore.DB, atLeast int64) error {
 		return errAhead
 	}
 	return nil
+}
+
+// requestBarrier remembers, for one request, the revision its first read barrier saw: every
+// later read of the request (a check after the authentication of its token) may use it, since
+// the request as a whole arrived before that barrier read started.
+type requestBarrier struct {
+	mu  sync.Mutex
+	rev int64
+}
+
+type requestBarrierKey struct{}
+
+// WithRequestBarrier returns a context whose reads share one read barrier. The API gives one
+// to each request.
+func WithRequestBarrier(ctx context.Context) context.Context {
+	return context.WithValue(ctx, requestBarrierKey{}, &requestBarrier{})
+}
+
+// requestRevision returns the revision of the request's read barrier, waiting for one when
+// the request has none yet.
+func (x *accessIndex) requestRevision(ctx context.Context) (int64, error) {
+	rb, _ := ctx.Value(requestBarrierKey{}).(*requestBarrier)
+	if rb == nil {
+		return x.barrier.wait(ctx)
+	}
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if rb.rev > 0 {
+		return rb.rev, nil
+	}
+	rev, err := x.barrier.wait(ctx)
+	if err == nil {
+		rb.rev = rev
+	}
+	return rev, err
+}
+
+// forgetRequestBarrier makes the request's next read wait for a new barrier, after a write.
+func forgetRequestBarrier(ctx context.Context) {
+	if rb, _ := ctx.Value(requestBarrierKey{}).(*requestBarrier); rb != nil {
+		rb.mu.Lock()
+		rb.rev = 0
+		rb.mu.Unlock()
+	}
 }
