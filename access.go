@@ -15,8 +15,9 @@ type StoreGrant struct {
 	Perms    PermSet
 }
 
-// Access is everything one principal holds in one organization. It is loaded afresh for
-// every request, so a role change, a suspension or a removal applies on the next request.
+// Access is everything one principal holds in one organization. It is read from the tables,
+// or from the access index (app/index.go), which never answers from a state older than a
+// write that has returned: a role change, a suspension or a removal applies on the next request.
 // Every permission decision of Roster is a method of Access: app enforces them, and the
 // console calls the same methods to decide what to show.
 type Access struct {

@@ -73,6 +73,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerMailbox()
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
+	documentRevision(api.OpenAPI())
 	return api
 }
 
@@ -92,6 +93,7 @@ func actor(ctx context.Context) roster.Actor {
 // authenticates with the Authorization header only, so no cross-site request can act for a
 // browser's session.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	ctx = huma.WithContext(ctx, app.WithRequestBarrier(ctx.Context())) // one read barrier per request
 	ip, ua := httpserver.ClientIP(ctx.Context()), ctx.Header("User-Agent")
 	a := roster.Anonymous(ip, ua)
 	if h := ctx.Header("Authorization"); h != "" {
@@ -112,7 +114,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeErr(ctx, roster.Errorf(roster.EUnauthenticated, "log in first: send Authorization: Bearer <token>"))
 		return
 	}
-	next(huma.WithValue(ctx, keyActor, a))
+	hctx := huma.WithValue(ctx, keyActor, a)
+	if m := ctx.Method(); m != http.MethodGet && m != http.MethodHead {
+		hctx = revisionContext{humaContext: huma.WithContext(hctx, app.WithRevisionSink(hctx.Context())), app: s.app}
+	}
+	next(hctx)
 	if a.Kind == roster.ActorAPIKey {
 		// The request log of API keys: method, path without its query string, status, address.
 		rctx := context.WithoutCancel(ctx.Context())

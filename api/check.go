@@ -14,6 +14,7 @@ type Check struct {
 	Permission string `json:"permission" maxLength:"100" example:"store.members.invite"`
 	StoreID    string `json:"store_id,omitempty" maxLength:"40" doc:"Ask about a store permission in this store"`
 	OrgID      string `json:"organization_id,omitempty" maxLength:"40" doc:"Ask about an organization permission in this organization"`
+	AtLeast    int64  `json:"at_least_revision,omitempty" minimum:"1" doc:"An access revision (the Roster-Revision header of a write): the answer may come from any state at least this new. Without it, the answer reflects every write that returned before the question arrived."`
 }
 
 // CheckResult answers one question.
@@ -27,7 +28,7 @@ type CheckResult struct {
 }
 
 func (c Check) input() app.CheckInput {
-	return app.CheckInput{UserID: c.UserID, Permission: roster.Permission(c.Permission), StoreID: c.StoreID, OrgID: c.OrgID}
+	return app.CheckInput{UserID: c.UserID, Permission: roster.Permission(c.Permission), StoreID: c.StoreID, OrgID: c.OrgID, AtLeastRevision: c.AtLeast}
 }
 
 func checkJSON(r app.CheckResult) CheckResult {
@@ -40,7 +41,8 @@ type checkOutput struct{ Body CheckResult }
 
 type batchInput struct {
 	Body struct {
-		Checks []Check `json:"checks" minItems:"1" maxItems:"100"`
+		Checks  []Check `json:"checks" minItems:"1" maxItems:"100"`
+		AtLeast int64   `json:"at_least_revision,omitempty" minimum:"1" doc:"As in a single check, for the whole batch"`
 	}
 }
 
@@ -53,6 +55,7 @@ type batchOutput struct {
 type userStoresInput struct {
 	User       string `path:"user" maxLength:"40"`
 	Permission string `query:"permission" maxLength:"100" doc:"Only stores where the user holds this store permission"`
+	AtLeast    int64  `query:"at_least_revision" minimum:"1" doc:"As in a check: the answer may come from any state at least this new"`
 }
 
 type userStoresOutput struct {
@@ -74,7 +77,11 @@ func (s *Server) registerCheck() {
 
 	register(s.api, op("check-batch", http.MethodPost, "/v1/check/batch", "Several permission checks at once", "Permission checks"),
 		func(ctx context.Context, in *batchInput) (*batchOutput, error) {
-			res, err := s.app.CheckBatch(ctx, actor(ctx), mapSlice(in.Body.Checks, Check.input))
+			checks := mapSlice(in.Body.Checks, Check.input)
+			if len(checks) > 0 {
+				checks[0].AtLeastRevision = max(checks[0].AtLeastRevision, in.Body.AtLeast)
+			}
+			res, err := s.app.CheckBatch(ctx, actor(ctx), checks)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -85,7 +92,7 @@ func (s *Server) registerCheck() {
 
 	register(s.api, op("user-stores", http.MethodGet, "/v1/users/{user}/stores", "Stores where a user holds a permission", "Permission checks"),
 		func(ctx context.Context, in *userStoresInput) (*userStoresOutput, error) {
-			list, err := s.app.UserStores(ctx, actor(ctx), app.UserStoresInput{UserID: in.User, Permission: roster.Permission(in.Permission)})
+			list, err := s.app.UserStores(ctx, actor(ctx), app.UserStoresInput{UserID: in.User, Permission: roster.Permission(in.Permission), AtLeastRevision: in.AtLeast})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

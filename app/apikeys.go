@@ -42,16 +42,16 @@ func (a *App) authenticateAPIKey(ctx context.Context, actor roster.Actor, secret
 	if !ok {
 		return actor, unauth
 	}
-	c := a.read()
-	k, hash, err := c.APIKeyByID(ctx, id)
+	src, err := a.source(ctx, 0) // from the access index when it may answer
+	if err != nil {
+		return actor, err
+	}
+	k, err := src.apiKey(ctx, id, secret, func(hash string) bool { return token.Equal(hash, token.Hash(secret)) })
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return actor, unauth
 	}
 	if err != nil {
 		return actor, err
-	}
-	if !token.Equal(hash, token.Hash(secret)) {
-		return actor, unauth
 	}
 	switch k.Status(a.clock.Now()) {
 	case roster.APIKeyRevoked:
@@ -59,16 +59,16 @@ func (a *App) authenticateAPIKey(ctx context.Context, actor roster.Actor, secret
 	case roster.APIKeyExpired:
 		return actor, roster.Errorf(roster.EUnauthenticated, "this API key has expired")
 	}
-	u, err := c.User(ctx, k.UserID)
+	u, err := src.user(ctx, k.UserID)
 	if err != nil {
 		return actor, err
 	}
-	m, err := c.Membership(ctx, k.OrgID, k.UserID)
-	if roster.ErrorCode(err) == roster.ENotFound {
+	m, err := src.access(ctx, k.OrgID, k.UserID)
+	if err != nil {
+		return actor, err
+	}
+	if !m.IsMember() {
 		return actor, unauth
-	}
-	if err != nil {
-		return actor, err
 	}
 	if u.Status != roster.UserActive || m.Status != roster.MembershipActive {
 		return actor, roster.Errorf(roster.EUnauthenticated, "the owner of this API key no longer has access")

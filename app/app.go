@@ -38,6 +38,7 @@ type Config struct {
 	LoginPerIP          int           // login attempts per IP per minute
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
+	IndexEntries        int           // bound of the access index; 0 for DefaultIndexEntries, -1 for none (SQL only)
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -66,6 +67,7 @@ type App struct {
 	hasher passwordHasher
 	ipRate *rateLimiter
 	mail   mailState
+	index  *accessIndex // the in-memory access index (index.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
@@ -81,7 +83,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 	if clock == nil {
 		clock = roster.SystemClock{}
 	}
-	return &App{
+	a := &App{
 		db:     db,
 		cfg:    cfg,
 		clock:  clock,
@@ -90,6 +92,63 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 		mail:   newMailState(),
 	}
+	if cfg.IndexEntries >= 0 {
+		a.index = newAccessIndex(db, cfg.IndexEntries)
+		db.OnAccessChange(a.index.localChange)
+	}
+	return a
+}
+
+// Listen keeps this node's access index in step with the other nodes until ctx ends: on
+// PostgreSQL it listens for their changes of access (until it does, and whenever its
+// connection is down, checks answer from SQL). On SQLite it returns at once: every write
+// goes through this process. Serve runs it.
+func (a *App) Listen(ctx context.Context) {
+	if a.db.Engine() != sqlstore.Postgres || a.index == nil {
+		return
+	}
+	a.index.mu.Lock()
+	a.index.listening = true
+	a.index.mu.Unlock()
+	defer func() {
+		a.index.mu.Lock()
+		a.index.listening = false
+		a.index.mu.Unlock()
+		a.index.AccessDown(nil)
+	}()
+	a.db.ListenAccess(ctx, a.index)
+}
+
+// Revision returns the access revision this node's index has applied: a lower bound of the
+// revision of every change it answers with.
+func (a *App) Revision() int64 {
+	if a.index == nil {
+		return 0
+	}
+	return a.index.revision()
+}
+
+// IndexStats tells how this node's access index answers.
+type IndexStats struct {
+	Revision  int64 // the access revision it has applied
+	Trusted   bool  // SQLite, or the PostgreSQL listener is connected
+	FromIndex int64 // reads answered from memory
+	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
+	Barriers  int64 // revision reads of the read barrier (each shared by the reads waiting then)
+}
+
+// IndexStats returns how this node's access index has answered so far.
+func (a *App) IndexStats() IndexStats {
+	if a.index == nil {
+		return IndexStats{}
+	}
+	x := a.index
+	x.barrier.mu.Lock()
+	barriers := x.barrier.reads
+	x.barrier.mu.Unlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers}
 }
 
 // Config returns the instance configuration.
@@ -120,6 +179,7 @@ func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) err
 	if err == nil {
 		forgetScopes(ctx) // the request's next reads see the change
 	}
+	forgetRequestBarrier(ctx) // the request's later reads must see this write
 	return a.refused(ctx, actor, err)
 }
 

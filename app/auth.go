@@ -273,19 +273,27 @@ func (a *App) Authenticate(ctx context.Context, secret, ip, userAgent string) (r
 	case strings.HasPrefix(secret, token.PrefixAPIKey):
 		return a.authenticateAPIKey(ctx, actor, secret, unauth)
 	case token.WellFormed(token.PrefixService, secret):
-		st, err := a.read().ServiceTokenByHash(ctx, token.Hash(secret))
+		// Verified from the access index (a keyed hash of the secret) when it may answer.
+		src, err := a.source(ctx, 0)
+		if err != nil {
+			return actor, err
+		}
+		now := a.clock.Now()
+		id, touch, err := src.serviceToken(ctx, secret, token.Hash(secret), func(st *roster.ServiceToken) bool {
+			return st.LastUsedAt == nil || now.Sub(*st.LastUsedAt) > touchEvery
+		})
 		if roster.ErrorCode(err) == roster.ENotFound {
 			return actor, unauth
 		}
 		if err != nil {
 			return actor, err
 		}
-		if now := a.clock.Now(); st.LastUsedAt == nil || now.Sub(*st.LastUsedAt) > touchEvery {
-			if err := a.write(ctx, actor, func(t *txn) error { return t.TouchServiceToken(t.ctx, st.ID, t.now) }); err != nil {
+		if touch {
+			if err := a.write(ctx, actor, func(t *txn) error { return t.TouchServiceToken(t.ctx, id, t.now) }); err != nil {
 				return actor, err
 			}
 		}
-		actor.Kind, actor.ServiceTokenID = roster.ActorService, st.ID
+		actor.Kind, actor.ServiceTokenID = roster.ActorService, id
 		return actor, nil
 	}
 	return actor, unauth

@@ -198,3 +198,48 @@ func exec(b testing.TB, q interface {
 		b.Fatalf("%.100s: %v", query, err)
 	}
 }
+
+// BenchmarkCheckIndex compares a check answered from the access index (after its read
+// barrier) with the same check answered from SQL, on a node that listens for changes.
+func BenchmarkCheckIndex(b *testing.B) {
+	engines(b, func(b *testing.B, e sqlstore.Engine) {
+		env := testenv.NewEnv(b, e)
+		owner, _ := env.User(b, "Owner")
+		org := env.Org(b, owner, "Acme")
+		st := env.Store(b, owner, org.ID, "Shop")
+		_, m := env.User(b, "Member")
+		env.Join(b, owner, org.ID, m, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleMember})
+		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := app.CheckInput{UserID: m.ID, Permission: roster.PermStoreRead, StoreID: st.ID}
+		for _, mode := range []struct {
+			name    string
+			entries int
+			atLeast bool // with at_least_revision covered by the index: no read barrier
+		}{{"index", 0, false}, {"index-at-least", 0, true}, {"sql", -1, false}} {
+			b.Run(mode.name, func(b *testing.B) {
+				nd := startNode(b, env, env.URL, func(c *app.Config) { c.IndexEntries = mode.entries })
+				host, err := nd.app.Authenticate(ctx, svc.Secret, "", "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				in := in
+				if mode.atLeast {
+					if _, err := nd.app.Check(ctx, host, in); err != nil { // applies the current revision
+						b.Fatal(err)
+					}
+					in.AtLeastRevision = nd.app.Revision()
+				}
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if r, err := nd.app.Check(ctx, host, in); err != nil || !r.Allowed {
+							b.Fatal(r, err)
+						}
+					}
+				})
+			})
+		}
+	})
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/sqlstore"
 )
 
 // CheckInput asks whether a user may do something in a store, or in an organization when
@@ -14,6 +13,10 @@ type CheckInput struct {
 	Permission roster.Permission
 	StoreID    string
 	OrgID      string
+	// AtLeastRevision, when not 0, lets the answer come from any state at least as new as
+	// this access revision (a Roster-Revision a write answered with) instead of the state
+	// after the question arrived; a batch takes the highest of its questions'.
+	AtLeastRevision int64
 }
 
 // CheckResult answers a CheckInput, with the reason.
@@ -55,16 +58,17 @@ func (a *App) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInpu
 	if len(in) == 0 || len(in) > MaxBatch {
 		return nil, roster.Invalidf("checks", "give between 1 and %d checks", MaxBatch)
 	}
-	c := a.read()
-	cat, err := a.catalog(ctx, c)
+	var atLeast int64
+	for _, q := range in {
+		atLeast = max(atLeast, q.AtLeastRevision)
+	}
+	src, err := a.source(ctx, atLeast)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]CheckResult, len(in))
-	users := map[string]roster.User{}
-	accesses := map[[2]string]roster.Access{}
 	for i, q := range in {
-		if out[i], err = a.check(ctx, c, cat, q, users, accesses); err != nil {
+		if out[i], err = a.check(ctx, src, q); err != nil {
 			if e := roster.AsError(err); e != nil && len(in) > 1 {
 				e = e.With("index", i)
 				return nil, e
@@ -75,7 +79,11 @@ func (a *App) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInpu
 	return out, nil
 }
 
-func (a *App) check(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, q CheckInput, users map[string]roster.User, accesses map[[2]string]roster.Access) (CheckResult, error) {
+func (a *App) check(ctx context.Context, src *source, q CheckInput) (CheckResult, error) {
+	cat, err := src.catalog(ctx)
+	if err != nil {
+		return CheckResult{}, err
+	}
 	info, ok := cat.Lookup(q.Permission)
 	if !ok {
 		return CheckResult{}, (&roster.Error{Code: roster.EUnknownPermission, Field: "permission", Message: "unknown permission " + string(q.Permission)}).
@@ -84,13 +92,9 @@ func (a *App) check(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, 
 	if !roster.ValidID(roster.PrefixUser, q.UserID) {
 		return CheckResult{}, roster.NotFound("user")
 	}
-	u, ok := users[q.UserID]
-	if !ok {
-		var err error
-		if u, err = c.User(ctx, q.UserID); err != nil {
-			return CheckResult{}, err
-		}
-		users[q.UserID] = u
+	u, err := src.user(ctx, q.UserID)
+	if err != nil {
+		return CheckResult{}, err
 	}
 	res := CheckResult{StoreID: q.StoreID, OrgID: q.OrgID}
 	switch {
@@ -101,7 +105,7 @@ func (a *App) check(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, 
 		if !roster.ValidID(roster.PrefixStore, q.StoreID) {
 			return res, roster.NotFound("store")
 		}
-		st, err := c.Store(ctx, q.StoreID)
+		st, err := src.store(ctx, q.StoreID)
 		if err != nil {
 			return res, err
 		}
@@ -120,7 +124,7 @@ func (a *App) check(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, 
 		if !roster.ValidID(roster.PrefixOrganization, q.OrgID) {
 			return res, roster.NotFound("organization")
 		}
-		if _, err := c.Organization(ctx, q.OrgID); err != nil {
+		if err := src.organization(ctx, q.OrgID); err != nil {
 			return res, err
 		}
 	default:
@@ -130,14 +134,9 @@ func (a *App) check(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, 
 		res.Reason = "user_deactivated"
 		return res, nil
 	}
-	key := [2]string{res.OrgID, u.ID}
-	acc, ok := accesses[key]
-	if !ok {
-		var err error
-		if acc, err = a.userAccess(ctx, c, cat, res.OrgID, u.ID); err != nil {
-			return res, err
-		}
-		accesses[key] = acc
+	acc, err := src.access(ctx, res.OrgID, u.ID)
+	if err != nil {
+		return res, err
 	}
 	res.Decision = acc.Explain(q.Permission, q.StoreID)
 	return res, nil
@@ -145,8 +144,9 @@ func (a *App) check(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, 
 
 // UserStoresInput asks in which stores a user holds a permission.
 type UserStoresInput struct {
-	UserID     string
-	Permission roster.Permission
+	UserID          string
+	Permission      roster.Permission
+	AtLeastRevision int64 // as in CheckInput
 }
 
 // UserStores lists the active stores, across all organizations, where a user holds a store
@@ -155,9 +155,12 @@ func (a *App) UserStores(ctx context.Context, actor roster.Actor, in UserStoresI
 	if err := requireChecker(actor); err != nil {
 		return nil, err
 	}
-	c := a.read()
+	src, err := a.source(ctx, in.AtLeastRevision)
+	if err != nil {
+		return nil, err
+	}
 	if in.Permission != "" {
-		cat, err := a.catalog(ctx, c)
+		cat, err := src.catalog(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -173,14 +176,14 @@ func (a *App) UserStores(ctx context.Context, actor roster.Actor, in UserStoresI
 	if !roster.ValidID(roster.PrefixUser, in.UserID) {
 		return nil, roster.NotFound("user")
 	}
-	u, err := c.User(ctx, in.UserID)
+	u, err := src.user(ctx, in.UserID)
 	if err != nil {
 		return nil, err
 	}
 	if u.Status != roster.UserActive {
 		return []roster.StoreAccess{}, nil
 	}
-	affs, err := a.MyOrganizations(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID})
+	affs, err := src.affiliations(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}

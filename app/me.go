@@ -174,7 +174,16 @@ func (a *App) MyOrganizations(ctx context.Context, actor roster.Actor) ([]roster
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
-	affs, _, _, err := a.affiliations(ctx, a.read(), actor.UserID)
+	src, err := a.source(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	return src.affiliations(ctx, actor.UserID)
+}
+
+// selector reads a user's selector from the database (the access index fills from it).
+func (a *App) selector(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, error) {
+	affs, _, _, err := a.affiliations(ctx, c, userID)
 	return affs, err
 }
 

@@ -26,6 +26,7 @@ func scanAPIKey(r rowScanner, extra ...any) (roster.APIKey, error) {
 // its owner is not a member of the organization, and ENotFound when the store is not one of
 // the organization's.
 func (c *Conn) CreateAPIKey(ctx context.Context, k roster.APIKey, secretHash string) error {
+	c.touch("k:" + k.ID)
 	_, err := c.exec(ctx, `INSERT INTO api_keys (id, org_id, user_id, store_id, role_id, org_role, name, secret_hash, created_by, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.OrgID, k.UserID, nullString(k.StoreID), k.RoleID, k.OrgRole, k.Name, secretHash, k.CreatedBy, micros(k.CreatedAt), nullMicros(k.ExpiresAt))
@@ -95,6 +96,7 @@ func (c *Conn) ListAPIKeys(ctx context.Context, f APIKeyFilter) ([]roster.APIKey
 
 // RevokeAPIKey stops an API key at once. A key already revoked gives EConflict.
 func (c *Conn) RevokeAPIKey(ctx context.Context, orgID, id string, now time.Time) error {
+	c.touch("k:" + id)
 	err := c.execOne(ctx, `UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL`, micros(now), orgID, id)
 	if IsNotFound(err) {
 		if _, err := c.APIKey(ctx, orgID, id); err != nil {
@@ -125,6 +127,7 @@ func (c *Conn) RecordAPIKeyRequest(ctx context.Context, r roster.APIKeyRequest) 
 		ON CONFLICT (org_id, month) DO UPDATE SET requests = api_usage.requests + 1`, r.OrgID, Month(r.At)); err != nil {
 		return err
 	}
+	c.touchNothing()
 	_, err := c.exec(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, micros(r.At), r.KeyID)
 	return err
 }
@@ -206,6 +209,7 @@ func (c *Conn) RoleHolders(ctx context.Context, orgID, roleID string) ([]roster.
 // ReplaceRole gives every store membership, API key and invitation holding a store role
 // another role, and returns how many changed.
 func (c *Conn) ReplaceRole(ctx context.Context, orgID, roleID, replacementID string, now time.Time) (int64, error) {
+	c.touch("o:" + orgID)
 	res, err := c.exec(ctx, `UPDATE store_members SET role_id = ?, updated_at = ? WHERE org_id = ? AND role_id = ?`, replacementID, micros(now), orgID, roleID)
 	if err != nil {
 		return 0, err
@@ -214,6 +218,7 @@ func (c *Conn) ReplaceRole(ctx context.Context, orgID, roleID, replacementID str
 	if err != nil {
 		return 0, mapError(err)
 	}
+	c.touch("o:" + orgID)
 	res, err = c.exec(ctx, `UPDATE api_keys SET role_id = ? WHERE org_id = ? AND role_id = ?`, replacementID, orgID, roleID)
 	if err != nil {
 		return 0, err

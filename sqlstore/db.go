@@ -66,6 +66,10 @@ type DB struct {
 	commitFaults atomic.Int32 // transactions left to fail at commit (FailNextCommits)
 
 	reads querier // where reads outside transactions run: prepared statements on SQLite
+
+	url      string                             // the PostgreSQL URL, for the access listener
+	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
+	listener listenerState                      // the PostgreSQL access listener (listen.go)
 }
 
 // ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").
@@ -116,6 +120,7 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		db.writer = make(chan struct{}, 1)
 		db.reads = &readStmts{db: db.sql}
 	case Postgres:
+		db.url = target
 		db.sql, err = sql.Open("pgx", target)
 		if err != nil {
 			return nil, err

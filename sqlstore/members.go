@@ -23,6 +23,7 @@ func scanMembership(r rowScanner, extra ...any) (roster.Membership, error) {
 
 // AddMember inserts an organization membership; an existing one gives EAlreadyMember.
 func (c *Conn) AddMember(ctx context.Context, m roster.Membership) error {
+	c.touch("m:" + m.OrgID + ":" + m.UserID)
 	_, err := c.exec(ctx, `INSERT INTO org_members (org_id, user_id, role, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		m.OrgID, m.UserID, m.Role, m.Status, micros(m.CreatedAt), micros(m.UpdatedAt))
 	if IsUniqueViolation(err) {
@@ -45,17 +46,20 @@ func (c *Conn) Owner(ctx context.Context, orgID string) (roster.Membership, erro
 
 // SetMemberRole changes a member's organization role.
 func (c *Conn) SetMemberRole(ctx context.Context, orgID, userID string, role roster.OrgRole, now time.Time) error {
+	c.touch("m:" + orgID + ":" + userID)
 	return notFound(c.execOne(ctx, `UPDATE org_members SET role = ?, updated_at = ? WHERE org_id = ? AND user_id = ?`, role, micros(now), orgID, userID), "member")
 }
 
 // SetMemberStatus suspends or reactivates a membership.
 func (c *Conn) SetMemberStatus(ctx context.Context, orgID, userID string, status roster.MembershipStatus, now time.Time) error {
+	c.touch("m:" + orgID + ":" + userID)
 	return notFound(c.execOne(ctx, `UPDATE org_members SET status = ?, updated_at = ? WHERE org_id = ? AND user_id = ?`, status, micros(now), orgID, userID), "member")
 }
 
 // RemoveMember deletes a membership; the member's store memberships, API keys and other
 // belongings in the organization go with it (foreign keys cascade).
 func (c *Conn) RemoveMember(ctx context.Context, orgID, userID string) error {
+	c.touch("m:" + orgID + ":" + userID)
 	return notFound(c.execOne(ctx, `DELETE FROM org_members WHERE org_id = ? AND user_id = ?`, orgID, userID), "member")
 }
 

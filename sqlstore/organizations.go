@@ -39,6 +39,7 @@ func (c *Conn) CreateOrganization(ctx context.Context, o roster.Organization) er
 		return err
 	}
 	d := o.Details
+	c.touch("o:" + o.ID)
 	_, err = c.exec(ctx, `INSERT INTO organizations (id, name, legal_name, website, phone, address_line1, address_line2, city, postal_code,
 		region, country, store_credits, policy_allowed_domains, policy_block_free, policy_invitation_ttl, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -65,6 +66,7 @@ func (c *Conn) LockOrganization(ctx context.Context, id string) (roster.Organiza
 // UpdateOrganization saves an organization's name and details.
 func (c *Conn) UpdateOrganization(ctx context.Context, o roster.Organization, now time.Time) error {
 	d := o.Details
+	c.touch("o:" + o.ID)
 	return notFound(c.execOne(ctx, `UPDATE organizations SET name = ?, legal_name = ?, website = ?, phone = ?, address_line1 = ?,
 		address_line2 = ?, city = ?, postal_code = ?, region = ?, country = ?, updated_at = ? WHERE id = ?`,
 		o.Name, d.LegalName, d.Website, d.Phone, d.AddressLine1, d.AddressLine2, d.City, d.PostalCode, d.Region, d.Country, micros(now), o.ID), "organization")
@@ -72,11 +74,13 @@ func (c *Conn) UpdateOrganization(ctx context.Context, o roster.Organization, no
 
 // SetOrganizationLogo points an organization at an uploaded image ("" removes the logo).
 func (c *Conn) SetOrganizationLogo(ctx context.Context, id, imageID string, now time.Time) error {
+	c.touch("o:" + id)
 	return notFound(c.execOne(ctx, `UPDATE organizations SET logo_image_id = ?, updated_at = ? WHERE id = ?`, nullString(imageID), micros(now), id), "organization")
 }
 
 // SetStoreCredits sets how many active stores an organization may have.
 func (c *Conn) SetStoreCredits(ctx context.Context, id string, credits int, now time.Time) error {
+	c.touch("o:" + id)
 	return notFound(c.execOne(ctx, `UPDATE organizations SET store_credits = ?, updated_at = ? WHERE id = ?`, credits, micros(now), id), "organization")
 }
 
@@ -86,6 +90,7 @@ func (c *Conn) SetPolicy(ctx context.Context, id string, p roster.Policy, now ti
 	if err != nil {
 		return err
 	}
+	c.touch("o:" + id)
 	return notFound(c.execOne(ctx, `UPDATE organizations SET policy_allowed_domains = ?, policy_block_free = ?, policy_invitation_ttl = ?, updated_at = ? WHERE id = ?`,
 		string(domains), p.BlockFreeProviders, int64(p.InvitationTTL/time.Second), micros(now), id), "organization")
 }
@@ -93,6 +98,7 @@ func (c *Conn) SetPolicy(ctx context.Context, id string, p roster.Policy, now ti
 // DeleteOrganization deletes an organization; its stores, memberships, roles, images and
 // everything else that belongs to it go with it (foreign keys cascade). The audit log stays.
 func (c *Conn) DeleteOrganization(ctx context.Context, id string) error {
+	c.touch("o:" + id)
 	return notFound(c.execOne(ctx, `DELETE FROM organizations WHERE id = ?`, id), "organization")
 }
 

@@ -61,6 +61,7 @@ func (c *Conn) SetRolePermissions(ctx context.Context, orgID, id string, perms [
 	if err != nil {
 		return err
 	}
+	c.touch("o:" + orgID)
 	return notFound(c.execOne(ctx, `UPDATE roles SET permissions = ?, updated_at = ? WHERE org_id = ? AND id = ?`, string(b), micros(now), orgID, id), "role")
 }
 

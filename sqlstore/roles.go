@@ -38,6 +38,7 @@ func (c *Conn) CreateRole(ctx context.Context, r roster.Role, now time.Time) err
 	if err != nil {
 		return err
 	}
+	c.touch("o:" + r.OrgID)
 	_, err = c.exec(ctx, `INSERT INTO roles (id, org_id, name, description, permissions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.OrgID, r.Name, r.Description, string(perms), micros(now), micros(now))
 	if IsUniqueViolation(err) {
@@ -52,6 +53,7 @@ func (c *Conn) UpdateRole(ctx context.Context, r roster.Role, now time.Time) err
 	if err != nil {
 		return err
 	}
+	c.touch("o:" + r.OrgID)
 	err = c.execOne(ctx, `UPDATE roles SET name = ?, description = ?, permissions = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
 		r.Name, r.Description, string(perms), micros(now), r.OrgID, r.ID)
 	if IsUniqueViolation(err) {
@@ -62,6 +64,7 @@ func (c *Conn) UpdateRole(ctx context.Context, r roster.Role, now time.Time) err
 
 // DeleteRole deletes a custom role.
 func (c *Conn) DeleteRole(ctx context.Context, orgID, id string) error {
+	c.touch("o:" + orgID)
 	return notFound(c.execOne(ctx, `DELETE FROM roles WHERE org_id = ? AND id = ?`, orgID, id), "role")
 }
 
@@ -76,6 +79,7 @@ func (c *Conn) HostPermissions(ctx context.Context) ([]roster.PermissionInfo, er
 
 // PutHostPermission registers or updates a host application permission.
 func (c *Conn) PutHostPermission(ctx context.Context, p roster.PermissionInfo, now time.Time) error {
+	c.touch(AllKeys) // the catalog changed
 	_, err := c.exec(ctx, `INSERT INTO permissions (key, area, description, member_default, viewer_default, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET area = excluded.area, description = excluded.description, member_default = excluded.member_default,
 		viewer_default = excluded.viewer_default, updated_at = excluded.updated_at`,
@@ -85,5 +89,6 @@ func (c *Conn) PutHostPermission(ctx context.Context, p roster.PermissionInfo, n
 
 // DeleteHostPermission removes a host application permission from the catalog.
 func (c *Conn) DeleteHostPermission(ctx context.Context, key roster.Permission) error {
+	c.touch(AllKeys) // the catalog changed
 	return notFound(c.execOne(ctx, `DELETE FROM permissions WHERE key = ?`, key), "permission")
 }

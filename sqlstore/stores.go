@@ -23,6 +23,7 @@ func scanStoreRows(r *sql.Rows) (roster.Store, error) { return scanStore(r) }
 
 // CreateStore inserts a store.
 func (c *Conn) CreateStore(ctx context.Context, s roster.Store) error {
+	c.touch("o:" + s.OrgID)
 	_, err := c.exec(ctx, `INSERT INTO stores (id, org_id, name, website, currency, time_zone, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.OrgID, s.Name, s.Website, s.Currency, s.TimeZone, s.Status, micros(s.CreatedAt), micros(s.UpdatedAt))
 	return err
@@ -36,22 +37,26 @@ func (c *Conn) Store(ctx context.Context, id string) (roster.Store, error) {
 
 // UpdateStore saves a store's name and details.
 func (c *Conn) UpdateStore(ctx context.Context, s roster.Store, now time.Time) error {
+	c.touchStore(ctx, s.ID)
 	return notFound(c.execOne(ctx, `UPDATE stores SET name = ?, website = ?, currency = ?, time_zone = ?, updated_at = ? WHERE id = ?`,
 		s.Name, s.Website, s.Currency, s.TimeZone, micros(now), s.ID), "store")
 }
 
 // SetStoreStatus archives or unarchives a store.
 func (c *Conn) SetStoreStatus(ctx context.Context, id string, status roster.StoreStatus, now time.Time) error {
+	c.touchStore(ctx, id)
 	return notFound(c.execOne(ctx, `UPDATE stores SET status = ?, updated_at = ? WHERE id = ?`, status, micros(now), id), "store")
 }
 
 // SetStoreLogo points a store at an uploaded image ("" removes the logo).
 func (c *Conn) SetStoreLogo(ctx context.Context, id, imageID string, now time.Time) error {
+	c.touchStore(ctx, id)
 	return notFound(c.execOne(ctx, `UPDATE stores SET logo_image_id = ?, updated_at = ? WHERE id = ?`, nullString(imageID), micros(now), id), "store")
 }
 
 // DeleteStore deletes a store and its store memberships.
 func (c *Conn) DeleteStore(ctx context.Context, id string) error {
+	c.touchStore(ctx, id)
 	return notFound(c.execOne(ctx, `DELETE FROM stores WHERE id = ?`, id), "store")
 }
 
@@ -114,6 +119,7 @@ func scanStoreMember(r rowScanner) (roster.StoreMembership, error) {
 // PutStoreMember gives a member a role in a store, replacing any role they had there. It
 // fails with a foreign-key violation unless they are a member of the store's organization.
 func (c *Conn) PutStoreMember(ctx context.Context, m roster.StoreMembership) error {
+	c.touch("m:" + m.OrgID + ":" + m.UserID)
 	_, err := c.exec(ctx, `INSERT INTO store_members (store_id, org_id, user_id, role_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, user_id) DO UPDATE SET role_id = excluded.role_id, updated_at = excluded.updated_at`,
 		m.StoreID, m.OrgID, m.UserID, m.RoleID, micros(m.CreatedAt), micros(m.UpdatedAt))
@@ -131,6 +137,7 @@ func (c *Conn) StoreMember(ctx context.Context, storeID, userID string) (roster.
 
 // RemoveStoreMember removes a user from a store.
 func (c *Conn) RemoveStoreMember(ctx context.Context, storeID, userID string) error {
+	c.touchStoreMember(ctx, storeID, userID)
 	return notFound(c.execOne(ctx, `DELETE FROM store_members WHERE store_id = ? AND user_id = ?`, storeID, userID), "store member")
 }
 

@@ -144,6 +144,7 @@ func scanServiceToken(r rowScanner) (roster.ServiceToken, error) {
 
 // CreateServiceToken stores an instance token under the hash of its secret.
 func (c *Conn) CreateServiceToken(ctx context.Context, t roster.ServiceToken, hash string) error {
+	c.touch("t:" + t.ID)
 	_, err := c.exec(ctx, `INSERT INTO service_tokens (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`, t.ID, t.Name, hash, micros(t.CreatedAt))
 	return err
 }
@@ -156,6 +157,7 @@ func (c *Conn) ServiceTokenByHash(ctx context.Context, hash string) (roster.Serv
 
 // TouchServiceToken records when an instance token was last used.
 func (c *Conn) TouchServiceToken(ctx context.Context, id string, now time.Time) error {
+	c.touchNothing()
 	_, err := c.exec(ctx, `UPDATE service_tokens SET last_used_at = ? WHERE id = ?`, micros(now), id)
 	return err
 }
@@ -168,6 +170,7 @@ func (c *Conn) ListServiceTokens(ctx context.Context) ([]roster.ServiceToken, er
 
 // RevokeServiceToken stops an instance token from working.
 func (c *Conn) RevokeServiceToken(ctx context.Context, id string, now time.Time) error {
+	c.touch("t:" + id)
 	return notFound(c.execOne(ctx, `UPDATE service_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(now), id), "service token")
 }
 

@@ -22,6 +22,7 @@ type querier interface {
 type Conn struct {
 	q      querier
 	engine Engine
+	tx     *Tx // the transaction this connection runs in, nil outside one
 }
 
 // Pooled reports whether the connection reads outside any transaction (DB.Read).
@@ -37,6 +38,7 @@ func (c *Conn) Pooled() bool {
 type Tx struct {
 	Conn
 	afterCommit []func()
+	access      accessWrites // what the transaction changed of access (access.go)
 }
 
 // AfterCommit registers fn to run once the transaction has committed, for example to wake
@@ -77,6 +79,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 		return mapError(err)
 	}
 	tx := &Tx{Conn: Conn{q: sqlTx, engine: db.engine}}
+	tx.Conn.tx = tx
 	if db.engine == SQLite {
 		tx.q = &stmtCache{tx: sqlTx, stmts: map[string]*sql.Stmt{}}
 	}
@@ -95,8 +98,21 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 	if db.commitFaults.Load() > 0 && db.commitFaults.Add(-1) >= 0 {
 		return &retryError{errInjectedConflict} // rolled back by the deferred call
 	}
+	keys := tx.access.changedKeys()
+	var rev int64
+	if keys != nil {
+		if rev, err = bumpRevision(ctx, sqlTx, db.engine, keys); err != nil {
+			return err
+		}
+	}
 	if err = sqlTx.Commit(); err != nil {
 		return mapError(err)
+	}
+	if keys != nil {
+		// Before the write returns: the local index forgets what changed (on SQLite, the
+		// only node, this is the whole of invalidation).
+		db.accessChanged(AccessChange{Revision: rev, Keys: keys})
+		RecordRevision(ctx, rev)
 	}
 	for _, f := range tx.afterCommit {
 		f()
@@ -156,6 +172,7 @@ var rebound sync.Map
 
 func (c *Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	count(ctx, true)
+	c.track(query)
 	res, err := c.q.ExecContext(ctx, c.rebind(query), args...)
 	return res, mapError(err)
 }
@@ -178,12 +195,14 @@ func (c *Conn) execOne(ctx context.Context, query string, args ...any) error {
 
 func (c *Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	count(ctx, false)
+	c.track(query)
 	rows, err := c.q.QueryContext(ctx, c.rebind(query), args...)
 	return rows, mapError(err)
 }
 
 func (c *Conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	count(ctx, false)
+	c.track(query)
 	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
 }
 

@@ -27,6 +27,7 @@ func scanUserRows(rows *sql.Rows) (roster.User, error) { return scanUser(rows) }
 // CreateUser inserts a user; passwordHash may be "" for a user who has not chosen one yet.
 // An address already taken gives EUserExists.
 func (c *Conn) CreateUser(ctx context.Context, u roster.User, passwordHash string) error {
+	c.touch("u:" + u.ID)
 	_, err := c.exec(ctx, `INSERT INTO users (id, email, name, password_hash, locale, status, is_operator, email_verified_at, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.Name, nullString(passwordHash), u.Locale, u.Status, u.Operator, nullMicros(u.EmailVerifiedAt), micros(u.CreatedAt), micros(u.UpdatedAt))
@@ -71,32 +72,38 @@ func (c *Conn) PasswordHash(ctx context.Context, userID string) (string, error) 
 
 // UpdateUserProfile sets a user's name and locale.
 func (c *Conn) UpdateUserProfile(ctx context.Context, id, name, locale string, now time.Time) error {
+	c.touchNothing()
 	return notFound(c.execOne(ctx, `UPDATE users SET name = ?, locale = ?, updated_at = ? WHERE id = ?`, name, locale, micros(now), id), "user")
 }
 
 // SetPasswordHash replaces a user's password hash.
 func (c *Conn) SetPasswordHash(ctx context.Context, id, hash string, now time.Time) error {
+	c.touchNothing()
 	return notFound(c.execOne(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, micros(now), id), "user")
 }
 
 // SetUserStatus activates or deactivates a user.
 func (c *Conn) SetUserStatus(ctx context.Context, id string, status roster.UserStatus, now time.Time) error {
+	c.touch("u:" + id)
 	return notFound(c.execOne(ctx, `UPDATE users SET status = ?, updated_at = ? WHERE id = ?`, status, micros(now), id), "user")
 }
 
 // SetUserOperator grants or withdraws instance-wide rights.
 func (c *Conn) SetUserOperator(ctx context.Context, id string, operator bool, now time.Time) error {
+	c.touch("u:" + id)
 	return notFound(c.execOne(ctx, `UPDATE users SET is_operator = ?, updated_at = ? WHERE id = ?`, operator, micros(now), id), "user")
 }
 
 // SetEmailVerified marks a user's current address as proved.
 func (c *Conn) SetEmailVerified(ctx context.Context, id string, now time.Time) error {
+	c.touchNothing()
 	return notFound(c.execOne(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, ?), updated_at = ? WHERE id = ?`, micros(now), micros(now), id), "user")
 }
 
 // SetUserEmail changes a user's address, verified by the change itself. A taken address
 // gives EUserExists.
 func (c *Conn) SetUserEmail(ctx context.Context, id, email string, now time.Time) error {
+	c.touchNothing()
 	err := c.execOne(ctx, `UPDATE users SET email = ?, email_verified_at = ?, updated_at = ? WHERE id = ?`, email, micros(now), micros(now), id)
 	if IsUniqueViolation(err) {
 		return roster.Errorf(roster.EUserExists, "an account with this email address already exists")
@@ -106,6 +113,7 @@ func (c *Conn) SetUserEmail(ctx context.Context, id, email string, now time.Time
 
 // SetActiveSelection remembers the organization and store a user last chose in the console.
 func (c *Conn) SetActiveSelection(ctx context.Context, userID, orgID, storeID string) error {
+	c.touchNothing()
 	_, err := c.exec(ctx, `UPDATE users SET active_org_id = ?, active_store_id = ? WHERE id = ?`, nullString(orgID), nullString(storeID), userID)
 	return err
 }

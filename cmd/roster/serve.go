@@ -84,6 +84,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var workers sync.WaitGroup
+	workers.Go(func() { a.Listen(ctx) }) // PostgreSQL: keeps the access index in step with the other nodes
 	workers.Go(func() { cleanup(ctx, a) })
 	workers.Go(func() { prune(ctx, a, log) })
 	workers.Go(func() { outbox.New(a, renderer, sender, log, outbox.Options{}).Run(ctx) })

@@ -1,0 +1,447 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// The access index: what the permission tables say, in memory, for the reads a host
+// application makes on every screen (check, batch check, a user's stores, the selector) and
+// for authenticating service tokens and API keys. It is a cache of roster.Access and of the
+// rows it is computed from; the tables stay the one place where access is written.
+//
+// It is never stale: a read answers from memory only when the index has applied every change
+// of access committed before the read arrived (the read barrier, ready). ARCHITECTURE.md,
+// "The access index", gives the reasoning.
+
+// DefaultIndexEntries bounds the entries of the access index (users, organizations, stores,
+// accesses, selectors, keys, tokens); a full index starts over empty.
+const DefaultIndexEntries = 200_000
+
+// listenerWait is how long a read waits for the listener to apply a revision that the
+// barrier saw before it answers from SQL instead.
+const listenerWait = 250 * time.Millisecond
+
+type accessIndex struct {
+	db         *sqlstore.DB
+	maxEntries int
+	macKey     []byte // keys the in-memory hashes of secrets; new on each start
+
+	mu        sync.Mutex
+	applied   int64         // every change of access up to this revision has been applied
+	trusted   bool          // SQLite: always; PostgreSQL: the listener is connected
+	listening bool          // PostgreSQL: Listen runs
+	epoch     uint64        // bumped by every invalidation; a fill that straddles one is dropped
+	progress  chan struct{} // closed (and replaced) whenever applied or trusted changes
+	size      int
+
+	cat     *roster.Catalog
+	users   map[string]roster.User
+	orgs    map[string]bool
+	stores  map[string]roster.Store
+	access  map[string]map[string]roster.Access // org → user → access
+	byUser  map[string]map[string]bool          // user → orgs in access
+	affs    map[string][]roster.Affiliation     // user → selector
+	affOrgs map[string]map[string]bool          // org → users in affs
+	keys    map[string]indexedKey               // API key ID → key
+	tokens  map[string]indexedToken             // MAC of the secret → service token
+
+	barrier barrier
+
+	fromIndex, fromSQL atomic.Int64 // reads answered each way (IndexStats)
+}
+
+type indexedKey struct {
+	key roster.APIKey
+	mac string // MAC of the secret, once verified against the stored hash
+}
+
+type indexedToken struct {
+	id       string
+	lastUsed time.Time
+}
+
+func newAccessIndex(db *sqlstore.DB, maxEntries int) *accessIndex {
+	if maxEntries <= 0 {
+		maxEntries = DefaultIndexEntries
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic("app: crypto/rand failed: " + err.Error())
+	}
+	x := &accessIndex{db: db, maxEntries: maxEntries, macKey: key, progress: make(chan struct{})}
+	x.trusted = db.Engine() == sqlstore.SQLite
+	x.barrier.read = db.AccessRevision
+	x.clearLocked()
+	return x
+}
+
+// mac is the in-memory, keyed hash of a high-entropy secret.
+func (x *accessIndex) mac(secret string) string {
+	h := hmac.New(sha256.New, x.macKey)
+	h.Write([]byte(secret))
+	return string(h.Sum(nil))
+}
+
+func (x *accessIndex) clearLocked() {
+	x.cat = nil
+	x.users = map[string]roster.User{}
+	x.orgs = map[string]bool{}
+	x.stores = map[string]roster.Store{}
+	x.access = map[string]map[string]roster.Access{}
+	x.byUser = map[string]map[string]bool{}
+	x.affs = map[string][]roster.Affiliation{}
+	x.affOrgs = map[string]map[string]bool{}
+	x.keys = map[string]indexedKey{}
+	x.tokens = map[string]indexedToken{}
+	x.size = 0
+	x.epoch++
+}
+
+func (x *accessIndex) signalLocked() {
+	close(x.progress)
+	x.progress = make(chan struct{})
+}
+
+// AccessReset: the listener is connected again; it will notify every change after rev.
+func (x *accessIndex) AccessReset(rev int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.clearLocked()
+	x.applied, x.trusted = rev, true
+	x.signalLocked()
+}
+
+// AccessDown: notifications may be missed; nothing cached can be trusted.
+func (x *accessIndex) AccessDown(error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.clearLocked()
+	x.trusted = false
+	x.signalLocked()
+}
+
+// AccessChanged applies a change notified by the listener, in commit order.
+func (x *accessIndex) AccessChanged(ch sqlstore.AccessChange) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.trusted {
+		return
+	}
+	switch {
+	case ch.Revision <= x.applied:
+		x.dropLocked(ch.Keys) // already counted (before a reset): dropping again is harmless
+		return
+	case ch.Revision == x.applied+1:
+		x.dropLocked(ch.Keys)
+	default: // a gap cannot happen (revisions commit in order); if it did, start over
+		x.clearLocked()
+	}
+	x.applied = ch.Revision
+	x.signalLocked()
+}
+
+// localChange applies a change this process committed, before its write returns. On SQLite
+// it is the whole of invalidation; on PostgreSQL it only drops the keys early (the listener
+// will deliver the same change in order and advance the revision).
+func (x *accessIndex) localChange(ch sqlstore.AccessChange) {
+	if x.db.Engine() == sqlstore.Postgres {
+		x.mu.Lock()
+		x.dropLocked(ch.Keys)
+		x.mu.Unlock()
+		return
+	}
+	x.AccessChanged(ch)
+}
+
+// dropLocked forgets what the keys name (sqlstore/access.go lists them).
+func (x *accessIndex) dropLocked(keys []string) {
+	x.epoch++
+	for _, k := range keys {
+		kind, rest, _ := strings.Cut(k, ":")
+		switch kind {
+		case sqlstore.AllKeys:
+			x.clearLocked()
+			return
+		case "o":
+			x.dropOrgLocked(rest)
+		case "m":
+			org, user, _ := strings.Cut(rest, ":")
+			x.dropAccessLocked(org, user)
+			x.dropAffLocked(user)
+			x.dropKeysLocked(func(k roster.APIKey) bool { return k.OrgID == org && k.UserID == user })
+		case "u":
+			delete(x.users, rest)
+			for org := range x.byUser[rest] {
+				x.dropAccessLocked(org, rest)
+			}
+			x.dropAffLocked(rest)
+			x.dropKeysLocked(func(k roster.APIKey) bool { return k.UserID == rest })
+		case "k":
+			delete(x.keys, rest)
+		case "t":
+			for mac, t := range x.tokens {
+				if t.id == rest {
+					delete(x.tokens, mac)
+				}
+			}
+		default: // unknown: be safe
+			x.clearLocked()
+			return
+		}
+	}
+}
+
+func (x *accessIndex) dropOrgLocked(org string) {
+	delete(x.orgs, org)
+	for id, s := range x.stores {
+		if s.OrgID == org {
+			delete(x.stores, id)
+		}
+	}
+	for user := range x.access[org] {
+		delete(x.byUser[user], org)
+	}
+	delete(x.access, org)
+	for user := range x.affOrgs[org] {
+		x.dropAffLocked(user)
+	}
+	x.dropKeysLocked(func(k roster.APIKey) bool { return k.OrgID == org })
+}
+
+func (x *accessIndex) dropAccessLocked(org, user string) {
+	if m := x.access[org]; m != nil {
+		delete(m, user)
+	}
+	if m := x.byUser[user]; m != nil {
+		delete(m, org)
+	}
+}
+
+func (x *accessIndex) dropAffLocked(user string) {
+	for _, a := range x.affs[user] {
+		delete(x.affOrgs[a.Organization.ID], user)
+	}
+	delete(x.affs, user)
+}
+
+func (x *accessIndex) dropKeysLocked(match func(roster.APIKey) bool) {
+	for id, k := range x.keys {
+		if match(k.key) {
+			delete(x.keys, id)
+		}
+	}
+}
+
+// ready decides whether a read that arrives now may answer from the index: yes when the
+// index has applied every change committed before the read arrived (an access revision read
+// that started after it arrived, shared with the reads waiting at that moment) or, when the
+// client asks only for atLeast, every change up to atLeast. It returns the epoch to fill
+// entries under. When the database does not answer, the index answers while the listener is
+// connected (every committed change reaches it), and the read fails with 503 otherwise.
+func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, error) {
+	x.mu.Lock()
+	if !x.trusted && x.db.Engine() == sqlstore.Postgres && !x.listening {
+		x.mu.Unlock()
+		return 0, false, checkAhead(ctx, x.db, atLeast) // no listener runs (an admin command, a test): SQL only
+	}
+	if atLeast > 0 && x.trusted && x.applied >= atLeast {
+		e := x.epoch
+		x.mu.Unlock()
+		return e, true, nil
+	}
+	x.mu.Unlock()
+	rev, err := x.requestRevision(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false, err
+		}
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		if x.trusted && x.db.Engine() == sqlstore.Postgres {
+			return x.epoch, true, nil
+		}
+		return 0, false, &roster.Error{Code: roster.EUnavailable, Message: "the database is unavailable; try again shortly", RetryAfter: 2 * time.Second}
+	}
+	if atLeast > rev {
+		return 0, false, errAhead
+	}
+	deadline := time.NewTimer(listenerWait)
+	defer deadline.Stop()
+	for {
+		x.mu.Lock()
+		if x.db.Engine() == sqlstore.SQLite && x.applied < rev {
+			// Another process wrote to this SQLite file (an admin command): start over.
+			x.clearLocked()
+			x.applied = rev
+		}
+		if x.trusted && x.applied >= rev {
+			e := x.epoch
+			x.mu.Unlock()
+			return e, true, nil
+		}
+		if !x.trusted {
+			x.mu.Unlock()
+			return 0, false, nil // the listener is down: answer from SQL
+		}
+		wake := x.progress
+		x.mu.Unlock()
+		select {
+		case <-wake:
+		case <-deadline.C:
+			return 0, false, nil // the listener lags or is down: answer from SQL
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		}
+	}
+}
+
+// revision returns the access revision the index has applied.
+func (x *accessIndex) revision() int64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.applied
+}
+
+// storeLocked accounts for a new entry; a full index starts over.
+func (x *accessIndex) admitLocked(epoch uint64) bool {
+	if epoch != x.epoch || !x.trusted {
+		return false
+	}
+	if x.size >= x.maxEntries {
+		x.clearLocked()
+		return false
+	}
+	x.size++
+	return true
+}
+
+// barrier coalesces reads of the access revision: a caller waits for a read that started
+// after it called, and every caller waiting when a read starts shares it. Under load that
+// is one tiny query per round of concurrent reads, not one per read.
+type barrier struct {
+	read    func(context.Context) (int64, error)
+	mu      sync.Mutex
+	next    *barrierCall // the read that will start next; callers join it
+	running bool
+	calls   int64 // callers so far
+	reads   int64 // reads run so far
+}
+
+type barrierCall struct {
+	done chan struct{}
+	rev  int64
+	err  error
+}
+
+func (b *barrier) wait(ctx context.Context) (int64, error) {
+	b.mu.Lock()
+	if b.next == nil {
+		b.next = &barrierCall{done: make(chan struct{})}
+		if !b.running {
+			b.running = true
+			go b.run()
+		}
+	}
+	c := b.next
+	b.calls++
+	b.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.rev, c.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (b *barrier) run() {
+	for {
+		b.mu.Lock()
+		c := b.next
+		b.next = nil
+		if c == nil {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		b.reads++
+		b.mu.Unlock()
+		// Every caller of c joined before this line: the read starts after each arrived.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c.rev, c.err = b.read(ctx)
+		cancel()
+		close(c.done)
+	}
+}
+
+// errAhead refuses an at_least_revision that no write has answered with yet.
+var errAhead = &roster.Error{Code: roster.EInvalid, Field: "at_least_revision",
+	Message: "at_least_revision is ahead of every revision Roster has made"}
+
+// checkAhead refuses, for a read answered from SQL, an at_least_revision from the future.
+func checkAhead(ctx context.Context, db *sqlstore.DB, atLeast int64) error {
+	if atLeast <= 0 {
+		return nil
+	}
+	rev, err := db.AccessRevision(ctx)
+	if err != nil {
+		return err
+	}
+	if atLeast > rev {
+		return errAhead
+	}
+	return nil
+}
+
+// requestBarrier remembers, for one request, the revision its first read barrier saw: every
+// later read of the request (a check after the authentication of its token) may use it, since
+// the request as a whole arrived before that barrier read started.
+type requestBarrier struct {
+	mu  sync.Mutex
+	rev int64
+}
+
+type requestBarrierKey struct{}
+
+// WithRequestBarrier returns a context whose reads share one read barrier. The API gives one
+// to each request.
+func WithRequestBarrier(ctx context.Context) context.Context {
+	return context.WithValue(ctx, requestBarrierKey{}, &requestBarrier{})
+}
+
+// requestRevision returns the revision of the request's read barrier, waiting for one when
+// the request has none yet.
+func (x *accessIndex) requestRevision(ctx context.Context) (int64, error) {
+	rb, _ := ctx.Value(requestBarrierKey{}).(*requestBarrier)
+	if rb == nil {
+		return x.barrier.wait(ctx)
+	}
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	if rb.rev > 0 {
+		return rb.rev, nil
+	}
+	rev, err := x.barrier.wait(ctx)
+	if err == nil {
+		rb.rev = rev
+	}
+	return rev, err
+}
+
+// forgetRequestBarrier makes the request's next read wait for a new barrier, after a write.
+func forgetRequestBarrier(ctx context.Context) {
+	if rb, _ := ctx.Value(requestBarrierKey{}).(*requestBarrier); rb != nil {
+		rb.mu.Lock()
+		rb.rev = 0
+		rb.mu.Unlock()
+	}
+}

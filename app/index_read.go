@@ -1,0 +1,242 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// source answers the reads of a check: from the access index when it may answer (ready),
+// else from SQL. Either way, the answer is what the tables said after the read arrived.
+type source struct {
+	a     *App
+	c     *sqlstore.Conn
+	x     *accessIndex // nil: from SQL
+	epoch uint64       // the index epoch that fills are made under
+
+	cat *roster.Catalog // the catalog, once read
+}
+
+// source returns where a read that arrives now may answer from. atLeast is the access
+// revision the client asked for, 0 for none.
+func (a *App) source(ctx context.Context, atLeast int64) (*source, error) {
+	s := &source{a: a, c: a.read()}
+	if a.index == nil {
+		return s, checkAhead(ctx, a.db, atLeast)
+	}
+	epoch, ok, err := a.index.ready(ctx, atLeast)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		s.x, s.epoch = a.index, epoch
+		a.index.fromIndex.Add(1)
+	} else {
+		a.index.fromSQL.Add(1)
+	}
+	return s, nil
+}
+
+// fill runs load outside the lock and keeps its result only when no change of access was
+// applied meanwhile (the epoch did not move): a fill that might have read a state older than
+// a change it did not see is answered once, never kept.
+func fill[T any](s *source, get func() (T, bool), load func() (T, error), keep func(T)) (T, error) {
+	s.x.mu.Lock()
+	v, ok := get()
+	s.x.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	s.x.mu.Lock()
+	if s.x.admitLocked(s.epoch) {
+		keep(v)
+	}
+	s.x.mu.Unlock()
+	return v, nil
+}
+
+func (s *source) catalog(ctx context.Context) (*roster.Catalog, error) {
+	if s.cat != nil {
+		return s.cat, nil
+	}
+	var err error
+	if s.x == nil {
+		s.cat, err = s.a.catalog(ctx, s.c)
+		return s.cat, err
+	}
+	s.cat, err = fill(s, func() (*roster.Catalog, bool) { return s.x.cat, s.x.cat != nil },
+		func() (*roster.Catalog, error) { return s.a.catalog(ctx, s.c) },
+		func(c *roster.Catalog) { s.x.cat = c })
+	return s.cat, err
+}
+
+// user returns a user. From the index, only what access depends on is kept current (status
+// and operator right, key u:); a caller needing the profile reads SQL.
+func (s *source) user(ctx context.Context, id string) (roster.User, error) {
+	if s.x == nil {
+		return s.c.User(ctx, id)
+	}
+	return fill(s, func() (roster.User, bool) { u, ok := s.x.users[id]; return u, ok },
+		func() (roster.User, error) { return s.c.User(ctx, id) },
+		func(u roster.User) { s.x.users[id] = u })
+}
+
+func (s *source) store(ctx context.Context, id string) (roster.Store, error) {
+	if s.x == nil {
+		return s.c.Store(ctx, id)
+	}
+	return fill(s, func() (roster.Store, bool) { st, ok := s.x.stores[id]; return st, ok },
+		func() (roster.Store, error) { return s.c.Store(ctx, id) },
+		func(st roster.Store) { s.x.stores[id] = st })
+}
+
+func (s *source) organization(ctx context.Context, id string) error {
+	if s.x == nil {
+		_, err := s.c.Organization(ctx, id)
+		return err
+	}
+	_, err := fill(s, func() (bool, bool) { return true, s.x.orgs[id] },
+		func() (bool, error) { _, err := s.c.Organization(ctx, id); return true, err },
+		func(bool) { s.x.orgs[id] = true })
+	return err
+}
+
+// access is what a user holds in an organization (nothing when not a member).
+func (s *source) access(ctx context.Context, orgID, userID string) (roster.Access, error) {
+	cat, err := s.catalog(ctx)
+	if err != nil {
+		return roster.Access{}, err
+	}
+	if s.x == nil {
+		return s.a.userAccess(ctx, s.c, cat, orgID, userID)
+	}
+	return fill(s, func() (roster.Access, bool) { acc, ok := s.x.access[orgID][userID]; return acc, ok },
+		func() (roster.Access, error) { return s.a.userAccess(ctx, s.c, cat, orgID, userID) },
+		func(acc roster.Access) {
+			if s.x.access[orgID] == nil {
+				s.x.access[orgID] = map[string]roster.Access{}
+			}
+			s.x.access[orgID][userID] = acc
+			if s.x.byUser[userID] == nil {
+				s.x.byUser[userID] = map[string]bool{}
+			}
+			s.x.byUser[userID][orgID] = true
+		})
+}
+
+// affiliations is the selector's data of a user (MyOrganizations).
+func (s *source) affiliations(ctx context.Context, userID string) ([]roster.Affiliation, error) {
+	if s.x == nil {
+		return s.a.selector(ctx, s.c, userID)
+	}
+	affs, err := fill(s, func() ([]roster.Affiliation, bool) { a, ok := s.x.affs[userID]; return a, ok },
+		func() ([]roster.Affiliation, error) { return s.a.selector(ctx, s.c, userID) },
+		func(affs []roster.Affiliation) {
+			s.x.affs[userID] = affs
+			for _, a := range affs {
+				if s.x.affOrgs[a.Organization.ID] == nil {
+					s.x.affOrgs[a.Organization.ID] = map[string]bool{}
+				}
+				s.x.affOrgs[a.Organization.ID][userID] = true
+			}
+		})
+	if err != nil {
+		return nil, err
+	}
+	// A copy: callers may change what they are given, never the index.
+	out := make([]roster.Affiliation, len(affs))
+	for i, a := range affs {
+		out[i] = a
+		out[i].Stores = append([]roster.StoreAccess(nil), a.Stores...)
+	}
+	return out, nil
+}
+
+// apiKey returns an API key whose secret is the one given, or ENotFound.
+func (s *source) apiKey(ctx context.Context, id, secret string, verify func(hash string) bool) (roster.APIKey, error) {
+	if s.x == nil {
+		k, hash, err := s.c.APIKeyByID(ctx, id)
+		if err == nil && !verify(hash) {
+			err = roster.NotFound("API key")
+		}
+		return k, err
+	}
+	mac := s.x.mac(secret)
+	ik, err := fill(s, func() (indexedKey, bool) { k, ok := s.x.keys[id]; return k, ok },
+		func() (indexedKey, error) {
+			k, hash, err := s.c.APIKeyByID(ctx, id)
+			if err == nil && !verify(hash) {
+				err = roster.NotFound("API key")
+			}
+			return indexedKey{key: k, mac: mac}, err
+		},
+		func(k indexedKey) { s.x.keys[id] = k })
+	if err != nil {
+		return roster.APIKey{}, err
+	}
+	if !macEqual(ik.mac, mac) {
+		return roster.APIKey{}, roster.NotFound("API key")
+	}
+	return ik.key, nil
+}
+
+// serviceToken returns the ID of the live service token with this secret, and whether its
+// last use should be recorded now.
+func (s *source) serviceToken(ctx context.Context, secret, hash string, stale func(last *roster.ServiceToken) bool) (string, bool, error) {
+	if s.x == nil {
+		st, err := s.c.ServiceTokenByHash(ctx, hash)
+		if err != nil {
+			return "", false, err
+		}
+		return st.ID, stale(&st), nil
+	}
+	mac := s.x.mac(secret)
+	s.x.mu.Lock()
+	t, ok := s.x.tokens[mac]
+	s.x.mu.Unlock()
+	if !ok {
+		st, err := s.c.ServiceTokenByHash(ctx, hash)
+		if err != nil {
+			return "", false, err
+		}
+		t = indexedToken{id: st.ID}
+		if st.LastUsedAt != nil {
+			t.lastUsed = *st.LastUsedAt
+		}
+	}
+	touch := stale(&roster.ServiceToken{ID: t.id, LastUsedAt: &t.lastUsed})
+	if touch {
+		t.lastUsed = s.a.clock.Now()
+	}
+	s.x.mu.Lock()
+	if e, had := s.x.tokens[mac]; had {
+		// Still there, so not revoked since: only its last use moves.
+		if t.lastUsed.After(e.lastUsed) {
+			e.lastUsed = t.lastUsed
+		}
+		s.x.tokens[mac] = e
+	} else if s.x.admitLocked(s.epoch) {
+		s.x.tokens[mac] = t
+	}
+	s.x.mu.Unlock()
+	return t.id, touch, nil
+}
+
+func macEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
+
+// WithRevisionSink returns a context in which the writes of one request record the access
+// revision they made; WrittenRevision reads it (the API's Roster-Revision header).
+func WithRevisionSink(ctx context.Context) context.Context { return sqlstore.WithRevisionSink(ctx) }
+
+// WrittenRevision returns the access revision a request's writes reached: the highest they
+// made, or, when none changed access, the revision this node has applied (0 without an
+// index).
+func (a *App) WrittenRevision(ctx context.Context) int64 {
+	return max(sqlstore.Revision(ctx), a.Revision())
+}

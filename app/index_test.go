@@ -1,0 +1,312 @@
+package app_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// node is one Roster process of a cluster: its own pool, its own listener, its own index.
+type node struct {
+	app *app.App
+	db  *sqlstore.DB
+}
+
+// cluster opens n nodes over env's database (separate pools), each listening for changes,
+// and an oracle that answers from SQL only. It waits until every listener is connected.
+func cluster(t *testing.T, env *testenv.Env, n int) ([]node, *app.App) {
+	t.Helper()
+	nodes := make([]node, n)
+	for i := range nodes {
+		nodes[i] = startNode(t, env, env.URL)
+	}
+	oracleCfg := testenv.Config()
+	oracleCfg.IndexEntries = -1
+	return nodes, app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
+}
+
+// startNode opens a node over a database URL, listening for changes until the test ends, and
+// waits until its listener is connected.
+func startNode(t testing.TB, env *testenv.Env, url string, configure ...func(*app.Config)) node {
+	t.Helper()
+	db := testenv.OpenDB(t, url)
+	cfg := testenv.Config()
+	for _, f := range configure {
+		f(&cfg)
+	}
+	a := app.New(db, cfg, env.Clock, testenv.Logger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.Listen(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() }) // before the pool closes
+	if cfg.IndexEntries >= 0 {
+		waitFor(t, func() bool { return a.IndexStats().Trusted })
+	}
+	return node{app: a, db: db}
+}
+
+// fleet is the state the rounds change: an organization with two members in a store, one
+// through a custom role, and an API key of the owner.
+type fleet struct {
+	org          roster.Organization
+	s1, s2       roster.Store
+	owner        roster.Actor
+	m1, m2       roster.User
+	role         roster.Role
+	rolePerms    []roster.Permission
+	key, keyID   string
+	keyRevoked   bool
+	m1Role       roster.OrgRole
+	suspended    map[string]bool
+	inStore      map[string]bool
+	deactivated  map[string]bool
+	storeRoleFor map[string]string
+}
+
+func newFleet(t *testing.T, env *testenv.Env, owner roster.Actor, m1, m2 roster.User) *fleet {
+	t.Helper()
+	f := &fleet{owner: owner, m1: m1, m2: m2, m1Role: roster.OrgMember,
+		suspended: map[string]bool{}, inStore: map[string]bool{m1.ID: true, m2.ID: true}, deactivated: map[string]bool{}}
+	f.org = env.Org(t, owner, "Acme "+testenv.Unique())
+	f.s1 = env.Store(t, owner, f.org.ID, "One")
+	f.s2 = env.Store(t, owner, f.org.ID, "Two")
+	var err error
+	f.rolePerms = []roster.Permission{roster.PermStoreRead}
+	if f.role, err = env.App.CreateRole(ctx, owner, f.org.ID, app.RoleInput{Name: "Clerk", Permissions: f.rolePerms}); err != nil {
+		t.Fatal(err)
+	}
+	f.storeRoleFor = map[string]string{m1.ID: f.role.ID, m2.ID: roster.StoreRoleMember}
+	env.Join(t, owner, f.org.ID, m1, roster.OrgMember, app.StoreGrantInput{StoreID: f.s1.ID, RoleID: f.role.ID})
+	env.Join(t, owner, f.org.ID, m2, roster.OrgMember, app.StoreGrantInput{StoreID: f.s1.ID, RoleID: roster.StoreRoleMember})
+	f.newKey(t, env)
+	return f
+}
+
+func (f *fleet) newKey(t *testing.T, env *testenv.Env) {
+	t.Helper()
+	k, err := env.App.CreateAPIKey(ctx, f.owner, f.org.ID, app.APIKeyInput{Name: "k", RoleID: roster.StoreRoleMember})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.key, f.keyID, f.keyRevoked = k.Secret, k.Key.ID, false
+}
+
+// change makes one random change of access on db, as node A, and says what it did.
+func (f *fleet) change(t *testing.T, r *rand.Rand, db *sqlstore.DB, clock roster.Clock) string {
+	t.Helper()
+	users := []roster.User{f.m1, f.m2}
+	u := users[r.IntN(2)]
+	at := clock.Now()
+	var what string
+	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		switch r.IntN(7) {
+		case 0:
+			what = "role change"
+			f.m1Role = map[roster.OrgRole]roster.OrgRole{roster.OrgMember: roster.OrgAdmin, roster.OrgAdmin: roster.OrgMember}[f.m1Role]
+			return tx.SetMemberRole(ctx, f.org.ID, f.m1.ID, f.m1Role, at)
+		case 1:
+			what = "suspension"
+			f.suspended[u.ID] = !f.suspended[u.ID]
+			st := roster.MembershipActive
+			if f.suspended[u.ID] {
+				st = roster.MembershipSuspended
+			}
+			return tx.SetMemberStatus(ctx, f.org.ID, u.ID, st, at)
+		case 2:
+			what = "store removal"
+			f.inStore[u.ID] = !f.inStore[u.ID]
+			if !f.inStore[u.ID] {
+				return tx.RemoveStoreMember(ctx, f.s1.ID, u.ID)
+			}
+			return tx.PutStoreMember(ctx, roster.StoreMembership{StoreID: f.s1.ID, OrgID: f.org.ID, UserID: u.ID, RoleID: f.storeRoleFor[u.ID], CreatedAt: at, UpdatedAt: at})
+		case 3:
+			what = "custom role edit"
+			if len(f.rolePerms) == 1 {
+				f.rolePerms = []roster.Permission{roster.PermStoreRead, roster.PermStoreUpdate}
+			} else {
+				f.rolePerms = f.rolePerms[:1]
+				if r.IntN(2) == 0 {
+					f.rolePerms = []roster.Permission{roster.PermStoreUpdate}
+				}
+			}
+			return tx.SetRolePermissions(ctx, f.org.ID, f.role.ID, f.rolePerms, at)
+		case 4:
+			what = "key revocation"
+			if f.keyRevoked {
+				return nil
+			}
+			f.keyRevoked = true
+			return tx.RevokeAPIKey(ctx, f.org.ID, f.keyID, at)
+		case 5:
+			what = "user deactivation"
+			f.deactivated[u.ID] = !f.deactivated[u.ID]
+			st := roster.UserActive
+			if f.deactivated[u.ID] {
+				st = roster.UserDeactivated
+			}
+			return tx.SetUserStatus(ctx, u.ID, st, at)
+		default:
+			what = "store archival"
+			st := roster.StoreArchived
+			if f.s2.Status == roster.StoreArchived {
+				st = roster.StoreActive
+			}
+			f.s2.Status = st
+			return tx.SetStoreStatus(ctx, f.s2.ID, st, at)
+		}
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return what
+}
+
+// answers is everything a node says about the fleet, as text to compare.
+func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
+	t.Helper()
+	var qs []app.CheckInput
+	for _, u := range []roster.User{f.m1, f.m2} {
+		for _, st := range []roster.Store{f.s1, f.s2} {
+			for _, p := range []roster.Permission{roster.PermStoreRead, roster.PermStoreUpdate} {
+				qs = append(qs, app.CheckInput{UserID: u.ID, StoreID: st.ID, Permission: p})
+			}
+		}
+		qs = append(qs, app.CheckInput{UserID: u.ID, OrgID: f.org.ID, Permission: roster.PermOrgMembersManage})
+	}
+	res, err := a.CheckBatch(ctx, host, qs)
+	out := fmt.Sprint(err)
+	for _, r := range res {
+		out += fmt.Sprintf("|%v %s", r.Allowed, r.Reason)
+	}
+	for _, u := range []roster.User{f.m1, f.m2} {
+		stores, err := a.UserStores(ctx, host, app.UserStoresInput{UserID: u.ID, Permission: roster.PermStoreRead})
+		out += fmt.Sprintf("|stores %v", err)
+		for _, s := range stores {
+			out += " " + s.Store.ID + ":" + s.Grant.RoleID
+		}
+		affs, err := a.MyOrganizations(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID})
+		out += fmt.Sprintf("|selector %v", err)
+		for _, af := range affs {
+			out += " " + af.Organization.ID + ":" + string(af.Membership.Role) + ":" + string(af.Membership.Status)
+			for _, s := range af.Stores {
+				out += fmt.Sprintf(" %s/%s/%v", s.Store.ID, s.Grant.RoleID, s.Grant.Perms.Sorted())
+			}
+		}
+	}
+	_, err = a.Authenticate(ctx, f.key, "192.0.2.1", "test")
+	return out + "|key " + testenv.Code(err)
+}
+
+// TestIndexNeverStale is issue 13's promise: once a write has returned, no node answers from
+// the state before it. Three nodes over one database; each round changes access at random on
+// one node and asks the two others at once; a fourth app that answers from SQL only says what
+// the answer must be. On PostgreSQL the listeners' connections are also cut now and then.
+func TestIndexNeverStale(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Owner")
+		_, m1 := env.User(t, "Ann")
+		_, m2 := env.User(t, "Bob")
+		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes, oracle := cluster(t, env, 3)
+		hosts := make([]roster.Actor, len(nodes))
+		for i, nd := range nodes {
+			if hosts[i], err = nd.app.Authenticate(ctx, svc.Secret, "", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		oracleHost, err := oracle.Authenticate(ctx, svc.Secret, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var admin *sql.DB
+		if e == sqlstore.Postgres {
+			if admin, err = sql.Open("pgx", env.URL); err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close()
+		}
+		f := newFleet(t, env, owner, m1, m2)
+		r := rand.New(rand.NewPCG(13, 13))
+		const rounds = 1000
+		stale, cuts := 0, 0
+		for round := range rounds {
+			w := r.IntN(len(nodes))
+			var what string
+			switch {
+			case round%97 == 96:
+				// Organization deletion: every answer about it must go at once.
+				what = "organization deletion"
+				if err := nodes[w].db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.DeleteOrganization(ctx, f.org.ID) }); err != nil {
+					t.Fatal(err)
+				}
+			case f.keyRevoked && r.IntN(4) == 0:
+				what = "key creation"
+				f.newKey(t, env)
+			default:
+				what = f.change(t, r, nodes[w].db, env.Clock)
+			}
+			if admin != nil && round%50 == 25 {
+				// Cut a listener's connection right after the write: the node must not
+				// answer from memory until it has resynchronized.
+				victim := nodes[(w+1+r.IntN(len(nodes)-1))%len(nodes)]
+				if pid := victim.db.ListenerPID(); pid != 0 {
+					if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend($1)`, int64(pid)); err != nil {
+						t.Fatal(err)
+					}
+					cuts++
+				}
+			}
+			want := f.answers(t, oracle, oracleHost)
+			for i, nd := range nodes {
+				if i == w {
+					continue
+				}
+				if got := f.answers(t, nd.app, hosts[i]); got != want {
+					stale++
+					t.Errorf("round %d, after %s on node %d, node %d answered\n%s\nwant\n%s", round, what, w, i, got, want)
+				}
+			}
+			if what == "organization deletion" {
+				// The fleet starts again in a new organization.
+				for _, u := range []roster.User{f.m1, f.m2} {
+					if f.deactivated[u.ID] {
+						if err := env.DB.InTx(ctx, func(tx *sqlstore.Tx) error {
+							return tx.SetUserStatus(ctx, u.ID, roster.UserActive, env.Clock.Now())
+						}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				f = newFleet(t, env, owner, m1, m2)
+			}
+			if stale > 3 {
+				t.FailNow()
+			}
+		}
+		var fromIndex, fromSQL int64
+		for _, nd := range nodes {
+			waitFor(t, func() bool { return nd.app.IndexStats().Trusted })
+			st := nd.app.IndexStats()
+			fromIndex, fromSQL = fromIndex+st.FromIndex, fromSQL+st.FromSQL
+		}
+		t.Logf("%d rounds, %d listener cuts, reads from the index: %d, from SQL: %d", rounds, cuts, fromIndex, fromSQL)
+		if fromIndex < 4*fromSQL {
+			t.Errorf("the index answered %d reads and SQL %d: the test does not exercise the index", fromIndex, fromSQL)
+		}
+		if e == sqlstore.Postgres && cuts == 0 {
+			t.Error("no listener connection was cut")
+		}
+	})
+}

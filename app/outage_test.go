@@ -1,0 +1,157 @@
+package app_test
+
+import (
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// proxy is a TCP proxy to the database on 127.0.0.1 that a test cuts and restores: an outage
+// of the database as a node sees it, its listener included.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	t.Cleanup(func() { _ = ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.down {
+				p.mu.Unlock()
+				_ = c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				p.mu.Unlock()
+				_ = c.Close()
+				continue
+			}
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+		}
+	}()
+	return p
+}
+
+// cut closes every connection and refuses new ones until restore.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *proxy) restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+// TestIndexOutage is issue 13's item 7: when the database stops answering, a node keeps
+// answering checks it holds in its index only while its listener is connected (every change
+// that commits reaches it); once the listener is down too, checks get 503 with Retry-After,
+// and they answer again when the database is back.
+func TestIndexOutage(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Owner")
+		org := env.Org(t, owner, "Acme")
+		_, m := env.User(t, "Ann")
+		_, other := env.User(t, "Bob")
+		env.Join(t, owner, org.ID, m, roster.OrgMember)
+		env.Join(t, owner, org.ID, other, roster.OrgMember)
+		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := app.CheckInput{UserID: m.ID, OrgID: org.ID, Permission: roster.PermOrgRead}
+		unavailable := func(a *app.App, host roster.Actor, q app.CheckInput) {
+			t.Helper()
+			_, err := a.Check(ctx, host, q)
+			if e := roster.AsError(err); e == nil || e.Code != roster.EUnavailable || e.RetryAfter <= 0 {
+				t.Fatalf("check during the outage: %v, want unavailable with Retry-After", err)
+			}
+		}
+		allowed := func(a *app.App, host roster.Actor, q app.CheckInput) {
+			t.Helper()
+			if r, err := a.Check(ctx, host, q); err != nil || !r.Allowed {
+				t.Fatalf("check: %+v %v", r, err)
+			}
+		}
+
+		if e == sqlstore.SQLite {
+			// One node, no listener: a database that does not answer means 503.
+			db := testenv.OpenDB(t, env.URL)
+			a := app.New(db, testenv.Config(), env.Clock, testenv.Logger(t))
+			host, err := a.Authenticate(ctx, svc.Secret, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			allowed(a, host, q)
+			_ = db.Close()
+			unavailable(a, host, q)
+			return
+		}
+
+		// The node's pool fails but its listener is connected: what the index holds answers.
+		n1 := startNode(t, env, env.URL)
+		host1, err := n1.app.Authenticate(ctx, svc.Secret, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed(n1.app, host1, q)
+		_ = n1.db.Close()
+		allowed(n1.app, host1, q)
+		if _, err := n1.app.Check(ctx, host1, app.CheckInput{UserID: other.ID, OrgID: org.ID, Permission: roster.PermOrgRead}); err == nil {
+			t.Fatal("a check the index does not hold was answered without the database")
+		}
+
+		// The whole database is gone for the node, listener included: 503, then back.
+		u, err := url.Parse(env.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newProxy(t, u.Host)
+		u.Host = p.ln.Addr().String()
+		n2 := startNode(t, env, u.String())
+		host2, err := n2.app.Authenticate(ctx, svc.Secret, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed(n2.app, host2, q)
+		p.cut()
+		waitFor(t, func() bool { return !n2.app.IndexStats().Trusted })
+		unavailable(n2.app, host2, q)
+		p.restore()
+		waitFor(t, func() bool { return n2.app.IndexStats().Trusted })
+		allowed(n2.app, host2, q)
+	})
+}
