@@ -263,7 +263,7 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 	rev, err := x.requestRevision(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, false, err
+			return 0, false, sqlstore.MapError(err)
 		}
 		x.mu.Lock()
 		defer x.mu.Unlock()
@@ -300,7 +300,7 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 		case <-deadline.C:
 			return 0, false, nil // the listener lags or is down: answer from SQL
 		case <-ctx.Done():
-			return 0, false, ctx.Err()
+			return 0, false, sqlstore.MapError(ctx.Err())
 		}
 	}
 }
@@ -359,7 +359,7 @@ func (b *barrier) wait(ctx context.Context) (int64, error) {
 	case <-c.done:
 		return c.rev, c.err
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return 0, sqlstore.MapError(ctx.Err())
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -35,29 +36,58 @@ const (
 )
 
 // Hasher hashes and verifies passwords, at most a fixed number at once: each hash takes
-// Memory KiB, so a flood of logins waits in line instead of exhausting memory.
+// Memory KiB, so a flood of logins cannot exhaust memory. Beyond those, a bounded number of
+// requests wait a bounded time for their turn; the rest are refused at once with "busy, try
+// again in a second", so that under a flood every client hears back within about a second
+// instead of queueing for many.
 type Hasher struct {
-	params Params
-	slots  chan struct{}
-	dummy  string // a hash to verify against for unknown accounts, so they take as long
+	params  Params
+	slots   chan struct{} // hashes running
+	waiting chan struct{} // requests waiting for a slot
+	maxWait time.Duration
+	dummy   string // a hash to verify against for unknown accounts, so they take as long
 }
+
+// How many requests may wait for a hash, per hash that may run, and for how long.
+const (
+	waitingPerSlot = 8
+	maxHashWait    = 750 * time.Millisecond
+)
 
 // NewHasher returns a hasher that runs at most concurrency hashes at once.
 func NewHasher(p Params, concurrency int) *Hasher {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency)}
+	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), waiting: make(chan struct{}, waitingPerSlot*concurrency), maxWait: maxHashWait}
 	h.dummy = h.encode(make([]byte, saltLen), "not a password")
 	return h
 }
+
+// errBusy refuses a hash when too many wait already, or waited too long.
+var errBusy = &roster.Error{Code: roster.EUnavailable, Message: "the server is busy; try again shortly", RetryAfter: time.Second}
 
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
 		return nil
+	default:
+	}
+	select {
+	case h.waiting <- struct{}{}:
+		defer func() { <-h.waiting }()
+	default:
+		return errBusy // the waiting room is full: answer now rather than queue
+	}
+	timer := time.NewTimer(h.maxWait)
+	defer timer.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return errBusy
 	case <-ctx.Done():
-		return &roster.Error{Code: roster.EUnavailable, Message: "the server is busy; try again shortly", RetryAfter: 2e9}
+		return errBusy
 	}
 }
 

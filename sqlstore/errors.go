@@ -74,6 +74,11 @@ func mapError(err error) error {
 	return err
 }
 
+// MapError turns an error met while talking to the database, a context that ended included,
+// into the roster error that users see (errors.go's one mapping). Callers that wait on the
+// database themselves, such as the access index's read barrier, use it.
+func MapError(err error) error { return mapError(err) }
+
 // violation is a constraint the database refused. App code usually checks first and gives a
 // precise error; this is the backstop under races, seen as a conflict.
 func violation(kind string, cause error) error {

@@ -93,6 +93,14 @@ var settings = []setting{
 		c.App.PasswordMinLength = n
 		return nil
 	}},
+	{"login-per-ip", "ROSTER_LOGIN_PER_IP", "30", "password attempts (logins, step-ups, invitation sign-ins) per client IP per minute (1 to 100000)", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			return errors.New("must be a whole number from 1 to 100000")
+		}
+		c.App.LoginPerIP = n
+		return nil
+	}},
 	{"session-idle", "ROSTER_SESSION_IDLE", "7d", "a session unused this long ends", func(c *Config, v string) error {
 		d, err := parseDuration(v)
 		c.App.SessionIdle = d
