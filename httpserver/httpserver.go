@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ type Options struct {
 	Ready          func(context.Context) error
 	Registry       *prometheus.Registry // one per server, so tests do not share counts
 	MetricsToken   string               // when set, /metrics asks for it as a bearer token
+	Pprof          bool                 // serve Go's profiles at /debug/pprof/, behind MetricsToken (required)
 }
 
 type ctxKey int
@@ -78,6 +80,14 @@ func Wrap(mux *http.ServeMux, o Options) http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", metricsAuth(o.MetricsToken, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	if o.Pprof && o.MetricsToken != "" {
+		// Profiles show the process's inner workings: never without a token.
+		mux.Handle("GET /debug/pprof/", metricsAuth(o.MetricsToken, http.HandlerFunc(pprof.Index)))
+		mux.Handle("GET /debug/pprof/cmdline", metricsAuth(o.MetricsToken, http.HandlerFunc(pprof.Cmdline)))
+		mux.Handle("GET /debug/pprof/profile", metricsAuth(o.MetricsToken, http.HandlerFunc(pprof.Profile)))
+		mux.Handle("GET /debug/pprof/symbol", metricsAuth(o.MetricsToken, http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("GET /debug/pprof/trace", metricsAuth(o.MetricsToken, http.HandlerFunc(pprof.Trace)))
+	}
 	return recoverer(o.Log, accessLog(o.Log, headers(o.HTTPS, clientIP(o.TrustedProxies, m.instrument(mux, unmatched(mux))))))
 }
 

@@ -184,6 +184,34 @@ func TestMetricsToken(t *testing.T) {
 	}
 }
 
+// TestPprof: Go's profiles are served only when asked for, and only behind the metrics token.
+func TestPprof(t *testing.T) {
+	const token = "scrape-0123456789abcdef"
+	get := func(h http.Handler, auth string) int {
+		r := httptest.NewRequest("GET", "/debug/pprof/cmdline", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	off := echo(t, httpserver.Options{MetricsToken: token})
+	if c := get(off, "Bearer "+token); c != 404 {
+		t.Errorf("profiles when off: %d, want 404", c)
+	}
+	if c := get(echo(t, httpserver.Options{Pprof: true}), ""); c != 404 {
+		t.Errorf("profiles without a token: %d, want 404", c)
+	}
+	on := echo(t, httpserver.Options{MetricsToken: token, Pprof: true})
+	if c := get(on, ""); c != 401 {
+		t.Errorf("profiles without the token: %d, want 401", c)
+	}
+	if c := get(on, "Bearer "+token); c != 200 {
+		t.Errorf("profiles with the token: %d, want 200", c)
+	}
+}
+
 // TestUnmatchedRoutes: unknown paths and methods answer problem+json with a code too.
 func TestUnmatchedRoutes(t *testing.T) {
 	h := echo(t, httpserver.Options{})

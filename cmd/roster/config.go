@@ -34,6 +34,7 @@ type Config struct {
 
 	PermissionsFile string // host application permissions applied at start (YAML or JSON)
 	MetricsToken    string // "" leaves /metrics open
+	Pprof           bool   // serve Go's profiles at /debug/pprof/ behind the metrics token
 }
 
 // setting is one configuration value: a flag, the environment variable behind it, its
@@ -121,6 +122,14 @@ var settings = []setting{
 			return errors.New("must be at least 16 characters")
 		}
 		c.MetricsToken = v
+		return nil
+	}},
+	{"pprof", "ROSTER_PPROF", "false", "serve Go's CPU and memory profiles at /debug/pprof/, behind --metrics-token (which it requires)", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		c.Pprof = b
 		return nil
 	}},
 	{"permissions-file", "ROSTER_PERMISSIONS_FILE", "", "YAML or JSON file of host application permissions, registered at start", func(c *Config, v string) error {
@@ -231,6 +240,9 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 		}
 		if c.App.SessionIdle > c.App.SessionLifetime {
 			return nil, errors.New("invalid ROSTER_SESSION_IDLE: longer than ROSTER_SESSION_LIFETIME")
+		}
+		if c.Pprof && c.MetricsToken == "" {
+			return nil, errors.New("invalid ROSTER_PPROF: profiles are served only behind ROSTER_METRICS_TOKEN; set one")
 		}
 		return c, nil
 	}

@@ -64,7 +64,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	handler := httpserver.Wrap(mux, httpserver.Options{Log: log, TrustedProxies: cfg.TrustedProxies, HTTPS: https, Ready: a.Ready,
-		Registry: prometheus.NewRegistry(), MetricsToken: cfg.MetricsToken})
+		Registry: prometheus.NewRegistry(), MetricsToken: cfg.MetricsToken, Pprof: cfg.Pprof})
 
 	if link, err := a.SetupLink(ctx); err != nil {
 		return err
