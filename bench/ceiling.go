@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/password"
 )
 
 // ceiling is the bare net/http server that the benchmark measures Roster against: it decodes
@@ -132,6 +135,31 @@ func serveCeiling(m *model, ln net.Listener) error {
 		}
 		out.NextCursor = "next"
 		writeJSON(w, out)
+	})
+	// A login verifies the same argon2id hash as Roster, through the same bounded hasher: the
+	// hash is the cost of a login, so the ratio shows what Roster adds to it.
+	hasher := password.NewHasher(password.Default, app.DefaultConfig().HashConcurrency)
+	hash, err := hasher.Hash(context.Background(), benchPassword)
+	if err != nil {
+		return err
+	}
+	mux.HandleFunc("POST /v1/auth/login", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Email, Password string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		ok, _, err := hasher.Verify(r.Context(), in.Password, hash)
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		if !ok {
+			http.Error(w, "wrong password", http.StatusUnauthorized)
+			return
+		}
+		writeJSON(w, map[string]string{"token": "ceiling"})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

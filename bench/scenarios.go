@@ -149,3 +149,28 @@ func membersScenario(m *model, cursor string) scenario {
 		}}
 	}
 }
+
+// loginScenario signs varied users in with POST /v1/auth/login. With flood, the answers that
+// refuse for load (429, 503 with Retry-After) count as right: what is measured is that every
+// client hears back quickly.
+func loginScenario(m *model, flood bool) scenario {
+	return func(r *rand.Rand) request {
+		u := r.Int32N(int32(len(m.users)))
+		body, _ := json.Marshal(map[string]string{"email": userEmail(u), "password": benchPassword})
+		return request{method: http.MethodPost, path: "/v1/auth/login", body: body, questions: 1, verify: func(status int, b []byte) error {
+			if flood && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+				return nil
+			}
+			var out struct {
+				Token string `json:"token"`
+			}
+			if err := expectOK(status, b, &out); err != nil {
+				return err
+			}
+			if out.Token == "" {
+				return errors.New("no session token")
+			}
+			return nil
+		}}
+	}
+}
