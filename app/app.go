@@ -66,6 +66,7 @@ type App struct {
 	hasher *password.Hasher
 	ipRate *rateLimiter
 	mail   mailState
+	images imageGate
 }
 
 // New returns the use cases over a migrated database.
@@ -81,6 +82,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 		mail:   newMailState(),
+		images: newImageGate(),
 	}
 }
 
