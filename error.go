@@ -40,6 +40,7 @@ const (
 	EStoreNotArchived      = "store_not_archived"
 	EStoreActive           = "store_active"
 	EInvalidImage          = "invalid_image"
+	EImageTooLarge         = "image_too_large" // decoding it would take more memory than allowed
 	ERoleEscalation        = "role_escalation"
 	EUnknownRole           = "unknown_role"
 	EUnknownPermission     = "unknown_permission"

@@ -5,8 +5,9 @@ import (
 	"net/http"
 )
 
-// docs holds the /docs page and the Redoc renderer (npm package redoc, MIT), served from the
-// binary: no CDN, so the page works offline and under a strict Content-Security-Policy.
+// docs holds the /docs page and the Redoc renderer (npm package redoc, MIT, at the version
+// docs/redoc.version records; scripts/update-assets.sh fetches exactly that version), served
+// from the binary: no CDN, so the page works offline and under a strict Content-Security-Policy.
 //
 //go:embed docs
 var docs embed.FS

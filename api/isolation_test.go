@@ -405,6 +405,7 @@ func (f *fixture) newWorld(t testing.TB) world {
 	if _, err := env.App.ArchiveStore(ctx, ownerActor, w.archived.ID); err != nil {
 		t.Fatal(err)
 	}
+	env.Clock.Advance(time.Minute) // worlds a minute apart: within the owner's limit of logo uploads
 	if _, err := env.App.SetOrganizationLogo(ctx, ownerActor, w.org.ID, f.png); err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,13 @@ import (
 )
 
 // rateLimitedOps are the operations that may answer 429: logins and everything that checks
-// a password, mails a link or an invitation, or sends a notice to an address.
+// a password, mails a link or an invitation, or sends a notice to an address; logo uploads.
 var rateLimitedOps = map[string]bool{
 	"login": true, "signup": true, "request-password-reset": true, "accept-invitation": true,
 	"resend-invitation": true, "create-invitation": true, "bulk-invite": true, "create-user": true,
 	"send-password-reset": true, "change-email": true, "resend-verification": true, "change-password": true,
 	"create-api-key": true, "transfer-ownership": true, "delete-organization": true,
+	"set-organization-logo": true, "set-store-logo": true,
 }
 
 // forbiddenPublicOps are the public operations that may refuse with 403: sign-up when it is

@@ -68,6 +68,7 @@ type App struct {
 	ipRate *rateLimiter
 	mail   mailState
 	index  *accessIndex // the in-memory access index (index.go)
+	images imageGate    // logo uploads: per-user rate and decodes at once (images.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
@@ -91,6 +92,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 		mail:   newMailState(),
+		images: newImageGate(),
 	}
 	if cfg.IndexEntries >= 0 {
 		a.index = newAccessIndex(db, cfg.IndexEntries)

@@ -3,26 +3,98 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg" // registers JPEG decoding
 	_ "image/png"  // registers PNG decoding
+	"time"
 
 	_ "golang.org/x/image/webp" // registers WebP decoding
 
 	"github.com/rosterhq/roster"
 )
 
-// Limits on uploaded logos.
+// Limits on uploaded logos. A small file may declare a huge image (a PNG of zeros compresses
+// about a thousandfold), so the file's size bounds nothing once decoded: the header is read
+// first and the memory its decoding would take is capped, few decodes run at once, and each
+// user uploads a bounded number of logos a minute.
 const (
-	MaxImageBytes  = 1 << 20 // 1 MiB
-	maxImagePixels = 4096
+	MaxImageBytes = 1 << 20 // 1 MiB, the file
+	maxImageSide  = 4096    // pixels, each side
+
+	// MaxImageDecodedBytes caps width × height × the bytes per pixel the decoder allocates
+	// (see decodedBytes): 2896×2896 in 8-bit RGBA, 4096×4096 in 8-bit grey or baseline JPEG,
+	// 1448×1448 in progressive JPEG.
+	MaxImageDecodedBytes = 32 << 20
+
+	// ImageDecodes is how many logos are decoded at once in one process; with the cap above,
+	// decoding holds at most about 64 MiB.
+	ImageDecodes = 2
+
+	// LogoUploadsPerMinute is how many logo uploads one user (with their sessions and API keys)
+	// may make a minute in one process, refused ones included.
+	LogoUploadsPerMinute = 10
+
+	imageDecodeWait = 2 * time.Second // how long an upload waits for a decode slot before a 503
 )
 
 var imageTypes = map[string]string{"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
-// checkImage decodes an upload to prove it is a PNG, JPEG or WebP image of sensible size,
-// whatever its name or declared type says, and returns its content type.
-func checkImage(data []byte) (string, error) {
+// imageGate bounds the work of logo uploads in one process: a rate per user, and a number of
+// decodes running at once.
+type imageGate struct {
+	uploads *rateLimiter
+	slots   chan struct{}
+	wait    time.Duration
+}
+
+func newImageGate() imageGate {
+	return imageGate{uploads: newRateLimiter(LogoUploadsPerMinute, time.Minute), slots: make(chan struct{}, ImageDecodes), wait: imageDecodeWait}
+}
+
+// acquire takes a decode slot, waiting at most g.wait; release it with <-g.slots.
+func (g imageGate) acquire(ctx context.Context) error {
+	busy := &roster.Error{Code: roster.EUnavailable, Message: "too many images are being processed; try again shortly", RetryAfter: time.Second}
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if g.wait <= 0 {
+		return busy
+	}
+	timer := time.NewTimer(g.wait)
+	defer timer.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-timer.C:
+		return busy
+	case <-ctx.Done():
+		return busy
+	}
+}
+
+// uploader names whose budget of uploads an actor spends: a user's, whichever session or API
+// key they use.
+func uploader(actor roster.Actor) string {
+	switch {
+	case actor.UserID != "":
+		return "user:" + actor.UserID
+	case actor.ID() != "":
+		return string(actor.Kind) + ":" + actor.ID()
+	}
+	return "ip:" + actor.IP
+}
+
+// checkImage proves an upload is a PNG, JPEG or WebP image of sensible size, whatever its name
+// or declared type says, and returns its content type. It reads the header first and decodes
+// the image only when decoding it fits the caps, within the actor's rate and a decode slot.
+func (a *App) checkImage(ctx context.Context, actor roster.Actor, data []byte) (string, error) {
+	if ok, wait := a.images.uploads.allow(uploader(actor), a.clock.Now()); !ok {
+		return "", &roster.Error{Code: roster.ERateLimited, Message: "too many logo uploads; try again later", RetryAfter: wait.Round(time.Second)}
+	}
 	bad := func(msg string) error { return &roster.Error{Code: roster.EInvalidImage, Field: "logo", Message: msg} }
 	if len(data) == 0 {
 		return "", bad("the image is empty")
@@ -38,13 +110,84 @@ func checkImage(data []byte) (string, error) {
 	if !ok {
 		return "", bad("the file is not a PNG, JPEG or WebP image")
 	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxImagePixels || cfg.Height > maxImagePixels {
-		return "", bad("the image must be at most 4096×4096 pixels")
+	if cfg.Width < 1 || cfg.Height < 1 {
+		return "", bad("the image has no pixels")
 	}
+	if n := decodedBytes(cfg, format, data); cfg.Width > maxImageSide || cfg.Height > maxImageSide || n > MaxImageDecodedBytes {
+		return "", (&roster.Error{Code: roster.EImageTooLarge, Field: "logo",
+			Message: fmt.Sprintf("the image is too large to process (%d×%d pixels, %d MiB once decoded): at most %d pixels a side and %d MiB decoded; 1024×1024 is plenty for a logo",
+				cfg.Width, cfg.Height, (n+1<<20-1)>>20, maxImageSide, MaxImageDecodedBytes>>20)}).
+			With("width", cfg.Width).With("height", cfg.Height).With("max_side", maxImageSide).With("max_mib", MaxImageDecodedBytes>>20)
+	}
+	if err := a.images.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-a.images.slots }()
 	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
 		return "", bad("the image is damaged and cannot be read")
 	}
 	return ct, nil
+}
+
+// decodedBytes is the memory the decoder of format allocates for an image of cfg: its pixels
+// times the bytes per pixel of the image it builds, and of the buffers it keeps beside it. Any
+// color model not listed counts as 16-bit RGBA.
+func decodedBytes(cfg image.Config, format string, data []byte) int64 {
+	perPixel := int64(8)
+	components := int64(3)
+	if _, ok := cfg.ColorModel.(color.Palette); ok {
+		perPixel = 1
+	} else {
+		switch cfg.ColorModel {
+		case color.GrayModel, color.AlphaModel:
+			perPixel, components = 1, 1
+		case color.Gray16Model, color.Alpha16Model:
+			perPixel = 2
+		case color.RGBAModel, color.NRGBAModel:
+			perPixel = 4
+			if format == "webp" {
+				perPixel = 8 // lossless WebP decodes to 32-bit words, then to NRGBA
+			}
+		case color.RGBA64Model, color.NRGBA64Model:
+			perPixel = 8
+		case color.YCbCrModel:
+			perPixel = 3 // at worst 4:4:4
+		case color.NYCbCrAModel:
+			perPixel = 12 // lossy WebP with a lossless alpha plane: YCbCr, alpha, and the 8 bytes of its decoding
+		case color.CMYKModel:
+			perPixel, components = 8, 4 // Adobe JPEG: YCbCr and black planes, then CMYK
+		}
+	}
+	if format == "jpeg" && jpegProgressive(data) {
+		perPixel += 4 * components // the decoder keeps every DCT coefficient as an int32
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * perPixel
+}
+
+// jpegProgressive reports whether a JPEG's frame is progressive (SOF2), walking its marker
+// segments up to the first frame header.
+func jpegProgressive(data []byte) bool {
+	i := 2 // after SOI
+	for i+4 <= len(data) {
+		if data[i] != 0xff {
+			return false
+		}
+		m := data[i+1]
+		switch {
+		case m == 0xff: // fill byte
+			i++
+			continue
+		case m == 0xc2:
+			return true
+		case m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc, m == 0xd9, m == 0xda:
+			return false // another frame type, the end, or the scan before any frame
+		case m >= 0xd0 && m <= 0xd7, m == 0x01: // markers without a length
+			i += 2
+			continue
+		}
+		i += 2 + (int(data[i+2])<<8 | int(data[i+3]))
+	}
+	return false
 }
 
 // replaceImage stores a new image for an organization and deletes the one it replaces.
@@ -63,7 +206,7 @@ func (t *txn) replaceImage(orgID, oldID string, data []byte, contentType string)
 
 // SetOrganizationLogo replaces an organization's logo (owner).
 func (a *App) SetOrganizationLogo(ctx context.Context, actor roster.Actor, orgID string, data []byte) (roster.Organization, error) {
-	ct, err := checkImage(data)
+	ct, err := a.checkImage(ctx, actor, data)
 	if err != nil {
 		return roster.Organization{}, err
 	}

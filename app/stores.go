@@ -225,7 +225,7 @@ func (a *App) DeleteStore(ctx context.Context, actor roster.Actor, storeID strin
 
 // SetStoreLogo replaces a store's logo (store admins, and owner and admins).
 func (a *App) SetStoreLogo(ctx context.Context, actor roster.Actor, storeID string, data []byte) (roster.Store, error) {
-	ct, err := checkImage(data)
+	ct, err := a.checkImage(ctx, actor, data)
 	if err != nil {
 		return roster.Store{}, err
 	}

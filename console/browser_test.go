@@ -624,7 +624,8 @@ func (b *tab) checkLanguage() {
 var shots sync.Map
 
 // screenshot saves the page as docs/screenshots/NAME-desktop.png and NAME-phone.png when
-// ROSTER_SCREENSHOTS=1 (English pages of SQLite runs only, the first time).
+// ROSTER_SCREENSHOTS=1 (English pages of SQLite runs only, the first time), each only when
+// README.md shows it: no screenshot is written that nothing references.
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
 	if os.Getenv("ROSTER_SCREENSHOTS") != "1" || b.lang != "en" || !strings.Contains(b.t.Name(), "sqlite") {
@@ -633,11 +634,17 @@ func (b *tab) screenshot(name string) {
 	if _, done := shots.LoadOrStore(name, true); done {
 		return
 	}
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	b.must(err)
 	for _, size := range []struct {
 		suffix string
 		w, h   int64
 		mobile bool
 	}{{"desktop", 1280, 860, false}, {"phone", 390, 844, true}} {
+		file := name + "-" + size.suffix + ".png"
+		if !bytes.Contains(readme, []byte("docs/screenshots/"+file)) {
+			continue
+		}
 		var opts []chromedp.EmulateViewportOption
 		if size.mobile {
 			opts = append(opts, chromedp.EmulateScale(2), chromedp.EmulateMobile)
@@ -646,7 +653,7 @@ func (b *tab) screenshot(name string) {
 		b.settle("")
 		img, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 		b.must(err)
-		b.must(os.WriteFile(filepath.Join("..", "docs", "screenshots", name+"-"+size.suffix+".png"), img, 0o644))
+		b.must(os.WriteFile(filepath.Join("..", "docs", "screenshots", file), img, 0o644))
 	}
 	b.must(chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 900)))
 }
