@@ -99,6 +99,7 @@ var statuses = map[string]int{
 	EStoreNotArchived:      http.StatusConflict,
 	EStoreActive:           http.StatusConflict,
 	EInvalidImage:          http.StatusUnprocessableEntity,
+	EImageTooLarge:         http.StatusUnprocessableEntity,
 	ERoleEscalation:        http.StatusForbidden,
 	EUnknownRole:           http.StatusUnprocessableEntity,
 	EUnknownPermission:     http.StatusUnprocessableEntity,
