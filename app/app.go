@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/gate"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -69,6 +70,10 @@ type App struct {
 	mail   mailState
 	index  *accessIndex // the in-memory access index (index.go)
 	images imageGate    // logo uploads: per-user rate and decodes at once (images.go)
+
+	// attempts bounds the password checks in flight (each a database write and a hash), so
+	// that a flood of logins is refused at once instead of queueing for the database.
+	attempts *gate.Gate
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
@@ -93,6 +98,8 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 		mail:   newMailState(),
 		images: newImageGate(),
+		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
+		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
 	}
 	if cfg.IndexEntries >= 0 {
 		a.index = newAccessIndex(db, cfg.IndexEntries)

@@ -133,6 +133,10 @@ func loginKey(addr string) string { return token.Hash("login:" + addr) }
 // A deactivated account with the right password gets user_deactivated. Callers reword the
 // invalid_credentials answer for their form.
 func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr, pw, failAction string, then func(t *txn, u roster.User) error) (roster.User, error) {
+	if !a.attempts.Enter(ctx) {
+		return roster.User{}, &roster.Error{Code: roster.EUnavailable, Message: "too many sign-ins at once; try again in a moment", RetryAfter: time.Second}
+	}
+	defer a.attempts.Leave()
 	bad := roster.Errorf(roster.EInvalidCredentials, "the email address or the password is not correct")
 	addr, err := email(rawAddr)
 	if err != nil {

@@ -1,17 +1,17 @@
 package app
 
-// HoldImageDecodes takes every decode slot of a's logo uploads and makes uploads wait for
-// none, as a flood of decodes would; release gives the slots back.
+import (
+	"context"
+
+	"github.com/rosterhq/roster/internal/gate"
+)
+
+// HoldImageDecodes makes a's logo uploads find every decode turn taken and no room to wait,
+// as a flood of decodes would; release puts the real gate back.
 func HoldImageDecodes(a *App) (release func()) {
-	wait := a.images.wait
-	a.images.wait = 0
-	for range cap(a.images.slots) {
-		a.images.slots <- struct{}{}
-	}
-	return func() {
-		for range cap(a.images.slots) {
-			<-a.images.slots
-		}
-		a.images.wait = wait
-	}
+	real := a.images.decodes
+	full := gate.New(1, 0, 0)
+	full.Enter(context.Background())
+	a.images.decodes = full
+	return func() { a.images.decodes = real }
 }

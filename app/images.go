@@ -13,6 +13,7 @@ import (
 	_ "golang.org/x/image/webp" // registers WebP decoding
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/gate"
 )
 
 // Limits on uploaded logos. A small file may declare a huge image (a PNG of zeros compresses
@@ -42,38 +43,22 @@ const (
 var imageTypes = map[string]string{"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 // imageGate bounds the work of logo uploads in one process: a rate per user, and a number of
-// decodes running at once.
+// decodes running at once (an upload waits imageDecodeWait at most for a turn).
 type imageGate struct {
 	uploads *rateLimiter
-	slots   chan struct{}
-	wait    time.Duration
+	decodes *gate.Gate
 }
 
 func newImageGate() imageGate {
-	return imageGate{uploads: newRateLimiter(LogoUploadsPerMinute, time.Minute), slots: make(chan struct{}, ImageDecodes), wait: imageDecodeWait}
+	return imageGate{uploads: newRateLimiter(LogoUploadsPerMinute, time.Minute), decodes: gate.New(ImageDecodes, 4*ImageDecodes, imageDecodeWait)}
 }
 
-// acquire takes a decode slot, waiting at most g.wait; release it with <-g.slots.
+// acquire takes a decode turn; release it with g.decodes.Leave.
 func (g imageGate) acquire(ctx context.Context) error {
-	busy := &roster.Error{Code: roster.EUnavailable, Message: "too many images are being processed; try again shortly", RetryAfter: time.Second}
-	select {
-	case g.slots <- struct{}{}:
-		return nil
-	default:
+	if !g.decodes.Enter(ctx) {
+		return &roster.Error{Code: roster.EUnavailable, Message: "too many images are being processed; try again shortly", RetryAfter: time.Second}
 	}
-	if g.wait <= 0 {
-		return busy
-	}
-	timer := time.NewTimer(g.wait)
-	defer timer.Stop()
-	select {
-	case g.slots <- struct{}{}:
-		return nil
-	case <-timer.C:
-		return busy
-	case <-ctx.Done():
-		return busy
-	}
+	return nil
 }
 
 // uploader names whose budget of uploads an actor spends: a user's, whichever session or API
@@ -122,7 +107,7 @@ func (a *App) checkImage(ctx context.Context, actor roster.Actor, data []byte) (
 	if err := a.images.acquire(ctx); err != nil {
 		return "", err
 	}
-	defer func() { <-a.images.slots }()
+	defer a.images.decodes.Leave()
 	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
 		return "", bad("the image is damaged and cannot be read")
 	}

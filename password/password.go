@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/gate"
 )
 
 // Params are argon2id cost parameters.
@@ -41,11 +42,9 @@ const (
 // again in a second", so that under a flood every client hears back within about a second
 // instead of queueing for many.
 type Hasher struct {
-	params  Params
-	slots   chan struct{} // hashes running
-	waiting chan struct{} // requests waiting for a slot
-	maxWait time.Duration
-	dummy   string // a hash to verify against for unknown accounts, so they take as long
+	params Params
+	turns  *gate.Gate
+	dummy  string // a hash to verify against for unknown accounts, so they take as long
 }
 
 // How many requests may wait for a hash, per hash that may run, and for how long.
@@ -56,10 +55,8 @@ const (
 
 // NewHasher returns a hasher that runs at most concurrency hashes at once.
 func NewHasher(p Params, concurrency int) *Hasher {
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), waiting: make(chan struct{}, waitingPerSlot*concurrency), maxWait: maxHashWait}
+	concurrency = max(1, concurrency)
+	h := &Hasher{params: p, turns: gate.New(concurrency, waitingPerSlot*concurrency, maxHashWait)}
 	h.dummy = h.encode(make([]byte, saltLen), "not a password")
 	return h
 }
@@ -68,30 +65,13 @@ func NewHasher(p Params, concurrency int) *Hasher {
 var errBusy = &roster.Error{Code: roster.EUnavailable, Message: "the server is busy; try again shortly", RetryAfter: time.Second}
 
 func (h *Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case h.waiting <- struct{}{}:
-		defer func() { <-h.waiting }()
-	default:
-		return errBusy // the waiting room is full: answer now rather than queue
-	}
-	timer := time.NewTimer(h.maxWait)
-	defer timer.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	case <-timer.C:
-		return errBusy
-	case <-ctx.Done():
+	if !h.turns.Enter(ctx) {
 		return errBusy
 	}
+	return nil
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release() { h.turns.Leave() }
 
 // Hash returns the PHC string of a password: $argon2id$v=19$m=…,t=…,p=…$salt$hash.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {

@@ -137,33 +137,31 @@ func TestRehash(t *testing.T) {
 }
 
 // TestBoundedConcurrency proves that no more than the configured number of hashes run at
-// once: with every slot taken, a hash waits, and gives up with "unavailable" when its
-// request ends; once a slot frees, it runs.
+// once: with every turn taken, a hash waits, and gives up with "unavailable" when its request
+// ends; once a turn frees, it runs. (internal/gate tests the waiting room itself.)
 func TestBoundedConcurrency(t *testing.T) {
 	h := NewHasher(fast, 3)
 	for range 3 {
-		h.slots <- struct{}{}
+		if !h.turns.Enter(context.Background()) {
+			t.Fatal("a free turn was refused")
+		}
 	}
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := h.Hash(done, "correct horse battery staple"); roster.ErrorCode(err) != roster.EUnavailable {
-		t.Fatalf("Hash with every slot taken = %v, want unavailable", err)
+		t.Fatalf("Hash with every turn taken = %v, want unavailable", err)
 	}
 	if _, _, err := h.Verify(done, "x", h.dummy); roster.ErrorCode(err) != roster.EUnavailable {
-		t.Fatalf("Verify with every slot taken = %v, want unavailable", err)
+		t.Fatalf("Verify with every turn taken = %v, want unavailable", err)
 	}
 	got := make(chan error, 1)
 	go func() { _, err := h.Hash(context.Background(), "correct horse battery staple"); got <- err }()
-	<-h.slots // one hash ends
+	h.turns.Leave() // one hash ends
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	<-h.slots
-	<-h.slots
-
-	if NewHasher(fast, 0).slots == nil || cap(NewHasher(fast, -5).slots) != 1 {
-		t.Error("a bound below one is not raised to one")
-	}
+	h.turns.Leave()
+	h.turns.Leave()
 }
 
 func TestVerifyDummy(t *testing.T) {
