@@ -17,7 +17,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite" // registers the "sqlite" driver
@@ -61,6 +62,9 @@ type DB struct {
 	// writer serializes write transactions on SQLite, so concurrent writers queue in Go
 	// instead of meeting "database is locked". Nil on PostgreSQL.
 	writer chan struct{}
+
+	timeout time.Duration // see Options.Timeout
+	health  health
 }
 
 // ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").
@@ -85,13 +89,45 @@ func ParseURL(raw string) (Engine, string, error) {
 	return "", "", fmt.Errorf("unsupported database URL %q: use sqlite:PATH or postgres://…", RedactURL(raw))
 }
 
+// Options tune a database connection.
+type Options struct {
+	Log *slog.Logger
+	// Timeout bounds one statement outside a transaction, and one transaction from its start
+	// (waiting for a pooled connection included) to its commit: a database that stops
+	// answering costs a request this long, then a 503. DefaultTimeout when zero.
+	Timeout time.Duration
+	// ConnectTimeout bounds opening one PostgreSQL connection, authentication included, unless
+	// the URL sets connect_timeout. DefaultConnectTimeout when zero.
+	ConnectTimeout time.Duration
+}
+
+// Default deadlines of a database connection.
+const (
+	DefaultTimeout        = 5 * time.Second
+	DefaultConnectTimeout = 5 * time.Second
+)
+
 // Open connects to the database named by a URL. It does not migrate: call Migrate.
 func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
+	return OpenWith(ctx, rawURL, Options{Log: log})
+}
+
+// OpenWith connects to the database named by a URL with options. It does not migrate.
+func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
 	engine, target, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{engine: engine, log: log}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	db := &DB{engine: engine, log: o.Log, timeout: o.Timeout}
 	switch engine {
 	case SQLite:
 		// Pragmas are set on every pooled connection. _txlock=immediate makes each transaction
@@ -110,10 +146,14 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
 		db.writer = make(chan struct{}, 1)
 	case Postgres:
-		db.sql, err = sql.Open("pgx", target)
+		cfg, err := pgx.ParseConfig(target)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("invalid PostgreSQL URL %s: %w", RedactURL(target), errors.Unwrap(err))
 		}
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = o.ConnectTimeout
+		}
+		db.sql = stdlib.OpenDB(*cfg)
 		db.sql.SetMaxOpenConns(25)
 		db.sql.SetMaxIdleConns(25)
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
@@ -134,7 +174,11 @@ func (db *DB) Engine() Engine { return db.engine }
 func (db *DB) Close() error { return db.sql.Close() }
 
 // Ping checks that the database answers; /readyz uses it.
-func (db *DB) Ping(ctx context.Context) error { return mapError(db.sql.PingContext(ctx)) }
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := db.deadline(ctx)
+	defer cancel()
+	return db.settle(ctx, db.sql.PingContext(ctx))
+}
 
 // Migrate applies the embedded migrations of this engine that have not run yet. Several
 // processes may start at once on PostgreSQL: a session lock lets one migrate at a time.
@@ -186,7 +230,8 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 
 // Read returns a connection for reading outside a transaction. On SQLite with WAL, readers
 // never wait for the writer.
-func (db *DB) Read() *Conn { return &Conn{q: db.sql, engine: db.engine} }
+// Each statement has its own deadline (Options.Timeout).
+func (db *DB) Read() *Conn { return &Conn{q: db.sql, engine: db.engine, db: db} }
 
 // RedactURL hides the password of a URL before it reaches a log or an error, even in a URL
 // too malformed to parse.
