@@ -196,7 +196,10 @@ func (a *App) RenewLease(ctx context.Context, ids []string, held time.Time) (tim
 
 // messageID is the Message-ID of an email: its outbox ID at the host of ROSTER_BASE_URL.
 func (a *App) messageID(e OutboundEmail) string {
-	host := a.cfg.BaseURL.Hostname()
+	host := "localhost"
+	if a.cfg.BaseURL != nil && a.cfg.BaseURL.Hostname() != "" {
+		host = a.cfg.BaseURL.Hostname()
+	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // an IPv6 address, as a domain literal
 	}
