@@ -84,7 +84,8 @@ func (f failer) fail(ctx context.Context, err error) error {
 	}
 	status := roster.HTTPStatus(e.Code)
 	if status == http.StatusServiceUnavailable {
-		f.log.WarnContext(ctx, "unavailable", "err", err, "request_id", httpserver.RequestID(ctx))
+		// Once per request is noise: the database logs an outage when it starts and ends.
+		f.log.DebugContext(ctx, "unavailable", "err", err, "request_id", httpserver.RequestID(ctx))
 	}
 	return &Problem{Status: status, Title: http.StatusText(status), Detail: e.Message, Code: e.Code, Field: e.Field,
 		Details: e.Details, RequestID: httpserver.RequestID(ctx), retryAfter: e.RetryAfter}

@@ -22,7 +22,7 @@ func (t *txn) email(e roster.Email) error {
 			}
 		})
 	}
-	return t.EnqueueEmail(t.ctx, e, t.now)
+	return t.Enqueue(t.ctx, KindEmail, e, t.now)
 }
 
 // notifyUser writes a notification to a user's current address, if they have proved it;

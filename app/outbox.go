@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,10 +24,18 @@ const (
 	LinkUserToken  = "user_token" // LinkRef is a user_tokens ID
 )
 
+// Kinds of outbox messages. Each kind has its sender in the outbox worker, and a worker
+// claims only the kinds it can deliver; webhooks will be another kind on the same table,
+// workers, lease and FOR UPDATE SKIP LOCKED.
 const (
-	// outboxLease is how long a worker holds a claimed email: a worker that dies mid-send
-	// leaves it to be claimed again after this.
-	outboxLease = 5 * time.Minute
+	KindEmail = "email"
+)
+
+const (
+	// OutboxLease is how long a worker holds a claimed message. A working worker renews it
+	// while it delivers (every third of it); one that was killed leaves its messages to be
+	// claimed again this soon after.
+	OutboxLease = 30 * time.Second
 	// OutboxMaxAttempts is how many times an email is tried before it fails for good: with
 	// the backoff below, about a day.
 	OutboxMaxAttempts = 14
@@ -84,13 +94,21 @@ func (a *App) Mailbox(ctx context.Context, actor roster.Actor) ([]mail.Message, 
 	return m.Messages(), nil
 }
 
-// OutboundEmail is an email claimed for delivery. Link, when the email carries a one-time
+// OutboundEmail is a message claimed for delivery. Link, when the email carries a one-time
 // link, holds the token just minted: a secret that goes into the email and nowhere else.
 type OutboundEmail struct {
 	roster.Email
-	Link      string
-	Attempts  int
-	CreatedAt time.Time
+	Kind       string // KindEmail
+	Link       string
+	Attempts   int
+	CreatedAt  time.Time
+	LeaseUntil time.Time // the lease this claim holds, for RenewLease
+	// MessageID is the email's Message-ID (without angle brackets): the outbox ID at the
+	// instance's host, the same on every attempt, so that a receiver keeps one copy of an
+	// email sent twice (delivery is at least once). An email with a one-time link gets a new
+	// link, so a new message, on each attempt: its Message-ID names the attempt too, lest a
+	// receiver keep the copy whose link the retry voided.
+	MessageID string
 }
 
 // linkTTL is how long a one-time link sent to a user works, from the moment it is sent.
@@ -117,22 +135,34 @@ func linkPath(p roster.TokenPurpose) string {
 	return PathSetPassword
 }
 
-// ClaimEmails leases up to limit due emails for this worker and mints the one-time link of
-// those that carry one: a new token whose hash replaces the stored one (voiding any link sent
-// before), its lifetime starting now. An email whose link is no longer usable (the
-// invitation was accepted, cancelled or resent; the link was used or replaced) is cancelled
-// instead of sent. Several workers, in several processes, never claim the same email.
+// ClaimEmails leases up to limit due emails for this worker (see ClaimOutbox).
 func (a *App) ClaimEmails(ctx context.Context, limit int) ([]OutboundEmail, error) {
+	return a.ClaimOutbox(ctx, []string{KindEmail}, limit)
+}
+
+// ClaimOutbox leases up to limit due messages of the given kinds for this worker, for
+// OutboxLease. Emails get their one-time link, when they carry one: a new token whose hash
+// replaces the stored one (voiding any link sent before), its lifetime starting now. An email
+// whose link is no longer usable (the invitation was accepted, cancelled or resent; the link
+// was used or replaced) is cancelled instead of sent. Several workers, in several processes,
+// never claim the same message.
+func (a *App) ClaimOutbox(ctx context.Context, kinds []string, limit int) ([]OutboundEmail, error) {
 	var out []OutboundEmail
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		out = out[:0]
 		now := a.clock.Now()
-		claimed, err := tx.ClaimEmails(ctx, now, now.Add(outboxLease), limit)
+		lease := now.Add(OutboxLease)
+		claimed, err := tx.ClaimOutbox(ctx, kinds, now, lease, limit)
 		if err != nil {
 			return err
 		}
 		for _, m := range claimed {
-			e := OutboundEmail{Email: m.Email, Attempts: m.Attempts, CreatedAt: m.CreatedAt}
+			e := OutboundEmail{Email: m.Email, Kind: m.Kind, Attempts: m.Attempts, CreatedAt: m.CreatedAt, LeaseUntil: lease}
+			if e.Kind != KindEmail {
+				out = append(out, e)
+				continue
+			}
+			e.MessageID = a.messageID(e)
 			ok, err := a.mintLink(ctx, tx, &e, now)
 			if err != nil {
 				return err
@@ -148,6 +178,35 @@ func (a *App) ClaimEmails(ctx context.Context, limit int) ([]OutboundEmail, erro
 		return nil
 	})
 	return out, err
+}
+
+// RenewLease extends the lease of claimed messages that this worker still holds (the lease
+// held, from ClaimOutbox or the last renewal), and returns the new lease and the IDs it kept.
+// A message missing from kept ran out of its lease and may be another worker's now.
+func (a *App) RenewLease(ctx context.Context, ids []string, held time.Time) (time.Time, []string, error) {
+	lease := a.clock.Now().Add(OutboxLease)
+	var kept []string
+	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		var err error
+		kept, err = tx.RenewLease(ctx, ids, held, lease)
+		return err
+	})
+	return lease, kept, err
+}
+
+// messageID is the Message-ID of an email: its outbox ID at the host of ROSTER_BASE_URL.
+func (a *App) messageID(e OutboundEmail) string {
+	host := "localhost"
+	if a.cfg.BaseURL != nil && a.cfg.BaseURL.Hostname() != "" {
+		host = a.cfg.BaseURL.Hostname()
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // an IPv6 address, as a domain literal
+	}
+	if e.LinkKind != "" {
+		return fmt.Sprintf("%s.%d@%s", e.ID, e.Attempts, host)
+	}
+	return e.ID + "@" + host
 }
 
 // mintLink gives a claimed email its one-time link, if it carries one. It reports false

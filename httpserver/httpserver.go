@@ -208,7 +208,9 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		next.ServeHTTP(sw, r)
 		level := slog.LevelInfo
-		if sw.status >= 500 {
+		if sw.status >= 500 && sw.status != http.StatusServiceUnavailable {
+			// A 503 is an answer (try again later), not a fault: its cause, such as a
+			// database outage, is logged once where it is known.
 			level = slog.LevelError
 		}
 		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,

@@ -11,14 +11,17 @@ import (
 
 // Message is a rendered email, ready to send.
 type Message struct {
-	ID       string // the outbox ID; also the Message-ID's left part
-	Template string
-	Locale   string
-	To       string
-	Subject  string
-	Text     string
-	HTML     string
-	At       time.Time // when it was handed to the sender
+	ID string // the outbox ID
+	// MessageID is the Message-ID header, without angle brackets; the outbox ID at the SMTP
+	// server's host when empty.
+	MessageID string
+	Template  string
+	Locale    string
+	To        string
+	Subject   string
+	Text      string
+	HTML      string
+	At        time.Time // when it was handed to the sender
 }
 
 // Sender delivers messages.

@@ -162,7 +162,13 @@ func (s *SMTP) build(m Message) (*gomail.Msg, error) {
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
-	if m.ID != "" {
+	switch {
+	case m.MessageID != "":
+		if strings.ContainsAny(m.MessageID, "\r\n<>") {
+			return nil, errors.New("invalid Message-ID")
+		}
+		msg.SetMessageIDWithValue(m.MessageID)
+	case m.ID != "":
 		msg.SetMessageIDWithValue(m.ID + "@" + s.host)
 	}
 	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")

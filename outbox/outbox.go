@@ -7,8 +7,10 @@ package outbox
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/mail"
 )
@@ -20,13 +22,15 @@ type Options struct {
 	SendTimeout time.Duration // bound on one delivery; 60 s when zero
 }
 
-// Worker delivers the outbox's emails.
+// Worker delivers the outbox's messages, each kind with its sender.
 type Worker struct {
-	app    *app.App
-	render *mail.Renderer
-	send   mail.Sender
-	log    *slog.Logger
-	opts   Options
+	app     *app.App
+	render  *mail.Renderer
+	send    mail.Sender
+	log     *slog.Logger
+	opts    Options
+	senders map[string]func(context.Context, app.OutboundEmail)
+	kinds   []string // the keys of senders: what this worker claims
 }
 
 // New returns a worker delivering with send.
@@ -40,7 +44,12 @@ func New(a *app.App, r *mail.Renderer, send mail.Sender, log *slog.Logger, o Opt
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = 60 * time.Second
 	}
-	return &Worker{app: a, render: r, send: send, log: log, opts: o}
+	w := &Worker{app: a, render: r, send: send, log: log, opts: o}
+	w.senders = map[string]func(context.Context, app.OutboundEmail){app.KindEmail: w.deliver}
+	for k := range w.senders {
+		w.kinds = append(w.kinds, k)
+	}
+	return w
 }
 
 // Run delivers until ctx ends: at once when a use case commits an email, and every poll
@@ -52,8 +61,13 @@ func (w *Worker) Run(ctx context.Context) {
 		for ctx.Err() == nil {
 			n, err := w.DeliverDue(ctx)
 			if err != nil {
-				if ctx.Err() == nil {
-					w.log.Error("outbox: claim emails", "err", err)
+				switch {
+				case ctx.Err() != nil:
+				case roster.ErrorCode(err) == roster.EUnavailable:
+					// the database logs its outage once; the next round tries again
+					w.log.Debug("outbox: claim", "err", err)
+				default:
+					w.log.Error("outbox: claim", "err", err)
 				}
 				break
 			}
@@ -70,20 +84,107 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// DeliverDue claims the emails that are due and delivers them one by one; it returns how
-// many it claimed. Each outcome is recorded as soon as it is known.
+// DeliverDue claims the messages that are due and delivers them one by one, each with the
+// sender of its kind; it returns how many it claimed. Each outcome is recorded as soon as it
+// is known. While it delivers, it renews the lease of the messages not yet delivered.
 func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
-	emails, err := w.app.ClaimEmails(ctx, w.opts.Batch)
-	if err != nil {
+	claimed, err := w.app.ClaimOutbox(ctx, w.kinds, w.opts.Batch)
+	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
-	for _, e := range emails {
+	l := newLease(claimed)
+	renewCtx, stop := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() { defer close(renewed); w.renew(renewCtx, l) }()
+	defer func() { stop(); <-renewed }()
+	for _, e := range claimed {
 		if ctx.Err() != nil {
 			break // the lease runs out and another run takes the rest
 		}
-		w.deliver(ctx, e)
+		if !l.holds(e.ID) {
+			w.log.Warn("outbox: lease lost before delivery; another worker has the message", "id", e.ID)
+			continue
+		}
+		send, ok := w.senders[e.Kind]
+		if !ok { // ClaimOutbox returns only the kinds asked for
+			w.log.Error("outbox: no sender for the kind of a claimed message", "id", e.ID, "kind", e.Kind)
+			continue
+		}
+		send(ctx, e)
+		l.done(e.ID)
 	}
-	return len(emails), nil
+	return len(claimed), nil
+}
+
+// lease is what one round of a worker holds: the messages whose outcome is not recorded yet
+// and the lease they share.
+type lease struct {
+	mu      sync.Mutex
+	until   time.Time
+	pending map[string]bool
+}
+
+func newLease(claimed []app.OutboundEmail) *lease {
+	l := &lease{until: claimed[0].LeaseUntil, pending: map[string]bool{}}
+	for _, e := range claimed {
+		l.pending[e.ID] = true
+	}
+	return l
+}
+
+// holds reports whether the round still holds a message's lease.
+func (l *lease) holds(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.pending[id]
+}
+
+// done lets go of a message whose outcome is recorded (which ended its lease).
+func (l *lease) done(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.pending, id)
+}
+
+// renew extends the lease of the messages not delivered yet, the one being delivered
+// included, every third of the lease until ctx ends: a slow mail server (up to SendTimeout
+// per message) never lets the lease run out under a live worker.
+func (w *Worker) renew(ctx context.Context, l *lease) {
+	t := time.NewTicker(app.OutboxLease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		l.mu.Lock()
+		ids := make([]string, 0, len(l.pending))
+		for id := range l.pending {
+			ids = append(ids, id)
+		}
+		held := l.until
+		l.mu.Unlock()
+		until, kept, err := w.app.RenewLease(ctx, ids, held)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("outbox: renew lease", "err", err)
+			}
+			continue
+		}
+		l.mu.Lock()
+		l.until = until
+		keep := map[string]bool{}
+		for _, id := range kept {
+			keep[id] = true
+		}
+		for id := range l.pending {
+			if !keep[id] {
+				delete(l.pending, id) // another worker may have it now
+			}
+		}
+		l.mu.Unlock()
+	}
 }
 
 func (w *Worker) deliver(ctx context.Context, e app.OutboundEmail) {
@@ -93,6 +194,7 @@ func (w *Worker) deliver(ctx context.Context, e app.OutboundEmail) {
 	}
 	msg, err := w.render.Render(mail.Email{ID: e.ID, Template: e.Template, Locale: e.Locale, To: e.To, Data: e.Data, Link: link})
 	if err == nil {
+		msg.MessageID = e.MessageID
 		sendCtx, cancel := context.WithTimeout(ctx, w.opts.SendTimeout)
 		err = w.send.Send(sendCtx, msg)
 		cancel()

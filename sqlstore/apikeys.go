@@ -248,7 +248,7 @@ func (c *Conn) AlreadyInOrganization(ctx context.Context, orgID string, emails [
 		args = append(args, e)
 	}
 	in := placeholders(len(emails))
-	collect := func(kind string, rows *sql.Rows, err error) error {
+	collect := func(kind string, rows *queryRows, err error) error {
 		found, err := scanAll(rows, err, func(r *sql.Rows) (string, error) {
 			var e string
 			return e, r.Scan(&e)

@@ -18,7 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite" // registers the "sqlite" driver
@@ -70,6 +71,9 @@ type DB struct {
 	url      string                             // the PostgreSQL URL, for the access listener
 	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
 	listener listenerState                      // the PostgreSQL access listener (listen.go)
+
+	timeout time.Duration // see Options.Timeout
+	health  health
 }
 
 // ParseURL checks a database URL: "sqlite:PATH" or "postgres://…" (also "postgresql://").
@@ -94,13 +98,45 @@ func ParseURL(raw string) (Engine, string, error) {
 	return "", "", fmt.Errorf("unsupported database URL %q: use sqlite:PATH or postgres://…", RedactURL(raw))
 }
 
+// Options tune a database connection.
+type Options struct {
+	Log *slog.Logger
+	// Timeout bounds one statement outside a transaction, and one transaction from its start
+	// (waiting for a pooled connection included) to its commit: a database that stops
+	// answering costs a request this long, then a 503. DefaultTimeout when zero.
+	Timeout time.Duration
+	// ConnectTimeout bounds opening one PostgreSQL connection, authentication included, unless
+	// the URL sets connect_timeout. DefaultConnectTimeout when zero.
+	ConnectTimeout time.Duration
+}
+
+// Default deadlines of a database connection.
+const (
+	DefaultTimeout        = 5 * time.Second
+	DefaultConnectTimeout = 5 * time.Second
+)
+
 // Open connects to the database named by a URL. It does not migrate: call Migrate.
 func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
+	return OpenWith(ctx, rawURL, Options{Log: log})
+}
+
+// OpenWith connects to the database named by a URL with options. It does not migrate.
+func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
 	engine, target, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{engine: engine, log: log}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	db := &DB{engine: engine, log: o.Log, timeout: o.Timeout}
 	switch engine {
 	case SQLite:
 		// Pragmas are set on every pooled connection. _txlock=immediate makes each transaction
@@ -121,10 +157,14 @@ func Open(ctx context.Context, rawURL string, log *slog.Logger) (*DB, error) {
 		db.reads = &readStmts{db: db.sql}
 	case Postgres:
 		db.url = target
-		db.sql, err = sql.Open("pgx", target)
+		cfg, err := pgx.ParseConfig(target)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("invalid PostgreSQL URL %s: %w", RedactURL(target), errors.Unwrap(err))
 		}
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = o.ConnectTimeout
+		}
+		db.sql = stdlib.OpenDB(*cfg)
 		db.reads = db.sql // pgx caches prepared statements per connection itself
 		db.sql.SetMaxOpenConns(25)
 		db.sql.SetMaxIdleConns(25)
@@ -146,7 +186,11 @@ func (db *DB) Engine() Engine { return db.engine }
 func (db *DB) Close() error { return db.sql.Close() }
 
 // Ping checks that the database answers; /readyz uses it.
-func (db *DB) Ping(ctx context.Context) error { return mapError(db.sql.PingContext(ctx)) }
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := db.deadline(ctx)
+	defer cancel()
+	return db.settle(ctx, db.sql.PingContext(ctx))
+}
 
 // Migrate applies the embedded migrations of this engine that have not run yet. Several
 // processes may start at once on PostgreSQL: a session lock lets one migrate at a time.
@@ -198,7 +242,9 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 
 // Read returns a connection for reading outside a transaction. On SQLite with WAL, readers
 // never wait for the writer.
-func (db *DB) Read() *Conn { return &Conn{q: db.reads, engine: db.engine} }
+// Each statement has its own deadline (Options.Timeout); on SQLite it runs as a statement
+// prepared once (readStmts).
+func (db *DB) Read() *Conn { return &Conn{q: db.reads, engine: db.engine, db: db} }
 
 // RedactURL hides the password of a URL before it reaches a log or an error, even in a URL
 // too malformed to parse.

@@ -33,6 +33,14 @@ func mapError(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &roster.Error{Code: roster.EUnavailable, Message: "the request was cancelled or took too long", RetryAfter: time.Second}
 	}
+	// Whatever refuses a connection while it opens is the database being unavailable: refused
+	// or timed-out dials, and errors the server answers at start-up (3D000 the database does
+	// not exist, 55000 it does not accept connections, 53300 too many connections, 57P03 it
+	// is starting or shutting down, 28xxx authentication).
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return outage(err)
+	}
 	var lite *sqlite.Error
 	if errors.As(err, &lite) {
 		switch lite.Code() {
@@ -58,18 +66,22 @@ func mapError(err error) error {
 			return violation(violationCheck, err)
 		case pg.Code == "40001", pg.Code == "40P01":
 			return &retryError{err}
-		case len(pg.Code) == 2+3 && (pg.Code[:2] == "08" || pg.Code[:2] == "57"):
-			// connection exceptions, admin shutdown, cannot connect now
-			return unavailable(err)
+		case pg.Code == "55000", pg.Code == "3D000":
+			// not accepting connections; database gone (a connection that was open sees them)
+			return outage(err)
+		case len(pg.Code) == 5 && (pg.Code[:2] == "08" || pg.Code[:2] == "53" || pg.Code[:2] == "57" || pg.Code[:2] == "58"):
+			// connection exceptions, insufficient resources (53300 too many connections),
+			// operator intervention (57P01 admin shutdown, 57P03 cannot connect now, 57014 a
+			// statement cancelled), system errors
+			return outage(err)
 		}
 		return err
 	}
 	var netErr net.Error
-	var connectErr *pgconn.ConnectError
 	// A connection cut mid-query ends in EOF: the server went away, as for a refused connection.
-	if errors.As(err, &netErr) || errors.As(err, &connectErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-		return unavailable(err)
+		return outage(err)
 	}
 	return err
 }
@@ -89,14 +101,17 @@ func violation(kind string, cause error) error {
 	}
 }
 
+// unavailable is the database too busy to take a write now (SQLite's lock): try again. Not
+// an outage.
 func unavailable(cause error) error {
 	return &wrapped{err: &roster.Error{Code: roster.EUnavailable, Message: "the database is unavailable; try again shortly", RetryAfter: 5 * time.Second}, cause: cause}
 }
 
 // wrapped keeps the driver error for logs behind the roster error shown to users.
 type wrapped struct {
-	err   *roster.Error
-	cause error
+	err    *roster.Error
+	cause  error
+	outage bool // the database is unreachable or not answering (see outage)
 }
 
 func (w *wrapped) Error() string   { return w.err.Error() + " (" + w.cause.Error() + ")" }

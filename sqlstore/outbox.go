@@ -9,54 +9,82 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// EnqueueEmail writes an email to the outbox, due at once.
-func (c *Conn) EnqueueEmail(ctx context.Context, e roster.Email, now time.Time) error {
+// Enqueue writes a message of a kind (app decides the kinds: "email" today) to the outbox,
+// due at once. The email's fields carry its content.
+func (c *Conn) Enqueue(ctx context.Context, kind string, e roster.Email, now time.Time) error {
 	data, err := json.Marshal(e.Data)
 	if err != nil {
 		return err
 	}
 	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, link_kind, link_ref, org_id, next_attempt_at, created_at)
-		VALUES (?, 'email', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.Template, e.To, e.Locale, string(data), e.LinkKind, e.LinkRef, nullString(e.OrgID), micros(now), micros(now))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, kind, e.Template, e.To, e.Locale, string(data), e.LinkKind, e.LinkRef, nullString(e.OrgID), micros(now), micros(now))
 	return err
 }
 
-// OutboxEmail is an email of the outbox as the worker claims it.
+// OutboxEmail is a message of the outbox as the worker claims it.
 type OutboxEmail struct {
 	roster.Email
+	Kind      string
 	Attempts  int // including the one being made
 	CreatedAt time.Time
 }
 
-const outboxColumns = `id, template, recipient, locale, data, link_kind, link_ref, org_id, attempts, created_at`
+const outboxColumns = `id, kind, template, recipient, locale, data, link_kind, link_ref, org_id, attempts, created_at`
 
 func scanOutboxEmail(r rowScanner) (OutboxEmail, error) {
 	var m OutboxEmail
 	var data string
 	var org sql.NullString
 	var created int64
-	if err := r.Scan(&m.ID, &m.Template, &m.To, &m.Locale, &data, &m.LinkKind, &m.LinkRef, &org, &m.Attempts, &created); err != nil {
+	if err := r.Scan(&m.ID, &m.Kind, &m.Template, &m.To, &m.Locale, &data, &m.LinkKind, &m.LinkRef, &org, &m.Attempts, &created); err != nil {
 		return m, err
 	}
 	m.OrgID, m.CreatedAt = org.String, fromMicros(created)
 	return m, json.Unmarshal([]byte(data), &m.Data)
 }
 
-// ClaimEmails takes up to limit emails that are due and not leased by another worker, and
-// leases them until leaseUntil, counting one more attempt. On PostgreSQL the rows are chosen
-// with FOR UPDATE SKIP LOCKED, so concurrent workers of several processes never claim the same
+// ClaimOutbox takes up to limit messages of the given kinds that are due and not leased by
+// another worker, and leases them until leaseUntil, counting one more attempt. Messages of
+// other kinds stay for the workers that deliver them. On PostgreSQL the rows are chosen with
+// FOR UPDATE SKIP LOCKED, so concurrent workers of several processes never claim the same
 // message; on SQLite write transactions are serialized. A worker that dies mid-send leaves a
 // lease that runs out, and the message is claimed again.
-func (c *Conn) ClaimEmails(ctx context.Context, now, leaseUntil time.Time, limit int) ([]OutboxEmail, error) {
+func (c *Conn) ClaimOutbox(ctx context.Context, kinds []string, now, leaseUntil time.Time, limit int) ([]OutboxEmail, error) {
+	if len(kinds) == 0 {
+		return nil, nil
+	}
 	skip := ""
 	if c.engine == Postgres {
 		skip = " FOR UPDATE SKIP LOCKED"
 	}
+	args := []any{micros(leaseUntil), micros(now), micros(now)}
+	for _, k := range kinds {
+		args = append(args, k)
+	}
 	rows, err := c.query(ctx, `UPDATE outbox SET lease_until = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+		WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? AND kind IN (`+placeholders(len(kinds))+`)
 			ORDER BY next_attempt_at, id LIMIT ?`+skip+`)
-		RETURNING `+outboxColumns, micros(leaseUntil), micros(now), micros(now), limit)
+		RETURNING `+outboxColumns, append(args, limit)...)
 	return scanAll(rows, err, func(r *sql.Rows) (OutboxEmail, error) { return scanOutboxEmail(r) })
+}
+
+// RenewLease extends the lease of claimed messages that still hold the lease `held` (that no
+// other worker claimed since it ran out) to leaseUntil, and returns the IDs it renewed.
+func (c *Conn) RenewLease(ctx context.Context, ids []string, held, leaseUntil time.Time) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := []any{micros(leaseUntil), micros(held)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := c.query(ctx, `UPDATE outbox SET lease_until = ? WHERE lease_until = ? AND status = 'pending' AND id IN (`+placeholders(len(ids))+`)
+		RETURNING id`, args...)
+	return scanAll(rows, err, func(r *sql.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
 }
 
 // MarkEmailSent records a delivered email.

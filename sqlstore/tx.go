@@ -23,16 +23,13 @@ type Conn struct {
 	q      querier
 	engine Engine
 	tx     *Tx // the transaction this connection runs in, nil outside one
+	// db is set outside a transaction (DB.Read): each statement then runs under the
+	// database's deadline and tells its health. A transaction has one deadline for all.
+	db *DB
 }
 
 // Pooled reports whether the connection reads outside any transaction (DB.Read).
-func (c *Conn) Pooled() bool {
-	switch c.q.(type) {
-	case *sql.DB, *readStmts:
-		return true
-	}
-	return false
-}
+func (c *Conn) Pooled() bool { return c.db != nil }
 
 // Tx is a write transaction.
 type Tx struct {
@@ -60,15 +57,18 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 			return mapError(ctx.Err())
 		}
 	}
+	// One deadline for the whole transaction, retries included, from the moment it may start.
+	ctx, cancel := db.deadline(ctx)
+	defer cancel()
 	for attempt := 1; ; attempt++ {
 		err := db.inTxOnce(ctx, fn)
 		if err == nil || attempt == maxAttempts || !retryable(err) {
-			return err
+			return db.settle(ctx, err)
 		}
 		select {
 		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
 		case <-ctx.Done():
-			return mapError(ctx.Err())
+			return db.settle(ctx, ctx.Err())
 		}
 	}
 }
@@ -170,11 +170,29 @@ func Rebind(e Engine, query string) string {
 
 var rebound sync.Map
 
+// deadline bounds a statement outside a transaction; a transaction has its own.
+func (c *Conn) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.db == nil {
+		return ctx, func() {}
+	}
+	return c.db.deadline(ctx)
+}
+
+// settle maps a statement's error (see DB.settle outside a transaction).
+func (c *Conn) settle(ctx context.Context, err error) error {
+	if c.db == nil {
+		return mapError(err)
+	}
+	return c.db.settle(ctx, err)
+}
+
 func (c *Conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	count(ctx, true)
 	c.track(query)
+	ctx, cancel := c.deadline(ctx)
+	defer cancel()
 	res, err := c.q.ExecContext(ctx, c.rebind(query), args...)
-	return res, mapError(err)
+	return res, c.settle(ctx, err)
 }
 
 // execOne runs a statement that must change exactly one row; none is ErrNoRows.
@@ -193,17 +211,57 @@ func (c *Conn) execOne(ctx context.Context, query string, args ...any) error {
 	return nil
 }
 
-func (c *Conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	count(ctx, false)
-	c.track(query)
-	rows, err := c.q.QueryContext(ctx, c.rebind(query), args...)
-	return rows, mapError(err)
+// queryRows are the rows of a query, read under the statement's deadline, which ends when
+// they are closed.
+type queryRows struct {
+	*sql.Rows
+	c      *Conn
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
-func (c *Conn) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// Close closes the rows, then ends their deadline.
+func (r *queryRows) Close() error {
+	err := r.Rows.Close()
+	r.cancel()
+	return err
+}
+
+// Err is the error that ended the iteration, mapped.
+func (r *queryRows) Err() error { return r.c.settle(r.ctx, r.Rows.Err()) }
+
+func (c *Conn) query(ctx context.Context, query string, args ...any) (*queryRows, error) {
 	count(ctx, false)
 	c.track(query)
-	return c.q.QueryRowContext(ctx, c.rebind(query), args...)
+	ctx, cancel := c.deadline(ctx)
+	rows, err := c.q.QueryContext(ctx, c.rebind(query), args...)
+	if err != nil {
+		err = c.settle(ctx, err)
+		cancel()
+		return nil, err
+	}
+	return &queryRows{Rows: rows, c: c, ctx: ctx, cancel: cancel}, nil
+}
+
+// row is a query of one row, run when it is scanned.
+type row struct {
+	c     *Conn
+	ctx   context.Context
+	query string
+	args  []any
+}
+
+// Scan runs the query and reads its one row; sql.ErrNoRows when there is none.
+func (r *row) Scan(dest ...any) error {
+	ctx, cancel := r.c.deadline(r.ctx)
+	defer cancel()
+	return r.c.settle(ctx, r.c.q.QueryRowContext(ctx, r.c.rebind(r.query), r.args...).Scan(dest...))
+}
+
+func (c *Conn) queryRow(ctx context.Context, query string, args ...any) *row {
+	count(ctx, false)
+	c.track(query)
+	return &row{c: c, ctx: ctx, query: query, args: args}
 }
 
 // forUpdate is the row-locking suffix of a SELECT: PostgreSQL locks the rows; SQLite has
@@ -216,20 +274,20 @@ func (c *Conn) forUpdate() string {
 }
 
 // scanAll reads every row of a query with scan.
-func scanAll[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
+func scanAll[T any](rows *queryRows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
-		v, err := scan(rows)
+		v, err := scan(rows.Rows)
 		if err != nil {
-			return nil, mapError(err)
+			return nil, rows.c.settle(rows.ctx, err)
 		}
 		out = append(out, v)
 	}
-	return out, mapError(rows.Err())
+	return out, rows.Err()
 }
 
 // IsNotFound reports whether err means that no row matched.

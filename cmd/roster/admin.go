@@ -7,7 +7,6 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
-	"github.com/rosterhq/roster/sqlstore"
 )
 
 // adminCommands are the operator's tools, run against the database directly.
@@ -191,7 +190,7 @@ func (m *Main) backup(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.logger(m.Stderr))
+	db, err := cfg.openDB(ctx, cfg.logger(m.Stderr))
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ type Config struct {
 	PermissionsFile string // host application permissions applied at start (YAML or JSON)
 	MetricsToken    string // "" leaves /metrics open
 	Pprof           bool   // serve Go's profiles at /debug/pprof/ behind the metrics token
+
+	Database sqlstore.Options // deadlines of database calls (its Log is set when it opens)
 }
 
 // setting is one configuration value: a flag, the environment variable behind it, its
@@ -58,6 +60,16 @@ var settings = []setting{
 		}
 		c.DatabaseURL = v
 		return nil
+	}},
+	{"database-timeout", "ROSTER_DATABASE_TIMEOUT", "5s", "longest a database statement, or a transaction as a whole, may take before the request answers 503", func(c *Config, v string) error {
+		d, err := parseDeadline(v)
+		c.Database.Timeout = d
+		return err
+	}},
+	{"database-connect-timeout", "ROSTER_DATABASE_CONNECT_TIMEOUT", "5s", "longest opening a PostgreSQL connection may take (unless the URL sets connect_timeout)", func(c *Config, v string) error {
+		d, err := parseDeadline(v)
+		c.Database.ConnectTimeout = d
+		return err
 	}},
 	{"base-url", "ROSTER_BASE_URL", "", "public URL of Roster, the only source of absolute links (default http://LISTEN)", func(c *Config, v string) error {
 		if v == "" {
@@ -199,6 +211,22 @@ func parseDuration(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// parseDeadline reads a deadline of database calls: a Go duration from 1s to 10m.
+func parseDeadline(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 10*time.Minute {
+		return 0, errors.New("must be a duration from 1s to 10m, such as 5s")
+	}
+	return d, nil
+}
+
+// openDB connects to the configured database with its deadlines.
+func (c *Config) openDB(ctx context.Context, log *slog.Logger) (*sqlstore.DB, error) {
+	o := c.Database
+	o.Log = log
+	return sqlstore.OpenWith(ctx, c.DatabaseURL, o)
+}
+
 // bindConfig declares the configuration flags on fs; the returned function reads flags and
 // environment (flags win) into a Config.
 func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) func() (*Config, error) {
@@ -286,7 +314,7 @@ func defaultMailDomain(host string) string {
 // use cases over it, with the function that closes the database.
 func (m *Main) openApp(ctx context.Context, cfg *Config) (*app.App, *slog.Logger, func(), error) {
 	log := cfg.logger(m.Stderr)
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, log)
+	db, err := cfg.openDB(ctx, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -30,7 +30,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:8080" || c.DatabaseURL != "sqlite:roster.db" || c.BaseURL.String() != "http://127.0.0.1:8080" ||
-		c.LogFormat != "text" || len(c.TrustedProxies) != 0 {
+		c.LogFormat != "text" || len(c.TrustedProxies) != 0 || c.Database.Timeout != 5*time.Second || c.Database.ConnectTimeout != 5*time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 	a := c.App
@@ -45,6 +45,7 @@ func TestConfigFlagsWinOverEnvironment(t *testing.T) {
 		"ROSTER_LISTEN": "0.0.0.0:9000", "ROSTER_DATABASE_URL": "postgres://u@db:5432/roster", "ROSTER_SIGNUP": "invite-only",
 		"ROSTER_DEFAULT_STORE_CREDITS": "10", "ROSTER_PASSWORD_MIN_LENGTH": "12", "ROSTER_SESSION_IDLE": "2h",
 		"ROSTER_SESSION_LIFETIME": "3d", "ROSTER_TRUSTED_PROXIES": "10.0.0.0/8", "ROSTER_LOG_FORMAT": "json", "ROSTER_LOG_LEVEL": "debug",
+		"ROSTER_DATABASE_TIMEOUT": "3s", "ROSTER_DATABASE_CONNECT_TIMEOUT": "2s",
 	}
 	c, err := load(t, env)
 	if err != nil {
@@ -52,7 +53,8 @@ func TestConfigFlagsWinOverEnvironment(t *testing.T) {
 	}
 	if c.Listen != "0.0.0.0:9000" || c.DatabaseURL != "postgres://u@db:5432/roster" || c.App.Signup != app.SignupInviteOnly ||
 		c.App.DefaultStoreCredits != 10 || c.App.PasswordMinLength != 12 || c.App.SessionIdle != 2*time.Hour ||
-		c.App.SessionLifetime != 72*time.Hour || len(c.TrustedProxies) != 1 || c.LogFormat != "json" || c.LogLevel.String() != "DEBUG" {
+		c.App.SessionLifetime != 72*time.Hour || len(c.TrustedProxies) != 1 || c.LogFormat != "json" || c.LogLevel.String() != "DEBUG" ||
+		c.Database.Timeout != 3*time.Second || c.Database.ConnectTimeout != 2*time.Second {
 		t.Errorf("from the environment: %+v %+v", c, c.App)
 	}
 	if c.BaseURL.String() != "http://0.0.0.0:9000" {
@@ -103,6 +105,9 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"ROSTER_SESSION_LIFETIME": "0d"}, nil, "invalid ROSTER_SESSION_LIFETIME"},
 		{map[string]string{"ROSTER_TRUSTED_PROXIES": "proxy.local"}, nil, "invalid ROSTER_TRUSTED_PROXIES"},
 		{map[string]string{"ROSTER_LOG_FORMAT": "xml"}, nil, "invalid ROSTER_LOG_FORMAT"},
+		{map[string]string{"ROSTER_DATABASE_TIMEOUT": "0s"}, nil, "invalid ROSTER_DATABASE_TIMEOUT"},
+		{map[string]string{"ROSTER_DATABASE_TIMEOUT": "5"}, nil, "invalid ROSTER_DATABASE_TIMEOUT"},
+		{map[string]string{"ROSTER_DATABASE_CONNECT_TIMEOUT": "1h"}, nil, "invalid ROSTER_DATABASE_CONNECT_TIMEOUT"},
 		{map[string]string{"ROSTER_LOG_LEVEL": "loud"}, nil, "invalid ROSTER_LOG_LEVEL"},
 		// Passwords in database URLs and the metrics token never reach the error line.
 		{map[string]string{"ROSTER_METRICS_TOKEN": "hunter2hunter2"}, nil, "invalid ROSTER_METRICS_TOKEN: must be at least 16 characters"},

@@ -19,7 +19,6 @@ import (
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/outbox"
-	"github.com/rosterhq/roster/sqlstore"
 )
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -155,7 +154,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.logger(m.Stderr))
+	db, err := cfg.openDB(ctx, cfg.logger(m.Stderr))
 	if err != nil {
 		return err
 	}

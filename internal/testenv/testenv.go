@@ -111,8 +111,18 @@ func DB(t testing.TB, e sqlstore.Engine) *sqlstore.DB {
 // OpenDB opens and migrates the database at a URL, closed when the test ends.
 func OpenDB(t testing.TB, rawURL string) *sqlstore.DB {
 	t.Helper()
+	return OpenDBWith(t, rawURL, sqlstore.Options{})
+}
+
+// OpenDBWith opens and migrates the database at a URL with options (deadlines, logger; the
+// test's logger when none), closed when the test ends.
+func OpenDBWith(t testing.TB, rawURL string, o sqlstore.Options) *sqlstore.DB {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, rawURL, Logger(t))
+	if o.Log == nil {
+		o.Log = Logger(t)
+	}
+	db, err := sqlstore.OpenWith(ctx, rawURL, o)
 	if err != nil {
 		t.Fatal(err)
 	}

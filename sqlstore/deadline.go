@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// Deadlines and outages. A database that accepts connections and stops answering must cost a
+// request a few seconds, never a hung goroutine holding a pooled connection: every statement
+// outside a transaction, and every transaction as a whole, runs under Options.Timeout, and
+// PostgreSQL connections open under Options.ConnectTimeout. pgx closes a connection whose
+// context ends mid-call, so a stuck connection leaves the pool with its call.
+
+// errTimedOut is the cause of a context that ran out of Options.Timeout.
+var errTimedOut = errors.New("the database did not answer in time")
+
+// deadline bounds one database operation by the database's timeout.
+func (db *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, db.timeout, errTimedOut)
+}
+
+// settle maps the error of an operation run under deadline, and notes whether the database
+// answered. Whatever the driver says once the operation's own deadline has passed, the
+// database did not answer in time: an outage.
+func (db *DB) settle(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errTimedOut) {
+		if e := roster.AsError(err); e == nil || e.Code == roster.EUnavailable {
+			err = outage(fmt.Errorf("%w (%v): %w", errTimedOut, db.timeout, err))
+		}
+	}
+	err = mapError(err)
+	db.health.observe(db, err)
+	return err
+}
+
+// health remembers whether the database is down, so that an outage is logged twice, when it
+// starts (WARN) and when it ends (INFO), and never once per failed request.
+type health struct {
+	down  atomic.Bool
+	since atomic.Int64 // Unix nanoseconds of the first failure
+}
+
+func (h *health) observe(db *DB, err error) {
+	switch {
+	case isOutage(err):
+		if h.down.CompareAndSwap(false, true) {
+			h.since.Store(time.Now().UnixNano())
+			db.log.Warn("database unavailable", "engine", db.engine, "err", err)
+		}
+	case err == nil || roster.ErrorCode(err) != roster.EUnavailable:
+		// The database answered (a refused constraint or a missing row is an answer).
+		if h.down.Load() && h.down.CompareAndSwap(true, false) {
+			db.log.Info("database available again", "engine", db.engine,
+				"down_for", time.Since(time.Unix(0, h.since.Load())).Round(time.Millisecond))
+		}
+	}
+}
+
+// outage is the database being unreachable, refusing connections or not answering: a 503
+// with Retry-After for the client, and an outage for the logs.
+func outage(cause error) error {
+	return &wrapped{err: &roster.Error{Code: roster.EUnavailable, Message: "the database is unavailable; try again shortly", RetryAfter: 5 * time.Second},
+		cause: cause, outage: true}
+}
+
+func isOutage(err error) bool {
+	var w *wrapped
+	return errors.As(err, &w) && w.outage
+}
