@@ -304,10 +304,7 @@ func (a *App) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID,
 	if err != nil {
 		return a.refused(ctx, actor, err)
 	}
-	if pw == "" && actor.Kind == roster.ActorUser {
-		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password to create an API key"}
-	}
-	return a.stepUp(ctx, c, actor, pw)
+	return a.confirmWithPassword(ctx, c, actor, pw, "create an API key")
 }
 
 // mintKey stores a new key with a fresh secret, records it in the audit log and tells its

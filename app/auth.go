@@ -340,6 +340,16 @@ const reauthWindow = 10 * time.Minute
 
 // stepUp proves that the person at the keyboard is the account's owner before a sensitive
 // action: the password given now, or entered in this session in the last few minutes.
+// confirmWithPassword asks for the password every time, whatever the session's age: for the
+// actions no recent login may stand in for (creating an API key, transferring ownership,
+// deleting an organization). An empty password is asked for without counting as a failure.
+func (a *App) confirmWithPassword(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw, action string) error {
+	if pw == "" && actor.Kind == roster.ActorUser {
+		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password to " + action}
+	}
+	return a.stepUp(ctx, c, actor, pw)
+}
+
 func (a *App) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw string) error {
 	if actor.Kind != roster.ActorUser || actor.UserID == "" {
 		return roster.Forbidden("this needs a signed-in person who confirms with their password; API keys cannot")

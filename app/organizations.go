@@ -126,7 +126,7 @@ func (a *App) DeleteOrganization(ctx context.Context, actor roster.Actor, orgID,
 	if err := a.precheck(ctx, actor, orgID, roster.PermOrgDelete); err != nil {
 		return err
 	}
-	if err := a.stepUp(ctx, a.read(), actor, pw); err != nil {
+	if err := a.confirmWithPassword(ctx, a.read(), actor, pw, "delete the organization"); err != nil {
 		return err
 	}
 	return a.orgWrite(ctx, actor, orgID, roster.PermOrgDelete, func(t *txn, s scope) error {
@@ -145,7 +145,7 @@ func (a *App) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, 
 	if err := a.precheck(ctx, actor, orgID, roster.PermOrgTransfer); err != nil {
 		return err
 	}
-	if err := a.stepUp(ctx, a.read(), actor, orNonEmpty(pw)); err != nil {
+	if err := a.confirmWithPassword(ctx, a.read(), actor, pw, "transfer the ownership"); err != nil {
 		return err
 	}
 	return a.orgWrite(ctx, actor, orgID, roster.PermOrgTransfer, func(t *txn, s scope) error {

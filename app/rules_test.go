@@ -60,7 +60,7 @@ func TestRuleOneOwner(t *testing.T) {
 		want(t, env.App.TransferOwnership(ctx, tm.owner, org, "usr_nonsense", testenv.Password), roster.ENotFound, "transfer to a malformed ID")
 		want(t, env.App.TransferOwnership(ctx, tm.owner, org, o, testenv.Password), roster.EInvalid, "transfer to oneself")
 		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, "wrong password entirely"), roster.EInvalidCredentials, "transfer with a wrong password")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, ""), roster.EInvalidCredentials, "transfer without a password")
+		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, ""), roster.EReauthRequired, "transfer without a password")
 		want(t, env.App.SuspendMember(ctx, tm.owner, org, tm.adminU.ID), "", "suspend the admin")
 		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password), roster.ETransferTarget, "transfer to a suspended admin")
 		want(t, env.App.ReactivateMember(ctx, tm.owner, org, tm.adminU.ID), "", "reactivate the admin")
@@ -554,5 +554,24 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 		if events(t, env, org, "access.denied") < 1 {
 			t.Fatal("no access.denied event")
 		}
+	})
+}
+
+// TestDeleteOrganizationAlwaysAsksThePassword: a login a minute ago does not stand in for the
+// password when deleting an organization, as for ownership transfer; nothing is deleted, and a
+// missing password does not count as a failed guess.
+func TestDeleteOrganizationAlwaysAsksThePassword(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Olive") // signed in just now: within any re-authentication window
+		org := env.Org(t, owner, "Doomed")
+		for range 6 {
+			want(t, env.App.DeleteOrganization(ctx, owner, org.ID, ""), roster.EReauthRequired, "delete without a password")
+		}
+		if _, err := env.App.Organization(ctx, owner, org.ID); err != nil {
+			t.Fatalf("the organization is gone: %v", err)
+		}
+		want(t, env.App.DeleteOrganization(ctx, owner, org.ID, "wrong password entirely"), roster.EInvalidCredentials, "delete with a wrong password")
+		want(t, env.App.DeleteOrganization(ctx, owner, org.ID, testenv.Password), "", "delete with the password") // not locked by the empty tries
 	})
 }
