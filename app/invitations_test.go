@@ -497,3 +497,48 @@ func TestInvitationsOfADepartedMember(t *testing.T) {
 		}
 	})
 }
+
+// TestInvitationExpiresToTheMicrosecond: an invitation answers until the instant before it
+// expires and never from that instant on, whoever answers and however: the expiry is in the
+// statement that answers it, not only in the check before.
+func TestInvitationExpiresToTheMicrosecond(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newInviteFixture(t, e)
+		env := f.env
+		early := f.invite(t, "early@acme.com")
+		earlyTok := f.link(t, "early@acme.com")
+		late := f.invite(t, "late@acme.com")
+		lateTok := f.link(t, "late@acme.com")
+		declined := f.invite(t, "declined@acme.com")
+		declinedTok := f.link(t, "declined@acme.com")
+		if !early.ExpiresAt.Equal(late.ExpiresAt) || !early.ExpiresAt.Equal(declined.ExpiresAt) {
+			t.Fatal("the fixture's invitations expire at different times")
+		}
+		env.Clock.Advance(early.ExpiresAt.Sub(env.Clock.Now()) - time.Microsecond)
+		if _, err := env.App.AcceptInvitation(ctx, anon, app.AcceptInput{Token: earlyTok, Name: "Early", Password: testenv.Password}); err != nil {
+			t.Fatalf("accepted the instant before it expires: %v", err)
+		}
+		env.Clock.Advance(time.Microsecond)
+		if _, err := env.App.AcceptInvitation(ctx, anon, app.AcceptInput{Token: lateTok, Name: "Late", Password: testenv.Password}); testenv.Code(err) != roster.EInvitationExpired {
+			t.Fatalf("accepted at the instant it expires: %v", err)
+		}
+		if err := env.App.DeclineInvitation(ctx, anon, declinedTok); testenv.Code(err) != roster.EInvitationExpired {
+			t.Fatalf("declined at the instant it expires: %v", err)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM users WHERE email = ?`, "late@acme.com"); n != 0 {
+			t.Fatal("an account was created through an expired invitation")
+		}
+
+		// Expiry between the check and the transaction: the check still sees it pending, the
+		// statement that answers it must refuse.
+		racer := f.invite(t, "racer@acme.com")
+		racerTok := f.link(t, "racer@acme.com")
+		env.Clock.Advance(racer.ExpiresAt.Sub(env.Clock.Now()) - time.Microsecond)
+		env.Clock.Tick(time.Microsecond)
+		_, err := env.App.AcceptInvitation(ctx, anon, app.AcceptInput{Token: racerTok, Name: "Racer", Password: testenv.Password})
+		env.Clock.Tick(0)
+		if c := testenv.Code(err); c != roster.EInvitationExpired {
+			t.Fatalf("accepted across its expiry: %v", err)
+		}
+	})
+}

@@ -135,8 +135,9 @@ func OpenDBWith(t testing.TB, rawURL string, o sqlstore.Options) *sqlstore.DB {
 
 // Clock is a clock that tests set and move.
 type Clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration // how far each reading moves the clock (Tick)
 }
 
 // NewClock returns a clock stopped at a fixed time.
@@ -148,7 +149,17 @@ func NewClock() *Clock {
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	now := c.now
+	c.now = c.now.Add(c.step)
+	return now
+}
+
+// Tick makes every reading of the clock move it forward by d (0 stops it again): time passes
+// between the steps of one use case, as between a check and the transaction after it.
+func (c *Clock) Tick(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.step = d
 }
 
 // Advance moves the clock forward.
