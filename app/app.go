@@ -262,12 +262,9 @@ func deny(orgID, storeID string, perm roster.Permission, msg string) error {
 	}
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+// truncate makes outside text fit a column: valid UTF-8, at most n bytes, cut between
+// characters (roster.CleanText).
+func truncate(s string, n int) string { return roster.CleanText(s, n) }
 
 // Cleanup deletes expired sessions and one-time links. Serve runs it periodically.
 func (a *App) Cleanup(ctx context.Context) {

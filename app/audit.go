@@ -32,8 +32,17 @@ func (a *App) auditFilter(ctx context.Context, actor roster.Actor, orgID string,
 	if f.StoreID != "" && !roster.ValidID(roster.PrefixStore, f.StoreID) {
 		return roster.AuditFilter{}, roster.Invalidf("store_id", "invalid store ID")
 	}
-	if len(f.Action) > 100 || len(f.ActorID) > 100 || len(f.TargetID) > 100 {
-		return roster.AuditFilter{}, roster.Invalidf("action", "filter too long")
+	// Text filters are checked like every text input: valid UTF-8, no control characters,
+	// at most 100 characters (PostgreSQL refuses invalid UTF-8 in a parameter).
+	for _, tf := range []struct {
+		field string
+		v     *string
+	}{{"action", &f.Action}, {"actor_id", &f.ActorID}, {"target_id", &f.TargetID}} {
+		v, err := text(tf.field, *tf.v, false, 100)
+		if err != nil {
+			return roster.AuditFilter{}, err
+		}
+		*tf.v = v
 	}
 	out := roster.AuditFilter{OrgID: orgID, StoreID: f.StoreID, ActorID: f.ActorID, Action: f.Action, TargetID: f.TargetID,
 		Since: f.Since, Until: f.Until, Cursor: f.Cursor, Limit: pageLimit(f.Limit)}

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -267,9 +268,17 @@ func clientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 				}
 			}
 		}
+		// The User-Agent reaches the audit log and the sessions: made valid UTF-8 and cut
+		// between characters here, once for every handler (PostgreSQL refuses invalid UTF-8).
+		if ua := r.Header.Get("User-Agent"); len(ua) > MaxUserAgent || !utf8.ValidString(ua) {
+			r.Header.Set("User-Agent", roster.CleanText(ua, MaxUserAgent))
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyClientIP, ip)))
 	})
 }
+
+// MaxUserAgent is the longest User-Agent kept, in bytes.
+const MaxUserAgent = 512
 
 type metrics struct {
 	requests *prometheus.CounterVec
