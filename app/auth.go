@@ -74,7 +74,7 @@ func (a *App) newUser(ctx context.Context, in SignupInput, words ...string) (ros
 	if err != nil {
 		return roster.User{}, "", err
 	}
-	if err := password.Check(in.Password, a.cfg.PasswordMinLength, append([]string{addr[:strings.LastIndexByte(addr, '@')], name}, words...)...); err != nil {
+	if err := password.Check(in.Password, a.cfg.PasswordMinLength, password.Context{Email: addr, Name: name, Words: words}); err != nil {
 		return roster.User{}, "", err
 	}
 	hash, err := a.hasher.Hash(ctx, in.Password)

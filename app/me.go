@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/password"
@@ -73,7 +72,7 @@ func (a *App) ChangePassword(ctx context.Context, actor roster.Actor, current, n
 		}
 		return err
 	}
-	if err := password.Check(next, a.cfg.PasswordMinLength, u.Email[:strings.LastIndexByte(u.Email, '@')], u.Name); err != nil {
+	if err := password.Check(next, a.cfg.PasswordMinLength, password.Context{Email: u.Email, Name: u.Name}); err != nil {
 		return err
 	}
 	hash, err := a.hasher.Hash(ctx, next)

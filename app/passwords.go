@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/password"
@@ -40,7 +39,7 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 	if err != nil {
 		return roster.User{}, err
 	}
-	if err := password.Check(pw, a.cfg.PasswordMinLength, u.Email[:strings.LastIndexByte(u.Email, '@')], u.Name); err != nil {
+	if err := password.Check(pw, a.cfg.PasswordMinLength, password.Context{Email: u.Email, Name: u.Name}); err != nil {
 		return roster.User{}, err
 	}
 	pwHash, err := a.hasher.Hash(ctx, pw)

@@ -3,6 +3,8 @@ package password
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -10,8 +12,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -143,26 +148,69 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 // MaxLength is the longest password accepted, in characters.
 const MaxLength = 256
 
-//go:embed common.txt
-var commonList string
+//go:embed breached.txt.gz
+var breachedGz []byte
 
-// common holds the blocklisted passwords, lower-cased.
-var common = func() map[string]struct{} {
-	m := make(map[string]struct{}, 20000)
-	s := bufio.NewScanner(strings.NewReader(commonList))
+// breached is the list of breached passwords (breached.txt.gz, lower-cased), sorted for
+// binary search: read once, on the first check, and kept as one sorted slice (about 5 MB
+// rather than a map's three times that).
+var breached = sync.OnceValue(func() []string {
+	zr, err := gzip.NewReader(bytes.NewReader(breachedGz))
+	if err != nil {
+		panic("password: embedded list: " + err.Error())
+	}
+	var list []string
+	s := bufio.NewScanner(zr)
 	for s.Scan() {
 		if line := s.Text(); line != "" && !strings.HasPrefix(line, "#") {
-			m[line] = struct{}{}
+			list = append(list, line)
 		}
 	}
-	return m
-}()
+	if err := s.Err(); err != nil {
+		panic("password: embedded list: " + err.Error())
+	}
+	slices.Sort(list)
+	return slices.Compact(list)
+})
+
+// isBreached reports whether a lower-cased password is on the breached list.
+func isBreached(lower string) bool {
+	_, found := slices.BinarySearch(breached(), lower)
+	return found
+}
+
+// Context is what a password may not be made of: the person's address and name, and words
+// around them such as the organization's name. "roster" always counts.
+type Context struct {
+	Email string
+	Name  string
+	Words []string
+}
+
+// words returns the context's words of 4 characters or more, lower-cased: the address's
+// local part and domain name, the name and each of its parts, the other words, "roster".
+func (c Context) words() []string {
+	list := []string{"roster", c.Name}
+	if local, domain, ok := strings.Cut(c.Email, "@"); ok {
+		list = append(list, local, strings.Split(domain, ".")[0])
+	}
+	list = append(list, strings.Fields(c.Name)...)
+	list = append(list, c.Words...)
+	out := make([]string, 0, len(list))
+	for _, w := range list {
+		if w = strings.ToLower(norm.NFKC.String(strings.TrimSpace(w))); utf8.RuneCountInString(w) >= 4 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
 
 // Check decides whether a password may be used: at least minLength and at most MaxLength
-// characters (counted as characters, never truncated), not a common password, and not made
-// of the words of its context (the product's name, the organization's, the address).
-// There are no composition rules (NIST SP 800-63B).
-func Check(pw string, minLength int, context ...string) error {
+// characters (counted as characters, never truncated), and not easy to guess — not a breached
+// password, not one padded with digits or symbols, not a repetition, a sequence or a
+// keyboard run, and not made of the words of its context. There are no composition rules
+// (NIST SP 800-63B). It is the one place that decides; every form that sets a password calls it.
+func Check(pw string, minLength int, c Context) error {
 	n := utf8.RuneCountInString(pw)
 	if n < minLength {
 		return &roster.Error{Code: roster.EPasswordTooShort, Field: "password",
@@ -173,20 +221,97 @@ func Check(pw string, minLength int, context ...string) error {
 			Message: fmt.Sprintf("the password must be at most %d characters long", MaxLength), Details: map[string]any{"max_length": MaxLength}}
 	}
 	lower := strings.ToLower(norm.NFKC.String(pw))
-	tooCommon := &roster.Error{Code: roster.EPasswordCommon, Field: "password", Message: "this password is too common or too easy to guess; choose another"}
-	if _, ok := common[lower]; ok {
-		return tooCommon
-	}
-	rest := lower
-	for _, w := range append(context, "roster") {
-		if w = strings.ToLower(strings.TrimSpace(w)); utf8.RuneCountInString(w) >= 4 {
-			rest = strings.ReplaceAll(rest, w, "")
-		}
-	}
-	if utf8.RuneCountInString(rest) < 8 || distinct(lower) < 4 {
-		return tooCommon
+	if easyToGuess(lower, c.words()) {
+		return &roster.Error{Code: roster.EPasswordCommon, Field: "password", Message: "this password is too common or too easy to guess; choose another"}
 	}
 	return nil
+}
+
+// easyToGuess applies the rules of Check to a lower-cased password.
+func easyToGuess(lower string, context []string) bool {
+	if isBreached(lower) || distinct(lower) < 4 || repeats(lower) || isSequence(lower) || onKeyboard(lower) {
+		return true
+	}
+	// A breached password (or nothing at all) padded with ASCII digits, symbols and spaces:
+	// "password1234567890", "Password12345678", "sunshine!!!!!!!!".
+	core := strings.TrimFunc(lower, func(r rune) bool { return r < utf8.RuneSelf && !unicode.IsLetter(r) })
+	if core != lower && (utf8.RuneCountInString(core) < 4 || isBreached(core) || repeats(core) || isSequence(core) || onKeyboard(core)) {
+		return true
+	}
+	// What is left once the context's words are taken out must be a password on its own.
+	rest := lower
+	for _, w := range context {
+		rest = strings.ReplaceAll(rest, w, "")
+	}
+	return utf8.RuneCountInString(rest) < 8
+}
+
+// repeats reports whether s is one shorter string said again and again: "iloveyouiloveyou".
+func repeats(s string) bool {
+	r := []rune(s)
+	for unit := 1; unit <= len(r)/2; unit++ {
+		if len(r)%unit != 0 {
+			continue
+		}
+		same := true
+		for i := unit; i < len(r) && same; i++ {
+			same = r[i] == r[i-unit]
+		}
+		if same {
+			return true
+		}
+	}
+	return false
+}
+
+// isSequence reports whether s runs up or down one step at a time: "abcdefghijklmnop",
+// "123456789012345" (digits wrap from 9 to 0), "zyxwvu".
+func isSequence(s string) bool {
+	r := []rune(s)
+	if len(r) < 4 {
+		return false
+	}
+	step := func(a, b rune) int {
+		switch {
+		case b == a+1 || (a == '9' && b == '0'):
+			return 1
+		case b == a-1 || (a == '0' && b == '9'):
+			return -1
+		}
+		return 0
+	}
+	dir := step(r[0], r[1])
+	if dir == 0 {
+		return false
+	}
+	for i := 2; i < len(r); i++ {
+		if step(r[i-1], r[i]) != dir {
+			return false
+		}
+	}
+	return true
+}
+
+// keyboardRuns are the rows and columns of QWERTY and AZERTY keyboards, typed in a row.
+var keyboardRuns = []string{
+	"1234567890", "qwertyuiopasdfghjklzxcvbnm", "azertyuiopqsdfghjklmwxcvbn", "qwertzuiopasdfghjklyxcvbnm",
+	"1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p", "qazwsxedcrfvtgbyhnujmikolp",
+}
+
+// onKeyboard reports whether s is keys typed along a keyboard's rows or columns, either way:
+// "qwertyuiopasdfghjkl", "poiuytreza".
+func onKeyboard(s string) bool {
+	if utf8.RuneCountInString(s) < 4 {
+		return false
+	}
+	for _, run := range keyboardRuns {
+		rev := []rune(run)
+		slices.Reverse(rev)
+		if strings.Contains(run, s) || strings.Contains(string(rev), s) || strings.Contains(run+run, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // distinct counts the different characters of s: "aaaaaaaaaaaaaaaa" has one.

@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,41 +12,71 @@ import (
 
 var fast = Params{Memory: 64, Time: 1, Threads: 1}
 
+// long256 is a password of 256 characters that repeats nothing and runs along nothing.
+var long256 = func() string {
+	var b strings.Builder
+	x := uint32(7)
+	for b.Len() < 256 {
+		x = x*1103515245 + 12345
+		b.WriteByte("abcdefghjkmnpqrstuvwxyz23456789"[(x>>16)%31])
+	}
+	return b.String()
+}()
+
 func TestCheck(t *testing.T) {
 	emoji := "🦊🐻🐼🐨" // four characters, sixteen bytes
+	margaret := Context{Name: "Margaret Thatcher"}
 	for _, tc := range []struct {
 		name, pw string
 		min      int
-		context  []string
+		context  Context
 		code     string
 	}{
-		{"long passphrase", "correct horse battery staple", 15, nil, ""},
-		{"exactly the minimum", "fjq7-wkz2-mx8pq", 15, nil, ""},
-		{"one under the minimum", "fjq7-wkz2-mx8p", 15, nil, roster.EPasswordTooShort},
-		{"empty", "", 15, nil, roster.EPasswordTooShort},
-		{"minimum lowered to 8", "fjq7wkz2", 8, nil, ""},
+		{"long passphrase", "correct horse battery staple", 15, Context{}, ""},
+		{"exactly the minimum", "fjq7-wkz2-mx8pq", 15, Context{}, ""},
+		{"one under the minimum", "fjq7-wkz2-mx8p", 15, Context{}, roster.EPasswordTooShort},
+		{"empty", "", 15, Context{}, roster.EPasswordTooShort},
+		{"minimum lowered to 8", "fjq7wkz2", 8, Context{}, ""},
 		// Characters, not bytes: 15 runes of 4 bytes pass, and 14 of them do not.
-		{"multi-byte counted as characters", strings.Repeat(emoji, 3) + "🦁🐯🐮", 15, nil, ""},
-		{"multi-byte one short", strings.Repeat(emoji, 3) + "🦁🐯", 15, nil, roster.EPasswordTooShort},
-		{"256 characters", strings.Repeat("abcdefghijklmnop", 16), 15, nil, ""},
-		{"257 characters", strings.Repeat("abcdefghijklmnop", 16) + "q", 15, nil, roster.EPasswordTooLong},
-		{"256 four-byte characters", strings.Repeat(emoji, 64), 15, nil, ""},
-		{"257 four-byte characters", strings.Repeat(emoji, 64) + "🦁", 15, nil, roster.EPasswordTooLong},
-		{"blocklisted", "1qaz2wsx3edc4rfv", 15, nil, roster.EPasswordCommon},
-		{"blocklisted, other case", "PasswordPassword", 15, nil, roster.EPasswordCommon},
-		{"blocklisted, full-width", "ｐａｓｓｗｏｒｄｐａｓｓｗｏｒｄ", 15, nil, roster.EPasswordCommon},
-		{"one character repeated", strings.Repeat("z", 20), 15, nil, roster.EPasswordCommon},
-		{"three characters", strings.Repeat("xyz", 7), 15, nil, roster.EPasswordCommon},
-		{"the product's name", "rosterroster-1234", 15, nil, roster.EPasswordCommon},
-		{"the user's name", "Margaret Thatcher!", 15, []string{"Margaret Thatcher"}, roster.EPasswordCommon},
-		{"the address", "jane.doe@acme.com", 15, []string{"jane.doe", "acme.com"}, roster.EPasswordCommon},
-		{"the organization's name plus little", "AcmeWidgets2026", 15, []string{"acmewidgets"}, roster.EPasswordCommon},
-		{"context plus enough of one's own", "Margaret Thatcher walks far", 15, []string{"Margaret Thatcher"}, ""},
-		{"short context words are ignored", "abcdefghijklmnop", 15, []string{"abc"}, ""},
-		{"no composition rules", "all lower case words here", 15, nil, ""},
+		{"multi-byte counted as characters", emoji + "🦁🐯🐮🐷🐸🐵🐔🐧🐦🐤🐣", 15, Context{}, ""},
+		{"multi-byte one short", emoji + "🦁🐯🐮🐷🐸🐵🐔🐧🐦🐤", 15, Context{}, roster.EPasswordTooShort},
+		{"256 characters", long256, 15, Context{}, ""},
+		{"257 characters", long256 + "q", 15, Context{}, roster.EPasswordTooLong},
+		{"257 four-byte characters", strings.Repeat(emoji, 64) + "🦁", 15, Context{}, roster.EPasswordTooLong},
+		// Breached passwords of 15 characters or more, and the ones the review found accepted.
+		{"breached", "1qaz2wsx3edc4rfv", 15, Context{}, roster.EPasswordCommon},
+		{"breached, other case", "PasswordPassword", 15, Context{}, roster.EPasswordCommon},
+		{"breached, full-width", "ｐａｓｓｗｏｒｄｐａｓｓｗｏｒｄ", 15, Context{}, roster.EPasswordCommon},
+		{"review: password and digits", "password1234567890", 15, Context{}, roster.EPasswordCommon},
+		{"review: digits", "123456789012345", 15, Context{}, roster.EPasswordCommon},
+		{"review: keyboard run", "qwertyuiopasdfghjkl", 15, Context{}, roster.EPasswordCommon},
+		{"review: repetition", "iloveyouiloveyou", 15, Context{}, roster.EPasswordCommon},
+		{"review: alphabet", "abcdefghijklmnop", 15, Context{}, roster.EPasswordCommon},
+		{"review: capital and digits", "Password12345678", 15, Context{}, roster.EPasswordCommon},
+		{"a breached word padded", "sunshine!!!!!!!!", 15, Context{}, roster.EPasswordCommon},
+		{"a keyboard run padded", "qwerty1234567890", 15, Context{}, roster.EPasswordCommon},
+		{"a keyboard run backwards", "lkjhgfdsapoiuytrewq", 15, Context{}, roster.EPasswordCommon},
+		{"an AZERTY row", "azertyuiopqsdfghj", 15, Context{}, roster.EPasswordCommon},
+		{"a sequence down", "zyxwvutsrqponmlk", 15, Context{}, roster.EPasswordCommon},
+		{"digits and symbols only", "2024-05-17 #@!!", 15, Context{}, roster.EPasswordCommon},
+		{"one character repeated", strings.Repeat("z", 20), 15, Context{}, roster.EPasswordCommon},
+		{"three characters", strings.Repeat("xyz", 7), 15, Context{}, roster.EPasswordCommon},
+		// The context: the product's name, the person's, the address, the organization's.
+		{"the product's name", "rosterroster-1234", 15, Context{}, roster.EPasswordCommon},
+		{"the user's name", "Margaret Thatcher!", 15, margaret, roster.EPasswordCommon},
+		{"the user's names swapped", "ThatcherMargaret2", 15, margaret, roster.EPasswordCommon},
+		{"the address", "jane.doe@acme.com", 15, Context{Email: "jane.doe@acme.com"}, roster.EPasswordCommon},
+		{"the organization's name plus little", "AcmeWidgets2026", 15, Context{Words: []string{"acmewidgets"}}, roster.EPasswordCommon},
+		{"context plus enough of one's own", "Margaret Thatcher walks far", 15, margaret, ""},
+		{"short context words are ignored", "abc tiger plum lamp", 15, Context{Words: []string{"abc"}}, ""},
+		// Good passwords pass: no composition rules (NIST SP 800-63B).
+		{"no composition rules", "all lower case words here", 15, Context{}, ""},
+		{"a passphrase with a number", "my 2 cats hate the vacuum", 15, Context{}, ""},
+		{"a passphrase in French", "le chat dort sur le canapé", 15, Context{}, ""},
+		{"random characters", "t9#Lq2!vWm4@zR8", 15, Context{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Check(tc.pw, tc.min, tc.context...)
+			err := Check(tc.pw, tc.min, tc.context)
 			if got := roster.ErrorCode(err); got != tc.code {
 				t.Fatalf("Check(%q) = %v, want %q", tc.pw, err, tc.code)
 			}
@@ -54,8 +85,15 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
-	if n := len(common); n < 5000 {
-		t.Errorf("the blocklist has %d entries, want several thousand", n)
+	list := breached()
+	long := 0
+	for _, p := range list {
+		if len(p) >= 15 {
+			long++
+		}
+	}
+	if len(list) < 100000 || long < 9000 || !slices.IsSorted(list) {
+		t.Errorf("the breached list has %d entries, %d of 15 characters or more, sorted %v", len(list), long, slices.IsSorted(list))
 	}
 }
 
