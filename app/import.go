@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
 )
 
 // ImportGrant is a store grant of an import row: a store by ID or name, a store role by ID
@@ -70,6 +72,9 @@ type ImportResult struct {
 // invitation through the API, and each batch of the command line's import.
 const MaxImportRows = 1000
 
+// ImportDeadline bounds the transaction of one ImportMembers call.
+const ImportDeadline = 2 * time.Minute
+
 // ImportMembers imports a batch of people into an organization in one transaction: each row
 // is invited (CreateInvitation's rules) or, with Create, an address without an account gets
 // one directly (CreateUser's rules); addresses that have an account are always invited, so
@@ -86,6 +91,9 @@ func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID strin
 		return nil, roster.Invalidf("rows", "at most %d rows at once", MaxImportRows)
 	}
 	rows = markDuplicates(rows)
+	// A thousand rows in one transaction take seconds, more than the database deadline that
+	// ends a hung call (ImportDeadline bounds them instead).
+	ctx = sqlstore.WithTimeout(ctx, ImportDeadline)
 	results, err := writeValue(ctx, a, actor, func(t *txn) ([]ImportResult, error) {
 		out := make([]ImportResult, len(rows))
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)

@@ -19,9 +19,24 @@ import (
 // errTimedOut is the cause of a context that ran out of Options.Timeout.
 var errTimedOut = errors.New("the database did not answer in time")
 
-// deadline bounds one database operation by the database's timeout.
+// deadline bounds one database operation by the database's timeout, or the longer one its
+// context asks for (WithTimeout).
 func (db *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, db.timeout, errTimedOut)
+	d := db.timeout
+	if long, ok := ctx.Value(timeoutKey{}).(time.Duration); ok && long > d {
+		d = long
+	}
+	return context.WithTimeoutCause(ctx, d, errTimedOut)
+}
+
+type timeoutKey struct{}
+
+// WithTimeout lets the database operations of ctx take up to d, when that is longer than
+// Options.Timeout: for the few use cases whose one transaction is long by nature, such as a
+// bulk import of a thousand rows. Everything else keeps the short deadline that makes a hung
+// database a quick 503.
+func WithTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, timeoutKey{}, d)
 }
 
 // settle maps the error of an operation run under deadline, and notes whether the database

@@ -1,6 +1,9 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // MigrateTo applies the migrations up to a version, for tests of a later migration on a
 // database that already holds data.
@@ -14,3 +17,9 @@ func (tx *Tx) ExecUnnamed(ctx context.Context, query string, args ...any) error 
 
 // WritesAccessTable exposes the statement classifier.
 var WritesAccessTable = writesAccessTable
+
+// Sleep holds the transaction for d on PostgreSQL (pg_sleep), as a long transaction would.
+func (tx *Tx) Sleep(ctx context.Context, d time.Duration) error {
+	_, err := tx.exec(ctx, `SELECT pg_sleep(?)`, d.Seconds())
+	return err
+}
