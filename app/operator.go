@@ -258,6 +258,13 @@ func joinPath(base, p string) string {
 // setupLinkTTL is how long the first operator's setup link works.
 const setupLinkTTL = 24 * time.Hour
 
+// SetupPending reports whether the instance still has no operator: the first start's setup
+// link (printed in the log) or "roster admin create-operator" has not been used yet.
+func (a *App) SetupPending(ctx context.Context) (bool, error) {
+	n, err := a.read().CountOperators(ctx)
+	return n == 0, err
+}
+
 // SetupLink returns a new one-time link to create the first operator while the instance has
 // none, and "" once it has one. Each call voids the links made before.
 func (a *App) SetupLink(ctx context.Context) (string, error) {

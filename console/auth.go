@@ -37,6 +37,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if rq.id == nil && len(rq.tokens) > 0 {
 		v.Accounts = accounts(rq.others)
 	}
+	pending, err := s.app.SetupPending(r.Context())
+	if err != nil {
+		return err
+	}
+	v.D = map[string]any{"SetupPending": pending}
 	s.render(w, r, http.StatusOK, "login", v)
 	return nil
 }

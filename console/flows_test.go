@@ -503,6 +503,10 @@ func TestOperatorPages(t *testing.T) {
 		org := s.env.Org(t, mustActor(t, s, ownerEmail), "Credits Inc")
 
 		op := s.browser(t, "operator", lang)
+		// Until an operator exists, the sign-in page says that setup is pending and how to finish it.
+		op.open("/login")
+		op.expect("[data-testid=setup-pending]", "roster admin create-operator")
+		op.checkAxe()
 		op.open(u.RequestURI())
 		op.fill("#name", "Opal Operator", "#email", addr("opal"), "#password", testenv.Password)
 		op.submit(`form[action="/setup"] button[type=submit]`)
@@ -512,6 +516,11 @@ func TestOperatorPages(t *testing.T) {
 		op.submit(`tr[data-org="Credits Inc"] form button`)
 		op.noError()
 		op.screenshot("operator-orgs")
+		visitor := s.browser(t, "visitor", lang)
+		visitor.open("/login")
+		if visitor.count("[data-testid=setup-pending]") != 0 {
+			t.Fatal("the sign-in page still says setup is pending once an operator exists")
+		}
 		if o, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, ownerEmail), org.ID); err != nil || o.StoreCredits != 5 {
 			t.Fatalf("store credits: %v %d", err, o.StoreCredits)
 		}

@@ -71,7 +71,7 @@ var settings = []setting{
 		c.Database.ConnectTimeout = d
 		return err
 	}},
-	{"base-url", "ROSTER_BASE_URL", "", "public URL of Roster, the only source of absolute links (default http://LISTEN)", func(c *Config, v string) error {
+	{"base-url", "ROSTER_BASE_URL", "", "public URL of Roster, the only source of absolute links", func(c *Config, v string) error {
 		if v == "" {
 			return nil
 		}
@@ -235,7 +235,11 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 		if len(names) > 0 && !contains(names, s.flag) {
 			continue
 		}
-		values[s.flag] = fs.String(s.flag, "", s.usage+" (env "+s.env+", default "+quoteDefault(s.def)+")")
+		def := quoteDefault(s.def)
+		if s.flag == "base-url" {
+			def = "http:// and the listen address"
+		}
+		values[s.flag] = fs.String(s.flag, "", s.usage+" (env "+s.env+", default "+def+")")
 	}
 	return func() (*Config, error) {
 		c := &Config{App: app.DefaultConfig(), LogFormat: "text"}
