@@ -401,3 +401,36 @@ func parseSources(t *testing.T) (*token.FileSet, map[string]*ast.File) {
 	}
 	return fset, files
 }
+
+// TestPluralForms: counts read right in every language — "1 active store", never "1 active
+// stores" — by each language's rule (French counts 0 as singular).
+func TestPluralForms(t *testing.T) {
+	cat, err := loadCatalogs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		loc  string
+		n    int
+		want string
+	}{
+		{"en", 1, "1 active store"}, {"en", 0, "0 active stores"}, {"en", 3, "3 active stores"},
+		{"fr", 1, "1 boutique active"}, {"fr", 0, "0 boutique active"}, {"fr", 2, "2 boutiques actives"},
+		{"es", 1, "1 tienda activa"}, {"es", 0, "0 tiendas activas"},
+	} {
+		if got := cat.plural(c.loc, "stores.active_count", c.n); got != c.want {
+			t.Errorf("%s, %d: %q, want %q", c.loc, c.n, got, c.want)
+		}
+	}
+	// Every key with plural forms has both, in every language.
+	for loc, texts := range cat {
+		for key := range texts {
+			base, form, ok := strings.Cut(key, ".one")
+			if ok && form == "" {
+				if _, ok := texts[base+".other"]; !ok {
+					t.Errorf("%s: %s has no .other form", loc, base)
+				}
+			}
+		}
+	}
+}

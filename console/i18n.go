@@ -59,10 +59,11 @@ func (c catalogs) text(loc, key string, args ...any) string {
 	return strings.NewReplacer(pairs...).Replace(s)
 }
 
-// plural returns the text of key.one or key.other depending on n, with {count} set to n.
+// plural returns the text of key.one or key.other depending on n, with {count} set to n, by
+// each language's rule (CLDR): "one" is 1 in English and Spanish, 0 and 1 in French.
 func (c catalogs) plural(loc, key string, n int, args ...any) string {
 	form := ".other"
-	if n == 1 {
+	if n == 1 || (n == 0 && loc == "fr") {
 		form = ".one"
 	}
 	return c.text(loc, key+form, append([]any{"count", n}, args...)...)
