@@ -459,6 +459,15 @@ type InvitationPreview struct {
 	Status      roster.InvitationStatus
 	ExpiresAt   time.Time
 	Message     string
+
+	email string // the invited address, never shown: IsFor compares with it
+}
+
+// IsFor reports whether the invitation is for an address (a signed-in user's), so that a page
+// offers Accept only to the identity that may accept, without showing the invited address.
+func (p InvitationPreview) IsFor(addr string) bool {
+	a, err := roster.NormalizeEmail(addr)
+	return err == nil && a == p.email
 }
 
 // InvitationStoreView is a store an invitation grants, named.
@@ -498,7 +507,7 @@ func (a *App) LookupInvitation(ctx context.Context, secret string) (InvitationPr
 		return InvitationPreview{}, err
 	}
 	p := InvitationPreview{ID: inv.ID, OrgName: org.Name, InviterName: inv.InviterName, MaskedEmail: roster.MaskEmail(inv.Email),
-		Role: inv.Role, Status: inv.Effective(a.clock.Now()), ExpiresAt: inv.ExpiresAt, Message: inv.Message}
+		Role: inv.Role, Status: inv.Effective(a.clock.Now()), ExpiresAt: inv.ExpiresAt, Message: inv.Message, email: inv.Email}
 	cat, err := a.catalog(ctx, c)
 	if err != nil {
 		return InvitationPreview{}, err

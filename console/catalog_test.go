@@ -118,7 +118,8 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 	for _, st := range []string{"pending", "accepted", "declined", "revoked", "expired"} {
 		keys["invstatus."+st] = "invitation statuses"
 		if st != "pending" {
-			keys["accept.status."+st] = "invitation statuses"
+			keys["accept.closed."+st] = "invitation statuses"
+			keys["accept.closed_help."+st] = "invitation statuses"
 		}
 	}
 	for _, f := range fieldNames {

@@ -178,7 +178,7 @@ func TestConnectifFlow(t *testing.T) {
 		member.expect("main", stores[0].Name)
 		member.screenshot("accept-invitation")
 		member.fill("#name", "Marc Member", "#password", testenv.Password)
-		member.submit(`[data-testid=accept]`)
+		member.submit(`[data-testid=accept-create]`)
 		member.noError()
 		_, mu := s.env.Login(t, memberEmail)
 
@@ -447,7 +447,7 @@ func TestECPowerFlow(t *testing.T) {
 		member := s.browser(t, "member", lang)
 		member.open(s.link(t, inv, app.PathAcceptInvitation))
 		member.fill("#name", "Ken Member", "#password", testenv.Password)
-		member.submit(`[data-testid=accept]`)
+		member.submit(`[data-testid=accept-create]`)
 		member.noError()
 		member.expect("main h1", "Main store")
 

@@ -138,3 +138,67 @@ func TestForbiddenSaysWhoMay(t *testing.T) {
 		member.checkAxe()
 	})
 }
+
+// TestAcceptPageStates: a cancelled invitation's page says so and offers nothing; a person
+// signed in as someone else is not offered Accept but the way to sign in as the invited
+// address; a signed-out person with an account accepts with its password, apart from the
+// form that creates an account.
+func TestAcceptPageStates(t *testing.T) {
+	chromium(t)
+	languages(t, func(t *testing.T, s *site, lang string) {
+		cat := catalogs[lang]
+		ownerEmail := addr("Ines")
+		owner := s.browser(t, "owner", lang)
+		owner.signup("Ines Owner", ownerEmail)
+		orgID := owner.createOrg("Invites Ltd")
+		ownerActor := mustActor(t, s, ownerEmail)
+
+		// Cancelled: the page says it plainly, with no offer and no form.
+		gone := addr("Gone")
+		inv, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: gone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := s.link(t, s.mail(t, gone, "invitation"), app.PathAcceptInvitation)
+		if err := s.env.App.CancelInvitation(testenv.Ctx, ownerActor, inv.ID); err != nil {
+			t.Fatal(err)
+		}
+		visitor := s.browser(t, "visitor", lang)
+		visitor.open(link)
+		visitor.expect("[data-testid=invitation-closed]", cat["accept.closed.revoked"])
+		if visitor.count("form[action='/invitations/accept'], form[action='/invitations/decline']") != 0 {
+			t.Fatal("a cancelled invitation still offers to accept or decline")
+		}
+
+		// Signed in as someone else: no Accept, the way to the invited identity instead.
+		invited := addr("Ivy")
+		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: invited}); err != nil {
+			t.Fatal(err)
+		}
+		link = s.link(t, s.mail(t, invited, "invitation"), app.PathAcceptInvitation)
+		owner.open(link)
+		if owner.count("[data-testid=accept]") != 0 || owner.count("[data-testid=other-identity]") != 1 {
+			t.Fatal("Accept is offered to an identity the invitation is not for")
+		}
+		owner.checkAxe()
+
+		// Signed out, with an account: "I have an account" takes its password.
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: invited, Name: "Ivy Invited", Password: testenv.Password, Locale: lang}); err != nil {
+			t.Fatal(err)
+		}
+		ivy := s.browser(t, "ivy", lang)
+		ivy.open(link)
+		ivy.fill("#existing-password", testenv.Password)
+		ivy.submit(`[data-testid=accept-existing] button[type=submit]`)
+		ivy.noError()
+		if _, err := s.env.App.Member(testenv.Ctx, ownerActor, orgID, mustUserID(t, s, invited)); err != nil {
+			t.Fatalf("the invitee with an account did not join: %v", err)
+		}
+	})
+}
+
+func mustUserID(t *testing.T, s *site, email string) string {
+	t.Helper()
+	_, u := s.env.Login(t, email)
+	return u.ID
+}

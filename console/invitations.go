@@ -94,8 +94,6 @@ func (s *Server) renderAccept(w http.ResponseWriter, r *http.Request, rq *reques
 		"Next": app.PathAcceptInvitation + "?" + url.Values{"token": {tok}}.Encode()}
 	if failed != nil {
 		status = s.setError(r, v, failed)
-	} else if p.Status != roster.InvitationPending {
-		v.Error = s.cat.text(rq.loc, "accept.status."+string(p.Status))
 	}
 	s.render(w, r, status, "accept", v)
 	return nil
