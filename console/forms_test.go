@@ -194,6 +194,32 @@ func TestAcceptPageStates(t *testing.T) {
 		if _, err := s.env.App.Member(testenv.Ctx, ownerActor, orgID, mustUserID(t, s, invited)); err != nil {
 			t.Fatalf("the invitee with an account did not join: %v", err)
 		}
+
+		// Declining asks first: one click opens the question, nothing is declined until confirmed.
+		dee := addr("Dee")
+		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: dee}); err != nil {
+			t.Fatal(err)
+		}
+		deeTab := s.browser(t, "dee", lang)
+		deeTab.open(s.link(t, s.mail(t, dee, "invitation"), app.PathAcceptInvitation))
+		deeTab.submit("[data-testid=decline]") // a link: it waits for the page it opens
+		deeTab.expect("dialog[open] #dlg-title", strings.ReplaceAll(cat["accept.decline_title"], "{org}", "Invites Ltd"))
+		pending := func() int {
+			list, err := s.env.App.Invitations(testenv.Ctx, ownerActor, orgID, app.InvitationFilter{Status: roster.InvitationPending, Query: dee})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list.Items)
+		}
+		if pending() != 1 {
+			t.Fatal("one click declined the invitation")
+		}
+		deeTab.checkAxe()
+		deeTab.submit("[data-testid=confirm-decline]")
+		deeTab.noError()
+		if pending() != 0 {
+			t.Fatal("the confirmed decline left the invitation pending")
+		}
 	})
 }
 
