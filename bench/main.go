@@ -150,7 +150,7 @@ func run(ctx context.Context, o options) error {
 		{"login-flood", 500, "", loginScenario(m, true)},
 	}
 	fmt.Printf("\nengine %s · start-up to /healthz %v · idle RSS %s\n", engine, roster.startup.Round(time.Millisecond), roster.memory())
-	fmt.Printf("\n| scenario | conns | Roster | p50 | p99 | ceiling | ratio | load |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("\n| scenario | conns | Roster | p50 | p99 | ceiling | ratio | load | Roster's RSS after |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	var wrong []error
 	for _, r := range runs {
 		if o.only != "" && !containsWord(o.only, strings.Split(r.name, "-page-")[0]) && !containsWord(o.only, r.name) {
@@ -163,7 +163,7 @@ func run(ctx context.Context, o options) error {
 		if strings.HasPrefix(r.name, "check-batch") {
 			unit, xr, cr = "checks/s", x.qps(), c.qps()
 		}
-		fmt.Printf("| %s | %d | %.0f %s | %s | %s | %.0f %s | %.1f %% | %s |\n", r.name, r.conns, xr, unit, ms(x.p50), ms(x.p99), cr, unit, 100*xr/cr, loadAverage())
+		fmt.Printf("| %s | %d | %.0f %s | %s | %s | %.0f %s | %.1f %% | %s | %s |\n", r.name, r.conns, xr, unit, ms(x.p50), ms(x.p99), cr, unit, 100*xr/cr, loadAverage(), roster.memory())
 		for _, res := range []result{x, c} {
 			if res.wrong > 0 {
 				wrong = append(wrong, fmt.Errorf("%s: %d wrong answers, the first: %w", r.name, res.wrong, res.firstWrong))
