@@ -104,6 +104,25 @@ func (a *App) AdminUsers(ctx context.Context, actor roster.Actor, query string, 
 	return page(users, limit, func(u roster.User) string { return u.ID }), nil
 }
 
+// OwnersAmong tells which of the given users own an organization (operators): they cannot be
+// deactivated until they hand their organizations over, so the operator's list says so
+// instead of offering it.
+func (a *App) OwnersAmong(ctx context.Context, actor roster.Actor, userIDs []string) (map[string]bool, error) {
+	if err := requireOperator(actor); err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(userIDs))
+	c := a.read()
+	for _, id := range userIDs {
+		owned, err := c.UserOwnedOrganizations(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = len(owned) > 0
+	}
+	return out, nil
+}
+
 // adminUser finds a user for an operator action; IDs and addresses both work.
 func (a *App) adminUser(t *txn, idOrEmail string) (roster.User, error) {
 	if roster.ValidID(roster.PrefixUser, idOrEmail) {

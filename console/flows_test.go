@@ -526,15 +526,22 @@ func TestOperatorPages(t *testing.T) {
 		}
 
 		op.open("/operator/users")
-		// The owner cannot be deactivated while they own an organization.
-		op.submit(fmt.Sprintf(`tr[data-user=%q] form button`, ownerEmail))
-		op.expect(".flash.error", catalogs[lang]["error.owns_organizations"])
+		// The owner cannot be deactivated while they own an organization: not offered, and said why.
+		op.expect(fmt.Sprintf(`tr[data-user=%q] [data-testid=owns-organizations]`, ownerEmail), catalogs[lang]["operator.owns_organizations"])
+		if op.count(fmt.Sprintf(`tr[data-user=%q] [data-testid=deactivate]`, ownerEmail)) != 0 {
+			t.Fatal("Deactivate is offered for the owner of an organization")
+		}
 		memberEmail := addr("uma")
 		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Uma User", Password: testenv.Password, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		op.open("/operator/users")
-		op.submit(fmt.Sprintf(`tr[data-user=%q] form[action$="/deactivate"] button`, memberEmail))
+		op.submit(fmt.Sprintf(`tr[data-user=%q] [data-testid=deactivate]`, memberEmail)) // asks first
+		if u, _, err := s.env.DB.Read().UserByEmail(testenv.Ctx, memberEmail); err != nil || u.Status != roster.UserActive {
+			t.Fatalf("one click deactivated the user: %v %v", err, u.Status)
+		}
+		op.checkAxe()
+		op.submit(`[data-testid=confirm-deactivate]`)
 		op.noError()
 		op.expect(fmt.Sprintf(`tr[data-user=%q]`, memberEmail), catalogs[lang]["status.deactivated"])
 		op.submit(fmt.Sprintf(`tr[data-user=%q] form[action$="/reactivate"] button`, memberEmail))

@@ -14,6 +14,8 @@ type operatorPage struct {
 	Users  app.Page[roster.User]
 	Query  string
 	Status string
+	Owners map[string]bool // users of the page who own an organization
+	Target *roster.User    // the user whose deactivation is being confirmed
 }
 
 // operatorOrgs lists every organization with its store credits, which operators edit.
@@ -63,6 +65,16 @@ func (s *Server) renderOperatorUsers(w http.ResponseWriter, r *http.Request, rq 
 	p := &operatorPage{Query: q.Get("q"), Status: q.Get("status")}
 	var err error
 	if p.Users, err = s.app.AdminUsers(r.Context(), rq.id.actor, p.Query, roster.UserStatus(p.Status), q.Get("cursor"), 50); err != nil {
+		return err
+	}
+	ids := make([]string, len(p.Users.Items))
+	for i, u := range p.Users.Items {
+		ids[i] = u.ID
+		if u.ID == q.Get("deactivate") {
+			p.Target = &p.Users.Items[i]
+		}
+	}
+	if p.Owners, err = s.app.OwnersAmong(r.Context(), rq.id.actor, ids); err != nil {
 		return err
 	}
 	v := s.view(w, r, rq, "operator.users_title")
