@@ -88,5 +88,19 @@ func (f failer) fail(ctx context.Context, err error) error {
 		f.log.DebugContext(ctx, "unavailable", "err", err, "request_id", httpserver.RequestID(ctx))
 	}
 	return &Problem{Status: status, Title: http.StatusText(status), Detail: e.Message, Code: e.Code, Field: e.Field,
-		Details: e.Details, RequestID: httpserver.RequestID(ctx), retryAfter: e.RetryAfter}
+		Details: withLinks(e), RequestID: httpserver.RequestID(ctx), retryAfter: e.RetryAfter}
+}
+
+// withLinks adds to an error's details the API paths that answer it: app names the
+// invitation or organization, the door knows its own routes.
+func withLinks(e *roster.Error) map[string]any {
+	id, _ := e.Details["invitation_id"].(string)
+	org, _ := e.Details["organization_id"].(string)
+	switch {
+	case e.Code == roster.EInvitationPending && id != "":
+		return e.With("resend", "/v1/invitations/"+id+"/resend").Details
+	case e.Code == roster.EUserExists && org != "":
+		return e.With("invite", "/v1/organizations/"+org+"/invitations").Details
+	}
+	return e.Details
 }

@@ -113,7 +113,7 @@ func (a *App) createUser(t *txn, s scope, in NewUserInput) (roster.User, error) 
 	if _, _, err := t.UserByEmail(t.ctx, in.Email); err == nil {
 		return roster.User{}, (&roster.Error{Code: roster.EUserExists, Field: "email",
 			Message: "an account with this address already exists; invite it to the organization instead"}).
-			With("invite", "/v1/organizations/"+orgID+"/invitations")
+			With("organization_id", orgID)
 	} else if roster.ErrorCode(err) != roster.ENotFound {
 		return roster.User{}, err
 	}

@@ -143,7 +143,7 @@ func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, er
 	if p, err := t.PendingInvitation(t.ctx, s.org.ID, addr); err == nil {
 		return roster.Invitation{}, (&roster.Error{Code: roster.EInvitationPending, Field: "email",
 			Message: "this address already has a pending invitation; resend it instead"}).
-			With("invitation_id", p.ID).With("resend", "/v1/invitations/"+p.ID+"/resend")
+			With("invitation_id", p.ID)
 	} else if roster.ErrorCode(err) != roster.ENotFound {
 		return roster.Invitation{}, err
 	}

@@ -3,6 +3,7 @@ package console_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -227,4 +228,29 @@ func mustUserID(t *testing.T, s *site, email string) string {
 	t.Helper()
 	_, u := s.env.Login(t, email)
 	return u.ID
+}
+
+// TestDuplicateInvitationOffersResend: inviting an address that has a pending invitation says
+// to resend it, and offers the button that does.
+func TestDuplicateInvitationOffersResend(t *testing.T) {
+	chromium(t)
+	languagesAlone(t, func(t *testing.T, s *site, lang string) { // it moves the clock past the resend cooldown
+		ownerEmail := addr("Rey")
+		owner := s.browser(t, "owner", lang)
+		owner.signup("Rey Owner", ownerEmail)
+		orgID := owner.createOrg("Twice Co")
+		invitee := addr("twice")
+		for range 2 {
+			owner.open("/orgs/" + orgID + "/members/new")
+			owner.fill("#m-email", invitee)
+			owner.submit(`[data-testid=send-invitation]`)
+		}
+		owner.expect("#modal .flash.error", catalogs[lang]["error.invitation_pending"])
+		s.env.Clock.Advance(2 * time.Minute) // a resend waits a minute after the last email
+		owner.submit(`[data-testid=resend-pending]`)
+		owner.noError()
+		if n := s.env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action = 'invitation.resent'`, orgID); n != 1 {
+			t.Fatalf("%d resends recorded, want 1", n)
+		}
+	})
 }

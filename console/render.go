@@ -68,6 +68,7 @@ type view struct {
 	Flash    string              // a success message, translated
 	Error    string              // an error message, translated
 	Field    string              // the form field at fault
+	ErrInfo  map[string]any      // the error's machine-readable facts (the pending invitation to resend…)
 	Form     url.Values          // the values posted, to fill the form again
 	D        any                 // the page's own data
 
@@ -160,7 +161,7 @@ func pick(affs []roster.Affiliation, sel app.Selection) (*roster.Affiliation, *r
 func (s *Server) setError(r *http.Request, v *view, err error) int {
 	v.Error = s.cat.errorText(v.L, err, httpserver.RequestID(r.Context()))
 	if e := roster.AsError(err); e != nil {
-		v.Field = e.Field
+		v.Field, v.ErrInfo = e.Field, e.Details
 	} else {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path, "request_id", httpserver.RequestID(r.Context()))
 	}
