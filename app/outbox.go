@@ -222,7 +222,7 @@ func (a *App) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, n
 		if !ok || err != nil {
 			return false, err
 		}
-		e.Link = a.Link(PathAcceptInvitation, url.Values{"token": {plain}})
+		e.Link = a.tokenLink(PathAcceptInvitation, plain, e.Locale)
 	case LinkUserToken:
 		ut, err := tx.UserToken(ctx, e.LinkRef)
 		if roster.ErrorCode(err) == roster.ENotFound {
@@ -236,7 +236,7 @@ func (a *App) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, n
 		if !ok || err != nil {
 			return false, err
 		}
-		e.Link = a.Link(linkPath(ut.Purpose), url.Values{"token": {plain}})
+		e.Link = a.tokenLink(linkPath(ut.Purpose), plain, e.Locale)
 		e.Data["expires_at"] = expires.Format(time.RFC3339)
 	default:
 		return false, nil
@@ -296,4 +296,14 @@ func (a *App) notifyUndeliverable(t *txn, e OutboundEmail) error {
 	}
 	return t.notifyUser(inviter, "invitation_undeliverable", inv.OrgID, map[string]any{
 		"org_name": e.Data["org_name"], "invitee_email": inv.Email})
+}
+
+// tokenLink is an emailed link: the page, its token first, then the email's language, so
+// that the page it opens speaks the language the email was written in.
+func (a *App) tokenLink(path, token, locale string) string {
+	link := a.Link(path, url.Values{"token": {token}})
+	if roster.ValidLocale(locale) {
+		link += "&lang=" + url.QueryEscape(locale)
+	}
+	return link
 }

@@ -41,7 +41,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
-	v.D = map[string]any{"SetupPending": pending}
+	v.D = map[string]any{"SetupPending": pending, "SetupCommand": "roster admin create-operator --email you@example.com"}
 	s.render(w, r, http.StatusOK, "login", v)
 	return nil
 }
@@ -239,6 +239,19 @@ func (s *Server) language(w http.ResponseWriter, r *http.Request, rq *request) e
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: loc, Path: "/", HttpOnly: true, Secure: s.https, SameSite: http.SameSiteLaxMode,
 		Expires: time.Now().Add(365 * 24 * time.Hour)})
-	http.Redirect(w, r, safeNext(r.PostFormValue("back")), http.StatusSeeOther)
+	http.Redirect(w, r, withoutLang(safeNext(r.PostFormValue("back"))), http.StatusSeeOther)
 	return nil
+}
+
+// withoutLang drops an emailed link's ?lang= from the page a language switch returns to, so
+// that the language chosen wins over the email's.
+func withoutLang(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || !u.Query().Has("lang") {
+		return next
+	}
+	q := u.Query()
+	q.Del("lang")
+	u.RawQuery = q.Encode()
+	return u.String()
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
 )
 
 // TestFormsKeepWhatWasSubmitted: after an error, a form comes back with exactly what the
@@ -156,7 +157,7 @@ func TestAcceptPageStates(t *testing.T) {
 
 		// Cancelled: the page says it plainly, with no offer and no form.
 		gone := addr("Gone")
-		inv, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: gone})
+		inv, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: gone, Locale: lang})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,7 +174,7 @@ func TestAcceptPageStates(t *testing.T) {
 
 		// Signed in as someone else: no Accept, the way to the invited identity instead.
 		invited := addr("Ivy")
-		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: invited}); err != nil {
+		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: invited, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		link = s.link(t, s.mail(t, invited, "invitation"), app.PathAcceptInvitation)
@@ -198,7 +199,7 @@ func TestAcceptPageStates(t *testing.T) {
 
 		// Declining asks first: one click opens the question, nothing is declined until confirmed.
 		dee := addr("Dee")
-		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: dee}); err != nil {
+		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: dee, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		deeTab := s.browser(t, "dee", lang)
@@ -253,4 +254,30 @@ func TestDuplicateInvitationOffersResend(t *testing.T) {
 			t.Fatalf("%d resends recorded, want 1", n)
 		}
 	})
+}
+
+// TestEmailLinksOpenInTheEmailsLanguage: an invitation written in French opens a French page
+// in a browser set to English, and the visitor can still switch language without losing the
+// invitation.
+func TestEmailLinksOpenInTheEmailsLanguage(t *testing.T) {
+	chromium(t)
+	s := sharedSiteOf(t, sqlstore.SQLite)
+	ownerEmail := addr("Lou")
+	owner := s.browser(t, "owner", "en")
+	owner.signup("Lou Owner", ownerEmail)
+	orgID := owner.createOrg("Langues SA")
+	invitee := addr("amelie")
+	if _, err := s.env.App.CreateInvitation(testenv.Ctx, mustActor(t, s, ownerEmail), orgID, app.InvitationInput{Email: invitee, Locale: "fr"}); err != nil {
+		t.Fatal(err)
+	}
+	link := s.link(t, s.mail(t, invitee, "invitation"), app.PathAcceptInvitation)
+	if !strings.Contains(link, "lang=fr") {
+		t.Fatalf("the link does not carry the email's language: %s", link)
+	}
+	visitor := s.browser(t, "visitor", "en")
+	visitor.open(link)
+	visitor.expect("main h1", strings.ReplaceAll(catalogs["fr"]["accept.heading"], "{org}", "Langues SA"))
+	visitor.fill("#lang-select", "en")
+	visitor.submit(".lang-form button[type=submit]")
+	visitor.expect("main h1", strings.ReplaceAll(catalogs["en"]["accept.heading"], "{org}", "Langues SA"))
 }

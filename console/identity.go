@@ -86,11 +86,14 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) *request {
 	return rq
 }
 
-// locale is the language of a request: the signed-in user's, else the one the visitor
-// chose, else the browser's.
+// locale is the language of a request: the signed-in user's, else the one of the email whose
+// link was followed (?lang=), else the one the visitor chose, else the browser's.
 func (s *Server) locale(r *http.Request, rq *request) string {
 	if rq.id != nil && roster.ValidLocale(rq.id.user.Locale) {
 		return rq.id.user.Locale
+	}
+	if l := r.URL.Query().Get("lang"); roster.ValidLocale(l) {
+		return l
 	}
 	if c, err := r.Cookie(langCookie); err == nil && roster.ValidLocale(c.Value) {
 		return c.Value
