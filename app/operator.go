@@ -56,29 +56,28 @@ func (a *App) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID str
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return roster.Organization{}, roster.NotFound("organization")
 	}
-	var org roster.Organization
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.Organization, error) {
+		var org roster.Organization
 		var err error
 		if org, err = t.LockOrganization(t.ctx, orgID); err != nil {
-			return err
+			return roster.Organization{}, err
 		}
 		active, err := t.CountStores(t.ctx, orgID, roster.StoreActive)
 		if err != nil {
-			return err
+			return roster.Organization{}, err
 		}
 		if credits < active {
-			return (&roster.Error{Code: roster.EConflict, Field: "store_credits",
+			return roster.Organization{}, (&roster.Error{Code: roster.EConflict, Field: "store_credits",
 				Message: "the organization has more active stores than that; archive stores first"}).With("active_stores", active)
 		}
 		before := org.StoreCredits
 		if err := t.SetStoreCredits(t.ctx, orgID, credits, t.now); err != nil {
-			return err
+			return roster.Organization{}, err
 		}
 		org.StoreCredits, org.UpdatedAt = credits, t.now
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.store_credits_set", TargetType: "organization", TargetID: orgID,
+		return org, t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.store_credits_set", TargetType: "organization", TargetID: orgID,
 			Before: map[string]any{"store_credits": before}, After: map[string]any{"store_credits": credits}})
 	})
-	return org, err
 }
 
 // AdminUsers lists every user (operators).
@@ -124,45 +123,44 @@ func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail 
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, err
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		var u roster.User
 		var err error
 		if u, err = a.adminUser(t, idOrEmail); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u, err = t.LockUser(t.ctx, u.ID); err != nil { // against a concurrent transfer to them
-			return err
+			return roster.User{}, err
 		}
 		if u.ID == actor.UserID {
-			return roster.Errorf(roster.EConflict, "you cannot deactivate yourself")
+			return roster.User{}, roster.Errorf(roster.EConflict, "you cannot deactivate yourself")
 		}
 		owned, err := t.UserOwnedOrganizations(t.ctx, u.ID)
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if len(owned) > 0 {
-			return (&roster.Error{Code: roster.EOwnsOrganizations,
+			return roster.User{}, (&roster.Error{Code: roster.EOwnsOrganizations,
 				Message: "this user owns organizations; ownership must be transferred before they can be deactivated"}).With("organizations", owned)
 		}
 		if u.Status == roster.UserDeactivated {
-			return nil
+			return u, nil
 		}
 		if err := t.SetUserStatus(t.ctx, u.ID, roster.UserDeactivated, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		ended, err := t.DeleteUserSessions(t.ctx, u.ID, "")
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		revoked, err := t.revokeUserKeys(u.ID, "user_deactivated")
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u.Status = roster.UserDeactivated
-		return t.audit(roster.AuditEvent{Action: "user.deactivated", TargetType: "user", TargetID: u.ID,
+		return u, t.audit(roster.AuditEvent{Action: "user.deactivated", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"status": "active"}, After: map[string]any{"status": "deactivated", "sessions_ended": ended, "api_keys_revoked": revoked}})
 	})
-	return u, err
 }
 
 // ReactivateUser lets a deactivated user sign in again (operators).
@@ -170,23 +168,22 @@ func (a *App) ReactivateUser(ctx context.Context, actor roster.Actor, idOrEmail 
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, err
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		var u roster.User
 		var err error
 		if u, err = a.adminUser(t, idOrEmail); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u.Status == roster.UserActive {
-			return nil
+			return u, nil
 		}
 		if err := t.SetUserStatus(t.ctx, u.ID, roster.UserActive, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u.Status = roster.UserActive
-		return t.audit(roster.AuditEvent{Action: "user.reactivated", TargetType: "user", TargetID: u.ID,
+		return u, t.audit(roster.AuditEvent{Action: "user.reactivated", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"status": "deactivated"}, After: map[string]any{"status": "active"}})
 	})
-	return u, err
 }
 
 // CreatedSecret is a secret shown once, at creation.
