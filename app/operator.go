@@ -258,24 +258,21 @@ const setupLinkTTL = 24 * time.Hour
 // SetupLink returns a new one-time link to create the first operator while the instance has
 // none, and "" once it has one. Each call voids the links made before.
 func (a *App) SetupLink(ctx context.Context) (string, error) {
-	var link string
-	err := a.write(ctx, roster.System(), func(t *txn) error {
+	return writeValue(ctx, a, roster.System(), func(t *txn) (string, error) {
 		n, err := t.CountOperators(t.ctx)
 		if err != nil || n > 0 {
-			return err
+			return "", err
 		}
 		if err := t.InvalidateSetupTokens(t.ctx, t.now); err != nil {
-			return err
+			return "", err
 		}
 		plain, hash := token.New(token.PrefixLink)
 		if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), Purpose: roster.TokenOperatorSetup,
 			CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
-			return err
+			return "", err
 		}
-		link = a.Link(PathSetup, url.Values{"token": {plain}})
-		return nil
+		return a.Link(PathSetup, url.Values{"token": {plain}}), nil
 	})
-	return link, err
 }
 
 // CompleteSetup creates the first operator through the setup link: a new account, or an
@@ -316,33 +313,32 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 	default:
 		return roster.User{}, err
 	}
-	u := existing
-	err = a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		u := existing // each attempt starts from the user read or made before the transaction
 		if _, err := t.ConsumeUserToken(t.ctx, roster.TokenOperatorSetup, token.Hash(secret), t.now); err != nil {
 			if roster.ErrorCode(err) == roster.ENotFound {
-				return bad
+				return roster.User{}, bad
 			}
-			return err
+			return roster.User{}, err
 		}
 		if n, err := t.CountOperators(t.ctx); err != nil || n > 0 {
 			if err == nil {
 				err = bad
 			}
-			return err
+			return roster.User{}, err
 		}
 		if newHash != "" {
 			u.Operator, u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = true, &t.now, t.now, t.now
 			if err := t.CreateUser(t.ctx, u, newHash); err != nil {
-				return err
+				return roster.User{}, err
 			}
 		} else if err := t.SetUserOperator(t.ctx, u.ID, true, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u.Operator = true
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		return t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "setup_link"}})
+		return u, t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "setup_link"}})
 	})
-	return u, err
 }
 
 // CreateOperator makes a user operator from the command line: an existing account is
@@ -356,39 +352,44 @@ func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name
 	if err != nil {
 		return roster.User{}, "", err
 	}
-	var u roster.User
-	var link string
-	err = a.write(ctx, actor, func(t *txn) error {
+	type created struct {
+		u    roster.User
+		link string
+	}
+	c, err := writeValue(ctx, a, actor, func(t *txn) (created, error) {
+		var u roster.User
+		var link string
+		name := name // each attempt starts from the name given
 		existing, _, err := t.UserByEmail(t.ctx, addr)
 		switch {
 		case err == nil:
 			u = existing
 			if err := t.SetUserOperator(t.ctx, u.ID, true, t.now); err != nil {
-				return err
+				return created{}, err
 			}
 		case roster.ErrorCode(err) == roster.ENotFound:
 			if name == "" {
 				name = addr[:len(addr)-len(roster.EmailDomain(addr))-1]
 			}
 			if name, err = text("name", name, true, 100); err != nil {
-				return err
+				return created{}, err
 			}
 			u = roster.User{ID: roster.NewID(roster.PrefixUser), Email: addr, Name: name, Locale: roster.Locales[0], Status: roster.UserActive,
 				Operator: true, CreatedAt: t.now, UpdatedAt: t.now}
 			if err := t.CreateUser(t.ctx, u, ""); err != nil {
-				return err
+				return created{}, err
 			}
 			plain, hash := token.New(token.PrefixLink)
 			if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), UserID: u.ID, Purpose: roster.TokenSetPassword,
 				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
-				return err
+				return created{}, err
 			}
 			link = a.Link(PathSetPassword, url.Values{"token": {plain}})
 		default:
-			return err
+			return created{}, err
 		}
 		u.Operator = true
-		return t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "command_line"}})
+		return created{u, link}, t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "command_line"}})
 	})
-	return u, link, err
+	return c.u, c.link, err
 }
