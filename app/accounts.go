@@ -66,14 +66,12 @@ func (a *App) CreateUser(ctx context.Context, actor roster.Actor, orgID string, 
 	if err := a.takenAnswersLeft(ctx, actor); err != nil {
 		return roster.User{}, err
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	u, err := writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
-		u, err = a.createUser(t, s, in)
-		return err
+		return a.createUser(t, s, in)
 	})
 	return u, a.countTakenAnswer(ctx, actor, err)
 }
@@ -239,31 +237,30 @@ func (a *App) VerifyEmail(ctx context.Context, actor roster.Actor, secret string
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.User{}, bad
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		var u roster.User
 		tok, err := t.ConsumeUserToken(t.ctx, roster.TokenVerifyEmail, token.Hash(secret), t.now)
 		if roster.ErrorCode(err) == roster.ENotFound {
-			return bad
+			return roster.User{}, bad
 		}
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u, err = t.User(t.ctx, tok.UserID); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u.Email != tok.Email {
-			return bad
+			return roster.User{}, bad
 		}
 		if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u.EmailVerifiedAt == nil {
 			u.EmailVerifiedAt = &t.now
 		}
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		return t.audit(roster.AuditEvent{Action: "user.email_verified", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email}})
+		return u, t.audit(roster.AuditEvent{Action: "user.email_verified", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email}})
 	})
-	return u, err
 }
 
 // checkAllPolicies refuses an address that breaks the policy of any organization the user
@@ -379,43 +376,42 @@ func (a *App) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.User{}, bad
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		var u roster.User
 		tok, err := t.ConsumeUserToken(t.ctx, roster.TokenChangeEmail, token.Hash(secret), t.now)
 		if roster.ErrorCode(err) == roster.ENotFound {
-			return bad
+			return roster.User{}, bad
 		}
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		old, err := t.User(t.ctx, tok.UserID)
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if err := a.checkAllPolicies(t.ctx, t, old.ID, tok.Email); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if err := t.SetUserEmail(t.ctx, old.ID, tok.Email, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		for _, p := range []roster.TokenPurpose{roster.TokenPasswordReset, roster.TokenVerifyEmail, roster.TokenSetPassword} {
 			if err := t.InvalidateUserTokens(t.ctx, old.ID, p, t.now); err != nil {
-				return err
+				return roster.User{}, err
 			}
 		}
 		if err := t.ClearLoginFailures(t.ctx, loginKey(old.Email)); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u = old
 		u.Email, u.EmailVerifiedAt, u.UpdatedAt = tok.Email, &t.now, t.now
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
 		if err := t.audit(roster.AuditEvent{Action: "user.email_changed", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"email": old.Email}, After: map[string]any{"email": u.Email}}); err != nil {
-			return err
+			return roster.User{}, err
 		}
-		return t.notifyUser(old, "email_changed", "", map[string]any{"new_email": roster.MaskEmail(u.Email)})
+		return u, t.notifyUser(old, "email_changed", "", map[string]any{"new_email": roster.MaskEmail(u.Email)})
 	})
-	return u, err
 }
 
 // notifySignupAttempt tells the owner of an address that someone tried to sign up with it,

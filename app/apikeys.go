@@ -264,31 +264,28 @@ func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string
 	if err := a.keyStepUp(ctx, actor, orgID, in.StoreID, in.Password); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	var out CreatedAPIKey
-	err = a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (CreatedAPIKey, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		if err := s.requireManageKeys(in.StoreID); err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		ks, err := a.checkKeyScope(t, s, in.StoreID, in.RoleID, in.OrgRole)
 		if err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		if missing := ks.missingFor(s.acc); len(missing) > 0 {
-			return escalation(missing)
+			return CreatedAPIKey{}, escalation(missing)
 		}
 		exp, err := keyExpiry(in.ExpiresAt, t.now)
 		if err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
-		out, err = a.mintKey(t, s, roster.APIKey{OrgID: orgID, UserID: actor.UserID, StoreID: ks.storeID, RoleID: ks.role.ID, OrgRole: ks.orgRole,
+		return a.mintKey(t, s, roster.APIKey{OrgID: orgID, UserID: actor.UserID, StoreID: ks.storeID, RoleID: ks.role.ID, OrgRole: ks.orgRole,
 			Name: name, ExpiresAt: exp}, "api_key.created", nil)
-		return err
 	})
-	return out, err
 }
 
 // keyStepUp checks, before the transaction, that the actor may manage keys of the scope and
@@ -403,57 +400,54 @@ func (a *App) CloneAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID 
 	if err := a.keyStepUp(ctx, actor, orgID, src.StoreID, in.Password); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	var out CreatedAPIKey
-	err = a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (CreatedAPIKey, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		src, err := t.APIKey(t.ctx, orgID, keyID)
 		if err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		if err := s.requireManageKeys(src.StoreID); err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		if src.RevokedAt != nil {
-			return roster.Errorf(roster.EConflict, "this API key is revoked; create a new one instead")
+			return CreatedAPIKey{}, roster.Errorf(roster.EConflict, "this API key is revoked; create a new one instead")
 		}
 		ks, err := a.checkKeyScope(t, s, src.StoreID, src.RoleID, src.OrgRole)
 		if err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		if missing := ks.missingFor(s.acc); len(missing) > 0 {
-			return escalation(missing)
+			return CreatedAPIKey{}, escalation(missing)
 		}
 		m, err := a.member(t, orgID, in.UserID)
 		if err != nil {
-			return (&roster.Error{Code: roster.ENotFound, Field: "user_id", Message: "no such member in this organization"}).With("user_id", in.UserID)
+			return CreatedAPIKey{}, (&roster.Error{Code: roster.ENotFound, Field: "user_id", Message: "no such member in this organization"}).With("user_id", in.UserID)
 		}
 		if m.Status != roster.MembershipActive {
-			return &roster.Error{Code: roster.EMembershipSuspended, Field: "user_id", Message: "this member is suspended"}
+			return CreatedAPIKey{}, &roster.Error{Code: roster.EMembershipSuspended, Field: "user_id", Message: "this member is suspended"}
 		}
 		owner, err := a.userAccess(t.ctx, &t.Conn, s.cat, orgID, m.UserID)
 		if err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
 		if missing := ks.missingFor(owner); len(missing) > 0 {
 			e := escalation(missing).(*roster.Error)
 			e.Field, e.Message = "user_id", "the new owner does not hold every permission of this key"
-			return e
+			return CreatedAPIKey{}, e
 		}
 		exp := src.ExpiresAt
 		if in.ExpiresAt != nil {
 			exp = in.ExpiresAt
 		}
 		if exp, err = keyExpiry(exp, t.now); err != nil {
-			return err
+			return CreatedAPIKey{}, err
 		}
-		out, err = a.mintKey(t, s, roster.APIKey{OrgID: orgID, UserID: m.UserID, StoreID: src.StoreID, RoleID: src.RoleID, OrgRole: src.OrgRole,
+		return a.mintKey(t, s, roster.APIKey{OrgID: orgID, UserID: m.UserID, StoreID: src.StoreID, RoleID: src.RoleID, OrgRole: src.OrgRole,
 			Name: name, ExpiresAt: exp}, "api_key.cloned", map[string]any{"source": src.ID})
-		return err
 	})
-	return out, err
 }
 
 // APIKeys lists the keys an actor sees in an organization, newest first: every key for owner
@@ -568,6 +562,7 @@ func (a *App) RecordAPIKeyRequest(ctx context.Context, actor roster.Actor, metho
 	r := roster.APIKeyRequest{ID: roster.NewID(roster.PrefixAPIKeyRequest), KeyID: actor.APIKeyID, OrgID: actor.APIKeyOrgID,
 		Method: truncate(method, 16), Path: truncate(path, 500), Status: status, IP: truncate(actor.IP, 64)}
 	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		r := r // each attempt stamps its own copy
 		r.At = a.clock.Now()
 		return tx.RecordAPIKeyRequest(ctx, r)
 	})

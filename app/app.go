@@ -214,6 +214,25 @@ func writeValue[T any](ctx context.Context, a *App, actor roster.Actor, fn func(
 	return committed, nil
 }
 
+// txValue is writeValue for a bare transaction (no actor, no audit: the outbox worker,
+// retention): it returns fn's result once the transaction has committed.
+func txValue[T any](ctx context.Context, db *sqlstore.DB, fn func(tx *sqlstore.Tx) (T, error)) (T, error) {
+	var committed T
+	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		v, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		committed = v // overwritten by each attempt; returned only after the last one commits
+		return nil
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return committed, nil
+}
+
 // refused records a refusal for lack of permission in the audit log, in a transaction of
 // its own, and returns the error to show. Other errors pass through.
 func (a *App) refused(ctx context.Context, actor roster.Actor, err error) error {

@@ -32,6 +32,7 @@ func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) er
 		return err
 	}
 	err = a.write(ctx, actor, func(t *txn) error {
+		u := u // each attempt starts from the user made before the transaction
 		if existing, _, err := t.UserByEmail(t.ctx, u.Email); err == nil {
 			// The owner of the address hears of it instead (SECURITY.md, enumeration).
 			return a.notifySignupAttempt(t, existing)
@@ -144,16 +145,19 @@ func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr,
 		return roster.User{}, bad
 	}
 	key := loginKey(addr)
-	reserved, until := false, time.Time{}
-	if err := a.write(ctx, actor, func(t *txn) error {
-		var err error
-		reserved, until, err = t.ReserveLoginAttempt(t.ctx, key, t.now, lockFor)
-		return err
-	}); err != nil {
+	type reservation struct {
+		reserved bool
+		until    time.Time
+	}
+	r, err := writeValue(ctx, a, actor, func(t *txn) (reservation, error) {
+		reserved, until, err := t.ReserveLoginAttempt(t.ctx, key, t.now, lockFor)
+		return reservation{reserved, until}, err
+	})
+	if err != nil {
 		return roster.User{}, err
 	}
-	if !reserved {
-		return roster.User{}, rateLimited(until.Sub(a.clock.Now()))
+	if !r.reserved {
+		return roster.User{}, rateLimited(r.until.Sub(a.clock.Now()))
 	}
 	u, hash, err := a.read().UserByEmail(ctx, addr)
 	if err != nil && roster.ErrorCode(err) != roster.ENotFound {

@@ -153,12 +153,8 @@ func (a *App) Prune(ctx context.Context) (requests, events int64, err error) {
 	del := func(fn func(tx *sqlstore.Tx) (int64, error)) (int64, error) {
 		var total int64
 		for {
-			var n int64
-			if err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
-				var err error
-				n, err = fn(tx)
-				return err
-			}); err != nil {
+			n, err := txValue(ctx, a.db, fn)
+			if err != nil {
 				return total, err
 			}
 			total += n

@@ -48,16 +48,13 @@ func invitationTTL(org roster.Organization) time.Duration {
 // member into the stores they administer only. The address must satisfy the organization's
 // policy, must not belong to a member, and must not have a pending invitation already.
 func (a *App) CreateInvitation(ctx context.Context, actor roster.Actor, orgID string, in InvitationInput) (roster.Invitation, error) {
-	var inv roster.Invitation
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.Invitation, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
-			return err
+			return roster.Invitation{}, err
 		}
-		inv, err = a.invite(t, s, in)
-		return err
+		return a.invite(t, s, in)
 	})
-	return inv, err
 }
 
 // invite checks one invitation against the inviter's rights and the organization's rules,
@@ -307,46 +304,45 @@ func resendInterval(sent int) time.Duration {
 // link is dead at once, and the expiry restarts from now. Resends are spaced out per
 // invitation.
 func (a *App) ResendInvitation(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
-	var inv roster.Invitation
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.Invitation, error) {
+		var inv roster.Invitation
 		var s scope
 		var err error
 		if inv, s, err = a.invitationScope(t.ctx, &t.Conn, actor, id, true); err != nil {
-			return err
+			return roster.Invitation{}, err
 		}
 		if err := mayManageInvitation(s, inv); err != nil {
-			return err
+			return roster.Invitation{}, err
 		}
 		if inv.Status != roster.InvitationPending {
-			return notPending(inv)
+			return roster.Invitation{}, notPending(inv)
 		}
 		if wait := inv.LastSentAt.Add(resendInterval(inv.SendCount)).Sub(t.now); wait > 0 {
-			return rateLimited(wait)
+			return roster.Invitation{}, rateLimited(wait)
 		}
 		// The per-recipient bound of new invitations holds for resends too: pending
 		// invitations from many organizations must not add up to a flood.
 		if n, err := t.CountRecentEmails(t.ctx, inv.Email, "invitation", t.now.Add(-time.Hour)); err != nil {
-			return err
+			return roster.Invitation{}, err
 		} else if n >= invitesPerRecipientHr {
-			return rateLimited(time.Hour)
+			return roster.Invitation{}, rateLimited(time.Hour)
 		}
 		if err := policyCheck(s.org, inv.Email); err != nil {
-			return err
+			return roster.Invitation{}, err
 		}
 		inv.ExpiresAt, inv.LastSentAt, inv.SendCount, inv.DeliveryError = t.now.Add(invitationTTL(s.org)), t.now, inv.SendCount+1, ""
 		if err := t.RenewInvitation(t.ctx, inv.ID, inv.ExpiresAt, t.now); err != nil {
-			return err
+			return roster.Invitation{}, err
 		}
 		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
-			return err
+			return roster.Invitation{}, err
 		}
 		if err := t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.resent", TargetType: "invitation", TargetID: inv.ID,
 			After: map[string]any{"email": inv.Email, "expires_at": inv.ExpiresAt.Format(time.RFC3339), "send_count": inv.SendCount}}); err != nil {
-			return err
+			return roster.Invitation{}, err
 		}
-		return a.emailInvitation(t, s.org, inv)
+		return inv, a.emailInvitation(t, s.org, inv)
 	})
-	return inv, err
 }
 
 // emailInvitation writes an invitation's email to the outbox, in the recipient's language

@@ -28,31 +28,29 @@ func (a *App) UpdateMe(ctx context.Context, actor roster.Actor, in ProfileInput)
 	if err := requireUser(actor); err != nil {
 		return roster.User{}, err
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
 		before, err := t.User(t.ctx, actor.UserID)
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
-		u = before
+		u := before
 		if in.Name != nil {
 			if u.Name, err = text("name", *in.Name, true, 100); err != nil {
-				return err
+				return roster.User{}, err
 			}
 		}
 		if in.Locale != nil {
 			if u.Locale, err = locale(*in.Locale); err != nil {
-				return err
+				return roster.User{}, err
 			}
 		}
 		if err := t.UpdateUserProfile(t.ctx, u.ID, u.Name, u.Locale, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u.UpdatedAt = t.now
-		return t.audit(roster.AuditEvent{Action: "user.updated", TargetType: "user", TargetID: u.ID,
+		return u, t.audit(roster.AuditEvent{Action: "user.updated", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"name": before.Name, "locale": before.Locale}, After: map[string]any{"name": u.Name, "locale": u.Locale}})
 	})
-	return u, err
 }
 
 // ChangePassword replaces the signed-in user's password. It needs the current one, and ends
@@ -154,16 +152,14 @@ func (a *App) RevokeOtherSessions(ctx context.Context, actor roster.Actor) (int6
 	if err := requireUser(actor); err != nil {
 		return 0, err
 	}
-	var n int64
-	err := a.write(ctx, actor, func(t *txn) error {
-		var err error
-		if n, err = t.DeleteUserSessions(t.ctx, actor.UserID, actor.SessionID); err != nil {
-			return err
+	return writeValue(ctx, a, actor, func(t *txn) (int64, error) {
+		n, err := t.DeleteUserSessions(t.ctx, actor.UserID, actor.SessionID)
+		if err != nil {
+			return 0, err
 		}
-		return t.audit(roster.AuditEvent{Action: "session.revoked_others", TargetType: "user", TargetID: actor.UserID,
+		return n, t.audit(roster.AuditEvent{Action: "session.revoked_others", TargetType: "user", TargetID: actor.UserID,
 			After: map[string]any{"sessions_ended": n}})
 	})
-	return n, err
 }
 
 // MyOrganizations returns the selector's data: every organization the actor belongs to,

@@ -56,29 +56,28 @@ func (a *App) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID str
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return roster.Organization{}, roster.NotFound("organization")
 	}
-	var org roster.Organization
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.Organization, error) {
+		var org roster.Organization
 		var err error
 		if org, err = t.LockOrganization(t.ctx, orgID); err != nil {
-			return err
+			return roster.Organization{}, err
 		}
 		active, err := t.CountStores(t.ctx, orgID, roster.StoreActive)
 		if err != nil {
-			return err
+			return roster.Organization{}, err
 		}
 		if credits < active {
-			return (&roster.Error{Code: roster.EConflict, Field: "store_credits",
+			return roster.Organization{}, (&roster.Error{Code: roster.EConflict, Field: "store_credits",
 				Message: "the organization has more active stores than that; archive stores first"}).With("active_stores", active)
 		}
 		before := org.StoreCredits
 		if err := t.SetStoreCredits(t.ctx, orgID, credits, t.now); err != nil {
-			return err
+			return roster.Organization{}, err
 		}
 		org.StoreCredits, org.UpdatedAt = credits, t.now
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.store_credits_set", TargetType: "organization", TargetID: orgID,
+		return org, t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.store_credits_set", TargetType: "organization", TargetID: orgID,
 			Before: map[string]any{"store_credits": before}, After: map[string]any{"store_credits": credits}})
 	})
-	return org, err
 }
 
 // AdminUsers lists every user (operators).
@@ -143,45 +142,44 @@ func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail 
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, err
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		var u roster.User
 		var err error
 		if u, err = a.adminUser(t, idOrEmail); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u, err = t.LockUser(t.ctx, u.ID); err != nil { // against a concurrent transfer to them
-			return err
+			return roster.User{}, err
 		}
 		if u.ID == actor.UserID {
-			return roster.Errorf(roster.EConflict, "you cannot deactivate yourself")
+			return roster.User{}, roster.Errorf(roster.EConflict, "you cannot deactivate yourself")
 		}
 		owned, err := t.UserOwnedOrganizations(t.ctx, u.ID)
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if len(owned) > 0 {
-			return (&roster.Error{Code: roster.EOwnsOrganizations,
+			return roster.User{}, (&roster.Error{Code: roster.EOwnsOrganizations,
 				Message: "this user owns organizations; ownership must be transferred before they can be deactivated"}).With("organizations", owned)
 		}
 		if u.Status == roster.UserDeactivated {
-			return nil
+			return u, nil
 		}
 		if err := t.SetUserStatus(t.ctx, u.ID, roster.UserDeactivated, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		ended, err := t.DeleteUserSessions(t.ctx, u.ID, "")
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		revoked, err := t.revokeUserKeys(u.ID, "user_deactivated")
 		if err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u.Status = roster.UserDeactivated
-		return t.audit(roster.AuditEvent{Action: "user.deactivated", TargetType: "user", TargetID: u.ID,
+		return u, t.audit(roster.AuditEvent{Action: "user.deactivated", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"status": "active"}, After: map[string]any{"status": "deactivated", "sessions_ended": ended, "api_keys_revoked": revoked}})
 	})
-	return u, err
 }
 
 // ReactivateUser lets a deactivated user sign in again (operators).
@@ -189,23 +187,22 @@ func (a *App) ReactivateUser(ctx context.Context, actor roster.Actor, idOrEmail 
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, err
 	}
-	var u roster.User
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		var u roster.User
 		var err error
 		if u, err = a.adminUser(t, idOrEmail); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u.Status == roster.UserActive {
-			return nil
+			return u, nil
 		}
 		if err := t.SetUserStatus(t.ctx, u.ID, roster.UserActive, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u.Status = roster.UserActive
-		return t.audit(roster.AuditEvent{Action: "user.reactivated", TargetType: "user", TargetID: u.ID,
+		return u, t.audit(roster.AuditEvent{Action: "user.reactivated", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"status": "deactivated"}, After: map[string]any{"status": "active"}})
 	})
-	return u, err
 }
 
 // CreatedSecret is a secret shown once, at creation.
@@ -287,24 +284,21 @@ func (a *App) SetupPending(ctx context.Context) (bool, error) {
 // SetupLink returns a new one-time link to create the first operator while the instance has
 // none, and "" once it has one. Each call voids the links made before.
 func (a *App) SetupLink(ctx context.Context) (string, error) {
-	var link string
-	err := a.write(ctx, roster.System(), func(t *txn) error {
+	return writeValue(ctx, a, roster.System(), func(t *txn) (string, error) {
 		n, err := t.CountOperators(t.ctx)
 		if err != nil || n > 0 {
-			return err
+			return "", err
 		}
 		if err := t.InvalidateSetupTokens(t.ctx, t.now); err != nil {
-			return err
+			return "", err
 		}
 		plain, hash := token.New(token.PrefixLink)
 		if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), Purpose: roster.TokenOperatorSetup,
 			CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
-			return err
+			return "", err
 		}
-		link = a.Link(PathSetup, url.Values{"token": {plain}})
-		return nil
+		return a.Link(PathSetup, url.Values{"token": {plain}}), nil
 	})
-	return link, err
 }
 
 // CompleteSetup creates the first operator through the setup link: a new account, or an
@@ -345,33 +339,32 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 	default:
 		return roster.User{}, err
 	}
-	u := existing
-	err = a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		u := existing // each attempt starts from the user read or made before the transaction
 		if _, err := t.ConsumeUserToken(t.ctx, roster.TokenOperatorSetup, token.Hash(secret), t.now); err != nil {
 			if roster.ErrorCode(err) == roster.ENotFound {
-				return bad
+				return roster.User{}, bad
 			}
-			return err
+			return roster.User{}, err
 		}
 		if n, err := t.CountOperators(t.ctx); err != nil || n > 0 {
 			if err == nil {
 				err = bad
 			}
-			return err
+			return roster.User{}, err
 		}
 		if newHash != "" {
 			u.Operator, u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = true, &t.now, t.now, t.now
 			if err := t.CreateUser(t.ctx, u, newHash); err != nil {
-				return err
+				return roster.User{}, err
 			}
 		} else if err := t.SetUserOperator(t.ctx, u.ID, true, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		u.Operator = true
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		return t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "setup_link"}})
+		return u, t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "setup_link"}})
 	})
-	return u, err
 }
 
 // CreateOperator makes a user operator from the command line: an existing account is
@@ -385,39 +378,44 @@ func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name
 	if err != nil {
 		return roster.User{}, "", err
 	}
-	var u roster.User
-	var link string
-	err = a.write(ctx, actor, func(t *txn) error {
+	type created struct {
+		u    roster.User
+		link string
+	}
+	c, err := writeValue(ctx, a, actor, func(t *txn) (created, error) {
+		var u roster.User
+		var link string
+		name := name // each attempt starts from the name given
 		existing, _, err := t.UserByEmail(t.ctx, addr)
 		switch {
 		case err == nil:
 			u = existing
 			if err := t.SetUserOperator(t.ctx, u.ID, true, t.now); err != nil {
-				return err
+				return created{}, err
 			}
 		case roster.ErrorCode(err) == roster.ENotFound:
 			if name == "" {
 				name = addr[:len(addr)-len(roster.EmailDomain(addr))-1]
 			}
 			if name, err = text("name", name, true, 100); err != nil {
-				return err
+				return created{}, err
 			}
 			u = roster.User{ID: roster.NewID(roster.PrefixUser), Email: addr, Name: name, Locale: roster.Locales[0], Status: roster.UserActive,
 				Operator: true, CreatedAt: t.now, UpdatedAt: t.now}
 			if err := t.CreateUser(t.ctx, u, ""); err != nil {
-				return err
+				return created{}, err
 			}
 			plain, hash := token.New(token.PrefixLink)
 			if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), UserID: u.ID, Purpose: roster.TokenSetPassword,
 				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
-				return err
+				return created{}, err
 			}
 			link = a.Link(PathSetPassword, url.Values{"token": {plain}})
 		default:
-			return err
+			return created{}, err
 		}
 		u.Operator = true
-		return t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "command_line"}})
+		return created{u, link}, t.audit(roster.AuditEvent{Action: "operator.created", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email, "via": "command_line"}})
 	})
-	return u, link, err
+	return c.u, c.link, err
 }

@@ -60,26 +60,24 @@ func (a *App) CreateOrganization(ctx context.Context, actor roster.Actor, in Org
 	if err != nil {
 		return roster.Organization{}, err
 	}
-	var org roster.Organization
-	err = a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.Organization, error) {
 		if u, err := t.LockUser(t.ctx, actor.UserID); err != nil { // against a concurrent deactivation
-			return err
+			return roster.Organization{}, err
 		} else if u.Status != roster.UserActive {
-			return roster.Errorf(roster.EUserDeactivated, "this account has been deactivated")
+			return roster.Organization{}, roster.Errorf(roster.EUserDeactivated, "this account has been deactivated")
 		}
-		org = roster.Organization{ID: roster.NewID(roster.PrefixOrganization), Name: in.Name, Details: in.Details,
+		org := roster.Organization{ID: roster.NewID(roster.PrefixOrganization), Name: in.Name, Details: in.Details,
 			StoreCredits: a.cfg.DefaultStoreCredits, Policy: roster.DefaultPolicy(), CreatedAt: t.now, UpdatedAt: t.now}
 		if err := t.CreateOrganization(t.ctx, org); err != nil {
-			return err
+			return roster.Organization{}, err
 		}
 		if err := t.AddMember(t.ctx, roster.Membership{OrgID: org.ID, UserID: actor.UserID, Role: roster.OrgOwner,
 			Status: roster.MembershipActive, CreatedAt: t.now, UpdatedAt: t.now}); err != nil {
-			return err
+			return roster.Organization{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: org.ID, Action: "organization.created", TargetType: "organization", TargetID: org.ID,
+		return org, t.audit(roster.AuditEvent{OrgID: org.ID, Action: "organization.created", TargetType: "organization", TargetID: org.ID,
 			After: mergeMaps(detailsMap(org), map[string]any{"store_credits": org.StoreCredits})})
 	})
-	return org, err
 }
 
 // OrganizationView is an organization with the actor's access to it.

@@ -147,14 +147,13 @@ func (a *App) ClaimEmails(ctx context.Context, limit int) ([]OutboundEmail, erro
 // was used or replaced) is cancelled instead of sent. Several workers, in several processes,
 // never claim the same message.
 func (a *App) ClaimOutbox(ctx context.Context, kinds []string, limit int) ([]OutboundEmail, error) {
-	var out []OutboundEmail
-	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		out = out[:0]
+	return txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]OutboundEmail, error) {
+		var out []OutboundEmail
 		now := a.clock.Now()
 		lease := now.Add(OutboxLease)
 		claimed, err := tx.ClaimOutbox(ctx, kinds, now, lease, limit)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, m := range claimed {
 			e := OutboundEmail{Email: m.Email, Kind: m.Kind, Attempts: m.Attempts, CreatedAt: m.CreatedAt, LeaseUntil: lease}
@@ -165,19 +164,18 @@ func (a *App) ClaimOutbox(ctx context.Context, kinds []string, limit int) ([]Out
 			e.MessageID = a.messageID(e)
 			ok, err := a.mintLink(ctx, tx, &e, now)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !ok {
 				if _, err := tx.EndEmail(ctx, m.ID, "cancelled", "the link is no longer usable"); err != nil {
-					return err
+					return nil, err
 				}
 				continue
 			}
 			out = append(out, e)
 		}
-		return nil
+		return out, nil
 	})
-	return out, err
 }
 
 // RenewLease extends the lease of claimed messages that this worker still holds (the lease
@@ -185,11 +183,8 @@ func (a *App) ClaimOutbox(ctx context.Context, kinds []string, limit int) ([]Out
 // A message missing from kept ran out of its lease and may be another worker's now.
 func (a *App) RenewLease(ctx context.Context, ids []string, held time.Time) (time.Time, []string, error) {
 	lease := a.clock.Now().Add(OutboxLease)
-	var kept []string
-	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		var err error
-		kept, err = tx.RenewLease(ctx, ids, held, lease)
-		return err
+	kept, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]string, error) {
+		return tx.RenewLease(ctx, ids, held, lease)
 	})
 	return lease, kept, err
 }

@@ -46,24 +46,25 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 	if err != nil {
 		return roster.User{}, err
 	}
-	err = a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+		u := u // each attempt starts from the user read before the transaction
 		if _, err := t.ConsumeUserToken(t.ctx, tok.Purpose, hash, t.now); err != nil {
 			if roster.ErrorCode(err) == roster.ENotFound {
-				return bad
+				return roster.User{}, bad
 			}
-			return err
+			return roster.User{}, err
 		}
 		if err := t.SetPasswordHash(t.ctx, u.ID, pwHash, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if _, err := t.DeleteUserSessions(t.ctx, u.ID, ""); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if err := t.ClearLoginFailures(t.ctx, loginKey(u.Email)); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if u.EmailVerifiedAt == nil {
 			u.EmailVerifiedAt = &t.now
@@ -75,17 +76,16 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 			// Whoever knew the old password may have minted keys that act as the user.
 			n, err := t.revokeUserKeys(u.ID, "password_reset")
 			if err != nil {
-				return err
+				return roster.User{}, err
 			}
 			after["api_keys_revoked"] = n
 		}
 		if err := t.audit(roster.AuditEvent{Action: "user.password_set", TargetType: "user", TargetID: u.ID, After: after}); err != nil {
-			return err
+			return roster.User{}, err
 		}
 		if tok.Purpose == roster.TokenPasswordReset {
-			return a.notifyPasswordChanged(t, u)
+			return u, a.notifyPasswordChanged(t, u)
 		}
-		return nil
+		return u, nil
 	})
-	return u, err
 }

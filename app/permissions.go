@@ -84,11 +84,8 @@ func (a *App) PutPermission(ctx context.Context, actor roster.Actor, in Permissi
 	if err != nil {
 		return roster.PermissionInfo{}, false, err
 	}
-	var created bool
-	err = a.write(ctx, actor, func(t *txn) error {
-		var err error
-		created, err = a.putPermission(t, info)
-		return err
+	created, err := writeValue(ctx, a, actor, func(t *txn) (bool, error) {
+		return a.putPermission(t, info)
 	})
 	return info, created, err
 }
@@ -138,27 +135,28 @@ func (a *App) PutPermissions(ctx context.Context, actor roster.Actor, in []Permi
 		}
 		seen[infos[i].Key] = true
 	}
-	err = a.write(ctx, actor, func(t *txn) error {
-		created, updated = 0, 0
+	type counts struct{ created, updated int }
+	n, err := writeValue(ctx, a, actor, func(t *txn) (counts, error) {
+		var n counts
 		for _, info := range infos {
 			before, err := t.HostPermission(t.ctx, info.Key)
 			if err != nil && roster.ErrorCode(err) != roster.ENotFound {
-				return err
+				return counts{}, err
 			}
 			isNew, err := a.putPermission(t, info)
 			if err != nil {
-				return err
+				return counts{}, err
 			}
 			switch {
 			case isNew:
-				created++
+				n.created++
 			case before != info:
-				updated++
+				n.updated++
 			}
 		}
-		return nil
+		return n, nil
 	})
-	return created, updated, err
+	return n.created, n.updated, err
 }
 
 // DeletePermission removes a host application permission from the catalog (service tokens
@@ -175,22 +173,22 @@ func (a *App) DeletePermission(ctx context.Context, actor roster.Actor, key rost
 	if !roster.ValidPermissionKey(string(key)) {
 		return nil, roster.NotFound("permission")
 	}
-	var roles []roster.Role
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) ([]roster.Role, error) {
 		before, err := t.HostPermission(t.ctx, key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// Delete first: on PostgreSQL this waits for transactions that are saving a role with
 		// this permission (they hold a share lock on its row), so the search below sees them.
 		if err := t.DeleteHostPermission(t.ctx, key); err != nil {
-			return err
+			return nil, err
 		}
-		if roles, err = t.RolesWithPermission(t.ctx, key); err != nil {
-			return err
+		roles, err := t.RolesWithPermission(t.ctx, key)
+		if err != nil {
+			return nil, err
 		}
 		if len(roles) > 0 && !force {
-			return permissionInUse(key, roles)
+			return nil, permissionInUse(key, roles)
 		}
 		for _, r := range roles {
 			kept := make([]roster.Permission, 0, len(r.Permissions))
@@ -200,24 +198,23 @@ func (a *App) DeletePermission(ctx context.Context, actor roster.Actor, key rost
 				}
 			}
 			if err := t.SetRolePermissions(t.ctx, r.OrgID, r.ID, kept, t.now); err != nil {
-				return err
+				return nil, err
 			}
 			if err := t.audit(roster.AuditEvent{OrgID: r.OrgID, Action: "role.permission_removed", TargetType: "role", TargetID: r.ID,
 				Before: map[string]any{"permission": string(key)}, After: map[string]any{"reason": "permission removed from the catalog"}}); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		ids := make([]string, len(roles))
 		for i, r := range roles {
 			ids[i] = r.ID
 		}
-		return t.audit(roster.AuditEvent{Action: "permission.removed", TargetType: "permission", TargetID: string(key),
-			Before: permissionMap(before), After: map[string]any{"forced": force, "roles": ids}})
+		if err := t.audit(roster.AuditEvent{Action: "permission.removed", TargetType: "permission", TargetID: string(key),
+			Before: permissionMap(before), After: map[string]any{"forced": force, "roles": ids}}); err != nil {
+			return nil, err
+		}
+		return roles, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return roles, nil
 }
 
 // permissionInUse is the refusal to remove a permission that custom roles hold.

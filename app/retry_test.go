@@ -62,3 +62,51 @@ func TestRetriedAcceptKeepsItsWork(t *testing.T) {
 		}
 	})
 }
+
+// Creating an organization through retried transactions answers the organization that was
+// committed, once, with one owner and one organization.created event.
+func TestRetriedCreateOrganizationAnswersWhatIsStored(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Olga")
+		env.DB.FailNextCommits(2)
+		org, err := env.App.CreateOrganization(ctx, owner, app.OrganizationInput{Name: "Retried"})
+		if err != nil {
+			t.Fatalf("create through retried transactions: %v", err)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM organizations WHERE id = ? AND name = ?`, org.ID, "Retried"); n != 1 {
+			t.Errorf("the organization answered (%s) is not the one stored", org.ID)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM organizations WHERE name = ?`, "Retried"); n != 1 {
+			t.Errorf("%d organizations named Retried, want 1", n)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM org_members WHERE org_id = ?`, org.ID); n != 1 {
+			t.Errorf("%d memberships, want 1", n)
+		}
+		if n := events(t, env, org.ID, "organization.created"); n != 1 {
+			t.Errorf("%d organization.created events, want 1", n)
+		}
+	})
+}
+
+// Registering permissions through a retried transaction counts each permission once: the
+// counts answered are those of the attempt that committed.
+func TestRetriedPutPermissionsCountsOnce(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		in := []app.PermissionInput{{Key: "campaigns.create", Member: true}, {Key: "campaigns.delete"}}
+		env.DB.FailNextCommits(1)
+		c, u, err := env.App.PutPermissions(ctx, roster.System(), in)
+		if err != nil || c != 2 || u != 0 {
+			t.Fatalf("apply through a retried transaction: %v created %d updated %d, want 2 0", err, c, u)
+		}
+		in[1].Viewer = true
+		env.DB.FailNextCommits(2)
+		if c, u, err = env.App.PutPermissions(ctx, roster.System(), in); err != nil || c != 0 || u != 1 {
+			t.Fatalf("second apply through retried transactions: %v created %d updated %d, want 0 1", err, c, u)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE target_type = 'permission'`); n != 3 {
+			t.Errorf("%d permission audit events, want 3 (two registered, one changed)", n)
+		}
+	})
+}

@@ -162,39 +162,37 @@ func (a *App) UnarchiveStore(ctx context.Context, actor roster.Actor, storeID st
 }
 
 func (a *App) setStoreStatus(ctx context.Context, actor roster.Actor, storeID string, status roster.StoreStatus) (roster.Store, error) {
-	var out roster.Store
-	err := a.write(ctx, actor, func(t *txn) error {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.Store, error) {
 		s, st, err := a.storeScope(t.ctx, &t.Conn, actor, storeID, true)
 		if err != nil {
-			return err
+			return roster.Store{}, err
 		}
 		if err := s.require(roster.PermOrgStoresManage); err != nil {
-			return err
+			return roster.Store{}, err
 		}
 		if st.Status == status {
 			if status == roster.StoreArchived {
-				return roster.Errorf(roster.EStoreArchived, "the store is already archived")
+				return roster.Store{}, roster.Errorf(roster.EStoreArchived, "the store is already archived")
 			}
-			return roster.Errorf(roster.EStoreNotArchived, "the store is not archived")
+			return roster.Store{}, roster.Errorf(roster.EStoreNotArchived, "the store is not archived")
 		}
 		if status == roster.StoreActive {
 			if err := t.useCredit(s.org); err != nil {
-				return err
+				return roster.Store{}, err
 			}
 		}
 		if err := t.SetStoreStatus(t.ctx, st.ID, status, t.now); err != nil {
-			return err
+			return roster.Store{}, err
 		}
 		action := "store.archived"
 		if status == roster.StoreActive {
 			action = "store.unarchived"
 		}
-		out = st
+		out := st
 		out.Status, out.UpdatedAt = status, t.now
-		return t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: action, TargetType: "store", TargetID: st.ID,
+		return out, t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: action, TargetType: "store", TargetID: st.ID,
 			Before: map[string]any{"status": string(st.Status)}, After: map[string]any{"status": string(status)}})
 	})
-	return out, err
 }
 
 // DeleteStore deletes an archived store for good, with its store memberships (owner and
