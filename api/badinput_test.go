@@ -148,7 +148,7 @@ func TestBadInputOnEveryEndpoint(t *testing.T) {
 					t.Errorf("%s: no value for the path parameter %s", id, p.Name)
 					continue
 				}
-				for _, v := range []string{"nope", "org_00000000000000000000000000", strings.Repeat("x", 41), "usr_' OR '1'='1", "%00", "..%2f..%2fetc", "sto_ÿ"} {
+				for _, v := range []string{"nope", "org_00000000000000000000000000", strings.Repeat("x", 41), "usr_' OR '1'='1", "%00", "..%2f..%2fetc", "sto_ÿ", "sto_\xff", "\xff\xfe"} {
 					bad := strings.Replace(goodPath, c.vars[p.Name], url.PathEscape(v), 1)
 					if bad == goodPath {
 						continue
@@ -170,9 +170,10 @@ func TestBadInputOnEveryEndpoint(t *testing.T) {
 				case p.Schema.Format == "date-time":
 					vals = []string{"yesterday", "2026-13-45T99:00:00Z"}
 				case p.Name == "cursor":
-					vals = []string{"nope", strings.Repeat("z", 41)}
+					vals = []string{"nope", strings.Repeat("z", 41), "\xff"}
 				case p.Schema.Type == "string":
-					vals = []string{strings.Repeat("q", 101)}
+					// Too long, not UTF-8 (PostgreSQL refuses such text), a control character.
+					vals = []string{strings.Repeat("q", 101), "\xff", "member.\xc3", "a\x00b"}
 				}
 				for _, v := range vals {
 					add(badRequest{what: fmt.Sprintf("query %s=%q", p.Name, v), path: goodPath + queryString(p.Name, v)})

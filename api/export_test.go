@@ -188,3 +188,29 @@ func TestAuditExportFormatsAndVisibility(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditFiltersRefuseBadText: the text filters of the audit log (action, actor_id,
+// target_id) are checked like every other text input, on the listing and on both export
+// formats: bytes that are not UTF-8 (which PostgreSQL refuses) and control characters get a
+// 422 problem naming the filter, before any event is read or any download begins.
+func TestAuditFiltersRefuseBadText(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := newKeysEnv(t, e)
+		owner := env.person("Olivia")
+		org := env.Org(t, owner.actor, "Acme")
+		base := "/v1/organizations/" + org.ID + "/audit-events"
+		for _, field := range []string{"action", "actor_id", "target_id"} {
+			for _, bad := range []string{"%FF", "member.%C3", "a%00b", "a%0Ab"} {
+				for _, path := range []string{base + "?", base + "/export?format=csv&", base + "/export?format=jsonl&"} {
+					r := env.refused(422, "invalid", owner.token, "GET", path+field+"="+bad, nil)
+					if got, _ := r.body["field"].(string); got != field {
+						t.Errorf("%s%s=%s: field %q, want %q", path, field, bad, got, field)
+					}
+				}
+			}
+		}
+		// Good filters still work, UTF-8 included.
+		env.must(200, owner.token, "GET", base+"?action=organization.created", nil)
+		env.must(200, owner.token, "GET", base+"/export?format=csv&action=caf%C3%A9", nil)
+	})
+}

