@@ -38,6 +38,7 @@ type Config struct {
 	LoginPerIP          int           // login attempts per IP per minute
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
+	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go)
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -66,6 +67,7 @@ type App struct {
 	hasher *password.Hasher
 	ipRate *rateLimiter
 	mail   mailState
+	keys   keyCache // the OpenID signing keys, unsealed (oidc_keys.go)
 }
 
 // New returns the use cases over a migrated database.
@@ -197,6 +199,9 @@ func (a *App) Cleanup(ctx context.Context) {
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		now := a.clock.Now()
 		if _, err := tx.DeleteExpiredSessions(ctx, now, a.cfg.SessionIdle); err != nil {
+			return err
+		}
+		if err := tx.DeleteExpiredOIDC(ctx, now); err != nil {
 			return err
 		}
 		return tx.DeleteOldUserTokens(ctx, now.Add(-7*24*time.Hour))

@@ -232,6 +232,8 @@ func (a *App) Authenticate(ctx context.Context, secret, ip, userAgent string) (r
 		return a.authenticateSession(ctx, actor, secret, unauth)
 	case strings.HasPrefix(secret, token.PrefixAPIKey):
 		return a.authenticateAPIKey(ctx, actor, secret, unauth)
+	case looksLikeJWT(secret):
+		return a.authenticateAccessToken(ctx, actor, secret, unauth) // oidc_bearer.go
 	case token.WellFormed(token.PrefixService, secret):
 		st, err := a.read().ServiceTokenByHash(ctx, token.Hash(secret))
 		if roster.ErrorCode(err) == roster.ENotFound {

@@ -21,6 +21,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /reset-password", public, s.reset)
 	s.handle(mux, "GET /setup", public, s.setupPage)
 	s.handle(mux, "POST /setup", public, s.setup)
+
+	// Sign in with Roster: the sign-in step of an authorization request (oidc.go).
+	s.handle(mux, "GET "+oidcContinuePath, signedIn, s.oidcContinue)
+	s.handle(mux, "POST "+oidcContinuePath, signedIn, s.oidcContinue)
 	s.handle(mux, "POST /language", public, s.language)
 	s.handle(mux, "GET /forgot-password", public, s.forgotPage)
 	s.handle(mux, "POST /forgot-password", public, s.forgot)
