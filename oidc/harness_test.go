@@ -263,3 +263,12 @@ func oauthCode(err error) string {
 }
 
 func ctx(t *testing.T) context.Context { return context.Background() }
+
+// login signs the browser in on the console's login page.
+func (b *browser) login(s *server, email string) {
+	b.t.Helper()
+	p := b.post(s.URL+"/login", url.Values{"email": {email}, "password": {testenv.Password}, "next": {"/"}})
+	if p.Status != http.StatusOK || p.URL.Path != "/" {
+		b.t.Fatalf("login: %d %s", p.Status, p.URL)
+	}
+}

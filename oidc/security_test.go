@@ -1,0 +1,272 @@
+package oidc_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+const redirectURI = "http://127.0.0.1:9/callback"
+
+// fixture is a server with a confidential client and a user who belongs to one
+// organization with one store (so the chooser is skipped).
+type fixture struct {
+	s     *server
+	cfg   oauth2.Config
+	user  roster.User
+	actor roster.Actor
+	org   roster.Organization
+	store roster.Store
+}
+
+func newFixture(t *testing.T, e sqlstore.Engine) *fixture {
+	s := newServer(t, e)
+	actor, u := s.User(t, "Ana")
+	org := s.Org(t, actor, "Solo")
+	st := s.Store(t, actor, org.ID, "Only")
+	_, cfg := s.client(t, false, redirectURI)
+	return &fixture{s: s, cfg: cfg, user: u, actor: actor, org: org, store: st}
+}
+
+// code runs the browser part and returns a code and its PKCE verifier.
+func (f *fixture) code(t *testing.T, b *browser) (string, string) {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	back := b.signIn(f.s, f.cfg.AuthCodeURL("state1", oauth2.S256ChallengeOption(verifier)), f.user.Email, nil)
+	if back.Query().Get("code") == "" {
+		t.Fatalf("no code: %s", back)
+	}
+	return back.Query().Get("code"), verifier
+}
+
+// TestUnsafeAuthorizationRequestsGetAnErrorPage: an unknown client or a redirect URI that
+// is not registered exactly gets a localized page, never a redirect, never a 500.
+func TestUnsafeAuthorizationRequestsGetAnErrorPage(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		base := url.Values{"response_type": {"code"}, "scope": {"openid"}, "state": {"s"}, "client_id": {f.cfg.ClientID},
+			"redirect_uri": {redirectURI}, "code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+		cases := map[string]func(url.Values){
+			"unknown client":   func(v url.Values) { v.Set("client_id", "cli_01jz8k7x0000000000000000zz") },
+			"malformed client": func(v url.Values) { v.Set("client_id", "<script>") },
+			"longer path":      func(v url.Values) { v.Set("redirect_uri", redirectURI+"/x") },
+			"shorter path":     func(v url.Values) { v.Set("redirect_uri", strings.TrimSuffix(redirectURI, "k")) },
+			"added query":      func(v url.Values) { v.Set("redirect_uri", redirectURI+"?next=x") },
+			"other host":       func(v url.Values) { v.Set("redirect_uri", "http://evil.example/callback") },
+			"no redirect URI":  func(v url.Values) { v.Del("redirect_uri") },
+			"case of the path": func(v url.Values) { v.Set("redirect_uri", strings.ToUpper(redirectURI)) },
+		}
+		for name, change := range cases {
+			v := url.Values{}
+			for k, vs := range base {
+				v[k] = append([]string(nil), vs...)
+			}
+			change(v)
+			for _, lang := range []string{"en", "fr"} {
+				req, _ := http.NewRequest(http.MethodGet, f.s.URL+"/oidc/authorize?"+v.Encode(), nil)
+				req.Header.Set("Accept-Language", lang)
+				res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				want := map[string]string{"en": "This sign-in request is not valid", "fr": "Cette demande de connexion n’est pas valide"}[lang]
+				if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" || !strings.Contains(string(body), want) ||
+					!strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+					t.Errorf("%s (%s): %d, location %q, %s: %.300s", name, lang, res.StatusCode, res.Header.Get("Location"), res.Header.Get("Content-Type"), body)
+				}
+			}
+		}
+	})
+}
+
+// TestPKCE: a public client must send an S256 challenge; a wrong verifier is refused with
+// invalid_grant, and the code then still works with the right one.
+func TestPKCE(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		_, pub := f.s.client(t, true, redirectURI)
+		b := newBrowser(t, redirectURI)
+		b.login(f.s, f.user.Email)
+		for name, opts := range map[string][]oauth2.AuthCodeOption{
+			"no challenge":    nil,
+			"plain challenge": {oauth2.SetAuthURLParam("code_challenge", "abcdefghijabcdefghijabcdefghijabcdefghij123"), oauth2.SetAuthURLParam("code_challenge_method", "plain")},
+		} {
+			p := b.get(pub.AuthCodeURL("st", opts...))
+			u, _ := url.Parse(p.Location)
+			if p.Status != http.StatusFound || u == nil || u.Query().Get("error") != "invalid_request" || u.Query().Get("state") != "st" || u.Query().Get("iss") != f.s.URL {
+				t.Errorf("public client, %s: %d %q", name, p.Status, p.Location)
+			}
+		}
+		code, verifier := f.code(t, b)
+		if _, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(oauth2.GenerateVerifier())); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("wrong verifier: %v, want invalid_grant", err)
+		}
+		if _, err := f.cfg.Exchange(ctx(t), code); oauthCode(err) != "invalid_request" {
+			t.Fatalf("no verifier: %v, want invalid_request", err)
+		}
+		if _, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier)); err != nil {
+			t.Fatalf("right verifier: %v", err)
+		}
+	})
+}
+
+// TestCodeIsSingleUse: a code exchanged twice is refused the second time, and the tokens the
+// first exchange issued are revoked; a code also expires after 60 seconds.
+func TestCodeIsSingleUse(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		b := newBrowser(t, redirectURI)
+		code, verifier := f.code(t, b)
+		tok, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in := introspect(t, f.s, f.cfg, tok.AccessToken); in["active"] != true {
+			t.Fatalf("fresh token inactive: %v", in)
+		}
+		if _, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("replayed code: %v, want invalid_grant", err)
+		}
+		if in := introspect(t, f.s, f.cfg, tok.AccessToken); in["active"] != false {
+			t.Fatalf("token of a replayed code still active: %v", in)
+		}
+		if _, err := f.cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("refresh token of a replayed code: %v", err)
+		}
+
+		code, verifier = f.code(t, b)
+		f.s.clock.Advance(61 * time.Second)
+		if _, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("expired code: %v, want invalid_grant", err)
+		}
+		// A code is bound to its client.
+		_, other := f.s.client(t, false, redirectURI)
+		code, verifier = f.code(t, b)
+		if _, err := other.Exchange(ctx(t), code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("code of another client: %v, want invalid_grant", err)
+		}
+	})
+}
+
+// TestChooser: the chooser shows with several choices, is CSRF-protected, accepts only the
+// user's own organizations and stores, and is skipped for a valid organization parameter.
+func TestChooser(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		second := f.s.Org(t, f.actor, "Second")
+		stranger, _ := f.s.User(t, "Stranger")
+		foreign := f.s.Org(t, stranger, "Foreign")
+		b := newBrowser(t, redirectURI)
+		b.login(f.s, f.user.Email)
+		authURL := f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+		p := b.get(authURL)
+		if p.Status != http.StatusOK || p.URL.Path != "/oidc/continue" || !strings.Contains(p.Body, "Second") || !strings.Contains(p.Body, "Only") {
+			t.Fatalf("chooser: %d %s %.300s", p.Status, p.URL, p.Body)
+		}
+		form := hidden(p.Body)
+		noCSRF := url.Values{"id": {form.Get("id")}, "organization": {second.ID}}
+		if p := b.post(f.s.URL+"/oidc/continue", noCSRF); p.Status != http.StatusForbidden {
+			t.Fatalf("chooser without the form token: %d", p.Status)
+		}
+		bad := url.Values{"id": {form.Get("id")}, "csrf": {form.Get("csrf")}, "organization": {foreign.ID}}
+		if p := b.post(f.s.URL+"/oidc/continue", bad); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("choosing a foreign organization: %d %.300s", p.Status, p.Body)
+		}
+		bad.Set("organization", f.org.ID)
+		bad.Set("store", "sto_01jz8k7x0000000000000000zz")
+		if p := b.post(f.s.URL+"/oidc/continue", bad); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("choosing a foreign store: %d", p.Status)
+		}
+		// Naming a valid organization skips the chooser; naming a foreign one shows it.
+		named := f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("organization", second.ID))
+		if p := b.get(named); p.Status != http.StatusFound || !strings.Contains(p.Location, "code=") {
+			t.Fatalf("named organization: %d %q", p.Status, p.Location)
+		}
+		named = f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("organization", foreign.ID))
+		if p := b.get(named); p.Status != http.StatusOK || p.URL.Path != "/oidc/continue" {
+			t.Fatalf("named foreign organization: %d %s", p.Status, p.URL)
+		}
+		// The chosen organization is the token's.
+		verifier := oauth2.GenerateVerifier()
+		back := b.signIn(f.s, f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), f.user.Email, &app.OIDCChoice{OrgID: second.ID})
+		tok, err := f.cfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := claims(t, tok.AccessToken); c["org_id"] != second.ID || c["org_role"] != "owner" || c["store_id"] != nil {
+			t.Fatalf("claims: %v", c)
+		}
+	})
+}
+
+// TestForgedAccessTokensAreRefused: alg none, HMAC keyed with the published public key,
+// another issuer and a tampered payload are all unauthenticated on /v1; the issuer is the
+// base URL whatever the Host header says.
+func TestForgedAccessTokensAreRefused(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		b := newBrowser(t, redirectURI)
+		code, verifier := f.code(t, b)
+		tok, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.Split(tok.AccessToken, ".")
+		res, err := http.Get(f.s.URL + "/oidc/jwks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwks, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		enc := base64.RawURLEncoding.EncodeToString
+		hs := enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + parts[1]
+		m := hmac.New(sha256.New, jwks)
+		m.Write([]byte(hs))
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		forged := map[string]string{
+			"alg none":        enc([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + ".",
+			"HMAC public key": hs + "." + enc(m.Sum(nil)),
+			"tampered":        parts[0] + "." + enc([]byte(strings.Replace(string(payload), `"sub":"`, `"sub":"x`, 1))) + "." + parts[2],
+			"bad signature":   parts[0] + "." + parts[1] + "." + enc(make([]byte, 64)),
+		}
+		for name, jwt := range forged {
+			if st := call(t, http.MethodGet, f.s.URL+"/v1/me", jwt, nil, nil); st != http.StatusUnauthorized {
+				t.Errorf("%s: %d, want 401", name, st)
+			}
+		}
+		if st := call(t, http.MethodGet, f.s.URL+"/v1/me", tok.AccessToken, nil, nil); st != http.StatusOK {
+			t.Fatalf("genuine token: %d", st)
+		}
+		// Discovery names the base URL as issuer even when asked under another Host.
+		req, _ := http.NewRequest(http.MethodGet, f.s.URL+"/.well-known/openid-configuration", nil)
+		req.Host = "evil.example"
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(body), `"issuer":"`+f.s.URL+`"`) || strings.Contains(string(body), "evil.example") {
+			t.Fatalf("discovery under another Host: %s", body)
+		}
+		if _, err := gooidc.NewProvider(ctx(t), f.s.URL); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
