@@ -270,3 +270,49 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestAccessEndsAtOnce: once a member is suspended or removed, their access token is
+// inactive on introspection and refused on /v1 at the next call, and their refresh token
+// gets invalid_grant; a role change shows in the next refresh's claims and access_version.
+func TestAccessEndsAtOnce(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		_, bob := f.s.User(t, "Bob")
+		f.s.Join(t, f.actor, f.org.ID, bob, roster.OrgMember, app.StoreGrantInput{StoreID: f.store.ID, RoleID: roster.StoreRoleViewer})
+		b := newBrowser(t, redirectURI)
+		verifier := oauth2.GenerateVerifier()
+		back := b.signIn(f.s, f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), bob.Email, nil)
+		tok, err := f.cfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := claims(t, tok.AccessToken)
+		if before["store_roles"].([]any)[0] != "viewer" {
+			t.Fatalf("claims: %v", before)
+		}
+		// A role change: the refreshed token carries the new role and another version.
+		if err := f.s.App.SetStoreRole(testenv.Ctx, f.actor, f.store.ID, bob.ID, roster.StoreRoleMember); err != nil {
+			t.Fatal(err)
+		}
+		tok, err = f.cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := claims(t, tok.AccessToken)
+		if after["store_roles"].([]any)[0] != "member" || after["access_version"] == before["access_version"] {
+			t.Fatalf("after a role change: %v", after)
+		}
+		if err := f.s.App.SuspendMember(testenv.Ctx, f.actor, f.org.ID, bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		if in := introspect(t, f.s, f.cfg, tok.AccessToken); in["active"] != false {
+			t.Fatalf("suspended member's token: %v", in)
+		}
+		if st := call(t, http.MethodGet, f.s.URL+"/v1/me", tok.AccessToken, nil, nil); st != http.StatusUnauthorized {
+			t.Fatalf("suspended member's token on /v1: %d", st)
+		}
+		if _, err := f.cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("suspended member's refresh: %v", err)
+		}
+	})
+}
