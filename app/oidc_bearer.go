@@ -53,7 +53,7 @@ func (c accessTokenClaims) audiences() []string {
 // revoked, its user still entitled). The actor is its user, without the operator's
 // instance-wide rights.
 func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
-	jws, err := jose.ParseSigned(secret, accessTokenAlgorithms)
+	jws, err := jose.ParseSignedCompact(secret, accessTokenAlgorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return actor, unauth
 	}

@@ -88,7 +88,7 @@ func New(a *app.App, o Options) (http.Handler, error) {
 	if a.Config().BaseURL.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure()) // development on http://localhost
 	}
-	p, err := op.NewOpenIDProvider(a.Issuer(), cfg, &storage{app: a}, opts...)
+	p, err := op.NewProvider(cfg, &storage{app: a}, op.StaticIssuer(a.Issuer()), opts...) // never from the Host header
 	if err != nil {
 		return nil, err
 	}
