@@ -316,3 +316,87 @@ func TestAccessEndsAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestRevocationUserinfoDiscovery: userinfo answers for a live access token with the
+// organization claims; revoking the access token (RFC 7009) ends it alone, revoking the
+// refresh token ends the family; discovery says what is offered.
+func TestRevocationUserinfoDiscovery(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		provider, err := gooidc.NewProvider(ctx(t), f.s.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := provider.Claims(&doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc["authorization_response_iss_parameter_supported"] != true || doc["end_session_endpoint"] != nil ||
+			doc["introspection_endpoint"] != f.s.URL+"/oidc/introspect" || doc["revocation_endpoint"] != f.s.URL+"/oidc/revoke" {
+			t.Fatalf("discovery: %v", doc)
+		}
+		b := newBrowser(t, redirectURI)
+		code, verifier := f.code(t, b)
+		tok, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := provider.UserInfo(ctx(t), oauth2.StaticTokenSource(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var extra map[string]any
+		_ = info.Claims(&extra)
+		if info.Subject != f.user.ID || info.Email != f.user.Email || extra["org_id"] != f.org.ID || extra["store_id"] != f.store.ID {
+			t.Fatalf("userinfo: %+v %v", info, extra)
+		}
+		revoke := func(token, hint string) int {
+			form := url.Values{"token": {token}, "token_type_hint": {hint}}
+			req, _ := http.NewRequest(http.MethodPost, f.s.URL+"/oidc/revoke", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(f.cfg.ClientID, f.cfg.ClientSecret)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}
+		if st := revoke(tok.AccessToken, "access_token"); st != http.StatusOK {
+			t.Fatalf("revoke access token: %d", st)
+		}
+		if in := introspect(t, f.s, f.cfg, tok.AccessToken); in["active"] != false {
+			t.Fatalf("revoked access token: %v", in)
+		}
+		if _, err := provider.UserInfo(ctx(t), oauth2.StaticTokenSource(tok)); err == nil {
+			t.Fatal("userinfo answered for a revoked token")
+		}
+		// The refresh token still works; then revoking it ends the family.
+		tok2, err := f.cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+		if err != nil {
+			t.Fatalf("refresh after revoking the access token: %v", err)
+		}
+		if st := revoke(tok2.RefreshToken, "refresh_token"); st != http.StatusOK {
+			t.Fatalf("revoke refresh token: %d", st)
+		}
+		if in := introspect(t, f.s, f.cfg, tok2.AccessToken); in["active"] != false {
+			t.Fatalf("access token of a revoked refresh token: %v", in)
+		}
+		if _, err := f.cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok2.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("revoked refresh token: %v", err)
+		}
+		// Another client can neither introspect nor revoke these tokens.
+		_, other := f.s.client(t, false, redirectURI)
+		code, verifier = f.code(t, b)
+		tok3, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in := introspect(t, f.s, other, tok3.AccessToken); in["active"] != false {
+			t.Fatalf("introspection by another client: %v", in)
+		}
+		if in := introspect(t, f.s, f.cfg, tok3.AccessToken); in["active"] != true {
+			t.Fatalf("introspection by the token's client: %v", in)
+		}
+	})
+}
