@@ -558,3 +558,30 @@ func accessVersion(c OIDCClaims) int64 {
 	sum := h.Sum(nil)
 	return int64(binary.BigEndian.Uint64(sum[:8]) >> 11) // 53 bits: exact in JSON numbers everywhere
 }
+
+// ErrOIDCNotMember refuses switching a token to an organization or store the user does not
+// have: the door answers invalid_target.
+var ErrOIDCNotMember = roster.Errorf(roster.EForbidden, "the user is not an active member of that organization, or does not reach that store")
+
+// OIDCSwitch validates a switch of a token to another organization (and store) of the same
+// user, against their memberships as they are now: the same choices as the chooser offers.
+func (a *App) OIDCSwitch(ctx context.Context, userID, orgID, storeID string) (OIDCChoice, error) {
+	if !roster.ValidID(roster.PrefixOrganization, orgID) || (storeID != "" && !roster.ValidID(roster.PrefixStore, storeID)) {
+		return OIDCChoice{}, ErrOIDCNotMember
+	}
+	affs, _, _, err := a.affiliations(ctx, a.read(), userID)
+	if err != nil {
+		return OIDCChoice{}, err
+	}
+	active := affs[:0]
+	for _, aff := range affs {
+		if aff.Membership.Status == roster.MembershipActive {
+			active = append(active, aff)
+		}
+	}
+	c, ok := validChoice(active, orgID, storeID)
+	if !ok {
+		return OIDCChoice{}, ErrOIDCNotMember
+	}
+	return c, nil
+}

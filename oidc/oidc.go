@@ -119,6 +119,11 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/.well-known/openid-configuration":
 		d.discovery(w, r)
 		return
+	case "/oidc/token":
+		// The organization and store parameters of a refresh (switching) reach the storage.
+		if err := r.ParseForm(); err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm))
+		}
 	case AuthorizePath, CallbackPath:
 		if err := r.ParseForm(); err != nil {
 			d.errorPage(w, r, http.StatusBadRequest)

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -397,6 +398,70 @@ func TestRevocationUserinfoDiscovery(t *testing.T) {
 		}
 		if in := introspect(t, f.s, f.cfg, tok3.AccessToken); in["active"] != true {
 			t.Fatalf("introspection by the token's client: %v", in)
+		}
+	})
+}
+
+// refreshWith posts a refresh grant with extra parameters, as a confidential client.
+func refreshWith(t *testing.T, s *server, cfg oauth2.Config, refresh string, extra url.Values) (int, map[string]any) {
+	t.Helper()
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oidc/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	m := map[string]any{}
+	_ = json.NewDecoder(res.Body).Decode(&m)
+	return res.StatusCode, m
+}
+
+// TestSwitchOrganizationByRefresh: a refresh naming another organization (and store) of
+// the same user returns tokens scoped there, without signing in again; a foreign one is
+// refused with invalid_target and leaves the refresh token usable.
+func TestSwitchOrganizationByRefresh(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		second := f.s.Org(t, f.actor, "Second")
+		secondStore := f.s.Store(t, f.actor, second.ID, "Second shop")
+		stranger, _ := f.s.User(t, "Stranger")
+		foreign := f.s.Org(t, stranger, "Foreign")
+		b := newBrowser(t, redirectURI)
+		verifier := oauth2.GenerateVerifier()
+		back := b.signIn(f.s, f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), f.user.Email, &app.OIDCChoice{OrgID: f.org.ID, StoreID: f.store.ID})
+		tok, err := f.cfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range map[string]url.Values{
+			"foreign organization": {"organization": {foreign.ID}},
+			"malformed":            {"organization": {"org_<x>"}},
+			"store of another org": {"organization": {f.org.ID}, "store": {secondStore.ID}},
+		} {
+			st, body := refreshWith(t, f.s, f.cfg, tok.RefreshToken, v)
+			if st != http.StatusBadRequest || body["error"] != "invalid_target" {
+				t.Errorf("%s: %d %v", name, st, body)
+			}
+		}
+		st, body := refreshWith(t, f.s, f.cfg, tok.RefreshToken, url.Values{"organization": {second.ID}, "store": {secondStore.ID}})
+		if st != http.StatusOK {
+			t.Fatalf("switch: %d %v", st, body)
+		}
+		at := claims(t, body["access_token"].(string))
+		id := claims(t, body["id_token"].(string))
+		if at["org_id"] != second.ID || at["store_id"] != secondStore.ID || id["org_id"] != second.ID || id["store_id"] != secondStore.ID {
+			t.Fatalf("switched claims: %v / %v", at, id)
+		}
+		// The next refresh, without parameters, stays in the new organization.
+		st, body = refreshWith(t, f.s, f.cfg, body["refresh_token"].(string), nil)
+		if st != http.StatusOK || claims(t, body["access_token"].(string))["org_id"] != second.ID {
+			t.Fatalf("refresh after switching: %d %v", st, body)
 		}
 	})
 }

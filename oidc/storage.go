@@ -188,10 +188,39 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) 
 		return s.app.IssueOIDCTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
 			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Refresh: refresh, CodeRequestID: r.ID})
 	case *refreshRequest:
+		if err := s.switchTo(ctx, r); err != nil {
+			return app.Issued{}, err
+		}
 		return s.app.IssueOIDCTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
 			Scopes: r.Scopes, Audience: r.Audience, AuthTime: r.AuthTime, Refresh: refresh, RefreshID: r.ID, FamilyID: r.FamilyID})
 	}
 	return app.Issued{}, zoidc.ErrUnsupportedGrantType()
+}
+
+// switchTo moves a refresh to another organization (and store) of the same user when the
+// token request names one with the parameters organization and store: the new tokens carry
+// it, without signing in again. The user must be an active member there.
+func (s *storage) switchTo(ctx context.Context, r *refreshRequest) error {
+	ps := requestParams(ctx)
+	orgID, storeID := ps.Get("organization"), ps.Get("store")
+	if orgID == "" && storeID == "" {
+		return nil
+	}
+	if !slices.Contains(r.Scopes, app.ScopeOrganization) {
+		return zoidc.ErrInvalidScope().WithDescription("switching organization needs the scope organization")
+	}
+	if orgID == "" {
+		orgID = r.OrgID // another store of the same organization
+	}
+	c, err := s.app.OIDCSwitch(ctx, r.UserID, orgID, storeID)
+	if errors.Is(err, app.ErrOIDCNotMember) {
+		return zoidc.ErrInvalidTarget().WithDescription("%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	r.OrgID, r.StoreID = c.OrgID, c.StoreID
+	return nil
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
