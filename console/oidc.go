@@ -52,6 +52,14 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 		s.toCallback(w, r, id)
 		return nil
 	}
+	if r.Header.Get("HX-Request") != "" {
+		// Reached by a boosted form (the login page): load the chooser as a page of its own,
+		// so that its Content-Security-Policy, which lets its form lead to the application,
+		// is the document's.
+		w.Header().Set("HX-Redirect", r.URL.RequestURI())
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
 	v := s.oidcChooserView(w, r, rq, si)
 	s.render(w, r, http.StatusOK, "oidc_choose", v)
 	return nil
