@@ -306,6 +306,11 @@ type IssueInput struct {
 	CodeRequestID string // the authorization request whose code is exchanged, or
 	RefreshID     string // the refresh token exchanged (rotated)
 	FamilyID      string // with RefreshID: its family
+
+	// Since is when the grant was given (the sign-in, or the refresh token's issue): a
+	// membership changed after it (suspended, reactivated, another role, removed and added
+	// again) ends the grant. Zero for a switch to another organization.
+	Since time.Time
 }
 
 // Issued names the tokens issued: the access token's ID (its "jti"), and the refresh
@@ -325,7 +330,7 @@ func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error
 	if err != nil {
 		return Issued{}, err
 	}
-	if err := a.stillEntitled(ctx, in.UserID, in.OrgID); err != nil {
+	if err := a.stillEntitled(ctx, in.UserID, in.OrgID, in.Since); err != nil {
 		return Issued{}, err
 	}
 	family := in.FamilyID
@@ -380,8 +385,10 @@ func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error
 const refreshTokenPrefix = "rrt_"
 
 // stillEntitled refuses a grant whose user is deactivated, or no longer an active member of
-// the organization the grant carries.
-func (a *App) stillEntitled(ctx context.Context, userID, orgID string) error {
+// the organization the grant carries, or whose membership changed since the grant was given
+// (since; zero skips that check): a suspension, a new organization role, a removal end the
+// grant for good, even if the member is later reactivated or added again.
+func (a *App) stillEntitled(ctx context.Context, userID, orgID string, since time.Time) error {
 	c := a.read()
 	u, err := c.User(ctx, userID)
 	if roster.ErrorCode(err) == roster.ENotFound {
@@ -403,7 +410,7 @@ func (a *App) stillEntitled(ctx context.Context, userID, orgID string) error {
 	if err != nil {
 		return err
 	}
-	if m.Status != roster.MembershipActive {
+	if m.Status != roster.MembershipActive || (!since.IsZero() && m.UpdatedAt.After(since)) {
 		return ErrOIDCGrant
 	}
 	return nil
@@ -481,7 +488,7 @@ func (a *App) OIDCLiveToken(ctx context.Context, id string) (sqlstore.OIDCToken,
 	if t.Kind != "access" || t.RevokedAt != nil || !a.clock.Now().Before(t.ExpiresAt) {
 		return sqlstore.OIDCToken{}, ErrOIDCGrant
 	}
-	if err := a.stillEntitled(ctx, t.UserID, t.OrgID); err != nil {
+	if err := a.stillEntitled(ctx, t.UserID, t.OrgID, t.CreatedAt); err != nil {
 		return sqlstore.OIDCToken{}, err
 	}
 	return t, nil

@@ -465,3 +465,67 @@ func TestSwitchOrganizationByRefresh(t *testing.T) {
 		}
 	})
 }
+
+// TestChangedMembershipEndsGrants: a suspension ends a member's grants for good (they stay
+// refused after reactivation, even through a store switch), a new organization role makes
+// the access token inactive at once, and a removal ends them even if the person is added
+// again.
+func TestChangedMembershipEndsGrants(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		other := f.s.Store(t, f.actor, f.org.ID, "Other")
+		_, bob := f.s.User(t, "Bob")
+		f.s.Join(t, f.actor, f.org.ID, bob, roster.OrgMember, app.StoreGrantInput{StoreID: f.store.ID, RoleID: roster.StoreRoleViewer},
+			app.StoreGrantInput{StoreID: other.ID, RoleID: roster.StoreRoleViewer})
+		b := newBrowser(t, redirectURI)
+		signIn := func() *oauth2.Token {
+			t.Helper()
+			verifier := oauth2.GenerateVerifier()
+			back := b.signIn(f.s, f.cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), bob.Email, &app.OIDCChoice{OrgID: f.org.ID, StoreID: f.store.ID})
+			tok, err := f.cfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		ended := func(what string, tok *oauth2.Token) {
+			t.Helper()
+			if in := introspect(t, f.s, f.cfg, tok.AccessToken); in["active"] != false {
+				t.Errorf("%s: access token active", what)
+			}
+			if st, body := refreshWith(t, f.s, f.cfg, tok.RefreshToken, nil); st != http.StatusBadRequest || body["error"] != "invalid_grant" {
+				t.Errorf("%s: refresh %d %v", what, st, body)
+			}
+			if st, body := refreshWith(t, f.s, f.cfg, tok.RefreshToken, url.Values{"store": {other.ID}}); st != http.StatusBadRequest || body["error"] != "invalid_grant" {
+				t.Errorf("%s: refresh switching store %d %v", what, st, body)
+			}
+		}
+		tok := signIn()
+		suspended, active := roster.MembershipSuspended, roster.MembershipActive
+		f.s.clock.Advance(time.Millisecond)
+		if err := f.s.App.UpdateMember(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Status: &suspended}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.s.App.UpdateMember(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Status: &active}); err != nil {
+			t.Fatal(err)
+		}
+		ended("suspended then reactivated", tok)
+
+		tok = signIn()
+		admin := roster.OrgAdmin
+		f.s.clock.Advance(time.Millisecond)
+		if err := f.s.App.UpdateMember(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Role: &admin}); err != nil {
+			t.Fatal(err)
+		}
+		ended("made admin", tok)
+
+		tok = signIn()
+		f.s.clock.Advance(time.Millisecond)
+		if err := f.s.App.RemoveMember(testenv.Ctx, f.actor, f.org.ID, bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.s.Join(t, f.actor, f.org.ID, bob, roster.OrgMember, app.StoreGrantInput{StoreID: f.store.ID, RoleID: roster.StoreRoleViewer},
+			app.StoreGrantInput{StoreID: other.ID, RoleID: roster.StoreRoleViewer})
+		ended("removed and added again", tok)
+	})
+}

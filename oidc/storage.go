@@ -186,13 +186,16 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) 
 	switch r := req.(type) {
 	case *authRequest:
 		return s.app.IssueOIDCTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
-			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Refresh: refresh, CodeRequestID: r.ID})
+			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Refresh: refresh, CodeRequestID: r.ID, Since: r.AuthTime})
 	case *refreshRequest:
-		if err := s.switchTo(ctx, r); err != nil {
+		since, from := r.CreatedAt, r.OrgID
+		if switched, err := s.switchTo(ctx, r); err != nil {
 			return app.Issued{}, err
+		} else if switched && r.OrgID != from {
+			since = time.Time{} // a new grant in the other organization, checked just now
 		}
 		return s.app.IssueOIDCTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
-			Scopes: r.Scopes, Audience: r.Audience, AuthTime: r.AuthTime, Refresh: refresh, RefreshID: r.ID, FamilyID: r.FamilyID})
+			Scopes: r.Scopes, Audience: r.Audience, AuthTime: r.AuthTime, Refresh: refresh, RefreshID: r.ID, FamilyID: r.FamilyID, Since: since})
 	}
 	return app.Issued{}, zoidc.ErrUnsupportedGrantType()
 }
@@ -200,27 +203,27 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) 
 // switchTo moves a refresh to another organization (and store) of the same user when the
 // token request names one with the parameters organization and store: the new tokens carry
 // it, without signing in again. The user must be an active member there.
-func (s *storage) switchTo(ctx context.Context, r *refreshRequest) error {
+func (s *storage) switchTo(ctx context.Context, r *refreshRequest) (bool, error) {
 	ps := requestParams(ctx)
 	orgID, storeID := ps.Get("organization"), ps.Get("store")
 	if orgID == "" && storeID == "" {
-		return nil
+		return false, nil
 	}
 	if !slices.Contains(r.Scopes, app.ScopeOrganization) {
-		return zoidc.ErrInvalidScope().WithDescription("switching organization needs the scope organization")
+		return false, zoidc.ErrInvalidScope().WithDescription("switching organization needs the scope organization")
 	}
 	if orgID == "" {
 		orgID = r.OrgID // another store of the same organization
 	}
 	c, err := s.app.OIDCSwitch(ctx, r.UserID, orgID, storeID)
 	if errors.Is(err, app.ErrOIDCNotMember) {
-		return zoidc.ErrInvalidTarget().WithDescription("%s", err.Error())
+		return false, zoidc.ErrInvalidTarget().WithDescription("%s", err.Error())
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.OrgID, r.StoreID = c.OrgID, c.StoreID
-	return nil
+	return true, nil
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
