@@ -153,8 +153,12 @@ type OIDCSignIn struct {
 	Client  roster.OIDCClient
 	Choices []roster.Affiliation // active memberships, with the active stores reached
 	// Chosen is set when no choice is needed: the scope organization was not asked for, the
-	// user has exactly one choice, or the request named one the user has.
+	// user has exactly one choice, or the request named one the user has. Never for a
+	// third-party application.
 	Chosen *OIDCChoice
+	// Consent is set for a third-party application (not first-party): the page lists what it
+	// will receive and the user agrees, or refuses.
+	Consent bool
 }
 
 // OIDCChoice is an organization and, optionally, one of its stores.
@@ -173,9 +177,11 @@ func (a *App) OIDCSignInChoices(ctx context.Context, actor roster.Actor, id stri
 	if err != nil {
 		return OIDCSignIn{}, err
 	}
-	out := OIDCSignIn{Request: r, Client: cl}
+	out := OIDCSignIn{Request: r, Client: cl, Consent: !cl.FirstParty}
 	if !r.HasScope(ScopeOrganization) {
-		out.Chosen = &OIDCChoice{}
+		if !out.Consent {
+			out.Chosen = &OIDCChoice{}
+		}
 		return out, nil
 	}
 	affs, _, _, err := a.affiliations(ctx, a.read(), actor.UserID)
@@ -188,6 +194,8 @@ func (a *App) OIDCSignInChoices(ctx context.Context, actor roster.Actor, id stri
 		}
 	}
 	switch {
+	case out.Consent:
+		// A third-party application: the user always sees what it will receive, and agrees.
 	case r.Organization != "":
 		if c, ok := validChoice(out.Choices, r.Organization, r.Store); ok {
 			out.Chosen = &c
@@ -244,6 +252,25 @@ func (a *App) CompleteOIDCSignIn(ctx context.Context, actor roster.Actor, id str
 		return t.audit(roster.AuditEvent{Action: "oidc.signed_in", OrgID: choice.OrgID, StoreID: choice.StoreID,
 			TargetType: "client", TargetID: si.Client.ID})
 	})
+}
+
+// DenyOIDCSignIn ends an authorization request the user refused; it returns where to send the
+// browser: the application's registered redirect URI with error=access_denied.
+func (a *App) DenyOIDCSignIn(ctx context.Context, actor roster.Actor, id string) (OIDCAuthRequest, error) {
+	if err := requireUser(actor); err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	r, err := a.OIDCAuthRequest(ctx, id)
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	err = a.write(ctx, actor, func(t *txn) error {
+		if _, err := t.UseOIDCAuthCode(t.ctx, id, t.now); err != nil { // the request can no longer complete
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "oidc.sign_in_refused", TargetType: "client", TargetID: r.ClientID})
+	})
+	return r, err
 }
 
 // SaveOIDCCode records the code issued for a completed request; it may be exchanged once,

@@ -21,9 +21,10 @@ const (
 
 // oidcChooser is the chooser page's data.
 type oidcChooser struct {
-	ID     string
-	Client string
-	Sign   app.OIDCSignIn
+	ID       string
+	Client   string
+	OrgScope bool
+	Sign     app.OIDCSignIn
 }
 
 func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -34,6 +35,26 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 	si, err := s.app.OIDCSignInChoices(r.Context(), rq.id.actor, id)
 	if err != nil {
 		return err
+	}
+	if r.Method == http.MethodPost && r.PostFormValue("deny") != "" {
+		req, err := s.app.DenyOIDCSignIn(r.Context(), rq.id.actor, id)
+		if err != nil {
+			return err
+		}
+		// Back to the application's registered redirect URI (RFC 6749 §4.1.2.1), with iss.
+		u, err := url.Parse(req.RedirectURI)
+		if err != nil {
+			return err
+		}
+		q := u.Query()
+		q.Set("error", "access_denied")
+		if req.State != "" {
+			q.Set("state", req.State)
+		}
+		q.Set("iss", s.app.Issuer())
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		return nil
 	}
 	if r.Method == http.MethodPost {
 		err := s.app.CompleteOIDCSignIn(r.Context(), rq.id.actor, id, app.OIDCChoice{OrgID: r.PostFormValue("organization"), StoreID: r.PostFormValue("store")})
@@ -71,7 +92,7 @@ func (s *Server) oidcChooserView(w http.ResponseWriter, r *http.Request, rq *req
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' "+u.Scheme+"://"+u.Host)
 	}
 	v := s.view(w, r, rq, "oidc.choose_title")
-	v.D = oidcChooser{ID: si.Request.ID, Client: si.Client.Name, Sign: si}
+	v.D = oidcChooser{ID: si.Request.ID, Client: si.Client.Name, OrgScope: si.Request.HasScope(app.ScopeOrganization), Sign: si}
 	return v
 }
 

@@ -91,7 +91,7 @@ func newServer(t *testing.T, e sqlstore.Engine) *server {
 // client registers an application and returns its OAuth configuration.
 func (s *server) client(t *testing.T, public bool, redirect string) (roster.OIDCClient, oauth2.Config) {
 	t.Helper()
-	cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", Public: public, RedirectURIs: []string{redirect}})
+	cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", Public: public, RedirectURIs: []string{redirect}, FirstParty: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -529,3 +529,59 @@ func TestChangedMembershipEndsGrants(t *testing.T) {
 		ended("removed and added again", tok)
 	})
 }
+
+// TestThirdPartyConsent: a third-party application never gets a code silently: the page
+// lists what it will receive, even with one choice or a named organization; refusing sends
+// access_denied back with state and iss, and the request cannot be completed afterwards.
+func TestThirdPartyConsent(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		cl, secret, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Outside app", RedirectURIs: []string{redirectURI}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		third := f.cfg
+		third.ClientID, third.ClientSecret = cl.ID, secret
+		b := newBrowser(t, redirectURI)
+		b.login(f.s, f.user.Email)
+		authURL := third.AuthCodeURL("st-deny", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("organization", f.org.ID))
+		p := b.get(authURL)
+		if p.Status != http.StatusOK || p.URL.Path != "/oidc/continue" || !strings.Contains(p.Body, "If you continue, it will receive") || !strings.Contains(p.Body, "Outside app") {
+			t.Fatalf("consent page: %d %s %.400s", p.Status, p.URL, p.Body)
+		}
+		form := hidden(p.Body)
+		deny := url.Values{"id": {form.Get("id")}, "csrf": {form.Get("csrf")}, "deny": {"1"}}
+		p = b.post(f.s.URL+"/oidc/continue", deny)
+		u, _ := url.Parse(p.Location)
+		if p.Status != http.StatusSeeOther || u == nil || !strings.HasPrefix(p.Location, redirectURI+"?") || u.Query().Get("error") != "access_denied" ||
+			u.Query().Get("state") != "st-deny" || u.Query().Get("iss") != f.s.URL || u.Query().Get("code") != "" {
+			t.Fatalf("refused: %d %q", p.Status, p.Location)
+		}
+		allow := url.Values{"id": {form.Get("id")}, "csrf": {form.Get("csrf")}, "organization": {f.org.ID}}
+		if p := b.post(f.s.URL+"/oidc/continue", allow); p.Status != http.StatusNotFound {
+			t.Fatalf("completing a refused request: %d %q", p.Status, p.Location)
+		}
+		// Agreeing gives a code.
+		verifier := oauth2.GenerateVerifier()
+		p = b.get(third.AuthCodeURL("st-ok", oauth2.S256ChallengeOption(verifier)))
+		form = hidden(p.Body)
+		p = b.post(f.s.URL+"/oidc/continue", url.Values{"id": {form.Get("id")}, "csrf": {form.Get("csrf")}, "organization": {f.org.ID}, "store": {f.store.ID}})
+		back, _ := url.Parse(p.Location)
+		if p.Status != http.StatusFound || back == nil || back.Query().Get("code") == "" {
+			t.Fatalf("agreed: %d %q", p.Status, p.Location)
+		}
+		if _, err := third.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+			t.Fatal(err)
+		}
+		// Without the scope organization, consent is one button.
+		third.Scopes = []string{"openid", "email"}
+		p = b.get(third.AuthCodeURL("st-3", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "Continue to Outside app") {
+			t.Fatalf("consent without organization: %d %.300s", p.Status, p.Body)
+		}
+		form = hidden(p.Body)
+		if p := b.post(f.s.URL+"/oidc/continue", url.Values{"id": {form.Get("id")}, "csrf": {form.Get("csrf")}}); p.Status != http.StatusFound || !strings.Contains(p.Location, "code=") {
+			t.Fatalf("agreed without organization: %d %q", p.Status, p.Location)
+		}
+	})
+}
