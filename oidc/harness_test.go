@@ -272,3 +272,13 @@ func (b *browser) login(s *server, email string) {
 		b.t.Fatalf("login: %d %s", p.Status, p.URL)
 	}
 }
+
+// count runs a COUNT query on the server's database.
+func (s *server) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := testenv.SQL(t, s.Engine, s.Env.URL).QueryRow(testenv.Rebind(s.Engine, query), args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
