@@ -278,7 +278,9 @@ func (a *App) DenyOIDCSignIn(ctx context.Context, actor roster.Actor, id string)
 func (a *App) SaveOIDCCode(ctx context.Context, id, code string) error {
 	now := a.clock.Now()
 	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		return tx.SetOIDCAuthCode(ctx, id, token.Hash(code), now.Add(authCodeTTL))
+		// Kept an access token's longest lifetime after: a replay within it revokes what the
+		// code issued.
+		return tx.SetOIDCAuthCode(ctx, id, token.Hash(code), now.Add(authCodeTTL), now.Add(MaxAccessTokenTTL))
 	})
 }
 

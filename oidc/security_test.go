@@ -151,6 +151,21 @@ func TestCodeIsSingleUse(t *testing.T) {
 			t.Fatalf("refresh token of a replayed code: %v", err)
 		}
 
+		// A replay after the request's sign-in window, and a cleanup, is still recognised.
+		code, verifier = f.code(t, b)
+		tok, err = f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.s.clock.Advance(20 * time.Minute)
+		f.s.App.Cleanup(testenv.Ctx)
+		if _, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("late replay: %v", err)
+		}
+		if _, err := f.cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("refresh token of a code replayed late: %v", err)
+		}
+
 		code, verifier = f.code(t, b)
 		f.s.clock.Advance(61 * time.Second)
 		if _, err := f.cfg.Exchange(ctx(t), code, oauth2.VerifierOption(verifier)); oauthCode(err) != "invalid_grant" {

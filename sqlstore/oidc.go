@@ -183,10 +183,11 @@ func (c *Conn) CompleteOIDCAuthRequest(ctx context.Context, id, userID, orgID, s
 		userID, nullString(orgID), nullString(storeID), micros(authTime), id, userID), "authorization request")
 }
 
-// SetOIDCAuthCode records the hash of the code issued for a completed request, once.
-func (c *Conn) SetOIDCAuthCode(ctx context.Context, id, codeHash string, expires time.Time) error {
-	return notFound(c.execOne(ctx, `UPDATE oidc_auth_requests SET code_hash = ?, code_expires = ? WHERE id = ? AND code_hash IS NULL AND user_id IS NOT NULL`,
-		codeHash, micros(expires), id), "authorization request")
+// SetOIDCAuthCode records the hash of the code issued for a completed request, once; the
+// request is then kept until keep, so that a replay of its code is still recognised.
+func (c *Conn) SetOIDCAuthCode(ctx context.Context, id, codeHash string, expires, keep time.Time) error {
+	return notFound(c.execOne(ctx, `UPDATE oidc_auth_requests SET code_hash = ?, code_expires = ?, expires_at = ? WHERE id = ? AND code_hash IS NULL AND user_id IS NOT NULL`,
+		codeHash, micros(expires), micros(keep), id), "authorization request")
 }
 
 // UseOIDCAuthCode marks a request's code used; false when it had been used already.
