@@ -621,3 +621,31 @@ func (a *App) OIDCSwitch(ctx context.Context, userID, orgID, storeID string) (OI
 	}
 	return c, nil
 }
+
+// EndOIDCSession is RP-initiated logout, for a user named by an ID token the provider signed:
+// every token of theirs at that client is revoked and, when the browser's session (its
+// session token, if any) is theirs, it ends too.
+func (a *App) EndOIDCSession(ctx context.Context, sessionToken, ip, userAgent, userID, clientID string) error {
+	if userID == "" || clientID == "" {
+		return roster.Invalidf("id_token_hint", "an id_token_hint is required to sign out")
+	}
+	err := a.write(ctx, roster.System(), func(t *txn) error {
+		n, err := t.RevokeOIDCUserClient(t.ctx, userID, clientID, t.now)
+		if err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "oidc.signed_out", TargetType: "client", TargetID: clientID,
+			After: map[string]any{"user_id": userID, "revoked": n}})
+	})
+	if err != nil || sessionToken == "" {
+		return err
+	}
+	actor, err := a.Authenticate(ctx, sessionToken, ip, userAgent)
+	if roster.ErrorCode(err) == roster.EUnauthenticated || (err == nil && (actor.UserID != userID || actor.SessionID == "")) {
+		return nil // no session, or someone else's: nothing more to end here
+	}
+	if err != nil {
+		return err
+	}
+	return a.Logout(ctx, actor)
+}

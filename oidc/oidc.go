@@ -19,15 +19,17 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/token"
 )
 
 // Paths of the provider. Discovery is at /.well-known/openid-configuration.
 const (
-	Prefix        = "/oidc/"
-	AuthorizePath = "/oidc/authorize"
-	CallbackPath  = "/oidc/authorize/callback" // the library's: authorize + "/callback"
-	continuePath  = "/oidc/continue"           // the console's sign-in step (console/oidc.go)
+	Prefix         = "/oidc/"
+	AuthorizePath  = "/oidc/authorize"
+	CallbackPath   = "/oidc/authorize/callback" // the library's: authorize + "/callback"
+	continuePath   = "/oidc/continue"           // the console's sign-in step (console/oidc.go)
+	EndSessionPath = "/oidc/end_session"        // RP-initiated logout
 )
 
 // ContinuePath is the console page where a signed-in user completes an authorization
@@ -60,11 +62,12 @@ func New(a *app.App, o Options) (http.Handler, error) {
 		o.Log = slog.Default()
 	}
 	cfg := &op.Config{
-		CodeMethodS256:        true,
-		AuthMethodPost:        true,
-		GrantTypeRefreshToken: true,
-		SupportedScopes:       app.OIDCScopes,
-		SupportedUILocales:    []language.Tag{language.English, language.French, language.Spanish},
+		DefaultLogoutRedirectURI: "/login",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedScopes:          app.OIDCScopes,
+		SupportedUILocales:       []language.Tag{language.English, language.French, language.Spanish},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "at_hash", "c_hash", "azp",
 			"email", "email_verified", "name", "locale", "org_id", "org_role", "store_id", "store_roles", "permissions", "access_version"},
 	}
@@ -106,7 +109,13 @@ type door struct {
 
 type ctxKey int
 
-const keyParams ctxKey = iota
+const (
+	keyParams ctxKey = iota
+	keyBrowser
+)
+
+// browserInfo is what the logout endpoint knows of the browser.
+type browserInfo struct{ session, ip, userAgent string }
 
 func requestParams(ctx context.Context) url.Values {
 	v, _ := ctx.Value(keyParams).(url.Values)
@@ -136,8 +145,22 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			d.errorPage(w, r, rw.failed)
 		}
 		return
-	case "/oidc/end_session", "/oidc/device_authorization":
-		http.NotFound(w, r) // not offered yet
+	case EndSessionPath:
+		// The browser's session, to end it when it is the user's (TerminateSessionFromRequest);
+		// a refusal (no or a bad id_token_hint, an unregistered post-logout URI) is a page.
+		b := browserInfo{ip: httpserver.ClientIP(r.Context()), userAgent: r.UserAgent()}
+		if c, err := r.Cookie(httpserver.SessionCookie); err == nil {
+			b.session = c.Value
+		}
+		r = r.WithContext(context.WithValue(r.Context(), keyBrowser, b))
+		rw := &authResponse{ResponseWriter: w, issuer: d.issuer}
+		d.p.ServeHTTP(rw, r)
+		if rw.failed != 0 {
+			d.errorPage(w, r, http.StatusBadRequest)
+		}
+		return
+	case "/oidc/device_authorization":
+		http.NotFound(w, r) // not offered
 		return
 	}
 	d.p.ServeHTTP(w, r)
@@ -168,7 +191,6 @@ func (d *door) discovery(w http.ResponseWriter, r *http.Request) {
 	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
 	doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic", "client_secret_post", "none"}
 	doc["code_challenge_methods_supported"] = []string{"S256"}
-	delete(doc, "end_session_endpoint")
 	delete(doc, "device_authorization_endpoint")
 	delete(doc, "request_object_signing_alg_values_supported")
 	w.Header().Set("Content-Type", "application/json")

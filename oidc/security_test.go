@@ -347,7 +347,7 @@ func TestRevocationUserinfoDiscovery(t *testing.T) {
 		if err := provider.Claims(&doc); err != nil {
 			t.Fatal(err)
 		}
-		if doc["authorization_response_iss_parameter_supported"] != true || doc["end_session_endpoint"] != nil ||
+		if doc["authorization_response_iss_parameter_supported"] != true || doc["end_session_endpoint"] != f.s.URL+"/oidc/end_session" ||
 			doc["introspection_endpoint"] != f.s.URL+"/oidc/introspect" || doc["revocation_endpoint"] != f.s.URL+"/oidc/revoke" {
 			t.Fatalf("discovery: %v", doc)
 		}
@@ -597,6 +597,67 @@ func TestThirdPartyConsent(t *testing.T) {
 		form = hidden(p.Body)
 		if p := b.post(f.s.URL+"/oidc/continue", url.Values{"id": {form.Get("id")}, "csrf": {form.Get("csrf")}}); p.Status != http.StatusFound || !strings.Contains(p.Location, "code=") {
 			t.Fatalf("agreed without organization: %d %q", p.Status, p.Location)
+		}
+	})
+}
+
+// TestRPInitiatedLogout: with an ID token as hint, the user's tokens at the client are
+// revoked, the browser's Roster session ends, and the browser goes to a registered
+// post-logout URI with the state; without a hint, or to an unregistered URI, a page.
+func TestRPInitiatedLogout(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		const after = "http://127.0.0.1:9/signed-out"
+		cl, secret, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Logout app", FirstParty: true,
+			RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{after}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := f.cfg
+		cfg.ClientID, cfg.ClientSecret = cl.ID, secret
+		b := newBrowser(t, redirectURI)
+		verifier := oauth2.GenerateVerifier()
+		back := b.signIn(f.s, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), f.user.Email, nil)
+		tok, err := cfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idToken, _ := tok.Extra("id_token").(string)
+		noFollow := &http.Client{Jar: b.c.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		get := func(q url.Values) (int, string) {
+			res, err := noFollow.Get(f.s.URL + "/oidc/end_session?" + q.Encode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode, res.Header.Get("Location")
+		}
+		for name, q := range map[string]url.Values{
+			"no hint":          {"client_id": {cl.ID}, "post_logout_redirect_uri": {after}},
+			"unregistered URI": {"id_token_hint": {idToken}, "post_logout_redirect_uri": {"http://127.0.0.1:9/elsewhere"}},
+			"forged hint":      {"id_token_hint": {idToken[:len(idToken)-4] + "AAAA"}, "post_logout_redirect_uri": {after}},
+			"unknown client":   {"client_id": {"cli_01jz8k7x0000000000000000zz"}, "post_logout_redirect_uri": {after}},
+		} {
+			if st, loc := get(q); st != http.StatusBadRequest || loc != "" {
+				t.Errorf("%s: %d %q", name, st, loc)
+			}
+		}
+		if in := introspect(t, f.s, cfg, tok.AccessToken); in["active"] != true {
+			t.Fatal("a refused logout revoked the token")
+		}
+		st, loc := get(url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {after}, "state": {"bye"}})
+		if st != http.StatusFound || loc != after+"?state=bye" {
+			t.Fatalf("logout: %d %q", st, loc)
+		}
+		if in := introspect(t, f.s, cfg, tok.AccessToken); in["active"] != false {
+			t.Fatalf("access token after logout: %v", in)
+		}
+		if _, err := cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); oauthCode(err) != "invalid_grant" {
+			t.Fatalf("refresh token after logout: %v", err)
+		}
+		// The browser's Roster session has ended: signing in again asks for the password.
+		if p := b.get(cfg.AuthCodeURL("st2", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))); p.Status != http.StatusOK || p.URL.Path != "/login" {
+			t.Fatalf("after logout the sign-in went to %d %s", p.Status, p.URL)
 		}
 	})
 }

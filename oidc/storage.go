@@ -27,6 +27,7 @@ var (
 	_ op.Storage                        = (*storage)(nil)
 	_ op.CanSetUserinfoFromRequest      = (*storage)(nil)
 	_ op.CanGetPrivateClaimsFromRequest = (*storage)(nil)
+	_ op.CanTerminateSessionFromRequest = (*storage)(nil)
 )
 
 // grantError turns app's refusals into OAuth errors (never a server_error for a client's
@@ -244,9 +245,24 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refreshToken s
 	return &refreshRequest{OIDCToken: t}, nil
 }
 
-// TerminateSession is RP-initiated logout; not offered yet (no end_session in discovery).
+// TerminateSession is not used: TerminateSessionFromRequest answers RP-initiated logout.
 func (s *storage) TerminateSession(context.Context, string, string) error {
 	return zoidc.ErrRequestNotSupported()
+}
+
+// TerminateSessionFromRequest is RP-initiated logout (OpenID Connect RP-Initiated Logout
+// 1.0): the library has verified the id_token_hint (required here) and the post-logout
+// redirect URI against the client's list; app revokes the user's tokens at the client and
+// ends the browser's session if it is theirs.
+func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	if req.UserID == "" || req.ClientID == "" {
+		return "", zoidc.ErrInvalidRequest().WithDescription("an id_token_hint is required to sign out")
+	}
+	b, _ := ctx.Value(keyBrowser).(browserInfo)
+	if err := s.app.EndOIDCSession(ctx, b.session, b.ip, b.userAgent, req.UserID, req.ClientID); err != nil {
+		return "", err
+	}
+	return req.RedirectURI, nil
 }
 
 func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
@@ -315,7 +331,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 	cl, err := s.app.OIDCClientByID(ctx, id)
 	if err != nil {
 		if roster.ErrorCode(err) == roster.ENotFound {
-			return nil, errors.New("unknown client")
+			return nil, zoidc.ErrInvalidClient().WithDescription("unknown client")
 		}
 		return nil, zoidc.ErrServerError().WithParent(err)
 	}

@@ -291,3 +291,13 @@ func (c *Conn) DeleteExpiredOIDC(ctx context.Context, now time.Time) error {
 	_, err := c.exec(ctx, `DELETE FROM oidc_keys WHERE expires_at < ?`, micros(now))
 	return err
 }
+
+// RevokeOIDCUserClient revokes every live token of a user at one client.
+func (c *Conn) RevokeOIDCUserClient(ctx context.Context, userID, clientID string, now time.Time) (int64, error) {
+	res, err := c.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL`, micros(now), userID, clientID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, mapError(err)
+}
