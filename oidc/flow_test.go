@@ -79,7 +79,8 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 		}
 
 		at := claims(t, tok.AccessToken)
-		if at["org_id"] != org.ID || at["store_id"] != north.ID || at["iss"] != s.URL || at["client_id"] != cfg.ClientID {
+		if at["org_id"] != org.ID || at["store_id"] != north.ID || at["iss"] != s.URL || at["client_id"] != cfg.ClientID ||
+			at["scope"] != "openid profile email offline_access organization" || at["sub"] != aliceUser.ID || at["jti"] == nil {
 			t.Fatalf("access token claims: %v", at)
 		}
 		perms, _ := at["permissions"].([]any)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -396,14 +397,25 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserIn
 	return err
 }
 
+// GetPrivateClaimsFromRequest adds to the access token its scope (RFC 9068 §2.2.3) and the
+// organization claims.
 func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+	var claims map[string]any
+	var err error
 	switch r := req.(type) {
 	case *authRequest:
-		return s.orgClaims(ctx, r.UserID, r.OrgID, r.StoreID, r.Scopes)
+		claims, err = s.orgClaims(ctx, r.UserID, r.OrgID, r.StoreID, r.Scopes)
 	case *refreshRequest:
-		return s.orgClaims(ctx, r.UserID, r.OrgID, r.StoreID, r.Scopes)
+		claims, err = s.orgClaims(ctx, r.UserID, r.OrgID, r.StoreID, r.Scopes)
 	}
-	return nil, nil
+	if err != nil {
+		return nil, err
+	}
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	claims["scope"] = strings.Join(req.GetScopes(), " ")
+	return claims, nil
 }
 
 func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
