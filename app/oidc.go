@@ -41,7 +41,11 @@ type OIDCRequest struct {
 	CodeChallengeMethod string   `json:"code_challenge_method,omitempty"`
 	Organization        string   `json:"organization,omitempty"` // asked for by the client
 	Store               string   `json:"store,omitempty"`
+	Prompt              []string `json:"prompt,omitempty"`
 }
+
+// Silent reports whether the client asked for no interaction at all (prompt=none).
+func (r OIDCRequest) Silent() bool { return slices.Contains(r.Prompt, "none") }
 
 // OIDCAuthRequest is an authorization request and how far it went.
 type OIDCAuthRequest struct {

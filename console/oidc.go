@@ -32,28 +32,36 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 	if r.Method == http.MethodPost {
 		id = r.PostFormValue("id")
 	}
+	if rq.id == nil {
+		req, err := s.app.OIDCAuthRequest(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if req.Silent() { // prompt=none: no login page
+			s.oidcRefuse(w, r, rq, req.OIDCRequest, "login_required")
+			return nil
+		}
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return nil
+	}
 	si, err := s.app.OIDCSignInChoices(r.Context(), rq.id.actor, id)
 	if err != nil {
 		return err
+	}
+	if si.Request.Silent() && si.Chosen == nil {
+		code := "interaction_required" // the chooser would be needed
+		if si.Consent {
+			code = "consent_required"
+		}
+		s.oidcRefuse(w, r, rq, si.Request.OIDCRequest, code)
+		return nil
 	}
 	if r.Method == http.MethodPost && r.PostFormValue("deny") != "" {
 		req, err := s.app.DenyOIDCSignIn(r.Context(), rq.id.actor, id)
 		if err != nil {
 			return err
 		}
-		// Back to the application's registered redirect URI (RFC 6749 §4.1.2.1), with iss.
-		u, err := url.Parse(req.RedirectURI)
-		if err != nil {
-			return err
-		}
-		q := u.Query()
-		q.Set("error", "access_denied")
-		if req.State != "" {
-			q.Set("state", req.State)
-		}
-		q.Set("iss", s.app.Issuer())
-		u.RawQuery = q.Encode()
-		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+		s.oidcRefuse(w, r, rq, req.OIDCRequest, "access_denied")
 		return nil
 	}
 	if r.Method == http.MethodPost {
@@ -94,6 +102,24 @@ func (s *Server) oidcChooserView(w http.ResponseWriter, r *http.Request, rq *req
 	v := s.view(w, r, rq, "oidc.choose_title")
 	v.D = oidcChooser{ID: si.Request.ID, Client: si.Client.Name, OrgScope: si.Request.HasScope(app.ScopeOrganization), Sign: si}
 	return v
+}
+
+// oidcRefuse sends the browser back to the application's registered redirect URI with an
+// OAuth error (RFC 6749 §4.1.2.1), its state and iss.
+func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, rq *request, req app.OIDCRequest, code string) {
+	u, err := url.Parse(req.RedirectURI)
+	if err != nil {
+		s.fail(w, r, rq, err)
+		return
+	}
+	q := u.Query()
+	q.Set("error", code)
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	q.Set("iss", s.app.Issuer())
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
 // toCallback sends the browser to the door, which redirects to the application: with htmx

@@ -23,7 +23,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /setup", public, s.setup)
 
 	// Sign in with Roster: the sign-in step of an authorization request (oidc.go).
-	s.handle(mux, "GET "+oidcContinuePath, signedIn, s.oidcContinue)
+	s.handle(mux, "GET "+oidcContinuePath, public, s.oidcContinue) // signed out: login, or login_required
 	s.handle(mux, "POST "+oidcContinuePath, signedIn, s.oidcContinue)
 	s.handle(mux, "POST /language", public, s.language)
 	s.handle(mux, "GET /forgot-password", public, s.forgotPage)

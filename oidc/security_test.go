@@ -661,3 +661,50 @@ func TestRPInitiatedLogout(t *testing.T) {
 		}
 	})
 }
+
+// TestPromptNone: silent authentication never shows a page: signed out it answers
+// login_required, with a choice to make interaction_required, for a third-party application
+// consent_required; signed in with nothing to ask it returns a code.
+func TestPromptNone(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newFixture(t, e)
+		b := newBrowser(t, redirectURI)
+		silent := func(cfg oauth2.Config, opts ...oauth2.AuthCodeOption) url.Values {
+			t.Helper()
+			opts = append(opts, oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none"))
+			p := b.get(cfg.AuthCodeURL("quiet", opts...))
+			u, _ := url.Parse(p.Location)
+			if (p.Status != http.StatusFound && p.Status != http.StatusSeeOther) || u == nil || !strings.HasPrefix(p.Location, redirectURI) {
+				t.Fatalf("prompt=none showed a page: %d %s %q", p.Status, p.URL, p.Location)
+			}
+			q := u.Query()
+			if q.Get("state") != "quiet" || q.Get("iss") != f.s.URL {
+				t.Fatalf("prompt=none answer: %s", u)
+			}
+			return q
+		}
+		if q := silent(f.cfg); q.Get("error") != "login_required" {
+			t.Fatalf("signed out: %v", q)
+		}
+		b.login(f.s, f.user.Email)
+		if q := silent(f.cfg); q.Get("code") == "" {
+			t.Fatalf("signed in, one choice: %v", q)
+		}
+		f.s.Org(t, f.actor, "Second")
+		if q := silent(f.cfg); q.Get("error") != "interaction_required" {
+			t.Fatalf("signed in, a choice to make: %v", q)
+		}
+		if q := silent(f.cfg, oauth2.SetAuthURLParam("organization", f.org.ID)); q.Get("code") == "" {
+			t.Fatalf("signed in, organization named: %v", q)
+		}
+		cl, _, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Outside", RedirectURIs: []string{redirectURI}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		third := f.cfg
+		third.ClientID = cl.ID
+		if q := silent(third, oauth2.SetAuthURLParam("organization", f.org.ID)); q.Get("error") != "consent_required" {
+			t.Fatalf("third party: %v", q)
+		}
+	})
+}

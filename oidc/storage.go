@@ -143,7 +143,7 @@ func (c *client) DevMode() bool {
 func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	in := app.OIDCRequest{RedirectURI: r.RedirectURI, State: r.State, Nonce: r.Nonce, Scopes: r.Scopes,
 		ResponseType: string(r.ResponseType), ResponseMode: string(r.ResponseMode),
-		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: string(r.CodeChallengeMethod)}
+		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: string(r.CodeChallengeMethod), Prompt: r.Prompt}
 	if ps := requestParams(ctx); ps != nil {
 		in.Organization, in.Store = ps.Get("organization"), ps.Get("store")
 	}
