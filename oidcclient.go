@@ -18,6 +18,7 @@ type OIDCClient struct {
 	AccessTokenTTL         time.Duration
 	RefreshTokenTTL        time.Duration
 	FirstParty             bool
+	BackChannelLogoutURI   string // logout tokens are posted here when the user signs out
 	CreatedBy              string
 	CreatedAt              time.Time
 }

@@ -21,6 +21,7 @@ type Client struct {
 	AccessTokenTTL         int       `json:"access_token_ttl" doc:"Seconds"`
 	RefreshTokenTTL        int       `json:"refresh_token_ttl" doc:"Seconds"`
 	FirstParty             bool      `json:"first_party"`
+	BackChannelLogoutURI   string    `json:"backchannel_logout_uri,omitempty"`
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -31,7 +32,7 @@ func clientJSON(c roster.OIDCClient, secret string) Client {
 	}
 	return Client{ID: c.ID, Name: c.Name, Type: typ, Secret: secret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Scopes: c.Scopes, AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
-		FirstParty: c.FirstParty, CreatedAt: c.CreatedAt}
+		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, CreatedAt: c.CreatedAt}
 }
 
 type createClientInput struct {
@@ -44,6 +45,7 @@ type createClientInput struct {
 		AccessTokenTTL         int      `json:"access_token_ttl,omitempty" minimum:"0" maximum:"3600" doc:"Seconds (60 to 3600); 300 when omitted"`
 		RefreshTokenTTL        int      `json:"refresh_token_ttl,omitempty" minimum:"0" maximum:"7776000" doc:"Seconds (3600 to 7776000); 30 days when omitted"`
 		FirstParty             bool     `json:"first_party,omitempty"`
+		BackChannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty" maxLength:"2000" doc:"Where logout tokens are posted when the user signs out (OpenID Connect Back-Channel Logout)"`
 	}
 }
 
@@ -68,7 +70,7 @@ func (s *Server) registerClients() {
 			c, secret, err := s.app.CreateClient(ctx, actor(ctx), app.ClientInput{Name: b.Name, Public: b.Type == "public",
 				RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, Scopes: b.Scopes,
 				AccessTokenTTL: time.Duration(b.AccessTokenTTL) * time.Second, RefreshTokenTTL: time.Duration(b.RefreshTokenTTL) * time.Second,
-				FirstParty: b.FirstParty})
+				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

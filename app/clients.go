@@ -49,6 +49,7 @@ type ClientInput struct {
 	AccessTokenTTL         time.Duration
 	RefreshTokenTTL        time.Duration
 	FirstParty             bool
+	BackChannelLogoutURI   string
 }
 
 // redirectURI validates a redirect URI: absolute, no fragment, https, or http on a loopback
@@ -117,6 +118,11 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 	}
 	if cl.PostLogoutRedirectURIs, err = redirectURIs("post_logout_redirect_uris", in.PostLogoutRedirectURIs, false); err != nil {
 		return roster.OIDCClient{}, "", err
+	}
+	if in.BackChannelLogoutURI != "" {
+		if cl.BackChannelLogoutURI, err = redirectURI("backchannel_logout_uri", strings.TrimSpace(in.BackChannelLogoutURI)); err != nil {
+			return roster.OIDCClient{}, "", err
+		}
 	}
 	cl.Scopes = []string{}
 	for _, s := range in.Scopes {

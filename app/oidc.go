@@ -633,6 +633,10 @@ func (a *App) EndOIDCSession(ctx context.Context, sessionToken, ip, userAgent, u
 	if userID == "" || clientID == "" {
 		return roster.Invalidf("id_token_hint", "an id_token_hint is required to sign out")
 	}
+	// The other applications where the user is signed in hear of it (oidc_logout.go).
+	if err := a.backChannelLogout(ctx, userID, clientID); err != nil {
+		return err
+	}
 	err := a.write(ctx, roster.System(), func(t *txn) error {
 		n, err := t.RevokeOIDCUserClient(t.ctx, userID, clientID, t.now)
 		if err != nil {

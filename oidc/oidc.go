@@ -62,12 +62,13 @@ func New(a *app.App, o Options) (http.Handler, error) {
 		o.Log = slog.Default()
 	}
 	cfg := &op.Config{
-		DefaultLogoutRedirectURI: "/login",
-		CodeMethodS256:           true,
-		AuthMethodPost:           true,
-		GrantTypeRefreshToken:    true,
-		SupportedScopes:          app.OIDCScopes,
-		SupportedUILocales:       []language.Tag{language.English, language.French, language.Spanish},
+		DefaultLogoutRedirectURI:   "/login",
+		BackChannelLogoutSupported: true,
+		CodeMethodS256:             true,
+		AuthMethodPost:             true,
+		GrantTypeRefreshToken:      true,
+		SupportedScopes:            app.OIDCScopes,
+		SupportedUILocales:         []language.Tag{language.English, language.French, language.Spanish},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "at_hash", "c_hash", "azp",
 			"email", "email_verified", "name", "locale", "org_id", "org_role", "store_id", "store_roles", "permissions", "access_version"},
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -645,6 +646,25 @@ func TestRPInitiatedLogout(t *testing.T) {
 		if in := introspect(t, f.s, cfg, tok.AccessToken); in["active"] != true {
 			t.Fatal("a refused logout revoked the token")
 		}
+		// Another application where the user is signed in asked for back-channel logout.
+		logouts := make(chan string, 2)
+		bcl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			logouts <- r.PostFormValue("logout_token")
+		}))
+		t.Cleanup(bcl.Close)
+		other, otherSecret, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Other app", FirstParty: true,
+			RedirectURIs: []string{redirectURI}, BackChannelLogoutURI: bcl.URL + "/logout"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherCfg := f.cfg
+		otherCfg.ClientID, otherCfg.ClientSecret = other.ID, otherSecret
+		verifier = oauth2.GenerateVerifier()
+		back = b.signIn(f.s, otherCfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), f.user.Email, nil)
+		if _, err := otherCfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+			t.Fatal(err)
+		}
+
 		st, loc := get(url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {after}, "state": {"bye"}})
 		if st != http.StatusFound || loc != after+"?state=bye" {
 			t.Fatalf("logout: %d %q", st, loc)
@@ -654,6 +674,29 @@ func TestRPInitiatedLogout(t *testing.T) {
 		}
 		if _, err := cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); oauthCode(err) != "invalid_grant" {
 			t.Fatalf("refresh token after logout: %v", err)
+		}
+		// The other application received a logout token it can verify.
+		var logoutToken string
+		select {
+		case logoutToken = <-logouts:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no logout token was delivered")
+		}
+		provider, err := gooidc.NewProvider(ctx(t), f.s.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lt, err := provider.Verifier(&gooidc.Config{ClientID: other.ID}).Verify(ctx(t), logoutToken)
+		if err != nil {
+			t.Fatalf("logout token: %v", err)
+		}
+		var events struct {
+			Events map[string]any `json:"events"`
+			Nonce  string         `json:"nonce"`
+		}
+		_ = lt.Claims(&events)
+		if lt.Subject != f.user.ID || events.Events["http://schemas.openid.net/event/backchannel-logout"] == nil || events.Nonce != "" {
+			t.Fatalf("logout token claims: %s %+v", lt.Subject, events)
 		}
 		// The browser's Roster session has ended: signing in again asks for the password.
 		if p := b.get(cfg.AuthCodeURL("st2", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))); p.Status != http.StatusOK || p.URL.Path != "/login" {

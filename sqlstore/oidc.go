@@ -74,15 +74,16 @@ func boolInt(b bool) int {
 	return 0
 }
 
-const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, created_by, created_at`
+const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at`
 
 func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 	var cl roster.OIDCClient
-	var secret sql.NullString
+	var secret, bcl sql.NullString
 	var redirects, logouts, scopes string
 	var access, refresh, created int64
 	var first int
-	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &cl.CreatedBy, &created)
+	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created)
+	cl.BackChannelLogoutURI = bcl.String
 	cl.Public = !secret.Valid
 	cl.RedirectURIs, cl.PostLogoutRedirectURIs, cl.Scopes = fromJSONList(redirects), fromJSONList(logouts), fromJSONList(scopes)
 	cl.AccessTokenTTL, cl.RefreshTokenTTL = time.Duration(access)*time.Second, time.Duration(refresh)*time.Second
@@ -92,9 +93,10 @@ func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 
 // CreateOIDCClient stores a client; secretHash is empty for a public client.
 func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secretHash string) error {
-	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		cl.ID, cl.Name, nullString(secretHash), oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
-		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), cl.CreatedBy, micros(cl.CreatedAt))
+		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
+		cl.CreatedBy, micros(cl.CreatedAt))
 	return err
 }
 
@@ -300,4 +302,24 @@ func (c *Conn) RevokeOIDCUserClient(ctx context.Context, userID, clientID string
 	}
 	n, err := res.RowsAffected()
 	return n, mapError(err)
+}
+
+// OIDCLogoutTargets returns the clients holding live tokens of a user that asked for
+// back-channel logout, with their logout URI.
+func (c *Conn) OIDCLogoutTargets(ctx context.Context, userID string, now time.Time) (map[string]string, error) {
+	rows, err := c.query(ctx, `SELECT DISTINCT c.id, c.backchannel_logout_uri FROM oidc_tokens t JOIN oidc_clients c ON c.id = t.client_id
+		WHERE t.user_id = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND c.backchannel_logout_uri IS NOT NULL`, userID, micros(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, uri string
+		if err := rows.Scan(&id, &uri); err != nil {
+			return nil, mapError(err)
+		}
+		out[id] = uri
+	}
+	return out, mapError(rows.Err())
 }

@@ -33,6 +33,7 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	firstParty := fs.Bool("first-party", false, "an application of the instance's owner")
 	accessTTL := fs.Duration("access-ttl", 0, "access and ID token lifetime, 1m to 1h (default 5m)")
 	refreshTTL := fs.Duration("refresh-ttl", 0, "refresh token lifetime, 1h to 2160h (default 720h)")
+	bcl := fs.String("backchannel-logout-uri", "", "where logout tokens are posted when the user signs out")
 	var redirects, logouts, scopes listFlag
 	fs.Var(&redirects, "redirect-uri", "a redirect URI, matched exactly (repeat for several; required)")
 	fs.Var(&logouts, "post-logout-redirect-uri", "a post-logout redirect URI (repeat for several)")
@@ -64,7 +65,7 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 		return nil
 	}
 	c, secret, err := a.CreateClient(ctx, roster.System(), app.ClientInput{Name: *name, Public: *public, RedirectURIs: redirects,
-		PostLogoutRedirectURIs: logouts, Scopes: scopes, AccessTokenTTL: *accessTTL, RefreshTokenTTL: *refreshTTL, FirstParty: *firstParty})
+		PostLogoutRedirectURIs: logouts, Scopes: scopes, AccessTokenTTL: *accessTTL, RefreshTokenTTL: *refreshTTL, FirstParty: *firstParty, BackChannelLogoutURI: *bcl})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ CREATE TABLE oidc_clients (
     access_ttl                BIGINT NOT NULL, -- seconds
     refresh_ttl               BIGINT NOT NULL, -- seconds
     first_party               INTEGER NOT NULL,
+    backchannel_logout_uri    TEXT,          -- where logout tokens are posted, if anywhere
     created_by                TEXT NOT NULL DEFAULT '',
     created_at                BIGINT NOT NULL
 );
