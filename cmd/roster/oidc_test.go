@@ -7,6 +7,9 @@ import (
 	"testing"
 )
 
+// testEncryptionKey is a ROSTER_ENCRYPTION_KEY for tests that serve over https.
+const testEncryptionKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 // TestEncryptionKeyRules: an https instance refuses to start without ROSTER_ENCRYPTION_KEY,
 // a malformed key is refused without echoing it, and keys rotate needs the key.
 func TestEncryptionKeyRules(t *testing.T) {
@@ -27,7 +30,7 @@ func TestEncryptionKeyRules(t *testing.T) {
 	if _, err := run(map[string]string{}, "keys", "rotate"); err == nil || !strings.Contains(err.Error(), "ROSTER_ENCRYPTION_KEY") {
 		t.Fatalf("rotate without a key: %v", err)
 	}
-	key := map[string]string{"ROSTER_ENCRYPTION_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	key := map[string]string{"ROSTER_ENCRYPTION_KEY": testEncryptionKey}
 	if out, err := run(key, "migrate"); err != nil {
 		t.Fatalf("migrate: %v %s", err, out)
 	}
