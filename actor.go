@@ -25,6 +25,8 @@ type Actor struct {
 
 	ServiceTokenID string
 
+	OIDCTokenID string // a Roster access token (Sign in with Roster) acting for UserID
+
 	IP        string
 	UserAgent string
 }

@@ -71,6 +71,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerAccounts()
 	s.registerPolicy()
 	s.registerMailbox()
+	s.registerClients()
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
 	documentRevision(api.OpenAPI())

@@ -175,6 +175,13 @@ var rows = map[string]op{
 		want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
 	"admin-list-service-tokens":  {path: "/v1/admin/service-tokens", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"admin-revoke-service-token": {path: "/v1/admin/service-tokens/{id}", setup: newServiceToken, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
+	// Sign in with Roster: applications are the operator's (clients.go).
+	"create-client": {path: "/v1/clients", instanceWide: true, body: func(*cell) any {
+		return map[string]any{"name": "App", "redirect_uris": []string{"https://app.example/cb"}}
+	}, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
+	"list-clients":  {path: "/v1/clients", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"get-client":    {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"delete-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
 
 	// The audit log: everyone in the organization reads it (members their own actions only).
 	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
@@ -391,6 +398,14 @@ func newServiceToken(t *testing.T, c *cell) {
 		t.Fatal(err)
 	}
 	c.vars["id"] = st.ID
+}
+
+func newClient(t *testing.T, c *cell) {
+	cl, _, err := c.f.s.env.App.CreateClient(ctx, roster.System(), app.ClientInput{Name: "doomed", RedirectURIs: []string{"https://app.example/cb"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["id"] = cl.ID
 }
 
 // newWorld builds an organization owned by the fixture's owner, with the fixture's people in

@@ -40,6 +40,7 @@ type Config struct {
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 	IndexEntries        int           // bound of the access index; 0 for DefaultIndexEntries, -1 for none (SQL only)
+	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go)
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -74,6 +75,8 @@ type App struct {
 	// attempts bounds the password checks in flight (each a database write and a hash), so
 	// that a flood of logins is refused at once instead of queueing for the database.
 	attempts *gate.Gate
+
+	keys keyCache // the OpenID signing keys, unsealed (oidc_keys.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
@@ -290,6 +293,9 @@ func (a *App) Cleanup(ctx context.Context) {
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		now := a.clock.Now()
 		if _, err := tx.DeleteExpiredSessions(ctx, now, a.cfg.SessionIdle); err != nil {
+			return err
+		}
+		if err := tx.DeleteExpiredOIDC(ctx, now); err != nil {
 			return err
 		}
 		return tx.DeleteOldUserTokens(ctx, now.Add(-7*24*time.Hour))

@@ -280,6 +280,8 @@ func (a *App) Authenticate(ctx context.Context, secret, ip, userAgent string) (r
 		return a.authenticateSession(ctx, actor, secret, unauth)
 	case strings.HasPrefix(secret, token.PrefixAPIKey):
 		return a.authenticateAPIKey(ctx, actor, secret, unauth)
+	case looksLikeJWT(secret):
+		return a.authenticateAccessToken(ctx, actor, secret, unauth) // oidc_bearer.go
 	case token.WellFormed(token.PrefixService, secret):
 		// Verified from the access index (a keyed hash of the secret) when it may answer.
 		src, err := a.source(ctx, 0)

@@ -52,7 +52,7 @@ func (a *App) Check(ctx context.Context, actor roster.Actor, in CheckInput) (Che
 
 // CheckBatch answers several questions at once, in order.
 func (a *App) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInput) ([]CheckResult, error) {
-	if err := requireChecker(actor); err != nil {
+	if err := requireChecker(actor); err != nil && !ownCheck(actor, in) {
 		return nil, err
 	}
 	if len(in) == 0 || len(in) > MaxBatch {

@@ -72,6 +72,17 @@ func Register(mux *http.ServeMux, a *app.App, o Options) error {
 	return nil
 }
 
+// Mount adds the console to mux like Register and returns it, for the doors that render
+// their pages with it (oidc/).
+func Mount(mux *http.ServeMux, a *app.App, o Options) (*Server, error) {
+	s, err := New(a, o)
+	if err != nil {
+		return nil, err
+	}
+	s.routes(mux)
+	return s, nil
+}
+
 // ctxKey keys the console's values in a request's context.
 type ctxKey int
 

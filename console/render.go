@@ -28,6 +28,7 @@ var pageNames = []string{
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
 	"org_roles", "org_keys", "org_usage",
 	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
+	"oidc_choose", "operator_clients",
 }
 
 // parsePages parses the layout and shared partials with each page.

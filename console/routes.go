@@ -21,6 +21,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /reset-password", public, s.reset)
 	s.handle(mux, "GET /setup", public, s.setupPage)
 	s.handle(mux, "POST /setup", public, s.setup)
+
+	// Sign in with Roster: the sign-in step of an authorization request (oidc.go).
+	s.handle(mux, "GET "+oidcContinuePath, public, s.oidcContinue) // signed out: login, or login_required
+	s.handle(mux, "POST "+oidcContinuePath, signedIn, s.oidcContinue)
 	s.handle(mux, "POST /language", public, s.language)
 	s.handle(mux, "GET /forgot-password", public, s.forgotPage)
 	s.handle(mux, "POST /forgot-password", public, s.forgot)
@@ -129,4 +133,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /operator/users/{user}/deactivate", operator, s.operatorDeactivate)
 	s.handle(mux, "POST /operator/users/{user}/reactivate", operator, s.operatorReactivate)
 	s.handle(mux, "GET /operator/mailbox", operator, s.mailboxPage)
+	s.handle(mux, "GET /operator/clients", operator, s.operatorClients)
+	s.handle(mux, "POST /operator/clients", operator, s.operatorCreateClient)
+	s.handle(mux, "POST /operator/clients/{id}/delete", operator, s.operatorDeleteClient)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -144,6 +145,20 @@ var settings = []setting{
 		c.Pprof = b
 		return nil
 	}},
+	{"encryption-key", "ROSTER_ENCRYPTION_KEY", "", "base64 of 32 random bytes (openssl rand -base64 32) sealing the OpenID signing keys in the database; required when the base URL is https", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			k, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+		}
+		if err != nil || len(k) != app.EncryptionKeySize {
+			return errors.New("must be the base64 of 32 bytes: generate one with openssl rand -base64 32")
+		}
+		c.App.EncryptionKey = k
+		return nil
+	}},
 	{"permissions-file", "ROSTER_PERMISSIONS_FILE", "", "YAML or JSON file of host application permissions, registered at start", func(c *Config, v string) error {
 		c.PermissionsFile = v
 		return nil
@@ -257,7 +272,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 				if src == "" {
 					src = "default of " + s.env
 				}
-				if s.flag == "metrics-token" {
+				if s.flag == "metrics-token" || s.flag == "encryption-key" {
 					return nil, fmt.Errorf("invalid %s: %v", src, err) // a secret is not echoed
 				}
 				return nil, fmt.Errorf("invalid %s %q: %v", src, sqlstore.RedactURL(v), err)

@@ -32,6 +32,9 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // serveWith starts roster serve with the given environment and returns its URL.
 func serveWith(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
+	if _, ok := env["ROSTER_ENCRYPTION_KEY"]; !ok {
+		env["ROSTER_ENCRYPTION_KEY"] = testEncryptionKey // required with an https base URL
+	}
 	logs := &syncBuffer{}
 	started := make(chan string, 1)
 	m := &Main{Stdout: logs, Stderr: logs, Getenv: func(k string) string { return env[k] }, Started: started}

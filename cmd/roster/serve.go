@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/oidc"
 	"github.com/rosterhq/roster/outbox"
 )
 
@@ -31,11 +33,28 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	devKey := false
+	if len(cfg.App.EncryptionKey) == 0 {
+		if cfg.BaseURL.Scheme == "https" {
+			return errors.New("ROSTER_ENCRYPTION_KEY is required when ROSTER_BASE_URL is https: it seals the OpenID signing keys in the database; generate one with openssl rand -base64 32 and keep it with your backups")
+		}
+		// Development over http: a key for this process only. Signing keys sealed with it
+		// cannot be read after a restart; a new one is then made (tokens signed before stop
+		// verifying).
+		cfg.App.EncryptionKey = make([]byte, app.EncryptionKeySize)
+		if _, err := rand.Read(cfg.App.EncryptionKey); err != nil {
+			return err
+		}
+		devKey = true
+	}
 	a, log, closeDB, err := m.openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
+	if devKey {
+		log.Warn("no ROSTER_ENCRYPTION_KEY: OpenID signing keys are sealed with a temporary key of this process and are replaced at the next start; set ROSTER_ENCRYPTION_KEY (openssl rand -base64 32) to keep them")
+	}
 	sender, err := mailSender(cfg, a, log)
 	if err != nil {
 		return err
@@ -59,7 +78,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	https := cfg.BaseURL.Scheme == "https"
 	mux := http.NewServeMux()
 	api.Register(mux, a, api.Options{Log: log, Version: Version, HTTPS: https})
-	if err := console.Register(mux, a, console.Options{Log: log, HTTPS: https}); err != nil {
+	con, err := console.Mount(mux, a, console.Options{Log: log, HTTPS: https})
+	if err != nil {
+		return err
+	}
+	if err := oidc.Register(mux, a, oidc.Options{Log: log, ErrorPage: con.OIDCErrorPage}); err != nil {
 		return err
 	}
 	handler := httpserver.Wrap(mux, httpserver.Options{Log: log, TrustedProxies: cfg.TrustedProxies, HTTPS: https, Ready: a.Ready,

@@ -1,0 +1,202 @@
+package app
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/token"
+)
+
+// Applications that sign in with Roster (OpenID clients) are registered by the operator.
+
+// OIDC scopes a client may be allowed.
+const (
+	ScopeOpenID        = "openid"
+	ScopeProfile       = "profile"
+	ScopeEmail         = "email"
+	ScopeOfflineAccess = "offline_access"
+	ScopeOrganization  = "organization" // the tokens carry the chosen organization and store
+)
+
+// OIDCScopes are the scopes Roster's provider knows.
+var OIDCScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess, ScopeOrganization}
+
+// Bounds and defaults of token lifetimes.
+const (
+	DefaultAccessTokenTTL  = 5 * time.Minute
+	MinAccessTokenTTL      = time.Minute
+	MaxAccessTokenTTL      = time.Hour
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	MinRefreshTokenTTL     = time.Hour
+	MaxRefreshTokenTTL     = 90 * 24 * time.Hour
+)
+
+// clientSecretPrefix marks client secrets for secret scanners.
+const clientSecretPrefix = "rcs_"
+
+// ClientInput registers an application.
+type ClientInput struct {
+	Name                   string
+	Public                 bool
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	Scopes                 []string // empty: every scope
+	AccessTokenTTL         time.Duration
+	RefreshTokenTTL        time.Duration
+	FirstParty             bool
+	BackChannelLogoutURI   string
+}
+
+// redirectURI validates a redirect URI: absolute, no fragment, https, or http on a loopback
+// address (development and native applications).
+func redirectURI(field, s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil || len(s) > 2000 {
+		return "", roster.Invalidf(field, "%q is not an absolute URL without a fragment", s)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", roster.Invalidf(field, "%q: plain http is allowed only on a loopback address; use https", s)
+		}
+	default:
+		return "", roster.Invalidf(field, "%q: use https", s)
+	}
+	return s, nil
+}
+
+func redirectURIs(field string, in []string, required bool) ([]string, error) {
+	if required && len(in) == 0 {
+		return nil, roster.Invalidf(field, "give at least one redirect URI")
+	}
+	if len(in) > 20 {
+		return nil, roster.Invalidf(field, "give at most 20 URIs")
+	}
+	out := []string{}
+	for _, s := range in {
+		u, err := redirectURI(field, strings.TrimSpace(s))
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func ttl(field string, d, def, lo, hi time.Duration) (time.Duration, error) {
+	if d == 0 {
+		return def, nil
+	}
+	if d < lo || d > hi || d%time.Second != 0 {
+		return 0, roster.Invalidf(field, "give a whole number of seconds between %d and %d", int(lo/time.Second), int(hi/time.Second))
+	}
+	return d, nil
+}
+
+// CreateClient registers an application. A confidential client's secret (256 random bits)
+// is returned once; only its hash is kept.
+func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInput) (roster.OIDCClient, string, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	name, err := text("name", in.Name, true, 100)
+	if err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	cl := roster.OIDCClient{ID: roster.NewID(roster.PrefixClient), Name: name, Public: in.Public, FirstParty: in.FirstParty}
+	if cl.RedirectURIs, err = redirectURIs("redirect_uris", in.RedirectURIs, true); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	if cl.PostLogoutRedirectURIs, err = redirectURIs("post_logout_redirect_uris", in.PostLogoutRedirectURIs, false); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	if in.BackChannelLogoutURI != "" {
+		if cl.BackChannelLogoutURI, err = redirectURI("backchannel_logout_uri", strings.TrimSpace(in.BackChannelLogoutURI)); err != nil {
+			return roster.OIDCClient{}, "", err
+		}
+	}
+	cl.Scopes = []string{}
+	for _, s := range in.Scopes {
+		if !slices.Contains(OIDCScopes, s) {
+			return roster.OIDCClient{}, "", roster.Invalidf("scopes", "unknown scope %q; known scopes: %s", s, strings.Join(OIDCScopes, ", "))
+		}
+		if !slices.Contains(cl.Scopes, s) {
+			cl.Scopes = append(cl.Scopes, s)
+		}
+	}
+	if len(cl.Scopes) == 0 {
+		cl.Scopes = slices.Clone(OIDCScopes)
+	}
+	if !slices.Contains(cl.Scopes, ScopeOpenID) {
+		return roster.OIDCClient{}, "", roster.Invalidf("scopes", "the scope openid is required")
+	}
+	if cl.AccessTokenTTL, err = ttl("access_token_ttl", in.AccessTokenTTL, DefaultAccessTokenTTL, MinAccessTokenTTL, MaxAccessTokenTTL); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	if cl.RefreshTokenTTL, err = ttl("refresh_token_ttl", in.RefreshTokenTTL, DefaultRefreshTokenTTL, MinRefreshTokenTTL, MaxRefreshTokenTTL); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	var secret, hash string
+	if !cl.Public {
+		secret, hash = token.New(clientSecretPrefix)
+	}
+	cl.CreatedBy = actor.ID()
+	cl, err = writeValue(ctx, a, actor, func(t *txn) (roster.OIDCClient, error) {
+		c := cl
+		c.CreatedAt = t.now
+		if err := t.CreateOIDCClient(t.ctx, c, hash); err != nil {
+			return c, err
+		}
+		return c, t.audit(roster.AuditEvent{Action: "client.created", TargetType: "client", TargetID: c.ID,
+			After: map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes}})
+	})
+	if err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	return cl, secret, nil
+}
+
+// Clients lists the registered applications. Operators only.
+func (a *App) Clients(ctx context.Context, actor roster.Actor) ([]roster.OIDCClient, error) {
+	if err := requireOperator(actor); err != nil {
+		return nil, err
+	}
+	return a.read().OIDCClients(ctx)
+}
+
+// Client returns one registered application. Operators only.
+func (a *App) Client(ctx context.Context, actor roster.Actor, id string) (roster.OIDCClient, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.OIDCClient{}, err
+	}
+	if !roster.ValidID(roster.PrefixClient, id) {
+		return roster.OIDCClient{}, roster.NotFound("client")
+	}
+	cl, _, err := a.read().OIDCClient(ctx, id)
+	return cl, err
+}
+
+// DeleteClient deletes an application; its tokens stop working at once. Operators only.
+func (a *App) DeleteClient(ctx context.Context, actor roster.Actor, id string) error {
+	if err := requireOperator(actor); err != nil {
+		return err
+	}
+	if !roster.ValidID(roster.PrefixClient, id) {
+		return roster.NotFound("client")
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.DeleteOIDCClient(t.ctx, id); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "client.deleted", TargetType: "client", TargetID: id})
+	})
+}

@@ -1,0 +1,659 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/token"
+)
+
+// The use cases behind Roster's OpenID provider (the oidc/ door): authorization requests,
+// the sign-in's organization and store choice, codes, tokens and their claims. The protocol
+// itself (parameters, errors, signatures) is the door's; the rules are here.
+
+// Lifetimes of the flow's steps.
+const (
+	authRequestTTL = 10 * time.Minute // from /authorize to the code
+	authCodeTTL    = 60 * time.Second // from the code to its exchange
+)
+
+// ErrOIDCGrant is the refusal of a code or refresh token that is unknown, expired, used or
+// revoked, or whose user no longer has the access it carried: the door answers invalid_grant.
+var ErrOIDCGrant = roster.Errorf(roster.EInvalid, "the grant is invalid, expired or revoked")
+
+// OIDCRequest is what a client asked for at the authorization endpoint, as validated by the
+// door.
+type OIDCRequest struct {
+	RedirectURI         string   `json:"redirect_uri"`
+	State               string   `json:"state,omitempty"`
+	Nonce               string   `json:"nonce,omitempty"`
+	Scopes              []string `json:"scopes"`
+	ResponseType        string   `json:"response_type"`
+	ResponseMode        string   `json:"response_mode,omitempty"`
+	CodeChallenge       string   `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string   `json:"code_challenge_method,omitempty"`
+	Organization        string   `json:"organization,omitempty"` // asked for by the client
+	Store               string   `json:"store,omitempty"`
+	Prompt              []string `json:"prompt,omitempty"`
+}
+
+// Silent reports whether the client asked for no interaction at all (prompt=none).
+func (r OIDCRequest) Silent() bool { return slices.Contains(r.Prompt, "none") }
+
+// OIDCAuthRequest is an authorization request and how far it went.
+type OIDCAuthRequest struct {
+	ID       string
+	ClientID string
+	OIDCRequest
+	UserID   string // who signed in, once they did
+	OrgID    string // what they chose, with the scope organization
+	StoreID  string
+	AuthTime time.Time
+}
+
+// Done reports whether the user completed sign-in for the request.
+func (r OIDCAuthRequest) Done() bool { return r.UserID != "" }
+
+// HasScope reports whether the request asked for a scope.
+func (r OIDCAuthRequest) HasScope(s string) bool { return slices.Contains(r.Scopes, s) }
+
+func authRequestFrom(row sqlstore.OIDCAuthRequest) (OIDCAuthRequest, error) {
+	r := OIDCAuthRequest{ID: row.ID, ClientID: row.ClientID, UserID: row.UserID, OrgID: row.OrgID, StoreID: row.StoreID}
+	if row.AuthTime != nil {
+		r.AuthTime = *row.AuthTime
+	}
+	return r, json.Unmarshal([]byte(row.Request), &r.OIDCRequest)
+}
+
+// OIDCClientByID returns a registered application for the protocol door.
+func (a *App) OIDCClientByID(ctx context.Context, id string) (roster.OIDCClient, error) {
+	if !roster.ValidID(roster.PrefixClient, id) {
+		return roster.OIDCClient{}, roster.NotFound("client")
+	}
+	cl, _, err := a.read().OIDCClient(ctx, id)
+	return cl, err
+}
+
+// AuthenticateOIDCClient checks a confidential client's secret. Unknown clients, public
+// clients and wrong secrets get the same answer.
+func (a *App) AuthenticateOIDCClient(ctx context.Context, id, secret string) error {
+	bad := roster.Errorf(roster.EUnauthenticated, "the client is unknown or its secret is wrong")
+	if !roster.ValidID(roster.PrefixClient, id) || !token.WellFormed(clientSecretPrefix, secret) {
+		return bad
+	}
+	_, hash, err := a.read().OIDCClient(ctx, id)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return bad
+	}
+	if err != nil {
+		return err
+	}
+	if hash == "" || !token.Equal(hash, token.Hash(secret)) {
+		return bad
+	}
+	return nil
+}
+
+// StartOIDCAuthRequest records a validated authorization request. PKCE with S256 is
+// required of public clients and, when a confidential client sends a challenge, S256 is the
+// only method accepted.
+func (a *App) StartOIDCAuthRequest(ctx context.Context, clientID string, in OIDCRequest) (OIDCAuthRequest, error) {
+	cl, err := a.OIDCClientByID(ctx, clientID)
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	if in.CodeChallenge == "" && cl.Public {
+		return OIDCAuthRequest{}, roster.Invalidf("code_challenge", "a public client must use PKCE (code_challenge with S256)")
+	}
+	if in.CodeChallenge != "" && in.CodeChallengeMethod != "S256" {
+		return OIDCAuthRequest{}, roster.Invalidf("code_challenge_method", "the only PKCE method accepted is S256")
+	}
+	if !slices.Contains(cl.RedirectURIs, in.RedirectURI) {
+		return OIDCAuthRequest{}, roster.Invalidf("redirect_uri", "the redirect URI is not registered for this client")
+	}
+	for _, s := range in.Scopes {
+		if !slices.Contains(cl.Scopes, s) {
+			return OIDCAuthRequest{}, roster.Invalidf("scope", "the scope %q is not allowed for this client", s)
+		}
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	now := a.clock.Now()
+	row := sqlstore.OIDCAuthRequest{ID: "ar_" + token.Random(), ClientID: cl.ID, Request: string(body), CreatedAt: now, ExpiresAt: now.Add(authRequestTTL)}
+	if err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.CreateOIDCAuthRequest(ctx, row) }); err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	return authRequestFrom(row)
+}
+
+// OIDCAuthRequest returns an authorization request that has not expired.
+func (a *App) OIDCAuthRequest(ctx context.Context, id string) (OIDCAuthRequest, error) {
+	if !strings.HasPrefix(id, "ar_") || len(id) > 64 {
+		return OIDCAuthRequest{}, roster.NotFound("authorization request")
+	}
+	row, err := a.read().OIDCAuthRequest(ctx, id)
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	if !a.clock.Now().Before(row.ExpiresAt) || row.CodeUsedAt != nil {
+		return OIDCAuthRequest{}, roster.NotFound("authorization request")
+	}
+	return authRequestFrom(row)
+}
+
+// OIDCSignIn is what the sign-in's last step shows: the application, and the organizations
+// and stores the user may choose from.
+type OIDCSignIn struct {
+	Request OIDCAuthRequest
+	Client  roster.OIDCClient
+	Choices []roster.Affiliation // active memberships, with the active stores reached
+	// Chosen is set when no choice is needed: the scope organization was not asked for, the
+	// user has exactly one choice, or the request named one the user has. Never for a
+	// third-party application.
+	Chosen *OIDCChoice
+	// Consent is set for a third-party application (not first-party): the page lists what it
+	// will receive and the user agrees, or refuses.
+	Consent bool
+}
+
+// OIDCChoice is an organization and, optionally, one of its stores.
+type OIDCChoice struct{ OrgID, StoreID string }
+
+// OIDCSignInChoices returns the choices of a signed-in user for an authorization request.
+func (a *App) OIDCSignInChoices(ctx context.Context, actor roster.Actor, id string) (OIDCSignIn, error) {
+	if err := requireUser(actor); err != nil {
+		return OIDCSignIn{}, err
+	}
+	r, err := a.OIDCAuthRequest(ctx, id)
+	if err != nil {
+		return OIDCSignIn{}, err
+	}
+	cl, err := a.OIDCClientByID(ctx, r.ClientID)
+	if err != nil {
+		return OIDCSignIn{}, err
+	}
+	out := OIDCSignIn{Request: r, Client: cl, Consent: !cl.FirstParty}
+	if !r.HasScope(ScopeOrganization) {
+		if !out.Consent {
+			out.Chosen = &OIDCChoice{}
+		}
+		return out, nil
+	}
+	affs, _, _, err := a.affiliations(ctx, a.read(), actor.UserID)
+	if err != nil {
+		return OIDCSignIn{}, err
+	}
+	for _, aff := range affs {
+		if aff.Membership.Status == roster.MembershipActive {
+			out.Choices = append(out.Choices, aff)
+		}
+	}
+	switch {
+	case out.Consent:
+		// A third-party application: the user always sees what it will receive, and agrees.
+	case r.Organization != "":
+		if c, ok := validChoice(out.Choices, r.Organization, r.Store); ok {
+			out.Chosen = &c
+		}
+	case len(out.Choices) == 1 && len(out.Choices[0].Stores) <= 1:
+		c := OIDCChoice{OrgID: out.Choices[0].Organization.ID}
+		if len(out.Choices[0].Stores) == 1 {
+			c.StoreID = out.Choices[0].Stores[0].Store.ID
+		}
+		out.Chosen = &c
+	}
+	return out, nil
+}
+
+// validChoice reports whether an organization (and store, if any) is among the choices.
+func validChoice(choices []roster.Affiliation, orgID, storeID string) (OIDCChoice, bool) {
+	for _, aff := range choices {
+		if aff.Organization.ID != orgID {
+			continue
+		}
+		if storeID == "" {
+			return OIDCChoice{OrgID: orgID}, true
+		}
+		for _, s := range aff.Stores {
+			if s.Store.ID == storeID {
+				return OIDCChoice{OrgID: orgID, StoreID: storeID}, true
+			}
+		}
+	}
+	return OIDCChoice{}, false
+}
+
+// CompleteOIDCSignIn records that the signed-in user completed an authorization request,
+// with the organization and store they chose (checked against their memberships as they
+// are now).
+func (a *App) CompleteOIDCSignIn(ctx context.Context, actor roster.Actor, id string, choice OIDCChoice) error {
+	si, err := a.OIDCSignInChoices(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	if si.Request.HasScope(ScopeOrganization) {
+		c, ok := validChoice(si.Choices, choice.OrgID, choice.StoreID)
+		if !ok {
+			return roster.Invalidf("organization", "choose one of your organizations and stores")
+		}
+		choice = c
+	} else {
+		choice = OIDCChoice{}
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.CompleteOIDCAuthRequest(t.ctx, id, actor.UserID, choice.OrgID, choice.StoreID, t.now); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "oidc.signed_in", OrgID: choice.OrgID, StoreID: choice.StoreID,
+			TargetType: "client", TargetID: si.Client.ID})
+	})
+}
+
+// DenyOIDCSignIn ends an authorization request the user refused; it returns where to send the
+// browser: the application's registered redirect URI with error=access_denied.
+func (a *App) DenyOIDCSignIn(ctx context.Context, actor roster.Actor, id string) (OIDCAuthRequest, error) {
+	if err := requireUser(actor); err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	r, err := a.OIDCAuthRequest(ctx, id)
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	err = a.write(ctx, actor, func(t *txn) error {
+		if _, err := t.UseOIDCAuthCode(t.ctx, id, t.now); err != nil { // the request can no longer complete
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "oidc.sign_in_refused", TargetType: "client", TargetID: r.ClientID})
+	})
+	return r, err
+}
+
+// SaveOIDCCode records the code issued for a completed request; it may be exchanged once,
+// within a minute.
+func (a *App) SaveOIDCCode(ctx context.Context, id, code string) error {
+	now := a.clock.Now()
+	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		// Kept an access token's longest lifetime after: a replay within it revokes what the
+		// code issued.
+		return tx.SetOIDCAuthCode(ctx, id, token.Hash(code), now.Add(authCodeTTL), now.Add(MaxAccessTokenTTL))
+	})
+}
+
+// OIDCAuthRequestByCode returns the request a code was issued for. A code presented again
+// after it was exchanged revokes every token it issued (RFC 6749 §4.1.2).
+func (a *App) OIDCAuthRequestByCode(ctx context.Context, code string) (OIDCAuthRequest, error) {
+	if code == "" || len(code) > 512 {
+		return OIDCAuthRequest{}, ErrOIDCGrant
+	}
+	row, err := a.read().OIDCAuthRequestByCode(ctx, token.Hash(code))
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return OIDCAuthRequest{}, ErrOIDCGrant
+	}
+	if err != nil {
+		return OIDCAuthRequest{}, err
+	}
+	now := a.clock.Now()
+	if row.CodeUsedAt != nil {
+		if err := a.revokeFamily(ctx, row.ID, "oidc.code_replayed"); err != nil {
+			return OIDCAuthRequest{}, err
+		}
+		return OIDCAuthRequest{}, ErrOIDCGrant
+	}
+	if row.CodeExpires == nil || !now.Before(*row.CodeExpires) {
+		return OIDCAuthRequest{}, ErrOIDCGrant
+	}
+	return authRequestFrom(row)
+}
+
+// revokeFamily revokes every token descending from one authorization, recording why.
+func (a *App) revokeFamily(ctx context.Context, familyID, action string) error {
+	return a.write(ctx, roster.System(), func(t *txn) error {
+		n, err := t.RevokeOIDCFamily(t.ctx, familyID, t.now)
+		if err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: action, TargetType: "oidc_grant", TargetID: familyID, After: map[string]any{"revoked": n}})
+	})
+}
+
+// IssueInput is what tokens are issued for: the grant they come from and what they carry.
+type IssueInput struct {
+	ClientID string
+	UserID   string
+	OrgID    string
+	StoreID  string
+	Scopes   []string
+	Audience []string
+	AuthTime time.Time
+	Refresh  bool // issue a refresh token too
+
+	CodeRequestID string // the authorization request whose code is exchanged, or
+	RefreshID     string // the refresh token exchanged (rotated)
+	FamilyID      string // with RefreshID: its family
+
+	// Since is when the grant was given (the sign-in, or the refresh token's issue): a
+	// membership changed after it (suspended, reactivated, another role, removed and added
+	// again) ends the grant. Zero for a switch to another organization.
+	Since time.Time
+}
+
+// Issued names the tokens issued: the access token's ID (its "jti"), and the refresh
+// token's secret, given once.
+type Issued struct {
+	AccessID  string
+	Refresh   string
+	ExpiresAt time.Time
+}
+
+// IssueOIDCTokens consumes a code or a refresh token and issues an access token (and a
+// refresh token). A code or refresh token already consumed is refused, and its family
+// revoked: a second use means a copy is in other hands. Tokens are issued only to an active
+// user who is still an active member of the organization they carry.
+func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error) {
+	cl, err := a.OIDCClientByID(ctx, in.ClientID)
+	if err != nil {
+		return Issued{}, err
+	}
+	if err := a.stillEntitled(ctx, in.UserID, in.OrgID, in.Since); err != nil {
+		return Issued{}, err
+	}
+	family := in.FamilyID
+	if in.CodeRequestID != "" {
+		family = in.CodeRequestID
+	}
+	reused := false
+	out, err := writeValue(ctx, a, roster.System(), func(t *txn) (Issued, error) {
+		var ok bool
+		var err error
+		switch {
+		case in.CodeRequestID != "":
+			ok, err = t.UseOIDCAuthCode(t.ctx, in.CodeRequestID, t.now)
+		case in.RefreshID != "":
+			ok, err = t.UseOIDCRefreshToken(t.ctx, in.RefreshID, t.now)
+		default:
+			return Issued{}, roster.Errorf(roster.EInternal, "tokens issued without a grant")
+		}
+		if err != nil {
+			return Issued{}, err
+		}
+		if !ok {
+			reused = true
+			return Issued{}, ErrOIDCGrant
+		}
+		res := Issued{AccessID: roster.NewID(roster.PrefixToken), ExpiresAt: t.now.Add(cl.AccessTokenTTL)}
+		tok := sqlstore.OIDCToken{ID: res.AccessID, Kind: "access", FamilyID: family, ClientID: cl.ID, UserID: in.UserID,
+			OrgID: in.OrgID, StoreID: in.StoreID, Scopes: in.Scopes, Audience: in.Audience, AuthTime: in.AuthTime,
+			CreatedAt: t.now, ExpiresAt: res.ExpiresAt}
+		if err := t.CreateOIDCToken(t.ctx, tok, ""); err != nil {
+			return Issued{}, err
+		}
+		if in.Refresh {
+			var hash string
+			res.Refresh, hash = token.New(refreshTokenPrefix)
+			tok.ID, tok.Kind, tok.ExpiresAt = roster.NewID(roster.PrefixToken), "refresh", t.now.Add(cl.RefreshTokenTTL)
+			if err := t.CreateOIDCToken(t.ctx, tok, hash); err != nil {
+				return Issued{}, err
+			}
+		}
+		return res, nil
+	})
+	if reused {
+		if err := a.revokeFamily(ctx, family, "oidc.grant_reused"); err != nil {
+			return Issued{}, err
+		}
+	}
+	return out, err
+}
+
+// refreshTokenPrefix marks refresh tokens for secret scanners.
+const refreshTokenPrefix = "rrt_"
+
+// stillEntitled refuses a grant whose user is deactivated, or no longer an active member of
+// the organization the grant carries, or whose membership changed since the grant was given
+// (since; zero skips that check): a suspension, a new organization role, a removal end the
+// grant for good, even if the member is later reactivated or added again.
+func (a *App) stillEntitled(ctx context.Context, userID, orgID string, since time.Time) error {
+	c := a.read()
+	u, err := c.User(ctx, userID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return ErrOIDCGrant
+	}
+	if err != nil {
+		return err
+	}
+	if u.Status != roster.UserActive {
+		return ErrOIDCGrant
+	}
+	if orgID == "" {
+		return nil
+	}
+	m, err := c.Membership(ctx, orgID, userID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return ErrOIDCGrant
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status != roster.MembershipActive || (!since.IsZero() && m.UpdatedAt.After(since)) {
+		return ErrOIDCGrant
+	}
+	return nil
+}
+
+// OIDCRefreshToken returns the live refresh token a client presents. One presented again
+// after it was exchanged revokes its whole family.
+func (a *App) OIDCRefreshToken(ctx context.Context, secret string) (sqlstore.OIDCToken, error) {
+	if !token.WellFormed(refreshTokenPrefix, secret) {
+		return sqlstore.OIDCToken{}, ErrOIDCGrant
+	}
+	t, err := a.read().OIDCRefreshToken(ctx, token.Hash(secret))
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return sqlstore.OIDCToken{}, ErrOIDCGrant
+	}
+	if err != nil {
+		return sqlstore.OIDCToken{}, err
+	}
+	if t.UsedAt != nil && t.RevokedAt == nil {
+		if err := a.revokeFamily(ctx, t.FamilyID, "oidc.grant_reused"); err != nil {
+			return sqlstore.OIDCToken{}, err
+		}
+		return sqlstore.OIDCToken{}, ErrOIDCGrant
+	}
+	if t.UsedAt != nil || t.RevokedAt != nil || !a.clock.Now().Before(t.ExpiresAt) {
+		return sqlstore.OIDCToken{}, ErrOIDCGrant
+	}
+	return t, nil
+}
+
+// OIDCRefreshTokenID returns the ID of a refresh token of a client, for revocation: "" when
+// the secret is no refresh token of that client.
+func (a *App) OIDCRefreshTokenID(ctx context.Context, clientID, secret string) (sqlstore.OIDCToken, bool, error) {
+	if !token.WellFormed(refreshTokenPrefix, secret) {
+		return sqlstore.OIDCToken{}, false, nil
+	}
+	t, err := a.read().OIDCRefreshToken(ctx, token.Hash(secret))
+	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && t.ClientID != clientID) {
+		return sqlstore.OIDCToken{}, false, nil
+	}
+	return t, err == nil, err
+}
+
+// RevokeOIDCToken revokes a token at its client's request (RFC 7009): an access token alone,
+// or a refresh token with its whole family. A token of another client is left alone.
+func (a *App) RevokeOIDCToken(ctx context.Context, clientID, tokenID string) error {
+	t, err := a.read().OIDCToken(ctx, tokenID)
+	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && t.ClientID != clientID) {
+		return nil // RFC 7009 §2.2: an unknown token is answered like a revoked one
+	}
+	if err != nil {
+		return err
+	}
+	if t.Kind == "refresh" {
+		return a.revokeFamily(ctx, t.FamilyID, "oidc.token_revoked")
+	}
+	return a.write(ctx, roster.System(), func(tx *txn) error {
+		if err := tx.RevokeOIDCToken(tx.ctx, t.ID, tx.now); err != nil {
+			return err
+		}
+		return tx.audit(roster.AuditEvent{Action: "oidc.token_revoked", TargetType: "oidc_token", TargetID: t.ID})
+	})
+}
+
+// OIDCLiveToken returns an access token that is neither expired nor revoked and whose user
+// still has the access it carries: what introspection and userinfo answer for.
+func (a *App) OIDCLiveToken(ctx context.Context, id string) (sqlstore.OIDCToken, error) {
+	t, err := a.read().OIDCToken(ctx, id)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return sqlstore.OIDCToken{}, ErrOIDCGrant
+	}
+	if err != nil {
+		return sqlstore.OIDCToken{}, err
+	}
+	if t.Kind != "access" || t.RevokedAt != nil || !a.clock.Now().Before(t.ExpiresAt) {
+		return sqlstore.OIDCToken{}, ErrOIDCGrant
+	}
+	if err := a.stillEntitled(ctx, t.UserID, t.OrgID, t.CreatedAt); err != nil {
+		return sqlstore.OIDCToken{}, err
+	}
+	return t, nil
+}
+
+// OIDCUser returns the user a token speaks of.
+func (a *App) OIDCUser(ctx context.Context, userID string) (roster.User, error) {
+	return a.read().User(ctx, userID)
+}
+
+// OIDCClaims are the organization claims of a token: what its user holds, at issue time, in
+// the organization and store the token carries.
+type OIDCClaims struct {
+	OrgID         string   `json:"org_id"`
+	OrgRole       string   `json:"org_role"`
+	StoreID       string   `json:"store_id,omitempty"`
+	StoreRoles    []string `json:"store_roles"`
+	Permissions   []string `json:"permissions"`
+	AccessVersion int64    `json:"access_version"`
+}
+
+// Map returns the claims as a token's private claims.
+func (c OIDCClaims) Map() map[string]any {
+	m := map[string]any{"org_id": c.OrgID, "org_role": c.OrgRole, "store_roles": c.StoreRoles,
+		"permissions": c.Permissions, "access_version": c.AccessVersion}
+	if c.StoreID != "" {
+		m["store_id"] = c.StoreID
+	}
+	return m
+}
+
+// OIDCOrgClaims computes a token's organization claims from the user's access as it is now
+// (roster.Access decides every permission). It refuses a user who is no longer an active
+// member, or no longer reaches the store.
+func (a *App) OIDCOrgClaims(ctx context.Context, userID, orgID, storeID string) (OIDCClaims, error) {
+	c := a.read()
+	cat, err := a.catalog(ctx, c)
+	if err != nil {
+		return OIDCClaims{}, err
+	}
+	acc, err := a.userAccess(ctx, c, cat, orgID, userID)
+	if err != nil {
+		return OIDCClaims{}, err
+	}
+	if !acc.Active() {
+		return OIDCClaims{}, ErrOIDCGrant
+	}
+	out := OIDCClaims{OrgID: orgID, OrgRole: string(acc.Role), StoreID: storeID, StoreRoles: []string{}, Permissions: []string{}}
+	if storeID != "" {
+		g, ok := acc.Store(storeID)
+		if !ok {
+			return OIDCClaims{}, ErrOIDCGrant
+		}
+		out.StoreRoles = append(out.StoreRoles, g.RoleID)
+	}
+	for _, p := range cat.All() {
+		if acc.Can(p.Key) || (storeID != "" && acc.CanInStore(storeID, p.Key)) {
+			out.Permissions = append(out.Permissions, string(p.Key))
+		}
+	}
+	out.AccessVersion = accessVersion(out)
+	return out, nil
+}
+
+// accessVersion is a fingerprint of the access a token carries: the same access gives the
+// same number, and any change of role, store role or permission gives another. A host
+// compares it with the current one to learn that a token's access is stale.
+func accessVersion(c OIDCClaims) int64 {
+	h := sha256.New()
+	for _, s := range append(append([]string{c.OrgID, c.OrgRole, c.StoreID, "|"}, c.StoreRoles...), append([]string{"|"}, c.Permissions...)...) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	sum := h.Sum(nil)
+	return int64(binary.BigEndian.Uint64(sum[:8]) >> 11) // 53 bits: exact in JSON numbers everywhere
+}
+
+// ErrOIDCNotMember refuses switching a token to an organization or store the user does not
+// have: the door answers invalid_target.
+var ErrOIDCNotMember = roster.Errorf(roster.EForbidden, "the user is not an active member of that organization, or does not reach that store")
+
+// OIDCSwitch validates a switch of a token to another organization (and store) of the same
+// user, against their memberships as they are now: the same choices as the chooser offers.
+func (a *App) OIDCSwitch(ctx context.Context, userID, orgID, storeID string) (OIDCChoice, error) {
+	if !roster.ValidID(roster.PrefixOrganization, orgID) || (storeID != "" && !roster.ValidID(roster.PrefixStore, storeID)) {
+		return OIDCChoice{}, ErrOIDCNotMember
+	}
+	affs, _, _, err := a.affiliations(ctx, a.read(), userID)
+	if err != nil {
+		return OIDCChoice{}, err
+	}
+	active := affs[:0]
+	for _, aff := range affs {
+		if aff.Membership.Status == roster.MembershipActive {
+			active = append(active, aff)
+		}
+	}
+	c, ok := validChoice(active, orgID, storeID)
+	if !ok {
+		return OIDCChoice{}, ErrOIDCNotMember
+	}
+	return c, nil
+}
+
+// EndOIDCSession is RP-initiated logout, for a user named by an ID token the provider signed:
+// every token of theirs at that client is revoked and, when the browser's session (its
+// session token, if any) is theirs, it ends too.
+func (a *App) EndOIDCSession(ctx context.Context, sessionToken, ip, userAgent, userID, clientID string) error {
+	if userID == "" || clientID == "" {
+		return roster.Invalidf("id_token_hint", "an id_token_hint is required to sign out")
+	}
+	// The other applications where the user is signed in hear of it (oidc_logout.go).
+	if err := a.backChannelLogout(ctx, userID, clientID); err != nil {
+		return err
+	}
+	err := a.write(ctx, roster.System(), func(t *txn) error {
+		n, err := t.RevokeOIDCUserClient(t.ctx, userID, clientID, t.now)
+		if err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "oidc.signed_out", TargetType: "client", TargetID: clientID,
+			After: map[string]any{"user_id": userID, "revoked": n}})
+	})
+	if err != nil || sessionToken == "" {
+		return err
+	}
+	actor, err := a.Authenticate(ctx, sessionToken, ip, userAgent)
+	if roster.ErrorCode(err) == roster.EUnauthenticated || (err == nil && (actor.UserID != userID || actor.SessionID == "")) {
+		return nil // no session, or someone else's: nothing more to end here
+	}
+	if err != nil {
+		return err
+	}
+	return a.Logout(ctx, actor)
+}

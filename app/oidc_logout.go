@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/rosterhq/roster/token"
+)
+
+// Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a user signs out of
+// Roster through an application, the other applications that hold live tokens of theirs and
+// registered a back-channel logout URI are sent a logout token, so that they end their own
+// sessions. Delivery is best effort, in the background, once, with a short timeout: the URIs
+// are the operator's, registered with the client.
+
+// backChannelEvent is the event a logout token carries.
+const backChannelEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// logoutTimeout bounds one delivery.
+const logoutTimeout = 5 * time.Second
+
+// LogoutToken returns a signed logout token for a user at a client.
+func (a *App) LogoutToken(ctx context.Context, clientID, userID string) (string, error) {
+	k, err := a.OIDCSigningKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: k.Algorithm, Key: jose.JSONWebKey{Key: k.Key, KeyID: k.ID, Algorithm: string(k.Algorithm)}},
+		(&jose.SignerOptions{}).WithType("logout+jwt"))
+	if err != nil {
+		return "", err
+	}
+	now := a.clock.Now()
+	payload, err := json.Marshal(map[string]any{
+		"iss": a.Issuer(), "aud": clientID, "sub": userID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"jti": token.Random(), "events": map[string]any{backChannelEvent: map[string]any{}},
+	})
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+// backChannelLogout sends logout tokens for a user to the clients that asked for them, but
+// the one named by except (it started the logout). It returns at once; deliveries run in the
+// background and their failures are logged.
+func (a *App) backChannelLogout(ctx context.Context, userID, except string) error {
+	targets, err := a.read().OIDCLogoutTargets(ctx, userID, a.clock.Now())
+	if err != nil {
+		return err
+	}
+	for clientID, uri := range targets {
+		if clientID == except {
+			continue
+		}
+		tok, err := a.LogoutToken(ctx, clientID, userID)
+		if err != nil {
+			return err
+		}
+		go a.deliverLogout(context.WithoutCancel(ctx), clientID, uri, tok)
+	}
+	return nil
+}
+
+func (a *App) deliverLogout(ctx context.Context, clientID, uri, logoutToken string) {
+	ctx, cancel := context.WithTimeout(ctx, logoutTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, strings.NewReader(url.Values{"logout_token": {logoutToken}}.Encode()))
+	if err != nil {
+		a.log.Error("back-channel logout", "client", clientID, "err", err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := logoutClient.Do(req)
+	if err != nil {
+		a.log.Warn("back-channel logout not delivered", "client", clientID, "err", err)
+		return
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK && res.StatusCode != http.StatusNoContent {
+		a.log.Warn("back-channel logout refused", "client", clientID, "status", res.StatusCode)
+	}
+}
+
+// logoutClient follows no redirect: a logout token goes to the registered URI only.
+var logoutClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

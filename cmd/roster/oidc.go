@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+)
+
+// listFlag is a flag given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// clients registers and lists the applications that sign in with Roster.
+func (m *Main) clients(ctx context.Context, args []string) error {
+	const usage = "clients create --name NAME --redirect-uri URI [--redirect-uri URI…] [--public] [--scope S…] [--post-logout-redirect-uri URI…] [--access-ttl 5m] [--refresh-ttl 720h] [--first-party]\n       roster clients list\n\nRegisters an application that signs its users in with Roster (an OpenID client). A confidential client's secret is printed once; only its hash is kept.\nThe database comes from ROSTER_DATABASE_URL (default sqlite:roster.db)."
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
+		fmt.Fprintf(m.Stderr, "Usage: roster %s\n", usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("clients create or clients list")
+	}
+	fs := m.flags("clients "+args[0], usage)
+	name := fs.String("name", "", "the application's name, shown to users (required)")
+	public := fs.Bool("public", false, "a public client (single-page or native application): no secret, PKCE required")
+	firstParty := fs.Bool("first-party", false, "an application of the instance's owner")
+	accessTTL := fs.Duration("access-ttl", 0, "access and ID token lifetime, 1m to 1h (default 5m)")
+	refreshTTL := fs.Duration("refresh-ttl", 0, "refresh token lifetime, 1h to 2160h (default 720h)")
+	bcl := fs.String("backchannel-logout-uri", "", "where logout tokens are posted when the user signs out")
+	var redirects, logouts, scopes listFlag
+	fs.Var(&redirects, "redirect-uri", "a redirect URI, matched exactly (repeat for several; required)")
+	fs.Var(&logouts, "post-logout-redirect-uri", "a post-logout redirect URI (repeat for several)")
+	fs.Var(&scopes, "scope", "an allowed scope: openid, profile, email, offline_access, organization (repeat; default all)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := bindConfig(m.flags("clients", ""), m.Getenv)()
+	if err != nil {
+		return err
+	}
+	a, _, closeDB, err := m.openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if args[0] == "list" {
+		list, err := a.Clients(ctx, roster.System())
+		if err != nil {
+			return err
+		}
+		for _, c := range list {
+			typ := "confidential"
+			if c.Public {
+				typ = "public"
+			}
+			fmt.Fprintf(m.Stdout, "%s\t%s\t%s\t%s\n", c.ID, typ, c.Name, strings.Join(c.RedirectURIs, " "))
+		}
+		return nil
+	}
+	c, secret, err := a.CreateClient(ctx, roster.System(), app.ClientInput{Name: *name, Public: *public, RedirectURIs: redirects,
+		PostLogoutRedirectURIs: logouts, Scopes: scopes, AccessTokenTTL: *accessTTL, RefreshTokenTTL: *refreshTTL, FirstParty: *firstParty, BackChannelLogoutURI: *bcl})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "client_id:     %s\n", c.ID)
+	if secret != "" {
+		fmt.Fprintf(m.Stdout, "client_secret: %s\n(shown once: keep it in the application's secrets)\n", secret)
+	}
+	fmt.Fprintf(m.Stdout, "issuer:        %s\n", a.Issuer())
+	return nil
+}
+
+// keys manages the OpenID signing keys.
+func (m *Main) keys(ctx context.Context, args []string) error {
+	const usage = "keys rotate\n\nMakes a new signing key that signs from now on; the old ones stay published until the tokens they signed have expired. Needs ROSTER_ENCRYPTION_KEY."
+	if len(args) != 1 || args[0] != "rotate" {
+		fmt.Fprintf(m.Stderr, "Usage: roster %s\n", usage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("keys rotate")
+	}
+	cfg, err := bindConfig(m.flags("keys", ""), m.Getenv)()
+	if err != nil {
+		return err
+	}
+	if len(cfg.App.EncryptionKey) == 0 {
+		return errors.New("ROSTER_ENCRYPTION_KEY is needed to seal the new key: use the one Roster serves with")
+	}
+	a, _, closeDB, err := m.openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	kid, err := a.RotateOIDCKeys(ctx, roster.System())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "new signing key %s (ES256); retired keys stay published for %s\n", kid, (app.MaxAccessTokenTTL + 10*time.Minute).String())
+	return nil
+}

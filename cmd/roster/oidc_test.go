@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// testEncryptionKey is a ROSTER_ENCRYPTION_KEY for tests that serve over https.
+const testEncryptionKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+// TestEncryptionKeyRules: an https instance refuses to start without ROSTER_ENCRYPTION_KEY,
+// a malformed key is refused without echoing it, and keys rotate needs the key.
+func TestEncryptionKeyRules(t *testing.T) {
+	db := "sqlite:" + t.TempDir() + "/r.db"
+	run := func(env map[string]string, args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		env["ROSTER_DATABASE_URL"] = db
+		m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }}
+		err := m.Run(context.Background(), args)
+		return out.String(), err
+	}
+	if _, err := run(map[string]string{"ROSTER_BASE_URL": "https://roster.example"}, "serve"); err == nil || !strings.Contains(err.Error(), "ROSTER_ENCRYPTION_KEY is required") {
+		t.Fatalf("https without a key: %v", err)
+	}
+	if _, err := run(map[string]string{"ROSTER_ENCRYPTION_KEY": "c2hvcnQtc2VjcmV0"}, "serve"); err == nil || !strings.Contains(err.Error(), "32 bytes") || strings.Contains(err.Error(), "c2hvcnQtc2VjcmV0") {
+		t.Fatalf("short key: %v", err)
+	}
+	if _, err := run(map[string]string{}, "keys", "rotate"); err == nil || !strings.Contains(err.Error(), "ROSTER_ENCRYPTION_KEY") {
+		t.Fatalf("rotate without a key: %v", err)
+	}
+	key := map[string]string{"ROSTER_ENCRYPTION_KEY": testEncryptionKey}
+	if out, err := run(key, "migrate"); err != nil {
+		t.Fatalf("migrate: %v %s", err, out)
+	}
+	out, err := run(key, "keys", "rotate")
+	if err != nil || !strings.Contains(out, "new signing key") {
+		t.Fatalf("rotate: %v %q", err, out)
+	}
+	out, err = run(map[string]string{}, "clients", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--scope", "openid", "--scope", "organization")
+	if err != nil || !strings.Contains(out, "client_id:     cli_") || !strings.Contains(out, "client_secret: rcs_") {
+		t.Fatalf("clients create: %v %q", err, out)
+	}
+	if _, err := run(map[string]string{}, "clients", "create", "--name", "Bad", "--redirect-uri", "http://shop.example/cb"); err == nil {
+		t.Fatal("an http redirect URI off loopback was accepted")
+	}
+	out, err = run(map[string]string{}, "clients", "list")
+	if err != nil || !strings.Contains(out, "Shop") || strings.Contains(out, "rcs_") {
+		t.Fatalf("clients list: %v %q", err, out)
+	}
+}

@@ -1,0 +1,143 @@
+package oidc_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// TestCodeFlowWithGoOIDC runs a real third-party relying party (coreos/go-oidc with
+// golang.org/x/oauth2) through the whole flow: discovery, code + PKCE through the console's
+// login page and chooser, ID token verification, the organization claims, the access token
+// on /v1, refresh with rotation, reuse detection, introspection and revocation.
+func TestCodeFlowWithGoOIDC(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		owner, _ := s.User(t, "Olga")
+		alice, aliceUser := s.User(t, "Alice")
+		org := s.Org(t, owner, "Acme")
+		north := s.Store(t, owner, org.ID, "North")
+		s.Store(t, owner, org.ID, "South")
+		s.Join(t, owner, org.ID, aliceUser, roster.OrgMember, app.StoreGrantInput{StoreID: north.ID, RoleID: roster.StoreRoleMember})
+		other := s.Org(t, alice, "Side project") // alice owns it: a second choice
+		_ = other
+
+		const redirect = "http://127.0.0.1:9/callback"
+		_, cfg := s.client(t, false, redirect)
+		provider, err := gooidc.NewProvider(ctx(t), s.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Endpoint = provider.Endpoint()
+		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+
+		verifier := oauth2.GenerateVerifier()
+		state, nonce := "st-"+testenv.Unique(), "nc-"+testenv.Unique()
+		authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce))
+		b := newBrowser(t, redirect)
+		back := b.signIn(s, authURL, aliceUser.Email, &app.OIDCChoice{OrgID: org.ID, StoreID: north.ID})
+		q := back.Query()
+		if q.Get("state") != state || q.Get("iss") != s.URL || q.Get("code") == "" {
+			t.Fatalf("redirect back: %s", back)
+		}
+
+		tok, err := cfg.Exchange(ctx(t), q.Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := provider.Verifier(&gooidc.Config{ClientID: cfg.ClientID}).Verify(ctx(t), raw)
+		if err != nil {
+			t.Fatalf("verify ID token: %v", err)
+		}
+		var id struct {
+			Email   string   `json:"email"`
+			OrgID   string   `json:"org_id"`
+			OrgRole string   `json:"org_role"`
+			StoreID string   `json:"store_id"`
+			Roles   []string `json:"store_roles"`
+			Perms   []string `json:"permissions"`
+			Version int64    `json:"access_version"`
+		}
+		if err := idt.Claims(&id); err != nil {
+			t.Fatal(err)
+		}
+		if idt.Nonce != nonce || idt.Subject != aliceUser.ID || id.Email != aliceUser.Email {
+			t.Fatalf("ID token: nonce %q sub %q email %q", idt.Nonce, idt.Subject, id.Email)
+		}
+		if id.OrgID != org.ID || id.OrgRole != "member" || id.StoreID != north.ID || !slices.Equal(id.Roles, []string{"member"}) || id.Version == 0 {
+			t.Fatalf("ID token organization claims: %+v", id)
+		}
+
+		at := claims(t, tok.AccessToken)
+		if at["org_id"] != org.ID || at["store_id"] != north.ID || at["iss"] != s.URL || at["client_id"] != cfg.ClientID ||
+			at["scope"] != "openid profile email offline_access organization" || at["sub"] != aliceUser.ID || at["jti"] == nil {
+			t.Fatalf("access token claims: %v", at)
+		}
+		perms, _ := at["permissions"].([]any)
+		if len(perms) == 0 || len(perms) != len(id.Perms) {
+			t.Fatalf("permissions: %v / %v", perms, id.Perms)
+		}
+		// The access token works on /v1 as Alice, and /v1/check answers about her.
+		var me struct {
+			ID string `json:"id"`
+		}
+		if st := call(t, http.MethodGet, s.URL+"/v1/me", tok.AccessToken, nil, &me); st != http.StatusOK || me.ID != aliceUser.ID {
+			t.Fatalf("/v1/me with the access token: %d %+v", st, me)
+		}
+		var check struct {
+			Allowed bool `json:"allowed"`
+		}
+		if st := call(t, http.MethodPost, s.URL+"/v1/check", tok.AccessToken,
+			map[string]any{"user_id": aliceUser.ID, "permission": id.Perms[len(id.Perms)-1], "store_id": north.ID}, &check); st != http.StatusOK || !check.Allowed {
+			t.Fatalf("/v1/check with the access token: %d %+v", st, check)
+		}
+		if st := call(t, http.MethodPost, s.URL+"/v1/check", tok.AccessToken,
+			map[string]any{"user_id": owner.UserID, "permission": id.Perms[0], "store_id": north.ID}, nil); st != http.StatusForbidden {
+			t.Fatalf("/v1/check about another user with Alice's token: %d, want 403", st)
+		}
+
+		// Introspection by the client.
+		in := introspect(t, s, cfg, tok.AccessToken)
+		if in["active"] != true || in["org_id"] != org.ID || in["sub"] != aliceUser.ID {
+			t.Fatalf("introspection: %v", in)
+		}
+
+		// Refresh rotates the refresh token; the new tokens keep the organization.
+		old := tok.RefreshToken
+		expired := &oauth2.Token{RefreshToken: old, Expiry: time.Now().Add(-time.Minute)}
+		tok2, err := cfg.TokenSource(ctx(t), expired).Token()
+		if err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+		if tok2.RefreshToken == "" || tok2.RefreshToken == old || claims(t, tok2.AccessToken)["store_id"] != north.ID {
+			t.Fatalf("refreshed token: %+v", tok2)
+		}
+		// Using the old refresh token again revokes the whole family: the new refresh token
+		// and the access tokens stop working.
+		_, err = cfg.TokenSource(ctx(t), expired).Token()
+		if oauthCode(err) != "invalid_grant" {
+			t.Fatalf("reused refresh token: %v, want invalid_grant", err)
+		}
+		_, err = cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok2.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+		if oauthCode(err) != "invalid_grant" {
+			t.Fatalf("refresh token of a revoked family: %v, want invalid_grant", err)
+		}
+		if in := introspect(t, s, cfg, tok2.AccessToken); in["active"] != false {
+			t.Fatalf("access token of a revoked family: %v", in)
+		}
+		if st := call(t, http.MethodGet, s.URL+"/v1/me", tok2.AccessToken, nil, nil); st != http.StatusUnauthorized {
+			t.Fatalf("/v1/me with a revoked access token: %d", st)
+		}
+		_ = alice
+	})
+}

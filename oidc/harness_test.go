@@ -1,0 +1,284 @@
+package oidc_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/oauth2"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/console"
+	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/oidc"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// clock is real time moved by the tests: the library stamps tokens with time.Now, so the
+// app's clock must agree with it.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// server is Roster as serve wires it (API, console, OpenID provider) on an httptest server
+// whose URL is the base URL, over a fresh database of one engine.
+type server struct {
+	*testenv.Env
+	URL   string
+	clock *clock
+}
+
+func newServer(t *testing.T, e sqlstore.Engine) *server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	base, _ := url.Parse("http://" + ts.Listener.Addr().String())
+	cfg := testenv.Config()
+	cfg.BaseURL = base
+	cfg.EncryptionKey = make([]byte, app.EncryptionKeySize)
+	_, _ = rand.Read(cfg.EncryptionKey)
+	u := testenv.DatabaseURL(t, e)
+	db := testenv.OpenDB(t, u)
+	c := &clock{}
+	log := testenv.Logger(t)
+	a := app.New(db, cfg, c, log)
+	mux := http.NewServeMux()
+	api.Register(mux, a, api.Options{Log: log, Version: "test"})
+	con, err := console.Mount(mux, a, console.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := oidc.Register(mux, a, oidc.Options{Log: log, ErrorPage: con.OIDCErrorPage}); err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: a.Ready, Registry: prometheus.NewRegistry()})
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return &server{Env: &testenv.Env{App: a, DB: db, Engine: e, URL: u}, URL: ts.URL, clock: c}
+}
+
+// client registers an application and returns its OAuth configuration.
+func (s *server) client(t *testing.T, public bool, redirect string) (roster.OIDCClient, oauth2.Config) {
+	t.Helper()
+	cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", Public: public, RedirectURIs: []string{redirect}, FirstParty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, oauth2.Config{ClientID: cl.ID, ClientSecret: secret, RedirectURL: redirect,
+		Endpoint: oauth2.Endpoint{AuthURL: s.URL + "/oidc/authorize", TokenURL: s.URL + "/oidc/token", AuthStyle: oauth2.AuthStyleInHeader},
+		Scopes:   []string{gooidc.ScopeOpenID, "profile", "email", gooidc.ScopeOfflineAccess, "organization"}}
+}
+
+// browser is a user agent: a cookie jar, and redirects followed until they leave for the
+// application's redirect URI.
+type browser struct {
+	t        *testing.T
+	c        *http.Client
+	redirect string
+}
+
+func newBrowser(t *testing.T, redirect string) *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{t: t, redirect: redirect}
+	b.c = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), redirect) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+type page struct {
+	Status   int
+	URL      *url.URL
+	Location string
+	Body     string
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return page{Status: res.StatusCode, URL: res.Request.URL, Location: res.Header.Get("Location"), Body: string(body)}
+}
+
+func (b *browser) get(u string) page {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return b.do(req)
+}
+
+func (b *browser) post(u string, form url.Values) page {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+
+// hidden returns the hidden fields of the first form of a page.
+func hidden(body string) url.Values {
+	v := url.Values{}
+	for _, m := range hiddenRe.FindAllStringSubmatch(body, -1) {
+		if v.Get(m[1]) == "" {
+			v.Set(m[1], html.UnescapeString(m[2]))
+		}
+	}
+	return v
+}
+
+// signIn runs the browser side of the code flow from authURL: the console's login page,
+// then, when shown, the chooser with choice. It returns the redirect to the application.
+func (b *browser) signIn(s *server, authURL, email string, choice *app.OIDCChoice) *url.URL {
+	b.t.Helper()
+	p := b.get(authURL)
+	if p.Status == http.StatusOK && p.URL.Path == "/login" {
+		form := hidden(p.Body)
+		form.Set("email", email)
+		form.Set("password", testenv.Password)
+		p = b.post(s.URL+"/login", form)
+	}
+	if p.Status == http.StatusOK && p.URL.Path == "/oidc/continue" {
+		if choice == nil {
+			b.t.Fatalf("the chooser was shown: %s", p.Body)
+		}
+		form := hidden(p.Body)
+		form.Set("organization", choice.OrgID)
+		form.Set("store", choice.StoreID)
+		p = b.post(s.URL+"/oidc/continue", form)
+	}
+	if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, b.redirect) {
+		b.t.Fatalf("sign-in ended at %s with %d, location %q: %.600s", p.URL, p.Status, p.Location, p.Body)
+	}
+	u, err := url.Parse(p.Location)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return u
+}
+
+// claims decodes a JWT's payload (verified elsewhere).
+func claims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// call sends a request with a bearer token and decodes the JSON answer.
+func call(t *testing.T, method, u, bearer string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, u, rd)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(res.Body).Decode(out)
+	}
+	return res.StatusCode
+}
+
+// introspect asks the provider about a token as a client.
+func introspect(t *testing.T, s *server, cfg oauth2.Config, tok string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oidc/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	m := map[string]any{}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("introspection answered %d", res.StatusCode)
+	}
+	_ = json.NewDecoder(res.Body).Decode(&m)
+	return m
+}
+
+// oauthCode returns the OAuth error code of a token endpoint refusal.
+func oauthCode(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return re.ErrorCode
+	}
+	return ""
+}
+
+func ctx(t *testing.T) context.Context { return context.Background() }
+
+// login signs the browser in on the console's login page.
+func (b *browser) login(s *server, email string) {
+	b.t.Helper()
+	p := b.post(s.URL+"/login", url.Values{"email": {email}, "password": {testenv.Password}, "next": {"/"}})
+	if p.Status != http.StatusOK || p.URL.Path != "/" {
+		b.t.Fatalf("login: %d %s", p.Status, p.URL)
+	}
+}
+
+// count runs a COUNT query on the server's database.
+func (s *server) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := testenv.SQL(t, s.Engine, s.Env.URL).QueryRow(testenv.Rebind(s.Engine, query), args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

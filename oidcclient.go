@@ -1,0 +1,24 @@
+package roster
+
+import "time"
+
+// PrefixClient starts the IDs of applications that sign in with Roster (OpenID clients).
+const PrefixClient = "cli"
+
+// OIDCClient is an application registered by the operator to sign its users in with Roster.
+// A confidential client authenticates with a secret (only its hash is kept); a public one
+// (a single-page or native application) has none and must use PKCE.
+type OIDCClient struct {
+	ID                     string
+	Name                   string
+	Public                 bool
+	RedirectURIs           []string // matched exactly: no wildcard, no prefix
+	PostLogoutRedirectURIs []string
+	Scopes                 []string // the scopes it may ask for
+	AccessTokenTTL         time.Duration
+	RefreshTokenTTL        time.Duration
+	FirstParty             bool
+	BackChannelLogoutURI   string // logout tokens are posted here when the user signs out
+	CreatedBy              string
+	CreatedAt              time.Time
+}
