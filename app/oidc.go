@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -370,7 +372,6 @@ func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error
 	if in.CodeRequestID != "" {
 		family = in.CodeRequestID
 	}
-	reused := false
 	out, err := writeValue(ctx, a, roster.System(), func(t *txn) (Issued, error) {
 		var ok bool
 		var err error
@@ -386,8 +387,7 @@ func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error
 			return Issued{}, err
 		}
 		if !ok {
-			reused = true
-			return Issued{}, ErrOIDCGrant
+			return Issued{}, errGrantReused
 		}
 		res := Issued{AccessID: roster.NewID(roster.PrefixToken), ExpiresAt: t.now.Add(cl.AccessTokenTTL)}
 		tok := sqlstore.OIDCToken{ID: res.AccessID, Kind: "access", FamilyID: family, ClientID: cl.ID, UserID: in.UserID,
@@ -406,13 +406,17 @@ func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error
 		}
 		return res, nil
 	})
-	if reused {
-		if err := a.revokeFamily(ctx, family, "oidc.grant_reused"); err != nil {
-			return Issued{}, err
+	if errors.Is(err, errGrantReused) {
+		// A code or refresh token presented again: a copy is in other hands.
+		if rerr := a.revokeFamily(ctx, family, "oidc.grant_reused"); rerr != nil {
+			return Issued{}, rerr
 		}
 	}
 	return out, err
 }
+
+// errGrantReused is ErrOIDCGrant for a code or refresh token used before.
+var errGrantReused = fmt.Errorf("%w: used before", ErrOIDCGrant)
 
 // refreshTokenPrefix marks refresh tokens for secret scanners.
 const refreshTokenPrefix = "rrt_"
