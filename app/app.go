@@ -201,39 +201,31 @@ func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) err
 // result back; it never assigns variables declared outside it, which a rolled-back attempt
 // would leave changed for the next one.
 func writeValue[T any](ctx context.Context, a *App, actor roster.Actor, fn func(t *txn) (T, error)) (T, error) {
-	var committed T
-	err := a.write(ctx, actor, func(t *txn) error {
-		v, err := fn(t)
-		if err != nil {
-			return err
-		}
-		committed = v // overwritten by each attempt; returned only after the last one commits
-		return nil
-	})
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return committed, nil
+	return committed(func(attempt func(*txn) error) error { return a.write(ctx, actor, attempt) }, fn)
 }
 
 // txValue is writeValue for a bare transaction (no actor, no audit: the outbox worker,
 // retention): it returns fn's result once the transaction has committed.
 func txValue[T any](ctx context.Context, db *sqlstore.DB, fn func(tx *sqlstore.Tx) (T, error)) (T, error) {
-	var committed T
-	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		v, err := fn(tx)
-		if err != nil {
-			return err
+	return committed(func(attempt func(*sqlstore.Tx) error) error { return db.InTx(ctx, attempt) }, fn)
+}
+
+// committed runs fn through run, which may call it more than once (a retried transaction),
+// and returns the result of the attempt that committed, or the zero value with run's error.
+func committed[T, X any](run func(func(X) error) error, fn func(X) (T, error)) (T, error) {
+	var last T
+	err := run(func(x X) error {
+		v, err := fn(x)
+		if err == nil {
+			last = v // overwritten by each attempt; returned only once run has committed
 		}
-		committed = v // overwritten by each attempt; returned only after the last one commits
-		return nil
+		return err
 	})
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return committed, nil
+	return last, nil
 }
 
 // refused records a refusal for lack of permission in the audit log, in a transaction of
