@@ -1,5 +1,7 @@
 package roster
 
+import "iter"
+
 // Via says where a store grant comes from.
 const (
 	ViaOrganizationRole = "organization_role" // owner and admins act as store admin everywhere
@@ -39,10 +41,11 @@ func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, gran
 	if !role.Valid() || status != MembershipActive {
 		return a
 	}
-	a.org = OrgRolePermissions(role)
+	a.org = orgRoleSets[role]
 	if role == OrgOwner || role == OrgAdmin {
 		admin, _ := c.BuiltinRole(StoreRoleAdmin)
-		a.everyStore = &StoreGrant{RoleID: StoreRoleAdmin, RoleName: admin.Name, Via: ViaOrganizationRole, Perms: NewPermSet(admin.Permissions...)}
+		perms, _ := c.BuiltinPermSet(StoreRoleAdmin)
+		a.everyStore = &StoreGrant{RoleID: StoreRoleAdmin, RoleName: admin.Name, Via: ViaOrganizationRole, Perms: perms}
 	}
 	for _, g := range grants {
 		g.Via = ViaStoreRole
@@ -88,6 +91,18 @@ func (a Access) StoreIDs() []string {
 		out = append(out, id)
 	}
 	return out
+}
+
+// Grants returns the grants of the principal's store memberships (not the organization-wide
+// one), store by store. Their permission sets are shared: read them, never change them.
+func (a Access) Grants() iter.Seq2[string, StoreGrant] {
+	return func(yield func(string, StoreGrant) bool) {
+		for id, g := range a.stores {
+			if !yield(id, g) {
+				return
+			}
+		}
+	}
 }
 
 // Holds returns the organization permissions of want that the principal lacks.

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // Permission is a key from the catalog, such as "store.members.invite".
@@ -100,6 +101,15 @@ var orgRolePermissions = map[OrgRole][]Permission{
 // OrgRolePermissions returns the organization permissions of an organization role.
 func OrgRolePermissions(r OrgRole) PermSet { return NewPermSet(orgRolePermissions[r]...) }
 
+// orgRoleSets are the organization roles' permissions, shared read-only by every Access.
+var orgRoleSets = func() map[OrgRole]PermSet {
+	m := make(map[OrgRole]PermSet, len(orgRolePermissions))
+	for r, perms := range orgRolePermissions {
+		m[r] = NewPermSet(perms...)
+	}
+	return m
+}()
+
 // Holders names the built-in roles that hold a permission, for telling someone refused who
 // may do it: the organization roles that hold it (for a store permission, owners and admins,
 // who act as store admin everywhere), and the built-in store roles that grant it.
@@ -111,7 +121,7 @@ func (c *Catalog) Holders(p Permission) (org []OrgRole, store []string) {
 	if info.Scope == ScopeStore {
 		org = []OrgRole{OrgOwner, OrgAdmin}
 		for _, id := range BuiltinStoreRoles {
-			if r, ok := c.BuiltinRole(id); ok && NewPermSet(r.Permissions...).Has(p) {
+			if perms, ok := c.BuiltinPermSet(id); ok && perms.Has(p) {
 				store = append(store, id)
 			}
 		}
@@ -160,6 +170,9 @@ func ValidPermissionKey(key string) bool {
 type Catalog struct {
 	byKey map[Permission]PermissionInfo
 	keys  []Permission // sorted: Roster's first, then host ones by key
+
+	roleSetsOnce sync.Once
+	roleSets     map[string]PermSet // the built-in store roles' permissions, made once
 }
 
 // NewCatalog returns the catalog of Roster's permissions plus the host application's ones.
@@ -222,22 +235,34 @@ func (c *Catalog) StorePermissions() PermSet {
 // BuiltinRole returns a built-in store role with its permissions in this catalog.
 func (c *Catalog) BuiltinRole(id string) (Role, bool) {
 	r := Role{ID: id, Builtin: true}
-	var perms PermSet
 	switch id {
 	case StoreRoleAdmin:
 		r.Name, r.Description = "Admin", "Everything in the store, including its team and settings"
-		perms = c.StorePermissions()
 	case StoreRoleMember:
 		r.Name, r.Description = "Member", "Uses the store; cannot invite or manage its team"
-		perms = c.filterStore(func(p PermissionInfo) bool { return p.Member })
 	case StoreRoleViewer:
 		r.Name, r.Description = "Viewer", "Reads the store; changes nothing"
-		perms = c.filterStore(func(p PermissionInfo) bool { return p.Viewer })
 	default:
 		return Role{}, false
 	}
+	perms, _ := c.BuiltinPermSet(id)
 	r.Permissions = perms.Sorted()
 	return r, true
+}
+
+// BuiltinPermSet returns the permissions of a built-in store role as one set that every
+// grant of the role shares: read it, never change it. Sharing keeps an access in memory
+// (the access index holds many) at a pointer per store instead of a set per store.
+func (c *Catalog) BuiltinPermSet(id string) (PermSet, bool) {
+	c.roleSetsOnce.Do(func() {
+		c.roleSets = map[string]PermSet{
+			StoreRoleAdmin:  c.StorePermissions(),
+			StoreRoleMember: c.filterStore(func(p PermissionInfo) bool { return p.Member }),
+			StoreRoleViewer: c.filterStore(func(p PermissionInfo) bool { return p.Viewer }),
+		}
+	})
+	s, ok := c.roleSets[id]
+	return s, ok
 }
 
 func (c *Catalog) filterStore(keep func(PermissionInfo) bool) PermSet {

@@ -25,6 +25,7 @@ type roleResolver struct {
 	cat    *roster.Catalog
 	orgID  string
 	custom map[string]roster.Role
+	sets   map[string]roster.PermSet // each role's permissions, one set its grants share
 }
 
 func (a *App) resolver(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, orgID string) *roleResolver {
@@ -64,13 +65,24 @@ func (r *roleResolver) role(id string) (roster.Role, error) {
 	return role, nil
 }
 
-// grant returns the store grant a store membership gives.
+// grant returns the store grant a store membership gives. Grants of the same role share one
+// permission set.
 func (r *roleResolver) grant(storeID, roleID string) (roster.StoreGrant, error) {
 	role, err := r.role(roleID)
 	if err != nil {
 		return roster.StoreGrant{}, err
 	}
-	return roster.StoreGrant{StoreID: storeID, RoleID: role.ID, RoleName: role.Name, Via: roster.ViaStoreRole, Perms: roster.NewPermSet(role.Permissions...)}, nil
+	perms, ok := r.cat.BuiltinPermSet(role.ID)
+	if !ok {
+		if perms, ok = r.sets[role.ID]; !ok {
+			perms = roster.NewPermSet(role.Permissions...)
+			if r.sets == nil {
+				r.sets = map[string]roster.PermSet{}
+			}
+			r.sets[role.ID] = perms
+		}
+	}
+	return roster.StoreGrant{StoreID: storeID, RoleID: role.ID, RoleName: role.Name, Via: roster.ViaStoreRole, Perms: perms}, nil
 }
 
 // userAccess computes what a user holds in an organization, from the database as it is now.

@@ -39,7 +39,7 @@ type Config struct {
 	LoginPerIP          int           // login attempts per IP per minute
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
-	IndexEntries        int           // bound of the access index; 0 for DefaultIndexEntries, -1 for none (SQL only)
+	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
 	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go)
 }
 
@@ -104,8 +104,8 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
 		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
 	}
-	if cfg.IndexEntries >= 0 {
-		a.index = newAccessIndex(db, cfg.IndexEntries)
+	if cfg.IndexMemory >= 0 {
+		a.index = newAccessIndex(db, cfg.IndexMemory)
 		db.OnAccessChange(a.index.localChange)
 	}
 	return a
@@ -147,6 +147,9 @@ type IndexStats struct {
 	FromIndex int64 // reads answered from memory
 	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
 	Barriers  int64 // revision reads of the read barrier (each shared by the reads waiting then)
+	Bytes     int64 // memory its entries hold, as estimated (index_size.go)
+	Limit     int64 // the bound of Bytes
+	Turnovers int64 // times the newer generation filled up and the older one was dropped
 }
 
 // IndexStats returns how this node's access index has answered so far.
@@ -160,7 +163,8 @@ func (a *App) IndexStats() IndexStats {
 	x.barrier.mu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers}
+	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers,
+		Bytes: x.cur.bytes + x.old.bytes, Limit: x.maxBytes, Turnovers: x.turnovers}
 }
 
 // Config returns the instance configuration.

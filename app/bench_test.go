@@ -216,11 +216,11 @@ func BenchmarkCheckIndex(b *testing.B) {
 		in := app.CheckInput{UserID: m.ID, Permission: roster.PermStoreRead, StoreID: st.ID}
 		for _, mode := range []struct {
 			name    string
-			entries int
+			memory  int64
 			atLeast bool // with at_least_revision covered by the index: no read barrier
 		}{{"index", 0, false}, {"index-at-least", 0, true}, {"sql", -1, false}} {
 			b.Run(mode.name, func(b *testing.B) {
-				nd := startNode(b, env, env.URL, func(c *app.Config) { c.IndexEntries = mode.entries })
+				nd := startNode(b, env, env.URL, func(c *app.Config) { c.IndexMemory = mode.memory })
 				host, err := nd.app.Authenticate(ctx, svc.Secret, "", "")
 				if err != nil {
 					b.Fatal(err)

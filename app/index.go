@@ -23,18 +23,20 @@ import (
 // of access committed before the read arrived (the read barrier, ready). ARCHITECTURE.md,
 // "The access index", gives the reasoning.
 
-// DefaultIndexEntries bounds the entries of the access index (users, organizations, stores,
-// accesses, selectors, keys, tokens); a full index starts over empty.
-const DefaultIndexEntries = 200_000
+// DefaultIndexMemory bounds the memory the access index holds, in bytes as its entries are
+// estimated (index_size.go). The entries live in two generations of half that each: when the
+// current one is full the older one is dropped, and an entry read from the older one moves to
+// the current one, so what is used stays and what is not ages out.
+const DefaultIndexMemory = 64 << 20
 
 // listenerWait is how long a read waits for the listener to apply a revision that the
 // barrier saw before it answers from SQL instead.
 const listenerWait = 250 * time.Millisecond
 
 type accessIndex struct {
-	db         *sqlstore.DB
-	maxEntries int
-	macKey     []byte // keys the in-memory hashes of secrets; new on each start
+	db       *sqlstore.DB
+	maxBytes int64  // the bound of the two generations together
+	macKey   []byte // keys the in-memory hashes of secrets; new on each start
 
 	mu        sync.Mutex
 	applied   int64         // every change of access up to this revision has been applied
@@ -42,9 +44,19 @@ type accessIndex struct {
 	listening bool          // PostgreSQL: Listen runs
 	epoch     uint64        // bumped by every invalidation; a fill that straddles one is dropped
 	progress  chan struct{} // closed (and replaced) whenever applied or trusted changes
-	size      int
 
-	cat     *roster.Catalog
+	cat       *roster.Catalog
+	cur, old  *generation // entries are added to cur; old is what cur was before it filled up
+	turnovers int64       // times cur filled up (IndexStats)
+
+	barrier barrier
+
+	fromIndex, fromSQL atomic.Int64 // reads answered each way (IndexStats)
+}
+
+// generation is one half of the index's entries, with their estimated size.
+type generation struct {
+	bytes   int64
 	users   map[string]roster.User
 	orgs    map[string]bool
 	stores  map[string]roster.Store
@@ -54,10 +66,20 @@ type accessIndex struct {
 	affOrgs map[string]map[string]bool          // org → users in affs
 	keys    map[string]indexedKey               // API key ID → key
 	tokens  map[string]indexedToken             // MAC of the secret → service token
+}
 
-	barrier barrier
-
-	fromIndex, fromSQL atomic.Int64 // reads answered each way (IndexStats)
+func newGeneration() *generation {
+	return &generation{
+		users:   map[string]roster.User{},
+		orgs:    map[string]bool{},
+		stores:  map[string]roster.Store{},
+		access:  map[string]map[string]roster.Access{},
+		byUser:  map[string]map[string]bool{},
+		affs:    map[string][]roster.Affiliation{},
+		affOrgs: map[string]map[string]bool{},
+		keys:    map[string]indexedKey{},
+		tokens:  map[string]indexedToken{},
+	}
 }
 
 type indexedKey struct {
@@ -70,15 +92,15 @@ type indexedToken struct {
 	lastUsed time.Time
 }
 
-func newAccessIndex(db *sqlstore.DB, maxEntries int) *accessIndex {
-	if maxEntries <= 0 {
-		maxEntries = DefaultIndexEntries
+func newAccessIndex(db *sqlstore.DB, maxBytes int64) *accessIndex {
+	if maxBytes <= 0 {
+		maxBytes = DefaultIndexMemory
 	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		panic("app: crypto/rand failed: " + err.Error())
 	}
-	x := &accessIndex{db: db, maxEntries: maxEntries, macKey: key, progress: make(chan struct{})}
+	x := &accessIndex{db: db, maxBytes: maxBytes, macKey: key, progress: make(chan struct{})}
 	x.trusted = db.Engine() == sqlstore.SQLite
 	x.barrier.read = db.AccessRevision
 	x.clearLocked()
@@ -94,16 +116,7 @@ func (x *accessIndex) mac(secret string) string {
 
 func (x *accessIndex) clearLocked() {
 	x.cat = nil
-	x.users = map[string]roster.User{}
-	x.orgs = map[string]bool{}
-	x.stores = map[string]roster.Store{}
-	x.access = map[string]map[string]roster.Access{}
-	x.byUser = map[string]map[string]bool{}
-	x.affs = map[string][]roster.Affiliation{}
-	x.affOrgs = map[string]map[string]bool{}
-	x.keys = map[string]indexedKey{}
-	x.tokens = map[string]indexedToken{}
-	x.size = 0
+	x.cur, x.old = newGeneration(), newGeneration()
 	x.epoch++
 }
 
@@ -163,81 +176,113 @@ func (x *accessIndex) localChange(ch sqlstore.AccessChange) {
 	x.AccessChanged(ch)
 }
 
-// dropLocked forgets what the keys name (sqlstore/access.go lists them).
+func (g *generation) putAccess(acc roster.Access) {
+	if g.access[acc.OrgID] == nil {
+		g.access[acc.OrgID] = map[string]roster.Access{}
+	}
+	g.access[acc.OrgID][acc.UserID] = acc
+	if g.byUser[acc.UserID] == nil {
+		g.byUser[acc.UserID] = map[string]bool{}
+	}
+	g.byUser[acc.UserID][acc.OrgID] = true
+}
+
+func (g *generation) putAffiliations(userID string, affs []roster.Affiliation) {
+	g.affs[userID] = affs
+	for _, a := range affs {
+		if g.affOrgs[a.Organization.ID] == nil {
+			g.affOrgs[a.Organization.ID] = map[string]bool{}
+		}
+		g.affOrgs[a.Organization.ID][userID] = true
+	}
+}
+
+// dropLocked forgets what the keys name (sqlstore/access.go lists them), in both generations.
 func (x *accessIndex) dropLocked(keys []string) {
 	x.epoch++
 	for _, k := range keys {
 		kind, rest, _ := strings.Cut(k, ":")
-		switch kind {
-		case sqlstore.AllKeys:
+		if kind == sqlstore.AllKeys {
 			x.clearLocked()
 			return
-		case "o":
-			x.dropOrgLocked(rest)
-		case "m":
-			org, user, _ := strings.Cut(rest, ":")
-			x.dropAccessLocked(org, user)
-			x.dropAffLocked(user)
-			x.dropKeysLocked(func(k roster.APIKey) bool { return k.OrgID == org && k.UserID == user })
-		case "u":
-			delete(x.users, rest)
-			for org := range x.byUser[rest] {
-				x.dropAccessLocked(org, rest)
+		}
+		for _, g := range []*generation{x.cur, x.old} {
+			if !g.drop(kind, rest) {
+				x.clearLocked() // unknown: be safe
+				return
 			}
-			x.dropAffLocked(rest)
-			x.dropKeysLocked(func(k roster.APIKey) bool { return k.UserID == rest })
-		case "k":
-			delete(x.keys, rest)
-		case "t":
-			for mac, t := range x.tokens {
-				if t.id == rest {
-					delete(x.tokens, mac)
-				}
-			}
-		default: // unknown: be safe
-			x.clearLocked()
-			return
 		}
 	}
 }
 
-func (x *accessIndex) dropOrgLocked(org string) {
-	delete(x.orgs, org)
-	for id, s := range x.stores {
+// drop forgets what one key names; false for a kind it does not know.
+func (g *generation) drop(kind, rest string) bool {
+	switch kind {
+	case "o":
+		g.dropOrg(rest)
+	case "m":
+		org, user, _ := strings.Cut(rest, ":")
+		g.dropAccess(org, user)
+		g.dropAff(user)
+		g.dropKeys(func(k roster.APIKey) bool { return k.OrgID == org && k.UserID == user })
+	case "u":
+		delete(g.users, rest)
+		for org := range g.byUser[rest] {
+			g.dropAccess(org, rest)
+		}
+		g.dropAff(rest)
+		g.dropKeys(func(k roster.APIKey) bool { return k.UserID == rest })
+	case "k":
+		delete(g.keys, rest)
+	case "t":
+		for mac, t := range g.tokens {
+			if t.id == rest {
+				delete(g.tokens, mac)
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func (g *generation) dropOrg(org string) {
+	delete(g.orgs, org)
+	for id, s := range g.stores {
 		if s.OrgID == org {
-			delete(x.stores, id)
+			delete(g.stores, id)
 		}
 	}
-	for user := range x.access[org] {
-		delete(x.byUser[user], org)
+	for user := range g.access[org] {
+		delete(g.byUser[user], org)
 	}
-	delete(x.access, org)
-	for user := range x.affOrgs[org] {
-		x.dropAffLocked(user)
+	delete(g.access, org)
+	for user := range g.affOrgs[org] {
+		g.dropAff(user)
 	}
-	x.dropKeysLocked(func(k roster.APIKey) bool { return k.OrgID == org })
+	g.dropKeys(func(k roster.APIKey) bool { return k.OrgID == org })
 }
 
-func (x *accessIndex) dropAccessLocked(org, user string) {
-	if m := x.access[org]; m != nil {
+func (g *generation) dropAccess(org, user string) {
+	if m := g.access[org]; m != nil {
 		delete(m, user)
 	}
-	if m := x.byUser[user]; m != nil {
+	if m := g.byUser[user]; m != nil {
 		delete(m, org)
 	}
 }
 
-func (x *accessIndex) dropAffLocked(user string) {
-	for _, a := range x.affs[user] {
-		delete(x.affOrgs[a.Organization.ID], user)
+func (g *generation) dropAff(user string) {
+	for _, a := range g.affs[user] {
+		delete(g.affOrgs[a.Organization.ID], user)
 	}
-	delete(x.affs, user)
+	delete(g.affs, user)
 }
 
-func (x *accessIndex) dropKeysLocked(match func(roster.APIKey) bool) {
-	for id, k := range x.keys {
+func (g *generation) dropKeys(match func(roster.APIKey) bool) {
+	for id, k := range g.keys {
 		if match(k.key) {
-			delete(x.keys, id)
+			delete(g.keys, id)
 		}
 	}
 }
@@ -312,16 +357,28 @@ func (x *accessIndex) revision() int64 {
 	return x.applied
 }
 
-// storeLocked accounts for a new entry; a full index starts over.
-func (x *accessIndex) admitLocked(epoch uint64) bool {
+// admitLocked reports whether an entry filled under epoch, estimated at cost bytes, may be
+// kept: only when no change of access was applied since the fill began. It makes room: when
+// the current generation cannot take the entry, it becomes the old one and the old one goes.
+func (x *accessIndex) admitLocked(epoch uint64, cost int64) bool {
 	if epoch != x.epoch || !x.trusted {
 		return false
 	}
-	if x.size >= x.maxEntries {
-		x.clearLocked()
+	return x.roomLocked(cost)
+}
+
+// roomLocked accounts for cost bytes in the current generation, turning generations over when
+// it is full; false for an entry larger than a generation, which is answered but not kept.
+func (x *accessIndex) roomLocked(cost int64) bool {
+	half := x.maxBytes / 2
+	if cost > half {
 		return false
 	}
-	x.size++
+	if x.cur.bytes+cost > half {
+		x.old, x.cur = x.cur, newGeneration()
+		x.turnovers++
+	}
+	x.cur.bytes += cost
 	return true
 }
 

@@ -39,13 +39,21 @@ func (a *App) source(ctx context.Context, atLeast int64) (*source, error) {
 	return s, nil
 }
 
-// fill runs load outside the lock and keeps its result only when no change of access was
-// applied meanwhile (the epoch did not move): a fill that might have read a state older than
-// a change it did not see is answered once, never kept.
-func fill[T any](s *source, get func() (T, bool), load func() (T, error), keep func(T)) (T, error) {
-	s.x.mu.Lock()
-	v, ok := get()
-	s.x.mu.Unlock()
+// fill answers from the index when it holds the entry (get), else runs load outside the
+// lock and keeps its result (put) only when no change of access was applied meanwhile (the
+// epoch did not move): a fill that might have read a state older than a change it did not
+// see is answered once, never kept. An entry found in the old generation moves to the
+// current one. cost estimates an entry's memory (index_size.go).
+func fill[T any](s *source, get func(*generation) (T, bool), load func() (T, error), put func(*generation, T), cost func(T) int64) (T, error) {
+	x := s.x
+	x.mu.Lock()
+	v, ok := get(x.cur)
+	if !ok {
+		if v, ok = get(x.old); ok && x.roomLocked(cost(v)) {
+			put(x.cur, v)
+		}
+	}
+	x.mu.Unlock()
 	if ok {
 		return v, nil
 	}
@@ -53,11 +61,11 @@ func fill[T any](s *source, get func() (T, bool), load func() (T, error), keep f
 	if err != nil {
 		return v, err
 	}
-	s.x.mu.Lock()
-	if s.x.admitLocked(s.epoch) {
-		keep(v)
+	x.mu.Lock()
+	if x.admitLocked(s.epoch, cost(v)) {
+		put(x.cur, v)
 	}
-	s.x.mu.Unlock()
+	x.mu.Unlock()
 	return v, nil
 }
 
@@ -70,9 +78,10 @@ func (s *source) catalog(ctx context.Context) (*roster.Catalog, error) {
 		s.cat, err = s.a.catalog(ctx, s.c)
 		return s.cat, err
 	}
-	s.cat, err = fill(s, func() (*roster.Catalog, bool) { return s.x.cat, s.x.cat != nil },
+	s.cat, err = fill(s, func(*generation) (*roster.Catalog, bool) { return s.x.cat, s.x.cat != nil },
 		func() (*roster.Catalog, error) { return s.a.catalog(ctx, s.c) },
-		func(c *roster.Catalog) { s.x.cat = c })
+		func(_ *generation, c *roster.Catalog) { s.x.cat = c },
+		func(*roster.Catalog) int64 { return 0 }) // one, of bounded size, outside the generations
 	return s.cat, err
 }
 
@@ -82,18 +91,18 @@ func (s *source) user(ctx context.Context, id string) (roster.User, error) {
 	if s.x == nil {
 		return s.c.User(ctx, id)
 	}
-	return fill(s, func() (roster.User, bool) { u, ok := s.x.users[id]; return u, ok },
+	return fill(s, func(g *generation) (roster.User, bool) { u, ok := g.users[id]; return u, ok },
 		func() (roster.User, error) { return s.c.User(ctx, id) },
-		func(u roster.User) { s.x.users[id] = u })
+		func(g *generation, u roster.User) { g.users[id] = u }, userCost)
 }
 
 func (s *source) store(ctx context.Context, id string) (roster.Store, error) {
 	if s.x == nil {
 		return s.c.Store(ctx, id)
 	}
-	return fill(s, func() (roster.Store, bool) { st, ok := s.x.stores[id]; return st, ok },
+	return fill(s, func(g *generation) (roster.Store, bool) { st, ok := g.stores[id]; return st, ok },
 		func() (roster.Store, error) { return s.c.Store(ctx, id) },
-		func(st roster.Store) { s.x.stores[id] = st })
+		func(g *generation, st roster.Store) { g.stores[id] = st }, storeCost)
 }
 
 func (s *source) organization(ctx context.Context, id string) error {
@@ -101,9 +110,9 @@ func (s *source) organization(ctx context.Context, id string) error {
 		_, err := s.c.Organization(ctx, id)
 		return err
 	}
-	_, err := fill(s, func() (bool, bool) { return true, s.x.orgs[id] },
+	_, err := fill(s, func(g *generation) (bool, bool) { return true, g.orgs[id] },
 		func() (bool, error) { _, err := s.c.Organization(ctx, id); return true, err },
-		func(bool) { s.x.orgs[id] = true })
+		func(g *generation, _ bool) { g.orgs[id] = true }, func(bool) int64 { return idCost(id) })
 	return err
 }
 
@@ -116,18 +125,9 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	if s.x == nil {
 		return s.a.userAccess(ctx, s.c, cat, orgID, userID)
 	}
-	return fill(s, func() (roster.Access, bool) { acc, ok := s.x.access[orgID][userID]; return acc, ok },
+	return fill(s, func(g *generation) (roster.Access, bool) { acc, ok := g.access[orgID][userID]; return acc, ok },
 		func() (roster.Access, error) { return s.a.userAccess(ctx, s.c, cat, orgID, userID) },
-		func(acc roster.Access) {
-			if s.x.access[orgID] == nil {
-				s.x.access[orgID] = map[string]roster.Access{}
-			}
-			s.x.access[orgID][userID] = acc
-			if s.x.byUser[userID] == nil {
-				s.x.byUser[userID] = map[string]bool{}
-			}
-			s.x.byUser[userID][orgID] = true
-		})
+		func(g *generation, acc roster.Access) { g.putAccess(acc) }, accessCost)
 }
 
 // affiliations is the selector's data of a user (MyOrganizations).
@@ -135,17 +135,9 @@ func (s *source) affiliations(ctx context.Context, userID string) ([]roster.Affi
 	if s.x == nil {
 		return s.a.selector(ctx, s.c, userID)
 	}
-	affs, err := fill(s, func() ([]roster.Affiliation, bool) { a, ok := s.x.affs[userID]; return a, ok },
+	affs, err := fill(s, func(g *generation) ([]roster.Affiliation, bool) { a, ok := g.affs[userID]; return a, ok },
 		func() ([]roster.Affiliation, error) { return s.a.selector(ctx, s.c, userID) },
-		func(affs []roster.Affiliation) {
-			s.x.affs[userID] = affs
-			for _, a := range affs {
-				if s.x.affOrgs[a.Organization.ID] == nil {
-					s.x.affOrgs[a.Organization.ID] = map[string]bool{}
-				}
-				s.x.affOrgs[a.Organization.ID][userID] = true
-			}
-		})
+		func(g *generation, affs []roster.Affiliation) { g.putAffiliations(userID, affs) }, affiliationsCost)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +160,7 @@ func (s *source) apiKey(ctx context.Context, id, secret string, verify func(hash
 		return k, err
 	}
 	mac := s.x.mac(secret)
-	ik, err := fill(s, func() (indexedKey, bool) { k, ok := s.x.keys[id]; return k, ok },
+	ik, err := fill(s, func(g *generation) (indexedKey, bool) { k, ok := g.keys[id]; return k, ok },
 		func() (indexedKey, error) {
 			k, hash, err := s.c.APIKeyByID(ctx, id)
 			if err == nil && !verify(hash) {
@@ -176,7 +168,7 @@ func (s *source) apiKey(ctx context.Context, id, secret string, verify func(hash
 			}
 			return indexedKey{key: k, mac: mac}, err
 		},
-		func(k indexedKey) { s.x.keys[id] = k })
+		func(g *generation, k indexedKey) { g.keys[id] = k }, keyCost)
 	if err != nil {
 		return roster.APIKey{}, err
 	}
@@ -198,7 +190,10 @@ func (s *source) serviceToken(ctx context.Context, secret, hash string, stale fu
 	}
 	mac := s.x.mac(secret)
 	s.x.mu.Lock()
-	t, ok := s.x.tokens[mac]
+	t, ok := s.x.cur.tokens[mac]
+	if !ok {
+		t, ok = s.x.old.tokens[mac]
+	}
 	s.x.mu.Unlock()
 	if !ok {
 		st, err := s.c.ServiceTokenByHash(ctx, hash)
@@ -215,14 +210,19 @@ func (s *source) serviceToken(ctx context.Context, secret, hash string, stale fu
 		t.lastUsed = s.a.clock.Now()
 	}
 	s.x.mu.Lock()
-	if e, had := s.x.tokens[mac]; had {
+	if e, had := s.x.cur.tokens[mac]; had {
 		// Still there, so not revoked since: only its last use moves.
 		if t.lastUsed.After(e.lastUsed) {
 			e.lastUsed = t.lastUsed
 		}
-		s.x.tokens[mac] = e
-	} else if s.x.admitLocked(s.epoch) {
-		s.x.tokens[mac] = t
+		s.x.cur.tokens[mac] = e
+	} else if e, had := s.x.old.tokens[mac]; had && s.x.roomLocked(tokenCost) {
+		if t.lastUsed.After(e.lastUsed) {
+			e.lastUsed = t.lastUsed
+		}
+		s.x.cur.tokens[mac] = e // used again: it moves to the current generation
+	} else if !had && s.x.admitLocked(s.epoch, tokenCost) {
+		s.x.cur.tokens[mac] = t
 	}
 	s.x.mu.Unlock()
 	return t.id, touch, nil

@@ -20,16 +20,25 @@ type node struct {
 	db  *sqlstore.DB
 }
 
+// tinyIndex is the memory bound of the last node of a cluster: a few entries per generation,
+// so that its generations turn over all the time.
+const tinyIndex = 16 << 10
+
 // cluster opens n nodes over env's database (separate pools), each listening for changes,
-// and an oracle that answers from SQL only. It waits until every listener is connected.
+// and an oracle that answers from SQL only. It waits until every listener is connected. The
+// last node's index is tiny (tinyIndex).
 func cluster(t *testing.T, env *testenv.Env, n int) ([]node, *app.App) {
 	t.Helper()
 	nodes := make([]node, n)
 	for i := range nodes {
-		nodes[i] = startNode(t, env, env.URL)
+		var configure []func(*app.Config)
+		if i == n-1 {
+			configure = append(configure, func(c *app.Config) { c.IndexMemory = tinyIndex })
+		}
+		nodes[i] = startNode(t, env, env.URL, configure...)
 	}
 	oracleCfg := testenv.Config()
-	oracleCfg.IndexEntries = -1
+	oracleCfg.IndexMemory = -1
 	return nodes, app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
 }
 
@@ -47,7 +56,7 @@ func startNode(t testing.TB, env *testenv.Env, url string, configure ...func(*ap
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Listen(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() }) // before the pool closes
-	if cfg.IndexEntries >= 0 {
+	if cfg.IndexMemory >= 0 {
 		waitFor(t, func() bool { return a.IndexStats().Trusted })
 	}
 	return node{app: a, db: db}
@@ -208,7 +217,8 @@ func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
 // TestIndexNeverStale is issue 13's promise: once a write has returned, no node answers from
 // the state before it. Three nodes over one database; each round changes access at random on
 // one node and asks the two others at once; a fourth app that answers from SQL only says what
-// the answer must be. On PostgreSQL the listeners' connections are also cut now and then.
+// the answer must be. On PostgreSQL the listeners' connections are also cut now and then. The
+// third node's index is so small that entries keep moving between its generations and out.
 func TestIndexNeverStale(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		env := testenv.NewEnv(t, e)
@@ -304,6 +314,9 @@ func TestIndexNeverStale(t *testing.T) {
 		t.Logf("%d rounds, %d listener cuts, reads from the index: %d, from SQL: %d", rounds, cuts, fromIndex, fromSQL)
 		if fromIndex < 4*fromSQL {
 			t.Errorf("the index answered %d reads and SQL %d: the test does not exercise the index", fromIndex, fromSQL)
+		}
+		if tiny := nodes[len(nodes)-1].app.IndexStats(); tiny.Turnovers == 0 || tiny.Bytes > tiny.Limit {
+			t.Errorf("the tiny index holds %d bytes of %d after %d turnovers: its bound was not exercised", tiny.Bytes, tiny.Limit, tiny.Turnovers)
 		}
 		if e == sqlstore.Postgres && cuts == 0 {
 			t.Error("no listener connection was cut")

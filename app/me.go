@@ -202,6 +202,7 @@ func (a *App) affiliations(ctx context.Context, c *sqlstore.Conn, userID string)
 		return nil, nil, nil, err
 	}
 	admin, _ := cat.BuiltinRole(roster.StoreRoleAdmin)
+	adminPerms, _ := cat.BuiltinPermSet(roster.StoreRoleAdmin)
 	access := make(map[string]roster.Access, len(affs))
 	for i := range affs {
 		aff := &affs[i]
@@ -232,7 +233,7 @@ func (a *App) affiliations(ctx context.Context, c *sqlstore.Conn, userID string)
 		if orgWide {
 			for _, s := range adminStores[m.OrgID] {
 				aff.Stores = append(aff.Stores, roster.StoreAccess{Store: s, Grant: roster.StoreGrant{
-					StoreID: s.ID, RoleID: admin.ID, RoleName: admin.Name, Via: roster.ViaOrganizationRole, Perms: roster.NewPermSet(admin.Permissions...)}})
+					StoreID: s.ID, RoleID: admin.ID, RoleName: admin.Name, Via: roster.ViaOrganizationRole, Perms: adminPerms}})
 			}
 		}
 		access[m.OrgID] = roster.NewAccess(m.OrgID, userID, m.Role, m.Status, grants, cat)

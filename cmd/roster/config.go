@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
+
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/mail"
@@ -113,6 +115,20 @@ var settings = []setting{
 			return errors.New("must be a whole number from 1 to 100000")
 		}
 		c.App.LoginPerIP = n
+		return nil
+	}},
+	{"index-memory", "ROSTER_INDEX_MEMORY", "64MiB", "memory the access index of checks may hold (1MiB to 64GiB; 0 turns it off and every check reads SQL)", func(c *Config, v string) error {
+		n, err := humanize.ParseBytes(v)
+		switch {
+		case err != nil:
+			return errors.New("must be a size such as 64MiB or 1GiB")
+		case n == 0:
+			c.App.IndexMemory = -1
+		case n < 1<<20 || n > 64<<30:
+			return errors.New("must be from 1MiB to 64GiB, or 0")
+		default:
+			c.App.IndexMemory = int64(n)
+		}
 		return nil
 	}},
 	{"session-idle", "ROSTER_SESSION_IDLE", "7d", "a session unused this long ends", func(c *Config, v string) error {

@@ -35,7 +35,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	a := c.App
 	if a.Signup != app.SignupOpen || a.DefaultStoreCredits != 3 || a.PasswordMinLength != 15 || a.SessionIdle != 7*24*time.Hour ||
-		a.SessionLifetime != 30*24*time.Hour || a.BaseURL != c.BaseURL {
+		a.SessionLifetime != 30*24*time.Hour || a.BaseURL != c.BaseURL || a.IndexMemory != app.DefaultIndexMemory {
 		t.Errorf("app defaults: %+v", a)
 	}
 }
@@ -45,7 +45,7 @@ func TestConfigFlagsWinOverEnvironment(t *testing.T) {
 		"ROSTER_LISTEN": "0.0.0.0:9000", "ROSTER_DATABASE_URL": "postgres://u@db:5432/roster", "ROSTER_SIGNUP": "invite-only",
 		"ROSTER_DEFAULT_STORE_CREDITS": "10", "ROSTER_PASSWORD_MIN_LENGTH": "12", "ROSTER_SESSION_IDLE": "2h",
 		"ROSTER_SESSION_LIFETIME": "3d", "ROSTER_TRUSTED_PROXIES": "10.0.0.0/8", "ROSTER_LOG_FORMAT": "json", "ROSTER_LOG_LEVEL": "debug",
-		"ROSTER_DATABASE_TIMEOUT": "3s", "ROSTER_DATABASE_CONNECT_TIMEOUT": "2s",
+		"ROSTER_DATABASE_TIMEOUT": "3s", "ROSTER_DATABASE_CONNECT_TIMEOUT": "2s", "ROSTER_INDEX_MEMORY": "1GiB",
 	}
 	c, err := load(t, env)
 	if err != nil {
@@ -54,7 +54,7 @@ func TestConfigFlagsWinOverEnvironment(t *testing.T) {
 	if c.Listen != "0.0.0.0:9000" || c.DatabaseURL != "postgres://u@db:5432/roster" || c.App.Signup != app.SignupInviteOnly ||
 		c.App.DefaultStoreCredits != 10 || c.App.PasswordMinLength != 12 || c.App.SessionIdle != 2*time.Hour ||
 		c.App.SessionLifetime != 72*time.Hour || len(c.TrustedProxies) != 1 || c.LogFormat != "json" || c.LogLevel.String() != "DEBUG" ||
-		c.Database.Timeout != 3*time.Second || c.Database.ConnectTimeout != 2*time.Second {
+		c.Database.Timeout != 3*time.Second || c.Database.ConnectTimeout != 2*time.Second || c.App.IndexMemory != 1<<30 {
 		t.Errorf("from the environment: %+v %+v", c, c.App)
 	}
 	if c.BaseURL.String() != "http://0.0.0.0:9000" {
@@ -74,6 +74,10 @@ func TestConfigFlagsWinOverEnvironment(t *testing.T) {
 	// A valid flag overrides an invalid environment variable.
 	if _, err := load(t, map[string]string{"ROSTER_SIGNUP": "closed"}, "--signup", "open"); err != nil {
 		t.Errorf("a flag does not override a bad environment value: %v", err)
+	}
+	// Zero turns the access index off: every check reads SQL.
+	if c, err := load(t, map[string]string{"ROSTER_INDEX_MEMORY": "0"}); err != nil || c.App.IndexMemory != -1 {
+		t.Errorf("index memory 0: %v %v", c.App.IndexMemory, err)
 	}
 	// An empty variable is unset.
 	if c, err := load(t, map[string]string{"ROSTER_LISTEN": ""}); err != nil || c.Listen != "127.0.0.1:8080" {
@@ -109,6 +113,8 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"ROSTER_DATABASE_TIMEOUT": "5"}, nil, "invalid ROSTER_DATABASE_TIMEOUT"},
 		{map[string]string{"ROSTER_DATABASE_CONNECT_TIMEOUT": "1h"}, nil, "invalid ROSTER_DATABASE_CONNECT_TIMEOUT"},
 		{map[string]string{"ROSTER_LOG_LEVEL": "loud"}, nil, "invalid ROSTER_LOG_LEVEL"},
+		{map[string]string{"ROSTER_INDEX_MEMORY": "lots"}, nil, `invalid ROSTER_INDEX_MEMORY "lots": must be a size such as 64MiB`},
+		{map[string]string{"ROSTER_INDEX_MEMORY": "512KiB"}, nil, `invalid ROSTER_INDEX_MEMORY "512KiB": must be from 1MiB to 64GiB`},
 		// Passwords in database URLs and the metrics token never reach the error line.
 		{map[string]string{"ROSTER_METRICS_TOKEN": "hunter2hunter2"}, nil, "invalid ROSTER_METRICS_TOKEN: must be at least 16 characters"},
 		{map[string]string{"ROSTER_DATABASE_URL": "mysql://root:hunter2hunter2@db/roster"}, nil, "invalid ROSTER_DATABASE_URL"},

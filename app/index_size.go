@@ -1,0 +1,83 @@
+package app
+
+import (
+	"unsafe"
+
+	"github.com/rosterhq/roster"
+)
+
+// What the access index's entries cost in memory, estimated from their shape: the struct
+// itself, the strings it points to, and what a map slot holding it costs. The estimate only
+// has to be of the right size (TestIndexCostEstimates compares it with the heap), so that the
+// bound of DefaultIndexMemory is a bound in bytes, not in entries of unknown size. Permission
+// sets are shared by every grant of a role (roster.Catalog.BuiltinPermSet, roleResolver), so
+// an access costs a set per distinct role, not per store.
+
+const (
+	mapSlot   = 48  // a map slot's share of buckets, control bytes and growth slack
+	innerMap  = 200 // a small map of its own (access per organization, users per org)
+	permEntry = 40  // one permission in a set: its key and slot
+)
+
+func idCost(id string) int64 { return mapSlot + int64(unsafe.Sizeof(id)) + int64(len(id)) }
+
+func strs(ss ...string) int64 {
+	var n int64
+	for _, s := range ss {
+		n += int64(len(s))
+	}
+	return n
+}
+
+func userCost(u roster.User) int64 {
+	return idCost(u.ID) + int64(unsafe.Sizeof(u)) + strs(u.Email, u.Name, u.Locale, string(u.Status)) + 24
+}
+
+func storeCost(s roster.Store) int64 {
+	return idCost(s.ID) + int64(unsafe.Sizeof(s)) + strs(s.Name, s.Website, s.Currency, s.TimeZone, s.LogoID)
+}
+
+func grantCost(g roster.StoreGrant) int64 {
+	return mapSlot + int64(unsafe.Sizeof(g)) + strs(g.StoreID)
+}
+
+// permSetsCost counts each distinct role's permission set once.
+func permSetsCost(seen map[string]bool, g roster.StoreGrant) int64 {
+	if seen[g.RoleID] {
+		return 0
+	}
+	seen[g.RoleID] = true
+	return innerMap + int64(len(g.Perms))*permEntry
+}
+
+func accessCost(a roster.Access) int64 {
+	n := 2*idCost(a.UserID) + innerMap + int64(unsafe.Sizeof(a)) + innerMap // the access, its byUser entry, its stores map
+	seen := map[string]bool{}
+	for _, g := range a.Grants() {
+		n += grantCost(g) + permSetsCost(seen, g)
+	}
+	return n
+}
+
+func affiliationsCost(affs []roster.Affiliation) int64 {
+	n := idCost("usr_01234567890123456789012345") + int64(len(affs))*int64(unsafe.Sizeof(roster.Affiliation{}))
+	seen := map[string]bool{}
+	for _, a := range affs {
+		o := a.Organization
+		n += idCost(o.ID) + strs(o.ID, o.Name, o.LogoID, o.Details.LegalName, o.Details.Website) + 256 // details and policy
+		for _, d := range o.Policy.AllowedDomains {
+			n += int64(unsafe.Sizeof(d)) + int64(len(d))
+		}
+		n += int64(len(a.Stores)) * int64(unsafe.Sizeof(roster.StoreAccess{}))
+		for _, s := range a.Stores {
+			n += strs(s.Store.ID, s.Store.Name, s.Store.Website, s.Store.Currency, s.Store.TimeZone, s.Store.LogoID) + permSetsCost(seen, s.Grant)
+		}
+	}
+	return n
+}
+
+func keyCost(k indexedKey) int64 {
+	return idCost(k.key.ID) + int64(unsafe.Sizeof(k)) + strs(k.mac, k.key.OrgID, k.key.UserID, k.key.StoreID, k.key.RoleID, k.key.RoleName, k.key.Name, k.key.CreatedBy) + 3*24
+}
+
+const tokenCost = mapSlot + 32 + int64(unsafe.Sizeof(indexedToken{}))

@@ -1,0 +1,91 @@
+package app
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster"
+)
+
+// heapGrowth returns how much live heap build leaves behind, and what it returns.
+func heapGrowth[T any](build func() T) (T, int64) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	v := build()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return v, int64(after.HeapAlloc) - int64(before.HeapAlloc)
+}
+
+// TestIndexCostEstimates: the estimates that bound the access index in bytes are of the
+// size of what its entries really hold on the heap (within a factor of two either way), for
+// the two entries that grow with the data: a member's access in an organization with many
+// stores, and the selector of a user in many organizations.
+func TestIndexCostEstimates(t *testing.T) {
+	cat := roster.NewCatalog(nil)
+	member, _ := cat.BuiltinPermSet(roster.StoreRoleMember)
+	viewer, _ := cat.BuiltinPermSet(roster.StoreRoleViewer)
+	id := func(prefix string, i int) string { return fmt.Sprintf("%s_%026d", prefix, i) }
+	check := func(t *testing.T, estimate, actual int64) {
+		t.Helper()
+		ratio := float64(estimate) / float64(actual)
+		t.Logf("estimated %d bytes, heap grew %d bytes (ratio %.2f)", estimate, actual, ratio)
+		if ratio < 0.5 || ratio > 2 {
+			t.Fatalf("estimate %d is not within a factor of 2 of the heap's %d", estimate, actual)
+		}
+	}
+
+	t.Run("access", func(t *testing.T) {
+		var estimate int64
+		g, actual := heapGrowth(func() *generation {
+			g := newGeneration()
+			for i := range 2000 {
+				grants := make([]roster.StoreGrant, 40)
+				for j := range grants {
+					perms := member
+					if j%2 == 1 {
+						perms = viewer
+					}
+					grants[j] = roster.StoreGrant{StoreID: id("sto", j), RoleID: roster.StoreRoleMember, RoleName: "Member", Perms: perms}
+				}
+				acc := roster.NewAccess(id("org", i%10), id("usr", i), roster.OrgMember, roster.MembershipActive, grants, cat)
+				estimate += accessCost(acc)
+				g.putAccess(acc)
+			}
+			return g
+		})
+		check(t, estimate, actual)
+		runtime.KeepAlive(g)
+	})
+
+	t.Run("selector", func(t *testing.T) {
+		var estimate int64
+		now := time.Now()
+		g, actual := heapGrowth(func() *generation {
+			g := newGeneration()
+			for i := range 200 {
+				affs := make([]roster.Affiliation, 50)
+				for j := range affs {
+					org := roster.Organization{ID: id("org", j), Name: fmt.Sprintf("Organization %d", j), CreatedAt: now, UpdatedAt: now,
+						Policy: roster.Policy{AllowedDomains: []string{"example.com"}}}
+					stores := make([]roster.StoreAccess, 5)
+					for k := range stores {
+						stores[k] = roster.StoreAccess{
+							Store: roster.Store{ID: id("sto", j*5+k), OrgID: org.ID, Name: fmt.Sprintf("Store %d", k), Currency: "EUR", TimeZone: "Europe/Madrid", Status: roster.StoreActive},
+							Grant: roster.StoreGrant{StoreID: id("sto", j*5+k), RoleID: roster.StoreRoleMember, RoleName: "Member", Perms: member},
+						}
+					}
+					affs[j] = roster.Affiliation{Organization: org, Membership: roster.Membership{OrgID: org.ID, UserID: id("usr", i), Role: roster.OrgMember, Status: roster.MembershipActive}, Stores: stores}
+				}
+				estimate += affiliationsCost(affs)
+				g.putAffiliations(id("usr", i), affs)
+			}
+			return g
+		})
+		check(t, estimate, actual)
+		runtime.KeepAlive(g)
+	})
+}
