@@ -64,6 +64,8 @@ type generation struct {
 	byUser  map[string]map[string]bool          // user → orgs in access
 	affs    map[string][]roster.Affiliation     // user → selector
 	affOrgs map[string]map[string]bool          // org → users in affs
+	orgsOf  map[string]map[string]bool          // user → the organizations they are a member of
+	members map[string]map[string]bool          // org → users in orgsOf that it is in
 	keys    map[string]indexedKey               // API key ID → key
 	tokens  map[string]indexedToken             // MAC of the secret → service token
 }
@@ -77,6 +79,8 @@ func newGeneration() *generation {
 		byUser:  map[string]map[string]bool{},
 		affs:    map[string][]roster.Affiliation{},
 		affOrgs: map[string]map[string]bool{},
+		orgsOf:  map[string]map[string]bool{},
+		members: map[string]map[string]bool{},
 		keys:    map[string]indexedKey{},
 		tokens:  map[string]indexedToken{},
 	}
@@ -197,6 +201,16 @@ func (g *generation) putAffiliations(userID string, affs []roster.Affiliation) {
 	}
 }
 
+func (g *generation) putOrgsOf(userID string, orgs map[string]bool) {
+	g.orgsOf[userID] = orgs
+	for org := range orgs {
+		if g.members[org] == nil {
+			g.members[org] = map[string]bool{}
+		}
+		g.members[org][userID] = true
+	}
+}
+
 // dropLocked forgets what the keys name (sqlstore/access.go lists them), in both generations.
 func (x *accessIndex) dropLocked(keys []string) {
 	x.epoch++
@@ -224,6 +238,7 @@ func (g *generation) drop(kind, rest string) bool {
 		org, user, _ := strings.Cut(rest, ":")
 		g.dropAccess(org, user)
 		g.dropAff(user)
+		g.dropOrgsOf(user)
 		g.dropKeys(func(k roster.APIKey) bool { return k.OrgID == org && k.UserID == user })
 	case "u":
 		delete(g.users, rest)
@@ -231,6 +246,7 @@ func (g *generation) drop(kind, rest string) bool {
 			g.dropAccess(org, rest)
 		}
 		g.dropAff(rest)
+		g.dropOrgsOf(rest)
 		g.dropKeys(func(k roster.APIKey) bool { return k.UserID == rest })
 	case "k":
 		delete(g.keys, rest)
@@ -260,6 +276,9 @@ func (g *generation) dropOrg(org string) {
 	for user := range g.affOrgs[org] {
 		g.dropAff(user)
 	}
+	for user := range g.members[org] {
+		g.dropOrgsOf(user)
+	}
 	g.dropKeys(func(k roster.APIKey) bool { return k.OrgID == org })
 }
 
@@ -277,6 +296,13 @@ func (g *generation) dropAff(user string) {
 		delete(g.affOrgs[a.Organization.ID], user)
 	}
 	delete(g.affs, user)
+}
+
+func (g *generation) dropOrgsOf(user string) {
+	for org := range g.orgsOf[user] {
+		delete(g.members[org], user)
+	}
+	delete(g.orgsOf, user)
 }
 
 func (g *generation) dropKeys(match func(roster.APIKey) bool) {

@@ -125,6 +125,24 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	if s.x == nil {
 		return s.a.userAccess(ctx, s.c, cat, orgID, userID)
 	}
+	// Most questions about someone outside the organization are answered by the one entry
+	// listing the user's organizations, not by an entry per organization asked about.
+	orgs, err := fill(s, func(g *generation) (map[string]bool, bool) { o, ok := g.orgsOf[userID]; return o, ok },
+		func() (map[string]bool, error) {
+			ids, err := s.c.UserOrganizationIDs(ctx, userID)
+			orgs := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				orgs[id] = true
+			}
+			return orgs, err
+		},
+		func(g *generation, orgs map[string]bool) { g.putOrgsOf(userID, orgs) }, orgsOfCost)
+	if err != nil {
+		return roster.Access{}, err
+	}
+	if !orgs[orgID] {
+		return roster.NewAccess(orgID, userID, "", "", nil, cat), nil
+	}
 	return fill(s, func(g *generation) (roster.Access, bool) { acc, ok := g.access[orgID][userID]; return acc, ok },
 		func() (roster.Access, error) { return s.a.userAccess(ctx, s.c, cat, orgID, userID) },
 		func(g *generation, acc roster.Access) { g.putAccess(acc) }, accessCost)

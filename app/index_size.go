@@ -76,6 +76,14 @@ func affiliationsCost(affs []roster.Affiliation) int64 {
 	return n
 }
 
+func orgsOfCost(orgs map[string]bool) int64 {
+	n := idCost("usr_01234567890123456789012345") + innerMap
+	for org := range orgs {
+		n += 2*idCost(org) + innerMap/4 // its slot here and the user's in the organization's reverse entry
+	}
+	return n
+}
+
 func keyCost(k indexedKey) int64 {
 	return idCost(k.key.ID) + int64(unsafe.Sizeof(k)) + strs(k.mac, k.key.OrgID, k.key.UserID, k.key.StoreID, k.key.RoleID, k.key.RoleName, k.key.Name, k.key.CreatedBy) + 3*24
 }

@@ -78,6 +78,7 @@ type fleet struct {
 	inStore      map[string]bool
 	deactivated  map[string]bool
 	storeRoleFor map[string]string
+	m2Removed    bool
 }
 
 func newFleet(t *testing.T, env *testenv.Env, owner roster.Actor, m1, m2 roster.User) *fleet {
@@ -112,11 +113,14 @@ func (f *fleet) newKey(t *testing.T, env *testenv.Env) {
 func (f *fleet) change(t *testing.T, r *rand.Rand, db *sqlstore.DB, clock roster.Clock) string {
 	t.Helper()
 	users := []roster.User{f.m1, f.m2}
-	u := users[r.IntN(2)]
+	if f.m2Removed {
+		users = users[:1]
+	}
+	u := users[r.IntN(len(users))]
 	at := clock.Now()
 	var what string
 	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		switch r.IntN(7) {
+		switch r.IntN(8) {
 		case 0:
 			what = "role change"
 			f.m1Role = map[roster.OrgRole]roster.OrgRole{roster.OrgMember: roster.OrgAdmin, roster.OrgAdmin: roster.OrgMember}[f.m1Role]
@@ -162,6 +166,19 @@ func (f *fleet) change(t *testing.T, r *rand.Rand, db *sqlstore.DB, clock roster
 				st = roster.UserDeactivated
 			}
 			return tx.SetUserStatus(ctx, u.ID, st, at)
+		case 6:
+			// Membership removal and return: a user's list of organizations changes.
+			f.m2Removed = !f.m2Removed
+			if f.m2Removed {
+				what = "membership removal"
+				return tx.RemoveMember(ctx, f.org.ID, f.m2.ID)
+			}
+			what = "membership return"
+			f.suspended[f.m2.ID], f.inStore[f.m2.ID] = false, true
+			if err := tx.AddMember(ctx, roster.Membership{OrgID: f.org.ID, UserID: f.m2.ID, Role: roster.OrgMember, Status: roster.MembershipActive, CreatedAt: at, UpdatedAt: at}); err != nil {
+				return err
+			}
+			return tx.PutStoreMember(ctx, roster.StoreMembership{StoreID: f.s1.ID, OrgID: f.org.ID, UserID: f.m2.ID, RoleID: f.storeRoleFor[f.m2.ID], CreatedAt: at, UpdatedAt: at})
 		default:
 			what = "store archival"
 			st := roster.StoreArchived

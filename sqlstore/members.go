@@ -233,6 +233,15 @@ func (c *Conn) Affiliations(ctx context.Context, userID string) ([]roster.Affili
 	})
 }
 
+// UserOrganizationIDs returns the IDs of the organizations a user is a member of, suspended or not.
+func (c *Conn) UserOrganizationIDs(ctx context.Context, userID string) ([]string, error) {
+	rows, err := c.query(ctx, `SELECT org_id FROM org_members WHERE user_id = ?`, userID)
+	return scanAll(rows, err, func(r *sql.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+}
+
 // UserOwnedOrganizations returns the IDs of the organizations a user owns.
 func (c *Conn) UserOwnedOrganizations(ctx context.Context, userID string) ([]string, error) {
 	rows, err := c.query(ctx, `SELECT org_id FROM org_members WHERE user_id = ? AND role = 'owner' ORDER BY org_id`, userID)
