@@ -34,13 +34,6 @@ type Policy struct {
 	InvitationTTL      time.Duration // lifetime of invitation links
 }
 
-// Invitation lifetimes.
-const (
-	DefaultInvitationTTL = 7 * 24 * time.Hour
-	MinInvitationTTL     = time.Hour
-	MaxInvitationTTL     = 30 * 24 * time.Hour
-)
-
 // DefaultPolicy is the policy of a new organization.
 func DefaultPolicy() Policy { return Policy{InvitationTTL: DefaultInvitationTTL} }
 

@@ -5,9 +5,6 @@ import (
 	"time"
 )
 
-// MaxAllowedDomains bounds the allow-list of a policy.
-const MaxAllowedDomains = 100
-
 // Normalize checks a policy as an owner gives it and returns it in canonical form: domains
 // normalized (lower case, IDNA, no trailing dot), sorted and unique; the invitation lifetime
 // between MinInvitationTTL and MaxInvitationTTL (zero gives the default).

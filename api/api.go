@@ -33,10 +33,10 @@ type Server struct {
 	https bool
 }
 
-// Body limits: 1 MiB for JSON, 2 MiB for uploads.
+// Body limits (limits.go).
 const (
-	maxBody   = 1 << 20
-	maxUpload = 2 << 20
+	maxBody   = roster.MaxJSONBody
+	maxUpload = roster.MaxUploadBody
 )
 
 // Register adds the API's operations, /openapi.json and /docs to mux.

@@ -82,7 +82,7 @@ func (in NewUserInput) validate() (NewUserInput, error) {
 	if in.Email, err = email(in.Email); err != nil {
 		return in, err
 	}
-	if in.Name, err = text("name", in.Name, true, 100); err != nil {
+	if in.Name, err = text("name", in.Name, true, roster.MaxNameLength); err != nil {
 		return in, err
 	}
 	if in.Locale, err = locale(in.Locale); err != nil {

@@ -254,7 +254,7 @@ func keyExpiry(exp *time.Time, now time.Time) (*time.Time, error) {
 // mints a key carrying a permission they do not hold. The secret is returned once; only its
 // hash is kept. The owner is told by email.
 func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string, in APIKeyInput) (CreatedAPIKey, error) {
-	name, err := text("name", in.Name, true, 100)
+	name, err := text("name", in.Name, true, roster.MaxNameLength)
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}
@@ -393,7 +393,7 @@ func (a *App) CloneAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID 
 	}
 	name := src.Name
 	if in.Name != "" {
-		if name, err = text("name", in.Name, true, 100); err != nil {
+		if name, err = text("name", in.Name, true, roster.MaxNameLength); err != nil {
 			return CreatedAPIKey{}, err
 		}
 	}

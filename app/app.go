@@ -258,7 +258,7 @@ func (t *txn) audit(e roster.AuditEvent) error {
 	if e.ActorKind == "" {
 		e.ActorKind = roster.ActorAnonymous
 	}
-	e.IP, e.UserAgent, e.CreatedAt = t.actor.IP, truncate(t.actor.UserAgent, 512), t.now
+	e.IP, e.UserAgent, e.CreatedAt = t.actor.IP, truncate(t.actor.UserAgent, roster.MaxUserAgentLength), t.now
 	return t.InsertAuditEvent(t.ctx, e)
 }
 

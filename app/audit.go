@@ -33,12 +33,13 @@ func (a *App) auditFilter(ctx context.Context, actor roster.Actor, orgID string,
 		return roster.AuditFilter{}, roster.Invalidf("store_id", "invalid store ID")
 	}
 	// Text filters are checked like every text input: valid UTF-8, no control characters,
-	// at most 100 characters (PostgreSQL refuses invalid UTF-8 in a parameter).
+	// bounded (PostgreSQL refuses invalid UTF-8 in a parameter).
 	for _, tf := range []struct {
 		field string
 		v     *string
-	}{{"action", &f.Action}, {"actor_id", &f.ActorID}, {"target_id", &f.TargetID}} {
-		v, err := text(tf.field, *tf.v, false, 100)
+		max   int
+	}{{"action", &f.Action, roster.MaxSearchLength}, {"actor_id", &f.ActorID, roster.MaxIDLength}, {"target_id", &f.TargetID, roster.MaxIDLength}} {
+		v, err := text(tf.field, *tf.v, false, tf.max)
 		if err != nil {
 			return roster.AuditFilter{}, err
 		}

@@ -67,7 +67,7 @@ func (a *App) newUser(ctx context.Context, in SignupInput, words ...string) (ros
 	if err != nil {
 		return roster.User{}, "", err
 	}
-	name, err := text("name", in.Name, true, 100)
+	name, err := text("name", in.Name, true, roster.MaxNameLength)
 	if err != nil {
 		return roster.User{}, "", err
 	}
@@ -238,7 +238,7 @@ func (a *App) openSession(t *txn, u roster.User) (LoginResult, error) {
 	plain, hash := token.New(token.PrefixSession)
 	s := roster.Session{
 		ID: roster.NewID(roster.PrefixSession), UserID: u.ID, CreatedAt: t.now, LastSeenAt: t.now,
-		ExpiresAt: t.now.Add(a.cfg.SessionLifetime), ReauthAt: t.now, IP: t.actor.IP, UserAgent: truncate(t.actor.UserAgent, 512),
+		ExpiresAt: t.now.Add(a.cfg.SessionLifetime), ReauthAt: t.now, IP: t.actor.IP, UserAgent: truncate(t.actor.UserAgent, roster.MaxUserAgentLength),
 	}
 	if err := t.CreateSession(t.ctx, s, hash); err != nil {
 		return LoginResult{}, err

@@ -26,9 +26,6 @@ type CheckResult struct {
 	StoreID string
 }
 
-// MaxBatch bounds the questions of one batch check.
-const MaxBatch = 100
-
 // requireChecker lets the host application (its service tokens) and operators ask about
 // any user.
 func requireChecker(actor roster.Actor) error {
@@ -55,8 +52,8 @@ func (a *App) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInpu
 	if err := requireChecker(actor); err != nil && !ownCheck(actor, in) {
 		return nil, err
 	}
-	if len(in) == 0 || len(in) > MaxBatch {
-		return nil, roster.Invalidf("checks", "give between 1 and %d checks", MaxBatch)
+	if len(in) == 0 || len(in) > roster.MaxBatchChecks {
+		return nil, roster.Invalidf("checks", "give between 1 and %d checks", roster.MaxBatchChecks)
 	}
 	var atLeast int64
 	for _, q := range in {

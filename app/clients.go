@@ -108,7 +108,7 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 	if err := requireOperator(actor); err != nil {
 		return roster.OIDCClient{}, "", err
 	}
-	name, err := text("name", in.Name, true, 100)
+	name, err := text("name", in.Name, true, roster.MaxNameLength)
 	if err != nil {
 		return roster.OIDCClient{}, "", err
 	}

@@ -21,8 +21,7 @@ import (
 // first and the memory its decoding would take is capped, few decodes run at once, and each
 // user uploads a bounded number of logos a minute.
 const (
-	MaxImageBytes = 1 << 20 // 1 MiB, the file
-	maxImageSide  = 4096    // pixels, each side
+	maxImageSide = 4096 // pixels, each side
 
 	// MaxImageDecodedBytes caps width × height × the bytes per pixel the decoder allocates
 	// (see decodedBytes): 2896×2896 in 8-bit RGBA, 4096×4096 in 8-bit grey or baseline JPEG,
@@ -84,7 +83,7 @@ func (a *App) checkImage(ctx context.Context, actor roster.Actor, data []byte) (
 	if len(data) == 0 {
 		return "", bad("the image is empty")
 	}
-	if len(data) > MaxImageBytes {
+	if len(data) > roster.MaxImageBytes {
 		return "", bad("the image must be at most 1 MiB")
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))

@@ -68,10 +68,6 @@ type ImportResult struct {
 	UserID     string
 }
 
-// MaxImportRows bounds the rows of one ImportMembers call (one transaction): a bulk
-// invitation through the API, and each batch of the command line's import.
-const MaxImportRows = 1000
-
 // ImportDeadline bounds the transaction of one ImportMembers call.
 const ImportDeadline = 2 * time.Minute
 
@@ -87,8 +83,8 @@ func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID strin
 	if len(rows) == 0 {
 		return nil, roster.Invalidf("rows", "give at least one person")
 	}
-	if len(rows) > MaxImportRows {
-		return nil, roster.Invalidf("rows", "at most %d rows at once", MaxImportRows)
+	if len(rows) > roster.MaxImportRows {
+		return nil, roster.Invalidf("rows", "at most %d rows at once", roster.MaxImportRows)
 	}
 	rows = markDuplicates(rows)
 	// A thousand rows in one transaction take seconds, more than the database deadline that

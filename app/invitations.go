@@ -23,11 +23,9 @@ type InvitationInput struct {
 	Locale  string // the email's language when the address has no account yet; English when empty
 }
 
-// Limits on invitations.
-const (
-	maxInvitationMessage  = 1000
-	invitesPerRecipientHr = 10 // invitation emails one address receives per hour, all organizations together
-)
+// invitesPerRecipientHr bounds the invitation emails one address receives per hour, all
+// organizations together.
+const invitesPerRecipientHr = 10
 
 // policyCheck applies an organization's policy to an address (DESIGN §3 rule 6).
 func policyCheck(org roster.Organization, addr string) error {
@@ -80,6 +78,9 @@ func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, er
 	}
 	loc, err := locale(in.Locale)
 	if err != nil {
+		return roster.Invitation{}, err
+	}
+	if err := grantCount(in.Stores); err != nil {
 		return roster.Invitation{}, err
 	}
 	// Who may invite: members managers with any role they hold; a store admin only as
@@ -188,8 +189,8 @@ func invitationMap(inv roster.Invitation) map[string]any {
 // characters refused.
 func messageText(s string) (string, error) {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
-	if utf8.RuneCountInString(s) > maxInvitationMessage {
-		return "", roster.Invalidf("message", "message must be at most %d characters", maxInvitationMessage)
+	if utf8.RuneCountInString(s) > roster.MaxInvitationMessage {
+		return "", roster.Invalidf("message", "message must be at most %d characters", roster.MaxInvitationMessage)
 	}
 	if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) >= 0 {
 		return "", roster.Invalidf("message", "message contains characters that are not allowed")
@@ -221,7 +222,7 @@ func (a *App) Invitations(ctx context.Context, actor roster.Actor, orgID string,
 	if f.Cursor != "" && !roster.ValidID(roster.PrefixInvitation, f.Cursor) {
 		return Page[roster.Invitation]{}, roster.Invalidf("cursor", "invalid cursor")
 	}
-	q, err := text("q", f.Query, false, 100)
+	q, err := text("q", f.Query, false, roster.MaxSearchLength)
 	if err != nil {
 		return Page[roster.Invitation]{}, err
 	}

@@ -374,7 +374,7 @@ func TestBulkInvitations(t *testing.T) {
 		if n := f.box.Count(t, "a@acme.com", "invitation") + f.box.Count(t, "b@acme.com", "invitation"); n != 2 {
 			t.Fatalf("%d emails, want 2", n)
 		}
-		many := make([]app.ImportRow, app.MaxImportRows+1)
+		many := make([]app.ImportRow, roster.MaxImportRows+1)
 		if _, err := f.env.App.ImportMembers(ctx, f.owner, f.org.ID, many, app.ImportOptions{}); testenv.Code(err) != roster.EInvalid {
 			t.Fatalf("too many rows: %v", err)
 		}

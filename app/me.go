@@ -35,7 +35,7 @@ func (a *App) UpdateMe(ctx context.Context, actor roster.Actor, in ProfileInput)
 		}
 		u := before
 		if in.Name != nil {
-			if u.Name, err = text("name", *in.Name, true, 100); err != nil {
+			if u.Name, err = text("name", *in.Name, true, roster.MaxNameLength); err != nil {
 				return roster.User{}, err
 			}
 		}

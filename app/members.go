@@ -38,7 +38,7 @@ func (a *App) Members(ctx context.Context, actor roster.Actor, orgID string, f M
 	if f.Cursor != "" && !roster.ValidID(roster.PrefixUser, f.Cursor) {
 		return Page[roster.Member]{}, roster.Invalidf("cursor", "invalid cursor")
 	}
-	q, err := text("q", f.Query, false, 100)
+	q, err := text("q", f.Query, false, roster.MaxSearchLength)
 	if err != nil {
 		return Page[roster.Member]{}, err
 	}
@@ -303,6 +303,9 @@ func (a *App) AddMember(ctx context.Context, actor roster.Actor, orgID, userID s
 func (a *App) join(t *txn, s scope, u roster.User, role roster.OrgRole, grants []StoreGrantInput) error {
 	if role == roster.OrgOwner {
 		return &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
+	}
+	if err := grantCount(grants); err != nil {
+		return err
 	}
 	if !role.Valid() {
 		return roster.Invalidf("role", "role must be admin or member")

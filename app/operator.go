@@ -29,7 +29,7 @@ func (a *App) AdminOrganizations(ctx context.Context, actor roster.Actor, query,
 	if cursor != "" && !roster.ValidID(roster.PrefixOrganization, cursor) {
 		return Page[roster.OrganizationSummary]{}, roster.Invalidf("cursor", "invalid cursor")
 	}
-	q, err := text("q", query, false, 100)
+	q, err := text("q", query, false, roster.MaxSearchLength)
 	if err != nil {
 		return Page[roster.OrganizationSummary]{}, err
 	}
@@ -41,17 +41,14 @@ func (a *App) AdminOrganizations(ctx context.Context, actor roster.Actor, query,
 	return page(orgs, limit, func(o roster.OrganizationSummary) string { return o.ID }), nil
 }
 
-// MaxStoreCredits bounds the credits an operator grants.
-const MaxStoreCredits = 100000
-
 // SetStoreCredits sets how many active stores an organization may have (operators). It
 // cannot go below the active stores: those would have to be archived first.
 func (a *App) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID string, credits int) (roster.Organization, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.Organization{}, err
 	}
-	if credits < 0 || credits > MaxStoreCredits {
-		return roster.Organization{}, roster.Invalidf("store_credits", "store credits must be between 0 and %d", MaxStoreCredits)
+	if credits < 0 || credits > roster.MaxStoreCredits {
+		return roster.Organization{}, roster.Invalidf("store_credits", "store credits must be between 0 and %d", roster.MaxStoreCredits)
 	}
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return roster.Organization{}, roster.NotFound("organization")
@@ -91,7 +88,7 @@ func (a *App) AdminUsers(ctx context.Context, actor roster.Actor, query string, 
 	if status != "" && status != roster.UserActive && status != roster.UserDeactivated {
 		return Page[roster.User]{}, roster.Invalidf("status", "status must be active or deactivated")
 	}
-	q, err := text("q", query, false, 100)
+	q, err := text("q", query, false, roster.MaxSearchLength)
 	if err != nil {
 		return Page[roster.User]{}, err
 	}
@@ -217,7 +214,7 @@ func (a *App) CreateServiceToken(ctx context.Context, actor roster.Actor, name s
 	if err := requireOperator(actor); err != nil {
 		return CreatedSecret{}, err
 	}
-	name, err := text("name", name, true, 100)
+	name, err := text("name", name, true, roster.MaxNameLength)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
@@ -397,7 +394,7 @@ func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name
 			if name == "" {
 				name = addr[:len(addr)-len(roster.EmailDomain(addr))-1]
 			}
-			if name, err = text("name", name, true, 100); err != nil {
+			if name, err = text("name", name, true, roster.MaxNameLength); err != nil {
 				return created{}, err
 			}
 			u = roster.User{ID: roster.NewID(roster.PrefixUser), Email: addr, Name: name, Locale: roster.Locales[0], Status: roster.UserActive,

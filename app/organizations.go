@@ -15,7 +15,7 @@ type OrganizationInput struct {
 func (in OrganizationInput) validate() (OrganizationInput, error) {
 	var err error
 	out := OrganizationInput{}
-	if out.Name, err = text("name", in.Name, true, 100); err != nil {
+	if out.Name, err = text("name", in.Name, true, roster.MaxNameLength); err != nil {
 		return out, err
 	}
 	d, o := in.Details, &out.Details
@@ -25,9 +25,9 @@ func (in OrganizationInput) validate() (OrganizationInput, error) {
 		out  *string
 		max  int
 	}{
-		{"legal_name", d.LegalName, &o.LegalName, 200}, {"phone", d.Phone, &o.Phone, 40},
-		{"address_line1", d.AddressLine1, &o.AddressLine1, 200}, {"address_line2", d.AddressLine2, &o.AddressLine2, 200},
-		{"city", d.City, &o.City, 100}, {"postal_code", d.PostalCode, &o.PostalCode, 20}, {"region", d.Region, &o.Region, 100},
+		{"legal_name", d.LegalName, &o.LegalName, roster.MaxLegalNameLength}, {"phone", d.Phone, &o.Phone, roster.MaxPhoneLength},
+		{"address_line1", d.AddressLine1, &o.AddressLine1, roster.MaxAddressLineLength}, {"address_line2", d.AddressLine2, &o.AddressLine2, roster.MaxAddressLineLength},
+		{"city", d.City, &o.City, roster.MaxCityLength}, {"postal_code", d.PostalCode, &o.PostalCode, roster.MaxPostalCodeLength}, {"region", d.Region, &o.Region, roster.MaxRegionLength},
 	}
 	for _, f := range fields {
 		if *f.out, err = text(f.name, f.in, false, f.max); err != nil {

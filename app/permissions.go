@@ -56,13 +56,13 @@ func (in PermissionInput) validate() (roster.PermissionInfo, error) {
 	}
 	info := roster.PermissionInfo{Key: key, Scope: roster.ScopeStore, HostApp: true, Member: in.Member, Viewer: in.Viewer}
 	var err error
-	if info.Area, err = text("area", in.Area, false, 50); err != nil {
+	if info.Area, err = text("area", in.Area, false, roster.MaxAreaLength); err != nil {
 		return info, err
 	}
 	if info.Area == "" {
 		info.Area, _, _ = strings.Cut(string(key), ".")
 	}
-	if info.Description, err = text("description", in.Description, false, 300); err != nil {
+	if info.Description, err = text("description", in.Description, false, roster.MaxDescriptionLength); err != nil {
 		return info, err
 	}
 	return info, nil
@@ -109,17 +109,14 @@ func (a *App) putPermission(t *txn, info roster.PermissionInfo) (bool, error) {
 	return created, t.audit(e)
 }
 
-// MaxPermissionsFile bounds the permissions one file or call registers.
-const MaxPermissionsFile = 5000
-
 // PutPermissions registers several host permissions in one transaction: all or none. It is
 // how ROSTER_PERMISSIONS_FILE is applied at start. Permissions not listed stay registered.
 func (a *App) PutPermissions(ctx context.Context, actor roster.Actor, in []PermissionInput) (created, updated int, err error) {
 	if err := requirePermissionAdmin(actor); err != nil {
 		return 0, 0, err
 	}
-	if len(in) > MaxPermissionsFile {
-		return 0, 0, roster.Invalidf("permissions", "at most %d permissions at once", MaxPermissionsFile)
+	if len(in) > roster.MaxPermissionsFile {
+		return 0, 0, roster.Invalidf("permissions", "at most %d permissions at once", roster.MaxPermissionsFile)
 	}
 	infos := make([]roster.PermissionInfo, len(in))
 	seen := map[roster.Permission]bool{}

@@ -93,11 +93,8 @@ type RoleUpdate struct {
 	Permissions *[]roster.Permission
 }
 
-// maxRolePermissions bounds the permissions of one role.
-const maxRolePermissions = 500
-
 func roleName(s string) (string, error) {
-	name, err := text("name", s, true, 60)
+	name, err := text("name", s, true, roster.MaxRoleNameLength)
 	if err != nil {
 		return "", err
 	}
@@ -110,8 +107,8 @@ func roleName(s string) (string, error) {
 }
 
 func rolePermissions(perms []roster.Permission) ([]roster.Permission, error) {
-	if len(perms) > maxRolePermissions {
-		return nil, roster.Invalidf("permissions", "a role holds at most %d permissions", maxRolePermissions)
+	if len(perms) > roster.MaxRolePermissions {
+		return nil, roster.Invalidf("permissions", "a role holds at most %d permissions", roster.MaxRolePermissions)
 	}
 	out := slices.Clone(perms)
 	slices.Sort(out)
@@ -147,7 +144,7 @@ func (a *App) CreateRole(ctx context.Context, actor roster.Actor, orgID string, 
 	if r.Name, err = roleName(in.Name); err != nil {
 		return roster.Role{}, err
 	}
-	if r.Description, err = text("description", in.Description, false, 300); err != nil {
+	if r.Description, err = text("description", in.Description, false, roster.MaxDescriptionLength); err != nil {
 		return roster.Role{}, err
 	}
 	if r.Permissions, err = rolePermissions(in.Permissions); err != nil {
@@ -181,7 +178,7 @@ func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID 
 		}
 	}
 	if in.Description != nil {
-		if next.Description, err = text("description", *in.Description, false, 300); err != nil {
+		if next.Description, err = text("description", *in.Description, false, roster.MaxDescriptionLength); err != nil {
 			return roster.Role{}, err
 		}
 	}

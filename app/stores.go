@@ -16,7 +16,7 @@ type StoreInput struct {
 
 func (in StoreInput) apply(s *roster.Store) error {
 	var err error
-	if s.Name, err = text("name", in.Name, true, 100); err != nil {
+	if s.Name, err = text("name", in.Name, true, roster.MaxNameLength); err != nil {
 		return err
 	}
 	if s.Website, err = website("website", in.Website); err != nil {

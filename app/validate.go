@@ -92,13 +92,21 @@ func locale(s string) (string, error) {
 // email normalizes an address given as input.
 func email(s string) (string, error) { return roster.NormalizeEmail(s) }
 
+// grantCount bounds the store grants one invitation or new member carries.
+func grantCount(grants []StoreGrantInput) error {
+	if len(grants) > roster.MaxStoreGrants {
+		return roster.Invalidf("stores", "at most %d stores at once", roster.MaxStoreGrants)
+	}
+	return nil
+}
+
 // pageLimit bounds the size of a page.
 func pageLimit(n int) int {
 	switch {
 	case n <= 0:
-		return 50
-	case n > 200:
-		return 200
+		return roster.DefaultPageSize
+	case n > roster.MaxPageSize:
+		return roster.MaxPageSize
 	}
 	return n
 }

@@ -38,10 +38,10 @@ type Server struct {
 	cop   *http.CrossOriginProtection
 }
 
-// Body limits of forms: small ones, and logo uploads.
+// Body limits of forms: small ones, and logo uploads (limits.go).
 const (
-	maxForm   = 64 << 10
-	maxUpload = app.MaxImageBytes + 64<<10
+	maxForm   = roster.MaxFormBody
+	maxUpload = roster.MaxFormUpload
 )
 
 // New parses the templates and catalogs; a missing or broken template fails here, at

@@ -117,7 +117,7 @@ func upload(r *http.Request, field string) ([]byte, error) {
 		return nil, &roster.Error{Code: roster.EInvalidImage, Field: field, Message: "choose an image"}
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, app.MaxImageBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, roster.MaxImageBytes+1))
 	if err != nil {
 		return nil, err
 	}

@@ -194,6 +194,7 @@ func funcs(cat catalogs) template.FuncMap {
 		"tn":  func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
 		"tk":  func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
 		"has": func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
+		"maxlen": maxLength,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -280,4 +281,23 @@ func funcs(cat catalogs) template.FuncMap {
 			return base + "?" + q.Encode()
 		},
 	}
+}
+
+// fieldLimits are the maxlength of the console's text fields, from roster's limits
+// (limits.go): a field states no number of its own.
+var fieldLimits = map[string]int{
+	"name": roster.MaxNameLength, "role_name": roster.MaxRoleNameLength, "description": roster.MaxDescriptionLength,
+	"message": roster.MaxInvitationMessage, "website": roster.MaxWebsiteLength, "email": roster.MaxEmailLength,
+	"legal_name": roster.MaxLegalNameLength, "phone": roster.MaxPhoneLength, "address_line1": roster.MaxAddressLineLength,
+	"address_line2": roster.MaxAddressLineLength, "city": roster.MaxCityLength, "postal_code": roster.MaxPostalCodeLength,
+	"region": roster.MaxRegionLength, "time_zone": roster.MaxTimeZoneLength, "q": roster.MaxSearchLength,
+}
+
+// maxLength is the template function maxlen: the longest a field may be. A field without a
+// limit fails the page, so that a new one cannot go unbounded unnoticed.
+func maxLength(field string) (int, error) {
+	if n, ok := fieldLimits[field]; ok {
+		return n, nil
+	}
+	return 0, fmt.Errorf("console: no limit for the field %q in fieldLimits", field)
 }

@@ -270,15 +270,12 @@ func clientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 		}
 		// The User-Agent reaches the audit log and the sessions: made valid UTF-8 and cut
 		// between characters here, once for every handler (PostgreSQL refuses invalid UTF-8).
-		if ua := r.Header.Get("User-Agent"); len(ua) > MaxUserAgent || !utf8.ValidString(ua) {
-			r.Header.Set("User-Agent", roster.CleanText(ua, MaxUserAgent))
+		if ua := r.Header.Get("User-Agent"); len(ua) > roster.MaxUserAgentLength || !utf8.ValidString(ua) {
+			r.Header.Set("User-Agent", roster.CleanText(ua, roster.MaxUserAgentLength))
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyClientIP, ip)))
 	})
 }
-
-// MaxUserAgent is the longest User-Agent kept, in bytes.
-const MaxUserAgent = 512
 
 type metrics struct {
 	requests *prometheus.CounterVec

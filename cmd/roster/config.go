@@ -17,6 +17,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/mail"
@@ -95,8 +96,8 @@ var settings = []setting{
 	}},
 	{"default-store-credits", "ROSTER_DEFAULT_STORE_CREDITS", "3", "store credits of a new organization", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > app.MaxStoreCredits {
-			return fmt.Errorf("must be a whole number from 0 to %d", app.MaxStoreCredits)
+		if err != nil || n < 0 || n > roster.MaxStoreCredits {
+			return fmt.Errorf("must be a whole number from 0 to %d", roster.MaxStoreCredits)
 		}
 		c.App.DefaultStoreCredits = n
 		return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 )
 
@@ -91,8 +92,8 @@ func (m *Main) importMembers(ctx context.Context, args []string) error {
 	prog := m.progress(len(rows), *dryRun)
 	counts := map[string]int{}
 	opts := app.ImportOptions{Create: *create, DryRun: *dryRun}
-	for start := 0; start < len(rows); start += app.MaxImportRows {
-		batch := rows[start:min(start+app.MaxImportRows, len(rows))]
+	for start := 0; start < len(rows); start += roster.MaxImportRows {
+		batch := rows[start:min(start+roster.MaxImportRows, len(rows))]
 		results, err := a.ImportMembers(ctx, actor, *orgID, batch, opts)
 		if err != nil {
 			report.Flush()
