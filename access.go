@@ -42,7 +42,7 @@ func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, gran
 		return a
 	}
 	a.org = orgRoleSets[role]
-	if role == OrgOwner || role == OrgAdmin {
+	if role.ReachesEveryStore() {
 		admin, _ := c.BuiltinRole(StoreRoleAdmin)
 		perms, _ := c.BuiltinPermSet(StoreRoleAdmin)
 		a.everyStore = &StoreGrant{RoleID: StoreRoleAdmin, RoleName: admin.Name, Via: ViaOrganizationRole, Perms: perms}
@@ -119,6 +119,84 @@ func (a Access) HoldsInStore(storeID string, want []Permission) (missing []Permi
 		have = g.Perms
 	}
 	return have.Missing(want)
+}
+
+// MayChangeMembership refuses to change or remove an organization membership whose role is
+// target when the rules forbid it: the owner's membership is demoted, suspended or removed by
+// nobody, not even the owner (DESIGN §3 rules 1 and 2; ownership moves only by transfer). The
+// permission to manage members is checked apart.
+func (a Access) MayChangeMembership(target OrgRole) error {
+	if target != OrgOwner {
+		return nil
+	}
+	if a.Role == OrgOwner {
+		return Errorf(EOwnerProtected, "the owner cannot be demoted, suspended or removed; transfer ownership to an admin first")
+	}
+	return Errorf(EOwnerProtected, "nobody but the owner can change the owner's membership")
+}
+
+// MayChangeStoreRolesOf refuses to change someone's store roles when they are the owner and
+// the principal is not: only the owner touches the owner's memberships.
+func (a Access) MayChangeStoreRolesOf(target OrgRole) error {
+	if target == OrgOwner && a.Role != OrgOwner {
+		return Errorf(EOwnerProtected, "nobody but the owner can change the owner's membership")
+	}
+	return nil
+}
+
+// MayInviteAs reports whether the principal may invite with an organization role, before each
+// store grant is checked (HoldsInStore and store.members.invite in each store): those who
+// manage members invite with any role, into any store, or none; those who invite in stores
+// invite as member, into at least one store. It returns the permission that is missing, and
+// whether the refusal is an escalation (a store-level inviter asking for a higher role).
+func (a Access) MayInviteAs(role OrgRole, stores int) (missing Permission, escalation bool) {
+	switch {
+	case a.Can(PermOrgMembersManage):
+		return "", false
+	case stores == 0:
+		return PermOrgMembersManage, false
+	case role != OrgMember:
+		return PermOrgMembersManage, true
+	}
+	return "", false
+}
+
+// InvitesSomewhere reports whether the principal may invite anyone at all: they manage
+// members, or hold store.members.invite in a store.
+func (a Access) InvitesSomewhere() bool {
+	if a.Can(PermOrgMembersManage) {
+		return true
+	}
+	for id := range a.stores {
+		if a.CanInStore(id, PermStoreMembersInvite) {
+			return true
+		}
+	}
+	return false
+}
+
+// MayListRoles reports whether the principal sees the organization's store roles: those who
+// view its settings, and those who pick roles for others somewhere (invite, manage a team or
+// mint API keys in at least one store).
+func (a Access) MayListRoles() bool {
+	if a.Can(PermOrgSettingsRead) {
+		return true
+	}
+	for id := range a.stores {
+		for _, p := range []Permission{PermStoreMembersInvite, PermStoreMembersManage, PermStoreAPIKeysManage} {
+			if a.CanInStore(id, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// MayManageAPIKeys reports whether the principal creates and manages API keys in a store, or
+// organization-wide when storeID is "": owner and admins everywhere, holders of
+// store.api_keys.manage in their stores.
+func (a Access) MayManageAPIKeys(storeID string) bool {
+	return a.Can(PermOrgAPIKeysManage) || (storeID != "" && a.CanInStore(storeID, PermStoreAPIKeysManage))
 }
 
 // MayManageStoreMember returns what the principal lacks to change or remove someone's

@@ -2,6 +2,7 @@ package roster_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -277,5 +278,85 @@ func TestMayManageStoreMember(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s on a %s in %q: missing %v, want %v", tc.actor, tc.target.ID, tc.store, got, want)
 		}
+	}
+}
+
+// TestWhoMayDoWhat: the rules of who may touch whom, decided once here and used by app, the
+// console and (ReachesEveryStore) the SQL.
+func TestWhoMayDoWhat(t *testing.T) {
+	cat := roster.NewCatalog(nil)
+	acc := func(role roster.OrgRole, grants ...roster.StoreGrant) roster.Access {
+		return roster.NewAccess("org_1", "usr_x", role, roster.MembershipActive, grants, cat)
+	}
+	owner, admin, member := acc(roster.OrgOwner), acc(roster.OrgAdmin), acc(roster.OrgMember)
+	storeAdmin := acc(roster.OrgMember, grant(t, cat, storeA, roster.StoreRoleAdmin))
+	viewer := acc(roster.OrgMember, grant(t, cat, storeA, roster.StoreRoleViewer))
+
+	for _, r := range []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin, roster.OrgMember} {
+		if got, want := r.ReachesEveryStore(), acc(r).AllStores(); got != want {
+			t.Errorf("%s: ReachesEveryStore %v, but its access reaches every store: %v", r, got, want)
+		}
+		if got := slices.Contains(roster.RolesReachingEveryStore, r); got != r.ReachesEveryStore() {
+			t.Errorf("%s: RolesReachingEveryStore disagrees with ReachesEveryStore", r)
+		}
+	}
+
+	code := roster.ErrorCode
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"owner demotes the owner", owner.MayChangeMembership(roster.OrgOwner), roster.EOwnerProtected},
+		{"admin demotes the owner", admin.MayChangeMembership(roster.OrgOwner), roster.EOwnerProtected},
+		{"admin demotes an admin", admin.MayChangeMembership(roster.OrgAdmin), ""},
+		{"owner changes the owner's store roles", owner.MayChangeStoreRolesOf(roster.OrgOwner), ""},
+		{"store admin changes the owner's store roles", storeAdmin.MayChangeStoreRolesOf(roster.OrgOwner), roster.EOwnerProtected},
+		{"store admin changes a member's store roles", storeAdmin.MayChangeStoreRolesOf(roster.OrgMember), ""},
+		{"owner is assigned", roster.OrgOwner.CheckAssignable(), roster.EOwnerRequired},
+		{"no role is assigned", roster.OrgRole("boss").CheckAssignable(), roster.EInvalid},
+		{"admin is assigned", roster.OrgAdmin.CheckAssignable(), ""},
+	} {
+		if got := code(tc.err); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if msg := owner.MayChangeMembership(roster.OrgOwner).Error(); !strings.Contains(msg, "transfer") {
+		t.Errorf("the owner is told to transfer first: %q", msg)
+	}
+
+	for _, tc := range []struct {
+		name       string
+		acc        roster.Access
+		role       roster.OrgRole
+		stores     int
+		missing    roster.Permission
+		escalation bool
+	}{
+		{"admin invites an admin without stores", admin, roster.OrgAdmin, 0, "", false},
+		{"store admin invites a member into a store", storeAdmin, roster.OrgMember, 1, "", false},
+		{"store admin invites without stores", storeAdmin, roster.OrgMember, 0, roster.PermOrgMembersManage, false},
+		{"store admin invites an admin", storeAdmin, roster.OrgAdmin, 1, roster.PermOrgMembersManage, true},
+		{"member invites without stores", member, roster.OrgMember, 0, roster.PermOrgMembersManage, false},
+	} {
+		missing, esc := tc.acc.MayInviteAs(tc.role, tc.stores)
+		if missing != tc.missing || esc != tc.escalation {
+			t.Errorf("%s: missing %q escalation %v, want %q %v", tc.name, missing, esc, tc.missing, tc.escalation)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		acc  roster.Access
+		want bool
+	}{{"admin", admin, true}, {"store admin", storeAdmin, true}, {"store viewer", viewer, false}, {"member", member, false}} {
+		if got := tc.acc.InvitesSomewhere(); got != tc.want {
+			t.Errorf("%s invites somewhere: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if viewer.MayListRoles() || member.MayListRoles() || !storeAdmin.MayListRoles() || !admin.MayListRoles() {
+		t.Errorf("MayListRoles: viewer %v member %v store admin %v admin %v", viewer.MayListRoles(), member.MayListRoles(), storeAdmin.MayListRoles(), admin.MayListRoles())
+	}
+	if !admin.MayManageAPIKeys("") || storeAdmin.MayManageAPIKeys("") || !storeAdmin.MayManageAPIKeys(storeA) || viewer.MayManageAPIKeys(storeA) {
+		t.Error("MayManageAPIKeys: admin everywhere, store admin in their store only, viewer nowhere")
 	}
 }

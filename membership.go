@@ -16,6 +16,26 @@ const (
 // Valid reports whether r is an organization role.
 func (r OrgRole) Valid() bool { return r == OrgOwner || r == OrgAdmin || r == OrgMember }
 
+// ReachesEveryStore reports whether the role acts as store admin in every store of the
+// organization: the owner and admins do. RolesReachingEveryStore lists them for SQL.
+func (r OrgRole) ReachesEveryStore() bool { return r == OrgOwner || r == OrgAdmin }
+
+// RolesReachingEveryStore are the organization roles for which ReachesEveryStore holds, for
+// the queries that select such members (sqlstore builds its IN lists from it).
+var RolesReachingEveryStore = []OrgRole{OrgOwner, OrgAdmin}
+
+// CheckAssignable refuses a role that nobody is given by an invitation, an addition or a role
+// change: the owner's (ownership moves only by transfer), and anything not a role.
+func (r OrgRole) CheckAssignable() error {
+	if r == OrgOwner {
+		return &Error{Code: EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
+	}
+	if !r.Valid() {
+		return Invalidf("role", "role must be admin or member")
+	}
+	return nil
+}
+
 // Rank orders roles: owner above admin above member.
 func (r OrgRole) Rank() int {
 	switch r {

@@ -140,16 +140,9 @@ type CreatedAPIKey struct {
 // maxKeyLifetime bounds how far in the future a key may expire.
 const maxKeyLifetime = 10 * 366 * 24 * time.Hour
 
-// CanManageAPIKeys reports whether an access creates and manages API keys in a store, or
-// organization-wide when storeID is "": owner and admins everywhere, holders of
-// store.api_keys.manage in their stores. The console uses it to decide what to show.
-func CanManageAPIKeys(acc roster.Access, storeID string) bool {
-	return acc.Can(roster.PermOrgAPIKeysManage) || (storeID != "" && acc.CanInStore(storeID, roster.PermStoreAPIKeysManage))
-}
-
 // requireManageKeys refuses an actor who may not manage API keys of that scope.
 func (s scope) requireManageKeys(storeID string) error {
-	if CanManageAPIKeys(s.acc, storeID) {
+	if s.acc.MayManageAPIKeys(storeID) {
 		return nil
 	}
 	if storeID == "" {
@@ -163,7 +156,7 @@ func (s scope) requireManageKeys(storeID string) error {
 // signed-in user's ID, "" for an API key, which holds its permissions and nothing of its
 // owner's own rights).
 func canSeeKey(acc roster.Access, k roster.APIKey, self string) bool {
-	return CanManageAPIKeys(acc, k.StoreID) || (self != "" && k.UserID == self)
+	return acc.MayManageAPIKeys(k.StoreID) || (self != "" && k.UserID == self)
 }
 
 // self returns the user whose own things an actor reaches as theirs: a signed-in user;

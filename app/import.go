@@ -96,7 +96,7 @@ func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID strin
 		if err != nil {
 			return nil, err
 		}
-		if !s.acc.Can(roster.PermOrgMembersManage) && len(s.acc.StoreIDs()) == 0 {
+		if !s.acc.InvitesSomewhere() {
 			return nil, s.require(roster.PermOrgMembersManage)
 		}
 		names, err := a.importNames(t, s)

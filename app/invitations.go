@@ -66,11 +66,8 @@ func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, er
 	if role == "" {
 		role = roster.OrgMember
 	}
-	if role == roster.OrgOwner {
-		return roster.Invitation{}, &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
-	}
-	if !role.Valid() {
-		return roster.Invitation{}, roster.Invalidf("role", "role must be admin or member")
+	if err := role.CheckAssignable(); err != nil {
+		return roster.Invitation{}, err
 	}
 	msg, err := messageText(in.Message)
 	if err != nil {
@@ -83,16 +80,9 @@ func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, er
 	if err := grantCount(in.Stores); err != nil {
 		return roster.Invitation{}, err
 	}
-	// Who may invite: members managers with any role they hold; a store admin only as
-	// member, only into stores they administer.
-	if !s.acc.Can(roster.PermOrgMembersManage) {
-		if len(in.Stores) == 0 {
-			return roster.Invitation{}, s.require(roster.PermOrgMembersManage)
-		}
-		if role != roster.OrgMember {
-			return roster.Invitation{}, (&roster.Error{Code: roster.ERoleEscalation, Field: "role",
-				Message: "store admins invite with the organization role member only"}).With("missing", []string{string(roster.PermOrgMembersManage)})
-		}
+	// Who may invite (roster.Access.MayInviteAs); each store grant is checked below.
+	if err := mayInviteAs(s, role, len(in.Stores)); err != nil {
+		return roster.Invitation{}, err
 	}
 	if missing := s.acc.Holds(roster.OrgRolePermissions(role).Sorted()); len(missing) > 0 {
 		return roster.Invitation{}, escalation(missing)
@@ -272,21 +262,36 @@ func (a *App) invitationScope(ctx context.Context, c *sqlstore.Conn, actor roste
 	return inv, s, nil
 }
 
-// mayManageInvitation lets those who manage members resend and cancel any invitation, and a
-// store admin those with the role member into stores they all administer.
+// mayInviteAs refuses an inviter whom roster.Access.MayInviteAs refuses, with the error
+// that says why.
+func mayInviteAs(s scope, role roster.OrgRole, stores int) error {
+	missing, escalation := s.acc.MayInviteAs(role, stores)
+	switch {
+	case missing == "":
+		return nil
+	case escalation:
+		return (&roster.Error{Code: roster.ERoleEscalation, Field: "role",
+			Message: "store admins invite with the organization role member only"}).With("missing", []string{string(missing)})
+	}
+	return s.require(missing)
+}
+
+// mayManageInvitation: whoever could send an invitation resends and cancels it — those who
+// manage members any, a store-level inviter those with the role member into stores where
+// they all may invite.
 func mayManageInvitation(s scope, inv roster.Invitation) error {
+	if missing, _ := s.acc.MayInviteAs(inv.Role, len(inv.Stores)); missing != "" {
+		return s.require(missing)
+	}
 	if s.acc.Can(roster.PermOrgMembersManage) {
 		return nil
 	}
-	if inv.Role == roster.OrgMember && len(inv.Stores) > 0 {
-		for _, st := range inv.Stores {
-			if err := s.requireStore(st.StoreID, roster.PermStoreMembersInvite); err != nil {
-				return err
-			}
+	for _, st := range inv.Stores {
+		if err := s.requireStore(st.StoreID, roster.PermStoreMembersInvite); err != nil {
+			return err
 		}
-		return nil
 	}
-	return s.require(roster.PermOrgMembersManage)
+	return nil
 }
 
 // resendInterval is how long after the last link a new one may be sent: 1 minute after the

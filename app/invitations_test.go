@@ -542,3 +542,24 @@ func TestInvitationExpiresToTheMicrosecond(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkInvitationsAskTheRightToInvite: the bulk import asks what a single invitation asks
+// (roster.Access.InvitesSomewhere) — a store viewer, who may invite nobody, is refused as a
+// whole, not row by row; a store admin imports members into their store.
+func TestBulkInvitationsAskTheRightToInvite(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		f := newInviteFixture(t, e)
+		viewer, vu := f.env.User(t, "Vera")
+		f.env.Join(t, f.owner, f.org.ID, vu, roster.OrgMember, app.StoreGrantInput{StoreID: f.a.ID, RoleID: roster.StoreRoleViewer})
+		rows := []app.ImportRow{{Line: 1, Email: "new@acme.com", Stores: []app.ImportGrant{{Store: f.a.ID, Role: roster.StoreRoleMember}}}}
+		if _, err := f.env.App.ImportMembers(ctx, viewer, f.org.ID, rows, app.ImportOptions{}); testenv.Code(err) != roster.EForbidden {
+			t.Fatalf("a store viewer imports invitations: %v, want forbidden", err)
+		}
+		lead, lu := f.env.User(t, "Lena")
+		f.env.Join(t, f.owner, f.org.ID, lu, roster.OrgMember, app.StoreGrantInput{StoreID: f.a.ID, RoleID: roster.StoreRoleAdmin})
+		res, err := f.env.App.ImportMembers(ctx, lead, f.org.ID, rows, app.ImportOptions{})
+		if err != nil || len(res) != 1 || res[0].Outcome != app.ImportInvited {
+			t.Fatalf("a store admin imports a member into their store: %+v %v", res, err)
+		}
+	})
+}

@@ -211,7 +211,7 @@ func (a *App) affiliations(ctx context.Context, c *sqlstore.Conn, userID string)
 			access[m.OrgID] = roster.NewAccess(m.OrgID, userID, m.Role, m.Status, nil, cat)
 			continue // a suspended membership shows, and reaches no store
 		}
-		orgWide := m.Role == roster.OrgOwner || m.Role == roster.OrgAdmin
+		orgWide := m.Role.ReachesEveryStore()
 		res := a.resolver(ctx, c, cat, m.OrgID)
 		var grants []roster.StoreGrant
 		for _, d := range direct {

@@ -95,19 +95,11 @@ func (a *App) memberWrite(ctx context.Context, actor roster.Actor, orgID, userID
 		if err != nil {
 			return err
 		}
-		if m.Role == roster.OrgOwner {
-			return ownerProtected(s.acc.Role == roster.OrgOwner)
+		if err := s.acc.MayChangeMembership(m.Role); err != nil {
+			return err
 		}
 		return fn(t, s, m)
 	})
-}
-
-// ownerProtected is the refusal to change or remove the owner (rules 1 and 2).
-func ownerProtected(self bool) error {
-	if self {
-		return roster.Errorf(roster.EOwnerProtected, "the owner cannot be demoted, suspended or removed; transfer ownership to an admin first")
-	}
-	return roster.Errorf(roster.EOwnerProtected, "nobody but the owner can change the owner's membership")
 }
 
 // MemberUpdate changes a membership; nil fields stay as they are.
@@ -123,11 +115,10 @@ func (a *App) UpdateMember(ctx context.Context, actor roster.Actor, orgID, userI
 	if u.Role == nil && u.Status == nil {
 		return roster.Invalidf("role", "give a role or a status")
 	}
-	if u.Role != nil && *u.Role == roster.OrgOwner {
-		return &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
-	}
-	if u.Role != nil && !u.Role.Valid() {
-		return roster.Invalidf("role", "role must be admin or member")
+	if u.Role != nil {
+		if err := u.Role.CheckAssignable(); err != nil {
+			return err
+		}
 	}
 	if u.Status != nil && *u.Status != roster.MembershipActive && *u.Status != roster.MembershipSuspended {
 		return roster.Invalidf("status", "status must be active or suspended")
@@ -301,14 +292,11 @@ func (a *App) AddMember(ctx context.Context, actor roster.Actor, orgID, userID s
 // join makes a user a member with an organization role and store grants, checking that the
 // actor may grant each of them.
 func (a *App) join(t *txn, s scope, u roster.User, role roster.OrgRole, grants []StoreGrantInput) error {
-	if role == roster.OrgOwner {
-		return &roster.Error{Code: roster.EOwnerRequired, Field: "role", Message: "ownership moves only by transfer, from the owner to an admin"}
+	if err := role.CheckAssignable(); err != nil {
+		return err
 	}
 	if err := grantCount(grants); err != nil {
 		return err
-	}
-	if !role.Valid() {
-		return roster.Invalidf("role", "role must be admin or member")
 	}
 	if missing := s.acc.Holds(roster.OrgRolePermissions(role).Sorted()); len(missing) > 0 {
 		return escalation(missing)
@@ -371,8 +359,8 @@ func (a *App) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, use
 		if err != nil {
 			return err
 		}
-		if m.Role == roster.OrgOwner && s.acc.Role != roster.OrgOwner {
-			return ownerProtected(false)
+		if err := s.acc.MayChangeStoreRolesOf(m.Role); err != nil {
+			return err
 		}
 		if _, err := a.checkGrant(t, s, StoreGrantInput{StoreID: st.ID, RoleID: roleID}, roster.PermStoreMembersManage); err != nil {
 			return err
@@ -431,8 +419,8 @@ func (a *App) RemoveFromStore(ctx context.Context, actor roster.Actor, storeID, 
 		}
 		if m, err := t.Membership(t.ctx, st.OrgID, userID); err != nil {
 			return err
-		} else if m.Role == roster.OrgOwner && s.acc.Role != roster.OrgOwner {
-			return ownerProtected(false) // as SetStoreRole: only the owner touches the owner's memberships
+		} else if err := s.acc.MayChangeStoreRolesOf(m.Role); err != nil {
+			return err
 		}
 		if err := a.checkManageStoreMember(t, s, st.ID, old.RoleID); err != nil {
 			return err

@@ -15,30 +15,13 @@ type RoleView struct {
 	Holders int // store memberships, live API keys and pending invitations holding it
 }
 
-// CanListRoles reports whether an access sees an organization's store roles: those who view
-// its settings, and those who pick roles for others somewhere (able to invite, manage a team
-// or mint API keys in at least one store). The console uses it to decide what to show.
-func CanListRoles(acc roster.Access) bool {
-	if acc.Can(roster.PermOrgSettingsRead) {
-		return true
-	}
-	for _, id := range acc.StoreIDs() {
-		for _, p := range []roster.Permission{roster.PermStoreMembersInvite, roster.PermStoreMembersManage, roster.PermStoreAPIKeysManage} {
-			if acc.CanInStore(id, p) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Roles lists the store roles of an organization: the built-in ones first (admin, member,
 // viewer, with their permissions in today's catalog), then the custom ones by name. Owner and
 // admins see them, and so does anyone who grants store roles in some store.
 func (a *App) Roles(ctx context.Context, actor roster.Actor, orgID string) ([]RoleView, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
-	if err == nil && !CanListRoles(s.acc) {
+	if err == nil && !s.acc.MayListRoles() {
 		err = s.require(roster.PermOrgSettingsRead)
 	}
 	if err != nil {

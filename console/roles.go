@@ -31,7 +31,7 @@ type rolesPage struct {
 // names their access carries: pages name roles from this list, and a custom role must show
 // its own name, never a generic one. Pickers are offered only to those who may list roles.
 func (s *Server) storeRoles(r *http.Request, rq *request, org app.OrganizationView) ([]app.RoleView, error) {
-	if app.CanListRoles(org.Access) {
+	if org.Access.MayListRoles() {
 		return s.app.Roles(r.Context(), rq.id.actor, org.ID)
 	}
 	var out []app.RoleView
@@ -239,10 +239,10 @@ func (s *Server) loadKeys(r *http.Request, rq *request, p *orgPage) (*keysPage, 
 	if err != nil {
 		return nil, err
 	}
-	kp.OrgWide = app.CanManageAPIKeys(p.Org.Access, "")
+	kp.OrgWide = p.Org.Access.MayManageAPIKeys("")
 	for _, st := range stores {
 		kp.StoreName[st.ID] = st.Name
-		if app.CanManageAPIKeys(p.Org.Access, st.ID) {
+		if p.Org.Access.MayManageAPIKeys(st.ID) {
 			kp.Manages = append(kp.Manages, st)
 		}
 	}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -83,7 +84,7 @@ func (c *Conn) CountStores(ctx context.Context, orgID string, status roster.Stor
 // they are owner or admin (every store), keyed by organization.
 func (c *Conn) AdminStores(ctx context.Context, userID string) (map[string][]roster.Store, error) {
 	rows, err := c.query(ctx, `SELECT `+storeColumns+` FROM stores s JOIN org_members m ON m.org_id = s.org_id
-		WHERE m.user_id = ? AND m.role IN ('owner', 'admin') AND m.status = 'active' AND s.status = 'active'
+		WHERE m.user_id = ? AND m.role IN `+reachEveryStore+` AND m.status = 'active' AND s.status = 'active'
 		ORDER BY lower(s.name), s.id`, userID)
 	stores, err := scanAll(rows, err, scanStoreRows)
 	out := map[string][]roster.Store{}
@@ -150,10 +151,10 @@ func (c *Conn) MemberStores(ctx context.Context, orgID, userID string) ([]roster
 // StoreTeam lists who reaches a store: the organization's owner and admins (via their
 // organization role) and the store's direct members, by name.
 func (c *Conn) StoreTeam(ctx context.Context, orgID, storeID string) ([]roster.TeamMember, error) {
-	rows, err := c.query(ctx, `SELECT `+userColumns+`, m.role, m.status, COALESCE(sm.role_id, ''), CASE WHEN m.role IN ('owner', 'admin') THEN 1 ELSE 0 END
+	rows, err := c.query(ctx, `SELECT `+userColumns+`, m.role, m.status, COALESCE(sm.role_id, ''), CASE WHEN m.role IN `+reachEveryStore+` THEN 1 ELSE 0 END
 		FROM org_members m JOIN users u ON u.id = m.user_id
 		LEFT JOIN store_members sm ON sm.store_id = ? AND sm.user_id = m.user_id
-		WHERE m.org_id = ? AND (m.role IN ('owner', 'admin') OR sm.user_id IS NOT NULL)
+		WHERE m.org_id = ? AND (m.role IN `+reachEveryStore+` OR sm.user_id IS NOT NULL)
 		ORDER BY lower(u.name), u.id`, storeID, orgID)
 	return scanAll(rows, err, func(r *sql.Rows) (roster.TeamMember, error) {
 		var t roster.TeamMember
@@ -171,3 +172,13 @@ func (c *Conn) StoreTeam(ctx context.Context, orgID, storeID string) ([]roster.T
 		return t, err
 	})
 }
+
+// reachEveryStore is the SQL list of the organization roles that act as store admin in every
+// store (roster.RolesReachingEveryStore), for "m.role IN " + reachEveryStore.
+var reachEveryStore = func() string {
+	quoted := make([]string, len(roster.RolesReachingEveryStore))
+	for i, r := range roster.RolesReachingEveryStore {
+		quoted[i] = "'" + string(r) + "'"
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}()
