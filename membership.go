@@ -13,6 +13,9 @@ const (
 	OrgMember OrgRole = "member"
 )
 
+// CreatorRole is the role of whoever creates an organization: they own it.
+const CreatorRole = OrgOwner
+
 // Valid reports whether r is an organization role.
 func (r OrgRole) Valid() bool { return r == OrgOwner || r == OrgAdmin || r == OrgMember }
 

@@ -87,7 +87,7 @@ func (s *Server) registerAuth() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			out := &loginOutput{SetCookie: s.sessionCookie(res.Token, res.Session.ExpiresAt)}
+			out := &loginOutput{SetCookie: httpserver.NewSessionCookie(res.Token, res.Session.ExpiresAt, s.https)}
 			out.Body.Token, out.Body.ExpiresAt, out.Body.User = res.Token, res.Session.ExpiresAt, userJSON(res.User)
 			return out, nil
 		}, withDescription("Opens a new session. Wrong passwords and unknown addresses get the same answer; repeated failures are slowed down (429 with Retry-After)."))
@@ -97,10 +97,7 @@ func (s *Server) registerAuth() {
 			if err := s.app.Logout(ctx, actor(ctx)); err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			// #nosec G124 -- Secure whenever Roster is served over https (ROSTER_BASE_URL); a plain-http
-			// install (local development) could not use a Secure cookie at all.
-			return &logoutOutput{SetCookie: http.Cookie{Name: httpserver.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-				Secure: s.https, SameSite: http.SameSiteLaxMode}}, nil
+			return &logoutOutput{SetCookie: httpserver.NewSessionCookie("", time.Time{}, s.https)}, nil
 		}, withStatus(http.StatusNoContent))
 
 	register(s.api, public(op("set-password", http.MethodPost, "/v1/auth/password-reset/confirm", "Set a password through a one-time link", "Authentication")),
@@ -120,11 +117,6 @@ func (s *Server) registerAuth() {
 			}
 			return &userOutput{Body: userJSON(u)}, nil
 		}, withDescription("Uses the one-time setup link printed in the log at first start."))
-}
-
-func (s *Server) sessionCookie(token string, expires time.Time) http.Cookie {
-	// #nosec G124 -- Secure whenever served over https; see logout.
-	return http.Cookie{Name: httpserver.SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: s.https, SameSite: http.SameSiteLaxMode}
 }
 
 // withStatus sets the status of a successful answer.

@@ -90,8 +90,10 @@ func TestAuditExportStreams(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		base := ms.HeapAlloc
 		res := env.stream(owner.token, "/v1/organizations/"+org.ID+"/audit-events/export?action=test.bulk")
-		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/jsonl") || !strings.Contains(res.Header.Get("Content-Disposition"), ".jsonl") {
-			t.Fatalf("headers: %v", res.Header)
+		// Named by the organization and the app's clock (not the machine's: the test clock is set).
+		wantName := "audit-" + org.ID + "-" + clock.Now().UTC().Format("20060102T150405Z") + ".jsonl"
+		if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/jsonl") || !strings.Contains(res.Header.Get("Content-Disposition"), wantName) {
+			t.Fatalf("headers: %v, want the file %s", res.Header, wantName)
 		}
 		sc := bufio.NewScanner(res.Body)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
 )
 
 // Invitation is an invitation as those who manage it see it. It never carries its token.
@@ -251,7 +252,7 @@ func (s *Server) registerInvitations() {
 			out := &acceptOutput{ReferrerPolicy: "no-referrer"}
 			out.Body.Invitation, out.Body.User = invitationJSON(res.Invitation, s.app.Now()), userJSON(res.User)
 			if res.Session != nil {
-				out.SetCookie = s.sessionCookie(res.Session.Token, res.Session.Session.ExpiresAt)
+				out.SetCookie = httpserver.NewSessionCookie(res.Session.Token, res.Session.Session.ExpiresAt, s.https)
 				out.Body.Token, out.Body.ExpiresAt = res.Session.Token, &res.Session.Session.ExpiresAt
 			}
 			return out, nil

@@ -72,7 +72,7 @@ func (s *Server) registerOrganizations() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			return &orgOutput{Body: orgJSON(o, roster.OrgOwner)}, nil
+			return &orgOutput{Body: orgJSON(o, roster.CreatorRole)}, nil
 		}, withStatus(http.StatusCreated), withDescription("The caller becomes the owner. Store credits come from the instance default."))
 
 	register(s.api, op("list-organizations", http.MethodGet, "/v1/organizations", "List my organizations", "Organizations"),
@@ -99,7 +99,7 @@ func (s *Server) registerOrganizations() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			return &orgOutput{Body: orgJSON(o, roster.OrgOwner)}, nil
+			return &orgOutput{Body: orgJSON(o.Organization, o.Access.Role)}, nil
 		}, withDescription("Owner only. The body replaces the name and every detail."))
 
 	register(s.api, op("delete-organization", http.MethodDelete, "/v1/organizations/{org}", "Delete an organization", "Organizations"),
@@ -129,7 +129,7 @@ func (s *Server) registerOrganizations() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			return &orgOutput{Body: orgJSON(o, roster.OrgOwner)}, nil
+			return &orgOutput{Body: orgJSON(o.Organization, o.Access.Role)}, nil
 		}, withUpload, withDescription("Owner only. The body is the image itself: PNG, JPEG or WebP, at most 1 MiB; it is checked by decoding."))
 
 	register(s.api, op("get-organization-logo", http.MethodGet, "/v1/organizations/{org}/logo", "Download the organization's logo", "Organizations"),

@@ -225,13 +225,21 @@ func (s scope) requireStore(storeID string, perm roster.Permission) error {
 // orgWrite runs fn in a write transaction on an organization the actor may change with
 // perm; the organization row is locked first.
 func (a *App) orgWrite(ctx context.Context, actor roster.Actor, orgID string, perm roster.Permission, fn func(t *txn, s scope) error) error {
-	return a.write(ctx, actor, func(t *txn) error {
+	_, err := orgWriteValue(ctx, a, actor, orgID, perm, func(t *txn, s scope) (struct{}, error) { return struct{}{}, fn(t, s) })
+	return err
+}
+
+// orgWriteValue is orgWrite for a use case with a result: the result of the attempt that
+// committed (writeValue), never one of a rolled-back attempt.
+func orgWriteValue[T any](ctx context.Context, a *App, actor roster.Actor, orgID string, perm roster.Permission, fn func(t *txn, s scope) (T, error)) (T, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (T, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
-		if err != nil {
-			return err
+		if err == nil {
+			err = s.require(perm)
 		}
-		if err := s.require(perm); err != nil {
-			return err
+		if err != nil {
+			var zero T
+			return zero, err
 		}
 		return fn(t, s)
 	})

@@ -188,25 +188,26 @@ func (t *txn) replaceImage(orgID, oldID string, data []byte, contentType string)
 	return img.ID, nil
 }
 
-// SetOrganizationLogo replaces an organization's logo (owner).
-func (a *App) SetOrganizationLogo(ctx context.Context, actor roster.Actor, orgID string, data []byte) (roster.Organization, error) {
+// SetOrganizationLogo replaces an organization's logo (owner), and returns the organization
+// with the actor's access.
+func (a *App) SetOrganizationLogo(ctx context.Context, actor roster.Actor, orgID string, data []byte) (OrganizationView, error) {
 	ct, err := a.checkImage(ctx, actor, data)
 	if err != nil {
-		return roster.Organization{}, err
+		return OrganizationView{}, err
 	}
-	var org roster.Organization
-	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) error {
-		org = s.org
+	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) (OrganizationView, error) {
+		org := s.org
+		var err error
 		if org.LogoID, err = t.replaceImage(orgID, s.org.LogoID, data, ct); err != nil {
-			return err
+			return OrganizationView{}, err
 		}
 		if err := t.SetOrganizationLogo(t.ctx, orgID, org.LogoID, t.now); err != nil {
-			return err
+			return OrganizationView{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.logo_changed", TargetType: "organization", TargetID: orgID,
+		return OrganizationView{Organization: org, Access: s.acc}, t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.logo_changed",
+			TargetType: "organization", TargetID: orgID,
 			Before: map[string]any{"logo": s.org.LogoID}, After: map[string]any{"logo": org.LogoID, "content_type": ct, "bytes": len(data)}})
 	})
-	return org, err
 }
 
 // OrganizationLogo returns an organization's logo to its members.

@@ -71,7 +71,7 @@ func (a *App) CreateOrganization(ctx context.Context, actor roster.Actor, in Org
 		if err := t.CreateOrganization(t.ctx, org); err != nil {
 			return roster.Organization{}, err
 		}
-		if err := t.AddMember(t.ctx, roster.Membership{OrgID: org.ID, UserID: actor.UserID, Role: roster.OrgOwner,
+		if err := t.AddMember(t.ctx, roster.Membership{OrgID: org.ID, UserID: actor.UserID, Role: roster.CreatorRole,
 			Status: roster.MembershipActive, CreatedAt: t.now, UpdatedAt: t.now}); err != nil {
 			return roster.Organization{}, err
 		}
@@ -98,23 +98,22 @@ func (a *App) Organization(ctx context.Context, actor roster.Actor, orgID string
 	return OrganizationView{Organization: s.org, Access: s.acc}, nil
 }
 
-// UpdateOrganization edits an organization's name and details (owner).
-func (a *App) UpdateOrganization(ctx context.Context, actor roster.Actor, orgID string, in OrganizationInput) (roster.Organization, error) {
+// UpdateOrganization edits an organization's name and details (owner), and returns it with
+// the actor's access.
+func (a *App) UpdateOrganization(ctx context.Context, actor roster.Actor, orgID string, in OrganizationInput) (OrganizationView, error) {
 	in, err := in.validate()
 	if err != nil {
-		return roster.Organization{}, err
+		return OrganizationView{}, err
 	}
-	var org roster.Organization
-	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) error {
-		org = s.org
+	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) (OrganizationView, error) {
+		org := s.org
 		org.Name, org.Details, org.UpdatedAt = in.Name, in.Details, t.now
 		if err := t.UpdateOrganization(t.ctx, org, t.now); err != nil {
-			return err
+			return OrganizationView{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: org.ID, Action: "organization.updated", TargetType: "organization", TargetID: org.ID,
-			Before: detailsMap(s.org), After: detailsMap(org)})
+		return OrganizationView{Organization: org, Access: s.acc}, t.audit(roster.AuditEvent{OrgID: org.ID, Action: "organization.updated",
+			TargetType: "organization", TargetID: org.ID, Before: detailsMap(s.org), After: detailsMap(org)})
 	})
-	return org, err
 }
 
 // DeleteOrganization deletes an organization (owner only, with their password): its stores,

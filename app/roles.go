@@ -133,17 +133,17 @@ func (a *App) CreateRole(ctx context.Context, actor roster.Actor, orgID string, 
 	if r.Permissions, err = rolePermissions(in.Permissions); err != nil {
 		return roster.Role{}, err
 	}
-	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) error {
+	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) (roster.Role, error) {
 		if err := t.checkRolePermissions(s, r.Permissions); err != nil {
-			return err
+			return roster.Role{}, err
 		}
+		r := r
 		r.ID, r.OrgID = roster.NewID(roster.PrefixRole), orgID
 		if err := t.CreateRole(t.ctx, r, t.now); err != nil {
-			return err
+			return roster.Role{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "role.created", TargetType: "role", TargetID: r.ID, After: roleMap(r)})
+		return r, t.audit(roster.AuditEvent{OrgID: orgID, Action: "role.created", TargetType: "role", TargetID: r.ID, After: roleMap(r)})
 	})
-	return r, err
 }
 
 // UpdateRole edits a custom role (owner and admins). Whoever edits a role must hold every
@@ -170,15 +170,14 @@ func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID 
 			return roster.Role{}, err
 		}
 	}
-	var out roster.Role
-	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) error {
+	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) (roster.Role, error) {
 		before, err := a.customRole(t.ctx, &t.Conn, orgID, roleID)
 		if err != nil {
-			return err
+			return roster.Role{}, err
 		}
 		// Permissions the catalog no longer knows are dropped silently: they grant nothing.
 		before.Permissions = roster.NewPermSet(before.Permissions...).Intersect(s.cat.StorePermissions()).Sorted()
-		out = before
+		out := before
 		if in.Name != nil {
 			out.Name = next.Name
 		}
@@ -189,17 +188,16 @@ func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID 
 			out.Permissions = next.Permissions
 		}
 		if missing := s.acc.HoldsInStore("", before.Permissions); len(missing) > 0 {
-			return escalation(missing)
+			return roster.Role{}, escalation(missing)
 		}
 		if err := t.checkRolePermissions(s, out.Permissions); err != nil {
-			return err
+			return roster.Role{}, err
 		}
 		if err := t.UpdateRole(t.ctx, out, t.now); err != nil {
-			return err
+			return roster.Role{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "role.updated", TargetType: "role", TargetID: roleID, Before: roleMap(before), After: roleMap(out)})
+		return out, t.audit(roster.AuditEvent{OrgID: orgID, Action: "role.updated", TargetType: "role", TargetID: roleID, Before: roleMap(before), After: roleMap(out)})
 	})
-	return out, err
 }
 
 // customRole reads a custom role; built-in roles are neither editable nor deletable.

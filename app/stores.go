@@ -55,21 +55,21 @@ func (t *txn) useCredit(org roster.Organization) error {
 // organization row is locked while credits are counted, so concurrent creations never
 // exceed the credits.
 func (a *App) CreateStore(ctx context.Context, actor roster.Actor, orgID string, in StoreInput) (roster.Store, error) {
-	var st roster.Store
-	if err := in.apply(&st); err != nil {
+	var in2 roster.Store
+	if err := in.apply(&in2); err != nil {
 		return roster.Store{}, err
 	}
-	err := a.orgWrite(ctx, actor, orgID, roster.PermOrgStoresCreate, func(t *txn, s scope) error {
+	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgStoresCreate, func(t *txn, s scope) (roster.Store, error) {
 		if err := t.useCredit(s.org); err != nil {
-			return err
+			return roster.Store{}, err
 		}
+		st := in2
 		st.ID, st.OrgID, st.Status, st.CreatedAt, st.UpdatedAt = roster.NewID(roster.PrefixStore), orgID, roster.StoreActive, t.now, t.now
 		if err := t.CreateStore(t.ctx, st); err != nil {
-			return err
+			return roster.Store{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: orgID, StoreID: st.ID, Action: "store.created", TargetType: "store", TargetID: st.ID, After: storeMap(st)})
+		return st, t.audit(roster.AuditEvent{OrgID: orgID, StoreID: st.ID, Action: "store.created", TargetType: "store", TargetID: st.ID, After: storeMap(st)})
 	})
-	return st, err
 }
 
 // StoreView is a store with the actor's grant in it.
@@ -120,13 +120,20 @@ func (a *App) Store(ctx context.Context, actor roster.Actor, storeID string) (St
 // storeWrite runs fn on a store the actor may change with perm in that store; the
 // organization is locked first.
 func (a *App) storeWrite(ctx context.Context, actor roster.Actor, storeID string, perm roster.Permission, fn func(t *txn, s scope, st roster.Store) error) error {
-	return a.write(ctx, actor, func(t *txn) error {
+	_, err := storeWriteValue(ctx, a, actor, storeID, perm, func(t *txn, s scope, st roster.Store) (struct{}, error) { return struct{}{}, fn(t, s, st) })
+	return err
+}
+
+// storeWriteValue is storeWrite for a use case with a result, returned once committed.
+func storeWriteValue[T any](ctx context.Context, a *App, actor roster.Actor, storeID string, perm roster.Permission, fn func(t *txn, s scope, st roster.Store) (T, error)) (T, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (T, error) {
 		s, st, err := a.storeScope(t.ctx, &t.Conn, actor, storeID, true)
-		if err != nil {
-			return err
+		if err == nil {
+			err = s.requireStore(st.ID, perm)
 		}
-		if err := s.requireStore(st.ID, perm); err != nil {
-			return err
+		if err != nil {
+			var zero T
+			return zero, err
 		}
 		return fn(t, s, st)
 	})
@@ -138,17 +145,15 @@ func (a *App) UpdateStore(ctx context.Context, actor roster.Actor, storeID strin
 	if err := in.apply(&next); err != nil {
 		return roster.Store{}, err
 	}
-	err := a.storeWrite(ctx, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) error {
+	return storeWriteValue(ctx, a, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) (roster.Store, error) {
 		before := st
 		st.Name, st.Website, st.Currency, st.TimeZone, st.UpdatedAt = next.Name, next.Website, next.Currency, next.TimeZone, t.now
-		next = st
 		if err := t.UpdateStore(t.ctx, st, t.now); err != nil {
-			return err
+			return roster.Store{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: "store.updated", TargetType: "store", TargetID: st.ID,
+		return st, t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: "store.updated", TargetType: "store", TargetID: st.ID,
 			Before: storeMap(before), After: storeMap(st)})
 	})
-	return next, err
 }
 
 // ArchiveStore archives a store (owner and admins); it stops using a credit.
@@ -227,20 +232,18 @@ func (a *App) SetStoreLogo(ctx context.Context, actor roster.Actor, storeID stri
 	if err != nil {
 		return roster.Store{}, err
 	}
-	var out roster.Store
-	err = a.storeWrite(ctx, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) error {
-		out = st
+	return storeWriteValue(ctx, a, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) (roster.Store, error) {
+		out := st
 		var err error
 		if out.LogoID, err = t.replaceImage(st.OrgID, st.LogoID, data, ct); err != nil {
-			return err
+			return roster.Store{}, err
 		}
 		if err := t.SetStoreLogo(t.ctx, st.ID, out.LogoID, t.now); err != nil {
-			return err
+			return roster.Store{}, err
 		}
-		return t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: "store.logo_changed", TargetType: "store", TargetID: st.ID,
+		return out, t.audit(roster.AuditEvent{OrgID: st.OrgID, StoreID: st.ID, Action: "store.logo_changed", TargetType: "store", TargetID: st.ID,
 			Before: map[string]any{"logo": st.LogoID}, After: map[string]any{"logo": out.LogoID, "content_type": ct, "bytes": len(data)}})
 	})
-	return out, err
 }
 
 // StoreLogo returns a store's logo to those who see the store.

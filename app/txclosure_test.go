@@ -60,9 +60,13 @@ func TestTransactionClosuresAssignNoOuterState(t *testing.T) {
 func isTxRunner(fun ast.Expr) bool {
 	switch f := fun.(type) {
 	case *ast.SelectorExpr:
-		return f.Sel.Name == "write" || f.Sel.Name == "InTx"
+		switch f.Sel.Name {
+		case "write", "InTx", "orgWrite", "storeWrite", "memberWrite":
+			return true
+		}
+		return false
 	case *ast.Ident:
-		return f.Name == "writeValue"
+		return f.Name == "writeValue" || f.Name == "orgWriteValue" || f.Name == "storeWriteValue"
 	case *ast.IndexExpr: // writeValue[T]
 		return isTxRunner(f.X)
 	}

@@ -350,17 +350,26 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 // SessionCookie is the name of the cookie that carries a session token in browsers.
 const SessionCookie = "roster_session"
 
-// SetSessionCookie hands a browser its session token: HttpOnly, SameSite=Lax, Path=/, no
-// Domain, Secure on https, expiring with the session.
-func SetSessionCookie(w http.ResponseWriter, token string, expires time.Time, https bool) {
+// NewSessionCookie is the one shape of the session cookie, for the console and the API's
+// login alike: HttpOnly, SameSite=Lax, Path=/, no Domain, Secure on https, expiring with the
+// session. An empty token makes the cookie that removes it.
+func NewSessionCookie(token string, expires time.Time, https bool) http.Cookie {
 	// #nosec G124 -- Secure whenever served over https; a plain-http install could not use a Secure cookie.
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true,
-		Secure: https, SameSite: http.SameSiteLaxMode})
+	c := http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires, HttpOnly: true, Secure: https, SameSite: http.SameSiteLaxMode}
+	if token == "" {
+		c.Expires, c.MaxAge = time.Time{}, -1
+	}
+	return c
+}
+
+// SetSessionCookie hands a browser its session token (NewSessionCookie).
+func SetSessionCookie(w http.ResponseWriter, token string, expires time.Time, https bool) {
+	c := NewSessionCookie(token, expires, https)
+	http.SetCookie(w, &c)
 }
 
 // ClearSessionCookie removes the session cookie from a browser.
 func ClearSessionCookie(w http.ResponseWriter, https bool) {
-	// #nosec G124 -- as SetSessionCookie.
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: https, SameSite: http.SameSiteLaxMode})
+	c := NewSessionCookie("", time.Time{}, https)
+	http.SetCookie(w, &c)
 }
