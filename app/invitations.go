@@ -58,94 +58,34 @@ func (a *App) CreateInvitation(ctx context.Context, actor roster.Actor, orgID st
 // invite checks one invitation against the inviter's rights and the organization's rules,
 // then writes it, its audit event and its email. Nothing is written when it is refused.
 func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, error) {
-	addr, err := email(in.Email)
+	req, err := readInvitation(in)
 	if err != nil {
 		return roster.Invitation{}, err
 	}
-	role := in.Role
-	if role == "" {
-		role = roster.OrgMember
-	}
-	if err := role.CheckAssignable(); err != nil {
+	// Who may invite (roster.Access.MayInviteAs), with which organization role, into which stores.
+	if err := mayInviteAs(s, req.role, len(in.Stores)); err != nil {
 		return roster.Invitation{}, err
 	}
-	msg, err := messageText(in.Message)
-	if err != nil {
-		return roster.Invitation{}, err
-	}
-	loc, err := locale(in.Locale)
-	if err != nil {
-		return roster.Invitation{}, err
-	}
-	if err := grantCount(in.Stores); err != nil {
-		return roster.Invitation{}, err
-	}
-	// Who may invite (roster.Access.MayInviteAs); each store grant is checked below.
-	if err := mayInviteAs(s, role, len(in.Stores)); err != nil {
-		return roster.Invitation{}, err
-	}
-	if missing := s.acc.Holds(roster.OrgRolePermissions(role).Sorted()); len(missing) > 0 {
+	if missing := s.acc.Holds(roster.OrgRolePermissions(req.role).Sorted()); len(missing) > 0 {
 		return roster.Invitation{}, escalation(missing)
 	}
-	seen := map[string]bool{}
-	var stores []roster.InvitationStore
-	var storeData []any
-	for _, g := range in.Stores {
-		if seen[g.StoreID] {
-			return roster.Invitation{}, (&roster.Error{Code: roster.EInvalid, Field: "stores", Message: "a store appears twice"}).With("store_id", g.StoreID)
-		}
-		seen[g.StoreID] = true
-		r, err := a.checkGrant(t, s, g, roster.PermStoreMembersInvite)
-		if err != nil {
-			return roster.Invitation{}, err
-		}
-		st, err := t.Store(t.ctx, g.StoreID)
-		if err != nil {
-			return roster.Invitation{}, err
-		}
-		if st.Status != roster.StoreActive {
-			return roster.Invitation{}, (&roster.Error{Code: roster.EStoreArchived, Field: "stores", Message: "the store " + st.Name + " is archived"}).With("store_id", st.ID)
-		}
-		stores = append(stores, roster.InvitationStore{StoreID: g.StoreID, RoleID: r.ID})
-		storeData = append(storeData, map[string]any{"name": st.Name, "role": r.ID, "role_name": r.Name})
-	}
-	if err := policyCheck(s.org, addr); err != nil {
+	stores, storeData, err := a.invitationStores(t, s, in.Stores)
+	if err != nil {
 		return roster.Invitation{}, err
 	}
-	existing, _, err := t.UserByEmail(t.ctx, addr)
-	switch roster.ErrorCode(err) {
-	case "":
-		if _, err := t.Membership(t.ctx, s.org.ID, existing.ID); err == nil {
-			return roster.Invitation{}, (&roster.Error{Code: roster.EAlreadyMember, Field: "email",
-				Message: "this person is already a member of the organization"}).With("user_id", existing.ID)
-		} else if roster.ErrorCode(err) != roster.ENotFound {
-			return roster.Invitation{}, err
-		}
-	case roster.ENotFound:
-	default:
+	if err := policyCheck(s.org, req.addr); err != nil {
 		return roster.Invitation{}, err
 	}
-	if err := t.ExpireStaleInvitation(t.ctx, s.org.ID, addr, t.now); err != nil {
+	existing, err := t.checkInvitee(s.org.ID, req.addr)
+	if err != nil {
 		return roster.Invitation{}, err
-	}
-	if p, err := t.PendingInvitation(t.ctx, s.org.ID, addr); err == nil {
-		return roster.Invitation{}, (&roster.Error{Code: roster.EInvitationPending, Field: "email",
-			Message: "this address already has a pending invitation; resend it instead"}).
-			With("invitation_id", p.ID)
-	} else if roster.ErrorCode(err) != roster.ENotFound {
-		return roster.Invitation{}, err
-	}
-	if n, err := t.CountRecentEmails(t.ctx, addr, "invitation", t.now.Add(-time.Hour)); err != nil {
-		return roster.Invitation{}, err
-	} else if n >= invitesPerRecipientHr {
-		return roster.Invitation{}, rateLimited(time.Hour)
 	}
 	inviter, err := t.User(t.ctx, s.acc.UserID)
 	if err != nil {
 		return roster.Invitation{}, err
 	}
-	inv := roster.Invitation{ID: roster.NewID(roster.PrefixInvitation), OrgID: s.org.ID, Email: addr, Role: role, Stores: stores,
-		Message: msg, Locale: loc, InvitedBy: inviter.ID, InviterName: inviter.Name, Status: roster.InvitationPending,
+	inv := roster.Invitation{ID: roster.NewID(roster.PrefixInvitation), OrgID: s.org.ID, Email: req.addr, Role: req.role, Stores: stores,
+		Message: req.message, Locale: req.locale, InvitedBy: inviter.ID, InviterName: inviter.Name, Status: roster.InvitationPending,
 		CreatedAt: t.now, ExpiresAt: t.now.Add(invitationTTL(s.org)), LastSentAt: t.now, SendCount: 1}
 	if err := t.CreateInvitation(t.ctx, inv); err != nil {
 		return roster.Invitation{}, err
@@ -158,13 +98,102 @@ func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, er
 	if existing.ID != "" {
 		recipientLocale = existing.Locale
 	}
-	if err := t.email(roster.Email{Template: "invitation", To: addr, Locale: recipientLocale, OrgID: s.org.ID,
+	return inv, t.email(roster.Email{Template: "invitation", To: req.addr, Locale: recipientLocale, OrgID: s.org.ID,
 		LinkKind: LinkInvitation, LinkRef: inv.ID, Data: map[string]any{
-			"org_name": s.org.Name, "inviter_name": inviter.Name, "role": string(role), "stores": storeData,
-			"message": msg, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}}); err != nil {
-		return roster.Invitation{}, err
+			"org_name": s.org.Name, "inviter_name": inviter.Name, "role": string(req.role), "stores": storeData,
+			"message": req.message, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}})
+}
+
+// invitationRequest is an invitation's input, checked and normalized.
+type invitationRequest struct {
+	addr, message, locale string
+	role                  roster.OrgRole
+}
+
+// readInvitation checks what an invitation says on its own, before anything is read.
+func readInvitation(in InvitationInput) (invitationRequest, error) {
+	var req invitationRequest
+	var err error
+	if req.addr, err = email(in.Email); err != nil {
+		return req, err
 	}
-	return inv, nil
+	req.role = in.Role
+	if req.role == "" {
+		req.role = roster.OrgMember
+	}
+	if err := req.role.CheckAssignable(); err != nil {
+		return req, err
+	}
+	if req.message, err = messageText(in.Message); err != nil {
+		return req, err
+	}
+	if req.locale, err = locale(in.Locale); err != nil {
+		return req, err
+	}
+	return req, grantCount(in.Stores)
+}
+
+// invitationStores checks each store grant of an invitation — once per store, each a grant the
+// inviter may give (checkGrant with store.members.invite), into an active store — and returns
+// them with what the email says of each.
+func (a *App) invitationStores(t *txn, s scope, grants []StoreGrantInput) ([]roster.InvitationStore, []any, error) {
+	seen := map[string]bool{}
+	var stores []roster.InvitationStore
+	var storeData []any
+	for _, g := range grants {
+		if seen[g.StoreID] {
+			return nil, nil, (&roster.Error{Code: roster.EInvalid, Field: "stores", Message: "a store appears twice"}).With("store_id", g.StoreID)
+		}
+		seen[g.StoreID] = true
+		r, err := a.checkGrant(t, s, g, roster.PermStoreMembersInvite)
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := t.Store(t.ctx, g.StoreID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st.Status != roster.StoreActive {
+			return nil, nil, (&roster.Error{Code: roster.EStoreArchived, Field: "stores", Message: "the store " + st.Name + " is archived"}).With("store_id", st.ID)
+		}
+		stores = append(stores, roster.InvitationStore{StoreID: g.StoreID, RoleID: r.ID})
+		storeData = append(storeData, map[string]any{"name": st.Name, "role": r.ID, "role_name": r.Name})
+	}
+	return stores, storeData, nil
+}
+
+// checkInvitee refuses to invite an address that is a member already, has a pending
+// invitation to the organization, or got too many invitation emails this hour. It returns
+// the address's account, if it has one.
+func (t *txn) checkInvitee(orgID, addr string) (roster.User, error) {
+	existing, _, err := t.UserByEmail(t.ctx, addr)
+	switch roster.ErrorCode(err) {
+	case "":
+		if _, err := t.Membership(t.ctx, orgID, existing.ID); err == nil {
+			return roster.User{}, (&roster.Error{Code: roster.EAlreadyMember, Field: "email",
+				Message: "this person is already a member of the organization"}).With("user_id", existing.ID)
+		} else if roster.ErrorCode(err) != roster.ENotFound {
+			return roster.User{}, err
+		}
+	case roster.ENotFound:
+	default:
+		return roster.User{}, err
+	}
+	if err := t.ExpireStaleInvitation(t.ctx, orgID, addr, t.now); err != nil {
+		return roster.User{}, err
+	}
+	if p, err := t.PendingInvitation(t.ctx, orgID, addr); err == nil {
+		return roster.User{}, (&roster.Error{Code: roster.EInvitationPending, Field: "email",
+			Message: "this address already has a pending invitation; resend it instead"}).With("invitation_id", p.ID)
+	} else if roster.ErrorCode(err) != roster.ENotFound {
+		return roster.User{}, err
+	}
+	if n, err := t.CountRecentEmails(t.ctx, addr, "invitation", t.now.Add(-time.Hour)); err != nil {
+		return roster.User{}, err
+	} else if n >= invitesPerRecipientHr {
+		return roster.User{}, rateLimited(time.Hour)
+	}
+	return existing, nil
 }
 
 func invitationMap(inv roster.Invitation) map[string]any {
