@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -107,6 +108,67 @@ func TestRetriedPutPermissionsCountsOnce(t *testing.T) {
 		}
 		if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE target_type = 'permission'`); n != 3 {
 			t.Errorf("%d permission audit events, want 3 (two registered, one changed)", n)
+		}
+	})
+}
+
+// TestRetriedLinksKeepTheirWork: the use cases behind one-time links — setting a password,
+// verifying an address, creating the first operator — run again when their transaction is
+// aborted at commit, and the retried attempt does the whole work once: the link is used once,
+// the answer is what was stored, and nothing is doubled.
+func TestRetriedLinksKeepTheirWork(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		box := env.Outbox(t)
+
+		// Verifying an address.
+		_, u := env.User(t, "Vic")
+		tok := testenv.Token(box.Last(t, u.Email, "verify_email"))
+		env.DB.FailNextCommits(1)
+		got, err := env.App.VerifyEmail(ctx, anon, tok)
+		if err != nil || !got.Verified() {
+			t.Fatalf("verify through a retried transaction: %v verified=%v", err, got.Verified())
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM users WHERE id = ? AND email_verified_at IS NOT NULL`, u.ID); n != 1 {
+			t.Error("the retried verification left the address unverified")
+		}
+		if _, err := env.App.VerifyEmail(ctx, anon, tok); testenv.Code(err) != roster.ETokenInvalid {
+			t.Errorf("the link works again after a retried use: %v", err)
+		}
+
+		// Setting a password through a reset link: the new password works, the old does not,
+		// the link is spent.
+		if err := env.App.RequestPasswordReset(ctx, anon, u.Email); err != nil {
+			t.Fatal(err)
+		}
+		tok = testenv.Token(box.Last(t, u.Email, "password_reset"))
+		env.DB.FailNextCommits(2)
+		if _, err := env.App.SetPasswordWithLink(ctx, anon, tok, "a brand new passphrase"); err != nil {
+			t.Fatalf("set a password through a retried transaction: %v", err)
+		}
+		if _, err := env.App.Login(ctx, anon, app.LoginInput{Email: u.Email, Password: "a brand new passphrase"}); err != nil {
+			t.Errorf("the password set by a retried transaction does not work: %v", err)
+		}
+		if _, err := env.App.SetPasswordWithLink(ctx, anon, tok, "another new passphrase"); testenv.Code(err) != roster.ETokenInvalid {
+			t.Errorf("the reset link works again after a retried use: %v", err)
+		}
+
+		// Creating the first operator: one account, an operator, and the setup link spent.
+		link, err := env.App.SetupLink(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		setup := link[strings.Index(link, "token=")+len("token="):]
+		env.DB.FailNextCommits(1)
+		op, err := env.App.CompleteSetup(ctx, anon, setup, app.SignupInput{Email: "op@example.com", Name: "Op", Password: testenv.Password})
+		if err != nil || !op.Operator {
+			t.Fatalf("setup through a retried transaction: %v %+v", err, op)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM users WHERE email = ? AND is_operator`, "op@example.com"); n != 1 {
+			t.Errorf("%d operator accounts, want 1", n)
+		}
+		if _, err := env.App.CompleteSetup(ctx, anon, setup, app.SignupInput{Email: "op2@example.com", Name: "Op", Password: testenv.Password}); err == nil {
+			t.Error("the setup link works again after a retried use")
 		}
 	})
 }
