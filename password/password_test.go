@@ -202,10 +202,18 @@ func TestBoundedConcurrency(t *testing.T) {
 	h.turns.Leave()
 }
 
+// TestVerifyDummy: the dummy is a well-formed hash with the hasher's own parameters (so that
+// verifying against it costs what verifying a real account does) that no password matches.
 func TestVerifyDummy(t *testing.T) {
 	h := NewHasher(fast, 1)
 	h.VerifyDummy(context.Background(), "anything at all here")
-	if ok, _, err := h.Verify(context.Background(), "not a password", h.dummy); !ok || err != nil {
-		t.Errorf("the dummy hash is not a valid hash: %v %v", ok, err)
+	p, salt, key, err := decode(h.dummy)
+	if err != nil || p != fast || len(salt) != saltLen || len(key) != keyLen {
+		t.Fatalf("the dummy hash is not a hash with the hasher's parameters: %+v %v", p, err)
+	}
+	for _, pw := range []string{"", "not a password", "anything at all here"} {
+		if ok, rehash, err := h.Verify(context.Background(), pw, h.dummy); ok || rehash || err != nil {
+			t.Errorf("%q against the dummy: ok=%v rehash=%v err=%v", pw, ok, rehash, err)
+		}
 	}
 }
