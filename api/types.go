@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/api/auditexport"
 )
 
 // The JSON shapes of the API. They are separate from the vocabulary so that the wire format
@@ -160,27 +161,10 @@ type TeamMember struct {
 	Via      string `json:"via" enum:"organization_role,store_role"`
 }
 
-// AuditEvent is one entry of the audit log.
-type AuditEvent struct {
-	ID         string         `json:"id"`
-	OrgID      string         `json:"organization_id,omitempty"`
-	StoreID    string         `json:"store_id,omitempty"`
-	ActorKind  string         `json:"actor_kind" enum:"anonymous,user,api_key,service,system"`
-	ActorID    string         `json:"actor_id,omitempty"`
-	Action     string         `json:"action"`
-	TargetType string         `json:"target_type,omitempty"`
-	TargetID   string         `json:"target_id,omitempty"`
-	Before     map[string]any `json:"before,omitempty"`
-	After      map[string]any `json:"after,omitempty"`
-	IP         string         `json:"ip,omitempty"`
-	UserAgent  string         `json:"user_agent,omitempty"`
-	CreatedAt  time.Time      `json:"created_at"`
-}
+// AuditEvent is an audit event as the API shows it (its export writes the same shape).
+type AuditEvent = auditexport.AuditEvent
 
-func auditJSON(e roster.AuditEvent) AuditEvent {
-	return AuditEvent{ID: e.ID, OrgID: e.OrgID, StoreID: e.StoreID, ActorKind: string(e.ActorKind), ActorID: e.ActorID, Action: e.Action,
-		TargetType: e.TargetType, TargetID: e.TargetID, Before: e.Before, After: e.After, IP: e.IP, UserAgent: e.UserAgent, CreatedAt: e.CreatedAt}
-}
+func auditJSON(e roster.AuditEvent) AuditEvent { return auditexport.EventOf(e) }
 
 func mapSlice[T, U any](in []T, f func(T) U) []U {
 	out := make([]U, len(in))

@@ -422,5 +422,5 @@ func (a *App) notifySignupAttempt(t *txn, u roster.User) error {
 		return err
 	}
 	return t.email(roster.Email{Template: "signup_attempt", To: u.Email, Locale: u.Locale,
-		Data: map[string]any{"name": u.Name, "url": a.Link(PathLogin, url.Values{})}})
+		Data: map[string]any{"name": u.Name, "url": a.Link(a.cfg.Pages.Login, url.Values{})}})
 }

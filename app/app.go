@@ -41,6 +41,7 @@ type Config struct {
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
 	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go)
+	Pages               Pages         // where emailed links point (links.go); the console's pages
 }
 
 // DefaultConfig returns the configuration of a fresh install.

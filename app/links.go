@@ -1,13 +1,14 @@
 package app
 
-// Paths of the console pages that links in emails and in the log point to. Links are always
-// absolute, built by Link from ROSTER_BASE_URL, with the token in the query string; the
-// console serves each of these paths.
-const (
-	PathAcceptInvitation = "/invitations/accept" // ?token=: see, accept or decline an invitation
-	PathSetPassword      = "/reset-password"     // ?token=: a password reset, or the first password of a user created directly
-	PathVerifyEmail      = "/verify-email"       // ?token=: prove the address after sign-up
-	PathConfirmEmail     = "/confirm-email"      // ?token=: confirm a new address
-	PathSetup            = "/setup"              // ?token=: create the first operator
-	PathLogin            = "/login"
-)
+// Pages are where the links Roster sends point to: the paths, under ROSTER_BASE_URL, of the
+// pages that serve them. app builds the links (Link, with the token in the query string) but
+// does not know these paths: whoever serves the pages gives them in Config.Pages (the console,
+// console.Pages; cmd wires it).
+type Pages struct {
+	AcceptInvitation string // ?token=: see, accept or decline an invitation
+	SetPassword      string // ?token=: a password reset, or the first password of a user created directly
+	VerifyEmail      string // ?token=: prove the address after sign-up
+	ConfirmEmail     string // ?token=: confirm a new address
+	Setup            string // ?token=: create the first operator
+	Login            string
+}

@@ -294,7 +294,7 @@ func (a *App) SetupLink(ctx context.Context) (string, error) {
 			CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
 			return "", err
 		}
-		return a.Link(PathSetup, url.Values{"token": {plain}}), nil
+		return a.Link(a.cfg.Pages.Setup, url.Values{"token": {plain}}), nil
 	})
 }
 
@@ -407,7 +407,7 @@ func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name
 				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
 				return created{}, err
 			}
-			link = a.Link(PathSetPassword, url.Values{"token": {plain}})
+			link = a.Link(a.cfg.Pages.SetPassword, url.Values{"token": {plain}})
 		default:
 			return created{}, err
 		}

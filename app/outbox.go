@@ -124,15 +124,15 @@ func linkTTL(p roster.TokenPurpose) time.Duration {
 	return 7 * 24 * time.Hour // set_password: a new user may take a few days
 }
 
-// linkPath is the console page a one-time link opens.
-func linkPath(p roster.TokenPurpose) string {
+// linkPath is the page a one-time link opens.
+func (a *App) linkPath(p roster.TokenPurpose) string {
 	switch p {
 	case roster.TokenVerifyEmail:
-		return PathVerifyEmail
+		return a.cfg.Pages.VerifyEmail
 	case roster.TokenChangeEmail:
-		return PathConfirmEmail
+		return a.cfg.Pages.ConfirmEmail
 	}
-	return PathSetPassword
+	return a.cfg.Pages.SetPassword
 }
 
 // ClaimEmails leases up to limit due emails for this worker (see ClaimOutbox).
@@ -217,7 +217,7 @@ func (a *App) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, n
 		if !ok || err != nil {
 			return false, err
 		}
-		e.Link = a.tokenLink(PathAcceptInvitation, plain, e.Locale)
+		e.Link = a.tokenLink(a.cfg.Pages.AcceptInvitation, plain, e.Locale)
 	case LinkUserToken:
 		ut, err := tx.UserToken(ctx, e.LinkRef)
 		if roster.ErrorCode(err) == roster.ENotFound {
@@ -231,7 +231,7 @@ func (a *App) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, n
 		if !ok || err != nil {
 			return false, err
 		}
-		e.Link = a.tokenLink(linkPath(ut.Purpose), plain, e.Locale)
+		e.Link = a.tokenLink(a.linkPath(ut.Purpose), plain, e.Locale)
 		e.Data["expires_at"] = expires.Format(time.RFC3339)
 	default:
 		return false, nil

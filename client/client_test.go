@@ -248,4 +248,3 @@ func TestShapesMatchTheSchema(t *testing.T) {
 		}
 	}
 }
-

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/api/auditexport"
 	"github.com/rosterhq/roster/app"
 )
 
@@ -24,13 +24,13 @@ func auditFilter(q url.Values) app.AuditFilter {
 }
 
 // auditExport downloads the audit log with the tab's filters, as CSV or JSON lines: the
-// app's export written by the API's encoder (api.WriteAuditExport), so the same files and the same visibility (owner and admins everything, members their own
+// app's export written by the API's encoder (auditexport.Write), so the same files and the same visibility (owner and admins everything, members their own
 // actions) and the same record of the export in the log as the API's
 // GET /v1/organizations/{org}/audit-events/export. The API takes bearer tokens only, never
 // the console's cookie, so the console serves the download itself, to its session.
 func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, rq *request) error {
 	format := r.URL.Query().Get("format")
-	if format != api.ExportCSV && format != api.ExportJSONLines {
+	if format != auditexport.ExportCSV && format != auditexport.ExportJSONLines {
 		return roster.Invalidf("format", "the format is csv or jsonl")
 	}
 	orgID := r.PathValue("org")
@@ -38,10 +38,10 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, rq *request
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", api.AuditExportContentType(format))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+api.AuditExportFileName(orgID, format, s.app.Now())+`"`)
+	w.Header().Set("Content-Type", auditexport.ContentType(format))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+auditexport.FileName(orgID, format, s.app.Now())+`"`)
 	w.WriteHeader(http.StatusOK)
-	if err := api.WriteAuditExport(r.Context(), w, x, format); err != nil {
+	if err := auditexport.Write(r.Context(), w, x, format); err != nil {
 		// The status is sent already: cut the connection, so that the browser reports a failed
 		// download rather than keeping a complete-looking, truncated file.
 		s.log.WarnContext(r.Context(), "audit export interrupted", "err", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -156,13 +157,13 @@ func TestConnectifFlow(t *testing.T) {
 		owner.fill("#m-email", otherEmail)
 		owner.submit(`[data-testid=send-invitation]`)
 		owner.noError()
-		first := s.link(t, s.mail(t, otherEmail, "invitation"), app.PathAcceptInvitation)
+		first := s.link(t, s.mail(t, otherEmail, "invitation"), console.Pages.AcceptInvitation)
 		owner.screenshot("org-invitations")
 		s.env.Clock.Advance(2 * time.Minute) // resending is limited to once a minute per invitation
 		owner.submit(fmt.Sprintf(`tr[data-invitation=%q] [data-testid=resend]`, otherEmail))
 		owner.noError()
 		owner.expect(".flash.success", catalogs[lang]["flash.invitation_resent"])
-		if _, err := s.env.App.LookupInvitation(testenv.Ctx, strings.TrimPrefix(first, app.PathAcceptInvitation+"?token=")); testenv.Code(err) != roster.ETokenInvalid {
+		if _, err := s.env.App.LookupInvitation(testenv.Ctx, strings.TrimPrefix(first, console.Pages.AcceptInvitation+"?token=")); testenv.Code(err) != roster.ETokenInvalid {
 			t.Fatalf("the first link still works after a resend: %v", err)
 		}
 		owner.popup(fmt.Sprintf(`tr[data-invitation=%q] [data-testid=cancel]`, otherEmail))
@@ -171,7 +172,7 @@ func TestConnectifFlow(t *testing.T) {
 		owner.expect(fmt.Sprintf(`tr[data-invitation=%q]`, otherEmail), catalogs[lang]["invstatus.revoked"])
 
 		// The member gets the email, accepts in their own browser by signing up through it.
-		accept := s.link(t, s.mail(t, memberEmail, "invitation"), app.PathAcceptInvitation)
+		accept := s.link(t, s.mail(t, memberEmail, "invitation"), console.Pages.AcceptInvitation)
 		member := s.browser(t, "member", lang)
 		member.open(accept)
 		member.expect("main", "Acme Retail")
@@ -322,7 +323,7 @@ func TestInflowwFlow(t *testing.T) {
 		}
 		alice.submit(`[data-testid=send-invitation]`)
 		alice.noError()
-		bob.open(s.link(t, s.mail(t, bobEmail, "invitation"), app.PathAcceptInvitation))
+		bob.open(s.link(t, s.mail(t, bobEmail, "invitation"), console.Pages.AcceptInvitation))
 		bob.expect("main", "Chatter")
 		bob.submit(`[data-testid=accept]`)
 		bob.noError()
@@ -445,7 +446,7 @@ func TestECPowerFlow(t *testing.T) {
 		}
 
 		member := s.browser(t, "member", lang)
-		member.open(s.link(t, inv, app.PathAcceptInvitation))
+		member.open(s.link(t, inv, console.Pages.AcceptInvitation))
 		member.fill("#name", "Ken Member", "#password", testenv.Password)
 		member.submit(`[data-testid=accept-create]`)
 		member.noError()
@@ -476,7 +477,7 @@ func TestECPowerFlow(t *testing.T) {
 		member.submit(`form[action="/account/email"] button[type=submit]`)
 		member.noError()
 		member.expect(".flash.success", catalogs[lang]["flash.email_change_sent"])
-		member.open(s.link(t, s.mail(t, newEmail, "change_email"), app.PathConfirmEmail))
+		member.open(s.link(t, s.mail(t, newEmail, "change_email"), console.Pages.ConfirmEmail))
 		member.submit(`form[action="/confirm-email"] button[type=submit]`)
 		member.noError()
 		member.expect("main", newEmail)
@@ -619,7 +620,7 @@ func TestConnectorFlow(t *testing.T) {
 			t.Fatal("a password is in the email")
 		}
 		rita := s.browser(t, "rita", lang)
-		rita.open(s.link(t, m, app.PathSetPassword))
+		rita.open(s.link(t, m, console.Pages.SetPassword))
 		rita.fill("#password", testenv.Password, "#password2", testenv.Password)
 		rita.submit(`form[action="/reset-password"] button[type=submit]`)
 		rita.noError()
@@ -757,7 +758,7 @@ func TestAccountPages(t *testing.T) {
 		email := addr("vera")
 		b := s.browser(t, "vera", lang)
 		b.signup("Vera Verify", email)
-		b.open(s.link(t, s.mail(t, email, "verify_email"), app.PathVerifyEmail))
+		b.open(s.link(t, s.mail(t, email, "verify_email"), console.Pages.VerifyEmail))
 		b.submit(`form[action="/verify-email"] button[type=submit]`)
 		b.noError()
 		b.expect(".flash.success", catalogs[lang]["flash.email_verified"])
@@ -803,7 +804,7 @@ func TestAccountPages(t *testing.T) {
 		anon.submit(`form[action="/forgot-password"] button[type=submit]`)
 		anon.noError()
 		anon.expect("main", catalogs[lang]["forgot.sent_title"])
-		anon.open(s.link(t, s.mail(t, email, "password_reset"), app.PathSetPassword))
+		anon.open(s.link(t, s.mail(t, email, "password_reset"), console.Pages.SetPassword))
 		newPassword := "a brand new passphrase for vera"
 		anon.fill("#password", newPassword, "#password2", newPassword)
 		anon.submit(`form[action="/reset-password"] button[type=submit]`)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -161,7 +162,7 @@ func TestAcceptPageStates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		link := s.link(t, s.mail(t, gone, "invitation"), app.PathAcceptInvitation)
+		link := s.link(t, s.mail(t, gone, "invitation"), console.Pages.AcceptInvitation)
 		if err := s.env.App.CancelInvitation(testenv.Ctx, ownerActor, inv.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +178,7 @@ func TestAcceptPageStates(t *testing.T) {
 		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: invited, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
-		link = s.link(t, s.mail(t, invited, "invitation"), app.PathAcceptInvitation)
+		link = s.link(t, s.mail(t, invited, "invitation"), console.Pages.AcceptInvitation)
 		owner.open(link)
 		if owner.count("[data-testid=accept]") != 0 || owner.count("[data-testid=other-identity]") != 1 {
 			t.Fatal("Accept is offered to an identity the invitation is not for")
@@ -203,7 +204,7 @@ func TestAcceptPageStates(t *testing.T) {
 			t.Fatal(err)
 		}
 		deeTab := s.browser(t, "dee", lang)
-		deeTab.open(s.link(t, s.mail(t, dee, "invitation"), app.PathAcceptInvitation))
+		deeTab.open(s.link(t, s.mail(t, dee, "invitation"), console.Pages.AcceptInvitation))
 		deeTab.submit("[data-testid=decline]") // a link: it waits for the page it opens
 		deeTab.expect("dialog[open] #dlg-title", strings.ReplaceAll(cat["accept.decline_title"], "{org}", "Invites Ltd"))
 		pending := func() int {
@@ -270,7 +271,7 @@ func TestEmailLinksOpenInTheEmailsLanguage(t *testing.T) {
 	if _, err := s.env.App.CreateInvitation(testenv.Ctx, mustActor(t, s, ownerEmail), orgID, app.InvitationInput{Email: invitee, Locale: "fr"}); err != nil {
 		t.Fatal(err)
 	}
-	link := s.link(t, s.mail(t, invitee, "invitation"), app.PathAcceptInvitation)
+	link := s.link(t, s.mail(t, invitee, "invitation"), console.Pages.AcceptInvitation)
 	if !strings.Contains(link, "lang=fr") {
 		t.Fatalf("the link does not carry the email's language: %s", link)
 	}

@@ -91,7 +91,7 @@ func (s *Server) renderAccept(w http.ResponseWriter, r *http.Request, rq *reques
 		return nil
 	}
 	v.D = map[string]any{"Token": tok, "Inv": p, "MinLength": s.app.Config().PasswordMinLength,
-		"Next": app.PathAcceptInvitation + "?" + url.Values{"token": {tok}}.Encode(), "Decline": r.URL.Query().Get("decline") == "1"}
+		"Next": Pages.AcceptInvitation + "?" + url.Values{"token": {tok}}.Encode(), "Decline": r.URL.Query().Get("decline") == "1"}
 	if failed != nil {
 		status = s.setError(r, v, failed)
 	}

@@ -6,21 +6,31 @@ import (
 	"github.com/rosterhq/roster/app"
 )
 
-// routes registers every page of the console. Paths that emailed links point to are the
-// constants of app/links.go.
+// Pages are the console's pages that links in emails and in the log open; cmd gives them to
+// the app (app.Config.Pages), which builds the links.
+var Pages = app.Pages{
+	AcceptInvitation: "/invitations/accept",
+	SetPassword:      "/reset-password",
+	VerifyEmail:      "/verify-email",
+	ConfirmEmail:     "/confirm-email",
+	Setup:            "/setup",
+	Login:            "/login",
+}
+
+// routes registers every page of the console.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", staticFiles())
 
 	// Signed out: accounts and one-time links.
-	s.handle(mux, "GET /login", public, s.loginPage)
-	s.handle(mux, "POST /login", public, s.login)
+	s.handle(mux, "GET "+Pages.Login, public, s.loginPage)
+	s.handle(mux, "POST "+Pages.Login, public, s.login)
 	s.handle(mux, "GET /signup", public, s.signupPage)
 	s.handle(mux, "POST /signup", public, s.signup)
 	s.handle(mux, "POST /logout", public, s.logout)
-	s.handle(mux, "GET /reset-password", public, s.resetPage)
-	s.handle(mux, "POST /reset-password", public, s.reset)
-	s.handle(mux, "GET /setup", public, s.setupPage)
-	s.handle(mux, "POST /setup", public, s.setup)
+	s.handle(mux, "GET "+Pages.SetPassword, public, s.resetPage)
+	s.handle(mux, "POST "+Pages.SetPassword, public, s.reset)
+	s.handle(mux, "GET "+Pages.Setup, public, s.setupPage)
+	s.handle(mux, "POST "+Pages.Setup, public, s.setup)
 
 	// Sign in with Roster: the sign-in step of an authorization request (oidc.go).
 	s.handle(mux, "GET "+oidcContinuePath, public, s.oidcContinue) // signed out: login, or login_required
@@ -28,12 +38,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /language", public, s.language)
 	s.handle(mux, "GET /forgot-password", public, s.forgotPage)
 	s.handle(mux, "POST /forgot-password", public, s.forgot)
-	s.handle(mux, "GET "+app.PathVerifyEmail, public, s.linkPage("verify.title", "verify.text", app.PathVerifyEmail, "verify.submit"))
-	s.handle(mux, "POST "+app.PathVerifyEmail, public, s.verifyEmail)
-	s.handle(mux, "GET "+app.PathConfirmEmail, public, s.linkPage("confirm_email.title", "confirm_email.text", app.PathConfirmEmail, "confirm_email.submit"))
-	s.handle(mux, "POST "+app.PathConfirmEmail, public, s.confirmEmail)
-	s.handle(mux, "GET "+app.PathAcceptInvitation, public, s.acceptPage)
-	s.handle(mux, "POST "+app.PathAcceptInvitation, public, s.accept)
+	s.handle(mux, "GET "+Pages.VerifyEmail, public, s.linkPage("verify.title", "verify.text", Pages.VerifyEmail, "verify.submit"))
+	s.handle(mux, "POST "+Pages.VerifyEmail, public, s.verifyEmail)
+	s.handle(mux, "GET "+Pages.ConfirmEmail, public, s.linkPage("confirm_email.title", "confirm_email.text", Pages.ConfirmEmail, "confirm_email.submit"))
+	s.handle(mux, "POST "+Pages.ConfirmEmail, public, s.confirmEmail)
+	s.handle(mux, "GET "+Pages.AcceptInvitation, public, s.acceptPage)
+	s.handle(mux, "POST "+Pages.AcceptInvitation, public, s.accept)
 	s.handle(mux, "POST /invitations/decline", public, s.decline)
 
 	// Identities of this browser.

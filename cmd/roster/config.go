@@ -19,6 +19,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/sqlstore"
@@ -275,6 +276,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 	}
 	return func() (*Config, error) {
 		c := &Config{App: app.DefaultConfig(), LogFormat: "text"}
+		c.App.Pages = console.Pages // the links Roster sends open the console's pages
 		given := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 		for _, s := range settings {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -22,6 +23,7 @@ var FastPassword = password.Params{Memory: 64, Time: 1, Threads: 1}
 // Config returns the app configuration tests use: production values, but cheap hashes.
 func Config() app.Config {
 	cfg := app.DefaultConfig()
+	cfg.Pages = console.Pages
 	cfg.PasswordParams = FastPassword
 	cfg.LoginPerIP = 1000000
 	u, _ := url.Parse("https://roster.example")
