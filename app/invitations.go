@@ -593,33 +593,17 @@ type AcceptResult struct {
 // sign-up is closed.
 func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in AcceptInput) (AcceptResult, error) {
 	c := a.read()
-	inv, err := a.invitationByToken(ctx, c, in.Token)
+	invited, err := a.invitationByToken(ctx, c, in.Token)
 	if err != nil {
 		return AcceptResult{}, err
 	}
-	if err := a.checkAnswerable(inv, a.clock.Now()); err != nil {
+	if err := a.checkAnswerable(invited, a.clock.Now()); err != nil {
 		return AcceptResult{}, err
 	}
-	var u roster.User
-	var newHash string
-	switch {
-	case actor.IsUser():
-		if actor.Kind != roster.ActorUser {
-			return AcceptResult{}, roster.Forbidden("accept an invitation with a session, not an API key")
-		}
-		if u, err = c.User(ctx, actor.UserID); err != nil {
-			return AcceptResult{}, err
-		}
-		if u.Email != inv.Email {
-			return AcceptResult{}, (&roster.Error{Code: roster.EInvitationMismatch,
-				Message: "this invitation is for another email address; log in with that address to accept it"}).With("invited_email", roster.MaskEmail(inv.Email))
-		}
-	default:
-		if u, newHash, err = a.inviteeCredentials(ctx, actor, inv, in); err != nil {
-			return AcceptResult{}, err
-		}
+	invitee, newHash, err := a.invitee(ctx, c, actor, invited, in)
+	if err != nil {
+		return AcceptResult{}, err
 	}
-	invited, invitee := inv, u
 	return writeValue(ctx, a, actor, func(t *txn) (AcceptResult, error) {
 		// Each attempt starts from the state read before the transaction (see writeValue).
 		inv, u := invited, invitee
@@ -628,18 +612,8 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 			return AcceptResult{}, err
 		}
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationAccepted, u.ID, t.now); err != nil {
-			if roster.ErrorCode(err) != roster.ENotFound {
-				return AcceptResult{}, err
-			}
-			now, err := t.Invitation(t.ctx, inv.ID)
-			if err != nil {
-				return AcceptResult{}, err
-			}
-			if err := a.checkAnswerable(now, t.now); err != nil {
-				return AcceptResult{}, err
-			}
-			return AcceptResult{}, notPending(now)
+		if err := a.respondAccepted(t, inv, u); err != nil {
+			return AcceptResult{}, err
 		}
 		if err := policyCheck(org, u.Email); err != nil {
 			return AcceptResult{}, err
@@ -653,17 +627,8 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 		if err := a.joinInvited(t, org, inv, u); err != nil {
 			return AcceptResult{}, err
 		}
-		if newHash != "" {
-			if err := t.audit(roster.AuditEvent{Action: "user.signed_up", TargetType: "user", TargetID: u.ID,
-				After: map[string]any{"email": u.Email, "name": u.Name, "via": "invitation"}}); err != nil {
-				return AcceptResult{}, err
-			}
-		} else if !u.Verified() {
-			// Following the link proved the address.
-			if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
-				return AcceptResult{}, err
-			}
-			u.EmailVerifiedAt = &t.now
+		if u, err = t.inviteeJoined(u, newHash != ""); err != nil {
+			return AcceptResult{}, err
 		}
 		if err := t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.accepted", TargetType: "invitation", TargetID: inv.ID,
 			After: map[string]any{"user_id": u.ID, "email": u.Email}}); err != nil {
@@ -685,6 +650,60 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 		res.Invitation, res.User = inv, u
 		return res, a.notifyAccepted(t, org, inv, u)
 	})
+}
+
+// invitee is who accepts: the signed-in user, who must own the invited address, or, without a
+// session, the invited address's account or a new one (inviteeCredentials; newHash is the new
+// account's password hash).
+func (a *App) invitee(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, inv roster.Invitation, in AcceptInput) (u roster.User, newHash string, err error) {
+	if !actor.IsUser() {
+		return a.inviteeCredentials(ctx, actor, inv, in)
+	}
+	if actor.Kind != roster.ActorUser {
+		return roster.User{}, "", roster.Forbidden("accept an invitation with a session, not an API key")
+	}
+	if u, err = c.User(ctx, actor.UserID); err != nil {
+		return roster.User{}, "", err
+	}
+	if u.Email != inv.Email {
+		return roster.User{}, "", (&roster.Error{Code: roster.EInvitationMismatch,
+			Message: "this invitation is for another email address; log in with that address to accept it"}).With("invited_email", roster.MaskEmail(inv.Email))
+	}
+	return u, "", nil
+}
+
+// respondAccepted marks a pending invitation accepted, or says why it no longer can be.
+func (a *App) respondAccepted(t *txn, inv roster.Invitation, u roster.User) error {
+	err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationAccepted, u.ID, t.now)
+	if roster.ErrorCode(err) != roster.ENotFound {
+		return err
+	}
+	now, err := t.Invitation(t.ctx, inv.ID)
+	if err != nil {
+		return err
+	}
+	if err := a.checkAnswerable(now, t.now); err != nil {
+		return err
+	}
+	return notPending(now)
+}
+
+// inviteeJoined records what joining says of the invitee: a new account signed up through
+// the invitation, or an existing one whose address the link proved.
+func (t *txn) inviteeJoined(u roster.User, created bool) (roster.User, error) {
+	if created {
+		return u, t.audit(roster.AuditEvent{Action: "user.signed_up", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"email": u.Email, "name": u.Name, "via": "invitation"}})
+	}
+	if u.Verified() {
+		return u, nil
+	}
+	// Following the link proved the address.
+	if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
+		return u, err
+	}
+	u.EmailVerifiedAt = &t.now
+	return u, nil
 }
 
 // inviteeCredentials checks the credentials given while accepting without a session: the
