@@ -26,6 +26,7 @@ type Actor struct {
 	ServiceTokenID string
 
 	OIDCTokenID string // a Roster access token (Sign in with Roster) acting for UserID
+	OIDCOrgID   string // the organization the access token was issued for: it acts there only ("" without the scope organization)
 
 	IP        string
 	UserAgent string

@@ -127,6 +127,10 @@ func (a *App) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, 
 		acc, err := a.apiKeyActorAccess(ctx, c, cat, actor, orgID)
 		return acc, cat, err
 	}
+	if actor.OIDCOrgID != "" && orgID != actor.OIDCOrgID {
+		// A Roster access token issued for one organization holds nothing in the others.
+		return roster.NewAccess(orgID, "", "", "", nil, cat), cat, nil
+	}
 	acc, err := a.userAccess(ctx, c, cat, orgID, actor.UserID)
 	return acc, cat, err
 }

@@ -51,7 +51,9 @@ func (c accessTokenClaims) audiences() []string {
 // authenticateAccessToken verifies a Roster access token: its signature by a published key,
 // its issuer, its audience (Roster itself), its expiry, and that it is still live (not
 // revoked, its user still entitled). The actor is its user, without the operator's
-// instance-wide rights.
+// instance-wide rights, and, for a token issued for an organization, acting in that
+// organization only (access.go): a host application holding it reads and changes nothing of
+// the user's other organizations, though it may list them (the switcher's data).
 func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
 	jws, err := jose.ParseSignedCompact(secret, accessTokenAlgorithms)
 	if err != nil || len(jws.Signatures) != 1 {
@@ -86,7 +88,7 @@ func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, s
 	if t.UserID != c.Subject {
 		return actor, unauth
 	}
-	actor.Kind, actor.UserID, actor.OIDCTokenID = roster.ActorUser, t.UserID, t.ID
+	actor.Kind, actor.UserID, actor.OIDCTokenID, actor.OIDCOrgID = roster.ActorUser, t.UserID, t.ID, t.OrgID
 	return actor, nil
 }
 

@@ -29,7 +29,6 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 		s.Store(t, owner, org.ID, "South")
 		s.Join(t, owner, org.ID, aliceUser, roster.OrgMember, app.StoreGrantInput{StoreID: north.ID, RoleID: roster.StoreRoleMember})
 		other := s.Org(t, alice, "Side project") // alice owns it: a second choice
-		_ = other
 
 		const redirect = "http://127.0.0.1:9/callback"
 		_, cfg := s.client(t, false, redirect)
@@ -104,6 +103,24 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 		if st := call(t, http.MethodPost, s.URL+"/v1/check", tok.AccessToken,
 			map[string]any{"user_id": owner.UserID, "permission": id.Perms[0], "store_id": north.ID}, nil); st != http.StatusForbidden {
 			t.Fatalf("/v1/check about another user with Alice's token: %d, want 403", st)
+		}
+
+		// The token was issued for Acme: it acts there only. Alice's own organization is not
+		// reachable with it, though her list of organizations (the switcher's data) is.
+		if st := call(t, http.MethodGet, s.URL+"/v1/organizations/"+org.ID, tok.AccessToken, nil, nil); st != http.StatusOK {
+			t.Errorf("the token's organization: %d", st)
+		}
+		if st := call(t, http.MethodGet, s.URL+"/v1/organizations/"+other.ID, tok.AccessToken, nil, nil); st != http.StatusNotFound {
+			t.Errorf("another organization of the user, with a token issued for Acme: %d, want 404", st)
+		}
+		if st := call(t, http.MethodGet, s.URL+"/v1/organizations/"+other.ID+"/members", tok.AccessToken, nil, nil); st != http.StatusNotFound {
+			t.Errorf("another organization's members, with a token issued for Acme: %d, want 404", st)
+		}
+		var mine struct {
+			Organizations []any `json:"organizations"`
+		}
+		if st := call(t, http.MethodGet, s.URL+"/v1/me/organizations", tok.AccessToken, nil, &mine); st != http.StatusOK || len(mine.Organizations) != 2 {
+			t.Errorf("the user's organizations with the token: %d, %d listed, want 2", st, len(mine.Organizations))
 		}
 
 		// Introspection by the client.
