@@ -69,9 +69,12 @@ type App struct {
 	log    *slog.Logger
 	hasher passwordHasher
 	ipRate *rateLimiter
-	mail   mailState
-	index  *accessIndex // the in-memory access index (index.go)
-	images imageGate    // logo uploads: per-user rate and decodes at once (images.go)
+	// tokenFailures counts refused requests to the OpenID token endpoint per client IP
+	// (OIDCTokenAttempt).
+	tokenFailures *rateLimiter
+	mail          mailState
+	index         *accessIndex // the in-memory access index (index.go)
+	images        imageGate    // logo uploads: per-user rate and decodes at once (images.go)
 
 	// attempts bounds the password checks in flight (each a database write and a hash), so
 	// that a flood of logins is refused at once instead of queueing for the database.
@@ -100,8 +103,10 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		log:    log,
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
-		mail:   newMailState(),
-		images: newImageGate(),
+
+		tokenFailures: newRateLimiter(OIDCTokenFailuresPerIP, time.Minute),
+		mail:          newMailState(),
+		images:        newImageGate(),
 		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
 		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
 	}

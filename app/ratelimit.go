@@ -31,6 +31,20 @@ func newRateLimiter(n int, period time.Duration) *rateLimiter {
 	return &rateLimiter{every: rate.Every(period / time.Duration(n)), burst: n, keys: map[string]*entry{}, idleTTL: 2 * period}
 }
 
+// wait says how long key must wait before its next event, without taking one (0: it may go).
+func (r *rateLimiter) wait(key string, now time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.keys[key]
+	if !ok {
+		return 0
+	}
+	if tokens := e.lim.TokensAt(now); tokens < 1 {
+		return time.Duration((1 - tokens) / float64(r.every) * float64(time.Second))
+	}
+	return 0
+}
+
 // allow takes one event for key at now; when none is left it says how long to wait.
 func (r *rateLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 	r.mu.Lock()

@@ -10,14 +10,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/token"
@@ -96,7 +99,7 @@ func New(a *app.App, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &door{p: p, o: o, issuer: a.Issuer()}, nil
+	return &door{p: p, o: o, issuer: a.Issuer(), app: a}, nil
 }
 
 // door adds what the library does not do to its handler: the iss authorization-response
@@ -106,6 +109,34 @@ type door struct {
 	p      http.Handler
 	o      Options
 	issuer string
+	app    *app.App
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// slowDown answers a rate-limited token request in the token endpoint's own error format
+// (RFC 6749 §5.2 has no code for it; temporarily_unavailable is the authorization endpoint's),
+// with 429 and Retry-After.
+func slowDown(w http.ResponseWriter, err error) {
+	var wait time.Duration
+	var e *roster.Error
+	if errors.As(err, &e) {
+		wait = e.RetryAfter
+	}
+	w.Header().Set("Retry-After", roster.RetryAfterHeader(http.StatusTooManyRequests, wait))
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable",
+		"error_description": "too many refused token requests from this address; retry after the delay in Retry-After"})
 }
 
 type ctxKey int
@@ -130,10 +161,22 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.discovery(w, r)
 		return
 	case "/oidc/token":
+		// Refused requests are limited per client IP; successful ones never are.
+		ip := httpserver.ClientIP(r.Context())
+		if err := d.app.OIDCTokenAttempt(ip); err != nil {
+			slowDown(w, err)
+			return
+		}
 		// The organization and store parameters of a refresh (switching) reach the storage.
 		if err := r.ParseForm(); err == nil {
 			r = r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm))
 		}
+		rw := &statusRecorder{ResponseWriter: w}
+		d.p.ServeHTTP(rw, r)
+		if rw.status == http.StatusBadRequest || rw.status == http.StatusUnauthorized {
+			d.app.OIDCTokenRefused(ip)
+		}
+		return
 	case AuthorizePath, CallbackPath:
 		if err := r.ParseForm(); err != nil {
 			d.errorPage(w, r, http.StatusBadRequest)

@@ -751,3 +751,48 @@ func TestPromptNone(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenEndpointLimitsRefusedRequests: refused token requests (a wrong secret, a made-up
+// code) from one address are limited: past OIDCTokenFailuresPerIP in a minute, the endpoint
+// answers 429 with Retry-After in its own JSON error format, for good requests too, until the
+// minute has passed. Successful requests never count.
+func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		_, cfg := s.client(t, false, "http://127.0.0.1:9/callback")
+		post := func(secret string) *http.Response {
+			t.Helper()
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {cfg.RedirectURL}}
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/oidc/token", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(cfg.ClientID, secret)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		for i := range app.OIDCTokenFailuresPerIP {
+			res := post("rcs_wrong")
+			res.Body.Close()
+			if res.StatusCode == http.StatusTooManyRequests {
+				t.Fatalf("limited after %d refused requests, want %d", i, app.OIDCTokenFailuresPerIP)
+			}
+		}
+		res := post(cfg.ClientSecret)
+		var body struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusTooManyRequests || body.Error != "temporarily_unavailable" || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("past the limit: %d %q Retry-After %q", res.StatusCode, body.Error, res.Header.Get("Retry-After"))
+		}
+		s.clock.Advance(time.Minute)
+		res = post(cfg.ClientSecret)
+		res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests {
+			t.Fatal("still limited a minute later")
+		}
+	})
+}
