@@ -44,6 +44,7 @@ type OIDCRequest struct {
 	Organization        string   `json:"organization,omitempty"` // asked for by the client
 	Store               string   `json:"store,omitempty"`
 	Prompt              []string `json:"prompt,omitempty"`
+	MaxAge              *int     `json:"max_age,omitempty"` // seconds since the user last entered their password
 }
 
 // Silent reports whether the client asked for no interaction at all (prompt=none).
@@ -58,6 +59,7 @@ type OIDCAuthRequest struct {
 	OrgID    string // what they chose, with the scope organization
 	StoreID  string
 	AuthTime time.Time
+	Created  time.Time
 }
 
 // Done reports whether the user completed sign-in for the request.
@@ -67,7 +69,7 @@ func (r OIDCAuthRequest) Done() bool { return r.UserID != "" }
 func (r OIDCAuthRequest) HasScope(s string) bool { return slices.Contains(r.Scopes, s) }
 
 func authRequestFrom(row sqlstore.OIDCAuthRequest) (OIDCAuthRequest, error) {
-	r := OIDCAuthRequest{ID: row.ID, ClientID: row.ClientID, UserID: row.UserID, OrgID: row.OrgID, StoreID: row.StoreID}
+	r := OIDCAuthRequest{ID: row.ID, ClientID: row.ClientID, UserID: row.UserID, OrgID: row.OrgID, StoreID: row.StoreID, Created: row.CreatedAt}
 	if row.AuthTime != nil {
 		r.AuthTime = *row.AuthTime
 	}
@@ -165,6 +167,11 @@ type OIDCSignIn struct {
 	// Consent is set for a third-party application (not first-party): the page lists what it
 	// will receive and the user agrees, or refuses.
 	Consent bool
+	// Reauthenticate is set when the request asks for a password entered more recently than
+	// this session's (prompt=login: after the request was made; max_age: within that many
+	// seconds): the user signs in again before anything else.
+	Reauthenticate bool
+	authTime       time.Time // when this session's user last entered their password
 }
 
 // OIDCChoice is an organization and, optionally, one of its stores.
@@ -184,6 +191,10 @@ func (a *App) OIDCSignInChoices(ctx context.Context, actor roster.Actor, id stri
 		return OIDCSignIn{}, err
 	}
 	out := OIDCSignIn{Request: r, Client: cl, Consent: !cl.FirstParty}
+	if out.authTime, err = a.sessionAuthTime(ctx, actor); err != nil {
+		return OIDCSignIn{}, err
+	}
+	out.Reauthenticate = r.needsLogin(out.authTime, a.clock.Now())
 	if !r.HasScope(ScopeOrganization) {
 		if !out.Consent {
 			out.Chosen = &OIDCChoice{}
@@ -216,6 +227,28 @@ func (a *App) OIDCSignInChoices(ctx context.Context, actor roster.Actor, id stri
 	return out, nil
 }
 
+// needsLogin reports whether a password entered at authTime is too old for the request. A
+// password entered after the request was made (the user signed in for it) always does; the
+// library turns prompt=login into max_age=0.
+func (r OIDCAuthRequest) needsLogin(authTime, now time.Time) bool {
+	if !authTime.Before(r.Created) {
+		return false
+	}
+	return slices.Contains(r.Prompt, "login") || (r.MaxAge != nil && now.Sub(authTime) > time.Duration(*r.MaxAge)*time.Second)
+}
+
+// sessionAuthTime is when the user of a browser session last entered their password.
+func (a *App) sessionAuthTime(ctx context.Context, actor roster.Actor) (time.Time, error) {
+	if actor.SessionID == "" {
+		return time.Time{}, nil
+	}
+	s, err := a.read().SessionByID(ctx, actor.SessionID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return time.Time{}, nil
+	}
+	return s.ReauthAt, err
+}
+
 // validChoice reports whether an organization (and store, if any) is among the choices.
 func validChoice(choices []roster.Affiliation, orgID, storeID string) (OIDCChoice, bool) {
 	for _, aff := range choices {
@@ -242,6 +275,9 @@ func (a *App) CompleteOIDCSignIn(ctx context.Context, actor roster.Actor, id str
 	if err != nil {
 		return err
 	}
+	if si.Reauthenticate {
+		return roster.Errorf(roster.EReauthRequired, "sign in again: the application asks for a recent sign-in")
+	}
 	if si.Request.HasScope(ScopeOrganization) {
 		c, ok := validChoice(si.Choices, choice.OrgID, choice.StoreID)
 		if !ok {
@@ -252,7 +288,12 @@ func (a *App) CompleteOIDCSignIn(ctx context.Context, actor roster.Actor, id str
 		choice = OIDCChoice{}
 	}
 	return a.write(ctx, actor, func(t *txn) error {
-		if err := t.CompleteOIDCAuthRequest(t.ctx, id, actor.UserID, choice.OrgID, choice.StoreID, t.now); err != nil {
+		// auth_time is when the user entered their password (OpenID Connect Core §2).
+		authTime := si.authTime
+		if authTime.IsZero() {
+			authTime = t.now
+		}
+		if err := t.CompleteOIDCAuthRequest(t.ctx, id, actor.UserID, choice.OrgID, choice.StoreID, authTime); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "oidc.signed_in", OrgID: choice.OrgID, StoreID: choice.StoreID,

@@ -48,6 +48,21 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil {
 		return err
 	}
+	if si.Reauthenticate {
+		// prompt=login or max_age: the password again, then back here.
+		if si.Request.Silent() {
+			s.oidcRefuse(w, r, rq, si.Request.OIDCRequest, "login_required")
+			return nil
+		}
+		next := "/oidc/continue?id=" + url.QueryEscape(id)
+		if r.Header.Get("HX-Request") != "" {
+			w.Header().Set("HX-Redirect", "/login?add=1&next="+url.QueryEscape(next))
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+		http.Redirect(w, r, "/login?add=1&next="+url.QueryEscape(next), http.StatusSeeOther)
+		return nil
+	}
 	if si.Request.Silent() && si.Chosen == nil {
 		code := "interaction_required" // the chooser would be needed
 		if si.Consent {

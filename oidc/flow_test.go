@@ -2,7 +2,9 @@ package oidc_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +158,84 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 			t.Fatalf("/v1/me with a revoked access token: %d", st)
 		}
 		_ = alice
+	})
+}
+
+// TestPromptLoginAndMaxAge: prompt=login and max_age make a signed-in user enter their
+// password again, and auth_time says when they did; without them the session is reused; with
+// prompt=none the application is told login_required instead of a page.
+func TestPromptLoginAndMaxAge(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		owner, _ := s.User(t, "Olga")
+		_, gus := s.User(t, "Gus")
+		org := s.Org(t, owner, "Acme")
+		s.Join(t, owner, org.ID, gus, roster.OrgMember)
+		const redirect = "http://127.0.0.1:9/callback"
+		_, cfg := s.client(t, false, redirect)
+		provider, err := gooidc.NewProvider(ctx(t), s.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t, redirect)
+		authTime := func(opts ...oauth2.AuthCodeOption) (time.Time, bool) {
+			t.Helper()
+			verifier := oauth2.GenerateVerifier()
+			p := b.get(cfg.AuthCodeURL("st", append(opts, oauth2.S256ChallengeOption(verifier))...))
+			askedLogin := p.Status == http.StatusOK && p.URL.Path == "/login"
+			var back *url.URL
+			if askedLogin {
+				form := hidden(p.Body)
+				form.Set("email", gus.Email)
+				form.Set("password", testenv.Password)
+				p = b.post(s.URL+"/login", form)
+			}
+			if (p.Status != http.StatusFound && p.Status != http.StatusSeeOther) || !strings.HasPrefix(p.Location, redirect) {
+				t.Fatalf("sign-in ended at %s with %d: %.300s", p.URL, p.Status, p.Body)
+			}
+			back, _ = url.Parse(p.Location)
+			if e := back.Query().Get("error"); e != "" && e != "login_required" {
+				t.Fatalf("the application was told %s", e)
+			}
+			if e := back.Query().Get("error"); e != "" {
+				return time.Time{}, askedLogin
+			}
+			tok, err := cfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			idt, err := provider.Verifier(&gooidc.Config{ClientID: cfg.ClientID, Now: s.clock.Now}).Verify(ctx(t), tok.Extra("id_token").(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c struct {
+				AuthTime int64 `json:"auth_time"`
+			}
+			_ = idt.Claims(&c)
+			return time.Unix(c.AuthTime, 0), askedLogin
+		}
+
+		first, asked := authTime()
+		if !asked || first.IsZero() {
+			t.Fatalf("the first sign-in: asked %v, auth_time %v", asked, first)
+		}
+		s.clock.Advance(time.Minute)
+		if again, asked := authTime(); asked || !again.Equal(first) {
+			t.Errorf("without prompt=login: asked %v, auth_time %v, want the first sign-in's %v", asked, again, first)
+		}
+		if fresh, asked := authTime(oauth2.SetAuthURLParam("prompt", "login")); !asked || fresh.Before(first.Add(time.Minute)) {
+			t.Errorf("prompt=login: asked %v, auth_time %v, want a new sign-in after %v", asked, fresh, first.Add(time.Minute))
+		}
+		s.clock.Advance(time.Minute)
+		if _, asked := authTime(oauth2.SetAuthURLParam("max_age", "300")); asked {
+			t.Error("max_age=300, password entered a minute ago: asked again")
+		}
+		if fresh, asked := authTime(oauth2.SetAuthURLParam("max_age", "30")); !asked || fresh.Before(first.Add(2*time.Minute)) {
+			t.Errorf("max_age=30, password entered a minute ago: asked %v, auth_time %v", asked, fresh)
+		}
+		s.clock.Advance(time.Minute)
+		if at, asked := authTime(oauth2.SetAuthURLParam("max_age", "30"), oauth2.SetAuthURLParam("prompt", "none")); asked || !at.IsZero() {
+			t.Errorf("prompt=none with a stale password: asked %v, auth_time %v, want login_required", asked, at)
+		}
 	})
 }

@@ -144,6 +144,10 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _
 	in := app.OIDCRequest{RedirectURI: r.RedirectURI, State: r.State, Nonce: r.Nonce, Scopes: r.Scopes,
 		ResponseType: string(r.ResponseType), ResponseMode: string(r.ResponseMode),
 		CodeChallenge: r.CodeChallenge, CodeChallengeMethod: string(r.CodeChallengeMethod), Prompt: r.Prompt}
+	if r.MaxAge != nil {
+		age := int(min(*r.MaxAge, 1<<31-1))
+		in.MaxAge = &age
+	}
 	if ps := requestParams(ctx); ps != nil {
 		in.Organization, in.Store = ps.Get("organization"), ps.Get("store")
 	}
@@ -188,7 +192,7 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) 
 	switch r := req.(type) {
 	case *authRequest:
 		return s.app.IssueOIDCTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
-			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Refresh: refresh, CodeRequestID: r.ID, Since: r.AuthTime})
+			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Refresh: refresh, CodeRequestID: r.ID, Since: r.Created}) // the choice was made after the request came: a membership change since then refuses the code
 	case *refreshRequest:
 		since, from := r.CreatedAt, r.OrgID
 		if switched, err := s.switchTo(ctx, r); err != nil {

@@ -38,6 +38,12 @@ func (c *Conn) TouchSession(ctx context.Context, id string, now time.Time) error
 	return err
 }
 
+// SessionByID returns a session.
+func (c *Conn) SessionByID(ctx context.Context, id string) (roster.Session, error) {
+	s, err := scanSession(c.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	return s, notFound(err, "session")
+}
+
 // SetSessionReauth records that the password was entered again in a session.
 func (c *Conn) SetSessionReauth(ctx context.Context, id string, now time.Time) error {
 	_, err := c.exec(ctx, `UPDATE sessions SET reauth_at = ?, last_seen_at = ? WHERE id = ?`, micros(now), micros(now), id)
