@@ -112,8 +112,13 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 	}
 	if cfg.IndexMemory >= 0 {
 		a.index = newAccessIndex(db, cfg.IndexMemory)
-		db.OnAccessChange(a.index.localChange)
 	}
+	db.OnAccessChange(func(ch sqlstore.AccessChange) {
+		if a.index != nil {
+			a.index.localChange(ch)
+		}
+		a.logoutEndedAccess(ch)
+	})
 	return a
 }
 

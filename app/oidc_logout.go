@@ -10,6 +10,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/token"
 )
 
@@ -49,6 +50,50 @@ func (a *App) LogoutToken(ctx context.Context, clientID, userID string) (string,
 		return "", err
 	}
 	return jws.CompactSerialize()
+}
+
+// logoutEndedAccess sends a logout token to the applications whose tokens a committed change of
+// access ended — a removal, a suspension, a new organization role (stillEntitled), a
+// deactivation — so that they end their sessions now rather than at their next call. It runs
+// after commit on the node that made the change (the access-change hook): which applications
+// to tell is read at once (one indexed query per changed member, usually finding none);
+// signing and delivering run in the background, best effort, once, like the logouts that
+// follow a sign-out (backChannelLogout).
+func (a *App) logoutEndedAccess(ch sqlstore.AccessChange) {
+	ctx, cancel := context.WithTimeout(context.Background(), logoutTimeout)
+	defer cancel()
+	for _, k := range ch.Keys {
+		kind, rest, _ := strings.Cut(k, ":")
+		var org, user string
+		switch kind {
+		case "m":
+			org, user, _ = strings.Cut(rest, ":")
+		case "u":
+			user = rest
+		default:
+			continue
+		}
+		clients, err := a.read().OIDCLiveLogoutClients(ctx, user, org, a.clock.Now())
+		if err != nil {
+			a.log.Warn("back-channel logout: reading the applications to tell", "err", err)
+			continue
+		}
+		for _, lc := range clients {
+			if err := a.stillEntitled(ctx, user, org, lc.Oldest); err != ErrOIDCGrant {
+				continue // still entitled (a store role changed: the next refresh shows it), or unknown
+			}
+			// Signing may need a key made (a write): not here, where a SQLite write still holds
+			// the writer; in the background, with the delivery.
+			go func() {
+				tok, err := a.LogoutToken(context.Background(), lc.ClientID, user)
+				if err != nil {
+					a.log.Warn("back-channel logout: signing", "err", err)
+					return
+				}
+				a.deliverLogout(context.Background(), lc.ClientID, lc.LogoutURI, tok)
+			}()
+		}
+	}
 }
 
 // backChannelLogout sends logout tokens for a user to the clients that asked for them, but

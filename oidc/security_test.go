@@ -796,3 +796,72 @@ func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestAccessEndedSendsBackChannelLogout: when Roster itself ends a user's access — a
+// suspension, a removal, a deactivation — the applications holding their tokens that asked for
+// back-channel logout receive a logout token they can verify, without anyone signing out.
+func TestAccessEndedSendsBackChannelLogout(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		ownerActor, _ := s.User(t, "Olga")
+		org := s.Org(t, ownerActor, "Acme")
+		logouts := make(chan string, 4)
+		bcl := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			logouts <- r.PostFormValue("logout_token")
+		}))
+		t.Cleanup(bcl.Close)
+		cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", FirstParty: true,
+			RedirectURIs: []string{redirectURI}, BackChannelLogoutURI: bcl.URL + "/logout"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, cfg := s.client(t, false, redirectURI)
+		cfg.ClientID, cfg.ClientSecret = cl.ID, secret
+		provider, err := gooidc.NewProvider(ctx(t), s.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signedIn := func(name string) roster.User {
+			t.Helper()
+			_, u := s.User(t, name)
+			s.Join(t, ownerActor, org.ID, u, roster.OrgMember)
+			verifier := oauth2.GenerateVerifier()
+			back := newBrowser(t, redirectURI).signIn(s, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), u.Email, nil)
+			if _, err := cfg.Exchange(ctx(t), back.Query().Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+				t.Fatal(err)
+			}
+			s.clock.Advance(time.Millisecond)
+			return u
+		}
+		received := func(what string, u roster.User) {
+			t.Helper()
+			select {
+			case raw := <-logouts:
+				lt, err := provider.Verifier(&gooidc.Config{ClientID: cl.ID, Now: s.clock.Now}).Verify(ctx(t), raw)
+				if err != nil || lt.Subject != u.ID {
+					t.Fatalf("%s: logout token for %v: %v", what, lt, err)
+				}
+			case <-time.After(30 * time.Second): // a deadline on another goroutine's delivery
+				t.Fatalf("%s: no logout token was delivered", what)
+			}
+		}
+		suspended := roster.MembershipSuspended
+		ann := signedIn("Ann")
+		if err := s.App.UpdateMember(testenv.Ctx, ownerActor, org.ID, ann.ID, app.MemberUpdate{Status: &suspended}); err != nil {
+			t.Fatal(err)
+		}
+		received("suspension", ann)
+		ben := signedIn("Ben")
+		if err := s.App.RemoveMember(testenv.Ctx, ownerActor, org.ID, ben.ID); err != nil {
+			t.Fatal(err)
+		}
+		received("removal", ben)
+		cid := signedIn("Cid")
+		if err := s.DB.InTx(testenv.Ctx, func(tx *sqlstore.Tx) error {
+			return tx.SetUserStatus(testenv.Ctx, cid.ID, roster.UserDeactivated, s.clock.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		received("deactivation", cid)
+	})
+}

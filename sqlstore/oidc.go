@@ -323,3 +323,24 @@ func (c *Conn) OIDCLogoutTargets(ctx context.Context, userID string, now time.Ti
 	}
 	return out, mapError(rows.Err())
 }
+
+// OIDCLiveClient is an application holding live tokens of a user.
+type OIDCLiveClient struct {
+	ClientID, LogoutURI string
+	Oldest              time.Time // the creation of its oldest live token
+}
+
+// OIDCLiveLogoutClients lists the applications with a back-channel logout URI that hold live
+// tokens of a user: issued for an organization, or, with orgID "", for any.
+func (c *Conn) OIDCLiveLogoutClients(ctx context.Context, userID, orgID string, now time.Time) ([]OIDCLiveClient, error) {
+	rows, err := c.query(ctx, `SELECT c.id, c.backchannel_logout_uri, MIN(t.created_at) FROM oidc_tokens t JOIN oidc_clients c ON c.id = t.client_id
+		WHERE t.user_id = ? AND (? = '' OR t.org_id = ?) AND t.revoked_at IS NULL AND t.expires_at > ? AND c.backchannel_logout_uri IS NOT NULL
+		GROUP BY c.id, c.backchannel_logout_uri`, userID, orgID, orgID, micros(now))
+	return scanAll(rows, err, func(r *sql.Rows) (OIDCLiveClient, error) {
+		var lc OIDCLiveClient
+		var oldest int64
+		err := r.Scan(&lc.ClientID, &lc.LogoutURI, &oldest)
+		lc.Oldest = fromMicros(oldest)
+		return lc, err
+	})
+}
