@@ -44,4 +44,3 @@ func (s *Server) registerAuditExport() {
 		}, withDescription("Streams the events matching the filters, oldest first, as JSON lines or CSV, with the visibility of the listing: "+
 			"owner and admins everything, store admins a store's events (store_id), members their own actions. The export itself is recorded in the audit log."))
 }
-
