@@ -674,7 +674,13 @@ func (a *App) invitee(ctx context.Context, c *sqlstore.Conn, actor roster.Actor,
 
 // respondAccepted marks a pending invitation accepted, or says why it no longer can be.
 func (a *App) respondAccepted(t *txn, inv roster.Invitation, u roster.User) error {
-	err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationAccepted, u.ID, t.now)
+	return a.respond(t, inv, roster.InvitationAccepted, u.ID)
+}
+
+// respond answers a pending invitation (accepted by userID, or declined), or says why it no
+// longer can be: answered already, cancelled, expired.
+func (a *App) respond(t *txn, inv roster.Invitation, status roster.InvitationStatus, userID string) error {
+	err := t.RespondInvitation(t.ctx, inv.ID, status, userID, t.now)
 	if roster.ErrorCode(err) != roster.ENotFound {
 		return err
 	}
@@ -802,18 +808,8 @@ func (a *App) DeclineInvitation(ctx context.Context, actor roster.Actor, secret 
 		return err
 	}
 	return a.write(ctx, actor, func(t *txn) error {
-		if err := t.RespondInvitation(t.ctx, inv.ID, roster.InvitationDeclined, "", t.now); err != nil {
-			if roster.ErrorCode(err) != roster.ENotFound {
-				return err
-			}
-			now, err := t.Invitation(t.ctx, inv.ID)
-			if err != nil {
-				return err
-			}
-			if err := a.checkAnswerable(now, t.now); err != nil {
-				return err
-			}
-			return notPending(now)
+		if err := a.respond(t, inv, roster.InvitationDeclined, ""); err != nil {
+			return err
 		}
 		if err := t.CancelLinkEmails(t.ctx, LinkInvitation, inv.ID); err != nil {
 			return err

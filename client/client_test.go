@@ -12,29 +12,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/client"
-	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/internal/testserver"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
 var ctx = testenv.Ctx
 
-// live starts Roster's real API over a fresh database, as serve wires it.
+// live starts Roster as serve wires it over a fresh database.
 func live(t *testing.T, e sqlstore.Engine) (*testenv.Env, string) {
 	t.Helper()
-	env := testenv.NewEnv(t, e)
-	log := testenv.Logger(t)
-	mux := http.NewServeMux()
-	api.Register(mux, env.App, api.Options{Log: log, Version: "test"})
-	ts := httptest.NewServer(httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()}))
-	t.Cleanup(ts.Close)
-	return env, ts.URL
+	s := testserver.Start(t, e, roster.SystemClock{})
+	return s.Env, s.URL
 }
 
 // TestClientAgainstRoster: a host application's day through the client, against a live

@@ -46,6 +46,50 @@ func chromiumContext(t *testing.T) context.Context {
 	return ctx
 }
 
+// chromeSteps are the steps a test takes in a Chromium page: where it is, waiting for a page
+// state (polling, through navigations, until a deadline), and actions.
+type chromeSteps struct {
+	t     *testing.T
+	ctx   context.Context
+	extra func() string // more to say when a step fails
+}
+
+func (c *chromeSteps) at() string {
+	loc, _ := chromedp.Run(c.ctx, chromedp.Evaluate[string](`location.href + " " + (document.body ? document.body.innerText.slice(0, 300) : "")`))
+	return loc
+}
+
+func (c *chromeSteps) more() string {
+	if c.extra == nil {
+		return ""
+	}
+	return "\n" + c.extra()
+}
+
+func (c *chromeSteps) wait(what, expr string) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		pctx, cancel := context.WithTimeout(c.ctx, time.Until(deadline))
+		_, err := chromedp.Run(pctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		// A navigation under way interrupts the poll: poll the new page.
+		if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
+			c.t.Fatalf("%s: %v (at %s)%s", what, err, c.at(), c.more())
+		}
+	}
+}
+
+func (c *chromeSteps) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	if err := chromedp.Do(c.ctx, actions...); err != nil {
+		c.t.Fatalf("%s: %v (at %s)%s", what, err, c.at(), c.more())
+	}
+}
+
 // TestBrowserSignIn runs the sign-in in Chromium, as a user would: the console's login form
 // (boosted by htmx), the chooser, and the redirect to the application, under the console's
 // Content-Security-Policy. A second sign-in with one choice goes straight back.
@@ -71,32 +115,8 @@ func TestBrowserSignIn(t *testing.T) {
 		_, cfg := s.client(t, false, rp.URL+"/callback")
 
 		ctx := chromiumContext(t)
-		at := func() string {
-			loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " " + (document.body ? document.body.innerText.slice(0, 300) : "")`))
-			return loc
-		}
-		wait := func(what, expr string) {
-			t.Helper()
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				pctx, cancel := context.WithTimeout(ctx, time.Until(deadline))
-				_, err := chromedp.Run(pctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond)))
-				cancel()
-				if err == nil {
-					return
-				}
-				// A navigation under way interrupts the poll: poll the new page.
-				if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
-					t.Fatalf("%s: %v (at %s)", what, err, at())
-				}
-			}
-		}
-		do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-			t.Helper()
-			if err := chromedp.Do(ctx, actions...); err != nil {
-				t.Fatalf("%s: %v (at %s)", what, err, at())
-			}
-		}
+		steps := &chromeSteps{t: t, ctx: ctx}
+		wait, do := steps.wait, steps.do
 		verifier := oauth2.GenerateVerifier()
 		do("open", chromedp.Navigate(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier))))
 		wait("the login page", `!!document.querySelector("#email") && window.htmx !== undefined`)
@@ -130,6 +150,7 @@ func TestBrowserSignIn(t *testing.T) {
 		ctx2, cancel := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
 		defer cancel()
 		ctx = ctx2
+		steps.ctx = ctx
 		verifier = oauth2.GenerateVerifier()
 		do("open as Dora", chromedp.Navigate(cfg.AuthCodeURL("st3", oauth2.S256ChallengeOption(verifier))))
 		wait("Dora's login page", `!!document.querySelector("#email") && window.htmx !== undefined`)

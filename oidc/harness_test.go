@@ -3,33 +3,25 @@ package oidc_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/app"
-	"github.com/rosterhq/roster/console"
-	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/testenv"
-	"github.com/rosterhq/roster/oidc"
+	"github.com/rosterhq/roster/internal/testserver"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -62,30 +54,9 @@ type server struct {
 
 func newServer(t *testing.T, e sqlstore.Engine) *server {
 	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	base, _ := url.Parse("http://" + ts.Listener.Addr().String())
-	cfg := testenv.Config()
-	cfg.BaseURL = base
-	cfg.EncryptionKey = make([]byte, app.EncryptionKeySize)
-	_, _ = rand.Read(cfg.EncryptionKey)
-	u := testenv.DatabaseURL(t, e)
-	db := testenv.OpenDB(t, u)
 	c := &clock{}
-	log := testenv.Logger(t)
-	a := app.New(db, cfg, c, log)
-	mux := http.NewServeMux()
-	api.Register(mux, a, api.Options{Log: log, Version: "test"})
-	con, err := console.Mount(mux, a, console.Options{Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := oidc.Register(mux, a, oidc.Options{Log: log, ErrorPage: con.OIDCErrorPage}); err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: a.Ready, Registry: prometheus.NewRegistry()})
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return &server{Env: &testenv.Env{App: a, DB: db, Engine: e, URL: u}, URL: ts.URL, clock: c}
+	ts := testserver.Start(t, e, c)
+	return &server{Env: ts.Env, URL: ts.URL, clock: c}
 }
 
 // client registers an application and returns its OAuth configuration.
@@ -149,18 +120,8 @@ func (b *browser) post(u string, form url.Values) page {
 	return b.do(req)
 }
 
-var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
-
-// hidden returns the hidden fields of the first form of a page.
-func hidden(body string) url.Values {
-	v := url.Values{}
-	for _, m := range hiddenRe.FindAllStringSubmatch(body, -1) {
-		if v.Get(m[1]) == "" {
-			v.Set(m[1], html.UnescapeString(m[2]))
-		}
-	}
-	return v
-}
+// hidden returns the hidden fields of a page's forms.
+func hidden(body string) url.Values { return testserver.Hidden(body) }
 
 // signIn runs the browser side of the code flow from authURL: the console's login page,
 // then, when shown, the chooser with choice. It returns the redirect to the application.

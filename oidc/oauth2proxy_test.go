@@ -1,7 +1,6 @@
 package oidc_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -131,36 +130,13 @@ func TestOAuth2ProxyInFrontOfAnApplication(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 
-		ctx := chromiumContext(t)
-		at := func() string {
-			loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " " + (document.body ? document.body.innerText.slice(0, 300) : "")`))
-			return loc
-		}
-		wait := func(what, expr string) {
-			t.Helper()
-			deadline := time.Now().Add(20 * time.Second)
-			for {
-				pctx, cancel := context.WithTimeout(ctx, time.Until(deadline))
-				_, err := chromedp.Run(pctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond)))
-				cancel()
-				if err == nil {
-					return
-				}
-				if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
-					t.Fatalf("%s: %v (at %s)\noauth2-proxy:\n%s", what, err, at(), logs.String())
-				}
-			}
-		}
-		if err := chromedp.Do(ctx, chromedp.Navigate(proxyURL+"/")); err != nil {
-			t.Fatal(err)
-		}
-		wait("Roster's login page, through oauth2-proxy", `!!document.querySelector("#email") && window.htmx !== undefined`)
-		if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS("#email"), eli.Email, chromedp.NodeReady),
+		steps := &chromeSteps{t: t, ctx: chromiumContext(t), extra: func() string { return "oauth2-proxy:\n" + logs.String() }}
+		steps.do("open the application", chromedp.Navigate(proxyURL+"/"))
+		steps.wait("Roster's login page, through oauth2-proxy", `!!document.querySelector("#email") && window.htmx !== undefined`)
+		steps.do("sign in", chromedp.SetValue(chromedp.CSS("#email"), eli.Email, chromedp.NodeReady),
 			chromedp.SetValue(chromedp.CSS("#password"), testenv.Password, chromedp.NodeReady),
-			chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action="/login"] button[type=submit]').click()`)); err != nil {
-			t.Fatal(err)
-		}
-		wait("the upstream, signed in", `!!document.querySelector("#upstream")`)
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('form[action="/login"] button[type=submit]').click()`))
+		steps.wait("the upstream, signed in", `!!document.querySelector("#upstream")`)
 
 		h := <-seen
 		if h.Get("X-Forwarded-Email") != eli.Email || h.Get("X-Forwarded-User") != eli.ID {

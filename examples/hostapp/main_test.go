@@ -1,69 +1,21 @@
 package main
 
 import (
-	"crypto/rand"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/app"
-	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/testenv"
-	"github.com/rosterhq/roster/oidc"
+	"github.com/rosterhq/roster/internal/testserver"
 	"github.com/rosterhq/roster/sqlstore"
 )
-
-// roster starts Roster as serve wires it (API, console, OpenID provider) over a fresh database.
-func rosterServer(t *testing.T, e sqlstore.Engine) (*testenv.Env, string) {
-	t.Helper()
-	ts := httptest.NewUnstartedServer(nil)
-	base, _ := url.Parse("http://" + ts.Listener.Addr().String())
-	cfg := testenv.Config()
-	cfg.BaseURL = base
-	cfg.EncryptionKey = make([]byte, app.EncryptionKeySize)
-	_, _ = rand.Read(cfg.EncryptionKey)
-	u := testenv.DatabaseURL(t, e)
-	db := testenv.OpenDB(t, u)
-	log := testenv.Logger(t)
-	// The wall clock: the OpenID library stamps tokens with time.Now, so the app's clock agrees.
-	env := &testenv.Env{App: app.New(db, cfg, roster.SystemClock{}, log), DB: db, Engine: e, URL: u}
-	mux := http.NewServeMux()
-	api.Register(mux, env.App, api.Options{Log: log, Version: "test"})
-	con, err := console.Mount(mux, env.App, console.Options{Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := oidc.Register(mux, env.App, oidc.Options{Log: log, ErrorPage: con.OIDCErrorPage}); err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()})
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return env, ts.URL
-}
-
-var hiddenRe = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
-
-func hidden(body string) url.Values {
-	v := url.Values{}
-	for _, m := range hiddenRe.FindAllStringSubmatch(body, -1) {
-		if v.Get(m[1]) == "" {
-			v.Set(m[1], html.UnescapeString(m[2]))
-		}
-	}
-	return v
-}
 
 // TestHostAppSignsInSwitchesChecksAndSignsOut drives the example as a browser would (a cookie
 // jar following redirects): sign in with Roster, choose an organization and store, see the
@@ -71,7 +23,9 @@ func hidden(body string) url.Values {
 // token, and sign out through Roster.
 func TestHostAppSignsInSwitchesChecksAndSignsOut(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		env, issuer := rosterServer(t, e)
+		// The wall clock: the OpenID library stamps tokens with time.Now, so the app's clock agrees.
+		rs := testserver.Start(t, e, roster.SystemClock{})
+		env, issuer := rs.Env, rs.URL
 		owner, _ := env.User(t, "Olga")
 		hanaActor, hana := env.User(t, "Hana")
 		acme := env.Org(t, owner, "Acme")
@@ -125,14 +79,14 @@ func TestHostAppSignsInSwitchesChecksAndSignsOut(t *testing.T) {
 		if !strings.HasPrefix(at, issuer+"/login") {
 			t.Fatalf("sign-in did not reach Roster's login page: %s", at)
 		}
-		form := hidden(body)
+		form := testserver.Hidden(body)
 		form.Set("email", hana.Email)
 		form.Set("password", testenv.Password)
 		at, body = visit(http.MethodPost, issuer+"/login", form)
 		if !strings.HasPrefix(at, issuer+"/oidc/continue") {
 			t.Fatalf("two organizations: the chooser was expected, got %s", at)
 		}
-		form = hidden(body)
+		form = testserver.Hidden(body)
 		form.Set("organization", acme.ID)
 		form.Set("store", north.ID)
 		at, body = visit(http.MethodPost, issuer+"/oidc/continue", form)
