@@ -26,6 +26,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -437,6 +438,24 @@ func (b *tab) text(sel string) string {
 	b.t.Helper()
 	js := fmt.Sprintf(`(function(){var e=document.querySelector(%q);return e?e.innerText:""})()`, sel)
 	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	b.must(err)
+	return s
+}
+
+// grantClipboard lets the page read and write the clipboard, as a user who allows it would.
+func (b *tab) grantClipboard() {
+	b.t.Helper()
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		_, err := chromedp.Call(b.ctx, browser.SetPermission, browser.SetPermissionParams{Permission: &browser.PermissionDescriptor{Name: name},
+			Setting: browser.PermissionSettingGranted, BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID})
+		b.must(err)
+	}
+}
+
+// clipboard returns the text on the clipboard (grantClipboard first).
+func (b *tab) clipboard() string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
 	b.must(err)
 	return s
 }

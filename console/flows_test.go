@@ -651,6 +651,13 @@ func TestConnectorFlow(t *testing.T) {
 		if !strings.HasPrefix(secret, "rk_") {
 			t.Fatalf("the new key's secret is not shown: %q", secret)
 		}
+		// Its copy button puts it on the clipboard and says so in the status beside it.
+		admin.grantClipboard()
+		admin.click(`button[data-copy="k-secret"]`)
+		admin.settle(`document.querySelector("button[data-copy=k-secret] + .copy-status").textContent === document.querySelector("button[data-copy=k-secret]").dataset.copied`)
+		if got := admin.clipboard(); got != secret {
+			t.Fatalf("the copy button copied %q, want the secret", got)
+		}
 		admin.screenshot("key-created")
 		if res, _ := bearer(t, s, secret, "/v1/organizations/"+orgID); res != http.StatusOK {
 			t.Fatalf("GET the organization with the new key: %d", res)

@@ -43,6 +43,10 @@ func TestOperatorClientsPage(t *testing.T) {
 			"redirect_uris": {"https://shop.example/cb\r\nhttps://shop.example/cb2"}})
 		secret := regexp.MustCompile(`rcs_[A-Za-z0-9_-]{43}`).FindString(p.Body)
 		id := regexp.MustCompile(`cli_[0-9a-z]{26}`).FindString(p.Body)
+		if !strings.Contains(p.Body, `data-copy="client-secret"`) || !strings.Contains(p.Body, `id="client-secret">`+secret+"<") ||
+			!strings.Contains(p.Body, `data-copy="client-id"`) {
+			t.Error("the client ID and the secret shown once have no copy button")
+		}
 		if p.Status != http.StatusOK || secret == "" || id == "" {
 			t.Fatalf("created: %d %.500s", p.Status, p.Body)
 		}

@@ -39,4 +39,31 @@
       if (!d.contains(e.target)) d.removeAttribute("open");
     });
   });
+  // Copy buttons of values shown once: shown only where this file runs; the value goes to the
+  // clipboard, or, where the browser refuses, is selected for Ctrl+C. The status says which.
+  function initCopy() {
+    document.querySelectorAll("button[data-copy][hidden]").forEach(function (b) { b.hidden = false; });
+  }
+  document.addEventListener("DOMContentLoaded", initCopy);
+  document.addEventListener("htmx:afterSettle", initCopy);
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-copy]");
+    if (!b) return;
+    var el = document.getElementById(b.getAttribute("data-copy"));
+    if (!el) return;
+    var value = el.value !== undefined ? el.value : el.textContent;
+    var status = b.nextElementSibling && b.nextElementSibling.matches(".copy-status") ? b.nextElementSibling : null;
+    function say(msg) { if (status) status.textContent = msg; }
+    function select() {
+      if (el.select) { el.focus(); el.select(); return; }
+      var r = document.createRange(); r.selectNodeContents(el);
+      var s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(value).then(function () { say(b.getAttribute("data-copied")); },
+        function () { select(); say(b.getAttribute("data-copy-failed")); });
+    } else {
+      select(); say(b.getAttribute("data-copy-failed"));
+    }
+  });
 })();
