@@ -42,6 +42,7 @@ type Config struct {
 	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
 	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go)
 	Pages               Pages         // where emailed links point (links.go); the console's pages
+	KeyRotation         time.Duration // scheduled rotation of the OpenID signing keys; 0 never (oidc_keys.go)
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -58,6 +59,7 @@ func DefaultConfig() Config {
 		SessionLifetime:     30 * 24 * time.Hour,
 		LoginPerIP:          30,
 		APIKeyLogRetention:  30 * 24 * time.Hour,
+		KeyRotation:         90 * 24 * time.Hour,
 	}
 }
 

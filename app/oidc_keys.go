@@ -116,7 +116,7 @@ func (a *App) OIDCSigningKey(ctx context.Context) (SigningKey, error) {
 		return SigningKey{}, err
 	}
 	for _, k := range keys {
-		if k.RetiredAt != nil {
+		if !k.Active(now) { // retired, or published ahead of its activation
 			continue
 		}
 		if s, err := a.privateKey(k); err == nil {
@@ -236,4 +236,56 @@ func (a *App) RotateOIDCKeys(ctx context.Context, actor roster.Actor) (string, e
 		return t.audit(roster.AuditEvent{Action: "oidc.keys_rotated", TargetType: "oidc_key", TargetID: k.ID})
 	})
 	return k.ID, err
+}
+
+// keyPrePublish is how long a key made by scheduled rotation is published before it signs:
+// clients that cache the key set fetch it in the meantime, so no token they receive names a
+// key they do not have.
+const keyPrePublish = time.Hour
+
+// RotateOIDCKeysIfDue is the scheduled rotation, run periodically by every node (serve): when
+// the newest key is older than Config.KeyRotation, it publishes a new key that signs from
+// keyPrePublish later; once that key signs, the keys it replaces are retired and stay
+// published until every token they signed has expired (keyRetention). The key rows are locked,
+// so of several nodes one makes the key. It reports whether it made one.
+func (a *App) RotateOIDCKeysIfDue(ctx context.Context) (bool, error) {
+	if a.cfg.KeyRotation <= 0 {
+		return false, nil
+	}
+	if _, err := a.sealer(); err != nil {
+		return false, nil // no encryption key: the provider has no keys to rotate
+	}
+	now := a.clock.Now()
+	next, err := a.newOIDCKey(now) // made outside the transaction; unused when not due
+	if err != nil {
+		return false, err
+	}
+	activates := now.Add(keyPrePublish)
+	next.ActivatesAt = &activates
+	made, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
+		if err := tx.LockOIDCKeys(ctx); err != nil {
+			return false, err
+		}
+		keys, err := tx.OIDCKeys(ctx, now)
+		if err != nil || len(keys) == 0 {
+			return false, err // the first key is made when first needed (OIDCSigningKey)
+		}
+		for _, k := range keys {
+			if k.Active(now) { // the newest key that signs: those before it are replaced
+				if err := tx.RetireOIDCKeysBefore(ctx, k.ID, k.CreatedAt, now, now.Add(keyRetention)); err != nil {
+					return false, err
+				}
+				break
+			}
+		}
+		newest := keys[0]
+		if (newest.ActivatesAt != nil && newest.ActivatesAt.After(now)) || now.Sub(newest.CreatedAt) < a.cfg.KeyRotation {
+			return false, nil // one is published already, or none is due
+		}
+		return true, tx.CreateOIDCKey(ctx, next)
+	})
+	if made {
+		a.log.Info("scheduled rotation: a new OpenID signing key is published; it signs from", "kid", next.ID, "at", activates)
+	}
+	return made, err
 }

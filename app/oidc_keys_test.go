@@ -98,3 +98,74 @@ func TestSigningKeysAreSharedAndSealed(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduledKeyRotation: once the signing key is older than the rotation interval, the
+// scheduled rotation publishes a new key that does not sign until an hour later; then it signs,
+// and the old key is retired but stays published until the tokens it signed have expired. Of
+// two nodes running the rotation at once, one makes the key.
+func TestScheduledKeyRotation(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e, withKey(3), func(c *app.Config) { c.KeyRotation = 30 * 24 * time.Hour })
+		node2 := testenv.NewEnvOn(t, env, withKey(3), func(c *app.Config) { c.KeyRotation = 30 * 24 * time.Hour })
+		published := func() []string {
+			t.Helper()
+			keys, err := env.App.OIDCPublicKeys(testenv.Ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, k := range keys {
+				ids = append(ids, k.KeyID)
+			}
+			return ids
+		}
+		signing := func() string {
+			t.Helper()
+			k, err := env.App.OIDCSigningKey(testenv.Ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k.ID
+		}
+		first := signing()
+		if made, err := env.App.RotateOIDCKeysIfDue(testenv.Ctx); err != nil || made {
+			t.Fatalf("a fresh key rotated: %v %v", made, err)
+		}
+		env.Clock.Advance(31 * 24 * time.Hour)
+		var made1, made2 bool
+		var err1, err2 error
+		done := make(chan struct{})
+		go func() { made2, err2 = node2.App.RotateOIDCKeysIfDue(testenv.Ctx); close(done) }()
+		made1, err1 = env.App.RotateOIDCKeysIfDue(testenv.Ctx)
+		<-done
+		if err1 != nil || err2 != nil || made1 == made2 {
+			t.Fatalf("two nodes rotating at once: made %v and %v (%v, %v), want exactly one", made1, made2, err1, err2)
+		}
+		ids := published()
+		if len(ids) != 2 || signing() != first {
+			t.Fatalf("after the rotation: published %v, signing %s (want the new key published and the first still signing)", ids, signing())
+		}
+		next := ids[0]
+		if next == first {
+			next = ids[1]
+		}
+		env.Clock.Advance(59 * time.Minute)
+		if signing() != first {
+			t.Fatal("the new key signs before its hour of publication")
+		}
+		env.Clock.Advance(2 * time.Minute)
+		if signing() != next {
+			t.Fatalf("an hour later the new key does not sign: %s", signing())
+		}
+		if made, err := env.App.RotateOIDCKeysIfDue(testenv.Ctx); err != nil || made {
+			t.Fatalf("rotated again at once: %v %v", made, err)
+		}
+		if ids := published(); len(ids) != 2 {
+			t.Fatalf("the retired key must stay published while its tokens live: %v", ids)
+		}
+		env.Clock.Advance(2 * time.Hour)
+		if ids := published(); len(ids) != 1 || ids[0] != next {
+			t.Fatalf("long after: published %v, want only %s", ids, next)
+		}
+	})
+}

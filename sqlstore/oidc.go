@@ -16,14 +16,38 @@ type OIDCKey struct {
 	PublicJWK     string
 	PrivateSealed string
 	CreatedAt     time.Time
+	ActivatesAt   *time.Time // signs from then on; nil: from its creation
 	RetiredAt     *time.Time
 	ExpiresAt     *time.Time
 }
 
+// Active reports whether the key may sign at now (published, not retired, activated).
+func (k OIDCKey) Active(now time.Time) bool {
+	return k.RetiredAt == nil && (k.ActivatesAt == nil || !k.ActivatesAt.After(now))
+}
+
 // CreateOIDCKey stores a signing key.
 func (c *Conn) CreateOIDCKey(ctx context.Context, k OIDCKey) error {
-	_, err := c.exec(ctx, `INSERT INTO oidc_keys (id, alg, public_jwk, private_sealed, created_at, retired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Alg, k.PublicJWK, k.PrivateSealed, micros(k.CreatedAt), nullMicros(k.RetiredAt), nullMicros(k.ExpiresAt))
+	_, err := c.exec(ctx, `INSERT INTO oidc_keys (id, alg, public_jwk, private_sealed, created_at, activates_at, retired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Alg, k.PublicJWK, k.PrivateSealed, micros(k.CreatedAt), nullMicros(k.ActivatesAt), nullMicros(k.RetiredAt), nullMicros(k.ExpiresAt))
+	return err
+}
+
+// LockOIDCKeys serializes the rotations of several nodes: on PostgreSQL it locks the key rows
+// (SQLite writes one at a time anyway).
+func (c *Conn) LockOIDCKeys(ctx context.Context) error {
+	if c.engine != Postgres {
+		return nil
+	}
+	_, err := c.exec(ctx, `SELECT id FROM oidc_keys ORDER BY id FOR UPDATE`)
+	return err
+}
+
+// RetireOIDCKeysBefore stops the keys that still sign and were made before the key keep from
+// signing at now; each stays published until expires.
+func (c *Conn) RetireOIDCKeysBefore(ctx context.Context, keep string, created, now, expires time.Time) error {
+	_, err := c.exec(ctx, `UPDATE oidc_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL AND id <> ? AND created_at <= ?`,
+		micros(now), micros(expires), keep, micros(created))
 	return err
 }
 
@@ -36,7 +60,7 @@ func (c *Conn) RetireOIDCKeys(ctx context.Context, now, expires time.Time) error
 
 // OIDCKeys returns the keys still published at now, newest first.
 func (c *Conn) OIDCKeys(ctx context.Context, now time.Time) ([]OIDCKey, error) {
-	rows, err := c.query(ctx, `SELECT id, alg, public_jwk, private_sealed, created_at, retired_at, expires_at FROM oidc_keys
+	rows, err := c.query(ctx, `SELECT id, alg, public_jwk, private_sealed, created_at, activates_at, retired_at, expires_at FROM oidc_keys
 		WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at DESC, id DESC`, micros(now))
 	if err != nil {
 		return nil, err
@@ -46,11 +70,11 @@ func (c *Conn) OIDCKeys(ctx context.Context, now time.Time) ([]OIDCKey, error) {
 	for rows.Next() {
 		var k OIDCKey
 		var created int64
-		var retired, expires sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Alg, &k.PublicJWK, &k.PrivateSealed, &created, &retired, &expires); err != nil {
+		var activates, retired, expires sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.Alg, &k.PublicJWK, &k.PrivateSealed, &created, &activates, &retired, &expires); err != nil {
 			return nil, mapError(err)
 		}
-		k.CreatedAt, k.RetiredAt, k.ExpiresAt = fromMicros(created), fromNullMicros(retired), fromNullMicros(expires)
+		k.CreatedAt, k.ActivatesAt, k.RetiredAt, k.ExpiresAt = fromMicros(created), fromNullMicros(activates), fromNullMicros(retired), fromNullMicros(expires)
 		out = append(out, k)
 	}
 	return out, mapError(rows.Err())

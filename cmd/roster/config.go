@@ -133,6 +133,18 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"key-rotation", "ROSTER_KEY_ROTATION", "90d", "how often the OpenID signing key is replaced on schedule (1d to 3650d, or 0 for never)", func(c *Config, v string) error {
+		if v == "0" {
+			c.App.KeyRotation = 0
+			return nil
+		}
+		d, err := parseDuration(v)
+		if err == nil && (d < 24*time.Hour || d > 3650*24*time.Hour) {
+			err = errors.New("must be from 1d to 3650d, or 0")
+		}
+		c.App.KeyRotation = d
+		return err
+	}},
 	{"session-idle", "ROSTER_SESSION_IDLE", "7d", "a session unused this long ends", func(c *Config, v string) error {
 		d, err := parseDuration(v)
 		c.App.SessionIdle = d

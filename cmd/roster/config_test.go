@@ -35,7 +35,7 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	a := c.App
 	if a.Signup != app.SignupOpen || a.DefaultStoreCredits != 3 || a.PasswordMinLength != 15 || a.SessionIdle != 7*24*time.Hour ||
-		a.SessionLifetime != 30*24*time.Hour || a.BaseURL != c.BaseURL || a.IndexMemory != app.DefaultIndexMemory {
+		a.SessionLifetime != 30*24*time.Hour || a.BaseURL != c.BaseURL || a.IndexMemory != app.DefaultIndexMemory || a.KeyRotation != 90*24*time.Hour {
 		t.Errorf("app defaults: %+v", a)
 	}
 }
@@ -113,6 +113,7 @@ func TestConfigErrors(t *testing.T) {
 		{map[string]string{"ROSTER_DATABASE_TIMEOUT": "5"}, nil, "invalid ROSTER_DATABASE_TIMEOUT"},
 		{map[string]string{"ROSTER_DATABASE_CONNECT_TIMEOUT": "1h"}, nil, "invalid ROSTER_DATABASE_CONNECT_TIMEOUT"},
 		{map[string]string{"ROSTER_LOG_LEVEL": "loud"}, nil, "invalid ROSTER_LOG_LEVEL"},
+		{map[string]string{"ROSTER_KEY_ROTATION": "1h"}, nil, "invalid ROSTER_KEY_ROTATION"},
 		{map[string]string{"ROSTER_INDEX_MEMORY": "lots"}, nil, `invalid ROSTER_INDEX_MEMORY "lots": must be a size such as 64MiB`},
 		{map[string]string{"ROSTER_INDEX_MEMORY": "512KiB"}, nil, `invalid ROSTER_INDEX_MEMORY "512KiB": must be from 1MiB to 64GiB`},
 		// Passwords in database URLs and the metrics token never reach the error line.

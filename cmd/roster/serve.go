@@ -151,13 +151,17 @@ func cleanup(ctx context.Context, a *app.App) {
 	}
 }
 
-// prune deletes API key request logs and audit events past their retention every hour.
+// prune deletes API key request logs and audit events past their retention every hour, and
+// runs the scheduled rotation of the OpenID signing keys.
 func prune(ctx context.Context, a *app.App, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		if _, _, err := a.Prune(ctx); err != nil && ctx.Err() == nil {
 			log.Error("prune", "err", err)
+		}
+		if _, err := a.RotateOIDCKeysIfDue(ctx); err != nil && ctx.Err() == nil {
+			log.Error("scheduled key rotation", "err", err)
 		}
 		select {
 		case <-ctx.Done():
