@@ -296,6 +296,12 @@ func TestInflowwFlow(t *testing.T) {
 		alice.submit(`[data-testid=save-role]`)
 		alice.noError()
 		alice.expect(`tr[data-role="Chatter"]`, "Chatter")
+		// Every role, built-in ones too, shows its permissions on demand.
+		alice.click(`tr[data-role="Chatter"] details.perm-list summary`)
+		alice.expect(`tr[data-role="Chatter"] details.perm-list`, "store.members.read")
+		if n := alice.count(`tbody tr details.perm-list`); n < 4 {
+			t.Fatalf("%d roles list their permissions, want the three built-in ones and Chatter", n)
+		}
 		alice.screenshot("org-roles")
 		var chatter string
 		roles, err := s.env.App.Roles(testenv.Ctx, aliceActor, orgA)
