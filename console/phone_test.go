@@ -25,6 +25,21 @@ func TestPagesFitPhones(t *testing.T) {
 			b.noError()
 			b.fits(path)
 		}
+		// A short page on a tall window: the page's background reaches the bottom of the window
+		// (the canvas, not a white band under the footer), and the footer sits at the bottom.
+		b.must(chromedp.Do(b.ctx, chromedp.EmulateViewport(1280, 4000)))
+		b.open("/account")
+		filled, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(function () {
+			var html = getComputedStyle(document.documentElement).backgroundColor, body = getComputedStyle(document.body).backgroundColor;
+			var foot = document.querySelector("body > footer");
+			return html === body && html !== "rgba(0, 0, 0, 0)" && (!foot || Math.abs(foot.getBoundingClientRect().bottom - window.innerHeight) < 2);
+		})()`))
+		b.must(err)
+		if !filled {
+			why, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`getComputedStyle(document.documentElement).backgroundColor + " " + getComputedStyle(document.body).backgroundColor + " footer " + (document.querySelector("body > footer") ? document.querySelector("body > footer").getBoundingClientRect().bottom : "none") + " of " + window.innerHeight + " scroll " + document.documentElement.scrollHeight`))
+			t.Errorf("%s: on a short page the background or the footer stops short of the window's bottom: %s", lang, why)
+		}
+		b.must(chromedp.Do(b.ctx, chromedp.EmulateViewport(390, 844)))
 		b.open("/")
 		for _, menu := range []string{"details.selector", "details.usermenu"} {
 			b.menu(menu)
