@@ -302,6 +302,19 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 			p.MemberRole[sm.StoreID] = sm.RoleID
 		}
 		switch {
+		case r.PathValue("store") != "":
+			if err := s.loadStores(r, rq, p); err != nil {
+				return err
+			}
+			for i := range p.Stores {
+				if p.Stores[i].ID == r.PathValue("store") && p.MemberRole[p.Stores[i].ID] != "" {
+					p.Target = &p.Stores[i]
+				}
+			}
+			if p.Target == nil {
+				return roster.NotFound("store access")
+			}
+			p.Dialog = "remove_store_access"
 		case strings.HasSuffix(r.URL.Path, "/remove"):
 			p.Dialog = "remove_member"
 		case strings.HasSuffix(r.URL.Path, "/demote"):

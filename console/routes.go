@@ -79,6 +79,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/members/{user}/password-reset", signedIn, s.memberPasswordReset)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/stores", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/stores", signedIn, s.memberStoreSave)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/stores/{store}/remove", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/stores/remove", signedIn, s.memberStoreRemove)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/demote", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/role", signedIn, s.memberRole)
