@@ -207,7 +207,13 @@ func TestConnectifFlow(t *testing.T) {
 		if err != nil || len(m.Stores) != 2 {
 			t.Fatalf("member stores after the changes: %v %+v", err, m.Stores)
 		}
-		owner.submit(fmt.Sprintf(`#modal tr[data-store=%q] form[action$="/stores/remove"] button`, stores[1].Name))
+		// Removing a store's access confirms first.
+		owner.popup(fmt.Sprintf(`#modal tr[data-store=%q] [data-testid=remove-store-access]`, stores[1].Name))
+		owner.expect("#modal", stores[1].Name)
+		if m, _ := s.env.App.Member(testenv.Ctx, ownerActor, orgID, mu.ID); len(m.Stores) != 2 {
+			t.Fatalf("the store access went before the confirmation: %+v", m.Stores)
+		}
+		owner.submit(`[data-testid=confirm-remove-store-access]`)
 		owner.noError()
 		owner.expect("#modal", catalogs[lang]["flash.removed_from_store"])
 		m, _ = s.env.App.Member(testenv.Ctx, ownerActor, orgID, mu.ID)

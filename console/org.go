@@ -301,9 +301,28 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 		for _, sm := range m.Stores {
 			p.MemberRole[sm.StoreID] = sm.RoleID
 		}
-		if strings.HasSuffix(r.URL.Path, "/remove") {
+		switch {
+		case r.PathValue("store") != "":
+			if err := s.loadStores(r, rq, p); err != nil {
+				return err
+			}
+			for i := range p.Stores {
+				if p.Stores[i].ID == r.PathValue("store") && p.MemberRole[p.Stores[i].ID] != "" {
+					p.Target = &p.Stores[i]
+				}
+			}
+			if p.Target == nil {
+				return roster.NotFound("store access")
+			}
+			p.Dialog = "remove_store_access"
+		case strings.HasSuffix(r.URL.Path, "/remove"):
 			p.Dialog = "remove_member"
-		} else {
+		case strings.HasSuffix(r.URL.Path, "/demote"):
+			if uid != rq.id.user.ID || m.Role != roster.OrgAdmin {
+				return roster.NotFound("no role change to confirm")
+			}
+			p.Dialog = "demote_self"
+		default:
 			p.Dialog = "member_stores"
 			if err := s.loadStores(r, rq, p); err != nil {
 				return err
@@ -348,9 +367,22 @@ func (s *Server) memberStoreRemove(w http.ResponseWriter, r *http.Request, rq *r
 	})
 }
 
+// memberRole sets a member's organization role. An admin making themselves a member first
+// confirms on the demote page (they lose the members page with it), then lands on home,
+// which every role sees, with one notice.
 func (s *Server) memberRole(w http.ResponseWriter, r *http.Request, rq *request) error {
-	return s.memberAction(w, r, rq, "member_role_saved", s.membersPath(r), func() error {
-		return s.app.ChangeMemberRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"), roster.OrgRole(r.PostFormValue("role")))
+	role := roster.OrgRole(r.PostFormValue("role"))
+	self := r.PathValue("user") == rq.id.user.ID && role == roster.OrgMember
+	back := s.membersPath(r)
+	if self {
+		if r.PostFormValue("confirm") != "yes" {
+			redirect(w, r, back+"/"+rq.id.user.ID+"/demote", "")
+			return nil
+		}
+		back = "/"
+	}
+	return s.memberAction(w, r, rq, map[bool]string{false: "member_role_saved", true: "self_demoted"}[self], back, func() error {
+		return s.app.ChangeMemberRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"), role)
 	})
 }
 

@@ -71,6 +71,7 @@ type view struct {
 	Field    string              // the form field at fault
 	ErrInfo  map[string]any      // the error's machine-readable facts (the pending invitation to resend…)
 	Form     url.Values          // the values posted, to fill the form again
+	PageURL  string              // after a post: the page's own address, for the address bar (see pageURL)
 	D        any                 // the page's own data
 
 	access map[string]roster.Access // organization ID → the user's access there
@@ -94,7 +95,7 @@ func (v *view) InDialog() bool {
 func (s *Server) view(w http.ResponseWriter, r *http.Request, rq *request, title string) *view {
 	v := &view{L: rq.loc, Title: title, Path: r.URL.Path, Query: r.URL.Query(), Form: url.Values{}}
 	if r.Method == http.MethodPost {
-		v.Form = r.PostForm
+		v.Form, v.PageURL = r.PostForm, pageURL(r)
 	}
 	if f := r.URL.Query().Get("ok"); f != "" && s.cat.has("flash."+f) {
 		v.Flash = s.cat.text(rq.loc, "flash."+f)
@@ -183,8 +184,31 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if r.Method == http.MethodPost && v.PageURL != "" {
+		w.Header().Set("HX-Push-Url", v.PageURL)
+	}
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
+}
+
+// pageURL is where a page rendered in answer to a post belongs, success or failure: the
+// page the form was on (htmx's HX-Current-URL, else the Referer), on this host, without a
+// notice of its own (ok=). The address bar then shows it, by htmx's HX-Push-Url or by
+// roster.js from <main data-page-url>, so a reload asks for that page and never posts again
+// or opens the post's address (a raw logo, an accept page without its token). Without
+// JavaScript the browser keeps the post's address, as browsers do.
+func pageURL(r *http.Request) string {
+	for _, h := range []string{r.Header.Get("HX-Current-URL"), r.Referer()} {
+		u, err := url.Parse(h)
+		if h == "" || err != nil || u.Host != r.Host || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+			continue
+		}
+		q := u.Query()
+		q.Del("ok")
+		u = &url.URL{Path: u.Path, RawQuery: q.Encode()}
+		return u.String()
+	}
+	return ""
 }
 
 // funcs are the helpers templates may call.

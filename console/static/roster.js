@@ -33,6 +33,27 @@
   document.addEventListener("htmx:afterSettle", focusDialog);
   document.addEventListener("DOMContentLoaded", focusDialog);
 
+  // A page rendered in answer to a post names its own address (see pageURL in render.go):
+  // the address bar shows it, so a reload asks for the page instead of posting again. Then
+  // the page's notice, if any, is brought into view and focused, unless a pop-up is open.
+  function settlePage() {
+    var main = document.getElementById("main");
+    if (!main) return;
+    var page = main.getAttribute("data-page-url");
+    if (page && location.pathname + location.search !== page) history.replaceState(history.state, "", page);
+    if (document.querySelector("#modal dialog[open]")) return;
+    var flash = main.querySelector(".flash");
+    if (!flash) return;
+    var r = flash.getBoundingClientRect();
+    var top = document.querySelector(".topbar");
+    var hidden = top ? top.getBoundingClientRect().bottom : 0;
+    if (r.top < hidden || r.bottom > window.innerHeight) flash.scrollIntoView({block: "center"});
+    flash.setAttribute("tabindex", "-1");
+    flash.focus({preventScroll: true});
+  }
+  document.addEventListener("htmx:afterSettle", settlePage);
+  document.addEventListener("DOMContentLoaded", settlePage);
+
   // A menu closes when the click lands outside of it.
   document.addEventListener("click", function (e) {
     document.querySelectorAll("details.dropdown[open]").forEach(function (d) {
