@@ -257,7 +257,8 @@ func (a *App) refused(ctx context.Context, actor roster.Actor, err error) error 
 // read returns a connection for a use case that changes nothing.
 func (a *App) read() *sqlstore.Conn { return a.db.Read() }
 
-// audit appends an event for the transaction's actor at the transaction's time.
+// audit appends an event for the transaction's actor at the transaction's time, and the
+// event for host applications it becomes, if any.
 func (t *txn) audit(e roster.AuditEvent) error {
 	e.ID = roster.NewID(roster.PrefixEvent)
 	e.ActorKind, e.ActorID = t.actor.Kind, t.actor.ID()
@@ -265,7 +266,16 @@ func (t *txn) audit(e roster.AuditEvent) error {
 		e.ActorKind = roster.ActorAnonymous
 	}
 	e.IP, e.UserAgent, e.CreatedAt = t.actor.IP, truncate(t.actor.UserAgent, roster.MaxUserAgentLength), t.now
-	return t.InsertAuditEvent(t.ctx, e)
+	if err := t.InsertAuditEvent(t.ctx, e); err != nil {
+		return err
+	}
+	// The change's event for host applications, in the same transaction (roster.EventOf).
+	if ev, ok := roster.EventOf(e); ok {
+		if _, err := t.InsertEvent(t.ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // denial is a refusal for lack of permission, with the audit event that records it.
