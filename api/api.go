@@ -72,9 +72,11 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerPolicy()
 	s.registerMailbox()
 	s.registerClients()
+	s.registerEvents()
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
 	documentRevision(api.OpenAPI())
+	documentEvents(api.OpenAPI())
 	return api
 }
 

@@ -185,6 +185,8 @@ var rows = map[string]op{
 
 	// The audit log: everyone in the organization reads it (members their own actions only).
 	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+	// The event feed: those who read the whole audit log (owner and admins).
+	"list-events": {path: "/v1/organizations/{org}/events", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 
 	// Invitations (issue 3). A store admin invites with the role member into the stores they
 	// administer, and manages those invitations.
