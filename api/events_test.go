@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"encoding/json"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster"
@@ -87,4 +89,17 @@ func TestEventFeed(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestReadmeListsTheEvents: the README's catalog shows every event type.
+func TestReadmeListsTheEvents(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, et := range roster.EventTypes {
+		if !strings.Contains(string(b), "| `"+et.Type+"` |") {
+			t.Errorf("README: no row for %s in the event catalog", et.Type)
+		}
+	}
 }
