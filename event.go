@@ -125,3 +125,81 @@ func EventTypeKnown(t string) bool {
 	}
 	return false
 }
+
+// WebhookEndpoint is where an organization's events (or, for an instance-wide endpoint,
+// OrgID "", every event) are delivered, signed with its secret.
+type WebhookEndpoint struct {
+	ID             string
+	OrgID          string // "" for an instance-wide endpoint (the operator's)
+	URL            string
+	Description    string
+	EventTypes     []string // the types delivered; empty for all
+	Enabled        bool
+	DisabledReason string // why Roster disabled it: "gone" (410), "failing"; "" when an admin did
+	Secret         string // sealed
+	PreviousSecret string // sealed; signs too until PreviousUntil
+	PreviousUntil  time.Time
+	FailingSince   time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Wants reports whether the endpoint receives events of a type.
+func (w WebhookEndpoint) Wants(eventType string) bool {
+	if len(w.EventTypes) == 0 {
+		return true
+	}
+	for _, t := range w.EventTypes {
+		if t == eventType {
+			return true
+		}
+	}
+	return false
+}
+
+// WebhookDelivery is one attempt in an endpoint's delivery log.
+type WebhookDelivery struct {
+	ID         string
+	EndpointID string
+	EventID    string
+	Attempt    int
+	Status     int // the receiver's HTTP status; 0 when it did not answer
+	Latency    time.Duration
+	Response   string // its first kilobyte
+	Error      string
+	CreatedAt  time.Time
+}
+
+// EventPayload is an event as host applications receive it, in the feed and as a webhook
+// body: payload version 1 (EventVersion; README, "Events").
+type EventPayload struct {
+	ID             string       `json:"id" doc:"The event's ID, also its audit entry's, and the webhook-id of its deliveries"`
+	Type           string       `json:"type" doc:"The event type (README, Events)"`
+	Version        int          `json:"version" doc:"The payload version"`
+	Timestamp      time.Time    `json:"timestamp"`
+	OrganizationID string       `json:"organization_id,omitempty" doc:"Absent for an instance-level event"`
+	StoreID        string       `json:"store_id,omitempty"`
+	Sequence       int64        `json:"sequence" doc:"The event's number in its organization: 1, 2, 3… in commit order"`
+	Actor          EventRef     `json:"actor" doc:"Who made the change: type is user, api_key, service_token, system or anonymous"`
+	Subject        EventRef     `json:"subject" doc:"What changed"`
+	Data           EventChanges `json:"data"`
+}
+
+// EventRef names an actor or a subject.
+type EventRef struct {
+	Type string `json:"type"`
+	ID   string `json:"id,omitempty"`
+}
+
+// EventChanges holds the values before and after the change; never a secret.
+type EventChanges struct {
+	Before map[string]any `json:"before,omitempty"`
+	After  map[string]any `json:"after,omitempty"`
+}
+
+// Payload returns the event as host applications receive it.
+func (e Event) Payload() EventPayload {
+	return EventPayload{ID: e.ID, Type: e.Type, Version: e.Version, Timestamp: e.CreatedAt.UTC(), OrganizationID: e.OrgID,
+		StoreID: e.StoreID, Sequence: e.Seq, Actor: EventRef{Type: string(e.ActorKind), ID: e.ActorID},
+		Subject: EventRef{Type: e.SubjectType, ID: e.SubjectID}, Data: EventChanges{Before: e.Before, After: e.After}}
+}

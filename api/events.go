@@ -4,45 +4,16 @@ import (
 	"context"
 	"net/http"
 	"reflect"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/rosterhq/roster"
 )
 
-// Event is an event as host applications receive it, in the feed and as a webhook body:
-// payload version 1 (roster.EventVersion; README, "Events").
-type Event struct {
-	ID             string       `json:"id" doc:"The event's ID, also its audit entry's"`
-	Type           string       `json:"type" doc:"The event type (README, Events)"`
-	Version        int          `json:"version" doc:"The payload version"`
-	Timestamp      time.Time    `json:"timestamp"`
-	OrganizationID string       `json:"organization_id,omitempty" doc:"Absent for an instance-level event"`
-	StoreID        string       `json:"store_id,omitempty"`
-	Sequence       int64        `json:"sequence" doc:"The event's number in its organization: 1, 2, 3… in commit order"`
-	Actor          EventRef     `json:"actor" doc:"Who made the change: type is user, api_key, service_token, operator, system or anonymous"`
-	Subject        EventRef     `json:"subject" doc:"What changed"`
-	Data           EventChanges `json:"data"`
-}
+// Event is an event as host applications receive it (roster.EventPayload).
+type Event = roster.EventPayload
 
-// EventRef names an actor or a subject.
-type EventRef struct {
-	Type string `json:"type"`
-	ID   string `json:"id,omitempty"`
-}
-
-// EventChanges holds the values before and after the change; never a secret.
-type EventChanges struct {
-	Before map[string]any `json:"before,omitempty"`
-	After  map[string]any `json:"after,omitempty"`
-}
-
-func eventJSON(e roster.Event) Event {
-	return Event{ID: e.ID, Type: e.Type, Version: e.Version, Timestamp: e.CreatedAt.UTC(), OrganizationID: e.OrgID,
-		StoreID: e.StoreID, Sequence: e.Seq, Actor: EventRef{Type: string(e.ActorKind), ID: e.ActorID},
-		Subject: EventRef{Type: e.SubjectType, ID: e.SubjectID}, Data: EventChanges{Before: e.Before, After: e.After}}
-}
+func eventJSON(e roster.Event) Event { return e.Payload() }
 
 type eventsInput struct {
 	OrgPath
@@ -75,7 +46,7 @@ func (s *Server) registerEvents() {
 // documentEvents lists the event catalog in the OpenAPI document's webhooks section, each
 // type with the Event body it carries.
 func documentEvents(doc *huma.OpenAPI) {
-	schema := doc.Components.Schemas.Schema(reflect.TypeFor[Event](), true, "Event")
+	schema := doc.Components.Schemas.Schema(reflect.TypeFor[Event](), true, "EventPayload")
 	if doc.Webhooks == nil {
 		doc.Webhooks = map[string]*huma.PathItem{}
 	}

@@ -84,7 +84,7 @@ func TestEventFeed(t *testing.T) {
 			t.Errorf("%d webhooks in the OpenAPI document, %d event types", len(doc.Webhooks), len(roster.EventTypes))
 		}
 		for _, et := range roster.EventTypes {
-			if ref := doc.Webhooks[et.Type].Post.RequestBody.Content["application/json"].Schema.Ref; ref != "#/components/schemas/Event" {
+			if ref := doc.Webhooks[et.Type].Post.RequestBody.Content["application/json"].Schema.Ref; ref != "#/components/schemas/EventPayload" {
 				t.Errorf("webhook %s: body schema %q", et.Type, ref)
 			}
 		}

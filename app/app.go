@@ -15,6 +15,7 @@ import (
 	"github.com/rosterhq/roster/internal/gate"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/webhook"
 )
 
 // SignupMode says who may create an account without an invitation.
@@ -40,8 +41,13 @@ type Config struct {
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
-	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go)
+	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go) and webhook secrets
 	Pages               Pages         // where emailed links point (links.go); the console's pages
+	// WebhookAllowedHosts are the host names webhook endpoints may use although they resolve
+	// to private addresses (ROSTER_WEBHOOK_ALLOWED_HOSTS); WebhookLookup resolves endpoint
+	// hosts (nil: the system resolver; tests inject names).
+	WebhookAllowedHosts []string
+	WebhookLookup       webhook.LookupFunc
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -73,8 +79,9 @@ type App struct {
 	// (OIDCTokenAttempt).
 	tokenFailures *rateLimiter
 	mail          mailState
-	index         *accessIndex // the in-memory access index (index.go)
-	images        imageGate    // logo uploads: per-user rate and decodes at once (images.go)
+	hooks         *webhook.Client // sends webhook deliveries (webhooks.go)
+	index         *accessIndex    // the in-memory access index (index.go)
+	images        imageGate       // logo uploads: per-user rate and decodes at once (images.go)
 
 	// attempts bounds the password checks in flight (each a database write and a hash), so
 	// that a flood of logins is refused at once instead of queueing for the database.
@@ -106,6 +113,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 
 		tokenFailures: newRateLimiter(OIDCTokenFailuresPerIP, time.Minute),
 		mail:          newMailState(),
+		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),
 		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
 		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
@@ -270,10 +278,13 @@ func (t *txn) audit(e roster.AuditEvent) error {
 		return err
 	}
 	// The change's event for host applications, in the same transaction (roster.EventOf).
+	// It is queued for the webhook endpoints that receive it, in the same transaction too.
 	if ev, ok := roster.EventOf(e); ok {
-		if _, err := t.InsertEvent(t.ctx, ev); err != nil {
+		ev, err := t.InsertEvent(t.ctx, ev)
+		if err != nil {
 			return err
 		}
+		return t.webhookEvent(ev)
 	}
 	return nil
 }

@@ -1,48 +1,22 @@
 package webhook_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/webhook"
 )
-
-// receiverScript is a webhook receiver that verifies every delivery with the official
-// Standard Webhooks library (npm standardwebhooks), once with each secret it was given, and
-// reports the outcomes on stdout: the signatures are tested against an implementation that
-// shares no code with ours.
-const receiverScript = `
-const http = require("http");
-const { Webhook } = require("standardwebhooks");
-const secrets = JSON.parse(process.argv[1]);
-const server = http.createServer((req, res) => {
-  let body = "";
-  req.setEncoding("utf8");
-  req.on("data", c => body += c);
-  req.on("end", () => {
-    const verified = secrets.map(s => {
-      try { new Webhook(s).verify(body, req.headers); return true; } catch (e) { return false; }
-    });
-    process.stdout.write(JSON.stringify({ id: req.headers["webhook-id"], body, verified }) + "\n");
-    res.writeHead(verified.every(Boolean) ? 200 : 400, { "content-type": "text/plain" });
-    res.end(verified.every(Boolean) ? "verified" : "bad signature");
-  });
-});
-server.listen(0, "127.0.0.1", () => process.stdout.write(JSON.stringify({ port: server.address().port }) + "\n"));
-`
 
 // fakeDNS resolves test names; everything else does not exist.
 func fakeDNS(names map[string][]string) webhook.LookupFunc {
@@ -58,56 +32,35 @@ func fakeDNS(names map[string][]string) webhook.LookupFunc {
 	}
 }
 
+// TestDeliveriesVerifyWithStandardWebhooks: deliveries verify with the official Standard
+// Webhooks library (npm standardwebhooks), which shares no code with ours.
 func TestDeliveriesVerifyWithStandardWebhooks(t *testing.T) {
-	node := lookNode(t)
 	oldSecret, newSecret, otherSecret := webhook.NewSecret(), webhook.NewSecret(), webhook.NewSecret()
-	secrets, _ := json.Marshal([]string{oldSecret, newSecret})
-	cmd := exec.Command(node, "-e", receiverScript, string(secrets))
-	cmd.Dir = receiverDir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	var ready struct{ Port int }
-	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &ready) != nil || ready.Port == 0 {
-		t.Fatalf("receiver did not start: %q", lines.Text())
-	}
+	recv := testenv.WebhookReceiver(t, oldSecret, newSecret)
 	// The receiver runs on loopback: reachable only because the operator allows its name.
 	c := webhook.New(webhook.Options{AllowedHosts: []string{"Receiver.Internal"},
 		Lookup: fakeDNS(map[string][]string{"receiver.internal": {"127.0.0.1"}})})
-	target := "http://receiver.internal:" + itoa(ready.Port) + "/hooks"
+	target := recv.URL("receiver.internal")
 	if err := c.CheckURL(context.Background(), target); err != nil {
 		t.Fatalf("allowed receiver refused: %v", err)
 	}
-
 	body := []byte(`{"id":"evt_1","type":"member.added","data":{"after":{"name":"Zoë"}}}`)
-	type report struct {
-		ID       string
-		Body     string
-		Verified []bool
-	}
-	deliver := func(id string, secrets ...string) (webhook.Result, report) {
+	deliver := func(id string, secrets ...string) (webhook.Result, testenv.Received) {
 		t.Helper()
 		h, err := webhook.Sign(id, time.Now(), body, secrets...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res := c.Post(context.Background(), target, h, body)
-		var r report
-		if !lines.Scan() || json.Unmarshal(lines.Bytes(), &r) != nil {
-			t.Fatalf("receiver: %q (%v)", lines.Text(), res.Err)
+		if res.Err != nil {
+			t.Fatal(res.Err)
 		}
-		return res, r
+		return res, recv.Next(t)
 	}
 	// During a rotation's overlap both signatures are sent: a receiver knowing either verifies.
 	res, r := deliver("evt_1", oldSecret, newSecret)
 	if !res.OK() || res.Status != 200 || res.Response != "verified" || r.ID != "evt_1" || r.Body != string(body) ||
-		!r.Verified[0] || !r.Verified[1] {
+		!r.Verified[0] || !r.Verified[1] || res.Latency <= 0 {
 		t.Errorf("rotation overlap: %+v %+v", res, r)
 	}
 	// After it, only the new secret signs: receivers still on the old one refuse.
@@ -116,9 +69,6 @@ func TestDeliveriesVerifyWithStandardWebhooks(t *testing.T) {
 	}
 	if res, r := deliver("evt_3", otherSecret); res.OK() || r.Verified[0] || r.Verified[1] {
 		t.Errorf("another secret: %+v %+v", res, r)
-	}
-	if res.Latency <= 0 {
-		t.Errorf("latency %v", res.Latency)
 	}
 }
 
