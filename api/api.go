@@ -73,6 +73,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerMailbox()
 	s.registerClients()
 	s.registerEvents()
+	s.registerWebhooks()
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
 	documentRevision(api.OpenAPI())

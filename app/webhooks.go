@@ -23,7 +23,7 @@ var WebhookRetries = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time
 	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
 
 // MaxWebhookEndpoints bounds the endpoints of an organization (and of the instance).
-const MaxWebhookEndpoints = 20
+const MaxWebhookEndpoints = 100
 
 // WebhookInput is an endpoint as an administrator describes it.
 type WebhookInput struct {
@@ -336,8 +336,8 @@ func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail) error {
 	}
 	now := a.clock.Now()
 	secrets, err := a.webhookSecrets(w, now)
-	if err != nil {
-		return err
+	if err != nil { // an attempt that failed: retried on the schedule, then given up
+		return a.recordWebhook(ctx, m, w, ev, webhook.Result{Err: err})
 	}
 	body, err := json.Marshal(ev.Payload())
 	if err != nil {
