@@ -48,9 +48,9 @@ func webhookJSON(w roster.WebhookEndpoint, secret string) Webhook {
 
 // WebhookBody is an endpoint as an administrator writes it.
 type WebhookBody struct {
-	URL         string   `json:"url" maxLength:"2000" doc:"https (http only for a host in ROSTER_WEBHOOK_ALLOWED_HOSTS); its host must not resolve to a loopback, private, link-local or metadata address"`
-	Description string   `json:"description,omitempty" maxLength:"200"`
-	EventTypes  []string `json:"event_types,omitempty" maxItems:"100" doc:"Event types to deliver; none for all"`
+	URL         string   `json:"url" doc:"https (http only for a host in ROSTER_WEBHOOK_ALLOWED_HOSTS); its host must not resolve to a loopback, private, link-local or metadata address"`
+	Description string   `json:"description,omitempty" maxLength:"300"`
+	EventTypes  []string `json:"event_types,omitempty" doc:"Event types to deliver; none for all"`
 	Enabled     *bool    `json:"enabled,omitempty" doc:"true when omitted"`
 }
 
@@ -97,7 +97,7 @@ type replayOut struct {
 }
 
 type rotateBody struct {
-	OverlapSeconds int64 `json:"overlap_seconds,omitempty" minimum:"0" maximum:"604800" doc:"How long the previous secret signs too (both signatures are sent); 0 ends it now"`
+	OverlapSeconds int64 `json:"overlap_seconds,omitempty" minimum:"0" doc:"How long the previous secret signs too (both signatures are sent), at most 7 days; 0 ends it now"`
 }
 
 type redeliverBody struct {

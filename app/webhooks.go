@@ -54,7 +54,7 @@ func (a *App) checkWebhook(ctx context.Context, in WebhookInput) (WebhookInput, 
 	if err := a.hooks.CheckURL(ctx, in.URL); err != nil {
 		return in, err
 	}
-	d, err := text("description", in.Description, false, 200)
+	d, err := text("description", in.Description, false, roster.MaxDescriptionLength)
 	if err != nil {
 		return in, err
 	}
@@ -191,11 +191,11 @@ func (a *App) RotateWebhookSecret(ctx context.Context, actor roster.Actor, orgID
 		return "", roster.Invalidf("overlap_seconds", "the overlap must be between 0 and 7 days")
 	}
 	secret := webhook.NewSecret()
-	sealed, err := a.seal(id, []byte(secret))
-	if err != nil {
-		return "", err
-	}
-	_, err = a.changeWebhook(ctx, actor, orgID, id, "webhook.secret_rotated", func(t *txn, w *roster.WebhookEndpoint) error {
+	_, err := a.changeWebhook(ctx, actor, orgID, id, "webhook.secret_rotated", func(t *txn, w *roster.WebhookEndpoint) error {
+		sealed, err := a.seal(id, []byte(secret))
+		if err != nil {
+			return err
+		}
 		w.PreviousSecret, w.PreviousUntil = w.Secret, t.now.Add(overlap)
 		if overlap == 0 {
 			w.PreviousSecret, w.PreviousUntil = "", time.Time{}
