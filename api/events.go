@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -17,8 +18,8 @@ func eventJSON(e roster.Event) Event { return e.Payload() }
 
 type eventsInput struct {
 	OrgPath
-	After int64 `query:"after" minimum:"0" doc:"The cursor: the sequence number of the last event read (0 for the first)"`
-	Limit int   `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	After string `query:"after" maxLength:"40" pattern:"^[0-9]+$" doc:"The cursor: the sequence number of the last event read (0 or none for the first)"`
+	Limit int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
 type eventsOutput struct {
@@ -31,7 +32,15 @@ type eventsOutput struct {
 func (s *Server) registerEvents() {
 	register(s.api, op("list-events", http.MethodGet, "/v1/organizations/{org}/events", "Read the event feed", "Events"),
 		func(ctx context.Context, in *eventsInput) (*eventsOutput, error) {
-			p, err := s.app.Events(ctx, actor(ctx), in.Org, in.After, in.Limit)
+			var after int64
+			if in.After != "" {
+				n, err := strconv.ParseInt(in.After, 10, 64)
+				if err != nil {
+					return nil, s.fail(ctx, roster.Invalidf("after", "invalid cursor"))
+				}
+				after = n
+			}
+			p, err := s.app.Events(ctx, actor(ctx), in.Org, after, in.Limit)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
