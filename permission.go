@@ -22,18 +22,19 @@ const (
 
 // Roster's own organization permissions (DESIGN §2).
 const (
-	PermOrgRead          Permission = "org.read"               // see the organization and one's own memberships
-	PermOrgUsageRead     Permission = "org.usage.read"         // see account usage
-	PermOrgSettingsRead  Permission = "org.settings.read"      // view settings: details, stores, members, invitations, roles, policy
-	PermOrgUpdate        Permission = "org.update"             // edit details, logo, address, policy
-	PermOrgStoresCreate  Permission = "org.stores.create"      // create stores (uses a credit)
-	PermOrgStoresManage  Permission = "org.stores.manage"      // edit, archive and unarchive stores
-	PermOrgMembersManage Permission = "org.members.manage"     // invite, add, change roles, remove, suspend, reset passwords
-	PermOrgRolesManage   Permission = "org.roles.manage"       // define custom roles
-	PermOrgAPIKeysManage Permission = "org.api_keys.manage"    // #nosec G101 -- a permission's name, no secret: manage every API key of the organization
-	PermOrgAuditRead     Permission = "org.audit.read"         // read everyone's actions
-	PermOrgTransfer      Permission = "org.ownership.transfer" // hand ownership to an admin
-	PermOrgDelete        Permission = "org.delete"             // delete the organization
+	PermOrgRead           Permission = "org.read"               // see the organization and one's own memberships
+	PermOrgUsageRead      Permission = "org.usage.read"         // see account usage
+	PermOrgSettingsRead   Permission = "org.settings.read"      // view settings: details, stores, members, invitations, roles, policy
+	PermOrgUpdate         Permission = "org.update"             // edit details, logo, address, policy
+	PermOrgStoresCreate   Permission = "org.stores.create"      // create stores (uses a credit)
+	PermOrgStoresManage   Permission = "org.stores.manage"      // edit, archive and unarchive stores
+	PermOrgMembersManage  Permission = "org.members.manage"     // invite, add, change roles, remove, suspend, reset passwords
+	PermOrgRolesManage    Permission = "org.roles.manage"       // define custom roles
+	PermOrgAPIKeysManage  Permission = "org.api_keys.manage"    // #nosec G101 -- a permission's name, no secret: manage every API key of the organization
+	PermOrgAuditRead      Permission = "org.audit.read"         // read everyone's actions
+	PermOrgWebhooksManage Permission = "org.webhooks.manage"    // manage the organization's webhook endpoints
+	PermOrgTransfer       Permission = "org.ownership.transfer" // hand ownership to an admin
+	PermOrgDelete         Permission = "org.delete"             // delete the organization
 )
 
 // Roster's own store permissions (DESIGN §2).
@@ -71,6 +72,7 @@ var builtinPermissions = []PermissionInfo{
 	{Key: PermOrgRolesManage, Scope: ScopeOrganization, Area: "members", Description: "Define custom store roles"},
 	{Key: PermOrgAPIKeysManage, Scope: ScopeOrganization, Area: "api_keys", Description: "Manage the organization's API keys"},
 	{Key: PermOrgAuditRead, Scope: ScopeOrganization, Area: "audit", Description: "Read the whole audit log"},
+	{Key: PermOrgWebhooksManage, Scope: ScopeOrganization, Area: "webhooks", Description: "Manage the organization's webhook endpoints and read their delivery logs"},
 	{Key: PermOrgTransfer, Scope: ScopeOrganization, Area: "organization", Description: "Transfer ownership to an admin"},
 	{Key: PermOrgDelete, Scope: ScopeOrganization, Area: "organization", Description: "Delete the organization"},
 
@@ -89,11 +91,11 @@ var orgRolePermissions = map[OrgRole][]Permission{
 	OrgOwner: {
 		PermOrgRead, PermOrgUsageRead, PermOrgSettingsRead, PermOrgUpdate, PermOrgStoresCreate,
 		PermOrgStoresManage, PermOrgMembersManage, PermOrgRolesManage, PermOrgAPIKeysManage,
-		PermOrgAuditRead, PermOrgTransfer, PermOrgDelete,
+		PermOrgAuditRead, PermOrgWebhooksManage, PermOrgTransfer, PermOrgDelete,
 	},
 	OrgAdmin: {
 		PermOrgRead, PermOrgUsageRead, PermOrgSettingsRead, PermOrgStoresManage,
-		PermOrgMembersManage, PermOrgRolesManage, PermOrgAPIKeysManage, PermOrgAuditRead,
+		PermOrgMembersManage, PermOrgRolesManage, PermOrgAPIKeysManage, PermOrgAuditRead, PermOrgWebhooksManage,
 	},
 	OrgMember: {PermOrgRead, PermOrgUsageRead},
 }

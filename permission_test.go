@@ -26,6 +26,7 @@ func TestOrgRolePermissions(t *testing.T) {
 		{roster.PermOrgRolesManage, o, a, no},
 		{roster.PermOrgAPIKeysManage, o, a, no},
 		{roster.PermOrgAuditRead, o, a, no},
+		{roster.PermOrgWebhooksManage, o, a, no},
 		{roster.PermOrgTransfer, o, no, no},
 		{roster.PermOrgDelete, o, no, no},
 	}

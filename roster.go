@@ -29,6 +29,8 @@ const (
 	PrefixImage        = "img"
 	PrefixServiceToken = "svc"
 	PrefixMessage      = "msg"
+	PrefixWebhook      = "whk"
+	PrefixDelivery     = "dlv"
 	PrefixToken        = "tok"
 )
 

@@ -182,9 +182,30 @@ var rows = map[string]op{
 	"list-clients":  {path: "/v1/clients", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"get-client":    {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"delete-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
+	// Webhook endpoints: owner and admins (org.webhooks.manage); the instance's, operators.
+	"create-webhook":                   {path: "/v1/organizations/{org}/webhooks", body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
+	"list-webhooks":                    {path: "/v1/organizations/{org}/webhooks", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"get-webhook":                      {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"update-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"delete-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	"rotate-webhook-secret":            {path: "/v1/organizations/{org}/webhooks/{id}/rotate-secret", setup: newOrgWebhook, body: func(*cell) any { return map[string]int{"overlap_seconds": 60} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"list-webhook-deliveries":          {path: "/v1/organizations/{org}/webhooks/{id}/deliveries", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"redeliver-webhook":                {path: "/v1/organizations/{org}/webhooks/{id}/redeliver", setup: newOrgWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"replay-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}/replay", setup: newOrgWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"create-instance-webhook":          {path: "/v1/webhooks", instanceWide: true, body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
+	"list-instance-webhooks":           {path: "/v1/webhooks", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"get-instance-webhook":             {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"update-instance-webhook":          {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"delete-instance-webhook":          {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
+	"rotate-instance-webhook-secret":   {path: "/v1/webhooks/{id}/rotate-secret", instanceWide: true, setup: newInstanceWebhook, body: func(*cell) any { return map[string]int{"overlap_seconds": 60} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"list-instance-webhook-deliveries": {path: "/v1/webhooks/{id}/deliveries", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"redeliver-instance-webhook":       {path: "/v1/webhooks/{id}/redeliver", instanceWide: true, setup: newInstanceWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
+	"replay-instance-webhook":          {path: "/v1/webhooks/{id}/replay", instanceWide: true, setup: newInstanceWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
 
 	// The audit log: everyone in the organization reads it (members their own actions only).
 	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
+	// The event feed: those who read the whole audit log (owner and admins).
+	"list-events": {path: "/v1/organizations/{org}/events", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 
 	// Invitations (issue 3). A store admin invites with the role member into the stores they
 	// administer, and manages those invitations.
@@ -400,6 +421,30 @@ func newServiceToken(t *testing.T, c *cell) {
 	c.vars["id"] = st.ID
 }
 
+// newOrgWebhook makes an endpoint in the cell's organization, and names one of its events.
+func newOrgWebhook(t *testing.T, c *cell) {
+	newWebhook(t, c, c.w.org.ID)
+}
+
+func newInstanceWebhook(t *testing.T, c *cell) { newWebhook(t, c, "") }
+
+func newWebhook(t *testing.T, c *cell, orgID string) {
+	by := roster.System()
+	by.Operator = true
+	if orgID != "" {
+		by = c.f.actor(t, owner)
+	}
+	w, err := c.f.s.env.App.CreateWebhook(ctx, by, orgID, app.WebhookInput{URL: "https://93.184.215.14/hooks", Enabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := c.f.s.env.App.Events(ctx, c.f.actor(t, owner), c.w.org.ID, 0, 1)
+	if err != nil || len(events.Events) == 0 {
+		t.Fatalf("events: %v", err)
+	}
+	c.vars["id"], c.vars["event"] = w.Endpoint.ID, events.Events[0].ID
+}
+
 func newClient(t *testing.T, c *cell) {
 	cl, _, err := c.f.s.env.App.CreateClient(ctx, roster.System(), app.ClientInput{Name: "doomed", RedirectURIs: []string{"https://app.example/cb"}})
 	if err != nil {
@@ -472,7 +517,7 @@ func (f *fixture) actor(t testing.TB, caller int) roster.Actor {
 
 func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 	t.Helper()
-	f := &fixture{s: newServer(t, e)}
+	f := &fixture{s: newServer(t, e, func(c *app.Config) { c.EncryptionKey = make([]byte, app.EncryptionKeySize) })}
 	f.png = pngImage(t)
 	env := f.s.env
 	f.outbox = env.Outbox(t)

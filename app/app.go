@@ -15,6 +15,7 @@ import (
 	"github.com/rosterhq/roster/internal/gate"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/webhook"
 )
 
 // SignupMode says who may create an account without an invitation.
@@ -40,9 +41,14 @@ type Config struct {
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
-	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go)
+	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go) and webhook secrets
 	Pages               Pages         // where emailed links point (links.go); the console's pages
 	KeyRotation         time.Duration // scheduled rotation of the OpenID signing keys; 0 never (oidc_keys.go)
+	// WebhookAllowedHosts are the host names webhook endpoints may use although they resolve
+	// to private addresses (ROSTER_WEBHOOK_ALLOWED_HOSTS); WebhookLookup resolves endpoint
+	// hosts (nil: the system resolver; tests inject names).
+	WebhookAllowedHosts []string
+	WebhookLookup       webhook.LookupFunc
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -75,8 +81,9 @@ type App struct {
 	// (OIDCTokenAttempt).
 	tokenFailures *rateLimiter
 	mail          mailState
-	index         *accessIndex // the in-memory access index (index.go)
-	images        imageGate    // logo uploads: per-user rate and decodes at once (images.go)
+	hooks         *webhook.Client // sends webhook deliveries (webhooks.go)
+	index         *accessIndex    // the in-memory access index (index.go)
+	images        imageGate       // logo uploads: per-user rate and decodes at once (images.go)
 
 	// attempts bounds the password checks in flight (each a database write and a hash), so
 	// that a flood of logins is refused at once instead of queueing for the database.
@@ -108,6 +115,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 
 		tokenFailures: newRateLimiter(OIDCTokenFailuresPerIP, time.Minute),
 		mail:          newMailState(),
+		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),
 		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
 		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
@@ -264,7 +272,8 @@ func (a *App) refused(ctx context.Context, actor roster.Actor, err error) error 
 // read returns a connection for a use case that changes nothing.
 func (a *App) read() *sqlstore.Conn { return a.db.Read() }
 
-// audit appends an event for the transaction's actor at the transaction's time.
+// audit appends an event for the transaction's actor at the transaction's time, and the
+// event for host applications it becomes, if any.
 func (t *txn) audit(e roster.AuditEvent) error {
 	e.ID = roster.NewID(roster.PrefixEvent)
 	e.ActorKind, e.ActorID = t.actor.Kind, t.actor.ID()
@@ -272,7 +281,19 @@ func (t *txn) audit(e roster.AuditEvent) error {
 		e.ActorKind = roster.ActorAnonymous
 	}
 	e.IP, e.UserAgent, e.CreatedAt = t.actor.IP, truncate(t.actor.UserAgent, roster.MaxUserAgentLength), t.now
-	return t.InsertAuditEvent(t.ctx, e)
+	if err := t.InsertAuditEvent(t.ctx, e); err != nil {
+		return err
+	}
+	// The change's event for host applications, in the same transaction (roster.EventOf).
+	// It is queued for the webhook endpoints that receive it, in the same transaction too.
+	if ev, ok := roster.EventOf(e); ok {
+		ev, err := t.InsertEvent(t.ctx, ev)
+		if err != nil {
+			return err
+		}
+		return t.webhookEvent(ev)
+	}
+	return nil
 }
 
 // denial is a refusal for lack of permission, with the audit event that records it.

@@ -59,8 +59,9 @@ func (x *AuditExport) Each(ctx context.Context, fn func(roster.AuditEvent) error
 const pruneBatch = 5000
 
 // Prune deletes what has outlived its retention: API key request log entries older than
-// Config.APIKeyLogRetention, and audit events older than Config.AuditRetention when it is set
-// (by default the audit log is kept forever). Serve runs it periodically; it returns how many
+// Config.APIKeyLogRetention, and audit events (with the events for host applications derived
+// from them) older than Config.AuditRetention when it is set (by default the audit log is kept
+// forever). Serve runs it periodically; it returns how many
 // rows of each went.
 func (a *App) Prune(ctx context.Context) (requests, events int64, err error) {
 	now := a.clock.Now()
@@ -86,6 +87,10 @@ func (a *App) Prune(ctx context.Context) (requests, events int64, err error) {
 	if a.cfg.AuditRetention > 0 {
 		before := now.Add(-a.cfg.AuditRetention)
 		if events, err = del(func(tx *sqlstore.Tx) (int64, error) { return tx.DeleteAuditEventsBatch(ctx, before, pruneBatch) }); err != nil {
+			return requests, events, err
+		}
+		// The events for host applications are derived from audit entries and kept as long.
+		if _, err = del(func(tx *sqlstore.Tx) (int64, error) { return tx.DeleteEventsBatch(ctx, before, pruneBatch) }); err != nil {
 			return requests, events, err
 		}
 	}

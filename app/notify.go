@@ -14,6 +14,12 @@ func (t *txn) email(e roster.Email) error {
 	if e.Data == nil {
 		e.Data = map[string]any{}
 	}
+	t.ring()
+	return t.Enqueue(t.ctx, KindEmail, e, t.now)
+}
+
+// ring wakes the outbox worker once the transaction commits.
+func (t *txn) ring() {
 	if t.wake != nil {
 		t.AfterCommit(func() {
 			select {
@@ -22,7 +28,6 @@ func (t *txn) email(e roster.Email) error {
 			}
 		})
 	}
-	return t.Enqueue(t.ctx, KindEmail, e, t.now)
 }
 
 // notifyUser writes a notification to a user's current address, if they have proved it;

@@ -52,7 +52,7 @@ type keyCache struct {
 
 func (a *App) sealer() (cipher.AEAD, error) {
 	if len(a.cfg.EncryptionKey) != EncryptionKeySize {
-		return nil, roster.Errorf(roster.EInternal, "no encryption key is configured (ROSTER_ENCRYPTION_KEY): sign-in with Roster is unavailable")
+		return nil, roster.Errorf(roster.EInternal, "no encryption key is configured (ROSTER_ENCRYPTION_KEY): sign-in with Roster and webhooks are unavailable")
 	}
 	block, err := aes.NewCipher(a.cfg.EncryptionKey)
 	if err != nil {

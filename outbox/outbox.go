@@ -45,7 +45,7 @@ func New(a *app.App, r *mail.Renderer, send mail.Sender, log *slog.Logger, o Opt
 		o.SendTimeout = 60 * time.Second
 	}
 	w := &Worker{app: a, render: r, send: send, log: log, opts: o}
-	w.senders = map[string]func(context.Context, app.OutboundEmail){app.KindEmail: w.deliver}
+	w.senders = map[string]func(context.Context, app.OutboundEmail){app.KindEmail: w.deliver, app.KindWebhook: w.deliverWebhook}
 	for k := range w.senders {
 		w.kinds = append(w.kinds, k)
 	}
@@ -214,4 +214,13 @@ func (w *Worker) deliver(ctx context.Context, e app.OutboundEmail) {
 		return
 	}
 	w.log.Info("outbox: email sent", "id", e.ID, "template", e.Template, "to", e.To, "subject", msg.Subject)
+}
+
+// deliverWebhook makes one attempt at a webhook delivery; app signs, sends (with its own
+// bounds: 10 s, no redirects, no private addresses) and records the outcome.
+func (w *Worker) deliverWebhook(ctx context.Context, e app.OutboundEmail) {
+	if err := w.app.DeliverWebhook(ctx, e); err != nil && ctx.Err() == nil {
+		// Not recorded: the lease runs out and the delivery is attempted again.
+		w.log.Error("outbox: webhook delivery", "id", e.ID, "err", err)
+	}
 }

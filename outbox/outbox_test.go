@@ -268,13 +268,13 @@ func TestMessageIDIsStable(t *testing.T) {
 }
 
 // TestUnknownKindIsNotSentAsEmail: the outbox's kind is real. A message of a kind this worker
-// has no sender for (a webhook, written by a newer version) stays for a worker that has one.
+// has no sender for (one a newer version writes) stays for a worker that has one.
 func TestUnknownKindIsNotSentAsEmail(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		f := newFixture(t, e, smtptest.Options{})
 		now := f.env.Clock.Now().UnixMicro()
 		if _, err := f.env.SQL(t).Exec(testenv.Rebind(e, `INSERT INTO outbox (id, kind, template, recipient, locale, data, next_attempt_at, created_at)
-			VALUES ('msg_webhook', 'webhook', 'member.added', 'https://hooks.example/x', 'en', '{}', ?, ?)`), now, now); err != nil {
+			VALUES ('msg_future', 'future_kind', 'member.added', 'https://hooks.example/x', 'en', '{}', ?, ?)`), now, now); err != nil {
 			t.Fatal(err)
 		}
 		f.invite(t, "marc@acme.com")
@@ -285,9 +285,9 @@ func TestUnknownKindIsNotSentAsEmail(t *testing.T) {
 		if msgs := f.smtp.Messages(); len(msgs) != 1 || msgs[0].To[0] != "marc@acme.com" {
 			t.Fatalf("sent %d messages: %+v", len(msgs), msgs)
 		}
-		status, attempts, err := f.env.DB.Read().OutboxStatus(ctx, "msg_webhook")
+		status, attempts, err := f.env.DB.Read().OutboxStatus(ctx, "msg_future")
 		if err != nil || status != "pending" || attempts != 0 {
-			t.Fatalf("the webhook row: %s, %d attempts, %v", status, attempts, err)
+			t.Fatalf("the future kind's row: %s, %d attempts, %v", status, attempts, err)
 		}
 	})
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
 )
 
-// Enqueue writes a message of a kind (app decides the kinds: "email" today) to the outbox,
+// Enqueue writes a message of a kind (app decides the kinds: "email"; webhooks use EnqueueWebhook) to the outbox,
 // due at once. The email's fields carry its content.
 func (c *Conn) Enqueue(ctx context.Context, kind string, e roster.Email, now time.Time) error {
 	data, err := json.Marshal(e.Data)
@@ -66,7 +68,11 @@ func (c *Conn) ClaimOutbox(ctx context.Context, kinds []string, now, leaseUntil 
 		WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? AND kind IN (`+placeholders(len(kinds))+`)
 			ORDER BY next_attempt_at, id LIMIT ?`+skip+`)
 		RETURNING `+outboxColumns, append(args, limit)...)
-	return scanAll(rows, err, func(r *sql.Rows) (OutboxEmail, error) { return scanOutboxEmail(r) })
+	claimed, err := scanAll(rows, err, func(r *sql.Rows) (OutboxEmail, error) { return scanOutboxEmail(r) })
+	// RETURNING keeps no order (PostgreSQL returns rows as it updates them): put them back in
+	// the order they were written, which is the order events of an organization are delivered.
+	slices.SortFunc(claimed, func(a, b OutboxEmail) int { return strings.Compare(a.ID, b.ID) })
+	return claimed, err
 }
 
 // RenewLease extends the lease of claimed messages that still hold the lease `held` (that no

@@ -189,6 +189,15 @@ var settings = []setting{
 		c.App.EncryptionKey = k
 		return nil
 	}},
+	{"webhook-allowed-hosts", "ROSTER_WEBHOOK_ALLOWED_HOSTS", "", "comma-separated host names that webhook endpoints may use although they resolve to private addresses (self-hosted receivers); they may use http", func(c *Config, v string) error {
+		c.App.WebhookAllowedHosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.App.WebhookAllowedHosts = append(c.App.WebhookAllowedHosts, h)
+			}
+		}
+		return nil
+	}},
 	{"permissions-file", "ROSTER_PERMISSIONS_FILE", "", "YAML or JSON file of host application permissions, registered at start", func(c *Config, v string) error {
 		c.PermissionsFile = v
 		return nil

@@ -1,0 +1,432 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/webhook"
+)
+
+// KindWebhook is the outbox kind of a webhook delivery: one event to one endpoint.
+const KindWebhook = "webhook"
+
+// WebhookRetries is the delivery schedule after a failed attempt (README, "Webhooks"): the
+// wait before each retry, each with ±10 % jitter; about three days in all. After the last
+// one fails the endpoint, failing all that time, is disabled.
+var WebhookRetries = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour}
+
+// MaxWebhookEndpoints bounds the endpoints of an organization (and of the instance).
+const MaxWebhookEndpoints = 100
+
+// WebhookInput is an endpoint as an administrator describes it.
+type WebhookInput struct {
+	URL         string
+	Description string
+	EventTypes  []string // empty for every type
+	Enabled     bool
+}
+
+// webhookScope checks that the actor manages the webhooks of an organization (orgID "": the
+// instance's, operators only).
+func (a *App) webhookScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) error {
+	if orgID == "" {
+		return requireOperator(actor)
+	}
+	s, err := a.orgScope(ctx, c, actor, orgID, lock)
+	if err != nil {
+		return err
+	}
+	return s.require(roster.PermOrgWebhooksManage)
+}
+
+// checkWebhook validates an endpoint's fields; the URL is resolved (webhook.Client.CheckURL).
+func (a *App) checkWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
+	if len(in.URL) > 2000 {
+		return in, roster.Invalidf("url", "the URL must be at most 2000 characters")
+	}
+	if err := a.hooks.CheckURL(ctx, in.URL); err != nil {
+		return in, err
+	}
+	d, err := text("description", in.Description, false, roster.MaxDescriptionLength)
+	if err != nil {
+		return in, err
+	}
+	in.Description = d
+	seen := map[string]bool{}
+	types := []string{}
+	for _, t := range in.EventTypes {
+		if !roster.EventTypeKnown(t) {
+			return in, roster.Invalidf("event_types", "%q is not an event type", truncate(t, 60))
+		}
+		if !seen[t] {
+			seen[t] = true
+			types = append(types, t)
+		}
+	}
+	in.EventTypes = types
+	return in, nil
+}
+
+// CreatedWebhook is a new endpoint with its secret, shown this once.
+type CreatedWebhook struct {
+	Endpoint roster.WebhookEndpoint
+	Secret   string
+}
+
+// CreateWebhook adds an endpoint to an organization (orgID "": to the instance).
+func (a *App) CreateWebhook(ctx context.Context, actor roster.Actor, orgID string, in WebhookInput) (CreatedWebhook, error) {
+	in, err := a.checkWebhook(ctx, in)
+	if err != nil {
+		return CreatedWebhook{}, err
+	}
+	secret := webhook.NewSecret()
+	id := roster.NewID(roster.PrefixWebhook)
+	sealed, err := a.seal(id, []byte(secret))
+	if err != nil {
+		return CreatedWebhook{}, err
+	}
+	return writeValue(ctx, a, actor, func(t *txn) (CreatedWebhook, error) {
+		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
+			return CreatedWebhook{}, err
+		}
+		existing, err := t.ListWebhookEndpoints(t.ctx, orgID)
+		if err != nil {
+			return CreatedWebhook{}, err
+		}
+		if len(existing) >= MaxWebhookEndpoints {
+			return CreatedWebhook{}, roster.Invalidf("url", "at most %d webhook endpoints", MaxWebhookEndpoints)
+		}
+		w := roster.WebhookEndpoint{ID: id, OrgID: orgID, URL: in.URL, Description: in.Description, EventTypes: in.EventTypes,
+			Enabled: in.Enabled, Secret: sealed, CreatedAt: t.now, UpdatedAt: t.now}
+		if err := t.InsertWebhookEndpoint(t.ctx, w); err != nil {
+			return CreatedWebhook{}, err
+		}
+		return CreatedWebhook{Endpoint: w, Secret: secret}, t.audit(roster.AuditEvent{OrgID: orgID, Action: "webhook.created",
+			TargetType: "webhook", TargetID: id, After: webhookMap(w)})
+	})
+}
+
+func webhookMap(w roster.WebhookEndpoint) map[string]any {
+	return map[string]any{"url": w.URL, "description": w.Description, "event_types": w.EventTypes, "enabled": w.Enabled}
+}
+
+// Webhooks lists an organization's endpoints (orgID "": the instance's).
+func (a *App) Webhooks(ctx context.Context, actor roster.Actor, orgID string) ([]roster.WebhookEndpoint, error) {
+	if err := a.webhookScope(ctx, a.read(), actor, orgID, false); err != nil {
+		return nil, a.refused(ctx, actor, err)
+	}
+	return a.read().ListWebhookEndpoints(ctx, orgID)
+}
+
+// ownWebhook reads an endpoint of the organization, or not_found.
+func ownWebhook(ctx context.Context, c *sqlstore.Conn, orgID, id string) (roster.WebhookEndpoint, error) {
+	if !roster.ValidID(roster.PrefixWebhook, id) {
+		return roster.WebhookEndpoint{}, roster.NotFound("webhook endpoint")
+	}
+	w, err := c.WebhookEndpoint(ctx, id)
+	if err == nil && w.OrgID != orgID {
+		return roster.WebhookEndpoint{}, roster.NotFound("webhook endpoint")
+	}
+	return w, err
+}
+
+// Webhook reads one endpoint.
+func (a *App) Webhook(ctx context.Context, actor roster.Actor, orgID, id string) (roster.WebhookEndpoint, error) {
+	if err := a.webhookScope(ctx, a.read(), actor, orgID, false); err != nil {
+		return roster.WebhookEndpoint{}, a.refused(ctx, actor, err)
+	}
+	return ownWebhook(ctx, a.read(), orgID, id)
+}
+
+// changeWebhook runs fn on an endpoint of the organization in a write transaction, saves it
+// and audits the change as action.
+func (a *App) changeWebhook(ctx context.Context, actor roster.Actor, orgID, id, action string, fn func(t *txn, w *roster.WebhookEndpoint) error) (roster.WebhookEndpoint, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.WebhookEndpoint, error) {
+		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
+			return roster.WebhookEndpoint{}, err
+		}
+		w, err := ownWebhook(t.ctx, &t.Conn, orgID, id)
+		if err != nil {
+			return w, err
+		}
+		before := webhookMap(w)
+		if err := fn(t, &w); err != nil {
+			return w, err
+		}
+		w.UpdatedAt = t.now
+		if err := t.UpdateWebhookEndpoint(t.ctx, w); err != nil {
+			return w, err
+		}
+		return w, t.audit(roster.AuditEvent{OrgID: orgID, Action: action, TargetType: "webhook", TargetID: id, Before: before, After: webhookMap(w)})
+	})
+}
+
+// UpdateWebhook changes an endpoint's URL, description, event types and enabled flag.
+// Enabling an endpoint Roster disabled clears its failure record.
+func (a *App) UpdateWebhook(ctx context.Context, actor roster.Actor, orgID, id string, in WebhookInput) (roster.WebhookEndpoint, error) {
+	in, err := a.checkWebhook(ctx, in)
+	if err != nil {
+		return roster.WebhookEndpoint{}, err
+	}
+	return a.changeWebhook(ctx, actor, orgID, id, "webhook.updated", func(t *txn, w *roster.WebhookEndpoint) error {
+		if in.Enabled && !w.Enabled {
+			w.DisabledReason, w.FailingSince = "", time.Time{}
+		}
+		w.URL, w.Description, w.EventTypes, w.Enabled = in.URL, in.Description, in.EventTypes, in.Enabled
+		return nil
+	})
+}
+
+// RotateWebhookSecret gives an endpoint a new secret, returned this once; the old one keeps
+// signing too (both signatures are sent) for overlap, at most a week.
+func (a *App) RotateWebhookSecret(ctx context.Context, actor roster.Actor, orgID, id string, overlap time.Duration) (string, error) {
+	if overlap < 0 || overlap > 7*24*time.Hour {
+		return "", roster.Invalidf("overlap_seconds", "the overlap must be between 0 and 7 days")
+	}
+	secret := webhook.NewSecret()
+	_, err := a.changeWebhook(ctx, actor, orgID, id, "webhook.secret_rotated", func(t *txn, w *roster.WebhookEndpoint) error {
+		sealed, err := a.seal(id, []byte(secret))
+		if err != nil {
+			return err
+		}
+		w.PreviousSecret, w.PreviousUntil = w.Secret, t.now.Add(overlap)
+		if overlap == 0 {
+			w.PreviousSecret, w.PreviousUntil = "", time.Time{}
+		}
+		w.Secret = sealed
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// DeleteWebhook deletes an endpoint and its delivery log; its pending deliveries are dropped.
+func (a *App) DeleteWebhook(ctx context.Context, actor roster.Actor, orgID, id string) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
+			return err
+		}
+		w, err := ownWebhook(t.ctx, &t.Conn, orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := t.DeleteWebhookEndpoint(t.ctx, id); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "webhook.deleted", TargetType: "webhook", TargetID: id, Before: webhookMap(w)})
+	})
+}
+
+// WebhookDeliveries reads an endpoint's delivery log, newest first.
+func (a *App) WebhookDeliveries(ctx context.Context, actor roster.Actor, orgID, id string, limit int) ([]roster.WebhookDelivery, error) {
+	if _, err := a.Webhook(ctx, actor, orgID, id); err != nil {
+		return nil, err
+	}
+	return a.read().ListWebhookDeliveries(ctx, id, pageLimit(limit))
+}
+
+// RedeliverWebhook queues one event again for an endpoint, with the same webhook-id.
+func (a *App) RedeliverWebhook(ctx context.Context, actor roster.Actor, orgID, id, eventID string) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
+			return err
+		}
+		w, err := ownWebhook(t.ctx, &t.Conn, orgID, id)
+		if err != nil {
+			return err
+		}
+		if !roster.ValidID(roster.PrefixEvent, eventID) {
+			return roster.Invalidf("event_id", "invalid event ID")
+		}
+		ev, err := t.Event(t.ctx, eventID)
+		if err != nil || (orgID != "" && ev.OrgID != orgID) {
+			return roster.Invalidf("event_id", "no such event")
+		}
+		return t.enqueueWebhook(w, ev)
+	})
+}
+
+// ReplayWebhook queues again, in order, every event since a time that the endpoint receives
+// (at most 10,000), and returns how many.
+func (a *App) ReplayWebhook(ctx context.Context, actor roster.Actor, orgID, id string, since time.Time) (int, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (int, error) {
+		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
+			return 0, err
+		}
+		w, err := ownWebhook(t.ctx, &t.Conn, orgID, id)
+		if err != nil {
+			return 0, err
+		}
+		if since.IsZero() || since.After(t.now) {
+			return 0, roster.Invalidf("since", "give a time in the past")
+		}
+		events, err := t.EventsSince(t.ctx, orgID, since, 10000)
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, ev := range events {
+			if w.Wants(ev.Type) {
+				if err := t.enqueueWebhook(w, ev); err != nil {
+					return 0, err
+				}
+				n++
+			}
+		}
+		return n, t.audit(roster.AuditEvent{OrgID: orgID, Action: "webhook.replayed", TargetType: "webhook", TargetID: id,
+			After: map[string]any{"since": since.UTC().Format(time.RFC3339), "events": n}})
+	})
+}
+
+// webhookEvents queues an event for every enabled endpoint that receives it, in the event's
+// transaction (t.audit).
+func (t *txn) webhookEvent(ev roster.Event) error {
+	endpoints, err := t.WebhookEndpointsFor(t.ctx, ev.OrgID)
+	if err != nil {
+		return err
+	}
+	for _, w := range endpoints {
+		if w.Wants(ev.Type) {
+			if err := t.enqueueWebhook(w, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// enqueueWebhook writes one delivery to the outbox and rings the worker after commit.
+func (t *txn) enqueueWebhook(w roster.WebhookEndpoint, ev roster.Event) error {
+	t.ring()
+	return t.EnqueueWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, ev.ID, ev.OrgID, t.now, t.now)
+}
+
+// DeliverWebhook makes one attempt at a claimed webhook delivery and records it: in the
+// endpoint's delivery log, and in the outbox (sent, retried on the schedule, or given up).
+// A 410 answer disables the endpoint; so does giving up after the whole schedule.
+func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail) error {
+	endpointID, _ := m.Data["endpoint_id"].(string)
+	eventID, _ := m.Data["event_id"].(string)
+	c := a.read()
+	w, err := c.WebhookEndpoint(ctx, endpointID)
+	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && !w.Enabled) {
+		_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
+			return tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted or disabled")
+		})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	ev, err := c.Event(ctx, eventID)
+	if err != nil { // pruned by the audit retention: nothing left to send
+		if roster.ErrorCode(err) == roster.ENotFound {
+			_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) { return tx.EndEmail(ctx, m.ID, "cancelled", "the event is pruned") })
+		}
+		return err
+	}
+	now := a.clock.Now()
+	secrets, err := a.webhookSecrets(w, now)
+	if err != nil { // an attempt that failed: retried on the schedule, then given up
+		return a.recordWebhook(ctx, m, w, ev, webhook.Result{Err: err})
+	}
+	body, err := json.Marshal(ev.Payload())
+	if err != nil {
+		return err
+	}
+	h, err := webhook.Sign(ev.ID, now, body, secrets...)
+	if err != nil {
+		return err
+	}
+	res := a.hooks.Post(ctx, w.URL, h, body)
+	return a.recordWebhook(ctx, m, w, ev, res)
+}
+
+// webhookSecrets unseals the secrets that sign now: the current one, and the previous one
+// during a rotation's overlap.
+func (a *App) webhookSecrets(w roster.WebhookEndpoint, now time.Time) ([]string, error) {
+	sealed := []string{w.Secret}
+	if w.PreviousSecret != "" && now.Before(w.PreviousUntil) {
+		sealed = append(sealed, w.PreviousSecret)
+	}
+	var out []string
+	for _, s := range sealed {
+		b, err := a.unseal(w.ID, s)
+		if err != nil {
+			return nil, errors.New("webhook: cannot unseal the endpoint's secret (was ROSTER_ENCRYPTION_KEY changed?)")
+		}
+		out = append(out, string(b))
+	}
+	return out, nil
+}
+
+// recordWebhook records an attempt's outcome.
+func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint, ev roster.Event, res webhook.Result) error {
+	errText := ""
+	if res.Err != nil {
+		errText = truncate(res.Err.Error(), 500)
+	} else if !res.OK() {
+		errText = "HTTP " + http.StatusText(res.Status)
+	}
+	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		now := a.clock.Now()
+		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: ev.ID,
+			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
+			return err
+		}
+		cur, err := tx.WebhookEndpoint(ctx, w.ID)
+		if roster.ErrorCode(err) == roster.ENotFound {
+			_, err = tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted")
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		if res.OK() {
+			if !cur.FailingSince.IsZero() {
+				cur.FailingSince = time.Time{}
+				if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
+					return err
+				}
+			}
+			return tx.MarkEmailSent(ctx, m.ID, now)
+		}
+		if cur.FailingSince.IsZero() {
+			cur.FailingSince = now
+		}
+		gone := res.Status == http.StatusGone
+		if !gone && m.Attempts <= len(WebhookRetries) {
+			if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
+				return err
+			}
+			wait := WebhookRetries[m.Attempts-1]
+			wait += time.Duration((rand.Float64()*0.2 - 0.1) * float64(wait)) // #nosec G404 -- jitter, not a secret
+			return tx.RetryEmail(ctx, m.ID, now.Add(wait), errText)
+		}
+		if _, err := tx.EndEmail(ctx, m.ID, "failed", errText); err != nil {
+			return err
+		}
+		if !cur.Enabled {
+			return nil
+		}
+		cur.Enabled, cur.DisabledReason, cur.UpdatedAt = false, "failing", now
+		if gone {
+			cur.DisabledReason = "gone"
+		}
+		if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
+			return err
+		}
+		t := &txn{Tx: tx, ctx: ctx, now: now, actor: roster.System()}
+		return t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "webhook.disabled", TargetType: "webhook", TargetID: cur.ID,
+			After: map[string]any{"reason": cur.DisabledReason, "status": res.Status, "error": errText}})
+	})
+}
