@@ -71,11 +71,11 @@ func TestHostAppSignsInSwitchesChecksAndSignsOut(t *testing.T) {
 			return res.Request.URL.String(), string(b)
 		}
 
-		at, body := visit(http.MethodGet, base+"/", nil)
+		_, body := visit(http.MethodGet, base+"/", nil)
 		if !strings.Contains(body, `id="signin"`) {
 			t.Fatalf("signed out home: %s", body)
 		}
-		at, body = visit(http.MethodGet, base+"/login", nil)
+		at, body := visit(http.MethodGet, base+"/login", nil)
 		if !strings.HasPrefix(at, issuer+"/login") {
 			t.Fatalf("sign-in did not reach Roster's login page: %s", at)
 		}
