@@ -5,7 +5,11 @@ package api_test
 // operation without a row fails the test: whoever adds an endpoint adds its row.
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -49,14 +53,15 @@ type world struct {
 
 // fixture is everything the matrix needs.
 type fixture struct {
-	s      *server
-	people [callers]roster.User
-	tokens [callers]string
-	shared world
-	other  world // the outsider's organization
-	png    []byte
-	loner  roster.User // belongs to no organization: whoever logs in as them learns nothing
-	outbox *testenv.Outbox
+	s       *server
+	people  [callers]roster.User
+	tokens  [callers]string
+	shared  world
+	other   world // the outsider's organization
+	png     []byte
+	loner   roster.User // belongs to no organization: whoever logs in as them learns nothing
+	outbox  *testenv.Outbox
+	hookURL string // where the webhook endpoints the matrix creates deliver
 }
 
 // cell is one request of the matrix: an operation by one caller in one world.
@@ -183,19 +188,19 @@ var rows = map[string]op{
 	"get-client":    {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"delete-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
 	// Webhook endpoints: owner and admins (org.webhooks.manage); the instance's, operators.
-	"create-webhook":                   {path: "/v1/organizations/{org}/webhooks", body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
+	"create-webhook":                   {path: "/v1/organizations/{org}/webhooks", body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
 	"list-webhooks":                    {path: "/v1/organizations/{org}/webhooks", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"get-webhook":                      {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
-	"update-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"update-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"delete-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
 	"rotate-webhook-secret":            {path: "/v1/organizations/{org}/webhooks/{id}/rotate-secret", setup: newOrgWebhook, body: func(*cell) any { return map[string]int{"overlap_seconds": 60} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"list-webhook-deliveries":          {path: "/v1/organizations/{org}/webhooks/{id}/deliveries", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"redeliver-webhook":                {path: "/v1/organizations/{org}/webhooks/{id}/redeliver", setup: newOrgWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
 	"replay-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}/replay", setup: newOrgWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
-	"create-instance-webhook":          {path: "/v1/webhooks", instanceWide: true, body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
+	"create-instance-webhook":          {path: "/v1/webhooks", instanceWide: true, body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
 	"list-instance-webhooks":           {path: "/v1/webhooks", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"get-instance-webhook":             {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
-	"update-instance-webhook":          {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, body: func(*cell) any { return map[string]any{"url": "https://93.184.215.14/hooks"} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"update-instance-webhook":          {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"delete-instance-webhook":          {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
 	"rotate-instance-webhook-secret":   {path: "/v1/webhooks/{id}/rotate-secret", instanceWide: true, setup: newInstanceWebhook, body: func(*cell) any { return map[string]int{"overlap_seconds": 60} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"list-instance-webhook-deliveries": {path: "/v1/webhooks/{id}/deliveries", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
@@ -434,7 +439,7 @@ func newWebhook(t *testing.T, c *cell, orgID string) {
 	if orgID != "" {
 		by = c.f.actor(t, owner)
 	}
-	w, err := c.f.s.env.App.CreateWebhook(ctx, by, orgID, app.WebhookInput{URL: "https://93.184.215.14/hooks", Enabled: true})
+	w, err := c.f.s.env.App.CreateWebhook(ctx, by, orgID, app.WebhookInput{URL: c.vars["hook"]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +507,7 @@ func (f *fixture) newRole(t testing.TB, w world) string {
 // path parameters.
 func (f *fixture) cell(w world, caller int) *cell {
 	return &cell{f: f, w: w, caller: caller, token: f.tokens[caller],
-		vars: map[string]string{"org": w.org.ID, "store": w.store.ID, "archived": w.archived.ID, "user": w.target.ID, "role": w.role, "key": w.key}}
+		vars: map[string]string{"org": w.org.ID, "store": w.store.ID, "archived": w.archived.ID, "user": w.target.ID, "role": w.role, "key": w.key, "hook": f.hookURL}}
 }
 
 // actor returns the app actor of one of the fixture's people (for building worlds).
@@ -517,7 +522,18 @@ func (f *fixture) actor(t testing.TB, caller int) roster.Actor {
 
 func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 	t.Helper()
-	f := &fixture{s: newServer(t, e, func(c *app.Config) { c.EncryptionKey = make([]byte, app.EncryptionKeySize) })}
+	// Webhook endpoints the matrix creates are disabled (the matrix is about access; an enabled
+	// one would receive every later event) and point at a local receiver that answers at once.
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(receiver.Close)
+	f := &fixture{s: newServer(t, e, func(c *app.Config) {
+		c.EncryptionKey = make([]byte, app.EncryptionKeySize)
+		c.WebhookAllowedHosts = []string{"hooks.test"}
+		c.WebhookLookup = func(context.Context, string) ([]netip.Addr, error) {
+			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+		}
+	})}
+	f.hookURL = "http://hooks.test:" + receiver.URL[strings.LastIndex(receiver.URL, ":")+1:] + "/hooks"
 	f.png = pngImage(t)
 	env := f.s.env
 	f.outbox = env.Outbox(t)
