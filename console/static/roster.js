@@ -14,22 +14,81 @@
     if (empty) empty.hidden = true;
   });
 
-  // Escape closes an open pop-up, the same way its close link does.
+  // Pop-ups are modal dialogs. The server draws them open (<dialog open>, so every page
+  // works without this file); here they become modal with showModal(): the page behind is
+  // inert and Tab stays inside. Escape, the close cross and Cancel close a pop-up opened over
+  // this page in place and give the focus back to what opened it; a pop-up the page came
+  // with (after a post, or from its address) closes by going to its close link.
+  var opener = null;
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("[hx-target='#modal']");
+    if (a) opener = a;
+  }, true);
+
+  function openDialog() { return document.querySelector("#modal dialog[open]"); }
+
+  function closeDialog(d) {
+    var link = d.querySelector(".close-link");
+    var back = opener && document.contains(opener) && !opener.closest("dialog") ? opener : null;
+    if (!back && link) { location.assign(link.href); return; }
+    d.dataset.closing = "1";
+    if (d.open) d.close();
+    d.remove();
+    opener = null;
+    if (back) back.focus();
+  }
+
+  // Tab goes round the pop-up: from its last control to its first, and back with Shift
+  // (a modal dialog alone lets the focus leave for the browser's own controls).
   document.addEventListener("keydown", function (e) {
-    if (e.key !== "Escape") return;
-    var close = document.querySelector("#modal dialog[open] .close-link");
-    if (close) { e.preventDefault(); close.click(); }
+    var d = openDialog();
+    if (e.key !== "Tab" || !d) return;
+    var all = Array.prototype.filter.call(d.querySelectorAll(
+      "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])"),
+      function (el) { return el.getClientRects().length > 0; });
+    if (!all.length) return;
+    var first = all[0], last = all[all.length - 1];
+    var inside = d.contains(document.activeElement);
+    if (e.shiftKey && (document.activeElement === first || !inside)) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && (document.activeElement === last || !inside)) { e.preventDefault(); first.focus(); }
   });
+
+  function upgradeDialog() {
+    var d = openDialog();
+    if (!d || d.dataset.modal) return;
+    d.dataset.modal = "1";
+    if (typeof d.showModal === "function" && !d.matches(":modal")) {
+      d.removeAttribute("open");
+      d.showModal();
+    }
+    d.addEventListener("cancel", function (e) { e.preventDefault(); closeDialog(d); });
+    // Closed some other way (a browser may close a modal dialog on a second Escape itself).
+    d.addEventListener("close", function () { if (!d.dataset.closing) closeDialog(d); });
+  }
+  // The close cross and Cancel (links to the page under the pop-up) close it in place; caught
+  // before htmx, which would load that page again.
+  document.addEventListener("click", function (e) {
+    var d = openDialog();
+    var a = d && e.target.closest && e.target.closest("a[href]");
+    var link = d && d.querySelector(".close-link");
+    if (a && link && d.contains(a) && a.getAttribute("href") === link.getAttribute("href") && !a.hasAttribute("hx-get")) {
+      e.preventDefault();
+      e.stopPropagation();
+      closeDialog(d);
+    }
+  }, true);
 
   // A pop-up that opens takes the focus to its first field; without fields, to its first
   // button or link (the close link comes first in the markup, so fields are looked for first).
   function focusDialog() {
-    var d = document.querySelector("#modal dialog[open]");
+    upgradeDialog();
+    var d = openDialog();
     if (!d) return;
     var f = d.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") ||
       d.querySelector(".dialog-actions a[href], .dialog-actions button") || d.querySelector("a[href], button");
     if (f) f.focus();
   }
+  document.addEventListener("htmx:afterSwap", focusDialog);
   document.addEventListener("htmx:afterSettle", focusDialog);
   document.addEventListener("DOMContentLoaded", focusDialog);
 
