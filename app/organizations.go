@@ -37,7 +37,7 @@ func (in OrganizationInput) validate() (OrganizationInput, error) {
 	if o.Website, err = website("website", d.Website); err != nil {
 		return out, err
 	}
-	if o.Country, err = upperCode("country", d.Country, 2); err != nil {
+	if o.Country, err = countryCode("country", d.Country); err != nil {
 		return out, err
 	}
 	return out, nil

@@ -22,7 +22,7 @@ func (in StoreInput) apply(s *roster.Store) error {
 	if s.Website, err = website("website", in.Website); err != nil {
 		return err
 	}
-	if s.Currency, err = upperCode("currency", in.Currency, 3); err != nil {
+	if s.Currency, err = currencyCode("currency", in.Currency); err != nil {
 		return err
 	}
 	s.TimeZone, err = timeZone("time_zone", in.TimeZone)

@@ -2,10 +2,15 @@ package app
 
 import (
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
 
 	"github.com/rosterhq/roster"
 )
@@ -63,12 +68,68 @@ func upperCode(field, s string, n int) (string, error) {
 }
 
 // timeZone checks an optional IANA time zone name.
+// currencyCode checks an optional ISO 4217 currency code (one in use or a historic one that
+// data may still carry) and returns it upper-cased.
+func currencyCode(field, s string) (string, error) {
+	s, err := upperCode(field, s, 3)
+	if err != nil || s == "" {
+		return s, err
+	}
+	if _, err := currency.ParseISO(s); err != nil {
+		return "", roster.Invalidf(field, "%s is not an ISO 4217 currency code", s)
+	}
+	return s, nil
+}
+
+// countryCode checks an optional ISO 3166-1 alpha-2 country code and returns it in its
+// current form (a withdrawn code such as UK becomes GB).
+func countryCode(field, s string) (string, error) {
+	s, err := upperCode(field, s, 2)
+	if err != nil || s == "" {
+		return s, err
+	}
+	r, err := language.ParseRegion(s)
+	if err != nil || !r.IsCountry() {
+		return "", roster.Invalidf(field, "%s is not an ISO 3166 country code", s)
+	}
+	return r.Canonicalize().String(), nil
+}
+
+// Currencies are the ISO 4217 codes in use today, sorted: what a form offers.
+var Currencies = sync.OnceValue(func() []string {
+	seen := map[string]bool{}
+	for it := currency.Query(); it.Next(); {
+		seen[it.Unit().String()] = true
+	}
+	out := make([]string, 0, len(seen))
+	for c := range seen {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+})
+
+// Countries are the ISO 3166-1 alpha-2 codes countryCode accepts in their current form,
+// sorted: what a form offers.
+var Countries = sync.OnceValue(func() []string {
+	var out []string
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			code := string([]rune{a, b})
+			if c, err := countryCode("country", code); err == nil && c == code {
+				out = append(out, code)
+			}
+		}
+	}
+	return out
+})
+
 func timeZone(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", nil
 	}
-	if len(s) > 64 || strings.ContainsAny(s, " .\\") && !strings.Contains(s, "/") {
+	if len(s) > roster.MaxTimeZoneLength || strings.ContainsAny(s, " .\\") && !strings.Contains(s, "/") {
 		return "", roster.Invalidf(field, "unknown time zone %q", s)
 	}
 	if _, err := time.LoadLocation(s); err != nil || s == "Local" {

@@ -105,7 +105,7 @@ func TestConnectifFlow(t *testing.T) {
 
 		// Details, address and logo.
 		owner.fill("#f-legal_name", "Acme Retail SL", "#f-website", "acme.example", "#f-address_line1", "Calle Mayor 1",
-			"#f-city", "Madrid", "#f-postal_code", "28013", "#f-country", "es")
+			"#f-city", "Madrid", "#f-postal_code", "28013", "#f-country", "ES")
 		owner.submit(`#details-form button[type=submit]`)
 		owner.noError()
 		owner.expect(".flash.success", catalogs[lang]["flash.org_saved"])
@@ -119,12 +119,25 @@ func TestConnectifFlow(t *testing.T) {
 			t.Fatal("the uploaded logo is not shown")
 		}
 		owner.screenshot("org-details")
+		// Country and currency are chosen from lists named in the page's language; time
+		// zones are offered as one types.
+		spain := map[string]string{"en": "Spain", "fr": "Espagne", "es": "España"}[lang]
+		if got := owner.text(`#f-country option[value="ES"]`); got != spain {
+			t.Fatalf("the country list names ES %q, want %q", got, spain)
+		}
 
 		// Stores until the credits run out (3 by default).
 		owner.open("/orgs/" + orgID + "/stores")
 		for _, name := range []string{"Madrid", "Barcelona", "Valencia"} {
 			owner.popup(`[data-testid=new-store]`)
-			owner.fill("#s-name", name, "#s-currency", "eur", "#s-tz", "Europe/Madrid")
+			euro := map[string]string{"en": "EUR — Euro", "fr": "EUR — euro", "es": "EUR — euro"}[lang]
+			if got := owner.text(`#s-currency option[value="EUR"]`); got != euro {
+				t.Fatalf("the currency list shows EUR as %q, want %q", got, euro)
+			}
+			if n := owner.count(`#tz-list option[value="Europe/Madrid"]`); n != 1 {
+				t.Fatalf("the time zone list offers Europe/Madrid %d times", n)
+			}
+			owner.fill("#s-name", name, "#s-currency", "EUR", "#s-tz", "Europe/Madrid")
 			owner.submit(`#modal form button[type=submit]`)
 			owner.noError()
 			owner.expect("main", name)

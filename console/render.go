@@ -214,11 +214,12 @@ func pageURL(r *http.Request) string {
 // funcs are the helpers templates may call.
 func funcs(cat catalogs) template.FuncMap {
 	return template.FuncMap{
-		"t":      func(loc, key string, args ...any) string { return cat.text(loc, key, args...) },
-		"tn":     func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
-		"tk":     func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
-		"has":    func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
-		"maxlen": maxLength,
+		"t":       func(loc, key string, args ...any) string { return cat.text(loc, key, args...) },
+		"tn":      func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
+		"tk":      func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
+		"has":     func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
+		"maxlen":  maxLength,
+		"choices": choices,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""

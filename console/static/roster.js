@@ -113,6 +113,30 @@
   document.addEventListener("htmx:afterSettle", settlePage);
   document.addEventListener("DOMContentLoaded", settlePage);
 
+  // Lists the browser knows in the page's language: the IANA time zones offered as one types
+  // a time zone, and each currency's name next to its code.
+  function initLists() {
+    var lang = document.documentElement.lang || "en";
+    document.querySelectorAll("datalist[data-timezones]:empty").forEach(function (list) {
+      if (!Intl.supportedValuesOf) return;
+      var frag = document.createDocumentFragment();
+      Intl.supportedValuesOf("timeZone").forEach(function (z) {
+        var o = document.createElement("option"); o.value = z; frag.appendChild(o);
+      });
+      list.appendChild(frag);
+    });
+    if (!Intl.DisplayNames) return;
+    var names = new Intl.DisplayNames([lang], {type: "currency"});
+    document.querySelectorAll("select[data-currency-names]:not([data-named]) option[value]").forEach(function (o) {
+      if (!/^[A-Z]{3}$/.test(o.value) || o.textContent !== o.value) return;
+      var n = names.of(o.value);
+      if (n && n !== o.value) o.textContent = o.value + " — " + n;
+    });
+    document.querySelectorAll("select[data-currency-names]").forEach(function (s) { s.setAttribute("data-named", ""); });
+  }
+  document.addEventListener("DOMContentLoaded", initLists);
+  document.addEventListener("htmx:afterSettle", initLists);
+
   // A menu closes when the click lands outside of it.
   document.addEventListener("click", function (e) {
     document.querySelectorAll("details.dropdown[open]").forEach(function (d) {
