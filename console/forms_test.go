@@ -268,8 +268,16 @@ func TestEmailLinksOpenInTheEmailsLanguage(t *testing.T) {
 	owner.signup("Lou Owner", ownerEmail)
 	orgID := owner.createOrg("Langues SA")
 	invitee := addr("amelie")
-	if _, err := s.env.App.CreateInvitation(testenv.Ctx, mustActor(t, s, ownerEmail), orgID, app.InvitationInput{Email: invitee, Locale: "fr"}); err != nil {
-		t.Fatal(err)
+	// The English-speaking owner invites in French from the "Add new member" pop-up.
+	owner.open("/orgs/" + orgID + "/members/new")
+	if v := owner.value("#m-locale"); v != "en" {
+		t.Fatalf("the invitation language starts as %q, want the page's (en)", v)
+	}
+	owner.fill("#m-email", invitee, "#m-locale", "fr")
+	owner.submit("[data-testid=send-invitation]")
+	owner.noError()
+	if m := s.mail(t, invitee, "invitation"); m.Locale != "fr" {
+		t.Fatalf("the invitation email is in %q, want fr", m.Locale)
 	}
 	link := s.link(t, s.mail(t, invitee, "invitation"), console.Pages.AcceptInvitation)
 	if !strings.Contains(link, "lang=fr") {

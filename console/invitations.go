@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -145,7 +146,7 @@ func grants(r *http.Request) []app.StoreGrantInput {
 // addMember invites someone by email with an organization role and, per store, a role.
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, rq *request) error {
 	in := app.InvitationInput{Email: r.PostFormValue("email"), Role: roster.OrgRole(r.PostFormValue("role")), Stores: grants(r),
-		Message: r.PostFormValue("message"), Locale: rq.loc}
+		Message: r.PostFormValue("message"), Locale: cmp.Or(r.PostFormValue("locale"), rq.loc)}
 	_, err := s.app.CreateInvitation(r.Context(), rq.id.actor, r.PathValue("org"), in)
 	if err != nil {
 		return s.membersFailed(w, r, rq, err)
