@@ -452,9 +452,18 @@ func (b *tab) grantClipboard() {
 	}
 }
 
-// clipboard returns the text on the clipboard (grantClipboard first).
-func (b *tab) clipboard() string {
+// clipboardMu serializes the tests' use of the clipboard: the browser's tabs share one.
+var clipboardMu sync.Mutex
+
+// copyButton clicks a copy button, waits for its status to say it copied, and returns what
+// is then on the clipboard (grantClipboard first).
+func (b *tab) copyButton(id string) string {
 	b.t.Helper()
+	clipboardMu.Lock()
+	defer clipboardMu.Unlock()
+	sel := fmt.Sprintf("button[data-copy=%q]", id)
+	b.click(sel)
+	b.settle(fmt.Sprintf(`document.querySelector(%q).textContent === document.querySelector(%q).dataset.copied`, sel+" + .copy-status", sel))
 	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
 	b.must(err)
 	return s

@@ -678,9 +678,7 @@ func TestConnectorFlow(t *testing.T) {
 		}
 		// Its copy button puts it on the clipboard and says so in the status beside it.
 		admin.grantClipboard()
-		admin.click(`button[data-copy="k-secret"]`)
-		admin.settle(`document.querySelector("button[data-copy=k-secret] + .copy-status").textContent === document.querySelector("button[data-copy=k-secret]").dataset.copied`)
-		if got := admin.clipboard(); got != secret {
+		if got := admin.copyButton("k-secret"); got != secret {
 			t.Fatalf("the copy button copied %q, want the secret", got)
 		}
 		admin.screenshot("key-created")
@@ -790,10 +788,32 @@ func TestAccountPages(t *testing.T) {
 		email := addr("vera")
 		b := s.browser(t, "vera", lang)
 		b.signup("Vera Verify", email)
-		b.open(s.link(t, s.mail(t, email, "verify_email"), console.Pages.VerifyEmail))
+		// Until the address is confirmed, every page says so and can send the link again;
+		// sending it stays on the page.
+		cat := catalogs[lang]
+		b.open("/orgs/new")
+		b.expect("[data-testid=verify-banner]", strings.ReplaceAll(cat["verify.banner"], "{email}", email))
+		first := s.link(t, s.mail(t, email, "verify_email"), console.Pages.VerifyEmail)
+		b.submit("[data-testid=resend-verification]")
+		b.noError()
+		if p := b.path(); p != "/orgs/new?ok=verification_sent" {
+			t.Fatalf("after sending the link again the page is %s", p)
+		}
+		b.expect(".flash.success", cat["flash.verification_sent"])
+		again := first
+		for deadline := time.Now().Add(20 * time.Second); again == first; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("sending the link again sent no new link")
+			}
+			again = s.link(t, s.mail(t, email, "verify_email"), console.Pages.VerifyEmail)
+		}
+		b.open(again)
 		b.submit(`form[action="/verify-email"] button[type=submit]`)
 		b.noError()
-		b.expect(".flash.success", catalogs[lang]["flash.email_verified"])
+		b.expect(".flash.success", cat["flash.email_verified"])
+		if n := b.count("[data-testid=verify-banner]"); n != 0 {
+			t.Fatal("the banner stays after the address is confirmed")
+		}
 
 		orgID := b.createOrg("Audited")
 		b.open("/orgs/" + orgID + "/audit")

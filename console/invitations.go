@@ -323,7 +323,11 @@ func (s *Server) accountVerification(w http.ResponseWriter, r *http.Request, rq 
 	if err := s.app.ResendVerification(r.Context(), rq.id.actor); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
-	redirect(w, r, "/account", "verification_sent")
+	back := "/account"
+	if b := r.PostFormValue("back"); b != "" {
+		back = safeNext(b) // the page whose banner sent it
+	}
+	redirect(w, r, back, "verification_sent")
 	return nil
 }
 

@@ -135,7 +135,7 @@
     document.querySelectorAll("select[data-currency-names]").forEach(function (s) { s.setAttribute("data-named", ""); });
   }
   document.addEventListener("DOMContentLoaded", initLists);
-  document.addEventListener("htmx:afterSettle", initLists);
+  document.addEventListener("htmx:afterSwap", initLists);
 
   // A menu closes when the click lands outside of it.
   document.addEventListener("click", function (e) {
