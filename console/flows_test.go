@@ -118,6 +118,13 @@ func TestConnectifFlow(t *testing.T) {
 		if owner.count(`img.logo-lg[src^="/orgs/`+orgID+`/logo"]`) != 1 {
 			t.Fatal("the uploaded logo is not shown")
 		}
+		// The selector shows it beside the organization's name, loaded.
+		owner.menu("details.selector")
+		owner.settle(`document.querySelector("details.selector img.org-logo[src^='/orgs/` + orgID + `/logo']") && document.querySelector("details.selector img.org-logo").complete`)
+		if !owner.is(`document.querySelector("details.selector img.org-logo").naturalWidth > 0`) {
+			t.Fatal("the selector's logo did not load")
+		}
+		owner.click("details.selector > summary")
 		owner.screenshot("org-details")
 		// Country and currency are chosen from lists named in the page's language; time
 		// zones are offered as one types.
