@@ -75,6 +75,21 @@ func (b *tab) fits(what string) {
 	if out != "" {
 		b.t.Errorf("%s: %s is wider than a phone (%s):\n%s", b.name, what, b.lang, out)
 	}
+	// A table box that scrolls sideways takes the focus (so the keyboard scrolls it) and has
+	// a name, or holds a control the focus reaches.
+	unreachable, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(function () {
+		var out = [];
+		document.querySelectorAll(".table-wrap").forEach(function (w) {
+			if (w.scrollWidth <= w.clientWidth + 1) return;
+			if (w.getAttribute("tabindex") === "0" || w.querySelector("a[href], button, input, select, textarea")) return;
+			out.push((w.querySelector("th") || w).textContent.trim().slice(0, 30));
+		});
+		return out.join(", ");
+	})()`))
+	b.must(err)
+	if unreachable != "" {
+		b.t.Errorf("%s: on %s a table scrolls sideways without a way to scroll it by keyboard: %s", b.name, what, unreachable)
+	}
 }
 
 // richOrg makes an operator who owns an organization with long names, stores, a custom role,
