@@ -253,6 +253,23 @@ func (a *App) Invitations(ctx context.Context, actor roster.Actor, orgID string,
 	return page(list, limit, func(i roster.Invitation) string { return i.ID }), nil
 }
 
+// StoreInvitations lists the pending invitations that grant a role in a store, newest first
+// (at most a page): to those who invite to it or manage its team, and owner and admins.
+func (a *App) StoreInvitations(ctx context.Context, actor roster.Actor, storeID string) ([]roster.Invitation, error) {
+	c := a.read()
+	s, st, err := a.storeScope(ctx, c, actor, storeID, false)
+	if err == nil && !s.acc.Can(roster.PermOrgSettingsRead) {
+		if err = s.requireStore(st.ID, roster.PermStoreMembersInvite); err != nil {
+			err = s.requireStore(st.ID, roster.PermStoreMembersManage)
+		}
+	}
+	if err != nil {
+		return nil, a.refused(ctx, actor, err)
+	}
+	return c.ListInvitations(ctx, sqlstore.InvitationFilter{OrgID: st.OrgID, StoreID: st.ID, Status: roster.InvitationPending,
+		Limit: pageLimit(0), Now: a.clock.Now()})
+}
+
 // Invitation returns one invitation to those who manage it.
 func (a *App) Invitation(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
 	c := a.read()

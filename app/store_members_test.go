@@ -62,3 +62,58 @@ func TestStoreMemberManagersCannotDemoteTheirBetters(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreInvitations: a store's pending invitations are those that grant a role in it;
+// who invites to the store or manages its team sees them, a plain member does not, and an
+// outsider learns nothing of the store.
+func TestStoreInvitations(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Olivia")
+		org := env.Org(t, owner, "Acme")
+		shopA, shopB := env.Store(t, owner, org.ID, "Shop A"), env.Store(t, owner, org.ID, "Shop B")
+		_, adminU := env.User(t, "Sam")
+		_, memberU := env.User(t, "Mia")
+		env.Join(t, owner, org.ID, adminU, roster.OrgMember, app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleAdmin})
+		env.Join(t, owner, org.ID, memberU, roster.OrgMember, app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleMember})
+		invite := func(email string, grants ...app.StoreGrantInput) roster.Invitation {
+			inv, err := env.App.CreateInvitation(ctx, owner, org.ID, app.InvitationInput{Email: email, Stores: grants})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inv
+		}
+		toA := invite("a."+testenv.Unique()+"@example.com", app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleViewer})
+		both := invite("ab."+testenv.Unique()+"@example.com", app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleMember},
+			app.StoreGrantInput{StoreID: shopB.ID, RoleID: roster.StoreRoleViewer})
+		invite("b."+testenv.Unique()+"@example.com", app.StoreGrantInput{StoreID: shopB.ID, RoleID: roster.StoreRoleViewer})
+		cancelled := invite("gone."+testenv.Unique()+"@example.com", app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleViewer})
+		if err := env.App.CancelInvitation(ctx, owner, cancelled.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		admin, _ := env.Login(t, adminU.Email)
+		for _, who := range []roster.Actor{owner, admin} {
+			list, err := env.App.StoreInvitations(ctx, who, shopA.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, inv := range list {
+				ids = append(ids, inv.ID)
+			}
+			if len(ids) != 2 || ids[0] != both.ID || ids[1] != toA.ID {
+				t.Errorf("shop A's pending invitations: %v, want %s then %s", ids, both.ID, toA.ID)
+			}
+		}
+		member, _ := env.Login(t, memberU.Email)
+		if _, err := env.App.StoreInvitations(ctx, member, shopA.ID); testenv.Code(err) != roster.EForbidden {
+			t.Errorf("a store member lists its invitations: %v", err)
+		}
+		outsider, _ := env.User(t, "Otto")
+		if _, err := env.App.StoreInvitations(ctx, outsider, shopA.ID); testenv.Code(err) != roster.ENotFound {
+			t.Errorf("an outsider lists a store's invitations: %v", err)
+		}
+	})
+}

@@ -405,10 +405,24 @@ func TestInflowwFlow(t *testing.T) {
 		alice.noError()
 		bob.open("/stores/" + creator2)
 		bob.popup(`[data-testid=store-invite]`)
-		bob.fill("#i-email", addr("fan.helper"), "#i-role", roster.StoreRoleViewer)
+		helper := addr("fan.helper")
+		bob.fill("#i-email", helper, "#i-role", roster.StoreRoleViewer)
 		bob.submit(`#modal form button[type=submit]`)
 		bob.noError()
 		bob.expect(".flash.success", catalogs[lang]["flash.invitation_sent"])
+		// The store page lists its pending invitation, to Bob who sent it and to the owner, who
+		// also gets a link to all of the organization's.
+		pendingRow := fmt.Sprintf(`[data-testid=store-invitations] tr[data-invitation=%q]`, helper)
+		bob.open("/stores/" + creator2)
+		bob.expect(pendingRow, catalogs[lang]["storerole.viewer"])
+		if bob.count(`[data-testid=store-invitations] a[href$="/invitations?status=pending"]`) != 0 {
+			t.Fatal("a store member is offered the organization's invitations")
+		}
+		alice.open("/stores/" + creator2)
+		alice.expect(pendingRow, "Bob")
+		if alice.count(`[data-testid=store-invitations] a[href="/orgs/`+orgA+`/invitations?status=pending"]`) != 1 {
+			t.Fatal("the owner is not offered all of the organization's invitations")
+		}
 
 		bob.menu("details.selector")
 		bob.submit(fmt.Sprintf(`details.selector form input[name=org][value=%q] ~ button`, orgB))

@@ -10,12 +10,13 @@ import (
 
 // storePage is the data of the store manager.
 type storePage struct {
-	Store      app.StoreView
-	Org        app.OrganizationView
-	Team       []roster.TeamMember
-	StoreRoles []app.RoleView
-	Dialog     string
-	Target     *roster.TeamMember // the team member a pop-up is about
+	Store       app.StoreView
+	Org         app.OrganizationView
+	Team        []roster.TeamMember
+	Invitations []roster.Invitation // pending, granting a role in this store
+	StoreRoles  []app.RoleView
+	Dialog      string
+	Target      *roster.TeamMember // the team member a pop-up is about
 }
 
 // storePage shows the store manager: details and logo, the team with store roles.
@@ -37,6 +38,9 @@ func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request
 		return err
 	}
 	if p.Team, err = s.app.StoreTeam(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
+		return err
+	}
+	if p.Invitations, err = s.app.StoreInvitations(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
 	if strings.HasSuffix(r.URL.Path, "/invite") {

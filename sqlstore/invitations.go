@@ -124,18 +124,23 @@ func placeholders(n int) string {
 
 // InvitationFilter narrows a listing of an organization's invitations.
 type InvitationFilter struct {
-	OrgID  string
-	Status roster.InvitationStatus // "" for all
-	Query  string                  // part of the address
-	Cursor string                  // ID of the last invitation of the previous page
-	Limit  int
-	Now    time.Time // decides which pending invitations are expired
+	OrgID   string
+	StoreID string                  // only invitations that grant a role in this store; "" for all
+	Status  roster.InvitationStatus // "" for all
+	Query   string                  // part of the address
+	Cursor  string                  // ID of the last invitation of the previous page
+	Limit   int
+	Now     time.Time // decides which pending invitations are expired
 }
 
 // ListInvitations lists invitations newest first, with their store roles.
 func (c *Conn) ListInvitations(ctx context.Context, f InvitationFilter) ([]roster.Invitation, error) {
 	q := `SELECT ` + invitationColumns + ` FROM invitations i WHERE i.org_id = ?`
 	args := []any{f.OrgID}
+	if f.StoreID != "" {
+		q += ` AND EXISTS (SELECT 1 FROM invitation_stores s WHERE s.invitation_id = i.id AND s.store_id = ?)`
+		args = append(args, f.StoreID)
+	}
 	if f.Cursor != "" {
 		q += ` AND i.id < ?`
 		args = append(args, f.Cursor)
