@@ -254,14 +254,12 @@ func (a *App) Invitations(ctx context.Context, actor roster.Actor, orgID string,
 }
 
 // StoreInvitations lists the pending invitations that grant a role in a store, newest first
-// (at most a page): to those who invite to it or manage its team, and owner and admins.
+// (at most a page): to those who invite to it or manage its team (owner and admins do both).
 func (a *App) StoreInvitations(ctx context.Context, actor roster.Actor, storeID string) ([]roster.Invitation, error) {
 	c := a.read()
 	s, st, err := a.storeScope(ctx, c, actor, storeID, false)
-	if err == nil && !s.acc.Can(roster.PermOrgSettingsRead) {
-		if err = s.requireStore(st.ID, roster.PermStoreMembersInvite); err != nil {
-			err = s.requireStore(st.ID, roster.PermStoreMembersManage)
-		}
+	if err == nil && !s.acc.CanInStore(st.ID, roster.PermStoreMembersManage) {
+		err = s.requireStore(st.ID, roster.PermStoreMembersInvite)
 	}
 	if err != nil {
 		return nil, a.refused(ctx, actor, err)

@@ -67,7 +67,6 @@ func upperCode(field, s string, n int) (string, error) {
 	return s, nil
 }
 
-// timeZone checks an optional IANA time zone name.
 // currencyCode checks an optional ISO 4217 currency code (one in use or a historic one that
 // data may still carry) and returns it upper-cased.
 func currencyCode(field, s string) (string, error) {
@@ -124,6 +123,7 @@ var Countries = sync.OnceValue(func() []string {
 	return out
 })
 
+// timeZone checks an optional IANA time zone name.
 func timeZone(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {

@@ -33,15 +33,13 @@ func choices(kind, loc string) []option {
 				out = append(out, option{code, n})
 			}
 		}
+		c := collate.New(tag)
+		slices.SortFunc(out, func(a, b option) int { return c.CompareString(a.Label, b.Label) })
 	case "currencies":
 		// By code; roster.js adds each currency's name in the page's language (Intl).
 		for _, code := range app.Currencies() {
 			out = append(out, option{code, code})
 		}
-	}
-	if kind == "countries" {
-		c := collate.New(tag)
-		slices.SortFunc(out, func(a, b option) int { return c.CompareString(a.Label, b.Label) })
 	}
 	choiceLists.Store(kind+" "+loc, out)
 	return out
