@@ -215,7 +215,9 @@ func TestConnectifFlow(t *testing.T) {
 		// then removed from a store.
 		owner.open("/orgs/" + orgID + "/members")
 		owner.screenshot("org-members")
-		owner.popup(fmt.Sprintf(`tr[data-member=%q] [data-testid=manage-stores]`, memberEmail))
+		owner.memberMenu(memberEmail)
+		owner.screenshot("member-menu")
+		owner.popup(owner.memberMenu(memberEmail) + ` [data-testid=manage-stores]`)
 		owner.screenshot("member-stores")
 		owner.fill(fmt.Sprintf(`#modal tr[data-store=%q] select[name=role]`, stores[1].Name), roster.StoreRoleViewer)
 		owner.submit(fmt.Sprintf(`#modal tr[data-store=%q] form.role-form button`, stores[1].Name))
@@ -240,6 +242,13 @@ func TestConnectifFlow(t *testing.T) {
 		if len(m.Stores) != 1 || m.Stores[0].RoleID != roster.StoreRoleAdmin {
 			t.Fatalf("member stores after removal: %+v", m.Stores)
 		}
+		// The members table counts the member's stores and names them; the owner reaches all.
+		owner.open("/orgs/" + orgID + "/members")
+		storesCell := fmt.Sprintf(`tr[data-member=%q] [data-testid=member-stores]`, memberEmail)
+		owner.expect(storesCell, strings.ReplaceAll(catalogs[lang]["members.store_count.one"], "{count}", "1"))
+		owner.click(storesCell + " summary")
+		owner.expect(storesCell, stores[0].Name)
+		owner.expect(fmt.Sprintf(`tr[data-member=%q] [data-testid=member-stores]`, ownerEmail), catalogs[lang]["members.all_stores"])
 
 		// The member, now store admin, reaches the store manager from the selector.
 		member.open("/")
@@ -253,9 +262,14 @@ func TestConnectifFlow(t *testing.T) {
 
 		// The owner makes the member admin, then transfers ownership to them.
 		owner.open("/orgs/" + orgID + "/members")
-		owner.fill(fmt.Sprintf(`tr[data-member=%q] select[name=role]`, memberEmail), "admin")
-		owner.submit(fmt.Sprintf(`tr[data-member=%q] form.role-form button`, memberEmail))
+		// Choosing the role asks to confirm in a pop-up over the table.
+		owner.choose(fmt.Sprintf(`tr[data-member=%q] select[name=role]`, memberEmail), "admin")
+		owner.settle(`document.querySelector("#modal dialog[open] [data-testid=confirm-role]")`)
+		owner.expect("#modal", catalogs[lang]["members.promote_confirm"])
+		owner.screenshot("member-role-confirm")
+		owner.submit(`[data-testid=confirm-role]`)
 		owner.noError()
+		owner.expect(".flash.success", catalogs[lang]["flash.member_role_saved"])
 		owner.open("/orgs/" + orgID + "/transfer")
 		owner.fill("#t-name", "Acme Wrong", "#t-password", testenv.Password)
 		owner.submit(`form[action$="/transfer"] button[type=submit]`)
@@ -500,7 +514,7 @@ func TestECPowerFlow(t *testing.T) {
 
 		// Removal after a confirmation step; the email arrives.
 		owner.open("/orgs/" + orgID + "/members")
-		owner.popup(fmt.Sprintf(`tr[data-member=%q] [data-testid=remove-member]`, memberEmail))
+		owner.popup(owner.memberMenu(memberEmail) + ` [data-testid=remove-member]`)
 		owner.screenshot("remove-member")
 		owner.expect("#modal", memberEmail)
 		owner.submit(`[data-testid=confirm-remove]`)
@@ -675,16 +689,18 @@ func TestConnectorFlow(t *testing.T) {
 
 		// Password reset sent by the admin; suspension and reactivation.
 		admin.open("/orgs/" + orgID + "/members")
-		admin.submit(fmt.Sprintf(`tr[data-member=%q] [data-testid=send-reset]`, userEmail))
+		admin.popup(admin.memberMenu(userEmail) + ` [data-testid=send-reset]`)
+		admin.expect("#modal", userEmail)
+		admin.submit(`[data-testid=confirm-reset]`)
 		admin.noError()
 		s.mail(t, userEmail, "password_reset")
-		admin.submit(fmt.Sprintf(`tr[data-member=%q] form[action$="/suspend"] button`, userEmail))
+		admin.submit(admin.memberMenu(userEmail) + ` form[action$="/suspend"] button`)
 		admin.noError()
 		rita.open("/")
 		if strings.Contains(rita.text("details.selector"), "Connector Co") && !strings.Contains(rita.text("details.selector"), catalogs[lang]["status.suspended"]) {
 			t.Fatal("the suspended user still reaches the organization")
 		}
-		admin.submit(fmt.Sprintf(`tr[data-member=%q] form[action$="/reactivate"] button`, userEmail))
+		admin.submit(admin.memberMenu(userEmail) + ` form[action$="/reactivate"] button`)
 		admin.noError()
 
 		// Connections: only the admin creates API keys, and clones one for the regular user.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type orgPage struct {
 	Filter     app.MemberFilter
 	Member     *roster.Member    // the member a pop-up is about
 	MemberRole map[string]string // store ID → the member's store role
+	NewRole    roster.OrgRole    // the organization role a pop-up asks to confirm
 	StoreRoles []app.RoleView    // the store roles one may grant
 
 	Events app.Page[roster.AuditEvent]
@@ -317,11 +319,19 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 			p.Dialog = "remove_store_access"
 		case strings.HasSuffix(r.URL.Path, "/remove"):
 			p.Dialog = "remove_member"
-		case strings.HasSuffix(r.URL.Path, "/demote"):
-			if uid != rq.id.user.ID || m.Role != roster.OrgAdmin {
-				return roster.NotFound("no role change to confirm")
+		case strings.HasSuffix(r.URL.Path, "/role"):
+			// A role change waits for confirmation: making someone admin hands them the
+			// organization, making an admin a member takes it away (from oneself too).
+			p.NewRole = roster.OrgRole(r.URL.Query().Get("role"))
+			if !m.Role.Removable() || p.NewRole == m.Role || (p.NewRole != roster.OrgAdmin && p.NewRole != roster.OrgMember) {
+				return roster.NotFound("role change to confirm")
 			}
-			p.Dialog = "demote_self"
+			p.Dialog = "change_role"
+			if uid == rq.id.user.ID {
+				p.Dialog = "demote_self"
+			}
+		case strings.HasSuffix(r.URL.Path, "/password-reset"):
+			p.Dialog = "send_reset"
 		default:
 			p.Dialog = "member_stores"
 			if err := s.loadStores(r, rq, p); err != nil {
@@ -374,12 +384,12 @@ func (s *Server) memberRole(w http.ResponseWriter, r *http.Request, rq *request)
 	role := roster.OrgRole(r.PostFormValue("role"))
 	self := r.PathValue("user") == rq.id.user.ID && role == roster.OrgMember
 	back := s.membersPath(r)
+	if r.PostFormValue("confirm") != "yes" {
+		redirect(w, r, back+"/"+r.PathValue("user")+"/role?"+url.Values{"role": {string(role)}}.Encode(), "")
+		return nil
+	}
 	if self {
-		if r.PostFormValue("confirm") != "yes" {
-			redirect(w, r, back+"/"+rq.id.user.ID+"/demote", "")
-			return nil
-		}
-		back = "/"
+		back = "/" // a page the member role may see
 	}
 	return s.memberAction(w, r, rq, map[bool]string{false: "member_role_saved", true: "self_demoted"}[self], back, func() error {
 		return s.app.ChangeMemberRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"), role)

@@ -219,6 +219,7 @@ func funcs(cat catalogs) template.FuncMap {
 		"tk":      func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
 		"has":     func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
 		"maxlen":  maxLength,
+		"join":    strings.Join,
 		"choices": choices,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
