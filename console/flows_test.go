@@ -144,7 +144,32 @@ func TestConnectifFlow(t *testing.T) {
 			if n := owner.count(`#tz-list option[value="Europe/Madrid"]`); n != 1 {
 				t.Fatalf("the time zone list offers Europe/Madrid %d times", n)
 			}
-			owner.fill("#s-name", name, "#s-currency", "EUR", "#s-tz", "Europe/Madrid")
+			if name == "Madrid" {
+				// Two fields wrong at once: both are marked, each with its message beside it,
+				// the notice names both, and what was typed stays.
+				owner.fill("#s-name", name, "#s-website", "not a website", "#s-currency", "EUR", "#s-tz", "Mars/Olympus")
+				owner.submit(`#modal form button[type=submit]`)
+				cat := catalogs[lang]
+				for _, f := range []struct{ id, field string }{{"#s-website", "website"}, {"#s-tz", "time_zone"}} {
+					if !owner.is(fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-invalid") === "true"`, f.id)) {
+						t.Fatalf("%s is not marked invalid", f.id)
+					}
+					owner.expect("#modal #err-"+f.field, cat["error.field_invalid"])
+					owner.expect("#modal .flash.error", cat["field."+f.field])
+				}
+				if owner.is(`document.querySelector("#s-name").getAttribute("aria-invalid")`) {
+					t.Fatal("the valid name is marked invalid")
+				}
+				if a := owner.active(); a != "s-website" {
+					t.Fatalf("the focus is on %s, not on the first field at fault", a)
+				}
+				if v := owner.value("#s-tz"); v != "Mars/Olympus" {
+					t.Fatalf("the time zone typed is gone: %q", v)
+				}
+				owner.fill("#s-website", "https://madrid.example", "#s-tz", "Europe/Madrid")
+			} else {
+				owner.fill("#s-name", name, "#s-currency", "EUR", "#s-tz", "Europe/Madrid")
+			}
 			owner.submit(`#modal form button[type=submit]`)
 			owner.noError()
 			owner.expect("main", name)

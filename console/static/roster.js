@@ -100,13 +100,13 @@
     }
   }, true);
 
-  // A pop-up that opens takes the focus to its first field; without fields, to its first
+  // A pop-up that opens takes the focus to its first field at fault, else its first field; without fields, to its first
   // button or link (the close link comes first in the markup, so fields are looked for first).
   function focusDialog() {
     upgradeDialog();
     var d = openDialog();
     if (!d) return;
-    var f = d.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") ||
+    var f = d.querySelector("[aria-invalid=true]") || d.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") ||
       d.querySelector(".dialog-actions a[href], .dialog-actions button") || d.querySelector("a[href], button");
     if (f) f.focus();
   }
