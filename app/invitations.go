@@ -498,6 +498,7 @@ func (a *App) revokeInvitationsBy(t *txn, orgID, userID string) error {
 type InvitationPreview struct {
 	ID          string
 	OrgName     string
+	OrgLogo     string // the path of the organization's logo on this site; "" when it has none
 	InviterName string
 	MaskedEmail string
 	Role        roster.OrgRole
@@ -552,7 +553,7 @@ func (a *App) LookupInvitation(ctx context.Context, secret string) (InvitationPr
 	if err != nil {
 		return InvitationPreview{}, err
 	}
-	p := InvitationPreview{ID: inv.ID, OrgName: org.Name, InviterName: inv.InviterName, MaskedEmail: roster.MaskEmail(inv.Email),
+	p := InvitationPreview{ID: inv.ID, OrgName: org.Name, OrgLogo: a.organizationLogoPath(org), InviterName: inv.InviterName, MaskedEmail: roster.MaskEmail(inv.Email),
 		Role: inv.Role, Status: inv.Effective(a.clock.Now()), ExpiresAt: inv.ExpiresAt, Message: inv.Message, email: inv.Email}
 	cat, err := a.catalog(ctx, c)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -217,10 +218,27 @@ func TestConnectifFlow(t *testing.T) {
 		owner.expect(fmt.Sprintf(`tr[data-invitation=%q]`, otherEmail), catalogs[lang]["invstatus.revoked"])
 
 		// The member gets the email, accepts in their own browser by signing up through it.
-		accept := s.link(t, s.mail(t, memberEmail, "invitation"), console.Pages.AcceptInvitation)
+		invMail := s.mail(t, memberEmail, "invitation")
+		accept := s.link(t, invMail, console.Pages.AcceptInvitation)
+		// The email shows the organization's logo from an address that needs no session.
+		logo := regexp.MustCompile(`<img src="(https?://[^"]+/logos/[^"]+)" alt="Acme Retail"`).FindStringSubmatch(invMail.HTML)
+		if logo == nil {
+			t.Fatalf("the invitation email has no logo:\n%s", invMail.HTML)
+		}
+		logoURL, _ := url.Parse(logo[1])
+		if res, err := http.Get(s.url + logoURL.Path); err != nil || res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "image/") {
+			t.Fatalf("the email's logo without a session: %v %v", res, err)
+		} else {
+			_ = res.Body.Close()
+		}
 		member := s.browser(t, "member", lang)
 		member.open(accept)
 		member.expect("main", "Acme Retail")
+		// So does the invitation page, to someone who is not a member yet.
+		member.settle(`document.querySelector("[data-testid=accept-logo]") && document.querySelector("[data-testid=accept-logo]").complete`)
+		if !member.is(`document.querySelector("[data-testid=accept-logo]").naturalWidth > 0`) {
+			t.Fatal("the invitation page's logo did not load")
+		}
 		member.expect("main", stores[0].Name)
 		member.screenshot("accept-invitation")
 		member.fill("#name", "Marc Member", "#password", testenv.Password)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
 )
 
 // orgPage is the data of the organization settings pages.
@@ -148,6 +149,26 @@ func serveImage(w http.ResponseWriter, img roster.Image) {
 	w.Header().Set("Content-Type", img.ContentType)
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	_, _ = w.Write(img.Data)
+}
+
+// publicLogo serves an organization's current logo to anyone who has its address: emails and
+// the invitation page show it (app.PublicOrganizationLogo). The address changes with the
+// logo, so caches keep it for good.
+func (s *Server) publicLogo(w http.ResponseWriter, r *http.Request) {
+	img, err := s.app.PublicOrganizationLogo(r.Context(), r.PathValue("org"), r.PathValue("image"))
+	if err != nil {
+		status := roster.HTTPStatus(roster.ErrorCode(err))
+		if status >= http.StatusInternalServerError {
+			s.log.ErrorContext(r.Context(), "public logo", "err", err, "request_id", httpserver.RequestID(r.Context()))
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("Content-Type", img.ContentType)
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin") // a webmail page shows it
 	_, _ = w.Write(img.Data)
 }
 

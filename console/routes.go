@@ -15,11 +15,13 @@ var Pages = app.Pages{
 	ConfirmEmail:     "/confirm-email",
 	Setup:            "/setup",
 	Login:            "/login",
+	Logo:             "/logos",
 }
 
 // routes registers every page of the console.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("GET "+Pages.Logo+"/{org}/{image}", s.publicLogo) // no session: emails show it
 
 	// Signed out: accounts and one-time links.
 	s.handle(mux, "GET "+Pages.Login, public, s.loginPage)
