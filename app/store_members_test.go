@@ -97,24 +97,30 @@ func TestStoreInvitations(t *testing.T) {
 
 		admin, _ := env.Login(t, adminU.Email)
 		for _, who := range []roster.Actor{owner, admin} {
-			list, err := env.App.StoreInvitations(ctx, who, shopA.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// A page of one at a time, following the cursor.
 			var ids []string
-			for _, inv := range list {
-				ids = append(ids, inv.ID)
+			for cursor := ""; ; {
+				list, err := env.App.StoreInvitations(ctx, who, shopA.ID, cursor, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, inv := range list.Items {
+					ids = append(ids, inv.ID)
+				}
+				if cursor = list.Next; cursor == "" || len(ids) > 2 {
+					break
+				}
 			}
 			if len(ids) != 2 || ids[0] != both.ID || ids[1] != toA.ID {
 				t.Errorf("shop A's pending invitations: %v, want %s then %s", ids, both.ID, toA.ID)
 			}
 		}
 		member, _ := env.Login(t, memberU.Email)
-		if _, err := env.App.StoreInvitations(ctx, member, shopA.ID); testenv.Code(err) != roster.EForbidden {
+		if _, err := env.App.StoreInvitations(ctx, member, shopA.ID, "", 0); testenv.Code(err) != roster.EForbidden {
 			t.Errorf("a store member lists its invitations: %v", err)
 		}
 		outsider, _ := env.User(t, "Otto")
-		if _, err := env.App.StoreInvitations(ctx, outsider, shopA.ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := env.App.StoreInvitations(ctx, outsider, shopA.ID, "", 0); testenv.Code(err) != roster.ENotFound {
 			t.Errorf("an outsider lists a store's invitations: %v", err)
 		}
 	})
