@@ -343,13 +343,14 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 		case strings.HasSuffix(r.URL.Path, "/role"):
 			// A role change waits for confirmation: making someone admin hands them the
 			// organization, making an admin a member takes it away (from oneself too).
+			// Nothing to confirm (the same role, an owner, no role): the members page alone.
 			p.NewRole = roster.OrgRole(r.URL.Query().Get("role"))
-			if !m.Role.Removable() || p.NewRole == m.Role || (p.NewRole != roster.OrgAdmin && p.NewRole != roster.OrgMember) {
-				return roster.NotFound("role change to confirm")
-			}
-			p.Dialog = "change_role"
-			if uid == rq.id.user.ID {
+			switch {
+			case !m.Role.Removable() || p.NewRole == m.Role || (p.NewRole != roster.OrgAdmin && p.NewRole != roster.OrgMember):
+			case uid == rq.id.user.ID:
 				p.Dialog = "demote_self"
+			default:
+				p.Dialog = "change_role"
 			}
 		case strings.HasSuffix(r.URL.Path, "/password-reset"):
 			p.Dialog = "send_reset"
