@@ -333,7 +333,7 @@ func (b *tab) must(err error) {
 // settle waits until the page in the tab is loaded and htmx is idle.
 func (b *tab) settle(cond string) {
 	b.t.Helper()
-	expr := `document.readyState === "complete" && window.htmx !== undefined && !document.querySelector(".htmx-request")`
+	expr := `document.readyState === "complete" && window.htmx !== undefined && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")`
 	if cond != "" {
 		expr += " && !!(" + cond + ")"
 	}

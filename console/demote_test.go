@@ -30,6 +30,21 @@ func TestSelfDemotionConfirms(t *testing.T) {
 		sel := `tr[data-member="` + adminEmail + `"] select[name=role]`
 		admin.open("/orgs/" + orgID + "/members")
 		cat := catalogs[lang]
+		// On a phone each member is a card: nothing scrolls sideways, the ⋯ menu is in reach.
+		admin.fits("the members page")
+		if admin.is(`Array.prototype.some.call(document.querySelectorAll(".members-table tbody tr"), function (r) { return r.scrollWidth > r.clientWidth + 1; }) ||
+			document.querySelector(".members-wrap").scrollWidth > document.querySelector(".members-wrap").clientWidth + 1`) {
+			t.Fatal("the members table scrolls sideways on a phone")
+		}
+		menu := `tr[data-member="` + adminEmail + `"] details.row-menu`
+		admin.must(chromedp.Do(admin.ctx, chromedp.Focus(chromedp.CSS(menu+" > summary"))))
+		admin.key(kb.Enter) // opens the menu, as a keyboard user does
+		admin.settle(fmt.Sprintf(`document.querySelector(%q)`, menu+"[open]"))
+		admin.fits("the open ⋯ menu")
+		admin.key(kb.Escape)
+		if admin.count(menu+"[open]") != 0 || !admin.is(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, menu+" > summary")) {
+			t.Fatal("Escape does not close the ⋯ menu back onto its button")
+		}
 
 		// Choosing "member" with the keyboard opens the warning over the table; Escape
 		// cancels it: the list shows "admin" again and has the focus back.
