@@ -219,6 +219,9 @@ func (a *App) DeleteWebhook(ctx context.Context, actor roster.Actor, orgID, id s
 		if err != nil {
 			return err
 		}
+		if _, err := t.CancelEndpointDeliveries(t.ctx, id, "the endpoint is deleted"); err != nil {
+			return err
+		}
 		if err := t.DeleteWebhookEndpoint(t.ctx, id); err != nil {
 			return err
 		}
@@ -304,51 +307,79 @@ func (t *txn) webhookEvent(ev roster.Event) error {
 	return nil
 }
 
-// enqueueWebhook writes one delivery to the outbox and rings the worker after commit.
+// enqueueWebhook writes one delivery to the outbox, which wakes the webhook loops once
+// committed (App.Wake).
 func (t *txn) enqueueWebhook(w roster.WebhookEndpoint, ev roster.Event) error {
-	t.ring()
-	return t.EnqueueWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, ev.ID, ev.OrgID, t.now, t.now)
+	return t.EnqueueWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, ev, t.now, t.now)
+}
+
+// ClaimWebhooks leases up to limit webhook deliveries for this worker, for OutboxLease: the
+// head of each endpoint's order (sqlstore.ClaimWebhooks), so that an endpoint receives one
+// delivery at a time, in the order of its organization's events.
+func (a *App) ClaimWebhooks(ctx context.Context, limit int) ([]OutboundEmail, error) {
+	now := a.clock.Now()
+	lease := now.Add(OutboxLease)
+	claimed, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]sqlstore.OutboxEmail, error) {
+		return tx.ClaimWebhooks(ctx, now, lease, limit)
+	})
+	out := make([]OutboundEmail, len(claimed))
+	for i, m := range claimed {
+		out[i] = outboundWebhook(m, lease)
+	}
+	return out, err
+}
+
+func outboundWebhook(m sqlstore.OutboxEmail, lease time.Time) OutboundEmail {
+	return OutboundEmail{Email: m.Email, Kind: m.Kind, Attempts: m.Attempts, CreatedAt: m.CreatedAt, LeaseUntil: lease,
+		EndpointID: m.EndpointID, EventOrg: m.EventOrg}
 }
 
 // DeliverWebhook makes one attempt at a claimed webhook delivery and records it: in the
 // endpoint's delivery log, and in the outbox (sent, retried on the schedule, or given up).
-// A 410 answer disables the endpoint; so does giving up after the whole schedule.
-func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail) error {
+// A 410 answer disables the endpoint; so does giving up after the whole schedule. When the
+// attempt succeeds and more is true, the delivery that comes next in the endpoint's order is
+// claimed in the same transaction and returned (ok), for the worker to send next.
+func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail, more bool) (next OutboundEmail, ok bool, err error) {
 	endpointID, _ := m.Data["endpoint_id"].(string)
 	eventID, _ := m.Data["event_id"].(string)
 	c := a.read()
 	w, err := c.WebhookEndpoint(ctx, endpointID)
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && !w.Enabled) {
-		_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
-			return tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted or disabled")
+		// Deleted or disabled: none of its deliveries goes out.
+		err = a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+			if _, err := tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted or disabled"); err != nil {
+				return err
+			}
+			_, err := tx.CancelEndpointDeliveries(ctx, endpointID, "the endpoint is deleted or disabled")
+			return err
 		})
-		return err
+		return OutboundEmail{}, false, err
 	}
 	if err != nil {
-		return err
+		return OutboundEmail{}, false, err
 	}
 	ev, err := c.Event(ctx, eventID)
 	if err != nil { // pruned by the audit retention: nothing left to send
 		if roster.ErrorCode(err) == roster.ENotFound {
 			_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) { return tx.EndEmail(ctx, m.ID, "cancelled", "the event is pruned") })
 		}
-		return err
+		return OutboundEmail{}, false, err
 	}
 	now := a.clock.Now()
 	secrets, err := a.webhookSecrets(w, now)
 	if err != nil { // an attempt that failed: retried on the schedule, then given up
-		return a.recordWebhook(ctx, m, w, ev, webhook.Result{Err: err})
+		return a.recordWebhook(ctx, m, w, ev, webhook.Result{Err: err}, false)
 	}
 	body, err := json.Marshal(ev.Payload())
 	if err != nil {
-		return err
+		return OutboundEmail{}, false, err
 	}
 	h, err := webhook.Sign(ev.ID, now, body, secrets...)
 	if err != nil {
-		return err
+		return OutboundEmail{}, false, err
 	}
 	res := a.hooks.Post(ctx, w.URL, h, body)
-	return a.recordWebhook(ctx, m, w, ev, res)
+	return a.recordWebhook(ctx, m, w, ev, res, more)
 }
 
 // webhookSecrets unseals the secrets that sign now: the current one, and the previous one
@@ -369,36 +400,56 @@ func (a *App) webhookSecrets(w roster.WebhookEndpoint, now time.Time) ([]string,
 	return out, nil
 }
 
-// recordWebhook records an attempt's outcome.
-func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint, ev roster.Event, res webhook.Result) error {
+// WebhookFailingDays is how long an endpoint fails every delivery before Roster gives up on
+// a delivery for good and disables it: the retry schedule, about three days.
+func WebhookFailingDays() int {
+	var total time.Duration
+	for _, d := range WebhookRetries {
+		total += d
+	}
+	return int((total + 12*time.Hour) / (24 * time.Hour))
+}
+
+// recordWebhook records an attempt's outcome, and claims the next delivery of the endpoint's
+// order after a success when more is true.
+func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint, ev roster.Event, res webhook.Result, more bool) (OutboundEmail, bool, error) {
 	errText := ""
 	if res.Err != nil {
 		errText = truncate(res.Err.Error(), 500)
 	} else if !res.OK() {
 		errText = "HTTP " + http.StatusText(res.Status)
 	}
-	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+	type claimedNext struct {
+		m  OutboundEmail
+		ok bool
+	}
+	next, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) (claimedNext, error) {
 		now := a.clock.Now()
 		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: ev.ID,
 			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
-			return err
+			return claimedNext{}, err
 		}
 		cur, err := tx.WebhookEndpoint(ctx, w.ID)
 		if roster.ErrorCode(err) == roster.ENotFound {
 			_, err = tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted")
-			return err
+			return claimedNext{}, err
 		}
 		if err != nil {
-			return err
+			return claimedNext{}, err
 		}
 		if res.OK() {
 			if !cur.FailingSince.IsZero() {
 				cur.FailingSince = time.Time{}
 				if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
-					return err
+					return claimedNext{}, err
 				}
 			}
-			return tx.MarkEmailSent(ctx, m.ID, now)
+			if err := tx.MarkEmailSent(ctx, m.ID, now); err != nil || !more || !cur.Enabled {
+				return claimedNext{}, err
+			}
+			lease := now.Add(OutboxLease)
+			n, ok, err := tx.ClaimNextWebhook(ctx, m.EndpointID, m.EventOrg, now, lease)
+			return claimedNext{outboundWebhook(n, lease), ok}, err
 		}
 		if cur.FailingSince.IsZero() {
 			cur.FailingSince = now
@@ -406,27 +457,87 @@ func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.Webho
 		gone := res.Status == http.StatusGone
 		if !gone && m.Attempts <= len(WebhookRetries) {
 			if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
-				return err
+				return claimedNext{}, err
 			}
 			wait := WebhookRetries[m.Attempts-1]
 			wait += time.Duration((rand.Float64()*0.2 - 0.1) * float64(wait)) // #nosec G404 -- jitter, not a secret
-			return tx.RetryEmail(ctx, m.ID, now.Add(wait), errText)
+			return claimedNext{}, tx.RetryEmail(ctx, m.ID, now.Add(wait), errText)
 		}
 		if _, err := tx.EndEmail(ctx, m.ID, "failed", errText); err != nil {
-			return err
+			return claimedNext{}, err
 		}
 		if !cur.Enabled {
-			return nil
+			return claimedNext{}, nil
 		}
 		cur.Enabled, cur.DisabledReason, cur.UpdatedAt = false, "failing", now
 		if gone {
 			cur.DisabledReason = "gone"
 		}
 		if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
-			return err
+			return claimedNext{}, err
+		}
+		// Its deliveries still waiting are dropped: re-enabled, it receives new events, and a
+		// replay sends the ones it missed.
+		if _, err := tx.CancelEndpointDeliveries(ctx, cur.ID, "the endpoint is disabled"); err != nil {
+			return claimedNext{}, err
 		}
 		t := &txn{Tx: tx, ctx: ctx, now: now, actor: roster.System()}
-		return t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "webhook.disabled", TargetType: "webhook", TargetID: cur.ID,
+		if err := a.notifyWebhookDisabled(t, cur, gone, errText); err != nil {
+			return claimedNext{}, err
+		}
+		return claimedNext{}, t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "webhook.disabled", TargetType: "webhook", TargetID: cur.ID,
 			After: map[string]any{"reason": cur.DisabledReason, "status": res.Status, "error": errText}})
 	})
+	return next.m, next.ok, err
+}
+
+// maxDisabledNotices bounds the administrators told that an endpoint was disabled.
+const maxDisabledNotices = 100
+
+// notifyWebhookDisabled tells the owner and the admins of the endpoint's organization (for an
+// instance-wide endpoint, nobody: operators see it in the audit log) that Roster disabled it,
+// each in their language.
+func (a *App) notifyWebhookDisabled(t *txn, w roster.WebhookEndpoint, gone bool, lastError string) error {
+	if w.OrgID == "" {
+		return nil
+	}
+	org, err := t.Organization(t.ctx, w.OrgID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, role := range []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin} {
+		members, err := t.ListMembers(t.ctx, sqlstore.MemberFilter{OrgID: w.OrgID, Role: role, Status: roster.MembershipActive, Limit: maxDisabledNotices})
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := t.notifyUser(m.User, "webhook_disabled", w.OrgID, map[string]any{"org_name": org.Name, "endpoint_url": w.URL,
+				"gone": gone, "days": WebhookFailingDays(), "last_error": lastError}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dropOrgWebhooks deletes an organization's endpoints, with their pending deliveries and
+// logs, in the transaction that deletes the organization: nothing more is delivered for it.
+// (Instance-wide endpoints still receive organization.deleted.)
+func (t *txn) dropOrgWebhooks(orgID string) error {
+	endpoints, err := t.ListWebhookEndpoints(t.ctx, orgID)
+	if err != nil {
+		return err
+	}
+	for _, w := range endpoints {
+		if _, err := t.CancelEndpointDeliveries(t.ctx, w.ID, "the organization is deleted"); err != nil {
+			return err
+		}
+		if err := t.DeleteWebhookEndpoint(t.ctx, w.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ func (c *Conn) InsertEvent(ctx context.Context, e roster.Event) (roster.Event, e
 	_, err = c.exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.OrgID, e.Seq, e.Type, e.Version, e.StoreID, e.ActorKind, e.ActorID, e.SubjectType, e.SubjectID,
 		before, after, micros(e.CreatedAt))
+	c.wake(WakeEvent)
 	return e, err
 }
 

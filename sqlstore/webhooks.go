@@ -83,14 +83,18 @@ func (c *Conn) WebhookEndpointsFor(ctx context.Context, orgID string) ([]roster.
 	return scanAll(rows, err, func(r *sql.Rows) (roster.WebhookEndpoint, error) { return scanWebhook(r) })
 }
 
-// EnqueueWebhook writes the delivery of an event to an endpoint to the outbox, due at due.
-func (c *Conn) EnqueueWebhook(ctx context.Context, kind, id, endpointID, eventID, orgID string, now, due time.Time) error {
-	data, err := json.Marshal(map[string]string{"endpoint_id": endpointID, "event_id": eventID})
+// EnqueueWebhook writes the delivery of an event to an endpoint to the outbox, due at due,
+// in its place in the endpoint's order: after the deliveries of the organization's earlier
+// events (ClaimWebhooks).
+func (c *Conn) EnqueueWebhook(ctx context.Context, kind, id, endpointID string, ev roster.Event, now, due time.Time) error {
+	data, err := json.Marshal(map[string]string{"endpoint_id": endpointID, "event_id": ev.ID})
 	if err != nil {
 		return err
 	}
-	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, org_id, next_attempt_at, created_at)
-		VALUES (?, ?, 'event', ?, '', ?, ?, ?, ?)`, id, kind, endpointID, string(data), nullString(orgID), micros(due), micros(now))
+	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, org_id, next_attempt_at, created_at, endpoint_id, event_org, event_seq)
+		VALUES (?, ?, 'event', ?, '', ?, ?, ?, ?, ?, ?, ?)`, id, kind, endpointID, string(data), nullString(ev.OrgID), micros(due), micros(now),
+		endpointID, ev.OrgID, ev.Seq)
+	c.wake(WakeWebhook)
 	return err
 }
 
