@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -36,4 +37,33 @@ func (a *App) Events(ctx context.Context, actor roster.Actor, orgID string, afte
 		out.Cursor = events[n-1].Seq
 	}
 	return out, nil
+}
+
+// expireBatch bounds the invitations one transaction of ExpireInvitations takes.
+const expireBatch = 100
+
+// ExpireInvitations emits invitation.expired, once, for every invitation that passed its
+// expiry without an answer, and returns how many. Serve runs it every minute; several
+// processes may, each expiry is taken by one.
+func (a *App) ExpireInvitations(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := writeValue(ctx, a, roster.System(), func(t *txn) (int, error) {
+			expired, err := t.TakeExpiredInvitations(t.ctx, t.now, expireBatch)
+			if err != nil {
+				return 0, err
+			}
+			for _, inv := range expired {
+				if err := t.audit(roster.AuditEvent{OrgID: inv.OrgID, Action: "invitation.expired", TargetType: "invitation", TargetID: inv.ID,
+					After: map[string]any{"email": inv.Email, "expires_at": inv.ExpiresAt.UTC().Format(time.RFC3339)}}); err != nil {
+					return 0, err
+				}
+			}
+			return len(expired), nil
+		})
+		total += n
+		if err != nil || n < expireBatch {
+			return total, err
+		}
+	}
 }
