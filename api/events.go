@@ -4,11 +4,13 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
 )
 
 // Event is an event as host applications receive it (roster.EventPayload).
@@ -59,7 +61,9 @@ func documentEvents(doc *huma.OpenAPI) {
 	if doc.Webhooks == nil {
 		doc.Webhooks = map[string]*huma.PathItem{}
 	}
-	for _, et := range roster.EventTypes {
+	types := append(slices.Clone(roster.EventTypes), roster.EventType{Type: app.WebhookTestEvent,
+		Description: "A test event, sent to one endpoint on request (send-test-event); never in the feed. Subject: the endpoint."})
+	for _, et := range types {
 		doc.Webhooks[et.Type] = &huma.PathItem{Post: &huma.Operation{
 			OperationID: "event-" + et.Type,
 			Summary:     et.Type,

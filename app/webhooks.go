@@ -290,6 +290,80 @@ func (a *App) ReplayWebhook(ctx context.Context, actor roster.Actor, orgID, id s
 	})
 }
 
+// WebhookTestEvent is the type of the event "send test event" delivers.
+const WebhookTestEvent = "webhook.test"
+
+// SendTestEvent queues a webhook.test event for one endpoint (enabled or not), signed like
+// every delivery, and returns its ID (the webhook-id). It is tried once: its outcome is in the
+// delivery log and changes nothing of the endpoint's failure record.
+func (a *App) SendTestEvent(ctx context.Context, actor roster.Actor, orgID, id string) (string, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (string, error) {
+		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
+			return "", err
+		}
+		w, err := ownWebhook(t.ctx, &t.Conn, orgID, id)
+		if err != nil {
+			return "", err
+		}
+		ev := roster.Event{ID: roster.NewID(roster.PrefixEvent), Type: WebhookTestEvent, Version: roster.EventVersion, OrgID: orgID,
+			ActorKind: t.actor.Kind, ActorID: t.actor.ID(), SubjectType: "webhook", SubjectID: w.ID,
+			After: map[string]any{"message": "This is a test event sent from Roster."}, CreatedAt: t.now}
+		b, err := json.Marshal(ev.Payload())
+		if err != nil {
+			return "", err
+		}
+		var payload map[string]any
+		if err := json.Unmarshal(b, &payload); err != nil {
+			return "", err
+		}
+		if err := t.EnqueueTestWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, payload, t.now); err != nil {
+			return "", err
+		}
+		return ev.ID, t.audit(roster.AuditEvent{OrgID: orgID, Action: "webhook.test_sent", TargetType: "webhook", TargetID: w.ID,
+			After: map[string]any{"event_id": ev.ID}})
+	})
+}
+
+// deliverTestEvent makes the one attempt of a test delivery and records it in the delivery log.
+func (a *App) deliverTestEvent(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint) error {
+	payload, _ := m.Data["test_event"].(map[string]any)
+	eventID, _ := payload["id"].(string)
+	now := a.clock.Now()
+	res := webhook.Result{}
+	secrets, err := a.webhookSecrets(w, now)
+	if err != nil {
+		res.Err = err
+	} else {
+		body, err := json.Marshal(payload)
+		if err != nil {
+			return err
+		}
+		h, err := webhook.Sign(eventID, now, body, secrets...)
+		if err != nil {
+			return err
+		}
+		res = a.hooks.Post(ctx, w.URL, h, body)
+	}
+	errText := ""
+	if res.Err != nil {
+		errText = truncate(res.Err.Error(), 500)
+	} else if !res.OK() {
+		errText = "HTTP " + http.StatusText(res.Status)
+	}
+	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		now := a.clock.Now()
+		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: eventID,
+			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
+			return err
+		}
+		if res.OK() {
+			return tx.MarkEmailSent(ctx, m.ID, now)
+		}
+		_, err := tx.EndEmail(ctx, m.ID, "failed", errText)
+		return err
+	})
+}
+
 // webhookEvents queues an event for every enabled endpoint that receives it, in the event's
 // transaction (t.audit).
 func (t *txn) webhookEvent(ev roster.Event) error {
@@ -344,6 +418,9 @@ func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail, more bool) (n
 	eventID, _ := m.Data["event_id"].(string)
 	c := a.read()
 	w, err := c.WebhookEndpoint(ctx, endpointID)
+	if _, test := m.Data["test_event"]; test && err == nil {
+		return OutboundEmail{}, false, a.deliverTestEvent(ctx, m, w)
+	}
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && !w.Enabled) {
 		// Deleted or disabled: none of its deliveries goes out.
 		err = a.db.InTx(ctx, func(tx *sqlstore.Tx) error {

@@ -98,6 +98,24 @@ func (c *Conn) EnqueueWebhook(ctx context.Context, kind, id, endpointID string, 
 	return err
 }
 
+// TestWebhookOrder is the order a test delivery takes its place in: its own, so that it
+// neither waits behind an endpoint's events nor holds them up (one delivery to an endpoint
+// is in flight at a time all the same).
+const TestWebhookOrder = "test"
+
+// EnqueueTestWebhook writes a test delivery to an endpoint to the outbox, due now: event is
+// the whole event (it is not in the feed).
+func (c *Conn) EnqueueTestWebhook(ctx context.Context, kind, id, endpointID string, event map[string]any, now time.Time) error {
+	data, err := json.Marshal(map[string]any{"endpoint_id": endpointID, "test_event": event})
+	if err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, next_attempt_at, created_at, endpoint_id, event_org, event_seq)
+		VALUES (?, ?, 'test', ?, '', ?, ?, ?, ?, ?, 0)`, id, kind, endpointID, string(data), micros(now), micros(now), endpointID, TestWebhookOrder)
+	c.wake(WakeWebhook)
+	return err
+}
+
 // Event reads an event.
 func (c *Conn) Event(ctx context.Context, id string) (roster.Event, error) {
 	e, err := scanEvent(c.queryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE id = ?`, id))
