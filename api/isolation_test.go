@@ -207,11 +207,11 @@ var rows = map[string]op{
 	"list-instance-webhook-deliveries": {path: "/v1/webhooks/{id}/deliveries", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"redeliver-instance-webhook":       {path: "/v1/webhooks/{id}/redeliver", instanceWide: true, setup: newInstanceWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
 	"replay-instance-webhook":          {path: "/v1/webhooks/{id}/replay", instanceWide: true, setup: newInstanceWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
+	"test-instance-webhook":            {path: "/v1/webhooks/{id}/test", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
 
 	// The audit log: everyone in the organization reads it (members their own actions only).
 	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},
 	// The event feed: those who read the whole audit log (owner and admins).
-	"test-instance-webhook":            {path: "/v1/webhooks/{id}/test", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
 	"list-events": {path: "/v1/organizations/{org}/events", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 
 	// Invitations (issue 3). A store admin invites with the role member into the stores they

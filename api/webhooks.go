@@ -319,7 +319,9 @@ func (s *Server) registerWebhooks() {
 		},
 		withStatus(http.StatusAccepted), withDescription("At most 10,000 events, in order, with their webhook-ids."+orgWho))
 	register(s.api, op("test-webhook", http.MethodPost, org+"/{id}/test", "Send a test event", tag),
-		func(ctx context.Context, in *orgWebhookPath) (*testEventOut, error) { return h.test(ctx, in.Org, in.ID) },
+		func(ctx context.Context, in *orgWebhookPath) (*testEventOut, error) {
+			return h.test(ctx, in.Org, in.ID)
+		},
 		withStatus(http.StatusAccepted), withDescription(testEventDoc+orgWho))
 
 	register(s.api, op("create-instance-webhook", http.MethodPost, inst, "Add an instance-wide webhook endpoint", tag),
