@@ -44,7 +44,9 @@ func TestEventFeedLongPoll(t *testing.T) {
 
 		// A long poll answers with the event committed while it waits.
 		got := make(chan reply, 1)
-		go func() { got <- env.call(owner.token, "GET", base+"?wait=60s&after="+strconv.FormatInt(cursor, 10), nil) }()
+		go func() {
+			got <- env.call(owner.token, "GET", base+"?wait=60s&after="+strconv.FormatInt(cursor, 10), nil)
+		}()
 		env.Store(t, owner.actor, org.ID, "Shop")
 		var r reply
 		select {
