@@ -408,18 +408,48 @@ func outboundWebhook(m sqlstore.OutboxEmail, lease time.Time) OutboundEmail {
 		EndpointID: m.EndpointID, EventOrg: m.EventOrg}
 }
 
-// DeliverWebhook makes one attempt at a claimed webhook delivery and records it: in the
-// endpoint's delivery log, and in the outbox (sent, retried on the schedule, or given up).
-// A 410 answer disables the endpoint; so does giving up after the whole schedule. When the
-// attempt succeeds and more is true, the delivery that comes next in the endpoint's order is
-// claimed in the same transaction and returned (ok), for the worker to send next.
+// WebhookOutcome is one attempt at a webhook delivery, made and not yet recorded.
+type WebhookOutcome struct {
+	m    OutboundEmail
+	w    roster.WebhookEndpoint
+	ev   roster.Event
+	res  webhook.Result
+	more bool
+}
+
+// WebhookNext is what recording an outcome gives its worker: the delivery that comes next
+// in the endpoint's order, claimed in the same transaction, when OK.
+type WebhookNext struct {
+	Next OutboundEmail
+	OK   bool
+}
+
+// DeliverWebhook makes one attempt at a claimed webhook delivery and records it
+// (AttemptWebhook, then RecordWebhooks).
 func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail, more bool) (next OutboundEmail, ok bool, err error) {
+	o, record, err := a.AttemptWebhook(ctx, m, more)
+	if err != nil || !record {
+		return OutboundEmail{}, false, err
+	}
+	n, err := a.RecordWebhooks(ctx, []WebhookOutcome{o})
+	if err != nil {
+		return OutboundEmail{}, false, err
+	}
+	return n[0].Next, n[0].OK, nil
+}
+
+// AttemptWebhook makes one attempt at a claimed webhook delivery and returns its outcome, for
+// RecordWebhooks (record true). A delivery with nothing left to send (its endpoint deleted or
+// disabled, its event pruned) and a test event are settled here (record false). When the
+// attempt succeeds and more is true, recording it claims the delivery that comes next in the
+// endpoint's order.
+func (a *App) AttemptWebhook(ctx context.Context, m OutboundEmail, more bool) (WebhookOutcome, bool, error) {
 	endpointID, _ := m.Data["endpoint_id"].(string)
 	eventID, _ := m.Data["event_id"].(string)
 	c := a.read()
 	w, err := c.WebhookEndpoint(ctx, endpointID)
 	if _, test := m.Data["test_event"]; test && err == nil {
-		return OutboundEmail{}, false, a.deliverTestEvent(ctx, m, w)
+		return WebhookOutcome{}, false, a.deliverTestEvent(ctx, m, w)
 	}
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && !w.Enabled) {
 		// Deleted or disabled: none of its deliveries goes out.
@@ -430,33 +460,52 @@ func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail, more bool) (n
 			_, err := tx.CancelEndpointDeliveries(ctx, endpointID, "the endpoint is deleted or disabled")
 			return err
 		})
-		return OutboundEmail{}, false, err
+		return WebhookOutcome{}, false, err
 	}
 	if err != nil {
-		return OutboundEmail{}, false, err
+		return WebhookOutcome{}, false, err
 	}
 	ev, err := c.Event(ctx, eventID)
 	if err != nil { // pruned by the audit retention: nothing left to send
 		if roster.ErrorCode(err) == roster.ENotFound {
 			_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) { return tx.EndEmail(ctx, m.ID, "cancelled", "the event is pruned") })
 		}
-		return OutboundEmail{}, false, err
+		return WebhookOutcome{}, false, err
 	}
+	o := WebhookOutcome{m: m, w: w, ev: ev, more: more}
 	now := a.clock.Now()
 	secrets, err := a.webhookSecrets(w, now)
 	if err != nil { // an attempt that failed: retried on the schedule, then given up
-		return a.recordWebhook(ctx, m, w, ev, webhook.Result{Err: err}, false)
+		o.res, o.more = webhook.Result{Err: err}, false
+		return o, true, nil
 	}
 	body, err := json.Marshal(ev.Payload())
 	if err != nil {
-		return OutboundEmail{}, false, err
+		return o, false, err
 	}
 	h, err := webhook.Sign(ev.ID, now, body, secrets...)
 	if err != nil {
-		return OutboundEmail{}, false, err
+		return o, false, err
 	}
-	res := a.hooks.Post(ctx, w.URL, h, body)
-	return a.recordWebhook(ctx, m, w, ev, res, more)
+	o.res = a.hooks.Post(ctx, w.URL, h, body)
+	return o, true, nil
+}
+
+// RecordWebhooks records the outcomes of attempts, several workers' at once, in one
+// transaction (one commit, one fsync on SQLite, for all of them), and returns for each the
+// delivery claimed next in its endpoint's order, if any.
+func (a *App) RecordWebhooks(ctx context.Context, outcomes []WebhookOutcome) ([]WebhookNext, error) {
+	return txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]WebhookNext, error) {
+		out := make([]WebhookNext, len(outcomes))
+		for i, o := range outcomes {
+			n, err := a.recordWebhook(ctx, tx, o)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	})
 }
 
 // webhookSecrets unseals the secrets that sign now: the current one, and the previous one
@@ -487,24 +536,32 @@ func WebhookFailingDays() int {
 	return int((total + 12*time.Hour) / (24 * time.Hour))
 }
 
-// recordWebhook records an attempt's outcome, and claims the next delivery of the endpoint's
-// order after a success when more is true.
-func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint, ev roster.Event, res webhook.Result, more bool) (OutboundEmail, bool, error) {
+// recordWebhook records an attempt's outcome in tx, and claims the next delivery of the
+// endpoint's order after a success when more is true.
+func (a *App) recordWebhook(ctx context.Context, tx *sqlstore.Tx, o WebhookOutcome) (WebhookNext, error) {
+	m, w, ev, res, more := o.m, o.w, o.ev, o.res, o.more
 	errText := ""
 	if res.Err != nil {
 		errText = truncate(res.Err.Error(), 500)
 	} else if !res.OK() {
 		errText = "HTTP " + http.StatusText(res.Status)
 	}
-	type claimedNext struct {
-		m  OutboundEmail
-		ok bool
-	}
-	next, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) (claimedNext, error) {
+	type claimedNext = WebhookNext
+	next, err := func() (claimedNext, error) {
 		now := a.clock.Now()
 		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: ev.ID,
 			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
 			return claimedNext{}, err
+		}
+		if res.OK() && w.FailingSince.IsZero() {
+			// The common case, without reading the endpoint again: if it was deleted or disabled
+			// meanwhile, the delivery claimed next is cancelled when it is attempted.
+			if err := tx.MarkEmailSent(ctx, m.ID, now); err != nil || !more {
+				return claimedNext{}, err
+			}
+			lease := now.Add(OutboxLease)
+			n, ok, err := tx.ClaimNextWebhook(ctx, m.EndpointID, m.EventOrg, now, lease)
+			return claimedNext{Next: outboundWebhook(n, lease), OK: ok}, err
 		}
 		cur, err := tx.WebhookEndpoint(ctx, w.ID)
 		if roster.ErrorCode(err) == roster.ENotFound {
@@ -526,7 +583,7 @@ func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.Webho
 			}
 			lease := now.Add(OutboxLease)
 			n, ok, err := tx.ClaimNextWebhook(ctx, m.EndpointID, m.EventOrg, now, lease)
-			return claimedNext{outboundWebhook(n, lease), ok}, err
+			return claimedNext{Next: outboundWebhook(n, lease), OK: ok}, err
 		}
 		if cur.FailingSince.IsZero() {
 			cur.FailingSince = now
@@ -564,8 +621,8 @@ func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.Webho
 		}
 		return claimedNext{}, t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "webhook.disabled", TargetType: "webhook", TargetID: cur.ID,
 			After: map[string]any{"reason": cur.DisabledReason, "status": res.Status, "error": errText}})
-	})
-	return next.m, next.ok, err
+	}()
+	return next, err
 }
 
 // maxDisabledNotices bounds the administrators told that an endpoint was disabled.

@@ -112,6 +112,8 @@ func (w *Worker) runEmails(ctx context.Context) {
 func (w *Worker) runWebhooks(ctx context.Context) {
 	t := time.NewTicker(w.opts.Poll)
 	defer t.Stop()
+	rec := newRecorder(w.app)
+	defer rec.stop() // after the slots: they may still record
 	var slots sync.WaitGroup
 	defer slots.Wait()
 	freed := make(chan struct{}, w.opts.Webhooks) // never full: one send per busy slot
@@ -127,7 +129,7 @@ func (w *Worker) runWebhooks(ctx context.Context) {
 				busy++
 				slots.Go(func() {
 					defer func() { freed <- struct{}{} }()
-					w.deliverWebhooks(ctx, group)
+					w.deliverWebhooks(ctx, group, rec.record)
 				})
 			}
 		}
@@ -173,7 +175,13 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 		return n, err
 	}
 	for _, group := range byEndpoint(claimed) {
-		w.deliverWebhooks(ctx, group)
+		w.deliverWebhooks(ctx, group, func(ctx context.Context, o app.WebhookOutcome) (app.WebhookNext, error) {
+			n, err := w.app.RecordWebhooks(ctx, []app.WebhookOutcome{o})
+			if err != nil {
+				return app.WebhookNext{}, err
+			}
+			return n[0], nil
+		})
 	}
 	return n + len(claimed), nil
 }
@@ -202,10 +210,13 @@ func (w *Worker) DeliverEmails(ctx context.Context) (int, error) {
 	return len(claimed), nil
 }
 
+// recordFunc records the outcome of an attempt and returns the delivery claimed next.
+type recordFunc func(context.Context, app.WebhookOutcome) (app.WebhookNext, error)
+
 // deliverWebhooks sends claimed deliveries to one endpoint one after the other, each followed
 // by the next ones of its endpoint's order while they are due and succeed (up to
 // Options.Run): a backlog drains in order without waiting for claim rounds.
-func (w *Worker) deliverWebhooks(ctx context.Context, group []app.OutboundEmail) {
+func (w *Worker) deliverWebhooks(ctx context.Context, group []app.OutboundEmail, record recordFunc) {
 	l := w.hold(ctx, group)
 	defer l.release()
 	for _, m := range group {
@@ -214,7 +225,11 @@ func (w *Worker) deliverWebhooks(ctx context.Context, group []app.OutboundEmail)
 				w.log.Warn("outbox: lease lost before delivery; another worker has the message", "id", m.ID)
 				break
 			}
-			next, ok, err := w.app.DeliverWebhook(ctx, m, n < w.opts.Run)
+			var next app.WebhookNext
+			o, toRecord, err := w.app.AttemptWebhook(ctx, m, n < w.opts.Run)
+			if err == nil && toRecord {
+				next, err = record(ctx, o)
+			}
 			l.done(m.ID)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -223,11 +238,93 @@ func (w *Worker) deliverWebhooks(ctx context.Context, group []app.OutboundEmail)
 				}
 				break
 			}
-			if !ok {
+			if !next.OK {
 				break
 			}
-			l.add(next)
-			m = next
+			l.add(next.Next)
+			m = next.Next
+		}
+	}
+}
+
+// recorder records the outcomes of the webhook slots in shared transactions: each takes
+// every outcome waiting at that moment (up to 64), so that concurrent deliveries share a
+// commit instead of queueing for one each.
+type recorder struct {
+	app  *app.App
+	reqs chan recordReq
+	done chan struct{}
+}
+
+type recordReq struct {
+	ctx   context.Context
+	o     app.WebhookOutcome
+	reply chan recordRes
+}
+
+type recordRes struct {
+	next app.WebhookNext
+	err  error
+}
+
+const recordBatch = 64
+
+// recorders is how many transactions record at once: one on SQLite, where writes take turns
+// (so a batch is as large as it gets), four on PostgreSQL, where they overlap.
+func recorders(a *app.App) int {
+	if a.Engine() == "postgres" {
+		return 4
+	}
+	return 1
+}
+
+func newRecorder(a *app.App) *recorder {
+	r := &recorder{app: a, reqs: make(chan recordReq), done: make(chan struct{})}
+	var running sync.WaitGroup
+	for range recorders(a) {
+		running.Go(r.run)
+	}
+	go func() { running.Wait(); close(r.done) }()
+	return r
+}
+
+// record hands an outcome to the recorder and waits until it is committed.
+func (r *recorder) record(ctx context.Context, o app.WebhookOutcome) (app.WebhookNext, error) {
+	reply := make(chan recordRes, 1)
+	r.reqs <- recordReq{ctx: ctx, o: o, reply: reply}
+	res := <-reply
+	return res.next, res.err
+}
+
+func (r *recorder) stop() { close(r.reqs); <-r.done }
+
+func (r *recorder) run() {
+	for req := range r.reqs {
+		batch := []recordReq{req}
+	drain:
+		for len(batch) < recordBatch {
+			select {
+			case more, ok := <-r.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more)
+			default:
+				break drain
+			}
+		}
+		outcomes := make([]app.WebhookOutcome, len(batch))
+		for i, b := range batch {
+			outcomes[i] = b.o
+		}
+		// The slots share the worker's context: the first request's is everyone's.
+		next, err := r.app.RecordWebhooks(batch[0].ctx, outcomes)
+		for i, b := range batch {
+			if err != nil {
+				b.reply <- recordRes{err: err}
+			} else {
+				b.reply <- recordRes{next: next[i]}
+			}
 		}
 	}
 }

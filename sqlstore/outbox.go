@@ -114,18 +114,13 @@ func (c *Conn) ClaimNextWebhook(ctx context.Context, endpointID, eventOrg string
 	if c.engine == Postgres {
 		lock = " FOR UPDATE"
 	}
-	var id string
-	var due, lease int64
-	err := c.queryRow(ctx, `SELECT id, next_attempt_at, lease_until FROM outbox WHERE endpoint_id = ? AND event_org = ? AND status = 'pending'
-		ORDER BY event_seq, id LIMIT 1`+lock, endpointID, eventOrg).Scan(&id, &due, &lease)
+	m, err := scanOutboxEmail(c.queryRow(ctx, `UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+		WHERE id = (SELECT id FROM outbox WHERE endpoint_id = ? AND event_org = ? AND status = 'pending' ORDER BY event_seq, id LIMIT 1`+lock+`)
+			AND next_attempt_at <= ? AND lease_until <= ?
+		RETURNING `+outboxColumns, micros(leaseUntil), endpointID, eventOrg, micros(now), micros(now)))
 	if err == sql.ErrNoRows {
 		return OutboxEmail{}, false, nil
 	}
-	if err != nil || due > micros(now) || lease > micros(now) {
-		return OutboxEmail{}, false, mapError(err)
-	}
-	m, err := scanOutboxEmail(c.queryRow(ctx, `UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = ? RETURNING `+outboxColumns,
-		micros(leaseUntil), id))
 	if err != nil {
 		return m, false, mapError(err)
 	}
