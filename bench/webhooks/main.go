@@ -233,7 +233,6 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-
 // database makes the benchmark's database: a fresh SQLite file, or a PostgreSQL schema of
 // its own.
 func database(ctx context.Context, o options) (string, func(), error) {
