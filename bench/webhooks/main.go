@@ -74,12 +74,16 @@ type receiver struct {
 	count   atomic.Int64
 	want    atomic.Int64
 	done    chan struct{}
+	lastSeq map[string]int64 // per organization: the last sequence number received
+	late    atomic.Int64     // events received after a later one of their organization
 }
 
 func (r *receiver) expect(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.arrived = map[string]time.Time{}
+	r.lastSeq = map[string]int64{}
+	r.late.Store(0)
 	r.order = nil
 	r.count.Store(0)
 	r.want.Store(int64(n))
@@ -88,10 +92,15 @@ func (r *receiver) expect(n int) {
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	now := time.Now()
-	_, _ = io.Copy(io.Discard, req.Body)
+	var p roster.EventPayload
+	_ = json.NewDecoder(req.Body).Decode(&p)
 	id := req.Header.Get("webhook-id")
 	r.mu.Lock()
 	if _, seen := r.arrived[id]; !seen {
+		if p.Sequence <= r.lastSeq[p.OrganizationID] {
+			r.late.Add(1)
+		}
+		r.lastSeq[p.OrganizationID] = p.Sequence
 		r.arrived[id] = now
 		r.order = append(r.order, now)
 		if int64(len(r.arrived)) == r.want.Load() {
@@ -191,6 +200,10 @@ func run(ctx context.Context, o options) error {
 	<-recv.done
 	drain := time.Since(start)
 	rosterRate := float64(o.backlog) / drain.Seconds()
+	if n := recv.late.Load(); n > 0 {
+		return fmt.Errorf("%d events arrived after a later event of their organization", n)
+	}
+	fmt.Printf("the backlog drained in %s, every event in its organization's order\n", drain.Round(time.Millisecond))
 	ceilRate, err := ceilingRate(hookURL, recv, o.backlog, o.slots)
 	if err != nil {
 		return err
