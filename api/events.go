@@ -119,7 +119,12 @@ const eventStreamKeepalive = 15 * time.Second
 // withEventStream answers the feed as Server-Sent Events when the caller accepts them.
 func (s *Server) withEventStream(o *huma.Operation) {
 	o.Middlewares = append(o.Middlewares, func(hctx huma.Context, next func(huma.Context)) {
+		_, rw := humago.Unwrap(hctx)
+		rc := http.NewResponseController(rw)
 		if !acceptsEventStream(hctx.Header("Accept")) {
+			// A long poll outlives the server's read timeout, which would otherwise cancel
+			// the request's context when it passes.
+			_ = rc.SetReadDeadline(time.Now().Add(app.MaxEventWait + 30*time.Second))
 			next(hctx)
 			return
 		}
@@ -162,7 +167,10 @@ func (s *Server) streamEvents(hctx huma.Context) {
 	_, rw := humago.Unwrap(hctx)
 	w := hctx.BodyWriter()
 	rc := http.NewResponseController(rw)
-	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout is for ordinary answers
+	// The server's read and write timeouts are for ordinary requests: past the read timeout,
+	// net/http would cancel the request's context, and the write timeout would cut the stream.
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	keepalive := time.NewTicker(eventStreamKeepalive)
 	defer keepalive.Stop()
 	var buf bytes.Buffer

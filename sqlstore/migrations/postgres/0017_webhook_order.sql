@@ -13,8 +13,11 @@ UPDATE outbox SET endpoint_id = recipient, event_org = COALESCE(org_id, ''),
 -- whether another delivery to the endpoint is in flight (a pending one under lease).
 CREATE INDEX outbox_endpoint_order ON outbox (endpoint_id, event_org, event_seq, id) WHERE status = 'pending';
 CREATE INDEX outbox_endpoint_lease ON outbox (endpoint_id, lease_until) WHERE status = 'pending';
+-- Each loop claims its own kind: the email loop does not scan a webhook backlog.
+CREATE INDEX outbox_kind_due ON outbox (kind, next_attempt_at) WHERE status = 'pending';
 
 -- +goose Down
+DROP INDEX outbox_kind_due;
 DROP INDEX outbox_endpoint_lease;
 DROP INDEX outbox_endpoint_order;
 ALTER TABLE outbox DROP COLUMN event_seq;
