@@ -497,12 +497,59 @@ func (a *App) AttemptWebhook(ctx context.Context, m OutboundEmail, more bool) (W
 func (a *App) RecordWebhooks(ctx context.Context, outcomes []WebhookOutcome) ([]WebhookNext, error) {
 	return txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]WebhookNext, error) {
 		out := make([]WebhookNext, len(outcomes))
+		// Successes to endpoints that were not failing, the common case, go in a few
+		// statements for all: their log rows, their status, then each endpoint's next.
+		var fast []int
+		var endpoints []string
 		for i, o := range outcomes {
+			if o.res.OK() && o.w.FailingSince.IsZero() {
+				fast = append(fast, i)
+				endpoints = append(endpoints, o.w.ID)
+				continue
+			}
 			n, err := a.recordWebhook(ctx, tx, o)
 			if err != nil {
 				return nil, err
 			}
 			out[i] = n
+		}
+		if len(fast) == 0 {
+			return out, nil
+		}
+		now := a.clock.Now()
+		exists, err := tx.ExistingWebhookEndpoints(ctx, endpoints) // a deleted one has no log any more
+		if err != nil {
+			return nil, err
+		}
+		var logs []roster.WebhookDelivery
+		var sent []string
+		for _, i := range fast {
+			o := outcomes[i]
+			sent = append(sent, o.m.ID)
+			if exists[o.w.ID] {
+				logs = append(logs, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: o.w.ID, EventID: o.ev.ID,
+					Attempt: o.m.Attempts, Status: o.res.Status, Latency: o.res.Latency, Response: o.res.Response, CreatedAt: now})
+			}
+		}
+		if err := tx.InsertWebhookDeliveries(ctx, logs); err != nil {
+			return nil, err
+		}
+		if err := tx.MarkOutboxSent(ctx, sent, now); err != nil {
+			return nil, err
+		}
+		// If an endpoint was disabled meanwhile, the delivery claimed next is cancelled when
+		// it is attempted.
+		lease := now.Add(OutboxLease)
+		for _, i := range fast {
+			o := outcomes[i]
+			if !o.more || !exists[o.w.ID] {
+				continue
+			}
+			n, ok, err := tx.ClaimNextWebhook(ctx, o.m.EndpointID, o.m.EventOrg, now, lease)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = WebhookNext{Next: outboundWebhook(n, lease), OK: ok}
 		}
 		return out, nil
 	})
@@ -552,16 +599,6 @@ func (a *App) recordWebhook(ctx context.Context, tx *sqlstore.Tx, o WebhookOutco
 		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: ev.ID,
 			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
 			return claimedNext{}, err
-		}
-		if res.OK() && w.FailingSince.IsZero() {
-			// The common case, without reading the endpoint again: if it was deleted or disabled
-			// meanwhile, the delivery claimed next is cancelled when it is attempted.
-			if err := tx.MarkEmailSent(ctx, m.ID, now); err != nil || !more {
-				return claimedNext{}, err
-			}
-			lease := now.Add(OutboxLease)
-			n, ok, err := tx.ClaimNextWebhook(ctx, m.EndpointID, m.EventOrg, now, lease)
-			return claimedNext{Next: outboundWebhook(n, lease), OK: ok}, err
 		}
 		cur, err := tx.WebhookEndpoint(ctx, w.ID)
 		if roster.ErrorCode(err) == roster.ENotFound {

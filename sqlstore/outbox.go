@@ -162,6 +162,20 @@ func (c *Conn) MarkEmailSent(ctx context.Context, id string, now time.Time) erro
 	return err
 }
 
+// MarkOutboxSent records delivered messages, in one statement.
+func (c *Conn) MarkOutboxSent(ctx context.Context, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{micros(now)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := c.exec(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = 0, last_error = '' WHERE status = 'pending' AND id IN (`+
+		placeholders(len(ids))+`)`, args...)
+	return err
+}
+
 // RetryEmail puts an email back in the queue, due at next, after a failed attempt.
 func (c *Conn) RetryEmail(ctx context.Context, id string, next time.Time, lastError string) error {
 	_, err := c.exec(ctx, `UPDATE outbox SET next_attempt_at = ?, lease_until = 0, last_error = ? WHERE id = ? AND status = 'pending'`, micros(next), lastError, id)

@@ -140,6 +140,43 @@ func (c *Conn) InsertWebhookDelivery(ctx context.Context, d roster.WebhookDelive
 	return err
 }
 
+// InsertWebhookDeliveries appends attempts to their endpoints' delivery logs, in one statement.
+func (c *Conn) InsertWebhookDeliveries(ctx context.Context, ds []roster.WebhookDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	var args []any
+	rows := make([]string, len(ds))
+	for i, d := range ds {
+		rows[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, d.ID, d.EndpointID, d.EventID, d.Attempt, d.Status, d.Latency.Milliseconds(), d.Response, d.Error, micros(d.CreatedAt))
+	}
+	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, attempt, status, latency_ms, response, error, created_at)
+		VALUES `+strings.Join(rows, ", "), args...)
+	return err
+}
+
+// ExistingWebhookEndpoints returns which of the endpoints still exist.
+func (c *Conn) ExistingWebhookEndpoints(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := c.query(ctx, `SELECT id FROM webhook_endpoints WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	found, err := scanAll(rows, err, func(r *sql.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, err
+}
+
 // ListWebhookDeliveries lists an endpoint's delivery log, newest first.
 func (c *Conn) ListWebhookDeliveries(ctx context.Context, endpointID string, limit int) ([]roster.WebhookDelivery, error) {
 	rows, err := c.query(ctx, `SELECT id, endpoint_id, event_id, attempt, status, latency_ms, response, error, created_at
