@@ -30,7 +30,7 @@ type eventsInput struct {
 	OrgPath
 	After       string `query:"after" maxLength:"40" pattern:"^[0-9]+$" doc:"The cursor: the sequence number of the last event read (0 or none for the first)"`
 	Limit       int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
-	Wait        string `query:"wait" maxLength:"10" doc:"Long polling: when no event follows the cursor, wait up to this long (30s, 1m; at most 60s) for one before answering the empty page"`
+	Wait        string `query:"wait" maxLength:"10" pattern:"^[0-9]+(ms|s|m)?$" doc:"Long polling: when no event follows the cursor, wait up to this long (30s, 1m; at most 60s) for one before answering the empty page"`
 	LastEventID string `header:"Last-Event-ID" maxLength:"40" doc:"The cursor, as an EventSource sends it when it reconnects; after wins when both are given"`
 }
 
