@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -186,6 +187,10 @@ type Error struct {
 
 	// RetryAfter, for rate limits and outages, says when trying again makes sense.
 	RetryAfter time.Duration
+
+	// Fields are the errors of every field at fault when a form had several (Invalids);
+	// Field and Message are then the first's, Code is EInvalid.
+	Fields []*Error
 }
 
 // Error returns the message, prefixed by the code.
@@ -199,6 +204,49 @@ func Errorf(code, format string, args ...any) *Error {
 // Invalidf returns an "invalid" error for one input field.
 func Invalidf(field, format string, args ...any) *Error {
 	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalids reports every field at fault at once. It returns nil when errs holds no error,
+// the first error that is not about a field (it says more than the fields), the one field
+// error alone, or one EInvalid error whose Fields are each field's error, in order.
+func Invalids(errs ...error) error {
+	var fields []*Error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		e := AsError(err)
+		if e == nil || e.Field == "" {
+			return err
+		}
+		fields = append(fields, e)
+	}
+	switch len(fields) {
+	case 0:
+		return nil
+	case 1:
+		return fields[0]
+	}
+	msgs := make([]string, len(fields))
+	for i, f := range fields {
+		msgs[i] = f.Message
+	}
+	return &Error{Code: EInvalid, Field: fields[0].Field, Message: strings.Join(msgs, "; "), Fields: fields}
+}
+
+// FieldErrors returns the errors of every field at fault in err: its Fields, or err itself
+// when it names one field; nil otherwise.
+func FieldErrors(err error) []*Error {
+	e := AsError(err)
+	switch {
+	case e == nil:
+		return nil
+	case len(e.Fields) > 0:
+		return e.Fields
+	case e.Field != "":
+		return []*Error{e}
+	}
+	return nil
 }
 
 // NotFound returns the error shown for anything that does not exist or that the actor may not

@@ -111,3 +111,32 @@ func TestRetryAfterHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidsReportsEveryField: several fields at fault make one error naming them all, in
+// order; one stays itself; an error that is not about a field wins; none is nil.
+func TestInvalidsReportsEveryField(t *testing.T) {
+	name, site := Invalidf("name", "name is required"), &Error{Code: EInvalidEmail, Field: "email", Message: "bad address"}
+	if err := Invalids(nil, nil); err != nil {
+		t.Errorf("no error: %v", err)
+	}
+	if err := Invalids(nil, name); err != name {
+		t.Errorf("one error: %v", err)
+	}
+	e := AsError(Invalids(name, nil, site))
+	if e == nil || e.Code != EInvalid || e.Field != "name" || len(e.Fields) != 2 || e.Fields[1] != site || !strings.Contains(e.Message, "bad address") {
+		t.Fatalf("two errors: %+v", e)
+	}
+	if fe := FieldErrors(e); len(fe) != 2 {
+		t.Errorf("FieldErrors of two: %v", fe)
+	}
+	if fe := FieldErrors(name); len(fe) != 1 || fe[0] != name {
+		t.Errorf("FieldErrors of one: %v", fe)
+	}
+	other := Errorf(EForbidden, "no")
+	if err := Invalids(name, other, site); err != other {
+		t.Errorf("an error about no field: %v", err)
+	}
+	if fe := FieldErrors(other); fe != nil {
+		t.Errorf("FieldErrors of an error about no field: %v", fe)
+	}
+}

@@ -77,6 +77,11 @@ type Member struct {
 	User   User
 	Stores []StoreMembership // filled when one member is read
 
+	// StoreNames are the active stores in which the member holds a store role of their own,
+	// by name; filled by listings of members. Owners and admins reach every store anyway
+	// (OrgRole.ReachesEveryStore).
+	StoreNames []string
+
 	// PolicyViolation is the rule of the organization's policy that the member's address
 	// breaks (EEmailDomainNotAllowed or EFreeEmailBlocked), "" when it complies. A policy
 	// change never removes anyone; admins see who breaks it.

@@ -23,6 +23,7 @@ type User struct {
 	HasPassword     bool       // false for a user created directly, until they set one
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	LastActiveAt    *time.Time // when they last signed in or used a session; nil if never
 }
 
 // Verified reports whether the user proved they own their address.

@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/smtptest"
@@ -171,6 +173,15 @@ func TestConnectifFlowOverHTTP(t *testing.T) {
 		org := s.must(t, 201, "POST", "/v1/organizations", owner, map[string]any{"name": "Connectif Demo"}).str("id")
 		shopA := s.must(t, 201, "POST", "/v1/organizations/"+org+"/stores", owner, map[string]any{"name": "Shop A"}).str("id")
 		shopB := s.must(t, 201, "POST", "/v1/organizations/"+org+"/stores", owner, map[string]any{"name": "Shop B"}).str("id")
+		// Every field at fault at once: one problem, an entry per field, nothing created.
+		bad := s.must(t, 422, "POST", "/v1/organizations/"+org+"/stores", owner, map[string]any{"name": "Shop C", "website": "not a site", "currency": "ABC", "time_zone": "Mars/Olympus"})
+		var fields []string
+		for _, fe := range bad.body["errors"].([]any) {
+			fields = append(fields, fe.(map[string]any)["location"].(string))
+		}
+		if bad.str("code") != roster.EInvalid || !slices.Equal(fields, []string{"body.website", "body.currency", "body.time_zone"}) {
+			t.Fatalf("a store with three fields wrong: %v", bad.body)
+		}
 
 		// The invitation, sent with a forged Host header: links still come from ROSTER_BASE_URL.
 		inv := s.must(t, 201, "POST", "/v1/organizations/"+org+"/invitations", owner, map[string]any{

@@ -76,6 +76,12 @@ type listInvitationsInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
+type listStoreInvitationsInput struct {
+	StorePath
+	Cursor string `query:"cursor" maxLength:"40"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
 type invitationsOutput struct {
 	Body struct {
 		Invitations []Invitation `json:"invitations"`
@@ -196,6 +202,19 @@ func (s *Server) registerInvitations() {
 			out.Body.NextCursor = p.Next
 			return out, nil
 		}, withDescription("Owner and admins. Newest first, cursor pagination, filter by status and address."))
+
+	register(s.api, op("list-store-invitations", http.MethodGet, "/v1/stores/{store}/invitations", "List a store's pending invitations", "Invitations"),
+		func(ctx context.Context, in *listStoreInvitationsInput) (*invitationsOutput, error) {
+			p, err := s.app.StoreInvitations(ctx, actor(ctx), in.Store, in.Cursor, in.Limit)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			now := s.app.Now()
+			out := &invitationsOutput{}
+			out.Body.Invitations = mapSlice(p.Items, func(i roster.Invitation) Invitation { return invitationJSON(i, now) })
+			out.Body.NextCursor = p.Next
+			return out, nil
+		}, withDescription("The pending invitations that give a role in this store, newest first, cursor pagination: to those who invite to the store or manage its team (owner and admins do both)."))
 
 	register(s.api, op("bulk-invite", http.MethodPost, "/v1/organizations/{org}/invitations/bulk", "Invite up to 1,000 people at once", "Invitations"),
 		s.bulkInvite, withMaxBody(maxUpload), withBulkBody(s.api),

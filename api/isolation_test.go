@@ -222,10 +222,11 @@ var rows = map[string]op{
 	"bulk-invite": {path: "/v1/organizations/{org}/invitations/bulk", body: func(c *cell) any {
 		return map[string]any{"invitations": []any{inviteBody(c)}}
 	}, want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
-	"list-invitations":  {path: "/v1/organizations/{org}/invitations", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
-	"get-invitation":    {path: "/v1/invitations/{id}", setup: newInvitation(false), want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
-	"resend-invitation": {path: "/v1/invitations/{id}/resend", setup: newInvitation(false), want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
-	"cancel-invitation": {path: "/v1/invitations/{id}", setup: newInvitation(false), want: [callers]int{401, 403, 403, 204, 204, 204, 404, 401, 404, 404}},
+	"list-invitations":       {path: "/v1/organizations/{org}/invitations", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"list-store-invitations": {path: "/v1/stores/{store}/invitations", want: [callers]int{401, 404, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"get-invitation":         {path: "/v1/invitations/{id}", setup: newInvitation(false), want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"resend-invitation":      {path: "/v1/invitations/{id}/resend", setup: newInvitation(false), want: [callers]int{401, 403, 403, 200, 200, 200, 404, 401, 404, 404}},
+	"cancel-invitation":      {path: "/v1/invitations/{id}", setup: newInvitation(false), want: [callers]int{401, 403, 403, 204, 204, 204, 404, 401, 404, 404}},
 	// Through the link: whoever holds it; a signed-in user must own the invited address.
 	"lookup-invitation": {path: "/v1/invitations/lookup?token={link}", setup: newInvitation(true), byLink: true, want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
 	"accept-invitation": {path: "/v1/invitations/accept", setup: newInvitation(true), body: func(c *cell) any {

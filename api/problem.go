@@ -15,17 +15,24 @@ import (
 
 // Problem is an RFC 9457 problem detail with Roster's stable error code.
 type Problem struct {
-	Type      string              `json:"type,omitempty" doc:"A URI reference that identifies the problem type"`
-	Title     string              `json:"title" doc:"A short summary of the problem type"`
-	Status    int                 `json:"status" doc:"The HTTP status code"`
-	Detail    string              `json:"detail,omitempty" doc:"A readable explanation of this occurrence"`
-	Code      string              `json:"code" doc:"Stable, machine-readable error code, such as no_store_credits or owner_required"`
-	Field     string              `json:"field,omitempty" doc:"The input field at fault"`
-	Details   map[string]any      `json:"details,omitempty" doc:"Machine-readable facts about the error"`
-	Errors    []*huma.ErrorDetail `json:"errors,omitempty" doc:"Validation errors, one per field"`
-	RequestID string              `json:"request_id,omitempty" doc:"Quote it when reporting a problem"`
+	Type      string         `json:"type,omitempty" doc:"A URI reference that identifies the problem type"`
+	Title     string         `json:"title" doc:"A short summary of the problem type"`
+	Status    int            `json:"status" doc:"The HTTP status code"`
+	Detail    string         `json:"detail,omitempty" doc:"A readable explanation of this occurrence"`
+	Code      string         `json:"code" doc:"Stable, machine-readable error code, such as no_store_credits or owner_required"`
+	Field     string         `json:"field,omitempty" doc:"The input field at fault"`
+	Details   map[string]any `json:"details,omitempty" doc:"Machine-readable facts about the error"`
+	Errors    []*FieldError  `json:"errors,omitempty" doc:"Every field at fault, one entry each"`
+	RequestID string         `json:"request_id,omitempty" doc:"Quote it when reporting a problem"`
 
 	retryAfter time.Duration
+}
+
+// FieldError is one field at fault in a request.
+type FieldError struct {
+	Message  string `json:"message" doc:"A readable explanation"`
+	Location string `json:"location,omitempty" doc:"Where the field is, such as body.name or query.after"`
+	Code     string `json:"code,omitempty" doc:"The field's own error code, such as invalid or invalid_email"`
 }
 
 // Error returns the detail.
@@ -59,9 +66,9 @@ func init() {
 		for _, err := range errs {
 			var d *huma.ErrorDetail
 			if errors.As(err, &d) {
-				p.Errors = append(p.Errors, &huma.ErrorDetail{Message: d.Message, Location: d.Location})
+				p.Errors = append(p.Errors, &FieldError{Message: d.Message, Location: d.Location, Code: roster.EInvalid})
 			} else if err != nil {
-				p.Errors = append(p.Errors, &huma.ErrorDetail{Message: err.Error()})
+				p.Errors = append(p.Errors, &FieldError{Message: err.Error()})
 			}
 		}
 		if status == http.StatusRequestEntityTooLarge {
@@ -87,8 +94,12 @@ func (f failer) fail(ctx context.Context, err error) error {
 		// Once per request is noise: the database logs an outage when it starts and ends.
 		f.log.DebugContext(ctx, "unavailable", "err", err, "request_id", httpserver.RequestID(ctx))
 	}
-	return &Problem{Status: status, Title: http.StatusText(status), Detail: e.Message, Code: e.Code, Field: e.Field,
+	p := &Problem{Status: status, Title: http.StatusText(status), Detail: e.Message, Code: e.Code, Field: e.Field,
 		Details: withLinks(e), RequestID: httpserver.RequestID(ctx), retryAfter: e.RetryAfter}
+	for _, fe := range e.Fields { // a body with several fields at fault: each of them
+		p.Errors = append(p.Errors, &FieldError{Message: fe.Message, Location: "body." + fe.Field, Code: fe.Code})
+	}
+	return p
 }
 
 // withLinks adds to an error's details the API paths that answer it: app names the

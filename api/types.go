@@ -140,11 +140,15 @@ type Member struct {
 	Stores    []StoreMembership `json:"stores,omitempty" doc:"Store memberships, when one member is read"`
 	CreatedAt time.Time         `json:"joined_at"`
 
+	StoreNames   []string   `json:"store_names,omitempty" doc:"In a listing: the active stores in which the member holds a store role of their own, by name (owners and admins reach every store anyway)"`
+	LastActiveAt *time.Time `json:"last_active_at,omitempty" doc:"When the user last signed in or used a session; absent if never"`
+
 	PolicyViolation string `json:"policy_violation,omitempty" enum:"email_domain_not_allowed,free_email_provider_blocked" doc:"The policy rule the member's address breaks"`
 }
 
 func memberJSON(m roster.Member) Member {
-	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt, PolicyViolation: m.PolicyViolation}
+	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt, PolicyViolation: m.PolicyViolation,
+		StoreNames: m.StoreNames, LastActiveAt: m.User.LastActiveAt}
 	for _, s := range m.Stores {
 		out.Stores = append(out.Stores, StoreMembership{StoreID: s.StoreID, RoleID: s.RoleID})
 	}

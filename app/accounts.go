@@ -78,20 +78,15 @@ func (a *App) CreateUser(ctx context.Context, actor roster.Actor, orgID string, 
 
 // validate checks a new user's address, name and language and fills the default role.
 func (in NewUserInput) validate() (NewUserInput, error) {
-	var err error
-	if in.Email, err = email(in.Email); err != nil {
-		return in, err
-	}
-	if in.Name, err = text("name", in.Name, true, roster.MaxNameLength); err != nil {
-		return in, err
-	}
-	if in.Locale, err = locale(in.Locale); err != nil {
-		return in, err
-	}
+	var errs []error
+	keep := func(v string, err error) string { errs = append(errs, err); return v }
+	in.Email = keep(email(in.Email))
+	in.Name = keep(text("name", in.Name, true, roster.MaxNameLength))
+	in.Locale = keep(locale(in.Locale))
 	if in.Role == "" {
 		in.Role = roster.OrgMember
 	}
-	return in, nil
+	return in, roster.Invalids(errs...) // every field at fault at once
 }
 
 // createUser creates an account directly in the scope's organization, inside the caller's

@@ -63,19 +63,11 @@ var errTaken = roster.Errorf(roster.EUserExists, "taken")
 // hash is the slow part). The password may not be made of the address, the name or the
 // words given as context (the inviting organization's name).
 func (a *App) newUser(ctx context.Context, in SignupInput, words ...string) (roster.User, string, error) {
-	addr, err := email(in.Email)
-	if err != nil {
-		return roster.User{}, "", err
-	}
-	name, err := text("name", in.Name, true, roster.MaxNameLength)
-	if err != nil {
-		return roster.User{}, "", err
-	}
-	loc, err := locale(in.Locale)
-	if err != nil {
-		return roster.User{}, "", err
-	}
-	if err := password.Check(in.Password, a.cfg.PasswordMinLength, password.Context{Email: addr, Name: name, Words: words}); err != nil {
+	var errs []error
+	keep := func(v string, err error) string { errs = append(errs, err); return v }
+	addr, name, loc := keep(email(in.Email)), keep(text("name", in.Name, true, roster.MaxNameLength)), keep(locale(in.Locale))
+	errs = append(errs, password.Check(in.Password, a.cfg.PasswordMinLength, password.Context{Email: addr, Name: name, Words: words}))
+	if err := roster.Invalids(errs...); err != nil { // every field at fault at once
 		return roster.User{}, "", err
 	}
 	hash, err := a.hasher.Hash(ctx, in.Password)

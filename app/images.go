@@ -222,3 +222,40 @@ func (a *App) OrganizationLogo(ctx context.Context, actor roster.Actor, orgID st
 	}
 	return c.Image(ctx, orgID, s.org.LogoID)
 }
+
+// OrganizationLogoURL is the address of an organization's current logo under
+// ROSTER_BASE_URL, for emails and the invitation page; "" when it has none. The address names
+// the image, so it changes with the logo and may be cached for good (PublicOrganizationLogo).
+func (a *App) OrganizationLogoURL(org roster.Organization) string {
+	if p := a.organizationLogoPath(org); p != "" {
+		return a.Link(p, nil)
+	}
+	return ""
+}
+
+// organizationLogoPath is OrganizationLogoURL's path, for pages of this site.
+func (a *App) organizationLogoPath(org roster.Organization) string {
+	if org.LogoID == "" || a.cfg.Pages.Logo == "" {
+		return ""
+	}
+	return a.cfg.Pages.Logo + "/" + org.ID + "/" + org.LogoID
+}
+
+// PublicOrganizationLogo returns an organization's logo to anyone who has its address (see
+// OrganizationLogoURL): an email's reader, an invitee not yet a member. The address needs both
+// IDs, the image's unguessable, and only the current logo answers; a company's logo is no
+// secret, but nothing else of the organization is shown.
+func (a *App) PublicOrganizationLogo(ctx context.Context, orgID, imageID string) (roster.Image, error) {
+	if !roster.ValidID(roster.PrefixOrganization, orgID) || !roster.ValidID(roster.PrefixImage, imageID) {
+		return roster.Image{}, roster.NotFound("logo")
+	}
+	c := a.read()
+	org, err := c.Organization(ctx, orgID)
+	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && org.LogoID != imageID) {
+		return roster.Image{}, roster.NotFound("logo")
+	}
+	if err != nil {
+		return roster.Image{}, err
+	}
+	return c.Image(ctx, orgID, imageID)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/png"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,53 @@ func TestLogoDecodesAreBounded(t *testing.T) {
 		}
 		_, err = env.App.SetOrganizationLogo(ctx, owner, org.ID, smallPNG(t))
 		want(t, err, "", "an upload once the slots are free")
+	})
+}
+
+// TestPublicOrganizationLogo: the logo's public address (for emails and the invitation page)
+// answers with the organization's current logo only: not an old one, not one of another
+// organization under this one's ID, not a made-up ID, and nothing for an organization without one.
+func TestPublicOrganizationLogo(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Olivia")
+		other, _ := env.User(t, "Oscar")
+		org := env.Org(t, owner, "Acme")
+		otherOrg := env.Org(t, other, "Beta")
+		if u := env.App.OrganizationLogoURL(org); u != "" {
+			t.Errorf("an organization without a logo has a logo address: %s", u)
+		}
+		first, err := env.App.SetOrganizationLogo(ctx, owner, org.ID, smallPNG(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(time.Minute)
+		second, err := env.App.SetOrganizationLogo(ctx, owner, org.ID, smallPNG(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := env.App.SetOrganizationLogo(ctx, other, otherOrg.ID, smallPNG(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u := env.App.OrganizationLogoURL(second.Organization); !strings.HasSuffix(u, "/logos/"+org.ID+"/"+second.LogoID) || !strings.HasPrefix(u, "http") {
+			t.Errorf("logo address %q", u)
+		}
+		img, err := env.App.PublicOrganizationLogo(ctx, org.ID, second.LogoID)
+		if err != nil || img.ContentType != "image/png" || len(img.Data) == 0 {
+			t.Fatalf("the current logo: %v %q", err, img.ContentType)
+		}
+		for what, ids := range map[string][2]string{
+			"the old logo":            {org.ID, first.LogoID},
+			"another organization's":  {org.ID, theirs.LogoID},
+			"a made-up image":         {org.ID, roster.NewID(roster.PrefixImage)},
+			"not an image ID":         {org.ID, "../../etc/passwd"},
+			"an unknown organization": {roster.NewID(roster.PrefixOrganization), second.LogoID},
+		} {
+			if _, err := env.App.PublicOrganizationLogo(ctx, ids[0], ids[1]); testenv.Code(err) != roster.ENotFound {
+				t.Errorf("%s: %v", what, err)
+			}
+		}
 	})
 }

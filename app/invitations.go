@@ -253,19 +253,28 @@ func (a *App) Invitations(ctx context.Context, actor roster.Actor, orgID string,
 	return page(list, limit, func(i roster.Invitation) string { return i.ID }), nil
 }
 
-// StoreInvitations lists the pending invitations that grant a role in a store, newest first
-// (at most a page): to those who invite to it or manage its team (owner and admins do both).
-func (a *App) StoreInvitations(ctx context.Context, actor roster.Actor, storeID string) ([]roster.Invitation, error) {
+// StoreInvitations lists the pending invitations that grant a role in a store, newest first,
+// a page at a time (cursor: the last invitation ID of the page before): to those who invite
+// to it or manage its team (owner and admins do both).
+func (a *App) StoreInvitations(ctx context.Context, actor roster.Actor, storeID, cursor string, limit int) (Page[roster.Invitation], error) {
 	c := a.read()
 	s, st, err := a.storeScope(ctx, c, actor, storeID, false)
 	if err == nil && !s.acc.CanInStore(st.ID, roster.PermStoreMembersManage) {
 		err = s.requireStore(st.ID, roster.PermStoreMembersInvite)
 	}
 	if err != nil {
-		return nil, a.refused(ctx, actor, err)
+		return Page[roster.Invitation]{}, a.refused(ctx, actor, err)
 	}
-	return c.ListInvitations(ctx, sqlstore.InvitationFilter{OrgID: st.OrgID, StoreID: st.ID, Status: roster.InvitationPending,
-		Limit: pageLimit(0), Now: a.clock.Now()})
+	if cursor != "" && !roster.ValidID(roster.PrefixInvitation, cursor) {
+		return Page[roster.Invitation]{}, roster.Invalidf("cursor", "invalid cursor")
+	}
+	limit = pageLimit(limit)
+	list, err := c.ListInvitations(ctx, sqlstore.InvitationFilter{OrgID: st.OrgID, StoreID: st.ID, Status: roster.InvitationPending,
+		Cursor: cursor, Limit: limit + 1, Now: a.clock.Now()})
+	if err != nil {
+		return Page[roster.Invitation]{}, err
+	}
+	return page(list, limit, func(i roster.Invitation) string { return i.ID }), nil
 }
 
 // Invitation returns one invitation to those who manage it.
@@ -498,6 +507,7 @@ func (a *App) revokeInvitationsBy(t *txn, orgID, userID string) error {
 type InvitationPreview struct {
 	ID          string
 	OrgName     string
+	OrgLogo     string // the path of the organization's logo on this site; "" when it has none
 	InviterName string
 	MaskedEmail string
 	Role        roster.OrgRole
@@ -552,7 +562,7 @@ func (a *App) LookupInvitation(ctx context.Context, secret string) (InvitationPr
 	if err != nil {
 		return InvitationPreview{}, err
 	}
-	p := InvitationPreview{ID: inv.ID, OrgName: org.Name, InviterName: inv.InviterName, MaskedEmail: roster.MaskEmail(inv.Email),
+	p := InvitationPreview{ID: inv.ID, OrgName: org.Name, OrgLogo: a.organizationLogoPath(org), InviterName: inv.InviterName, MaskedEmail: roster.MaskEmail(inv.Email),
 		Role: inv.Role, Status: inv.Effective(a.clock.Now()), ExpiresAt: inv.ExpiresAt, Message: inv.Message, email: inv.Email}
 	cat, err := a.catalog(ctx, c)
 	if err != nil {

@@ -11,4 +11,7 @@ type Pages struct {
 	ConfirmEmail     string // ?token=: confirm a new address
 	Setup            string // ?token=: create the first operator
 	Login            string
+	// Logo, followed by /{organization}/{image}, is an organization's current logo, served to
+	// whoever has the address: emails and the invitation page show it (OrganizationLogoURL).
+	Logo string
 }

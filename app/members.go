@@ -53,10 +53,19 @@ func (a *App) Members(ctx context.Context, actor roster.Actor, orgID string, f M
 	if err != nil {
 		return Page[roster.Member]{}, err
 	}
+	ids := make([]string, len(ms))
+	for i := range ms {
+		ids[i] = ms[i].UserID
+	}
+	names, err := c.StoreNamesOfMembers(ctx, orgID, ids)
+	if err != nil {
+		return Page[roster.Member]{}, err
+	}
 	for i := range ms {
 		if err := policyCheck(s.org, ms[i].User.Email); err != nil {
 			ms[i].PolicyViolation = roster.ErrorCode(err)
 		}
+		ms[i].StoreNames = names[ms[i].UserID]
 	}
 	return page(ms, limit, func(m roster.Member) string { return m.UserID }), nil
 }

@@ -13,11 +13,9 @@ type OrganizationInput struct {
 }
 
 func (in OrganizationInput) validate() (OrganizationInput, error) {
-	var err error
-	out := OrganizationInput{}
-	if out.Name, err = text("name", in.Name, true, roster.MaxNameLength); err != nil {
-		return out, err
-	}
+	var errs []error
+	keep := func(s string, err error) string { errs = append(errs, err); return s }
+	out := OrganizationInput{Name: keep(text("name", in.Name, true, roster.MaxNameLength))}
 	d, o := in.Details, &out.Details
 	fields := []struct {
 		name string
@@ -30,17 +28,11 @@ func (in OrganizationInput) validate() (OrganizationInput, error) {
 		{"city", d.City, &o.City, roster.MaxCityLength}, {"postal_code", d.PostalCode, &o.PostalCode, roster.MaxPostalCodeLength}, {"region", d.Region, &o.Region, roster.MaxRegionLength},
 	}
 	for _, f := range fields {
-		if *f.out, err = text(f.name, f.in, false, f.max); err != nil {
-			return out, err
-		}
+		*f.out = keep(text(f.name, f.in, false, f.max))
 	}
-	if o.Website, err = website("website", d.Website); err != nil {
-		return out, err
-	}
-	if o.Country, err = countryCode("country", d.Country); err != nil {
-		return out, err
-	}
-	return out, nil
+	o.Website = keep(website("website", d.Website))
+	o.Country = keep(countryCode("country", d.Country))
+	return out, roster.Invalids(errs...) // every field at fault at once
 }
 
 func detailsMap(o roster.Organization) map[string]any {

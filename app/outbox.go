@@ -195,6 +195,9 @@ func (a *App) ClaimOutbox(ctx context.Context, kinds []string, limit int) ([]Out
 				continue
 			}
 			e.MessageID = a.messageID(e)
+			if err := a.brand(ctx, tx, &e); err != nil {
+				return nil, err
+			}
 			ok, err := a.mintLink(ctx, tx, &e, now)
 			if err != nil {
 				return nil, err
@@ -220,6 +223,25 @@ func (a *App) RenewLease(ctx context.Context, ids []string, held time.Time) (tim
 		return tx.RenewLease(ctx, ids, held, lease)
 	})
 	return lease, kept, err
+}
+
+// brand gives an email about an organization that organization's current logo
+// (data["org_logo_url"]): the logo at sending time, whatever it was when the email was written.
+func (a *App) brand(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail) error {
+	if e.OrgID == "" {
+		return nil
+	}
+	org, err := tx.Organization(ctx, e.OrgID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return nil // deleted since: the email still goes, without a logo
+	}
+	if err != nil {
+		return err
+	}
+	if url := a.OrganizationLogoURL(org); url != "" {
+		e.Data["org_logo_url"] = url
+	}
+	return nil
 }
 
 // messageID is the Message-ID of an email: its outbox ID at the host of ROSTER_BASE_URL.

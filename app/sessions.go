@@ -24,7 +24,7 @@ func (a *App) sessionActor(ctx context.Context, actor roster.Actor, s roster.Ses
 		return actor, unauth
 	}
 	if now.Sub(s.LastSeenAt) > touchEvery {
-		if err := a.write(ctx, actor, func(t *txn) error { return t.TouchSession(t.ctx, s.ID, t.now) }); err != nil {
+		if err := a.write(ctx, actor, func(t *txn) error { return t.TouchSession(t.ctx, s.ID, u.ID, t.now) }); err != nil {
 			return actor, err
 		}
 	}

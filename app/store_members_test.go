@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -95,25 +97,97 @@ func TestStoreInvitations(t *testing.T) {
 
 		admin, _ := env.Login(t, adminU.Email)
 		for _, who := range []roster.Actor{owner, admin} {
-			list, err := env.App.StoreInvitations(ctx, who, shopA.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// A page of one at a time, following the cursor.
 			var ids []string
-			for _, inv := range list {
-				ids = append(ids, inv.ID)
+			for cursor := ""; ; {
+				list, err := env.App.StoreInvitations(ctx, who, shopA.ID, cursor, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, inv := range list.Items {
+					ids = append(ids, inv.ID)
+				}
+				if cursor = list.Next; cursor == "" || len(ids) > 2 {
+					break
+				}
 			}
 			if len(ids) != 2 || ids[0] != both.ID || ids[1] != toA.ID {
 				t.Errorf("shop A's pending invitations: %v, want %s then %s", ids, both.ID, toA.ID)
 			}
 		}
 		member, _ := env.Login(t, memberU.Email)
-		if _, err := env.App.StoreInvitations(ctx, member, shopA.ID); testenv.Code(err) != roster.EForbidden {
+		if _, err := env.App.StoreInvitations(ctx, member, shopA.ID, "", 0); testenv.Code(err) != roster.EForbidden {
 			t.Errorf("a store member lists its invitations: %v", err)
 		}
 		outsider, _ := env.User(t, "Otto")
-		if _, err := env.App.StoreInvitations(ctx, outsider, shopA.ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := env.App.StoreInvitations(ctx, outsider, shopA.ID, "", 0); testenv.Code(err) != roster.ENotFound {
 			t.Errorf("an outsider lists a store's invitations: %v", err)
+		}
+	})
+}
+
+// TestMembersTableColumns: a listing of members names the active stores where each holds a
+// role of their own (none for the owner, who reaches every store), and when each was last
+// active: at sign-in, then as their session is used, never for an account not yet used.
+func TestMembersTableColumns(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := testenv.NewEnv(t, e)
+		owner, ownerU := env.User(t, "Olivia")
+		org := env.Org(t, owner, "Acme")
+		shopB := env.Store(t, owner, org.ID, "shop B")
+		shopA := env.Store(t, owner, org.ID, "Shop A")
+		closed := env.Store(t, owner, org.ID, "Closed")
+		_, marc := env.User(t, "Marc")
+		env.Join(t, owner, org.ID, marc, roster.OrgMember,
+			app.StoreGrantInput{StoreID: shopB.ID, RoleID: roster.StoreRoleViewer},
+			app.StoreGrantInput{StoreID: closed.ID, RoleID: roster.StoreRoleAdmin},
+			app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleMember})
+		if _, err := env.App.ArchiveStore(ctx, owner, closed.ID); err != nil {
+			t.Fatal(err)
+		}
+		created, err := env.App.CreateUser(ctx, owner, org.ID, app.NewUserInput{Email: "new." + testenv.Unique() + "@example.com", Name: "New", Role: roster.OrgMember})
+		if err != nil {
+			t.Fatal(err)
+		}
+		signedIn := env.Clock.Now()
+		env.Clock.Advance(2 * time.Hour)
+		res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: marc.Email, Password: testenv.Password}) // a sign-in
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Advance(time.Hour)
+		marcActor, err := env.App.Authenticate(ctx, res.Token, "192.0.2.1", "test") // a use of the session
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		page, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]roster.Member{}
+		for _, m := range page.Items {
+			got[m.UserID] = m
+		}
+		if names := got[marc.ID].StoreNames; !slices.Equal(names, []string{"Shop A", "shop B"}) {
+			t.Errorf("Marc's stores: %q, want the active ones by name", names)
+		}
+		if names := got[ownerU.ID].StoreNames; len(names) != 0 {
+			t.Errorf("the owner's own store roles: %q", names)
+		}
+		if at := got[marc.ID].User.LastActiveAt; at == nil || !at.Equal(env.Clock.Now()) {
+			t.Errorf("Marc last active at %v, want %v (the session's last use)", at, env.Clock.Now())
+		}
+		if at := got[ownerU.ID].User.LastActiveAt; at == nil || !at.Equal(signedIn) {
+			t.Errorf("the owner last active at %v, want %v (their sign-in)", at, signedIn)
+		}
+		if at := got[created.ID].User.LastActiveAt; at != nil {
+			t.Errorf("an account never used was last active at %v", at)
+		}
+		// A member does not list the members (the listing is for owner and admins).
+		if _, err := env.App.Members(ctx, marcActor, org.ID, app.MemberFilter{}); testenv.Code(err) != roster.EForbidden {
+			t.Errorf("a member lists the members: %v", err)
 		}
 	})
 }

@@ -15,18 +15,13 @@ type StoreInput struct {
 }
 
 func (in StoreInput) apply(s *roster.Store) error {
-	var err error
-	if s.Name, err = text("name", in.Name, true, roster.MaxNameLength); err != nil {
-		return err
-	}
-	if s.Website, err = website("website", in.Website); err != nil {
-		return err
-	}
-	if s.Currency, err = currencyCode("currency", in.Currency); err != nil {
-		return err
-	}
-	s.TimeZone, err = timeZone("time_zone", in.TimeZone)
-	return err
+	var errs []error
+	keep := func(v string, err error) string { errs = append(errs, err); return v }
+	s.Name = keep(text("name", in.Name, true, roster.MaxNameLength))
+	s.Website = keep(website("website", in.Website))
+	s.Currency = keep(currencyCode("currency", in.Currency))
+	s.TimeZone = keep(timeZone("time_zone", in.TimeZone))
+	return roster.Invalids(errs...) // every field at fault at once
 }
 
 func storeMap(s roster.Store) map[string]any {

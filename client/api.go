@@ -96,6 +96,8 @@ type Member struct {
 	JoinedAt        time.Time         `json:"joined_at"`
 	Stores          []StoreMembership `json:"stores,omitempty"`
 	PolicyViolation string            `json:"policy_violation,omitempty"`
+	StoreNames      []string          `json:"store_names,omitempty"`    // in a listing: where the member has a store role of their own
+	LastActiveAt    *time.Time        `json:"last_active_at,omitempty"` // last sign-in or use of a session
 }
 
 // Invitation is an invitation to an organization.
@@ -257,6 +259,16 @@ func (c *Client) Invitations(ctx context.Context, orgID, status string) iter.Seq
 	q := url.Values{}
 	set(q, "status", status)
 	return pages(ctx, c, "/v1/organizations/"+url.PathEscape(orgID)+"/invitations", q, func(p *page[Invitation]) []Invitation { return p.Invitations })
+}
+
+// StoreInvitations lists the pending invitations that give a role in a store, newest first,
+// every page of them (limit: the page size, 50 when 0).
+func (c *Client) StoreInvitations(ctx context.Context, storeID string, limit int) iter.Seq2[Invitation, error] {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return pages(ctx, c, "/v1/stores/"+url.PathEscape(storeID)+"/invitations", q, func(p *page[Invitation]) []Invitation { return p.Invitations })
 }
 
 // CancelInvitation revokes a pending invitation.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,11 +70,18 @@ func TestClientAgainstRoster(t *testing.T) {
 				app.StoreGrantInput{StoreID: shop.ID, RoleID: roster.StoreRoleMember})
 		}
 		var names []string
+		inShop := 0
 		for m, err := range owner.Members(ctx, org.ID, client.MemberFilter{Limit: 2}) {
 			if err != nil {
 				t.Fatal(err)
 			}
 			names = append(names, m.User.Name)
+			if slices.Equal(m.StoreNames, []string{shop.Name}) {
+				inShop++
+			}
+		}
+		if inShop != 4 {
+			t.Errorf("%d members listed with the store by name, want 4", inShop)
 		}
 		if len(names) != 5 {
 			t.Errorf("members over pages of 2: %v", names)
@@ -92,6 +100,16 @@ func TestClientAgainstRoster(t *testing.T) {
 		}
 		if n != 3 {
 			t.Errorf("%d pending invitations, want 3", n)
+		}
+		var inStore []string
+		for inv, err := range owner.StoreInvitations(ctx, shop.ID, 2) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			inStore = append(inStore, inv.Email)
+		}
+		if !slices.Equal(inStore, []string{"gus@acme-shops.com", "fay@acme-shops.com", "eve@acme-shops.com"}) {
+			t.Errorf("the store's pending invitations over pages of 2: %v", inStore)
 		}
 
 		// A refusal is typed, with its stable code and field.

@@ -333,7 +333,7 @@ func (b *tab) must(err error) {
 // settle waits until the page in the tab is loaded and htmx is idle.
 func (b *tab) settle(cond string) {
 	b.t.Helper()
-	expr := `document.readyState === "complete" && window.htmx !== undefined && !document.querySelector(".htmx-request")`
+	expr := `document.readyState === "complete" && window.htmx !== undefined && !document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling")`
 	if cond != "" {
 		expr += " && !!(" + cond + ")"
 	}
@@ -411,7 +411,23 @@ func (b *tab) fill(kv ...string) {
 	}
 }
 
-// menu opens a dropdown menu of the top bar, unless it is open already (a click on its
+// choose picks value in the list sel as a user does: the list fires its change event.
+func (b *tab) choose(sel, value string) {
+	b.t.Helper()
+	b.fill(sel, value)
+	b.must(chromedp.Do(b.ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).dispatchEvent(new Event("change", {bubbles: true}))`, sel))))
+}
+
+// memberMenu opens the ⋯ menu of the row of the member whose address is email, and returns
+// its selector, for the items inside.
+func (b *tab) memberMenu(email string) string {
+	b.t.Helper()
+	sel := fmt.Sprintf(`tr[data-member=%q] details.row-menu`, email)
+	b.menu(sel)
+	return sel
+}
+
+// menu opens a dropdown menu (of the top bar, or a row's ⋯ menu), unless it is open already (a click on its
 // summary would close it).
 func (b *tab) menu(sel string) {
 	b.t.Helper()

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -26,21 +27,54 @@ func TestSelfDemotionConfirms(t *testing.T) {
 		s.env.Join(t, mustActor(t, s, ownerEmail), orgID, au, roster.OrgAdmin)
 		admin.must(chromedp.Do(admin.ctx, chromedp.EmulateViewport(390, 844)))
 
-		row := `tr[data-member="` + adminEmail + `"] .role-form`
+		sel := `tr[data-member="` + adminEmail + `"] select[name=role]`
 		admin.open("/orgs/" + orgID + "/members")
-		admin.fill(row+" select", "member")
-		admin.must(chromedp.Do(admin.ctx, chromedp.Focus(chromedp.CSS(row+" button"))))
-		admin.must(chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("main").dataset.stale = "1"`)))
-		admin.must(chromedp.Do(admin.ctx, chromedp.KeyEvent(kb.Enter)))
-		admin.settle(`document.querySelector("[data-testid=confirm-demote]")`)
-		admin.check()
-		if p := admin.path(); p != "/orgs/"+orgID+"/members/"+au.ID+"/demote" {
-			t.Fatalf("the warning is at %s", p)
-		}
 		cat := catalogs[lang]
-		admin.expect("dialog", cat["members.demote_title"])
+		// On a phone each member is a card: nothing scrolls sideways, the ⋯ menu is in reach.
+		admin.fits("the members page")
+		if admin.is(`Array.prototype.some.call(document.querySelectorAll(".members-table tbody tr"), function (r) { return r.scrollWidth > r.clientWidth + 1; }) ||
+			document.querySelector(".members-wrap").scrollWidth > document.querySelector(".members-wrap").clientWidth + 1`) {
+			t.Fatal("the members table scrolls sideways on a phone")
+		}
+		menu := `tr[data-member="` + adminEmail + `"] details.row-menu`
+		admin.must(chromedp.Do(admin.ctx, chromedp.Focus(chromedp.CSS(menu+" > summary"))))
+		admin.key(kb.Enter) // opens the menu, as a keyboard user does
+		admin.settle(fmt.Sprintf(`document.querySelector(%q)`, menu+"[open]"))
+		admin.fits("the open ⋯ menu")
+		admin.key(kb.Escape)
+		if admin.count(menu+"[open]") != 0 || !admin.is(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, menu+" > summary")) {
+			t.Fatal("Escape does not close the ⋯ menu back onto its button")
+		}
 
-		admin.must(chromedp.Do(admin.ctx, chromedp.Focus(chromedp.CSS("[data-testid=confirm-demote]"))))
+		// Choosing "member" with the keyboard opens the warning over the table; Escape
+		// cancels it: the list shows "admin" again and has the focus back.
+		admin.must(chromedp.Do(admin.ctx, chromedp.Focus(chromedp.CSS(sel))))
+		admin.must(chromedp.Do(admin.ctx, chromedp.KeyEvent(kb.ArrowDown)))
+		admin.settle(`document.querySelector("#modal dialog[open] [data-testid=confirm-demote]")`)
+		admin.check()
+		admin.expect("dialog", cat["members.demote_title"])
+		if p := admin.path(); p != "/orgs/"+orgID+"/members" {
+			t.Fatalf("the warning moved the page to %s", p)
+		}
+		admin.key(kb.Escape)
+		admin.settle(`!document.querySelector("#modal dialog")`)
+		if v := admin.value(sel); v != "admin" {
+			t.Fatalf("after cancelling, the list shows %q", v)
+		}
+		if !admin.is(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel)) {
+			t.Fatal("after cancelling, the focus is not on the role list")
+		}
+		if o, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, adminEmail), orgID); err != nil || o.Access.Role != roster.OrgAdmin {
+			t.Fatalf("cancelling changed the role: %v (%v)", o.Access.Role, err)
+		}
+
+		// Again, confirmed this time, by keyboard.
+		admin.must(chromedp.Do(admin.ctx, chromedp.KeyEvent(kb.ArrowDown)))
+		admin.settle(`document.querySelector("#modal dialog[open] [data-testid=confirm-demote]")`)
+		admin.key(kb.Tab) // from Cancel, where the pop-up put the focus, to the confirmation
+		if a := admin.active(); a != "confirm-demote" {
+			t.Fatalf("Tab from Cancel reached %s", a)
+		}
 		admin.must(chromedp.Do(admin.ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("main").dataset.stale = "1"`)))
 		admin.must(chromedp.Do(admin.ctx, chromedp.KeyEvent(kb.Enter)))
 		admin.settle(`document.getElementById("main") && !document.getElementById("main").dataset.stale`)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -144,7 +145,32 @@ func TestConnectifFlow(t *testing.T) {
 			if n := owner.count(`#tz-list option[value="Europe/Madrid"]`); n != 1 {
 				t.Fatalf("the time zone list offers Europe/Madrid %d times", n)
 			}
-			owner.fill("#s-name", name, "#s-currency", "EUR", "#s-tz", "Europe/Madrid")
+			if name == "Madrid" {
+				// Two fields wrong at once: both are marked, each with its message beside it,
+				// the notice names both, and what was typed stays.
+				owner.fill("#s-name", name, "#s-website", "not a website", "#s-currency", "EUR", "#s-tz", "Mars/Olympus")
+				owner.submit(`#modal form button[type=submit]`)
+				cat := catalogs[lang]
+				for _, f := range []struct{ id, field string }{{"#s-website", "website"}, {"#s-tz", "time_zone"}} {
+					if !owner.is(fmt.Sprintf(`document.querySelector(%q).getAttribute("aria-invalid") === "true"`, f.id)) {
+						t.Fatalf("%s is not marked invalid", f.id)
+					}
+					owner.expect("#modal #err-"+f.field, cat["error.field_invalid"])
+					owner.expect("#modal .flash.error", cat["field."+f.field])
+				}
+				if owner.is(`document.querySelector("#s-name").getAttribute("aria-invalid")`) {
+					t.Fatal("the valid name is marked invalid")
+				}
+				if a := owner.active(); a != "s-website" {
+					t.Fatalf("the focus is on %s, not on the first field at fault", a)
+				}
+				if v := owner.value("#s-tz"); v != "Mars/Olympus" {
+					t.Fatalf("the time zone typed is gone: %q", v)
+				}
+				owner.fill("#s-website", "https://madrid.example", "#s-tz", "Europe/Madrid")
+			} else {
+				owner.fill("#s-name", name, "#s-currency", "EUR", "#s-tz", "Europe/Madrid")
+			}
 			owner.submit(`#modal form button[type=submit]`)
 			owner.noError()
 			owner.expect("main", name)
@@ -192,10 +218,27 @@ func TestConnectifFlow(t *testing.T) {
 		owner.expect(fmt.Sprintf(`tr[data-invitation=%q]`, otherEmail), catalogs[lang]["invstatus.revoked"])
 
 		// The member gets the email, accepts in their own browser by signing up through it.
-		accept := s.link(t, s.mail(t, memberEmail, "invitation"), console.Pages.AcceptInvitation)
+		invMail := s.mail(t, memberEmail, "invitation")
+		accept := s.link(t, invMail, console.Pages.AcceptInvitation)
+		// The email shows the organization's logo from an address that needs no session.
+		logo := regexp.MustCompile(`<img src="(https?://[^"]+/logos/[^"]+)" alt="Acme Retail"`).FindStringSubmatch(invMail.HTML)
+		if logo == nil {
+			t.Fatalf("the invitation email has no logo:\n%s", invMail.HTML)
+		}
+		logoURL, _ := url.Parse(logo[1])
+		if res, err := http.Get(s.url + logoURL.Path); err != nil || res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "image/") {
+			t.Fatalf("the email's logo without a session: %v %v", res, err)
+		} else {
+			_ = res.Body.Close()
+		}
 		member := s.browser(t, "member", lang)
 		member.open(accept)
 		member.expect("main", "Acme Retail")
+		// So does the invitation page, to someone who is not a member yet.
+		member.settle(`document.querySelector("[data-testid=accept-logo]") && document.querySelector("[data-testid=accept-logo]").complete`)
+		if !member.is(`document.querySelector("[data-testid=accept-logo]").naturalWidth > 0`) {
+			t.Fatal("the invitation page's logo did not load")
+		}
 		member.expect("main", stores[0].Name)
 		member.screenshot("accept-invitation")
 		member.fill("#name", "Marc Member", "#password", testenv.Password)
@@ -215,7 +258,9 @@ func TestConnectifFlow(t *testing.T) {
 		// then removed from a store.
 		owner.open("/orgs/" + orgID + "/members")
 		owner.screenshot("org-members")
-		owner.popup(fmt.Sprintf(`tr[data-member=%q] [data-testid=manage-stores]`, memberEmail))
+		owner.memberMenu(memberEmail)
+		owner.screenshot("member-menu")
+		owner.popup(owner.memberMenu(memberEmail) + ` [data-testid=manage-stores]`)
 		owner.screenshot("member-stores")
 		owner.fill(fmt.Sprintf(`#modal tr[data-store=%q] select[name=role]`, stores[1].Name), roster.StoreRoleViewer)
 		owner.submit(fmt.Sprintf(`#modal tr[data-store=%q] form.role-form button`, stores[1].Name))
@@ -240,6 +285,13 @@ func TestConnectifFlow(t *testing.T) {
 		if len(m.Stores) != 1 || m.Stores[0].RoleID != roster.StoreRoleAdmin {
 			t.Fatalf("member stores after removal: %+v", m.Stores)
 		}
+		// The members table counts the member's stores and names them; the owner reaches all.
+		owner.open("/orgs/" + orgID + "/members")
+		storesCell := fmt.Sprintf(`tr[data-member=%q] [data-testid=member-stores]`, memberEmail)
+		owner.expect(storesCell, strings.ReplaceAll(catalogs[lang]["members.store_count.one"], "{count}", "1"))
+		owner.click(storesCell + " summary")
+		owner.expect(storesCell, stores[0].Name)
+		owner.expect(fmt.Sprintf(`tr[data-member=%q] [data-testid=member-stores]`, ownerEmail), catalogs[lang]["members.all_stores"])
 
 		// The member, now store admin, reaches the store manager from the selector.
 		member.open("/")
@@ -253,9 +305,14 @@ func TestConnectifFlow(t *testing.T) {
 
 		// The owner makes the member admin, then transfers ownership to them.
 		owner.open("/orgs/" + orgID + "/members")
-		owner.fill(fmt.Sprintf(`tr[data-member=%q] select[name=role]`, memberEmail), "admin")
-		owner.submit(fmt.Sprintf(`tr[data-member=%q] form.role-form button`, memberEmail))
+		// Choosing the role asks to confirm in a pop-up over the table.
+		owner.choose(fmt.Sprintf(`tr[data-member=%q] select[name=role]`, memberEmail), "admin")
+		owner.settle(`document.querySelector("#modal dialog[open] [data-testid=confirm-role]")`)
+		owner.expect("#modal", catalogs[lang]["members.promote_confirm"])
+		owner.screenshot("member-role-confirm")
+		owner.submit(`[data-testid=confirm-role]`)
 		owner.noError()
+		owner.expect(".flash.success", catalogs[lang]["flash.member_role_saved"])
 		owner.open("/orgs/" + orgID + "/transfer")
 		owner.fill("#t-name", "Acme Wrong", "#t-password", testenv.Password)
 		owner.submit(`form[action$="/transfer"] button[type=submit]`)
@@ -500,7 +557,7 @@ func TestECPowerFlow(t *testing.T) {
 
 		// Removal after a confirmation step; the email arrives.
 		owner.open("/orgs/" + orgID + "/members")
-		owner.popup(fmt.Sprintf(`tr[data-member=%q] [data-testid=remove-member]`, memberEmail))
+		owner.popup(owner.memberMenu(memberEmail) + ` [data-testid=remove-member]`)
 		owner.screenshot("remove-member")
 		owner.expect("#modal", memberEmail)
 		owner.submit(`[data-testid=confirm-remove]`)
@@ -675,16 +732,18 @@ func TestConnectorFlow(t *testing.T) {
 
 		// Password reset sent by the admin; suspension and reactivation.
 		admin.open("/orgs/" + orgID + "/members")
-		admin.submit(fmt.Sprintf(`tr[data-member=%q] [data-testid=send-reset]`, userEmail))
+		admin.popup(admin.memberMenu(userEmail) + ` [data-testid=send-reset]`)
+		admin.expect("#modal", userEmail)
+		admin.submit(`[data-testid=confirm-reset]`)
 		admin.noError()
 		s.mail(t, userEmail, "password_reset")
-		admin.submit(fmt.Sprintf(`tr[data-member=%q] form[action$="/suspend"] button`, userEmail))
+		admin.submit(admin.memberMenu(userEmail) + ` form[action$="/suspend"] button`)
 		admin.noError()
 		rita.open("/")
 		if strings.Contains(rita.text("details.selector"), "Connector Co") && !strings.Contains(rita.text("details.selector"), catalogs[lang]["status.suspended"]) {
 			t.Fatal("the suspended user still reaches the organization")
 		}
-		admin.submit(fmt.Sprintf(`tr[data-member=%q] form[action$="/reactivate"] button`, userEmail))
+		admin.submit(admin.memberMenu(userEmail) + ` form[action$="/reactivate"] button`)
 		admin.noError()
 
 		// Connections: only the admin creates API keys, and clones one for the regular user.

@@ -99,6 +99,29 @@ func negotiate(r *http.Request) string {
 
 // errorText translates an error of the app for the person who caused it. Internal errors
 // show only the request ID to quote; the cause is in the log.
+// fieldText is what to say next to one field at fault: the error's own text when its code
+// has one (an address that is not valid, a password too short), else that the value is
+// missing, too long or not valid.
+func (c catalogs) fieldText(loc string, fe *roster.Error) string {
+	if fe.Code != roster.EInvalid && c.has("error."+fe.Code) {
+		return c.errorText(loc, fe, "")
+	}
+	return c.text(loc, "error.field_invalid")
+}
+
+// fieldsText is the notice of a form with several fields at fault: it names them all.
+func (c catalogs) fieldsText(loc string, fields []*roster.Error) string {
+	names := make([]string, 0, len(fields))
+	for _, fe := range fields {
+		name := fe.Field
+		if c.has("field." + fe.Field) {
+			name = c.text(loc, "field."+fe.Field)
+		}
+		names = append(names, c.text(loc, "error.field_name", "field", name))
+	}
+	return c.text(loc, "error.invalid_fields", "fields", strings.Join(names, ", "))
+}
+
 func (c catalogs) errorText(loc string, err error, requestID string) string {
 	e := roster.AsError(err)
 	if e == nil || e.Code == roster.EInternal {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/httpserver"
 )
 
 // orgPage is the data of the organization settings pages.
@@ -26,6 +28,7 @@ type orgPage struct {
 	Filter     app.MemberFilter
 	Member     *roster.Member    // the member a pop-up is about
 	MemberRole map[string]string // store ID → the member's store role
+	NewRole    roster.OrgRole    // the organization role a pop-up asks to confirm
 	StoreRoles []app.RoleView    // the store roles one may grant
 
 	Events app.Page[roster.AuditEvent]
@@ -146,6 +149,26 @@ func serveImage(w http.ResponseWriter, img roster.Image) {
 	w.Header().Set("Content-Type", img.ContentType)
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	_, _ = w.Write(img.Data)
+}
+
+// publicLogo serves an organization's current logo to anyone who has its address: emails and
+// the invitation page show it (app.PublicOrganizationLogo). The address changes with the
+// logo, so caches keep it for good.
+func (s *Server) publicLogo(w http.ResponseWriter, r *http.Request) {
+	img, err := s.app.PublicOrganizationLogo(r.Context(), r.PathValue("org"), r.PathValue("image"))
+	if err != nil {
+		status := roster.HTTPStatus(roster.ErrorCode(err))
+		if status >= http.StatusInternalServerError {
+			s.log.ErrorContext(r.Context(), "public logo", "err", err, "request_id", httpserver.RequestID(r.Context()))
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("Content-Type", img.ContentType)
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'")
+	w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin") // a webmail page shows it
 	_, _ = w.Write(img.Data)
 }
 
@@ -317,11 +340,20 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 			p.Dialog = "remove_store_access"
 		case strings.HasSuffix(r.URL.Path, "/remove"):
 			p.Dialog = "remove_member"
-		case strings.HasSuffix(r.URL.Path, "/demote"):
-			if uid != rq.id.user.ID || m.Role != roster.OrgAdmin {
-				return roster.NotFound("no role change to confirm")
+		case strings.HasSuffix(r.URL.Path, "/role"):
+			// A role change waits for confirmation: making someone admin hands them the
+			// organization, making an admin a member takes it away (from oneself too).
+			// Nothing to confirm (the same role, an owner, no role): the members page alone.
+			p.NewRole = roster.OrgRole(r.URL.Query().Get("role"))
+			switch {
+			case !m.Role.Removable() || p.NewRole == m.Role || (p.NewRole != roster.OrgAdmin && p.NewRole != roster.OrgMember):
+			case uid == rq.id.user.ID:
+				p.Dialog = "demote_self"
+			default:
+				p.Dialog = "change_role"
 			}
-			p.Dialog = "demote_self"
+		case strings.HasSuffix(r.URL.Path, "/password-reset"):
+			p.Dialog = "send_reset"
 		default:
 			p.Dialog = "member_stores"
 			if err := s.loadStores(r, rq, p); err != nil {
@@ -374,12 +406,12 @@ func (s *Server) memberRole(w http.ResponseWriter, r *http.Request, rq *request)
 	role := roster.OrgRole(r.PostFormValue("role"))
 	self := r.PathValue("user") == rq.id.user.ID && role == roster.OrgMember
 	back := s.membersPath(r)
+	if r.PostFormValue("confirm") != "yes" {
+		redirect(w, r, back+"/"+r.PathValue("user")+"/role?"+url.Values{"role": {string(role)}}.Encode(), "")
+		return nil
+	}
 	if self {
-		if r.PostFormValue("confirm") != "yes" {
-			redirect(w, r, back+"/"+rq.id.user.ID+"/demote", "")
-			return nil
-		}
-		back = "/"
+		back = "/" // a page the member role may see
 	}
 	return s.memberAction(w, r, rq, map[bool]string{false: "member_role_saved", true: "self_demoted"}[self], back, func() error {
 		return s.app.ChangeMemberRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"), role)

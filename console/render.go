@@ -68,7 +68,8 @@ type view struct {
 	Store    *roster.StoreAccess // the active store in the selector
 	Flash    string              // a success message, translated
 	Error    string              // an error message, translated
-	Field    string              // the form field at fault
+	Field    string              // the form field at fault (the first, when there are several)
+	Fields   map[string]string   // every form field at fault → what to say next to it, translated
 	ErrInfo  map[string]any      // the error's machine-readable facts (the pending invitation to resend…)
 	Form     url.Values          // the values posted, to fill the form again
 	PageURL  string              // after a post: the page's own address, for the address bar (see pageURL)
@@ -84,6 +85,15 @@ type account struct {
 
 // dialogPage is page data that may open a pop-up over the page.
 type dialogPage interface{ dialogName() string }
+
+// Bad reports whether a form field is at fault: marked aria-invalid, its message beside it.
+func (v *view) Bad(field string) bool {
+	_, ok := v.Fields[field]
+	return ok || (field != "" && field == v.Field)
+}
+
+// FieldText is what to say next to a field at fault, "" for a field that is not.
+func (v *view) FieldText(field string) string { return v.Fields[field] }
 
 // InDialog reports whether a pop-up is open: messages then show inside it.
 func (v *view) InDialog() bool {
@@ -164,6 +174,14 @@ func (s *Server) setError(r *http.Request, v *view, err error) int {
 	v.Error = s.cat.errorText(v.L, err, httpserver.RequestID(r.Context()))
 	if e := roster.AsError(err); e != nil {
 		v.Field, v.ErrInfo = e.Field, e.Details
+		fields := roster.FieldErrors(e)
+		v.Fields = make(map[string]string, len(fields))
+		for _, fe := range fields {
+			v.Fields[fe.Field] = s.cat.fieldText(v.L, fe)
+		}
+		if len(fields) > 1 {
+			v.Error = s.cat.fieldsText(v.L, fields)
+		}
 	} else {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path, "request_id", httpserver.RequestID(r.Context()))
 	}
@@ -219,6 +237,7 @@ func funcs(cat catalogs) template.FuncMap {
 		"tk":      func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
 		"has":     func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
 		"maxlen":  maxLength,
+		"join":    strings.Join,
 		"choices": choices,
 		"date": func(t time.Time) string {
 			if t.IsZero() {

@@ -15,11 +15,13 @@ var Pages = app.Pages{
 	ConfirmEmail:     "/confirm-email",
 	Setup:            "/setup",
 	Login:            "/login",
+	Logo:             "/logos",
 }
 
 // routes registers every page of the console.
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", staticFiles())
+	mux.HandleFunc("GET "+Pages.Logo+"/{org}/{image}", s.publicLogo) // no session: emails show it
 
 	// Signed out: accounts and one-time links.
 	s.handle(mux, "GET "+Pages.Login, public, s.loginPage)
@@ -76,12 +78,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/members/new", signedIn, s.addMember)
 	s.handle(mux, "GET /orgs/{org}/members/create", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/create", signedIn, s.createUser)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/password-reset", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/password-reset", signedIn, s.memberPasswordReset)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/stores", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/stores", signedIn, s.memberStoreSave)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/stores/{store}/remove", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/stores/remove", signedIn, s.memberStoreRemove)
-	s.handle(mux, "GET /orgs/{org}/members/{user}/demote", signedIn, s.orgMembers)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/role", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/role", signedIn, s.memberRole)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/suspend", signedIn, s.memberSuspend)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/reactivate", signedIn, s.memberReactivate)

@@ -40,9 +40,11 @@ func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request
 	if p.Team, err = s.app.StoreTeam(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
-	if p.Invitations, err = s.app.StoreInvitations(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
+	invs, err := s.app.StoreInvitations(r.Context(), rq.id.actor, st.ID, "", 0)
+	if err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
+	p.Invitations = invs.Items
 	if strings.HasSuffix(r.URL.Path, "/invite") {
 		p.Dialog = "invite"
 	}

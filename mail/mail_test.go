@@ -200,3 +200,30 @@ func TestMailboxIsBounded(t *testing.T) {
 		t.Fatalf("mailbox %+v", msgs)
 	}
 }
+
+// TestOrganizationLogoInEmails: an email about an organization with a logo shows it at the
+// top of the HTML, named by the organization; a value that is not a web address is ignored;
+// without a logo the product's name stands there.
+func TestOrganizationLogoInEmails(t *testing.T) {
+	r, err := mail.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sampleData("invitation")
+	d["org_name"] = "Acme & Co"
+	d["org_logo_url"] = "https://roster.example/logos/org_1/img_2"
+	m, err := r.Render(mail.Email{Template: "invitation", To: "a@b.co", Data: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.HTML, `<img src="https://roster.example/logos/org_1/img_2" alt="Acme &amp; Co"`) {
+		t.Fatalf("no logo in the HTML:\n%s", m.HTML)
+	}
+	for _, bad := range []string{"javascript:alert(1)", "", "//evil.example/x.png"} {
+		d["org_logo_url"] = bad
+		m, err := r.Render(mail.Email{Template: "invitation", To: "a@b.co", Data: d})
+		if err != nil || strings.Contains(m.HTML, "<img") {
+			t.Errorf("logo %q: %v, an image is shown", bad, err)
+		}
+	}
+}

@@ -237,6 +237,7 @@ type page struct {
 	Lang, Product, Subject, Heading, Greeting, Button, LinkFallback, Footer string
 	Paragraphs, After                                                       []string
 	Link                                                                    string
+	Logo, LogoAlt                                                           string // the organization's logo, when the email is about one that has one
 }
 
 // Render turns an email into a message: subject, plain text and HTML. Values in the data
@@ -265,6 +266,10 @@ func (r *Renderer) Render(e Email) (Message, error) {
 		return strings.TrimSpace(b.String()), nil
 	}
 	p := page{Lang: e.Locale, Product: r.product, LinkFallback: loc.fallback, Link: e.Link}
+	if logo, _ := data["org_logo_url"].(string); strings.HasPrefix(logo, "https://") || strings.HasPrefix(logo, "http://") {
+		p.Logo = logo
+		p.LogoAlt, _ = data["org_name"].(string)
+	}
 	var err error
 	for _, f := range []struct {
 		t   *texttemplate.Template

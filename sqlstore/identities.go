@@ -31,13 +31,12 @@ func (c *Conn) SessionsByTokenHashes(ctx context.Context, hashes []string) ([]Se
 		WHERE s.token_hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`)`, args...)
 	return scanAll(rows, err, func(r *sql.Rows) (SessionUser, error) {
 		var su SessionUser
-		var created, seen, expires, reauth, uCreated, uUpdated int64
-		var verified sql.NullInt64
-		s, u := &su.Session, &su.User
-		err := r.Scan(&su.TokenHash, &s.ID, &s.UserID, &created, &seen, &expires, &reauth, &s.IP, &s.UserAgent,
-			&u.ID, &u.Email, &u.Name, &u.Locale, &u.Status, &u.Operator, &verified, &u.HasPassword, &uCreated, &uUpdated)
+		var created, seen, expires, reauth int64
+		var us userScan
+		s := &su.Session
+		err := r.Scan(append([]any{&su.TokenHash, &s.ID, &s.UserID, &created, &seen, &expires, &reauth, &s.IP, &s.UserAgent}, us.dest()...)...)
 		s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.ReauthAt = fromMicros(created), fromMicros(seen), fromMicros(expires), fromMicros(reauth)
-		u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = fromNullMicros(verified), fromMicros(uCreated), fromMicros(uUpdated)
+		su.User = us.user()
 		return su, err
 	})
 }

@@ -187,14 +187,9 @@ func (c *Conn) userLike(text string) (string, []any) {
 }
 
 func scanMember(r *sql.Rows) (roster.Member, error) {
-	var mem roster.Member
-	var verified sql.NullInt64
-	var created, updated int64
-	u := &mem.User
-	m, err := scanMembership(r, &u.ID, &u.Email, &u.Name, &u.Locale, &u.Status, &u.Operator, &verified, &u.HasPassword, &created, &updated)
-	u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = fromNullMicros(verified), fromMicros(created), fromMicros(updated)
-	mem.Membership = m
-	return mem, err
+	var us userScan
+	m, err := scanMembership(r, us.dest()...)
+	return roster.Member{Membership: m, User: us.user()}, err
 }
 
 // CountMembersByRole counts an organization's memberships by role; suspended ones are
@@ -255,4 +250,33 @@ func (c *Conn) UserOwnedOrganizations(ctx context.Context, userID string) ([]str
 // matches where the text appears anywhere in a column, as LIKE '%text%' does.
 func ftsPhrase(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// StoreNamesOfMembers returns, for each of userIDs, the names of the active stores of orgID
+// in which they hold a store role of their own, in name order: the members table's "stores"
+// column. Users with none are absent.
+func (c *Conn) StoreNamesOfMembers(ctx context.Context, orgID string, userIDs []string) (map[string][]string, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{orgID}
+	for _, id := range userIDs {
+		args = append(args, id)
+	}
+	rows, err := c.query(ctx, `SELECT sm.user_id, s.name FROM store_members sm JOIN stores s ON s.id = sm.store_id
+		WHERE sm.org_id = ? AND s.status = 'active' AND sm.user_id IN (`+placeholders(len(userIDs))+`)
+		ORDER BY sm.user_id, lower(s.name), s.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string][]string{}
+	for rows.Next() {
+		var user, name string
+		if err := rows.Scan(&user, &name); err != nil {
+			return nil, mapError(err)
+		}
+		out[user] = append(out[user], name)
+	}
+	return out, mapError(rows.Err())
 }

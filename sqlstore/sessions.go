@@ -18,11 +18,22 @@ func scanSession(r rowScanner) (roster.Session, error) {
 	return s, err
 }
 
-// CreateSession stores a session under the hash of its token.
+// CreateSession stores a session under the hash of its token; its user was active then.
 func (c *Conn) CreateSession(ctx context.Context, s roster.Session, tokenHash string) error {
 	_, err := c.exec(ctx, `INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.UserID, tokenHash, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), micros(s.ReauthAt), s.IP, s.UserAgent)
+	if err != nil {
+		return err
+	}
+	return c.userActive(ctx, s.UserID, s.CreatedAt)
+}
+
+// userActive records when a user last signed in or used a session (users.last_active_at):
+// the members table's "last active". It changes nothing the access index holds.
+func (c *Conn) userActive(ctx context.Context, userID string, now time.Time) error {
+	c.touchNothing()
+	_, err := c.exec(ctx, `UPDATE users SET last_active_at = ? WHERE id = ?`, micros(now), userID)
 	return err
 }
 
@@ -32,10 +43,12 @@ func (c *Conn) SessionByTokenHash(ctx context.Context, hash string) (roster.Sess
 	return s, notFound(err, "session")
 }
 
-// TouchSession records that a session was used.
-func (c *Conn) TouchSession(ctx context.Context, id string, now time.Time) error {
-	_, err := c.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, micros(now), id)
-	return err
+// TouchSession records that a session of userID was used.
+func (c *Conn) TouchSession(ctx context.Context, id, userID string, now time.Time) error {
+	if _, err := c.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, micros(now), id); err != nil {
+		return err
+	}
+	return c.userActive(ctx, userID, now)
 }
 
 // SessionByID returns a session.

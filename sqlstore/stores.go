@@ -158,13 +158,10 @@ func (c *Conn) StoreTeam(ctx context.Context, orgID, storeID string) ([]roster.T
 		ORDER BY lower(u.name), u.id`, storeID, orgID)
 	return scanAll(rows, err, func(r *sql.Rows) (roster.TeamMember, error) {
 		var t roster.TeamMember
-		var verified sql.NullInt64
-		var created, updated int64
+		var us userScan
 		var viaOrg int
-		u := &t.User
-		err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Locale, &u.Status, &u.Operator, &verified, &u.HasPassword, &created, &updated,
-			&t.OrgRole, &t.Status, &t.RoleID, &viaOrg)
-		u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = fromNullMicros(verified), fromMicros(created), fromMicros(updated)
+		err := r.Scan(append(us.dest(), &t.OrgRole, &t.Status, &t.RoleID, &viaOrg)...)
+		t.User = us.user()
 		t.Via = roster.ViaStoreRole
 		if viaOrg == 1 {
 			t.RoleID, t.Via = roster.StoreRoleAdmin, roster.ViaOrganizationRole

@@ -9,17 +9,35 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-const userColumns = `u.id, u.email, u.name, u.locale, u.status, u.is_operator, u.email_verified_at, u.password_hash IS NOT NULL, u.created_at, u.updated_at`
+const userColumns = `u.id, u.email, u.name, u.locale, u.status, u.is_operator, u.email_verified_at, u.password_hash IS NOT NULL, u.created_at, u.updated_at, u.last_active_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
+// userScan receives the userColumns of a row, among other columns: every reading of a user
+// scans through it, so a new column is added in one place.
+type userScan struct {
+	u                roster.User
+	verified, active sql.NullInt64
+	created, updated int64
+}
+
+// dest is where the userColumns go, in their order.
+func (s *userScan) dest() []any {
+	u := &s.u
+	return []any{&u.ID, &u.Email, &u.Name, &u.Locale, &u.Status, &u.Operator, &s.verified, &u.HasPassword, &s.created, &s.updated, &s.active}
+}
+
+// user is the user scanned.
+func (s *userScan) user() roster.User {
+	u := s.u
+	u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt, u.LastActiveAt = fromNullMicros(s.verified), fromMicros(s.created), fromMicros(s.updated), fromNullMicros(s.active)
+	return u
+}
+
 func scanUser(r rowScanner) (roster.User, error) {
-	var u roster.User
-	var verified sql.NullInt64
-	var created, updated int64
-	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Locale, &u.Status, &u.Operator, &verified, &u.HasPassword, &created, &updated)
-	u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = fromNullMicros(verified), fromMicros(created), fromMicros(updated)
-	return u, err
+	var s userScan
+	err := r.Scan(s.dest()...)
+	return s.user(), err
 }
 
 func scanUserRows(rows *sql.Rows) (roster.User, error) { return scanUser(rows) }
@@ -55,12 +73,9 @@ func (c *Conn) LockUser(ctx context.Context, id string) (roster.User, error) {
 func (c *Conn) UserByEmail(ctx context.Context, email string) (roster.User, string, error) {
 	var hash sql.NullString
 	row := c.queryRow(ctx, `SELECT `+userColumns+`, u.password_hash FROM users u WHERE u.email = ?`, email)
-	var u roster.User
-	var verified sql.NullInt64
-	var created, updated int64
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.Locale, &u.Status, &u.Operator, &verified, &u.HasPassword, &created, &updated, &hash)
-	u.EmailVerifiedAt, u.CreatedAt, u.UpdatedAt = fromNullMicros(verified), fromMicros(created), fromMicros(updated)
-	return u, hash.String, notFound(err, "user")
+	var us userScan
+	err := row.Scan(append(us.dest(), &hash)...)
+	return us.user(), hash.String, notFound(err, "user")
 }
 
 // PasswordHash returns a user's password hash, "" when they have none.

@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Controls that only a page without this file needs (a role list's Save button) hide.
+  document.documentElement.classList.add("js");
+
   // Preview a logo before it is uploaded.
   document.addEventListener("change", function (e) {
     var input = e.target;
@@ -22,8 +25,27 @@
   var opener = null;
   document.addEventListener("click", function (e) {
     var a = e.target.closest && e.target.closest("[hx-target='#modal']");
-    if (a) opener = a;
+    if (!a) return;
+    // An item of a row's ⋯ menu: the menu closes, and the focus comes back to its button.
+    var menu = a.closest("details.dropdown");
+    opener = menu ? menu.querySelector("summary") : a;
+    if (menu) menu.removeAttribute("open");
   }, true);
+
+  // A role chosen in a list (select[data-confirm]) is confirmed in a pop-up before it applies;
+  // cancelled, the list shows the role it had. Without this file, its Save button asks the
+  // server, which shows the same pop-up as a page.
+  document.addEventListener("change", function (e) {
+    var s = e.target;
+    if (!s.matches || !s.matches("select[data-confirm]") || !window.htmx) return;
+    opener = s;
+    htmx.ajax("GET", s.getAttribute("data-confirm") + "?" + encodeURIComponent(s.name) + "=" + encodeURIComponent(s.value),
+      {target: "#modal", select: "#modal", swap: "outerHTML"});
+  });
+  function restoreChoice(s) {
+    if (!s.matches("select[data-confirm]")) return;
+    Array.prototype.forEach.call(s.options, function (o) { o.selected = o.defaultSelected; });
+  }
 
   function openDialog() { return document.querySelector("#modal dialog[open]"); }
 
@@ -35,7 +57,7 @@
     if (d.open) d.close();
     d.remove();
     opener = null;
-    if (back) back.focus();
+    if (back) { restoreChoice(back); back.focus(); }
   }
 
   // Tab goes round the pop-up: from its last control to its first, and back with Shift
@@ -78,13 +100,13 @@
     }
   }, true);
 
-  // A pop-up that opens takes the focus to its first field; without fields, to its first
+  // A pop-up that opens takes the focus to its first field at fault, else its first field; without fields, to its first
   // button or link (the close link comes first in the markup, so fields are looked for first).
   function focusDialog() {
     upgradeDialog();
     var d = openDialog();
     if (!d) return;
-    var f = d.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") ||
+    var f = d.querySelector("[aria-invalid=true]") || d.querySelector("input:not([type=hidden]):not([disabled]), select, textarea") ||
       d.querySelector(".dialog-actions a[href], .dialog-actions button") || d.querySelector("a[href], button");
     if (f) f.focus();
   }
@@ -137,11 +159,19 @@
   document.addEventListener("DOMContentLoaded", initLists);
   document.addEventListener("htmx:afterSwap", initLists);
 
-  // A menu closes when the click lands outside of it.
+  // A menu closes when the click lands outside of it, and on Escape, giving the focus back
+  // to its button.
   document.addEventListener("click", function (e) {
     document.querySelectorAll("details.dropdown[open]").forEach(function (d) {
       if (!d.contains(e.target)) d.removeAttribute("open");
     });
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || openDialog()) return;
+    var d = e.target.closest && e.target.closest("details.dropdown[open]");
+    if (!d) return;
+    d.removeAttribute("open");
+    d.querySelector("summary").focus();
   });
   // Copy buttons of values shown once: shown only where this file runs; the value goes to the
   // clipboard, or, where the browser refuses, is selected for Ctrl+C. The status says which.
