@@ -56,6 +56,7 @@ var EventTypes = []EventType{
 	{"invitation.accepted", "An invitation was accepted."},
 	{"invitation.declined", "An invitation was declined."},
 	{"invitation.revoked", "An invitation was revoked."},
+	{"invitation.expired", "An invitation passed its expiry without an answer (emitted once per expiry, within a minute)."},
 	{"role.created", "A custom role was created."},
 	{"role.updated", "A custom role's name or permissions changed."},
 	{"role.deleted", "A custom role was deleted."},

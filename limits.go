@@ -20,6 +20,7 @@ const (
 	MaxPasswordField     = 1024 // bytes of a password field; the password rule allows 256 characters (password.MaxLength)
 	MaxTokenLength       = 200  // a one-time link's token as sent back
 	MaxIDLength          = 40   // an identifier (usr_…, org_…) or a cursor
+	MaxDurationLength    = 10   // a duration parameter such as 30s (the event feed's wait)
 	MaxTimeZoneLength    = 64   // an IANA time zone name
 	MaxPermissionKey     = 100  // a permission key such as campaigns.create
 	MaxURILength         = 2000 // a redirect or back-channel logout URI of an application

@@ -80,8 +80,8 @@ func TestEventFeed(t *testing.T) {
 		if err := json.Unmarshal(env.must(200, "", "GET", "/openapi.json", nil).raw, &doc); err != nil {
 			t.Fatal(err)
 		}
-		if len(doc.Webhooks) != len(roster.EventTypes) {
-			t.Errorf("%d webhooks in the OpenAPI document, %d event types", len(doc.Webhooks), len(roster.EventTypes))
+		if len(doc.Webhooks) != len(roster.EventTypes)+1 || doc.Webhooks["webhook.test"].Post.RequestBody.Content["application/json"].Schema.Ref == "" {
+			t.Errorf("%d webhooks in the OpenAPI document, %d event types and webhook.test", len(doc.Webhooks), len(roster.EventTypes))
 		}
 		for _, et := range roster.EventTypes {
 			if ref := doc.Webhooks[et.Type].Post.RequestBody.Content["application/json"].Schema.Ref; ref != "#/components/schemas/EventPayload" {

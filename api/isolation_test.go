@@ -197,6 +197,7 @@ var rows = map[string]op{
 	"list-webhook-deliveries":          {path: "/v1/organizations/{org}/webhooks/{id}/deliveries", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"redeliver-webhook":                {path: "/v1/organizations/{org}/webhooks/{id}/redeliver", setup: newOrgWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
 	"replay-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}/replay", setup: newOrgWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"test-webhook":                     {path: "/v1/organizations/{org}/webhooks/{id}/test", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
 	"create-instance-webhook":          {path: "/v1/webhooks", instanceWide: true, body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
 	"list-instance-webhooks":           {path: "/v1/webhooks", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"get-instance-webhook":             {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
@@ -206,6 +207,7 @@ var rows = map[string]op{
 	"list-instance-webhook-deliveries": {path: "/v1/webhooks/{id}/deliveries", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"redeliver-instance-webhook":       {path: "/v1/webhooks/{id}/redeliver", instanceWide: true, setup: newInstanceWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
 	"replay-instance-webhook":          {path: "/v1/webhooks/{id}/replay", instanceWide: true, setup: newInstanceWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
+	"test-instance-webhook":            {path: "/v1/webhooks/{id}/test", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 202, 403}},
 
 	// The audit log: everyone in the organization reads it (members their own actions only).
 	"list-audit-events": {path: "/v1/organizations/{org}/audit-events", want: [callers]int{401, 200, 200, 200, 200, 200, 404, 401, 404, 404}},

@@ -27,7 +27,7 @@ var schemaLimits = map[string]int{
 	"city": roster.MaxCityLength, "region": roster.MaxRegionLength, "postal_code": roster.MaxPostalCodeLength,
 	"phone": roster.MaxPhoneLength, "currency": roster.CurrencyCodeLength, "country": roster.CountryCodeLength,
 	"id": roster.MaxIDLength, "cursor": roster.MaxIDLength, "user_id": roster.MaxIDLength, "organization_id": roster.MaxIDLength,
-	"store_id": roster.MaxIDLength, "event_id": roster.MaxIDLength, "after": roster.MaxIDLength, "role_id": roster.MaxIDLength, "actor_id": roster.MaxIDLength, "target_id": roster.MaxIDLength,
+	"store_id": roster.MaxIDLength, "event_id": roster.MaxIDLength, "after": roster.MaxIDLength, "Last-Event-ID": roster.MaxIDLength, "wait": roster.MaxDurationLength, "role_id": roster.MaxIDLength, "actor_id": roster.MaxIDLength, "target_id": roster.MaxIDLength,
 	"session": roster.MaxIDLength, "user": roster.MaxIDLength, "org": roster.MaxIDLength, "store": roster.MaxIDLength,
 	"role": roster.MaxIDLength, "replacement_role_id": roster.MaxIDLength, "action": roster.MaxSearchLength,
 	"param.key": roster.MaxIDLength, "param.user": roster.MaxIDLength,

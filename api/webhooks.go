@@ -256,6 +256,25 @@ func (h webhookHandlers) replay(ctx context.Context, orgID, id string, b replayB
 	return out, nil
 }
 
+type testEventOut struct {
+	Body struct {
+		EventID string `json:"event_id" doc:"The test event's ID: the webhook-id of its delivery, in the delivery log"`
+	}
+}
+
+func (h webhookHandlers) test(ctx context.Context, orgID, id string) (*testEventOut, error) {
+	eventID, err := h.s.app.SendTestEvent(ctx, actor(ctx), orgID, id)
+	if err != nil {
+		return nil, h.s.fail(ctx, err)
+	}
+	out := &testEventOut{}
+	out.Body.EventID = eventID
+	return out, nil
+}
+
+const testEventDoc = "Sends a webhook.test event to this endpoint only, enabled or not, signed like every delivery. It is tried once; " +
+	"its outcome is in the delivery log and does not count towards disabling the endpoint."
+
 func (s *Server) registerWebhooks() {
 	h := webhookHandlers{s}
 	const tag = "Webhooks"
@@ -299,6 +318,11 @@ func (s *Server) registerWebhooks() {
 			return h.replay(ctx, in.Org, in.ID, in.Body)
 		},
 		withStatus(http.StatusAccepted), withDescription("At most 10,000 events, in order, with their webhook-ids."+orgWho))
+	register(s.api, op("test-webhook", http.MethodPost, org+"/{id}/test", "Send a test event", tag),
+		func(ctx context.Context, in *orgWebhookPath) (*testEventOut, error) {
+			return h.test(ctx, in.Org, in.ID)
+		},
+		withStatus(http.StatusAccepted), withDescription(testEventDoc+orgWho))
 
 	register(s.api, op("create-instance-webhook", http.MethodPost, inst, "Add an instance-wide webhook endpoint", tag),
 		func(ctx context.Context, in *instWebhookCreateIn) (*webhookOut, error) {
@@ -337,4 +361,7 @@ func (s *Server) registerWebhooks() {
 			return h.replay(ctx, "", in.ID, in.Body)
 		},
 		withStatus(http.StatusAccepted), withDescription("At most 10,000 events, in order, with their webhook-ids."+instWho))
+	register(s.api, op("test-instance-webhook", http.MethodPost, inst+"/{id}/test", "Send a test event (instance-wide endpoint)", tag),
+		func(ctx context.Context, in *instWebhookPath) (*testEventOut, error) { return h.test(ctx, "", in.ID) },
+		withStatus(http.StatusAccepted), withDescription(testEventDoc+instWho))
 }

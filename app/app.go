@@ -72,6 +72,7 @@ func DefaultConfig() Config {
 // App is Roster's use cases over one database.
 type App struct {
 	db     *sqlstore.DB
+	bells  map[string]*bell // what wakes the background loops, by kind (App.Wake)
 	cfg    Config
 	clock  roster.Clock
 	log    *slog.Logger
@@ -115,6 +116,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 
 		tokenFailures: newRateLimiter(OIDCTokenFailuresPerIP, time.Minute),
 		mail:          newMailState(),
+		bells:         map[string]*bell{},
 		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),
 		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
@@ -123,6 +125,10 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 	if cfg.IndexMemory >= 0 {
 		a.index = newAccessIndex(db, cfg.IndexMemory)
 	}
+	for _, k := range sqlstore.WakeKinds {
+		a.bells[k] = &bell{}
+	}
+	db.OnWake(func(kind string) { a.bells[kind].ring() })
 	db.OnAccessChange(func(ch sqlstore.AccessChange) {
 		if a.index != nil {
 			a.index.localChange(ch)
@@ -137,7 +143,14 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 // connection is down, checks answer from SQL). On SQLite it returns at once: every write
 // goes through this process. Serve runs it.
 func (a *App) Listen(ctx context.Context) {
-	if a.db.Engine() != sqlstore.Postgres || a.index == nil {
+	if a.db.Engine() != sqlstore.Postgres {
+		return
+	}
+	// And wakes this node's background loops when another node commits work for them.
+	woke := make(chan struct{})
+	go func() { defer close(woke); a.db.ListenWake(ctx) }()
+	defer func() { <-woke }()
+	if a.index == nil {
 		return
 	}
 	a.index.mu.Lock()
@@ -204,14 +217,13 @@ type txn struct {
 	ctx   context.Context
 	now   time.Time
 	actor roster.Actor
-	wake  chan struct{} // the outbox worker's doorbell
 }
 
 // write runs fn in a write transaction. When fn is refused for lack of permission, the
 // refusal is recorded in the audit log (see refused), since fn's transaction is rolled back.
 func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) error) error {
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor, wake: a.mail.wake})
+		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor})
 	})
 	if err == nil {
 		forgetScopes(ctx) // the request's next reads see the change

@@ -14,20 +14,7 @@ func (t *txn) email(e roster.Email) error {
 	if e.Data == nil {
 		e.Data = map[string]any{}
 	}
-	t.ring()
-	return t.Enqueue(t.ctx, KindEmail, e, t.now)
-}
-
-// ring wakes the outbox worker once the transaction commits.
-func (t *txn) ring() {
-	if t.wake != nil {
-		t.AfterCommit(func() {
-			select {
-			case t.wake <- struct{}{}:
-			default: // already rung
-			}
-		})
-	}
+	return t.Enqueue(t.ctx, KindEmail, e, t.now) // wakes the email loops once committed (App.Wake)
 }
 
 // notifyUser writes a notification to a user's current address, if they have proved it;

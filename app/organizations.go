@@ -122,6 +122,9 @@ func (a *App) DeleteOrganization(ctx context.Context, actor roster.Actor, orgID,
 		if err := t.DeleteOrganization(t.ctx, orgID); err != nil {
 			return err
 		}
+		if err := t.dropOrgWebhooks(orgID); err != nil {
+			return err
+		}
 		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "organization.deleted", TargetType: "organization", TargetID: orgID,
 			Before: detailsMap(s.org)})
 	})

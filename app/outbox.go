@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,10 +59,8 @@ func Backoff(attempts int) time.Duration {
 	return min(time.Minute<<(attempts-1), maxBackoff)
 }
 
-// mailState is the app's side of mail delivery: the worker's doorbell and, without SMTP,
-// the development mailbox.
+// mailState is the app's side of mail delivery: without SMTP, the development mailbox.
 type mailState struct {
-	wake    chan struct{}
 	mailbox atomic.Pointer[mail.Mailbox]
 
 	// Password reset requests, limited per IP address and per address in each process; the
@@ -70,12 +69,44 @@ type mailState struct {
 }
 
 func newMailState() mailState {
-	return mailState{wake: make(chan struct{}, 1), resetIP: newRateLimiter(10, time.Minute), resetAddr: newRateLimiter(5, time.Hour)}
+	return mailState{resetIP: newRateLimiter(10, time.Minute), resetAddr: newRateLimiter(5, time.Hour)}
 }
 
-// OutboxSignal rings after every commit that wrote an email, so the outbox worker sends
-// at once instead of waiting for its next poll.
-func (a *App) OutboxSignal() <-chan struct{} { return a.mail.wake }
+// bell wakes every loop that waits on it: ring closes the channel wait returned.
+type bell struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (b *bell) wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+func (b *bell) ring() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
+}
+
+// Wake returns a channel that is closed once a transaction commits that wrote work of a kind
+// (sqlstore.WakeEmail, WakeWebhook, WakeEvent): in this process, or, on PostgreSQL while
+// Listen runs, in any other. Every loop that waits on it wakes. Take the channel before
+// looking for work, then wait on it: a commit in between closes it, so nothing is missed.
+func (a *App) Wake(kind string) <-chan struct{} {
+	b := a.bells[kind]
+	if b == nil {
+		return nil // an unknown kind never wakes
+	}
+	return b.wait()
+}
 
 // SetMailbox tells the app that emails go to the development mailbox (no SMTP configured),
 // so that operators can read it.
@@ -103,6 +134,8 @@ type OutboundEmail struct {
 	Attempts   int
 	CreatedAt  time.Time
 	LeaseUntil time.Time // the lease this claim holds, for RenewLease
+	// A webhook delivery's endpoint and the organization of its event: its order.
+	EndpointID, EventOrg string
 	// MessageID is the email's Message-ID (without angle brackets): the outbox ID at the
 	// instance's host, the same on every attempt, so that a receiver keeps one copy of an
 	// email sent twice (delivery is at least once). An email with a one-time link gets a new

@@ -219,6 +219,9 @@ func (a *App) DeleteWebhook(ctx context.Context, actor roster.Actor, orgID, id s
 		if err != nil {
 			return err
 		}
+		if _, err := t.CancelEndpointDeliveries(t.ctx, id, "the endpoint is deleted"); err != nil {
+			return err
+		}
 		if err := t.DeleteWebhookEndpoint(t.ctx, id); err != nil {
 			return err
 		}
@@ -287,6 +290,80 @@ func (a *App) ReplayWebhook(ctx context.Context, actor roster.Actor, orgID, id s
 	})
 }
 
+// WebhookTestEvent is the type of the event "send test event" delivers.
+const WebhookTestEvent = "webhook.test"
+
+// SendTestEvent queues a webhook.test event for one endpoint (enabled or not), signed like
+// every delivery, and returns its ID (the webhook-id). It is tried once: its outcome is in the
+// delivery log and changes nothing of the endpoint's failure record.
+func (a *App) SendTestEvent(ctx context.Context, actor roster.Actor, orgID, id string) (string, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (string, error) {
+		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
+			return "", err
+		}
+		w, err := ownWebhook(t.ctx, &t.Conn, orgID, id)
+		if err != nil {
+			return "", err
+		}
+		ev := roster.Event{ID: roster.NewID(roster.PrefixEvent), Type: WebhookTestEvent, Version: roster.EventVersion, OrgID: orgID,
+			ActorKind: t.actor.Kind, ActorID: t.actor.ID(), SubjectType: "webhook", SubjectID: w.ID,
+			After: map[string]any{"message": "This is a test event sent from Roster."}, CreatedAt: t.now}
+		b, err := json.Marshal(ev.Payload())
+		if err != nil {
+			return "", err
+		}
+		var payload map[string]any
+		if err := json.Unmarshal(b, &payload); err != nil {
+			return "", err
+		}
+		if err := t.EnqueueTestWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, payload, t.now); err != nil {
+			return "", err
+		}
+		return ev.ID, t.audit(roster.AuditEvent{OrgID: orgID, Action: "webhook.test_sent", TargetType: "webhook", TargetID: w.ID,
+			After: map[string]any{"event_id": ev.ID}})
+	})
+}
+
+// deliverTestEvent makes the one attempt of a test delivery and records it in the delivery log.
+func (a *App) deliverTestEvent(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint) error {
+	payload, _ := m.Data["test_event"].(map[string]any)
+	eventID, _ := payload["id"].(string)
+	now := a.clock.Now()
+	res := webhook.Result{}
+	secrets, err := a.webhookSecrets(w, now)
+	if err != nil {
+		res.Err = err
+	} else {
+		body, err := json.Marshal(payload)
+		if err != nil {
+			return err
+		}
+		h, err := webhook.Sign(eventID, now, body, secrets...)
+		if err != nil {
+			return err
+		}
+		res = a.hooks.Post(ctx, w.URL, h, body)
+	}
+	errText := ""
+	if res.Err != nil {
+		errText = truncate(res.Err.Error(), 500)
+	} else if !res.OK() {
+		errText = "HTTP " + http.StatusText(res.Status)
+	}
+	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		now := a.clock.Now()
+		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: eventID,
+			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
+			return err
+		}
+		if res.OK() {
+			return tx.MarkEmailSent(ctx, m.ID, now)
+		}
+		_, err := tx.EndEmail(ctx, m.ID, "failed", errText)
+		return err
+	})
+}
+
 // webhookEvents queues an event for every enabled endpoint that receives it, in the event's
 // transaction (t.audit).
 func (t *txn) webhookEvent(ev roster.Event) error {
@@ -304,51 +381,178 @@ func (t *txn) webhookEvent(ev roster.Event) error {
 	return nil
 }
 
-// enqueueWebhook writes one delivery to the outbox and rings the worker after commit.
+// enqueueWebhook writes one delivery to the outbox, which wakes the webhook loops once
+// committed (App.Wake).
 func (t *txn) enqueueWebhook(w roster.WebhookEndpoint, ev roster.Event) error {
-	t.ring()
-	return t.EnqueueWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, ev.ID, ev.OrgID, t.now, t.now)
+	return t.EnqueueWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, ev, t.now, t.now)
 }
 
-// DeliverWebhook makes one attempt at a claimed webhook delivery and records it: in the
-// endpoint's delivery log, and in the outbox (sent, retried on the schedule, or given up).
-// A 410 answer disables the endpoint; so does giving up after the whole schedule.
-func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail) error {
+// ClaimWebhooks leases up to limit webhook deliveries for this worker, for OutboxLease: the
+// head of each endpoint's order (sqlstore.ClaimWebhooks), so that an endpoint receives one
+// delivery at a time, in the order of its organization's events.
+func (a *App) ClaimWebhooks(ctx context.Context, limit int) ([]OutboundEmail, error) {
+	now := a.clock.Now()
+	lease := now.Add(OutboxLease)
+	claimed, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]sqlstore.OutboxEmail, error) {
+		return tx.ClaimWebhooks(ctx, now, lease, limit)
+	})
+	out := make([]OutboundEmail, len(claimed))
+	for i, m := range claimed {
+		out[i] = outboundWebhook(m, lease)
+	}
+	return out, err
+}
+
+func outboundWebhook(m sqlstore.OutboxEmail, lease time.Time) OutboundEmail {
+	return OutboundEmail{Email: m.Email, Kind: m.Kind, Attempts: m.Attempts, CreatedAt: m.CreatedAt, LeaseUntil: lease,
+		EndpointID: m.EndpointID, EventOrg: m.EventOrg}
+}
+
+// WebhookOutcome is one attempt at a webhook delivery, made and not yet recorded.
+type WebhookOutcome struct {
+	m    OutboundEmail
+	w    roster.WebhookEndpoint
+	ev   roster.Event
+	res  webhook.Result
+	more bool
+}
+
+// WebhookNext is what recording an outcome gives its worker: the delivery that comes next
+// in the endpoint's order, claimed in the same transaction, when OK.
+type WebhookNext struct {
+	Next OutboundEmail
+	OK   bool
+}
+
+// DeliverWebhook makes one attempt at a claimed webhook delivery and records it
+// (AttemptWebhook, then RecordWebhooks).
+func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail, more bool) (next OutboundEmail, ok bool, err error) {
+	o, record, err := a.AttemptWebhook(ctx, m, more)
+	if err != nil || !record {
+		return OutboundEmail{}, false, err
+	}
+	n, err := a.RecordWebhooks(ctx, []WebhookOutcome{o})
+	if err != nil {
+		return OutboundEmail{}, false, err
+	}
+	return n[0].Next, n[0].OK, nil
+}
+
+// AttemptWebhook makes one attempt at a claimed webhook delivery and returns its outcome, for
+// RecordWebhooks (record true). A delivery with nothing left to send (its endpoint deleted or
+// disabled, its event pruned) and a test event are settled here (record false). When the
+// attempt succeeds and more is true, recording it claims the delivery that comes next in the
+// endpoint's order.
+func (a *App) AttemptWebhook(ctx context.Context, m OutboundEmail, more bool) (WebhookOutcome, bool, error) {
 	endpointID, _ := m.Data["endpoint_id"].(string)
 	eventID, _ := m.Data["event_id"].(string)
 	c := a.read()
 	w, err := c.WebhookEndpoint(ctx, endpointID)
+	if _, test := m.Data["test_event"]; test && err == nil {
+		return WebhookOutcome{}, false, a.deliverTestEvent(ctx, m, w)
+	}
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && !w.Enabled) {
-		_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
-			return tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted or disabled")
+		// Deleted or disabled: none of its deliveries goes out.
+		err = a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+			if _, err := tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted or disabled"); err != nil {
+				return err
+			}
+			_, err := tx.CancelEndpointDeliveries(ctx, endpointID, "the endpoint is deleted or disabled")
+			return err
 		})
-		return err
+		return WebhookOutcome{}, false, err
 	}
 	if err != nil {
-		return err
+		return WebhookOutcome{}, false, err
 	}
 	ev, err := c.Event(ctx, eventID)
 	if err != nil { // pruned by the audit retention: nothing left to send
 		if roster.ErrorCode(err) == roster.ENotFound {
 			_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) { return tx.EndEmail(ctx, m.ID, "cancelled", "the event is pruned") })
 		}
-		return err
+		return WebhookOutcome{}, false, err
 	}
+	o := WebhookOutcome{m: m, w: w, ev: ev, more: more}
 	now := a.clock.Now()
 	secrets, err := a.webhookSecrets(w, now)
 	if err != nil { // an attempt that failed: retried on the schedule, then given up
-		return a.recordWebhook(ctx, m, w, ev, webhook.Result{Err: err})
+		o.res, o.more = webhook.Result{Err: err}, false
+		return o, true, nil
 	}
 	body, err := json.Marshal(ev.Payload())
 	if err != nil {
-		return err
+		return o, false, err
 	}
 	h, err := webhook.Sign(ev.ID, now, body, secrets...)
 	if err != nil {
-		return err
+		return o, false, err
 	}
-	res := a.hooks.Post(ctx, w.URL, h, body)
-	return a.recordWebhook(ctx, m, w, ev, res)
+	o.res = a.hooks.Post(ctx, w.URL, h, body)
+	return o, true, nil
+}
+
+// RecordWebhooks records the outcomes of attempts, several workers' at once, in one
+// transaction (one commit, one fsync on SQLite, for all of them), and returns for each the
+// delivery claimed next in its endpoint's order, if any.
+func (a *App) RecordWebhooks(ctx context.Context, outcomes []WebhookOutcome) ([]WebhookNext, error) {
+	return txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]WebhookNext, error) {
+		out := make([]WebhookNext, len(outcomes))
+		// Successes to endpoints that were not failing, the common case, go in a few
+		// statements for all: their log rows, their status, then each endpoint's next.
+		var fast []int
+		var endpoints []string
+		for i, o := range outcomes {
+			if o.res.OK() && o.w.FailingSince.IsZero() {
+				fast = append(fast, i)
+				endpoints = append(endpoints, o.w.ID)
+				continue
+			}
+			n, err := a.recordWebhook(ctx, tx, o)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		if len(fast) == 0 {
+			return out, nil
+		}
+		now := a.clock.Now()
+		exists, err := tx.ExistingWebhookEndpoints(ctx, endpoints) // a deleted one has no log any more
+		if err != nil {
+			return nil, err
+		}
+		var logs []roster.WebhookDelivery
+		var sent []string
+		for _, i := range fast {
+			o := outcomes[i]
+			sent = append(sent, o.m.ID)
+			if exists[o.w.ID] {
+				logs = append(logs, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: o.w.ID, EventID: o.ev.ID,
+					Attempt: o.m.Attempts, Status: o.res.Status, Latency: o.res.Latency, Response: o.res.Response, CreatedAt: now})
+			}
+		}
+		if err := tx.InsertWebhookDeliveries(ctx, logs); err != nil {
+			return nil, err
+		}
+		if err := tx.MarkOutboxSent(ctx, sent, now); err != nil {
+			return nil, err
+		}
+		// If an endpoint was disabled meanwhile, the delivery claimed next is cancelled when
+		// it is attempted.
+		lease := now.Add(OutboxLease)
+		for _, i := range fast {
+			o := outcomes[i]
+			if !o.more || !exists[o.w.ID] {
+				continue
+			}
+			n, ok, err := tx.ClaimNextWebhook(ctx, o.m.EndpointID, o.m.EventOrg, now, lease)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = WebhookNext{Next: outboundWebhook(n, lease), OK: ok}
+		}
+		return out, nil
+	})
 }
 
 // webhookSecrets unseals the secrets that sign now: the current one, and the previous one
@@ -369,36 +573,54 @@ func (a *App) webhookSecrets(w roster.WebhookEndpoint, now time.Time) ([]string,
 	return out, nil
 }
 
-// recordWebhook records an attempt's outcome.
-func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint, ev roster.Event, res webhook.Result) error {
+// WebhookFailingDays is how long an endpoint fails every delivery before Roster gives up on
+// a delivery for good and disables it: the retry schedule, about three days.
+func WebhookFailingDays() int {
+	var total time.Duration
+	for _, d := range WebhookRetries {
+		total += d
+	}
+	return int((total + 12*time.Hour) / (24 * time.Hour))
+}
+
+// recordWebhook records an attempt's outcome in tx, and claims the next delivery of the
+// endpoint's order after a success when more is true.
+func (a *App) recordWebhook(ctx context.Context, tx *sqlstore.Tx, o WebhookOutcome) (WebhookNext, error) {
+	m, w, ev, res, more := o.m, o.w, o.ev, o.res, o.more
 	errText := ""
 	if res.Err != nil {
 		errText = truncate(res.Err.Error(), 500)
 	} else if !res.OK() {
 		errText = "HTTP " + http.StatusText(res.Status)
 	}
-	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+	type claimedNext = WebhookNext
+	next, err := func() (claimedNext, error) {
 		now := a.clock.Now()
 		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: ev.ID,
 			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
-			return err
+			return claimedNext{}, err
 		}
 		cur, err := tx.WebhookEndpoint(ctx, w.ID)
 		if roster.ErrorCode(err) == roster.ENotFound {
 			_, err = tx.EndEmail(ctx, m.ID, "cancelled", "the endpoint is deleted")
-			return err
+			return claimedNext{}, err
 		}
 		if err != nil {
-			return err
+			return claimedNext{}, err
 		}
 		if res.OK() {
 			if !cur.FailingSince.IsZero() {
 				cur.FailingSince = time.Time{}
 				if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
-					return err
+					return claimedNext{}, err
 				}
 			}
-			return tx.MarkEmailSent(ctx, m.ID, now)
+			if err := tx.MarkEmailSent(ctx, m.ID, now); err != nil || !more || !cur.Enabled {
+				return claimedNext{}, err
+			}
+			lease := now.Add(OutboxLease)
+			n, ok, err := tx.ClaimNextWebhook(ctx, m.EndpointID, m.EventOrg, now, lease)
+			return claimedNext{Next: outboundWebhook(n, lease), OK: ok}, err
 		}
 		if cur.FailingSince.IsZero() {
 			cur.FailingSince = now
@@ -406,27 +628,87 @@ func (a *App) recordWebhook(ctx context.Context, m OutboundEmail, w roster.Webho
 		gone := res.Status == http.StatusGone
 		if !gone && m.Attempts <= len(WebhookRetries) {
 			if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
-				return err
+				return claimedNext{}, err
 			}
 			wait := WebhookRetries[m.Attempts-1]
 			wait += time.Duration((rand.Float64()*0.2 - 0.1) * float64(wait)) // #nosec G404 -- jitter, not a secret
-			return tx.RetryEmail(ctx, m.ID, now.Add(wait), errText)
+			return claimedNext{}, tx.RetryEmail(ctx, m.ID, now.Add(wait), errText)
 		}
 		if _, err := tx.EndEmail(ctx, m.ID, "failed", errText); err != nil {
-			return err
+			return claimedNext{}, err
 		}
 		if !cur.Enabled {
-			return nil
+			return claimedNext{}, nil
 		}
 		cur.Enabled, cur.DisabledReason, cur.UpdatedAt = false, "failing", now
 		if gone {
 			cur.DisabledReason = "gone"
 		}
 		if err := tx.UpdateWebhookEndpoint(ctx, cur); err != nil {
-			return err
+			return claimedNext{}, err
+		}
+		// Its deliveries still waiting are dropped: re-enabled, it receives new events, and a
+		// replay sends the ones it missed.
+		if _, err := tx.CancelEndpointDeliveries(ctx, cur.ID, "the endpoint is disabled"); err != nil {
+			return claimedNext{}, err
 		}
 		t := &txn{Tx: tx, ctx: ctx, now: now, actor: roster.System()}
-		return t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "webhook.disabled", TargetType: "webhook", TargetID: cur.ID,
+		if err := a.notifyWebhookDisabled(t, cur, gone, errText); err != nil {
+			return claimedNext{}, err
+		}
+		return claimedNext{}, t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "webhook.disabled", TargetType: "webhook", TargetID: cur.ID,
 			After: map[string]any{"reason": cur.DisabledReason, "status": res.Status, "error": errText}})
-	})
+	}()
+	return next, err
+}
+
+// maxDisabledNotices bounds the administrators told that an endpoint was disabled.
+const maxDisabledNotices = 100
+
+// notifyWebhookDisabled tells the owner and the admins of the endpoint's organization (for an
+// instance-wide endpoint, nobody: operators see it in the audit log) that Roster disabled it,
+// each in their language.
+func (a *App) notifyWebhookDisabled(t *txn, w roster.WebhookEndpoint, gone bool, lastError string) error {
+	if w.OrgID == "" {
+		return nil
+	}
+	org, err := t.Organization(t.ctx, w.OrgID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, role := range []roster.OrgRole{roster.OrgOwner, roster.OrgAdmin} {
+		members, err := t.ListMembers(t.ctx, sqlstore.MemberFilter{OrgID: w.OrgID, Role: role, Status: roster.MembershipActive, Limit: maxDisabledNotices})
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := t.notifyUser(m.User, "webhook_disabled", w.OrgID, map[string]any{"org_name": org.Name, "endpoint_url": w.URL,
+				"gone": gone, "days": WebhookFailingDays(), "last_error": lastError}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// dropOrgWebhooks deletes an organization's endpoints, with their pending deliveries and
+// logs, in the transaction that deletes the organization: nothing more is delivered for it.
+// (Instance-wide endpoints still receive organization.deleted.)
+func (t *txn) dropOrgWebhooks(orgID string) error {
+	endpoints, err := t.ListWebhookEndpoints(t.ctx, orgID)
+	if err != nil {
+		return err
+	}
+	for _, w := range endpoints {
+		if _, err := t.CancelEndpointDeliveries(t.ctx, w.ID, "the organization is deleted"); err != nil {
+			return err
+		}
+		if err := t.DeleteWebhookEndpoint(t.ctx, w.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -128,12 +128,22 @@ func TestWebhooksDeliverSignedEvents(t *testing.T) {
 		}
 		recv.SetSecrets(t, newSecret)
 
-		// Replay since a time: the two subscribed events, in order.
+		// Replay since a time: the two subscribed events, in order. The redelivery just made
+		// failed (400: the receiver no longer knew the old secret) and waits for its retry, so
+		// the replay's copy of that same event waits behind it: the endpoint's order.
 		n, err := env.App.ReplayWebhook(ctx, tm.admin, tm.org.ID, w.ID, env.Clock.Now().Add(-24*time.Hour))
 		want(t, err, "", "replay")
 		out.Deliver(t)
-		if a, b := recv.Next(t), recv.Next(t); n != 2 || a.ID != got.ID || b.ID != first.ID {
-			t.Fatalf("replay of %d: %s then %s", n, a.ID, b.ID)
+		if a := recv.Next(t); n != 2 || a.ID != got.ID {
+			t.Fatalf("replay of %d: %s first", n, a.ID)
+		}
+		if recv.Pending() != 0 {
+			t.Fatal("a later delivery went out while an earlier one waits for its retry")
+		}
+		env.Clock.Advance(6 * time.Second)
+		out.Deliver(t)
+		if retried, replayed := recv.Next(t), recv.Next(t); retried.ID != first.ID || retried.Status != 200 || replayed.ID != first.ID || replayed.Status != 200 {
+			t.Fatalf("after the retry: %+v then %+v", retried, replayed)
 		}
 
 		// 410 Gone disables the endpoint: later events are not queued for it.

@@ -16,6 +16,9 @@ func sampleData(template string) map[string]any {
 		"expires_at": "2026-11-29T09:00:00Z", "new_email": "m•••c@acme.com", "invitee_name": "Marc", "invitee_email": "marc@acme.com",
 		"from_name": "Olivia", "to_name": "Ana", "requested_by": "Olivia",
 		"key_name": "Zendesk", "by_name": "Olivia", "by_other": true}
+	if template == "webhook_disabled" {
+		d["endpoint_url"], d["days"], d["gone"], d["last_error"] = "https://hooks.acme.com/roster", 3, false, "HTTP Service Unavailable"
+	}
 	if template == "api_key_created" {
 		d["store_name"] = "Shop A"
 	}

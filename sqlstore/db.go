@@ -71,6 +71,7 @@ type DB struct {
 	url      string                             // the PostgreSQL URL, for the access listener
 	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
 	listener listenerState                      // the PostgreSQL access listener (listen.go)
+	wakers   wakers                             // what a commit wakes (wake.go)
 
 	timeout time.Duration // see Options.Timeout
 	health  health

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -28,6 +29,7 @@ func (c *Conn) InsertEvent(ctx context.Context, e roster.Event) (roster.Event, e
 	_, err = c.exec(ctx, `INSERT INTO events (`+eventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.OrgID, e.Seq, e.Type, e.Version, e.StoreID, e.ActorKind, e.ActorID, e.SubjectType, e.SubjectID,
 		before, after, micros(e.CreatedAt))
+	c.wake(WakeEvent)
 	return e, err
 }
 
@@ -58,4 +60,31 @@ func scanEvent(r rowScanner) (roster.Event, error) {
 func (c *Conn) ListEvents(ctx context.Context, orgID string, afterSeq int64, limit int) ([]roster.Event, error) {
 	rows, err := c.query(ctx, `SELECT `+eventColumns+` FROM events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?`, orgID, afterSeq, limit)
 	return scanAll(rows, err, func(r *sql.Rows) (roster.Event, error) { return scanEvent(r) })
+}
+
+// ExpiredInvitation is an invitation that passed its expiry without an answer.
+type ExpiredInvitation struct {
+	ID, OrgID, Email string
+	ExpiresAt        time.Time
+}
+
+// TakeExpiredInvitations marks up to limit invitations whose expiry has passed, unanswered
+// (pending, or marked expired when a new invitation replaced them), as told of that expiry,
+// and returns them: each expiry is taken once, by one transaction of one process.
+func (c *Conn) TakeExpiredInvitations(ctx context.Context, now time.Time, limit int) ([]ExpiredInvitation, error) {
+	skip := ""
+	if c.engine == Postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	rows, err := c.query(ctx, `UPDATE invitations SET expiry_event_at = expires_at
+		WHERE id IN (SELECT id FROM invitations WHERE status IN ('pending', 'expired') AND expiry_event_at < expires_at AND expires_at <= ?
+			ORDER BY expires_at LIMIT ?`+skip+`)
+		RETURNING id, org_id, email, expires_at`, micros(now), limit)
+	return scanAll(rows, err, func(r *sql.Rows) (ExpiredInvitation, error) {
+		var e ExpiredInvitation
+		var at int64
+		err := r.Scan(&e.ID, &e.OrgID, &e.Email, &at)
+		e.ExpiresAt = fromMicros(at)
+		return e, err
+	})
 }

@@ -21,6 +21,7 @@ func (c *Conn) Enqueue(ctx context.Context, kind string, e roster.Email, now tim
 	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, link_kind, link_ref, org_id, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, kind, e.Template, e.To, e.Locale, string(data), e.LinkKind, e.LinkRef, nullString(e.OrgID), micros(now), micros(now))
+	c.wake(kind)
 	return err
 }
 
@@ -30,16 +31,20 @@ type OutboxEmail struct {
 	Kind      string
 	Attempts  int // including the one being made
 	CreatedAt time.Time
+	// A webhook delivery's place in its endpoint's order (EnqueueWebhook).
+	EndpointID, EventOrg string
+	EventSeq             int64
 }
 
-const outboxColumns = `id, kind, template, recipient, locale, data, link_kind, link_ref, org_id, attempts, created_at`
+const outboxColumns = `id, kind, template, recipient, locale, data, link_kind, link_ref, org_id, attempts, created_at, endpoint_id, event_org, event_seq`
 
 func scanOutboxEmail(r rowScanner) (OutboxEmail, error) {
 	var m OutboxEmail
 	var data string
 	var org sql.NullString
 	var created int64
-	if err := r.Scan(&m.ID, &m.Kind, &m.Template, &m.To, &m.Locale, &data, &m.LinkKind, &m.LinkRef, &org, &m.Attempts, &created); err != nil {
+	if err := r.Scan(&m.ID, &m.Kind, &m.Template, &m.To, &m.Locale, &data, &m.LinkKind, &m.LinkRef, &org, &m.Attempts, &created,
+		&m.EndpointID, &m.EventOrg, &m.EventSeq); err != nil {
 		return m, err
 	}
 	m.OrgID, m.CreatedAt = org.String, fromMicros(created)
@@ -75,6 +80,64 @@ func (c *Conn) ClaimOutbox(ctx context.Context, kinds []string, now, leaseUntil 
 	return claimed, err
 }
 
+// ClaimWebhooks takes up to limit webhook deliveries that are due, and leases them until
+// leaseUntil, counting one more attempt. It takes only the head of each endpoint's order: a
+// delivery is taken when no earlier delivery of the same organization's events to the same
+// endpoint is pending (in flight, or waiting for its retry), and when no other delivery to
+// the endpoint is in flight. An endpoint therefore receives one delivery at a time, in order,
+// and a dead endpoint holds one worker at most. Several deliveries to one instance-wide
+// endpoint (of different organizations) may be taken at once; the worker sends them one
+// after the other. On PostgreSQL, FOR UPDATE SKIP LOCKED keeps concurrent workers apart.
+func (c *Conn) ClaimWebhooks(ctx context.Context, now, leaseUntil time.Time, limit int) ([]OutboxEmail, error) {
+	skip := ""
+	if c.engine == Postgres {
+		skip = " FOR UPDATE OF o SKIP LOCKED"
+	}
+	rows, err := c.query(ctx, `UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.kind = 'webhook' AND o.next_attempt_at <= ? AND o.lease_until <= ?
+			AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.endpoint_id = o.endpoint_id AND p.event_org = o.event_org AND p.status = 'pending'
+				AND (p.event_seq < o.event_seq OR (p.event_seq = o.event_seq AND p.id < o.id)))
+			AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.endpoint_id = o.endpoint_id AND p.status = 'pending' AND p.lease_until > ?)
+			ORDER BY o.next_attempt_at, o.id LIMIT ?`+skip+`)
+		RETURNING `+outboxColumns, micros(leaseUntil), micros(now), micros(now), micros(now), limit)
+	claimed, err := scanAll(rows, err, func(r *sql.Rows) (OutboxEmail, error) { return scanOutboxEmail(r) })
+	slices.SortFunc(claimed, func(a, b OutboxEmail) int { return strings.Compare(a.ID, b.ID) })
+	return claimed, err
+}
+
+// ClaimNextWebhook takes the delivery that comes next in an endpoint's order for an
+// organization's events, if it is due and not leased, and leases it until leaseUntil. The
+// worker calls it in the transaction that records the previous delivery as sent, so that a
+// backlog to one endpoint drains without waiting for the next claim round.
+func (c *Conn) ClaimNextWebhook(ctx context.Context, endpointID, eventOrg string, now, leaseUntil time.Time) (OutboxEmail, bool, error) {
+	lock := ""
+	if c.engine == Postgres {
+		lock = " FOR UPDATE"
+	}
+	m, err := scanOutboxEmail(c.queryRow(ctx, `UPDATE outbox SET lease_until = ?, attempts = attempts + 1
+		WHERE id = (SELECT id FROM outbox WHERE endpoint_id = ? AND event_org = ? AND status = 'pending' ORDER BY event_seq, id LIMIT 1`+lock+`)
+			AND next_attempt_at <= ? AND lease_until <= ?
+		RETURNING `+outboxColumns, micros(leaseUntil), endpointID, eventOrg, micros(now), micros(now)))
+	if err == sql.ErrNoRows {
+		return OutboxEmail{}, false, nil
+	}
+	if err != nil {
+		return m, false, mapError(err)
+	}
+	return m, true, nil
+}
+
+// CancelEndpointDeliveries cancels the deliveries still pending to an endpoint (disabled or
+// deleted), and returns how many.
+func (c *Conn) CancelEndpointDeliveries(ctx context.Context, endpointID, reason string) (int64, error) {
+	res, err := c.exec(ctx, `UPDATE outbox SET status = 'cancelled', lease_until = 0, last_error = ? WHERE endpoint_id = ? AND status = 'pending'`,
+		reason, endpointID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // RenewLease extends the lease of claimed messages that still hold the lease `held` (that no
 // other worker claimed since it ran out) to leaseUntil, and returns the IDs it renewed.
 func (c *Conn) RenewLease(ctx context.Context, ids []string, held, leaseUntil time.Time) ([]string, error) {
@@ -96,6 +159,20 @@ func (c *Conn) RenewLease(ctx context.Context, ids []string, held, leaseUntil ti
 // MarkEmailSent records a delivered email.
 func (c *Conn) MarkEmailSent(ctx context.Context, id string, now time.Time) error {
 	_, err := c.exec(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = 0, last_error = '' WHERE id = ? AND status = 'pending'`, micros(now), id)
+	return err
+}
+
+// MarkOutboxSent records delivered messages, in one statement.
+func (c *Conn) MarkOutboxSent(ctx context.Context, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{micros(now)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := c.exec(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = 0, last_error = '' WHERE status = 'pending' AND id IN (`+
+		placeholders(len(ids))+`)`, args...)
 	return err
 }
 

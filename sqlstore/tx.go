@@ -36,6 +36,7 @@ type Tx struct {
 	Conn
 	afterCommit []func()
 	access      accessWrites // what the transaction changed of access (access.go)
+	wakes       []string     // the kinds of work it wrote for background loops (wake.go)
 }
 
 // AfterCommit registers fn to run once the transaction has committed, for example to wake
@@ -105,6 +106,9 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 			return err
 		}
 	}
+	if err = notifyWakes(ctx, sqlTx, db.engine, tx.wakes); err != nil {
+		return err
+	}
 	if err = sqlTx.Commit(); err != nil {
 		return mapError(err)
 	}
@@ -114,6 +118,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 		db.accessChanged(AccessChange{Revision: rev, Keys: keys})
 		RecordRevision(ctx, rev)
 	}
+	db.woke(tx.wakes)
 	for _, f := range tx.afterCommit {
 		f()
 	}

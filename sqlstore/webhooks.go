@@ -83,14 +83,36 @@ func (c *Conn) WebhookEndpointsFor(ctx context.Context, orgID string) ([]roster.
 	return scanAll(rows, err, func(r *sql.Rows) (roster.WebhookEndpoint, error) { return scanWebhook(r) })
 }
 
-// EnqueueWebhook writes the delivery of an event to an endpoint to the outbox, due at due.
-func (c *Conn) EnqueueWebhook(ctx context.Context, kind, id, endpointID, eventID, orgID string, now, due time.Time) error {
-	data, err := json.Marshal(map[string]string{"endpoint_id": endpointID, "event_id": eventID})
+// EnqueueWebhook writes the delivery of an event to an endpoint to the outbox, due at due,
+// in its place in the endpoint's order: after the deliveries of the organization's earlier
+// events (ClaimWebhooks).
+func (c *Conn) EnqueueWebhook(ctx context.Context, kind, id, endpointID string, ev roster.Event, now, due time.Time) error {
+	data, err := json.Marshal(map[string]string{"endpoint_id": endpointID, "event_id": ev.ID})
 	if err != nil {
 		return err
 	}
-	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, org_id, next_attempt_at, created_at)
-		VALUES (?, ?, 'event', ?, '', ?, ?, ?, ?)`, id, kind, endpointID, string(data), nullString(orgID), micros(due), micros(now))
+	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, org_id, next_attempt_at, created_at, endpoint_id, event_org, event_seq)
+		VALUES (?, ?, 'event', ?, '', ?, ?, ?, ?, ?, ?, ?)`, id, kind, endpointID, string(data), nullString(ev.OrgID), micros(due), micros(now),
+		endpointID, ev.OrgID, ev.Seq)
+	c.wake(WakeWebhook)
+	return err
+}
+
+// TestWebhookOrder is the order a test delivery takes its place in: its own, so that it
+// neither waits behind an endpoint's events nor holds them up (one delivery to an endpoint
+// is in flight at a time all the same).
+const TestWebhookOrder = "test"
+
+// EnqueueTestWebhook writes a test delivery to an endpoint to the outbox, due now: event is
+// the whole event (it is not in the feed).
+func (c *Conn) EnqueueTestWebhook(ctx context.Context, kind, id, endpointID string, event map[string]any, now time.Time) error {
+	data, err := json.Marshal(map[string]any{"endpoint_id": endpointID, "test_event": event})
+	if err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, `INSERT INTO outbox (id, kind, template, recipient, locale, data, next_attempt_at, created_at, endpoint_id, event_org, event_seq)
+		VALUES (?, ?, 'test', ?, '', ?, ?, ?, ?, ?, 0)`, id, kind, endpointID, string(data), micros(now), micros(now), endpointID, TestWebhookOrder)
+	c.wake(WakeWebhook)
 	return err
 }
 
@@ -116,6 +138,43 @@ func (c *Conn) InsertWebhookDelivery(ctx context.Context, d roster.WebhookDelive
 	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, attempt, status, latency_ms, response, error, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.EndpointID, d.EventID, d.Attempt, d.Status, d.Latency.Milliseconds(), d.Response, d.Error, micros(d.CreatedAt))
 	return err
+}
+
+// InsertWebhookDeliveries appends attempts to their endpoints' delivery logs, in one statement.
+func (c *Conn) InsertWebhookDeliveries(ctx context.Context, ds []roster.WebhookDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	var args []any
+	rows := make([]string, len(ds))
+	for i, d := range ds {
+		rows[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, d.ID, d.EndpointID, d.EventID, d.Attempt, d.Status, d.Latency.Milliseconds(), d.Response, d.Error, micros(d.CreatedAt))
+	}
+	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, attempt, status, latency_ms, response, error, created_at)
+		VALUES `+strings.Join(rows, ", "), args...)
+	return err
+}
+
+// ExistingWebhookEndpoints returns which of the endpoints still exist.
+func (c *Conn) ExistingWebhookEndpoints(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := c.query(ctx, `SELECT id FROM webhook_endpoints WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+	found, err := scanAll(rows, err, func(r *sql.Rows) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, err
 }
 
 // ListWebhookDeliveries lists an endpoint's delivery log, newest first.

@@ -114,7 +114,7 @@ func New(o Options) *Client {
 			DialContext:           c.dial,
 			TLSHandshakeTimeout:   Timeout,
 			ResponseHeaderTimeout: Timeout,
-			MaxIdleConnsPerHost:   4,
+			MaxIdleConnsPerHost:   16, // a worker's webhook slots (outbox.Options.Webhooks) to one receiver's host keep their connections
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
 		},

@@ -109,6 +109,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	workers.Go(func() { a.Listen(ctx) }) // PostgreSQL: keeps the access index in step with the other nodes
 	workers.Go(func() { cleanup(ctx, a) })
 	workers.Go(func() { prune(ctx, a, log) })
+	workers.Go(func() { expire(ctx, a, log) })
 	workers.Go(func() { outbox.New(a, renderer, sender, log, outbox.Options{}).Run(ctx) })
 
 	errc := make(chan error, 1)
@@ -143,6 +144,22 @@ func cleanup(ctx context.Context, a *app.App) {
 	defer t.Stop()
 	for {
 		a.Cleanup(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// expire emits invitation.expired for the invitations that passed their expiry, every minute.
+func expire(ctx context.Context, a *app.App, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if _, err := a.ExpireInvitations(ctx); err != nil && ctx.Err() == nil {
+			log.Error("invitation expiry events", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Wake-ups. A transaction that writes work for a background loop (an email or a webhook
+// delivery to the outbox, an event to the feed) names its kind with Conn.wake. After commit
+// InTx calls the functions registered with OnWake for each kind, in this process; on
+// PostgreSQL the transaction also sends the kinds with pg_notify, and ListenWake hands them
+// to the same functions in every other process. The loops therefore start at once on any
+// node, instead of at their next poll.
+
+// Wake kinds: what a committed transaction wrote.
+const (
+	WakeEmail   = "email"   // an email to the outbox
+	WakeWebhook = "webhook" // a webhook delivery to the outbox
+	WakeEvent   = "event"   // an event to the feed
+)
+
+// WakeKinds lists every wake kind.
+var WakeKinds = []string{WakeEmail, WakeWebhook, WakeEvent}
+
+type wakers struct {
+	mu  sync.Mutex
+	fns []func(kind string)
+}
+
+// OnWake registers fn to be called with the kind of work a committed transaction wrote, in
+// this process (after commit) and, on PostgreSQL while ListenWake runs, in the others.
+func (db *DB) OnWake(fn func(kind string)) {
+	db.wakers.mu.Lock()
+	defer db.wakers.mu.Unlock()
+	db.wakers.fns = append(db.wakers.fns, fn)
+}
+
+func (db *DB) woke(kinds []string) {
+	db.wakers.mu.Lock()
+	fns := slices.Clone(db.wakers.fns)
+	db.wakers.mu.Unlock()
+	for _, k := range kinds {
+		for _, fn := range fns {
+			fn(k)
+		}
+	}
+}
+
+// wake records that the transaction wrote work of a kind. Outside a transaction it does
+// nothing (every write that wakes runs in one).
+func (c *Conn) wake(kind string) {
+	if c.tx != nil && !slices.Contains(c.tx.wakes, kind) {
+		c.tx.wakes = append(c.tx.wakes, kind)
+	}
+}
+
+// notifyWakes runs in the transaction, before commit: on PostgreSQL, it queues the
+// notification of each kind, which PostgreSQL delivers to the listeners on commit.
+func notifyWakes(ctx context.Context, tx *sql.Tx, engine Engine, kinds []string) error {
+	if engine != Postgres {
+		return nil
+	}
+	for _, k := range kinds {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('roster_wake_' || current_schema(), $1)`, k); err != nil {
+			return mapError(err)
+		}
+	}
+	return nil
+}
+
+// ListenWake keeps a dedicated connection listening for the wake-ups of the other processes
+// until ctx ends, reconnecting after a failure (with a growing pause, up to 2 s). Each time it
+// (re)connects it wakes every kind, since it may have missed notifications. It does nothing
+// on SQLite, where every write goes through this process.
+func (db *DB) ListenWake(ctx context.Context) {
+	if db.engine != Postgres {
+		return
+	}
+	pause := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		connected, err := db.listenWakeOnce(ctx)
+		if connected {
+			pause = 50 * time.Millisecond
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		db.log.Warn("wake listener disconnected; background work waits for its poll until it is back", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pause):
+		}
+		pause = min(pause*2, 2*time.Second)
+	}
+}
+
+func (db *DB) listenWakeOnce(ctx context.Context) (connected bool, err error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.Connect(cctx, db.url)
+	cancel()
+	if err != nil {
+		return false, err
+	}
+	defer func() {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = conn.Close(c)
+	}()
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return false, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{"roster_wake_" + schema}.Sanitize()); err != nil {
+		return false, err
+	}
+	db.woke(WakeKinds) // whatever was written while this process was not listening
+	for {
+		wctx, cancel := context.WithTimeout(ctx, listenPing)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return true, ctx.Err()
+			}
+			if wctx.Err() == nil {
+				return true, err
+			}
+			pctx, cancel := context.WithTimeout(ctx, listenPing)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return true, err
+			}
+			continue
+		}
+		if slices.Contains(WakeKinds, n.Payload) {
+			db.woke([]string{n.Payload})
+		}
+	}
+}
