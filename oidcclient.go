@@ -19,6 +19,7 @@ type OIDCClient struct {
 	RefreshTokenTTL        time.Duration
 	FirstParty             bool
 	BackChannelLogoutURI   string // logout tokens are posted here when the user signs out
+	SigningAlg             string // ES256 (the default) or RS256: signs its ID and access tokens
 	CreatedBy              string
 	CreatedAt              time.Time
 }

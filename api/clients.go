@@ -22,6 +22,7 @@ type Client struct {
 	RefreshTokenTTL        int       `json:"refresh_token_ttl" doc:"Seconds"`
 	FirstParty             bool      `json:"first_party"`
 	BackChannelLogoutURI   string    `json:"backchannel_logout_uri,omitempty"`
+	SigningAlg             string    `json:"id_token_signed_response_alg" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with"`
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -32,7 +33,7 @@ func clientJSON(c roster.OIDCClient, secret string) Client {
 	}
 	return Client{ID: c.ID, Name: c.Name, Type: typ, Secret: secret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Scopes: c.Scopes, AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
-		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, CreatedAt: c.CreatedAt}
+		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, CreatedAt: c.CreatedAt}
 }
 
 type createClientInput struct {
@@ -46,6 +47,7 @@ type createClientInput struct {
 		RefreshTokenTTL        int      `json:"refresh_token_ttl,omitempty" minimum:"0" maximum:"7776000" doc:"Seconds (3600 to 7776000); 30 days when omitted"`
 		FirstParty             bool     `json:"first_party,omitempty"`
 		BackChannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty" maxLength:"2000" doc:"Where logout tokens are posted when the user signs out (OpenID Connect Back-Channel Logout)"`
+		SigningAlg             string   `json:"id_token_signed_response_alg,omitempty" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with: ES256 when omitted; RS256 for relying parties that only know RSA (signed by an RSA key published in the key set)"`
 	}
 }
 
@@ -70,7 +72,7 @@ func (s *Server) registerClients() {
 			c, secret, err := s.app.CreateClient(ctx, actor(ctx), app.ClientInput{Name: b.Name, Public: b.Type == "public",
 				RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, Scopes: b.Scopes,
 				AccessTokenTTL: time.Duration(b.AccessTokenTTL) * time.Second, RefreshTokenTTL: time.Duration(b.RefreshTokenTTL) * time.Second,
-				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI})
+				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI, SigningAlg: b.SigningAlg})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

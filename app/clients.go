@@ -50,6 +50,7 @@ type ClientInput struct {
 	RefreshTokenTTL        time.Duration
 	FirstParty             bool
 	BackChannelLogoutURI   string
+	SigningAlg             string // ES256 (default) or RS256
 }
 
 // redirectURI validates a redirect URI: absolute, no fragment, https, or http on a loopback
@@ -145,6 +146,13 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 	if cl.RefreshTokenTTL, err = ttl("refresh_token_ttl", in.RefreshTokenTTL, DefaultRefreshTokenTTL, MinRefreshTokenTTL, MaxRefreshTokenTTL); err != nil {
 		return roster.OIDCClient{}, "", err
 	}
+	switch cl.SigningAlg = strings.ToUpper(strings.TrimSpace(in.SigningAlg)); cl.SigningAlg {
+	case "":
+		cl.SigningAlg = AlgES256
+	case AlgES256, AlgRS256:
+	default:
+		return roster.OIDCClient{}, "", roster.Invalidf("id_token_signed_response_alg", "give ES256 or RS256")
+	}
 	var secret, hash string
 	if !cl.Public {
 		secret, hash = token.New(clientSecretPrefix)
@@ -157,7 +165,7 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 			return c, err
 		}
 		return c, t.audit(roster.AuditEvent{Action: "client.created", TargetType: "client", TargetID: c.ID,
-			After: map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes}})
+			After: map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg}})
 	})
 	if err != nil {
 		return roster.OIDCClient{}, "", err

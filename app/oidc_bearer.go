@@ -59,6 +59,10 @@ func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, s
 	if err != nil || len(jws.Signatures) != 1 {
 		return actor, unauth
 	}
+	// RFC 9068 §4: the header typ says an access token; an ID token ("JWT") is refused.
+	if typ, _ := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(strings.TrimPrefix(strings.ToLower(typ), "application/"), "at+jwt") {
+		return actor, unauth
+	}
 	kid := jws.Signatures[0].Protected.KeyID
 	key, ok, err := a.publicKey(ctx, kid)
 	if err != nil {

@@ -8,11 +8,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,9 +87,32 @@ func (a *App) unseal(kid, sealed string) ([]byte, error) {
 	return g.Open(nil, b[:g.NonceSize()], b[g.NonceSize():], []byte(kid))
 }
 
-// newOIDCKey makes a new ES256 key, sealed for storage.
-func (a *App) newOIDCKey(now time.Time) (sqlstore.OIDCKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// Signing algorithms: ES256 signs by default; a client registered with RS256 gets its ID and
+// access tokens signed with an RSA key of the same set (for relying parties that only know
+// RSA). Each algorithm has its own keys, made when first needed and rotated together.
+const (
+	AlgES256 = string(jose.ES256)
+	AlgRS256 = string(jose.RS256)
+)
+
+// SigningAlgorithms are the algorithms a client may be registered with.
+var SigningAlgorithms = []string{AlgES256, AlgRS256}
+
+// rsaKeyBits is the size of the RSA signing keys.
+const rsaKeyBits = 2048
+
+// newOIDCKey makes a new key for alg (ES256 or RS256), sealed for storage.
+func (a *App) newOIDCKey(now time.Time, alg string) (sqlstore.OIDCKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case AlgES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case AlgRS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaKeyBits)
+	default:
+		return sqlstore.OIDCKey{}, fmt.Errorf("unknown signing algorithm %q", alg)
+	}
 	if err != nil {
 		return sqlstore.OIDCKey{}, err
 	}
@@ -100,23 +125,32 @@ func (a *App) newOIDCKey(now time.Time) (sqlstore.OIDCKey, error) {
 	if err != nil {
 		return sqlstore.OIDCKey{}, err
 	}
-	pub, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"})
+	pub, err := json.Marshal(jose.JSONWebKey{Key: priv.Public(), KeyID: kid, Algorithm: alg, Use: "sig"})
 	if err != nil {
 		return sqlstore.OIDCKey{}, err
 	}
-	return sqlstore.OIDCKey{ID: kid, Alg: string(jose.ES256), PublicJWK: string(pub), PrivateSealed: sealed, CreatedAt: now}, nil
+	return sqlstore.OIDCKey{ID: kid, Alg: alg, PublicJWK: string(pub), PrivateSealed: sealed, CreatedAt: now}, nil
 }
 
-// OIDCSigningKey returns the key that signs tokens now: the newest key not retired whose
-// private half this instance can unseal. The first call on a new database creates one.
+// OIDCSigningKey returns the ES256 key that signs tokens now (OIDCSigningKeyFor).
 func (a *App) OIDCSigningKey(ctx context.Context) (SigningKey, error) {
+	return a.OIDCSigningKeyFor(ctx, AlgES256)
+}
+
+// OIDCSigningKeyFor returns the key of the algorithm alg that signs tokens now: the newest key
+// of alg not retired whose private half this instance can unseal. The first call for an
+// algorithm on a new database creates one.
+func (a *App) OIDCSigningKeyFor(ctx context.Context, alg string) (SigningKey, error) {
+	if alg == "" {
+		alg = AlgES256
+	}
 	now := a.clock.Now()
 	keys, err := a.read().OIDCKeys(ctx, now)
 	if err != nil {
 		return SigningKey{}, err
 	}
 	for _, k := range keys {
-		if !k.Active(now) { // retired, or published ahead of its activation
+		if k.Alg != alg || !k.Active(now) { // retired, or published ahead of its activation
 			continue
 		}
 		if s, err := a.privateKey(k); err == nil {
@@ -128,7 +162,7 @@ func (a *App) OIDCSigningKey(ctx context.Context) (SigningKey, error) {
 	if _, err := a.sealer(); err != nil {
 		return SigningKey{}, err
 	}
-	k, err := a.newOIDCKey(now)
+	k, err := a.newOIDCKey(now, alg)
 	if err != nil {
 		return SigningKey{}, err
 	}
@@ -138,6 +172,41 @@ func (a *App) OIDCSigningKey(ctx context.Context) (SigningKey, error) {
 	a.log.Info("created an OpenID signing key", "kid", k.ID, "alg", k.Alg)
 	s, err := a.privateKey(k)
 	return SigningKey{ID: k.ID, Algorithm: jose.SignatureAlgorithm(k.Alg), Key: s}, err
+}
+
+// SignOIDC signs payload with the published key kid, with the JOSE header typ: the door
+// re-signs the library's access tokens as "at+jwt" (RFC 9068) with the key that signed them.
+func (a *App) SignOIDC(ctx context.Context, kid, typ string, payload []byte) (string, error) {
+	a.keys.mu.Lock()
+	s, ok := a.keys.private[kid]
+	a.keys.mu.Unlock()
+	if !ok {
+		keys, err := a.read().OIDCKeys(ctx, a.clock.Now())
+		if err != nil {
+			return "", err
+		}
+		i := slices.IndexFunc(keys, func(k sqlstore.OIDCKey) bool { return k.ID == kid })
+		if i < 0 {
+			return "", fmt.Errorf("no signing key %q", kid)
+		}
+		if s, err = a.privateKey(keys[i]); err != nil {
+			return "", err
+		}
+	}
+	alg := jose.ES256
+	if _, isRSA := s.Public().(*rsa.PublicKey); isRSA {
+		alg = jose.RS256
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: s, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return "", err
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
 }
 
 func (a *App) privateKey(k sqlstore.OIDCKey) (crypto.Signer, error) {
@@ -222,20 +291,33 @@ func (a *App) RotateOIDCKeys(ctx context.Context, actor roster.Actor) (string, e
 		return "", err
 	}
 	now := a.clock.Now()
-	k, err := a.newOIDCKey(now)
+	keys, err := a.read().OIDCKeys(ctx, now)
 	if err != nil {
 		return "", err
+	}
+	var made []sqlstore.OIDCKey
+	for _, alg := range SigningAlgorithms { // ES256 always; RS256 when some client uses it
+		if alg != AlgES256 && !slices.ContainsFunc(keys, func(k sqlstore.OIDCKey) bool { return k.Alg == alg }) {
+			continue
+		}
+		k, err := a.newOIDCKey(now, alg)
+		if err != nil {
+			return "", err
+		}
+		made = append(made, k)
 	}
 	err = a.write(ctx, actor, func(t *txn) error {
 		if err := t.RetireOIDCKeys(t.ctx, t.now, t.now.Add(keyRetention)); err != nil {
 			return err
 		}
-		if err := t.CreateOIDCKey(t.ctx, k); err != nil {
-			return err
+		for _, k := range made {
+			if err := t.CreateOIDCKey(t.ctx, k); err != nil {
+				return err
+			}
 		}
-		return t.audit(roster.AuditEvent{Action: "oidc.keys_rotated", TargetType: "oidc_key", TargetID: k.ID})
+		return t.audit(roster.AuditEvent{Action: "oidc.keys_rotated", TargetType: "oidc_key", TargetID: made[0].ID})
 	})
-	return k.ID, err
+	return made[0].ID, err
 }
 
 // keyPrePublish is how long a key made by scheduled rotation is published before it signs:
@@ -243,11 +325,11 @@ func (a *App) RotateOIDCKeys(ctx context.Context, actor roster.Actor) (string, e
 // key they do not have.
 const keyPrePublish = time.Hour
 
-// RotateOIDCKeysIfDue is the scheduled rotation, run periodically by every node (serve): when
-// the newest key is older than Config.KeyRotation, it publishes a new key that signs from
-// keyPrePublish later; once that key signs, the keys it replaces are retired and stay
-// published until every token they signed has expired (keyRetention). The key rows are locked,
-// so of several nodes one makes the key. It reports whether it made one.
+// RotateOIDCKeysIfDue is the scheduled rotation, run periodically by every node (serve): for
+// each algorithm in use, when its newest key is older than Config.KeyRotation, it publishes a
+// new key that signs from keyPrePublish later; once that key signs, the keys it replaces are
+// retired and stay published until every token they signed has expired (keyRetention). The
+// key rows are locked, so of several nodes one makes the key. It reports whether it made one.
 func (a *App) RotateOIDCKeysIfDue(ctx context.Context) (bool, error) {
 	if a.cfg.KeyRotation <= 0 {
 		return false, nil
@@ -255,37 +337,69 @@ func (a *App) RotateOIDCKeysIfDue(ctx context.Context) (bool, error) {
 	if _, err := a.sealer(); err != nil {
 		return false, nil // no encryption key: the provider has no keys to rotate
 	}
-	now := a.clock.Now()
-	next, err := a.newOIDCKey(now) // made outside the transaction; unused when not due
-	if err != nil {
-		return false, err
+	made := false
+	for _, alg := range SigningAlgorithms {
+		m, err := a.rotateIfDue(ctx, alg)
+		if err != nil {
+			return made, err
+		}
+		made = made || m
 	}
-	activates := now.Add(keyPrePublish)
-	next.ActivatesAt = &activates
-	made, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
-		if err := tx.LockOIDCKeys(ctx); err != nil {
+	return made, nil
+}
+
+func (a *App) rotateIfDue(ctx context.Context, alg string) (bool, error) {
+	now := a.clock.Now()
+	var next *sqlstore.OIDCKey // made outside the transaction when due (an RSA key takes a while)
+	for {
+		var due bool
+		made, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
+			if err := tx.LockOIDCKeys(ctx); err != nil {
+				return false, err
+			}
+			all, err := tx.OIDCKeys(ctx, now)
+			if err != nil {
+				return false, err
+			}
+			var keys []sqlstore.OIDCKey
+			for _, k := range all {
+				if k.Alg == alg {
+					keys = append(keys, k)
+				}
+			}
+			if len(keys) == 0 {
+				return false, nil // the first key is made when first needed (OIDCSigningKeyFor)
+			}
+			for _, k := range keys {
+				if k.Active(now) { // the newest key that signs: those before it are replaced
+					if err := tx.RetireOIDCKeysBefore(ctx, alg, k.ID, k.CreatedAt, now, now.Add(keyRetention)); err != nil {
+						return false, err
+					}
+					break
+				}
+			}
+			newest := keys[0]
+			if (newest.ActivatesAt != nil && newest.ActivatesAt.After(now)) || now.Sub(newest.CreatedAt) < a.cfg.KeyRotation {
+				return false, nil // one is published already, or none is due
+			}
+			if next == nil {
+				due = true
+				return false, nil
+			}
+			return true, tx.CreateOIDCKey(ctx, *next)
+		})
+		if err != nil || !due {
+			if made {
+				a.log.Info("scheduled rotation: a new OpenID signing key is published; it signs from", "kid", next.ID, "alg", alg, "at", next.ActivatesAt)
+			}
+			return made, err
+		}
+		k, err := a.newOIDCKey(now, alg)
+		if err != nil {
 			return false, err
 		}
-		keys, err := tx.OIDCKeys(ctx, now)
-		if err != nil || len(keys) == 0 {
-			return false, err // the first key is made when first needed (OIDCSigningKey)
-		}
-		for _, k := range keys {
-			if k.Active(now) { // the newest key that signs: those before it are replaced
-				if err := tx.RetireOIDCKeysBefore(ctx, k.ID, k.CreatedAt, now, now.Add(keyRetention)); err != nil {
-					return false, err
-				}
-				break
-			}
-		}
-		newest := keys[0]
-		if (newest.ActivatesAt != nil && newest.ActivatesAt.After(now)) || now.Sub(newest.CreatedAt) < a.cfg.KeyRotation {
-			return false, nil // one is published already, or none is due
-		}
-		return true, tx.CreateOIDCKey(ctx, next)
-	})
-	if made {
-		a.log.Info("scheduled rotation: a new OpenID signing key is published; it signs from", "kid", next.ID, "at", activates)
+		activates := now.Add(keyPrePublish)
+		k.ActivatesAt = &activates
+		next = &k
 	}
-	return made, err
 }

@@ -27,8 +27,13 @@ const backChannelEvent = "http://schemas.openid.net/event/backchannel-logout"
 const logoutTimeout = 5 * time.Second
 
 // LogoutToken returns a signed logout token for a user at a client.
+// It is signed with the client's algorithm.
 func (a *App) LogoutToken(ctx context.Context, clientID, userID string) (string, error) {
-	k, err := a.OIDCSigningKey(ctx)
+	alg := AlgES256
+	if cl, err := a.OIDCClientByID(ctx, clientID); err == nil {
+		alg = cl.SigningAlg
+	}
+	k, err := a.OIDCSigningKeyFor(ctx, alg)
 	if err != nil {
 		return "", err
 	}

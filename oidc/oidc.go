@@ -112,17 +112,6 @@ type door struct {
 	app    *app.App
 }
 
-// statusRecorder remembers the status a handler answered with.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
 // slowDown answers a rate-limited token request in the token endpoint's own error format
 // (RFC 6749 §5.2 has no code for it; temporarily_unavailable is the authorization endpoint's),
 // with 429 and Retry-After.
@@ -167,15 +156,34 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			slowDown(w, err)
 			return
 		}
-		// The organization and store parameters of a refresh (switching) reach the storage.
+		// The organization and store parameters of a refresh (switching) reach the storage,
+		// and the client's name its signing key.
 		if err := r.ParseForm(); err == nil {
-			r = r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm))
+			r = withClient(r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm)))
 		}
-		rw := &statusRecorder{ResponseWriter: w}
-		d.p.ServeHTTP(rw, r)
-		if rw.status == http.StatusBadRequest || rw.status == http.StatusUnauthorized {
+		rec := &recorder{header: w.Header()}
+		d.p.ServeHTTP(rec, r)
+		status, body := rec.status, rec.body.Bytes()
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if status == http.StatusBadRequest || status == http.StatusUnauthorized {
 			d.app.OIDCTokenRefused(ip)
 		}
+		if status == http.StatusOK {
+			typed, err := d.typeAccessToken(r.Context(), body)
+			if err != nil {
+				d.o.Log.Error("oidc: signing the access token", "err", err)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"error":"server_error"}` + "\n"))
+				return
+			}
+			body = typed
+			w.Header().Del("Content-Length")
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
 		return
 	case AuthorizePath, CallbackPath:
 		if err := r.ParseForm(); err != nil {

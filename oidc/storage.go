@@ -295,8 +295,17 @@ func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.Algo
 func (k signingKey) Key() any                                    { return k.SigningKey.Key }
 func (k signingKey) ID() string                                  { return k.SigningKey.ID }
 
+// SigningKey returns the key that signs for the token request's client: the library asks
+// without saying which client, so the door puts the client's ID in the context (clientOf). An
+// RS256 client gets an RSA key, every other an ES256 one.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	k, err := s.app.OIDCSigningKey(ctx)
+	alg := app.AlgES256
+	if id := clientOf(ctx); id != "" {
+		if cl, err := s.app.OIDCClientByID(ctx, id); err == nil {
+			alg = cl.SigningAlg
+		}
+	}
+	k, err := s.app.OIDCSigningKeyFor(ctx, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +313,7 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.ES256}, nil
+	return []jose.SignatureAlgorithm{jose.ES256, jose.RS256}, nil
 }
 
 // publicKey is a published key as the library sees it.

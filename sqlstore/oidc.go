@@ -43,11 +43,11 @@ func (c *Conn) LockOIDCKeys(ctx context.Context) error {
 	return err
 }
 
-// RetireOIDCKeysBefore stops the keys that still sign and were made before the key keep from
-// signing at now; each stays published until expires.
-func (c *Conn) RetireOIDCKeysBefore(ctx context.Context, keep string, created, now, expires time.Time) error {
-	_, err := c.exec(ctx, `UPDATE oidc_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL AND id <> ? AND created_at <= ?`,
-		micros(now), micros(expires), keep, micros(created))
+// RetireOIDCKeysBefore stops the keys of the algorithm alg that still sign and were made
+// before the key keep from signing at now; each stays published until expires.
+func (c *Conn) RetireOIDCKeysBefore(ctx context.Context, alg, keep string, created, now, expires time.Time) error {
+	_, err := c.exec(ctx, `UPDATE oidc_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL AND alg = ? AND id <> ? AND created_at <= ?`,
+		micros(now), micros(expires), alg, keep, micros(created))
 	return err
 }
 
@@ -98,7 +98,7 @@ func boolInt(b bool) int {
 	return 0
 }
 
-const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at`
+const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at, signing_alg`
 
 func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 	var cl roster.OIDCClient
@@ -106,7 +106,7 @@ func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 	var redirects, logouts, scopes string
 	var access, refresh, created int64
 	var first int
-	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created)
+	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created, &cl.SigningAlg)
 	cl.BackChannelLogoutURI = bcl.String
 	cl.Public = !secret.Valid
 	cl.RedirectURIs, cl.PostLogoutRedirectURIs, cl.Scopes = fromJSONList(redirects), fromJSONList(logouts), fromJSONList(scopes)
@@ -117,10 +117,10 @@ func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 
 // CreateOIDCClient stores a client; secretHash is empty for a public client.
 func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secretHash string) error {
-	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		cl.ID, cl.Name, nullString(secretHash), oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
 		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
-		cl.CreatedBy, micros(cl.CreatedAt))
+		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg)
 	return err
 }
 
