@@ -106,9 +106,6 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 			return err
 		}
 	}
-	if err = notifyWakes(ctx, sqlTx, db.engine, tx.wakes); err != nil {
-		return err
-	}
 	if err = sqlTx.Commit(); err != nil {
 		return mapError(err)
 	}
@@ -119,6 +116,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 		RecordRevision(ctx, rev)
 	}
 	db.woke(tx.wakes)
+	db.notifyWakes(ctx, tx.wakes)
 	for _, f := range tx.afterCommit {
 		f()
 	}

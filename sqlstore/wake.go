@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"slices"
 	"sync"
 	"time"
@@ -59,18 +58,18 @@ func (c *Conn) wake(kind string) {
 	}
 }
 
-// notifyWakes runs in the transaction, before commit: on PostgreSQL, it queues the
-// notification of each kind, which PostgreSQL delivers to the listeners on commit.
-func notifyWakes(ctx context.Context, tx *sql.Tx, engine Engine, kinds []string) error {
-	if engine != Postgres {
-		return nil
+// notifyWakes tells the other processes, once the transaction has committed, which kinds of
+// work it wrote (PostgreSQL only). It runs after the commit, in a statement of its own, and
+// not in the transaction: PostgreSQL serializes the commits of all transactions that notify
+// (a lock held through the commit's flush), which made every audited write of the cluster
+// wait in one line. A wake-up lost to a crash between the two costs one poll interval.
+func (db *DB) notifyWakes(ctx context.Context, kinds []string) {
+	if db.engine != Postgres || len(kinds) == 0 {
+		return
 	}
-	for _, k := range kinds {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('roster_wake_' || current_schema(), $1)`, k); err != nil {
-			return mapError(err)
-		}
-	}
-	return nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, _ = db.sql.ExecContext(ctx, `SELECT pg_notify('roster_wake_' || current_schema(), k) FROM unnest($1::text[]) AS k`, kinds)
 }
 
 // ListenWake keeps a dedicated connection listening for the wake-ups of the other processes
