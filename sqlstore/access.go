@@ -196,7 +196,7 @@ func parseAccessChange(payload string) (AccessChange, error) {
 // AccessRevision reads the current access revision.
 func (db *DB) AccessRevision(ctx context.Context) (int64, error) {
 	var rev int64
-	err := db.sql.QueryRowContext(ctx, `SELECT revision FROM access_revision WHERE id = 1`).Scan(&rev)
+	err := db.reads.QueryRowContext(ctx, `SELECT revision FROM access_revision WHERE id = 1`).Scan(&rev)
 	return rev, mapError(err)
 }
 
