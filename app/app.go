@@ -138,19 +138,17 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 	return a
 }
 
-// Listen keeps this node's access index in step with the other nodes until ctx ends: on
-// PostgreSQL it listens for their changes of access (until it does, and whenever its
-// connection is down, checks answer from SQL). On SQLite it returns at once: every write
-// goes through this process. Serve runs it.
+// Listen keeps this node in step with the other nodes until ctx ends: on PostgreSQL one
+// connection listens for their changes of access, which the access index applies (until it
+// does, and whenever the connection is down, checks answer from SQL), and for the work they
+// commit for this node's background loops, which it wakes. On SQLite it returns at once:
+// every write goes through this process. Serve runs it.
 func (a *App) Listen(ctx context.Context) {
 	if a.db.Engine() != sqlstore.Postgres {
 		return
 	}
-	// And wakes this node's background loops when another node commits work for them.
-	woke := make(chan struct{})
-	go func() { defer close(woke); a.db.ListenWake(ctx) }()
-	defer func() { <-woke }()
 	if a.index == nil {
+		a.db.Listen(ctx, nil)
 		return
 	}
 	a.index.mu.Lock()
@@ -162,7 +160,7 @@ func (a *App) Listen(ctx context.Context) {
 		a.index.mu.Unlock()
 		a.index.AccessDown(nil)
 	}()
-	a.db.ListenAccess(ctx, a.index)
+	a.db.Listen(ctx, a.index)
 }
 
 // Revision returns the access revision this node's index has applied: a lower bound of the

@@ -68,9 +68,9 @@ type DB struct {
 
 	reads querier // where reads outside transactions run: prepared statements on SQLite
 
-	url      string                             // the PostgreSQL URL, for the access listener
+	url      string                             // the PostgreSQL URL, for the listener (listen.go)
 	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
-	listener listenerState                      // the PostgreSQL access listener (listen.go)
+	listener listenerState                      // the PostgreSQL listener of access changes and wake-ups (listen.go)
 	wakers   wakers                             // what a commit wakes (wake.go)
 
 	timeout time.Duration // see Options.Timeout

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ type listenerState struct {
 	pid uint32 // the listener's backend process ID, 0 while disconnected
 }
 
-// ListenerPID returns the backend process ID of the access listener's connection, 0 while it
+// ListenerPID returns the backend process ID of the listener's connection, 0 while it
 // is not connected. Tests cut the connection with pg_terminate_backend.
 func (db *DB) ListenerPID() uint32 {
 	db.listener.mu.Lock()
@@ -44,10 +45,14 @@ func (db *DB) setListenerPID(pid uint32) {
 // connection still answers.
 const listenPing = 5 * time.Second
 
-// ListenAccess keeps a dedicated connection listening for access changes until ctx ends,
-// reconnecting after a failure (with a growing pause, up to 2 s). It does nothing on SQLite,
-// where every write goes through this process (InTx tells the index directly).
-func (db *DB) ListenAccess(ctx context.Context, l AccessListener) {
+// Listen keeps one dedicated connection listening, until ctx ends, for what the other
+// processes on this PostgreSQL database commit: changes of access, handed to l in commit order
+// (nil when the node keeps no access index), and wake-ups of background loops (OnWake). After
+// a failure it reconnects with a growing pause, up to 2 s; each time it is listening again it
+// resets l (what it cached may be stale) and wakes every kind (notifications may have been
+// missed). It does nothing on SQLite, where every write goes through this process: InTx tells
+// the index and the loops directly.
+func (db *DB) Listen(ctx context.Context, l AccessListener) {
 	if db.engine != Postgres {
 		return
 	}
@@ -61,8 +66,10 @@ func (db *DB) ListenAccess(ctx context.Context, l AccessListener) {
 		if ctx.Err() != nil {
 			return
 		}
-		l.AccessDown(err)
-		db.log.Warn("access listener disconnected; checks answer from SQL until it is back", "err", err)
+		if l != nil {
+			l.AccessDown(err)
+		}
+		db.log.Warn("listener disconnected; checks answer from SQL and background work waits for its poll until it is back", "err", err)
 		select {
 		case <-ctx.Done():
 			return
@@ -88,8 +95,11 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return false, err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{"roster_access_" + schema}.Sanitize()); err != nil {
-		return false, err
+	accessChannel, wakeChannel := "roster_access_"+schema, "roster_wake_"+schema
+	for _, ch := range []string{accessChannel, wakeChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return false, err
+		}
 	}
 	// Read after LISTEN: every change after this revision will be notified.
 	var rev int64
@@ -97,7 +107,10 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 		return false, err
 	}
 	db.setListenerPID(conn.PgConn().PID())
-	l.AccessReset(rev)
+	if l != nil {
+		l.AccessReset(rev)
+	}
+	db.woke(WakeKinds) // whatever was written while this process was not listening
 	for {
 		wctx, cancel := context.WithTimeout(ctx, listenPing)
 		n, err := conn.WaitForNotification(wctx)
@@ -118,10 +131,20 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 			}
 			continue
 		}
-		ch, err := parseAccessChange(n.Payload)
-		if err != nil {
-			return true, err // cannot tell what changed: reconnect, which resets the index
+		switch n.Channel {
+		case wakeChannel:
+			if slices.Contains(WakeKinds, n.Payload) {
+				db.woke([]string{n.Payload})
+			}
+		case accessChannel:
+			if l == nil {
+				continue
+			}
+			ch, err := parseAccessChange(n.Payload)
+			if err != nil {
+				return true, err // cannot tell what changed: reconnect, which resets the index
+			}
+			l.AccessChanged(ch)
 		}
-		l.AccessChanged(ch)
 	}
 }

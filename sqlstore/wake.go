@@ -5,15 +5,13 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Wake-ups. A transaction that writes work for a background loop (an email or a webhook
 // delivery to the outbox, an event to the feed) names its kind with Conn.wake. After commit
 // InTx calls the functions registered with OnWake for each kind, in this process; on
-// PostgreSQL the transaction also sends the kinds with pg_notify, and ListenWake hands them
-// to the same functions in every other process. The loops therefore start at once on any
+// PostgreSQL the kinds are also sent with pg_notify after commit, and Listen hands them to
+// the same functions in every other process. The loops therefore start at once on any
 // node, instead of at their next poll.
 
 // Wake kinds: what a committed transaction wrote.
@@ -32,7 +30,7 @@ type wakers struct {
 }
 
 // OnWake registers fn to be called with the kind of work a committed transaction wrote, in
-// this process (after commit) and, on PostgreSQL while ListenWake runs, in the others.
+// this process (after commit) and, on PostgreSQL while Listen runs, in the others.
 func (db *DB) OnWake(fn func(kind string)) {
 	db.wakers.mu.Lock()
 	defer db.wakers.mu.Unlock()
@@ -70,76 +68,4 @@ func (db *DB) notifyWakes(ctx context.Context, kinds []string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	_, _ = db.sql.ExecContext(ctx, `SELECT pg_notify('roster_wake_' || current_schema(), k) FROM unnest($1::text[]) AS k`, kinds)
-}
-
-// ListenWake keeps a dedicated connection listening for the wake-ups of the other processes
-// until ctx ends, reconnecting after a failure (with a growing pause, up to 2 s). Each time it
-// (re)connects it wakes every kind, since it may have missed notifications. It does nothing
-// on SQLite, where every write goes through this process.
-func (db *DB) ListenWake(ctx context.Context) {
-	if db.engine != Postgres {
-		return
-	}
-	pause := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		connected, err := db.listenWakeOnce(ctx)
-		if connected {
-			pause = 50 * time.Millisecond
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		db.log.Warn("wake listener disconnected; background work waits for its poll until it is back", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(pause):
-		}
-		pause = min(pause*2, 2*time.Second)
-	}
-}
-
-func (db *DB) listenWakeOnce(ctx context.Context) (connected bool, err error) {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.Connect(cctx, db.url)
-	cancel()
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		c, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = conn.Close(c)
-	}()
-	var schema string
-	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return false, err
-	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{"roster_wake_" + schema}.Sanitize()); err != nil {
-		return false, err
-	}
-	db.woke(WakeKinds) // whatever was written while this process was not listening
-	for {
-		wctx, cancel := context.WithTimeout(ctx, listenPing)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return true, ctx.Err()
-			}
-			if wctx.Err() == nil {
-				return true, err
-			}
-			pctx, cancel := context.WithTimeout(ctx, listenPing)
-			err = conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return true, err
-			}
-			continue
-		}
-		if slices.Contains(WakeKinds, n.Payload) {
-			db.woke([]string{n.Payload})
-		}
-	}
 }
