@@ -48,8 +48,8 @@ func (a *App) webhookScope(ctx context.Context, c *sqlstore.Conn, actor roster.A
 
 // checkWebhook validates an endpoint's fields; the URL is resolved (webhook.Client.CheckURL).
 func (a *App) checkWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
-	if len(in.URL) > 2000 {
-		return in, roster.Invalidf("url", "the URL must be at most 2000 characters")
+	if len(in.URL) > roster.MaxURILength {
+		return in, roster.Invalidf("url", "the URL must be at most %d characters", roster.MaxURILength)
 	}
 	if err := a.hooks.CheckURL(ctx, in.URL); err != nil {
 		return in, err
