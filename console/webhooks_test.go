@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,7 @@ func TestWebhookConsole(t *testing.T) {
 		}
 		b.open(list)
 		b.expect(`tr[data-webhook="`+recv.url+`"]`, "200")
+		b.screenshot("org-webhooks")
 
 		// An event of the filter, then its redelivery with the same webhook-id.
 		s.env.Store(t, owner, orgID, "Lisbon")
@@ -212,6 +214,9 @@ func TestWebhookConsole(t *testing.T) {
 		if again := recv.next(t); again.event.ID != created.event.ID || again.header.Get("webhook-id") != created.event.ID {
 			t.Fatalf("redelivered %s, want %s", again.event.ID, created.event.ID)
 		}
+		logged(t, s, owner, orgID, hookID, 3)
+		b.open(page)
+		b.screenshot("org-webhook")
 
 		// Replay since a time before the store: the event comes once more.
 		b.fill("#h-since", s.env.Clock.Now().Add(-time.Hour).UTC().Format("2006-01-02T15:04"))
@@ -336,4 +341,77 @@ func (b *tab) html() string {
 	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	b.must(err)
 	return s
+}
+
+// TestWebhookPagesRefuse: another organization's owner gets 404 for an endpoint, whether
+// through its organization or their own; bad input to every form is a readable refusal on
+// the endpoint's page, never a 500; a rotation refused keeps the pop-up open.
+func TestWebhookPagesRefuse(t *testing.T) {
+	t.Parallel()
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		s := sharedSiteOf(t, e)
+		ownerEmail, otherEmail := addr("rene"), addr("oscar")
+		for _, email := range []string{ownerEmail, otherEmail} {
+			if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Someone", Password: testenv.Password}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		owner, other := mustActor(t, s, ownerEmail), mustActor(t, s, otherEmail)
+		org, otherOrg := s.env.Org(t, owner, "Refusals"), s.env.Org(t, other, "Elsewhere")
+		hook, err := s.env.App.CreateWebhook(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: "http://" + receiverHost + "/hooks", Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := "/orgs/" + org.ID + "/webhooks/" + hook.Endpoint.ID
+
+		c := client(t)
+		consoleLogin(t, s, c, otherEmail)
+		for _, p := range []string{"/orgs/" + org.ID + "/webhooks", page, "/orgs/" + otherOrg.ID + "/webhooks/" + hook.Endpoint.ID} {
+			if res, body := do(t, c, "GET", s.url+p, nil, nil); res.StatusCode != http.StatusNotFound || strings.Contains(body, hook.Endpoint.URL) {
+				t.Errorf("an outsider GET %s: %d", p, res.StatusCode)
+			}
+		}
+		_, list := do(t, c, "GET", s.url+"/orgs/"+otherOrg.ID+"/webhooks", nil, nil)
+		if res, _ := do(t, c, "POST", s.url+"/orgs/"+otherOrg.ID+"/webhooks/"+hook.Endpoint.ID+"/delete", url.Values{"csrf": {csrfOf(t, list)}}, nil); res.StatusCode != http.StatusNotFound {
+			t.Errorf("an outsider deleting the endpoint through their own organization: %d", res.StatusCode)
+		}
+
+		c = client(t)
+		consoleLogin(t, s, c, ownerEmail)
+		_, html := do(t, c, "GET", s.url+page, nil, nil)
+		csrf := csrfOf(t, html)
+		for _, bad := range []struct {
+			path  string
+			form  url.Values
+			field string
+		}{
+			{page, url.Values{"url": {"ftp://" + receiverHost + "/x"}, "event_types": {"no.such_type"}}, "url"},
+			{page, url.Values{"url": {"http://" + receiverHost + "/x"}, "event_types": {"no.such_type"}}, "event_types"},
+			{page, url.Values{"url": {"https://" + strings.Repeat("a", 2100) + ".example"}}, "url"},
+			{page + "/rotate", url.Values{"overlap_seconds": {"soon"}}, "overlap_seconds"},
+			{page + "/rotate", url.Values{"overlap_seconds": {"99999999999"}}, "overlap_seconds"},
+			{page + "/rotate", url.Values{"overlap_seconds": {"-5"}}, "overlap_seconds"},
+			{page + "/replay", url.Values{"since": {"yesterday"}}, "since"},
+			{page + "/replay", url.Values{"since": {"2999-01-01T00:00"}}, "since"},
+			{page + "/redeliver", url.Values{"event_id": {"evt_nonsense"}}, ""},
+		} {
+			bad.form.Set("csrf", csrf)
+			res, body := do(t, c, "POST", s.url+bad.path, bad.form, map[string]string{"Referer": s.url + page})
+			if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `class="flash error"`) {
+				t.Errorf("POST %s %v: %d, want 422 with a notice", bad.path, bad.form, res.StatusCode)
+				continue
+			}
+			if bad.field != "" && !strings.Contains(body, `id="err-`+bad.field+`"`) {
+				t.Errorf("POST %s %v: no error beside %s", bad.path, bad.form, bad.field)
+			}
+			if strings.HasSuffix(bad.path, "/rotate") && !strings.Contains(body, `action="`+page+`/rotate"`) {
+				t.Errorf("a refused rotation closed its pop-up")
+			}
+		}
+		w, err := s.env.App.Webhook(testenv.Ctx, owner, org.ID, hook.Endpoint.ID)
+		if err != nil || w.URL != hook.Endpoint.URL || len(w.EventTypes) != 0 || w.PreviousSecret != "" {
+			t.Fatalf("a refused form changed the endpoint: %+v, %v", w, err)
+		}
+	})
 }
