@@ -358,7 +358,7 @@ func TestWebhookPagesRefuse(t *testing.T) {
 			}
 		}
 		owner, other := mustActor(t, s, ownerEmail), mustActor(t, s, otherEmail)
-		org, otherOrg := s.env.Org(t, owner, "Refusals"), s.env.Org(t, other, "Elsewhere")
+		org, otherOrg := s.env.Org(t, owner, "Refused Hooks Ltd"), s.env.Org(t, other, "Elsewhere Ltd")
 		hook, err := s.env.App.CreateWebhook(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: "http://" + receiverHost + "/hooks", Enabled: true})
 		if err != nil {
 			t.Fatal(err)
