@@ -23,7 +23,7 @@ type hooksPage struct {
 	Types      []roster.EventType // the event catalog, for the filter
 	Checked    map[string]bool    // the event types ticked in the form
 	Enabled    bool               // the form's "enabled" switch
-	TestType   string             // the type of a test event: its deliveries cannot be redelivered
+	TestType   string             // the type of a test event: it is in no feed, so it cannot be redelivered
 	Now        time.Time
 }
 
