@@ -163,6 +163,7 @@ type WebhookDelivery struct {
 	ID         string
 	EndpointID string
 	EventID    string
+	EventType  string // the event's type ("webhook.test" for a test event); "" when recorded before it was kept
 	Attempt    int
 	Status     int // the receiver's HTTP status; 0 when it did not answer
 	Latency    time.Duration

@@ -48,8 +48,8 @@ func (a *App) webhookScope(ctx context.Context, c *sqlstore.Conn, actor roster.A
 
 // checkWebhook validates an endpoint's fields; the URL is resolved (webhook.Client.CheckURL).
 func (a *App) checkWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
-	if len(in.URL) > 2000 {
-		return in, roster.Invalidf("url", "the URL must be at most 2000 characters")
+	if len(in.URL) > roster.MaxURILength {
+		return in, roster.Invalidf("url", "the URL must be at most %d characters", roster.MaxURILength)
 	}
 	if err := a.hooks.CheckURL(ctx, in.URL); err != nil {
 		return in, err
@@ -328,6 +328,7 @@ func (a *App) SendTestEvent(ctx context.Context, actor roster.Actor, orgID, id s
 func (a *App) deliverTestEvent(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint) error {
 	payload, _ := m.Data["test_event"].(map[string]any)
 	eventID, _ := payload["id"].(string)
+	eventType, _ := payload["type"].(string)
 	now := a.clock.Now()
 	res := webhook.Result{}
 	secrets, err := a.webhookSecrets(w, now)
@@ -352,7 +353,7 @@ func (a *App) deliverTestEvent(ctx context.Context, m OutboundEmail, w roster.We
 	}
 	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		now := a.clock.Now()
-		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: eventID,
+		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: eventID, EventType: eventType,
 			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
 			return err
 		}
@@ -527,7 +528,7 @@ func (a *App) RecordWebhooks(ctx context.Context, outcomes []WebhookOutcome) ([]
 			o := outcomes[i]
 			sent = append(sent, o.m.ID)
 			if exists[o.w.ID] {
-				logs = append(logs, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: o.w.ID, EventID: o.ev.ID,
+				logs = append(logs, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: o.w.ID, EventID: o.ev.ID, EventType: o.ev.Type,
 					Attempt: o.m.Attempts, Status: o.res.Status, Latency: o.res.Latency, Response: o.res.Response, CreatedAt: now})
 			}
 		}
@@ -596,7 +597,7 @@ func (a *App) recordWebhook(ctx context.Context, tx *sqlstore.Tx, o WebhookOutco
 	type claimedNext = WebhookNext
 	next, err := func() (claimedNext, error) {
 		now := a.clock.Now()
-		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: ev.ID,
+		if err := tx.InsertWebhookDelivery(ctx, roster.WebhookDelivery{ID: roster.NewID(roster.PrefixDelivery), EndpointID: w.ID, EventID: ev.ID, EventType: ev.Type,
 			Attempt: m.Attempts, Status: res.Status, Latency: res.Latency, Response: res.Response, Error: errText, CreatedAt: now}); err != nil {
 			return claimedNext{}, err
 		}

@@ -173,7 +173,7 @@ func TestSendTestEvent(t *testing.T) {
 		}
 		log, err := env.App.WebhookDeliveries(ctx, tm.admin, tm.org.ID, c.Endpoint.ID, 10)
 		want(t, err, "", "delivery log")
-		if len(log) != 1 || log[0].EventID != id || log[0].Status != 200 {
+		if len(log) != 1 || log[0].EventID != id || log[0].EventType != app.WebhookTestEvent || log[0].Status != 200 {
 			t.Fatalf("delivery log %+v", log)
 		}
 		after, err := env.App.Events(ctx, tm.owner, tm.org.ID, before.Cursor, 200)

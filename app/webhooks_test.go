@@ -107,7 +107,8 @@ func TestWebhooksDeliverSignedEvents(t *testing.T) {
 		log, err := env.App.WebhookDeliveries(ctx, tm.admin, tm.org.ID, w.ID, 10)
 		want(t, err, "", "delivery log")
 		if len(log) != 4 || log[0].Status != 200 || log[0].Attempt != 3 || log[1].Status != 503 || log[1].Attempt != 2 ||
-			log[0].EventID != first.ID || log[0].Response != "verified" || log[3].Attempt != 1 {
+			log[0].EventID != first.ID || log[0].Response != "verified" || log[3].Attempt != 1 ||
+			log[0].EventType != "member.removed" || log[3].EventType != "member.role_changed" {
 			t.Fatalf("delivery log %+v", log)
 		}
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -12,6 +13,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"os/exec"
@@ -33,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/testenv"
@@ -115,7 +118,8 @@ func chromium(t *testing.T) context.Context {
 }
 
 // site is a Roster server for one test: the API and the console on one mux, as serve does,
-// with the outbox worker delivering to the development mailbox.
+// with the outbox worker delivering to the development mailbox, and webhooks (an encryption
+// key set) that may reach receivers on this machine under the name receiverHost.
 type site struct {
 	env *testenv.Env
 	url string
@@ -126,7 +130,16 @@ type site struct {
 
 func newSite(t testing.TB, e sqlstore.Engine) *site {
 	t.Helper()
-	env := testenv.NewEnv(t, e)
+	env := testenv.NewEnv(t, e, func(c *app.Config) {
+		c.EncryptionKey = []byte("0123456789abcdef0123456789abcdef")
+		c.WebhookAllowedHosts = []string{receiverHost}
+		c.WebhookLookup = func(_ context.Context, host string) ([]netip.Addr, error) {
+			if host == receiverHost {
+				return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+			}
+			return nil, errors.New("no such host")
+		}
+	})
 	mux := http.NewServeMux()
 	log := testenv.Logger(t)
 	api.Register(mux, env.App, api.Options{Log: log, Version: "test"})
@@ -160,6 +173,9 @@ func newSite(t testing.TB, e sqlstore.Engine) *site {
 	s.url, s.box = srv.URL, box
 	return s
 }
+
+// receiverHost is the host name of the test's webhook receivers: allowed, on 127.0.0.1.
+const receiverHost = "receiver.internal"
 
 // suite holds the servers that tests share, one per engine, closed by TestMain: each test
 // makes users and organizations of its own (unique addresses, its own organizations), so

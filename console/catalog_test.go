@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
 )
 
 // usedKeys returns every catalog key the console can show: the static keys of the
@@ -128,21 +129,35 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 	for _, a := range auditActions {
 		keys["action."+a] = "audit actions"
 	}
+	for _, a := range webhookActions(t) {
+		keys["action."+a] = "app/webhooks.go"
+	}
+	// The event catalog, in the webhook endpoint form and the delivery log, and the
+	// overlaps a rotation offers.
+	for _, et := range roster.EventTypes {
+		keys["eventtype."+et.Type] = "event catalog"
+		area, _, _ := strings.Cut(et.Type, ".")
+		keys["audit.area."+area+"."] = "event catalog"
+	}
+	keys["eventtype."+app.WebhookTestEvent] = "event catalog"
+	for _, o := range overlapChoices {
+		keys["webhooks.overlap."+strconv.Itoa(o)] = "webhooks.go"
+	}
 	return keys
 }
 
 // flashArg gives, for each function that ends a change with a success message, the index
 // of its message argument.
-var flashArg = map[string]int{"redirect": 3, "memberAction": 3, "invitationAction": 3, "storeStatus": 4, "roleDone": 4}
+var flashArg = map[string]int{"redirect": 3, "memberAction": 3, "invitationAction": 3, "storeStatus": 4, "roleDone": 4, "webhookAction": 3}
 
 // fieldNames are the input fields the app names in its errors.
 var fieldNames = []string{"name", "email", "password", "current_password", "new_password", "locale", "website", "phone",
 	"legal_name", "address_line1", "address_line2", "city", "postal_code", "region", "country", "currency", "time_zone",
 	"role", "status", "stores", "store_credits", "logo", "user_id", "q", "cursor", "store_id", "action",
-	"allowed_domains", "invitation_ttl", "message", "invitations"}
+	"allowed_domains", "invitation_ttl", "message", "invitations", "url", "description", "event_types", "since", "overlap_seconds", "event_id"}
 
 // auditAreas are the kinds of action the audit log filters on (org_audit.html lists them too).
-var auditAreas = []string{"organization.", "store.", "member.", "store_member.", "invitation.", "role.", "api_key.", "user.", "access."}
+var auditAreas = []string{"organization.", "store.", "member.", "store_member.", "invitation.", "role.", "api_key.", "user.", "access.", "webhook."}
 
 // auditActions are the actions the audit log shows in words.
 var auditActions = []string{"organization.created", "organization.updated", "organization.deleted", "organization.logo_changed",
@@ -152,7 +167,32 @@ var auditActions = []string{"organization.created", "organization.updated", "org
 	"invitation.created", "invitation.resent", "invitation.revoked", "invitation.accepted", "invitation.declined",
 	"invitation.delivery_failed", "email.delivery_failed", "organization.policy_changed", "member.password_reset_sent",
 	"user.created", "role.created", "role.updated", "role.deleted", "role.permission_removed", "api_key.created",
-	"api_key.cloned", "api_key.revoked", "audit.exported"}
+	"api_key.cloned", "api_key.revoked", "audit.exported", "invitation.expired",
+	"webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.deleted", "webhook.disabled", "webhook.replayed", "webhook.test_sent"}
+
+// webhookActions reads the audit actions of app/webhooks.go (every "webhook.…" string but
+// the test event's type), so that a new one cannot go unlabelled in the audit log.
+func webhookActions(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../app/webhooks.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	action := regexp.MustCompile(`^webhook\.[a-z_]+$`)
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if s, _ := strconv.Unquote(lit.Value); action.MatchString(s) && s != app.WebhookTestEvent {
+				out = append(out, s)
+			}
+		}
+		return true
+	})
+	if len(out) < 7 {
+		t.Fatalf("found only %d webhook actions in app/webhooks.go: %v", len(out), out)
+	}
+	return out
+}
 
 // errorCodes reads the error codes of the vocabulary from error.go.
 func errorCodes(t *testing.T) []string {

@@ -46,6 +46,7 @@ type orgPage struct {
 
 	Roles *rolesPage
 	Keys  *keysPage
+	Hooks *hooksPage
 	Usage *roster.Usage
 }
 

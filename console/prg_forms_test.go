@@ -74,8 +74,12 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		hook, err := s.env.App.CreateWebhook(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: "http://" + receiverHost + "/hooks", Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
 		vars := map[string]string{"org": org.ID, "store": st.ID, "user": member.ID, "inv": inv.ID, "role": role.ID, "key": key.Key.ID,
-			"id": "cli_00000000000000000000000000"}
+			"id": "cli_00000000000000000000000000", "hook": hook.Endpoint.ID}
 
 		for _, pattern := range patterns {
 			path := regexp.MustCompile(`\{(\w+)\}`).ReplaceAllStringFunc(pattern, func(v string) string {

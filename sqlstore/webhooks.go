@@ -135,8 +135,8 @@ func (c *Conn) EventsSince(ctx context.Context, orgID string, since time.Time, l
 
 // InsertWebhookDelivery appends an attempt to an endpoint's delivery log.
 func (c *Conn) InsertWebhookDelivery(ctx context.Context, d roster.WebhookDelivery) error {
-	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, attempt, status, latency_ms, response, error, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.EndpointID, d.EventID, d.Attempt, d.Status, d.Latency.Milliseconds(), d.Response, d.Error, micros(d.CreatedAt))
+	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, attempt, status, latency_ms, response, error, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.EndpointID, d.EventID, d.EventType, d.Attempt, d.Status, d.Latency.Milliseconds(), d.Response, d.Error, micros(d.CreatedAt))
 	return err
 }
 
@@ -148,10 +148,10 @@ func (c *Conn) InsertWebhookDeliveries(ctx context.Context, ds []roster.WebhookD
 	var args []any
 	rows := make([]string, len(ds))
 	for i, d := range ds {
-		rows[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-		args = append(args, d.ID, d.EndpointID, d.EventID, d.Attempt, d.Status, d.Latency.Milliseconds(), d.Response, d.Error, micros(d.CreatedAt))
+		rows[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		args = append(args, d.ID, d.EndpointID, d.EventID, d.EventType, d.Attempt, d.Status, d.Latency.Milliseconds(), d.Response, d.Error, micros(d.CreatedAt))
 	}
-	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, attempt, status, latency_ms, response, error, created_at)
+	_, err := c.exec(ctx, `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, attempt, status, latency_ms, response, error, created_at)
 		VALUES `+strings.Join(rows, ", "), args...)
 	return err
 }
@@ -179,12 +179,12 @@ func (c *Conn) ExistingWebhookEndpoints(ctx context.Context, ids []string) (map[
 
 // ListWebhookDeliveries lists an endpoint's delivery log, newest first.
 func (c *Conn) ListWebhookDeliveries(ctx context.Context, endpointID string, limit int) ([]roster.WebhookDelivery, error) {
-	rows, err := c.query(ctx, `SELECT id, endpoint_id, event_id, attempt, status, latency_ms, response, error, created_at
+	rows, err := c.query(ctx, `SELECT id, endpoint_id, event_id, event_type, attempt, status, latency_ms, response, error, created_at
 		FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?`, endpointID, limit)
 	return scanAll(rows, err, func(r *sql.Rows) (roster.WebhookDelivery, error) {
 		var d roster.WebhookDelivery
 		var ms, created int64
-		err := r.Scan(&d.ID, &d.EndpointID, &d.EventID, &d.Attempt, &d.Status, &ms, &d.Response, &d.Error, &created)
+		err := r.Scan(&d.ID, &d.EndpointID, &d.EventID, &d.EventType, &d.Attempt, &d.Status, &ms, &d.Response, &d.Error, &created)
 		d.Latency, d.CreatedAt = time.Duration(ms)*time.Millisecond, fromMicros(created)
 		return d, err
 	})
