@@ -62,6 +62,7 @@ func (b WebhookBody) input() app.WebhookInput {
 type WebhookDelivery struct {
 	ID        string    `json:"id"`
 	EventID   string    `json:"event_id" doc:"Also the webhook-id header of the delivery"`
+	EventType string    `json:"event_type" doc:"The event's type (webhook.test for a test event); empty for deliveries recorded before types were kept"`
 	Attempt   int       `json:"attempt"`
 	Status    int       `json:"status" doc:"The receiver's HTTP status; 0 when it did not answer"`
 	LatencyMS int64     `json:"latency_ms"`
@@ -233,7 +234,7 @@ func (h webhookHandlers) deliveries(ctx context.Context, orgID, id string, limit
 	}
 	out := &deliveriesOut{}
 	out.Body.Deliveries = mapSlice(list, func(d roster.WebhookDelivery) WebhookDelivery {
-		return WebhookDelivery{ID: d.ID, EventID: d.EventID, Attempt: d.Attempt, Status: d.Status, LatencyMS: d.Latency.Milliseconds(),
+		return WebhookDelivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Attempt: d.Attempt, Status: d.Status, LatencyMS: d.Latency.Milliseconds(),
 			Response: d.Response, Error: d.Error, CreatedAt: d.CreatedAt}
 	})
 	return out, nil
