@@ -37,6 +37,18 @@ type Invitation struct {
 	DeliveryError string            `json:"delivery_error,omitempty" doc:"Set when the email could not be delivered"`
 }
 
+// invitationPage answers a page of invitations, or the error that refused it.
+func (s *Server) invitationPage(ctx context.Context, p app.Page[roster.Invitation], err error) (*invitationsOutput, error) {
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	now := s.app.Now()
+	out := &invitationsOutput{}
+	out.Body.Invitations = mapSlice(p.Items, func(i roster.Invitation) Invitation { return invitationJSON(i, now) })
+	out.Body.NextCursor = p.Next
+	return out, nil
+}
+
 func invitationJSON(i roster.Invitation, now time.Time) Invitation {
 	out := Invitation{ID: i.ID, OrgID: i.OrgID, Email: i.Email, Role: string(i.Role), Stores: []StoreMembership{}, Message: i.Message,
 		Locale: i.Locale, Status: string(i.Effective(now)), InvitedBy: i.InvitedBy, InviterName: i.InviterName, CreatedAt: i.CreatedAt,
@@ -193,27 +205,13 @@ func (s *Server) registerInvitations() {
 	register(s.api, op("list-invitations", http.MethodGet, "/v1/organizations/{org}/invitations", "List invitations", "Invitations"),
 		func(ctx context.Context, in *listInvitationsInput) (*invitationsOutput, error) {
 			p, err := s.app.Invitations(ctx, actor(ctx), in.Org, app.InvitationFilter{Status: roster.InvitationStatus(in.Status), Query: in.Query, Cursor: in.Cursor, Limit: in.Limit})
-			if err != nil {
-				return nil, s.fail(ctx, err)
-			}
-			now := s.app.Now()
-			out := &invitationsOutput{}
-			out.Body.Invitations = mapSlice(p.Items, func(i roster.Invitation) Invitation { return invitationJSON(i, now) })
-			out.Body.NextCursor = p.Next
-			return out, nil
+			return s.invitationPage(ctx, p, err)
 		}, withDescription("Owner and admins. Newest first, cursor pagination, filter by status and address."))
 
 	register(s.api, op("list-store-invitations", http.MethodGet, "/v1/stores/{store}/invitations", "List a store's pending invitations", "Invitations"),
 		func(ctx context.Context, in *listStoreInvitationsInput) (*invitationsOutput, error) {
 			p, err := s.app.StoreInvitations(ctx, actor(ctx), in.Store, in.Cursor, in.Limit)
-			if err != nil {
-				return nil, s.fail(ctx, err)
-			}
-			now := s.app.Now()
-			out := &invitationsOutput{}
-			out.Body.Invitations = mapSlice(p.Items, func(i roster.Invitation) Invitation { return invitationJSON(i, now) })
-			out.Body.NextCursor = p.Next
-			return out, nil
+			return s.invitationPage(ctx, p, err)
 		}, withDescription("The pending invitations that give a role in this store, newest first, cursor pagination: to those who invite to the store or manage its team (owner and admins do both)."))
 
 	register(s.api, op("bulk-invite", http.MethodPost, "/v1/organizations/{org}/invitations/bulk", "Invite up to 1,000 people at once", "Invitations"),
