@@ -753,7 +753,7 @@ func TestPromptNone(t *testing.T) {
 }
 
 // TestTokenEndpointLimitsRefusedRequests: refused token requests (a wrong secret, a made-up
-// code) from one address are limited: past OIDCTokenFailuresPerIP in a minute, the endpoint
+// code) from one address are limited: past OIDCTokenFailures in a minute, the endpoint
 // answers 429 with Retry-After in its own JSON error format, for good requests too, until the
 // minute has passed. Successful requests never count.
 func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
@@ -772,11 +772,11 @@ func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
 			}
 			return res
 		}
-		for i := range app.OIDCTokenFailuresPerIP {
+		for i := range app.OIDCTokenFailures {
 			res := post("rcs_wrong")
 			res.Body.Close()
 			if res.StatusCode == http.StatusTooManyRequests {
-				t.Fatalf("limited after %d refused requests, want %d", i, app.OIDCTokenFailuresPerIP)
+				t.Fatalf("limited after %d refused requests, want %d", i, app.OIDCTokenFailures)
 			}
 		}
 		res := post(cfg.ClientSecret)
