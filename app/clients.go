@@ -54,6 +54,7 @@ type ClientInput struct {
 	// OrgID makes a machine client: confidential, bound to that organization, taking tokens
 	// with the client-credentials grant only (no redirect URIs, scopes or logout URI), and
 	// holding there Permissions (at least one; organization permissions at most an admin's).
+	Machine     bool // a machine client even without OrgID or Permissions (then refused for want of them)
 	OrgID       string
 	Permissions []roster.Permission
 }
@@ -119,7 +120,7 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 		return roster.OIDCClient{}, "", err
 	}
 	cl := roster.OIDCClient{ID: roster.NewID(roster.PrefixClient), Name: name, Public: in.Public, FirstParty: in.FirstParty}
-	machine := in.OrgID != "" || len(in.Permissions) > 0
+	machine := in.Machine || in.OrgID != "" || len(in.Permissions) > 0
 	if machine {
 		if err := in.checkMachine(); err != nil {
 			return roster.OIDCClient{}, "", err
