@@ -25,8 +25,8 @@ type OIDCClient struct {
 	// own, with Permissions and nothing else. "" for a client that signs users in.
 	OrgID       string
 	Permissions []Permission
-	CreatedBy              string
-	CreatedAt              time.Time
+	CreatedBy   string
+	CreatedAt   time.Time
 }
 
 // Machine reports whether the client is a machine client (the client-credentials grant).

@@ -425,17 +425,25 @@ func refreshWith(t *testing.T, s *server, cfg oauth2.Config, refresh string, ext
 	for k, v := range extra {
 		form[k] = v
 	}
+	m := map[string]any{}
+	res := tokenRequest(t, s, cfg.ClientID, cfg.ClientSecret, form, &m)
+	return res.StatusCode, m
+}
+
+// tokenRequest posts a form to the token endpoint as a confidential client (HTTP Basic) and
+// decodes the JSON answer into out.
+func tokenRequest(t *testing.T, s *server, clientID, secret string, form url.Values, out any) *http.Response {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oidc/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	m := map[string]any{}
-	_ = json.NewDecoder(res.Body).Decode(&m)
-	return res.StatusCode, m
+	_ = json.NewDecoder(res.Body).Decode(out)
+	return res
 }
 
 // TestSwitchOrganizationByRefresh: a refresh naming another organization (and store) of

@@ -177,9 +177,9 @@ type OIDCClientToken struct {
 	ID          string
 	ClientID    string
 	Permissions []roster.Permission // what it was asked for: some or all of the client's
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	RevokedAt *time.Time
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
 }
 
 // CreateOIDCClientToken stores a machine client's access token.
