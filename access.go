@@ -54,6 +54,27 @@ func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, gran
 	return a
 }
 
+// ClientAccess is what a machine client (the client-credentials grant) holds in the one
+// organization it is bound to: the organization permissions among perms that an admin may
+// hold (it never acts as the owner), and the store permissions among perms in every store.
+// It ranks as a member wherever roles are compared. Permissions the catalog no longer has
+// grant nothing.
+func ClientAccess(orgID string, perms []Permission, c *Catalog) Access {
+	a := Access{OrgID: orgID, Role: OrgMember, Status: MembershipActive, org: PermSet{}, stores: map[string]StoreGrant{}}
+	store := PermSet{}
+	for _, p := range perms {
+		switch info, ok := c.Lookup(p); {
+		case !ok:
+		case info.Scope == ScopeOrganization && orgRoleSets[OrgAdmin].Has(p):
+			a.org[p] = struct{}{}
+		case info.Scope == ScopeStore:
+			store[p] = struct{}{}
+		}
+	}
+	a.everyStore = &StoreGrant{RoleID: "client", RoleName: "Machine client", Via: ViaOrganizationRole, Perms: store}
+	return a
+}
+
 // IsMember reports whether the principal belongs to the organization, suspended or not.
 func (a Access) IsMember() bool { return a.Role.Valid() }
 

@@ -9,6 +9,7 @@ const (
 	ActorUser      ActorKind = "user"
 	ActorAPIKey    ActorKind = "api_key"
 	ActorService   ActorKind = "service" // a host application's instance token
+	ActorClient    ActorKind = "client"  // a machine client's access token (client-credentials grant)
 	ActorSystem    ActorKind = "system"  // Roster itself: workers, the CLI
 )
 
@@ -27,6 +28,9 @@ type Actor struct {
 
 	OIDCTokenID string // a Roster access token (Sign in with Roster) acting for UserID
 	OIDCOrgID   string // the organization the access token was issued for: it acts there only ("" without the scope organization)
+
+	ClientID    string // a machine client acting on its own (ActorClient), with
+	ClientOrgID string // the one organization it is bound to
 
 	IP        string
 	UserAgent string
@@ -49,6 +53,8 @@ func (a Actor) ID() string {
 		return a.APIKeyID
 	case ActorService:
 		return a.ServiceTokenID
+	case ActorClient:
+		return a.ClientID
 	}
 	return ""
 }

@@ -20,6 +20,14 @@ type OIDCClient struct {
 	FirstParty             bool
 	BackChannelLogoutURI   string // logout tokens are posted here when the user signs out
 	SigningAlg             string // ES256 (the default) or RS256: signs its ID and access tokens
-	CreatedBy              string
-	CreatedAt              time.Time
+	// OrgID binds a machine client (a confidential server-to-server client) to one
+	// organization: it takes tokens with the client-credentials grant and acts there on its
+	// own, with Permissions and nothing else. "" for a client that signs users in.
+	OrgID       string
+	Permissions []Permission
+	CreatedBy   string
+	CreatedAt   time.Time
 }
+
+// Machine reports whether the client is a machine client (the client-credentials grant).
+func (c OIDCClient) Machine() bool { return c.OrgID != "" }

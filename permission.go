@@ -10,6 +10,15 @@ import (
 // Permission is a key from the catalog, such as "store.members.invite".
 type Permission string
 
+// Permissions converts permission keys as given (a form, a flag, a JSON list).
+func Permissions(keys ...string) []Permission {
+	out := make([]Permission, len(keys))
+	for i, k := range keys {
+		out[i] = Permission(k)
+	}
+	return out
+}
+
 // Scope says where a permission applies.
 type Scope string
 

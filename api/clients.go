@@ -23,6 +23,9 @@ type Client struct {
 	FirstParty             bool      `json:"first_party"`
 	BackChannelLogoutURI   string    `json:"backchannel_logout_uri,omitempty"`
 	SigningAlg             string    `json:"id_token_signed_response_alg" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with"`
+	GrantTypes             []string  `json:"grant_types" doc:"authorization_code and refresh_token for an application that signs users in; client_credentials alone for a machine client"`
+	OrgID                  string    `json:"organization_id,omitempty" doc:"A machine client's organization: the one where its tokens act"`
+	Permissions            []string  `json:"permissions,omitempty" doc:"A machine client's permissions in its organization"`
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -31,16 +34,21 @@ func clientJSON(c roster.OIDCClient, secret string) Client {
 	if c.Public {
 		typ = "public"
 	}
+	grants := []string{"authorization_code", "refresh_token"}
+	if c.Machine() {
+		grants = []string{"client_credentials"}
+	}
 	return Client{ID: c.ID, Name: c.Name, Type: typ, Secret: secret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Scopes: c.Scopes, AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
-		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, CreatedAt: c.CreatedAt}
+		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, GrantTypes: grants,
+		OrgID: c.OrgID, Permissions: mapSlice(c.Permissions, func(p roster.Permission) string { return string(p) }), CreatedAt: c.CreatedAt}
 }
 
 type createClientInput struct {
 	Body struct {
 		Name                   string   `json:"name" maxLength:"100"`
 		Type                   string   `json:"type,omitempty" enum:"confidential,public" default:"confidential" doc:"A public client (single-page or native application) has no secret and must use PKCE"`
-		RedirectURIs           []string `json:"redirect_uris" minItems:"1" maxItems:"20" doc:"Matched exactly; https, or http on a loopback address"`
+		RedirectURIs           []string `json:"redirect_uris,omitempty" maxItems:"20" doc:"Matched exactly; https, or http on a loopback address. At least one, except for a machine client, which has none"`
 		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty" maxItems:"20"`
 		Scopes                 []string `json:"scopes,omitempty" maxItems:"10" doc:"Allowed scopes among openid, profile, email, offline_access, organization; all when omitted"`
 		AccessTokenTTL         int      `json:"access_token_ttl,omitempty" minimum:"0" maximum:"3600" doc:"Seconds (60 to 3600); 300 when omitted"`
@@ -48,6 +56,8 @@ type createClientInput struct {
 		FirstParty             bool     `json:"first_party,omitempty"`
 		BackChannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty" maxLength:"2000" doc:"Where logout tokens are posted when the user signs out (OpenID Connect Back-Channel Logout)"`
 		SigningAlg             string   `json:"id_token_signed_response_alg,omitempty" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with: ES256 when omitted; RS256 for relying parties that only know RSA (signed by an RSA key published in the key set)"`
+		OrgID                  string   `json:"organization_id,omitempty" maxLength:"40" doc:"Registers a machine client bound to this organization: confidential, it takes access tokens with the client-credentials grant only (no redirect URIs, scopes or logout URI) and acts there on its own with its permissions"`
+		Permissions            []string `json:"permissions,omitempty" maxItems:"500" doc:"A machine client's permissions in its organization, from the catalog (GET /v1/permissions): store permissions hold in every store; organization permissions at most an admin's. A token asks for some of them with the scope parameter, all when it names none"`
 	}
 }
 
@@ -72,7 +82,8 @@ func (s *Server) registerClients() {
 			c, secret, err := s.app.CreateClient(ctx, actor(ctx), app.ClientInput{Name: b.Name, Public: b.Type == "public",
 				RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, Scopes: b.Scopes,
 				AccessTokenTTL: time.Duration(b.AccessTokenTTL) * time.Second, RefreshTokenTTL: time.Duration(b.RefreshTokenTTL) * time.Second,
-				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI, SigningAlg: b.SigningAlg})
+				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI, SigningAlg: b.SigningAlg,
+				OrgID: b.OrgID, Permissions: roster.Permissions(b.Permissions...)})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,17 +51,33 @@ func TestClientsAPI(t *testing.T) {
 			t.Fatalf("public client: %s", pub.raw)
 		}
 
+		// A machine client: bound to an organization, with permissions, the client-credentials grant only.
+		org := env.Org(t, member.actor, "Acme")
+		m := env.must(http.StatusCreated, op.token, http.MethodPost, "/v1/clients", map[string]any{"name": "Sync", "organization_id": org.ID,
+			"permissions": []string{"store.read", "org.settings.read", "store.read"}})
+		if m.str("organization_id") != org.ID || m.str("secret") == "" || fmt.Sprint(m.body["permissions"]) != "[org.settings.read store.read]" ||
+			fmt.Sprint(m.body["grant_types"]) != "[client_credentials]" || fmt.Sprint(m.body["redirect_uris"]) != "[]" {
+			t.Fatalf("machine client: %s", m.raw)
+		}
 		for name, bad := range map[string]map[string]any{
-			"http redirect":    {"name": "X", "redirect_uris": []string{"http://shop.example/cb"}},
-			"fragment":         {"name": "X", "redirect_uris": []string{"https://shop.example/cb#x"}},
-			"relative":         {"name": "X", "redirect_uris": []string{"/cb"}},
-			"custom scheme":    {"name": "X", "redirect_uris": []string{"javascript://x/%0aalert(1)"}},
-			"unknown scope":    {"name": "X", "redirect_uris": []string{"https://a.example/cb"}, "scopes": []string{"openid", "admin"}},
-			"no openid":        {"name": "X", "redirect_uris": []string{"https://a.example/cb"}, "scopes": []string{"organization"}},
-			"short access TTL": {"name": "X", "redirect_uris": []string{"https://a.example/cb"}, "access_token_ttl": 5},
-			"no name":          {"name": "", "redirect_uris": []string{"https://a.example/cb"}},
+			"no redirect uri":         {"name": "X"},
+			"machine, public":         {"name": "X", "type": "public", "organization_id": org.ID, "permissions": []string{"org.read"}},
+			"machine, no permission":  {"name": "X", "organization_id": org.ID},
+			"machine, owner's":        {"name": "X", "organization_id": org.ID, "permissions": []string{"org.delete"}},
+			"machine, unknown":        {"name": "X", "organization_id": org.ID, "permissions": []string{"nope.none"}},
+			"machine, bad org":        {"name": "X", "organization_id": "org_x", "permissions": []string{"org.read"}},
+			"machine, redirect":       {"name": "X", "organization_id": org.ID, "permissions": []string{"org.read"}, "redirect_uris": []string{"https://a.example/cb"}},
+			"permissions without org": {"name": "X", "permissions": []string{"org.read"}},
+			"http redirect":           {"name": "X", "redirect_uris": []string{"http://shop.example/cb"}},
+			"fragment":                {"name": "X", "redirect_uris": []string{"https://shop.example/cb#x"}},
+			"relative":                {"name": "X", "redirect_uris": []string{"/cb"}},
+			"custom scheme":           {"name": "X", "redirect_uris": []string{"javascript://x/%0aalert(1)"}},
+			"unknown scope":           {"name": "X", "redirect_uris": []string{"https://a.example/cb"}, "scopes": []string{"openid", "admin"}},
+			"no openid":               {"name": "X", "redirect_uris": []string{"https://a.example/cb"}, "scopes": []string{"organization"}},
+			"short access TTL":        {"name": "X", "redirect_uris": []string{"https://a.example/cb"}, "access_token_ttl": 5},
+			"no name":                 {"name": "", "redirect_uris": []string{"https://a.example/cb"}},
 		} {
-			if r := env.call(op.token, http.MethodPost, "/v1/clients", bad); r.status != http.StatusUnprocessableEntity || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
+			if r := env.call(op.token, http.MethodPost, "/v1/clients", bad); r.status/100 != 4 || r.status == http.StatusForbidden || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
 				t.Errorf("%s: %d %s", name, r.status, r.raw)
 			}
 		}

@@ -120,6 +120,10 @@ func (a *App) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, 
 	if err != nil {
 		return roster.Access{}, nil, err
 	}
+	if actor.Kind == roster.ActorClient {
+		acc, err := a.clientActorAccess(ctx, c, cat, actor, orgID) // oidc_machine.go
+		return acc, cat, err
+	}
 	if !actor.IsUser() {
 		return roster.NewAccess(orgID, "", "", "", nil, cat), cat, nil
 	}

@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -38,6 +39,7 @@ type Config struct {
 	SessionIdle         time.Duration // a session unused this long ends
 	SessionLifetime     time.Duration // a session ends this long after login, used or not
 	LoginPerIP          int           // login attempts per IP per minute
+	TokenPerClient      int           // token requests one OpenID client makes per minute, per node (oidc_ratelimit.go)
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
@@ -64,6 +66,7 @@ func DefaultConfig() Config {
 		SessionIdle:         7 * 24 * time.Hour,
 		SessionLifetime:     30 * 24 * time.Hour,
 		LoginPerIP:          30,
+		TokenPerClient:      DefaultTokenPerClient,
 		APIKeyLogRetention:  30 * 24 * time.Hour,
 		KeyRotation:         90 * 24 * time.Hour,
 	}
@@ -78,9 +81,10 @@ type App struct {
 	log    *slog.Logger
 	hasher passwordHasher
 	ipRate *rateLimiter
-	// tokenFailures counts refused requests to the OpenID token endpoint per client IP
-	// (OIDCTokenAttempt).
+	// tokenFailures counts refused requests to the OpenID token endpoint per client, or per
+	// IP when no client is proven; tokenRequests every request per client (oidc_ratelimit.go).
 	tokenFailures *rateLimiter
+	tokenRequests *rateLimiter
 	mail          mailState
 	hooks         *webhook.Client // sends webhook deliveries (webhooks.go)
 	index         *accessIndex    // the in-memory access index (index.go)
@@ -114,7 +118,8 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 
-		tokenFailures: newRateLimiter(OIDCTokenFailuresPerIP, time.Minute),
+		tokenFailures: newRateLimiter(OIDCTokenFailures, time.Minute),
+		tokenRequests: newRateLimiter(cmp.Or(cfg.TokenPerClient, DefaultTokenPerClient), time.Minute),
 		mail:          newMailState(),
 		bells:         map[string]*bell{},
 		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),

@@ -51,6 +51,12 @@ type ClientInput struct {
 	FirstParty             bool
 	BackChannelLogoutURI   string
 	SigningAlg             string // ES256 (default) or RS256
+	// OrgID makes a machine client: confidential, bound to that organization, taking tokens
+	// with the client-credentials grant only (no redirect URIs, scopes or logout URI), and
+	// holding there Permissions (at least one; organization permissions at most an admin's).
+	Machine     bool // a machine client even without OrgID or Permissions (then refused for want of them)
+	OrgID       string
+	Permissions []roster.Permission
 }
 
 // redirectURI validates a redirect URI: absolute, no fragment, https, or http on a loopback
@@ -114,7 +120,14 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 		return roster.OIDCClient{}, "", err
 	}
 	cl := roster.OIDCClient{ID: roster.NewID(roster.PrefixClient), Name: name, Public: in.Public, FirstParty: in.FirstParty}
-	if cl.RedirectURIs, err = redirectURIs("redirect_uris", in.RedirectURIs, true); err != nil {
+	machine := in.Machine || in.OrgID != "" || len(in.Permissions) > 0
+	if machine {
+		if err := in.checkMachine(); err != nil {
+			return roster.OIDCClient{}, "", err
+		}
+		cl.OrgID, cl.FirstParty = in.OrgID, false
+	}
+	if cl.RedirectURIs, err = redirectURIs("redirect_uris", in.RedirectURIs, !machine); err != nil {
 		return roster.OIDCClient{}, "", err
 	}
 	if cl.PostLogoutRedirectURIs, err = redirectURIs("post_logout_redirect_uris", in.PostLogoutRedirectURIs, false); err != nil {
@@ -134,10 +147,10 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 			cl.Scopes = append(cl.Scopes, s)
 		}
 	}
-	if len(cl.Scopes) == 0 {
+	if len(cl.Scopes) == 0 && !machine {
 		cl.Scopes = slices.Clone(OIDCScopes)
 	}
-	if !slices.Contains(cl.Scopes, ScopeOpenID) {
+	if !slices.Contains(cl.Scopes, ScopeOpenID) && !machine {
 		return roster.OIDCClient{}, "", roster.Invalidf("scopes", "the scope openid is required")
 	}
 	if cl.AccessTokenTTL, err = ttl("access_token_ttl", in.AccessTokenTTL, DefaultAccessTokenTTL, MinAccessTokenTTL, MaxAccessTokenTTL); err != nil {
@@ -161,16 +174,79 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 	cl, err = writeValue(ctx, a, actor, func(t *txn) (roster.OIDCClient, error) {
 		c := cl
 		c.CreatedAt = t.now
+		after := map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg}
+		if machine {
+			perms, err := a.machinePermissions(t, in.OrgID, in.Permissions)
+			if err != nil {
+				return c, err
+			}
+			c.Permissions, after["organization_id"], after["permissions"] = perms, c.OrgID, perms
+		}
 		if err := t.CreateOIDCClient(t.ctx, c, hash); err != nil {
 			return c, err
 		}
-		return c, t.audit(roster.AuditEvent{Action: "client.created", TargetType: "client", TargetID: c.ID,
-			After: map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg}})
+		return c, t.audit(roster.AuditEvent{Action: "client.created", OrgID: c.OrgID, TargetType: "client", TargetID: c.ID, After: after})
 	})
 	if err != nil {
 		return roster.OIDCClient{}, "", err
 	}
 	return cl, secret, nil
+}
+
+// checkMachine refuses what a machine client cannot have: it is confidential, and takes its
+// tokens with the client-credentials grant only, for no user.
+func (in ClientInput) checkMachine() error {
+	var errs []error
+	if !roster.ValidID(roster.PrefixOrganization, in.OrgID) {
+		errs = append(errs, roster.Invalidf("organization_id", "a machine client is bound to one organization: give its ID"))
+	}
+	if in.Public {
+		errs = append(errs, roster.Invalidf("type", "a machine client is confidential: it proves itself with its secret"))
+	}
+	if len(in.Permissions) == 0 || len(in.Permissions) > roster.MaxRolePermissions {
+		errs = append(errs, roster.Invalidf("permissions", "give between 1 and %d permissions", roster.MaxRolePermissions))
+	}
+	if len(in.RedirectURIs) > 0 || len(in.PostLogoutRedirectURIs) > 0 {
+		errs = append(errs, roster.Invalidf("redirect_uris", "a machine client signs no user in: it has no redirect URI"))
+	}
+	if len(in.Scopes) > 0 {
+		errs = append(errs, roster.Invalidf("scopes", "a machine client asks for its permissions, not for scopes"))
+	}
+	if in.BackChannelLogoutURI != "" {
+		errs = append(errs, roster.Invalidf("backchannel_logout_uri", "a machine client signs no user in: it has no logout URI"))
+	}
+	return roster.Invalids(errs...)
+}
+
+// machinePermissions validates a machine client's permissions in its organization, as an
+// API key's scope is validated: every one in the catalog, organization permissions at most
+// an admin's (a machine client never acts as the owner). They come back sorted, once each.
+func (a *App) machinePermissions(t *txn, orgID string, in []roster.Permission) ([]roster.Permission, error) {
+	if _, err := t.Organization(t.ctx, orgID); err != nil {
+		if roster.ErrorCode(err) == roster.ENotFound {
+			return nil, (&roster.Error{Code: roster.ENotFound, Field: "organization_id", Message: "organization not found"}).With("organization_id", orgID)
+		}
+		return nil, err
+	}
+	cat, err := a.catalog(t.ctx, &t.Conn)
+	if err != nil {
+		return nil, err
+	}
+	admin := roster.OrgRolePermissions(roster.OrgAdmin)
+	set := roster.PermSet{}
+	for _, p := range in {
+		p = roster.Permission(strings.TrimSpace(string(p)))
+		info, ok := cat.Lookup(p)
+		if !ok {
+			return nil, (&roster.Error{Code: roster.EUnknownPermission, Field: "permissions", Message: "unknown permission " + string(p)}).With("permission", string(p))
+		}
+		if info.Scope == roster.ScopeOrganization && !admin.Has(p) {
+			return nil, (&roster.Error{Code: roster.EInvalid, Field: "permissions",
+				Message: string(p) + " is beyond a machine client: its organization permissions are at most an admin's"}).With("permission", string(p))
+		}
+		set[p] = struct{}{}
+	}
+	return set.Sorted(), nil
 }
 
 // Clients lists the registered applications. Operators only.

@@ -536,7 +536,10 @@ func (a *App) OIDCRefreshTokenID(ctx context.Context, clientID, secret string) (
 // or a refresh token with its whole family. A token of another client is left alone.
 func (a *App) RevokeOIDCToken(ctx context.Context, clientID, tokenID string) error {
 	t, err := a.read().OIDCToken(ctx, tokenID)
-	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && t.ClientID != clientID) {
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return a.revokeClientToken(ctx, clientID, tokenID)
+	}
+	if err == nil && t.ClientID != clientID {
 		return nil // RFC 7009 §2.2: an unknown token is answered like a revoked one
 	}
 	if err != nil {
@@ -702,22 +705,3 @@ func (a *App) EndOIDCSession(ctx context.Context, sessionToken, ip, userAgent, u
 	}
 	return a.Logout(ctx, actor)
 }
-
-// OIDCTokenFailuresPerIP bounds the refused requests (a wrong client secret, an unknown or
-// spent code or refresh token) one client IP makes to the token endpoint per minute, counted
-// by each node. Successful requests are never counted: a host application refreshing its
-// users' tokens from one address is not slowed down, and a client's secret cannot be locked
-// by someone else.
-const OIDCTokenFailuresPerIP = 60
-
-// OIDCTokenAttempt says whether a request from ip may reach the token endpoint now: nil, or
-// a rate-limited error with the wait. OIDCTokenRefused counts a refused one.
-func (a *App) OIDCTokenAttempt(ip string) error {
-	if d := a.tokenFailures.wait(ip, a.clock.Now()); d > 0 {
-		return rateLimited(d)
-	}
-	return nil
-}
-
-// OIDCTokenRefused counts a refused token request of ip (OIDCTokenAttempt).
-func (a *App) OIDCTokenRefused(ip string) { a.tokenFailures.allow(ip, a.clock.Now()) }

@@ -82,6 +82,19 @@ func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, s
 	if c.Issuer != a.Issuer() || !slices.Contains(c.audiences(), a.Issuer()) || c.Expiry <= a.clock.Now().Unix() || c.ID == "" {
 		return actor, unauth
 	}
+	if roster.ValidID(roster.PrefixClient, c.Subject) {
+		// A machine client's token (client-credentials grant): the client acts on its own, in
+		// its organization only, with the token's permissions (oidc_machine.go).
+		_, cl, err := a.OIDCLiveClientToken(ctx, c.ID)
+		if err == ErrOIDCGrant || (err == nil && cl.ID != c.Subject) {
+			return actor, unauth
+		}
+		if err != nil {
+			return actor, err
+		}
+		actor.Kind, actor.ClientID, actor.ClientOrgID, actor.OIDCTokenID = roster.ActorClient, cl.ID, cl.OrgID, c.ID
+		return actor, nil
+	}
 	t, err := a.OIDCLiveToken(ctx, c.ID)
 	if err == ErrOIDCGrant {
 		return actor, unauth

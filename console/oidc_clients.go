@@ -11,10 +11,11 @@ import (
 // The operator's page of applications that sign in with Roster.
 
 type clientsPage struct {
-	Issuer  string
-	Clients []roster.OIDCClient
-	Created *roster.OIDCClient
-	Secret  string // a new confidential client's secret, shown this once
+	Issuer      string
+	Clients     []roster.OIDCClient
+	Created     *roster.OIDCClient
+	Secret      string                  // a new confidential client's secret, shown this once
+	Permissions []roster.PermissionInfo // the catalog, for a machine client's permissions
 }
 
 func (s *Server) operatorClients(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -26,8 +27,12 @@ func (s *Server) renderClients(w http.ResponseWriter, r *http.Request, rq *reque
 	if err != nil {
 		return err
 	}
+	perms, err := s.app.Permissions(r.Context(), rq.id.actor)
+	if err != nil {
+		return err
+	}
 	v := s.view(w, r, rq, "clients.title")
-	v.D = &clientsPage{Issuer: s.app.Issuer(), Clients: list, Created: created, Secret: secret}
+	v.D = &clientsPage{Issuer: s.app.Issuer(), Clients: list, Created: created, Secret: secret, Permissions: perms}
 	status := http.StatusOK
 	if failed != nil {
 		status = s.setError(r, v, failed)
@@ -39,9 +44,12 @@ func (s *Server) renderClients(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (s *Server) operatorCreateClient(w http.ResponseWriter, r *http.Request, rq *request) error {
-	c, secret, err := s.app.CreateClient(r.Context(), rq.id.actor, app.ClientInput{
-		Name: r.PostFormValue("name"), Public: r.PostFormValue("type") == "public", FirstParty: r.PostFormValue("first_party") != "",
-		RedirectURIs: strings.Fields(r.PostFormValue("redirect_uris"))})
+	in := app.ClientInput{Name: r.PostFormValue("name"), Public: r.PostFormValue("type") == "public", FirstParty: r.PostFormValue("first_party") != "",
+		RedirectURIs: strings.Fields(r.PostFormValue("redirect_uris")), SigningAlg: r.PostFormValue("signing_alg")}
+	if r.PostFormValue("type") == "machine" {
+		in.Machine, in.OrgID, in.Permissions = true, strings.TrimSpace(r.PostFormValue("organization_id")), roster.Permissions(r.PostForm["permissions"]...)
+	}
+	c, secret, err := s.app.CreateClient(r.Context(), rq.id.actor, in)
 	if err != nil {
 		return s.renderClients(w, r, rq, err, nil, "")
 	}

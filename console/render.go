@@ -334,7 +334,7 @@ var fieldLimits = map[string]int{
 	"message": roster.MaxInvitationMessage, "website": roster.MaxWebsiteLength, "email": roster.MaxEmailLength,
 	"legal_name": roster.MaxLegalNameLength, "phone": roster.MaxPhoneLength, "address_line1": roster.MaxAddressLineLength,
 	"address_line2": roster.MaxAddressLineLength, "city": roster.MaxCityLength, "postal_code": roster.MaxPostalCodeLength,
-	"region": roster.MaxRegionLength, "time_zone": roster.MaxTimeZoneLength, "q": roster.MaxSearchLength,
+	"region": roster.MaxRegionLength, "time_zone": roster.MaxTimeZoneLength, "q": roster.MaxSearchLength, "id": roster.MaxIDLength,
 	"url": roster.MaxURILength,
 }
 

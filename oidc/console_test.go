@@ -56,6 +56,35 @@ func TestOperatorClientsPage(t *testing.T) {
 		if p := b.get(s.URL + "/operator/clients"); strings.Contains(p.Body, secret) || !strings.Contains(p.Body, "https://shop.example/cb2") {
 			t.Fatalf("listed: %.300s", p.Body)
 		}
+
+		// A machine client with RS256: a refusal re-renders what was submitted, each error next
+		// to its field; then it is registered.
+		owner, _ := s.User(t, "Olga")
+		org := s.Org(t, owner, "Acme")
+		machine := url.Values{"csrf": {csrf}, "name": {"Nightly sync"}, "type": {"machine"}, "signing_alg": {"RS256"},
+			"organization_id": {"org_01J00000000000000000000000"}, "permissions": {"org.settings.read", "store.read"}}
+		bad = b.post(s.URL+"/operator/clients", machine)
+		if bad.Status != http.StatusNotFound || !strings.Contains(bad.Body, `id="err-organization_id"`) ||
+			!strings.Contains(bad.Body, `value="org_01J00000000000000000000000"`) || !strings.Contains(bad.Body, `<option value="RS256" selected>`) ||
+			!regexp.MustCompile(`value="store.read" checked`).MatchString(bad.Body) || regexp.MustCompile(`value="org.read" checked`).MatchString(bad.Body) ||
+			!strings.Contains(bad.Body, `value="machine" checked`) {
+			t.Errorf("an unknown organization: %d %.3000s", bad.Status, bad.Body)
+		}
+		machine.Set("organization_id", org.ID)
+		machine.Set("redirect_uris", "https://shop.example/cb")
+		machine["permissions"] = nil
+		bad = b.post(s.URL+"/operator/clients", machine)
+		if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, `id="err-permissions"`) || !strings.Contains(bad.Body, `id="err-redirect_uris"`) {
+			t.Errorf("no permission, a redirect URI: %d %.3000s", bad.Status, bad.Body)
+		}
+		machine.Del("redirect_uris")
+		machine["permissions"] = []string{"org.settings.read", "store.read"}
+		p = b.post(s.URL+"/operator/clients", machine)
+		mid := regexp.MustCompile(`cli_[0-9a-z]{26}`).FindString(p.Body)
+		cl, err := s.App.OIDCClientByID(testenv.Ctx, mid)
+		if p.Status != http.StatusOK || err != nil || cl.OrgID != org.ID || cl.SigningAlg != "RS256" || len(cl.Permissions) != 2 || !strings.Contains(p.Body, "rcs_") {
+			t.Fatalf("machine client: %d %+v %v", p.Status, cl, err)
+		}
 		if p := b.post(s.URL+"/operator/clients/"+id+"/delete", url.Values{"csrf": {csrf}}); p.Status != http.StatusOK || p.URL.Path != "/operator/clients" || strings.Contains(p.Body, id) {
 			t.Fatalf("deleted: %d %s", p.Status, p.URL)
 		}

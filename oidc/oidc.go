@@ -7,6 +7,7 @@ package oidc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -112,9 +113,11 @@ type door struct {
 	app    *app.App
 }
 
-// slowDown answers a rate-limited token request in the token endpoint's own error format
-// (RFC 6749 §5.2 has no code for it; temporarily_unavailable is the authorization endpoint's),
-// with 429 and Retry-After.
+// slowDown answers a rate-limited token request in the token endpoint's own error format,
+// with 429 and Retry-After. RFC 6749 §5.2 has no code for it: temporarily_unavailable (the
+// authorization endpoint's, §4.1.2.1: "a temporary overloading") says the right thing to any
+// OAuth client, where slow_down belongs to the device grant's polling (RFC 8628 §3.5) and
+// would be read by a device-flow client as "poll less often", by others as nothing known.
 func slowDown(w http.ResponseWriter, err error) {
 	var wait time.Duration
 	var e *roster.Error
@@ -125,7 +128,57 @@ func slowDown(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusTooManyRequests)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": "temporarily_unavailable",
-		"error_description": "too many refused token requests from this address; retry after the delay in Retry-After"})
+		"error_description": "too many token requests, or too many refused, from this client or address; retry after the delay in Retry-After"})
+}
+
+// token serves the token endpoint: the library's, within the rate limits
+// (app/oidc_ratelimit.go), with access tokens typed at+jwt (token.go).
+func (d *door) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		d.app.OIDCTokenServed(r.Context(), app.TokenRequest{IP: httpserver.ClientIP(r.Context())}, false, true)
+		oauthError(w, http.StatusBadRequest, "invalid_request")
+		return
+	}
+	// The organization and store parameters of a refresh (switching) reach the storage,
+	// and the client's name its signing key.
+	r = withClient(r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm)))
+	tr := app.TokenRequest{ClientID: clientOf(r.Context()), IP: httpserver.ClientIP(r.Context())}
+	if err := d.app.OIDCTokenAttempt(r.Context(), tr); err != nil {
+		slowDown(w, err)
+		return
+	}
+	var ok bool
+	r = r.WithContext(context.WithValue(r.Context(), keyProven, &ok))
+	rec := &recorder{header: w.Header()}
+	d.p.ServeHTTP(rec, r)
+	status, body := cmp.Or(rec.status, http.StatusOK), rec.body.Bytes()
+	d.app.OIDCTokenServed(r.Context(), tr, ok, status == http.StatusBadRequest || status == http.StatusUnauthorized)
+	if status == http.StatusOK {
+		typed, err := d.typeAccessToken(r.Context(), body)
+		if err != nil {
+			d.o.Log.Error("oidc: signing the access token", "err", err)
+			oauthError(w, http.StatusInternalServerError, "server_error")
+			return
+		}
+		body = typed
+		w.Header().Del("Content-Length")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// oauthError answers a token request with an error of RFC 6749 §5.2.
+func oauthError(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code})
+}
+
+// proven records that the token request's client proved itself with its secret.
+func proven(ctx context.Context) {
+	if p, _ := ctx.Value(keyProven).(*bool); p != nil {
+		*p = true
+	}
 }
 
 type ctxKey int
@@ -133,6 +186,7 @@ type ctxKey int
 const (
 	keyParams ctxKey = iota
 	keyBrowser
+	keyProven
 )
 
 // browserInfo is what the logout endpoint knows of the browser.
@@ -150,40 +204,7 @@ func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.discovery(w, r)
 		return
 	case "/oidc/token":
-		// Refused requests are limited per client IP; successful ones never are.
-		ip := httpserver.ClientIP(r.Context())
-		if err := d.app.OIDCTokenAttempt(ip); err != nil {
-			slowDown(w, err)
-			return
-		}
-		// The organization and store parameters of a refresh (switching) reach the storage,
-		// and the client's name its signing key.
-		if err := r.ParseForm(); err == nil {
-			r = withClient(r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm)))
-		}
-		rec := &recorder{header: w.Header()}
-		d.p.ServeHTTP(rec, r)
-		status, body := rec.status, rec.body.Bytes()
-		if status == 0 {
-			status = http.StatusOK
-		}
-		if status == http.StatusBadRequest || status == http.StatusUnauthorized {
-			d.app.OIDCTokenRefused(ip)
-		}
-		if status == http.StatusOK {
-			typed, err := d.typeAccessToken(r.Context(), body)
-			if err != nil {
-				d.o.Log.Error("oidc: signing the access token", "err", err)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusInternalServerError)
-				_, _ = w.Write([]byte(`{"error":"server_error"}` + "\n"))
-				return
-			}
-			body = typed
-			w.Header().Del("Content-Length")
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
+		d.token(w, r)
 		return
 	case AuthorizePath, CallbackPath:
 		if err := r.ParseForm(); err != nil {
@@ -240,7 +261,7 @@ func (d *door) discovery(w http.ResponseWriter, r *http.Request) {
 	}
 	doc["authorization_response_iss_parameter_supported"] = true
 	doc["response_modes_supported"] = []string{"query"}
-	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token"}
+	doc["grant_types_supported"] = []string{"authorization_code", "refresh_token", "client_credentials"}
 	doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_basic", "client_secret_post", "none"}
 	doc["code_challenge_methods_supported"] = []string{"S256"}
 	delete(doc, "device_authorization_endpoint")

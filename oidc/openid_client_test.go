@@ -88,3 +88,33 @@ func TestCodeFlowWithOpenIDClient(t *testing.T) {
 		}
 	})
 }
+
+// TestClientCredentialsWithOpenIDClient: openid-client's clientCredentialsGrant takes a token
+// for a machine client from Roster's discovery document, and introspects it as active with
+// its organization; a client not registered for the grant is refused with unauthorized_client.
+func TestClientCredentialsWithOpenIDClient(t *testing.T) {
+	node := testenv.Node(t, "testdata/openid-client")
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		owner, _ := s.User(t, "Olga")
+		org := s.Org(t, owner, "Acme")
+		cl, cc := s.machine(t, org.ID, roster.PermOrgSettingsRead, roster.PermStoreRead)
+
+		res := rp(t, node, []string{"client_credentials", s.URL, cc.ClientID, cc.ClientSecret, "store.read"}, nil)
+		tok, _ := res["access_token"].(string)
+		if res["error"] != nil || tok == "" || !strings.EqualFold(res["token_type"].(string), "bearer") || res["scope"] != "store.read" {
+			t.Fatalf("openid-client's client-credentials grant: %v", res)
+		}
+		if c := claims(t, tok); c["sub"] != cl.ID || c["org_id"] != org.ID {
+			t.Errorf("claims: %v", c)
+		}
+		if in, _ := res["introspection"].(map[string]any); in["active"] != true || in["org_id"] != org.ID || in["sub"] != cl.ID {
+			t.Errorf("introspection: %v", in)
+		}
+
+		_, web := s.client(t, false, "http://127.0.0.1:9/callback")
+		if res := rp(t, node, []string{"client_credentials", s.URL, web.ClientID, web.ClientSecret}, nil); res["error"] != "unauthorized_client" {
+			t.Errorf("a client not registered for the grant: %v", res)
+		}
+	})
+}

@@ -425,17 +425,25 @@ func refreshWith(t *testing.T, s *server, cfg oauth2.Config, refresh string, ext
 	for k, v := range extra {
 		form[k] = v
 	}
+	m := map[string]any{}
+	res := tokenRequest(t, s, cfg.ClientID, cfg.ClientSecret, form, &m)
+	return res.StatusCode, m
+}
+
+// tokenRequest posts a form to the token endpoint as a confidential client (HTTP Basic) and
+// decodes the JSON answer into out.
+func tokenRequest(t *testing.T, s *server, clientID, secret string, form url.Values, out any) *http.Response {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oidc/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	m := map[string]any{}
-	_ = json.NewDecoder(res.Body).Decode(&m)
-	return res.StatusCode, m
+	_ = json.NewDecoder(res.Body).Decode(out)
+	return res
 }
 
 // TestSwitchOrganizationByRefresh: a refresh naming another organization (and store) of
@@ -753,7 +761,7 @@ func TestPromptNone(t *testing.T) {
 }
 
 // TestTokenEndpointLimitsRefusedRequests: refused token requests (a wrong secret, a made-up
-// code) from one address are limited: past OIDCTokenFailuresPerIP in a minute, the endpoint
+// code) from one address are limited: past OIDCTokenFailures in a minute, the endpoint
 // answers 429 with Retry-After in its own JSON error format, for good requests too, until the
 // minute has passed. Successful requests never count.
 func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
@@ -772,11 +780,11 @@ func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
 			}
 			return res
 		}
-		for i := range app.OIDCTokenFailuresPerIP {
+		for i := range app.OIDCTokenFailures {
 			res := post("rcs_wrong")
 			res.Body.Close()
 			if res.StatusCode == http.StatusTooManyRequests {
-				t.Fatalf("limited after %d refused requests, want %d", i, app.OIDCTokenFailuresPerIP)
+				t.Fatalf("limited after %d refused requests, want %d", i, app.OIDCTokenFailures)
 			}
 		}
 		res := post(cfg.ClientSecret)

@@ -29,6 +29,7 @@ var (
 	_ op.CanSetUserinfoFromRequest      = (*storage)(nil)
 	_ op.CanGetPrivateClaimsFromRequest = (*storage)(nil)
 	_ op.CanTerminateSessionFromRequest = (*storage)(nil)
+	_ op.ClientCredentialsStorage       = (*storage)(nil)
 )
 
 // grantError turns app's refusals into OAuth errors (never a server_error for a client's
@@ -112,6 +113,9 @@ func (c *client) ResponseTypes() []zoidc.ResponseType {
 	return []zoidc.ResponseType{zoidc.ResponseTypeCode}
 }
 func (c *client) GrantTypes() []zoidc.GrantType {
+	if c.Machine() {
+		return []zoidc.GrantType{zoidc.GrantTypeClientCredentials}
+	}
 	return []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken}
 }
 func (c *client) LoginURL(id string) string            { return continuePath + "?id=" + url.QueryEscape(id) }
@@ -233,6 +237,10 @@ func (s *storage) switchTo(ctx context.Context, r *refreshRequest) (bool, error)
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	if r, ok := req.(*clientRequest); ok {
+		out, err := s.app.IssueClientToken(ctx, r.ClientGrant)
+		return out.AccessID, out.ExpiresAt, err
+	}
 	out, err := s.issue(ctx, req, false)
 	return out.AccessID, out.ExpiresAt, grantError(err)
 }
@@ -357,6 +365,9 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 	if err != nil && roster.ErrorCode(err) != roster.EUnauthenticated {
 		return zoidc.ErrServerError().WithParent(err)
 	}
+	if err == nil {
+		proven(ctx) // the request counts against the client's rate limit, not its address's
+	}
 	return err
 }
 
@@ -420,6 +431,8 @@ func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenR
 		claims, err = s.orgClaims(ctx, r.UserID, r.OrgID, r.StoreID, r.Scopes)
 	case *refreshRequest:
 		claims, err = s.orgClaims(ctx, r.UserID, r.OrgID, r.StoreID, r.Scopes)
+	case *clientRequest:
+		return r.claims(), nil
 	}
 	if err != nil {
 		return nil, err
@@ -455,6 +468,9 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInfo
 // issued to: any other client, and a token revoked, expired or whose user lost the access it
 // carries, learn only that it is inactive.
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	if roster.ValidID(roster.PrefixClient, subject) {
+		return s.introspectClientToken(ctx, resp, tokenID, subject, clientID)
+	}
 	t, err := s.app.OIDCLiveToken(ctx, tokenID)
 	if err != nil || t.UserID != subject || t.ClientID != clientID {
 		return zoidc.ErrAccessDenied()

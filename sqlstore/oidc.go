@@ -98,16 +98,17 @@ func boolInt(b bool) int {
 	return 0
 }
 
-const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at, signing_alg`
+const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at, signing_alg, org_id, permissions`
 
 func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 	var cl roster.OIDCClient
-	var secret, bcl sql.NullString
-	var redirects, logouts, scopes string
+	var secret, bcl, org sql.NullString
+	var redirects, logouts, scopes, perms string
 	var access, refresh, created int64
 	var first int
-	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created, &cl.SigningAlg)
-	cl.BackChannelLogoutURI = bcl.String
+	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created, &cl.SigningAlg, &org, &perms)
+	cl.BackChannelLogoutURI, cl.OrgID = bcl.String, org.String
+	cl.Permissions = permsOf(perms)
 	cl.Public = !secret.Valid
 	cl.RedirectURIs, cl.PostLogoutRedirectURIs, cl.Scopes = fromJSONList(redirects), fromJSONList(logouts), fromJSONList(scopes)
 	cl.AccessTokenTTL, cl.RefreshTokenTTL = time.Duration(access)*time.Second, time.Duration(refresh)*time.Second
@@ -117,10 +118,10 @@ func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 
 // CreateOIDCClient stores a client; secretHash is empty for a public client.
 func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secretHash string) error {
-	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		cl.ID, cl.Name, nullString(secretHash), oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
 		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
-		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg)
+		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg, nullString(cl.OrgID), oidcJSON(permList(cl.Permissions)))
 	return err
 }
 
@@ -151,6 +152,61 @@ func (c *Conn) OIDCClients(ctx context.Context) ([]roster.OIDCClient, error) {
 // DeleteOIDCClient deletes a client with its pending requests and its tokens.
 func (c *Conn) DeleteOIDCClient(ctx context.Context, id string) error {
 	return notFound(c.execOne(ctx, `DELETE FROM oidc_clients WHERE id = ?`, id), "client")
+}
+
+// permList is a client's permissions as stored: a JSON array, never null.
+func permList(perms []roster.Permission) []string {
+	out := make([]string, len(perms))
+	for i, p := range perms {
+		out[i] = string(p)
+	}
+	return out
+}
+
+func permsOf(s string) []roster.Permission {
+	var out []roster.Permission
+	for _, p := range fromJSONList(s) {
+		out = append(out, roster.Permission(p))
+	}
+	return out
+}
+
+// OIDCClientToken is an access token issued to a machine client (the client-credentials
+// grant): it has no user; the client's organization and permissions are what it carries.
+type OIDCClientToken struct {
+	ID          string
+	ClientID    string
+	Permissions []roster.Permission // what it was asked for: some or all of the client's
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	RevokedAt   *time.Time
+}
+
+// CreateOIDCClientToken stores a machine client's access token.
+func (c *Conn) CreateOIDCClientToken(ctx context.Context, t OIDCClientToken) error {
+	_, err := c.exec(ctx, `INSERT INTO oidc_client_tokens (id, client_id, permissions, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		t.ID, t.ClientID, oidcJSON(permList(t.Permissions)), micros(t.CreatedAt), micros(t.ExpiresAt))
+	return err
+}
+
+// OIDCClientToken returns a machine client's access token by its ID. It is gone once the
+// client or its organization is deleted.
+func (c *Conn) OIDCClientToken(ctx context.Context, id string) (OIDCClientToken, error) {
+	var t OIDCClientToken
+	var created, expires int64
+	var revoked sql.NullInt64
+	var perms string
+	err := c.queryRow(ctx, `SELECT id, client_id, permissions, created_at, expires_at, revoked_at FROM oidc_client_tokens WHERE id = ?`, id).
+		Scan(&t.ID, &t.ClientID, &perms, &created, &expires, &revoked)
+	t.Permissions = permsOf(perms)
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromNullMicros(revoked)
+	return t, notFound(err, "token")
+}
+
+// RevokeOIDCClientToken revokes a machine client's access token.
+func (c *Conn) RevokeOIDCClientToken(ctx context.Context, id string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE oidc_client_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(now), id)
+	return err
 }
 
 // OIDCAuthRequest is an authorization request in progress.
@@ -312,6 +368,9 @@ func (c *Conn) DeleteExpiredOIDC(ctx context.Context, now time.Time) error {
 		return err
 	}
 	if _, err := c.exec(ctx, `DELETE FROM oidc_tokens WHERE expires_at < ?`, micros(now)); err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, `DELETE FROM oidc_client_tokens WHERE expires_at < ?`, micros(now)); err != nil {
 		return err
 	}
 	_, err := c.exec(ctx, `DELETE FROM oidc_keys WHERE expires_at < ?`, micros(now))

@@ -45,6 +45,13 @@ func TestEncryptionKeyRules(t *testing.T) {
 	if _, err := run(map[string]string{}, "clients", "create", "--name", "Bad", "--redirect-uri", "http://shop.example/cb"); err == nil {
 		t.Fatal("an http redirect URI off loopback was accepted")
 	}
+	// A machine client: --organization and --permission reach app's checks.
+	if _, err := run(map[string]string{}, "clients", "create", "--name", "Sync", "--organization", "org_01J00000000000000000000000", "--permission", "org.read"); err == nil || !strings.Contains(err.Error(), "organization not found") {
+		t.Fatalf("a machine client of an unknown organization: %v", err)
+	}
+	if _, err := run(map[string]string{}, "clients", "create", "--name", "Sync", "--organization", "org_01J00000000000000000000000"); err == nil || !strings.Contains(err.Error(), "permissions") {
+		t.Fatalf("a machine client without permissions: %v", err)
+	}
 	out, err = run(map[string]string{}, "clients", "list")
 	if err != nil || !strings.Contains(out, "Shop") || strings.Contains(out, "rcs_") {
 		t.Fatalf("clients list: %v %q", err, out)

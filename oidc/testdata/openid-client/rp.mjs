@@ -2,6 +2,8 @@
 //   node rp.mjs authorize ISSUER CLIENT_ID SECRET REDIRECT   -> {url, verifier, state, nonce}
 //   node rp.mjs finish    ISSUER CLIENT_ID SECRET REDIRECT   (stdin: {callback, verifier, state, nonce})
 //                                                             -> what each step returned
+//   node rp.mjs client_credentials ISSUER CLIENT_ID SECRET [SCOPE] -> the token, its introspection,
+//                                                             or {error} when refused
 import * as client from "openid-client";
 import { readFileSync } from "node:fs";
 
@@ -11,7 +13,16 @@ const config = await client.discovery(new URL(issuer), clientId, undefined, clie
   { execute: [client.allowInsecureRequests] });
 
 const out = {};
-if (mode === "authorize") {
+if (mode === "client_credentials") {
+  // A machine client: the fifth argument is the permissions asked for (the scope), if any.
+  try {
+    const tokens = await client.clientCredentialsGrant(config, redirect ? { scope: redirect } : {});
+    Object.assign(out, { access_token: tokens.access_token, token_type: tokens.token_type, expires_in: tokens.expiresIn(), scope: tokens.scope });
+    out.introspection = await client.tokenIntrospection(config, tokens.access_token);
+  } catch (e) {
+    out.error = e.error || e.code || String(e);
+  }
+} else if (mode === "authorize") {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
