@@ -23,6 +23,7 @@ type Client struct {
 	FirstParty             bool      `json:"first_party"`
 	BackChannelLogoutURI   string    `json:"backchannel_logout_uri,omitempty"`
 	SigningAlg             string    `json:"id_token_signed_response_alg" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with"`
+	CORSOrigins            []string  `json:"cors_origins" doc:"Origins whose pages may call the OpenID token, userinfo, revocation and introspection endpoints for this client, and the switcher's /v1 reads, with CORS"`
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -33,7 +34,7 @@ func clientJSON(c roster.OIDCClient, secret string) Client {
 	}
 	return Client{ID: c.ID, Name: c.Name, Type: typ, Secret: secret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Scopes: c.Scopes, AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
-		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, CreatedAt: c.CreatedAt}
+		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, CORSOrigins: c.CORSOrigins, CreatedAt: c.CreatedAt}
 }
 
 type createClientInput struct {
@@ -48,6 +49,7 @@ type createClientInput struct {
 		FirstParty             bool     `json:"first_party,omitempty"`
 		BackChannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty" maxLength:"2000" doc:"Where logout tokens are posted when the user signs out (OpenID Connect Back-Channel Logout)"`
 		SigningAlg             string   `json:"id_token_signed_response_alg,omitempty" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with: ES256 when omitted; RS256 for relying parties that only know RSA (signed by an RSA key published in the key set)"`
+		CORSOrigins            []string `json:"cors_origins,omitempty" maxItems:"20" doc:"Origins (scheme://host[:port], https or http on a loopback address) whose pages may call, with CORS and a bearer token, the OpenID token, userinfo, revocation and introspection endpoints for this client, and the /v1 reads of the organization switcher. No cookie ever crosses origins."`
 	}
 }
 
@@ -72,7 +74,7 @@ func (s *Server) registerClients() {
 			c, secret, err := s.app.CreateClient(ctx, actor(ctx), app.ClientInput{Name: b.Name, Public: b.Type == "public",
 				RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, Scopes: b.Scopes,
 				AccessTokenTTL: time.Duration(b.AccessTokenTTL) * time.Second, RefreshTokenTTL: time.Duration(b.RefreshTokenTTL) * time.Second,
-				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI, SigningAlg: b.SigningAlg})
+				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI, SigningAlg: b.SigningAlg, CORSOrigins: b.CORSOrigins})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -50,7 +50,8 @@ type ClientInput struct {
 	RefreshTokenTTL        time.Duration
 	FirstParty             bool
 	BackChannelLogoutURI   string
-	SigningAlg             string // ES256 (default) or RS256
+	SigningAlg             string   // ES256 (default) or RS256
+	CORSOrigins            []string // origins whose pages may call Roster with CORS (cors.go)
 }
 
 // redirectURI validates a redirect URI: absolute, no fragment, https, or http on a loopback
@@ -125,6 +126,9 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 			return roster.OIDCClient{}, "", err
 		}
 	}
+	if cl.CORSOrigins, err = corsOrigins("cors_origins", in.CORSOrigins); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
 	cl.Scopes = []string{}
 	for _, s := range in.Scopes {
 		if !slices.Contains(OIDCScopes, s) {
@@ -165,11 +169,12 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 			return c, err
 		}
 		return c, t.audit(roster.AuditEvent{Action: "client.created", TargetType: "client", TargetID: c.ID,
-			After: map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg}})
+			After: map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg, "cors_origins": c.CORSOrigins}})
 	})
 	if err != nil {
 		return roster.OIDCClient{}, "", err
 	}
+	a.forgetCORSOrigins()
 	return cl, secret, nil
 }
 
@@ -201,10 +206,14 @@ func (a *App) DeleteClient(ctx context.Context, actor roster.Actor, id string) e
 	if !roster.ValidID(roster.PrefixClient, id) {
 		return roster.NotFound("client")
 	}
-	return a.write(ctx, actor, func(t *txn) error {
+	err := a.write(ctx, actor, func(t *txn) error {
 		if err := t.DeleteOIDCClient(t.ctx, id); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "client.deleted", TargetType: "client", TargetID: id})
 	})
+	if err == nil {
+		a.forgetCORSOrigins()
+	}
+	return err
 }

@@ -41,7 +41,7 @@ func (s *Server) renderClients(w http.ResponseWriter, r *http.Request, rq *reque
 func (s *Server) operatorCreateClient(w http.ResponseWriter, r *http.Request, rq *request) error {
 	c, secret, err := s.app.CreateClient(r.Context(), rq.id.actor, app.ClientInput{
 		Name: r.PostFormValue("name"), Public: r.PostFormValue("type") == "public", FirstParty: r.PostFormValue("first_party") != "",
-		RedirectURIs: strings.Fields(r.PostFormValue("redirect_uris"))})
+		RedirectURIs: strings.Fields(r.PostFormValue("redirect_uris")), CORSOrigins: strings.Fields(r.PostFormValue("cors_origins"))})
 	if err != nil {
 		return s.renderClients(w, r, rq, err, nil, "")
 	}

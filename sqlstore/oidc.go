@@ -98,15 +98,19 @@ func boolInt(b bool) int {
 	return 0
 }
 
-const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at, signing_alg`
+const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at, signing_alg, cors_origins`
 
 func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 	var cl roster.OIDCClient
 	var secret, bcl sql.NullString
-	var redirects, logouts, scopes string
+	var redirects, logouts, scopes, origins string
 	var access, refresh, created int64
 	var first int
-	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created, &cl.SigningAlg)
+	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created, &cl.SigningAlg, &origins)
+	cl.CORSOrigins = fromJSONList(origins)
+	if cl.CORSOrigins == nil {
+		cl.CORSOrigins = []string{}
+	}
 	cl.BackChannelLogoutURI = bcl.String
 	cl.Public = !secret.Valid
 	cl.RedirectURIs, cl.PostLogoutRedirectURIs, cl.Scopes = fromJSONList(redirects), fromJSONList(logouts), fromJSONList(scopes)
@@ -117,10 +121,10 @@ func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 
 // CreateOIDCClient stores a client; secretHash is empty for a public client.
 func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secretHash string) error {
-	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		cl.ID, cl.Name, nullString(secretHash), oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
 		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
-		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg)
+		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg, oidcJSON(cl.CORSOrigins))
 	return err
 }
 
@@ -144,6 +148,24 @@ func (c *Conn) OIDCClients(ctx context.Context) ([]roster.OIDCClient, error) {
 			return nil, mapError(err)
 		}
 		out = append(out, cl)
+	}
+	return out, mapError(rows.Err())
+}
+
+// OIDCClientOrigins returns the CORS origins of every client that has some, by client.
+func (c *Conn) OIDCClientOrigins(ctx context.Context) (map[string][]string, error) {
+	rows, err := c.query(ctx, `SELECT id, cors_origins FROM oidc_clients WHERE cors_origins <> '[]'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var id, origins string
+		if err := rows.Scan(&id, &origins); err != nil {
+			return nil, mapError(err)
+		}
+		out[id] = fromJSONList(origins)
 	}
 	return out, mapError(rows.Err())
 }

@@ -19,7 +19,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // clients registers and lists the applications that sign in with Roster.
 func (m *Main) clients(ctx context.Context, args []string) error {
-	const usage = "clients create --name NAME --redirect-uri URI [--redirect-uri URI…] [--public] [--scope S…] [--post-logout-redirect-uri URI…] [--access-ttl 5m] [--refresh-ttl 720h] [--first-party] [--signing-alg RS256]\n       roster clients list\n\nRegisters an application that signs its users in with Roster (an OpenID client). A confidential client's secret is printed once; only its hash is kept.\nThe database comes from ROSTER_DATABASE_URL (default sqlite:roster.db)."
+	const usage = "clients create --name NAME --redirect-uri URI [--redirect-uri URI…] [--public] [--scope S…] [--post-logout-redirect-uri URI…] [--access-ttl 5m] [--refresh-ttl 720h] [--first-party] [--signing-alg RS256] [--cors-origin O…]\n       roster clients list\n\nRegisters an application that signs its users in with Roster (an OpenID client). A confidential client's secret is printed once; only its hash is kept.\nThe database comes from ROSTER_DATABASE_URL (default sqlite:roster.db)."
 	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
 		fmt.Fprintf(m.Stderr, "Usage: roster %s\n", usage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -35,9 +35,10 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	refreshTTL := fs.Duration("refresh-ttl", 0, "refresh token lifetime, 1h to 2160h (default 720h)")
 	bcl := fs.String("backchannel-logout-uri", "", "where logout tokens are posted when the user signs out")
 	alg := fs.String("signing-alg", "ES256", "the algorithm its ID and access tokens are signed with: ES256 or RS256")
-	var redirects, logouts, scopes listFlag
+	var redirects, logouts, scopes, origins listFlag
 	fs.Var(&redirects, "redirect-uri", "a redirect URI, matched exactly (repeat for several; required)")
 	fs.Var(&logouts, "post-logout-redirect-uri", "a post-logout redirect URI (repeat for several)")
+	fs.Var(&origins, "cors-origin", "an origin (https://host[:port]) whose pages may call the OpenID endpoints and the switcher's /v1 reads with CORS (repeat for several)")
 	fs.Var(&scopes, "scope", "an allowed scope: openid, profile, email, offline_access, organization (repeat; default all)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -66,7 +67,8 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 		return nil
 	}
 	c, secret, err := a.CreateClient(ctx, roster.System(), app.ClientInput{Name: *name, Public: *public, RedirectURIs: redirects,
-		PostLogoutRedirectURIs: logouts, Scopes: scopes, AccessTokenTTL: *accessTTL, RefreshTokenTTL: *refreshTTL, FirstParty: *firstParty, BackChannelLogoutURI: *bcl, SigningAlg: *alg})
+		PostLogoutRedirectURIs: logouts, Scopes: scopes, AccessTokenTTL: *accessTTL, RefreshTokenTTL: *refreshTTL, FirstParty: *firstParty, BackChannelLogoutURI: *bcl, SigningAlg: *alg,
+		CORSOrigins: origins})
 	if err != nil {
 		return err
 	}
