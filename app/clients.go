@@ -78,17 +78,23 @@ func redirectURIs(field string, in []string, required bool) ([]string, error) {
 	if required && len(in) == 0 {
 		return nil, roster.Invalidf(field, "give at least one redirect URI")
 	}
-	if len(in) > 20 {
-		return nil, roster.Invalidf(field, "give at most 20 URIs")
+	return validList(field, in, roster.MaxRedirectURIs, "URIs", redirectURI)
+}
+
+// validList checks each value of a list with valid (which also normalizes it) and drops
+// repeats; at most most values.
+func validList(field string, in []string, most int, what string, valid func(field, s string) (string, error)) ([]string, error) {
+	if len(in) > most {
+		return nil, roster.Invalidf(field, "give at most %d %s", most, what)
 	}
 	out := []string{}
 	for _, s := range in {
-		u, err := redirectURI(field, strings.TrimSpace(s))
+		v, err := valid(field, strings.TrimSpace(s))
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(out, u) {
-			out = append(out, u)
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
 	return out, nil

@@ -82,20 +82,7 @@ func dnsName(host string) bool {
 }
 
 func corsOrigins(field string, in []string) ([]string, error) {
-	if len(in) > roster.MaxCORSOrigins {
-		return nil, roster.Invalidf(field, "give at most %d origins", roster.MaxCORSOrigins)
-	}
-	out := []string{}
-	for _, s := range in {
-		o, err := corsOrigin(field, strings.TrimSpace(s))
-		if err != nil {
-			return nil, err
-		}
-		if !slices.Contains(out, o) {
-			out = append(out, o)
-		}
-	}
-	return out, nil
+	return validList(field, in, roster.MaxCORSOrigins, "origins", corsOrigin)
 }
 
 // corsSet is the clients' origins as read at one time; its maps are never changed.

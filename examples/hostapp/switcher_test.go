@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,36 +15,11 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/internal/testchrome"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/switcher"
 )
-
-// chromium starts a headless Chromium for one test. Without Chromium the test skips, except
-// in CI, where it fails.
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is not installed")
-		}
-		t.Skip("Chromium is not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.Flag("no-first-run", true))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
-}
 
 // inShadow is a script's view of the switcher's shadow root.
 const inShadow = `const root = document.querySelector("roster-switcher").shadowRoot;`
@@ -61,7 +35,7 @@ func TestSwitcherInChromium(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		w := startWorld(t, e)
 		w.signIn(t)
-		ctx := chromium(t)
+		ctx := testchrome.Context(t)
 
 		// The browser takes the host application's session from the cookie jar.
 		host, _ := url.Parse(w.base)
