@@ -44,6 +44,7 @@ const (
 	MaxPermissionsFile = 5000 // host permissions one file or call registers
 	MaxRedirectURIs    = 20   // redirect URIs (and post-logout redirect URIs) of one application
 	MaxClientScopes    = 10   // scopes one application may ask for
+	MaxCORSOrigins     = 20   // CORS origins of one application
 
 	// Numbers.
 	MaxStoreCredits        = 100000         // store credits an operator grants an organization

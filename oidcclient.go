@@ -18,8 +18,9 @@ type OIDCClient struct {
 	AccessTokenTTL         time.Duration
 	RefreshTokenTTL        time.Duration
 	FirstParty             bool
-	BackChannelLogoutURI   string // logout tokens are posted here when the user signs out
-	SigningAlg             string // ES256 (the default) or RS256: signs its ID and access tokens
+	BackChannelLogoutURI   string   // logout tokens are posted here when the user signs out
+	SigningAlg             string   // ES256 (the default) or RS256: signs its ID and access tokens
+	CORSOrigins            []string // origins (scheme://host[:port]) whose pages may call Roster with CORS
 	// OrgID binds a machine client (a confidential server-to-server client) to one
 	// organization: it takes tokens with the client-credentials grant and acts there on its
 	// own, with Permissions and nothing else. "" for a client that signs users in.

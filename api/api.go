@@ -53,7 +53,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	}
 	api := humago.New(mux, cfg)
 	s := &Server{failer: failer{log: o.Log}, app: a, api: api, https: o.HTTPS}
-	api.UseMiddleware(s.authenticate)
+	api.UseMiddleware(s.cors, s.authenticate)
 	s.registerAuth()
 	s.registerMe()
 	s.registerOrganizations()
@@ -74,6 +74,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerClients()
 	s.registerEvents()
 	s.registerWebhooks()
+	s.registerCORS(mux)
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())
 	documentRevision(api.OpenAPI())

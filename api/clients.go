@@ -26,6 +26,7 @@ type Client struct {
 	GrantTypes             []string  `json:"grant_types" doc:"authorization_code and refresh_token for an application that signs users in; client_credentials alone for a machine client"`
 	OrgID                  string    `json:"organization_id,omitempty" doc:"A machine client's organization: the one where its tokens act"`
 	Permissions            []string  `json:"permissions,omitempty" doc:"A machine client's permissions in its organization"`
+	CORSOrigins            []string  `json:"cors_origins" doc:"Origins whose pages may call the OpenID token, userinfo, revocation and introspection endpoints for this client, and the switcher's /v1 reads, with CORS"`
 	CreatedAt              time.Time `json:"created_at"`
 }
 
@@ -41,7 +42,8 @@ func clientJSON(c roster.OIDCClient, secret string) Client {
 	return Client{ID: c.ID, Name: c.Name, Type: typ, Secret: secret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Scopes: c.Scopes, AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
 		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, GrantTypes: grants,
-		OrgID: c.OrgID, Permissions: mapSlice(c.Permissions, func(p roster.Permission) string { return string(p) }), CreatedAt: c.CreatedAt}
+		OrgID: c.OrgID, Permissions: mapSlice(c.Permissions, func(p roster.Permission) string { return string(p) }), CORSOrigins: c.CORSOrigins,
+		CreatedAt: c.CreatedAt}
 }
 
 type createClientInput struct {
@@ -58,6 +60,7 @@ type createClientInput struct {
 		SigningAlg             string   `json:"id_token_signed_response_alg,omitempty" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with: ES256 when omitted; RS256 for relying parties that only know RSA (signed by an RSA key published in the key set)"`
 		OrgID                  string   `json:"organization_id,omitempty" maxLength:"40" doc:"Registers a machine client bound to this organization: confidential, it takes access tokens with the client-credentials grant only (no redirect URIs, scopes or logout URI) and acts there on its own with its permissions"`
 		Permissions            []string `json:"permissions,omitempty" maxItems:"500" doc:"A machine client's permissions in its organization, from the catalog (GET /v1/permissions): store permissions hold in every store; organization permissions at most an admin's. A token asks for some of them with the scope parameter, all when it names none"`
+		CORSOrigins            []string `json:"cors_origins,omitempty" maxItems:"20" doc:"Origins (scheme://host[:port], https or http on a loopback address) whose pages may call, with CORS and a bearer token, the OpenID token, userinfo, revocation and introspection endpoints for this client, and the /v1 reads of the organization switcher. No cookie ever crosses origins."`
 	}
 }
 
@@ -83,7 +86,7 @@ func (s *Server) registerClients() {
 				RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, Scopes: b.Scopes,
 				AccessTokenTTL: time.Duration(b.AccessTokenTTL) * time.Second, RefreshTokenTTL: time.Duration(b.RefreshTokenTTL) * time.Second,
 				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI, SigningAlg: b.SigningAlg,
-				OrgID: b.OrgID, Permissions: roster.Permissions(b.Permissions...)})
+				OrgID: b.OrgID, Permissions: roster.Permissions(b.Permissions...), CORSOrigins: b.CORSOrigins})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

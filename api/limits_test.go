@@ -38,6 +38,7 @@ var schemaLimits = map[string]int{
 	"permissions": roster.MaxRolePermissions, "stores": roster.MaxStoreGrants, "invitations": roster.MaxImportRows,
 	"checks": roster.MaxBatchChecks, "allowed_domains": roster.MaxAllowedDomains, "redirect_uris": roster.MaxRedirectURIs,
 	"post_logout_redirect_uris": roster.MaxRedirectURIs, "scopes": roster.MaxClientScopes,
+	"cors_origins": roster.MaxCORSOrigins,
 	// maximum
 	"limit": roster.MaxPageSize, "store_credits": roster.MaxStoreCredits, "invitation_ttl_hours": roster.MaxInvitationTTLHours,
 	"access_token_ttl": roster.MaxAccessTokenSeconds, "refresh_token_ttl": roster.MaxRefreshTokenSeconds,

@@ -94,7 +94,8 @@ type App struct {
 	// that a flood of logins is refused at once instead of queueing for the database.
 	attempts *gate.Gate
 
-	keys keyCache // the OpenID signing keys, unsealed (oidc_keys.go)
+	keys keyCache  // the OpenID signing keys, unsealed (oidc_keys.go)
+	cors corsCache // the clients' CORS origins (cors.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count

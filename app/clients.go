@@ -50,7 +50,8 @@ type ClientInput struct {
 	RefreshTokenTTL        time.Duration
 	FirstParty             bool
 	BackChannelLogoutURI   string
-	SigningAlg             string // ES256 (default) or RS256
+	SigningAlg             string   // ES256 (default) or RS256
+	CORSOrigins            []string // origins whose pages may call Roster with CORS (cors.go)
 	// OrgID makes a machine client: confidential, bound to that organization, taking tokens
 	// with the client-credentials grant only (no redirect URIs, scopes or logout URI), and
 	// holding there Permissions (at least one; organization permissions at most an admin's).
@@ -83,17 +84,23 @@ func redirectURIs(field string, in []string, required bool) ([]string, error) {
 	if required && len(in) == 0 {
 		return nil, roster.Invalidf(field, "give at least one redirect URI")
 	}
-	if len(in) > 20 {
-		return nil, roster.Invalidf(field, "give at most 20 URIs")
+	return validList(field, in, roster.MaxRedirectURIs, "URIs", redirectURI)
+}
+
+// validList checks each value of a list with valid (which also normalizes it) and drops
+// repeats; at most most values.
+func validList(field string, in []string, most int, what string, valid func(field, s string) (string, error)) ([]string, error) {
+	if len(in) > most {
+		return nil, roster.Invalidf(field, "give at most %d %s", most, what)
 	}
 	out := []string{}
 	for _, s := range in {
-		u, err := redirectURI(field, strings.TrimSpace(s))
+		v, err := valid(field, strings.TrimSpace(s))
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(out, u) {
-			out = append(out, u)
+		if !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
 	return out, nil
@@ -138,6 +145,9 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 			return roster.OIDCClient{}, "", err
 		}
 	}
+	if cl.CORSOrigins, err = corsOrigins("cors_origins", in.CORSOrigins); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
 	cl.Scopes = []string{}
 	for _, s := range in.Scopes {
 		if !slices.Contains(OIDCScopes, s) {
@@ -174,7 +184,7 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 	cl, err = writeValue(ctx, a, actor, func(t *txn) (roster.OIDCClient, error) {
 		c := cl
 		c.CreatedAt = t.now
-		after := map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg}
+		after := map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg, "cors_origins": c.CORSOrigins}
 		if machine {
 			perms, err := a.machinePermissions(t, in.OrgID, in.Permissions)
 			if err != nil {
@@ -190,6 +200,7 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 	if err != nil {
 		return roster.OIDCClient{}, "", err
 	}
+	a.forgetCORSOrigins()
 	return cl, secret, nil
 }
 
@@ -277,10 +288,14 @@ func (a *App) DeleteClient(ctx context.Context, actor roster.Actor, id string) e
 	if !roster.ValidID(roster.PrefixClient, id) {
 		return roster.NotFound("client")
 	}
-	return a.write(ctx, actor, func(t *txn) error {
+	err := a.write(ctx, actor, func(t *txn) error {
 		if err := t.DeleteOIDCClient(t.ctx, id); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "client.deleted", TargetType: "client", TargetID: id})
 	})
+	if err == nil {
+		a.forgetCORSOrigins()
+	}
+	return err
 }

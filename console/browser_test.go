@@ -16,7 +16,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -38,6 +37,7 @@ import (
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/httpserver"
+	"github.com/rosterhq/roster/internal/testchrome"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/outbox"
@@ -82,19 +82,7 @@ func TestMain(m *testing.M) {
 // browser tests skip, except in CI (CI=true), where they fail.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	var path string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is not installed: the browser tests must run in CI (apt-get install -y chromium)")
-		}
-		t.Skip("browser tests skipped: Chromium is not installed (apt-get install -y chromium)")
-	}
+	path := testchrome.Path(t)
 	shared.once.Do(func() {
 		dir, err := os.MkdirTemp("", "roster-chromium-")
 		if err != nil {

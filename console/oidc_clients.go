@@ -45,7 +45,8 @@ func (s *Server) renderClients(w http.ResponseWriter, r *http.Request, rq *reque
 
 func (s *Server) operatorCreateClient(w http.ResponseWriter, r *http.Request, rq *request) error {
 	in := app.ClientInput{Name: r.PostFormValue("name"), Public: r.PostFormValue("type") == "public", FirstParty: r.PostFormValue("first_party") != "",
-		RedirectURIs: strings.Fields(r.PostFormValue("redirect_uris")), SigningAlg: r.PostFormValue("signing_alg")}
+		RedirectURIs: strings.Fields(r.PostFormValue("redirect_uris")), SigningAlg: r.PostFormValue("signing_alg"),
+		CORSOrigins: strings.Fields(r.PostFormValue("cors_origins"))}
 	if r.PostFormValue("type") == "machine" {
 		in.Machine, in.OrgID, in.Permissions = true, strings.TrimSpace(r.PostFormValue("organization_id")), roster.Permissions(r.PostForm["permissions"]...)
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,35 +14,10 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testchrome"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 )
-
-// chromiumContext starts a headless Chromium for one test. Without Chromium the test skips,
-// except in CI, where it fails.
-func chromiumContext(t *testing.T) context.Context {
-	t.Helper()
-	var path string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is not installed")
-		}
-		t.Skip("Chromium is not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.Flag("no-first-run", true))
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	return ctx
-}
 
 // chromeSteps are the steps a test takes in a Chromium page: where it is, waiting for a page
 // state (polling, through navigations, until a deadline), and actions.
@@ -114,7 +87,7 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Cleanup(rp.Close)
 		_, cfg := s.client(t, false, rp.URL+"/callback")
 
-		ctx := chromiumContext(t)
+		ctx := testchrome.Context(t)
 		steps := &chromeSteps{t: t, ctx: ctx}
 		wait, do := steps.wait, steps.do
 		verifier := oauth2.GenerateVerifier()

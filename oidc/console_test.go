@@ -39,8 +39,12 @@ func TestOperatorClientsPage(t *testing.T) {
 		if bad.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("http redirect URI off loopback: %d", bad.Status)
 		}
+		bad = b.post(s.URL+"/operator/clients", url.Values{"csrf": {csrf}, "name": {"Bad"}, "redirect_uris": {"https://app.example/cb"}, "cors_origins": {"https://app.example/path"}})
+		if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, `id="err-cors_origins"`) {
+			t.Fatalf("a CORS origin with a path: %d", bad.Status)
+		}
 		p = b.post(s.URL+"/operator/clients", url.Values{"csrf": {csrf}, "name": {"Shop floor"}, "type": {"confidential"},
-			"redirect_uris": {"https://shop.example/cb\r\nhttps://shop.example/cb2"}})
+			"redirect_uris": {"https://shop.example/cb\r\nhttps://shop.example/cb2"}, "cors_origins": {"https://shop.example\r\nhttps://admin.shop.example"}})
 		secret := regexp.MustCompile(`rcs_[A-Za-z0-9_-]{43}`).FindString(p.Body)
 		id := regexp.MustCompile(`cli_[0-9a-z]{26}`).FindString(p.Body)
 		if !strings.Contains(p.Body, `data-copy="client-secret"`) || !strings.Contains(p.Body, `id="client-secret">`+secret+"<") ||
@@ -50,7 +54,7 @@ func TestOperatorClientsPage(t *testing.T) {
 		if p.Status != http.StatusOK || secret == "" || id == "" {
 			t.Fatalf("created: %d %.500s", p.Status, p.Body)
 		}
-		if n := s.count(t, "SELECT COUNT(*) FROM oidc_clients WHERE id = ? AND secret_hash = ?", id, token.Hash(secret)); n != 1 {
+		if n := s.count(t, "SELECT COUNT(*) FROM oidc_clients WHERE id = ? AND secret_hash = ? AND cors_origins = ?", id, token.Hash(secret), `["https://shop.example","https://admin.shop.example"]`); n != 1 {
 			t.Fatal("the console's client is not stored with the hash of the secret shown")
 		}
 		if p := b.get(s.URL + "/operator/clients"); strings.Contains(p.Body, secret) || !strings.Contains(p.Body, "https://shop.example/cb2") {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testchrome"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -130,7 +131,7 @@ func TestOAuth2ProxyInFrontOfAnApplication(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 
-		steps := &chromeSteps{t: t, ctx: chromiumContext(t), extra: func() string { return "oauth2-proxy:\n" + logs.String() }}
+		steps := &chromeSteps{t: t, ctx: testchrome.Context(t), extra: func() string { return "oauth2-proxy:\n" + logs.String() }}
 		steps.do("open the application", chromedp.Navigate(proxyURL+"/"))
 		steps.wait("Roster's login page, through oauth2-proxy", `!!document.querySelector("#email") && window.htmx !== undefined`)
 		steps.do("sign in", chromedp.SetValue(chromedp.CSS("#email"), eli.Email, chromedp.NodeReady),

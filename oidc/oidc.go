@@ -92,6 +92,10 @@ func New(a *app.App, o Options) (http.Handler, error) {
 		op.WithCustomKeysEndpoint(op.NewEndpoint("oidc/jwks")),
 		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint("oidc/device_authorization")),
 		op.WithLogger(o.Log),
+		// The library's default CORS policy lets every origin read every answer, credentials
+		// included; door.cors allows the origins registered for clients, on the endpoints a
+		// browser calls, and no others.
+		op.WithCORSOptions(nil),
 	}
 	if a.Config().BaseURL.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure()) // development on http://localhost
@@ -199,6 +203,9 @@ func requestParams(ctx context.Context) url.Values {
 
 func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if d.cors(w, r) {
+		return
+	}
 	switch r.URL.Path {
 	case "/.well-known/openid-configuration":
 		d.discovery(w, r)

@@ -98,17 +98,21 @@ func boolInt(b bool) int {
 	return 0
 }
 
-const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at, signing_alg, org_id, permissions`
+const oidcClientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, scopes, access_ttl, refresh_ttl, first_party, backchannel_logout_uri, created_by, created_at, signing_alg, org_id, permissions, cors_origins`
 
 func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 	var cl roster.OIDCClient
 	var secret, bcl, org sql.NullString
-	var redirects, logouts, scopes, perms string
+	var redirects, logouts, scopes, perms, origins string
 	var access, refresh, created int64
 	var first int
-	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created, &cl.SigningAlg, &org, &perms)
+	err := r.Scan(&cl.ID, &cl.Name, &secret, &redirects, &logouts, &scopes, &access, &refresh, &first, &bcl, &cl.CreatedBy, &created, &cl.SigningAlg, &org, &perms, &origins)
 	cl.BackChannelLogoutURI, cl.OrgID = bcl.String, org.String
 	cl.Permissions = permsOf(perms)
+	cl.CORSOrigins = fromJSONList(origins)
+	if cl.CORSOrigins == nil {
+		cl.CORSOrigins = []string{}
+	}
 	cl.Public = !secret.Valid
 	cl.RedirectURIs, cl.PostLogoutRedirectURIs, cl.Scopes = fromJSONList(redirects), fromJSONList(logouts), fromJSONList(scopes)
 	cl.AccessTokenTTL, cl.RefreshTokenTTL = time.Duration(access)*time.Second, time.Duration(refresh)*time.Second
@@ -118,10 +122,10 @@ func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 
 // CreateOIDCClient stores a client; secretHash is empty for a public client.
 func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secretHash string) error {
-	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		cl.ID, cl.Name, nullString(secretHash), oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
 		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
-		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg, nullString(cl.OrgID), oidcJSON(permList(cl.Permissions)))
+		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg, nullString(cl.OrgID), oidcJSON(permList(cl.Permissions)), oidcJSON(cl.CORSOrigins))
 	return err
 }
 
@@ -145,6 +149,24 @@ func (c *Conn) OIDCClients(ctx context.Context) ([]roster.OIDCClient, error) {
 			return nil, mapError(err)
 		}
 		out = append(out, cl)
+	}
+	return out, mapError(rows.Err())
+}
+
+// OIDCClientOrigins returns the CORS origins of every client that has some, by client.
+func (c *Conn) OIDCClientOrigins(ctx context.Context) (map[string][]string, error) {
+	rows, err := c.query(ctx, `SELECT id, cors_origins FROM oidc_clients WHERE cors_origins <> '[]'`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var id, origins string
+		if err := rows.Scan(&id, &origins); err != nil {
+			return nil, mapError(err)
+		}
+		out[id] = fromJSONList(origins)
 	}
 	return out, mapError(rows.Err())
 }

@@ -19,7 +19,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // clients registers and lists the applications that sign in with Roster.
 func (m *Main) clients(ctx context.Context, args []string) error {
-	const usage = "clients create --name NAME --redirect-uri URI [--redirect-uri URI…] [--public] [--scope S…] [--post-logout-redirect-uri URI…] [--access-ttl 5m] [--refresh-ttl 720h] [--first-party] [--signing-alg RS256]\n       roster clients create --name NAME --organization ORG --permission P [--permission P…] [--access-ttl 5m] [--signing-alg RS256]\n       roster clients list\n\nRegisters an application that signs its users in with Roster (an OpenID client), or, with --organization, a machine client: a confidential server-to-server client bound to that organization that takes access tokens with the client-credentials grant and acts there with its permissions. A confidential client's secret is printed once; only its hash is kept.\nThe database comes from ROSTER_DATABASE_URL (default sqlite:roster.db)."
+	const usage = "clients create --name NAME --redirect-uri URI [--redirect-uri URI…] [--public] [--scope S…] [--post-logout-redirect-uri URI…] [--access-ttl 5m] [--refresh-ttl 720h] [--first-party] [--signing-alg RS256] [--cors-origin O…]\n       roster clients create --name NAME --organization ORG --permission P [--permission P…] [--access-ttl 5m] [--signing-alg RS256]\n       roster clients list\n\nRegisters an application that signs its users in with Roster (an OpenID client), or, with --organization, a machine client: a confidential server-to-server client bound to that organization that takes access tokens with the client-credentials grant and acts there with its permissions. A confidential client's secret is printed once; only its hash is kept.\nThe database comes from ROSTER_DATABASE_URL (default sqlite:roster.db)."
 	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
 		fmt.Fprintf(m.Stderr, "Usage: roster %s\n", usage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
@@ -36,10 +36,11 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	bcl := fs.String("backchannel-logout-uri", "", "where logout tokens are posted when the user signs out")
 	alg := fs.String("signing-alg", "ES256", "the algorithm its ID and access tokens are signed with: ES256 or RS256")
 	org := fs.String("organization", "", "makes a machine client bound to this organization (client-credentials grant)")
-	var redirects, logouts, scopes, perms listFlag
+	var redirects, logouts, scopes, perms, origins listFlag
 	fs.Var(&perms, "permission", "a machine client's permission in its organization, from the catalog (repeat; at least one)")
 	fs.Var(&redirects, "redirect-uri", "a redirect URI, matched exactly (repeat for several; required)")
 	fs.Var(&logouts, "post-logout-redirect-uri", "a post-logout redirect URI (repeat for several)")
+	fs.Var(&origins, "cors-origin", "an origin (https://host[:port]) whose pages may call the OpenID endpoints and the switcher's /v1 reads with CORS (repeat for several)")
 	fs.Var(&scopes, "scope", "an allowed scope: openid, profile, email, offline_access, organization (repeat; default all)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -72,7 +73,7 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	}
 	c, secret, err := a.CreateClient(ctx, roster.System(), app.ClientInput{Name: *name, Public: *public, RedirectURIs: redirects,
 		PostLogoutRedirectURIs: logouts, Scopes: scopes, AccessTokenTTL: *accessTTL, RefreshTokenTTL: *refreshTTL, FirstParty: *firstParty, BackChannelLogoutURI: *bcl, SigningAlg: *alg,
-		OrgID: *org, Permissions: roster.Permissions(perms...)})
+		OrgID: *org, Permissions: roster.Permissions(perms...), CORSOrigins: origins})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func TestEncryptionKeyRules(t *testing.T) {
 	if err != nil || !strings.Contains(out, "new signing key") {
 		t.Fatalf("rotate: %v %q", err, out)
 	}
-	out, err = run(map[string]string{}, "clients", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--scope", "openid", "--scope", "organization")
+	out, err = run(map[string]string{}, "clients", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--scope", "openid", "--scope", "organization", "--cors-origin", "https://shop.example")
 	if err != nil || !strings.Contains(out, "client_id:     cli_") || !strings.Contains(out, "client_secret: rcs_") {
 		t.Fatalf("clients create: %v %q", err, out)
 	}
@@ -51,6 +51,9 @@ func TestEncryptionKeyRules(t *testing.T) {
 	}
 	if _, err := run(map[string]string{}, "clients", "create", "--name", "Sync", "--organization", "org_01J00000000000000000000000"); err == nil || !strings.Contains(err.Error(), "permissions") {
 		t.Fatalf("a machine client without permissions: %v", err)
+	}
+	if _, err := run(map[string]string{}, "clients", "create", "--name", "Bad", "--redirect-uri", "https://shop.example/cb", "--cors-origin", "https://shop.example/app"); err == nil {
+		t.Fatal("a CORS origin with a path was accepted")
 	}
 	out, err = run(map[string]string{}, "clients", "list")
 	if err != nil || !strings.Contains(out, "Shop") || strings.Contains(out, "rcs_") {

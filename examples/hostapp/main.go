@@ -1,6 +1,7 @@
 // Command hostapp is a small host application that signs its users in with Roster: it shows
 // the active organization and store and the permissions the tokens carry, switches
-// organization or store without a new sign-in, asks Roster whether the user may do
+// organization or store without a new sign-in (with Roster's <roster-switcher> component,
+// which needs the client's CORS origin set to this application's), asks Roster whether the user may do
 // something (/v1/check, with the Go client of this repository) and signs out.
 //
 //	go run ./examples/hostapp -issuer http://127.0.0.1:8080 -client-id cli_… -client-secret rcs_…
@@ -40,7 +41,7 @@ func main() {
 	flag.StringVar(&cfg.Listen, "listen", env("LISTEN", "127.0.0.1:3000"), "address to serve on (LISTEN)")
 	flag.Parse()
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		log.Fatal("give -client-id and -client-secret: roster clients create --name 'Host app' --redirect-uri http://127.0.0.1:3000/callback --post-logout-redirect-uri http://127.0.0.1:3000/")
+		log.Fatal("give -client-id and -client-secret: roster clients create --name 'Host app' --redirect-uri http://127.0.0.1:3000/callback --post-logout-redirect-uri http://127.0.0.1:3000/ --cors-origin http://127.0.0.1:3000")
 	}
 	cfg.BaseURL = "http://" + cfg.Listen
 	h, err := newApp(context.Background(), cfg)
@@ -117,6 +118,9 @@ func newApp(ctx context.Context, cfg config) (http.Handler, error) {
 	mux.HandleFunc("GET /login", a.login)
 	mux.HandleFunc("GET /callback", a.callback)
 	mux.HandleFunc("POST /switch", a.switchTo)
+	mux.HandleFunc("GET /token", a.token)
+	mux.HandleFunc("GET /app.js", static("text/javascript; charset=utf-8", appJS))
+	mux.HandleFunc("GET /app.css", static("text/css; charset=utf-8", appCSS))
 	mux.HandleFunc("POST /check", a.check)
 	mux.HandleFunc("POST /logout", a.logout)
 	return mux, nil
@@ -194,26 +198,53 @@ func (a *hostApp) verify(ctx context.Context, tok *oauth2.Token, nonce string) (
 
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Host application</title>
-<style>body{font:16px system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:0 .2rem}</style></head>
+<link rel="stylesheet" href="/app.css">
+{{if .S}}<script type="module" src="{{.Issuer}}/switcher/v1/roster-switcher.js"></script>
+<script type="module" src="/app.js"></script>{{end}}</head>
 <body><h1>Host application</h1>
 {{if not .S}}<p>Signed out.</p><p><a id="signin" href="/login">Sign in with Roster</a></p>
 {{else}}{{$c := .S.Claims}}
 <p id="who">Signed in as <strong>{{$c.Name}}</strong> ({{$c.Email}})</p>
+<roster-switcher roster="{{.Issuer}}" organization="{{$c.OrgID}}" store="{{$c.StoreID}}"></roster-switcher>
+<form id="switch" method="post" action="/switch" hidden><input type="hidden" name="organization"><input type="hidden" name="store"></form>
 <dl><dt>Organization</dt><dd id="org"><code>{{$c.OrgID}}</code> as {{$c.OrgRole}}</dd>
 <dt>Store</dt><dd id="store">{{if $c.StoreID}}<code>{{$c.StoreID}}</code> as {{range $c.StoreRoles}}{{.}} {{end}}{{else}}none chosen{{end}}</dd>
 <dt>Permissions</dt><dd id="perms">{{range $c.Permissions}}<code>{{.}}</code> {{end}}</dd></dl>
-<h2>Switch</h2>
+<noscript><h2>Switch</h2>
 {{range .Orgs}}<form method="post" action="/switch"><input type="hidden" name="organization" value="{{.Organization.ID}}">
 <button name="store" value="">{{.Organization.Name}}</button>
-{{range .Stores}}<button name="store" value="{{.ID}}">{{.Name}}</button>{{end}}</form>{{end}}
+{{range .Stores}}<button name="store" value="{{.ID}}">{{.Name}}</button>{{end}}</form>{{end}}</noscript>
 <h2>May I?</h2>
 <form method="post" action="/check"><label>Permission <input name="permission" value="store.update"></label> <button id="ask">Ask Roster</button></form>
 {{if .Answer}}<p id="answer">{{.Answer}}</p>{{end}}
 <form method="post" action="/logout"><button id="signout">Sign out</button></form>{{end}}
-{{if .Error}}<p id="error" style="color:#b00">{{.Error}}</p>{{end}}
+{{if .Error}}<p id="error">{{.Error}}</p>{{end}}
 </body></html>`))
 
+// appJS is the page's own script: it hands the switcher a token getter and switches through
+// the form of /switch when the user chooses (the switcher only says what was chosen).
+const appJS = `const switcher = document.querySelector("roster-switcher");
+if (switcher) {
+  // The access token stays on the server; the page asks for it when the switcher needs it.
+  switcher.getToken = async () => {
+    const res = await fetch("/token", { headers: { Accept: "application/json" } });
+    if (!res.ok) throw new Error("no token: " + res.status);
+    return (await res.json()).access_token;
+  };
+  switcher.addEventListener("roster-switch", (e) => {
+    const form = document.getElementById("switch");
+    form.elements.organization.value = e.detail.organization;
+    form.elements.store.value = e.detail.store || "";
+    form.requestSubmit();
+  });
+}
+`
+
+const appCSS = "body{font:16px system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}code{background:#eee;padding:0 .2rem}#error{color:#b00}" +
+	"roster-switcher{--roster-switcher-accent:#6d28d9}\n"
+
 type view struct {
+	Issuer string
 	S      *session
 	Orgs   []client.Affiliation
 	Answer string
@@ -232,6 +263,10 @@ func (a *hostApp) render(w http.ResponseWriter, r *http.Request, v view) {
 			v.Error = err.Error()
 		}
 	}
+	v.Issuer = a.cfg.Issuer
+	// A strict policy: the switcher needs only its script and its calls to Roster allowed.
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' "+a.cfg.Issuer+"; connect-src 'self' "+a.cfg.Issuer+
+		"; style-src 'self'; form-action 'self' "+a.cfg.Issuer+"; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := page.Execute(w, v); err != nil {
 		log.Printf("rendering the page: %v", err)
@@ -239,6 +274,49 @@ func (a *hostApp) render(w http.ResponseWriter, r *http.Request, v view) {
 }
 
 func (a *hostApp) home(w http.ResponseWriter, r *http.Request) { a.render(w, r, view{S: a.session(r)}) }
+
+func static(contentType, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+// token gives the page the session's access token for the switcher, refreshed (for the same
+// organization and store) when it has expired. Same origin only: no CORS here.
+func (a *hostApp) token(w http.ResponseWriter, r *http.Request) {
+	s := a.session(r)
+	if s == nil {
+		http.Error(w, "signed out", http.StatusUnauthorized)
+		return
+	}
+	a.mu.Lock()
+	tok, claims := s.Tokens, s.Claims
+	a.mu.Unlock()
+	if time.Until(tok.Expiry) < 10*time.Second {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "organization": {claims.OrgID}}
+		if claims.StoreID != "" {
+			form.Set("store", claims.StoreID)
+		}
+		next, err := a.refresh(r.Context(), form)
+		if err == nil {
+			var ns *session
+			if ns, err = a.verify(r.Context(), next, ""); err == nil {
+				a.mu.Lock()
+				*s = *ns
+				a.mu.Unlock()
+				tok = next
+			}
+		}
+		if err != nil {
+			http.Error(w, "refreshing the token failed: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]string{"access_token": tok.AccessToken})
+}
 
 // switchTo refreshes the tokens with the organization and store parameters: new tokens for
 // that organization and store, without a new sign-in.
