@@ -22,10 +22,7 @@ import (
 func TestCORSOrigins(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		owner, _ := s.User(t, "Olga")
-		_, gus := s.User(t, "Gus")
-		org := s.Org(t, owner, "Acme")
-		s.Join(t, owner, org.ID, gus, roster.OrgMember)
+		gus := s.acme(t, "Gus", false).member
 		const redirect = "http://127.0.0.1:9/callback"
 		const shop, evil, other = "https://shop.example", "https://evil.example", "http://127.0.0.1:7000"
 

@@ -167,10 +167,7 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 func TestPromptLoginAndMaxAge(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		owner, _ := s.User(t, "Olga")
-		_, gus := s.User(t, "Gus")
-		org := s.Org(t, owner, "Acme")
-		s.Join(t, owner, org.ID, gus, roster.OrgMember)
+		gus := s.acme(t, "Gus", false).member
 		const redirect = "http://127.0.0.1:9/callback"
 		_, cfg := s.client(t, false, redirect)
 		provider, err := gooidc.NewProvider(ctx(t), s.URL)

@@ -59,6 +59,30 @@ func newServer(t *testing.T, e sqlstore.Engine) *server {
 	return &server{Env: ts.Env, URL: ts.URL, clock: c}
 }
 
+// acme is the cast most tests start from: Olga owns the organization Acme, and a member joins
+// it — with the member role in its store North when the test asks for the store.
+type acme struct {
+	owner  roster.Actor
+	member roster.User
+	org    roster.Organization
+	north  roster.Store // zero unless asked for
+}
+
+func (s *server) acme(t *testing.T, member string, withStore bool) acme {
+	t.Helper()
+	var a acme
+	a.owner, _ = s.User(t, "Olga")
+	_, a.member = s.User(t, member)
+	a.org = s.Org(t, a.owner, "Acme")
+	var grants []app.StoreGrantInput
+	if withStore {
+		a.north = s.Store(t, a.owner, a.org.ID, "North")
+		grants = append(grants, app.StoreGrantInput{StoreID: a.north.ID, RoleID: roster.StoreRoleMember})
+	}
+	s.Join(t, a.owner, a.org.ID, a.member, roster.OrgMember, grants...)
+	return a
+}
+
 // client registers an application and returns its OAuth configuration.
 func (s *server) client(t *testing.T, public bool, redirect string) (roster.OIDCClient, oauth2.Config) {
 	t.Helper()

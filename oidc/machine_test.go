@@ -49,11 +49,8 @@ type checkAnswer struct {
 func TestClientCredentialsGrant(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		owner, _ := s.User(t, "Olga")
-		_, bea := s.User(t, "Bea")
-		org := s.Org(t, owner, "Acme")
-		shop := s.Store(t, owner, org.ID, "North")
-		s.Join(t, owner, org.ID, bea, roster.OrgMember, app.StoreGrantInput{StoreID: shop.ID, RoleID: roster.StoreRoleMember})
+		cast := s.acme(t, "Bea", true)
+		owner, bea, org, shop := cast.owner, cast.member, cast.org, cast.north
 		other := s.Org(t, owner, "Other")
 
 		cl, cc := s.machine(t, org.ID, roster.PermOrgSettingsRead, roster.PermStoreRead)

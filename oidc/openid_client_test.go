@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster"
-	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -43,11 +42,8 @@ func TestCodeFlowWithOpenIDClient(t *testing.T) {
 	node := testenv.Node(t, "testdata/openid-client")
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		owner, _ := s.User(t, "Olga")
-		_, bea := s.User(t, "Bea")
-		org := s.Org(t, owner, "Acme")
-		shop := s.Store(t, owner, org.ID, "North")
-		s.Join(t, owner, org.ID, bea, roster.OrgMember, app.StoreGrantInput{StoreID: shop.ID, RoleID: roster.StoreRoleMember})
+		cast := s.acme(t, "Bea", true)
+		bea, org, shop := cast.member, cast.org, cast.north
 
 		const redirect = "http://127.0.0.1:9/callback"
 		_, cfg := s.client(t, false, redirect)

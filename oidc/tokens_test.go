@@ -50,10 +50,7 @@ func codeFlow(t *testing.T, s *server, cfg oauth2.Config, redirect, email string
 func TestAccessTokensAreATJWT(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		owner, _ := s.User(t, "Olga")
-		_, gus := s.User(t, "Gus")
-		org := s.Org(t, owner, "Acme")
-		s.Join(t, owner, org.ID, gus, roster.OrgMember)
+		gus := s.acme(t, "Gus", false).member
 		const redirect = "http://127.0.0.1:9/callback"
 		_, cfg := s.client(t, false, redirect)
 		provider, err := gooidc.NewProvider(ctx(t), s.URL)
@@ -120,10 +117,7 @@ func TestAccessTokensAreATJWT(t *testing.T) {
 func TestRS256Client(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		owner, _ := s.User(t, "Olga")
-		_, gus := s.User(t, "Gus")
-		org := s.Org(t, owner, "Acme")
-		s.Join(t, owner, org.ID, gus, roster.OrgMember)
+		gus := s.acme(t, "Gus", false).member
 		const redirect = "http://127.0.0.1:9/callback"
 		cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Legacy", RedirectURIs: []string{redirect},
 			FirstParty: true, SigningAlg: "RS256"})
