@@ -57,7 +57,7 @@ func TestOperatorClientsPage(t *testing.T) {
 		if n := s.count(t, "SELECT COUNT(*) FROM oidc_clients WHERE id = ? AND secret_hash = ? AND cors_origins = ?", id, token.Hash(secret), `["https://shop.example","https://admin.shop.example"]`); n != 1 {
 			t.Fatal("the console's client is not stored with the hash of the secret shown")
 		}
-		if p := b.get(s.URL + "/operator/clients"); strings.Contains(p.Body, secret) || !strings.Contains(p.Body, "https://shop.example/cb2") {
+		if p := b.get(s.URL + "/operator/clients"); strings.Contains(p.Body, secret) || !strings.Contains(p.Body, "https://shop.example/cb2") || !strings.Contains(p.Body, "<code>https://admin.shop.example</code>") {
 			t.Fatalf("listed: %.300s", p.Body)
 		}
 

@@ -67,7 +67,11 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 			case c.Machine():
 				typ = "machine:" + c.OrgID
 			}
-			fmt.Fprintf(m.Stdout, "%s\t%s\t%s\t%s\n", c.ID, typ, c.Name, strings.Join(c.RedirectURIs, " "))
+			origins := ""
+			if len(c.CORSOrigins) > 0 {
+				origins = "\tcors: " + strings.Join(c.CORSOrigins, " ")
+			}
+			fmt.Fprintf(m.Stdout, "%s\t%s\t%s\t%s%s\n", c.ID, typ, c.Name, strings.Join(c.RedirectURIs, " "), origins)
 		}
 		return nil
 	}

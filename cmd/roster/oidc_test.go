@@ -56,7 +56,7 @@ func TestEncryptionKeyRules(t *testing.T) {
 		t.Fatal("a CORS origin with a path was accepted")
 	}
 	out, err = run(map[string]string{}, "clients", "list")
-	if err != nil || !strings.Contains(out, "Shop") || strings.Contains(out, "rcs_") {
+	if err != nil || !strings.Contains(out, "Shop") || !strings.Contains(out, "cors: https://shop.example") || strings.Contains(out, "rcs_") {
 		t.Fatalf("clients list: %v %q", err, out)
 	}
 }
