@@ -237,6 +237,15 @@ func (a *App) WebhookDeliveries(ctx context.Context, actor roster.Actor, orgID, 
 	return a.read().ListWebhookDeliveries(ctx, id, pageLimit(limit))
 }
 
+// LastWebhookDeliveries returns the latest delivery of each of an organization's endpoints
+// (orgID "": the instance's) that has one, by endpoint ID.
+func (a *App) LastWebhookDeliveries(ctx context.Context, actor roster.Actor, orgID string) (map[string]roster.WebhookDelivery, error) {
+	if err := a.webhookScope(ctx, a.read(), actor, orgID, false); err != nil {
+		return nil, a.refused(ctx, actor, err)
+	}
+	return a.read().LastWebhookDeliveries(ctx, orgID)
+}
+
 // RedeliverWebhook queues one event again for an endpoint, with the same webhook-id.
 func (a *App) RedeliverWebhook(ctx context.Context, actor roster.Actor, orgID, id, eventID string) error {
 	return a.write(ctx, actor, func(t *txn) error {

@@ -111,6 +111,13 @@ func TestWebhooksDeliverSignedEvents(t *testing.T) {
 			log[0].EventType != "member.removed" || log[3].EventType != "member.role_changed" {
 			t.Fatalf("delivery log %+v", log)
 		}
+		last, err := env.App.LastWebhookDeliveries(ctx, tm.admin, tm.org.ID)
+		want(t, err, "", "last deliveries")
+		if len(last) != 1 || last[w.ID].ID != log[0].ID {
+			t.Fatalf("last deliveries %+v, log %+v", last, log[0])
+		}
+		_, err = env.App.LastWebhookDeliveries(ctx, newTeam(t, env).owner, tm.org.ID)
+		want(t, err, roster.ENotFound, "another organization's owner reads the last deliveries")
 
 		// Rotation: during the overlap both secrets sign; after it, only the new one.
 		newSecret, err := env.App.RotateWebhookSecret(ctx, tm.admin, tm.org.ID, w.ID, time.Minute)

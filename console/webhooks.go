@@ -95,14 +95,14 @@ func (s *Server) loadWebhooks(r *http.Request, rq *request, p *orgPage) (*hooksP
 	if err != nil {
 		return nil, err
 	}
+	last, err := s.app.LastWebhookDeliveries(r.Context(), rq.id.actor, p.Org.ID)
+	if err != nil {
+		return nil, err
+	}
 	for _, h := range list {
 		row := hookRow{WebhookEndpoint: h}
-		last, err := s.app.WebhookDeliveries(r.Context(), rq.id.actor, p.Org.ID, h.ID, 1)
-		if err != nil {
-			return nil, err
-		}
-		if len(last) > 0 {
-			row.Last = &last[0]
+		if d, ok := last[h.ID]; ok {
+			row.Last = &d
 		}
 		hp.Hooks = append(hp.Hooks, row)
 	}

@@ -177,15 +177,32 @@ func (c *Conn) ExistingWebhookEndpoints(ctx context.Context, ids []string) (map[
 	return out, err
 }
 
+const webhookDeliveryColumns = `d.id, d.endpoint_id, d.event_id, d.event_type, d.attempt, d.status, d.latency_ms, d.response, d.error, d.created_at`
+
+func scanWebhookDelivery(r *sql.Rows) (roster.WebhookDelivery, error) {
+	var d roster.WebhookDelivery
+	var ms, created int64
+	err := r.Scan(&d.ID, &d.EndpointID, &d.EventID, &d.EventType, &d.Attempt, &d.Status, &ms, &d.Response, &d.Error, &created)
+	d.Latency, d.CreatedAt = time.Duration(ms)*time.Millisecond, fromMicros(created)
+	return d, err
+}
+
 // ListWebhookDeliveries lists an endpoint's delivery log, newest first.
 func (c *Conn) ListWebhookDeliveries(ctx context.Context, endpointID string, limit int) ([]roster.WebhookDelivery, error) {
-	rows, err := c.query(ctx, `SELECT id, endpoint_id, event_id, event_type, attempt, status, latency_ms, response, error, created_at
-		FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?`, endpointID, limit)
-	return scanAll(rows, err, func(r *sql.Rows) (roster.WebhookDelivery, error) {
-		var d roster.WebhookDelivery
-		var ms, created int64
-		err := r.Scan(&d.ID, &d.EndpointID, &d.EventID, &d.EventType, &d.Attempt, &d.Status, &ms, &d.Response, &d.Error, &created)
-		d.Latency, d.CreatedAt = time.Duration(ms)*time.Millisecond, fromMicros(created)
-		return d, err
-	})
+	rows, err := c.query(ctx, `SELECT `+webhookDeliveryColumns+` FROM webhook_deliveries d WHERE d.endpoint_id = ? ORDER BY d.id DESC LIMIT ?`, endpointID, limit)
+	return scanAll(rows, err, scanWebhookDelivery)
+}
+
+// LastWebhookDeliveries returns the latest delivery of each endpoint of an organization (""
+// for the instance's) that has one, by endpoint ID: one statement for a whole list.
+func (c *Conn) LastWebhookDeliveries(ctx context.Context, orgID string) (map[string]roster.WebhookDelivery, error) {
+	rows, err := c.query(ctx, `SELECT `+webhookDeliveryColumns+` FROM webhook_endpoints e
+		JOIN webhook_deliveries d ON d.id = (SELECT MAX(l.id) FROM webhook_deliveries l WHERE l.endpoint_id = e.id)
+		WHERE e.org_id = ?`, orgID)
+	list, err := scanAll(rows, err, scanWebhookDelivery)
+	out := make(map[string]roster.WebhookDelivery, len(list))
+	for _, d := range list {
+		out[d.EndpointID] = d
+	}
+	return out, err
 }
