@@ -281,7 +281,8 @@ func funcs(cat catalogs) template.FuncMap {
 			}
 			return false
 		},
-		"list": func(s ...string) []string { return s },
+		"list":      func(s ...string) []string { return s },
+		"hasPrefix": strings.HasPrefix,
 		// rolename names a store role: built-in ones in the page's language, custom ones by
 		// their name (given, or looked up in a list of roles).
 		"rolename": func(loc, id string, from any) string {

@@ -163,4 +163,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /operator/clients", operator, s.operatorClients)
 	s.handle(mux, "POST /operator/clients", operator, s.operatorCreateClient)
 	s.handle(mux, "POST /operator/clients/{id}/delete", operator, s.operatorDeleteClient)
+	// The instance's webhook endpoints: the organizations' pages, without an organization.
+	s.handle(mux, "GET /operator/webhooks", operator, s.orgWebhooks)
+	s.handle(mux, "GET /operator/webhooks/new", operator, s.orgWebhooks)
+	s.handle(mux, "POST /operator/webhooks/new", operator, s.webhookCreate)
+	s.handle(mux, "GET /operator/webhooks/{hook}", operator, s.orgWebhook)
+	s.handle(mux, "POST /operator/webhooks/{hook}", operator, s.webhookUpdate)
+	s.handle(mux, "GET /operator/webhooks/{hook}/rotate", operator, s.orgWebhook)
+	s.handle(mux, "POST /operator/webhooks/{hook}/rotate", operator, s.webhookRotate)
+	s.handle(mux, "GET /operator/webhooks/{hook}/delete", operator, s.orgWebhook)
+	s.handle(mux, "POST /operator/webhooks/{hook}/delete", operator, s.webhookDelete)
+	s.handle(mux, "POST /operator/webhooks/{hook}/test", operator, s.webhookTest)
+	s.handle(mux, "POST /operator/webhooks/{hook}/redeliver", operator, s.webhookRedeliver)
+	s.handle(mux, "POST /operator/webhooks/{hook}/replay", operator, s.webhookReplay)
 }

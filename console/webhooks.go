@@ -10,12 +10,16 @@ import (
 	"github.com/rosterhq/roster/app"
 )
 
-// Pages of an organization's webhook endpoints: the list (with the pop-ups to add one and to
-// show its secret once), and an endpoint's page (edit, rotate the secret, delete, send a test
-// event, the delivery log with redelivery, replay).
+// Pages of webhook endpoints — an organization's (owners and admins, /orgs/{org}/webhooks) or
+// the instance's (operators, /operator/webhooks: they receive every organization's events):
+// the list (with the pop-ups to add one and to show its secret once), and an endpoint's page
+// (edit, rotate the secret, delete, send a test event, the delivery log with redelivery,
+// replay). The same handlers and templates serve both; the organization's ID is "" for the
+// instance's endpoints, as in app.
 
 // hooksPage is the data of the webhooks tab and of an endpoint's page.
 type hooksPage struct {
+	Base       string // the list's address: /orgs/{org}/webhooks or /operator/webhooks
 	Hooks      []hookRow
 	Hook       *roster.WebhookEndpoint // the endpoint of the page or of a pop-up
 	Secret     string                  // a new secret, shown once
@@ -60,13 +64,31 @@ func (hp *hooksPage) TypeGroups() []typeGroup {
 // Overlaps lists the overlaps offered, for the rotation pop-up.
 func (hp *hooksPage) Overlaps() []int { return overlapChoices }
 
-// webhooksPath is the address of the organization's webhooks tab.
-func webhooksPath(r *http.Request) string { return "/orgs/" + r.PathValue("org") + "/webhooks" }
+// webhooksPath is the address of the webhooks list: the organization's tab, or the
+// operator's.
+func webhooksPath(r *http.Request) string {
+	if org := r.PathValue("org"); org != "" {
+		return "/orgs/" + org + "/webhooks"
+	}
+	return "/operator/webhooks"
+}
+
+// hooksView starts a webhooks page: in the organization's tabs, or, for the instance's
+// endpoints, in the operator's (an orgPage without an organization).
+func (s *Server) hooksView(w http.ResponseWriter, r *http.Request, rq *request) (*view, *orgPage, error) {
+	if r.PathValue("org") != "" {
+		return s.orgPage(w, r, rq, "webhooks")
+	}
+	v := s.view(w, r, rq, "operator.webhooks_title")
+	p := &orgPage{Tab: "webhooks"}
+	v.D = p
+	return v, p, nil
+}
 
 // orgWebhooks shows the webhooks tab, with the pop-up to add an endpoint when the path asks
 // for it.
 func (s *Server) orgWebhooks(w http.ResponseWriter, r *http.Request, rq *request) error {
-	v, p, err := s.orgPage(w, r, rq, "webhooks")
+	v, p, err := s.hooksView(w, r, rq)
 	if err != nil {
 		return err
 	}
@@ -89,7 +111,7 @@ func (s *Server) renderWebhooks(w http.ResponseWriter, r *http.Request, rq *requ
 // loadWebhooks fills the webhooks tab: the endpoints (the app refuses those who may not
 // manage them) and the latest delivery of each.
 func (s *Server) loadWebhooks(r *http.Request, rq *request, p *orgPage) (*hooksPage, error) {
-	hp := &hooksPage{Types: roster.EventTypes, Now: s.app.Now()}
+	hp := &hooksPage{Base: webhooksPath(r), Types: roster.EventTypes, Now: s.app.Now()}
 	p.Hooks = hp
 	list, err := s.app.Webhooks(r.Context(), rq.id.actor, p.Org.ID)
 	if err != nil {
@@ -139,7 +161,7 @@ func webhookInput(r *http.Request) app.WebhookInput {
 // refusal shows the form again with what was submitted.
 func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	created, err := s.app.CreateWebhook(r.Context(), rq.id.actor, r.PathValue("org"), webhookInput(r))
-	v, p, perr := s.orgPage(w, r, rq, "webhooks")
+	v, p, perr := s.hooksView(w, r, rq)
 	if perr != nil {
 		return perr
 	}
@@ -158,7 +180,7 @@ func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request, rq *reque
 // orgWebhook shows an endpoint's page, with the pop-up to rotate its secret or to confirm
 // its deletion when the path asks for one.
 func (s *Server) orgWebhook(w http.ResponseWriter, r *http.Request, rq *request) error {
-	v, p, err := s.orgPage(w, r, rq, "webhooks")
+	v, p, err := s.hooksView(w, r, rq)
 	if err != nil {
 		return err
 	}
@@ -167,7 +189,7 @@ func (s *Server) orgWebhook(w http.ResponseWriter, r *http.Request, rq *request)
 
 // renderWebhook renders an endpoint's page; secret, when set, is its new secret, shown once.
 func (s *Server) renderWebhook(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int, secret string) error {
-	hp := &hooksPage{Types: roster.EventTypes, TestType: app.WebhookTestEvent, Now: s.app.Now(), Secret: secret}
+	hp := &hooksPage{Base: webhooksPath(r), Types: roster.EventTypes, TestType: app.WebhookTestEvent, Now: s.app.Now(), Secret: secret}
 	p.Hooks = hp
 	h, err := s.app.Webhook(r.Context(), rq.id.actor, p.Org.ID, r.PathValue("hook"))
 	if err != nil {
@@ -194,7 +216,7 @@ func (s *Server) renderWebhook(w http.ResponseWriter, r *http.Request, rq *reque
 // endpoint's page again with the app's refusal (in the pop-up the form was in, if any).
 func (s *Server) webhookAction(w http.ResponseWriter, r *http.Request, rq *request, flash, back string, do func() error) error {
 	if err := do(); err != nil {
-		v, p, perr := s.orgPage(w, r, rq, "webhooks")
+		v, p, perr := s.hooksView(w, r, rq)
 		if perr != nil {
 			return perr
 		}
@@ -265,7 +287,7 @@ func (s *Server) webhookRotate(w http.ResponseWriter, r *http.Request, rq *reque
 	} else {
 		secret, err = s.app.RotateWebhookSecret(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), time.Duration(overlap)*time.Second)
 	}
-	v, p, perr := s.orgPage(w, r, rq, "webhooks")
+	v, p, perr := s.hooksView(w, r, rq)
 	if perr != nil {
 		return perr
 	}

@@ -3,11 +3,13 @@ package console_test
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -412,6 +414,83 @@ func TestWebhookPagesRefuse(t *testing.T) {
 		w, err := s.env.App.Webhook(testenv.Ctx, owner, org.ID, hook.Endpoint.ID)
 		if err != nil || w.URL != hook.Endpoint.URL || len(w.EventTypes) != 0 || w.PreviousSecret != "" {
 			t.Fatalf("a refused form changed the endpoint: %+v, %v", w, err)
+		}
+	})
+}
+
+// TestOperatorWebhooks: operators manage the instance's endpoints on the same pages, in the
+// operator's tabs: one added with its secret shown once receives every organization's events
+// (signed with that secret), a test event, and shows its delivery log; deleting it empties
+// the list. The pages do not exist for anyone else.
+func TestOperatorWebhooks(t *testing.T) {
+	t.Parallel()
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		s := newSite(t, e) // an instance-wide endpoint hears every organization: no shared server
+		opEmail, userEmail := addr("opal"), addr("uma")
+		for _, email := range []string{opEmail, userEmail} {
+			if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Someone", Password: testenv.Password}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := s.env.App.CreateOperator(testenv.Ctx, roster.System(), opEmail, ""); err != nil {
+			t.Fatal(err)
+		}
+		op, user := mustActor(t, s, opEmail), mustActor(t, s, userEmail)
+
+		c := client(t)
+		consoleLogin(t, s, c, userEmail)
+		for _, p := range []string{"/operator/webhooks", "/operator/webhooks/new"} {
+			if res, _ := do(t, c, "GET", s.url+p, nil, nil); res.StatusCode != http.StatusNotFound {
+				t.Errorf("a user GET %s: %d, want 404", p, res.StatusCode)
+			}
+		}
+
+		c = client(t)
+		consoleLogin(t, s, c, opEmail)
+		res, page := do(t, c, "GET", s.url+"/operator/webhooks", nil, nil)
+		if res.StatusCode != http.StatusOK || !strings.Contains(page, `href="/operator/webhooks" aria-current="page"`) || !strings.Contains(page, `href="/operator/webhooks/new"`) {
+			t.Fatalf("the operator's webhooks tab: %d\n%.2000s", res.StatusCode, page)
+		}
+		recv := newHookReceiver(t)
+		form := url.Values{"csrf": {csrfOf(t, page)}, "url": {recv.url}, "event_types": {"organization.created"}, "enabled": {"on"}}
+		res, page = do(t, c, "POST", s.url+"/operator/webhooks/new", form, nil)
+		secret := ""
+		if m := regexp.MustCompile(`value="(whsec_[^"]+)" data-testid="webhook-secret"`).FindStringSubmatch(page); m != nil {
+			secret = html.UnescapeString(m[1])
+		}
+		if res.StatusCode != http.StatusOK || secret == "" {
+			t.Fatalf("create: %d, secret %q\n%.2000s", res.StatusCode, secret, page)
+		}
+		hooks, err := s.env.App.Webhooks(testenv.Ctx, op, "")
+		if err != nil || len(hooks) != 1 || hooks[0].OrgID != "" {
+			t.Fatalf("instance endpoints: %+v, %v", hooks, err)
+		}
+		hook := "/operator/webhooks/" + hooks[0].ID
+
+		org := s.env.Org(t, user, "Anywhere Ltd")
+		if d := recv.next(t); d.event.Type != "organization.created" || d.event.OrganizationID != org.ID {
+			t.Fatalf("delivered %s of %s", d.event.Type, d.event.OrganizationID)
+		} else {
+			d.verify(t, s, secret)
+		}
+		if res, _ := do(t, c, "POST", s.url+hook+"/test", url.Values{"csrf": {csrfOf(t, page)}}, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != hook+"?ok=webhook_test_sent" {
+			t.Fatalf("send a test event: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if d := recv.next(t); d.event.Type != "webhook.test" {
+			t.Fatalf("delivered %s, want the test event", d.event.Type)
+		}
+		logged(t, s, op, "", hooks[0].ID, 2)
+		if _, page = do(t, c, "GET", s.url+hook, nil, nil); !strings.Contains(page, `data-type="organization.created"`) || !strings.Contains(page, `data-type="webhook.test"`) ||
+			!strings.Contains(page, `href="/operator/webhooks"`) {
+			t.Fatalf("the endpoint's page lacks its delivery log:\n%.3000s", page)
+		}
+		if res, _ := do(t, c, "POST", s.url+hook+"/delete", url.Values{"csrf": {csrfOf(t, page)}}, nil); res.StatusCode != http.StatusSeeOther ||
+			res.Header.Get("Location") != "/operator/webhooks?ok=webhook_deleted" {
+			t.Fatalf("delete: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		if hooks, err := s.env.App.Webhooks(testenv.Ctx, op, ""); err != nil || len(hooks) != 0 {
+			t.Fatalf("after delete: %+v, %v", hooks, err)
 		}
 	})
 }
