@@ -163,4 +163,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /operator/clients", operator, s.operatorClients)
 	s.handle(mux, "POST /operator/clients", operator, s.operatorCreateClient)
 	s.handle(mux, "POST /operator/clients/{id}/delete", operator, s.operatorDeleteClient)
+	s.handle(mux, "GET /operator/keys", operator, s.operatorSigningKeys)
+	s.handle(mux, "POST /operator/keys/rotate", operator, s.operatorRotateSigningKeys)
 }
