@@ -146,7 +146,7 @@ func (f *logoutFixture) verify(t *testing.T, raw string, at time.Time) (jti stri
 		claims.Events["http://schemas.openid.net/event/backchannel-logout"] == nil {
 		t.Fatalf("logout token claims: sub %s %+v", tok.Subject, claims)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil || jws.Signatures[0].Header.ExtraHeaders["typ"] != "logout+jwt" {
 		t.Fatalf("logout token header: %v %+v", err, jws)
 	}
