@@ -139,8 +139,8 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		if a.index != nil {
 			a.index.localChange(ch)
 		}
-		a.logoutEndedAccess(ch)
 	})
+	db.OnAccessWrite(a.queueEndedAccessLogouts)
 	return a
 }
 

@@ -467,7 +467,11 @@ const refreshTokenPrefix = "rrt_"
 // (since; zero skips that check): a suspension, a new organization role, a removal end the
 // grant for good, even if the member is later reactivated or added again.
 func (a *App) stillEntitled(ctx context.Context, userID, orgID string, since time.Time) error {
-	c := a.read()
+	return a.entitled(ctx, a.read(), userID, orgID, since)
+}
+
+// entitled is stillEntitled read through c: in a transaction, it sees the transaction's change.
+func (a *App) entitled(ctx context.Context, c *sqlstore.Conn, userID, orgID string, since time.Time) error {
 	u, err := c.User(ctx, userID)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return ErrOIDCGrant
@@ -681,11 +685,11 @@ func (a *App) EndOIDCSession(ctx context.Context, sessionToken, ip, userAgent, u
 	if userID == "" || clientID == "" {
 		return roster.Invalidf("id_token_hint", "an id_token_hint is required to sign out")
 	}
-	// The other applications where the user is signed in hear of it (oidc_logout.go).
-	if err := a.backChannelLogout(ctx, userID, clientID); err != nil {
-		return err
-	}
 	err := a.write(ctx, roster.System(), func(t *txn) error {
+		// The other applications where the user is signed in hear of it (oidc_logout.go).
+		if err := t.queueSignOutLogouts(userID, clientID); err != nil {
+			return err
+		}
 		n, err := t.RevokeOIDCUserClient(t.ctx, userID, clientID, t.now)
 		if err != nil {
 			return err

@@ -283,6 +283,68 @@ func (a *App) publicKey(ctx context.Context, kid string) (jose.JSONWebKey, bool,
 	return k, ok, nil
 }
 
+// States of a signing key, as the operator's console shows them.
+const (
+	KeyNext     = "next"     // published ahead of its activation: clients fetch it before it signs
+	KeyActive   = "active"   // signs tokens of its algorithm now
+	KeyRetiring = "retiring" // replaced: signs no more, published until the tokens it signed expire
+)
+
+// OIDCKeyInfo is a signing key as operators see it: never its private half.
+type OIDCKeyInfo struct {
+	ID, Algorithm, State string
+	CreatedAt            time.Time
+	ActivatesAt          time.Time // when it signs (or signed) first
+	// RetiresAt is when it stops signing: for an active key, the activation of the next one, or
+	// else the scheduled rotation (zero without one); for a retiring key, when it stopped (zero
+	// when a newer key signs already and the next rotation check retires it).
+	RetiresAt      time.Time
+	PublishedUntil time.Time // a retiring key's removal from the key set
+}
+
+// OIDCKeyList lists the published signing keys, newest first, with where each is in its life.
+// Operators only.
+func (a *App) OIDCKeyList(ctx context.Context, actor roster.Actor) ([]OIDCKeyInfo, error) {
+	if err := requireOperator(actor); err != nil {
+		return nil, err
+	}
+	now := a.clock.Now()
+	keys, err := a.read().OIDCKeys(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OIDCKeyInfo, 0, len(keys))
+	signing := map[string]bool{}     // algorithms whose signing key is listed (keys come newest first)
+	nextAt := map[string]time.Time{} // the activation of an algorithm's next key
+	for _, k := range keys {
+		info := OIDCKeyInfo{ID: k.ID, Algorithm: k.Alg, CreatedAt: k.CreatedAt, ActivatesAt: k.CreatedAt}
+		if k.ActivatesAt != nil {
+			info.ActivatesAt = *k.ActivatesAt
+		}
+		switch {
+		case k.RetiredAt != nil:
+			info.State, info.RetiresAt = KeyRetiring, *k.RetiredAt
+			if k.ExpiresAt != nil {
+				info.PublishedUntil = *k.ExpiresAt
+			}
+		case !k.Active(now):
+			info.State = KeyNext
+			nextAt[k.Alg] = info.ActivatesAt
+		case !signing[k.Alg]:
+			info.State, signing[k.Alg] = KeyActive, true
+			if at, ok := nextAt[k.Alg]; ok {
+				info.RetiresAt = at
+			} else if a.cfg.KeyRotation > 0 {
+				info.RetiresAt = k.CreatedAt.Add(a.cfg.KeyRotation + keyPrePublish)
+			}
+		default:
+			info.State = KeyRetiring
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
 // RotateOIDCKeys makes a new signing key at once: tokens are signed with it from now on, and
 // the keys it replaces stay published until every token they signed has expired. Operators
 // only.

@@ -139,5 +139,5 @@ func richOrg(t *testing.T, s *site, lang string) (string, []string) {
 		o + "/roles", o + "/roles/new", o + "/roles/" + role.ID + "/edit", o + "/policy",
 		o + "/api-keys", o + "/api-keys/new", o + "/api-keys/" + key.Key.ID + "/requests", o + "/audit", o + "/usage",
 		o + "/transfer", o + "/delete", "/stores/" + main.ID, "/stores/" + main.ID + "/invite",
-		"/operator/organizations", "/operator/users", "/operator/mailbox"}
+		"/operator/organizations", "/operator/users", "/operator/mailbox", "/operator/keys"}
 }

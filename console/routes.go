@@ -176,4 +176,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /operator/webhooks/{hook}/test", operator, s.webhookTest)
 	s.handle(mux, "POST /operator/webhooks/{hook}/redeliver", operator, s.webhookRedeliver)
 	s.handle(mux, "POST /operator/webhooks/{hook}/replay", operator, s.webhookReplay)
+	s.handle(mux, "GET /operator/keys", operator, s.operatorSigningKeys)
+	s.handle(mux, "POST /operator/keys/rotate", operator, s.operatorRotateSigningKeys)
 }

@@ -94,3 +94,64 @@ func TestOperatorClientsPage(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorSigningKeysPage: an operator lists the signing keys with their state and
+// rotates them from the console, after a confirmation, as roster keys rotate does; others see
+// no page, and a post without the form token rotates nothing.
+func TestOperatorSigningKeysPage(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		_, plain := s.User(t, "Pat")
+		_, opUser := s.User(t, "Ops")
+		if _, _, err := s.App.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
+			t.Fatal(err)
+		}
+		nobody := newBrowser(t, redirectURI)
+		nobody.login(s, plain.Email)
+		if p := nobody.get(s.URL + "/operator/keys"); p.Status != http.StatusNotFound {
+			t.Fatalf("a user sees the keys page: %d", p.Status)
+		}
+		csrf := hidden(nobody.get(s.URL + "/").Body).Get("csrf")
+		if p := nobody.post(s.URL+"/operator/keys/rotate", url.Values{"csrf": {csrf}}); p.Status != http.StatusNotFound {
+			t.Fatalf("a user rotated the keys: %d", p.Status)
+		}
+		b := newBrowser(t, redirectURI)
+		b.login(s, opUser.Email)
+		p := b.get(s.URL + "/operator/keys")
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "No signing key yet") {
+			t.Fatalf("keys page before any key: %d %.300s", p.Status, p.Body)
+		}
+		first, err := s.App.OIDCSigningKey(testenv.Ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = b.get(s.URL + "/operator/keys")
+		if !strings.Contains(p.Body, `data-kid="`+first.ID+`" data-state="active"`) || !strings.Contains(p.Body, "ES256") {
+			t.Fatalf("the signing key is not listed as active: %.2000s", p.Body)
+		}
+		p = b.get(s.URL + "/operator/keys?rotate=1")
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, `data-testid="confirm-rotate"`) || !strings.Contains(p.Body, "Rotate the signing keys now?") {
+			t.Fatalf("no confirmation: %d %.2000s", p.Status, p.Body)
+		}
+		csrf = hidden(p.Body).Get("csrf")
+		if p := b.post(s.URL+"/operator/keys/rotate", url.Values{}); p.Status != http.StatusForbidden {
+			t.Fatalf("a rotation without the form token: %d", p.Status)
+		}
+		if k, err := s.App.OIDCSigningKey(testenv.Ctx); err != nil || k.ID != first.ID {
+			t.Fatalf("asking or a refused post rotated the keys: %v %s", err, k.ID)
+		}
+		p = b.post(s.URL+"/operator/keys/rotate", url.Values{"csrf": {csrf}})
+		next, err := s.App.OIDCSigningKey(testenv.Ctx)
+		if err != nil || next.ID == first.ID {
+			t.Fatalf("not rotated: %v", err)
+		}
+		if p.Status != http.StatusOK || p.URL.Path != "/operator/keys" || p.URL.Query().Get("ok") != "keys_rotated" ||
+			!strings.Contains(p.Body, "A new signing key signs from now on") ||
+			!strings.Contains(p.Body, `data-kid="`+next.ID+`" data-state="active"`) || !strings.Contains(p.Body, `data-kid="`+first.ID+`" data-state="retiring"`) {
+			t.Fatalf("after the rotation: %d %s %.3000s", p.Status, p.URL, p.Body)
+		}
+		if n := s.count(t, "SELECT COUNT(*) FROM audit_events WHERE action = 'oidc.keys_rotated' AND actor_id = ?", opUser.ID); n != 1 {
+			t.Fatalf("%d rotations audited for the operator", n)
+		}
+	})
+}

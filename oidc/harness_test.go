@@ -22,6 +22,8 @@ import (
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/internal/testserver"
+	"github.com/rosterhq/roster/mail"
+	"github.com/rosterhq/roster/outbox"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -81,6 +83,23 @@ func (s *server) acme(t *testing.T, member string, withStore bool) acme {
 	}
 	s.Join(t, a.owner, a.org.ID, a.member, roster.OrgMember, grants...)
 	return a
+}
+
+// runOutbox runs the outbox worker, as serve does, until the test ends: back-channel logouts
+// are delivered by it. Polling is off: it delivers when a commit wakes it.
+func (s *server) runOutbox(t *testing.T) {
+	t.Helper()
+	r, err := mail.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		outbox.New(s.App, r, mail.NewMailbox(0, nil), testenv.Logger(t), outbox.Options{Poll: time.Hour}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // client registers an application and returns its OAuth configuration.

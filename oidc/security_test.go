@@ -616,6 +616,7 @@ func TestThirdPartyConsent(t *testing.T) {
 func TestRPInitiatedLogout(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		f := newFixture(t, e)
+		f.s.runOutbox(t)
 		const after = "http://127.0.0.1:9/signed-out"
 		cl, secret, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Logout app", FirstParty: true,
 			RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{after}})
@@ -811,6 +812,7 @@ func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
 func TestAccessEndedSendsBackChannelLogout(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
+		s.runOutbox(t)
 		ownerActor, _ := s.User(t, "Olga")
 		org := s.Org(t, ownerActor, "Acme")
 		logouts := make(chan string, 4)

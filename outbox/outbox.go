@@ -1,6 +1,7 @@
 // Package outbox is the worker that delivers what Roster's use cases write to the outbox:
-// emails, and webhook deliveries (one event to one endpoint), at least once, with retries
-// and backoff, from one or several processes. Each kind has its own loop, so that an email
+// emails, webhook deliveries (one event to one endpoint) and back-channel logouts (one user's
+// logout at one application), at least once, with retries and backoff, from one or several
+// processes. Each kind has its own loop, so that an email
 // never waits behind receivers that hang. The rules (claiming, the order of an endpoint's
 // deliveries, minting links, when to retry or give up) are app's; this package runs the
 // loops, renders emails with package mail and hands them to a sender.
@@ -61,14 +62,16 @@ func New(a *app.App, r *mail.Renderer, send mail.Sender, log *slog.Logger, o Opt
 	return &Worker{app: a, render: r, send: send, log: log, opts: o}
 }
 
-// Run delivers until ctx ends, in two loops of their own: emails one batch at a time, and
-// webhooks with up to Options.Webhooks deliveries in flight (one per endpoint). Each loop
-// starts at once when a commit wrote work for it (App.Wake: in this process, or on
-// PostgreSQL in any), and every poll interval for retries that fall due.
+// Run delivers until ctx ends, in three loops of their own: emails one batch at a time,
+// webhooks with up to Options.Webhooks deliveries in flight (one per endpoint), and
+// back-channel logouts a batch at a time, the batch's posts in parallel. Each loop starts at
+// once when a commit wrote work for it (App.Wake: in this process, or on PostgreSQL in any),
+// and every poll interval for retries that fall due.
 func (w *Worker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Go(func() { w.runEmails(ctx) })
+	wg.Go(func() { w.runBatches(ctx, app.KindEmail, w.DeliverEmails) })
 	wg.Go(func() { w.runWebhooks(ctx) })
+	wg.Go(func() { w.runBatches(ctx, app.KindBackChannelLogout, w.DeliverLogouts) })
 	wg.Wait()
 }
 
@@ -83,13 +86,15 @@ func (w *Worker) claimFailed(ctx context.Context, err error) {
 	}
 }
 
-func (w *Worker) runEmails(ctx context.Context) {
+// runBatches delivers batches of a kind with deliver, which returns how many it claimed, while
+// they are full, then waits to be woken for that kind or for the poll interval.
+func (w *Worker) runBatches(ctx context.Context, kind string, deliver func(context.Context) (int, error)) {
 	t := time.NewTicker(w.opts.Poll)
 	defer t.Stop()
 	for {
-		wake := w.app.Wake(app.KindEmail) // before looking: a commit from now on closes it
+		wake := w.app.Wake(kind) // before looking: a commit from now on closes it
 		for ctx.Err() == nil {
-			n, err := w.DeliverEmails(ctx)
+			n, err := deliver(ctx)
 			if err != nil {
 				w.claimFailed(ctx, err)
 				break
@@ -162,11 +167,16 @@ func byEndpoint(claimed []app.OutboundEmail) [][]app.OutboundEmail {
 }
 
 // DeliverDue delivers what is due now and returns how many messages it claimed: a batch of
-// emails, then the webhook deliveries at the head of their endpoints' orders, each followed by
-// the rest of its endpoint's backlog (up to Options.Run). Tests and tools call it; Run is the
-// worker's loop.
+// emails, a batch of back-channel logouts, then the webhook deliveries at the head of their
+// endpoints' orders, each followed by the rest of its endpoint's backlog (up to Options.Run).
+// Tests and tools call it; Run is the worker's loop.
 func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 	n, err := w.DeliverEmails(ctx)
+	if err != nil {
+		return n, err
+	}
+	logouts, err := w.DeliverLogouts(ctx)
+	n += logouts
 	if err != nil {
 		return n, err
 	}
@@ -207,6 +217,30 @@ func (w *Worker) DeliverEmails(ctx context.Context) (int, error) {
 		w.deliver(ctx, e)
 		l.done(e.ID)
 	}
+	return len(claimed), nil
+}
+
+// DeliverLogouts claims the back-channel logouts that are due and posts them in parallel (each
+// bounded by a few seconds); it returns how many it claimed. Each outcome is recorded as soon
+// as it is known; the lease of those still in flight is renewed meanwhile.
+func (w *Worker) DeliverLogouts(ctx context.Context) (int, error) {
+	claimed, err := w.app.ClaimLogouts(ctx, w.opts.Batch)
+	if err != nil || len(claimed) == 0 {
+		return 0, err
+	}
+	l := w.hold(ctx, claimed)
+	defer l.release()
+	var posts sync.WaitGroup
+	for _, m := range claimed {
+		posts.Go(func() {
+			defer l.done(m.ID)
+			if err := w.app.DeliverLogout(ctx, m); err != nil && ctx.Err() == nil {
+				// Not recorded: the lease runs out and the logout is attempted again.
+				w.log.Error("outbox: back-channel logout", "id", m.ID, "err", err)
+			}
+		})
+	}
+	posts.Wait()
 	return len(claimed), nil
 }
 

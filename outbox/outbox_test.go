@@ -27,8 +27,8 @@ type fixture struct {
 	org   roster.Organization
 }
 
-func newFixture(t *testing.T, e sqlstore.Engine, o smtptest.Options) *fixture {
-	env := testenv.NewEnv(t, e)
+func newFixture(t *testing.T, e sqlstore.Engine, o smtptest.Options, configure ...func(*app.Config)) *fixture {
+	env := testenv.NewEnv(t, e, configure...)
 	srv := smtptest.Start(t, o)
 	f := &fixture{env: env, smtp: srv, w: worker(t, env, srv)}
 	f.owner, _ = env.User(t, "Olivia")

@@ -204,6 +204,33 @@ func (db *DB) AccessRevision(ctx context.Context) (int64, error) {
 // committed change of access made through this DB. The app's access index sets it.
 func (db *DB) OnAccessChange(fn func(AccessChange)) { db.onAccess.Store(&fn) }
 
+// accessHook is what OnAccessWrite registers.
+type accessHook func(ctx context.Context, tx *Tx, keys []string) error
+
+// OnAccessWrite sets the function called in each transaction that changes access, once its
+// function has returned and before it commits, with the keys it touched: what fn writes commits
+// with the change or not at all, and an error from fn rolls the change back. The app queues
+// there the back-channel logouts of the applications whose tokens the change ended, so that a
+// committed change always has them and a rolled-back one never does.
+func (db *DB) OnAccessWrite(fn func(ctx context.Context, tx *Tx, keys []string) error) {
+	h := accessHook(fn)
+	db.inAccess.Store(&h)
+}
+
+// accessWritten runs the OnAccessWrite function in tx, if the transaction changed access, and
+// returns the keys it changed.
+func (db *DB) accessWritten(ctx context.Context, tx *Tx) ([]string, error) {
+	keys := tx.access.changedKeys()
+	fn := db.inAccess.Load()
+	if keys == nil || fn == nil {
+		return keys, nil
+	}
+	if err := (*fn)(ctx, tx, keys); err != nil {
+		return nil, err
+	}
+	return tx.access.changedKeys(), nil // in case fn changed access too
+}
+
 func (db *DB) accessChanged(ch AccessChange) {
 	if fn := db.onAccess.Load(); fn != nil {
 		(*fn)(ch)

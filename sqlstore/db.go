@@ -70,6 +70,7 @@ type DB struct {
 
 	url      string                             // the PostgreSQL URL, for the listener (listen.go)
 	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
+	inAccess atomic.Pointer[accessHook]         // work written with a change of access (OnAccessWrite)
 	listener listenerState                      // the PostgreSQL listener of access changes and wake-ups (listen.go)
 	wakers   wakers                             // what a commit wakes (wake.go)
 

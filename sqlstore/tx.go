@@ -96,10 +96,13 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 	if err = fn(tx); err != nil {
 		return err
 	}
+	keys, err := db.accessWritten(ctx, tx)
+	if err != nil {
+		return err
+	}
 	if db.commitFaults.Load() > 0 && db.commitFaults.Add(-1) >= 0 {
 		return &retryError{errInjectedConflict} // rolled back by the deferred call
 	}
-	keys := tx.access.changedKeys()
 	var rev int64
 	if keys != nil {
 		if rev, err = bumpRevision(ctx, sqlTx, db.engine, keys); err != nil {

@@ -19,10 +19,12 @@ const (
 	WakeEmail   = "email"   // an email to the outbox
 	WakeWebhook = "webhook" // a webhook delivery to the outbox
 	WakeEvent   = "event"   // an event to the feed
+	// WakeLogout: a back-channel logout to the outbox (its outbox kind).
+	WakeLogout = "backchannel_logout"
 )
 
 // WakeKinds lists every wake kind.
-var WakeKinds = []string{WakeEmail, WakeWebhook, WakeEvent}
+var WakeKinds = []string{WakeEmail, WakeWebhook, WakeEvent, WakeLogout}
 
 type wakers struct {
 	mu  sync.Mutex
