@@ -202,7 +202,7 @@ func spent(err error) error {
 // hexadecimal digits (dashes and spaces allowed, any case) a recovery code; anything else
 // matches nothing ("").
 func parseCode(code string) (method, norm string) {
-	if len(code) > 64 {
+	if len(code) > roster.MaxCodeLength {
 		return "", ""
 	}
 	norm = strings.ToLower(strings.NewReplacer(" ", "", "-", "", "\t", "").Replace(code))
