@@ -56,6 +56,9 @@ const (
 	EPermissionInUse       = "permission_in_use"
 	ETokenInvalid          = "token_invalid"
 	ETokenExpired          = "token_expired"
+	EInvalidCode           = "invalid_code"    // a wrong, spent or replayed second-factor code
+	EMFAExpired            = "mfa_expired"     // the login's second step expired or was already used
+	EMFAUnavailable        = "mfa_unavailable" // no encryption key: secrets of authenticators cannot be sealed
 )
 
 // Codes that a door raises itself, before any use case runs: the request could not be read.
@@ -115,6 +118,9 @@ var statuses = map[string]int{
 	EPermissionInUse:       http.StatusConflict,
 	ETokenInvalid:          http.StatusUnprocessableEntity,
 	ETokenExpired:          http.StatusGone,
+	EInvalidCode:           http.StatusUnauthorized,
+	EMFAExpired:            http.StatusUnauthorized,
+	EMFAUnavailable:        http.StatusConflict,
 
 	EBadRequest:           http.StatusBadRequest,
 	EMalformedRequest:     http.StatusBadRequest,

@@ -19,6 +19,7 @@ const (
 	MaxEmailLength       = 320  // an email address (RFC 5321: 64 + @ + 255)
 	MaxPasswordField     = 1024 // bytes of a password field; the password rule allows 256 characters (password.MaxLength)
 	MaxTokenLength       = 200  // a one-time link's token as sent back
+	MaxCodeLength        = 64   // a second-factor code as typed (6 digits or a recovery code, with spaces and dashes)
 	MaxIDLength          = 40   // an identifier (usr_…, org_…) or a cursor
 	MaxDurationLength    = 10   // a duration parameter such as 30s (the event feed's wait)
 	MaxTimeZoneLength    = 64   // an IANA time zone name

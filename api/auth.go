@@ -41,11 +41,35 @@ type loginInput struct {
 }
 
 type loginOutput struct {
-	SetCookie http.Cookie `header:"Set-Cookie"`
+	SetCookie string `header:"Set-Cookie" doc:"The session cookie, when a session was opened"`
 	Body      struct {
-		Token     string    `json:"token" doc:"The session token: send it as Authorization: Bearer. Shown once."`
-		ExpiresAt time.Time `json:"expires_at" doc:"When the session ends at the latest"`
-		User      User      `json:"user"`
+		Token        string     `json:"token,omitempty" doc:"The session token: send it as Authorization: Bearer. Shown once. Absent when mfa_required is true."`
+		ExpiresAt    *time.Time `json:"expires_at,omitempty" doc:"When the session ends at the latest"`
+		User         *User      `json:"user,omitempty"`
+		MFARequired  bool       `json:"mfa_required,omitempty" doc:"true: the password was right and the account has two-factor authentication; no session yet. Send a code with mfa_token to POST /v1/auth/login/mfa."`
+		MFAToken     string     `json:"mfa_token,omitempty" doc:"Proves the password step to POST /v1/auth/login/mfa: works once, for 5 minutes. Shown once."`
+		MFAExpiresAt *time.Time `json:"mfa_expires_at,omitempty" doc:"When mfa_token stops working"`
+		Methods      []string   `json:"methods,omitempty" enum:"totp,recovery_code" doc:"The second factors that complete the login"`
+	}
+}
+
+// loginJSON is the answer of a login step: the session, or the next step.
+func (s *Server) loginJSON(res app.LoginResult) *loginOutput {
+	out := &loginOutput{}
+	if res.MFA != nil {
+		out.Body.MFARequired, out.Body.MFAToken, out.Body.MFAExpiresAt, out.Body.Methods = true, res.MFA.Token, &res.MFA.ExpiresAt, res.MFA.Methods
+		return out
+	}
+	c := httpserver.NewSessionCookie(res.Token, res.Session.ExpiresAt, s.https)
+	u := userJSON(res.User)
+	out.SetCookie, out.Body.Token, out.Body.ExpiresAt, out.Body.User = c.String(), res.Token, &res.Session.ExpiresAt, &u
+	return out
+}
+
+type loginMFAInput struct {
+	Body struct {
+		MFAToken string `json:"mfa_token" maxLength:"200" doc:"The mfa_token of the login's answer"`
+		Code     string `json:"code" maxLength:"64" doc:"A code of the authenticator app (6 digits) or an unused recovery code"`
 	}
 }
 
@@ -87,10 +111,20 @@ func (s *Server) registerAuth() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			out := &loginOutput{SetCookie: httpserver.NewSessionCookie(res.Token, res.Session.ExpiresAt, s.https)}
-			out.Body.Token, out.Body.ExpiresAt, out.Body.User = res.Token, res.Session.ExpiresAt, userJSON(res.User)
-			return out, nil
-		}, withDescription("Opens a new session. Wrong passwords and unknown addresses get the same answer; repeated failures are slowed down (429 with Retry-After)."))
+			return s.loginJSON(res), nil
+		}, withDescription("Opens a new session. Wrong passwords and unknown addresses get the same answer; repeated failures are slowed down (429 with Retry-After). "+
+			"For an account with two-factor authentication the answer opens no session: it is {\"mfa_required\": true, \"mfa_token\": …, \"methods\": [\"totp\", \"recovery_code\"]}, "+
+			"and POST /v1/auth/login/mfa finishes the login."))
+
+	register(s.api, public(op("login-mfa", http.MethodPost, "/v1/auth/login/mfa", "Finish a login with a second factor", "Authentication")),
+		func(ctx context.Context, in *loginMFAInput) (*loginOutput, error) {
+			res, err := s.app.CompleteLogin(ctx, actor(ctx), app.SecondFactorInput{Token: in.Body.MFAToken, Code: in.Body.Code})
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return s.loginJSON(res), nil
+		}, withDescription("Takes the mfa_token of a login's answer and a code of the authenticator app or a recovery code (each works once), and opens the session as a login does. "+
+			"A wrong code is invalid_code (401), counted with the account's failed logins (429 with Retry-After when too many); an unknown, used or expired mfa_token is mfa_expired (401): log in again."))
 
 	register(s.api, op("logout", http.MethodPost, "/v1/auth/logout", "Log out", "Authentication"),
 		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {

@@ -97,6 +97,10 @@ var rows = map[string]op{
 	"login": {path: "/v1/auth/login", body: func(c *cell) any {
 		return map[string]string{"email": c.f.loner.Email, "password": testenv.Password}
 	}, want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	// A login's second step proves nothing without a live mfa_token, whoever calls.
+	"login-mfa": {path: "/v1/auth/login/mfa", body: func(c *cell) any {
+		return map[string]string{"mfa_token": "rmfa_" + strings.Repeat("A", 43), "code": "123456"}
+	}, want: [callers]int{401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
 	"logout": {path: "/v1/auth/logout", setup: freshSession, want: [callers]int{401, 204, 204, 204, 204, 204, 204, 401, 204, 422}},
 	"set-password": {path: "/v1/auth/password-reset/confirm", setup: setPasswordLink, body: func(c *cell) any {
 		return map[string]string{"token": c.vars["link"], "password": "a brand new passphrase"}

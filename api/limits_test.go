@@ -21,7 +21,7 @@ var schemaLimits = map[string]int{
 	"description": roster.MaxDescriptionLength, "area": roster.MaxAreaLength, "q": roster.MaxSearchLength,
 	"message": roster.MaxInvitationMessage, "website": roster.MaxWebsiteLength, "email": roster.MaxEmailLength,
 	"password": roster.MaxPasswordField, "current_password": roster.MaxPasswordField, "new_password": roster.MaxPasswordField,
-	"token": roster.MaxTokenLength, "time_zone": roster.MaxTimeZoneLength, "permission": roster.MaxPermissionKey,
+	"token": roster.MaxTokenLength, "mfa_token": roster.MaxTokenLength, "code": roster.MaxCodeLength, "time_zone": roster.MaxTimeZoneLength, "permission": roster.MaxPermissionKey,
 	"key": roster.MaxPermissionKey, "backchannel_logout_uri": roster.MaxURILength,
 	"legal_name": roster.MaxLegalNameLength, "address_line1": roster.MaxAddressLineLength, "address_line2": roster.MaxAddressLineLength,
 	"city": roster.MaxCityLength, "region": roster.MaxRegionLength, "postal_code": roster.MaxPostalCodeLength,

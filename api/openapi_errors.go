@@ -12,7 +12,7 @@ import (
 // rateLimitedOps are the operations that may answer 429: logins and everything that checks
 // a password, mails a link or an invitation, or sends a notice to an address; logo uploads.
 var rateLimitedOps = map[string]bool{
-	"login": true, "signup": true, "request-password-reset": true, "accept-invitation": true,
+	"login": true, "login-mfa": true, "signup": true, "request-password-reset": true, "accept-invitation": true,
 	"resend-invitation": true, "create-invitation": true, "bulk-invite": true, "create-user": true,
 	"send-password-reset": true, "change-email": true, "resend-verification": true, "change-password": true,
 	"create-api-key": true, "transfer-ownership": true, "delete-organization": true,
@@ -21,7 +21,7 @@ var rateLimitedOps = map[string]bool{
 
 // forbiddenPublicOps are the public operations that may refuse with 403: sign-up when it is
 // by invitation only, accepting an invitation for another address or a deactivated account.
-var forbiddenPublicOps = map[string]bool{"signup": true, "accept-invitation": true, "login": true}
+var forbiddenPublicOps = map[string]bool{"signup": true, "accept-invitation": true, "login": true, "login-mfa": true}
 
 // tokenOps are the operations that take a one-time link's token, which may have expired (410).
 var tokenOps = map[string]bool{

@@ -43,9 +43,12 @@ type Config struct {
 	APIKeyLogRetention  time.Duration // API key request log entries older than this are pruned
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
-	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go) and webhook secrets
-	Pages               Pages         // where emailed links point (links.go); the console's pages
-	KeyRotation         time.Duration // scheduled rotation of the OpenID signing keys; 0 never (oidc_keys.go)
+	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go), webhook secrets and TOTP secrets (mfa.go)
+	// EncryptionKeyEphemeral says EncryptionKey was made for this process (development over
+	// http): what it seals is lost at restart, so no authenticator secret is sealed with it.
+	EncryptionKeyEphemeral bool
+	Pages                  Pages         // where emailed links point (links.go); the console's pages
+	KeyRotation            time.Duration // scheduled rotation of the OpenID signing keys; 0 never (oidc_keys.go)
 	// WebhookAllowedHosts are the host names webhook endpoints may use although they resolve
 	// to private addresses (ROSTER_WEBHOOK_ALLOWED_HOSTS); WebhookLookup resolves endpoint
 	// hosts (nil: the system resolver; tests inject names).
@@ -342,6 +345,9 @@ func (a *App) Cleanup(ctx context.Context) {
 			return err
 		}
 		if err := tx.DeleteExpiredOIDC(ctx, now); err != nil {
+			return err
+		}
+		if err := tx.DeleteExpiredLoginChallenges(ctx, now); err != nil {
 			return err
 		}
 		return tx.DeleteOldUserTokens(ctx, now.Add(-7*24*time.Hour))

@@ -84,11 +84,13 @@ type LoginInput struct {
 	Password string
 }
 
-// LoginResult is a new session and the secret token that proves it, shown once.
+// LoginResult is a new session and the secret token that proves it, shown once; or, for an
+// account with a second factor, no session yet but the login's next step (MFA).
 type LoginResult struct {
 	Token   string
 	Session roster.Session
 	User    roster.User
+	MFA     *MFAChallenge // set instead of a session: CompleteLogin takes the second factor
 }
 
 // lockFor is the growing delay after consecutive failed attempts for one account: none for
@@ -113,10 +115,11 @@ func loginKey(addr string) string { return token.Hash("login:" + addr) }
 // address that has an account, and the operator set-up all go through it, and share one
 // failure count per address.
 //
-//  1. Reserve: the attempt is counted before the password is verified, in one atomic
-//     statement that refuses a locked address (sqlstore.ReserveLoginAttempt), and the lock
-//     the new count earns starts at once. Parallel guesses cannot outrun the lock: no more
-//     passwords are verified than lockFor allows.
+//  1. Reserve (reserveAttempt): the attempt is counted before the password is verified,
+//     in one atomic statement that refuses a locked address (sqlstore.ReserveLoginAttempt),
+//     and the lock the new count earns starts at once. Parallel guesses cannot outrun the
+//     lock: no more passwords are verified than lockFor allows. Second-factor codes count
+//     in the same place (verifySecondFactor).
 //  2. Verify the password (a dummy hash for unknown addresses, accounts without a password
 //     and oversized input: the same work and the same answer as a wrong password).
 //  3. Record: a failure is audited as failAction (when the account exists and failAction is
@@ -137,19 +140,8 @@ func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr,
 		return roster.User{}, bad
 	}
 	key := loginKey(addr)
-	type reservation struct {
-		reserved bool
-		until    time.Time
-	}
-	r, err := writeValue(ctx, a, actor, func(t *txn) (reservation, error) {
-		reserved, until, err := t.ReserveLoginAttempt(t.ctx, key, t.now, lockFor)
-		return reservation{reserved, until}, err
-	})
-	if err != nil {
+	if err := a.reserveAttempt(ctx, actor, key); err != nil {
 		return roster.User{}, err
-	}
-	if !r.reserved {
-		return roster.User{}, rateLimited(r.until.Sub(a.clock.Now()))
 	}
 	u, hash, err := a.read().UserByEmail(ctx, addr)
 	if err != nil && roster.ErrorCode(err) != roster.ENotFound {
@@ -162,13 +154,7 @@ func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr,
 		return roster.User{}, err
 	}
 	if !ok {
-		if err := a.write(ctx, actor, func(t *txn) error {
-			if err := t.NoteLoginFailure(t.ctx, key, t.now); err != nil || u.ID == "" || failAction == "" {
-				return err
-			}
-			t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-			return t.audit(roster.AuditEvent{Action: failAction, TargetType: "user", TargetID: u.ID})
-		}); err != nil {
+		if err := a.attemptFailed(ctx, actor, key, u.ID, failAction); err != nil {
 			return roster.User{}, err
 		}
 		return roster.User{}, bad
@@ -182,8 +168,18 @@ func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr,
 		}
 	}
 	err = a.write(ctx, actor, func(t *txn) error {
-		if err := t.ClearLoginFailures(t.ctx, key); err != nil {
+		// A password alone clears the count only where it is all the proof asked: an account
+		// without a second factor, or a signed-in person confirming. Otherwise the count is
+		// cleared by the second step (verifySecondFactor): knowing the password must not
+		// reset the guesses at the code.
+		mfa, err := t.HasSecondFactor(t.ctx, u.ID)
+		if err != nil {
 			return err
+		}
+		if !mfa || actor.Kind == roster.ActorUser {
+			if err := t.ClearLoginFailures(t.ctx, key); err != nil {
+				return err
+			}
 		}
 		if rehash {
 			if err := t.SetPasswordHash(t.ctx, u.ID, hash, t.now); err != nil {
@@ -201,8 +197,42 @@ func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr,
 	return u, nil
 }
 
+// reserveAttempt counts an attempt at an account's credentials before it is checked, and
+// refuses it while the account is locked (rate_limited with the time left).
+func (a *App) reserveAttempt(ctx context.Context, actor roster.Actor, key string) error {
+	type reservation struct {
+		reserved bool
+		until    time.Time
+	}
+	r, err := writeValue(ctx, a, actor, func(t *txn) (reservation, error) {
+		reserved, until, err := t.ReserveLoginAttempt(t.ctx, key, t.now, lockFor)
+		return reservation{reserved, until}, err
+	})
+	if err != nil {
+		return err
+	}
+	if !r.reserved {
+		return rateLimited(r.until.Sub(a.clock.Now()))
+	}
+	return nil
+}
+
+// attemptFailed records that a reserved attempt was wrong, audited as failAction when the
+// account exists and failAction is set.
+func (a *App) attemptFailed(ctx context.Context, actor roster.Actor, key, userID, failAction string) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		if err := t.NoteLoginFailure(t.ctx, key, t.now); err != nil || userID == "" || failAction == "" {
+			return err
+		}
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, userID
+		return t.audit(roster.AuditEvent{Action: failAction, TargetType: "user", TargetID: userID})
+	})
+}
+
 // Login checks an address and password and opens a new session: the credential
-// (verifyCredential), then the session, in the transaction that records the success.
+// (verifyCredential), then the session, in the transaction that records the success. For an
+// account with a second factor it opens none: the result's MFA is the pending step that
+// CompleteLogin finishes (mfa.go).
 // Unknown addresses, wrong passwords and accounts without a password get the same answer
 // after the same work.
 func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (LoginResult, error) {
@@ -213,7 +243,7 @@ func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (Log
 	_, err := a.verifyCredential(ctx, actor, in.Email, in.Password, "user.login_failed", func(t *txn, u roster.User) error {
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
 		var err error
-		if res, err = a.openSession(t, u); err != nil {
+		if res, err = a.passwordAccepted(t, u); err != nil || res.MFA != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "user.logged_in", TargetType: "session", TargetID: res.Session.ID})

@@ -660,7 +660,12 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 			return AcceptResult{}, err
 		}
 		res := AcceptResult{}
-		if !actor.IsUser() {
+		mfa, err := t.HasSecondFactor(t.ctx, u.ID)
+		if err != nil {
+			return AcceptResult{}, err
+		}
+		// An account with a second factor is not signed in by its password alone: it logs in.
+		if !actor.IsUser() && !mfa {
 			s, err := a.openSession(t, u)
 			if err != nil {
 				return AcceptResult{}, err

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"html/template"
 	"net/http"
 
 	"github.com/rosterhq/roster"
@@ -9,8 +10,12 @@ import (
 
 // accountPage is the data of the account page.
 type accountPage struct {
-	Sessions []app.SessionInfo
-	Leave    *roster.Affiliation // the organization a "leave" confirmation is about
+	Sessions  []app.SessionInfo
+	Leave     *roster.Affiliation // the organization a "leave" confirmation is about
+	TwoFactor app.TwoFactor
+	Setup     *totpSetup // an authenticator app being set up
+	Codes     []string   // recovery codes, shown once
+	CodesFile template.URL
 }
 
 // accountPage shows the profile and language, the password, the sessions, the
@@ -20,11 +25,18 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, rq *request
 }
 
 func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, rq *request, failed error) error {
+	return s.renderAccountWith(w, r, rq, failed, &accountPage{})
+}
+
+// renderAccountWith renders the account page with what a post put in p (a set-up, codes).
+func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *request, failed error, p *accountPage) error {
 	v := s.view(w, r, rq, "account.title")
-	p := &accountPage{}
 	v.D = p
 	var err error
 	if p.Sessions, err = s.app.Sessions(r.Context(), rq.id.actor); err != nil {
+		return err
+	}
+	if p.TwoFactor, err = s.app.TwoFactorStatus(r.Context(), rq.id.actor); err != nil {
 		return err
 	}
 	if org := r.PathValue("org"); org != "" && failed == nil {

@@ -51,12 +51,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) erro
 		app.LoginInput{Email: r.PostFormValue("email"), Password: r.PostFormValue("password")})
 	if err != nil {
 		v := s.view(w, r, rq, "login.title")
-		if e := roster.AsError(err); e != nil && e.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
-		}
+		retryAfter(w, err)
 		s.render(w, r, s.setError(r, v, err), "login", v)
 		return nil
 	}
+	if res.MFA != nil {
+		s.renderSecondStep(w, r, rq, res.MFA.Token, r.PostFormValue("next"), nil)
+		return nil
+	}
+	s.loggedIn(w, r, rq, res)
+	return nil
+}
+
+// retryAfter tells when to try again after a refusal for too many attempts.
+func retryAfter(w http.ResponseWriter, err error) {
+	if e := roster.AsError(err); e != nil && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds())))
+	}
+}
+
+// loggedIn ends a login, after its password or its second step: the session becomes the
+// browser's active identity and the browser goes where the login would have gone.
+func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, rq *request, res app.LoginResult) {
 	// Signing in again as an identity already signed in here replaces its old session.
 	for _, other := range rq.others {
 		if other.user.ID == res.User.ID {
@@ -70,6 +86,43 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) erro
 	}
 	s.signIn(w, rq, res.Token, res.Session.ExpiresAt)
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// secondStep is the data of the page that asks for a login's second factor.
+type secondStep struct {
+	Token string // the login challenge's token, carried by the page's forms
+	Next  string
+}
+
+// renderSecondStep shows the page asking for a code of the authenticator app or a recovery
+// code; failed is the refusal of a code tried.
+func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *request, tok, next string, failed error) {
+	v := s.view(w, r, rq, "mfa.title")
+	v.D = secondStep{Token: tok, Next: next}
+	status := http.StatusOK
+	if failed != nil {
+		status = s.setError(r, v, failed)
+	}
+	s.render(w, r, status, "login_mfa", v)
+}
+
+// loginSecondStep takes the second factor of a login and, when it is right, ends the login
+// as the password would have.
+func (s *Server) loginSecondStep(w http.ResponseWriter, r *http.Request, rq *request) error {
+	tok := r.PostFormValue("mfa_token")
+	res, err := s.app.CompleteLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
+		app.SecondFactorInput{Token: tok, Code: r.PostFormValue("code")})
+	if roster.ErrorCode(err) == roster.EMFAExpired { // start again from the password
+		v := s.view(w, r, rq, "login.title")
+		s.render(w, r, s.setError(r, v, err), "login", v)
+		return nil
+	}
+	if err != nil {
+		retryAfter(w, err)
+		s.renderSecondStep(w, r, rq, tok, r.PostFormValue("next"), err)
+		return nil
+	}
+	s.loggedIn(w, r, rq, res)
 	return nil
 }
 

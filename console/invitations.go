@@ -123,6 +123,10 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, rq *request) err
 		}
 		_ = s.app.Select(r.Context(), actor, sel)
 	}
+	if res.Session == nil && rq.id == nil { // an account with a second factor logs in
+		redirect(w, r, "/login", "invitation_accepted")
+		return nil
+	}
 	redirect(w, r, "/", "invitation_accepted")
 	return nil
 }

@@ -26,6 +26,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Signed out: accounts and one-time links.
 	s.handle(mux, "GET "+Pages.Login, public, s.loginPage)
 	s.handle(mux, "POST "+Pages.Login, public, s.login)
+	s.handle(mux, "POST /login/mfa", public, s.loginSecondStep)
 	s.handle(mux, "GET /signup", public, s.signupPage)
 	s.handle(mux, "POST /signup", public, s.signup)
 	s.handle(mux, "POST /logout", public, s.logout)
@@ -146,6 +147,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /account", signedIn, s.accountPage)
 	s.handle(mux, "POST /account/profile", signedIn, s.accountProfile)
 	s.handle(mux, "POST /account/password", signedIn, s.accountPassword)
+	s.handle(mux, "POST /account/2fa/setup", signedIn, s.accountTOTPSetup)
+	s.handle(mux, "POST /account/2fa/confirm", signedIn, s.accountTOTPConfirm)
+	s.handle(mux, "POST /account/2fa/recovery-codes", signedIn, s.accountRecoveryCodes)
+	s.handle(mux, "POST /account/2fa/remove", signedIn, s.accountTwoFactorRemove)
 	s.handle(mux, "POST /account/email", signedIn, s.accountEmail)
 	s.handle(mux, "POST /account/verification", signedIn, s.accountVerification)
 	s.handle(mux, "POST /account/sessions/revoke", signedIn, s.accountRevokeSession)

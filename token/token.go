@@ -18,6 +18,7 @@ const (
 	PrefixLink    = "rl_"   // a one-time link: invitation, reset, verification
 	PrefixService = "rsvc_" // an instance token of the host application
 	PrefixAPIKey  = "rk_"   // an API key: rk_<key id>_<secret>
+	PrefixLogin   = "rmfa_" // a login waiting for its second factor (five minutes, once)
 )
 
 // secretBytes is the entropy of every secret: 256 bits.

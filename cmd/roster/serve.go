@@ -47,6 +47,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			return err
 		}
 		devKey = true
+		cfg.App.EncryptionKeyEphemeral = true // two-factor set-up is refused: its secrets would not outlive the process
 	}
 	a, log, closeDB, err := m.openApp(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,236 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// A user's own second factors: setting up the authenticator app (begin, then confirm with a
+// first code, which turns it on and makes the recovery codes), the recovery codes made again,
+// and removal. The secret is sealed with the instance's encryption key (seal, oidc_keys.go).
+
+// TOTPSetup is an authenticator app being set up: what to give the app.
+type TOTPSetup struct {
+	Secret string // base32, to type into the app
+	URL    string // the otpauth:// URL a QR code carries
+}
+
+// TwoFactor is where a user's two-factor authentication stands.
+type TwoFactor struct {
+	Enabled           bool
+	Since             *time.Time // when it was turned on
+	SetupPending      bool       // set-up begun, not yet confirmed with a code
+	RecoveryCodesLeft int
+}
+
+// TwoFactorStatus tells the actor where their two-factor authentication stands.
+func (a *App) TwoFactorStatus(ctx context.Context, actor roster.Actor) (TwoFactor, error) {
+	if err := requireUser(actor); err != nil {
+		return TwoFactor{}, err
+	}
+	c := a.read()
+	f, err := c.TOTP(ctx, actor.UserID)
+	if roster.ErrorCode(err) == roster.ENotFound {
+		return TwoFactor{}, nil
+	}
+	if err != nil {
+		return TwoFactor{}, err
+	}
+	st := TwoFactor{Enabled: f.ConfirmedAt != nil, Since: f.ConfirmedAt, SetupPending: f.ConfirmedAt == nil}
+	if st.Enabled {
+		st.RecoveryCodesLeft, err = c.RecoveryCodesLeft(ctx, actor.UserID)
+	}
+	return st, err
+}
+
+// BeginTOTP starts setting up an authenticator app: a new secret, stored sealed and
+// unconfirmed (replacing a set-up begun before), that protects nothing until ConfirmTOTP.
+// It needs the password entered in the last few minutes, or given now (pw), and an
+// encryption key configured for the instance (mfa_unavailable otherwise).
+func (a *App) BeginTOTP(ctx context.Context, actor roster.Actor, pw string) (TOTPSetup, error) {
+	if err := requireUser(actor); err != nil {
+		return TOTPSetup{}, err
+	}
+	if len(a.cfg.EncryptionKey) != EncryptionKeySize || a.cfg.EncryptionKeyEphemeral {
+		return TOTPSetup{}, roster.Errorf(roster.EMFAUnavailable,
+			"two-factor authentication needs an encryption key: the operator sets ROSTER_ENCRYPTION_KEY (see the README)")
+	}
+	c := a.read()
+	if err := a.stepUp(ctx, c, actor, pw); err != nil {
+		return TOTPSetup{}, err
+	}
+	u, err := c.User(ctx, actor.UserID)
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	raw := make([]byte, 20) // 160 bits, as RFC 4226 recommends
+	if _, err := rand.Read(raw); err != nil {
+		return TOTPSetup{}, err
+	}
+	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+	sealed, err := a.seal(totpAD(u.ID), []byte(secret))
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	err = a.write(ctx, actor, func(t *txn) error { return t.BeginTOTP(t.ctx, u.ID, sealed, t.now) })
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	return TOTPSetup{Secret: secret, URL: totpURL(u.Email, secret)}, nil
+}
+
+// PendingTOTP returns the set-up begun and not yet confirmed, to show it again.
+func (a *App) PendingTOTP(ctx context.Context, actor roster.Actor) (TOTPSetup, error) {
+	if err := requireUser(actor); err != nil {
+		return TOTPSetup{}, err
+	}
+	_, setup, err := a.pendingTOTP(ctx, actor.UserID)
+	return setup, err
+}
+
+func (a *App) pendingTOTP(ctx context.Context, userID string) (sqlstore.TOTPFactor, TOTPSetup, error) {
+	c := a.read()
+	f, err := c.TOTP(ctx, userID)
+	if err == nil && f.ConfirmedAt != nil || roster.ErrorCode(err) == roster.ENotFound {
+		return f, TOTPSetup{}, roster.Errorf(roster.EConflict, "no set-up of an authenticator app is waiting; start it again")
+	}
+	if err != nil {
+		return f, TOTPSetup{}, err
+	}
+	u, err := c.User(ctx, userID)
+	if err != nil {
+		return f, TOTPSetup{}, err
+	}
+	secret, err := a.totpSecret(f)
+	if err != nil {
+		return f, TOTPSetup{}, err
+	}
+	return f, TOTPSetup{Secret: secret, URL: totpURL(u.Email, secret)}, nil
+}
+
+// ConfirmTOTP turns two-factor authentication on with a first code of the app being set up,
+// and returns the recovery codes, shown this once.
+func (a *App) ConfirmTOTP(ctx context.Context, actor roster.Actor, code string) ([]string, error) {
+	if err := requireUser(actor); err != nil {
+		return nil, err
+	}
+	f, setup, err := a.pendingTOTP(ctx, actor.UserID)
+	if err != nil {
+		return nil, err
+	}
+	method, norm := parseCode(code)
+	step := int64(0)
+	if method == MethodTOTP {
+		step = matchStep(setup.Secret, norm, a.clock.Now())
+	}
+	if step == 0 {
+		return nil, &roster.Error{Code: roster.EInvalidCode, Field: "code", Message: "the code is not correct: check the app's clock and try the next code"}
+	}
+	codes, hashes := newRecoveryCodes()
+	err = a.write(ctx, actor, func(t *txn) error {
+		if err := t.ConfirmTOTP(t.ctx, f.UserID, step, t.now); err != nil {
+			if roster.ErrorCode(err) == roster.ENotFound {
+				return roster.Errorf(roster.EConflict, "no set-up of an authenticator app is waiting; start it again")
+			}
+			return err
+		}
+		if err := t.ReplaceRecoveryCodes(t.ctx, f.UserID, hashes, t.now); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "user.two_factor_enabled", TargetType: "user", TargetID: f.UserID,
+			After: map[string]any{"method": MethodTOTP}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// OwnerProof is how a signed-in person proves again that the account is theirs before
+// changing its second factors: the password, or a current code (or a recovery code).
+type OwnerProof struct {
+	Password string
+	Code     string
+}
+
+// DisableTwoFactor removes the authenticator app and the recovery codes.
+func (a *App) DisableTwoFactor(ctx context.Context, actor roster.Actor, proof OwnerProof) error {
+	return a.withOwnerProof(ctx, actor, proof, func(t *txn, u roster.User) error {
+		if err := t.DeleteSecondFactors(t.ctx, u.ID); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "user.two_factor_disabled", TargetType: "user", TargetID: u.ID})
+	})
+}
+
+// RegenerateRecoveryCodes makes a new set of recovery codes, shown this once; the old ones
+// stop working.
+func (a *App) RegenerateRecoveryCodes(ctx context.Context, actor roster.Actor, proof OwnerProof) ([]string, error) {
+	codes, hashes := newRecoveryCodes()
+	err := a.withOwnerProof(ctx, actor, proof, func(t *txn, u roster.User) error {
+		if err := t.ReplaceRecoveryCodes(t.ctx, u.ID, hashes, t.now); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "user.recovery_codes_regenerated", TargetType: "user", TargetID: u.ID})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// withOwnerProof checks proof for the actor, whose two-factor authentication must be on, and
+// runs then in the transaction that records the success. Wrong passwords and codes count with
+// the account's failed logins.
+func (a *App) withOwnerProof(ctx context.Context, actor roster.Actor, proof OwnerProof, then func(t *txn, u roster.User) error) error {
+	if err := requireUser(actor); err != nil {
+		return err
+	}
+	c := a.read()
+	u, err := c.User(ctx, actor.UserID)
+	if err != nil {
+		return err
+	}
+	if on, err := c.HasSecondFactor(ctx, u.ID); err != nil || !on {
+		if err != nil {
+			return err
+		}
+		return roster.Errorf(roster.EConflict, "two-factor authentication is not on")
+	}
+	withUser := func(t *txn) error {
+		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		return then(t, u)
+	}
+	switch {
+	case proof.Code != "":
+		return a.verifySecondFactor(ctx, actor, u, proof.Code, "user.reauth_failed", func(t *txn, _ string) error { return withUser(t) })
+	case proof.Password != "":
+		_, err := a.verifyCredential(ctx, actor, u.Email, proof.Password, "user.reauth_failed", func(t *txn, _ roster.User) error { return withUser(t) })
+		if roster.ErrorCode(err) == roster.EInvalidCredentials {
+			return &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
+		}
+		return err
+	}
+	return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password or a code from your authenticator app to confirm"}
+}
+
+// totpURL is the otpauth:// URL of a secret, as authenticator apps read it from a QR code.
+func totpURL(accountName, secret string) string {
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+	if err != nil {
+		return ""
+	}
+	k, err := totp.Generate(totp.GenerateOpts{Issuer: "Roster", AccountName: accountName, Period: totpOpts.Period,
+		Digits: totpOpts.Digits, Algorithm: totpOpts.Algorithm, Secret: raw})
+	if err != nil {
+		return ""
+	}
+	return k.URL()
+}
