@@ -781,13 +781,11 @@ func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
 			}
 			return res
 		}
-		for i := range app.OIDCTokenFailures {
+		untilLimited(t, s.clock, app.OIDCTokenFailures, http.StatusBadRequest, func() tokenAnswer {
 			res := post("rcs_wrong")
 			res.Body.Close()
-			if res.StatusCode == http.StatusTooManyRequests {
-				t.Fatalf("limited after %d refused requests, want %d", i, app.OIDCTokenFailures)
-			}
-		}
+			return tokenAnswer{status: res.StatusCode}
+		})
 		res := post(cfg.ClientSecret)
 		var body struct {
 			Error string `json:"error"`
