@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"github.com/rosterhq/roster/internal/smtptest"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/mail"
-	"github.com/rosterhq/roster/outbox"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -41,21 +39,12 @@ func newStack(t *testing.T, e sqlstore.Engine) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := mail.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		outbox.New(env.App, r, sender, testenv.Logger(t), outbox.Options{Poll: 50 * time.Millisecond}).Run(ctx)
-		close(done)
-	}()
+	env.RunOutbox(t, sender, 50*time.Millisecond)
 	mux := http.NewServeMux()
 	log := testenv.Logger(t)
 	api.Register(mux, env.App, api.Options{Log: log, Version: "test"})
 	srv := httptest.NewServer(httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()}))
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	t.Cleanup(srv.Close)
 	return &stack{env: env, srv: srv, smtp: smtp}
 }
 

@@ -40,7 +40,6 @@ import (
 	"github.com/rosterhq/roster/internal/testchrome"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/mail"
-	"github.com/rosterhq/roster/outbox"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -147,17 +146,7 @@ func newSite(t testing.TB, e sqlstore.Engine) *site {
 	t.Cleanup(srv.Close)
 	box := mail.NewMailbox(100000, log) // a shared site's tests read their emails from it
 	env.App.SetMailbox(box)
-	renderer, err := mail.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		outbox.New(env.App, renderer, box, log, outbox.Options{Poll: 50 * time.Millisecond}).Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	env.RunOutbox(t, box, 50*time.Millisecond)
 	s.url, s.box = srv.URL, box
 	return s
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/internal/testserver"
 	"github.com/rosterhq/roster/mail"
-	"github.com/rosterhq/roster/outbox"
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -89,17 +88,7 @@ func (s *server) acme(t *testing.T, member string, withStore bool) acme {
 // are delivered by it. Polling is off: it delivers when a commit wakes it.
 func (s *server) runOutbox(t *testing.T) {
 	t.Helper()
-	r, err := mail.NewRenderer("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		outbox.New(s.App, r, mail.NewMailbox(0, nil), testenv.Logger(t), outbox.Options{Poll: time.Hour}).Run(ctx)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	s.RunOutbox(t, mail.NewMailbox(0, nil), time.Hour)
 }
 
 // client registers an application and returns its OAuth configuration.

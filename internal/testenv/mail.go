@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"context"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/outbox"
@@ -24,6 +26,24 @@ func (env *Env) Outbox(t testing.TB) *Outbox {
 	}
 	box := mail.NewMailbox(10000, nil)
 	return &Outbox{Box: box, Worker: outbox.New(env.App, r, box, Logger(t), outbox.Options{Batch: 100})}
+}
+
+// RunOutbox runs the env's outbox worker as serve does, sending its emails through send
+// (webhooks and logout tokens go out on their own), until the test ends. It looks for due
+// work every poll besides waking at each commit that writes some.
+func (env *Env) RunOutbox(t testing.TB, send mail.Sender, poll time.Duration) {
+	t.Helper()
+	r, err := mail.NewRenderer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		outbox.New(env.App, r, send, Logger(t), outbox.Options{Poll: poll}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // Deliver sends every email that is due and returns the mailbox, newest first.
