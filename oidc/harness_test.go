@@ -53,7 +53,7 @@ type server struct {
 	clock *clock
 }
 
-func newServer(t *testing.T, e sqlstore.Engine) *server {
+func newServer(t testing.TB, e sqlstore.Engine) *server {
 	t.Helper()
 	c := &clock{}
 	ts := testserver.Start(t, e, c)
@@ -69,7 +69,7 @@ type acme struct {
 	north  roster.Store // zero unless asked for
 }
 
-func (s *server) acme(t *testing.T, member string, withStore bool) acme {
+func (s *server) acme(t testing.TB, member string, withStore bool) acme {
 	t.Helper()
 	var a acme
 	a.owner, _ = s.User(t, "Olga")
@@ -92,7 +92,7 @@ func (s *server) runOutbox(t *testing.T) {
 }
 
 // client registers an application and returns its OAuth configuration.
-func (s *server) client(t *testing.T, public bool, redirect string) (roster.OIDCClient, oauth2.Config) {
+func (s *server) client(t testing.TB, public bool, redirect string) (roster.OIDCClient, oauth2.Config) {
 	t.Helper()
 	cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", Public: public, RedirectURIs: []string{redirect}, FirstParty: true})
 	if err != nil {
@@ -106,12 +106,12 @@ func (s *server) client(t *testing.T, public bool, redirect string) (roster.OIDC
 // browser is a user agent: a cookie jar, and redirects followed until they leave for the
 // application's redirect URI.
 type browser struct {
-	t        *testing.T
+	t        testing.TB
 	c        *http.Client
 	redirect string
 }
 
-func newBrowser(t *testing.T, redirect string) *browser {
+func newBrowser(t testing.TB, redirect string) *browser {
 	jar, _ := cookiejar.New(nil)
 	b := &browser{t: t, redirect: redirect}
 	b.c = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
@@ -255,7 +255,7 @@ func oauthCode(err error) string {
 	return ""
 }
 
-func ctx(t *testing.T) context.Context { return context.Background() }
+func ctx(testing.TB) context.Context { return context.Background() }
 
 // login signs the browser in on the console's login page.
 func (b *browser) login(s *server, email string) {

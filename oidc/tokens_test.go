@@ -33,7 +33,7 @@ func header(t *testing.T, jwt string) map[string]any {
 
 // codeFlow signs a user with one organization in through the code flow and returns the
 // tokens.
-func codeFlow(t *testing.T, s *server, cfg oauth2.Config, redirect, email string) *oauth2.Token {
+func codeFlow(t testing.TB, s *server, cfg oauth2.Config, redirect, email string) *oauth2.Token {
 	t.Helper()
 	verifier := oauth2.GenerateVerifier()
 	back := newBrowser(t, redirect).signIn(s, cfg.AuthCodeURL("st-"+testenv.Unique(), oauth2.S256ChallengeOption(verifier), gooidc.Nonce("nc")), email, nil)
