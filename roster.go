@@ -32,6 +32,7 @@ const (
 	PrefixWebhook      = "whk"
 	PrefixDelivery     = "dlv"
 	PrefixToken        = "tok"
+	PrefixDomain       = "dom"
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".
