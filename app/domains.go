@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/freemail"
@@ -80,7 +81,7 @@ func domainMap(d roster.Domain) map[string]any {
 // AddDomain adds an email domain to an organization, pending until its TXT record is found
 // (VerifyDomain). Free and disposable email providers' domains and public suffixes are refused.
 func (a *App) AddDomain(ctx context.Context, actor roster.Actor, orgID, name string) (roster.Domain, error) {
-	if len(name) > roster.MaxURILength {
+	if utf8.RuneCountInString(name) > roster.MaxDomainLength {
 		return roster.Domain{}, roster.Invalidf("domain", "invalid domain")
 	}
 	n, err := roster.CheckDomainName(name)
