@@ -21,10 +21,12 @@ const (
 // JoinPolicy says what happens to a person whose verified address is at a verified domain.
 type JoinPolicy string
 
-// Join policies: off (nothing), automatic (they become a member with the domain's role when
-// they verify their address).
+// Join policies: off (nothing); suggest (they see "Join …" and ask; an owner or admin approves
+// the request); automatic (they become a member with the domain's role when they verify their
+// address).
 const (
 	JoinOff       JoinPolicy = "off"
+	JoinSuggest   JoinPolicy = "suggest"
 	JoinAutomatic JoinPolicy = "automatic"
 )
 
@@ -76,12 +78,34 @@ func CheckDomainName(s string) (string, error) {
 // CheckJoin validates a join policy and its role.
 func CheckJoin(p JoinPolicy, role OrgRole) error {
 	switch p {
-	case JoinOff, JoinAutomatic:
+	case JoinOff, JoinSuggest, JoinAutomatic:
 	default:
-		return Invalidf("join_policy", "the join policy must be off or automatic")
+		return Invalidf("join_policy", "the join policy must be off, suggest or automatic")
 	}
 	if role != OrgMember && role != OrgAdmin {
 		return Invalidf("join_role", "people who join through a domain are members or admins, never owners")
 	}
 	return nil
+}
+
+// JoinRequest is a person's request to join an organization through its verified domain
+// (join policy suggest), waiting for an owner or admin.
+type JoinRequest struct {
+	ID        string
+	OrgID     string
+	UserID    string
+	DomainID  string
+	CreatedAt time.Time
+	// Filled in listings.
+	User   User
+	Domain string
+}
+
+// JoinSuggestion is an organization a user may ask to join: it verified the domain of their
+// proven address and suggests joining. RequestID is their pending request, if any.
+type JoinSuggestion struct {
+	OrgID     string
+	OrgName   string
+	Domain    string
+	RequestID string
 }

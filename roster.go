@@ -33,6 +33,7 @@ const (
 	PrefixDelivery     = "dlv"
 	PrefixToken        = "tok"
 	PrefixDomain       = "dom"
+	PrefixJoinRequest  = "jrq"
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".

@@ -16,7 +16,7 @@ import (
 )
 
 // MaxDomains bounds the domains of an organization.
-const MaxDomains = 50
+const MaxDomains = 100
 
 // DefaultDomainRecheck is how long after its last check a verified domain is checked again.
 const DefaultDomainRecheck = 24 * time.Hour
@@ -333,12 +333,146 @@ func (a *App) joinByDomain(t *txn, u roster.User) error {
 	} else if roster.ErrorCode(err) != roster.ENotFound {
 		return err
 	}
-	if err := t.AddMember(t.ctx, roster.Membership{OrgID: org.ID, UserID: u.ID, Role: d.JoinRole, Status: roster.MembershipActive,
+	return addDomainMember(t, org.ID, d, u, "domain")
+}
+
+// addDomainMember adds a user to an organization with a domain's join role, audited as
+// member.added naming how (via) and the domain.
+func addDomainMember(t *txn, orgID string, d roster.Domain, u roster.User, via string) error {
+	if err := t.AddMember(t.ctx, roster.Membership{OrgID: orgID, UserID: u.ID, Role: d.JoinRole, Status: roster.MembershipActive,
 		CreatedAt: t.now, UpdatedAt: t.now}); err != nil {
 		return err
 	}
-	return t.audit(roster.AuditEvent{OrgID: org.ID, Action: "member.added", TargetType: "user", TargetID: u.ID,
-		After: map[string]any{"email": u.Email, "role": string(d.JoinRole), "stores": map[string]any{}, "via": "domain", "domain": d.Domain}})
+	return t.audit(roster.AuditEvent{OrgID: orgID, Action: "member.added", TargetType: "user", TargetID: u.ID,
+		After: map[string]any{"email": u.Email, "role": string(d.JoinRole), "stores": map[string]any{}, "via": via, "domain": d.Domain}})
+}
+
+// provenUser reads the signed-in user, who must have proven their address.
+func provenUser(ctx context.Context, c *sqlstore.Conn, actor roster.Actor) (roster.User, error) {
+	if err := requireUser(actor); err != nil {
+		return roster.User{}, err
+	}
+	u, err := c.User(ctx, actor.UserID)
+	if err == nil && !u.Verified() {
+		err = roster.Forbidden("verify your email address first")
+	}
+	return u, err
+}
+
+// JoinSuggestions lists the organizations the signed-in user may ask to join: those that
+// verified the domain of their proven address with join policy suggest. None until the
+// address is proven.
+func (a *App) JoinSuggestions(ctx context.Context, actor roster.Actor) ([]roster.JoinSuggestion, error) {
+	u, err := provenUser(ctx, a.read(), actor)
+	if roster.ErrorCode(err) == roster.EForbidden && actor.Kind == roster.ActorUser {
+		return []roster.JoinSuggestion{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.read().JoinSuggestions(ctx, roster.EmailDomain(u.Email), u.ID)
+}
+
+// RequestToJoin asks to join an organization that suggests it to the signed-in user
+// (JoinSuggestions); an owner or admin approves or declines. Any other organization is
+// not_found: nobody learns through it which organizations exist.
+func (a *App) RequestToJoin(ctx context.Context, actor roster.Actor, orgID string) (roster.JoinRequest, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (roster.JoinRequest, error) {
+		u, err := provenUser(t.ctx, &t.Conn, actor)
+		if err != nil {
+			return roster.JoinRequest{}, err
+		}
+		d, err := t.VerifiedDomain(t.ctx, roster.EmailDomain(u.Email))
+		if err == nil && (d.OrgID != orgID || d.JoinPolicy != roster.JoinSuggest) {
+			err = roster.NotFound("organization")
+		}
+		if err != nil {
+			return roster.JoinRequest{}, err
+		}
+		org, err := t.LockOrganization(t.ctx, orgID)
+		if err != nil {
+			return roster.JoinRequest{}, err
+		}
+		if err := policyCheck(org, u.Email); err != nil {
+			return roster.JoinRequest{}, err
+		}
+		if _, err := t.Membership(t.ctx, orgID, u.ID); err == nil {
+			return roster.JoinRequest{}, roster.Errorf(roster.EAlreadyMember, "you are a member of this organization already")
+		} else if roster.ErrorCode(err) != roster.ENotFound {
+			return roster.JoinRequest{}, err
+		}
+		r := roster.JoinRequest{ID: roster.NewID(roster.PrefixJoinRequest), OrgID: orgID, UserID: u.ID, DomainID: d.ID, CreatedAt: t.now,
+			User: u, Domain: d.Domain}
+		if err := t.InsertJoinRequest(t.ctx, r); err != nil {
+			return roster.JoinRequest{}, err
+		}
+		return r, t.audit(roster.AuditEvent{OrgID: orgID, Action: "join_request.created", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"email": u.Email, "domain": d.Domain}})
+	})
+}
+
+// JoinRequests lists an organization's pending requests to join (owner and admins).
+func (a *App) JoinRequests(ctx context.Context, actor roster.Actor, orgID string) ([]roster.JoinRequest, error) {
+	if _, err := a.domainScope(ctx, a.read(), actor, orgID, false); err != nil {
+		return nil, a.refused(ctx, actor, err)
+	}
+	return a.read().ListJoinRequests(ctx, orgID)
+}
+
+// AnswerJoinRequest approves a request to join (the person becomes a member with the
+// domain's join role, which the approver must hold; the domain must still be verified) or
+// declines it. Either way the request goes, and the answer is audited.
+func (a *App) AnswerJoinRequest(ctx context.Context, actor roster.Actor, orgID, id string, approve bool) error {
+	return a.write(ctx, actor, func(t *txn) error {
+		s, err := a.domainScope(t.ctx, &t.Conn, actor, orgID, true)
+		if err != nil {
+			return err
+		}
+		r, err := ownJoinRequest(t.ctx, &t.Conn, orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := t.DeleteJoinRequest(t.ctx, id); err != nil {
+			return err
+		}
+		after := map[string]any{"email": r.User.Email, "domain": r.Domain}
+		if !approve {
+			return t.audit(roster.AuditEvent{OrgID: orgID, Action: "join_request.declined", TargetType: "user", TargetID: r.UserID, After: after})
+		}
+		d, err := t.Domain(t.ctx, r.DomainID)
+		if err != nil {
+			return err
+		}
+		if d.Status != roster.DomainVerified {
+			return roster.Errorf(roster.EConflict, "the domain %s is no longer verified: verify it again, or decline the request", d.Domain)
+		}
+		if missing := s.acc.Holds(roster.OrgRolePermissions(d.JoinRole).Sorted()); len(missing) > 0 {
+			return escalation(missing)
+		}
+		u, err := t.User(t.ctx, r.UserID)
+		if err != nil {
+			return err
+		}
+		if err := policyCheck(s.org, u.Email); err != nil {
+			return err
+		}
+		if err := t.audit(roster.AuditEvent{OrgID: orgID, Action: "join_request.approved", TargetType: "user", TargetID: r.UserID, After: after}); err != nil {
+			return err
+		}
+		return addDomainMember(t, orgID, d, u, "join_request")
+	})
+}
+
+// ownJoinRequest reads a pending request to join the organization, or not_found.
+func ownJoinRequest(ctx context.Context, c *sqlstore.Conn, orgID, id string) (roster.JoinRequest, error) {
+	if !roster.ValidID(roster.PrefixJoinRequest, id) {
+		return roster.JoinRequest{}, roster.NotFound("join request")
+	}
+	r, err := c.JoinRequest(ctx, id)
+	if err == nil && r.OrgID != orgID {
+		return roster.JoinRequest{}, roster.NotFound("join request")
+	}
+	return r, err
 }
 
 // verifiedDomainCheck refuses an invitation to an address outside the organization's verified

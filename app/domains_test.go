@@ -212,3 +212,86 @@ func TestDomainJoinAndInvitations(t *testing.T) {
 		want(t, err, "", "invite at a verified domain")
 	})
 }
+
+// TestDomainJoinRequests: with join policy suggest, a person with a proven address at the
+// domain sees the organization, asks to join once, and an admin approves (they join with the
+// domain's role) or declines; nobody else sees or answers the requests.
+func TestDomainJoinRequests(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env, dns := domainEnv(t, e)
+		box := env.Outbox(t)
+		tm := newTeam(t, env)
+		d, err := env.App.AddDomain(ctx, tm.admin, tm.org.ID, "acme.example")
+		want(t, err, "", "add")
+		dns.SetTXT(d.RecordName(), d.RecordValue())
+		_, err = env.App.VerifyDomain(ctx, tm.admin, tm.org.ID, d.ID)
+		want(t, err, "", "verify")
+		_, err = env.App.SetDomainJoin(ctx, tm.admin, tm.org.ID, d.ID, roster.JoinSuggest, roster.OrgMember)
+		want(t, err, "", "suggest")
+
+		person := func(local string) (roster.Actor, roster.User) {
+			t.Helper()
+			addr := local + "@acme.example"
+			want(t, env.App.Signup(ctx, anon, app.SignupInput{Email: addr, Name: local, Password: testenv.Password}), "", "sign up")
+			actor, _ := env.Login(t, addr)
+			if s, err := env.App.JoinSuggestions(ctx, actor); err != nil || len(s) != 0 {
+				t.Fatalf("suggestions before the address is proven: %v, %v", s, err)
+			}
+			_, err := env.App.RequestToJoin(ctx, actor, tm.org.ID)
+			want(t, err, roster.EForbidden, "ask before the address is proven")
+			u, err := env.App.VerifyEmail(ctx, anon, testenv.Token(box.Last(t, addr, "verify_email")))
+			want(t, err, "", "verify email")
+			return actor, u
+		}
+		jo, joU := person("jo")
+		s, err := env.App.JoinSuggestions(ctx, jo)
+		if err != nil || len(s) != 1 || s[0].OrgID != tm.org.ID || s[0].OrgName != "Acme" || s[0].RequestID != "" {
+			t.Fatalf("suggestions: %+v, %v", s, err)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM org_members WHERE user_id = ?`, joU.ID); n != 0 {
+			t.Fatal("suggest joined without asking")
+		}
+		req, err := env.App.RequestToJoin(ctx, jo, tm.org.ID)
+		want(t, err, "", "ask to join")
+		_, err = env.App.RequestToJoin(ctx, jo, tm.org.ID)
+		want(t, err, roster.EConflict, "ask twice")
+		if s, _ := env.App.JoinSuggestions(ctx, jo); len(s) != 1 || s[0].RequestID != req.ID {
+			t.Fatalf("suggestions after asking: %+v", s)
+		}
+		// Another organization's ID, or one that suggests nothing, is not found.
+		outsider, _ := env.User(t, "Eve")
+		evil := env.Org(t, outsider, "Evil")
+		_, err = env.App.RequestToJoin(ctx, jo, evil.ID)
+		want(t, err, roster.ENotFound, "ask to join an organization that suggests nothing")
+
+		_, err = env.App.JoinRequests(ctx, outsider, tm.org.ID)
+		want(t, err, roster.ENotFound, "an outsider lists the requests")
+		_, err = env.App.JoinRequests(ctx, tm.member, tm.org.ID)
+		want(t, err, roster.EForbidden, "a member lists the requests")
+		want(t, env.App.AnswerJoinRequest(ctx, outsider, evil.ID, req.ID, true), roster.ENotFound, "approve through another organization")
+		want(t, env.App.AnswerJoinRequest(ctx, tm.member, tm.org.ID, req.ID, true), roster.EForbidden, "a member approves")
+		list, err := env.App.JoinRequests(ctx, tm.admin, tm.org.ID)
+		if err != nil || len(list) != 1 || list[0].User.Email != "jo@acme.example" || list[0].Domain != "acme.example" {
+			t.Fatalf("requests: %+v, %v", list, err)
+		}
+		want(t, env.App.AnswerJoinRequest(ctx, tm.admin, tm.org.ID, req.ID, true), "", "approve")
+		if env.Int(t, `SELECT COUNT(*) FROM org_members WHERE org_id = ? AND user_id = ? AND role = 'member'`, tm.org.ID, joU.ID) != 1 {
+			t.Fatal("the approved person is not a member")
+		}
+		if s, _ := env.App.JoinSuggestions(ctx, jo); len(s) != 0 {
+			t.Fatalf("a member is still offered to join: %+v", s)
+		}
+		want(t, env.App.AnswerJoinRequest(ctx, tm.admin, tm.org.ID, req.ID, true), roster.ENotFound, "approve twice")
+
+		al, alU := person("al")
+		req, err = env.App.RequestToJoin(ctx, al, tm.org.ID)
+		want(t, err, "", "ask to join")
+		want(t, env.App.AnswerJoinRequest(ctx, tm.owner, tm.org.ID, req.ID, false), "", "decline")
+		if n := env.Int(t, `SELECT COUNT(*) FROM org_members WHERE user_id = ?`, alU.ID); n != 0 {
+			t.Fatal("a declined person joined")
+		}
+		if n := events(t, env, tm.org.ID, "join_request.declined") + events(t, env, tm.org.ID, "join_request.approved"); n != 2 {
+			t.Fatalf("%d answers audited", n)
+		}
+	})
+}

@@ -27,6 +27,9 @@ func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, rq *reque
 		return err
 	}
 	p.Domains = list
+	if p.JoinRequests, err = s.app.JoinRequests(r.Context(), rq.id.actor, p.Org.ID); err != nil {
+		return err
+	}
 	s.render(w, r, status, "org_domains", v)
 	return nil
 }
@@ -78,4 +81,23 @@ func (s *Server) domainRemove(w http.ResponseWriter, r *http.Request, rq *reques
 	return s.domainAction(w, r, rq, "domain_removed", true, func() error {
 		return s.app.RemoveDomain(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("domain"))
 	})
+}
+
+func (s *Server) joinRequestAnswer(approve bool) handler {
+	flash := map[bool]string{true: "join_approved", false: "join_declined"}[approve]
+	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		return s.domainAction(w, r, rq, flash, true, func() error {
+			return s.app.AnswerJoinRequest(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("request"), approve)
+		})
+	}
+}
+
+// joinRequest asks to join an organization the home page suggests; a refusal shows on the
+// home page's address with its notice.
+func (s *Server) joinRequest(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if _, err := s.app.RequestToJoin(r.Context(), rq.id.actor, r.PostFormValue("org")); err != nil {
+		return err
+	}
+	redirect(w, r, "/", "join_requested")
+	return nil
 }

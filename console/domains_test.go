@@ -11,7 +11,8 @@ import (
 // TestDomainsPage: an owner adds a domain, reads the TXT record to publish, fails to verify it
 // before it is published, verifies it against the test's DNS server, and sets its join
 // policy to automatic; a person who signs up at that domain and verifies their address lands
-// in the organization.
+// in the organization. Set to suggest, the next person is offered to join on their home page,
+// asks, and lands in the organization once the owner approves.
 func TestDomainsPage(t *testing.T) {
 	chromium(t)
 	languages(t, func(t *testing.T, s *site, lang string) {
@@ -62,6 +63,32 @@ func TestDomainsPage(t *testing.T) {
 		joiner.expect("body", orgName)
 		if n := s.env.Int(t, `SELECT COUNT(*) FROM org_members m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND u.email = ? AND m.role = 'member'`, orgID, email); n != 1 {
 			t.Fatalf("the new sign-up is not a member (%d)", n)
+		}
+
+		owner.fill("[data-testid=join-policy]", "suggest")
+		owner.submit("[data-testid=save-join]")
+		owner.noError()
+		asker := s.browser(t, "asker", lang)
+		askerEmail := "al." + testenv.Unique() + "@" + domain
+		asker.signup("Al Asker", askerEmail)
+		asker.open(s.link(t, s.mail(t, askerEmail, "verify_email"), console.Pages.VerifyEmail))
+		asker.submit(`form[action="/verify-email"] button[type=submit]`)
+		asker.noError()
+		asker.open("/")
+		asker.expect("[data-testid=join-suggestions]", strings.NewReplacer("{org}", orgName, "{domain}", domain).Replace(cat["join.suggest"]))
+		asker.submit("[data-testid=request-join]")
+		asker.noError()
+		asker.expect(".flash.success", cat["flash.join_requested"])
+		asker.expect("[data-testid=join-requested]", cat["join.requested"])
+		owner.open("/orgs/" + orgID + "/domains")
+		owner.expect("[data-testid=join-requests]", askerEmail)
+		owner.submit("[data-testid=approve-join]")
+		owner.noError()
+		owner.expect(".flash.success", cat["flash.join_approved"])
+		asker.open("/")
+		asker.expect("body", orgName)
+		if n := asker.count("[data-testid=join-suggestions]"); n != 0 {
+			t.Fatal("a member is still offered to join")
 		}
 	})
 }

@@ -79,3 +79,55 @@ func (c *Conn) DomainsToRecheck(ctx context.Context, before time.Time, limit int
 		micros(before), limit)
 	return scanAll(rows, err, func(r *sql.Rows) (roster.Domain, error) { return scanDomain(r) })
 }
+
+// InsertJoinRequest records a request to join; a pending one of the same person gives EConflict.
+func (c *Conn) InsertJoinRequest(ctx context.Context, r roster.JoinRequest) error {
+	_, err := c.exec(ctx, `INSERT INTO join_requests (id, org_id, user_id, domain_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		r.ID, r.OrgID, r.UserID, r.DomainID, micros(r.CreatedAt))
+	if IsUniqueViolation(err) {
+		return roster.Errorf(roster.EConflict, "you have asked to join this organization already")
+	}
+	return err
+}
+
+// DeleteJoinRequest removes a request (approved or declined).
+func (c *Conn) DeleteJoinRequest(ctx context.Context, id string) error {
+	return notFound(c.execOne(ctx, `DELETE FROM join_requests WHERE id = ?`, id), "join request")
+}
+
+const joinRequestSelect = `SELECT r.id, r.org_id, r.user_id, r.domain_id, r.created_at, u.name, u.email, d.domain
+	FROM join_requests r JOIN users u ON u.id = r.user_id JOIN domains d ON d.id = r.domain_id`
+
+func scanJoinRequest(r rowScanner) (roster.JoinRequest, error) {
+	var j roster.JoinRequest
+	var created int64
+	err := r.Scan(&j.ID, &j.OrgID, &j.UserID, &j.DomainID, &created, &j.User.Name, &j.User.Email, &j.Domain)
+	j.CreatedAt, j.User.ID = fromMicros(created), j.UserID
+	return j, err
+}
+
+// JoinRequest reads a request with its person and domain.
+func (c *Conn) JoinRequest(ctx context.Context, id string) (roster.JoinRequest, error) {
+	j, err := scanJoinRequest(c.queryRow(ctx, joinRequestSelect+` WHERE r.id = ?`, id))
+	return j, notFound(err, "join request")
+}
+
+// ListJoinRequests lists an organization's pending requests, oldest first.
+func (c *Conn) ListJoinRequests(ctx context.Context, orgID string) ([]roster.JoinRequest, error) {
+	rows, err := c.query(ctx, joinRequestSelect+` WHERE r.org_id = ? ORDER BY r.created_at, r.id`, orgID)
+	return scanAll(rows, err, func(r *sql.Rows) (roster.JoinRequest, error) { return scanJoinRequest(r) })
+}
+
+// JoinSuggestions lists the organizations that verified a domain with join policy suggest and
+// that the user does not belong to, with the user's pending request to each, if any.
+func (c *Conn) JoinSuggestions(ctx context.Context, domain, userID string) ([]roster.JoinSuggestion, error) {
+	rows, err := c.query(ctx, `SELECT d.org_id, o.name, d.domain, COALESCE(r.id, '') FROM domains d
+		JOIN organizations o ON o.id = d.org_id
+		LEFT JOIN join_requests r ON r.org_id = d.org_id AND r.user_id = ?
+		WHERE d.domain = ? AND d.status = 'verified' AND d.join_policy = 'suggest'
+		AND NOT EXISTS (SELECT 1 FROM org_members m WHERE m.org_id = d.org_id AND m.user_id = ?)`, userID, domain, userID)
+	return scanAll(rows, err, func(r *sql.Rows) (roster.JoinSuggestion, error) {
+		var s roster.JoinSuggestion
+		return s, r.Scan(&s.OrgID, &s.OrgName, &s.Domain, &s.RequestID)
+	})
+}

@@ -4,7 +4,7 @@
 -- secret. A domain is verified by one organization at most (domains_verified); pending and
 -- lapsed claims of the same domain by several organizations may coexist, and the first to
 -- verify wins. failures counts the re-checks in a row that missed the record; checked_at is
--- the last verification or re-check (0 never). join_policy: off or automatic, with join_role.
+-- the last verification or re-check (0 never). join_policy: off, suggest or automatic, with join_role.
 CREATE TABLE domains (
     id          TEXT PRIMARY KEY,
     org_id      TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -23,5 +23,19 @@ CREATE UNIQUE INDEX domains_org_domain ON domains (org_id, domain);
 CREATE UNIQUE INDEX domains_verified ON domains (domain) WHERE status = 'verified';
 CREATE INDEX domains_recheck ON domains (checked_at) WHERE status = 'verified';
 
+-- Requests to join through a verified domain whose join policy is suggest, until an owner or
+-- admin approves or declines them (the audit log keeps the outcome; the row goes).
+CREATE TABLE join_requests (
+    id         TEXT PRIMARY KEY,
+    org_id     TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    domain_id  TEXT NOT NULL REFERENCES domains (id) ON DELETE CASCADE,
+    created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX join_requests_org_user ON join_requests (org_id, user_id);
+CREATE INDEX join_requests_user ON join_requests (user_id);
+CREATE INDEX join_requests_domain ON join_requests (domain_id);
+
 -- +goose Down
+DROP TABLE join_requests;
 DROP TABLE domains;
