@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+
 	"github.com/rosterhq/roster/console"
 	"github.com/rosterhq/roster/internal/testenv"
 )
@@ -91,4 +94,34 @@ func TestDomainsPage(t *testing.T) {
 			t.Fatal("a member is still offered to join")
 		}
 	})
+}
+
+// joinRequestOf gives an organization a verified domain that suggests joining, and a request
+// to join from a person with a proven address there; it returns their IDs.
+func joinRequestOf(t *testing.T, s *site, owner roster.Actor, orgID string) (domainID, requestID string) {
+	t.Helper()
+	a := s.env.App
+	d, err := a.AddDomain(testenv.Ctx, owner, orgID, "d"+testenv.Unique()+".example")
+	if err == nil {
+		s.dns.SetTXT(d.RecordName(), d.RecordValue())
+		d, err = a.VerifyDomain(testenv.Ctx, owner, orgID, d.ID)
+	}
+	if err == nil {
+		_, err = a.SetDomainJoin(testenv.Ctx, owner, orgID, d.ID, roster.JoinSuggest, roster.OrgMember)
+	}
+	email := "asker@" + d.Domain
+	if err == nil {
+		err = a.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Asker", Password: testenv.Password})
+	}
+	if err == nil {
+		_, err = a.VerifyEmail(testenv.Ctx, anon(), testenv.Token(s.mail(t, email, "verify_email")))
+	}
+	var r roster.JoinRequest
+	if err == nil {
+		r, err = a.RequestToJoin(testenv.Ctx, mustActor(t, s, email), orgID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.ID, r.ID
 }
