@@ -251,62 +251,71 @@ func (a *App) SetDomainJoin(ctx context.Context, actor roster.Actor, orgID, id s
 const recheckBatch = 100
 
 // RecheckDomains looks up again the TXT record of every verified domain last checked more
-// than Config.DomainRecheck ago, and returns how many lapsed. A record missing at
-// DomainLapseAfter re-checks in a row lapses the domain (audited, event domain.lapsed); a
-// lookup that could not be made counts for nothing. Serve runs it every hour; several
-// processes may (each outcome is written under the organization's lock, against the domain
-// as it is then).
+// than Config.DomainRecheck ago, a batch at a time until none is due, and returns how many
+// lapsed. A record missing at DomainLapseAfter re-checks in a row lapses the domain (audited,
+// event domain.lapsed); a lookup that could not be made (a timeout, a failing server) counts
+// for nothing and waits for the next interval. Serve runs it every hour; several processes
+// may (each outcome is written under the organization's lock, against the domain as it is then).
 func (a *App) RecheckDomains(ctx context.Context) (int, error) {
 	every := a.cfg.DomainRecheck
 	if every <= 0 {
 		every = DefaultDomainRecheck
 	}
-	due, err := a.read().DomainsToRecheck(ctx, a.clock.Now().Add(-every), recheckBatch)
-	if err != nil {
-		return 0, err
-	}
 	lapsed := 0
-	for _, d := range due {
-		found, err := a.lookupRecord(ctx, d)
-		if err != nil {
-			a.log.Warn("domain re-check: lookup failed", "domain", d.Domain, "err", err)
-			continue
-		}
-		gone, err := writeValue(ctx, a, roster.System(), func(t *txn) (bool, error) {
-			if _, err := t.LockOrganization(t.ctx, d.OrgID); err != nil {
-				return false, err
-			}
-			cur, err := t.Domain(t.ctx, d.ID)
-			if err != nil || cur.Status != roster.DomainVerified || !cur.CheckedAt.Equal(d.CheckedAt) {
-				return false, nil // removed, or changed meanwhile: the next round sees it
-			}
-			cur.CheckedAt, cur.UpdatedAt = t.now, t.now
-			if found {
-				cur.Failures = 0
-				return false, t.UpdateDomain(t.ctx, cur)
-			}
-			cur.Failures++
-			if cur.Failures < roster.DomainLapseAfter {
-				return false, t.UpdateDomain(t.ctx, cur)
-			}
-			cur.Status = roster.DomainLapsed
-			if err := t.UpdateDomain(t.ctx, cur); err != nil {
-				return false, err
-			}
-			return true, t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "domain.lapsed", TargetType: "domain", TargetID: cur.ID,
-				Before: map[string]any{"status": string(roster.DomainVerified)}, After: domainMap(cur)})
-		})
-		if roster.ErrorCode(err) == roster.ENotFound {
-			continue // the organization is gone
-		}
+	for {
+		due, err := a.read().DomainsToRecheck(ctx, a.clock.Now().Add(-every), recheckBatch)
 		if err != nil {
 			return lapsed, err
 		}
-		if gone {
-			lapsed++
+		for _, d := range due {
+			found, lookupErr := a.lookupRecord(ctx, d)
+			if lookupErr != nil {
+				a.log.Warn("domain re-check: lookup failed", "domain", d.Domain, "err", lookupErr)
+			}
+			gone, err := writeValue(ctx, a, roster.System(), func(t *txn) (bool, error) {
+				return recheckOutcome(t, d, found, lookupErr != nil)
+			})
+			if err != nil && roster.ErrorCode(err) != roster.ENotFound { // not found: the organization is gone
+				return lapsed, err
+			}
+			if gone {
+				lapsed++
+			}
+		}
+		if len(due) < recheckBatch {
+			return lapsed, nil
 		}
 	}
-	return lapsed, nil
+}
+
+// recheckOutcome records one re-check of a domain as it was read (d): the record found, missing,
+// or not looked up (unknown). It reports whether the domain lapsed. Every outcome moves the
+// domain's check time, so that a round never takes the same domain twice.
+func recheckOutcome(t *txn, d roster.Domain, found, unknown bool) (bool, error) {
+	if _, err := t.LockOrganization(t.ctx, d.OrgID); err != nil {
+		return false, err
+	}
+	cur, err := t.Domain(t.ctx, d.ID)
+	if err != nil || cur.Status != roster.DomainVerified || !cur.CheckedAt.Equal(d.CheckedAt) {
+		return false, nil // removed, or changed meanwhile: it is no longer due
+	}
+	cur.CheckedAt, cur.UpdatedAt = t.now, t.now
+	switch {
+	case unknown:
+	case found:
+		cur.Failures = 0
+	default:
+		cur.Failures++
+	}
+	if cur.Failures < roster.DomainLapseAfter {
+		return false, t.UpdateDomain(t.ctx, cur)
+	}
+	cur.Status = roster.DomainLapsed
+	if err := t.UpdateDomain(t.ctx, cur); err != nil {
+		return false, err
+	}
+	return true, t.audit(roster.AuditEvent{OrgID: cur.OrgID, Action: "domain.lapsed", TargetType: "domain", TargetID: cur.ID,
+		Before: map[string]any{"status": string(roster.DomainVerified)}, After: domainMap(cur)})
 }
 
 // joinByDomain makes a user whose address was just proven a member of the organization that

@@ -80,6 +80,19 @@ func TestDomainVerification(t *testing.T) {
 		if n, err := env.App.RecheckDomains(ctx); err != nil || n != 0 {
 			t.Fatalf("re-check with the record: %d, %v", n, err)
 		}
+		// A failing DNS server says nothing of the record: twice, and the domain stays.
+		dns.Fail(d.RecordName(), true)
+		for range roster.DomainLapseAfter {
+			env.Clock.Advance(25 * time.Hour)
+			if n, err := env.App.RecheckDomains(ctx); err != nil || n != 0 {
+				t.Fatalf("re-check with a failing server: %d, %v", n, err)
+			}
+		}
+		if got, _ := env.App.Domain(ctx, tm.admin, tm.org.ID, d.ID); got.Status != roster.DomainVerified || got.Failures != 0 ||
+			!got.CheckedAt.Equal(env.Clock.Now()) {
+			t.Fatalf("after failed lookups: %+v", got)
+		}
+		dns.Fail(d.RecordName(), false)
 		dns.SetTXT(d.RecordName())
 		env.Clock.Advance(25 * time.Hour)
 		if n, err := env.App.RecheckDomains(ctx); err != nil || n != 0 {

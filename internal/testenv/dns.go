@@ -16,6 +16,7 @@ type DNS struct {
 	Addr string
 	mu   sync.Mutex
 	txt  map[string][]string // fully qualified, lower case
+	fail map[string]bool     // names answered SERVFAIL
 }
 
 // DNSServer starts a DNS server for the test's duration.
@@ -25,7 +26,7 @@ func DNSServer(t testing.TB) *DNS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &DNS{Addr: pc.LocalAddr().String(), txt: map[string][]string{}}
+	d := &DNS{Addr: pc.LocalAddr().String(), txt: map[string][]string{}, fail: map[string]bool{}}
 	started := make(chan struct{})
 	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(d.serve), NotifyStartedFunc: func() { close(started) }}
 	go func() { _ = srv.ActivateAndServe() }()
@@ -41,11 +42,23 @@ func (d *DNS) SetTXT(name string, values ...string) {
 	d.txt[dns.Fqdn(strings.ToLower(name))] = values
 }
 
+// Fail makes the server answer SERVFAIL for a name (on: a failing server, which says nothing
+// of the record), or answer it again (off).
+func (d *DNS) Fail(name string, on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fail[dns.Fqdn(strings.ToLower(name))] = on
+}
+
 func (d *DNS) serve(w dns.ResponseWriter, req *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(req)
 	d.mu.Lock()
 	for _, q := range req.Question {
+		if d.fail[strings.ToLower(q.Name)] {
+			m.Rcode = dns.RcodeServerFailure
+			continue
+		}
 		values, ok := d.txt[strings.ToLower(q.Name)]
 		if !ok || len(values) == 0 {
 			m.Rcode = dns.RcodeNameError
