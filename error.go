@@ -21,44 +21,47 @@ const (
 	EInternal        = "internal"        // a fault of Roster's, logged with its cause
 	EUnavailable     = "unavailable"     // a dependency (the database) is down; try again later
 
-	EInvalidCredentials    = "invalid_credentials" // #nosec G101 -- an error code, no secret
-	EPasswordTooShort      = "password_too_short"
-	EPasswordTooLong       = "password_too_long"
-	EPasswordCommon        = "password_too_common"
-	EInvalidEmail          = "invalid_email"
-	ESignupClosed          = "signup_closed"
-	EReauthRequired        = "reauthentication_required"
-	EUserDeactivated       = "user_deactivated"
-	ENoStoreCredits        = "no_store_credits"
-	EOwnerRequired         = "owner_required"
-	EOwnerProtected        = "owner_protected"
-	EOwnsOrganizations     = "owns_organizations"
-	ETransferTarget        = "transfer_target_not_admin"
-	EAlreadyMember         = "already_member"
-	ENotMember             = "not_member"
-	EMembershipSuspended   = "membership_suspended"
-	EStoreArchived         = "store_archived"
-	EStoreNotArchived      = "store_not_archived"
-	EStoreActive           = "store_active"
-	EInvalidImage          = "invalid_image"
-	EImageTooLarge         = "image_too_large" // decoding it would take more memory than allowed
-	ERoleEscalation        = "role_escalation"
-	EUnknownRole           = "unknown_role"
-	EUnknownPermission     = "unknown_permission"
-	EInvitationPending     = "invitation_pending"
-	EInvitationExpired     = "invitation_expired"
-	EInvitationNotPending  = "invitation_not_pending"
-	EInvitationMismatch    = "invitation_email_mismatch"
-	EEmailDomainNotAllowed = "email_domain_not_allowed"
-	EFreeEmailBlocked      = "free_email_provider_blocked"
-	EUserExists            = "user_exists"
-	ERoleInUse             = "role_in_use"
-	EPermissionInUse       = "permission_in_use"
-	ETokenInvalid          = "token_invalid"
-	ETokenExpired          = "token_expired"
-	EInvalidCode           = "invalid_code"    // a wrong, spent or replayed second-factor code
-	EMFAExpired            = "mfa_expired"     // the login's second step expired or was already used
-	EMFAUnavailable        = "mfa_unavailable" // no encryption key: secrets of authenticators cannot be sealed
+	EInvalidCredentials     = "invalid_credentials" // #nosec G101 -- an error code, no secret
+	EPasswordTooShort       = "password_too_short"
+	EPasswordTooLong        = "password_too_long"
+	EPasswordCommon         = "password_too_common"
+	EInvalidEmail           = "invalid_email"
+	ESignupClosed           = "signup_closed"
+	EReauthRequired         = "reauthentication_required"
+	EUserDeactivated        = "user_deactivated"
+	ENoStoreCredits         = "no_store_credits"
+	EOwnerRequired          = "owner_required"
+	EOwnerProtected         = "owner_protected"
+	EOwnsOrganizations      = "owns_organizations"
+	ETransferTarget         = "transfer_target_not_admin"
+	EAlreadyMember          = "already_member"
+	EDomainClaimed          = "domain_claimed"             // another organization has verified this domain
+	EDomainNotVerified      = "domain_verification_failed" // the TXT record is missing or holds another value
+	EEmailDomainNotVerified = "email_domain_not_verified"  // invitations go only to the organization's verified domains
+	ENotMember              = "not_member"
+	EMembershipSuspended    = "membership_suspended"
+	EStoreArchived          = "store_archived"
+	EStoreNotArchived       = "store_not_archived"
+	EStoreActive            = "store_active"
+	EInvalidImage           = "invalid_image"
+	EImageTooLarge          = "image_too_large" // decoding it would take more memory than allowed
+	ERoleEscalation         = "role_escalation"
+	EUnknownRole            = "unknown_role"
+	EUnknownPermission      = "unknown_permission"
+	EInvitationPending      = "invitation_pending"
+	EInvitationExpired      = "invitation_expired"
+	EInvitationNotPending   = "invitation_not_pending"
+	EInvitationMismatch     = "invitation_email_mismatch"
+	EEmailDomainNotAllowed  = "email_domain_not_allowed"
+	EFreeEmailBlocked       = "free_email_provider_blocked"
+	EUserExists             = "user_exists"
+	ERoleInUse              = "role_in_use"
+	EPermissionInUse        = "permission_in_use"
+	ETokenInvalid           = "token_invalid"
+	ETokenExpired           = "token_expired"
+	EInvalidCode            = "invalid_code"    // a wrong, spent or replayed second-factor code
+	EMFAExpired             = "mfa_expired"     // the login's second step expired or was already used
+	EMFAUnavailable         = "mfa_unavailable" // no encryption key: secrets of authenticators cannot be sealed
 )
 
 // Codes that a door raises itself, before any use case runs: the request could not be read.
@@ -83,44 +86,47 @@ var statuses = map[string]int{
 	EInternal:        http.StatusInternalServerError,
 	EUnavailable:     http.StatusServiceUnavailable,
 
-	EInvalidCredentials:    http.StatusUnauthorized,
-	EReauthRequired:        http.StatusUnauthorized,
-	EPasswordTooShort:      http.StatusUnprocessableEntity,
-	EPasswordTooLong:       http.StatusUnprocessableEntity,
-	EPasswordCommon:        http.StatusUnprocessableEntity,
-	EInvalidEmail:          http.StatusUnprocessableEntity,
-	ESignupClosed:          http.StatusForbidden,
-	EUserDeactivated:       http.StatusForbidden,
-	ENoStoreCredits:        http.StatusConflict,
-	EOwnerRequired:         http.StatusUnprocessableEntity,
-	EOwnerProtected:        http.StatusForbidden,
-	EOwnsOrganizations:     http.StatusConflict,
-	ETransferTarget:        http.StatusConflict,
-	EAlreadyMember:         http.StatusConflict,
-	ENotMember:             http.StatusConflict,
-	EMembershipSuspended:   http.StatusForbidden,
-	EStoreArchived:         http.StatusConflict,
-	EStoreNotArchived:      http.StatusConflict,
-	EStoreActive:           http.StatusConflict,
-	EInvalidImage:          http.StatusUnprocessableEntity,
-	EImageTooLarge:         http.StatusUnprocessableEntity,
-	ERoleEscalation:        http.StatusForbidden,
-	EUnknownRole:           http.StatusUnprocessableEntity,
-	EUnknownPermission:     http.StatusUnprocessableEntity,
-	EInvitationPending:     http.StatusConflict,
-	EInvitationExpired:     http.StatusGone,
-	EInvitationNotPending:  http.StatusConflict,
-	EInvitationMismatch:    http.StatusForbidden,
-	EEmailDomainNotAllowed: http.StatusUnprocessableEntity,
-	EFreeEmailBlocked:      http.StatusUnprocessableEntity,
-	EUserExists:            http.StatusConflict,
-	ERoleInUse:             http.StatusConflict,
-	EPermissionInUse:       http.StatusConflict,
-	ETokenInvalid:          http.StatusUnprocessableEntity,
-	ETokenExpired:          http.StatusGone,
-	EInvalidCode:           http.StatusUnauthorized,
-	EMFAExpired:            http.StatusUnauthorized,
-	EMFAUnavailable:        http.StatusConflict,
+	EInvalidCredentials:     http.StatusUnauthorized,
+	EReauthRequired:         http.StatusUnauthorized,
+	EPasswordTooShort:       http.StatusUnprocessableEntity,
+	EPasswordTooLong:        http.StatusUnprocessableEntity,
+	EPasswordCommon:         http.StatusUnprocessableEntity,
+	EInvalidEmail:           http.StatusUnprocessableEntity,
+	ESignupClosed:           http.StatusForbidden,
+	EUserDeactivated:        http.StatusForbidden,
+	ENoStoreCredits:         http.StatusConflict,
+	EOwnerRequired:          http.StatusUnprocessableEntity,
+	EOwnerProtected:         http.StatusForbidden,
+	EOwnsOrganizations:      http.StatusConflict,
+	ETransferTarget:         http.StatusConflict,
+	EAlreadyMember:          http.StatusConflict,
+	EDomainClaimed:          http.StatusConflict,
+	EDomainNotVerified:      http.StatusUnprocessableEntity,
+	EEmailDomainNotVerified: http.StatusUnprocessableEntity,
+	ENotMember:              http.StatusConflict,
+	EMembershipSuspended:    http.StatusForbidden,
+	EStoreArchived:          http.StatusConflict,
+	EStoreNotArchived:       http.StatusConflict,
+	EStoreActive:            http.StatusConflict,
+	EInvalidImage:           http.StatusUnprocessableEntity,
+	EImageTooLarge:          http.StatusUnprocessableEntity,
+	ERoleEscalation:         http.StatusForbidden,
+	EUnknownRole:            http.StatusUnprocessableEntity,
+	EUnknownPermission:      http.StatusUnprocessableEntity,
+	EInvitationPending:      http.StatusConflict,
+	EInvitationExpired:      http.StatusGone,
+	EInvitationNotPending:   http.StatusConflict,
+	EInvitationMismatch:     http.StatusForbidden,
+	EEmailDomainNotAllowed:  http.StatusUnprocessableEntity,
+	EFreeEmailBlocked:       http.StatusUnprocessableEntity,
+	EUserExists:             http.StatusConflict,
+	ERoleInUse:              http.StatusConflict,
+	EPermissionInUse:        http.StatusConflict,
+	ETokenInvalid:           http.StatusUnprocessableEntity,
+	ETokenExpired:           http.StatusGone,
+	EInvalidCode:            http.StatusUnauthorized,
+	EMFAExpired:             http.StatusUnauthorized,
+	EMFAUnavailable:         http.StatusConflict,
 
 	EBadRequest:           http.StatusBadRequest,
 	EMalformedRequest:     http.StatusBadRequest,

@@ -57,6 +57,11 @@ var EventTypes = []EventType{
 	{"invitation.declined", "An invitation was declined."},
 	{"invitation.revoked", "An invitation was revoked."},
 	{"invitation.expired", "An invitation passed its expiry without an answer (emitted once per expiry, within a minute)."},
+	{"domain.added", "An email domain was added to the organization, waiting for its DNS record."},
+	{"domain.verified", "An email domain was verified through its DNS TXT record."},
+	{"domain.lapsed", "A verified domain's DNS record was missing at two re-checks in a row: the domain is no longer verified."},
+	{"domain.updated", "A verified domain's join policy changed."},
+	{"domain.removed", "An email domain was removed from the organization."},
 	{"role.created", "A custom role was created."},
 	{"role.updated", "A custom role's name or permissions changed."},
 	{"role.deleted", "A custom role was deleted."},
@@ -80,6 +85,7 @@ var eventOfAction = map[string]string{
 	"member.left":                    "member.removed",
 	"role.permission_removed":        "role.updated",
 	"api_key.cloned":                 "api_key.created",
+	"domain.join_policy_changed":     "domain.updated",
 }
 
 func init() {

@@ -24,6 +24,7 @@ const (
 	MaxDurationLength    = 10   // a duration parameter such as 30s (the event feed's wait)
 	MaxTimeZoneLength    = 64   // an IANA time zone name
 	MaxPermissionKey     = 100  // a permission key such as campaigns.create
+	MaxDomainLength      = 253  // characters of an email domain an organization claims (DNS: 253)
 	MaxURILength         = 2000 // a redirect or back-channel logout URI of an application, a webhook endpoint's URL
 
 	// An organization's details.

@@ -32,6 +32,9 @@ type Policy struct {
 	AllowedDomains     []string      // normalized; empty means any domain
 	BlockFreeProviders bool          // refuse gmail.com, hotmail.com, … and disposable domains
 	InvitationTTL      time.Duration // lifetime of invitation links
+	// VerifiedDomainsOnly refuses invitations to addresses outside the organization's
+	// verified domains (Domain).
+	VerifiedDomainsOnly bool
 }
 
 // DefaultPolicy is the policy of a new organization.

@@ -42,6 +42,7 @@ const (
 	PermOrgAPIKeysManage  Permission = "org.api_keys.manage"    // #nosec G101 -- a permission's name, no secret: manage every API key of the organization
 	PermOrgAuditRead      Permission = "org.audit.read"         // read everyone's actions
 	PermOrgWebhooksManage Permission = "org.webhooks.manage"    // manage the organization's webhook endpoints
+	PermOrgDomainsManage  Permission = "org.domains.manage"     // add, verify and remove the organization's email domains
 	PermOrgTransfer       Permission = "org.ownership.transfer" // hand ownership to an admin
 	PermOrgDelete         Permission = "org.delete"             // delete the organization
 )
@@ -82,6 +83,7 @@ var builtinPermissions = []PermissionInfo{
 	{Key: PermOrgAPIKeysManage, Scope: ScopeOrganization, Area: "api_keys", Description: "Manage the organization's API keys"},
 	{Key: PermOrgAuditRead, Scope: ScopeOrganization, Area: "audit", Description: "Read the whole audit log"},
 	{Key: PermOrgWebhooksManage, Scope: ScopeOrganization, Area: "webhooks", Description: "Manage the organization's webhook endpoints and read their delivery logs"},
+	{Key: PermOrgDomainsManage, Scope: ScopeOrganization, Area: "domains", Description: "Add, verify and remove the organization's email domains and set who joins through them"},
 	{Key: PermOrgTransfer, Scope: ScopeOrganization, Area: "organization", Description: "Transfer ownership to an admin"},
 	{Key: PermOrgDelete, Scope: ScopeOrganization, Area: "organization", Description: "Delete the organization"},
 
@@ -100,11 +102,12 @@ var orgRolePermissions = map[OrgRole][]Permission{
 	OrgOwner: {
 		PermOrgRead, PermOrgUsageRead, PermOrgSettingsRead, PermOrgUpdate, PermOrgStoresCreate,
 		PermOrgStoresManage, PermOrgMembersManage, PermOrgRolesManage, PermOrgAPIKeysManage,
-		PermOrgAuditRead, PermOrgWebhooksManage, PermOrgTransfer, PermOrgDelete,
+		PermOrgAuditRead, PermOrgWebhooksManage, PermOrgDomainsManage, PermOrgTransfer, PermOrgDelete,
 	},
 	OrgAdmin: {
 		PermOrgRead, PermOrgUsageRead, PermOrgSettingsRead, PermOrgStoresManage,
 		PermOrgMembersManage, PermOrgRolesManage, PermOrgAPIKeysManage, PermOrgAuditRead, PermOrgWebhooksManage,
+		PermOrgDomainsManage,
 	},
 	OrgMember: {PermOrgRead, PermOrgUsageRead},
 }

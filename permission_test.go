@@ -27,6 +27,7 @@ func TestOrgRolePermissions(t *testing.T) {
 		{roster.PermOrgAPIKeysManage, o, a, no},
 		{roster.PermOrgAuditRead, o, a, no},
 		{roster.PermOrgWebhooksManage, o, a, no},
+		{roster.PermOrgDomainsManage, o, a, no},
 		{roster.PermOrgTransfer, o, no, no},
 		{roster.PermOrgDelete, o, no, no},
 	}

@@ -32,6 +32,8 @@ const (
 	PrefixWebhook      = "whk"
 	PrefixDelivery     = "dlv"
 	PrefixToken        = "tok"
+	PrefixDomain       = "dom"
+	PrefixJoinRequest  = "jrq"
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".

@@ -74,6 +74,8 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerClients()
 	s.registerEvents()
 	s.registerWebhooks()
+	s.registerDomains()
+	s.registerJoinRequests()
 	s.registerCORS(mux)
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())

@@ -61,7 +61,8 @@ type fixture struct {
 	png     []byte
 	loner   roster.User // belongs to no organization: whoever logs in as them learns nothing
 	outbox  *testenv.Outbox
-	hookURL string // where the webhook endpoints the matrix creates deliver
+	hookURL string       // where the webhook endpoints the matrix creates deliver
+	dns     *testenv.DNS // the DNS server domain verification asks
 }
 
 // cell is one request of the matrix: an operation by one caller in one world.
@@ -192,16 +193,33 @@ var rows = map[string]op{
 	"get-client":    {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"delete-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
 	// Webhook endpoints: owner and admins (org.webhooks.manage); the instance's, operators.
-	"create-webhook":                   {path: "/v1/organizations/{org}/webhooks", body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
-	"list-webhooks":                    {path: "/v1/organizations/{org}/webhooks", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
-	"get-webhook":                      {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
-	"update-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
-	"delete-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
-	"rotate-webhook-secret":            {path: "/v1/organizations/{org}/webhooks/{id}/rotate-secret", setup: newOrgWebhook, body: func(*cell) any { return map[string]int{"overlap_seconds": 60} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
-	"list-webhook-deliveries":          {path: "/v1/organizations/{org}/webhooks/{id}/deliveries", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
-	"redeliver-webhook":                {path: "/v1/organizations/{org}/webhooks/{id}/redeliver", setup: newOrgWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
-	"replay-webhook":                   {path: "/v1/organizations/{org}/webhooks/{id}/replay", setup: newOrgWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
-	"test-webhook":                     {path: "/v1/organizations/{org}/webhooks/{id}/test", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"create-webhook":          {path: "/v1/organizations/{org}/webhooks", body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
+	"list-webhooks":           {path: "/v1/organizations/{org}/webhooks", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"get-webhook":             {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"update-webhook":          {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"delete-webhook":          {path: "/v1/organizations/{org}/webhooks/{id}", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	"rotate-webhook-secret":   {path: "/v1/organizations/{org}/webhooks/{id}/rotate-secret", setup: newOrgWebhook, body: func(*cell) any { return map[string]int{"overlap_seconds": 60} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"list-webhook-deliveries": {path: "/v1/organizations/{org}/webhooks/{id}/deliveries", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"redeliver-webhook":       {path: "/v1/organizations/{org}/webhooks/{id}/redeliver", setup: newOrgWebhook, body: func(c *cell) any { return map[string]string{"event_id": c.vars["event"]} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"replay-webhook":          {path: "/v1/organizations/{org}/webhooks/{id}/replay", setup: newOrgWebhook, body: func(*cell) any { return map[string]string{"since": "2000-01-01T00:00:00Z"} }, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"test-webhook":            {path: "/v1/organizations/{org}/webhooks/{id}/test", setup: newOrgWebhook, want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	// Email domains: owner and admins (org.domains.manage).
+	"add-domain": {path: "/v1/organizations/{org}/domains", body: func(*cell) any {
+		return map[string]string{"domain": "d" + strings.ToLower(testenv.Unique()) + ".example"}
+	}, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
+	"list-domains":    {path: "/v1/organizations/{org}/domains", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"get-domain":      {path: "/v1/organizations/{org}/domains/{id}", setup: newDomain, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"verify-domain":   {path: "/v1/organizations/{org}/domains/{id}/verify", setup: newDomain, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"set-domain-join": {path: "/v1/organizations/{org}/domains/{id}/join", setup: newDomain, body: func(*cell) any { return map[string]string{"join_policy": "off"} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"remove-domain":   {path: "/v1/organizations/{org}/domains/{id}", setup: newDomain, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	// Requests to join through a domain: a user with a proven address asks (the matrix's people
+	// have not proven theirs: 403, about themselves alone); owner and admins answer.
+	"list-join-suggestions": {path: "/v1/me/join-suggestions", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"request-to-join": {path: "/v1/me/join-requests", body: func(c *cell) any { return map[string]string{"organization_id": c.w.org.ID} },
+		want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 403, 403}},
+	"list-join-requests":               {path: "/v1/organizations/{org}/join-requests", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"approve-join-request":             {path: "/v1/organizations/{org}/join-requests/{id}/approve", fresh: true, setup: newJoinRequest, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	"decline-join-request":             {path: "/v1/organizations/{org}/join-requests/{id}/decline", setup: newJoinRequest, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
 	"create-instance-webhook":          {path: "/v1/webhooks", instanceWide: true, body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
 	"list-instance-webhooks":           {path: "/v1/webhooks", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"get-instance-webhook":             {path: "/v1/webhooks/{id}", instanceWide: true, setup: newInstanceWebhook, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
@@ -440,6 +458,44 @@ func newOrgWebhook(t *testing.T, c *cell) {
 
 func newInstanceWebhook(t *testing.T, c *cell) { newWebhook(t, c, "") }
 
+// newDomain adds a domain to the organization, its TXT record published.
+func newDomain(t *testing.T, c *cell) { c.vars["id"] = addDomain(t, c).ID }
+
+func addDomain(t *testing.T, c *cell) roster.Domain {
+	d, err := c.f.s.env.App.AddDomain(ctx, c.f.actor(t, owner), c.w.org.ID, "d"+strings.ToLower(testenv.Unique())+".example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.f.dns.SetTXT(d.RecordName(), d.RecordValue())
+	return d
+}
+
+// newJoinRequest makes a verified domain of the organization suggest joining, and a person
+// with a proven address there ask to.
+func newJoinRequest(t *testing.T, c *cell) {
+	a, by := c.f.s.env.App, c.f.actor(t, owner)
+	d, err := a.VerifyDomain(ctx, by, c.w.org.ID, addDomain(t, c).ID)
+	if err == nil {
+		_, err = a.SetDomainJoin(ctx, by, c.w.org.ID, d.ID, roster.JoinSuggest, roster.OrgMember)
+	}
+	addr := "asker@" + d.Domain
+	if err == nil {
+		err = a.Signup(ctx, roster.Anonymous("192.0.2.9", "t"), app.SignupInput{Email: addr, Name: "Asker", Password: testenv.Password})
+	}
+	if err == nil {
+		_, err = a.VerifyEmail(ctx, roster.Anonymous("192.0.2.9", "t"), testenv.Token(c.f.outbox.Last(t, addr, "verify_email")))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	asker, _ := c.f.s.env.Login(t, addr)
+	r, err := a.RequestToJoin(ctx, asker, c.w.org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["id"] = r.ID
+}
+
 func newWebhook(t *testing.T, c *cell, orgID string) {
 	by := roster.System()
 	by.Operator = true
@@ -533,7 +589,9 @@ func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 	// one would receive every later event) and point at a local receiver that answers at once.
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(receiver.Close)
-	f := &fixture{s: newServer(t, e, func(c *app.Config) {
+	dns := testenv.DNSServer(t)
+	f := &fixture{dns: dns, s: newServer(t, e, func(c *app.Config) {
+		c.DNSResolver = dns.Addr
 		c.EncryptionKey = make([]byte, app.EncryptionKeySize)
 		c.WebhookAllowedHosts = []string{"hooks.test"}
 		c.WebhookLookup = func(context.Context, string) ([]netip.Addr, error) {

@@ -38,7 +38,7 @@ var schemaLimits = map[string]int{
 	"permissions": roster.MaxRolePermissions, "stores": roster.MaxStoreGrants, "invitations": roster.MaxImportRows,
 	"checks": roster.MaxBatchChecks, "allowed_domains": roster.MaxAllowedDomains, "redirect_uris": roster.MaxRedirectURIs,
 	"post_logout_redirect_uris": roster.MaxRedirectURIs, "scopes": roster.MaxClientScopes,
-	"cors_origins": roster.MaxCORSOrigins,
+	"cors_origins": roster.MaxCORSOrigins, "domain": roster.MaxDomainLength,
 	// maximum
 	"limit": roster.MaxPageSize, "store_credits": roster.MaxStoreCredits, "invitation_ttl_hours": roster.MaxInvitationTTLHours,
 	"access_token_ttl": roster.MaxAccessTokenSeconds, "refresh_token_ttl": roster.MaxRefreshTokenSeconds,
@@ -154,5 +154,5 @@ var readmeLimits = map[string]int{
 	"MaxPermissionsFile": roster.MaxPermissionsFile, "MaxStoreCredits": roster.MaxStoreCredits,
 	"MaxInvitationTTLHours": roster.MaxInvitationTTLHours, "MaxRedirectURIs": roster.MaxRedirectURIs,
 	"MaxClientScopes": roster.MaxClientScopes, "MaxAccessTokenSeconds": roster.MaxAccessTokenSeconds,
-	"MaxRefreshTokenSeconds": roster.MaxRefreshTokenSeconds,
+	"MaxRefreshTokenSeconds": roster.MaxRefreshTokenSeconds, "MaxDomainLength": roster.MaxDomainLength,
 }

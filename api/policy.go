@@ -10,13 +10,15 @@ import (
 
 // Policy is what an organization requires of everyone who joins it.
 type Policy struct {
-	AllowedDomains     []string `json:"allowed_domains,omitempty" maxItems:"100" doc:"Only addresses at these domains may join (exact match; list subdomains explicitly). Empty: any domain."`
-	BlockFreeProviders bool     `json:"block_free_providers,omitempty" doc:"Refuse addresses of free and disposable email providers (gmail.com, hotmail.com, …)"`
-	InvitationTTLHours int      `json:"invitation_ttl_hours,omitempty" minimum:"1" maximum:"720" doc:"Lifetime of invitation links, 1 hour to 30 days; 168 (7 days) when absent"`
+	AllowedDomains      []string `json:"allowed_domains,omitempty" maxItems:"100" doc:"Only addresses at these domains may join (exact match; list subdomains explicitly). Empty: any domain."`
+	BlockFreeProviders  bool     `json:"block_free_providers,omitempty" doc:"Refuse addresses of free and disposable email providers (gmail.com, hotmail.com, …)"`
+	InvitationTTLHours  int      `json:"invitation_ttl_hours,omitempty" minimum:"1" maximum:"720" doc:"Lifetime of invitation links, 1 hour to 30 days; 168 (7 days) when absent"`
+	VerifiedDomainsOnly bool     `json:"verified_domains_only,omitempty" doc:"Invite only addresses at the organization's verified domains (GET …/domains); others are refused with email_domain_not_verified"`
 }
 
 func policyJSON(p roster.Policy) Policy {
-	out := Policy{AllowedDomains: p.AllowedDomains, BlockFreeProviders: p.BlockFreeProviders, InvitationTTLHours: int(p.InvitationTTL / time.Hour)}
+	out := Policy{AllowedDomains: p.AllowedDomains, BlockFreeProviders: p.BlockFreeProviders, InvitationTTLHours: int(p.InvitationTTL / time.Hour),
+		VerifiedDomainsOnly: p.VerifiedDomainsOnly}
 	if out.AllowedDomains == nil {
 		out.AllowedDomains = []string{}
 	}
@@ -43,7 +45,8 @@ func (s *Server) registerPolicy() {
 	register(s.api, op("set-policy", http.MethodPut, "/v1/organizations/{org}/policy", "Replace the organization's policy", "Organizations"),
 		func(ctx context.Context, in *setPolicyInput) (*policyOutput, error) {
 			p, err := s.app.SetPolicy(ctx, actor(ctx), in.Org, roster.Policy{AllowedDomains: in.Body.AllowedDomains,
-				BlockFreeProviders: in.Body.BlockFreeProviders, InvitationTTL: time.Duration(in.Body.InvitationTTLHours) * time.Hour})
+				BlockFreeProviders: in.Body.BlockFreeProviders, InvitationTTL: time.Duration(in.Body.InvitationTTLHours) * time.Hour,
+				VerifiedDomainsOnly: in.Body.VerifiedDomainsOnly})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

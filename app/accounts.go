@@ -254,7 +254,10 @@ func (a *App) VerifyEmail(ctx context.Context, actor roster.Actor, secret string
 			u.EmailVerifiedAt = &t.now
 		}
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		return u, t.audit(roster.AuditEvent{Action: "user.email_verified", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email}})
+		if err := t.audit(roster.AuditEvent{Action: "user.email_verified", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email}}); err != nil {
+			return roster.User{}, err
+		}
+		return u, a.joinByDomain(t, u)
 	})
 }
 
@@ -403,6 +406,9 @@ func (a *App) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
 		if err := t.audit(roster.AuditEvent{Action: "user.email_changed", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"email": old.Email}, After: map[string]any{"email": u.Email}}); err != nil {
+			return roster.User{}, err
+		}
+		if err := a.joinByDomain(t, u); err != nil {
 			return roster.User{}, err
 		}
 		return u, t.notifyUser(old, "email_changed", "", map[string]any{"new_email": roster.MaskEmail(u.Email)})

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/url"
 	"time"
 
@@ -54,6 +55,11 @@ type Config struct {
 	// hosts (nil: the system resolver; tests inject names).
 	WebhookAllowedHosts []string
 	WebhookLookup       webhook.LookupFunc
+	// DNSResolver is the address (host:port) of the DNS server that domain verification asks
+	// (ROSTER_DNS_RESOLVER); "" for the system resolver. DomainRecheck is how long after its
+	// last check a verified domain is checked again (0: DefaultDomainRecheck).
+	DNSResolver   string
+	DomainRecheck time.Duration
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -99,6 +105,8 @@ type App struct {
 
 	keys keyCache  // the OpenID signing keys, unsealed (oidc_keys.go)
 	cors corsCache // the clients' CORS origins (cors.go)
+
+	dns *net.Resolver // looks up the TXT records of domains (domains.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
@@ -128,6 +136,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		bells:         map[string]*bell{},
 		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),
+		dns:           newResolver(cfg.DNSResolver),
 		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
 		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
 	}

@@ -76,6 +76,9 @@ func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, er
 	if err := policyCheck(s.org, req.addr); err != nil {
 		return roster.Invitation{}, err
 	}
+	if err := verifiedDomainCheck(t.ctx, &t.Conn, s.org, req.addr); err != nil {
+		return roster.Invitation{}, err
+	}
 	existing, err := t.checkInvitee(s.org.ID, req.addr)
 	if err != nil {
 		return roster.Invitation{}, err
@@ -387,6 +390,9 @@ func (a *App) ResendInvitation(ctx context.Context, actor roster.Actor, id strin
 			return roster.Invitation{}, rateLimited(time.Hour)
 		}
 		if err := policyCheck(s.org, inv.Email); err != nil {
+			return roster.Invitation{}, err
+		}
+		if err := verifiedDomainCheck(t.ctx, &t.Conn, s.org, inv.Email); err != nil {
 			return roster.Invitation{}, err
 		}
 		inv.ExpiresAt, inv.LastSentAt, inv.SendCount, inv.DeliveryError = t.now.Add(invitationTTL(s.org)), t.now, inv.SendCount+1, ""

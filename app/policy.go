@@ -42,7 +42,7 @@ func (a *App) SetPolicy(ctx context.Context, actor roster.Actor, orgID string, p
 
 func policyMap(p roster.Policy) map[string]any {
 	return map[string]any{"allowed_domains": slices.Clone(p.AllowedDomains), "block_free_providers": p.BlockFreeProviders,
-		"invitation_ttl_seconds": int64(p.InvitationTTL / time.Second)}
+		"invitation_ttl_seconds": int64(p.InvitationTTL / time.Second), "verified_domains_only": p.VerifiedDomainsOnly}
 }
 
 // membersBreakingPolicy pages through an organization's members and keeps those whose

@@ -111,13 +111,16 @@ type site struct {
 	env *testenv.Env
 	url string
 	box *mail.Mailbox
+	dns *testenv.DNS // the DNS server domain verification asks
 
 	counts sync.Map // value of a request's X-Test-Count header → the statements it ran
 }
 
 func newSite(t testing.TB, e sqlstore.Engine) *site {
 	t.Helper()
+	dns := testenv.DNSServer(t)
 	env := testenv.NewEnv(t, e, func(c *app.Config) {
+		c.DNSResolver = dns.Addr
 		c.EncryptionKey = []byte("0123456789abcdef0123456789abcdef")
 		c.WebhookAllowedHosts = []string{receiverHost}
 		c.WebhookLookup = func(_ context.Context, host string) ([]netip.Addr, error) {
@@ -133,7 +136,7 @@ func newSite(t testing.TB, e sqlstore.Engine) *site {
 	if err := console.Register(mux, env.App, console.Options{Log: log}); err != nil {
 		t.Fatal(err)
 	}
-	s := &site{env: env}
+	s := &site{env: env, dns: dns}
 	h := httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id := r.Header.Get("X-Test-Count"); id != "" {

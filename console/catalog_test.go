@@ -157,7 +157,7 @@ var fieldNames = []string{"name", "email", "password", "current_password", "new_
 	"allowed_domains", "invitation_ttl", "message", "invitations", "url", "description", "event_types", "since", "overlap_seconds", "event_id"}
 
 // auditAreas are the kinds of action the audit log filters on (org_audit.html lists them too).
-var auditAreas = []string{"organization.", "store.", "member.", "store_member.", "invitation.", "role.", "api_key.", "user.", "access.", "webhook."}
+var auditAreas = []string{"organization.", "store.", "member.", "store_member.", "invitation.", "role.", "api_key.", "user.", "access.", "webhook.", "domain."}
 
 // auditActions are the actions the audit log shows in words.
 var auditActions = []string{"organization.created", "organization.updated", "organization.deleted", "organization.logo_changed",
@@ -168,7 +168,9 @@ var auditActions = []string{"organization.created", "organization.updated", "org
 	"invitation.delivery_failed", "email.delivery_failed", "organization.policy_changed", "member.password_reset_sent",
 	"user.created", "role.created", "role.updated", "role.deleted", "role.permission_removed", "api_key.created",
 	"api_key.cloned", "api_key.revoked", "audit.exported", "invitation.expired",
-	"webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.deleted", "webhook.disabled", "webhook.replayed", "webhook.test_sent"}
+	"webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.deleted", "webhook.disabled", "webhook.replayed", "webhook.test_sent",
+	"domain.added", "domain.verified", "domain.lapsed", "domain.join_policy_changed", "domain.removed",
+	"join_request.created", "join_request.approved", "join_request.declined"}
 
 // webhookActions reads the audit actions of app/webhooks.go (every "webhook.…" string but
 // the test event's type), so that a new one cannot go unlabelled in the audit log.

@@ -12,6 +12,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) error
 	v := s.view(w, r, rq, "home.title")
 	d := map[string]any{}
 	v.D = d
+	suggestions, err := s.app.JoinSuggestions(r.Context(), rq.id.actor)
+	if err != nil {
+		return err
+	}
+	d["Suggestions"] = suggestions
 	if v.Store != nil {
 		st, err := s.app.Store(r.Context(), rq.id.actor, v.Store.Store.ID)
 		if err != nil {

@@ -44,10 +44,12 @@ type orgPage struct {
 
 	Policy roster.Policy
 
-	Roles *rolesPage
-	Keys  *keysPage
-	Hooks *hooksPage
-	Usage *roster.Usage
+	Roles        *rolesPage
+	Keys         *keysPage
+	Hooks        *hooksPage
+	Domains      []roster.Domain
+	JoinRequests []roster.JoinRequest
+	Usage        *roster.Usage
 }
 
 // orgPage loads an organization the user belongs to, for one tab of its settings.

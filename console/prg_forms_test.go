@@ -78,8 +78,9 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		domain, request := joinRequestOf(t, s, owner, org.ID)
 		vars := map[string]string{"org": org.ID, "store": st.ID, "user": member.ID, "inv": inv.ID, "role": role.ID, "key": key.Key.ID,
-			"id": "cli_00000000000000000000000000", "hook": hook.Endpoint.ID}
+			"id": "cli_00000000000000000000000000", "hook": hook.Endpoint.ID, "domain": domain, "request": request}
 
 		for _, pattern := range patterns {
 			path := regexp.MustCompile(`\{(\w+)\}`).ReplaceAllStringFunc(pattern, func(v string) string {

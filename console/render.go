@@ -26,7 +26,7 @@ var staticFS embed.FS
 var pageNames = []string{
 	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
-	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook",
+	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains",
 	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
 	"oidc_choose", "operator_clients", "operator_keys", "login_mfa",
 }
@@ -336,7 +336,7 @@ var fieldLimits = map[string]int{
 	"legal_name": roster.MaxLegalNameLength, "phone": roster.MaxPhoneLength, "address_line1": roster.MaxAddressLineLength,
 	"address_line2": roster.MaxAddressLineLength, "city": roster.MaxCityLength, "postal_code": roster.MaxPostalCodeLength,
 	"region": roster.MaxRegionLength, "time_zone": roster.MaxTimeZoneLength, "q": roster.MaxSearchLength, "id": roster.MaxIDLength,
-	"url": roster.MaxURILength, "code": roster.MaxCodeLength,
+	"url": roster.MaxURILength, "code": roster.MaxCodeLength, "domain": roster.MaxDomainLength,
 }
 
 // maxLength is the template function maxlen: the longest a field may be. A field without a

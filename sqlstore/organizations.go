@@ -11,7 +11,7 @@ import (
 
 const orgColumns = `o.id, o.name, o.legal_name, o.website, o.phone, o.address_line1, o.address_line2, o.city, o.postal_code,
 	o.region, o.country, o.logo_image_id, o.store_credits, o.policy_allowed_domains, o.policy_block_free, o.policy_invitation_ttl,
-	o.created_at, o.updated_at`
+	o.policy_verified_domains_only, o.created_at, o.updated_at`
 
 func scanOrg(r rowScanner, extra ...any) (roster.Organization, error) {
 	var o roster.Organization
@@ -20,7 +20,8 @@ func scanOrg(r rowScanner, extra ...any) (roster.Organization, error) {
 	var ttl, created, updated int64
 	d := &o.Details
 	dest := append([]any{&o.ID, &o.Name, &d.LegalName, &d.Website, &d.Phone, &d.AddressLine1, &d.AddressLine2, &d.City, &d.PostalCode,
-		&d.Region, &d.Country, &logo, &o.StoreCredits, &domains, &o.Policy.BlockFreeProviders, &ttl, &created, &updated}, extra...)
+		&d.Region, &d.Country, &logo, &o.StoreCredits, &domains, &o.Policy.BlockFreeProviders, &ttl,
+		&o.Policy.VerifiedDomainsOnly, &created, &updated}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return o, err
 	}
@@ -91,8 +92,9 @@ func (c *Conn) SetPolicy(ctx context.Context, id string, p roster.Policy, now ti
 		return err
 	}
 	c.touch("o:" + id)
-	return notFound(c.execOne(ctx, `UPDATE organizations SET policy_allowed_domains = ?, policy_block_free = ?, policy_invitation_ttl = ?, updated_at = ? WHERE id = ?`,
-		string(domains), p.BlockFreeProviders, int64(p.InvitationTTL/time.Second), micros(now), id), "organization")
+	return notFound(c.execOne(ctx, `UPDATE organizations SET policy_allowed_domains = ?, policy_block_free = ?, policy_invitation_ttl = ?,
+		policy_verified_domains_only = ?, updated_at = ? WHERE id = ?`,
+		string(domains), p.BlockFreeProviders, int64(p.InvitationTTL/time.Second), p.VerifiedDomainsOnly, micros(now), id), "organization")
 }
 
 // DeleteOrganization deletes an organization; its stores, memberships, roles, images and

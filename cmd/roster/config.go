@@ -198,6 +198,23 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"dns-resolver", "ROSTER_DNS_RESOLVER", "", "host:port of the DNS server that domain verification asks for TXT records (none: the system resolver)", func(c *Config, v string) error {
+		if v != "" {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return errors.New("must be host:port, such as 127.0.0.1:53")
+			}
+		}
+		c.App.DNSResolver = v
+		return nil
+	}},
+	{"domain-recheck", "ROSTER_DOMAIN_RECHECK", "24h", "how long after its last check a verified domain's TXT record is looked up again (two misses in a row end its verification)", func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		if err == nil && d < time.Hour {
+			err = errors.New("must be at least 1h")
+		}
+		c.App.DomainRecheck = d
+		return err
+	}},
 	{"permissions-file", "ROSTER_PERMISSIONS_FILE", "", "YAML or JSON file of host application permissions, registered at start", func(c *Config, v string) error {
 		c.PermissionsFile = v
 		return nil

@@ -147,3 +147,20 @@ func TestInvalidConfigStopsServe(t *testing.T) {
 		t.Errorf("serve printed before refusing: %q %q", out.String(), errOut.String())
 	}
 }
+
+// TestConfigDomains: the resolver domain verification asks, and the re-check interval.
+func TestConfigDomains(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil || c.App.DNSResolver != "" || c.App.DomainRecheck != 24*time.Hour {
+		t.Fatalf("defaults: %v, %q, %s", err, c.App.DNSResolver, c.App.DomainRecheck)
+	}
+	c, err = load(t, map[string]string{"ROSTER_DNS_RESOLVER": "127.0.0.1:5353", "ROSTER_DOMAIN_RECHECK": "6h"})
+	if err != nil || c.App.DNSResolver != "127.0.0.1:5353" || c.App.DomainRecheck != 6*time.Hour {
+		t.Fatalf("set: %v, %q, %s", err, c.App.DNSResolver, c.App.DomainRecheck)
+	}
+	for k, v := range map[string]string{"ROSTER_DNS_RESOLVER": "127.0.0.1", "ROSTER_DOMAIN_RECHECK": "10m"} {
+		if _, err := load(t, map[string]string{k: v}); err == nil || !strings.Contains(err.Error(), k) && !strings.Contains(err.Error(), "must") {
+			t.Errorf("%s=%s accepted: %v", k, v, err)
+		}
+	}
+}

@@ -113,6 +113,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	workers.Go(func() { cleanup(ctx, a) })
 	workers.Go(func() { prune(ctx, a, log) })
 	workers.Go(func() { expire(ctx, a, log) })
+	workers.Go(func() { recheckDomains(ctx, a, log) })
 	workers.Go(func() { outbox.New(a, renderer, sender, log, outbox.Options{}).Run(ctx) })
 
 	errc := make(chan error, 1)
@@ -162,6 +163,25 @@ func expire(ctx context.Context, a *app.App, log *slog.Logger) {
 	for {
 		if _, err := a.ExpireInvitations(ctx); err != nil && ctx.Err() == nil {
 			log.Error("invitation expiry events", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// recheckDomains looks up again, every hour, the TXT records of the verified domains whose
+// last check is older than --domain-recheck, and lapses those missing twice in a row.
+func recheckDomains(ctx context.Context, a *app.App, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.RecheckDomains(ctx); err != nil && ctx.Err() == nil {
+			log.Error("domain re-check", "err", err)
+		} else if n > 0 {
+			log.Info("domains lapsed: their TXT record was missing twice in a row", "count", n)
 		}
 		select {
 		case <-ctx.Done():
