@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/internal/testserver"
 	"github.com/rosterhq/roster/sqlstore"
 	"golang.org/x/oauth2"
 )
@@ -43,7 +45,10 @@ type benchRoster struct {
 
 func newBenchRoster(b *testing.B) *benchRoster {
 	b.Helper()
-	s := newServer(b, sqlstore.SQLite)
+	c := &clock{}
+	// The per-client budget of token requests (1,200 a minute) would be the benchmark's limit.
+	ts := testserver.Start(b, sqlstore.SQLite, c, func(cfg *app.Config) { cfg.TokenPerClient = 1 << 30 })
+	s := &server{Env: ts.Env, URL: ts.URL, clock: c}
 	cast := s.acme(b, "Gus", false)
 	const redirect = "http://127.0.0.1:9/callback"
 	_, cfg := s.client(b, false, redirect)
