@@ -27,6 +27,16 @@ func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, rq *reque
 		return err
 	}
 	p.Domains = list
+	if strings.HasSuffix(r.URL.Path, "/delete") {
+		for i := range list {
+			if list[i].ID == r.PathValue("domain") {
+				p.Domain, p.Dialog = &list[i], "remove_domain"
+			}
+		}
+		if p.Domain == nil {
+			return roster.NotFound("domain")
+		}
+	}
 	if p.JoinRequests, err = s.app.JoinRequests(r.Context(), rq.id.actor, p.Org.ID); err != nil {
 		return err
 	}

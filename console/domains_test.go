@@ -93,6 +93,24 @@ func TestDomainsPage(t *testing.T) {
 		if n := asker.count("[data-testid=join-suggestions]"); n != 0 {
 			t.Fatal("a member is still offered to join")
 		}
+
+		// Removing the domain asks first; Cancel keeps it, the confirmation removes it.
+		owner.open("/orgs/" + orgID + "/domains")
+		owner.popup("[data-testid=remove-domain]")
+		owner.expect("#modal dialog[open]", strings.ReplaceAll(cat["domains.remove_title"], "{domain}", domain))
+		owner.oneClose()
+		owner.click("#modal dialog[open] a.secondary")
+		owner.settle(`!document.querySelector("#modal dialog[open]")`)
+		if n := owner.count("[data-testid=remove-domain]"); n != 1 {
+			t.Fatal("Cancel removed the domain")
+		}
+		owner.popup("[data-testid=remove-domain]")
+		owner.submit("[data-testid=confirm-remove-domain]")
+		owner.noError()
+		owner.expect(".flash.success", cat["flash.domain_removed"])
+		if n := owner.count("[data-testid=remove-domain]"); n != 0 {
+			t.Fatal("the confirmed removal left the domain")
+		}
 	})
 }
 

@@ -48,6 +48,7 @@ type orgPage struct {
 	Keys         *keysPage
 	Hooks        *hooksPage
 	Domains      []roster.Domain
+	Domain       *roster.Domain // the domain a pop-up is about
 	JoinRequests []roster.JoinRequest
 	Usage        *roster.Usage
 }

@@ -116,6 +116,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/domains", signedIn, s.domainAdd)
 	s.handle(mux, "POST /orgs/{org}/domains/{domain}/verify", signedIn, s.domainVerify)
 	s.handle(mux, "POST /orgs/{org}/domains/{domain}/join", signedIn, s.domainJoin)
+	s.handle(mux, "GET /orgs/{org}/domains/{domain}/delete", signedIn, s.orgDomains)
 	s.handle(mux, "POST /orgs/{org}/domains/{domain}/delete", signedIn, s.domainRemove)
 	s.handle(mux, "POST /orgs/{org}/join-requests/{request}/approve", signedIn, s.joinRequestAnswer(true))
 	s.handle(mux, "POST /orgs/{org}/join-requests/{request}/decline", signedIn, s.joinRequestAnswer(false))
