@@ -18,16 +18,7 @@ import (
 func TestOperatorClientsPage(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		_, plain := s.User(t, "Pat")
-		_, opUser := s.User(t, "Ops")
-		if _, _, err := s.App.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
-			t.Fatal(err)
-		}
-		nobody := newBrowser(t, redirectURI)
-		nobody.login(s, plain.Email)
-		if p := nobody.get(s.URL + "/operator/clients"); p.Status != http.StatusNotFound {
-			t.Fatalf("a user sees the clients page: %d", p.Status)
-		}
+		opUser, _ := operatorOnly(t, s, "/operator/clients")
 		b := newBrowser(t, redirectURI)
 		b.login(s, opUser.Email)
 		p := b.get(s.URL + "/operator/clients")
@@ -101,16 +92,7 @@ func TestOperatorClientsPage(t *testing.T) {
 func TestOperatorSigningKeysPage(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
-		_, plain := s.User(t, "Pat")
-		_, opUser := s.User(t, "Ops")
-		if _, _, err := s.App.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
-			t.Fatal(err)
-		}
-		nobody := newBrowser(t, redirectURI)
-		nobody.login(s, plain.Email)
-		if p := nobody.get(s.URL + "/operator/keys"); p.Status != http.StatusNotFound {
-			t.Fatalf("a user sees the keys page: %d", p.Status)
-		}
+		opUser, nobody := operatorOnly(t, s, "/operator/keys")
 		csrf := hidden(nobody.get(s.URL + "/").Body).Get("csrf")
 		if p := nobody.post(s.URL+"/operator/keys/rotate", url.Values{"csrf": {csrf}}); p.Status != http.StatusNotFound {
 			t.Fatalf("a user rotated the keys: %d", p.Status)
@@ -154,4 +136,21 @@ func TestOperatorSigningKeysPage(t *testing.T) {
 			t.Fatalf("%d rotations audited for the operator", n)
 		}
 	})
+}
+
+// operatorOnly makes an operator (returned) and a plain user, whose browser (returned,
+// signed in) gets 404 for an operator page.
+func operatorOnly(t *testing.T, s *server, page string) (roster.User, *browser) {
+	t.Helper()
+	_, plain := s.User(t, "Pat")
+	_, opUser := s.User(t, "Ops")
+	if _, _, err := s.App.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
+		t.Fatal(err)
+	}
+	nobody := newBrowser(t, redirectURI)
+	nobody.login(s, plain.Email)
+	if p := nobody.get(s.URL + page); p.Status != http.StatusNotFound {
+		t.Fatalf("a user sees %s: %d", page, p.Status)
+	}
+	return opUser, nobody
 }
