@@ -8,9 +8,10 @@ const (
 	ActorAnonymous ActorKind = "anonymous"
 	ActorUser      ActorKind = "user"
 	ActorAPIKey    ActorKind = "api_key"
-	ActorService   ActorKind = "service" // a host application's instance token
-	ActorClient    ActorKind = "client"  // a machine client's access token (client-credentials grant)
-	ActorSystem    ActorKind = "system"  // Roster itself: workers, the CLI
+	ActorService   ActorKind = "service"   // a host application's instance token
+	ActorClient    ActorKind = "client"    // a machine client's access token (client-credentials grant)
+	ActorDirectory ActorKind = "directory" // a SCIM directory's bearer token (an identity provider provisioning one organization)
+	ActorSystem    ActorKind = "system"    // Roster itself: workers, the CLI
 )
 
 // Actor is who makes a request, authenticated by the transport and passed to every app
@@ -31,6 +32,9 @@ type Actor struct {
 
 	ClientID    string // a machine client acting on its own (ActorClient), with
 	ClientOrgID string // the one organization it is bound to
+
+	DirectoryID    string // a SCIM directory acting on its own (ActorDirectory), in
+	DirectoryOrgID string // the one organization it provisions
 
 	IP        string
 	UserAgent string
@@ -55,6 +59,8 @@ func (a Actor) ID() string {
 		return a.ServiceTokenID
 	case ActorClient:
 		return a.ClientID
+	case ActorDirectory:
+		return a.DirectoryID
 	}
 	return ""
 }

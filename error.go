@@ -59,9 +59,10 @@ const (
 	EPermissionInUse        = "permission_in_use"
 	ETokenInvalid           = "token_invalid"
 	ETokenExpired           = "token_expired"
-	EInvalidCode            = "invalid_code"    // a wrong, spent or replayed second-factor code
-	EMFAExpired             = "mfa_expired"     // the login's second step expired or was already used
-	EMFAUnavailable         = "mfa_unavailable" // no encryption key: secrets of authenticators cannot be sealed
+	EInvalidCode            = "invalid_code"        // a wrong, spent or replayed second-factor code
+	EMFAExpired             = "mfa_expired"         // the login's second step expired or was already used
+	EMFAUnavailable         = "mfa_unavailable"     // no encryption key: secrets of authenticators cannot be sealed
+	EPreconditionFailed     = "precondition_failed" // the resource changed since the version the client named (If-Match)
 )
 
 // Codes that a door raises itself, before any use case runs: the request could not be read.
@@ -127,6 +128,7 @@ var statuses = map[string]int{
 	EInvalidCode:            http.StatusUnauthorized,
 	EMFAExpired:             http.StatusUnauthorized,
 	EMFAUnavailable:         http.StatusConflict,
+	EPreconditionFailed:     http.StatusPreconditionFailed,
 
 	EBadRequest:           http.StatusBadRequest,
 	EMalformedRequest:     http.StatusBadRequest,

@@ -34,6 +34,8 @@ const (
 	PrefixToken        = "tok"
 	PrefixDomain       = "dom"
 	PrefixJoinRequest  = "jrq"
+	PrefixDirectory    = "dir" // a SCIM directory
+	PrefixSCIMGroup    = "grp" // a group a SCIM directory pushed
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".

@@ -124,6 +124,10 @@ func (a *App) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, 
 		acc, err := a.clientActorAccess(ctx, c, cat, actor, orgID) // oidc_machine.go
 		return acc, cat, err
 	}
+	if actor.Kind == roster.ActorDirectory {
+		acc, err := a.directoryActorAccess(ctx, c, cat, actor, orgID) // scim.go
+		return acc, cat, err
+	}
 	if !actor.IsUser() {
 		return roster.NewAccess(orgID, "", "", "", nil, cat), cat, nil
 	}

@@ -14,11 +14,12 @@ import (
 
 // Prefixes tell the kinds of secret apart at a glance (and to secret scanners).
 const (
-	PrefixSession = "rs_"   // a signed-in session, as cookie or bearer token
-	PrefixLink    = "rl_"   // a one-time link: invitation, reset, verification
-	PrefixService = "rsvc_" // an instance token of the host application
-	PrefixAPIKey  = "rk_"   // an API key: rk_<key id>_<secret>
-	PrefixLogin   = "rmfa_" // a login waiting for its second factor (five minutes, once)
+	PrefixSession = "rs_"    // a signed-in session, as cookie or bearer token
+	PrefixLink    = "rl_"    // a one-time link: invitation, reset, verification
+	PrefixService = "rsvc_"  // an instance token of the host application
+	PrefixAPIKey  = "rk_"    // an API key: rk_<key id>_<secret>
+	PrefixLogin   = "rmfa_"  // a login waiting for its second factor (five minutes, once)
+	PrefixSCIM    = "rscim_" // a SCIM directory's bearer token
 )
 
 // secretBytes is the entropy of every secret: 256 bits.

@@ -1,0 +1,211 @@
+package scim
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+)
+
+func (s *server) groupLocation(id string) string { return s.base + "/Groups/" + id }
+
+// groupResource renders a directory's group as a SCIM Group.
+func (s *server) groupResource(r app.SCIMGroupRecord) map[string]any {
+	members := []any{}
+	for _, u := range r.Members {
+		members = append(members, map[string]any{"value": u.ID, "display": u.Name, "$ref": s.userLocation(u.ID), "type": "User"})
+	}
+	res := map[string]any{
+		"schemas":     []string{URNGroup},
+		"id":          r.Group.ID,
+		"displayName": r.Group.DisplayName,
+		"members":     members,
+		"meta": meta{ResourceType: "Group", Created: stamp(r.Group.CreatedAt), LastModified: stamp(r.Group.UpdatedAt),
+			Location: s.groupLocation(r.Group.ID), Version: r.Version()},
+	}
+	if r.Group.ExternalID != "" {
+		res["externalId"] = r.Group.ExternalID
+	}
+	return res
+}
+
+func (s *server) writeGroup(w http.ResponseWriter, status int, r app.SCIMGroupRecord) {
+	w.Header().Set("ETag", r.Version())
+	if status == http.StatusCreated {
+		w.Header().Set("Location", s.groupLocation(r.Group.ID))
+	}
+	writeJSON(w, status, s.groupResource(r))
+}
+
+// groupInput reads a group as the directory describes it.
+func groupInput(m map[string]any) (app.SCIMGroupInput, error) {
+	var in app.SCIMGroupInput
+	var ok bool
+	if in.DisplayName, ok = field(m, "displayName").(string); !ok || strings.TrimSpace(in.DisplayName) == "" {
+		return in, badRequest("invalidValue", "displayName is required and must be a string")
+	}
+	if v := field(m, "externalId"); v != nil {
+		if in.ExternalID, ok = v.(string); !ok {
+			return in, badRequest("invalidValue", "externalId must be a string")
+		}
+	}
+	ids, err := memberIDs(field(m, "members"))
+	in.Members = ids
+	return in, err
+}
+
+// memberIDs reads the value of each member.
+func memberIDs(v any) ([]string, error) {
+	ids := []string{}
+	for _, el := range asList(v) {
+		m, ok := el.(map[string]any)
+		id, _ := field(m, "value").(string)
+		if !ok || id == "" {
+			return nil, badRequest("invalidValue", "each member needs a value: the user's id")
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (s *server) listGroups(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get
+	f, err := parseFilter(q("filter"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := pageOf(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	recs, err := s.app.SCIMGroups(r.Context(), actorOf(r.Context()))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	proj := projectionOf(q)
+	var found []map[string]any
+	for _, rec := range recs {
+		if res := s.groupResource(rec); matches(f, res) {
+			found = append(found, proj.apply(res))
+		}
+	}
+	writeJSON(w, http.StatusOK, list(found, p))
+}
+
+func (s *server) getGroup(w http.ResponseWriter, r *http.Request, id string) {
+	rec, err := s.ownGroup(r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if notModified(w, r, rec.Version()) {
+		return
+	}
+	w.Header().Set("ETag", rec.Version())
+	writeJSON(w, http.StatusOK, projectionOf(r.URL.Query().Get).apply(s.groupResource(rec)))
+}
+
+func (s *server) ownGroup(r *http.Request, id string) (app.SCIMGroupRecord, error) {
+	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
+		return app.SCIMGroupRecord{}, roster.NotFound("group")
+	}
+	return s.app.SCIMGroup(r.Context(), actorOf(r.Context()), id)
+}
+
+func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := groupInput(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rec, err := s.app.SCIMCreateGroup(r.Context(), actorOf(r.Context()), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeGroup(w, http.StatusCreated, rec)
+}
+
+func (s *server) replaceGroup(w http.ResponseWriter, r *http.Request, id string) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	in, err := groupInput(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
+		s.fail(w, r, roster.NotFound("group"))
+		return
+	}
+	rec, err := s.app.SCIMUpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
+		return in, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeGroup(w, http.StatusOK, rec)
+}
+
+// patchGroup applies a PATCH to a group as it is in the transaction: displayName,
+// externalId and members (add, remove by filter or by value, replace).
+func (s *server) patchGroup(w http.ResponseWriter, r *http.Request, id string) {
+	body, err := readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ops, err := readPatch(body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
+		s.fail(w, r, roster.NotFound("group"))
+		return
+	}
+	rec, err := s.app.SCIMUpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(cur app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
+		members := []any{}
+		for _, id := range cur.MemberIDs() {
+			members = append(members, map[string]any{"value": id})
+		}
+		m := map[string]any{"displayName": cur.Group.DisplayName, "members": members}
+		if cur.Group.ExternalID != "" {
+			m["externalId"] = cur.Group.ExternalID
+		}
+		if err := applyPatch(m, ops); err != nil {
+			return app.SCIMGroupInput{}, err
+		}
+		return groupInput(m)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeGroup(w, http.StatusOK, rec)
+}
+
+func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request, id string) {
+	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
+		s.fail(w, r, roster.NotFound("group"))
+		return
+	}
+	if err := s.app.SCIMDeleteGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
