@@ -76,6 +76,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerWebhooks()
 	s.registerDomains()
 	s.registerJoinRequests()
+	s.registerSCIM()
 	s.registerCORS(mux)
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())

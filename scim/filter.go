@@ -19,7 +19,7 @@ func parseFilter(f string) (filter.Expression, error) {
 	if len(f) > roster.MaxSCIMFilterLength {
 		return nil, badRequest("invalidFilter", "the filter is longer than %d characters", roster.MaxSCIMFilterLength)
 	}
-	e, err := filter.ParseFilter([]byte(f))
+	e, err := filter.ParseFilter([]byte(subAttributeOfValuePath(f)))
 	if err != nil {
 		return nil, badRequest("invalidFilter", "the filter could not be parsed: %v", err)
 	}
@@ -223,3 +223,88 @@ func boolOf(v any) (bool, bool) {
 	}
 	return false, false
 }
+
+// subAttributeOfValuePath rewrites attr[filter].sub op value, which identity providers send
+// (emails[type eq "work"].value eq "…") though RFC 7644's filter grammar has no such form, as
+// the valuePath it means: attr[filter and sub op value].
+func subAttributeOfValuePath(f string) string {
+	var out []byte
+	var opens []int // where each open bracket's content starts in out
+	for i := 0; i < len(f); {
+		c := f[i]
+		switch {
+		case c == '"':
+			j := quoted(f, i)
+			out = append(out, f[i:j]...)
+			i = j
+			continue
+		case c == '[':
+			out = append(out, c)
+			opens = append(opens, len(out))
+			i++
+			continue
+		case c == ']' && len(opens) > 0:
+			start := opens[len(opens)-1]
+			opens = opens[:len(opens)-1]
+			if i+1 < len(f) && f[i+1] == '.' {
+				j := i + 2
+				for j < len(f) && (isAlnum(f[j]) || f[j] == '_' || f[j] == '-' || f[j] == '$') {
+					j++
+				}
+				sub := f[i+2 : j]
+				k := j
+				for k < len(f) && f[k] == ' ' {
+					k++
+				}
+				m := k
+				for m < len(f) && isAlnum(f[m]) {
+					m++
+				}
+				op := f[k:m]
+				if sub != "" && op != "" {
+					expr := sub + " " + op
+					n := m
+					if !strings.EqualFold(op, "pr") {
+						for n < len(f) && f[n] == ' ' {
+							n++
+						}
+						v := n
+						if n < len(f) && f[n] == '"' {
+							n = quoted(f, n)
+						} else {
+							for n < len(f) && f[n] != ' ' && f[n] != ')' {
+								n++
+							}
+						}
+						expr += " " + f[v:n]
+					}
+					inner := string(out[start:])
+					if strings.Contains(strings.ToLower(inner), " or ") {
+						inner = "(" + inner + ")" // the parser may refuse it; the meaning is kept
+					}
+					out = append(out[:start], inner+" and "+expr+"]"...)
+					i = n
+					continue
+				}
+			}
+		}
+		out = append(out, c)
+		i++
+	}
+	return string(out)
+}
+
+// quoted returns the index just past the JSON string starting at f[i].
+func quoted(f string, i int) int {
+	for j := i + 1; j < len(f); j++ {
+		switch f[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(f)
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }

@@ -21,6 +21,7 @@ import (
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/oidc"
 	"github.com/rosterhq/roster/outbox"
+	"github.com/rosterhq/roster/scim"
 	"github.com/rosterhq/roster/switcher"
 )
 
@@ -87,6 +88,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err := oidc.Register(mux, a, oidc.Options{Log: log, ErrorPage: con.OIDCErrorPage}); err != nil {
 		return err
 	}
+	scim.Register(mux, a, scim.Options{Log: log})
 	switcher.Register(mux)
 	handler := httpserver.Wrap(mux, httpserver.Options{Log: log, TrustedProxies: cfg.TrustedProxies, HTTPS: https, Ready: a.Ready,
 		Registry: prometheus.NewRegistry(), MetricsToken: cfg.MetricsToken, Pprof: cfg.Pprof})

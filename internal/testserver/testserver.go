@@ -22,6 +22,7 @@ import (
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/oidc"
 	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/scim"
 	"github.com/rosterhq/roster/switcher"
 )
 
@@ -58,6 +59,7 @@ func Start(t testing.TB, e sqlstore.Engine, clock roster.Clock, configure ...fun
 	if err := oidc.Register(mux, a, oidc.Options{Log: log, ErrorPage: con.OIDCErrorPage}); err != nil {
 		t.Fatal(err)
 	}
+	scim.Register(mux, a, scim.Options{Log: log})
 	switcher.Register(mux)
 	ts.Config.Handler = httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: a.Ready, Registry: prometheus.NewRegistry()})
 	ts.Start()
