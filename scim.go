@@ -19,7 +19,7 @@ type Directory struct {
 
 // SCIM limits.
 const (
-	MaxDirectories       = 10       // directories of one organization
+	MaxDirectories       = 100      // directories of one organization
 	MaxSCIMAttributes    = 16 << 10 // bytes of the SCIM attributes Roster keeps for a user (names, emails, extensions)
 	MaxSCIMUserName      = 320      // characters of a SCIM userName or externalId
 	MaxSCIMGroupMembers  = 10000    // members one SCIM group holds

@@ -212,6 +212,15 @@ var rows = map[string]op{
 	"verify-domain":   {path: "/v1/organizations/{org}/domains/{id}/verify", setup: newDomain, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"set-domain-join": {path: "/v1/organizations/{org}/domains/{id}/join", setup: newDomain, body: func(*cell) any { return map[string]string{"join_policy": "off"} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"remove-domain":   {path: "/v1/organizations/{org}/domains/{id}", setup: newDomain, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	// SCIM directories: owner and admins; the directory's own token works at /scim/v2 only.
+	"create-scim-directory": {path: "/v1/organizations/{org}/scim", body: func(*cell) any { return map[string]string{"name": "Okta"} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
+	"list-scim-directories": {path: "/v1/organizations/{org}/scim", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"get-scim-directory":    {path: "/v1/organizations/{org}/scim/{id}", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"rotate-scim-token":     {path: "/v1/organizations/{org}/scim/{id}/rotate", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"delete-scim-directory": {path: "/v1/organizations/{org}/scim/{id}", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	"list-scim-groups":      {path: "/v1/organizations/{org}/scim/{id}/groups", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"map-scim-group": {path: "/v1/organizations/{org}/scim/{id}/groups/{group}", setup: newDirectoryGroup, body: func(*cell) any { return map[string]string{"org_role": "member"} },
+		want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	// Requests to join through a domain: a user with a proven address asks (the matrix's people
 	// have not proven theirs: 403, about themselves alone); owner and admins answer.
 	"list-join-suggestions": {path: "/v1/me/join-suggestions", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
@@ -457,6 +466,30 @@ func newOrgWebhook(t *testing.T, c *cell) {
 }
 
 func newInstanceWebhook(t *testing.T, c *cell) { newWebhook(t, c, "") }
+
+// newDirectory creates a SCIM directory in the organization.
+func newDirectory(t *testing.T, c *cell) {
+	d, err := c.f.s.env.App.CreateDirectory(ctx, c.f.actor(t, owner), c.w.org.ID, "Okta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["id"], c.vars["scim_token"] = d.Directory.ID, d.Token
+}
+
+// newDirectoryGroup creates a SCIM directory and a group it pushed.
+func newDirectoryGroup(t *testing.T, c *cell) {
+	newDirectory(t, c)
+	a := c.f.s.env.App
+	dir, err := a.AuthenticateDirectory(ctx, roster.Anonymous("192.0.2.9", "test"), c.vars["scim_token"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := a.SCIMCreateGroup(ctx, dir, app.SCIMGroupInput{DisplayName: "Team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["group"] = g.Group.ID
+}
 
 // newDomain adds a domain to the organization, its TXT record published.
 func newDomain(t *testing.T, c *cell) { c.vars["id"] = addDomain(t, c).ID }

@@ -30,7 +30,7 @@ var schemaLimits = map[string]int{
 	"store_id": roster.MaxIDLength, "event_id": roster.MaxIDLength, "after": roster.MaxIDLength, "Last-Event-ID": roster.MaxIDLength, "wait": roster.MaxDurationLength, "role_id": roster.MaxIDLength, "actor_id": roster.MaxIDLength, "target_id": roster.MaxIDLength,
 	"session": roster.MaxIDLength, "user": roster.MaxIDLength, "org": roster.MaxIDLength, "store": roster.MaxIDLength,
 	"role": roster.MaxIDLength, "replacement_role_id": roster.MaxIDLength, "action": roster.MaxSearchLength,
-	"param.key": roster.MaxIDLength, "param.user": roster.MaxIDLength,
+	"param.key": roster.MaxIDLength, "param.user": roster.MaxIDLength, "group": roster.MaxIDLength,
 	"/v1/admin/users/{user}/deactivate.user": roster.MaxEmailLength, // an ID or an address
 	"/v1/admin/users/{user}/reactivate.user": roster.MaxEmailLength,
 	"/v1/permissions/{key}.key":              roster.MaxPermissionKey,
