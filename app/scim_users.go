@@ -375,4 +375,3 @@ func (a *App) SCIMDeleteUser(ctx context.Context, actor roster.Actor, userID, if
 		return a.removeMember(t, s.org, cur.Membership, "member.removed")
 	})
 }
-

@@ -292,8 +292,8 @@ func TestSCIMProvisioning(t *testing.T) {
 		}
 		okta := map[string]any{
 			"schemas": []string{urnUser}, "userName": "ana@acme.example",
-			"name":   map[string]any{"givenName": "Ana", "familyName": "Lima"},
-			"emails": []any{map[string]any{"primary": true, "value": "ana@acme.example", "type": "work"}},
+			"name":        map[string]any{"givenName": "Ana", "familyName": "Lima"},
+			"emails":      []any{map[string]any{"primary": true, "value": "ana@acme.example", "type": "work"}},
 			"displayName": "Ana Lima", "locale": "en-US", "externalId": "00u1okta", "groups": []any{},
 			"password": "s3cret-Passw0rd!", "active": true,
 		}

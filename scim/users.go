@@ -348,4 +348,3 @@ func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-

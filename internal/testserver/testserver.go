@@ -21,8 +21,8 @@ import (
 	"github.com/rosterhq/roster/httpserver"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/oidc"
-	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/scim"
+	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/switcher"
 )
 
