@@ -360,3 +360,22 @@ func TestWhoMayDoWhat(t *testing.T) {
 		t.Error("MayManageAPIKeys: admin everywhere, store admin in their store only, viewer nowhere")
 	}
 }
+
+func TestMayManageDirectories(t *testing.T) {
+	c := roster.NewCatalog(nil)
+	for _, tc := range []struct {
+		name string
+		acc  roster.Access
+		want bool
+	}{
+		{"owner", roster.NewAccess("org_1", "usr_1", roster.OrgOwner, roster.MembershipActive, nil, c), true},
+		{"admin", roster.NewAccess("org_1", "usr_1", roster.OrgAdmin, roster.MembershipActive, nil, c), true},
+		{"member", roster.NewAccess("org_1", "usr_1", roster.OrgMember, roster.MembershipActive, nil, c), false},
+		{"suspended admin", roster.NewAccess("org_1", "usr_1", roster.OrgAdmin, roster.MembershipSuspended, nil, c), false},
+		{"a directory itself", roster.DirectoryAccess("org_1", c), false},
+	} {
+		if got := tc.acc.MayManageDirectories(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -89,13 +89,14 @@ func DirectoryAccess(orgID string, c *Catalog) Access {
 }
 
 // MayManageDirectories reports whether the principal creates, rotates and deletes the
-// organization's SCIM directories: a directory grants up to admin, so only a person who holds
-// everything an admin holds in the organization and in every store (owner and admins, or an
-// API key of theirs with the admin role) — never a directory itself.
-func (a Access) MayManageDirectories(c *Catalog) bool {
+// organization's SCIM directories, and maps their groups: a directory grants up to admin, so
+// only a person who holds everything an admin holds, in the organization and as store admin
+// in every store (owner and admins, or an API key of theirs with the admin roles) — never a
+// directory itself.
+func (a Access) MayManageDirectories() bool {
 	if a.UserID == "" || !a.Can(PermOrgMembersManage) || len(a.Holds(OrgRolePermissions(OrgAdmin).Sorted())) > 0 {
 		return false
 	}
-	admin, _ := c.BuiltinRole(StoreRoleAdmin)
-	return len(a.HoldsInStore("", admin.Permissions)) == 0
+	g, ok := a.Store("")
+	return ok && a.AllStores() && g.RoleID == StoreRoleAdmin
 }

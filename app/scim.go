@@ -28,7 +28,7 @@ type CreatedDirectory struct {
 // directoryScope checks that the actor manages the organization's directories.
 func (a *App) directoryScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	s, err := a.orgScope(ctx, c, actor, orgID, lock)
-	if err == nil && !s.acc.MayManageDirectories(s.cat) {
+	if err == nil && !s.acc.MayManageDirectories() {
 		err = deny(orgID, "", roster.PermOrgMembersManage, "only the owner and admins manage the organization's SCIM directories")
 	}
 	return s, err

@@ -178,6 +178,9 @@ func claimUserName(t *txn, s scope, dirID, userName, self string) error {
 // verified; never another existing account (it would hand a stranger's account to the
 // organization: invite them instead). The membership has the role member; groups give more.
 func (a *App) SCIMCreateUser(ctx context.Context, actor roster.Actor, in SCIMUserInput) (SCIMUserRecord, error) {
+	if in.Email == "" {
+		in.Email = in.UserName
+	}
 	in, err := in.validate()
 	if err != nil {
 		return SCIMUserRecord{}, err

@@ -50,6 +50,7 @@ type orgPage struct {
 	Domains      []roster.Domain
 	Domain       *roster.Domain // the domain a pop-up is about
 	JoinRequests []roster.JoinRequest
+	SCIM         *scimPage
 	Usage        *roster.Usage
 }
 

@@ -1,0 +1,169 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/scim"
+)
+
+// The organization's SCIM directories: create one (its token shown once), give it a new
+// token, delete it, and map the groups it pushed to roles.
+
+// scimPage is the data of the SCIM tab.
+type scimPage struct {
+	BaseURL     string
+	Directories []scimDirectory
+	Directory   *roster.Directory // the directory a pop-up is about
+	Token       string            // a token just made, shown once
+	Mappings    []scimMapping     // what a group may map to
+}
+
+// scimDirectory is a directory with the groups it pushed.
+type scimDirectory struct {
+	roster.Directory
+	Groups []scimGroup
+}
+
+// scimGroup is a group with the value of its mapping in the mapping select.
+type scimGroup struct {
+	roster.SCIMGroup
+	Mapping string
+}
+
+// scimMapping is one choice of the mapping select: "" (none), "org:admin", "org:member" or
+// "store:<store>:<role>".
+type scimMapping struct {
+	Value    string
+	OrgRole  string
+	Store    string
+	RoleName string
+	RoleID   string
+}
+
+func mappingValue(g roster.SCIMGroup) string {
+	switch {
+	case g.OrgRole != "":
+		return "org:" + string(g.OrgRole)
+	case g.StoreID != "":
+		return "store:" + g.StoreID + ":" + g.RoleID
+	}
+	return ""
+}
+
+func parseMapping(v string) app.GroupMapping {
+	kind, rest, _ := strings.Cut(v, ":")
+	switch kind {
+	case "org":
+		return app.GroupMapping{OrgRole: roster.OrgRole(rest)}
+	case "store":
+		store, role, _ := strings.Cut(rest, ":")
+		return app.GroupMapping{StoreID: store, RoleID: role}
+	}
+	return app.GroupMapping{}
+}
+
+// scimPath is the address of the organization's SCIM tab.
+func scimPath(r *http.Request) string { return "/orgs/" + r.PathValue("org") + "/scim" }
+
+func (s *Server) orgSCIM(w http.ResponseWriter, r *http.Request, rq *request) error {
+	v, p, err := s.orgPage(w, r, rq, "scim")
+	if err != nil {
+		return err
+	}
+	return s.renderSCIM(w, r, rq, v, p, http.StatusOK, app.CreatedDirectory{})
+}
+
+func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int, made app.CreatedDirectory) error {
+	dirs, err := s.app.Directories(r.Context(), rq.id.actor, p.Org.ID)
+	if err != nil {
+		return err
+	}
+	sp := &scimPage{BaseURL: strings.TrimSuffix(s.app.Config().BaseURL.String(), "/") + scim.Prefix}
+	for _, d := range dirs {
+		groups, err := s.app.DirectoryGroups(r.Context(), rq.id.actor, p.Org.ID, d.ID)
+		if err != nil {
+			return err
+		}
+		sd := scimDirectory{Directory: d}
+		for _, g := range groups {
+			sd.Groups = append(sd.Groups, scimGroup{SCIMGroup: g, Mapping: mappingValue(g)})
+		}
+		sp.Directories = append(sp.Directories, sd)
+		if r.PathValue("dir") == d.ID {
+			sp.Directory = &d
+		}
+	}
+	if made.Token != "" {
+		sp.Directory, sp.Token, p.Dialog = &made.Directory, made.Token, "scim_token"
+	} else if strings.HasSuffix(r.URL.Path, "/delete") && r.Method == http.MethodGet {
+		if sp.Directory == nil {
+			return roster.NotFound("directory")
+		}
+		p.Dialog = "delete_directory"
+	}
+	sp.Mappings = []scimMapping{{Value: "org:admin", OrgRole: "admin"}, {Value: "org:member", OrgRole: "member"}}
+	stores, err := s.app.Stores(r.Context(), rq.id.actor, p.Org.ID, roster.StoreActive)
+	if err != nil {
+		return err
+	}
+	roles, err := s.storeRoles(r, rq, p.Org)
+	if err != nil {
+		return err
+	}
+	for _, st := range stores {
+		for _, role := range roles {
+			sp.Mappings = append(sp.Mappings, scimMapping{Value: "store:" + st.ID + ":" + role.ID, Store: st.Name, RoleID: role.ID, RoleName: role.Name})
+		}
+	}
+	p.SCIM = sp
+	s.render(w, r, status, "org_scim", v)
+	return nil
+}
+
+// scimAction runs one change and goes back to the tab with a notice, or shows the tab again
+// with the app's refusal; a change that makes a token shows it, this once.
+func (s *Server) scimAction(w http.ResponseWriter, r *http.Request, rq *request, flash string, do func() (app.CreatedDirectory, error)) error {
+	made, err := do()
+	if err == nil && made.Token == "" {
+		redirect(w, r, scimPath(r), flash)
+		return nil
+	}
+	v, p, perr := s.orgPage(w, r, rq, "scim")
+	if perr != nil {
+		return perr
+	}
+	status := http.StatusOK
+	if err != nil {
+		status = s.setError(r, v, err)
+	}
+	return s.renderSCIM(w, r, rq, v, p, status, made)
+}
+
+func (s *Server) scimCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return s.scimAction(w, r, rq, "", func() (app.CreatedDirectory, error) {
+		return s.app.CreateDirectory(r.Context(), rq.id.actor, r.PathValue("org"), r.PostFormValue("name"))
+	})
+}
+
+func (s *Server) scimRotate(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return s.scimAction(w, r, rq, "", func() (app.CreatedDirectory, error) {
+		return s.app.RotateDirectoryToken(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
+	})
+}
+
+func (s *Server) scimDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return s.scimAction(w, r, rq, "scim_deleted", func() (app.CreatedDirectory, error) {
+		return app.CreatedDirectory{}, s.app.DeleteDirectory(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
+	})
+}
+
+func (s *Server) scimMap(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return s.scimAction(w, r, rq, "scim_mapped", func() (app.CreatedDirectory, error) {
+		_, err := s.app.MapDirectoryGroup(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"), r.PathValue("group"),
+			parseMapping(r.PostFormValue("mapping")))
+		return app.CreatedDirectory{}, err
+	})
+}
