@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/elimity-com/scim/schema"
@@ -655,5 +656,55 @@ func TestSCIMTenantIsolation(t *testing.T) {
 			t.Fatalf("deleting the directory changed its members: %+v %v", m, err)
 		}
 		runSCIMMY(t, *a.checks)
+	})
+}
+
+// TestSCIMIfMatchUnderConcurrency: changes made at once against the same version: exactly one
+// applies, the others get 412; a change made in the console also moves the version.
+func TestSCIMIfMatchUnderConcurrency(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		en := newEnv(t, e)
+		c := en.scim
+		c.checks = nil
+		id := c.do("POST", "/Users", map[string]any{"schemas": []string{urnUser}, "userName": "race@race.example"}).want(t, 201).str("id")
+		etag := c.do("GET", "/Users/"+id, nil).want(t, 200).header.Get("ETag")
+		const n = 8
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest("PATCH", c.base+"/Users/"+id, strings.NewReader(`{"schemas":["`+urnPatchOp+`"],"Operations":[{"op":"replace","path":"title","value":"T`+itoa(i)+`"}]}`))
+				req.Header.Set("Authorization", "Bearer "+c.token)
+				req.Header.Set("Content-Type", "application/scim+json")
+				req.Header.Set("If-Match", etag)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				res.Body.Close()
+				statuses <- res.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		if count[200] != 1 || count[412] != n-1 {
+			t.Fatalf("statuses %v: want one 200 and %d 412", count, n-1)
+		}
+		// The console suspends the member: the directory's version is stale.
+		etag = c.do("GET", "/Users/"+id, nil).want(t, 200).header.Get("ETag")
+		if err := en.App.SuspendMember(ctx, en.owner, en.org.ID, id); err != nil {
+			t.Fatal(err)
+		}
+		c.do("PATCH", "/Users/"+id, patch(map[string]any{"op": "replace", "path": "active", "value": true}), "If-Match", etag).want(t, 412)
+		if got := c.do("GET", "/Users/"+id, nil).want(t, 200); got.body["active"] != false || got.header.Get("ETag") == etag {
+			t.Fatalf("after the console's suspension %v", got.body)
+		}
 	})
 }
