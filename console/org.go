@@ -465,6 +465,13 @@ func (s *Server) orgAudit(w http.ResponseWriter, r *http.Request, rq *request) e
 			return err
 		}
 	}
+	if p.Org.Access.MayManageDirectories() { // SCIM directories act too: shown by name
+		if dirs, err := s.app.Directories(r.Context(), rq.id.actor, p.Org.ID); err == nil {
+			for _, d := range dirs {
+				p.Names[d.ID] = d.Name + " (SCIM)"
+			}
+		}
+	}
 	s.render(w, r, http.StatusOK, "org_audit", v)
 	return nil
 }

@@ -20,7 +20,7 @@ type AuditEvent struct {
 	ID         string         `json:"id"`
 	OrgID      string         `json:"organization_id,omitempty"`
 	StoreID    string         `json:"store_id,omitempty"`
-	ActorKind  string         `json:"actor_kind" enum:"anonymous,user,api_key,service,client,system"`
+	ActorKind  string         `json:"actor_kind" enum:"anonymous,user,api_key,service,client,directory,system"`
 	ActorID    string         `json:"actor_id,omitempty"`
 	Action     string         `json:"action"`
 	TargetType string         `json:"target_type,omitempty"`
