@@ -256,14 +256,14 @@ func (a *App) SCIMUpdateGroup(ctx context.Context, actor roster.Actor, id, ifMat
 		if err := checkGroupMembers(t, s.org.ID, in.Members); err != nil {
 			return SCIMGroupRecord{}, err
 		}
-		if in.DisplayName != g.DisplayName || in.ExternalID != g.ExternalID {
-			after := g
+		old := cur.MemberIDs()
+		if in.DisplayName != g.DisplayName || in.ExternalID != g.ExternalID || !slices.Equal(old, in.Members) {
+			after := g // its members changing changes it too (meta.lastModified)
 			after.DisplayName, after.ExternalID, after.UpdatedAt = in.DisplayName, in.ExternalID, t.now
 			if err := t.UpdateSCIMGroup(t.ctx, after); err != nil {
 				return SCIMGroupRecord{}, err
 			}
 		}
-		old := cur.MemberIDs()
 		var joined, left []string
 		for _, u := range in.Members {
 			if !slices.Contains(old, u) {
