@@ -114,14 +114,31 @@ func (a *App) scimRecords(ctx context.Context, c *sqlstore.Conn, orgID, dirID, u
 	return out, nil
 }
 
-// SCIMUsers lists every member of the directory's organization (the directory only). The SCIM
-// door filters and pages them.
-func (a *App) SCIMUsers(ctx context.Context, actor roster.Actor) ([]SCIMUserRecord, error) {
+// SCIMUsers lists the members of the directory's organization (the directory only): every
+// one, or with userName set only those the directory may know by that userName (the ones it
+// gave it, and the one whose address it is). The SCIM door filters and pages them.
+func (a *App) SCIMUsers(ctx context.Context, actor roster.Actor, userName string) ([]SCIMUserRecord, error) {
 	c := a.read()
 	if _, err := a.scimScope(ctx, c, actor, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
-	return a.scimRecords(ctx, c, actor.DirectoryOrgID, actor.DirectoryID, "")
+	if userName == "" {
+		return a.scimRecords(ctx, c, actor.DirectoryOrgID, actor.DirectoryID, "")
+	}
+	addr, _ := roster.NormalizeEmail(userName) // "" when it is no address
+	ms, err := c.SCIMMembersNamed(ctx, actor.DirectoryOrgID, actor.DirectoryID, userName, addr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SCIMUserRecord, 0, len(ms))
+	for _, m := range ms {
+		rs, err := a.scimRecords(ctx, c, actor.DirectoryOrgID, actor.DirectoryID, m.UserID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
 }
 
 // SCIMUser reads one member of the directory's organization; anyone else is not found.

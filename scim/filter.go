@@ -310,3 +310,24 @@ func quoted(f string, i int) int {
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
+
+// userNameOf returns the userName a filter requires (userName eq "…", alone or joined by and),
+// "" when it requires none: the members to filter are then read by that userName only.
+func userNameOf(e filter.Expression) string {
+	switch e := e.(type) {
+	case *filter.LogicalExpression:
+		if e.Operator == filter.AND {
+			if n := userNameOf(e.Left); n != "" {
+				return n
+			}
+			return userNameOf(e.Right)
+		}
+	case *filter.AttributeExpression:
+		p := e.AttributePath
+		if v, ok := e.CompareValue.(string); ok && e.Operator == filter.EQ && strings.EqualFold(p.AttributeName, "userName") &&
+			p.SubAttribute == nil && (p.URIPrefix == nil || strings.EqualFold(p.URI(), URNUser)) {
+			return v
+		}
+	}
+	return ""
+}

@@ -229,7 +229,7 @@ func (s *server) queryUsers(w http.ResponseWriter, r *http.Request, q func(strin
 		s.fail(w, r, err)
 		return
 	}
-	recs, err := s.app.SCIMUsers(r.Context(), actorOf(r.Context()))
+	recs, err := s.app.SCIMUsers(r.Context(), actorOf(r.Context()), userNameOf(f))
 	if err != nil {
 		s.fail(w, r, err)
 		return

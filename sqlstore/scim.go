@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -106,6 +107,17 @@ func (c *Conn) SCIMMembers(ctx context.Context, orgID, dirID string) ([]SCIMMemb
 	return scanAll(rows, err, scanSCIMMember(dirID))
 }
 
+// SCIMMembersNamed lists the members a directory may know by a userName: those it gave that
+// userName (in any case), and the one whose address it is (email, normalized; "" for none).
+// The look-ups of identity providers (filter userName eq …) read these, not every member.
+func (c *Conn) SCIMMembersNamed(ctx context.Context, orgID, dirID, userName, email string) ([]SCIMMember, error) {
+	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+`, `+scimUserColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
+		LEFT JOIN scim_users su ON su.directory_id = ? AND su.user_id = m.user_id
+		WHERE m.org_id = ? AND m.user_id IN (SELECT k.user_id FROM scim_users k WHERE k.directory_id = ? AND k.user_name_key = ?
+			UNION SELECT e.id FROM users e WHERE e.email = ?) ORDER BY m.user_id`, dirID, orgID, dirID, strings.ToLower(userName), email)
+	return scanAll(rows, err, scanSCIMMember(dirID))
+}
+
 // SCIMMemberOf reads one member of an organization with what a directory said about them.
 func (c *Conn) SCIMMemberOf(ctx context.Context, orgID, dirID, userID string) (SCIMMember, error) {
 	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+`, `+scimUserColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
@@ -123,10 +135,12 @@ func (c *Conn) SCIMMemberOf(ctx context.Context, orgID, dirID, userID string) (S
 // PutSCIMUser writes what a directory says about a user, replacing what it said before. A
 // userName another member of the directory has gives a conflict.
 func (c *Conn) PutSCIMUser(ctx context.Context, su roster.SCIMUser) error {
-	_, err := c.exec(ctx, `INSERT INTO scim_users (directory_id, user_id, org_id, user_name, external_id, attributes, created_account, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (directory_id, user_id) DO UPDATE SET user_name = excluded.user_name,
-		external_id = excluded.external_id, attributes = excluded.attributes, created_account = excluded.created_account, updated_at = excluded.updated_at`,
-		su.DirectoryID, su.UserID, su.OrgID, su.UserName, su.ExternalID, su.Attributes, su.CreatedAccount, micros(su.CreatedAt), micros(su.UpdatedAt))
+	_, err := c.exec(ctx, `INSERT INTO scim_users (directory_id, user_id, org_id, user_name, user_name_key, external_id, attributes, created_account, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (directory_id, user_id) DO UPDATE SET user_name = excluded.user_name,
+		user_name_key = excluded.user_name_key, external_id = excluded.external_id, attributes = excluded.attributes,
+		created_account = excluded.created_account, updated_at = excluded.updated_at`,
+		su.DirectoryID, su.UserID, su.OrgID, su.UserName, strings.ToLower(su.UserName), su.ExternalID, su.Attributes, su.CreatedAccount,
+		micros(su.CreatedAt), micros(su.UpdatedAt))
 	if IsUniqueViolation(err) {
 		return (&roster.Error{Code: roster.EConflict, Field: "userName", Message: "another user of this directory has this userName"})
 	}
@@ -146,7 +160,7 @@ func (c *Conn) DeleteSCIMUser(ctx context.Context, dirID, userID string) error {
 // SCIMUserByName returns the user a directory gave a userName, member or not any more.
 func (c *Conn) SCIMUserByName(ctx context.Context, dirID, userName string) (string, error) {
 	var id string
-	err := c.queryRow(ctx, `SELECT user_id FROM scim_users WHERE directory_id = ? AND user_name = ?`, dirID, userName).Scan(&id)
+	err := c.queryRow(ctx, `SELECT user_id FROM scim_users WHERE directory_id = ? AND user_name_key = ?`, dirID, strings.ToLower(userName)).Scan(&id)
 	return id, notFound(err, "user")
 }
 

@@ -19,12 +19,14 @@ CREATE INDEX scim_directories_org ON scim_directories (org_id);
 -- What a directory said about a user: its userName, externalId and other attributes (JSON).
 -- The membership itself is org_members; a row whose membership is gone is ignored and
 -- replaced when the directory provisions the user again. created_account: the directory made
--- the Roster account (and may rename it).
+-- the Roster account (and may rename it). user_name_key is user_name in lower case: SCIM's
+-- userName is not case-sensitive, so neither is its uniqueness nor its look-up.
 CREATE TABLE scim_users (
     directory_id    TEXT NOT NULL REFERENCES scim_directories (id) ON DELETE CASCADE,
     user_id         TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     org_id          TEXT NOT NULL,
     user_name       TEXT NOT NULL,
+    user_name_key   TEXT NOT NULL,
     external_id     TEXT NOT NULL DEFAULT '',
     attributes      TEXT NOT NULL DEFAULT '{}',
     created_account BOOLEAN NOT NULL DEFAULT FALSE,
@@ -32,7 +34,7 @@ CREATE TABLE scim_users (
     updated_at      BIGINT NOT NULL,
     PRIMARY KEY (directory_id, user_id)
 );
-CREATE UNIQUE INDEX scim_users_user_name ON scim_users (directory_id, user_name);
+CREATE UNIQUE INDEX scim_users_user_name ON scim_users (directory_id, user_name_key);
 CREATE INDEX scim_users_external_id ON scim_users (directory_id, external_id);
 CREATE INDEX scim_users_user ON scim_users (user_id);
 
