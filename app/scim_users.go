@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/rosterhq/roster"
@@ -361,8 +362,13 @@ func (a *App) SCIMUpdateUser(ctx context.Context, actor roster.Actor, userID, if
 			if err := claimUserName(t, s, actor.DirectoryID, in.UserName, userID); err != nil {
 				return SCIMUserRecord{}, err
 			}
+			before := map[string]any{"user_name": link.UserName, "external_id": link.ExternalID, "attributes": attributeKeys(link.Attributes)}
 			link.UserName, link.ExternalID, link.Attributes, link.UpdatedAt = in.UserName, in.ExternalID, in.Attributes, t.now
 			if err := t.PutSCIMUser(t.ctx, link); err != nil {
+				return SCIMUserRecord{}, err
+			}
+			if err := t.audit(roster.AuditEvent{OrgID: s.org.ID, Action: "scim_user.updated", TargetType: "user", TargetID: userID, Before: before,
+				After: map[string]any{"user_name": link.UserName, "external_id": link.ExternalID, "attributes": attributeKeys(link.Attributes)}}); err != nil {
 				return SCIMUserRecord{}, err
 			}
 		}
@@ -394,4 +400,17 @@ func (a *App) SCIMDeleteUser(ctx context.Context, actor roster.Actor, userID, if
 		}
 		return a.removeMember(t, s.org, cur.Membership, "member.removed")
 	})
+}
+
+// attributeKeys names the attributes a directory keeps for a user, for the audit log (their
+// values may be personal data the log need not copy).
+func attributeKeys(attrs string) []string {
+	var m map[string]any
+	_ = json.Unmarshal([]byte(attrs), &m) // written by SCIMUserInput.validate: a JSON object
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

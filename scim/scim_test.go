@@ -340,6 +340,9 @@ func TestSCIMProvisioning(t *testing.T) {
 		if put.str("displayName") != "Ana Lima-Souza" || en.member(t, ana).User.Name != "Ana Lima-Souza" {
 			t.Fatalf("put %v", put.body)
 		}
+		if en.auditSQL("scim_user.updated", ana) != 1 || en.auditSQL("user.updated", ana) != 1 {
+			t.Fatal("the profile update is not audited with the directory as actor")
+		}
 
 		// Entra ID: the same look-up, a user with the enterprise extension, then its PATCHes:
 		// "False" as a string, paths with filters, path-less values whose keys are paths.
