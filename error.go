@@ -38,6 +38,11 @@ const (
 	EDomainClaimed          = "domain_claimed"             // another organization has verified this domain
 	EDomainNotVerified      = "domain_verification_failed" // the TXT record is missing or holds another value
 	EEmailDomainNotVerified = "email_domain_not_verified"  // invitations go only to the organization's verified domains
+	ESSORequired            = "sso_required"               // the address's domain signs in through its organization's identity provider only
+	ESSOUnavailable         = "sso_not_configured"         // no organization signs in this address's domain through single sign-on
+	ESSOProvider            = "sso_provider_error"         // the identity provider's discovery, metadata or answer could not be used
+	ESSOFailed              = "sso_failed"                 // a sign-in through the identity provider was refused (state, signature, audience, replay…)
+	ESSOEmailNotVerified    = "sso_email_not_verified"     // the provider asserted an address outside the organization's verified domains
 	ENotMember              = "not_member"
 	EMembershipSuspended    = "membership_suspended"
 	EStoreArchived          = "store_archived"
@@ -104,6 +109,11 @@ var statuses = map[string]int{
 	EDomainNotVerified:      http.StatusUnprocessableEntity,
 	EEmailDomainNotVerified: http.StatusUnprocessableEntity,
 	ENotMember:              http.StatusConflict,
+	ESSORequired:            http.StatusForbidden,
+	ESSOUnavailable:         http.StatusNotFound,
+	ESSOProvider:            http.StatusUnprocessableEntity,
+	ESSOFailed:              http.StatusUnauthorized,
+	ESSOEmailNotVerified:    http.StatusForbidden,
 	EMembershipSuspended:    http.StatusForbidden,
 	EStoreArchived:          http.StatusConflict,
 	EStoreNotArchived:       http.StatusConflict,

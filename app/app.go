@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -60,6 +61,9 @@ type Config struct {
 	// last check a verified domain is checked again (0: DefaultDomainRecheck).
 	DNSResolver   string
 	DomainRecheck time.Duration
+	// SSOHTTPClient speaks to organizations' identity providers (discovery, keys, tokens,
+	// metadata); nil for a client with a 10-second timeout (sso.go).
+	SSOHTTPClient *http.Client
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -107,6 +111,8 @@ type App struct {
 	cors corsCache // the clients' CORS origins (cors.go)
 
 	dns *net.Resolver // looks up the TXT records of domains (domains.go)
+
+	sso ssoCache // identity providers read, by connection (sso.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count

@@ -242,6 +242,9 @@ func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (Log
 	var res LoginResult
 	_, err := a.verifyCredential(ctx, actor, in.Email, in.Password, "user.login_failed", func(t *txn, u roster.User) error {
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		if err := a.passwordAllowed(t, u); err != nil { // a domain that requires SSO (sso_login.go)
+			return err
+		}
 		var err error
 		if res, err = a.passwordAccepted(t, u); err != nil || res.MFA != nil {
 			return err
