@@ -111,7 +111,7 @@ func discover(ctx context.Context, client *http.Client, issuer string) (*oidc.Pr
 	p, err := oidc.NewProvider(dctx, issuer)
 	if err != nil {
 		return nil, (&roster.Error{Code: roster.ESSOProvider, Field: "issuer",
-			Message: "the OpenID provider's discovery document could not be read: " + trimErr(err)})
+			Message: "the OpenID provider's discovery document could not be read: " + trimErr(err)}).With("reason", trimErr(err))
 	}
 	// NewProvider keeps dctx for its key set: make a fresh provider bound to pctx from the
 	// same (already checked) configuration.
@@ -401,7 +401,7 @@ func (a *App) SetDomainRequireSSO(ctx context.Context, actor roster.Actor, orgID
 // fetchMetadata reads a SAML identity provider's metadata from its URL.
 func (a *App) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
 	bad := func(why string) error {
-		return &roster.Error{Code: roster.ESSOProvider, Field: "idp_metadata_url", Message: "the identity provider's metadata could not be fetched: " + why}
+		return (&roster.Error{Code: roster.ESSOProvider, Field: "idp_metadata_url", Message: "the identity provider's metadata could not be fetched: " + why}).With("reason", why)
 	}
 	ctx, cancel := context.WithTimeout(ctx, ssoHTTPTimeout)
 	defer cancel()
@@ -431,7 +431,7 @@ func (a *App) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
 // HTTP-Redirect or HTTP-POST single sign-on service and a signing certificate.
 func parseIdPMetadata(raw []byte) (*saml.EntityDescriptor, error) {
 	bad := func(why string) error {
-		return &roster.Error{Code: roster.ESSOProvider, Field: "idp_metadata_xml", Message: "the identity provider's metadata is not usable: " + why}
+		return (&roster.Error{Code: roster.ESSOProvider, Field: "idp_metadata_xml", Message: "the identity provider's metadata is not usable: " + why}).With("reason", why)
 	}
 	var ed saml.EntityDescriptor
 	if err := xml.NewDecoder(bytes.NewReader(raw)).Decode(&ed); err != nil {

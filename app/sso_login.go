@@ -50,7 +50,7 @@ type SSOResult struct {
 
 // ssoFailed is the one answer to a sign-in that the provider's answer does not prove.
 func ssoFailed(why string) error {
-	return roster.Errorf(roster.ESSOFailed, "the sign-in through your organization's identity provider failed: %s; try again", why)
+	return roster.Errorf(roster.ESSOFailed, "the sign-in through your organization's identity provider failed: %s; try again", why).With("reason", why)
 }
 
 // SSOAvailable reports whether an address signs in through its organization's identity
@@ -549,7 +549,7 @@ func (a *App) ssoMembership(t *txn, org roster.Organization, conn roster.SSOConn
 		return err
 	}
 	if !conn.JIT {
-		return roster.Errorf(roster.ENotMember, "you are not a member of %s yet; ask its administrators to invite you", org.Name)
+		return ssoFailed("you are not a member of " + org.Name + " yet; ask its administrators to invite you")
 	}
 	if err := policyCheck(org, u.Email); err != nil {
 		return err

@@ -73,6 +73,12 @@ func retryAfter(w http.ResponseWriter, err error) {
 // loggedIn ends a login, after its password or its second step: the session becomes the
 // browser's active identity and the browser goes where the login would have gone.
 func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, rq *request, res app.LoginResult) {
+	s.loggedInTo(w, r, rq, res, r.PostFormValue("next"))
+}
+
+// loggedInTo is loggedIn with the page to go to (a sign-in through an identity provider
+// carries it across the provider).
+func (s *Server) loggedInTo(w http.ResponseWriter, r *http.Request, rq *request, res app.LoginResult, next string) {
 	// Signing in again as an identity already signed in here replaces its old session.
 	for _, other := range rq.others {
 		if other.user.ID == res.User.ID {
@@ -85,7 +91,7 @@ func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, rq *request, r
 		rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == rq.id.token })
 	}
 	s.signIn(w, rq, res.Token, res.Session.ExpiresAt)
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 
 // secondStep is the data of the page that asks for a login's second factor.

@@ -44,6 +44,8 @@ type orgPage struct {
 
 	Policy roster.Policy
 
+	SSO *app.SSOSettings // the single sign-on tab (sso.go)
+
 	Roles        *rolesPage
 	Keys         *keysPage
 	Hooks        *hooksPage

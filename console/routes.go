@@ -27,6 +27,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+Pages.Login, public, s.loginPage)
 	s.handle(mux, "POST "+Pages.Login, public, s.login)
 	s.handle(mux, "POST /login/mfa", public, s.loginSecondStep)
+	s.handle(mux, "POST /login/sso", public, s.loginSSO) // sso.go
+	s.handle(mux, "GET "+app.SSOCallbackPath, public, s.ssoCallback)
+	mux.HandleFunc("GET "+app.SSOSAMLPath+"{conn}", s.ssoMetadata)
+	mux.HandleFunc("POST "+app.SSOSAMLPath+"{conn}/acs", s.ssoACS) // posted from the identity provider's origin
 	s.handle(mux, "GET /signup", public, s.signupPage)
 	s.handle(mux, "POST /signup", public, s.signup)
 	s.handle(mux, "POST /logout", public, s.logout)
@@ -112,6 +116,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/revoke", signedIn, s.orgKeys)
 	s.handle(mux, "POST /orgs/{org}/api-keys/{key}/revoke", signedIn, s.keyRevoke)
 	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/requests", signedIn, s.orgKeys)
+	s.handle(mux, "GET /orgs/{org}/sso", signedIn, s.orgSSO)
+	s.handle(mux, "POST /orgs/{org}/sso", signedIn, s.ssoSave)
+	s.handle(mux, "POST /orgs/{org}/sso/delete", signedIn, s.ssoRemove)
+	s.handle(mux, "POST /orgs/{org}/sso/domains/{domain}", signedIn, s.ssoRequire)
 	s.handle(mux, "GET /orgs/{org}/domains", signedIn, s.orgDomains)
 	s.handle(mux, "POST /orgs/{org}/domains", signedIn, s.domainAdd)
 	s.handle(mux, "POST /orgs/{org}/domains/{domain}/verify", signedIn, s.domainVerify)
