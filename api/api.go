@@ -75,6 +75,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerEvents()
 	s.registerWebhooks()
 	s.registerDomains()
+	s.registerSSO() // sso.go
 	s.registerJoinRequests()
 	s.registerCORS(mux)
 	registerDocs(mux)

@@ -20,13 +20,14 @@ type Domain struct {
 	JoinRole       string     `json:"join_role" enum:"member,admin"`
 	VerifiedAt     *time.Time `json:"verified_at,omitempty"`
 	CheckedAt      *time.Time `json:"checked_at,omitempty" doc:"The last verification or re-check"`
+	RequireSSO     bool       `json:"require_sso" doc:"Its people sign in through the organization's single sign-on only (PUT /v1/organizations/{org}/sso/domains/{id})"`
 	CreatedAt      time.Time  `json:"created_at"`
 }
 
 func domainJSON(d roster.Domain) Domain {
 	return Domain{ID: d.ID, OrganizationID: d.OrgID, Domain: d.Domain, Status: string(d.Status), RecordName: d.RecordName(),
 		RecordValue: d.RecordValue(), JoinPolicy: string(d.JoinPolicy), JoinRole: string(d.JoinRole), VerifiedAt: optTime(d.VerifiedAt),
-		CheckedAt: optTime(d.CheckedAt), CreatedAt: d.CreatedAt}
+		CheckedAt: optTime(d.CheckedAt), CreatedAt: d.CreatedAt, RequireSSO: d.RequireSSO}
 }
 
 type domainOut struct{ Body Domain }

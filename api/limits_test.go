@@ -34,6 +34,10 @@ var schemaLimits = map[string]int{
 	"/v1/admin/users/{user}/deactivate.user": roster.MaxEmailLength, // an ID or an address
 	"/v1/admin/users/{user}/reactivate.user": roster.MaxEmailLength,
 	"/v1/permissions/{key}.key":              roster.MaxPermissionKey,
+	"issuer":                                 roster.MaxURILength, "idp_metadata_url": roster.MaxURILength, "client_id": roster.MaxSSOClientID,
+	"client_secret": roster.MaxSSOClientSecret, "email_claim": roster.MaxSSOClaimLength, "name_claim": roster.MaxSSOClaimLength,
+	"groups_claim": roster.MaxSSOClaimLength, "idp_metadata_xml": roster.MaxSSOMetadataBytes, "group": roster.MaxSSOGroupLength,
+	"role_mappings": roster.MaxSSORoleMappings, "SsoInBody.scopes": roster.MaxSSOScopes,
 	// maxItems
 	"permissions": roster.MaxRolePermissions, "stores": roster.MaxStoreGrants, "invitations": roster.MaxImportRows,
 	"checks": roster.MaxBatchChecks, "allowed_domains": roster.MaxAllowedDomains, "redirect_uris": roster.MaxRedirectURIs,
