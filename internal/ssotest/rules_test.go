@@ -210,4 +210,3 @@ func TestSSOIsolation(t *testing.T) {
 		}
 	})
 }
-

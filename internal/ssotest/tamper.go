@@ -37,7 +37,7 @@ func (op *OP) Tamper(mode string) {
 				return
 			}
 			raw, _ := body["id_token"].(string)
-			jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+			jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 			if err != nil {
 				copyResponse(w, rec)
 				return
