@@ -63,6 +63,7 @@ type fixture struct {
 	outbox  *testenv.Outbox
 	hookURL string       // where the webhook endpoints the matrix creates deliver
 	dns     *testenv.DNS // the DNS server domain verification asks
+	issuer  string       // an OpenID provider's discovery document, for single sign-on rows
 }
 
 // cell is one request of the matrix: an operation by one caller in one world.
@@ -212,6 +213,12 @@ var rows = map[string]op{
 	"verify-domain":   {path: "/v1/organizations/{org}/domains/{id}/verify", setup: newDomain, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"set-domain-join": {path: "/v1/organizations/{org}/domains/{id}/join", setup: newDomain, body: func(*cell) any { return map[string]string{"join_policy": "off"} }, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"remove-domain":   {path: "/v1/organizations/{org}/domains/{id}", setup: newDomain, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	// Single sign-on: owner and admins (org.sso.manage).
+	"get-sso":    {path: "/v1/organizations/{org}/sso", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"put-sso":    {path: "/v1/organizations/{org}/sso", body: ssoBody, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"delete-sso": {path: "/v1/organizations/{org}/sso", setup: newSSO, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	"set-domain-require-sso": {path: "/v1/organizations/{org}/sso/domains/{id}", setup: newRequiredSSODomain, body: func(*cell) any { return map[string]bool{"require_sso": true} },
+		want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	// Requests to join through a domain: a user with a proven address asks (the matrix's people
 	// have not proven theirs: 403, about themselves alone); owner and admins answer.
 	"list-join-suggestions": {path: "/v1/me/join-suggestions", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
@@ -459,6 +466,28 @@ func newOrgWebhook(t *testing.T, c *cell) {
 func newInstanceWebhook(t *testing.T, c *cell) { newWebhook(t, c, "") }
 
 // newDomain adds a domain to the organization, its TXT record published.
+func ssoBody(c *cell) any {
+	return map[string]any{"protocol": "oidc", "enabled": true, "issuer": c.f.issuer, "client_id": "roster"}
+}
+
+// newSSO gives the organization an enabled single sign-on.
+func newSSO(t *testing.T, c *cell) {
+	if _, err := c.f.s.env.App.ConfigureSSO(ctx, c.f.actor(t, owner), c.w.org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Enabled: true,
+		Issuer: c.f.issuer, ClientID: "roster", JIT: true, DefaultRole: roster.OrgMember}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newRequiredSSODomain gives the organization an enabled single sign-on and a verified domain.
+func newRequiredSSODomain(t *testing.T, c *cell) {
+	newSSO(t, c)
+	d, err := c.f.s.env.App.VerifyDomain(ctx, c.f.actor(t, owner), c.w.org.ID, addDomain(t, c).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["id"] = d.ID
+}
+
 func newDomain(t *testing.T, c *cell) { c.vars["id"] = addDomain(t, c).ID }
 
 func addDomain(t *testing.T, c *cell) roster.Domain {
@@ -598,6 +627,17 @@ func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 		}
 	})}
+	// A discovery document is all that configuring single sign-on reads (the sign-in itself is
+	// tested against a real provider in internal/ssotest).
+	disco := httptest.NewUnstartedServer(nil)
+	f.issuer = "http://" + disco.Listener.Addr().String()
+	disco.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"issuer":"` + f.issuer + `","authorization_endpoint":"` + f.issuer + `/auth","token_endpoint":"` + f.issuer +
+			`/token","jwks_uri":"` + f.issuer + `/keys","id_token_signing_alg_values_supported":["RS256"]}`))
+	})
+	disco.Start()
+	t.Cleanup(disco.Close)
 	f.hookURL = "http://hooks.test:" + receiver.URL[strings.LastIndex(receiver.URL, ":")+1:] + "/hooks"
 	f.png = pngImage(t)
 	env := f.s.env
