@@ -53,17 +53,6 @@ func ssoFailed(why string) error {
 	return roster.Errorf(roster.ESSOFailed, "the sign-in through your organization's identity provider failed: %s; try again", why).With("reason", why)
 }
 
-// SSOAvailable reports whether an address signs in through its organization's identity
-// provider (its domain is verified by an organization whose single sign-on is enabled).
-func (a *App) SSOAvailable(ctx context.Context, rawEmail string) bool {
-	addr, err := email(rawEmail)
-	if err != nil {
-		return false
-	}
-	_, _, err = a.read().SSOConnectionForDomain(ctx, roster.EmailDomain(addr))
-	return err == nil
-}
-
 // StartSSO begins a sign-in for an address: its domain's organization's provider, or
 // sso_not_configured. next is where to go once signed in (a path the console checked).
 func (a *App) StartSSO(ctx context.Context, actor roster.Actor, rawEmail, next string) (SSOStart, error) {
