@@ -279,7 +279,8 @@ func (a *App) FinishSAML(ctx context.Context, actor roster.Actor, connID, relayS
 	if conn.ID != connID || conn.Protocol != roster.SSOSAML {
 		return SSOResult{}, a.ssoRefused(ctx, actor, conn, "the response came to another connection's address")
 	}
-	raw, err := base64.StdEncoding.DecodeString(samlResponse)
+	// Some providers wrap the base64 in lines.
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(samlResponse), ""))
 	if err != nil || len(raw) == 0 || len(raw) > roster.MaxSSOMetadataBytes {
 		return SSOResult{}, a.ssoRefused(ctx, actor, conn, "the SAML response is not base64")
 	}

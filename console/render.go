@@ -26,7 +26,7 @@ var staticFS embed.FS
 var pageNames = []string{
 	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
-	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_sso",
+	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_sso", "sso_continue",
 	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
 	"oidc_choose", "operator_clients", "operator_keys", "login_mfa",
 }

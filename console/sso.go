@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -61,10 +60,11 @@ func (s *Server) loginSSO(w http.ResponseWriter, r *http.Request, rq *request) e
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	if u, err := url.Parse(start.RedirectURL); err == nil {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' "+u.Scheme+"://"+u.Host)
-	}
-	http.Redirect(w, r, start.RedirectURL, http.StatusSeeOther)
+	// Without script, a redirect would be part of the login form's submission, which the login
+	// page's form-action 'self' keeps on this site: a link leaves instead.
+	v := s.view(w, r, rq, "sso.continue_title")
+	v.D = start.RedirectURL
+	s.render(w, r, http.StatusOK, "sso_continue", v)
 	return nil
 }
 

@@ -3,10 +3,12 @@ package ssotest_test
 import (
 	"context"
 	"database/sql"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -113,11 +115,25 @@ func (b *browser) do(method, u string, form url.Values) (*http.Response, string)
 	return resp, string(raw)
 }
 
+var continueLink = regexp.MustCompile(`<a href="([^"]+)" role="button" id="sso-continue"`)
+
+// continueToIdP posts an address to the login page's "Sign in with SSO" and follows the link
+// to the identity provider, as a browser without script does.
+func (b *browser) continueToIdP(srv *testserver.Server, email, next string) (*http.Response, string) {
+	b.t.Helper()
+	resp, body := b.do("POST", srv.URL+"/login/sso", url.Values{"email": {email}, "next": {next}})
+	m := continueLink.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		b.t.Fatalf("sign in with SSO: %d\n%s", resp.StatusCode, body)
+	}
+	return b.do("GET", html.UnescapeString(m[1]), nil)
+}
+
 // startAtIdP posts an address to the login page's "Sign in with SSO" and returns the ID of
 // the provider's authorization request (its login page).
 func (b *browser) startAtIdP(srv *testserver.Server, op *ssotest.OP, email, next string) string {
 	b.t.Helper()
-	resp, body := b.do("POST", srv.URL+"/login/sso", url.Values{"email": {email}, "next": {next}})
+	resp, body := b.continueToIdP(srv, email, next)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), op.Issuer+"/login/username") {
 		b.t.Fatalf("sign in with SSO: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
 	}

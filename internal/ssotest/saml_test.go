@@ -40,7 +40,7 @@ func samlPost(t *testing.T, body string) (string, url.Values) {
 // toIdP starts a sign-in with an address and returns the identity provider's answer form.
 func (b *browser) toIdP(srv *testserver.Server, idp *ssotest.IdP, email, next string) (string, url.Values) {
 	b.t.Helper()
-	resp, body := b.do("POST", srv.URL+"/login/sso", url.Values{"email": {email}, "next": {next}})
+	resp, body := b.continueToIdP(srv, email, next)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), idp.Server.URL+"/sso") {
 		b.t.Fatalf("sign in with SSO: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
 	}
