@@ -102,24 +102,17 @@ func (c *ssoCache) provider(ctx context.Context, client *http.Client, conn roste
 }
 
 // discover reads an OpenID provider's discovery document (go-oidc checks that it names the
-// issuer it was fetched from).
+// issuer it was fetched from). The provider keeps the HTTP client for its keys, which it
+// fetches with a background context and caches.
 func discover(ctx context.Context, client *http.Client, issuer string) (*oidc.Provider, error) {
-	// The provider keeps its context for fetching keys later: a background one with the client.
-	pctx := oidc.ClientContext(context.WithoutCancel(ctx), client)
-	dctx, cancel := context.WithTimeout(pctx, ssoHTTPTimeout)
+	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, client), ssoHTTPTimeout)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, issuer)
 	if err != nil {
 		return nil, (&roster.Error{Code: roster.ESSOProvider, Field: "issuer",
 			Message: "the OpenID provider's discovery document could not be read: " + trimErr(err)}).With("reason", trimErr(err))
 	}
-	// NewProvider keeps dctx for its key set: make a fresh provider bound to pctx from the
-	// same (already checked) configuration.
-	var cfg oidc.ProviderConfig
-	if err := p.Claims(&cfg); err != nil {
-		return nil, roster.Errorf(roster.ESSOProvider, "the OpenID provider's discovery document could not be read")
-	}
-	return cfg.NewProvider(pctx), nil
+	return p, nil
 }
 
 // trimErr shortens a library's error for a message shown to an administrator.
@@ -389,12 +382,16 @@ func (a *App) SetDomainRequireSSO(ctx context.Context, actor roster.Actor, orgID
 		if d.RequireSSO == required {
 			return d, nil
 		}
+		before := domainMap(d)
+		before["require_sso"] = d.RequireSSO
 		d.RequireSSO, d.UpdatedAt = required, t.now
 		if err := t.UpdateDomain(t.ctx, d); err != nil {
 			return d, err
 		}
+		after := domainMap(d)
+		after["require_sso"] = d.RequireSSO
 		return d, t.audit(roster.AuditEvent{OrgID: orgID, Action: "domain.sso_required_changed", TargetType: "domain", TargetID: d.ID,
-			Before: map[string]any{"domain": d.Domain, "require_sso": !required}, After: map[string]any{"domain": d.Domain, "require_sso": required}})
+			Before: before, After: after})
 	})
 }
 

@@ -200,7 +200,7 @@ func (a *App) FinishOIDC(ctx context.Context, actor roster.Actor, state, bound, 
 	if raw == "" {
 		return fail("no ID token")
 	}
-	idt, err := p.VerifierContext(hctx, &oidc.Config{ClientID: conn.ClientID, Now: a.clock.Now}).Verify(hctx, raw)
+	idt, err := p.Verifier(&oidc.Config{ClientID: conn.ClientID, Now: a.clock.Now}).Verify(hctx, raw)
 	if err != nil {
 		return fail("the ID token was refused: " + trimErr(err))
 	}
