@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -207,6 +208,63 @@ func TestSSOIsolation(t *testing.T) {
 		}
 		if n := o.count(t, `SELECT COUNT(*) FROM sso_connections WHERE client_secret_sealed LIKE '%roster-secret%'`); n != 0 {
 			t.Fatal("the client secret is stored in clear")
+		}
+	})
+}
+
+// TestSSOMisconfigured: a provider that cannot be read is refused when it is configured, with
+// the reason (OIDC discovery out of reach, SAML metadata that is not metadata, or names no
+// signing certificate); a sign-in through a provider configured with the wrong client secret
+// ends on the login page with the provider's refusal, and makes no account.
+func TestSSOMisconfigured(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		dns := testenv.DNSServer(t)
+		srv := testserver.Start(t, e, roster.SystemClock{}, func(c *app.Config) { c.DNSResolver = dns.Addr })
+		o := newOrg(t, e, srv, dns)
+		idp := ssotest.StartIdP(t)
+		resp, err := http.Get(idp.MetadataURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		noCert := regexp.MustCompile(`(?s)<KeyDescriptor.*?</KeyDescriptor>`).ReplaceAllString(string(raw), "")
+		for _, c := range []struct {
+			what string
+			in   app.SSOInput
+			want string
+		}{
+			{"OIDC out of reach", app.SSOInput{Protocol: roster.SSOOIDC, Issuer: "http://127.0.0.1:1", ClientID: "x"}, "discovery document could not be read"},
+			{"not an issuer URL", app.SSOInput{Protocol: roster.SSOOIDC, Issuer: "ftp://idp.example", ClientID: "x"}, "https URL"},
+			{"SAML metadata out of reach", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataURL: idp.MetadataURL + "/nothing"}, "could not be fetched"},
+			{"SAML metadata not XML", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: "hello"}, "not SAML metadata"},
+			{"SAML metadata without a certificate", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: noCert}, "no signing certificate"},
+		} {
+			c.in.DefaultRole = roster.OrgMember
+			_, err := srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, c.in)
+			if e := roster.AsError(err); e == nil || !strings.Contains(e.Message, c.want) {
+				t.Errorf("%s: %v, want %q", c.what, err, c.want)
+			}
+		}
+		if n := o.count(t, `SELECT COUNT(*) FROM sso_connections`); n != 0 {
+			t.Fatalf("refused configurations stored %d connections", n)
+		}
+		// Metadata pasted as XML works as well as by URL.
+		if _, err := srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: string(raw), DefaultRole: roster.OrgMember}); err != nil {
+			t.Fatalf("metadata as XML: %v", err)
+		}
+
+		dan := &ssotest.Person{ID: "u-dan", Username: "dan", Password: "dan-pw", Email: "dan@" + o.domain.Domain, Name: "Dan"}
+		op := ssotest.StartOP(t, "roster-client", "right-secret", srv.URL+app.SSOCallbackPath, dan)
+		o.configureOIDC(t, op, "roster-client", "wrong-secret")
+		b := newBrowser(t)
+		id := b.startAtIdP(srv, op, dan.Email, "/")
+		resp, body := b.signInAtIdP(op, id, "dan", "dan-pw")
+		if resp.StatusCode != http.StatusUnauthorized || resp.Request.URL.Path != app.SSOCallbackPath || !strings.Contains(body, "code was refused") {
+			t.Fatalf("wrong secret: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
+		}
+		if n := o.count(t, `SELECT COUNT(*) FROM users WHERE email = ?`, dan.Email); n != 0 {
+			t.Fatalf("a refused sign-in made %d accounts", n)
 		}
 	})
 }
