@@ -45,19 +45,23 @@ func TestCheckSSO(t *testing.T) {
 		edit  func(*roster.SSOConnection)
 		field string
 	}{
-		"protocol":         {func(c *roster.SSOConnection) { c.Protocol = "ldap" }, "protocol"},
-		"issuer scheme":    {func(c *roster.SSOConnection) { c.Issuer = "javascript:alert(1)" }, "issuer"},
-		"issuer userinfo":  {func(c *roster.SSOConnection) { c.Issuer = "https://u:p@idp.example" }, "issuer"},
-		"issuer too long":  {func(c *roster.SSOConnection) { c.Issuer = "https://idp.example/" + strings.Repeat("a", roster.MaxURILength) }, "issuer"},
+		"protocol":        {func(c *roster.SSOConnection) { c.Protocol = "ldap" }, "protocol"},
+		"issuer scheme":   {func(c *roster.SSOConnection) { c.Issuer = "javascript:alert(1)" }, "issuer"},
+		"issuer userinfo": {func(c *roster.SSOConnection) { c.Issuer = "https://u:p@idp.example" }, "issuer"},
+		"issuer too long": {func(c *roster.SSOConnection) {
+			c.Issuer = "https://idp.example/" + strings.Repeat("a", roster.MaxURILength)
+		}, "issuer"},
 		"no client":        {func(c *roster.SSOConnection) { c.ClientID = "" }, "client_id"},
 		"scope with space": {func(c *roster.SSOConnection) { c.Scopes = []string{"a b"} }, "scopes"},
 		"owner by default": {func(c *roster.SSOConnection) { c.DefaultRole = roster.OrgOwner }, "default_role"},
 		"owner by mapping": {func(c *roster.SSOConnection) {
 			c.RoleMappings = []roster.SSORoleMapping{{Group: "g", OrgRole: roster.OrgOwner}}
 		}, "role_mappings"},
-		"empty group":   {func(c *roster.SSOConnection) { c.RoleMappings = []roster.SSORoleMapping{{Group: ""}} }, "role_mappings"},
-		"saml nothing":  {func(c *roster.SSOConnection) { c.Protocol = roster.SSOSAML }, "idp_metadata_url"},
-		"too many maps": {func(c *roster.SSOConnection) { c.RoleMappings = make([]roster.SSORoleMapping, roster.MaxSSORoleMappings+1) }, "role_mappings"},
+		"empty group":  {func(c *roster.SSOConnection) { c.RoleMappings = []roster.SSORoleMapping{{Group: ""}} }, "role_mappings"},
+		"saml nothing": {func(c *roster.SSOConnection) { c.Protocol = roster.SSOSAML }, "idp_metadata_url"},
+		"too many maps": {func(c *roster.SSOConnection) {
+			c.RoleMappings = make([]roster.SSORoleMapping, roster.MaxSSORoleMappings+1)
+		}, "role_mappings"},
 	} {
 		c := good
 		tc.edit(&c)
