@@ -2,11 +2,13 @@ package ssotest_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -58,8 +60,10 @@ func TestSSOInChromium(t *testing.T) {
 
 	step(t, ctx, "open the login page", chromedp.Navigate(srv.URL+"/login"))
 	waitFor(t, ctx, "the login page", `!!document.querySelector("#email") && window.htmx !== undefined`)
-	step(t, ctx, "type the address, choose SSO", chromedp.SetValue(chromedp.CSS("#email"), alice.Email, chromedp.NodeReady),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="login-sso"]').click()`))
+	axeCheck(t, ctx, "the login page")
+	// With the keyboard: type the address, move to "Sign in with SSO", press Enter.
+	step(t, ctx, "type the address, choose SSO", chromedp.SendKeys(chromedp.CSS("#email"), alice.Email, chromedp.NodeReady),
+		chromedp.Focus(chromedp.CSS(`[data-testid="login-sso"]`), chromedp.NodeReady), chromedp.KeyEvent(kb.Enter))
 	waitFor(t, ctx, "the provider's login page", `location.href.startsWith(`+jsString(op.Issuer)+`) && !!document.querySelector("#username")`)
 	step(t, ctx, "sign in at the provider", chromedp.SetValue(chromedp.CSS("#username"), "alice", chromedp.NodeReady),
 		chromedp.SetValue(chromedp.CSS("#password"), "alice-pw", chromedp.NodeReady),
@@ -84,6 +88,33 @@ func TestSSOInChromium(t *testing.T) {
 	step(t, ctx2, "type the address, choose SSO", chromedp.SetValue(chromedp.CSS("#email"), bob.Email, chromedp.NodeReady),
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="login-sso"]').click()`))
 	waitFor(t, ctx2, "signed in to Roster through SAML", `location.href.startsWith(`+jsString(srv.URL)+`) && document.body.innerText.includes("Bob Brown")`)
+
+	// The owner's Single sign-on tab, in a third browser.
+	ctx3, cancel3 := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancel3()
+	step(t, ctx3, "open the login page", chromedp.Navigate(srv.URL+"/login"))
+	waitFor(t, ctx3, "the login page", `!!document.querySelector("#email") && window.htmx !== undefined`)
+	step(t, ctx3, "the owner logs in", chromedp.SendKeys(chromedp.CSS("#email"), o.oemail, chromedp.NodeReady),
+		chromedp.SendKeys(chromedp.CSS("#password"), testenv.Password+kb.Enter, chromedp.NodeReady))
+	waitFor(t, ctx3, "signed in", `!document.querySelector("#password")`)
+	step(t, ctx3, "open the tab", chromedp.Navigate(srv.URL+"/orgs/"+o.org.ID+"/sso"))
+	waitFor(t, ctx3, "the tab", `!!document.querySelector('[data-testid="sso-form"]') && !!document.querySelector('[data-testid="sso-metadata"]')`)
+	axeCheck(t, ctx3, "the Single sign-on tab")
+}
+
+// axeCheck runs axe-core on the page and fails on serious or critical violations.
+func axeCheck(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	axe, err := os.ReadFile("../../console/testdata/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](string(axe)+`;axe.run(document, {resultTypes: ["violations"]}).then(r =>
+		JSON.stringify(r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.html)}))))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || out != "[]" {
+		t.Errorf("%s: accessibility violations: %v %s", what, err, out)
+	}
 }
 
 func jsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
