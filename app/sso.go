@@ -337,7 +337,8 @@ func (a *App) checkSSORoles(t *txn, s scope, c roster.SSOConnection) error {
 }
 
 // RemoveSSO removes the organization's single sign-on: nobody signs in through it any more,
-// its domains no longer require it, and its links to accounts go (the accounts stay).
+// its domains no longer require it (the requirements are cleared, not kept for a later
+// connection), and its links to accounts go (the accounts stay).
 func (a *App) RemoveSSO(ctx context.Context, actor roster.Actor, orgID string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if _, err := a.ssoScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
@@ -347,10 +348,20 @@ func (a *App) RemoveSSO(ctx context.Context, actor roster.Actor, orgID string) e
 		if err != nil {
 			return err
 		}
+		required, err := t.SSORequiredDomains(t.ctx, orgID)
+		if err != nil {
+			return err
+		}
 		if err := t.DeleteSSOConnection(t.ctx, orgID); err != nil {
 			return err
 		}
-		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "sso.removed", TargetType: "sso_connection", TargetID: old.ID, Before: ssoMap(old)})
+		// A connection set up again later must not find old requirements waiting.
+		if err := t.ClearSSORequired(t.ctx, orgID, t.now); err != nil {
+			return err
+		}
+		before := ssoMap(old)
+		before["require_sso_domains"] = required
+		return t.audit(roster.AuditEvent{OrgID: orgID, Action: "sso.removed", TargetType: "sso_connection", TargetID: old.ID, Before: before})
 	})
 }
 

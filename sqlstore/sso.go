@@ -165,6 +165,12 @@ func (c *Conn) RememberAssertion(ctx context.Context, connectionID, assertionID 
 	return err
 }
 
+// ClearSSORequired turns off the single sign-on requirement of every domain of an organization.
+func (c *Conn) ClearSSORequired(ctx context.Context, orgID string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE domains SET require_sso = FALSE, updated_at = ? WHERE org_id = ? AND require_sso`, micros(now), orgID)
+	return err
+}
+
 // SSORequiredDomains lists the verified domains of an organization that require single sign-on.
 func (c *Conn) SSORequiredDomains(ctx context.Context, orgID string) ([]string, error) {
 	rows, err := c.query(ctx, `SELECT domain FROM domains WHERE org_id = ? AND status = 'verified' AND require_sso ORDER BY domain`, orgID)

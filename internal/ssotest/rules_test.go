@@ -129,6 +129,14 @@ func TestRequireSSO(t *testing.T) {
 		if n := o.count(t, `SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action = 'domain.sso_required_changed'`, o.org.ID); n != 1 {
 			t.Fatalf("%d audit rows for require-SSO", n)
 		}
+		// Removing single sign-on clears the requirement: set up again, nothing is required.
+		if err := srv.App.RemoveSSO(ctx, o.owner, o.org.ID); err != nil {
+			t.Fatal(err)
+		}
+		o.configureOIDC(t, op, "roster-client", "roster-secret")
+		if _, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: carol, Password: testenv.Password}); err != nil {
+			t.Fatalf("carol after SSO was removed and set up again: %v", err)
+		}
 	})
 }
 
