@@ -432,7 +432,28 @@ func (a *App) ssoAccepted(ctx context.Context, actor roster.Actor, conn roster.S
 	if name == "" {
 		name = truncate(strings.SplitN(addr, "@", 2)[0], roster.MaxNameLength)
 	}
-	res, err := writeValue(ctx, a, actor, func(t *txn) (SSOResult, error) {
+	var res SSOResult
+	// Two first sign-ins of one person at once both find no account; the one that commits
+	// second fails on the unique address or subject and, tried again, finds the first's.
+	for try := 0; ; try++ {
+		res, err = a.ssoCommit(ctx, actor, conn, id, addr, name, next)
+		if code := roster.ErrorCode(err); try == 0 && err != errReplayed && (code == roster.EUserExists || code == roster.EConflict || code == roster.EAlreadyMember) {
+			continue
+		}
+		break
+	}
+	if err == errReplayed {
+		return SSOResult{}, a.ssoRefused(ctx, actor, conn, "this assertion was already used")
+	}
+	if e := roster.AsError(err); e != nil && e.Code == roster.ESSOEmailNotVerified {
+		_ = a.ssoRefused(ctx, actor, conn, "address outside the organization's verified domains: "+addr)
+	}
+	return res, err
+}
+
+// ssoCommit is ssoAccepted's transaction.
+func (a *App) ssoCommit(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, id ssoIdentity, addr, name, next string) (SSOResult, error) {
+	return writeValue(ctx, a, actor, func(t *txn) (SSOResult, error) {
 		org, err := t.LockOrganization(t.ctx, conn.OrgID)
 		if err != nil {
 			return SSOResult{}, err
@@ -518,13 +539,6 @@ func (a *App) ssoAccepted(ctx context.Context, actor roster.Actor, conn roster.S
 		}
 		return SSOResult{LoginResult: res, Next: next}, nil
 	})
-	if err == errReplayed {
-		return SSOResult{}, a.ssoRefused(ctx, actor, conn, "this assertion was already used")
-	}
-	if e := roster.AsError(err); e != nil && e.Code == roster.ESSOEmailNotVerified {
-		_ = a.ssoRefused(ctx, actor, conn, "address outside the organization's verified domains: "+addr)
-	}
-	return res, err
 }
 
 var errReplayed = errors.New("assertion replayed")

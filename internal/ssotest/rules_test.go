@@ -276,3 +276,60 @@ func TestSSOMisconfigured(t *testing.T) {
 		}
 	})
 }
+
+// TestSSOConcurrentFirstSignIn: one person's first sign-in completed in several browsers at
+// once (each held at the callback, then all released together) makes one account, one link
+// and one membership, and every browser ends signed in.
+func TestSSOConcurrentFirstSignIn(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		dns := testenv.DNSServer(t)
+		srv := testserver.Start(t, e, roster.SystemClock{}, func(c *app.Config) { c.DNSResolver = dns.Addr })
+		o := newOrg(t, e, srv, dns)
+		fay := &ssotest.Person{ID: "u-fay", Username: "fay", Password: "fay-pw", Email: "fay@" + o.domain.Domain, Name: "Fay", Groups: []string{"eng"}}
+		op := ssotest.StartOP(t, "roster-client", "roster-secret", srv.URL+app.SSOCallbackPath, fay)
+		o.configureOIDC(t, op, "roster-client", "roster-secret", roster.SSORoleMapping{Group: "eng", Stores: map[string]string{o.store.ID: "member"}})
+		const n = 6
+		browsers, callbacks := make([]*browser, n), make([]string, n)
+		for i := range browsers {
+			b := newBrowser(t)
+			id := b.startAtIdP(srv, op, fay.Email, "/")
+			b.noFollowTo(srv.URL + app.SSOCallbackPath)
+			resp, _ := b.signInAtIdP(op, id, "fay", "fay-pw")
+			callbacks[i] = resp.Header.Get("Location")
+			b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			browsers[i] = b
+		}
+		codes := make(chan int, n)
+		start := make(chan struct{})
+		for i, b := range browsers {
+			go func() {
+				<-start
+				req, _ := http.NewRequest("GET", callbacks[i], nil)
+				resp, err := b.c.Do(req)
+				if err != nil {
+					codes <- 0
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+		close(start)
+		for range n {
+			if c := <-codes; c != http.StatusSeeOther {
+				t.Errorf("a concurrent first sign-in answered %d", c)
+			}
+		}
+		for q, want := range map[string]int{
+			`SELECT COUNT(*) FROM users WHERE email = '` + fay.Email + `'`:                                                                              1,
+			`SELECT COUNT(*) FROM sso_identities`:                                                                                                       1,
+			`SELECT COUNT(*) FROM org_members m JOIN users u ON u.id = m.user_id WHERE u.email = '` + fay.Email + `'`:                                   1,
+			`SELECT COUNT(*) FROM store_members m JOIN users u ON u.id = m.user_id WHERE u.email = '` + fay.Email + `'`:                                 1,
+			`SELECT COUNT(*) FROM audit_events WHERE action = 'member.added' AND target_id IN (SELECT id FROM users WHERE email = '` + fay.Email + `')`: 1,
+		} {
+			if got := o.count(t, q); got != want {
+				t.Errorf("%s: %d, want %d", q, got, want)
+			}
+		}
+	})
+}
