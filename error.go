@@ -62,6 +62,7 @@ const (
 	EInvalidCode            = "invalid_code"    // a wrong, spent or replayed second-factor code
 	EMFAExpired             = "mfa_expired"     // the login's second step expired or was already used
 	EMFAUnavailable         = "mfa_unavailable" // no encryption key: secrets of authenticators cannot be sealed
+	EPasskeyRefused         = "passkey_refused" // a passkey's answer did not prove the account (unknown, wrong, cloned, expired request)
 )
 
 // Codes that a door raises itself, before any use case runs: the request could not be read.
@@ -127,6 +128,7 @@ var statuses = map[string]int{
 	EInvalidCode:            http.StatusUnauthorized,
 	EMFAExpired:             http.StatusUnauthorized,
 	EMFAUnavailable:         http.StatusConflict,
+	EPasskeyRefused:         http.StatusUnauthorized,
 
 	EBadRequest:           http.StatusBadRequest,
 	EMalformedRequest:     http.StatusBadRequest,

@@ -34,6 +34,7 @@ const (
 	PrefixToken        = "tok"
 	PrefixDomain       = "dom"
 	PrefixJoinRequest  = "jrq"
+	PrefixPasskey      = "pky"
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".

@@ -47,7 +47,7 @@ var totpOpts = totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: o
 type MFAChallenge struct {
 	Token     string // shown once: it proves the password step to CompleteLogin
 	ExpiresAt time.Time
-	Methods   []string // the factors that complete it (MethodTOTP, MethodRecoveryCode)
+	Methods   []string // the factors that complete it (MethodTOTP, MethodRecoveryCode, MethodPasskey)
 }
 
 // passwordAccepted is the end of a login's password step: a session for an account without
@@ -60,8 +60,12 @@ func (a *App) passwordAccepted(t *txn, u roster.User) (LoginResult, error) {
 		}
 		return a.openSession(t, u)
 	}
+	methods, err := a.secondFactorMethods(t.ctx, &t.Conn, u.ID) // passkeys.go
+	if err != nil {
+		return LoginResult{}, err
+	}
 	plain, hash := token.New(token.PrefixLogin)
-	ch := &MFAChallenge{Token: plain, ExpiresAt: t.now.Add(LoginChallengeLifetime), Methods: []string{MethodTOTP, MethodRecoveryCode}}
+	ch := &MFAChallenge{Token: plain, ExpiresAt: t.now.Add(LoginChallengeLifetime), Methods: methods}
 	if err := t.CreateLoginChallenge(t.ctx, hash, u.ID, t.now, ch.ExpiresAt); err != nil {
 		return LoginResult{}, err
 	}
@@ -69,10 +73,11 @@ func (a *App) passwordAccepted(t *txn, u roster.User) (LoginResult, error) {
 }
 
 // SecondFactorInput is the second step of a login: the challenge's token and a code from the
-// authenticator app or a recovery code.
+// authenticator app or a recovery code, or a passkey's answer to BeginPasskeySecondFactor.
 type SecondFactorInput struct {
-	Token string
-	Code  string
+	Token   string
+	Code    string
+	Passkey []byte // the browser's answer (WebAuthn JSON); when set, Code is not read
 }
 
 // CompleteLogin finishes a login that waits for its second factor and opens the session, as
@@ -104,6 +109,9 @@ func (a *App) CompleteLogin(ctx context.Context, actor roster.Actor, in SecondFa
 		return LoginResult{}, roster.Errorf(roster.EUserDeactivated, "this account has been deactivated; contact your administrator")
 	}
 	return committed(func(attempt func(*txn) error) error {
+		if len(in.Passkey) > 0 {
+			return a.verifyPasskeyStep(ctx, actor, u, hash, in.Passkey, attempt) // passkeys.go
+		}
 		return a.verifySecondFactor(ctx, actor, u, in.Code, "user.login_failed", func(t *txn, _ string) error { return attempt(t) })
 	}, func(t *txn) (LoginResult, error) {
 		if err := t.UseLoginChallenge(t.ctx, hash, u.ID, t.now); err != nil {
