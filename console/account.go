@@ -13,6 +13,7 @@ type accountPage struct {
 	Sessions  []app.SessionInfo
 	Leave     *roster.Affiliation // the organization a "leave" confirmation is about
 	TwoFactor app.TwoFactor
+	Passkeys  []app.Passkey
 	Setup     *totpSetup // an authenticator app being set up
 	Codes     []string   // recovery codes, shown once
 	CodesFile template.URL
@@ -37,6 +38,9 @@ func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *r
 		return err
 	}
 	if p.TwoFactor, err = s.app.TwoFactorStatus(r.Context(), rq.id.actor); err != nil {
+		return err
+	}
+	if p.Passkeys, err = s.app.Passkeys(r.Context(), rq.id.actor); err != nil {
 		return err
 	}
 	if org := r.PathValue("org"); org != "" && failed == nil {

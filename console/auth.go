@@ -56,7 +56,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) erro
 		return nil
 	}
 	if res.MFA != nil {
-		s.renderSecondStep(w, r, rq, res.MFA.Token, r.PostFormValue("next"), nil)
+		s.renderSecondStep(w, r, rq, secondStep{Token: res.MFA.Token, Next: r.PostFormValue("next"), Methods: res.MFA.Methods}, nil)
 		return nil
 	}
 	s.loggedIn(w, r, rq, res)
@@ -90,15 +90,19 @@ func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, rq *request, r
 
 // secondStep is the data of the page that asks for a login's second factor.
 type secondStep struct {
-	Token string // the login challenge's token, carried by the page's forms
-	Next  string
+	Token   string // the login challenge's token, carried by the page's forms
+	Next    string
+	Methods []string // the factors the account has (app.MethodTOTP, …): the forms shown
 }
+
+// Has says whether the account has a factor, by its method name.
+func (d secondStep) Has(method string) bool { return slices.Contains(d.Methods, method) }
 
 // renderSecondStep shows the page asking for a code of the authenticator app or a recovery
 // code; failed is the refusal of a code tried.
-func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *request, tok, next string, failed error) {
+func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *request, d secondStep, failed error) {
 	v := s.view(w, r, rq, "mfa.title")
-	v.D = secondStep{Token: tok, Next: next}
+	v.D = d
 	status := http.StatusOK
 	if failed != nil {
 		status = s.setError(r, v, failed)
@@ -111,7 +115,7 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *re
 func (s *Server) loginSecondStep(w http.ResponseWriter, r *http.Request, rq *request) error {
 	tok := r.PostFormValue("mfa_token")
 	res, err := s.app.CompleteLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
-		app.SecondFactorInput{Token: tok, Code: r.PostFormValue("code")})
+		app.SecondFactorInput{Token: tok, Code: r.PostFormValue("code"), Passkey: []byte(r.PostFormValue("passkey"))})
 	if roster.ErrorCode(err) == roster.EMFAExpired { // start again from the password
 		v := s.view(w, r, rq, "login.title")
 		s.render(w, r, s.setError(r, v, err), "login", v)
@@ -119,7 +123,11 @@ func (s *Server) loginSecondStep(w http.ResponseWriter, r *http.Request, rq *req
 	}
 	if err != nil {
 		retryAfter(w, err)
-		s.renderSecondStep(w, r, rq, tok, r.PostFormValue("next"), err)
+		methods, merr := s.app.SecondFactorMethods(r.Context(), tok)
+		if merr != nil {
+			return merr
+		}
+		s.renderSecondStep(w, r, rq, secondStep{Token: tok, Next: r.PostFormValue("next"), Methods: methods}, err)
 		return nil
 	}
 	s.loggedIn(w, r, rq, res)

@@ -27,6 +27,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+Pages.Login, public, s.loginPage)
 	s.handle(mux, "POST "+Pages.Login, public, s.login)
 	s.handle(mux, "POST /login/mfa", public, s.loginSecondStep)
+	s.handle(mux, "POST /login/mfa/passkey/options", public, s.loginMFAPasskeyOptions) // passkeys.go
+	s.handle(mux, "POST /login/passkey/options", public, s.loginPasskeyOptions)
+	s.handle(mux, "POST /login/passkey", public, s.loginPasskey)
 	s.handle(mux, "GET /signup", public, s.signupPage)
 	s.handle(mux, "POST /signup", public, s.signup)
 	s.handle(mux, "POST /logout", public, s.logout)
@@ -160,6 +163,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /account/2fa/confirm", signedIn, s.accountTOTPConfirm)
 	s.handle(mux, "POST /account/2fa/recovery-codes", signedIn, s.accountRecoveryCodes)
 	s.handle(mux, "POST /account/2fa/remove", signedIn, s.accountTwoFactorRemove)
+	s.handle(mux, "POST /account/passkeys/options", signedIn, s.accountPasskeyOptions) // passkeys.go
+	s.handle(mux, "POST /account/passkeys", signedIn, s.accountPasskeyAdd)
+	s.handle(mux, "POST /account/passkeys/{passkey}/rename", signedIn, s.accountPasskeyRename)
+	s.handle(mux, "POST /account/passkeys/{passkey}/remove", signedIn, s.accountPasskeyRemove)
 	s.handle(mux, "POST /account/email", signedIn, s.accountEmail)
 	s.handle(mux, "POST /account/verification", signedIn, s.accountVerification)
 	s.handle(mux, "POST /account/sessions/revoke", signedIn, s.accountRevokeSession)
