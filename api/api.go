@@ -56,6 +56,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	api.UseMiddleware(s.cors, s.authenticate)
 	s.registerAuth()
 	s.registerMe()
+	s.registerFactors() // factors.go
 	s.registerOrganizations()
 	s.registerStores()
 	s.registerMembers()

@@ -49,7 +49,7 @@ type loginOutput struct {
 		MFARequired  bool       `json:"mfa_required,omitempty" doc:"true: the password was right and the account has two-factor authentication; no session yet. Send a code with mfa_token to POST /v1/auth/login/mfa."`
 		MFAToken     string     `json:"mfa_token,omitempty" doc:"Proves the password step to POST /v1/auth/login/mfa: works once, for 5 minutes. Shown once."`
 		MFAExpiresAt *time.Time `json:"mfa_expires_at,omitempty" doc:"When mfa_token stops working"`
-		Methods      []string   `json:"methods,omitempty" enum:"totp,recovery_code" doc:"The second factors that complete the login"`
+		Methods      []string   `json:"methods,omitempty" enum:"totp,recovery_code,passkey" doc:"The second factors that complete the login"`
 	}
 }
 
@@ -68,8 +68,9 @@ func (s *Server) loginJSON(res app.LoginResult) *loginOutput {
 
 type loginMFAInput struct {
 	Body struct {
-		MFAToken string `json:"mfa_token" maxLength:"200" doc:"The mfa_token of the login's answer"`
-		Code     string `json:"code" maxLength:"64" doc:"A code of the authenticator app (6 digits) or an unused recovery code"`
+		MFAToken string         `json:"mfa_token" maxLength:"200" doc:"The mfa_token of the login's answer"`
+		Code     string         `json:"code,omitempty" maxLength:"64" doc:"A code of the authenticator app (6 digits) or an unused recovery code"`
+		Passkey  map[string]any `json:"passkey,omitempty" doc:"Or a passkey's answer to the options of POST /v1/auth/login/mfa/passkey-options (PublicKeyCredential.toJSON())"`
 	}
 }
 
@@ -118,7 +119,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("login-mfa", http.MethodPost, "/v1/auth/login/mfa", "Finish a login with a second factor", "Authentication")),
 		func(ctx context.Context, in *loginMFAInput) (*loginOutput, error) {
-			res, err := s.app.CompleteLogin(ctx, actor(ctx), app.SecondFactorInput{Token: in.Body.MFAToken, Code: in.Body.Code})
+			res, err := s.app.CompleteLogin(ctx, actor(ctx), app.SecondFactorInput{Token: in.Body.MFAToken, Code: in.Body.Code, Passkey: answerBytes(in.Body.Passkey)})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

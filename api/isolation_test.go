@@ -122,6 +122,33 @@ var rows = map[string]op{
 	"revoke-session":   {path: "/v1/me/sessions/{session}", setup: ownerSession, want: [callers]int{401, 404, 404, 404, 404, 204, 404, 401, 404, 403}},
 	"my-organizations": {path: "/v1/me/organizations", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
 
+	// The caller's own second factors. Nobody here has one: removing one is a conflict for
+	// everyone; a passkey in the path that is not the caller's does not exist.
+	"list-factors": {path: "/v1/me/factors", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"begin-totp": {path: "/v1/me/factors/totp", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"confirm-totp": {path: "/v1/me/factors/totp/confirm", setup: pendingTOTP, body: func(*cell) any { return map[string]string{"code": "000000"} },
+		want: [callers]int{401, 401, 401, 401, 401, 401, 401, 401, 401, 403}},
+	"remove-totp": {path: "/v1/me/factors/totp", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
+	"regenerate-recovery-codes": {path: "/v1/me/factors/recovery-codes", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
+	"begin-passkey-registration": {path: "/v1/me/factors/passkeys/options", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"add-passkey": {path: "/v1/me/factors/passkeys", body: func(*cell) any { return map[string]any{"credential": map[string]string{"id": "x"}} },
+		want: [callers]int{401, 422, 422, 422, 422, 422, 422, 401, 422, 403}},
+	"rename-passkey": {path: "/v1/me/factors/passkeys/{passkey}", setup: strangePasskey, body: func(*cell) any { return map[string]string{"name": "Mine"} },
+		want: [callers]int{401, 404, 404, 404, 404, 404, 404, 401, 404, 403}},
+	"remove-passkey": {path: "/v1/me/factors/passkeys/{passkey}", setup: strangePasskey, body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
+	// Passkey sign-in: public; an answer proves nothing without a live request.
+	"login-passkey-options": {path: "/v1/auth/passkey/options", want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"login-passkey": {path: "/v1/auth/passkey", body: func(*cell) any { return map[string]any{"credential": map[string]string{"id": "x"}} },
+		want: [callers]int{401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
+	"login-mfa-passkey-options": {path: "/v1/auth/login/mfa/passkey-options", body: func(c *cell) any {
+		return map[string]string{"mfa_token": "rmfa_" + strings.Repeat("A", 43)}
+	}, want: [callers]int{401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
+
 	// Organizations.
 	"create-organization": {path: "/v1/organizations", body: func(*cell) any { return map[string]string{"name": "Another"} }, want: [callers]int{401, 201, 201, 201, 201, 201, 201, 401, 201, 403}},
 	"list-organizations":  {path: "/v1/organizations", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
@@ -414,6 +441,23 @@ func ownerSession(t *testing.T, c *cell) {
 		t.Fatal(err)
 	}
 	c.vars["session"] = res.Session.ID
+}
+
+// strangePasskey names a passkey that is nobody's.
+func strangePasskey(_ *testing.T, c *cell) { c.vars["passkey"] = roster.NewID(roster.PrefixPasskey) }
+
+// pendingTOTP begins setting up an authenticator app for the caller, when a person.
+func pendingTOTP(t *testing.T, c *cell) {
+	if c.token == "" {
+		return
+	}
+	actor, err := c.f.s.env.App.Authenticate(ctx, c.token, "192.0.2.1", "t")
+	if err != nil || actor.Kind != roster.ActorUser {
+		return
+	}
+	if _, err := c.f.s.env.App.BeginTOTP(ctx, actor, testenv.Password); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // setPasswordLink makes a one-time set-password link for a new user.
