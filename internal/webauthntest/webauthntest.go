@@ -70,9 +70,11 @@ func (a *Authenticator) Create(opts []byte) ([]byte, *Credential, error) {
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
 	c := &Credential{ID: id, Key: key, UserHandle: handle}
-	x, y := make([]byte, 32), make([]byte, 32)
-	key.PublicKey.X.FillBytes(x)
-	key.PublicKey.Y.FillBytes(y)
+	pub, err := key.PublicKey.Bytes() // 0x04 | X | Y
+	if err != nil {
+		return nil, nil, err
+	}
+	x, y := pub[1:33], pub[33:65]
 	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
 		return nil, nil, err
