@@ -32,6 +32,6 @@ func (t *txn) notifyUser(u roster.User, template, orgID string, data map[string]
 
 // notifyPasswordChanged tells a user their password changed, so that a change they did not
 // make does not go unnoticed.
-func (a *App) notifyPasswordChanged(t *txn, u roster.User) error {
+func (a *Accounts) notifyPasswordChanged(t *txn, u roster.User) error {
 	return t.notifyUser(u, "password_changed", "", nil)
 }

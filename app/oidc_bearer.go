@@ -16,7 +16,7 @@ import (
 // like a JWT.
 
 // Issuer is the OpenID provider's issuer: the base URL, never the request's Host header.
-func (a *App) Issuer() string { return strings.TrimSuffix(a.cfg.BaseURL.String(), "/") }
+func (a *OIDC) Issuer() string { return strings.TrimSuffix(a.cfg.BaseURL.String(), "/") }
 
 // looksLikeJWT reports whether a bearer token has the shape of a compact JWS.
 func looksLikeJWT(s string) bool {
@@ -54,7 +54,7 @@ func (c accessTokenClaims) audiences() []string {
 // instance-wide rights, and, for a token issued for an organization, acting in that
 // organization only (access.go): a host application holding it reads and changes nothing of
 // the user's other organizations, though it may list them (the switcher's data).
-func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
+func (a *Auth) authenticateAccessToken(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
 	jws, err := jose.ParseSignedCompact(secret, accessTokenAlgorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return actor, unauth
@@ -64,7 +64,7 @@ func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, s
 		return actor, unauth
 	}
 	kid := jws.Signatures[0].Protected.KeyID
-	key, ok, err := a.publicKey(ctx, kid)
+	key, ok, err := a.app.SigningKeys.publicKey(ctx, kid)
 	if err != nil {
 		return actor, err
 	}
@@ -79,13 +79,13 @@ func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, s
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return actor, unauth
 	}
-	if c.Issuer != a.Issuer() || !slices.Contains(c.audiences(), a.Issuer()) || c.Expiry <= a.clock.Now().Unix() || c.ID == "" {
+	if c.Issuer != a.app.OIDC.Issuer() || !slices.Contains(c.audiences(), a.app.OIDC.Issuer()) || c.Expiry <= a.clock.Now().Unix() || c.ID == "" {
 		return actor, unauth
 	}
 	if roster.ValidID(roster.PrefixClient, c.Subject) {
 		// A machine client's token (client-credentials grant): the client acts on its own, in
 		// its organization only, with the token's permissions (oidc_machine.go).
-		_, cl, err := a.OIDCLiveClientToken(ctx, c.ID)
+		_, cl, err := a.app.Clients.LiveToken(ctx, c.ID)
 		if err == ErrOIDCGrant || (err == nil && cl.ID != c.Subject) {
 			return actor, unauth
 		}
@@ -95,7 +95,7 @@ func (a *App) authenticateAccessToken(ctx context.Context, actor roster.Actor, s
 		actor.Kind, actor.ClientID, actor.ClientOrgID, actor.OIDCTokenID = roster.ActorClient, cl.ID, cl.OrgID, c.ID
 		return actor, nil
 	}
-	t, err := a.OIDCLiveToken(ctx, c.ID)
+	t, err := a.app.OIDC.LiveToken(ctx, c.ID)
 	if err == ErrOIDCGrant {
 		return actor, unauth
 	}

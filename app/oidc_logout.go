@@ -52,8 +52,8 @@ const logoutTokenTTL = 2 * time.Minute
 
 // logoutToken returns a logout token for a user at a client, signed now with the client's
 // algorithm, whose jti is jti.
-func (a *App) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, jti string) (string, error) {
-	k, err := a.OIDCSigningKeyFor(ctx, cl.SigningAlg)
+func (a *Outbox) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, jti string) (string, error) {
+	k, err := a.app.SigningKeys.For(ctx, cl.SigningAlg)
 	if err != nil {
 		return "", err
 	}
@@ -64,7 +64,7 @@ func (a *App) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, jti
 	}
 	now := a.clock.Now()
 	payload, err := json.Marshal(map[string]any{
-		"iss": a.Issuer(), "aud": cl.ID, "sub": userID, "iat": now.Unix(), "exp": now.Add(logoutTokenTTL).Unix(),
+		"iss": a.app.OIDC.Issuer(), "aud": cl.ID, "sub": userID, "iat": now.Unix(), "exp": now.Add(logoutTokenTTL).Unix(),
 		"jti": jti, "events": map[string]any{backChannelEvent: map[string]any{}},
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func enqueueLogout(ctx context.Context, tx *sqlstore.Tx, clientID, userID string
 // suspension, a new organization role (entitled), a deactivation. A store role that changed
 // ends no token (the next refresh shows it). One indexed query per changed member, usually
 // finding none.
-func (a *App) queueEndedAccessLogouts(ctx context.Context, tx *sqlstore.Tx, keys []string) error {
+func (a *core) queueEndedAccessLogouts(ctx context.Context, tx *sqlstore.Tx, keys []string) error {
 	now := a.clock.Now()
 	queued := map[[2]string]bool{}
 	for _, k := range keys {
@@ -148,8 +148,8 @@ func (t *txn) queueSignOutLogouts(userID, except string) error {
 }
 
 // ClaimLogouts leases up to limit back-channel logouts that are due, for OutboxLease.
-func (a *App) ClaimLogouts(ctx context.Context, limit int) ([]OutboundEmail, error) {
-	return a.ClaimOutbox(ctx, []string{KindBackChannelLogout}, limit)
+func (a *Outbox) ClaimLogouts(ctx context.Context, limit int) ([]OutboundEmail, error) {
+	return a.Claim(ctx, []string{KindBackChannelLogout}, limit)
 }
 
 // errLogoutGone ends a logout whose receiver answered 410 Gone: it will never take one.
@@ -160,11 +160,11 @@ var errLogoutGone = errors.New("HTTP 410 Gone")
 // 410 Gone, which the audit log records; cancelled when the client is deleted or no longer
 // has a logout URI. The URI is the client's as registered now. It returns an error only when
 // the outcome could not be recorded (the lease then runs out and the attempt is made again).
-func (a *App) DeliverLogout(ctx context.Context, m OutboundEmail) error {
+func (a *Outbox) DeliverLogout(ctx context.Context, m OutboundEmail) error {
 	clientID, _ := m.Data["client_id"].(string)
 	userID, _ := m.Data["user_id"].(string)
 	jti, _ := m.Data["jti"].(string)
-	cl, err := a.OIDCClientByID(ctx, clientID)
+	cl, err := a.app.Clients.ByID(ctx, clientID)
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && cl.BackChannelLogoutURI == "") {
 		_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
 			return tx.EndEmail(ctx, m.ID, "cancelled", "the client is deleted or has no back-channel logout URI")
@@ -197,7 +197,7 @@ func (a *App) DeliverLogout(ctx context.Context, m OutboundEmail) error {
 }
 
 // postLogout posts a logout token to a URI; the receiver answers 200 or 204 when it took it.
-func (a *App) postLogout(ctx context.Context, uri, logoutToken string) error {
+func (a *Outbox) postLogout(ctx context.Context, uri, logoutToken string) error {
 	ctx, cancel := context.WithTimeout(ctx, logoutTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, strings.NewReader(url.Values{"logout_token": {logoutToken}}.Encode()))

@@ -148,7 +148,7 @@ func newSite(t testing.TB, e sqlstore.Engine) *site {
 	}))
 	t.Cleanup(srv.Close)
 	box := mail.NewMailbox(100000, log) // a shared site's tests read their emails from it
-	env.App.SetMailbox(box)
+	env.App.Outbox.SetMailbox(box)
 	env.RunOutbox(t, box, 50*time.Millisecond)
 	s.url, s.box = srv.URL, box
 	return s

@@ -100,11 +100,11 @@ func New(a *app.App, o Options) (http.Handler, error) {
 	if a.Config().BaseURL.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure()) // development on http://localhost
 	}
-	p, err := op.NewProvider(cfg, &storage{app: a}, op.StaticIssuer(a.Issuer()), opts...) // never from the Host header
+	p, err := op.NewProvider(cfg, &storage{app: a}, op.StaticIssuer(a.OIDC.Issuer()), opts...) // never from the Host header
 	if err != nil {
 		return nil, err
 	}
-	return &door{p: p, o: o, issuer: a.Issuer(), app: a}, nil
+	return &door{p: p, o: o, issuer: a.OIDC.Issuer(), app: a}, nil
 }
 
 // door adds what the library does not do to its handler: the iss authorization-response
@@ -139,7 +139,7 @@ func slowDown(w http.ResponseWriter, err error) {
 // (app/oidc_ratelimit.go), with access tokens typed at+jwt (token.go).
 func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		d.app.OIDCTokenServed(r.Context(), app.TokenRequest{IP: httpserver.ClientIP(r.Context())}, false, true)
+		d.app.OIDC.TokenServed(r.Context(), app.TokenRequest{IP: httpserver.ClientIP(r.Context())}, false, true)
 		oauthError(w, http.StatusBadRequest, "invalid_request")
 		return
 	}
@@ -147,7 +147,7 @@ func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	// and the client's name its signing key.
 	r = withClient(r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm)))
 	tr := app.TokenRequest{ClientID: clientOf(r.Context()), IP: httpserver.ClientIP(r.Context())}
-	if err := d.app.OIDCTokenAttempt(r.Context(), tr); err != nil {
+	if err := d.app.OIDC.TokenAttempt(r.Context(), tr); err != nil {
 		slowDown(w, err)
 		return
 	}
@@ -156,7 +156,7 @@ func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{header: w.Header()}
 	d.p.ServeHTTP(rec, r)
 	status, body := cmp.Or(rec.status, http.StatusOK), rec.body.Bytes()
-	d.app.OIDCTokenServed(r.Context(), tr, ok, status == http.StatusBadRequest || status == http.StatusUnauthorized)
+	d.app.OIDC.TokenServed(r.Context(), tr, ok, status == http.StatusBadRequest || status == http.StatusUnauthorized)
 	if status == http.StatusOK {
 		typed, err := d.typeAccessToken(r.Context(), body)
 		if err != nil {

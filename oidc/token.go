@@ -100,7 +100,7 @@ func (d *door) resign(ctx context.Context, compact, typ string, edit func(map[st
 			return "", err
 		}
 	}
-	return d.app.SignOIDC(ctx, jws.Signatures[0].Protected.KeyID, typ, payload)
+	return d.app.SigningKeys.Sign(ctx, jws.Signatures[0].Protected.KeyID, typ, payload)
 }
 
 // claimHash is at_hash (OpenID Connect Core §3.1.3.6): the left half of the SHA-256 of the
