@@ -14,6 +14,14 @@ import (
 // console (console_views.go, passwords.go, me.go).
 type Accounts struct{ *core }
 
+// resetLimits bounds password reset requests in each process, per IP address and per
+// address; the database limits the links one account receives across processes.
+type resetLimits struct{ perIP, perAddr *rateLimiter }
+
+func newResetLimits() resetLimits {
+	return resetLimits{perIP: newRateLimiter(10, time.Minute), perAddr: newRateLimiter(5, time.Hour)}
+}
+
 // Account emails: direct creation of users with a set-password link, password resets,
 // address verification and address changes. Every link is a user_tokens row created here
 // with an unusable placeholder hash; the outbox worker mints the real token as it sends.
@@ -171,10 +179,10 @@ func (a *Accounts) RequestPasswordReset(ctx context.Context, actor roster.Actor,
 		return err
 	}
 	now := a.clock.Now()
-	if ok, wait := a.mail.resetIP.allow(actor.IP, now); !ok {
+	if ok, wait := a.resets.perIP.allow(actor.IP, now); !ok {
 		return rateLimited(wait)
 	}
-	if ok, wait := a.mail.resetAddr.allow(addr, now); !ok {
+	if ok, wait := a.resets.perAddr.allow(addr, now); !ok {
 		return rateLimited(wait)
 	}
 	return a.write(ctx, actor, func(t *txn) error {

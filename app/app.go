@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/internal/gate"
+	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/webhook"
@@ -112,7 +114,7 @@ type App struct {
 type core struct {
 	app    *App
 	db     *sqlstore.DB
-	bells  map[string]*bell // what wakes the background loops, by kind (App.Wake)
+	bells  map[string]*bell // what wakes the background loops, by kind (Outbox.Wake)
 	cfg    Config
 	clock  roster.Clock
 	log    *slog.Logger
@@ -122,10 +124,11 @@ type core struct {
 	// IP when no client is proven; tokenRequests every request per client (oidc_ratelimit.go).
 	tokenFailures *rateLimiter
 	tokenRequests *rateLimiter
-	mail          mailState
-	hooks         *webhook.Client // sends webhook deliveries (webhooks.go)
-	index         *accessIndex    // the in-memory access index (index.go)
-	images        imageGate       // logo uploads: per-user rate and decodes at once (images.go)
+	mailbox       atomic.Pointer[mail.Mailbox] // without SMTP, the development mailbox (outbox.go)
+	resets        resetLimits                  // password reset requests (accounts.go)
+	hooks         *webhook.Client              // sends webhook deliveries (webhooks.go)
+	index         *accessIndex                 // the in-memory access index (index.go)
+	images        imageGate                    // logo uploads: per-user rate and decodes at once (images.go)
 
 	// attempts bounds the password checks in flight (each a database write and a hash), so
 	// that a flood of logins is refused at once instead of queueing for the database.
@@ -160,7 +163,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 
 		tokenFailures: newRateLimiter(OIDCTokenFailures, time.Minute),
 		tokenRequests: newRateLimiter(cmp.Or(cfg.TokenPerClient, DefaultTokenPerClient), time.Minute),
-		mail:          newMailState(),
+		resets:        newResetLimits(),
 		bells:         map[string]*bell{},
 		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),

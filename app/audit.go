@@ -8,7 +8,7 @@ import (
 )
 
 // Audit reads the audit log, exports it (export.go) and serves the event feed derived from it
-// (events.go).
+// (events.go). What an audit event is, and its actions, is the root's audit.go.
 type Audit struct{ *core }
 
 // AuditFilter narrows a listing of an organization's audit events.

@@ -73,7 +73,7 @@ func (a *Invitations) Expire(ctx context.Context) (int, error) {
 const MaxEventWait = 60 * time.Second
 
 // WaitEvents is Events that waits, when no event follows the cursor, until one is committed
-// (in this process, or on PostgreSQL in any: App.Wake) or wait has passed, or ctx ends; it
+// (in this process, or on PostgreSQL in any: Outbox.Wake) or wait has passed, or ctx ends; it
 // then answers the empty page, the cursor unchanged.
 func (a *Audit) WaitEvents(ctx context.Context, actor roster.Actor, orgID string, after int64, limit int, wait time.Duration) (EventPage, error) {
 	if wait < 0 || wait > MaxEventWait {

@@ -14,7 +14,7 @@ func (t *txn) email(e roster.Email) error {
 	if e.Data == nil {
 		e.Data = map[string]any{}
 	}
-	return t.Enqueue(t.ctx, KindEmail, e, t.now) // wakes the email loops once committed (App.Wake)
+	return t.Enqueue(t.ctx, KindEmail, e, t.now) // wakes the email loops once committed (Outbox.Wake)
 }
 
 // notifyUser writes a notification to a user's current address, if they have proved it;

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -64,19 +63,6 @@ func Backoff(attempts int) time.Duration {
 	return min(time.Minute<<(attempts-1), maxBackoff)
 }
 
-// mailState is the app's side of mail delivery: without SMTP, the development mailbox.
-type mailState struct {
-	mailbox atomic.Pointer[mail.Mailbox]
-
-	// Password reset requests, limited per IP address and per address in each process; the
-	// database limits the links one account receives across processes.
-	resetIP, resetAddr *rateLimiter
-}
-
-func newMailState() mailState {
-	return mailState{resetIP: newRateLimiter(10, time.Minute), resetAddr: newRateLimiter(5, time.Hour)}
-}
-
 // bell wakes every loop that waits on it: ring closes the channel wait returned.
 type bell struct {
 	mu sync.Mutex
@@ -115,7 +101,7 @@ func (a *Outbox) Wake(kind string) <-chan struct{} {
 
 // SetMailbox tells the app that emails go to the development mailbox (no SMTP configured),
 // so that operators can read it.
-func (a *Outbox) SetMailbox(m *mail.Mailbox) { a.mail.mailbox.Store(m) }
+func (a *Outbox) SetMailbox(m *mail.Mailbox) { a.mailbox.Store(m) }
 
 // Mailbox returns the development mailbox's messages, newest first (operators). Without it
 // (SMTP is configured), the answer is not_found.
@@ -123,7 +109,7 @@ func (a *Outbox) Mailbox(ctx context.Context, actor roster.Actor) ([]mail.Messag
 	if err := requireOperator(actor); err != nil {
 		return nil, err
 	}
-	m := a.mail.mailbox.Load()
+	m := a.mailbox.Load()
 	if m == nil {
 		return nil, roster.Errorf(roster.ENotFound, "the development mailbox is off: this instance sends email over SMTP")
 	}

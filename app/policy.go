@@ -9,6 +9,9 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// This file reads and changes an organization's policy (Organizations.Policy, SetPolicy); what
+// a policy is and what it requires is the root's policy.go.
+
 // Policy returns an organization's policy (owner and admins).
 func (a *Organizations) Policy(ctx context.Context, actor roster.Actor, orgID string) (roster.Policy, error) {
 	s, err := a.orgScope(ctx, a.read(), actor, orgID, false)

@@ -396,7 +396,7 @@ func (t *txn) webhookEvent(ev roster.Event) error {
 }
 
 // enqueueWebhook writes one delivery to the outbox, which wakes the webhook loops once
-// committed (App.Wake).
+// committed (Outbox.Wake).
 func (t *txn) enqueueWebhook(w roster.WebhookEndpoint, ev roster.Event) error {
 	return t.EnqueueWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, ev, t.now, t.now)
 }

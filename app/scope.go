@@ -7,6 +7,10 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// This file derives what an actor holds in an organization from the database (access,
+// userAccess) and the scope a use case works in (orgScope, storeScope, orgWrite). The rules
+// that decide with it are the root's access.go; none is restated here.
+
 // catalog returns the permission catalog: Roster's own plus the host application's, read
 // afresh so that a permission registered by another Roster process counts at once.
 func (a *core) catalog(ctx context.Context, c *sqlstore.Conn) (*roster.Catalog, error) {
