@@ -65,7 +65,7 @@ func New(a *app.App, r *mail.Renderer, send mail.Sender, log *slog.Logger, o Opt
 // Run delivers until ctx ends, in three loops of their own: emails one batch at a time,
 // webhooks with up to Options.Webhooks deliveries in flight (one per endpoint), and
 // back-channel logouts a batch at a time, the batch's posts in parallel. Each loop starts at
-// once when a commit wrote work for it (App.Wake: in this process, or on PostgreSQL in any),
+// once when a commit wrote work for it (app.Outbox.Wake: in this process, or on PostgreSQL in any),
 // and every poll interval for retries that fall due.
 func (w *Worker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
