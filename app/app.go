@@ -134,8 +134,9 @@ type core struct {
 	// that a flood of logins is refused at once instead of queueing for the database.
 	attempts *gate.Gate
 
-	keys keyCache  // the OpenID signing keys, unsealed (oidc_keys.go)
-	cors corsCache // the clients' CORS origins (cors.go)
+	keys     keyCache       // the OpenID signing keys, unsealed (oidc_keys.go)
+	verified verifiedTokens // access tokens whose signature this node checked (oidc_bearer.go)
+	cors     corsCache      // the clients' CORS origins (cors.go)
 
 	dns *net.Resolver // looks up the TXT records of domains (domains.go)
 }

@@ -270,6 +270,12 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 		if st := call(t, http.MethodGet, f.s.URL+"/v1/me", tok.AccessToken, nil, nil); st != http.StatusOK {
 			t.Fatalf("genuine token: %d", st)
 		}
+		// Verified once, the genuine token is remembered; its forgeries are not.
+		for name, jwt := range forged {
+			if st := call(t, http.MethodGet, f.s.URL+"/v1/me", jwt, nil, nil); st != http.StatusUnauthorized {
+				t.Errorf("%s, after the genuine token: %d, want 401", name, st)
+			}
+		}
 		// Discovery names the base URL as issuer even when asked under another Host.
 		req, _ := http.NewRequest(http.MethodGet, f.s.URL+"/.well-known/openid-configuration", nil)
 		req.Host = "evil.example"
@@ -318,6 +324,10 @@ func TestAccessEndsAtOnce(t *testing.T) {
 		after := claims(t, tok.AccessToken)
 		if after["store_roles"].([]any)[0] != "member" || after["access_version"] == before["access_version"] {
 			t.Fatalf("after a role change: %v", after)
+		}
+		// Used once (so verified and remembered by this node), then suspended: still refused.
+		if st := call(t, http.MethodGet, f.s.URL+"/v1/me", tok.AccessToken, nil, nil); st != http.StatusOK {
+			t.Fatalf("member's token on /v1: %d", st)
 		}
 		if err := f.s.App.Members.Suspend(testenv.Ctx, f.actor, f.org.ID, bob.ID); err != nil {
 			t.Fatal(err)
