@@ -286,7 +286,7 @@ func (a *Auth) Logout(ctx context.Context, actor roster.Actor) error {
 		return roster.Errorf(roster.EInvalid, "only a session can be logged out; API keys are revoked instead")
 	}
 	return a.write(ctx, actor, func(t *txn) error {
-		if err := t.DeleteSession(t.ctx, actor.UserID, actor.SessionID); err != nil {
+		if _, err := t.endSessions(actor.UserID, actor.SessionID, ""); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "user.logged_out", TargetType: "session", TargetID: actor.SessionID})

@@ -81,7 +81,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, actor roster.Actor, curre
 		if err := t.SetPasswordHash(t.ctx, u.ID, hash, t.now); err != nil {
 			return err
 		}
-		ended, err := t.DeleteUserSessions(t.ctx, u.ID, actor.SessionID)
+		ended, err := t.endSessions(u.ID, "", actor.SessionID)
 		if err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func (a *Auth) RevokeSession(ctx context.Context, actor roster.Actor, sessionID 
 		return roster.NotFound("session")
 	}
 	return a.write(ctx, actor, func(t *txn) error {
-		if err := t.DeleteSession(t.ctx, actor.UserID, sessionID); err != nil {
+		if _, err := t.endSessions(actor.UserID, sessionID, ""); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "session.revoked", TargetType: "session", TargetID: sessionID})
@@ -153,7 +153,7 @@ func (a *Auth) RevokeOtherSessions(ctx context.Context, actor roster.Actor) (int
 		return 0, err
 	}
 	return writeValue(ctx, a.core, actor, func(t *txn) (int64, error) {
-		n, err := t.DeleteUserSessions(t.ctx, actor.UserID, actor.SessionID)
+		n, err := t.endSessions(actor.UserID, "", actor.SessionID)
 		if err != nil {
 			return 0, err
 		}

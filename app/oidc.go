@@ -64,6 +64,7 @@ type OIDCAuthRequest struct {
 	OrgID    string // what they chose, with the scope organization
 	StoreID  string
 	AuthTime time.Time
+	Session  string // the Roster session the user signed in with: the tokens' sid
 	Created  time.Time
 }
 
@@ -74,7 +75,7 @@ func (r OIDCAuthRequest) Done() bool { return r.UserID != "" }
 func (r OIDCAuthRequest) HasScope(s string) bool { return slices.Contains(r.Scopes, s) }
 
 func authRequestFrom(row sqlstore.OIDCAuthRequest) (OIDCAuthRequest, error) {
-	r := OIDCAuthRequest{ID: row.ID, ClientID: row.ClientID, UserID: row.UserID, OrgID: row.OrgID, StoreID: row.StoreID, Created: row.CreatedAt}
+	r := OIDCAuthRequest{ID: row.ID, ClientID: row.ClientID, UserID: row.UserID, OrgID: row.OrgID, StoreID: row.StoreID, Session: row.SessionID, Created: row.CreatedAt}
 	if row.AuthTime != nil {
 		r.AuthTime = *row.AuthTime
 	}
@@ -298,7 +299,7 @@ func (a *OIDC) CompleteSignIn(ctx context.Context, actor roster.Actor, id string
 		if authTime.IsZero() {
 			authTime = t.now
 		}
-		if err := t.CompleteOIDCAuthRequest(t.ctx, id, actor.UserID, choice.OrgID, choice.StoreID, authTime); err != nil {
+		if err := t.CompleteOIDCAuthRequest(t.ctx, id, actor.UserID, choice.OrgID, choice.StoreID, actor.SessionID, authTime); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "oidc.signed_in", OrgID: choice.OrgID, StoreID: choice.StoreID,
@@ -382,7 +383,8 @@ type IssueInput struct {
 	Scopes   []string
 	Audience []string
 	AuthTime time.Time
-	Refresh  bool // issue a refresh token too
+	Session  string // the Roster session the sign-in began in (sid), "" when none
+	Refresh  bool   // issue a refresh token too
 
 	CodeRequestID string // the authorization request whose code is exchanged, or
 	RefreshID     string // the refresh token exchanged (rotated)
@@ -438,7 +440,7 @@ func (a *OIDC) IssueTokens(ctx context.Context, in IssueInput) (Issued, error) {
 		res := Issued{AccessID: roster.NewID(roster.PrefixToken), ExpiresAt: t.now.Add(cl.AccessTokenTTL)}
 		tok := sqlstore.OIDCToken{ID: res.AccessID, Kind: "access", FamilyID: family, ClientID: cl.ID, UserID: in.UserID,
 			OrgID: in.OrgID, StoreID: in.StoreID, Scopes: in.Scopes, Audience: in.Audience, AuthTime: in.AuthTime,
-			CreatedAt: t.now, ExpiresAt: res.ExpiresAt}
+			CreatedAt: t.now, ExpiresAt: res.ExpiresAt, SessionID: in.Session}
 		if err := t.CreateOIDCToken(t.ctx, tok, ""); err != nil {
 			return Issued{}, err
 		}
@@ -685,15 +687,31 @@ func (a *OIDC) Switch(ctx context.Context, userID, orgID, storeID string) (OIDCC
 
 // EndSession is RP-initiated logout, for a user named by an ID token the provider signed:
 // every token of theirs at that client is revoked and, when the browser's session (its
-// session token, if any) is theirs, it ends too.
+// session token, if any) is theirs, it ends too, with the other applications' sessions that
+// began in it (Auth.Logout). Without that session, the sign-out is of the user: every other
+// application holding their tokens is sent a back-channel logout.
 func (a *OIDC) EndSession(ctx context.Context, sessionToken, ip, userAgent, userID, clientID string) error {
 	if userID == "" || clientID == "" {
 		return roster.Invalidf("id_token_hint", "an id_token_hint is required to sign out")
 	}
-	err := a.write(ctx, roster.System(), func(t *txn) error {
-		// The other applications where the user is signed in hear of it (oidc_logout.go).
-		if err := t.queueSignOutLogouts(userID, clientID); err != nil {
+	var session roster.Actor
+	if sessionToken != "" {
+		actor, err := a.app.Auth.Authenticate(ctx, sessionToken, ip, userAgent)
+		switch {
+		case roster.ErrorCode(err) == roster.EUnauthenticated:
+			// no session: the sign-out is of the user
+		case err != nil:
 			return err
+		case actor.UserID == userID && actor.SessionID != "":
+			session = actor
+		}
+	}
+	err := a.write(ctx, roster.System(), func(t *txn) error {
+		if session.SessionID == "" {
+			// The other applications where the user is signed in hear of it (oidc_logout.go).
+			if err := t.queueSignOutLogouts(userID, clientID); err != nil {
+				return err
+			}
 		}
 		n, err := t.RevokeOIDCUserClient(t.ctx, userID, clientID, t.now)
 		if err != nil {
@@ -702,15 +720,8 @@ func (a *OIDC) EndSession(ctx context.Context, sessionToken, ip, userAgent, user
 		return t.audit(roster.AuditEvent{Action: "oidc.signed_out", TargetType: "client", TargetID: clientID,
 			After: map[string]any{"user_id": userID, "revoked": n}})
 	})
-	if err != nil || sessionToken == "" {
+	if err != nil || session.SessionID == "" {
 		return err
 	}
-	actor, err := a.app.Auth.Authenticate(ctx, sessionToken, ip, userAgent)
-	if roster.ErrorCode(err) == roster.EUnauthenticated || (err == nil && (actor.UserID != userID || actor.SessionID == "")) {
-		return nil // no session, or someone else's: nothing more to end here
-	}
-	if err != nil {
-		return err
-	}
-	return a.app.Auth.Logout(ctx, actor)
+	return a.app.Auth.Logout(ctx, session)
 }

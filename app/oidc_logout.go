@@ -19,7 +19,9 @@ import (
 )
 
 // Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a user signs out of
-// Roster through an application, or when a change ends their access (a removal, a suspension,
+// Roster (through an application or in the console), or a Roster session of theirs ends
+// otherwise (revoked from the account page, a password change or reset), or when a change
+// ends their access (a removal, a suspension,
 // a new organization role, a deactivation), the applications that hold live tokens of theirs
 // and registered a back-channel logout URI are sent a logout token, so that they end their own
 // sessions.
@@ -51,8 +53,9 @@ const logoutTimeout = 5 * time.Second
 const logoutTokenTTL = 2 * time.Minute
 
 // logoutToken returns a logout token for a user at a client, signed now with the client's
-// algorithm, whose jti is jti.
-func (a *Outbox) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, jti string) (string, error) {
+// algorithm, whose jti is jti; sid, when not "", names the Roster session that ended (the
+// sid of the ID tokens issued in it), else the logout is of every session of the user.
+func (a *Outbox) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, sid, jti string) (string, error) {
 	k, err := a.app.SigningKeys.For(ctx, cl.SigningAlg)
 	if err != nil {
 		return "", err
@@ -63,10 +66,14 @@ func (a *Outbox) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, 
 		return "", err
 	}
 	now := a.clock.Now()
-	payload, err := json.Marshal(map[string]any{
+	claims := map[string]any{
 		"iss": a.app.OIDC.Issuer(), "aud": cl.ID, "sub": userID, "iat": now.Unix(), "exp": now.Add(logoutTokenTTL).Unix(),
 		"jti": jti, "events": map[string]any{backChannelEvent: map[string]any{}},
-	})
+	}
+	if sid != "" {
+		claims["sid"] = sid
+	}
+	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
@@ -78,10 +85,47 @@ func (a *Outbox) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, 
 }
 
 // enqueueLogout writes the back-channel logout of a user at a client to the outbox, in the
-// transaction of the change that causes it. Its jti is chosen here, once for every attempt.
-func enqueueLogout(ctx context.Context, tx *sqlstore.Tx, clientID, userID string, now time.Time) error {
+// transaction of the change that causes it: of the user's sessions begun in the Roster
+// session sid, or of all of them when sid is "". Its jti is chosen here, once for every
+// attempt.
+func enqueueLogout(ctx context.Context, tx *sqlstore.Tx, clientID, userID, sid string, now time.Time) error {
+	data := map[string]any{"client_id": clientID, "user_id": userID, "jti": token.Random()}
+	if sid != "" {
+		data["sid"] = sid
+	}
 	return tx.Enqueue(ctx, KindBackChannelLogout, roster.Email{ID: roster.NewID(roster.PrefixMessage), Template: KindBackChannelLogout,
-		To: clientID, Data: map[string]any{"client_id": clientID, "user_id": userID, "jti": token.Random()}}, now)
+		To: clientID, Data: data}, now)
+}
+
+// endSessions ends Roster sessions of a user — the one sessionID, or, when it is "", every
+// one but except — and with them the applications' sessions that began in them: their tokens
+// are revoked, and the applications that registered a back-channel logout URI are sent a
+// logout naming the session (sid). It returns how many Roster sessions ended.
+func (t *txn) endSessions(userID, sessionID, except string) (int64, error) {
+	n := int64(1)
+	var err error
+	if sessionID != "" {
+		err = t.DeleteSession(t.ctx, userID, sessionID)
+	} else {
+		n, err = t.DeleteUserSessions(t.ctx, userID, except)
+	}
+	if err != nil {
+		return 0, err
+	}
+	apps, err := t.OIDCSessionApps(t.ctx, userID, sessionID, except, t.now)
+	if err != nil || len(apps) == 0 {
+		return n, err
+	}
+	for _, ap := range apps {
+		if ap.LogoutURI == "" {
+			continue
+		}
+		if err := enqueueLogout(t.ctx, t.Tx, ap.ClientID, userID, ap.SessionID, t.now); err != nil {
+			return 0, err
+		}
+	}
+	_, err = t.RevokeOIDCSessions(t.ctx, userID, sessionID, except, t.now)
+	return n, err
 }
 
 // queueEndedAccessLogouts runs in every transaction that changes access, before it commits
@@ -119,7 +163,7 @@ func (a *core) queueEndedAccessLogouts(ctx context.Context, tx *sqlstore.Tx, key
 			if err != ErrOIDCGrant {
 				return err
 			}
-			if err := enqueueLogout(ctx, tx, lc.ClientID, user, now); err != nil {
+			if err := enqueueLogout(ctx, tx, lc.ClientID, user, "", now); err != nil {
 				return err
 			}
 			queued[[2]string{lc.ClientID, user}] = true
@@ -140,7 +184,7 @@ func (t *txn) queueSignOutLogouts(userID, except string) error {
 		if clientID == except {
 			continue
 		}
-		if err := enqueueLogout(t.ctx, t.Tx, clientID, userID, t.now); err != nil {
+		if err := enqueueLogout(t.ctx, t.Tx, clientID, userID, "", t.now); err != nil {
 			return err
 		}
 	}
@@ -164,6 +208,7 @@ func (a *Outbox) DeliverLogout(ctx context.Context, m OutboundEmail) error {
 	clientID, _ := m.Data["client_id"].(string)
 	userID, _ := m.Data["user_id"].(string)
 	jti, _ := m.Data["jti"].(string)
+	sid, _ := m.Data["sid"].(string)
 	cl, err := a.app.Clients.ByID(ctx, clientID)
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && cl.BackChannelLogoutURI == "") {
 		_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
@@ -174,7 +219,7 @@ func (a *Outbox) DeliverLogout(ctx context.Context, m OutboundEmail) error {
 	if err != nil {
 		return err
 	}
-	tok, cause := a.logoutToken(ctx, cl, userID, jti)
+	tok, cause := a.logoutToken(ctx, cl, userID, sid, jti)
 	if cause == nil {
 		cause = a.postLogout(ctx, cl.BackChannelLogoutURI, tok)
 	}

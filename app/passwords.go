@@ -60,7 +60,7 @@ func (a *Accounts) SetPasswordWithLink(ctx context.Context, actor roster.Actor, 
 		if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
 			return roster.User{}, err
 		}
-		if _, err := t.DeleteUserSessions(t.ctx, u.ID, ""); err != nil {
+		if _, err := t.endSessions(u.ID, "", ""); err != nil {
 			return roster.User{}, err
 		}
 		if err := t.ClearLoginFailures(t.ctx, loginKey(u.Email)); err != nil {

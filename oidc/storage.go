@@ -195,8 +195,9 @@ func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil 
 func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) (app.Issued, error) {
 	switch r := req.(type) {
 	case *authRequest:
+		issuedIn(ctx, r.Session)
 		return s.app.OIDC.IssueTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
-			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Refresh: refresh, CodeRequestID: r.ID, Since: r.Created}) // the choice was made after the request came: a membership change since then refuses the code
+			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Session: r.Session, Refresh: refresh, CodeRequestID: r.ID, Since: r.Created}) // the choice was made after the request came: a membership change since then refuses the code
 	case *refreshRequest:
 		since, from := r.CreatedAt, r.OrgID
 		if switched, err := s.switchTo(ctx, r); err != nil {
@@ -204,8 +205,9 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) 
 		} else if switched && r.OrgID != from {
 			since = time.Time{} // a new grant in the other organization, checked just now
 		}
+		issuedIn(ctx, r.SessionID)
 		return s.app.OIDC.IssueTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
-			Scopes: r.Scopes, Audience: r.Audience, AuthTime: r.AuthTime, Refresh: refresh, RefreshID: r.ID, FamilyID: r.FamilyID, Since: since})
+			Scopes: r.Scopes, Audience: r.Audience, AuthTime: r.AuthTime, Session: r.SessionID, Refresh: refresh, RefreshID: r.ID, FamilyID: r.FamilyID, Since: since})
 	}
 	return app.Issued{}, zoidc.ErrUnsupportedGrantType()
 }
