@@ -70,11 +70,11 @@ func New(a *app.App, o Options) (http.Handler, error) {
 		BackChannelLogoutSupported: true,
 		// Logout tokens and ID tokens name the Roster session the sign-in began in (sid).
 		BackChannelLogoutSessionSupported: true,
-		CodeMethodS256:             true,
-		AuthMethodPost:             true,
-		GrantTypeRefreshToken:      true,
-		SupportedScopes:            app.OIDCScopes,
-		SupportedUILocales:         []language.Tag{language.English, language.French, language.Spanish},
+		CodeMethodS256:                    true,
+		AuthMethodPost:                    true,
+		GrantTypeRefreshToken:             true,
+		SupportedScopes:                   app.OIDCScopes,
+		SupportedUILocales:                []language.Tag{language.English, language.French, language.Spanish},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "at_hash", "c_hash", "azp", "sid",
 			"email", "email_verified", "name", "locale", "org_id", "org_role", "store_id", "store_roles", "permissions", "access_version"},
 	}
