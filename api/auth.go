@@ -99,7 +99,7 @@ type userOutput struct{ Body User }
 func (s *Server) registerAuth() {
 	register(s.api, public(op("signup", http.MethodPost, "/v1/auth/signup", "Create an account", "Authentication")),
 		func(ctx context.Context, in *signupInput) (*acceptedOutput, error) {
-			err := s.app.Signup(ctx, actor(ctx), app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password, Locale: in.Body.Locale})
+			err := s.app.Auth.Signup(ctx, actor(ctx), app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password, Locale: in.Body.Locale})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -108,7 +108,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("login", http.MethodPost, "/v1/auth/login", "Log in", "Authentication")),
 		func(ctx context.Context, in *loginInput) (*loginOutput, error) {
-			res, err := s.app.Login(ctx, actor(ctx), app.LoginInput{Email: in.Body.Email, Password: in.Body.Password})
+			res, err := s.app.Auth.Login(ctx, actor(ctx), app.LoginInput{Email: in.Body.Email, Password: in.Body.Password})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -119,7 +119,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("login-mfa", http.MethodPost, "/v1/auth/login/mfa", "Finish a login with a second factor", "Authentication")),
 		func(ctx context.Context, in *loginMFAInput) (*loginOutput, error) {
-			res, err := s.app.CompleteLogin(ctx, actor(ctx), app.SecondFactorInput{Token: in.Body.MFAToken, Code: in.Body.Code, Passkey: answerBytes(in.Body.Passkey)})
+			res, err := s.app.Auth.CompleteLogin(ctx, actor(ctx), app.SecondFactorInput{Token: in.Body.MFAToken, Code: in.Body.Code, Passkey: answerBytes(in.Body.Passkey)})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -129,7 +129,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, op("logout", http.MethodPost, "/v1/auth/logout", "Log out", "Authentication"),
 		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
-			if err := s.app.Logout(ctx, actor(ctx)); err != nil {
+			if err := s.app.Auth.Logout(ctx, actor(ctx)); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return &logoutOutput{SetCookie: httpserver.NewSessionCookie("", time.Time{}, s.https)}, nil
@@ -137,7 +137,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("set-password", http.MethodPost, "/v1/auth/password-reset/confirm", "Set a password through a one-time link", "Authentication")),
 		func(ctx context.Context, in *setPasswordInput) (*userOutput, error) {
-			u, err := s.app.SetPasswordWithLink(ctx, actor(ctx), in.Body.Token, in.Body.Password)
+			u, err := s.app.Accounts.SetPasswordWithLink(ctx, actor(ctx), in.Body.Token, in.Body.Password)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -146,7 +146,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("setup", http.MethodPost, "/v1/setup", "Create the first operator", "Operators")),
 		func(ctx context.Context, in *setupInput) (*userOutput, error) {
-			u, err := s.app.CompleteSetup(ctx, actor(ctx), in.Body.Token, app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password})
+			u, err := s.app.Operator.CompleteSetup(ctx, actor(ctx), in.Body.Token, app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

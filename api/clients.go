@@ -82,7 +82,7 @@ func (s *Server) registerClients() {
 	register(s.api, op("create-client", http.MethodPost, "/v1/clients", "Register an application that signs in with Roster", "Sign in with Roster"),
 		func(ctx context.Context, in *createClientInput) (*clientOutput, error) {
 			b := in.Body
-			c, secret, err := s.app.CreateClient(ctx, actor(ctx), app.ClientInput{Name: b.Name, Public: b.Type == "public",
+			c, secret, err := s.app.Clients.Create(ctx, actor(ctx), app.ClientInput{Name: b.Name, Public: b.Type == "public",
 				RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, Scopes: b.Scopes,
 				AccessTokenTTL: time.Duration(b.AccessTokenTTL) * time.Second, RefreshTokenTTL: time.Duration(b.RefreshTokenTTL) * time.Second,
 				FirstParty: b.FirstParty, BackChannelLogoutURI: b.BackChannelLogoutURI, SigningAlg: b.SigningAlg,
@@ -95,7 +95,7 @@ func (s *Server) registerClients() {
 
 	register(s.api, op("list-clients", http.MethodGet, "/v1/clients", "List the registered applications", "Sign in with Roster"),
 		func(ctx context.Context, _ *struct{}) (*clientsOutput, error) {
-			list, err := s.app.Clients(ctx, actor(ctx))
+			list, err := s.app.Clients.List(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -106,7 +106,7 @@ func (s *Server) registerClients() {
 
 	register(s.api, op("get-client", http.MethodGet, "/v1/clients/{id}", "Show a registered application", "Sign in with Roster"),
 		func(ctx context.Context, in *ClientPath) (*clientOutput, error) {
-			c, err := s.app.Client(ctx, actor(ctx), in.ID)
+			c, err := s.app.Clients.Get(ctx, actor(ctx), in.ID)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -115,7 +115,7 @@ func (s *Server) registerClients() {
 
 	register(s.api, op("delete-client", http.MethodDelete, "/v1/clients/{id}", "Delete a registered application", "Sign in with Roster"),
 		func(ctx context.Context, in *ClientPath) (*struct{}, error) {
-			if err := s.app.DeleteClient(ctx, actor(ctx), in.ID); err != nil {
+			if err := s.app.Clients.Delete(ctx, actor(ctx), in.ID); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil

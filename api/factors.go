@@ -157,7 +157,7 @@ func answerBytes(m map[string]any) []byte {
 func (s *Server) registerFactors() {
 	register(s.api, op("list-factors", http.MethodGet, "/v1/me/factors", "List my second factors", "Account"),
 		func(ctx context.Context, _ *struct{}) (*factorsOutput, error) {
-			fs, left, err := s.app.Factors(ctx, actor(ctx))
+			fs, left, err := s.app.MFA.Factors(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -171,7 +171,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("begin-totp", http.MethodPost, "/v1/me/factors/totp", "Begin setting up an authenticator app", "Account"),
 		func(ctx context.Context, in *passwordInput) (*totpSetupOutput, error) {
-			setup, err := s.app.BeginTOTP(ctx, actor(ctx), in.password())
+			setup, err := s.app.MFA.BeginTOTP(ctx, actor(ctx), in.password())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -182,7 +182,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("confirm-totp", http.MethodPost, "/v1/me/factors/totp/confirm", "Turn on the authenticator app with a first code", "Account"),
 		func(ctx context.Context, in *confirmTOTPInput) (*recoveryCodesOutput, error) {
-			codes, err := s.app.ConfirmTOTP(ctx, actor(ctx), in.Body.Code)
+			codes, err := s.app.MFA.ConfirmTOTP(ctx, actor(ctx), in.Body.Code)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -193,7 +193,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("remove-totp", http.MethodDelete, "/v1/me/factors/totp", "Remove the authenticator app and the recovery codes", "Account"),
 		func(ctx context.Context, in *proofInput) (*struct{}, error) {
-			if err := s.app.DisableTwoFactor(ctx, actor(ctx), in.Body.proof()); err != nil {
+			if err := s.app.MFA.Disable(ctx, actor(ctx), in.Body.proof()); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -201,7 +201,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("regenerate-recovery-codes", http.MethodPost, "/v1/me/factors/recovery-codes", "Make new recovery codes", "Account"),
 		func(ctx context.Context, in *proofInput) (*recoveryCodesOutput, error) {
-			codes, err := s.app.RegenerateRecoveryCodes(ctx, actor(ctx), in.Body.proof())
+			codes, err := s.app.MFA.RegenerateRecoveryCodes(ctx, actor(ctx), in.Body.proof())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -212,7 +212,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("begin-passkey-registration", http.MethodPost, "/v1/me/factors/passkeys/options", "Begin adding a passkey", "Account"),
 		func(ctx context.Context, in *passwordInput) (*passkeyOptionsOutput, error) {
-			opts, err := s.app.BeginPasskeyRegistration(ctx, actor(ctx), in.password())
+			opts, err := s.app.Passkeys.BeginRegistration(ctx, actor(ctx), in.password())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -222,7 +222,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("add-passkey", http.MethodPost, "/v1/me/factors/passkeys", "Add a passkey", "Account"),
 		func(ctx context.Context, in *addPasskeyInput) (*passkeyOutput, error) {
-			p, err := s.app.FinishPasskeyRegistration(ctx, actor(ctx), in.Body.Name, answerBytes(in.Body.Credential))
+			p, err := s.app.Passkeys.FinishRegistration(ctx, actor(ctx), in.Body.Name, answerBytes(in.Body.Credential))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -231,7 +231,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("rename-passkey", http.MethodPatch, "/v1/me/factors/passkeys/{passkey}", "Rename a passkey", "Account"),
 		func(ctx context.Context, in *renamePasskeyInput) (*passkeyOutput, error) {
-			p, err := s.app.RenamePasskey(ctx, actor(ctx), in.Passkey, in.Body.Name)
+			p, err := s.app.Passkeys.Rename(ctx, actor(ctx), in.Passkey, in.Body.Name)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -240,7 +240,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, op("remove-passkey", http.MethodDelete, "/v1/me/factors/passkeys/{passkey}", "Remove a passkey", "Account"),
 		func(ctx context.Context, in *removePasskeyInput) (*struct{}, error) {
-			if err := s.app.RemovePasskey(ctx, actor(ctx), in.Passkey, in.Body.proof()); err != nil {
+			if err := s.app.Passkeys.Remove(ctx, actor(ctx), in.Passkey, in.Body.proof()); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -248,7 +248,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, public(op("login-mfa-passkey-options", http.MethodPost, "/v1/auth/login/mfa/passkey-options", "Begin a login's second step with a passkey", "Authentication")),
 		func(ctx context.Context, in *loginMFAPasskeyOptionsInput) (*passkeyOptionsOutput, error) {
-			opts, err := s.app.BeginPasskeySecondFactor(ctx, actor(ctx), in.Body.MFAToken)
+			opts, err := s.app.Auth.BeginPasskeySecondFactor(ctx, actor(ctx), in.Body.MFAToken)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -258,7 +258,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, public(op("login-passkey-options", http.MethodPost, "/v1/auth/passkey/options", "Begin signing in with a passkey", "Authentication")),
 		func(ctx context.Context, _ *struct{}) (*passkeyOptionsOutput, error) {
-			opts, err := s.app.BeginPasskeyLogin(ctx, actor(ctx))
+			opts, err := s.app.Auth.BeginPasskeyLogin(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -268,7 +268,7 @@ func (s *Server) registerFactors() {
 
 	register(s.api, public(op("login-passkey", http.MethodPost, "/v1/auth/passkey", "Sign in with a passkey", "Authentication")),
 		func(ctx context.Context, in *loginPasskeyInput) (*loginOutput, error) {
-			res, err := s.app.FinishPasskeyLogin(ctx, actor(ctx), answerBytes(in.Body.Credential))
+			res, err := s.app.Auth.FinishPasskeyLogin(ctx, actor(ctx), answerBytes(in.Body.Credential))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

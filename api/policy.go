@@ -35,7 +35,7 @@ type setPolicyInput struct {
 func (s *Server) registerPolicy() {
 	register(s.api, op("get-policy", http.MethodGet, "/v1/organizations/{org}/policy", "Read the organization's policy", "Organizations"),
 		func(ctx context.Context, in *OrgPath) (*policyOutput, error) {
-			p, err := s.app.Policy(ctx, actor(ctx), in.Org)
+			p, err := s.app.Organizations.Policy(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -44,7 +44,7 @@ func (s *Server) registerPolicy() {
 
 	register(s.api, op("set-policy", http.MethodPut, "/v1/organizations/{org}/policy", "Replace the organization's policy", "Organizations"),
 		func(ctx context.Context, in *setPolicyInput) (*policyOutput, error) {
-			p, err := s.app.SetPolicy(ctx, actor(ctx), in.Org, roster.Policy{AllowedDomains: in.Body.AllowedDomains,
+			p, err := s.app.Organizations.SetPolicy(ctx, actor(ctx), in.Org, roster.Policy{AllowedDomains: in.Body.AllowedDomains,
 				BlockFreeProviders: in.Body.BlockFreeProviders, InvitationTTL: time.Duration(in.Body.InvitationTTLHours) * time.Hour,
 				VerifiedDomainsOnly: in.Body.VerifiedDomainsOnly})
 			if err != nil {

@@ -12,6 +12,10 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// Clients is the OpenID clients (applications) registered by the operator, their CORS origins
+// (cors.go), and machine clients' client-credentials grant (oidc_machine.go).
+type Clients struct{ *core }
+
 // Applications that sign in with Roster (OpenID clients) are registered by the operator.
 
 // OIDC scopes a client may be allowed.
@@ -116,9 +120,9 @@ func ttl(field string, d, def, lo, hi time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// CreateClient registers an application. A confidential client's secret (256 random bits)
+// Create registers an application. A confidential client's secret (256 random bits)
 // is returned once; only its hash is kept.
-func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInput) (roster.OIDCClient, string, error) {
+func (a *Clients) Create(ctx context.Context, actor roster.Actor, in ClientInput) (roster.OIDCClient, string, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.OIDCClient{}, "", err
 	}
@@ -181,7 +185,7 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 		secret, hash = token.New(clientSecretPrefix)
 	}
 	cl.CreatedBy = actor.ID()
-	cl, err = writeValue(ctx, a, actor, func(t *txn) (roster.OIDCClient, error) {
+	cl, err = writeValue(ctx, a.core, actor, func(t *txn) (roster.OIDCClient, error) {
 		c := cl
 		c.CreatedAt = t.now
 		after := map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg, "cors_origins": c.CORSOrigins}
@@ -232,7 +236,7 @@ func (in ClientInput) checkMachine() error {
 // machinePermissions validates a machine client's permissions in its organization, as an
 // API key's scope is validated: every one in the catalog, organization permissions at most
 // an admin's (a machine client never acts as the owner). They come back sorted, once each.
-func (a *App) machinePermissions(t *txn, orgID string, in []roster.Permission) ([]roster.Permission, error) {
+func (a *Clients) machinePermissions(t *txn, orgID string, in []roster.Permission) ([]roster.Permission, error) {
 	if _, err := t.Organization(t.ctx, orgID); err != nil {
 		if roster.ErrorCode(err) == roster.ENotFound {
 			return nil, (&roster.Error{Code: roster.ENotFound, Field: "organization_id", Message: "organization not found"}).With("organization_id", orgID)
@@ -261,7 +265,7 @@ func (a *App) machinePermissions(t *txn, orgID string, in []roster.Permission) (
 }
 
 // Clients lists the registered applications. Operators only.
-func (a *App) Clients(ctx context.Context, actor roster.Actor) ([]roster.OIDCClient, error) {
+func (a *Clients) List(ctx context.Context, actor roster.Actor) ([]roster.OIDCClient, error) {
 	if err := requireOperator(actor); err != nil {
 		return nil, err
 	}
@@ -269,7 +273,7 @@ func (a *App) Clients(ctx context.Context, actor roster.Actor) ([]roster.OIDCCli
 }
 
 // Client returns one registered application. Operators only.
-func (a *App) Client(ctx context.Context, actor roster.Actor, id string) (roster.OIDCClient, error) {
+func (a *Clients) Get(ctx context.Context, actor roster.Actor, id string) (roster.OIDCClient, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.OIDCClient{}, err
 	}
@@ -280,8 +284,8 @@ func (a *App) Client(ctx context.Context, actor roster.Actor, id string) (roster
 	return cl, err
 }
 
-// DeleteClient deletes an application; its tokens stop working at once. Operators only.
-func (a *App) DeleteClient(ctx context.Context, actor roster.Actor, id string) error {
+// Delete deletes an application; its tokens stop working at once. Operators only.
+func (a *Clients) Delete(ctx context.Context, actor roster.Actor, id string) error {
 	if err := requireOperator(actor); err != nil {
 		return err
 	}

@@ -37,6 +37,12 @@ import (
 // Signing in without a password asks the authenticator to verify the user (a PIN or a
 // biometric), so the passkey alone is two factors; elsewhere verification is preferred.
 
+// Passkeys is a user's own passkeys: registering, naming and removing them. Using one to sign
+// in (as the second step, or without a password) is Auth's (BeginPasskeyLogin,
+// BeginPasskeySecondFactor); the helpers both use (relyingParty, the ceremonies) are the
+// core's.
+type Passkeys struct{ *core }
+
 // MethodPasskey names a passkey as a login's second factor.
 const MethodPasskey = "passkey"
 
@@ -67,7 +73,7 @@ type PasskeyOptions = json.RawMessage
 
 // relyingParty is the WebAuthn relying party of this instance: the host of the base URL,
 // and the base URL's origin.
-func (a *App) relyingParty() (*webauthn.WebAuthn, error) {
+func (a *core) relyingParty() (*webauthn.WebAuthn, error) {
 	u := a.cfg.BaseURL
 	if u == nil || u.Hostname() == "" {
 		return nil, roster.Errorf(roster.EMFAUnavailable, "passkeys need the instance's address: the operator sets ROSTER_BASE_URL")
@@ -140,7 +146,7 @@ func loadPasskeyUser(ctx context.Context, c *sqlstore.Conn, u roster.User, rpID,
 }
 
 // newCeremony stores what the library's Begin step returned, for LoginChallengeLifetime.
-func (a *App) newCeremony(ctx context.Context, actor roster.Actor, w sqlstore.Ceremony, session *webauthn.SessionData, options any) (PasskeyOptions, error) {
+func (a *core) newCeremony(ctx context.Context, actor roster.Actor, w sqlstore.Ceremony, session *webauthn.SessionData, options any) (PasskeyOptions, error) {
 	data, err := json.Marshal(session)
 	if err != nil {
 		return nil, err
@@ -160,7 +166,7 @@ func (a *App) newCeremony(ctx context.Context, actor roster.Actor, w sqlstore.Ce
 
 // useCeremony spends the ceremony of a kind that an answer's client data names; none (unknown,
 // used, expired) is not_found.
-func (a *App) useCeremony(ctx context.Context, actor roster.Actor, challenge, kind string) (sqlstore.Ceremony, webauthn.SessionData, error) {
+func (a *core) useCeremony(ctx context.Context, actor roster.Actor, challenge, kind string) (sqlstore.Ceremony, webauthn.SessionData, error) {
 	var session webauthn.SessionData
 	w, err := writeValue(ctx, a, actor, func(t *txn) (sqlstore.Ceremony, error) {
 		return t.UseCeremony(t.ctx, token.Hash("webauthn:"+challenge), kind, t.now)
@@ -171,11 +177,11 @@ func (a *App) useCeremony(ctx context.Context, actor roster.Actor, challenge, ki
 	return w, session, json.Unmarshal([]byte(w.SessionData), &session)
 }
 
-// BeginPasskeyRegistration starts adding a passkey to the actor's account: the options for
+// BeginRegistration starts adding a passkey to the actor's account: the options for
 // navigator.credentials.create. Like setting up an authenticator app it needs the password
 // entered in the last few minutes, or given now (pw). The passkeys the account has already
 // are excluded, so one authenticator is not registered twice.
-func (a *App) BeginPasskeyRegistration(ctx context.Context, actor roster.Actor, pw string) (PasskeyOptions, error) {
+func (a *Passkeys) BeginRegistration(ctx context.Context, actor roster.Actor, pw string) (PasskeyOptions, error) {
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
@@ -201,7 +207,7 @@ func (a *App) BeginPasskeyRegistration(ctx context.Context, actor roster.Actor, 
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
-	handle, err := writeValue(ctx, a, actor, func(t *txn) (string, error) {
+	handle, err := writeValue(ctx, a.core, actor, func(t *txn) (string, error) {
 		return t.PasskeyHandle(t.ctx, u.ID, base64.RawURLEncoding.EncodeToString(fresh), t.now)
 	})
 	if err != nil {
@@ -220,9 +226,9 @@ func (a *App) BeginPasskeyRegistration(ctx context.Context, actor roster.Actor, 
 	return a.newCeremony(ctx, actor, sqlstore.Ceremony{Kind: ceremonyRegister, UserID: u.ID, SessionID: actor.SessionID}, session, creation)
 }
 
-// FinishPasskeyRegistration checks the browser's answer to BeginPasskeyRegistration and adds
+// FinishRegistration checks the browser's answer to BeginPasskeyRegistration and adds
 // the passkey under name (a default name when empty). The user is told by email.
-func (a *App) FinishPasskeyRegistration(ctx context.Context, actor roster.Actor, name string, answer []byte) (Passkey, error) {
+func (a *Passkeys) FinishRegistration(ctx context.Context, actor roster.Actor, name string, answer []byte) (Passkey, error) {
 	if err := requireUser(actor); err != nil {
 		return Passkey{}, err
 	}
@@ -276,7 +282,7 @@ func (a *App) FinishPasskeyRegistration(ctx context.Context, actor roster.Actor,
 		Name: name, Credential: string(raw), SignCount: int64(cred.Authenticator.SignCount),
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (Passkey, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (Passkey, error) {
 		p := p
 		p.CreatedAt = t.now
 		if n, err := t.CountPasskeys(t.ctx, u.ID); err != nil || n >= roster.MaxPasskeys {
@@ -296,8 +302,8 @@ func (a *App) FinishPasskeyRegistration(ctx context.Context, actor roster.Actor,
 	})
 }
 
-// Passkeys lists the actor's passkeys, oldest first.
-func (a *App) Passkeys(ctx context.Context, actor roster.Actor) ([]Passkey, error) {
+// List lists the actor's passkeys, oldest first.
+func (a *Passkeys) List(ctx context.Context, actor roster.Actor) ([]Passkey, error) {
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
@@ -316,8 +322,8 @@ func (a *App) Passkeys(ctx context.Context, actor roster.Actor) ([]Passkey, erro
 	return out, nil
 }
 
-// RenamePasskey renames one of the actor's passkeys.
-func (a *App) RenamePasskey(ctx context.Context, actor roster.Actor, id, name string) (Passkey, error) {
+// Rename renames one of the actor's passkeys.
+func (a *Passkeys) Rename(ctx context.Context, actor roster.Actor, id, name string) (Passkey, error) {
 	if err := requireUser(actor); err != nil {
 		return Passkey{}, err
 	}
@@ -334,7 +340,7 @@ func (a *App) RenamePasskey(ctx context.Context, actor roster.Actor, id, name st
 	}); err != nil {
 		return Passkey{}, err
 	}
-	keys, err := a.Passkeys(ctx, actor)
+	keys, err := a.app.Passkeys.List(ctx, actor)
 	for _, k := range keys {
 		if k.ID == id {
 			return k, err
@@ -350,9 +356,9 @@ func cmpErr(err, otherwise error) error {
 	return otherwise
 }
 
-// RemovePasskey removes one of the actor's passkeys, after the proof that removing an
+// Remove removes one of the actor's passkeys, after the proof that removing an
 // authenticator app asks (the password, or a code). The user is told by email.
-func (a *App) RemovePasskey(ctx context.Context, actor roster.Actor, id string, proof OwnerProof) error {
+func (a *Passkeys) Remove(ctx context.Context, actor roster.Actor, id string, proof OwnerProof) error {
 	return a.withOwnerProof(ctx, actor, proof, func(t *txn, u roster.User) error {
 		p, err := t.DeletePasskey(t.ctx, u.ID, id)
 		if err != nil {
@@ -369,7 +375,7 @@ func (a *App) RemovePasskey(ctx context.Context, actor roster.Actor, id string, 
 // BeginPasskeySecondFactor starts the second step of a login with a passkey: the options for
 // navigator.credentials.get, limited to the account's passkeys, bound to the login challenge
 // (token, as Login returned it).
-func (a *App) BeginPasskeySecondFactor(ctx context.Context, actor roster.Actor, tok string) (PasskeyOptions, error) {
+func (a *Auth) BeginPasskeySecondFactor(ctx context.Context, actor roster.Actor, tok string) (PasskeyOptions, error) {
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
 		return nil, rateLimited(wait)
 	}
@@ -396,7 +402,7 @@ func (a *App) BeginPasskeySecondFactor(ctx context.Context, actor roster.Actor, 
 }
 
 // pendingLogin returns the user of an unused, unexpired login challenge and its hash.
-func (a *App) pendingLogin(ctx context.Context, tok string) (roster.User, string, error) {
+func (a *core) pendingLogin(ctx context.Context, tok string) (roster.User, string, error) {
 	expired := roster.Errorf(roster.EMFAExpired, "this sign-in expired or was already completed; log in again")
 	if !token.WellFormed(token.PrefixLogin, tok) {
 		return roster.User{}, "", expired
@@ -416,7 +422,7 @@ func (a *App) pendingLogin(ctx context.Context, tok string) (roster.User, string
 
 // SecondFactorMethods names the factors that can complete a pending login (token, as Login
 // returned it): for a page asking again after a refusal.
-func (a *App) SecondFactorMethods(ctx context.Context, tok string) ([]string, error) {
+func (a *Auth) SecondFactorMethods(ctx context.Context, tok string) ([]string, error) {
 	u, _, err := a.pendingLogin(ctx, tok)
 	if err != nil {
 		return nil, err
@@ -426,7 +432,7 @@ func (a *App) SecondFactorMethods(ctx context.Context, tok string) ([]string, er
 
 // secondFactorMethods names a user's factors: the authenticator app with its recovery codes,
 // and passkeys.
-func (a *App) secondFactorMethods(ctx context.Context, c *sqlstore.Conn, userID string) ([]string, error) {
+func (a *core) secondFactorMethods(ctx context.Context, c *sqlstore.Conn, userID string) ([]string, error) {
 	var methods []string
 	f, err := c.TOTP(ctx, userID)
 	if err != nil && roster.ErrorCode(err) != roster.ENotFound {
@@ -454,7 +460,7 @@ func (a *App) secondFactorMethods(ctx context.Context, c *sqlstore.Conn, userID 
 // challenge hashed as challengeHash). Like a code, the attempt is reserved in the failure
 // count of u's address first; a success records the passkey's use, clears the count and runs
 // then in one transaction.
-func (a *App) verifyPasskeyStep(ctx context.Context, actor roster.Actor, u roster.User, challengeHash string, answer []byte, then func(t *txn) error) error {
+func (a *core) verifyPasskeyStep(ctx context.Context, actor roster.Actor, u roster.User, challengeHash string, answer []byte, then func(t *txn) error) error {
 	key := loginKey(u.Email)
 	if err := a.reserveAttempt(ctx, actor, key); err != nil {
 		return err
@@ -502,7 +508,7 @@ func parseAssertion(answer []byte) (*protocol.ParsedCredentialAssertionData, err
 // checkAssertion lets the library verify an answer for u against session, refuses a passkey
 // whose counter went back (audited and emailed), and records the use with then in one
 // transaction that also clears the failure count key.
-func (a *App) checkAssertion(ctx context.Context, actor roster.Actor, rp *webauthn.WebAuthn, u roster.User, session webauthn.SessionData,
+func (a *core) checkAssertion(ctx context.Context, actor roster.Actor, rp *webauthn.WebAuthn, u roster.User, session webauthn.SessionData,
 	parsed *protocol.ParsedCredentialAssertionData, then func(t *txn) error, key string) error {
 	pu, err := loadPasskeyUser(ctx, a.read(), u, rp.Config.RPID, "")
 	if err != nil {
@@ -565,7 +571,7 @@ func (a *App) checkAssertion(ctx context.Context, actor roster.Actor, rp *webaut
 // BeginPasskeyLogin starts signing in with a passkey and no password: options for
 // navigator.credentials.get naming no account (the authenticator offers its discoverable
 // credentials for this site), and asking it to verify the user.
-func (a *App) BeginPasskeyLogin(ctx context.Context, actor roster.Actor) (PasskeyOptions, error) {
+func (a *Auth) BeginPasskeyLogin(ctx context.Context, actor roster.Actor) (PasskeyOptions, error) {
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
 		return nil, rateLimited(wait)
 	}
@@ -584,7 +590,7 @@ func (a *App) BeginPasskeyLogin(ctx context.Context, actor roster.Actor) (Passke
 // the account the passkey belongs to, as Login does after a password and a second factor.
 // Every refusal is passkey_refused, whatever went wrong (an unknown passkey, a wrong
 // signature, an expired request).
-func (a *App) FinishPasskeyLogin(ctx context.Context, actor roster.Actor, answer []byte) (LoginResult, error) {
+func (a *Auth) FinishPasskeyLogin(ctx context.Context, actor roster.Actor, answer []byte) (LoginResult, error) {
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
 		return LoginResult{}, rateLimited(wait)
 	}
@@ -659,7 +665,7 @@ type Factor struct {
 
 // Factors lists the actor's second factors (the authenticator app, then the passkeys) and
 // how many recovery codes are left.
-func (a *App) Factors(ctx context.Context, actor roster.Actor) ([]Factor, int, error) {
+func (a *MFA) Factors(ctx context.Context, actor roster.Actor) ([]Factor, int, error) {
 	if err := requireUser(actor); err != nil {
 		return nil, 0, err
 	}
@@ -674,7 +680,7 @@ func (a *App) Factors(ctx context.Context, actor roster.Actor) ([]Factor, int, e
 		used := time.Unix(f.LastStep*int64(totpOpts.Period), 0).UTC()
 		out = append(out, Factor{ID: MethodTOTP, Type: MethodTOTP, CreatedAt: *f.ConfirmedAt, LastUsedAt: &used})
 	}
-	keys, err := a.Passkeys(ctx, actor)
+	keys, err := a.app.Passkeys.List(ctx, actor)
 	if err != nil {
 		return nil, 0, err
 	}

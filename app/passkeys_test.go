@@ -18,7 +18,7 @@ var authenticator = &webauthntest.Authenticator{Origin: "https://roster.example"
 // addPasskey registers a passkey for actor, as a browser would, and returns its key.
 func addPasskey(t *testing.T, env *testenv.Env, actor roster.Actor, name string) (*webauthntest.Credential, app.Passkey) {
 	t.Helper()
-	opts, err := env.App.BeginPasskeyRegistration(ctx, actor, "")
+	opts, err := env.App.Passkeys.BeginRegistration(ctx, actor, "")
 	if err != nil {
 		t.Fatalf("begin registration: %v", err)
 	}
@@ -26,7 +26,7 @@ func addPasskey(t *testing.T, env *testenv.Env, actor roster.Actor, name string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := env.App.FinishPasskeyRegistration(ctx, actor, name, answer)
+	p, err := env.App.Passkeys.FinishRegistration(ctx, actor, name, answer)
 	if err != nil {
 		t.Fatalf("finish registration: %v", err)
 	}
@@ -36,7 +36,7 @@ func addPasskey(t *testing.T, env *testenv.Env, actor roster.Actor, name string)
 // passkeyStep answers the passkey request of a pending login with cred.
 func passkeyStep(t *testing.T, env *testenv.Env, ch *app.MFAChallenge, cred *webauthntest.Credential) []byte {
 	t.Helper()
-	opts, err := env.App.BeginPasskeySecondFactor(ctx, roster.Anonymous("192.0.2.9", "t"), ch.Token)
+	opts, err := env.App.Auth.BeginPasskeySecondFactor(ctx, roster.Anonymous("192.0.2.9", "t"), ch.Token)
 	if err != nil {
 		t.Fatalf("begin passkey step: %v", err)
 	}
@@ -48,13 +48,13 @@ func passkeyStep(t *testing.T, env *testenv.Env, ch *app.MFAChallenge, cred *web
 }
 
 func completeWithPasskey(env *testenv.Env, ch *app.MFAChallenge, answer []byte) (app.LoginResult, error) {
-	return env.App.CompleteLogin(ctx, roster.Anonymous("192.0.2.9", "t"), app.SecondFactorInput{Token: ch.Token, Passkey: answer})
+	return env.App.Auth.CompleteLogin(ctx, roster.Anonymous("192.0.2.9", "t"), app.SecondFactorInput{Token: ch.Token, Passkey: answer})
 }
 
 // passwordless signs in with cred and no password.
 func passwordless(t *testing.T, env *testenv.Env, cred *webauthntest.Credential) ([]byte, app.LoginResult, error) {
 	t.Helper()
-	opts, err := env.App.BeginPasskeyLogin(ctx, roster.Anonymous("192.0.2.9", "t"))
+	opts, err := env.App.Auth.BeginPasskeyLogin(ctx, roster.Anonymous("192.0.2.9", "t"))
 	if err != nil {
 		t.Fatalf("begin passkey login: %v", err)
 	}
@@ -62,7 +62,7 @@ func passwordless(t *testing.T, env *testenv.Env, cred *webauthntest.Credential)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := env.App.FinishPasskeyLogin(ctx, roster.Anonymous("192.0.2.9", "t"), answer)
+	res, err := env.App.Auth.FinishPasskeyLogin(ctx, roster.Anonymous("192.0.2.9", "t"), answer)
 	return answer, res, err
 }
 
@@ -79,14 +79,14 @@ func TestPasskeys(t *testing.T) {
 		laptop, _ := addPasskey(t, env, actor, "  Laptop ")
 		env.Clock.Advance(time.Second)
 		phone, p2 := addPasskey(t, env, actor, "")
-		keys, err := env.App.Passkeys(ctx, actor)
+		keys, err := env.App.Passkeys.List(ctx, actor)
 		if err != nil || len(keys) != 2 || keys[0].Name != "Laptop" || keys[1].Name == "" || keys[0].LastUsedAt != nil {
 			t.Fatalf("passkeys %+v %v", keys, err)
 		}
 		if box.Count(t, u.Email, "passkey_added") != 2 {
 			t.Fatal("no email for each passkey added")
 		}
-		if _, err := env.App.RenamePasskey(ctx, actor, p2.ID, "Phone"); err != nil {
+		if _, err := env.App.Passkeys.Rename(ctx, actor, p2.ID, "Phone"); err != nil {
 			t.Fatal(err)
 		}
 
@@ -119,33 +119,33 @@ func TestPasskeys(t *testing.T) {
 		if err != nil || res.Token == "" || res.User.ID != u.ID {
 			t.Fatalf("passwordless: %+v %v", res, err)
 		}
-		if _, err := env.App.FinishPasskeyLogin(ctx, roster.Anonymous("192.0.2.9", "t"), answer); testenv.Code(err) != roster.EPasskeyRefused {
+		if _, err := env.App.Auth.FinishPasskeyLogin(ctx, roster.Anonymous("192.0.2.9", "t"), answer); testenv.Code(err) != roster.EPasskeyRefused {
 			t.Fatalf("a passwordless answer replayed: %v", err)
 		}
-		keys, _ = env.App.Passkeys(ctx, actor)
+		keys, _ = env.App.Passkeys.List(ctx, actor)
 		if keys[0].LastUsedAt == nil || keys[1].Name != "Phone" {
 			t.Fatalf("after use: %+v", keys)
 		}
-		factors, left, err := env.App.Factors(ctx, actor)
+		factors, left, err := env.App.MFA.Factors(ctx, actor)
 		if err != nil || len(factors) != 2 || factors[0].Type != app.MethodPasskey || left != 0 {
 			t.Fatalf("factors %+v %d %v", factors, left, err)
 		}
 
 		// Removal: a proof, then the passkey no longer signs in.
-		if err := env.App.RemovePasskey(ctx, actor, keys[0].ID, app.OwnerProof{}); testenv.Code(err) != roster.EReauthRequired {
+		if err := env.App.Passkeys.Remove(ctx, actor, keys[0].ID, app.OwnerProof{}); testenv.Code(err) != roster.EReauthRequired {
 			t.Fatalf("removal without proof: %v", err)
 		}
-		if err := env.App.RemovePasskey(ctx, actor, keys[0].ID, app.OwnerProof{Password: testenv.Password}); err != nil {
+		if err := env.App.Passkeys.Remove(ctx, actor, keys[0].ID, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		box.Last(t, u.Email, "passkey_removed")
 		if _, _, err := passwordless(t, env, laptop); testenv.Code(err) != roster.EPasskeyRefused {
 			t.Fatalf("a removed passkey: %v", err)
 		}
-		if err := env.App.RemovePasskey(ctx, actor, keys[1].ID, app.OwnerProof{Password: testenv.Password}); err != nil {
+		if err := env.App.Passkeys.Remove(ctx, actor, keys[1].ID, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
-		if res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil {
+		if res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil {
 			t.Fatalf("login without passkeys left: %+v %v", res, err)
 		}
 		for action, want := range map[string]int{"user.passkey_added": 2, "user.passkey_removed": 2, "user.passkey_renamed": 1} {
@@ -175,19 +175,19 @@ func TestPasskeyRequestsExpireAndAreBound(t *testing.T) {
 		if _, err := completeWithPasskey(env, ch, answer); testenv.Code(err) != roster.EMFAExpired {
 			t.Fatalf("expired: %v", err)
 		}
-		opts, err := env.App.BeginPasskeyLogin(ctx, anon)
+		opts, err := env.App.Auth.BeginPasskeyLogin(ctx, anon)
 		if err != nil {
 			t.Fatal(err)
 		}
 		late, _ := authenticator.Get(opts, keyA)
 		env.Clock.Advance(app.LoginChallengeLifetime + time.Second)
-		if _, err := env.App.FinishPasskeyLogin(ctx, anon, late); testenv.Code(err) != roster.EPasskeyRefused {
+		if _, err := env.App.Auth.FinishPasskeyLogin(ctx, anon, late); testenv.Code(err) != roster.EPasskeyRefused {
 			t.Fatalf("an expired passwordless request: %v", err)
 		}
 
 		// A's passkey at B's second step: refused, counted, and B's login still pending.
 		chB := passwordStep(t, env, ub.Email)
-		optsB, err := env.App.BeginPasskeySecondFactor(ctx, anon, chB.Token)
+		optsB, err := env.App.Auth.BeginPasskeySecondFactor(ctx, anon, chB.Token)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,25 +213,25 @@ func TestPasskeyRequestsExpireAndAreBound(t *testing.T) {
 		}
 
 		// A registration begun by A, finished by B.
-		opts, err = env.App.BeginPasskeyRegistration(ctx, a, testenv.Password)
+		opts, err = env.App.Passkeys.BeginRegistration(ctx, a, testenv.Password)
 		if err != nil {
 			t.Fatal(err)
 		}
 		reg, _, _ := authenticator.Create(opts)
-		if _, err := env.App.FinishPasskeyRegistration(ctx, b, "stolen", reg); testenv.Code(err) != roster.EConflict {
+		if _, err := env.App.Passkeys.FinishRegistration(ctx, b, "stolen", reg); testenv.Code(err) != roster.EConflict {
 			t.Fatalf("B finished A's registration: %v", err)
 		}
-		if _, err := env.App.FinishPasskeyRegistration(ctx, a, "late", reg); testenv.Code(err) != roster.EConflict {
+		if _, err := env.App.Passkeys.FinishRegistration(ctx, a, "late", reg); testenv.Code(err) != roster.EConflict {
 			t.Fatalf("a registration request used twice: %v", err)
 		}
 		// Garbage is a clear refusal, not an internal error.
-		if _, err := env.App.FinishPasskeyRegistration(ctx, a, "x", []byte(`{"id":1}`)); testenv.Code(err) != roster.EInvalid {
+		if _, err := env.App.Passkeys.FinishRegistration(ctx, a, "x", []byte(`{"id":1}`)); testenv.Code(err) != roster.EInvalid {
 			t.Fatalf("garbage registration: %v", err)
 		}
-		if _, err := env.App.FinishPasskeyLogin(ctx, anon, []byte(`not json`)); testenv.Code(err) != roster.EPasskeyRefused {
+		if _, err := env.App.Auth.FinishPasskeyLogin(ctx, anon, []byte(`not json`)); testenv.Code(err) != roster.EPasskeyRefused {
 			t.Fatalf("garbage sign-in: %v", err)
 		}
-		if _, err := env.App.BeginPasskeyRegistration(ctx, a, "wrong password"); testenv.Code(err) != roster.EInvalidCredentials {
+		if _, err := env.App.Passkeys.BeginRegistration(ctx, a, "wrong password"); testenv.Code(err) != roster.EInvalidCredentials {
 			t.Fatalf("registration with a wrong password: %v", err)
 		}
 	})

@@ -37,7 +37,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if rq.id == nil && len(rq.tokens) > 0 {
 		v.Accounts = accounts(rq.others)
 	}
-	pending, err := s.app.SetupPending(r.Context())
+	pending, err := s.app.Operator.SetupPending(r.Context())
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) error {
-	res, err := s.app.Login(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
+	res, err := s.app.Auth.Login(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
 		app.LoginInput{Email: r.PostFormValue("email"), Password: r.PostFormValue("password")})
 	if err != nil {
 		v := s.view(w, r, rq, "login.title")
@@ -76,12 +76,12 @@ func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, rq *request, r
 	// Signing in again as an identity already signed in here replaces its old session.
 	for _, other := range rq.others {
 		if other.user.ID == res.User.ID {
-			_ = s.app.Logout(r.Context(), other.actor)
+			_ = s.app.Auth.Logout(r.Context(), other.actor)
 			rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == other.token })
 		}
 	}
 	if rq.id != nil && rq.id.user.ID == res.User.ID {
-		_ = s.app.Logout(r.Context(), rq.id.actor)
+		_ = s.app.Auth.Logout(r.Context(), rq.id.actor)
 		rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == rq.id.token })
 	}
 	s.signIn(w, rq, res.Token, res.Session.ExpiresAt)
@@ -114,7 +114,7 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *re
 // as the password would have.
 func (s *Server) loginSecondStep(w http.ResponseWriter, r *http.Request, rq *request) error {
 	tok := r.PostFormValue("mfa_token")
-	res, err := s.app.CompleteLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
+	res, err := s.app.Auth.CompleteLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
 		app.SecondFactorInput{Token: tok, Code: r.PostFormValue("code"), Passkey: []byte(r.PostFormValue("passkey"))})
 	if roster.ErrorCode(err) == roster.EMFAExpired { // start again from the password
 		v := s.view(w, r, rq, "login.title")
@@ -123,7 +123,7 @@ func (s *Server) loginSecondStep(w http.ResponseWriter, r *http.Request, rq *req
 	}
 	if err != nil {
 		retryAfter(w, err)
-		methods, merr := s.app.SecondFactorMethods(r.Context(), tok)
+		methods, merr := s.app.Auth.SecondFactorMethods(r.Context(), tok)
 		if merr != nil {
 			return merr
 		}
@@ -151,13 +151,13 @@ func (s *Server) signupPage(w http.ResponseWriter, r *http.Request, rq *request)
 func (s *Server) signup(w http.ResponseWriter, r *http.Request, rq *request) error {
 	anon := roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
 	in := app.SignupInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Password: r.PostFormValue("password"), Locale: rq.loc}
-	if err := s.app.Signup(r.Context(), anon, in); err != nil {
+	if err := s.app.Auth.Signup(r.Context(), anon, in); err != nil {
 		v := s.view(w, r, rq, "signup.title")
 		v.D = map[string]any{"Open": s.app.Config().Signup == app.SignupOpen, "MinLength": s.app.Config().PasswordMinLength}
 		s.render(w, r, s.setError(r, v, err), "signup", v)
 		return nil
 	}
-	res, err := s.app.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
+	res, err := s.app.Auth.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
 	if err != nil {
 		return s.notice(w, r, rq, "signup.check_title", "signup.check_text", "/login", "signup.check_link")
 	}
@@ -185,7 +185,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, rq *request) err
 
 // signOut ends one identity's session and forgets its token; the others stay signed in.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, rq *request, id identity) error {
-	if err := s.app.Logout(r.Context(), id.actor); err != nil && roster.ErrorCode(err) != roster.ENotFound {
+	if err := s.app.Auth.Logout(r.Context(), id.actor); err != nil && roster.ErrorCode(err) != roster.ENotFound {
 		return err
 	}
 	others := rq.others
@@ -246,7 +246,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, rq *request) erro
 	if pw != r.PostFormValue("password2") {
 		err = &roster.Error{Code: "password_mismatch", Field: "password2"}
 	} else {
-		_, err = s.app.SetPasswordWithLink(r.Context(), rq.actor(r), tok, pw)
+		_, err = s.app.Accounts.SetPasswordWithLink(r.Context(), rq.actor(r), tok, pw)
 	}
 	if err != nil {
 		v := s.view(w, r, rq, "reset.title")
@@ -270,13 +270,13 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request, rq *request) erro
 	tok := r.PostFormValue("token")
 	in := app.SignupInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Password: r.PostFormValue("password"), Locale: rq.loc}
 	anon := roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
-	if _, err := s.app.CompleteSetup(r.Context(), anon, tok, in); err != nil {
+	if _, err := s.app.Operator.CompleteSetup(r.Context(), anon, tok, in); err != nil {
 		v := s.view(w, r, rq, "setup.title")
 		v.D = map[string]any{"Token": tok, "MinLength": s.app.Config().PasswordMinLength}
 		s.render(w, r, s.setError(r, v, err), "setup", v)
 		return nil
 	}
-	res, err := s.app.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
+	res, err := s.app.Auth.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
 	if err != nil {
 		redirect(w, r, "/login", "operator_created")
 		return nil
@@ -294,7 +294,7 @@ func (s *Server) language(w http.ResponseWriter, r *http.Request, rq *request) e
 		return roster.Invalidf("locale", "unknown language")
 	}
 	if rq.id != nil {
-		if _, err := s.app.UpdateMe(r.Context(), rq.id.actor, app.ProfileInput{Locale: &loc}); err != nil {
+		if _, err := s.app.Accounts.Update(r.Context(), rq.id.actor, app.ProfileInput{Locale: &loc}); err != nil {
 			return err
 		}
 	}

@@ -161,7 +161,7 @@ func newSiteOn(t testing.TB, e sqlstore.Engine, ln net.Listener, configure func(
 	srv.Start()
 	t.Cleanup(srv.Close)
 	box := mail.NewMailbox(100000, log) // a shared site's tests read their emails from it
-	env.App.SetMailbox(box)
+	env.App.Outbox.SetMailbox(box)
 	env.RunOutbox(t, box, 50*time.Millisecond)
 	s.url, s.box = srv.URL, box
 	return s

@@ -23,16 +23,16 @@ func (s *Server) operatorClients(w http.ResponseWriter, r *http.Request, rq *req
 }
 
 func (s *Server) renderClients(w http.ResponseWriter, r *http.Request, rq *request, failed error, created *roster.OIDCClient, secret string) error {
-	list, err := s.app.Clients(r.Context(), rq.id.actor)
+	list, err := s.app.Clients.List(r.Context(), rq.id.actor)
 	if err != nil {
 		return err
 	}
-	perms, err := s.app.Permissions(r.Context(), rq.id.actor)
+	perms, err := s.app.Roles.Permissions(r.Context(), rq.id.actor)
 	if err != nil {
 		return err
 	}
 	v := s.view(w, r, rq, "clients.title")
-	v.D = &clientsPage{Issuer: s.app.Issuer(), Clients: list, Created: created, Secret: secret, Permissions: perms}
+	v.D = &clientsPage{Issuer: s.app.OIDC.Issuer(), Clients: list, Created: created, Secret: secret, Permissions: perms}
 	status := http.StatusOK
 	if failed != nil {
 		status = s.setError(r, v, failed)
@@ -50,7 +50,7 @@ func (s *Server) operatorCreateClient(w http.ResponseWriter, r *http.Request, rq
 	if r.PostFormValue("type") == "machine" {
 		in.Machine, in.OrgID, in.Permissions = true, strings.TrimSpace(r.PostFormValue("organization_id")), roster.Permissions(r.PostForm["permissions"]...)
 	}
-	c, secret, err := s.app.CreateClient(r.Context(), rq.id.actor, in)
+	c, secret, err := s.app.Clients.Create(r.Context(), rq.id.actor, in)
 	if err != nil {
 		return s.renderClients(w, r, rq, err, nil, "")
 	}
@@ -59,7 +59,7 @@ func (s *Server) operatorCreateClient(w http.ResponseWriter, r *http.Request, rq
 }
 
 func (s *Server) operatorDeleteClient(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.DeleteClient(r.Context(), rq.id.actor, r.PathValue("id")); err != nil {
+	if err := s.app.Clients.Delete(r.Context(), rq.id.actor, r.PathValue("id")); err != nil {
 		return err
 	}
 	redirect(w, r, "/operator/clients", "client_deleted")

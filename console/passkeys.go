@@ -31,13 +31,13 @@ func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request, rq *requ
 
 // accountPasskeyOptions begins adding a passkey (the password, unless given in the last minutes).
 func (s *Server) accountPasskeyOptions(w http.ResponseWriter, r *http.Request, rq *request) error {
-	opts, err := s.app.BeginPasskeyRegistration(r.Context(), rq.id.actor, r.PostFormValue("password"))
+	opts, err := s.app.Passkeys.BeginRegistration(r.Context(), rq.id.actor, r.PostFormValue("password"))
 	return s.passkeyOptions(w, r, rq, opts, err)
 }
 
 // accountPasskeyAdd finishes adding a passkey with the browser's answer.
 func (s *Server) accountPasskeyAdd(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.FinishPasskeyRegistration(r.Context(), rq.id.actor, r.PostFormValue("name"), []byte(r.PostFormValue("credential"))); err != nil {
+	if _, err := s.app.Passkeys.FinishRegistration(r.Context(), rq.id.actor, r.PostFormValue("name"), []byte(r.PostFormValue("credential"))); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "passkey_added")
@@ -45,7 +45,7 @@ func (s *Server) accountPasskeyAdd(w http.ResponseWriter, r *http.Request, rq *r
 }
 
 func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.RenamePasskey(r.Context(), rq.id.actor, r.PathValue("passkey"), r.PostFormValue("name")); err != nil {
+	if _, err := s.app.Passkeys.Rename(r.Context(), rq.id.actor, r.PathValue("passkey"), r.PostFormValue("name")); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "passkey_renamed")
@@ -53,7 +53,7 @@ func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, rq
 }
 
 func (s *Server) accountPasskeyRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.RemovePasskey(r.Context(), rq.id.actor, r.PathValue("passkey"), ownerProof(r)); err != nil {
+	if err := s.app.Passkeys.Remove(r.Context(), rq.id.actor, r.PathValue("passkey"), ownerProof(r)); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "passkey_removed")
@@ -62,14 +62,14 @@ func (s *Server) accountPasskeyRemove(w http.ResponseWriter, r *http.Request, rq
 
 // loginPasskeyOptions begins signing in with a passkey and no password.
 func (s *Server) loginPasskeyOptions(w http.ResponseWriter, r *http.Request, rq *request) error {
-	opts, err := s.app.BeginPasskeyLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()))
+	opts, err := s.app.Auth.BeginPasskeyLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()))
 	return s.passkeyOptions(w, r, rq, opts, err)
 }
 
 // loginPasskey finishes signing in with a passkey, as a login with a password and a second
 // factor ends; a refusal shows the login page again.
 func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request, rq *request) error {
-	res, err := s.app.FinishPasskeyLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()), []byte(r.PostFormValue("credential")))
+	res, err := s.app.Auth.FinishPasskeyLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()), []byte(r.PostFormValue("credential")))
 	if err != nil {
 		v := s.view(w, r, rq, "login.title")
 		retryAfter(w, err)
@@ -82,6 +82,6 @@ func (s *Server) loginPasskey(w http.ResponseWriter, r *http.Request, rq *reques
 
 // loginMFAPasskeyOptions begins the second step of a login with a passkey.
 func (s *Server) loginMFAPasskeyOptions(w http.ResponseWriter, r *http.Request, rq *request) error {
-	opts, err := s.app.BeginPasskeySecondFactor(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()), r.PostFormValue("mfa_token"))
+	opts, err := s.app.Auth.BeginPasskeySecondFactor(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()), r.PostFormValue("mfa_token"))
 	return s.passkeyOptions(w, r, rq, opts, err)
 }

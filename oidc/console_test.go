@@ -76,7 +76,7 @@ func TestOperatorClientsPage(t *testing.T) {
 		machine["permissions"] = []string{"org.settings.read", "store.read"}
 		p = b.post(s.URL+"/operator/clients", machine)
 		mid := regexp.MustCompile(`cli_[0-9a-z]{26}`).FindString(p.Body)
-		cl, err := s.App.OIDCClientByID(testenv.Ctx, mid)
+		cl, err := s.App.Clients.ByID(testenv.Ctx, mid)
 		if p.Status != http.StatusOK || err != nil || cl.OrgID != org.ID || cl.SigningAlg != "RS256" || len(cl.Permissions) != 2 || !strings.Contains(p.Body, "rcs_") {
 			t.Fatalf("machine client: %d %+v %v", p.Status, cl, err)
 		}
@@ -103,7 +103,7 @@ func TestOperatorSigningKeysPage(t *testing.T) {
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "No signing key yet") {
 			t.Fatalf("keys page before any key: %d %.300s", p.Status, p.Body)
 		}
-		first, err := s.App.OIDCSigningKey(testenv.Ctx)
+		first, err := s.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,11 +119,11 @@ func TestOperatorSigningKeysPage(t *testing.T) {
 		if p := b.post(s.URL+"/operator/keys/rotate", url.Values{}); p.Status != http.StatusForbidden {
 			t.Fatalf("a rotation without the form token: %d", p.Status)
 		}
-		if k, err := s.App.OIDCSigningKey(testenv.Ctx); err != nil || k.ID != first.ID {
+		if k, err := s.App.SigningKeys.Current(testenv.Ctx); err != nil || k.ID != first.ID {
 			t.Fatalf("asking or a refused post rotated the keys: %v %s", err, k.ID)
 		}
 		p = b.post(s.URL+"/operator/keys/rotate", url.Values{"csrf": {csrf}})
-		next, err := s.App.OIDCSigningKey(testenv.Ctx)
+		next, err := s.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil || next.ID == first.ID {
 			t.Fatalf("not rotated: %v", err)
 		}
@@ -144,7 +144,7 @@ func operatorOnly(t *testing.T, s *server, page string) (roster.User, *browser) 
 	t.Helper()
 	_, plain := s.User(t, "Pat")
 	_, opUser := s.User(t, "Ops")
-	if _, _, err := s.App.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
+	if _, _, err := s.App.Operator.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
 		t.Fatal(err)
 	}
 	nobody := newBrowser(t, redirectURI)
