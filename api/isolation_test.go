@@ -219,6 +219,10 @@ var rows = map[string]op{
 	"list-clients":  {path: "/v1/clients", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"get-client":    {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"delete-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
+	"update-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, body: func(*cell) any {
+		return map[string]any{"name": "App renamed", "redirect_uris": []string{"https://app.example/cb"}}
+	}, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"rotate-client-secret": {path: "/v1/clients/{id}/secret", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	// Webhook endpoints: owner and admins (org.webhooks.manage); the instance's, operators.
 	"create-webhook":          {path: "/v1/organizations/{org}/webhooks", body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
 	"list-webhooks":           {path: "/v1/organizations/{org}/webhooks", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},

@@ -184,6 +184,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /operator/clients", operator, s.operatorClients)
 	s.handle(mux, "POST /operator/clients", operator, s.operatorCreateClient)
 	s.handle(mux, "POST /operator/clients/{id}/delete", operator, s.operatorDeleteClient)
+	s.handle(mux, "GET /operator/clients/{id}", operator, s.operatorClient)
+	s.handle(mux, "POST /operator/clients/{id}", operator, s.operatorUpdateClient)
+	s.handle(mux, "POST /operator/clients/{id}/secret", operator, s.operatorRotateClientSecret)
 	// The instance's webhook endpoints: the organizations' pages, without an organization.
 	s.handle(mux, "GET /operator/webhooks", operator, s.orgWebhooks)
 	s.handle(mux, "GET /operator/webhooks/new", operator, s.orgWebhooks)

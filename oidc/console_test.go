@@ -154,3 +154,64 @@ func operatorOnly(t *testing.T, s *server, page string) (roster.User, *browser) 
 	}
 	return opUser, nobody
 }
+
+// TestOperatorEditsAClient: an operator opens an application from the list, finds its
+// registration in the form, moves it to another redirect URI with a logout URI and shorter
+// tokens, is told in the form when a URI is a wildcard (what was typed kept), and gives it a
+// new secret, shown once, the old one refused from then on. Users do not see the page.
+func TestOperatorEditsAClient(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		cl, cfg := s.client(t, false, redirectURI)
+		opUser, nobody := operatorOnly(t, s, "/operator/clients/"+cl.ID)
+		if p := nobody.post(s.URL+"/operator/clients/"+cl.ID+"/secret", url.Values{}); p.Status == http.StatusOK {
+			t.Fatalf("a user rotated a secret: %d", p.Status)
+		}
+		b := newBrowser(t, redirectURI)
+		b.login(s, opUser.Email)
+		list := b.get(s.URL + "/operator/clients")
+		if !strings.Contains(list.Body, `href="/operator/clients/`+cl.ID+`"`) {
+			t.Fatal("the list has no link to edit the application")
+		}
+		p := b.get(s.URL + "/operator/clients/" + cl.ID)
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, `value="Shop floor"`) || !strings.Contains(p.Body, redirectURI+"</textarea>") ||
+			!strings.Contains(p.Body, `name="first_party" value="1" checked`) || !strings.Contains(p.Body, `value="300"`) {
+			t.Fatalf("edit page: %d %.2000s", p.Status, p.Body)
+		}
+		form := hidden(p.Body)
+		form.Set("name", "Shop floor")
+		form.Set("first_party", "1")
+		form.Set("redirect_uris", "https://*.shop.example/cb")
+		bad := b.post(s.URL+"/operator/clients/"+cl.ID, form)
+		if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, `id="err-redirect_uris"`) || !strings.Contains(bad.Body, "https://*.shop.example/cb</textarea>") {
+			t.Fatalf("a wildcard redirect URI: %d %.2000s", bad.Status, bad.Body)
+		}
+		form.Set("redirect_uris", "https://shop.example/cb\r\nhttps://shop.example/cb2")
+		form.Set("post_logout_redirect_uris", "https://shop.example/bye")
+		form.Set("backchannel_logout_uri", "https://shop.example/logout")
+		form.Set("access_token_ttl", "120")
+		form["scopes"] = []string{"openid", "email"}
+		saved := b.post(s.URL+"/operator/clients/"+cl.ID, form)
+		if saved.Status != http.StatusOK || saved.URL.Path != "/operator/clients" || !strings.Contains(saved.Body, "The application is saved.") {
+			t.Fatalf("saved: %d %s %.500s", saved.Status, saved.URL, saved.Body)
+		}
+		got, err := s.App.Clients.ByID(testenv.Ctx, cl.ID)
+		if err != nil || len(got.RedirectURIs) != 2 || got.BackChannelLogoutURI != "https://shop.example/logout" || got.AccessTokenTTL.Seconds() != 120 ||
+			strings.Join(got.Scopes, " ") != "openid email" || len(got.PostLogoutRedirectURIs) != 1 || !got.FirstParty {
+			t.Fatalf("stored: %+v %v", got, err)
+		}
+		// A new secret, shown once; the stored hash is the new one's.
+		p = b.get(s.URL + "/operator/clients/" + cl.ID)
+		rotated := b.post(s.URL+"/operator/clients/"+cl.ID+"/secret", url.Values{"csrf": {hidden(p.Body).Get("csrf")}})
+		secret := regexp.MustCompile(`rcs_[A-Za-z0-9_-]{43}`).FindString(rotated.Body)
+		if rotated.Status != http.StatusOK || secret == "" || secret == cfg.ClientSecret || !strings.Contains(rotated.Body, `data-copy="client-secret"`) {
+			t.Fatalf("new secret: %d %.500s", rotated.Status, rotated.Body)
+		}
+		if n := s.count(t, "SELECT COUNT(*) FROM oidc_clients WHERE id = ? AND secret_hash = ?", cl.ID, token.Hash(secret)); n != 1 {
+			t.Fatal("the new secret is not the one stored")
+		}
+		if p := b.get(s.URL + "/operator/clients/" + cl.ID); strings.Contains(p.Body, secret) {
+			t.Fatal("the secret is shown again")
+		}
+	})
+}

@@ -129,6 +129,21 @@ func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secre
 	return err
 }
 
+// UpdateOIDCClient changes a client's registration (not its ID, secret, type or creation).
+func (c *Conn) UpdateOIDCClient(ctx context.Context, cl roster.OIDCClient) error {
+	return notFound(c.execOne(ctx, `UPDATE oidc_clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
+		access_ttl = ?, refresh_ttl = ?, first_party = ?, backchannel_logout_uri = ?, signing_alg = ?, permissions = ?, cors_origins = ?
+		WHERE id = ?`,
+		cl.Name, oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
+		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
+		cl.SigningAlg, oidcJSON(permList(cl.Permissions)), oidcJSON(cl.CORSOrigins), cl.ID), "client")
+}
+
+// SetOIDCClientSecret replaces a confidential client's secret hash.
+func (c *Conn) SetOIDCClientSecret(ctx context.Context, id, secretHash string) error {
+	return notFound(c.execOne(ctx, `UPDATE oidc_clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL`, secretHash, id), "client")
+}
+
 // OIDCClient returns a client and the hash of its secret ("" for a public client).
 func (c *Conn) OIDCClient(ctx context.Context, id string) (roster.OIDCClient, string, error) {
 	cl, hash, err := scanOIDCClient(c.queryRow(ctx, `SELECT `+oidcClientColumns+` FROM oidc_clients WHERE id = ?`, id))
