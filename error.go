@@ -40,6 +40,7 @@ const (
 	EEmailDomainNotVerified = "email_domain_not_verified"  // invitations go only to the organization's verified domains
 	ENotMember              = "not_member"
 	EMembershipSuspended    = "membership_suspended"
+	ETwoFactorRequired      = "two_factor_required" // the organization requires a second factor the user has not set up
 	EStoreArchived          = "store_archived"
 	EStoreNotArchived       = "store_not_archived"
 	EStoreActive            = "store_active"
@@ -106,6 +107,7 @@ var statuses = map[string]int{
 	EEmailDomainNotVerified: http.StatusUnprocessableEntity,
 	ENotMember:              http.StatusConflict,
 	EMembershipSuspended:    http.StatusForbidden,
+	ETwoFactorRequired:      http.StatusForbidden,
 	EStoreArchived:          http.StatusConflict,
 	EStoreNotArchived:       http.StatusConflict,
 	EStoreActive:            http.StatusConflict,

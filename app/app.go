@@ -62,6 +62,9 @@ type Config struct {
 	// last check a verified domain is checked again (0: DefaultDomainRecheck).
 	DNSResolver   string
 	DomainRecheck time.Duration
+	// RequireTwoFactor requires a second factor of every member of every organization, as
+	// each organization's policy may (ROSTER_REQUIRE_TWO_FACTOR; scope.go, twoFactorGate).
+	RequireTwoFactor bool
 }
 
 // DefaultConfig returns the configuration of a fresh install.

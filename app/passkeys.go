@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -432,6 +433,13 @@ func (a *Auth) SecondFactorMethods(ctx context.Context, tok string) ([]string, e
 
 // secondFactorMethods names a user's factors: the authenticator app with its recovery codes,
 // and passkeys.
+// hasSecondFactor reports whether a user has a second factor that signs in: a confirmed
+// authenticator app or a passkey (recovery codes alone are a way back, not a factor).
+func (a *core) hasSecondFactor(ctx context.Context, c *sqlstore.Conn, userID string) (bool, error) {
+	methods, err := a.secondFactorMethods(ctx, c, userID)
+	return slices.Contains(methods, MethodTOTP) || slices.Contains(methods, MethodPasskey), err
+}
+
 func (a *core) secondFactorMethods(ctx context.Context, c *sqlstore.Conn, userID string) ([]string, error) {
 	var methods []string
 	f, err := c.TOTP(ctx, userID)

@@ -34,6 +34,16 @@ func (a *Organizations) SetPolicy(ctx context.Context, actor roster.Actor, orgID
 		return roster.Policy{}, err
 	}
 	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) error {
+		if p.RequireTwoFactor && !s.org.Policy.RequireTwoFactor && actor.Kind == roster.ActorUser {
+			// Whoever turns it on keeps the organization open: they must have a factor first.
+			has, err := a.hasSecondFactor(t.ctx, &t.Conn, actor.UserID)
+			if err != nil {
+				return err
+			}
+			if !has {
+				return roster.Invalidf("require_two_factor", "set up two-factor authentication for yourself first (an authenticator app or a passkey): otherwise this would close the organization to you")
+			}
+		}
 		if err := t.SetPolicy(t.ctx, orgID, p, t.now); err != nil {
 			return err
 		}
@@ -45,7 +55,8 @@ func (a *Organizations) SetPolicy(ctx context.Context, actor roster.Actor, orgID
 
 func policyMap(p roster.Policy) map[string]any {
 	return map[string]any{"allowed_domains": slices.Clone(p.AllowedDomains), "block_free_providers": p.BlockFreeProviders,
-		"invitation_ttl_seconds": int64(p.InvitationTTL / time.Second), "verified_domains_only": p.VerifiedDomainsOnly}
+		"invitation_ttl_seconds": int64(p.InvitationTTL / time.Second), "verified_domains_only": p.VerifiedDomainsOnly,
+		"require_two_factor": p.RequireTwoFactor}
 }
 
 // membersBreakingPolicy pages through an organization's members and keeps those whose

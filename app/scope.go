@@ -158,7 +158,10 @@ func (a *core) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Acto
 	}
 	shareable := !lock && c.Pooled()
 	if sc, ok := sharedScope(ctx, actor, orgID); ok && shareable {
-		return sc, memberOnly(sc.acc)
+		if err := memberOnly(sc.acc); err != nil {
+			return sc, err
+		}
+		return sc, a.twoFactorGate(ctx, c, actor, sc.org)
 	}
 	var org roster.Organization
 	var err error
@@ -180,7 +183,31 @@ func (a *core) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Acto
 	if err := memberOnly(acc); err != nil {
 		return scope{}, err
 	}
+	if err := a.twoFactorGate(ctx, c, actor, org); err != nil {
+		return scope{}, err
+	}
 	return scope{org: org, acc: acc, cat: cat}, nil
+}
+
+// twoFactorGate refuses an organization that requires a second factor (its policy, or the
+// instance's: Config.RequireTwoFactor) to a member who has none, when they come with a
+// session or a Roster access token: they are to set one up first (ETwoFactorRequired; the
+// console sends them to their account). Their other organizations stay open, and API keys,
+// which a person made for a program, keep working.
+func (a *core) twoFactorGate(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, org roster.Organization) error {
+	if !org.Policy.RequireTwoFactor && !a.cfg.RequireTwoFactor {
+		return nil
+	}
+	if actor.Kind != roster.ActorUser || (actor.SessionID == "" && actor.OIDCTokenID == "") {
+		return nil
+	}
+	has, err := a.hasSecondFactor(ctx, c, actor.UserID)
+	if err != nil || has {
+		return err
+	}
+	return (&roster.Error{Code: roster.ETwoFactorRequired,
+		Message: org.Name + " requires two-factor authentication: set up an authenticator app or a passkey in your account to open it"}).
+		With("organization_id", org.ID)
 }
 
 // memberOnly refuses an organization to whoever is not an active member: to a non-member it

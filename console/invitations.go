@@ -276,7 +276,8 @@ func (s *Server) renderPolicy(w http.ResponseWriter, r *http.Request, rq *reques
 var domainSeparators = regexp.MustCompile(`[\s,;]+`)
 
 func (s *Server) orgPolicySave(w http.ResponseWriter, r *http.Request, rq *request) error {
-	pol := roster.Policy{BlockFreeProviders: r.PostFormValue("block_free") == "on", VerifiedDomainsOnly: r.PostFormValue("verified_only") == "on"}
+	pol := roster.Policy{BlockFreeProviders: r.PostFormValue("block_free") == "on", VerifiedDomainsOnly: r.PostFormValue("verified_only") == "on",
+		RequireTwoFactor: r.PostFormValue("require_two_factor") == "on"}
 	for _, d := range domainSeparators.Split(r.PostFormValue("domains"), -1) {
 		if d != "" {
 			pol.AllowedDomains = append(pol.AllowedDomains, d)
