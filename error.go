@@ -45,6 +45,7 @@ const (
 	ESSOEmailNotVerified    = "sso_email_not_verified"     // the provider asserted an address outside the organization's verified domains
 	ENotMember              = "not_member"
 	EMembershipSuspended    = "membership_suspended"
+	ETwoFactorRequired      = "two_factor_required" // the organization requires a second factor the user has not set up
 	EStoreArchived          = "store_archived"
 	EStoreNotArchived       = "store_not_archived"
 	EStoreActive            = "store_active"
@@ -67,6 +68,7 @@ const (
 	EInvalidCode            = "invalid_code"    // a wrong, spent or replayed second-factor code
 	EMFAExpired             = "mfa_expired"     // the login's second step expired or was already used
 	EMFAUnavailable         = "mfa_unavailable" // no encryption key: secrets of authenticators cannot be sealed
+	EPasskeyRefused         = "passkey_refused" // a passkey's answer did not prove the account (unknown, wrong, cloned, expired request)
 )
 
 // Codes that a door raises itself, before any use case runs: the request could not be read.
@@ -115,6 +117,7 @@ var statuses = map[string]int{
 	ESSOFailed:              http.StatusUnauthorized,
 	ESSOEmailNotVerified:    http.StatusForbidden,
 	EMembershipSuspended:    http.StatusForbidden,
+	ETwoFactorRequired:      http.StatusForbidden,
 	EStoreArchived:          http.StatusConflict,
 	EStoreNotArchived:       http.StatusConflict,
 	EStoreActive:            http.StatusConflict,
@@ -137,6 +140,7 @@ var statuses = map[string]int{
 	EInvalidCode:            http.StatusUnauthorized,
 	EMFAExpired:             http.StatusUnauthorized,
 	EMFAUnavailable:         http.StatusConflict,
+	EPasskeyRefused:         http.StatusUnauthorized,
 
 	EBadRequest:           http.StatusBadRequest,
 	EMalformedRequest:     http.StatusBadRequest,

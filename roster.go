@@ -35,6 +35,7 @@ const (
 	PrefixDomain       = "dom"
 	PrefixJoinRequest  = "jrq"
 	PrefixSSO          = "sso"
+	PrefixPasskey      = "pky"
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".

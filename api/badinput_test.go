@@ -321,11 +321,11 @@ func TestExpiredAndRevokedTokens(t *testing.T) {
 		if r := s.do(t, "POST", "/v1/auth/logout", loggedOut, nil); r.status != 204 {
 			t.Fatalf("logout: %s", r)
 		}
-		svc, err := s.env.App.CreateServiceToken(ctx, systemActor(), "host")
+		svc, err := s.env.App.Operator.CreateServiceToken(ctx, systemActor(), "host")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.env.App.RevokeServiceToken(ctx, systemActor(), svc.ID); err != nil {
+		if err := s.env.App.Operator.RevokeServiceToken(ctx, systemActor(), svc.ID); err != nil {
 			t.Fatal(err)
 		}
 		s.env.Clock.Advance(31 * 24 * time.Hour)

@@ -28,7 +28,7 @@ var schemaLimits = map[string]int{
 	"phone": roster.MaxPhoneLength, "currency": roster.CurrencyCodeLength, "country": roster.CountryCodeLength,
 	"id": roster.MaxIDLength, "cursor": roster.MaxIDLength, "user_id": roster.MaxIDLength, "organization_id": roster.MaxIDLength,
 	"store_id": roster.MaxIDLength, "event_id": roster.MaxIDLength, "after": roster.MaxIDLength, "Last-Event-ID": roster.MaxIDLength, "wait": roster.MaxDurationLength, "role_id": roster.MaxIDLength, "actor_id": roster.MaxIDLength, "target_id": roster.MaxIDLength,
-	"session": roster.MaxIDLength, "user": roster.MaxIDLength, "org": roster.MaxIDLength, "store": roster.MaxIDLength,
+	"session": roster.MaxIDLength, "passkey": roster.MaxIDLength, "user": roster.MaxIDLength, "org": roster.MaxIDLength, "store": roster.MaxIDLength,
 	"role": roster.MaxIDLength, "replacement_role_id": roster.MaxIDLength, "action": roster.MaxSearchLength,
 	"param.key": roster.MaxIDLength, "param.user": roster.MaxIDLength,
 	"/v1/admin/users/{user}/deactivate.user": roster.MaxEmailLength, // an ID or an address

@@ -99,7 +99,7 @@ func (s *Server) registerSSO() {
 	}
 	register(s.api, op("get-sso", http.MethodGet, path, "Show the single sign-on", tag),
 		func(ctx context.Context, in *OrgPath) (*ssoOut, error) {
-			set, err := s.app.SSO(ctx, actor(ctx), in.Org)
+			set, err := s.app.SSO.Get(ctx, actor(ctx), in.Org)
 			return one(ctx, set, err)
 		}, withDescription("Without a configuration, no id and the addresses to register at the identity provider."+who))
 	register(s.api, op("put-sso", http.MethodPut, path, "Configure the single sign-on", tag),
@@ -110,7 +110,7 @@ func (s *Server) registerSSO() {
 			for _, m := range b.RoleMappings {
 				ms = append(ms, roster.SSORoleMapping{Group: m.Group, OrgRole: roster.OrgRole(m.OrgRole), Stores: m.Stores})
 			}
-			set, err := s.app.ConfigureSSO(ctx, actor(ctx), in.Org, app.SSOInput{Protocol: roster.SSOProtocol(b.Protocol), Enabled: b.Enabled,
+			set, err := s.app.SSO.Configure(ctx, actor(ctx), in.Org, app.SSOInput{Protocol: roster.SSOProtocol(b.Protocol), Enabled: b.Enabled,
 				Issuer: b.Issuer, ClientID: b.ClientID, ClientSecret: b.ClientSecret, Scopes: b.Scopes, EmailClaim: b.EmailClaim,
 				NameClaim: b.NameClaim, GroupsClaim: b.GroupsClaim, IdPMetadataURL: b.IdPMetadataURL, IdPMetadataXML: b.IdPMetadataXML,
 				JIT: jit, DefaultRole: roster.OrgRole(b.DefaultRole), RoleMappings: ms})
@@ -121,14 +121,14 @@ func (s *Server) registerSSO() {
 			"certificate; its metadata is at entity_id."+who))
 	register(s.api, op("delete-sso", http.MethodDelete, path, "Remove the single sign-on", tag),
 		func(ctx context.Context, in *OrgPath) (*struct{}, error) {
-			if err := s.app.RemoveSSO(ctx, actor(ctx), in.Org); err != nil {
+			if err := s.app.SSO.Remove(ctx, actor(ctx), in.Org); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
 		}, withStatus(http.StatusNoContent), withDescription("Nobody signs in through it any more; accounts and memberships stay."+who))
 	register(s.api, op("set-domain-require-sso", http.MethodPut, path+"/domains/{id}", "Require single sign-on for a domain", tag),
 		func(ctx context.Context, in *ssoDomainIn) (*domainOut, error) {
-			d, err := s.app.SetDomainRequireSSO(ctx, actor(ctx), in.Org, in.ID, in.Body.RequireSSO)
+			d, err := s.app.SSO.SetDomainRequired(ctx, actor(ctx), in.Org, in.ID, in.Body.RequireSSO)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -26,6 +26,11 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// SSO is an organization's single sign-on: its connection to the company's identity provider
+// (OpenID Connect or SAML), the domains whose users must use it, and the sign-ins through it
+// (sso_login.go), which open ordinary Roster sessions.
+type SSO struct{ *core }
+
 // Single sign-on per organization (README, "Enterprise SSO"): an owner or admin connects the
 // organization's identity provider, OpenID Connect (go-oidc: discovery, ID token checks) or
 // SAML 2.0 (crewjam/saml: Roster is the service provider). Who signs in through it is found
@@ -66,7 +71,7 @@ type SSOSettings struct {
 const ssoHTTPTimeout = 10 * time.Second
 
 // ssoHTTP is the client that speaks to identity providers.
-func (a *App) ssoHTTP() *http.Client {
+func (a *SSO) ssoHTTP() *http.Client {
 	if a.cfg.SSOHTTPClient != nil {
 		return a.cfg.SSOHTTPClient
 	}
@@ -129,7 +134,7 @@ func trimErr(err error) string {
 func ssoKID(connID, what string) string { return "sso:" + connID + ":" + what }
 
 // ssoSettings completes a connection with the addresses to give its provider.
-func (a *App) ssoSettings(ctx context.Context, c *sqlstore.Conn, conn roster.SSOConnection) (SSOSettings, error) {
+func (a *SSO) ssoSettings(ctx context.Context, c *sqlstore.Conn, conn roster.SSOConnection) (SSOSettings, error) {
 	s := SSOSettings{Connection: conn, RedirectURI: a.absolute(SSOCallbackPath)}
 	if conn.ID != "" {
 		s.EntityID = a.absolute(SSOSAMLPath + conn.ID)
@@ -150,7 +155,7 @@ const (
 )
 
 // absolute makes a link from the base URL (never from a request's Host).
-func (a *App) absolute(path string) string {
+func (a *SSO) absolute(path string) string {
 	u := *a.cfg.BaseURL
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawQuery, u.Fragment = "", ""
@@ -158,7 +163,7 @@ func (a *App) absolute(path string) string {
 }
 
 // ssoScope checks that the actor configures the organization's single sign-on.
-func (a *App) ssoScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+func (a *SSO) ssoScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	s, err := a.orgScope(ctx, c, actor, orgID, lock)
 	if err == nil {
 		err = s.require(roster.PermOrgSSOManage)
@@ -166,9 +171,9 @@ func (a *App) ssoScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor
 	return s, err
 }
 
-// SSO reads an organization's single sign-on settings (owner and admins). An organization
+// Get reads an organization's single sign-on settings (owner and admins). An organization
 // without one gets settings whose connection has no ID, with the addresses to register.
-func (a *App) SSO(ctx context.Context, actor roster.Actor, orgID string) (SSOSettings, error) {
+func (a *SSO) Get(ctx context.Context, actor roster.Actor, orgID string) (SSOSettings, error) {
 	c := a.read()
 	if _, err := a.ssoScope(ctx, c, actor, orgID, false); err != nil {
 		return SSOSettings{}, a.refused(ctx, actor, err)
@@ -197,13 +202,13 @@ func ssoMap(c roster.SSOConnection) map[string]any {
 	return m
 }
 
-// ConfigureSSO creates or replaces the organization's single sign-on (owner and admins). The
+// Configure creates or replaces the organization's single sign-on (owner and admins). The
 // provider is read first: an OpenID provider whose discovery document, or SAML metadata that
 // cannot be fetched or parsed, is refused with the reason (sso_provider_error), and nothing
 // changes. The client secret is sealed; a SAML connection gets its own service provider key
 // and certificate the first time. Roles it grants (the default role, the mappings' roles) must
 // be held by the actor.
-func (a *App) ConfigureSSO(ctx context.Context, actor roster.Actor, orgID string, in SSOInput) (SSOSettings, error) {
+func (a *SSO) Configure(ctx context.Context, actor roster.Actor, orgID string, in SSOInput) (SSOSettings, error) {
 	// The right first: an outsider makes Roster fetch nothing.
 	if _, err := a.ssoScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return SSOSettings{}, a.refused(ctx, actor, err)
@@ -251,7 +256,7 @@ func (a *App) ConfigureSSO(ctx context.Context, actor roster.Actor, orgID string
 			return SSOSettings{}, err
 		}
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (SSOSettings, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (SSOSettings, error) {
 		conn := conn
 		s, err := a.ssoScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
@@ -311,7 +316,7 @@ func (a *App) ConfigureSSO(ctx context.Context, actor roster.Actor, orgID string
 // checkSSORoles refuses roles the actor could not grant: the default role and each mapping's
 // organization role (Access.Holds), each mapped store role (checkGrant: the store is the
 // organization's, the role exists, the actor holds it there).
-func (a *App) checkSSORoles(t *txn, s scope, c roster.SSOConnection) error {
+func (a *SSO) checkSSORoles(t *txn, s scope, c roster.SSOConnection) error {
 	roles := []roster.OrgRole{c.DefaultRole}
 	for _, m := range c.RoleMappings {
 		if m.OrgRole != "" {
@@ -336,10 +341,10 @@ func (a *App) checkSSORoles(t *txn, s scope, c roster.SSOConnection) error {
 	return nil
 }
 
-// RemoveSSO removes the organization's single sign-on: nobody signs in through it any more,
+// Remove removes the organization's single sign-on: nobody signs in through it any more,
 // its domains no longer require it (the requirements are cleared, not kept for a later
 // connection), and its links to accounts go (the accounts stay).
-func (a *App) RemoveSSO(ctx context.Context, actor roster.Actor, orgID string) error {
+func (a *SSO) Remove(ctx context.Context, actor roster.Actor, orgID string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if _, err := a.ssoScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return err
@@ -365,12 +370,12 @@ func (a *App) RemoveSSO(ctx context.Context, actor roster.Actor, orgID string) e
 	})
 }
 
-// SetDomainRequireSSO turns on or off, for one verified domain of the organization, the rule
+// SetDomainRequired turns on or off, for one verified domain of the organization, the rule
 // that its people sign in through the organization's single sign-on only (owner and admins).
 // Turning it on needs an enabled connection. The owner may still sign in with a password
 // (roster.MayBypassSSO), so that a broken provider never locks the organization out.
-func (a *App) SetDomainRequireSSO(ctx context.Context, actor roster.Actor, orgID, domainID string, required bool) (roster.Domain, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Domain, error) {
+func (a *SSO) SetDomainRequired(ctx context.Context, actor roster.Actor, orgID, domainID string, required bool) (roster.Domain, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Domain, error) {
 		if _, err := a.ssoScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return roster.Domain{}, err
 		}
@@ -407,7 +412,7 @@ func (a *App) SetDomainRequireSSO(ctx context.Context, actor roster.Actor, orgID
 }
 
 // fetchMetadata reads a SAML identity provider's metadata from its URL.
-func (a *App) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
+func (a *SSO) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
 	bad := func(why string) error {
 		return (&roster.Error{Code: roster.ESSOProvider, Field: "idp_metadata_url", Message: "the identity provider's metadata could not be fetched: " + why}).With("reason", why)
 	}

@@ -53,9 +53,9 @@ func ssoFailed(why string) error {
 	return roster.Errorf(roster.ESSOFailed, "the sign-in through your organization's identity provider failed: %s; try again", why).With("reason", why)
 }
 
-// StartSSO begins a sign-in for an address: its domain's organization's provider, or
+// Start begins a sign-in for an address: its domain's organization's provider, or
 // sso_not_configured. next is where to go once signed in (a path the console checked).
-func (a *App) StartSSO(ctx context.Context, actor roster.Actor, rawEmail, next string) (SSOStart, error) {
+func (a *SSO) Start(ctx context.Context, actor roster.Actor, rawEmail, next string) (SSOStart, error) {
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
 		return SSOStart{}, rateLimited(wait)
 	}
@@ -75,7 +75,7 @@ func (a *App) StartSSO(ctx context.Context, actor roster.Actor, rawEmail, next s
 	return a.startSSO(ctx, actor, conn, addr, next)
 }
 
-func (a *App) startSSO(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, hint, next string) (SSOStart, error) {
+func (a *SSO) startSSO(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, hint, next string) (SSOStart, error) {
 	state, hash := token.New(token.PrefixSSO)
 	now := a.clock.Now()
 	l := sqlstore.SSOLogin{StateHash: hash, ConnectionID: conn.ID, Next: next, CreatedAt: now, ExpiresAt: now.Add(SSOLoginLifetime)}
@@ -119,18 +119,18 @@ func (a *App) startSSO(ctx context.Context, actor roster.Actor, conn roster.SSOC
 }
 
 // oauthConfig is the OAuth client of a connection (the secret unsealed when given).
-func (a *App) oauthConfig(conn roster.SSOConnection, p *oidc.Provider, secret string) *oauth2.Config {
+func (a *SSO) oauthConfig(conn roster.SSOConnection, p *oidc.Provider, secret string) *oauth2.Config {
 	return &oauth2.Config{ClientID: conn.ClientID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: a.absolute(SSOCallbackPath), Scopes: conn.Scopes}
 }
 
 // useSSOLogin consumes the pending sign-in the state names, after checking that the browser
 // holds that state (bound: the cookie set when it started). A missing, wrong, used or expired
 // state is refused.
-func (a *App) useSSOLogin(ctx context.Context, actor roster.Actor, state, bound string) (sqlstore.SSOLogin, roster.SSOConnection, sqlstore.SSOSecrets, error) {
+func (a *SSO) useSSOLogin(ctx context.Context, actor roster.Actor, state, bound string) (sqlstore.SSOLogin, roster.SSOConnection, sqlstore.SSOSecrets, error) {
 	if !token.WellFormed(token.PrefixSSO, state) || subtle.ConstantTimeCompare([]byte(state), []byte(bound)) != 1 {
 		return sqlstore.SSOLogin{}, roster.SSOConnection{}, sqlstore.SSOSecrets{}, ssoFailed("the sign-in was not started in this browser, or the state does not match")
 	}
-	l, err := writeValue(ctx, a, actor, func(t *txn) (sqlstore.SSOLogin, error) { return t.UseSSOLogin(t.ctx, token.Hash(state), t.now) })
+	l, err := writeValue(ctx, a.core, actor, func(t *txn) (sqlstore.SSOLogin, error) { return t.UseSSOLogin(t.ctx, token.Hash(state), t.now) })
 	if roster.ErrorCode(err) == roster.ENotFound {
 		err = ssoFailed("this sign-in expired or was already used")
 	}
@@ -158,7 +158,7 @@ type ssoIdentity struct {
 // browser holds (cookie), then the code exchanged with the PKCE verifier, the ID token checked
 // by go-oidc (signature with the provider's keys, issuer, audience = client ID, expiry) and
 // its nonce. providerError is the provider's own error parameter, if any.
-func (a *App) FinishOIDC(ctx context.Context, actor roster.Actor, state, bound, code, providerError string) (SSOResult, error) {
+func (a *SSO) FinishOIDC(ctx context.Context, actor roster.Actor, state, bound, code, providerError string) (SSOResult, error) {
 	l, conn, sec, err := a.useSSOLogin(ctx, actor, state, bound)
 	if err != nil {
 		return SSOResult{}, err
@@ -268,7 +268,7 @@ func claimStrings(v any) []string {
 // (an unsigned response and assertion are refused), the audience (this connection's entity
 // ID), the recipient and destination (its ACS URL), InResponseTo (the AuthnRequest this
 // sign-in sent), the validity window — and the assertion's ID never seen before.
-func (a *App) FinishSAML(ctx context.Context, actor roster.Actor, connID, relayState, bound, samlResponse string) (SSOResult, error) {
+func (a *SSO) FinishSAML(ctx context.Context, actor roster.Actor, connID, relayState, bound, samlResponse string) (SSOResult, error) {
 	if !roster.ValidID(roster.PrefixSSO, connID) {
 		return SSOResult{}, roster.NotFound("single sign-on connection")
 	}
@@ -343,7 +343,7 @@ func attrIs(at saml.Attribute, names ...string) bool {
 
 // serviceProvider is Roster as the SAML service provider of a connection; with the sealed
 // key when one is given (to read responses), else with the certificate alone (metadata, requests).
-func (a *App) serviceProvider(ctx context.Context, conn roster.SSOConnection, sealedKey string) (*saml.ServiceProvider, error) {
+func (a *SSO) serviceProvider(ctx context.Context, conn roster.SSOConnection, sealedKey string) (*saml.ServiceProvider, error) {
 	ed, err := parseIdPMetadata([]byte(conn.IdPMetadataXML))
 	if err != nil {
 		return nil, err
@@ -379,9 +379,9 @@ func (a *App) serviceProvider(ctx context.Context, conn roster.SSOConnection, se
 	return sp, nil
 }
 
-// SSOMetadata returns a SAML connection's service provider metadata (public: the identity
+// Metadata returns a SAML connection's service provider metadata (public: the identity
 // provider's administrator downloads it, or the provider fetches it).
-func (a *App) SSOMetadata(ctx context.Context, connID string) ([]byte, error) {
+func (a *SSO) Metadata(ctx context.Context, connID string) ([]byte, error) {
 	if !roster.ValidID(roster.PrefixSSO, connID) {
 		return nil, roster.NotFound("single sign-on connection")
 	}
@@ -403,7 +403,7 @@ func (a *App) SSOMetadata(ctx context.Context, connID string) ([]byte, error) {
 
 // ssoRefused records a refused sign-in in the organization's audit log and returns the
 // refusal.
-func (a *App) ssoRefused(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, why string) error {
+func (a *SSO) ssoRefused(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, why string) error {
 	err := ssoFailed(why)
 	if conn.ID == "" {
 		return err
@@ -420,7 +420,7 @@ func (a *App) ssoRefused(ctx context.Context, actor roster.Actor, conn roster.SS
 // ssoAccepted ends a sign-in the provider proved: in one transaction, the address checked
 // against the organization's verified domains, the account found, linked or created, the
 // membership made just in time, the session opened — or nothing at all.
-func (a *App) ssoAccepted(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, id ssoIdentity, next string) (SSOResult, error) {
+func (a *SSO) ssoAccepted(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, id ssoIdentity, next string) (SSOResult, error) {
 	if id.Subject == "" || len(id.Subject) > 1000 {
 		return SSOResult{}, a.ssoRefused(ctx, actor, conn, "the provider named no subject")
 	}
@@ -452,8 +452,8 @@ func (a *App) ssoAccepted(ctx context.Context, actor roster.Actor, conn roster.S
 }
 
 // ssoCommit is ssoAccepted's transaction.
-func (a *App) ssoCommit(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, id ssoIdentity, addr, name, next string) (SSOResult, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (SSOResult, error) {
+func (a *SSO) ssoCommit(ctx context.Context, actor roster.Actor, conn roster.SSOConnection, id ssoIdentity, addr, name, next string) (SSOResult, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (SSOResult, error) {
 		org, err := t.LockOrganization(t.ctx, conn.OrgID)
 		if err != nil {
 			return SSOResult{}, err
@@ -546,7 +546,7 @@ var errReplayed = errors.New("assertion replayed")
 // ssoMembership makes sure the person is a member of the organization: a member already is
 // left as they are (their roles are the organization's to change); someone else joins just
 // in time with the mapped roles when the connection allows it, else is refused.
-func (a *App) ssoMembership(t *txn, org roster.Organization, conn roster.SSOConnection, d roster.Domain, u roster.User, groups []string) error {
+func (a *SSO) ssoMembership(t *txn, org roster.Organization, conn roster.SSOConnection, d roster.Domain, u roster.User, groups []string) error {
 	if _, err := t.Membership(t.ctx, org.ID, u.ID); err == nil {
 		return nil
 	} else if roster.ErrorCode(err) != roster.ENotFound {
@@ -583,7 +583,7 @@ func (a *App) ssoMembership(t *txn, org roster.Organization, conn roster.SSOConn
 // that requires its organization's single sign-on, unless they are that organization's owner
 // (roster.MayBypassSSO: the break-glass). Checked after the password is proven, so the
 // answer tells nothing of an account to who does not know its password.
-func (a *App) passwordAllowed(t *txn, u roster.User) error {
+func (a *core) passwordAllowed(t *txn, u roster.User) error {
 	d, err := t.VerifiedDomain(t.ctx, roster.EmailDomain(u.Email))
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && !d.RequireSSO) {
 		return nil

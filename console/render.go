@@ -28,7 +28,7 @@ var pageNames = []string{
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
 	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_sso", "sso_continue",
 	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
-	"oidc_choose", "operator_clients", "operator_keys", "login_mfa",
+	"oidc_choose", "operator_clients", "operator_client", "operator_keys", "login_mfa",
 }
 
 // parsePages parses the layout and shared partials with each page.

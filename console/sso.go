@@ -46,7 +46,7 @@ func ssoState(r *http.Request) string {
 // loginSSO sends the browser to the identity provider of the address's organization, or shows
 // the login page again saying why not.
 func (s *Server) loginSSO(w http.ResponseWriter, r *http.Request, rq *request) error {
-	start, err := s.app.StartSSO(r.Context(), rq.actor(r), r.PostFormValue("email"), safeNext(r.PostFormValue("next")))
+	start, err := s.app.SSO.Start(r.Context(), rq.actor(r), r.PostFormValue("email"), safeNext(r.PostFormValue("next")))
 	if err != nil {
 		v := s.view(w, r, rq, "login.title")
 		retryAfter(w, err)
@@ -71,7 +71,7 @@ func (s *Server) loginSSO(w http.ResponseWriter, r *http.Request, rq *request) e
 // ssoCallback is the OpenID Connect redirect URI.
 func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request, rq *request) error {
 	q := r.URL.Query()
-	res, err := s.app.FinishOIDC(r.Context(), rq.actor(r), q.Get("state"), ssoState(r), q.Get("code"), q.Get("error"))
+	res, err := s.app.SSO.FinishOIDC(r.Context(), rq.actor(r), q.Get("state"), ssoState(r), q.Get("code"), q.Get("error"))
 	return s.ssoDone(w, r, rq, res, err)
 }
 
@@ -105,7 +105,7 @@ func (s *Server) ssoACS(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, rq, roster.Invalidf("", "the form could not be read"))
 		return
 	}
-	res, err := s.app.FinishSAML(r.Context(), rq.actor(r), r.PathValue("conn"), r.PostFormValue("RelayState"), ssoState(r), r.PostFormValue("SAMLResponse"))
+	res, err := s.app.SSO.FinishSAML(r.Context(), rq.actor(r), r.PathValue("conn"), r.PostFormValue("RelayState"), ssoState(r), r.PostFormValue("SAMLResponse"))
 	if err := s.ssoDone(w, r, rq, res, err); err != nil {
 		s.fail(w, r, rq, err)
 	}
@@ -113,7 +113,7 @@ func (s *Server) ssoACS(w http.ResponseWriter, r *http.Request) {
 
 // ssoMetadata serves a SAML connection's service provider metadata.
 func (s *Server) ssoMetadata(w http.ResponseWriter, r *http.Request) {
-	b, err := s.app.SSOMetadata(r.Context(), r.PathValue("conn"))
+	b, err := s.app.SSO.Metadata(r.Context(), r.PathValue("conn"))
 	if err != nil {
 		rq := s.identify(w, r)
 		s.fail(w, r, rq, err)
@@ -136,12 +136,12 @@ func (s *Server) orgSSO(w http.ResponseWriter, r *http.Request, rq *request) err
 }
 
 func (s *Server) renderSSO(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int) error {
-	set, err := s.app.SSO(r.Context(), rq.id.actor, p.Org.ID)
+	set, err := s.app.SSO.Get(r.Context(), rq.id.actor, p.Org.ID)
 	if err != nil {
 		return err
 	}
 	p.SSO = &set
-	if p.Domains, err = s.app.Domains(r.Context(), rq.id.actor, p.Org.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
+	if p.Domains, err = s.app.Domains.List(r.Context(), rq.id.actor, p.Org.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
 	s.render(w, r, status, "org_sso", v)
@@ -167,20 +167,20 @@ func (s *Server) ssoSave(w http.ResponseWriter, r *http.Request, rq *request) er
 		if err != nil {
 			return err
 		}
-		_, err = s.app.ConfigureSSO(r.Context(), rq.id.actor, r.PathValue("org"), in)
+		_, err = s.app.SSO.Configure(r.Context(), rq.id.actor, r.PathValue("org"), in)
 		return err
 	})
 }
 
 func (s *Server) ssoRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.ssoAction(w, r, rq, "sso_removed", func() error {
-		return s.app.RemoveSSO(r.Context(), rq.id.actor, r.PathValue("org"))
+		return s.app.SSO.Remove(r.Context(), rq.id.actor, r.PathValue("org"))
 	})
 }
 
 func (s *Server) ssoRequire(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.ssoAction(w, r, rq, "sso_saved", func() error {
-		_, err := s.app.SetDomainRequireSSO(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("domain"), r.PostFormValue("require_sso") == "on")
+		_, err := s.app.SSO.SetDomainRequired(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("domain"), r.PostFormValue("require_sso") == "on")
 		return err
 	})
 }

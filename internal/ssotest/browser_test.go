@@ -77,7 +77,7 @@ func TestSSOInChromium(t *testing.T) {
 	bob := &ssotest.Person{ID: "u-bob", Username: "bob", Email: "bob@" + o.domain.Domain, Name: "Bob Brown"}
 	idp := ssotest.StartIdP(t, bob)
 	idp.SignInAs("bob")
-	if _, err := srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOSAML, Enabled: true, IdPMetadataURL: idp.MetadataURL,
+	if _, err := srv.App.SSO.Configure(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOSAML, Enabled: true, IdPMetadataURL: idp.MetadataURL,
 		JIT: true, DefaultRole: roster.OrgMember}); err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func TestSSOTab(t *testing.T) {
 			!strings.Contains(body, "A secret is stored") {
 			t.Fatalf("saved: %d at %s\n%s", resp.StatusCode, resp.Request.URL, body)
 		}
-		set, err := srv.App.SSO(ctx, o.owner, o.org.ID)
+		set, err := srv.App.SSO.Get(ctx, o.owner, o.org.ID)
 		if err != nil || !set.Connection.Enabled || len(set.Connection.RoleMappings) != 1 || set.Connection.RoleMappings[0].OrgRole != roster.OrgAdmin {
 			t.Fatalf("stored: %+v, %v", set.Connection, err)
 		}
@@ -73,7 +73,7 @@ func TestSSOTab(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || resp.Request.URL.Query().Get("ok") != "sso_saved" {
 			t.Fatalf("require: %d\n%s", resp.StatusCode, body)
 		}
-		d, err := srv.App.Domain(ctx, o.owner, o.org.ID, o.domain.ID)
+		d, err := srv.App.Domains.Get(ctx, o.owner, o.org.ID, o.domain.ID)
 		if err != nil || !d.RequireSSO {
 			t.Fatalf("the domain requires SSO: %v, %v", d.RequireSSO, err)
 		}

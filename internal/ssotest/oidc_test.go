@@ -55,12 +55,12 @@ func newOrg(t *testing.T, e sqlstore.Engine, srv *testserver.Server, dns *testen
 	o.owner = signup(t, srv, o.oemail, "Olga Owner")
 	o.org = srv.Env.Org(t, o.owner, "Acme "+name)
 	o.store = srv.Env.Store(t, o.owner, o.org.ID, "Lyon")
-	d, err := srv.App.AddDomain(ctx, o.owner, o.org.ID, name)
+	d, err := srv.App.Domains.Add(ctx, o.owner, o.org.ID, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dns.SetTXT(d.RecordName(), d.RecordValue())
-	if o.domain, err = srv.App.VerifyDomain(ctx, o.owner, o.org.ID, d.ID); err != nil {
+	if o.domain, err = srv.App.Domains.Verify(ctx, o.owner, o.org.ID, d.ID); err != nil {
 		t.Fatal(err)
 	}
 	return o
@@ -68,7 +68,7 @@ func newOrg(t *testing.T, e sqlstore.Engine, srv *testserver.Server, dns *testen
 
 func signup(t *testing.T, srv *testserver.Server, addr, name string) roster.Actor {
 	t.Helper()
-	if err := srv.App.Signup(ctx, anon(), app.SignupInput{Email: addr, Name: name, Password: testenv.Password}); err != nil {
+	if err := srv.App.Auth.Signup(ctx, anon(), app.SignupInput{Email: addr, Name: name, Password: testenv.Password}); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := srv.Env.Login(t, addr)
@@ -147,7 +147,7 @@ func (b *browser) signInAtIdP(op *ssotest.OP, id, user, pw string) (*http.Respon
 
 func (o *org) configureOIDC(t *testing.T, op *ssotest.OP, clientID, secret string, mappings ...roster.SSORoleMapping) {
 	t.Helper()
-	if _, err := o.srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Enabled: true, Issuer: op.Issuer,
+	if _, err := o.srv.App.SSO.Configure(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Enabled: true, Issuer: op.Issuer,
 		ClientID: clientID, ClientSecret: secret, Scopes: []string{"openid", "email", "profile"}, JIT: true, DefaultRole: roster.OrgMember,
 		RoleMappings: mappings}); err != nil {
 		t.Fatal(err)

@@ -94,19 +94,19 @@ func TestRequireSSO(t *testing.T) {
 		srv.Env.Join(t, o.owner, o.org.ID, cu, roster.OrgAdmin)
 		op := ssotest.StartOP(t, "roster-client", "roster-secret", srv.URL+app.SSOCallbackPath)
 
-		if _, err := srv.App.SetDomainRequireSSO(ctx, o.owner, o.org.ID, o.domain.ID, true); testenv.Code(err) != roster.EConflict {
+		if _, err := srv.App.SSO.SetDomainRequired(ctx, o.owner, o.org.ID, o.domain.ID, true); testenv.Code(err) != roster.EConflict {
 			t.Fatalf("require without SSO: %v", err)
 		}
 		o.configureOIDC(t, op, "roster-client", "roster-secret")
-		if _, err := srv.App.SetDomainRequireSSO(ctx, o.owner, o.org.ID, o.domain.ID, true); err != nil {
+		if _, err := srv.App.SSO.SetDomainRequired(ctx, o.owner, o.org.ID, o.domain.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		_, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: carol, Password: testenv.Password})
+		_, err := srv.App.Auth.Login(ctx, anon(), app.LoginInput{Email: carol, Password: testenv.Password})
 		if testenv.Code(err) != roster.ESSORequired {
 			t.Fatalf("carol's password login: %v", err)
 		}
 		// A wrong password says nothing more than for anyone.
-		if _, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: carol, Password: "wrong " + testenv.Password}); testenv.Code(err) != roster.EInvalidCredentials {
+		if _, err := srv.App.Auth.Login(ctx, anon(), app.LoginInput{Email: carol, Password: "wrong " + testenv.Password}); testenv.Code(err) != roster.EInvalidCredentials {
 			t.Fatalf("carol's wrong password: %v", err)
 		}
 		b := newBrowser(t)
@@ -115,26 +115,26 @@ func TestRequireSSO(t *testing.T) {
 			t.Fatalf("console login: %d\n%s", resp.StatusCode, body)
 		}
 		// The owner's break-glass.
-		if _, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: o.oemail, Password: testenv.Password}); err != nil {
+		if _, err := srv.App.Auth.Login(ctx, anon(), app.LoginInput{Email: o.oemail, Password: testenv.Password}); err != nil {
 			t.Fatalf("owner break-glass: %v", err)
 		}
 		// Single sign-on off: the rule sleeps.
-		if _, err := srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Enabled: false, Issuer: op.Issuer,
+		if _, err := srv.App.SSO.Configure(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Enabled: false, Issuer: op.Issuer,
 			ClientID: "roster-client", DefaultRole: roster.OrgMember}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: carol, Password: testenv.Password}); err != nil {
+		if _, err := srv.App.Auth.Login(ctx, anon(), app.LoginInput{Email: carol, Password: testenv.Password}); err != nil {
 			t.Fatalf("carol with SSO off: %v", err)
 		}
 		if n := o.count(t, `SELECT COUNT(*) FROM audit_events WHERE org_id = ? AND action = 'domain.sso_required_changed'`, o.org.ID); n != 1 {
 			t.Fatalf("%d audit rows for require-SSO", n)
 		}
 		// Removing single sign-on clears the requirement: set up again, nothing is required.
-		if err := srv.App.RemoveSSO(ctx, o.owner, o.org.ID); err != nil {
+		if err := srv.App.SSO.Remove(ctx, o.owner, o.org.ID); err != nil {
 			t.Fatal(err)
 		}
 		o.configureOIDC(t, op, "roster-client", "roster-secret")
-		if _, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: carol, Password: testenv.Password}); err != nil {
+		if _, err := srv.App.Auth.Login(ctx, anon(), app.LoginInput{Email: carol, Password: testenv.Password}); err != nil {
 			t.Fatalf("carol after SSO was removed and set up again: %v", err)
 		}
 	})
@@ -162,25 +162,25 @@ func TestSSOIsolation(t *testing.T) {
 			actor roster.Actor
 			code  string
 		}{{"other organization's owner", other.owner, roster.ENotFound}, {"member", member, roster.EForbidden}} {
-			if _, err := srv.App.SSO(ctx, c.actor, o.org.ID); testenv.Code(err) != c.code {
+			if _, err := srv.App.SSO.Get(ctx, c.actor, o.org.ID); testenv.Code(err) != c.code {
 				t.Errorf("%s reads: %v", c.who, err)
 			}
-			if _, err := srv.App.ConfigureSSO(ctx, c.actor, o.org.ID, in); testenv.Code(err) != c.code {
+			if _, err := srv.App.SSO.Configure(ctx, c.actor, o.org.ID, in); testenv.Code(err) != c.code {
 				t.Errorf("%s configures: %v", c.who, err)
 			}
-			if err := srv.App.RemoveSSO(ctx, c.actor, o.org.ID); testenv.Code(err) != c.code {
+			if err := srv.App.SSO.Remove(ctx, c.actor, o.org.ID); testenv.Code(err) != c.code {
 				t.Errorf("%s removes: %v", c.who, err)
 			}
-			if _, err := srv.App.SetDomainRequireSSO(ctx, c.actor, o.org.ID, o.domain.ID, true); testenv.Code(err) != c.code {
+			if _, err := srv.App.SSO.SetDomainRequired(ctx, c.actor, o.org.ID, o.domain.ID, true); testenv.Code(err) != c.code {
 				t.Errorf("%s requires: %v", c.who, err)
 			}
 		}
 		// The other owner's own domain ID used on this organization: not found either.
-		if _, err := srv.App.SetDomainRequireSSO(ctx, o.owner, o.org.ID, other.domain.ID, true); testenv.Code(err) != roster.ENotFound {
+		if _, err := srv.App.SSO.SetDomainRequired(ctx, o.owner, o.org.ID, other.domain.ID, true); testenv.Code(err) != roster.ENotFound {
 			t.Errorf("a foreign domain: %v", err)
 		}
 		// Over the API with the other owner's session token.
-		res, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: other.oemail, Password: testenv.Password})
+		res, err := srv.App.Auth.Login(ctx, anon(), app.LoginInput{Email: other.oemail, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestSSOIsolation(t *testing.T) {
 			}
 		}
 		// The owner reads it: no secret.
-		own, err := srv.App.Login(ctx, anon(), app.LoginInput{Email: o.oemail, Password: testenv.Password})
+		own, err := srv.App.Auth.Login(ctx, anon(), app.LoginInput{Email: o.oemail, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestSSOMisconfigured(t *testing.T) {
 			{"SAML metadata without a certificate", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: noCert}, "no signing certificate"},
 		} {
 			c.in.DefaultRole = roster.OrgMember
-			_, err := srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, c.in)
+			_, err := srv.App.SSO.Configure(ctx, o.owner, o.org.ID, c.in)
 			if e := roster.AsError(err); e == nil || !strings.Contains(e.Message, c.want) {
 				t.Errorf("%s: %v, want %q", c.what, err, c.want)
 			}
@@ -258,7 +258,7 @@ func TestSSOMisconfigured(t *testing.T) {
 			t.Fatalf("refused configurations stored %d connections", n)
 		}
 		// Metadata pasted as XML works as well as by URL.
-		if _, err := srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: string(raw), DefaultRole: roster.OrgMember}); err != nil {
+		if _, err := srv.App.SSO.Configure(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: string(raw), DefaultRole: roster.OrgMember}); err != nil {
 			t.Fatalf("metadata as XML: %v", err)
 		}
 

@@ -61,7 +61,7 @@ func TestSAMLSignIn(t *testing.T) {
 		alice := &ssotest.Person{ID: "u-alice", Username: "alice", Email: "alice@" + o.domain.Domain, Name: "Alice Adams", Groups: []string{"eng-admins"}}
 		idp := ssotest.StartIdP(t, alice)
 		idp.SignInAs("alice")
-		set, err := srv.App.ConfigureSSO(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOSAML, Enabled: true, IdPMetadataURL: idp.MetadataURL,
+		set, err := srv.App.SSO.Configure(ctx, o.owner, o.org.ID, app.SSOInput{Protocol: roster.SSOSAML, Enabled: true, IdPMetadataURL: idp.MetadataURL,
 			JIT: true, DefaultRole: roster.OrgMember, RoleMappings: []roster.SSORoleMapping{{Group: "eng-admins", OrgRole: roster.OrgAdmin}}})
 		if err != nil {
 			t.Fatal(err)
