@@ -165,6 +165,11 @@ func (a Access) MayChangeStoreRolesOf(target OrgRole) error {
 	return nil
 }
 
+// MayBypassSSO reports whether a member may sign in with a password although a domain
+// of the organization requires single sign-on: the owner alone, as a break-glass when the
+// identity provider is down or misconfigured (README, "Enterprise SSO").
+func MayBypassSSO(m Membership) bool { return m.Role == OrgOwner && m.Status == MembershipActive }
+
 // MayInviteAs reports whether the principal may invite with an organization role, before each
 // store grant is checked (HoldsInStore and store.members.invite in each store): those who
 // manage members invite with any role, into any store, or none; those who invite in stores

@@ -52,6 +52,7 @@ type Domain struct {
 	VerifiedAt time.Time
 	CheckedAt  time.Time // the last verification or re-check
 	Failures   int       // re-checks in a row that missed the record
+	RequireSSO bool      // its people sign in through the organization's single sign-on only
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }

@@ -38,8 +38,14 @@ const (
 	EDomainClaimed          = "domain_claimed"             // another organization has verified this domain
 	EDomainNotVerified      = "domain_verification_failed" // the TXT record is missing or holds another value
 	EEmailDomainNotVerified = "email_domain_not_verified"  // invitations go only to the organization's verified domains
+	ESSORequired            = "sso_required"               // the address's domain signs in through its organization's identity provider only
+	ESSOUnavailable         = "sso_not_configured"         // no organization signs in this address's domain through single sign-on
+	ESSOProvider            = "sso_provider_error"         // the identity provider's discovery, metadata or answer could not be used
+	ESSOFailed              = "sso_failed"                 // a sign-in through the identity provider was refused (state, signature, audience, replay…)
+	ESSOEmailNotVerified    = "sso_email_not_verified"     // the provider asserted an address outside the organization's verified domains
 	ENotMember              = "not_member"
 	EMembershipSuspended    = "membership_suspended"
+	ETwoFactorRequired      = "two_factor_required" // the organization requires a second factor the user has not set up
 	EStoreArchived          = "store_archived"
 	EStoreNotArchived       = "store_not_archived"
 	EStoreActive            = "store_active"
@@ -62,6 +68,7 @@ const (
 	EInvalidCode            = "invalid_code"        // a wrong, spent or replayed second-factor code
 	EMFAExpired             = "mfa_expired"         // the login's second step expired or was already used
 	EMFAUnavailable         = "mfa_unavailable"     // no encryption key: secrets of authenticators cannot be sealed
+	EPasskeyRefused         = "passkey_refused"     // a passkey's answer did not prove the account (unknown, wrong, cloned, expired request)
 	EPreconditionFailed     = "precondition_failed" // the resource changed since the version the client named (If-Match)
 )
 
@@ -105,7 +112,13 @@ var statuses = map[string]int{
 	EDomainNotVerified:      http.StatusUnprocessableEntity,
 	EEmailDomainNotVerified: http.StatusUnprocessableEntity,
 	ENotMember:              http.StatusConflict,
+	ESSORequired:            http.StatusForbidden,
+	ESSOUnavailable:         http.StatusNotFound,
+	ESSOProvider:            http.StatusUnprocessableEntity,
+	ESSOFailed:              http.StatusUnauthorized,
+	ESSOEmailNotVerified:    http.StatusForbidden,
 	EMembershipSuspended:    http.StatusForbidden,
+	ETwoFactorRequired:      http.StatusForbidden,
 	EStoreArchived:          http.StatusConflict,
 	EStoreNotArchived:       http.StatusConflict,
 	EStoreActive:            http.StatusConflict,
@@ -128,6 +141,7 @@ var statuses = map[string]int{
 	EInvalidCode:            http.StatusUnauthorized,
 	EMFAExpired:             http.StatusUnauthorized,
 	EMFAUnavailable:         http.StatusConflict,
+	EPasskeyRefused:         http.StatusUnauthorized,
 	EPreconditionFailed:     http.StatusPreconditionFailed,
 
 	EBadRequest:           http.StatusBadRequest,

@@ -60,7 +60,7 @@ var EventTypes = []EventType{
 	{"domain.added", "An email domain was added to the organization, waiting for its DNS record."},
 	{"domain.verified", "An email domain was verified through its DNS TXT record."},
 	{"domain.lapsed", "A verified domain's DNS record was missing at two re-checks in a row: the domain is no longer verified."},
-	{"domain.updated", "A verified domain's join policy changed."},
+	{"domain.updated", "A verified domain's join policy, or whether it requires single sign-on, changed."},
 	{"domain.removed", "An email domain was removed from the organization."},
 	{"role.created", "A custom role was created."},
 	{"role.updated", "A custom role's name or permissions changed."},
@@ -86,6 +86,7 @@ var eventOfAction = map[string]string{
 	"role.permission_removed":        "role.updated",
 	"api_key.cloned":                 "api_key.created",
 	"domain.join_policy_changed":     "domain.updated",
+	"domain.sso_required_changed":    "domain.updated",
 }
 
 func init() {

@@ -47,6 +47,7 @@ const (
 	MaxRedirectURIs    = 20   // redirect URIs (and post-logout redirect URIs) of one application
 	MaxClientScopes    = 10   // scopes one application may ask for
 	MaxCORSOrigins     = 20   // CORS origins of one application
+	MaxPasskeys        = 20   // passkeys of one user
 
 	// Numbers.
 	MaxStoreCredits        = 100000         // store credits an operator grants an organization
@@ -59,11 +60,12 @@ const (
 	CountryCodeLength  = 2 // ISO 3166-1 alpha-2
 
 	// Request bodies (bytes).
-	MaxJSONBody   = 1 << 20                // an API request
-	MaxUploadBody = 2 << 20                // an API upload: a logo, a CSV of invitations
-	MaxFormBody   = 64 << 10               // a console form
-	MaxImageBytes = 1 << 20                // a logo file (app/images.go bounds its decoding too)
-	MaxFormUpload = MaxImageBytes + 64<<10 // a console form carrying a logo
+	MaxJSONBody    = 1 << 20                // an API request
+	MaxUploadBody  = 2 << 20                // an API upload: a logo, a CSV of invitations
+	MaxFormBody    = 64 << 10               // a console form
+	MaxImageBytes  = 1 << 20                // a logo file (app/images.go bounds its decoding too)
+	MaxFormUpload  = MaxImageBytes + 64<<10 // a console form carrying a logo
+	MaxPasskeyJSON = 16 << 10               // a browser's answer to a passkey request (WebAuthn JSON)
 
 	// Recorded from requests, cut rather than refused (bytes).
 	MaxUserAgentLength = 512

@@ -35,6 +35,9 @@ type Policy struct {
 	// VerifiedDomainsOnly refuses invitations to addresses outside the organization's
 	// verified domains (Domain).
 	VerifiedDomainsOnly bool
+	// RequireTwoFactor requires members to have a second factor to open the organization
+	// with a session or a Roster access token (API keys keep working).
+	RequireTwoFactor bool
 }
 
 // DefaultPolicy is the policy of a new organization.

@@ -43,6 +43,7 @@ const (
 	PermOrgAuditRead      Permission = "org.audit.read"         // read everyone's actions
 	PermOrgWebhooksManage Permission = "org.webhooks.manage"    // manage the organization's webhook endpoints
 	PermOrgDomainsManage  Permission = "org.domains.manage"     // add, verify and remove the organization's email domains
+	PermOrgSSOManage      Permission = "org.sso.manage"         // configure the organization's single sign-on
 	PermOrgTransfer       Permission = "org.ownership.transfer" // hand ownership to an admin
 	PermOrgDelete         Permission = "org.delete"             // delete the organization
 )
@@ -84,6 +85,7 @@ var builtinPermissions = []PermissionInfo{
 	{Key: PermOrgAuditRead, Scope: ScopeOrganization, Area: "audit", Description: "Read the whole audit log"},
 	{Key: PermOrgWebhooksManage, Scope: ScopeOrganization, Area: "webhooks", Description: "Manage the organization's webhook endpoints and read their delivery logs"},
 	{Key: PermOrgDomainsManage, Scope: ScopeOrganization, Area: "domains", Description: "Add, verify and remove the organization's email domains and set who joins through them"},
+	{Key: PermOrgSSOManage, Scope: ScopeOrganization, Area: "domains", Description: "Configure the organization's single sign-on and which domains require it"},
 	{Key: PermOrgTransfer, Scope: ScopeOrganization, Area: "organization", Description: "Transfer ownership to an admin"},
 	{Key: PermOrgDelete, Scope: ScopeOrganization, Area: "organization", Description: "Delete the organization"},
 
@@ -102,12 +104,12 @@ var orgRolePermissions = map[OrgRole][]Permission{
 	OrgOwner: {
 		PermOrgRead, PermOrgUsageRead, PermOrgSettingsRead, PermOrgUpdate, PermOrgStoresCreate,
 		PermOrgStoresManage, PermOrgMembersManage, PermOrgRolesManage, PermOrgAPIKeysManage,
-		PermOrgAuditRead, PermOrgWebhooksManage, PermOrgDomainsManage, PermOrgTransfer, PermOrgDelete,
+		PermOrgAuditRead, PermOrgWebhooksManage, PermOrgDomainsManage, PermOrgSSOManage, PermOrgTransfer, PermOrgDelete,
 	},
 	OrgAdmin: {
 		PermOrgRead, PermOrgUsageRead, PermOrgSettingsRead, PermOrgStoresManage,
 		PermOrgMembersManage, PermOrgRolesManage, PermOrgAPIKeysManage, PermOrgAuditRead, PermOrgWebhooksManage,
-		PermOrgDomainsManage,
+		PermOrgDomainsManage, PermOrgSSOManage,
 	},
 	OrgMember: {PermOrgRead, PermOrgUsageRead},
 }

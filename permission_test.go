@@ -28,6 +28,7 @@ func TestOrgRolePermissions(t *testing.T) {
 		{roster.PermOrgAuditRead, o, a, no},
 		{roster.PermOrgWebhooksManage, o, a, no},
 		{roster.PermOrgDomainsManage, o, a, no},
+		{roster.PermOrgSSOManage, o, a, no},
 		{roster.PermOrgTransfer, o, no, no},
 		{roster.PermOrgDelete, o, no, no},
 	}

@@ -9,7 +9,7 @@ import (
 // normalized (lower case, IDNA, no trailing dot), sorted and unique; the invitation lifetime
 // between MinInvitationTTL and MaxInvitationTTL (zero gives the default).
 func (p Policy) Normalize() (Policy, error) {
-	out := Policy{BlockFreeProviders: p.BlockFreeProviders, InvitationTTL: p.InvitationTTL, AllowedDomains: []string{}, VerifiedDomainsOnly: p.VerifiedDomainsOnly}
+	out := Policy{BlockFreeProviders: p.BlockFreeProviders, InvitationTTL: p.InvitationTTL, AllowedDomains: []string{}, VerifiedDomainsOnly: p.VerifiedDomainsOnly, RequireTwoFactor: p.RequireTwoFactor}
 	if len(p.AllowedDomains) > MaxAllowedDomains {
 		return Policy{}, Invalidf("allowed_domains", "at most %d allowed domains", MaxAllowedDomains)
 	}

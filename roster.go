@@ -36,6 +36,8 @@ const (
 	PrefixJoinRequest  = "jrq"
 	PrefixDirectory    = "dir" // a SCIM directory
 	PrefixSCIMGroup    = "grp" // a group a SCIM directory pushed
+	PrefixSSO          = "sso"
+	PrefixPasskey      = "pky"
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".

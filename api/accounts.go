@@ -41,7 +41,7 @@ type changeEmailInput struct {
 func (s *Server) registerAccounts() {
 	register(s.api, op("create-user", http.MethodPost, "/v1/organizations/{org}/users", "Create a user directly in the organization", "Members"),
 		func(ctx context.Context, in *createUserInput) (*userOutput, error) {
-			u, err := s.app.CreateUser(ctx, actor(ctx), in.Org, app.NewUserInput{Email: in.Body.Email, Name: in.Body.Name, Locale: in.Body.Locale,
+			u, err := s.app.Accounts.Create(ctx, actor(ctx), in.Org, app.NewUserInput{Email: in.Body.Email, Name: in.Body.Name, Locale: in.Body.Locale,
 				Role: roster.OrgRole(in.Body.Role), Stores: grantsInput(in.Body.Stores)})
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -53,7 +53,7 @@ func (s *Server) registerAccounts() {
 
 	register(s.api, op("send-password-reset", http.MethodPost, "/v1/organizations/{org}/members/{user}/password-reset", "Email a member a password reset link", "Members"),
 		func(ctx context.Context, in *MemberPath) (*acceptedOutput, error) {
-			if err := s.app.SendPasswordReset(ctx, actor(ctx), in.Org, in.User); err != nil {
+			if err := s.app.Accounts.SendPasswordReset(ctx, actor(ctx), in.Org, in.User); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return accepted("A link to choose a new password is on its way to the member."), nil
@@ -61,7 +61,7 @@ func (s *Server) registerAccounts() {
 
 	register(s.api, public(op("request-password-reset", http.MethodPost, "/v1/auth/password-reset", "Ask for a password reset link", "Authentication")),
 		func(ctx context.Context, in *emailInput) (*acceptedOutput, error) {
-			if err := s.app.RequestPasswordReset(ctx, actor(ctx), in.Body.Email); err != nil {
+			if err := s.app.Accounts.RequestPasswordReset(ctx, actor(ctx), in.Body.Email); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return accepted("If an account uses this address, a link to choose a new password is on its way. It is valid 60 minutes."), nil
@@ -70,7 +70,7 @@ func (s *Server) registerAccounts() {
 
 	register(s.api, public(op("verify-email", http.MethodPost, "/v1/auth/verify-email", "Verify an email address through its link", "Authentication")),
 		func(ctx context.Context, in *tokenInput) (*userOutput, error) {
-			u, err := s.app.VerifyEmail(ctx, actor(ctx), in.Body.Token)
+			u, err := s.app.Accounts.VerifyEmail(ctx, actor(ctx), in.Body.Token)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -79,7 +79,7 @@ func (s *Server) registerAccounts() {
 
 	register(s.api, public(op("confirm-email-change", http.MethodPost, "/v1/auth/confirm-email", "Confirm a new email address through its link", "Authentication")),
 		func(ctx context.Context, in *tokenInput) (*userOutput, error) {
-			u, err := s.app.ConfirmEmailChange(ctx, actor(ctx), in.Body.Token)
+			u, err := s.app.Accounts.ConfirmEmailChange(ctx, actor(ctx), in.Body.Token)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -88,7 +88,7 @@ func (s *Server) registerAccounts() {
 
 	register(s.api, op("resend-verification", http.MethodPost, "/v1/me/verify-email", "Send me a new verification link", "Account"),
 		func(ctx context.Context, _ *struct{}) (*acceptedOutput, error) {
-			if err := s.app.ResendVerification(ctx, actor(ctx)); err != nil {
+			if err := s.app.Accounts.ResendVerification(ctx, actor(ctx)); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return accepted("A new verification link is on its way."), nil
@@ -96,7 +96,7 @@ func (s *Server) registerAccounts() {
 
 	register(s.api, op("change-email", http.MethodPost, "/v1/me/email", "Change my email address", "Account"),
 		func(ctx context.Context, in *changeEmailInput) (*acceptedOutput, error) {
-			if err := s.app.RequestEmailChange(ctx, actor(ctx), in.Body.Email, in.Body.Password); err != nil {
+			if err := s.app.Accounts.RequestEmailChange(ctx, actor(ctx), in.Body.Email, in.Body.Password); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return accepted("A confirmation link is on its way to the new address; the change applies once it is followed."), nil

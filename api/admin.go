@@ -89,7 +89,7 @@ func (s *Server) registerAdmin() {
 	const who = " Operators only."
 	register(s.api, op("admin-list-organizations", http.MethodGet, "/v1/admin/organizations", "List every organization", "Operators"),
 		func(ctx context.Context, in *adminOrgsInput) (*adminOrgsOutput, error) {
-			p, err := s.app.AdminOrganizations(ctx, actor(ctx), in.Query, in.Cursor, in.Limit)
+			p, err := s.app.Operator.Organizations(ctx, actor(ctx), in.Query, in.Cursor, in.Limit)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -104,7 +104,7 @@ func (s *Server) registerAdmin() {
 
 	register(s.api, op("admin-update-organization", http.MethodPatch, "/v1/admin/organizations/{org}", "Set an organization's store credits", "Operators"),
 		func(ctx context.Context, in *setCreditsInput) (*orgOutput, error) {
-			o, err := s.app.SetStoreCredits(ctx, actor(ctx), in.Org, in.Body.StoreCredits)
+			o, err := s.app.Operator.SetStoreCredits(ctx, actor(ctx), in.Org, in.Body.StoreCredits)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -113,7 +113,7 @@ func (s *Server) registerAdmin() {
 
 	register(s.api, op("admin-list-users", http.MethodGet, "/v1/admin/users", "List every user", "Operators"),
 		func(ctx context.Context, in *adminUsersInput) (*adminUsersOutput, error) {
-			p, err := s.app.AdminUsers(ctx, actor(ctx), in.Query, roster.UserStatus(in.Status), in.Cursor, in.Limit)
+			p, err := s.app.Operator.Users(ctx, actor(ctx), in.Query, roster.UserStatus(in.Status), in.Cursor, in.Limit)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -124,7 +124,7 @@ func (s *Server) registerAdmin() {
 
 	register(s.api, op("admin-deactivate-user", http.MethodPost, "/v1/admin/users/{user}/deactivate", "Deactivate a user", "Operators"),
 		func(ctx context.Context, in *AdminUserPath) (*userOutput, error) {
-			u, err := s.app.DeactivateUser(ctx, actor(ctx), in.User)
+			u, err := s.app.Operator.DeactivateUser(ctx, actor(ctx), in.User)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -133,7 +133,7 @@ func (s *Server) registerAdmin() {
 
 	register(s.api, op("admin-reactivate-user", http.MethodPost, "/v1/admin/users/{user}/reactivate", "Reactivate a user", "Operators"),
 		func(ctx context.Context, in *AdminUserPath) (*userOutput, error) {
-			u, err := s.app.ReactivateUser(ctx, actor(ctx), in.User)
+			u, err := s.app.Operator.ReactivateUser(ctx, actor(ctx), in.User)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -142,7 +142,7 @@ func (s *Server) registerAdmin() {
 
 	register(s.api, op("admin-create-service-token", http.MethodPost, "/v1/admin/service-tokens", "Create a service token for the check API", "Operators"),
 		func(ctx context.Context, in *serviceTokenInput) (*serviceTokenOutput, error) {
-			c, err := s.app.CreateServiceToken(ctx, actor(ctx), in.Body.Name)
+			c, err := s.app.Operator.CreateServiceToken(ctx, actor(ctx), in.Body.Name)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -151,7 +151,7 @@ func (s *Server) registerAdmin() {
 
 	register(s.api, op("admin-list-service-tokens", http.MethodGet, "/v1/admin/service-tokens", "List service tokens", "Operators"),
 		func(ctx context.Context, _ *struct{}) (*serviceTokensOutput, error) {
-			list, err := s.app.ServiceTokens(ctx, actor(ctx))
+			list, err := s.app.Operator.ServiceTokens(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -164,7 +164,7 @@ func (s *Server) registerAdmin() {
 
 	register(s.api, op("admin-revoke-service-token", http.MethodDelete, "/v1/admin/service-tokens/{id}", "Revoke a service token", "Operators"),
 		func(ctx context.Context, in *ServiceTokenPath) (*struct{}, error) {
-			if err := s.app.RevokeServiceToken(ctx, actor(ctx), in.ID); err != nil {
+			if err := s.app.Operator.RevokeServiceToken(ctx, actor(ctx), in.ID); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil

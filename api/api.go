@@ -56,6 +56,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	api.UseMiddleware(s.cors, s.authenticate)
 	s.registerAuth()
 	s.registerMe()
+	s.registerFactors() // factors.go
 	s.registerOrganizations()
 	s.registerStores()
 	s.registerMembers()
@@ -75,6 +76,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerEvents()
 	s.registerWebhooks()
 	s.registerDomains()
+	s.registerSSO() // sso.go
 	s.registerJoinRequests()
 	s.registerSCIM()
 	s.registerCORS(mux)
@@ -111,7 +113,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 		var err error
-		if a, err = s.app.Authenticate(ctx.Context(), strings.TrimSpace(secret), ip, ua); err != nil {
+		if a, err = s.app.Auth.Authenticate(ctx.Context(), strings.TrimSpace(secret), ip, ua); err != nil {
 			s.writeErr(ctx, err)
 			return
 		}
@@ -130,7 +132,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if a.Kind == roster.ActorAPIKey {
 		// The request log of API keys: method, path without its query string, status, address.
 		rctx := context.WithoutCancel(ctx.Context())
-		if err := s.app.RecordAPIKeyRequest(rctx, a, ctx.Method(), ctx.URL().Path, ctx.Status()); err != nil {
+		if err := s.app.APIKeys.RecordRequest(rctx, a, ctx.Method(), ctx.URL().Path, ctx.Status()); err != nil {
 			s.log.ErrorContext(rctx, "record API key request", "err", err, "request_id", httpserver.RequestID(rctx))
 		}
 	}

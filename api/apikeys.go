@@ -109,7 +109,7 @@ type keyRequestsOutput struct {
 func (s *Server) registerAPIKeys() {
 	register(s.api, op("list-api-keys", http.MethodGet, "/v1/organizations/{org}/api-keys", "List API keys", "API keys"),
 		func(ctx context.Context, in *listKeysInput) (*keysOutput, error) {
-			p, err := s.app.APIKeys(ctx, actor(ctx), in.Org, in.Cursor, in.Limit)
+			p, err := s.app.APIKeys.List(ctx, actor(ctx), in.Org, in.Cursor, in.Limit)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -121,7 +121,7 @@ func (s *Server) registerAPIKeys() {
 	register(s.api, op("create-api-key", http.MethodPost, "/v1/organizations/{org}/api-keys", "Create an API key", "API keys"),
 		func(ctx context.Context, in *createKeyInput) (*newKeyOutput, error) {
 			b := in.Body
-			k, err := s.app.CreateAPIKey(ctx, actor(ctx), in.Org, app.APIKeyInput{Name: b.Name, StoreID: b.StoreID, RoleID: b.RoleID,
+			k, err := s.app.APIKeys.Create(ctx, actor(ctx), in.Org, app.APIKeyInput{Name: b.Name, StoreID: b.StoreID, RoleID: b.RoleID,
 				OrgRole: roster.OrgRole(b.OrgRole), ExpiresAt: b.ExpiresAt, Password: b.Password})
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -134,7 +134,7 @@ func (s *Server) registerAPIKeys() {
 
 	register(s.api, op("get-api-key", http.MethodGet, "/v1/organizations/{org}/api-keys/{key}", "Read an API key", "API keys"),
 		func(ctx context.Context, in *KeyPath) (*keyOutput, error) {
-			k, err := s.app.APIKey(ctx, actor(ctx), in.Org, in.Key)
+			k, err := s.app.APIKeys.Get(ctx, actor(ctx), in.Org, in.Key)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -143,7 +143,7 @@ func (s *Server) registerAPIKeys() {
 
 	register(s.api, op("revoke-api-key", http.MethodDelete, "/v1/organizations/{org}/api-keys/{key}", "Revoke an API key", "API keys"),
 		func(ctx context.Context, in *KeyPath) (*struct{}, error) {
-			if err := s.app.RevokeAPIKey(ctx, actor(ctx), in.Org, in.Key); err != nil {
+			if err := s.app.APIKeys.Revoke(ctx, actor(ctx), in.Org, in.Key); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -152,7 +152,7 @@ func (s *Server) registerAPIKeys() {
 	register(s.api, op("clone-api-key", http.MethodPost, "/v1/organizations/{org}/api-keys/{key}/clone", "Clone an API key for another member", "API keys"),
 		func(ctx context.Context, in *cloneKeyInput) (*newKeyOutput, error) {
 			b := in.Body
-			k, err := s.app.CloneAPIKey(ctx, actor(ctx), in.Org, in.Key, app.CloneInput{UserID: b.UserID, Name: b.Name, ExpiresAt: b.ExpiresAt, Password: b.Password})
+			k, err := s.app.APIKeys.Clone(ctx, actor(ctx), in.Org, in.Key, app.CloneInput{UserID: b.UserID, Name: b.Name, ExpiresAt: b.ExpiresAt, Password: b.Password})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -162,7 +162,7 @@ func (s *Server) registerAPIKeys() {
 
 	register(s.api, op("list-api-key-requests", http.MethodGet, "/v1/organizations/{org}/api-keys/{key}/requests", "Read an API key's request log", "API keys"),
 		func(ctx context.Context, in *keyRequestsInput) (*keyRequestsOutput, error) {
-			p, err := s.app.APIKeyRequests(ctx, actor(ctx), in.Org, in.Key, in.Cursor, in.Limit)
+			p, err := s.app.APIKeys.Requests(ctx, actor(ctx), in.Org, in.Key, in.Cursor, in.Limit)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

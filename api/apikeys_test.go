@@ -137,7 +137,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		env.must(http.StatusOK, adminKey, http.MethodGet, "/v1/stores/"+s1.ID, nil) // the original still works
 
 		// A deactivated owner's keys are revoked (two: "Admin tool" and "Reader").
-		if _, err := env.App.DeactivateUser(testenv.Ctx, roster.System(), admin.user.ID); err != nil {
+		if _, err := env.App.Operator.DeactivateUser(testenv.Ctx, roster.System(), admin.user.ID); err != nil {
 			t.Fatal(err)
 		}
 		env.refused(http.StatusUnauthorized, roster.EUnauthenticated, adminKey, http.MethodGet, "/v1/stores/"+s1.ID, nil)
@@ -148,11 +148,11 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		env.refused(http.StatusUnauthorized, roster.EUnauthenticated, "rk_nonsense", http.MethodGet, "/v1/stores/"+s1.ID, nil)
 
 		// Every change is in the audit log, with the key as actor for what it did.
-		events, err := env.App.AuditEvents(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "api_key."})
+		events, err := env.App.Audit.List(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "api_key."})
 		if err != nil || len(events.Items) != 9 {
 			t.Fatalf("api key events: %v %d", err, len(events.Items))
 		}
-		events, err = env.App.AuditEvents(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "store.updated"})
+		events, err = env.App.Audit.List(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "store.updated"})
 		if err != nil || len(events.Items) != 1 || events.Items[0].ActorKind != roster.ActorAPIKey || events.Items[0].ActorID != adminKeyID {
 			t.Fatalf("store update by key: %v %+v", err, events.Items)
 		}

@@ -30,7 +30,7 @@ type auditOutput struct {
 func (s *Server) registerAudit() {
 	register(s.api, op("list-audit-events", http.MethodGet, "/v1/organizations/{org}/audit-events", "Read the audit log", "Audit log"),
 		func(ctx context.Context, in *auditInput) (*auditOutput, error) {
-			p, err := s.app.AuditEvents(ctx, actor(ctx), in.Org, app.AuditFilter{StoreID: in.StoreID, ActorID: in.ActorID, Action: in.Action,
+			p, err := s.app.Audit.List(ctx, actor(ctx), in.Org, app.AuditFilter{StoreID: in.StoreID, ActorID: in.ActorID, Action: in.Action,
 				TargetID: in.TargetID, Since: in.Since, Until: in.Until, Cursor: in.Cursor, Limit: in.Limit})
 			if err != nil {
 				return nil, s.fail(ctx, err)

@@ -25,7 +25,7 @@ type auditExportInput struct {
 func (s *Server) registerAuditExport() {
 	register(s.api, op("export-audit-events", http.MethodGet, "/v1/organizations/{org}/audit-events/export", "Export the audit log", "Audit log"),
 		func(ctx context.Context, in *auditExportInput) (*huma.StreamResponse, error) {
-			x, err := s.app.ExportAuditEvents(ctx, actor(ctx), in.Org, app.AuditFilter{StoreID: in.StoreID, ActorID: in.ActorID, Action: in.Action,
+			x, err := s.app.Audit.Export(ctx, actor(ctx), in.Org, app.AuditFilter{StoreID: in.StoreID, ActorID: in.ActorID, Action: in.Action,
 				TargetID: in.TargetID, Since: in.Since, Until: in.Until})
 			if err != nil {
 				return nil, s.fail(ctx, err)

@@ -49,7 +49,7 @@ type loginOutput struct {
 		MFARequired  bool       `json:"mfa_required,omitempty" doc:"true: the password was right and the account has two-factor authentication; no session yet. Send a code with mfa_token to POST /v1/auth/login/mfa."`
 		MFAToken     string     `json:"mfa_token,omitempty" doc:"Proves the password step to POST /v1/auth/login/mfa: works once, for 5 minutes. Shown once."`
 		MFAExpiresAt *time.Time `json:"mfa_expires_at,omitempty" doc:"When mfa_token stops working"`
-		Methods      []string   `json:"methods,omitempty" enum:"totp,recovery_code" doc:"The second factors that complete the login"`
+		Methods      []string   `json:"methods,omitempty" enum:"totp,recovery_code,passkey" doc:"The second factors that complete the login"`
 	}
 }
 
@@ -68,8 +68,9 @@ func (s *Server) loginJSON(res app.LoginResult) *loginOutput {
 
 type loginMFAInput struct {
 	Body struct {
-		MFAToken string `json:"mfa_token" maxLength:"200" doc:"The mfa_token of the login's answer"`
-		Code     string `json:"code" maxLength:"64" doc:"A code of the authenticator app (6 digits) or an unused recovery code"`
+		MFAToken string         `json:"mfa_token" maxLength:"200" doc:"The mfa_token of the login's answer"`
+		Code     string         `json:"code,omitempty" maxLength:"64" doc:"A code of the authenticator app (6 digits) or an unused recovery code"`
+		Passkey  map[string]any `json:"passkey,omitempty" doc:"Or a passkey's answer to the options of POST /v1/auth/login/mfa/passkey-options (PublicKeyCredential.toJSON())"`
 	}
 }
 
@@ -98,7 +99,7 @@ type userOutput struct{ Body User }
 func (s *Server) registerAuth() {
 	register(s.api, public(op("signup", http.MethodPost, "/v1/auth/signup", "Create an account", "Authentication")),
 		func(ctx context.Context, in *signupInput) (*acceptedOutput, error) {
-			err := s.app.Signup(ctx, actor(ctx), app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password, Locale: in.Body.Locale})
+			err := s.app.Auth.Signup(ctx, actor(ctx), app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password, Locale: in.Body.Locale})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -107,7 +108,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("login", http.MethodPost, "/v1/auth/login", "Log in", "Authentication")),
 		func(ctx context.Context, in *loginInput) (*loginOutput, error) {
-			res, err := s.app.Login(ctx, actor(ctx), app.LoginInput{Email: in.Body.Email, Password: in.Body.Password})
+			res, err := s.app.Auth.Login(ctx, actor(ctx), app.LoginInput{Email: in.Body.Email, Password: in.Body.Password})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -118,7 +119,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("login-mfa", http.MethodPost, "/v1/auth/login/mfa", "Finish a login with a second factor", "Authentication")),
 		func(ctx context.Context, in *loginMFAInput) (*loginOutput, error) {
-			res, err := s.app.CompleteLogin(ctx, actor(ctx), app.SecondFactorInput{Token: in.Body.MFAToken, Code: in.Body.Code})
+			res, err := s.app.Auth.CompleteLogin(ctx, actor(ctx), app.SecondFactorInput{Token: in.Body.MFAToken, Code: in.Body.Code, Passkey: answerBytes(in.Body.Passkey)})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -128,7 +129,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, op("logout", http.MethodPost, "/v1/auth/logout", "Log out", "Authentication"),
 		func(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
-			if err := s.app.Logout(ctx, actor(ctx)); err != nil {
+			if err := s.app.Auth.Logout(ctx, actor(ctx)); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return &logoutOutput{SetCookie: httpserver.NewSessionCookie("", time.Time{}, s.https)}, nil
@@ -136,7 +137,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("set-password", http.MethodPost, "/v1/auth/password-reset/confirm", "Set a password through a one-time link", "Authentication")),
 		func(ctx context.Context, in *setPasswordInput) (*userOutput, error) {
-			u, err := s.app.SetPasswordWithLink(ctx, actor(ctx), in.Body.Token, in.Body.Password)
+			u, err := s.app.Accounts.SetPasswordWithLink(ctx, actor(ctx), in.Body.Token, in.Body.Password)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -145,7 +146,7 @@ func (s *Server) registerAuth() {
 
 	register(s.api, public(op("setup", http.MethodPost, "/v1/setup", "Create the first operator", "Operators")),
 		func(ctx context.Context, in *setupInput) (*userOutput, error) {
-			u, err := s.app.CompleteSetup(ctx, actor(ctx), in.Body.Token, app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password})
+			u, err := s.app.Operator.CompleteSetup(ctx, actor(ctx), in.Body.Token, app.SignupInput{Email: in.Body.Email, Name: in.Body.Name, Password: in.Body.Password})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

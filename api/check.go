@@ -68,7 +68,7 @@ func (s *Server) registerCheck() {
 	const who = " Called by the host application with a service token (roster admin token create)."
 	register(s.api, op("check", http.MethodPost, "/v1/check", "May this user do this here?", "Permission checks"),
 		func(ctx context.Context, in *checkInput) (*checkOutput, error) {
-			r, err := s.app.Check(ctx, actor(ctx), in.Body.input())
+			r, err := s.app.Access.Check(ctx, actor(ctx), in.Body.input())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -81,7 +81,7 @@ func (s *Server) registerCheck() {
 			if len(checks) > 0 {
 				checks[0].AtLeastRevision = max(checks[0].AtLeastRevision, in.Body.AtLeast)
 			}
-			res, err := s.app.CheckBatch(ctx, actor(ctx), checks)
+			res, err := s.app.Access.CheckBatch(ctx, actor(ctx), checks)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -92,7 +92,7 @@ func (s *Server) registerCheck() {
 
 	register(s.api, op("user-stores", http.MethodGet, "/v1/users/{user}/stores", "Stores where a user holds a permission", "Permission checks"),
 		func(ctx context.Context, in *userStoresInput) (*userStoresOutput, error) {
-			list, err := s.app.UserStores(ctx, actor(ctx), app.UserStoresInput{UserID: in.User, Permission: roster.Permission(in.Permission), AtLeastRevision: in.AtLeast})
+			list, err := s.app.Access.UserStores(ctx, actor(ctx), app.UserStoresInput{UserID: in.User, Permission: roster.Permission(in.Permission), AtLeastRevision: in.AtLeast})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

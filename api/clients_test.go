@@ -19,7 +19,7 @@ func TestClientsAPI(t *testing.T) {
 		env := newKeysEnv(t, e)
 		member := env.person("Member")
 		op := env.person("Operator")
-		if _, _, err := env.App.CreateOperator(testenv.Ctx, roster.System(), op.user.Email, ""); err != nil {
+		if _, _, err := env.App.Operator.CreateOperator(testenv.Ctx, roster.System(), op.user.Email, ""); err != nil {
 			t.Fatal(err)
 		}
 		op = env.person2(op.user.Email)

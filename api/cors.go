@@ -22,7 +22,7 @@ const corsNote = "\n\nPages on an origin registered for a client (its `cors_orig
 
 func (s *Server) corsPolicy() httpserver.CORS {
 	return httpserver.CORS{Methods: []string{http.MethodGet, http.MethodPost},
-		Allow: func(r *http.Request, origin string) bool { return s.app.CORSAllowed(r.Context(), origin) }}
+		Allow: func(r *http.Request, origin string) bool { return s.app.Clients.CORSAllowed(r.Context(), origin) }}
 }
 
 // cors gives the answers of corsOperations their CORS headers, before anything is written

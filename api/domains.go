@@ -20,13 +20,14 @@ type Domain struct {
 	JoinRole       string     `json:"join_role" enum:"member,admin"`
 	VerifiedAt     *time.Time `json:"verified_at,omitempty"`
 	CheckedAt      *time.Time `json:"checked_at,omitempty" doc:"The last verification or re-check"`
+	RequireSSO     bool       `json:"require_sso" doc:"Its people sign in through the organization's single sign-on only (PUT /v1/organizations/{org}/sso/domains/{id})"`
 	CreatedAt      time.Time  `json:"created_at"`
 }
 
 func domainJSON(d roster.Domain) Domain {
 	return Domain{ID: d.ID, OrganizationID: d.OrgID, Domain: d.Domain, Status: string(d.Status), RecordName: d.RecordName(),
 		RecordValue: d.RecordValue(), JoinPolicy: string(d.JoinPolicy), JoinRole: string(d.JoinRole), VerifiedAt: optTime(d.VerifiedAt),
-		CheckedAt: optTime(d.CheckedAt), CreatedAt: d.CreatedAt}
+		CheckedAt: optTime(d.CheckedAt), CreatedAt: d.CreatedAt, RequireSSO: d.RequireSSO}
 }
 
 type domainOut struct{ Body Domain }
@@ -70,14 +71,14 @@ func (s *Server) registerDomains() {
 	}
 	register(s.api, op("add-domain", http.MethodPost, path, "Add an email domain", tag),
 		func(ctx context.Context, in *addDomainIn) (*domainOut, error) {
-			d, err := s.app.AddDomain(ctx, actor(ctx), in.Org, in.Body.Domain)
+			d, err := s.app.Domains.Add(ctx, actor(ctx), in.Org, in.Body.Domain)
 			return one(ctx, d, err)
 		}, withStatus(http.StatusCreated), withDescription("The domain is pending until its TXT record (record_name, record_value) is "+
 			"published and verified. Domains of free and disposable email providers are refused with free_email_provider_blocked, "+
 			"a domain the organization has already with conflict."+who))
 	register(s.api, op("list-domains", http.MethodGet, path, "List the email domains", tag),
 		func(ctx context.Context, in *OrgPath) (*domainsOut, error) {
-			list, err := s.app.Domains(ctx, actor(ctx), in.Org)
+			list, err := s.app.Domains.List(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -87,23 +88,23 @@ func (s *Server) registerDomains() {
 		}, withDescription(who))
 	register(s.api, op("get-domain", http.MethodGet, path+"/{id}", "Show an email domain", tag),
 		func(ctx context.Context, in *domainPath) (*domainOut, error) {
-			d, err := s.app.Domain(ctx, actor(ctx), in.Org, in.ID)
+			d, err := s.app.Domains.Get(ctx, actor(ctx), in.Org, in.ID)
 			return one(ctx, d, err)
 		}, withDescription(who))
 	register(s.api, op("verify-domain", http.MethodPost, path+"/{id}/verify", "Verify an email domain now", tag),
 		func(ctx context.Context, in *domainPath) (*domainOut, error) {
-			d, err := s.app.VerifyDomain(ctx, actor(ctx), in.Org, in.ID)
+			d, err := s.app.Domains.Verify(ctx, actor(ctx), in.Org, in.ID)
 			return one(ctx, d, err)
 		}, withDescription("Looks up the TXT record now. Missing or different: domain_verification_failed (details name the record "+
 			"expected). Verified by another organization: domain_claimed."+who))
 	register(s.api, op("set-domain-join", http.MethodPut, path+"/{id}/join", "Set who joins through a domain", tag),
 		func(ctx context.Context, in *domainJoinIn) (*domainOut, error) {
-			d, err := s.app.SetDomainJoin(ctx, actor(ctx), in.Org, in.ID, roster.JoinPolicy(in.Body.JoinPolicy), roster.OrgRole(in.Body.JoinRole))
+			d, err := s.app.Domains.SetJoin(ctx, actor(ctx), in.Org, in.ID, roster.JoinPolicy(in.Body.JoinPolicy), roster.OrgRole(in.Body.JoinRole))
 			return one(ctx, d, err)
 		}, withDescription("suggest and automatic need a verified domain (else conflict); the role is member or admin, and the caller must hold it."+who))
 	register(s.api, op("remove-domain", http.MethodDelete, path+"/{id}", "Remove an email domain", tag),
 		func(ctx context.Context, in *domainPath) (*struct{}, error) {
-			if err := s.app.RemoveDomain(ctx, actor(ctx), in.Org, in.ID); err != nil {
+			if err := s.app.Domains.Remove(ctx, actor(ctx), in.Org, in.ID); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -162,7 +163,7 @@ func (s *Server) registerJoinRequests() {
 	const who = " Owner and admins (org.domains.manage)."
 	register(s.api, op("list-join-suggestions", http.MethodGet, "/v1/me/join-suggestions", "Organizations I may ask to join", "Me"),
 		func(ctx context.Context, _ *struct{}) (*joinSuggestionsOut, error) {
-			list, err := s.app.JoinSuggestions(ctx, actor(ctx))
+			list, err := s.app.Domains.JoinSuggestions(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -175,7 +176,7 @@ func (s *Server) registerJoinRequests() {
 			"that the caller does not belong to. Empty until the caller's address is verified."))
 	register(s.api, op("request-to-join", http.MethodPost, "/v1/me/join-requests", "Ask to join an organization", "Me"),
 		func(ctx context.Context, in *requestToJoinIn) (*joinRequestOut, error) {
-			r, err := s.app.RequestToJoin(ctx, actor(ctx), in.Body.OrganizationID)
+			r, err := s.app.Domains.RequestToJoin(ctx, actor(ctx), in.Body.OrganizationID)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -184,7 +185,7 @@ func (s *Server) registerJoinRequests() {
 			"an owner or admin approves or declines. A second request answers conflict."))
 	register(s.api, op("list-join-requests", http.MethodGet, "/v1/organizations/{org}/join-requests", "List the requests to join", "Domains"),
 		func(ctx context.Context, in *OrgPath) (*joinRequestsOut, error) {
-			list, err := s.app.JoinRequests(ctx, actor(ctx), in.Org)
+			list, err := s.app.Domains.JoinRequests(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -201,7 +202,7 @@ func (s *Server) registerJoinRequests() {
 	} {
 		register(s.api, op(a.id, http.MethodPost, "/v1/organizations/{org}/join-requests/{id}/"+a.verb, a.summary, "Domains"),
 			func(ctx context.Context, in *joinRequestPath) (*struct{}, error) {
-				if err := s.app.AnswerJoinRequest(ctx, actor(ctx), in.Org, in.ID, a.approve); err != nil {
+				if err := s.app.Domains.AnswerJoinRequest(ctx, actor(ctx), in.Org, in.ID, a.approve); err != nil {
 					return nil, s.fail(ctx, err)
 				}
 				return nil, nil

@@ -64,7 +64,7 @@ func TestNoEscalation(t *testing.T) {
 		env.refused(http.StatusForbidden, roster.EForbidden, viewerAdmin, http.MethodPut, member, map[string]any{"role_id": "viewer"})
 		// It manages organization members as an admin, but grants no store role above viewer.
 		env.must(http.StatusOK, viewerAdmin, http.MethodGet, "/v1/organizations/"+org.ID+"/members", nil)
-		if err := env.App.AddMember(testenv.Ctx, env.actorOf(viewerAdmin), org.ID, env.person("Zoe").user.ID, roster.OrgMember,
+		if err := env.App.Members.Add(testenv.Ctx, env.actorOf(viewerAdmin), org.ID, env.person("Zoe").user.ID, roster.OrgMember,
 			[]app.StoreGrantInput{{StoreID: s2.ID, RoleID: "member"}}); testenv.Code(err) != roster.EForbidden {
 			t.Fatalf("key without store.members.invite adds to a store: %v", err)
 		}
@@ -74,7 +74,7 @@ func TestNoEscalation(t *testing.T) {
 // actorOf authenticates a bearer secret as the app sees it.
 func (e *keysEnv) actorOf(secret string) roster.Actor {
 	e.t.Helper()
-	a, err := e.App.Authenticate(testenv.Ctx, secret, "192.0.2.1", "test")
+	a, err := e.App.Auth.Authenticate(testenv.Ctx, secret, "192.0.2.1", "test")
 	if err != nil {
 		e.t.Fatal(err)
 	}

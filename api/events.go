@@ -87,7 +87,7 @@ func (s *Server) registerEvents() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			p, err := s.app.WaitEvents(ctx, actor(ctx), in.Org, after, in.Limit, wait)
+			p, err := s.app.Audit.WaitEvents(ctx, actor(ctx), in.Org, after, in.Limit, wait)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -154,8 +154,8 @@ func (s *Server) streamEvents(hctx huma.Context) {
 		return
 	}
 	const limit = 200
-	woken := s.app.Wake(sqlstore.WakeEvent)
-	p, err := s.app.Events(ctx, caller, orgID, after, limit)
+	woken := s.app.Outbox.Wake(sqlstore.WakeEvent)
+	p, err := s.app.Audit.Events(ctx, caller, orgID, after, limit)
 	if err != nil { // not yet streaming: an ordinary problem answer
 		s.writeErr(hctx, err)
 		return
@@ -210,8 +210,8 @@ func (s *Server) streamEvents(hctx huma.Context) {
 				}
 			}
 		}
-		woken = s.app.Wake(sqlstore.WakeEvent)
-		if p, err = s.app.Events(ctx, caller, orgID, after, limit); err != nil {
+		woken = s.app.Outbox.Wake(sqlstore.WakeEvent)
+		if p, err = s.app.Audit.Events(ctx, caller, orgID, after, limit); err != nil {
 			if ctx.Err() == nil {
 				prob, _ := json.Marshal(s.fail(ctx, err))
 				fmt.Fprintf(w, "event: error\ndata: %s\n\n", prob)

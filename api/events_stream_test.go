@@ -176,7 +176,7 @@ func TestEventFeedServerSentEvents(t *testing.T) {
 
 		// Demoted, the admin may no longer read the feed: the event of the demotion wakes the
 		// stream, which ends with an error message.
-		if err := env.App.ChangeMemberRole(testenv.Ctx, owner.actor, org.ID, admin.user.ID, roster.OrgMember); err != nil {
+		if err := env.App.Members.ChangeRole(testenv.Ctx, owner.actor, org.ID, admin.user.ID, roster.OrgMember); err != nil {
 			t.Fatal(err)
 		}
 		for {

@@ -184,7 +184,7 @@ func TestAuditExportFormatsAndVisibility(t *testing.T) {
 		stranger := env.person("Otto")
 		env.refused(http.StatusNotFound, roster.ENotFound, stranger.token, http.MethodGet, export, nil)
 		// Each export is recorded.
-		events, err := env.App.AuditEvents(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "audit.exported"})
+		events, err := env.App.Audit.List(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "audit.exported"})
 		if err != nil || len(events.Items) != 3 {
 			t.Fatalf("export events: %v %d", err, len(events.Items))
 		}

@@ -192,7 +192,7 @@ type declineInput struct {
 func (s *Server) registerInvitations() {
 	register(s.api, op("create-invitation", http.MethodPost, "/v1/organizations/{org}/invitations", "Invite someone by email", "Invitations"),
 		func(ctx context.Context, in *createInvitationInput) (*invitationOutput, error) {
-			inv, err := s.app.CreateInvitation(ctx, actor(ctx), in.Org, in.Body.input())
+			inv, err := s.app.Invitations.Create(ctx, actor(ctx), in.Org, in.Body.input())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -204,13 +204,13 @@ func (s *Server) registerInvitations() {
 
 	register(s.api, op("list-invitations", http.MethodGet, "/v1/organizations/{org}/invitations", "List invitations", "Invitations"),
 		func(ctx context.Context, in *listInvitationsInput) (*invitationsOutput, error) {
-			p, err := s.app.Invitations(ctx, actor(ctx), in.Org, app.InvitationFilter{Status: roster.InvitationStatus(in.Status), Query: in.Query, Cursor: in.Cursor, Limit: in.Limit})
+			p, err := s.app.Invitations.List(ctx, actor(ctx), in.Org, app.InvitationFilter{Status: roster.InvitationStatus(in.Status), Query: in.Query, Cursor: in.Cursor, Limit: in.Limit})
 			return s.invitationPage(ctx, p, err)
 		}, withDescription("Owner and admins. Newest first, cursor pagination, filter by status and address."))
 
 	register(s.api, op("list-store-invitations", http.MethodGet, "/v1/stores/{store}/invitations", "List a store's pending invitations", "Invitations"),
 		func(ctx context.Context, in *listStoreInvitationsInput) (*invitationsOutput, error) {
-			p, err := s.app.StoreInvitations(ctx, actor(ctx), in.Store, in.Cursor, in.Limit)
+			p, err := s.app.Invitations.ListForStore(ctx, actor(ctx), in.Store, in.Cursor, in.Limit)
 			return s.invitationPage(ctx, p, err)
 		}, withDescription("The pending invitations that give a role in this store, newest first, cursor pagination: to those who invite to the store or manage its team (owner and admins do both)."))
 
@@ -221,7 +221,7 @@ func (s *Server) registerInvitations() {
 
 	register(s.api, op("get-invitation", http.MethodGet, "/v1/invitations/{id}", "Read an invitation", "Invitations"),
 		func(ctx context.Context, in *invitationPath) (*invitationOutput, error) {
-			inv, err := s.app.Invitation(ctx, actor(ctx), in.ID)
+			inv, err := s.app.Invitations.Get(ctx, actor(ctx), in.ID)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -230,7 +230,7 @@ func (s *Server) registerInvitations() {
 
 	register(s.api, op("resend-invitation", http.MethodPost, "/v1/invitations/{id}/resend", "Resend an invitation with a new link", "Invitations"),
 		func(ctx context.Context, in *invitationPath) (*invitationOutput, error) {
-			inv, err := s.app.ResendInvitation(ctx, actor(ctx), in.ID)
+			inv, err := s.app.Invitations.Resend(ctx, actor(ctx), in.ID)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -239,7 +239,7 @@ func (s *Server) registerInvitations() {
 
 	register(s.api, op("cancel-invitation", http.MethodDelete, "/v1/invitations/{id}", "Cancel an invitation", "Invitations"),
 		func(ctx context.Context, in *invitationPath) (*struct{}, error) {
-			if err := s.app.CancelInvitation(ctx, actor(ctx), in.ID); err != nil {
+			if err := s.app.Invitations.Cancel(ctx, actor(ctx), in.ID); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -247,7 +247,7 @@ func (s *Server) registerInvitations() {
 
 	register(s.api, public(op("lookup-invitation", http.MethodGet, "/v1/invitations/lookup", "See an invitation through its link", "Invitations")),
 		func(ctx context.Context, in *lookupInput) (*lookupOutput, error) {
-			p, err := s.app.LookupInvitation(ctx, in.Token)
+			p, err := s.app.Invitations.Lookup(ctx, in.Token)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -262,7 +262,7 @@ func (s *Server) registerInvitations() {
 
 	register(s.api, public(op("accept-invitation", http.MethodPost, "/v1/invitations/accept", "Accept an invitation", "Invitations")),
 		func(ctx context.Context, in *acceptInput) (*acceptOutput, error) {
-			res, err := s.app.AcceptInvitation(ctx, actor(ctx), app.AcceptInput{Token: in.Body.Token, Name: in.Body.Name, Password: in.Body.Password, Locale: in.Body.Locale})
+			res, err := s.app.Invitations.Accept(ctx, actor(ctx), app.AcceptInput{Token: in.Body.Token, Name: in.Body.Name, Password: in.Body.Password, Locale: in.Body.Locale})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -279,7 +279,7 @@ func (s *Server) registerInvitations() {
 
 	register(s.api, public(op("decline-invitation", http.MethodPost, "/v1/invitations/decline", "Decline an invitation", "Invitations")),
 		func(ctx context.Context, in *declineInput) (*struct{}, error) {
-			if err := s.app.DeclineInvitation(ctx, actor(ctx), in.Body.Token); err != nil {
+			if err := s.app.Invitations.Decline(ctx, actor(ctx), in.Body.Token); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -313,7 +313,7 @@ func (s *Server) bulkInvite(ctx context.Context, in *bulkInput) (*bulkOutput, er
 		return nil, &Problem{Status: http.StatusUnsupportedMediaType, Title: http.StatusText(http.StatusUnsupportedMediaType),
 			Detail: "send application/json or text/csv", Code: roster.EUnsupportedMediaType}
 	}
-	results, err := s.app.ImportMembers(ctx, actor(ctx), in.Org, rows, app.ImportOptions{})
+	results, err := s.app.Members.Import(ctx, actor(ctx), in.Org, rows, app.ImportOptions{})
 	if err != nil {
 		return nil, s.fail(ctx, err)
 	}

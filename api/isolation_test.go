@@ -63,6 +63,7 @@ type fixture struct {
 	outbox  *testenv.Outbox
 	hookURL string       // where the webhook endpoints the matrix creates deliver
 	dns     *testenv.DNS // the DNS server domain verification asks
+	issuer  string       // an OpenID provider's discovery document, for single sign-on rows
 }
 
 // cell is one request of the matrix: an operation by one caller in one world.
@@ -121,6 +122,33 @@ var rows = map[string]op{
 	// The session in the path is the owner's: only the owner ends it; to anyone else it does not exist.
 	"revoke-session":   {path: "/v1/me/sessions/{session}", setup: ownerSession, want: [callers]int{401, 404, 404, 404, 404, 204, 404, 401, 404, 403}},
 	"my-organizations": {path: "/v1/me/organizations", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+
+	// The caller's own second factors. Nobody here has one: removing one is a conflict for
+	// everyone; a passkey in the path that is not the caller's does not exist.
+	"list-factors": {path: "/v1/me/factors", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"begin-totp": {path: "/v1/me/factors/totp", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"confirm-totp": {path: "/v1/me/factors/totp/confirm", setup: pendingTOTP, body: func(*cell) any { return map[string]string{"code": "000000"} },
+		want: [callers]int{401, 401, 401, 401, 401, 401, 401, 401, 401, 403}},
+	"remove-totp": {path: "/v1/me/factors/totp", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
+	"regenerate-recovery-codes": {path: "/v1/me/factors/recovery-codes", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
+	"begin-passkey-registration": {path: "/v1/me/factors/passkeys/options", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"add-passkey": {path: "/v1/me/factors/passkeys", body: func(*cell) any { return map[string]any{"credential": map[string]string{"id": "x"}} },
+		want: [callers]int{401, 422, 422, 422, 422, 422, 422, 401, 422, 403}},
+	"rename-passkey": {path: "/v1/me/factors/passkeys/{passkey}", setup: strangePasskey, body: func(*cell) any { return map[string]string{"name": "Mine"} },
+		want: [callers]int{401, 404, 404, 404, 404, 404, 404, 401, 404, 403}},
+	"remove-passkey": {path: "/v1/me/factors/passkeys/{passkey}", setup: strangePasskey, body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
+	// Passkey sign-in: public; an answer proves nothing without a live request.
+	"login-passkey-options": {path: "/v1/auth/passkey/options", want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
+	"login-passkey": {path: "/v1/auth/passkey", body: func(*cell) any { return map[string]any{"credential": map[string]string{"id": "x"}} },
+		want: [callers]int{401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
+	"login-mfa-passkey-options": {path: "/v1/auth/login/mfa/passkey-options", body: func(c *cell) any {
+		return map[string]string{"mfa_token": "rmfa_" + strings.Repeat("A", 43)}
+	}, want: [callers]int{401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
 
 	// Organizations.
 	"create-organization": {path: "/v1/organizations", body: func(*cell) any { return map[string]string{"name": "Another"} }, want: [callers]int{401, 201, 201, 201, 201, 201, 201, 401, 201, 403}},
@@ -192,6 +220,10 @@ var rows = map[string]op{
 	"list-clients":  {path: "/v1/clients", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"get-client":    {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"delete-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 204, 403}},
+	"update-client": {path: "/v1/clients/{id}", setup: newClient, instanceWide: true, body: func(*cell) any {
+		return map[string]any{"name": "App renamed", "redirect_uris": []string{"https://app.example/cb"}}
+	}, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"rotate-client-secret": {path: "/v1/clients/{id}/secret", setup: newClient, instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	// Webhook endpoints: owner and admins (org.webhooks.manage); the instance's, operators.
 	"create-webhook":          {path: "/v1/organizations/{org}/webhooks", body: func(c *cell) any { return map[string]any{"url": c.vars["hook"], "enabled": false} }, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
 	"list-webhooks":           {path: "/v1/organizations/{org}/webhooks", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
@@ -220,6 +252,12 @@ var rows = map[string]op{
 	"delete-scim-directory": {path: "/v1/organizations/{org}/scim/{id}", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
 	"list-scim-groups":      {path: "/v1/organizations/{org}/scim/{id}/groups", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"map-scim-group": {path: "/v1/organizations/{org}/scim/{id}/groups/{group}", setup: newDirectoryGroup, body: func(*cell) any { return map[string]string{"org_role": "member"} },
+		want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	// Single sign-on: owner and admins (org.sso.manage).
+	"get-sso":    {path: "/v1/organizations/{org}/sso", want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"put-sso":    {path: "/v1/organizations/{org}/sso", body: ssoBody, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	"delete-sso": {path: "/v1/organizations/{org}/sso", setup: newSSO, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
+	"set-domain-require-sso": {path: "/v1/organizations/{org}/sso/domains/{id}", setup: newRequiredSSODomain, body: func(*cell) any { return map[string]bool{"require_sso": true} },
 		want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	// Requests to join through a domain: a user with a proven address asks (the matrix's people
 	// have not proven theirs: 403, about themselves alone); owner and admins answer.
@@ -333,7 +371,7 @@ var rows = map[string]op{
 
 // newAPIKey gives the owner a new key for the world's store, to revoke.
 func newAPIKey(t *testing.T, c *cell) {
-	k, err := c.f.s.env.App.CreateAPIKey(ctx, c.f.actor(t, owner), c.w.org.ID, app.APIKeyInput{Name: "Doomed", StoreID: c.w.store.ID,
+	k, err := c.f.s.env.App.APIKeys.Create(ctx, c.f.actor(t, owner), c.w.org.ID, app.APIKeyInput{Name: "Doomed", StoreID: c.w.store.ID,
 		RoleID: roster.StoreRoleViewer, Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +384,7 @@ func newPermissionKey(exists bool) func(t *testing.T, c *cell) {
 	return func(t *testing.T, c *cell) {
 		key := "campaigns.x" + testenv.Unique()
 		if exists {
-			if _, _, err := c.f.s.env.App.PutPermission(ctx, roster.System(), app.PermissionInput{Key: roster.Permission(key)}); err != nil {
+			if _, _, err := c.f.s.env.App.Roles.PutPermission(ctx, roster.System(), app.PermissionInput{Key: roster.Permission(key)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -366,7 +404,7 @@ func newInvitation(link bool) func(t *testing.T, c *cell) {
 	return func(t *testing.T, c *cell) {
 		env := c.f.s.env
 		addr := "invitee." + testenv.Unique() + "@example.com"
-		inv, err := env.App.CreateInvitation(ctx, c.f.actor(t, owner), c.w.org.ID, app.InvitationInput{Email: addr, Role: roster.OrgMember,
+		inv, err := env.App.Invitations.Create(ctx, c.f.actor(t, owner), c.w.org.ID, app.InvitationInput{Email: addr, Role: roster.OrgMember,
 			Stores: []app.StoreGrantInput{{StoreID: c.w.store.ID, RoleID: roster.StoreRoleMember}}})
 		if err != nil {
 			t.Fatal(err)
@@ -387,7 +425,7 @@ func pastResetLimit(t *testing.T, c *cell) { c.f.s.env.Clock.Advance(time.Minute
 func verificationLink(t *testing.T, c *cell) {
 	env := c.f.s.env
 	addr := "verify." + testenv.Unique() + "@example.com"
-	if err := env.App.Signup(ctx, roster.Anonymous("192.0.2.1", "t"), app.SignupInput{Email: addr, Name: "Vera", Password: testenv.Password}); err != nil {
+	if err := env.App.Auth.Signup(ctx, roster.Anonymous("192.0.2.1", "t"), app.SignupInput{Email: addr, Name: "Vera", Password: testenv.Password}); err != nil {
 		t.Fatal(err)
 	}
 	c.vars["link"] = testenv.Token(c.f.outbox.Last(t, addr, "verify_email"))
@@ -398,7 +436,7 @@ func emailChangeLink(t *testing.T, c *cell) {
 	env := c.f.s.env
 	a, _ := env.User(t, "Changer")
 	next := "next." + testenv.Unique() + "@example.com"
-	if err := env.App.RequestEmailChange(ctx, a, next, testenv.Password); err != nil {
+	if err := env.App.Accounts.RequestEmailChange(ctx, a, next, testenv.Password); err != nil {
 		t.Fatal(err)
 	}
 	c.vars["link"] = testenv.Token(c.f.outbox.Last(t, next, "change_email"))
@@ -409,7 +447,7 @@ func freshSession(t *testing.T, c *cell) {
 	if c.caller == anon || c.caller == deactivated || c.caller == service {
 		return
 	}
-	res, err := c.f.s.env.App.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: c.f.people[c.caller].Email, Password: testenv.Password})
+	res, err := c.f.s.env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: c.f.people[c.caller].Email, Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,16 +456,33 @@ func freshSession(t *testing.T, c *cell) {
 
 // ownerSession opens a second session of the owner, whose ID goes in the path.
 func ownerSession(t *testing.T, c *cell) {
-	res, err := c.f.s.env.App.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: c.f.people[owner].Email, Password: testenv.Password})
+	res, err := c.f.s.env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: c.f.people[owner].Email, Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.vars["session"] = res.Session.ID
 }
 
+// strangePasskey names a passkey that is nobody's.
+func strangePasskey(_ *testing.T, c *cell) { c.vars["passkey"] = roster.NewID(roster.PrefixPasskey) }
+
+// pendingTOTP begins setting up an authenticator app for the caller, when a person.
+func pendingTOTP(t *testing.T, c *cell) {
+	if c.token == "" {
+		return
+	}
+	actor, err := c.f.s.env.App.Auth.Authenticate(ctx, c.token, "192.0.2.1", "t")
+	if err != nil || actor.Kind != roster.ActorUser {
+		return
+	}
+	if _, err := c.f.s.env.App.MFA.BeginTOTP(ctx, actor, testenv.Password); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // setPasswordLink makes a one-time set-password link for a new user.
 func setPasswordLink(t *testing.T, c *cell) {
-	_, link, err := c.f.s.env.App.CreateOperator(ctx, roster.System(), "direct."+testenv.Unique()+"@example.com", "Direct")
+	_, link, err := c.f.s.env.App.Operator.CreateOperator(ctx, roster.System(), "direct."+testenv.Unique()+"@example.com", "Direct")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +499,7 @@ func newUser(deactivate bool) func(t *testing.T, c *cell) {
 		env := c.f.s.env
 		_, u := env.User(t, "Subject")
 		if deactivate {
-			if _, err := env.App.DeactivateUser(ctx, roster.System(), u.ID); err != nil {
+			if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), u.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -453,7 +508,7 @@ func newUser(deactivate bool) func(t *testing.T, c *cell) {
 }
 
 func newServiceToken(t *testing.T, c *cell) {
-	st, err := c.f.s.env.App.CreateServiceToken(ctx, roster.System(), "doomed")
+	st, err := c.f.s.env.App.Operator.CreateServiceToken(ctx, roster.System(), "doomed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +524,7 @@ func newInstanceWebhook(t *testing.T, c *cell) { newWebhook(t, c, "") }
 
 // newDirectory creates a SCIM directory in the organization.
 func newDirectory(t *testing.T, c *cell) {
-	d, err := c.f.s.env.App.CreateDirectory(ctx, c.f.actor(t, owner), c.w.org.ID, "Okta")
+	d, err := c.f.s.env.App.Directories.Create(ctx, c.f.actor(t, owner), c.w.org.ID, "Okta")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,22 +535,44 @@ func newDirectory(t *testing.T, c *cell) {
 func newDirectoryGroup(t *testing.T, c *cell) {
 	newDirectory(t, c)
 	a := c.f.s.env.App
-	dir, err := a.AuthenticateDirectory(ctx, roster.Anonymous("192.0.2.9", "test"), c.vars["scim_token"])
+	dir, err := a.Directories.Authenticate(ctx, roster.Anonymous("192.0.2.9", "test"), c.vars["scim_token"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := a.SCIMCreateGroup(ctx, dir, app.SCIMGroupInput{DisplayName: "Team"})
+	g, err := a.SCIM.CreateGroup(ctx, dir, app.SCIMGroupInput{DisplayName: "Team"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.vars["group"] = g.Group.ID
 }
 
+func ssoBody(c *cell) any {
+	return map[string]any{"protocol": "oidc", "enabled": true, "issuer": c.f.issuer, "client_id": "roster"}
+}
+
+// newSSO gives the organization an enabled single sign-on.
+func newSSO(t *testing.T, c *cell) {
+	if _, err := c.f.s.env.App.SSO.Configure(ctx, c.f.actor(t, owner), c.w.org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Enabled: true,
+		Issuer: c.f.issuer, ClientID: "roster", JIT: true, DefaultRole: roster.OrgMember}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newRequiredSSODomain gives the organization an enabled single sign-on and a verified domain.
+func newRequiredSSODomain(t *testing.T, c *cell) {
+	newSSO(t, c)
+	d, err := c.f.s.env.App.Domains.Verify(ctx, c.f.actor(t, owner), c.w.org.ID, addDomain(t, c).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["id"] = d.ID
+}
+
 // newDomain adds a domain to the organization, its TXT record published.
 func newDomain(t *testing.T, c *cell) { c.vars["id"] = addDomain(t, c).ID }
 
 func addDomain(t *testing.T, c *cell) roster.Domain {
-	d, err := c.f.s.env.App.AddDomain(ctx, c.f.actor(t, owner), c.w.org.ID, "d"+strings.ToLower(testenv.Unique())+".example")
+	d, err := c.f.s.env.App.Domains.Add(ctx, c.f.actor(t, owner), c.w.org.ID, "d"+strings.ToLower(testenv.Unique())+".example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,22 +584,22 @@ func addDomain(t *testing.T, c *cell) roster.Domain {
 // with a proven address there ask to.
 func newJoinRequest(t *testing.T, c *cell) {
 	a, by := c.f.s.env.App, c.f.actor(t, owner)
-	d, err := a.VerifyDomain(ctx, by, c.w.org.ID, addDomain(t, c).ID)
+	d, err := a.Domains.Verify(ctx, by, c.w.org.ID, addDomain(t, c).ID)
 	if err == nil {
-		_, err = a.SetDomainJoin(ctx, by, c.w.org.ID, d.ID, roster.JoinSuggest, roster.OrgMember)
+		_, err = a.Domains.SetJoin(ctx, by, c.w.org.ID, d.ID, roster.JoinSuggest, roster.OrgMember)
 	}
 	addr := "asker@" + d.Domain
 	if err == nil {
-		err = a.Signup(ctx, roster.Anonymous("192.0.2.9", "t"), app.SignupInput{Email: addr, Name: "Asker", Password: testenv.Password})
+		err = a.Auth.Signup(ctx, roster.Anonymous("192.0.2.9", "t"), app.SignupInput{Email: addr, Name: "Asker", Password: testenv.Password})
 	}
 	if err == nil {
-		_, err = a.VerifyEmail(ctx, roster.Anonymous("192.0.2.9", "t"), testenv.Token(c.f.outbox.Last(t, addr, "verify_email")))
+		_, err = a.Accounts.VerifyEmail(ctx, roster.Anonymous("192.0.2.9", "t"), testenv.Token(c.f.outbox.Last(t, addr, "verify_email")))
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	asker, _ := c.f.s.env.Login(t, addr)
-	r, err := a.RequestToJoin(ctx, asker, c.w.org.ID)
+	r, err := a.Domains.RequestToJoin(ctx, asker, c.w.org.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,11 +612,11 @@ func newWebhook(t *testing.T, c *cell, orgID string) {
 	if orgID != "" {
 		by = c.f.actor(t, owner)
 	}
-	w, err := c.f.s.env.App.CreateWebhook(ctx, by, orgID, app.WebhookInput{URL: c.vars["hook"]})
+	w, err := c.f.s.env.App.Webhooks.Create(ctx, by, orgID, app.WebhookInput{URL: c.vars["hook"]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := c.f.s.env.App.Events(ctx, c.f.actor(t, owner), c.w.org.ID, 0, 1)
+	events, err := c.f.s.env.App.Audit.Events(ctx, c.f.actor(t, owner), c.w.org.ID, 0, 1)
 	if err != nil || len(events.Events) == 0 {
 		t.Fatalf("events: %v", err)
 	}
@@ -547,7 +624,7 @@ func newWebhook(t *testing.T, c *cell, orgID string) {
 }
 
 func newClient(t *testing.T, c *cell) {
-	cl, _, err := c.f.s.env.App.CreateClient(ctx, roster.System(), app.ClientInput{Name: "doomed", RedirectURIs: []string{"https://app.example/cb"}})
+	cl, _, err := c.f.s.env.App.Clients.Create(ctx, roster.System(), app.ClientInput{Name: "doomed", RedirectURIs: []string{"https://app.example/cb"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,14 +640,14 @@ func (f *fixture) newWorld(t testing.TB) world {
 	w := world{org: env.Org(t, ownerActor, "Acme "+testenv.Unique())}
 	w.store = env.Store(t, ownerActor, w.org.ID, "Shop "+testenv.Unique())
 	w.archived = env.Store(t, ownerActor, w.org.ID, "Old shop "+testenv.Unique())
-	if _, err := env.App.ArchiveStore(ctx, ownerActor, w.archived.ID); err != nil {
+	if _, err := env.App.Stores.Archive(ctx, ownerActor, w.archived.ID); err != nil {
 		t.Fatal(err)
 	}
 	env.Clock.Advance(time.Minute) // worlds a minute apart: within the owner's limit of logo uploads
-	if _, err := env.App.SetOrganizationLogo(ctx, ownerActor, w.org.ID, f.png); err != nil {
+	if _, err := env.App.Organizations.SetLogo(ctx, ownerActor, w.org.ID, f.png); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.App.SetStoreLogo(ctx, ownerActor, w.store.ID, f.png); err != nil {
+	if _, err := env.App.Stores.SetLogo(ctx, ownerActor, w.store.ID, f.png); err != nil {
 		t.Fatal(err)
 	}
 	env.Join(t, ownerActor, w.org.ID, f.people[admin], roster.OrgAdmin)
@@ -581,7 +658,7 @@ func (f *fixture) newWorld(t testing.TB) world {
 	_, w.target = env.User(t, "Target")
 	env.Join(t, ownerActor, w.org.ID, w.target, roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleViewer})
 	w.role = f.newRole(t, w)
-	key, err := env.App.CreateAPIKey(ctx, ownerActor, w.org.ID, app.APIKeyInput{Name: "Owner's key", RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+	key, err := env.App.APIKeys.Create(ctx, ownerActor, w.org.ID, app.APIKeyInput{Name: "Owner's key", RoleID: roster.StoreRoleViewer, Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,7 +669,7 @@ func (f *fixture) newWorld(t testing.TB) world {
 // newRole defines a custom role in a world.
 func (f *fixture) newRole(t testing.TB, w world) string {
 	t.Helper()
-	r, err := f.s.env.App.CreateRole(ctx, f.actor(t, owner), w.org.ID, app.RoleInput{Name: "Reader " + testenv.Unique(), Permissions: []roster.Permission{roster.PermStoreRead}})
+	r, err := f.s.env.App.Roles.Create(ctx, f.actor(t, owner), w.org.ID, app.RoleInput{Name: "Reader " + testenv.Unique(), Permissions: []roster.Permission{roster.PermStoreRead}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -609,7 +686,7 @@ func (f *fixture) cell(w world, caller int) *cell {
 // actor returns the app actor of one of the fixture's people (for building worlds).
 func (f *fixture) actor(t testing.TB, caller int) roster.Actor {
 	t.Helper()
-	a, err := f.s.env.App.Authenticate(ctx, f.tokens[caller], "192.0.2.1", "t")
+	a, err := f.s.env.App.Auth.Authenticate(ctx, f.tokens[caller], "192.0.2.1", "t")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -631,26 +708,37 @@ func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 		}
 	})}
+	// A discovery document is all that configuring single sign-on reads (the sign-in itself is
+	// tested against a real provider in internal/ssotest).
+	disco := httptest.NewUnstartedServer(nil)
+	f.issuer = "http://" + disco.Listener.Addr().String()
+	disco.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"issuer":"` + f.issuer + `","authorization_endpoint":"` + f.issuer + `/auth","token_endpoint":"` + f.issuer +
+			`/token","jwks_uri":"` + f.issuer + `/keys","id_token_signing_alg_values_supported":["RS256"]}`))
+	})
+	disco.Start()
+	t.Cleanup(disco.Close)
 	f.hookURL = "http://hooks.test:" + receiver.URL[strings.LastIndex(receiver.URL, ":")+1:] + "/hooks"
 	f.png = pngImage(t)
 	env := f.s.env
 	f.outbox = env.Outbox(t)
-	env.App.SetMailbox(mail.NewMailbox(100, nil))
+	env.App.Outbox.SetMailbox(mail.NewMailbox(100, nil))
 	for c := member; c < callers; c++ {
 		if c == service {
 			continue
 		}
 		_, u := env.User(t, strings.ReplaceAll(callerNames[c], " ", ""))
-		res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password})
+		res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.1", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.people[c], f.tokens[c] = u, res.Token
 	}
-	if _, _, err := env.App.CreateOperator(ctx, roster.System(), f.people[operator].Email, ""); err != nil {
+	if _, _, err := env.App.Operator.CreateOperator(ctx, roster.System(), f.people[operator].Email, ""); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+	svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -664,7 +752,7 @@ func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 	_, f.other.target = env.User(t, "GlobexStaff")
 	env.Join(t, out, f.other.org.ID, f.other.target, roster.OrgAdmin, app.StoreGrantInput{StoreID: f.other.store.ID, RoleID: roster.StoreRoleAdmin})
 	// The deactivated member's token dies with their account.
-	if _, err := env.App.DeactivateUser(ctx, roster.System(), f.people[deactivated].ID); err != nil {
+	if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), f.people[deactivated].ID); err != nil {
 		t.Fatal(err)
 	}
 	return f

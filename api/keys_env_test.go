@@ -135,7 +135,7 @@ func (e *keysEnv) refused(status int, code, token, method, path string, body any
 // serviceToken returns a new service token of the host application.
 func (e *keysEnv) serviceToken() string {
 	e.t.Helper()
-	st, err := e.App.CreateServiceToken(testenv.Ctx, roster.System(), "host app")
+	st, err := e.App.Operator.CreateServiceToken(testenv.Ctx, roster.System(), "host app")
 	if err != nil {
 		e.t.Fatal(err)
 	}

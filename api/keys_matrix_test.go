@@ -108,7 +108,7 @@ func TestKeyPermissionsOnEveryEndpoint(t *testing.T) {
 		// The narrow key is still alive and nothing of the organization changed.
 		env.must(http.StatusOK, viewerKey, http.MethodGet, "/v1/stores/"+s1.ID, nil)
 		env.must(http.StatusOK, owner.token, http.MethodGet, "/v1/organizations/"+org.ID+"/api-keys/"+otherKeyID, nil)
-		if k, err := env.App.APIKey(testenv.Ctx, owner.actor, org.ID, viewerKeyID); err != nil || k.Status(env.Clock.Now()) != roster.APIKeyActive {
+		if k, err := env.App.APIKeys.Get(testenv.Ctx, owner.actor, org.ID, viewerKeyID); err != nil || k.Status(env.Clock.Now()) != roster.APIKeyActive {
 			t.Fatalf("viewer key after the run: %v %+v", err, k)
 		}
 	})

@@ -28,12 +28,16 @@ var schemaLimits = map[string]int{
 	"phone": roster.MaxPhoneLength, "currency": roster.CurrencyCodeLength, "country": roster.CountryCodeLength,
 	"id": roster.MaxIDLength, "cursor": roster.MaxIDLength, "user_id": roster.MaxIDLength, "organization_id": roster.MaxIDLength,
 	"store_id": roster.MaxIDLength, "event_id": roster.MaxIDLength, "after": roster.MaxIDLength, "Last-Event-ID": roster.MaxIDLength, "wait": roster.MaxDurationLength, "role_id": roster.MaxIDLength, "actor_id": roster.MaxIDLength, "target_id": roster.MaxIDLength,
-	"session": roster.MaxIDLength, "user": roster.MaxIDLength, "org": roster.MaxIDLength, "store": roster.MaxIDLength,
+	"session": roster.MaxIDLength, "passkey": roster.MaxIDLength, "user": roster.MaxIDLength, "org": roster.MaxIDLength, "store": roster.MaxIDLength,
 	"role": roster.MaxIDLength, "replacement_role_id": roster.MaxIDLength, "action": roster.MaxSearchLength,
-	"param.key": roster.MaxIDLength, "param.user": roster.MaxIDLength, "group": roster.MaxIDLength,
+	"param.key": roster.MaxIDLength, "param.user": roster.MaxIDLength, "param.group": roster.MaxIDLength,
 	"/v1/admin/users/{user}/deactivate.user": roster.MaxEmailLength, // an ID or an address
 	"/v1/admin/users/{user}/reactivate.user": roster.MaxEmailLength,
 	"/v1/permissions/{key}.key":              roster.MaxPermissionKey,
+	"issuer":                                 roster.MaxURILength, "idp_metadata_url": roster.MaxURILength, "client_id": roster.MaxSSOClientID,
+	"client_secret": roster.MaxSSOClientSecret, "email_claim": roster.MaxSSOClaimLength, "name_claim": roster.MaxSSOClaimLength,
+	"groups_claim": roster.MaxSSOClaimLength, "idp_metadata_xml": roster.MaxSSOMetadataBytes, "group": roster.MaxSSOGroupLength,
+	"role_mappings": roster.MaxSSORoleMappings, "SsoInBody.scopes": roster.MaxSSOScopes,
 	// maxItems
 	"permissions": roster.MaxRolePermissions, "stores": roster.MaxStoreGrants, "invitations": roster.MaxImportRows,
 	"checks": roster.MaxBatchChecks, "allowed_domains": roster.MaxAllowedDomains, "redirect_uris": roster.MaxRedirectURIs,

@@ -30,7 +30,7 @@ type mailboxOutput struct {
 func (s *Server) registerMailbox() {
 	register(s.api, op("admin-mailbox", http.MethodGet, "/v1/admin/mailbox", "Read the development mailbox", "Operators"),
 		func(ctx context.Context, _ *struct{}) (*mailboxOutput, error) {
-			msgs, err := s.app.Mailbox(ctx, actor(ctx))
+			msgs, err := s.app.Outbox.Mailbox(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

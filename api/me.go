@@ -49,7 +49,7 @@ type myOrganizationsOutput struct {
 func (s *Server) registerMe() {
 	register(s.api, op("get-me", http.MethodGet, "/v1/me", "Who am I", "Account"),
 		func(ctx context.Context, _ *struct{}) (*userOutput, error) {
-			u, err := s.app.Me(ctx, actor(ctx))
+			u, err := s.app.Accounts.Me(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -58,7 +58,7 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("update-me", http.MethodPatch, "/v1/me", "Change my name or language", "Account"),
 		func(ctx context.Context, in *updateMeInput) (*userOutput, error) {
-			u, err := s.app.UpdateMe(ctx, actor(ctx), app.ProfileInput{Name: in.Body.Name, Locale: in.Body.Locale})
+			u, err := s.app.Accounts.Update(ctx, actor(ctx), app.ProfileInput{Name: in.Body.Name, Locale: in.Body.Locale})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -67,7 +67,7 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("change-password", http.MethodPost, "/v1/me/password", "Change my password", "Account"),
 		func(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
-			if err := s.app.ChangePassword(ctx, actor(ctx), in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+			if err := s.app.Accounts.ChangePassword(ctx, actor(ctx), in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -75,7 +75,7 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("list-sessions", http.MethodGet, "/v1/me/sessions", "List my sessions", "Account"),
 		func(ctx context.Context, _ *struct{}) (*sessionsOutput, error) {
-			ss, err := s.app.Sessions(ctx, actor(ctx))
+			ss, err := s.app.Auth.Sessions(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -88,7 +88,7 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("revoke-session", http.MethodDelete, "/v1/me/sessions/{session}", "End one of my sessions", "Account"),
 		func(ctx context.Context, in *sessionIDInput) (*struct{}, error) {
-			if err := s.app.RevokeSession(ctx, actor(ctx), in.Session); err != nil {
+			if err := s.app.Auth.RevokeSession(ctx, actor(ctx), in.Session); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -96,7 +96,7 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("revoke-other-sessions", http.MethodDelete, "/v1/me/sessions", "End all my other sessions", "Account"),
 		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
-			if _, err := s.app.RevokeOtherSessions(ctx, actor(ctx)); err != nil {
+			if _, err := s.app.Auth.RevokeOtherSessions(ctx, actor(ctx)); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -104,7 +104,7 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("my-organizations", http.MethodGet, "/v1/me/organizations", "My organizations and stores (the selector)", "Account"),
 		func(ctx context.Context, _ *struct{}) (*myOrganizationsOutput, error) {
-			affs, err := s.app.MyOrganizations(ctx, actor(ctx))
+			affs, err := s.app.Accounts.Organizations(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -65,7 +65,7 @@ type teamOutput struct {
 func (s *Server) registerMembers() {
 	register(s.api, op("list-members", http.MethodGet, "/v1/organizations/{org}/members", "List members", "Members"),
 		func(ctx context.Context, in *listMembersInput) (*membersOutput, error) {
-			p, err := s.app.Members(ctx, actor(ctx), in.Org, app.MemberFilter{Query: in.Query, Role: roster.OrgRole(in.Role),
+			p, err := s.app.Members.List(ctx, actor(ctx), in.Org, app.MemberFilter{Query: in.Query, Role: roster.OrgRole(in.Role),
 				Status: roster.MembershipStatus(in.Status), Cursor: in.Cursor, Limit: in.Limit, BreaksPolicy: in.BreaksPolicy})
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -77,7 +77,7 @@ func (s *Server) registerMembers() {
 
 	register(s.api, op("get-member", http.MethodGet, "/v1/organizations/{org}/members/{user}", "Read a member with their store roles", "Members"),
 		func(ctx context.Context, in *MemberPath) (*memberOutput, error) {
-			m, err := s.app.Member(ctx, actor(ctx), in.Org, in.User)
+			m, err := s.app.Members.Get(ctx, actor(ctx), in.Org, in.User)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -96,10 +96,10 @@ func (s *Server) registerMembers() {
 				st := roster.MembershipStatus(in.Body.Status)
 				u.Status = &st
 			}
-			if err := s.app.UpdateMember(ctx, a, in.Org, in.User, u); err != nil {
+			if err := s.app.Members.Update(ctx, a, in.Org, in.User, u); err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			m, err := s.app.Member(ctx, a, in.Org, in.User)
+			m, err := s.app.Members.Get(ctx, a, in.Org, in.User)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -111,9 +111,9 @@ func (s *Server) registerMembers() {
 			a := actor(ctx)
 			var err error
 			if in.User == a.UserID {
-				err = s.app.LeaveOrganization(ctx, a, in.Org)
+				err = s.app.Members.Leave(ctx, a, in.Org)
 			} else {
-				err = s.app.RemoveMember(ctx, a, in.Org, in.User)
+				err = s.app.Members.Remove(ctx, a, in.Org, in.User)
 			}
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -124,7 +124,7 @@ func (s *Server) registerMembers() {
 
 	register(s.api, op("list-store-members", http.MethodGet, "/v1/stores/{store}/members", "List a store's team", "Members"),
 		func(ctx context.Context, in *StorePath) (*teamOutput, error) {
-			team, err := s.app.StoreTeam(ctx, actor(ctx), in.Store)
+			team, err := s.app.Members.StoreTeam(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -137,7 +137,7 @@ func (s *Server) registerMembers() {
 
 	register(s.api, op("set-store-role", http.MethodPut, "/v1/stores/{store}/members/{user}", "Give a member a role in a store", "Members"),
 		func(ctx context.Context, in *setStoreRoleInput) (*struct{}, error) {
-			if err := s.app.SetStoreRole(ctx, actor(ctx), in.Store, in.User, in.Body.RoleID); err != nil {
+			if err := s.app.Members.SetStoreRole(ctx, actor(ctx), in.Store, in.User, in.Body.RoleID); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -145,7 +145,7 @@ func (s *Server) registerMembers() {
 
 	register(s.api, op("remove-store-member", http.MethodDelete, "/v1/stores/{store}/members/{user}", "Remove a member from a store", "Members"),
 		func(ctx context.Context, in *StoreMemberPath) (*struct{}, error) {
-			if err := s.app.RemoveFromStore(ctx, actor(ctx), in.Store, in.User); err != nil {
+			if err := s.app.Members.RemoveFromStore(ctx, actor(ctx), in.Store, in.User); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil

@@ -22,12 +22,12 @@ func TestLoginWithSecondFactor(t *testing.T) {
 		s := newServer(t, e, func(c *app.Config) { c.EncryptionKey = make([]byte, app.EncryptionKeySize) })
 		_, email := s.signup(t, "Ines")
 		actor, _ := s.env.Login(t, email)
-		setup, err := s.env.App.BeginTOTP(testenv.Ctx, actor, "")
+		setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, actor, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		first, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
-		recovery, err := s.env.App.ConfirmTOTP(testenv.Ctx, actor, first)
+		recovery, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, actor, first)
 		if err != nil {
 			t.Fatal(err)
 		}

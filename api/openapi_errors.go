@@ -17,11 +17,13 @@ var rateLimitedOps = map[string]bool{
 	"send-password-reset": true, "change-email": true, "resend-verification": true, "change-password": true,
 	"create-api-key": true, "transfer-ownership": true, "delete-organization": true,
 	"set-organization-logo": true, "set-store-logo": true,
+	"login-mfa-passkey-options": true, "login-passkey-options": true, "login-passkey": true, "begin-totp": true,
+	"remove-totp": true, "regenerate-recovery-codes": true, "begin-passkey-registration": true, "remove-passkey": true,
 }
 
 // forbiddenPublicOps are the public operations that may refuse with 403: sign-up when it is
 // by invitation only, accepting an invitation for another address or a deactivated account.
-var forbiddenPublicOps = map[string]bool{"signup": true, "accept-invitation": true, "login": true, "login-mfa": true}
+var forbiddenPublicOps = map[string]bool{"signup": true, "accept-invitation": true, "login": true, "login-mfa": true, "login-passkey": true}
 
 // tokenOps are the operations that take a one-time link's token, which may have expired (410).
 var tokenOps = map[string]bool{

@@ -68,7 +68,7 @@ func imageResult(img roster.Image) *imageOutput {
 func (s *Server) registerOrganizations() {
 	register(s.api, op("create-organization", http.MethodPost, "/v1/organizations", "Create an organization", "Organizations"),
 		func(ctx context.Context, in *createOrgInput) (*orgOutput, error) {
-			o, err := s.app.CreateOrganization(ctx, actor(ctx), app.OrganizationInput{Name: in.Body.Name, Details: in.Body.Details.domain()})
+			o, err := s.app.Organizations.Create(ctx, actor(ctx), app.OrganizationInput{Name: in.Body.Name, Details: in.Body.Details.domain()})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -77,7 +77,7 @@ func (s *Server) registerOrganizations() {
 
 	register(s.api, op("list-organizations", http.MethodGet, "/v1/organizations", "List my organizations", "Organizations"),
 		func(ctx context.Context, _ *struct{}) (*myOrganizationsOutput, error) {
-			affs, err := s.app.MyOrganizations(ctx, actor(ctx))
+			affs, err := s.app.Accounts.Organizations(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -86,7 +86,7 @@ func (s *Server) registerOrganizations() {
 
 	register(s.api, op("get-organization", http.MethodGet, "/v1/organizations/{org}", "Read an organization", "Organizations"),
 		func(ctx context.Context, in *OrgPath) (*orgOutput, error) {
-			o, err := s.app.Organization(ctx, actor(ctx), in.Org)
+			o, err := s.app.Organizations.Get(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -95,7 +95,7 @@ func (s *Server) registerOrganizations() {
 
 	register(s.api, op("update-organization", http.MethodPatch, "/v1/organizations/{org}", "Edit an organization's name and details", "Organizations"),
 		func(ctx context.Context, in *updateOrgInput) (*orgOutput, error) {
-			o, err := s.app.UpdateOrganization(ctx, actor(ctx), in.Org, app.OrganizationInput{Name: in.Body.Name, Details: in.Body.Details.domain()})
+			o, err := s.app.Organizations.Update(ctx, actor(ctx), in.Org, app.OrganizationInput{Name: in.Body.Name, Details: in.Body.Details.domain()})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -108,7 +108,7 @@ func (s *Server) registerOrganizations() {
 			if in.Body != nil {
 				pw = in.Body.Password
 			}
-			if err := s.app.DeleteOrganization(ctx, actor(ctx), in.Org, pw); err != nil {
+			if err := s.app.Organizations.Delete(ctx, actor(ctx), in.Org, pw); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -117,7 +117,7 @@ func (s *Server) registerOrganizations() {
 
 	register(s.api, op("transfer-ownership", http.MethodPost, "/v1/organizations/{org}/transfer-ownership", "Transfer ownership to an admin", "Organizations"),
 		func(ctx context.Context, in *transferInput) (*struct{}, error) {
-			if err := s.app.TransferOwnership(ctx, actor(ctx), in.Org, in.Body.UserID, in.Body.Password); err != nil {
+			if err := s.app.Organizations.TransferOwnership(ctx, actor(ctx), in.Org, in.Body.UserID, in.Body.Password); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -125,7 +125,7 @@ func (s *Server) registerOrganizations() {
 
 	register(s.api, op("set-organization-logo", http.MethodPut, "/v1/organizations/{org}/logo", "Upload the organization's logo", "Organizations"),
 		func(ctx context.Context, in *logoInput) (*orgOutput, error) {
-			o, err := s.app.SetOrganizationLogo(ctx, actor(ctx), in.Org, in.RawBody)
+			o, err := s.app.Organizations.SetLogo(ctx, actor(ctx), in.Org, in.RawBody)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -134,7 +134,7 @@ func (s *Server) registerOrganizations() {
 
 	register(s.api, op("get-organization-logo", http.MethodGet, "/v1/organizations/{org}/logo", "Download the organization's logo", "Organizations"),
 		func(ctx context.Context, in *OrgPath) (*imageOutput, error) {
-			img, err := s.app.OrganizationLogo(ctx, actor(ctx), in.Org)
+			img, err := s.app.Organizations.Logo(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -70,7 +70,7 @@ type PermissionRole struct {
 func (s *Server) registerPermissions() {
 	register(s.api, op("list-permissions", http.MethodGet, "/v1/permissions", "The permission catalog", "Roles"),
 		func(ctx context.Context, _ *struct{}) (*permissionsOutput, error) {
-			ps, err := s.app.Permissions(ctx, actor(ctx))
+			ps, err := s.app.Roles.Permissions(ctx, actor(ctx))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -81,7 +81,7 @@ func (s *Server) registerPermissions() {
 
 	register(s.api, op("put-permission", http.MethodPut, "/v1/permissions/{key}", "Register a host application permission", "Roles"),
 		func(ctx context.Context, in *putPermissionInput) (*putPermissionOutput, error) {
-			p, created, err := s.app.PutPermission(ctx, actor(ctx), app.PermissionInput{Key: roster.Permission(in.Key), Area: in.Body.Area,
+			p, created, err := s.app.Roles.PutPermission(ctx, actor(ctx), app.PermissionInput{Key: roster.Permission(in.Key), Area: in.Body.Area,
 				Description: in.Body.Description, Member: in.Body.Member, Viewer: in.Body.Viewer})
 			if err != nil {
 				return nil, s.fail(ctx, err)
@@ -96,7 +96,7 @@ func (s *Server) registerPermissions() {
 
 	register(s.api, op("delete-permission", http.MethodDelete, "/v1/permissions/{key}", "Remove a host application permission", "Roles"),
 		func(ctx context.Context, in *deletePermissionInput) (*deletePermissionOutput, error) {
-			roles, err := s.app.DeletePermission(ctx, actor(ctx), roster.Permission(in.Key), in.Force)
+			roles, err := s.app.Roles.DeletePermission(ctx, actor(ctx), roster.Permission(in.Key), in.Force)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -43,7 +43,7 @@ func TestHostPermissions(t *testing.T) {
 		env.refused(http.StatusUnprocessableEntity, roster.EInvalid, svc, http.MethodPut, "/v1/permissions/Campaigns.Create", body)
 		env.refused(http.StatusUnprocessableEntity, "", svc, http.MethodPut, "/v1/permissions/campaigns.delete", map[string]any{"owner": true})
 		op := env.person("Operator")
-		if _, _, err := env.App.CreateOperator(testenv.Ctx, roster.System(), op.user.Email, ""); err != nil {
+		if _, _, err := env.App.Operator.CreateOperator(testenv.Ctx, roster.System(), op.user.Email, ""); err != nil {
 			t.Fatal(err)
 		}
 		op = env.person2(op.user.Email)
@@ -108,7 +108,7 @@ func TestHostPermissions(t *testing.T) {
 // person2 logs in an existing user by address.
 func (e *keysEnv) person2(addr string) person {
 	e.t.Helper()
-	res, err := e.App.Login(testenv.Ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: addr, Password: testenv.Password})
+	res, err := e.App.Auth.Login(testenv.Ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: addr, Password: testenv.Password})
 	if err != nil {
 		e.t.Fatal(err)
 	}

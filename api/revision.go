@@ -21,7 +21,7 @@ type humaContext = huma.Context // embedded under its own name: huma.Context has
 const RevisionHeader = "Roster-Revision"
 
 func (c revisionContext) SetStatus(code int) {
-	if rev := c.app.WrittenRevision(c.Context()); rev > 0 {
+	if rev := c.app.Access.WrittenRevision(c.Context()); rev > 0 {
 		c.SetHeader(RevisionHeader, strconv.FormatInt(rev, 10))
 	}
 	c.humaContext.SetStatus(code)

@@ -18,14 +18,14 @@ func TestRevisionTokens(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
 		ownerTok, _ := s.signup(t, "Owner")
-		owner, err := s.env.App.Authenticate(ctx, ownerTok, "", "")
+		owner, err := s.env.App.Auth.Authenticate(ctx, ownerTok, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		org := s.env.Org(t, owner, "Acme")
 		_, m := s.env.User(t, "Ann")
 		s.env.Join(t, owner, org.ID, m, roster.OrgMember)
-		svc, err := s.env.App.CreateServiceToken(ctx, roster.System(), "host")
+		svc, err := s.env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,11 +78,11 @@ func TestRevisionTokens(t *testing.T) {
 			t.Errorf("a read answers with %s", api.RevisionHeader)
 		}
 		// One read barrier per request: the service token's verification and the check share it.
-		before := s.env.App.IndexStats().Barriers
+		before := s.env.App.Access.IndexStats().Barriers
 		if r = s.do(t, http.MethodPost, "/v1/check", svc.Secret, map[string]any{"user_id": m.ID, "permission": "org.read", "organization_id": org.ID}); r.status != http.StatusOK {
 			t.Fatalf("check: %s", r)
 		}
-		reads := s.env.App.IndexStats().Barriers - before
+		reads := s.env.App.Access.IndexStats().Barriers - before
 		if reads > 1 || e == sqlstore.SQLite && reads != 1 { // PostgreSQL without a listener reads SQL
 			t.Errorf("one check request made %d barrier reads, want 1", reads)
 		}

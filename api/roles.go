@@ -93,7 +93,7 @@ type roleHoldersOutput struct {
 func (s *Server) registerRoles() {
 	register(s.api, op("list-roles", http.MethodGet, "/v1/organizations/{org}/roles", "List store roles", "Roles"),
 		func(ctx context.Context, in *OrgPath) (*rolesOutput, error) {
-			roles, err := s.app.Roles(ctx, actor(ctx), in.Org)
+			roles, err := s.app.Roles.List(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -105,7 +105,7 @@ func (s *Server) registerRoles() {
 
 	register(s.api, op("get-role", http.MethodGet, "/v1/organizations/{org}/roles/{role}", "Read a store role", "Roles"),
 		func(ctx context.Context, in *RolePath) (*roleOutput, error) {
-			r, err := s.app.Role(ctx, actor(ctx), in.Org, in.Role)
+			r, err := s.app.Roles.Get(ctx, actor(ctx), in.Org, in.Role)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -114,7 +114,7 @@ func (s *Server) registerRoles() {
 
 	register(s.api, op("create-role", http.MethodPost, "/v1/organizations/{org}/roles", "Define a custom store role", "Roles"),
 		func(ctx context.Context, in *createRoleInput) (*roleOutput, error) {
-			r, err := s.app.CreateRole(ctx, actor(ctx), in.Org, app.RoleInput{Name: in.Body.Name, Description: in.Body.Description, Permissions: permKeys(in.Body.Permissions)})
+			r, err := s.app.Roles.Create(ctx, actor(ctx), in.Org, app.RoleInput{Name: in.Body.Name, Description: in.Body.Description, Permissions: permKeys(in.Body.Permissions)})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -129,11 +129,11 @@ func (s *Server) registerRoles() {
 				p := permKeys(*in.Body.Permissions)
 				u.Permissions = &p
 			}
-			r, err := s.app.UpdateRole(ctx, actor(ctx), in.Org, in.Role, u)
+			r, err := s.app.Roles.Update(ctx, actor(ctx), in.Org, in.Role, u)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			v, err := s.app.Role(ctx, actor(ctx), in.Org, r.ID)
+			v, err := s.app.Roles.Get(ctx, actor(ctx), in.Org, r.ID)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -142,7 +142,7 @@ func (s *Server) registerRoles() {
 
 	register(s.api, op("delete-role", http.MethodDelete, "/v1/organizations/{org}/roles/{role}", "Delete a custom store role", "Roles"),
 		func(ctx context.Context, in *deleteRoleInput) (*struct{}, error) {
-			if err := s.app.DeleteRole(ctx, actor(ctx), in.Org, in.Role, in.Replacement); err != nil {
+			if err := s.app.Roles.Delete(ctx, actor(ctx), in.Org, in.Role, in.Replacement); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -151,7 +151,7 @@ func (s *Server) registerRoles() {
 
 	register(s.api, op("list-role-holders", http.MethodGet, "/v1/organizations/{org}/roles/{role}/holders", "List who holds a store role", "Roles"),
 		func(ctx context.Context, in *RolePath) (*roleHoldersOutput, error) {
-			hs, err := s.app.RoleHolders(ctx, actor(ctx), in.Org, in.Role)
+			hs, err := s.app.Roles.Holders(ctx, actor(ctx), in.Org, in.Role)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -84,7 +84,7 @@ func TestCustomRoles(t *testing.T) {
 		}
 		env.refused(http.StatusUnprocessableEntity, roster.EUnknownRole, owner.token, http.MethodDelete, roles+"/"+support+"?replacement_role_id=rol_01jd8x5x9q0000000000000000", nil)
 		env.must(http.StatusNoContent, owner.token, http.MethodDelete, roles+"/"+support+"?replacement_role_id=member", nil)
-		m, err := env.App.Member(testenv.Ctx, owner.actor, org.ID, member.user.ID)
+		m, err := env.App.Members.Get(testenv.Ctx, owner.actor, org.ID, member.user.ID)
 		if err != nil || len(m.Stores) != 1 || m.Stores[0].RoleID != roster.StoreRoleMember {
 			t.Fatalf("replacement not applied: %v %+v", err, m.Stores)
 		}
@@ -104,7 +104,7 @@ func TestCustomRoles(t *testing.T) {
 		env.refused(http.StatusNotFound, roster.ENotFound, other.token, http.MethodGet, roles, nil)
 		env.must(http.StatusNoContent, owner.token, http.MethodDelete, roles+"/"+r.str("id"), nil)
 
-		events, err := env.App.AuditEvents(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "role."})
+		events, err := env.App.Audit.List(testenv.Ctx, owner.actor, org.ID, app.AuditFilter{Action: "role."})
 		if err != nil || len(events.Items) != 5 {
 			t.Fatalf("role audit events: %v %d", err, len(events.Items))
 		}

@@ -97,14 +97,14 @@ func (s *Server) registerSCIM() {
 	}
 	register(s.api, op("create-scim-directory", http.MethodPost, path, "Create a SCIM directory", tag),
 		func(ctx context.Context, in *createDirectoryIn) (*newDirectoryOut, error) {
-			c, err := s.app.CreateDirectory(ctx, actor(ctx), in.Org, in.Body.Name)
+			c, err := s.app.Directories.Create(ctx, actor(ctx), in.Org, in.Body.Name)
 			return created(ctx, c, err)
 		}, withStatus(http.StatusCreated), withDescription("An identity provider (Okta, Microsoft Entra ID, …) provisions the organization's "+
 			"members at base_url with the token, shown this once. The directory acts as an admin of this organization only: it never "+
 			"changes or removes the owner, and each change is in the audit log with the directory as its actor."+who))
 	register(s.api, op("list-scim-directories", http.MethodGet, path, "List the SCIM directories", tag),
 		func(ctx context.Context, in *OrgPath) (*directoriesOut, error) {
-			list, err := s.app.Directories(ctx, actor(ctx), in.Org)
+			list, err := s.app.Directories.List(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -114,7 +114,7 @@ func (s *Server) registerSCIM() {
 		}, withDescription("Tokens are never listed."+who))
 	register(s.api, op("get-scim-directory", http.MethodGet, path+"/{id}", "Show a SCIM directory", tag),
 		func(ctx context.Context, in *directoryPath) (*directoryOut, error) {
-			d, err := s.app.Directory(ctx, actor(ctx), in.Org, in.ID)
+			d, err := s.app.Directories.Get(ctx, actor(ctx), in.Org, in.ID)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -122,19 +122,19 @@ func (s *Server) registerSCIM() {
 		}, withDescription(who))
 	register(s.api, op("rotate-scim-token", http.MethodPost, path+"/{id}/rotate", "Give a SCIM directory a new token", tag),
 		func(ctx context.Context, in *directoryPath) (*newDirectoryOut, error) {
-			c, err := s.app.RotateDirectoryToken(ctx, actor(ctx), in.Org, in.ID)
+			c, err := s.app.Directories.RotateToken(ctx, actor(ctx), in.Org, in.ID)
 			return created(ctx, c, err)
 		}, withDescription("The old token stops working at once; the new one is shown this once."+who))
 	register(s.api, op("delete-scim-directory", http.MethodDelete, path+"/{id}", "Delete a SCIM directory", tag),
 		func(ctx context.Context, in *directoryPath) (*struct{}, error) {
-			if err := s.app.DeleteDirectory(ctx, actor(ctx), in.Org, in.ID); err != nil {
+			if err := s.app.Directories.Delete(ctx, actor(ctx), in.Org, in.ID); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
 		}, withStatus(http.StatusNoContent), withDescription("Its token stops working; the members it provisioned stay, with their roles."+who))
 	register(s.api, op("list-scim-groups", http.MethodGet, path+"/{id}/groups", "List the groups a SCIM directory pushed", tag),
 		func(ctx context.Context, in *directoryPath) (*scimGroupsOut, error) {
-			list, err := s.app.DirectoryGroups(ctx, actor(ctx), in.Org, in.ID)
+			list, err := s.app.Directories.Groups(ctx, actor(ctx), in.Org, in.ID)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -144,7 +144,7 @@ func (s *Server) registerSCIM() {
 		}, withDescription("With the role each maps to."+who))
 	register(s.api, op("map-scim-group", http.MethodPut, path+"/{id}/groups/{group}", "Map a SCIM group to a role", tag),
 		func(ctx context.Context, in *mapGroupIn) (*scimGroupOut, error) {
-			g, err := s.app.MapDirectoryGroup(ctx, actor(ctx), in.Org, in.ID, in.Group,
+			g, err := s.app.Directories.MapGroup(ctx, actor(ctx), in.Org, in.ID, in.Group,
 				app.GroupMapping{OrgRole: roster.OrgRole(in.Body.OrgRole), StoreID: in.Body.StoreID, RoleID: in.Body.RoleID})
 			if err != nil {
 				return nil, s.fail(ctx, err)

@@ -60,7 +60,7 @@ func TestNoSecretInClear(t *testing.T) {
 
 		// An operator creates a service token over the API, the command line another, and a
 		// set-password link for a new operator.
-		if _, _, err := env.App.CreateOperator(ctx, systemActor(), email, ""); err != nil {
+		if _, _, err := env.App.Operator.CreateOperator(ctx, systemActor(), email, ""); err != nil {
 			t.Fatal(err)
 		}
 		var created struct {
@@ -71,11 +71,11 @@ func TestNoSecretInClear(t *testing.T) {
 			t.Fatal(r)
 		}
 		r.json(t, &created)
-		cli, err := env.App.CreateServiceToken(ctx, systemActor(), "cli")
+		cli, err := env.App.Operator.CreateServiceToken(ctx, systemActor(), "cli")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, link, err := env.App.CreateOperator(ctx, systemActor(), "new."+testenv.Unique()+"@example.com", "")
+		_, link, err := env.App.Operator.CreateOperator(ctx, systemActor(), "new."+testenv.Unique()+"@example.com", "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,7 @@ func newSecStack(t *testing.T, e sqlstore.Engine) *secStack {
 	clock := testenv.NewClock()
 	env := &testenv.Env{App: app.New(db, testenv.Config(), clock, log), DB: db, Clock: clock, Engine: e, URL: url}
 	box := mail.NewMailbox(1000, log)
-	env.App.SetMailbox(box)
+	env.App.Outbox.SetMailbox(box)
 	r, err := mail.NewRenderer("")
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestSecretsNeverLoggedNorShownAgain(t *testing.T) {
 		pw := testenv.Password
 
 		// The first operator, through the setup link.
-		setup, err := s.App.SetupLink(testenv.Ctx)
+		setup, err := s.App.Operator.SetupLink(testenv.Ctx)
 		if err != nil || setup == "" {
 			t.Fatalf("setup link %q: %v", setup, err)
 		}
@@ -509,7 +509,7 @@ func TestRateLimitsPerRecipient(t *testing.T) {
 		for i := range 12 {
 			node := testenv.NewEnvOn(t, s.Env)
 			ip := "198.51.100." + string(rune('1'+i%9))
-			if err := node.App.RequestPasswordReset(testenv.Ctx, roster.Anonymous(ip, "t"), victim.Email); err != nil {
+			if err := node.App.Accounts.RequestPasswordReset(testenv.Ctx, roster.Anonymous(ip, "t"), victim.Email); err != nil {
 				t.Fatalf("reset #%d: %v", i, err)
 			}
 		}

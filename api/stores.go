@@ -59,7 +59,7 @@ type storeActionInput struct {
 func (s *Server) registerStores() {
 	register(s.api, op("create-store", http.MethodPost, "/v1/organizations/{org}/stores", "Create a store", "Stores"),
 		func(ctx context.Context, in *createStoreInput) (*storeOutput, error) {
-			st, err := s.app.CreateStore(ctx, actor(ctx), in.Org, in.Body.input())
+			st, err := s.app.Stores.Create(ctx, actor(ctx), in.Org, in.Body.input())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -68,7 +68,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("list-stores", http.MethodGet, "/v1/organizations/{org}/stores", "List an organization's stores", "Stores"),
 		func(ctx context.Context, in *listStoresInput) (*storesOutput, error) {
-			list, err := s.app.Stores(ctx, actor(ctx), in.Org, roster.StoreStatus(in.Status))
+			list, err := s.app.Stores.List(ctx, actor(ctx), in.Org, roster.StoreStatus(in.Status))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -79,7 +79,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("get-store", http.MethodGet, "/v1/stores/{store}", "Read a store", "Stores"),
 		func(ctx context.Context, in *StorePath) (*storeOutput, error) {
-			v, err := s.app.Store(ctx, actor(ctx), in.Store)
+			v, err := s.app.Stores.Get(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -88,7 +88,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("update-store", http.MethodPatch, "/v1/stores/{store}", "Edit a store's name and details", "Stores"),
 		func(ctx context.Context, in *updateStoreInput) (*storeOutput, error) {
-			st, err := s.app.UpdateStore(ctx, actor(ctx), in.Store, in.Body.input())
+			st, err := s.app.Stores.Update(ctx, actor(ctx), in.Store, in.Body.input())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -97,7 +97,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("archive-store", http.MethodPost, "/v1/stores/{store}/archive", "Archive a store", "Stores"),
 		func(ctx context.Context, in *storeActionInput) (*storeOutput, error) {
-			st, err := s.app.ArchiveStore(ctx, actor(ctx), in.Store)
+			st, err := s.app.Stores.Archive(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -106,7 +106,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("unarchive-store", http.MethodPost, "/v1/stores/{store}/unarchive", "Unarchive a store", "Stores"),
 		func(ctx context.Context, in *storeActionInput) (*storeOutput, error) {
-			st, err := s.app.UnarchiveStore(ctx, actor(ctx), in.Store)
+			st, err := s.app.Stores.Unarchive(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -115,7 +115,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("delete-store", http.MethodDelete, "/v1/stores/{store}", "Delete an archived store", "Stores"),
 		func(ctx context.Context, in *StorePath) (*struct{}, error) {
-			if err := s.app.DeleteStore(ctx, actor(ctx), in.Store); err != nil {
+			if err := s.app.Stores.Delete(ctx, actor(ctx), in.Store); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -123,7 +123,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("set-store-logo", http.MethodPut, "/v1/stores/{store}/logo", "Upload a store's logo", "Stores"),
 		func(ctx context.Context, in *storeLogoInput) (*storeOutput, error) {
-			st, err := s.app.SetStoreLogo(ctx, actor(ctx), in.Store, in.RawBody)
+			st, err := s.app.Stores.SetLogo(ctx, actor(ctx), in.Store, in.RawBody)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -132,7 +132,7 @@ func (s *Server) registerStores() {
 
 	register(s.api, op("get-store-logo", http.MethodGet, "/v1/stores/{store}/logo", "Download a store's logo", "Stores"),
 		func(ctx context.Context, in *StorePath) (*imageOutput, error) {
-			img, err := s.app.StoreLogo(ctx, actor(ctx), in.Store)
+			img, err := s.app.Stores.Logo(ctx, actor(ctx), in.Store)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

@@ -32,7 +32,7 @@ type usageOutput struct{ Body Usage }
 func (s *Server) registerUsage() {
 	register(s.api, op("get-usage", http.MethodGet, "/v1/organizations/{org}/usage", "Account usage", "Organizations"),
 		func(ctx context.Context, in *OrgPath) (*usageOutput, error) {
-			u, err := s.app.Usage(ctx, actor(ctx), in.Org)
+			u, err := s.app.Organizations.Usage(ctx, actor(ctx), in.Org)
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}

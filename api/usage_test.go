@@ -20,13 +20,13 @@ func TestUsage(t *testing.T) {
 		s1 := env.Store(t, owner.actor, org.ID, "One")
 		env.Store(t, owner.actor, org.ID, "Two")
 		old := env.Store(t, owner.actor, org.ID, "Old")
-		if _, err := env.App.ArchiveStore(testenv.Ctx, owner.actor, old.ID); err != nil {
+		if _, err := env.App.Stores.Archive(testenv.Ctx, owner.actor, old.ID); err != nil {
 			t.Fatal(err)
 		}
 		env.Join(t, owner.actor, org.ID, admin.user, roster.OrgAdmin)
 		env.Join(t, owner.actor, org.ID, member.user, roster.OrgMember, app.StoreGrantInput{StoreID: s1.ID, RoleID: roster.StoreRoleViewer})
 		env.Join(t, owner.actor, org.ID, away.user, roster.OrgMember)
-		if err := env.App.SuspendMember(testenv.Ctx, owner.actor, org.ID, away.user.ID); err != nil {
+		if err := env.App.Members.Suspend(testenv.Ctx, owner.actor, org.ID, away.user.ID); err != nil {
 			t.Fatal(err)
 		}
 		usage := "/v1/organizations/" + org.ID + "/usage"

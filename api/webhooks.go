@@ -177,7 +177,7 @@ type (
 type webhookHandlers struct{ s *Server }
 
 func (h webhookHandlers) create(ctx context.Context, orgID string, b WebhookBody) (*webhookOut, error) {
-	c, err := h.s.app.CreateWebhook(ctx, actor(ctx), orgID, b.input())
+	c, err := h.s.app.Webhooks.Create(ctx, actor(ctx), orgID, b.input())
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
@@ -185,7 +185,7 @@ func (h webhookHandlers) create(ctx context.Context, orgID string, b WebhookBody
 }
 
 func (h webhookHandlers) list(ctx context.Context, orgID string) (*webhooksOut, error) {
-	list, err := h.s.app.Webhooks(ctx, actor(ctx), orgID)
+	list, err := h.s.app.Webhooks.List(ctx, actor(ctx), orgID)
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
@@ -195,7 +195,7 @@ func (h webhookHandlers) list(ctx context.Context, orgID string) (*webhooksOut, 
 }
 
 func (h webhookHandlers) get(ctx context.Context, orgID, id string) (*webhookOut, error) {
-	w, err := h.s.app.Webhook(ctx, actor(ctx), orgID, id)
+	w, err := h.s.app.Webhooks.Get(ctx, actor(ctx), orgID, id)
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
@@ -203,7 +203,7 @@ func (h webhookHandlers) get(ctx context.Context, orgID, id string) (*webhookOut
 }
 
 func (h webhookHandlers) update(ctx context.Context, orgID, id string, b WebhookBody) (*webhookOut, error) {
-	w, err := h.s.app.UpdateWebhook(ctx, actor(ctx), orgID, id, b.input())
+	w, err := h.s.app.Webhooks.Update(ctx, actor(ctx), orgID, id, b.input())
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
@@ -211,14 +211,14 @@ func (h webhookHandlers) update(ctx context.Context, orgID, id string, b Webhook
 }
 
 func (h webhookHandlers) delete(ctx context.Context, orgID, id string) (*struct{}, error) {
-	if err := h.s.app.DeleteWebhook(ctx, actor(ctx), orgID, id); err != nil {
+	if err := h.s.app.Webhooks.Delete(ctx, actor(ctx), orgID, id); err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
 	return nil, nil
 }
 
 func (h webhookHandlers) rotate(ctx context.Context, orgID, id string, b rotateBody) (*secretOut, error) {
-	secret, err := h.s.app.RotateWebhookSecret(ctx, actor(ctx), orgID, id, time.Duration(b.OverlapSeconds)*time.Second)
+	secret, err := h.s.app.Webhooks.RotateSecret(ctx, actor(ctx), orgID, id, time.Duration(b.OverlapSeconds)*time.Second)
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
@@ -228,7 +228,7 @@ func (h webhookHandlers) rotate(ctx context.Context, orgID, id string, b rotateB
 }
 
 func (h webhookHandlers) deliveries(ctx context.Context, orgID, id string, limit int) (*deliveriesOut, error) {
-	list, err := h.s.app.WebhookDeliveries(ctx, actor(ctx), orgID, id, limit)
+	list, err := h.s.app.Webhooks.Deliveries(ctx, actor(ctx), orgID, id, limit)
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
@@ -241,14 +241,14 @@ func (h webhookHandlers) deliveries(ctx context.Context, orgID, id string, limit
 }
 
 func (h webhookHandlers) redeliver(ctx context.Context, orgID, id string, b redeliverBody) (*struct{}, error) {
-	if err := h.s.app.RedeliverWebhook(ctx, actor(ctx), orgID, id, b.EventID); err != nil {
+	if err := h.s.app.Webhooks.Redeliver(ctx, actor(ctx), orgID, id, b.EventID); err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
 	return nil, nil
 }
 
 func (h webhookHandlers) replay(ctx context.Context, orgID, id string, b replayBody) (*replayOut, error) {
-	n, err := h.s.app.ReplayWebhook(ctx, actor(ctx), orgID, id, b.Since)
+	n, err := h.s.app.Webhooks.Replay(ctx, actor(ctx), orgID, id, b.Since)
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
@@ -264,7 +264,7 @@ type testEventOut struct {
 }
 
 func (h webhookHandlers) test(ctx context.Context, orgID, id string) (*testEventOut, error) {
-	eventID, err := h.s.app.SendTestEvent(ctx, actor(ctx), orgID, id)
+	eventID, err := h.s.app.Webhooks.SendTestEvent(ctx, actor(ctx), orgID, id)
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}

@@ -19,45 +19,45 @@ func TestRuleDeactivatedUserLosesAccess(t *testing.T) {
 		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
-		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 		if err != nil {
 			t.Fatal(err)
 		}
-		host, err := env.App.Authenticate(ctx, svc.Secret, "", "")
+		host, err := env.App.Auth.Authenticate(ctx, svc.Secret, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Two sessions of the member.
-		first, err := env.App.Login(ctx, roster.Anonymous("192.0.2.9", "a"), app.LoginInput{Email: tm.storeMemU.Email, Password: testenv.Password})
+		first, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "a"), app.LoginInput{Email: tm.storeMemU.Email, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := env.App.Login(ctx, roster.Anonymous("192.0.2.9", "b"), app.LoginInput{Email: tm.storeMemU.Email, Password: testenv.Password})
+		second, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "b"), app.LoginInput{Email: tm.storeMemU.Email, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
 		check := app.CheckInput{UserID: tm.storeMemU.ID, Permission: roster.PermStoreRead, StoreID: tm.store.ID}
-		if r, err := env.App.Check(ctx, host, check); err != nil || !r.Allowed {
+		if r, err := env.App.Access.Check(ctx, host, check); err != nil || !r.Allowed {
 			t.Fatalf("before: %+v %v", r, err)
 		}
 
-		if _, err := env.App.DeactivateUser(ctx, roster.System(), tm.storeMemU.Email); err != nil {
+		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), tm.storeMemU.Email); err != nil {
 			t.Fatal(err)
 		}
 		for _, tok := range []string{first.Token, second.Token} {
-			_, err := env.App.Authenticate(ctx, tok, "192.0.2.9", "a")
+			_, err := env.App.Auth.Authenticate(ctx, tok, "192.0.2.9", "a")
 			want(t, err, roster.EUnauthenticated, "a session of a deactivated user")
 		}
 		if n := env.Int(t, `SELECT COUNT(*) FROM sessions WHERE user_id = ?`, tm.storeMemU.ID); n != 0 {
 			t.Fatalf("%d sessions left", n)
 		}
-		_, err = env.App.Login(ctx, roster.Anonymous("192.0.2.9", "a"), app.LoginInput{Email: tm.storeMemU.Email, Password: testenv.Password})
+		_, err = env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "a"), app.LoginInput{Email: tm.storeMemU.Email, Password: testenv.Password})
 		want(t, err, roster.EUserDeactivated, "login of a deactivated user")
-		r, err := env.App.Check(ctx, host, check)
+		r, err := env.App.Access.Check(ctx, host, check)
 		if err != nil || r.Allowed || r.Reason != "user_deactivated" {
 			t.Fatalf("check of a deactivated user: %+v %v", r, err)
 		}
-		if list, err := env.App.UserStores(ctx, host, app.UserStoresInput{UserID: tm.storeMemU.ID}); err != nil || len(list) != 0 {
+		if list, err := env.App.Access.UserStores(ctx, host, app.UserStoresInput{UserID: tm.storeMemU.ID}); err != nil || len(list) != 0 {
 			t.Fatalf("stores of a deactivated user: %v %v", list, err)
 		}
 		// Their membership stays (an operator may bring them back), and so does the audit trail.
@@ -66,13 +66,13 @@ func TestRuleDeactivatedUserLosesAccess(t *testing.T) {
 		}
 
 		// Reactivation: old sessions stay dead, a new login works.
-		if _, err := env.App.ReactivateUser(ctx, roster.System(), tm.storeMemU.ID); err != nil {
+		if _, err := env.App.Operator.ReactivateUser(ctx, roster.System(), tm.storeMemU.ID); err != nil {
 			t.Fatal(err)
 		}
-		_, err = env.App.Authenticate(ctx, first.Token, "192.0.2.9", "a")
+		_, err = env.App.Auth.Authenticate(ctx, first.Token, "192.0.2.9", "a")
 		want(t, err, roster.EUnauthenticated, "an old session after reactivation")
 		env.Login(t, tm.storeMemU.Email)
-		if r, err := env.App.Check(ctx, host, check); err != nil || !r.Allowed {
+		if r, err := env.App.Access.Check(ctx, host, check); err != nil || !r.Allowed {
 			t.Fatalf("after reactivation: %+v %v", r, err)
 		}
 	})
@@ -83,55 +83,55 @@ func TestRuleSuspendedMemberLosesAccess(t *testing.T) {
 		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
-		svc, _ := env.App.CreateServiceToken(ctx, roster.System(), "host")
-		host, _ := env.App.Authenticate(ctx, svc.Secret, "", "")
+		svc, _ := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
+		host, _ := env.App.Auth.Authenticate(ctx, svc.Secret, "", "")
 		check := app.CheckInput{UserID: tm.adminU.ID, Permission: roster.PermStoreUpdate, StoreID: tm.store.ID}
 
-		want(t, env.App.SuspendMember(ctx, tm.owner, tm.org.ID, tm.adminU.ID), "", "suspend the admin")
+		want(t, env.App.Members.Suspend(ctx, tm.owner, tm.org.ID, tm.adminU.ID), "", "suspend the admin")
 		// Every organization use case refuses them on their next request.
-		_, err := env.App.Organization(ctx, tm.admin, tm.org.ID)
+		_, err := env.App.Organizations.Get(ctx, tm.admin, tm.org.ID)
 		want(t, err, roster.EMembershipSuspended, "organization")
-		_, err = env.App.Members(ctx, tm.admin, tm.org.ID, app.MemberFilter{})
+		_, err = env.App.Members.List(ctx, tm.admin, tm.org.ID, app.MemberFilter{})
 		want(t, err, roster.EMembershipSuspended, "members")
-		_, err = env.App.Store(ctx, tm.admin, tm.store.ID)
+		_, err = env.App.Stores.Get(ctx, tm.admin, tm.store.ID)
 		want(t, err, roster.EMembershipSuspended, "store")
-		_, err = env.App.Stores(ctx, tm.admin, tm.org.ID, "")
+		_, err = env.App.Stores.List(ctx, tm.admin, tm.org.ID, "")
 		want(t, err, roster.EMembershipSuspended, "stores")
-		_, err = env.App.UpdateStore(ctx, tm.admin, tm.store.ID, app.StoreInput{Name: "Mine"})
+		_, err = env.App.Stores.Update(ctx, tm.admin, tm.store.ID, app.StoreInput{Name: "Mine"})
 		want(t, err, roster.EMembershipSuspended, "update store")
-		want(t, env.App.RemoveMember(ctx, tm.admin, tm.org.ID, tm.memberU.ID), roster.EMembershipSuspended, "remove a member")
-		_, err = env.App.AuditEvents(ctx, tm.admin, tm.org.ID, app.AuditFilter{})
+		want(t, env.App.Members.Remove(ctx, tm.admin, tm.org.ID, tm.memberU.ID), roster.EMembershipSuspended, "remove a member")
+		_, err = env.App.Audit.List(ctx, tm.admin, tm.org.ID, app.AuditFilter{})
 		want(t, err, roster.EMembershipSuspended, "audit")
-		r, err := env.App.Check(ctx, host, check)
+		r, err := env.App.Access.Check(ctx, host, check)
 		if err != nil || r.Allowed || r.Reason != "suspended" {
 			t.Fatalf("check of a suspended admin: %+v %v", r, err)
 		}
-		affs, err := env.App.MyOrganizations(ctx, tm.admin)
+		affs, err := env.App.Accounts.Organizations(ctx, tm.admin)
 		if err != nil || len(affs) != 1 || affs[0].Membership.Status != roster.MembershipSuspended || len(affs[0].Stores) != 0 {
 			t.Fatalf("selector of a suspended admin: %+v %v", affs, err)
 		}
-		if list, _ := env.App.UserStores(ctx, host, app.UserStoresInput{UserID: tm.adminU.ID}); len(list) != 0 {
+		if list, _ := env.App.Access.UserStores(ctx, host, app.UserStoresInput{UserID: tm.adminU.ID}); len(list) != 0 {
 			t.Fatalf("stores of a suspended admin: %v", list)
 		}
 		// Their own session still works elsewhere: suspension is per organization.
-		if _, err := env.App.Me(ctx, tm.admin); err != nil {
+		if _, err := env.App.Accounts.Me(ctx, tm.admin); err != nil {
 			t.Fatal(err)
 		}
 		// Reactivated, they are back at once.
-		want(t, env.App.ReactivateMember(ctx, tm.owner, tm.org.ID, tm.adminU.ID), "", "reactivate")
-		if r, err := env.App.Check(ctx, host, check); err != nil || !r.Allowed {
+		want(t, env.App.Members.Reactivate(ctx, tm.owner, tm.org.ID, tm.adminU.ID), "", "reactivate")
+		if r, err := env.App.Access.Check(ctx, host, check); err != nil || !r.Allowed {
 			t.Fatalf("after reactivation: %+v %v", r, err)
 		}
-		if _, err := env.App.Members(ctx, tm.admin, tm.org.ID, app.MemberFilter{}); err != nil {
+		if _, err := env.App.Members.List(ctx, tm.admin, tm.org.ID, app.MemberFilter{}); err != nil {
 			t.Fatal(err)
 		}
 
 		// Role changes and removals apply on the next request too.
-		want(t, env.App.ChangeMemberRole(ctx, tm.owner, tm.org.ID, tm.adminU.ID, roster.OrgMember), "", "demote")
-		_, err = env.App.Members(ctx, tm.admin, tm.org.ID, app.MemberFilter{})
+		want(t, env.App.Members.ChangeRole(ctx, tm.owner, tm.org.ID, tm.adminU.ID, roster.OrgMember), "", "demote")
+		_, err = env.App.Members.List(ctx, tm.admin, tm.org.ID, app.MemberFilter{})
 		want(t, err, roster.EForbidden, "members after demotion")
-		want(t, env.App.RemoveMember(ctx, tm.owner, tm.org.ID, tm.adminU.ID), "", "remove")
-		_, err = env.App.Organization(ctx, tm.admin, tm.org.ID)
+		want(t, env.App.Members.Remove(ctx, tm.owner, tm.org.ID, tm.adminU.ID), "", "remove")
+		_, err = env.App.Organizations.Get(ctx, tm.admin, tm.org.ID)
 		want(t, err, roster.ENotFound, "organization after removal")
 	})
 }
@@ -144,7 +144,7 @@ func TestRuleAccessEndsUnderLoad(t *testing.T) {
 		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
-		res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.9", "x"), app.LoginInput{Email: tm.adminU.Email, Password: testenv.Password})
+		res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "x"), app.LoginInput{Email: tm.adminU.Email, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,9 +162,9 @@ func TestRuleAccessEndsUnderLoad(t *testing.T) {
 					default:
 					}
 					wasSuspended, wasDeactivated := suspended.Load(), deactivated.Load()
-					actor, err := env.App.Authenticate(ctx, res.Token, "192.0.2.9", "x")
+					actor, err := env.App.Auth.Authenticate(ctx, res.Token, "192.0.2.9", "x")
 					if err == nil {
-						_, err = env.App.Organization(ctx, actor, tm.org.ID)
+						_, err = env.App.Organizations.Get(ctx, actor, tm.org.ID)
 					}
 					switch {
 					case err == nil && (wasSuspended || wasDeactivated):
@@ -180,17 +180,17 @@ func TestRuleAccessEndsUnderLoad(t *testing.T) {
 		}
 		// Let some requests through first.
 		waitFor(t, func() bool { return ok.Load() >= 20 })
-		if err := env.App.SuspendMember(ctx, tm.owner, tm.org.ID, tm.adminU.ID); err != nil {
+		if err := env.App.Members.Suspend(ctx, tm.owner, tm.org.ID, tm.adminU.ID); err != nil {
 			t.Fatal(err)
 		}
 		suspended.Store(true)
-		if _, err := env.App.DeactivateUser(ctx, roster.System(), tm.adminU.ID); err != nil {
+		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), tm.adminU.ID); err != nil {
 			t.Fatal(err)
 		}
 		deactivated.Store(true)
 		// Let every goroutine make requests after the change.
 		for range 40 {
-			_, err := env.App.Authenticate(ctx, res.Token, "192.0.2.9", "x")
+			_, err := env.App.Auth.Authenticate(ctx, res.Token, "192.0.2.9", "x")
 			want(t, err, roster.EUnauthenticated, "after deactivation")
 		}
 		close(stop)

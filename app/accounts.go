@@ -9,6 +9,19 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// Accounts is what a person does with their own account: create it, verify and change its email,
+// reset and change its password, read and edit their profile, and remember where they work in the
+// console (console_views.go, passwords.go, me.go).
+type Accounts struct{ *core }
+
+// resetLimits bounds password reset requests in each process, per IP address and per
+// address; the database limits the links one account receives across processes.
+type resetLimits struct{ perIP, perAddr *rateLimiter }
+
+func newResetLimits() resetLimits {
+	return resetLimits{perIP: newRateLimiter(10, time.Minute), perAddr: newRateLimiter(5, time.Hour)}
+}
+
 // Account emails: direct creation of users with a set-password link, password resets,
 // address verification and address changes. Every link is a user_tokens row created here
 // with an unusable placeholder hash; the outbox worker mints the real token as it sends.
@@ -55,18 +68,18 @@ type NewUserInput struct {
 	Stores []StoreGrantInput
 }
 
-// CreateUser creates a new account directly in an organization, with an organization role
+// Create creates a new account directly in an organization, with an organization role
 // and store roles (owner and admins), and emails the person a link to choose their password:
 // a password never travels by email. An address that already has an account gets
 // user_exists: invite it instead.
-func (a *App) CreateUser(ctx context.Context, actor roster.Actor, orgID string, in NewUserInput) (roster.User, error) {
+func (a *Accounts) Create(ctx context.Context, actor roster.Actor, orgID string, in NewUserInput) (roster.User, error) {
 	if _, err := in.validate(); err != nil {
 		return roster.User{}, err
 	}
 	if err := a.takenAnswersLeft(ctx, actor); err != nil {
 		return roster.User{}, err
 	}
-	u, err := writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	u, err := writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return roster.User{}, err
@@ -90,8 +103,8 @@ func (in NewUserInput) validate() (NewUserInput, error) {
 }
 
 // createUser creates an account directly in the scope's organization, inside the caller's
-// transaction: CreateUser, and bulk imports.
-func (a *App) createUser(t *txn, s scope, in NewUserInput) (roster.User, error) {
+// transaction: Accounts.Create, and bulk imports.
+func (a *core) createUser(t *txn, s scope, in NewUserInput) (roster.User, error) {
 	in, err := in.validate()
 	if err != nil {
 		return roster.User{}, err
@@ -131,7 +144,7 @@ func (a *App) createUser(t *txn, s scope, in NewUserInput) (roster.User, error) 
 
 // SendPasswordReset emails a member a link to choose a new password (owner and admins,
 // never on the owner). Their password keeps working until they use the link.
-func (a *App) SendPasswordReset(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+func (a *Accounts) SendPasswordReset(ctx context.Context, actor roster.Actor, orgID, userID string) error {
 	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
 		u, err := t.User(t.ctx, userID)
 		if err != nil {
@@ -160,16 +173,16 @@ func (a *App) SendPasswordReset(ctx context.Context, actor roster.Actor, orgID, 
 // RequestPasswordReset emails a link to choose a new password to the account of an address.
 // The answer is the same, after the same work, whether or not the address has an account;
 // requests are limited per IP address and per address.
-func (a *App) RequestPasswordReset(ctx context.Context, actor roster.Actor, rawEmail string) error {
+func (a *Accounts) RequestPasswordReset(ctx context.Context, actor roster.Actor, rawEmail string) error {
 	addr, err := email(rawEmail)
 	if err != nil {
 		return err
 	}
 	now := a.clock.Now()
-	if ok, wait := a.mail.resetIP.allow(actor.IP, now); !ok {
+	if ok, wait := a.resets.perIP.allow(actor.IP, now); !ok {
 		return rateLimited(wait)
 	}
-	if ok, wait := a.mail.resetAddr.allow(addr, now); !ok {
+	if ok, wait := a.resets.perAddr.allow(addr, now); !ok {
 		return rateLimited(wait)
 	}
 	return a.write(ctx, actor, func(t *txn) error {
@@ -204,7 +217,7 @@ func (t *txn) sendVerification(u roster.User) error {
 }
 
 // ResendVerification sends the signed-in user a new link to verify their address.
-func (a *App) ResendVerification(ctx context.Context, actor roster.Actor) error {
+func (a *Accounts) ResendVerification(ctx context.Context, actor roster.Actor) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}
@@ -227,12 +240,12 @@ func (a *App) ResendVerification(ctx context.Context, actor roster.Actor) error 
 
 // VerifyEmail proves a user's address through the link sent after sign-up. It works once,
 // and only for the address the link was sent to.
-func (a *App) VerifyEmail(ctx context.Context, actor roster.Actor, secret string) (roster.User, error) {
+func (a *Accounts) VerifyEmail(ctx context.Context, actor roster.Actor, secret string) (roster.User, error) {
 	bad := roster.Errorf(roster.ETokenInvalid, "this link is invalid, already used or expired; ask for a new one")
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.User{}, bad
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		var u roster.User
 		tok, err := t.ConsumeUserToken(t.ctx, roster.TokenVerifyEmail, token.Hash(secret), t.now)
 		if roster.ErrorCode(err) == roster.ENotFound {
@@ -257,13 +270,13 @@ func (a *App) VerifyEmail(ctx context.Context, actor roster.Actor, secret string
 		if err := t.audit(roster.AuditEvent{Action: "user.email_verified", TargetType: "user", TargetID: u.ID, After: map[string]any{"email": u.Email}}); err != nil {
 			return roster.User{}, err
 		}
-		return u, a.joinByDomain(t, u)
+		return u, a.app.Domains.joinByDomain(t, u)
 	})
 }
 
 // checkAllPolicies refuses an address that breaks the policy of any organization the user
 // belongs to, naming the organization.
-func (a *App) checkAllPolicies(ctx context.Context, t *txn, userID, addr string) error {
+func (a *Accounts) checkAllPolicies(ctx context.Context, t *txn, userID, addr string) error {
 	affs, err := t.Affiliations(ctx, userID)
 	if err != nil {
 		return err
@@ -282,7 +295,7 @@ func (a *App) checkAllPolicies(ctx context.Context, t *txn, userID, addr string)
 // one entered in this session in the last minutes), a confirmation link goes to the new
 // address. Nothing changes until it is followed. The new address must be free and satisfy
 // the policy of every organization the user belongs to.
-func (a *App) RequestEmailChange(ctx context.Context, actor roster.Actor, newEmail, pw string) error {
+func (a *Accounts) RequestEmailChange(ctx context.Context, actor roster.Actor, newEmail, pw string) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}
@@ -336,7 +349,7 @@ func takenAnswersKey(actor roster.Actor) string { return token.Hash("address-tak
 
 // takenAnswersLeft refuses, until the wait is over, a user who had their share of user_exists
 // answers. The count is in the database (the login-throttle table), shared by every process.
-func (a *App) takenAnswersLeft(ctx context.Context, actor roster.Actor) error {
+func (a *Accounts) takenAnswersLeft(ctx context.Context, actor roster.Actor) error {
 	_, until, err := a.read().LoginThrottle(ctx, takenAnswersKey(actor))
 	if err != nil {
 		return err
@@ -348,7 +361,7 @@ func (a *App) takenAnswersLeft(ctx context.Context, actor roster.Actor) error {
 }
 
 // countTakenAnswer counts a user_exists answer about to be given, and returns err.
-func (a *App) countTakenAnswer(ctx context.Context, actor roster.Actor, err error) error {
+func (a *Accounts) countTakenAnswer(ctx context.Context, actor roster.Actor, err error) error {
 	if roster.ErrorCode(err) != roster.EUserExists {
 		return err
 	}
@@ -369,12 +382,12 @@ func (a *App) countTakenAnswer(ctx context.Context, actor roster.Actor, err erro
 // ConfirmEmailChange applies an address change through the link sent to the new address.
 // The policies and the address's availability are checked again; the old address is told.
 // Links sent to the old address (password resets, verification) stop working.
-func (a *App) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret string) (roster.User, error) {
+func (a *Accounts) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret string) (roster.User, error) {
 	bad := roster.Errorf(roster.ETokenInvalid, "this link is invalid, already used or expired; ask for a new one")
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.User{}, bad
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		var u roster.User
 		tok, err := t.ConsumeUserToken(t.ctx, roster.TokenChangeEmail, token.Hash(secret), t.now)
 		if roster.ErrorCode(err) == roster.ENotFound {
@@ -408,7 +421,7 @@ func (a *App) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret
 			Before: map[string]any{"email": old.Email}, After: map[string]any{"email": u.Email}}); err != nil {
 			return roster.User{}, err
 		}
-		if err := a.joinByDomain(t, u); err != nil {
+		if err := a.app.Domains.joinByDomain(t, u); err != nil {
 			return roster.User{}, err
 		}
 		return u, t.notifyUser(old, "email_changed", "", map[string]any{"new_email": roster.MaskEmail(u.Email)})
@@ -417,11 +430,11 @@ func (a *App) ConfirmEmailChange(ctx context.Context, actor roster.Actor, secret
 
 // notifySignupAttempt tells the owner of an address that someone tried to sign up with it,
 // at most once a day: the person signing up sees the same answer as for a new address.
-func (a *App) notifySignupAttempt(t *txn, u roster.User) error {
+func (a *Auth) notifySignupAttempt(t *txn, u roster.User) error {
 	n, err := t.CountRecentEmails(t.ctx, u.Email, "signup_attempt", t.now.Add(-24*time.Hour))
 	if err != nil || n >= signupNoticesPerDay {
 		return err
 	}
 	return t.email(roster.Email{Template: "signup_attempt", To: u.Email, Locale: u.Locale,
-		Data: map[string]any{"name": u.Name, "url": a.Link(a.cfg.Pages.Login, url.Values{})}})
+		Data: map[string]any{"name": u.Name, "url": a.app.Link(a.cfg.Pages.Login, url.Values{})}})
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// APIKeys is an organization's API keys: create, clone, list, revoke, and their request log.
+type APIKeys struct{ *core }
+
 // An API key reads rk_<ULID of its ID>_<secret>: the ID part finds the key by primary key,
 // the secret (256 random bits) proves it; only the SHA-256 of the whole key is stored.
 
@@ -37,7 +40,7 @@ func parseAPIKey(secret string) (string, bool) {
 // authenticateAPIKey returns the actor of an API key: its owner, bounded by the key. A key
 // stops working at once when it is revoked or expires, when its owner is removed from the
 // organization (the key goes with the membership), suspended there, or deactivated.
-func (a *App) authenticateAPIKey(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
+func (a *Auth) authenticateAPIKey(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
 	id, ok := parseAPIKey(secret)
 	if !ok {
 		return actor, unauth
@@ -80,7 +83,7 @@ func (a *App) authenticateAPIKey(ctx context.Context, actor roster.Actor, secret
 // keyAccess narrows the owner's access to what a key carries: the permissions of its
 // organization role, and its store role's permissions in its store (or in every store the
 // owner reaches). A key never holds more than its owner, nor more than its role.
-func (a *App) keyAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, owner roster.Access, k roster.APIKey) (roster.Access, error) {
+func (a *core) keyAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, owner roster.Access, k roster.APIKey) (roster.Access, error) {
 	grant := roster.StoreGrant{RoleID: k.RoleID, Perms: roster.PermSet{}}
 	role, err := a.resolver(ctx, c, cat, k.OrgID).role(k.RoleID)
 	switch {
@@ -98,7 +101,7 @@ func (a *App) keyAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catal
 
 // apiKeyActorAccess computes what an API key actor holds in an organization: nothing outside
 // the key's own organization, and nothing once the key stops working.
-func (a *App) apiKeyActorAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, actor roster.Actor, orgID string) (roster.Access, error) {
+func (a *core) apiKeyActorAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, actor roster.Actor, orgID string) (roster.Access, error) {
 	none := roster.NewAccess(orgID, "", "", "", nil, cat)
 	if orgID != actor.APIKeyOrgID {
 		return none, nil
@@ -188,7 +191,7 @@ func (k keyScope) missingFor(acc roster.Access) []roster.Permission {
 }
 
 // checkKeyScope validates a key's store, role and organization role in the organization.
-func (a *App) checkKeyScope(t *txn, s scope, storeID, roleID string, orgRole roster.OrgRole) (keyScope, error) {
+func (a *APIKeys) checkKeyScope(t *txn, s scope, storeID, roleID string, orgRole roster.OrgRole) (keyScope, error) {
 	ks := keyScope{storeID: storeID, orgRole: orgRole}
 	if ks.orgRole == "" {
 		ks.orgRole = roster.OrgMember
@@ -242,11 +245,11 @@ func keyExpiry(exp *time.Time, now time.Time) (*time.Time, error) {
 	return &e, nil
 }
 
-// CreateAPIKey mints an API key owned by the actor (owner and admins for any scope; store
+// Create mints an API key owned by the actor (owner and admins for any scope; store
 // admins for keys limited to their stores). It needs the actor's password, every time. Nobody
 // mints a key carrying a permission they do not hold. The secret is returned once; only its
 // hash is kept. The owner is told by email.
-func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string, in APIKeyInput) (CreatedAPIKey, error) {
+func (a *APIKeys) Create(ctx context.Context, actor roster.Actor, orgID string, in APIKeyInput) (CreatedAPIKey, error) {
 	name, err := text("name", in.Name, true, roster.MaxNameLength)
 	if err != nil {
 		return CreatedAPIKey{}, err
@@ -257,7 +260,7 @@ func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string
 	if err := a.keyStepUp(ctx, actor, orgID, in.StoreID, in.Password); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (CreatedAPIKey, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (CreatedAPIKey, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return CreatedAPIKey{}, err
@@ -285,7 +288,7 @@ func (a *App) CreateAPIKey(ctx context.Context, actor roster.Actor, orgID string
 // then that they give their password, every time: a key outlives the session that makes it,
 // so a session alone (stolen, or left open) must not be enough to mint one. A wrong password
 // counts as a failed login of the account (stepUp).
-func (a *App) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID, pw string) error {
+func (a *APIKeys) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID, pw string) error {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil {
@@ -299,7 +302,7 @@ func (a *App) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID,
 
 // mintKey stores a new key with a fresh secret, records it in the audit log and tells its
 // owner by email (api_key_created): a key acts as them, so none is made in their name unseen.
-func (a *App) mintKey(t *txn, s scope, k roster.APIKey, action string, extra map[string]any) (CreatedAPIKey, error) {
+func (a *APIKeys) mintKey(t *txn, s scope, k roster.APIKey, action string, extra map[string]any) (CreatedAPIKey, error) {
 	k.ID, k.CreatedBy, k.CreatedAt = roster.NewID(roster.PrefixAPIKey), t.actor.UserID, t.now
 	plain, hash := newAPIKeySecret(k.ID)
 	if err := t.CreateAPIKey(t.ctx, k, hash); err != nil {
@@ -323,7 +326,7 @@ func (a *App) mintKey(t *txn, s scope, k roster.APIKey, action string, extra map
 }
 
 // notifyKeyCreated tells the owner of a new key that it exists, who made it, and where it works.
-func (a *App) notifyKeyCreated(t *txn, s scope, k roster.APIKey) error {
+func (a *APIKeys) notifyKeyCreated(t *txn, s scope, k roster.APIKey) error {
 	owner, err := t.User(t.ctx, k.UserID)
 	if err != nil {
 		return err
@@ -368,19 +371,19 @@ type CloneInput struct {
 	UserID    string     // the member who will own the copy
 	Name      string     // "" keeps the original's name
 	ExpiresAt *time.Time // nil keeps the original's expiry
-	Password  string     // the actor's password, always, as for CreateAPIKey
+	Password  string     // the actor's password, always, as for APIKeys.Create
 }
 
-// CloneAPIKey makes a new key with the same scope as an existing one (store, store role and
+// Clone makes a new key with the same scope as an existing one (store, store role and
 // organization role), owned by another member of the organization, with a new secret shown
 // once. The actor must manage keys of that scope and hold every permission of it, and so must
 // the new owner: a key never holds more than its owner. When the new owner loses access, the
 // copy stops working.
-func (a *App) CloneAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID string, in CloneInput) (CreatedAPIKey, error) {
+func (a *APIKeys) Clone(ctx context.Context, actor roster.Actor, orgID, keyID string, in CloneInput) (CreatedAPIKey, error) {
 	if err := requireUser(actor); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	src, err := a.APIKey(ctx, actor, orgID, keyID)
+	src, err := a.Get(ctx, actor, orgID, keyID)
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}
@@ -393,7 +396,7 @@ func (a *App) CloneAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID 
 	if err := a.keyStepUp(ctx, actor, orgID, src.StoreID, in.Password); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (CreatedAPIKey, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (CreatedAPIKey, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return CreatedAPIKey{}, err
@@ -445,7 +448,7 @@ func (a *App) CloneAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID 
 
 // APIKeys lists the keys an actor sees in an organization, newest first: every key for owner
 // and admins, the keys of the stores they manage for store admins, and one's own keys.
-func (a *App) APIKeys(ctx context.Context, actor roster.Actor, orgID, cursor string, limit int) (Page[roster.APIKey], error) {
+func (a *APIKeys) List(ctx context.Context, actor roster.Actor, orgID, cursor string, limit int) (Page[roster.APIKey], error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err != nil {
@@ -479,7 +482,7 @@ func (a *App) APIKeys(ctx context.Context, actor roster.Actor, orgID, cursor str
 }
 
 // APIKey returns one key the actor sees.
-func (a *App) APIKey(ctx context.Context, actor roster.Actor, orgID, keyID string) (roster.APIKey, error) {
+func (a *APIKeys) Get(ctx context.Context, actor roster.Actor, orgID, keyID string) (roster.APIKey, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err != nil {
@@ -489,7 +492,7 @@ func (a *App) APIKey(ctx context.Context, actor roster.Actor, orgID, keyID strin
 }
 
 // visibleKey reads a key of the scope's organization that the actor sees; others do not exist.
-func (a *App) visibleKey(ctx context.Context, c *sqlstore.Conn, s scope, actor roster.Actor, keyID string) (roster.APIKey, error) {
+func (a *APIKeys) visibleKey(ctx context.Context, c *sqlstore.Conn, s scope, actor roster.Actor, keyID string) (roster.APIKey, error) {
 	if !roster.ValidID(roster.PrefixAPIKey, keyID) {
 		return roster.APIKey{}, roster.NotFound("API key")
 	}
@@ -504,9 +507,9 @@ func (a *App) visibleKey(ctx context.Context, c *sqlstore.Conn, s scope, actor r
 	return k, err
 }
 
-// RevokeAPIKey stops a key at once (those who see it: its managers and its owner). The key
+// Revoke stops a key at once (those who see it: its managers and its owner). The key
 // stays listed, revoked, with its request log.
-func (a *App) RevokeAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID string) error {
+func (a *APIKeys) Revoke(ctx context.Context, actor roster.Actor, orgID, keyID string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
@@ -523,8 +526,8 @@ func (a *App) RevokeAPIKey(ctx context.Context, actor roster.Actor, orgID, keyID
 	})
 }
 
-// APIKeyRequests reads a key's request log, newest first, a page at a time (those who see the key).
-func (a *App) APIKeyRequests(ctx context.Context, actor roster.Actor, orgID, keyID, cursor string, limit int) (Page[roster.APIKeyRequest], error) {
+// Requests reads a key's request log, newest first, a page at a time (those who see the key).
+func (a *APIKeys) Requests(ctx context.Context, actor roster.Actor, orgID, keyID, cursor string, limit int) (Page[roster.APIKeyRequest], error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err != nil {
@@ -545,10 +548,10 @@ func (a *App) APIKeyRequests(ctx context.Context, actor roster.Actor, orgID, key
 	return page(reqs, limit, func(r roster.APIKeyRequest) string { return r.ID }), nil
 }
 
-// RecordAPIKeyRequest adds a request made with an API key to the key's log and the
+// RecordRequest adds a request made with an API key to the key's log and the
 // organization's usage, and marks the key used. The REST API calls it once the answer is
 // written; other actors are ignored. The path must come without its query string.
-func (a *App) RecordAPIKeyRequest(ctx context.Context, actor roster.Actor, method, path string, status int) error {
+func (a *APIKeys) RecordRequest(ctx context.Context, actor roster.Actor, method, path string, status int) error {
 	if actor.Kind != roster.ActorAPIKey || actor.APIKeyID == "" {
 		return nil
 	}

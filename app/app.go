@@ -10,11 +10,14 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/internal/gate"
+	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/password"
 	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/webhook"
@@ -60,6 +63,12 @@ type Config struct {
 	// last check a verified domain is checked again (0: DefaultDomainRecheck).
 	DNSResolver   string
 	DomainRecheck time.Duration
+	// SSOHTTPClient speaks to organizations' identity providers (discovery, keys, tokens,
+	// metadata); nil for a client with a 10-second timeout (sso.go).
+	SSOHTTPClient *http.Client
+	// RequireTwoFactor requires a second factor of every member of every organization, as
+	// each organization's policy may (ROSTER_REQUIRE_TWO_FACTOR; scope.go, twoFactorGate).
+	RequireTwoFactor bool
 }
 
 // DefaultConfig returns the configuration of a fresh install.
@@ -81,10 +90,42 @@ func DefaultConfig() Config {
 	}
 }
 
-// App is Roster's use cases over one database.
+// App is Roster's use cases over one database, one service per area. Each service is named
+// after what it does and lives in the file of that name (Members in members.go, and so on);
+// all of them share one core: the database, the clock, the configuration, the password
+// hasher, the rate limiters and the helpers every use case needs (write, read, access).
 type App struct {
+	*core
+
+	Accounts      *Accounts
+	Auth          *Auth
+	MFA           *MFA
+	Passkeys      *Passkeys
+	Organizations *Organizations
+	Members       *Members
+	Invitations   *Invitations
+	Stores        *Stores
+	Roles         *Roles
+	Access        *Access
+	APIKeys       *APIKeys
+	Audit         *Audit
+	Webhooks      *Webhooks
+	Outbox        *Outbox
+	Operator      *Operator
+	Domains       *Domains
+	Directories   *Directories
+	SCIM          *SCIM
+	SSO           *SSO
+	Clients       *Clients
+	SigningKeys   *SigningKeys
+	OIDC          *OIDC
+}
+
+// core is what every service shares. Services reach one another through app.
+type core struct {
+	app    *App
 	db     *sqlstore.DB
-	bells  map[string]*bell // what wakes the background loops, by kind (App.Wake)
+	bells  map[string]*bell // what wakes the background loops, by kind (Outbox.Wake)
 	cfg    Config
 	clock  roster.Clock
 	log    *slog.Logger
@@ -94,19 +135,23 @@ type App struct {
 	// IP when no client is proven; tokenRequests every request per client (oidc_ratelimit.go).
 	tokenFailures *rateLimiter
 	tokenRequests *rateLimiter
-	mail          mailState
-	hooks         *webhook.Client // sends webhook deliveries (webhooks.go)
-	index         *accessIndex    // the in-memory access index (index.go)
-	images        imageGate       // logo uploads: per-user rate and decodes at once (images.go)
+	mailbox       atomic.Pointer[mail.Mailbox] // without SMTP, the development mailbox (outbox.go)
+	resets        resetLimits                  // password reset requests (accounts.go)
+	hooks         *webhook.Client              // sends webhook deliveries (webhooks.go)
+	index         *accessIndex                 // the in-memory access index (index.go)
+	images        imageGate                    // logo uploads: per-user rate and decodes at once (images.go)
 
 	// attempts bounds the password checks in flight (each a database write and a hash), so
 	// that a flood of logins is refused at once instead of queueing for the database.
 	attempts *gate.Gate
 
-	keys keyCache  // the OpenID signing keys, unsealed (oidc_keys.go)
-	cors corsCache // the clients' CORS origins (cors.go)
+	keys     keyCache       // the OpenID signing keys, unsealed (oidc_keys.go)
+	verified verifiedTokens // access tokens whose signature this node checked (oidc_bearer.go)
+	cors     corsCache      // the clients' CORS origins (cors.go)
 
 	dns *net.Resolver // looks up the TXT records of domains (domains.go)
+
+	sso ssoCache // identity providers read, by connection (sso.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
@@ -122,7 +167,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 	if clock == nil {
 		clock = roster.SystemClock{}
 	}
-	a := &App{
+	a := &core{
 		db:     db,
 		cfg:    cfg,
 		clock:  clock,
@@ -132,7 +177,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 
 		tokenFailures: newRateLimiter(OIDCTokenFailures, time.Minute),
 		tokenRequests: newRateLimiter(cmp.Or(cfg.TokenPerClient, DefaultTokenPerClient), time.Minute),
-		mail:          newMailState(),
+		resets:        newResetLimits(),
 		bells:         map[string]*bell{},
 		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),
@@ -153,7 +198,14 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		}
 	})
 	db.OnAccessWrite(a.queueEndedAccessLogouts)
-	return a
+	a.app = &App{core: a,
+		Accounts: &Accounts{a}, Auth: &Auth{a}, MFA: &MFA{a}, Passkeys: &Passkeys{a}, Organizations: &Organizations{a},
+		Members: &Members{a}, Invitations: &Invitations{a}, Stores: &Stores{a}, Roles: &Roles{a},
+		Access: &Access{a}, APIKeys: &APIKeys{a}, Audit: &Audit{a}, Webhooks: &Webhooks{a},
+		Outbox: &Outbox{a}, Operator: &Operator{a}, Domains: &Domains{a}, Directories: &Directories{a}, SCIM: &SCIM{a}, SSO: &SSO{a}, Clients: &Clients{a},
+		SigningKeys: &SigningKeys{a}, OIDC: &OIDC{a},
+	}
+	return a.app
 }
 
 // Listen keeps this node in step with the other nodes until ctx ends: on PostgreSQL one
@@ -181,42 +233,6 @@ func (a *App) Listen(ctx context.Context) {
 	a.db.Listen(ctx, a.index)
 }
 
-// Revision returns the access revision this node's index has applied: a lower bound of the
-// revision of every change it answers with.
-func (a *App) Revision() int64 {
-	if a.index == nil {
-		return 0
-	}
-	return a.index.revision()
-}
-
-// IndexStats tells how this node's access index answers.
-type IndexStats struct {
-	Revision  int64 // the access revision it has applied
-	Trusted   bool  // SQLite, or the PostgreSQL listener is connected
-	FromIndex int64 // reads answered from memory
-	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
-	Barriers  int64 // revision reads of the read barrier (each shared by the reads waiting then)
-	Bytes     int64 // memory its entries hold, as estimated (index_size.go)
-	Limit     int64 // the bound of Bytes
-	Turnovers int64 // times the newer generation filled up and the older one was dropped
-}
-
-// IndexStats returns how this node's access index has answered so far.
-func (a *App) IndexStats() IndexStats {
-	if a.index == nil {
-		return IndexStats{}
-	}
-	x := a.index
-	x.barrier.mu.Lock()
-	barriers := x.barrier.reads
-	x.barrier.mu.Unlock()
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers,
-		Bytes: x.cur.bytes + x.old.bytes, Limit: x.maxBytes, Turnovers: x.turnovers}
-}
-
 // Config returns the instance configuration.
 func (a *App) Config() Config { return a.cfg }
 
@@ -237,7 +253,7 @@ type txn struct {
 
 // write runs fn in a write transaction. When fn is refused for lack of permission, the
 // refusal is recorded in the audit log (see refused), since fn's transaction is rolled back.
-func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) error) error {
+func (a *core) write(ctx context.Context, actor roster.Actor, fn func(t *txn) error) error {
 	err := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		return fn(&txn{Tx: tx, ctx: ctx, now: a.clock.Now(), actor: actor})
 	})
@@ -253,7 +269,7 @@ func (a *App) write(ctx context.Context, actor roster.Actor, fn func(t *txn) err
 // PostgreSQL aborted on a conflict), so it keeps its work in its own variables and hands its
 // result back; it never assigns variables declared outside it, which a rolled-back attempt
 // would leave changed for the next one.
-func writeValue[T any](ctx context.Context, a *App, actor roster.Actor, fn func(t *txn) (T, error)) (T, error) {
+func writeValue[T any](ctx context.Context, a *core, actor roster.Actor, fn func(t *txn) (T, error)) (T, error) {
 	return committed(func(attempt func(*txn) error) error { return a.write(ctx, actor, attempt) }, fn)
 }
 
@@ -283,7 +299,7 @@ func committed[T, X any](run func(func(X) error) error, fn func(X) (T, error)) (
 
 // refused records a refusal for lack of permission in the audit log, in a transaction of
 // its own, and returns the error to show. Other errors pass through.
-func (a *App) refused(ctx context.Context, actor roster.Actor, err error) error {
+func (a *core) refused(ctx context.Context, actor roster.Actor, err error) error {
 	var d *denial
 	if errors.As(err, &d) {
 		if aerr := a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
@@ -298,7 +314,7 @@ func (a *App) refused(ctx context.Context, actor roster.Actor, err error) error 
 }
 
 // read returns a connection for a use case that changes nothing.
-func (a *App) read() *sqlstore.Conn { return a.db.Read() }
+func (a *core) read() *sqlstore.Conn { return a.db.Read() }
 
 // audit appends an event for the transaction's actor at the transaction's time, and the
 // event for host applications it becomes, if any.

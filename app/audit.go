@@ -7,6 +7,10 @@ import (
 	"github.com/rosterhq/roster"
 )
 
+// Audit reads the audit log, exports it (export.go) and serves the event feed derived from it
+// (events.go). What an audit event is, and its actions, is the root's audit.go.
+type Audit struct{ *core }
+
 // AuditFilter narrows a listing of an organization's audit events.
 type AuditFilter struct {
 	StoreID  string
@@ -21,7 +25,7 @@ type AuditFilter struct {
 
 // auditFilter checks a filter and narrows it to what the actor may read: everything for
 // owner and admins, a store's events for that store's admins, else only the actor's own.
-func (a *App) auditFilter(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (roster.AuditFilter, error) {
+func (a *Audit) auditFilter(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (roster.AuditFilter, error) {
 	s, err := a.orgScope(ctx, a.read(), actor, orgID, false)
 	if err != nil {
 		return roster.AuditFilter{}, err
@@ -59,8 +63,8 @@ func (a *App) auditFilter(ctx context.Context, actor roster.Actor, orgID string,
 	return out, nil
 }
 
-// AuditEvents lists an organization's audit events, newest first.
-func (a *App) AuditEvents(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (Page[roster.AuditEvent], error) {
+// List lists an organization's audit events, newest first.
+func (a *Audit) List(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (Page[roster.AuditEvent], error) {
 	rf, err := a.auditFilter(ctx, actor, orgID, f)
 	if err != nil {
 		return Page[roster.AuditEvent]{}, a.refused(ctx, actor, err)

@@ -11,6 +11,11 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// Auth signs people in and out: sign-up, the password login and its second step (mfa.go), the
+// credentials each request carries (sessions, API keys, service tokens, OpenID access tokens), and
+// a user's list of their own sessions (sessions.go).
+type Auth struct{ *core }
+
 // SignupInput is what a person gives to create an account.
 type SignupInput struct {
 	Email    string
@@ -23,7 +28,7 @@ type SignupInput struct {
 // for a taken address nothing is created and the same (nil) answer comes back after the
 // same work; the person then logs in, and the owner of the address is told by email. A new
 // account is sent a link to verify its address.
-func (a *App) Signup(ctx context.Context, actor roster.Actor, in SignupInput) error {
+func (a *Auth) Signup(ctx context.Context, actor roster.Actor, in SignupInput) error {
 	if a.cfg.Signup != SignupOpen {
 		return roster.Errorf(roster.ESignupClosed, "sign-up is by invitation only on this instance")
 	}
@@ -62,7 +67,7 @@ var errTaken = roster.Errorf(roster.EUserExists, "taken")
 // newUser validates sign-up input and hashes the password (outside any transaction: the
 // hash is the slow part). The password may not be made of the address, the name or the
 // words given as context (the inviting organization's name).
-func (a *App) newUser(ctx context.Context, in SignupInput, words ...string) (roster.User, string, error) {
+func (a *core) newUser(ctx context.Context, in SignupInput, words ...string) (roster.User, string, error) {
 	var errs []error
 	keep := func(v string, err error) string { errs = append(errs, err); return v }
 	addr, name, loc := keep(email(in.Email)), keep(text("name", in.Name, true, roster.MaxNameLength)), keep(locale(in.Locale))
@@ -90,7 +95,7 @@ type LoginResult struct {
 	Token   string
 	Session roster.Session
 	User    roster.User
-	MFA     *MFAChallenge // set instead of a session: CompleteLogin takes the second factor
+	MFA     *MFAChallenge // set instead of a session: Auth.CompleteLogin takes the second factor
 }
 
 // lockFor is the growing delay after consecutive failed attempts for one account: none for
@@ -128,7 +133,7 @@ func loginKey(addr string) string { return token.Hash("login:" + addr) }
 //
 // A deactivated account with the right password gets user_deactivated. Callers reword the
 // invalid_credentials answer for their form.
-func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr, pw, failAction string, then func(t *txn, u roster.User) error) (roster.User, error) {
+func (a *core) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr, pw, failAction string, then func(t *txn, u roster.User) error) (roster.User, error) {
 	if !a.attempts.Enter(ctx) {
 		return roster.User{}, &roster.Error{Code: roster.EUnavailable, Message: "too many sign-ins at once; try again in a moment", RetryAfter: time.Second}
 	}
@@ -199,7 +204,7 @@ func (a *App) verifyCredential(ctx context.Context, actor roster.Actor, rawAddr,
 
 // reserveAttempt counts an attempt at an account's credentials before it is checked, and
 // refuses it while the account is locked (rate_limited with the time left).
-func (a *App) reserveAttempt(ctx context.Context, actor roster.Actor, key string) error {
+func (a *core) reserveAttempt(ctx context.Context, actor roster.Actor, key string) error {
 	type reservation struct {
 		reserved bool
 		until    time.Time
@@ -219,7 +224,7 @@ func (a *App) reserveAttempt(ctx context.Context, actor roster.Actor, key string
 
 // attemptFailed records that a reserved attempt was wrong, audited as failAction when the
 // account exists and failAction is set.
-func (a *App) attemptFailed(ctx context.Context, actor roster.Actor, key, userID, failAction string) error {
+func (a *core) attemptFailed(ctx context.Context, actor roster.Actor, key, userID, failAction string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if err := t.NoteLoginFailure(t.ctx, key, t.now); err != nil || userID == "" || failAction == "" {
 			return err
@@ -232,16 +237,19 @@ func (a *App) attemptFailed(ctx context.Context, actor roster.Actor, key, userID
 // Login checks an address and password and opens a new session: the credential
 // (verifyCredential), then the session, in the transaction that records the success. For an
 // account with a second factor it opens none: the result's MFA is the pending step that
-// CompleteLogin finishes (mfa.go).
+// Auth.CompleteLogin finishes (mfa.go).
 // Unknown addresses, wrong passwords and accounts without a password get the same answer
 // after the same work.
-func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (LoginResult, error) {
+func (a *Auth) Login(ctx context.Context, actor roster.Actor, in LoginInput) (LoginResult, error) {
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
 		return LoginResult{}, rateLimited(wait)
 	}
 	var res LoginResult
 	_, err := a.verifyCredential(ctx, actor, in.Email, in.Password, "user.login_failed", func(t *txn, u roster.User) error {
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+		if err := a.passwordAllowed(t, u); err != nil { // a domain that requires SSO (sso_login.go)
+			return err
+		}
 		var err error
 		if res, err = a.passwordAccepted(t, u); err != nil || res.MFA != nil {
 			return err
@@ -256,7 +264,7 @@ func (a *App) Login(ctx context.Context, actor roster.Actor, in LoginInput) (Log
 
 // openSession creates a session for a user who just proved who they are: always a new
 // token, so no session can be fixed in advance.
-func (a *App) openSession(t *txn, u roster.User) (LoginResult, error) {
+func (a *core) openSession(t *txn, u roster.User) (LoginResult, error) {
 	plain, hash := token.New(token.PrefixSession)
 	s := roster.Session{
 		ID: roster.NewID(roster.PrefixSession), UserID: u.ID, CreatedAt: t.now, LastSeenAt: t.now,
@@ -276,12 +284,12 @@ func rateLimited(wait time.Duration) error {
 }
 
 // Logout ends the actor's current session.
-func (a *App) Logout(ctx context.Context, actor roster.Actor) error {
+func (a *Auth) Logout(ctx context.Context, actor roster.Actor) error {
 	if actor.SessionID == "" {
 		return roster.Errorf(roster.EInvalid, "only a session can be logged out; API keys are revoked instead")
 	}
 	return a.write(ctx, actor, func(t *txn) error {
-		if err := t.DeleteSession(t.ctx, actor.UserID, actor.SessionID); err != nil {
+		if _, err := t.endSessions(actor.UserID, actor.SessionID, ""); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "user.logged_out", TargetType: "session", TargetID: actor.SessionID})
@@ -294,7 +302,7 @@ const touchEvery = time.Minute
 // Authenticate returns the actor a bearer token or session cookie stands for. Expired,
 // revoked, forged and malformed tokens, and tokens of deactivated users, all get
 // "unauthenticated".
-func (a *App) Authenticate(ctx context.Context, secret, ip, userAgent string) (roster.Actor, error) {
+func (a *Auth) Authenticate(ctx context.Context, secret, ip, userAgent string) (roster.Actor, error) {
 	unauth := roster.Errorf(roster.EUnauthenticated, "the credentials are missing, invalid or expired; log in again")
 	actor := roster.Actor{IP: ip, UserAgent: userAgent}
 	switch {
@@ -331,7 +339,7 @@ func (a *App) Authenticate(ctx context.Context, secret, ip, userAgent string) (r
 	return actor, unauth
 }
 
-func (a *App) authenticateSession(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
+func (a *Auth) authenticateSession(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
 	c := a.read()
 	s, err := c.SessionByTokenHash(ctx, token.Hash(secret))
 	if roster.ErrorCode(err) == roster.ENotFound {
@@ -371,14 +379,14 @@ const reauthWindow = 10 * time.Minute
 // confirmWithPassword asks for the password every time, whatever the session's age: for the
 // actions no recent login may stand in for (creating an API key, transferring ownership,
 // deleting an organization). An empty password is asked for without counting as a failure.
-func (a *App) confirmWithPassword(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw, action string) error {
+func (a *core) confirmWithPassword(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw, action string) error {
 	if pw == "" && actor.Kind == roster.ActorUser {
 		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password to " + action}
 	}
 	return a.stepUp(ctx, c, actor, pw)
 }
 
-func (a *App) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw string) error {
+func (a *core) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw string) error {
 	if actor.Kind != roster.ActorUser || actor.UserID == "" {
 		return roster.Forbidden("this needs a signed-in person who confirms with their password; API keys cannot")
 	}

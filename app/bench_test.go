@@ -42,17 +42,17 @@ func BenchmarkCheck(b *testing.B) {
 		env.Store(b, owner, org.ID, "Other")
 		_, m := env.User(b, "Member")
 		env.Join(b, owner, org.ID, m, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleMember})
-		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 		if err != nil {
 			b.Fatal(err)
 		}
-		host, err := env.App.Authenticate(ctx, svc.Secret, "", "")
+		host, err := env.App.Auth.Authenticate(ctx, svc.Secret, "", "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		in := app.CheckInput{UserID: m.ID, Permission: roster.PermStoreRead, StoreID: st.ID}
 		for b.Loop() {
-			if r, err := env.App.Check(ctx, host, in); err != nil || !r.Allowed {
+			if r, err := env.App.Access.Check(ctx, host, in); err != nil || !r.Allowed {
 				b.Fatal(r, err)
 			}
 		}
@@ -83,7 +83,7 @@ func BenchmarkMyOrganizations(b *testing.B) {
 			}
 		}
 		for b.Loop() {
-			affs, err := env.App.MyOrganizations(ctx, user)
+			affs, err := env.App.Accounts.Organizations(ctx, user)
 			if err != nil || len(affs) != 10 {
 				b.Fatal(len(affs), err)
 			}
@@ -117,7 +117,7 @@ func BenchmarkMembers(b *testing.B) {
 		} {
 			b.Run(bc.name, func(b *testing.B) {
 				for b.Loop() {
-					p, err := env.App.Members(ctx, owner, org.ID, bc.f)
+					p, err := env.App.Members.List(ctx, owner, org.ID, bc.f)
 					if err != nil || len(p.Items) != bc.count {
 						b.Fatal(len(p.Items), err)
 					}
@@ -134,7 +134,7 @@ func BenchmarkLogin(b *testing.B) {
 		_, u := env.User(b, "Lou")
 		in := app.LoginInput{Email: u.Email, Password: testenv.Password}
 		for b.Loop() {
-			if _, err := env.App.Login(ctx, anon, in); err != nil {
+			if _, err := env.App.Auth.Login(ctx, anon, in); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -209,7 +209,7 @@ func BenchmarkCheckIndex(b *testing.B) {
 		st := env.Store(b, owner, org.ID, "Shop")
 		_, m := env.User(b, "Member")
 		env.Join(b, owner, org.ID, m, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleMember})
-		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -221,20 +221,20 @@ func BenchmarkCheckIndex(b *testing.B) {
 		}{{"index", 0, false}, {"index-at-least", 0, true}, {"sql", -1, false}} {
 			b.Run(mode.name, func(b *testing.B) {
 				nd := startNode(b, env, env.URL, func(c *app.Config) { c.IndexMemory = mode.memory })
-				host, err := nd.app.Authenticate(ctx, svc.Secret, "", "")
+				host, err := nd.app.Auth.Authenticate(ctx, svc.Secret, "", "")
 				if err != nil {
 					b.Fatal(err)
 				}
 				in := in
 				if mode.atLeast {
-					if _, err := nd.app.Check(ctx, host, in); err != nil { // applies the current revision
+					if _, err := nd.app.Access.Check(ctx, host, in); err != nil { // applies the current revision
 						b.Fatal(err)
 					}
-					in.AtLeastRevision = nd.app.Revision()
+					in.AtLeastRevision = nd.app.Access.Revision()
 				}
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
-						if r, err := nd.app.Check(ctx, host, in); err != nil || !r.Allowed {
+						if r, err := nd.app.Access.Check(ctx, host, in); err != nil || !r.Allowed {
 							b.Fatal(r, err)
 						}
 					}

@@ -6,6 +6,10 @@ import (
 	"github.com/rosterhq/roster"
 )
 
+// Access answers "may they?" for host applications (Check, CheckBatch, UserStores) and reports
+// on the in-memory access index that answers them (index.go).
+type Access struct{ *core }
+
 // CheckInput asks whether a user may do something in a store, or in an organization when
 // StoreID is empty.
 type CheckInput struct {
@@ -39,7 +43,7 @@ func requireChecker(actor roster.Actor) error {
 }
 
 // Check answers "may this user do this here?" for the host application.
-func (a *App) Check(ctx context.Context, actor roster.Actor, in CheckInput) (CheckResult, error) {
+func (a *Access) Check(ctx context.Context, actor roster.Actor, in CheckInput) (CheckResult, error) {
 	res, err := a.CheckBatch(ctx, actor, []CheckInput{in})
 	if err != nil {
 		return CheckResult{}, err
@@ -48,7 +52,7 @@ func (a *App) Check(ctx context.Context, actor roster.Actor, in CheckInput) (Che
 }
 
 // CheckBatch answers several questions at once, in order.
-func (a *App) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInput) ([]CheckResult, error) {
+func (a *Access) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInput) ([]CheckResult, error) {
 	if err := requireChecker(actor); err != nil && !ownCheck(actor, in) && actor.Kind != roster.ActorClient {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func (a *App) CheckBatch(ctx context.Context, actor roster.Actor, in []CheckInpu
 	return out, nil
 }
 
-func (a *App) check(ctx context.Context, src *source, q CheckInput) (CheckResult, error) {
+func (a *Access) check(ctx context.Context, src *source, q CheckInput) (CheckResult, error) {
 	cat, err := src.catalog(ctx)
 	if err != nil {
 		return CheckResult{}, err
@@ -153,7 +157,7 @@ type UserStoresInput struct {
 
 // UserStores lists the active stores, across all organizations, where a user holds a store
 // permission (every store they reach when Permission is empty).
-func (a *App) UserStores(ctx context.Context, actor roster.Actor, in UserStoresInput) ([]roster.StoreAccess, error) {
+func (a *Access) UserStores(ctx context.Context, actor roster.Actor, in UserStoresInput) ([]roster.StoreAccess, error) {
 	if err := requireChecker(actor); err != nil {
 		return nil, err
 	}
@@ -198,4 +202,40 @@ func (a *App) UserStores(ctx context.Context, actor roster.Actor, in UserStoresI
 		}
 	}
 	return out, nil
+}
+
+// Revision returns the access revision this node's index has applied: a lower bound of the
+// revision of every change it answers with.
+func (a *Access) Revision() int64 {
+	if a.index == nil {
+		return 0
+	}
+	return a.index.revision()
+}
+
+// IndexStats tells how this node's access index answers.
+type IndexStats struct {
+	Revision  int64 // the access revision it has applied
+	Trusted   bool  // SQLite, or the PostgreSQL listener is connected
+	FromIndex int64 // reads answered from memory
+	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
+	Barriers  int64 // revision reads of the read barrier (each shared by the reads waiting then)
+	Bytes     int64 // memory its entries hold, as estimated (index_size.go)
+	Limit     int64 // the bound of Bytes
+	Turnovers int64 // times the newer generation filled up and the older one was dropped
+}
+
+// IndexStats returns how this node's access index has answered so far.
+func (a *Access) IndexStats() IndexStats {
+	if a.index == nil {
+		return IndexStats{}
+	}
+	x := a.index
+	x.barrier.mu.Lock()
+	barriers := x.barrier.reads
+	x.barrier.mu.Unlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers,
+		Bytes: x.cur.bytes + x.old.bytes, Limit: x.maxBytes, Turnovers: x.turnovers}
 }

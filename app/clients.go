@@ -12,6 +12,10 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// Clients is the OpenID clients (applications) registered by the operator, their CORS origins
+// (cors.go), and machine clients' client-credentials grant (oidc_machine.go).
+type Clients struct{ *core }
+
 // Applications that sign in with Roster (OpenID clients) are registered by the operator.
 
 // OIDC scopes a client may be allowed.
@@ -67,6 +71,9 @@ func redirectURI(field, s string) (string, error) {
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil || len(s) > 2000 {
 		return "", roster.Invalidf(field, "%q is not an absolute URL without a fragment", s)
 	}
+	if strings.Contains(s, "*") {
+		return "", roster.Invalidf(field, "%q: a redirect URI is matched exactly, with no wildcard; register each one", s)
+	}
 	switch u.Scheme {
 	case "https":
 	case "http":
@@ -116,42 +123,39 @@ func ttl(field string, d, def, lo, hi time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// CreateClient registers an application. A confidential client's secret (256 random bits)
-// is returned once; only its hash is kept.
-func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInput) (roster.OIDCClient, string, error) {
-	if err := requireOperator(actor); err != nil {
-		return roster.OIDCClient{}, "", err
-	}
+// client validates an application's registration: everything but its ID, its secret and who
+// registered it when. machine says it is a machine client.
+func (in ClientInput) client() (cl roster.OIDCClient, machine bool, err error) {
 	name, err := text("name", in.Name, true, roster.MaxNameLength)
 	if err != nil {
-		return roster.OIDCClient{}, "", err
+		return cl, false, err
 	}
-	cl := roster.OIDCClient{ID: roster.NewID(roster.PrefixClient), Name: name, Public: in.Public, FirstParty: in.FirstParty}
-	machine := in.Machine || in.OrgID != "" || len(in.Permissions) > 0
+	cl = roster.OIDCClient{Name: name, Public: in.Public, FirstParty: in.FirstParty}
+	machine = in.Machine || in.OrgID != "" || len(in.Permissions) > 0
 	if machine {
 		if err := in.checkMachine(); err != nil {
-			return roster.OIDCClient{}, "", err
+			return cl, true, err
 		}
 		cl.OrgID, cl.FirstParty = in.OrgID, false
 	}
 	if cl.RedirectURIs, err = redirectURIs("redirect_uris", in.RedirectURIs, !machine); err != nil {
-		return roster.OIDCClient{}, "", err
+		return cl, machine, err
 	}
 	if cl.PostLogoutRedirectURIs, err = redirectURIs("post_logout_redirect_uris", in.PostLogoutRedirectURIs, false); err != nil {
-		return roster.OIDCClient{}, "", err
+		return cl, machine, err
 	}
 	if in.BackChannelLogoutURI != "" {
 		if cl.BackChannelLogoutURI, err = redirectURI("backchannel_logout_uri", strings.TrimSpace(in.BackChannelLogoutURI)); err != nil {
-			return roster.OIDCClient{}, "", err
+			return cl, machine, err
 		}
 	}
 	if cl.CORSOrigins, err = corsOrigins("cors_origins", in.CORSOrigins); err != nil {
-		return roster.OIDCClient{}, "", err
+		return cl, machine, err
 	}
 	cl.Scopes = []string{}
 	for _, s := range in.Scopes {
 		if !slices.Contains(OIDCScopes, s) {
-			return roster.OIDCClient{}, "", roster.Invalidf("scopes", "unknown scope %q; known scopes: %s", s, strings.Join(OIDCScopes, ", "))
+			return cl, machine, roster.Invalidf("scopes", "unknown scope %q; known scopes: %s", s, strings.Join(OIDCScopes, ", "))
 		}
 		if !slices.Contains(cl.Scopes, s) {
 			cl.Scopes = append(cl.Scopes, s)
@@ -161,47 +165,151 @@ func (a *App) CreateClient(ctx context.Context, actor roster.Actor, in ClientInp
 		cl.Scopes = slices.Clone(OIDCScopes)
 	}
 	if !slices.Contains(cl.Scopes, ScopeOpenID) && !machine {
-		return roster.OIDCClient{}, "", roster.Invalidf("scopes", "the scope openid is required")
+		return cl, machine, roster.Invalidf("scopes", "the scope openid is required")
 	}
 	if cl.AccessTokenTTL, err = ttl("access_token_ttl", in.AccessTokenTTL, DefaultAccessTokenTTL, MinAccessTokenTTL, MaxAccessTokenTTL); err != nil {
-		return roster.OIDCClient{}, "", err
+		return cl, machine, err
 	}
 	if cl.RefreshTokenTTL, err = ttl("refresh_token_ttl", in.RefreshTokenTTL, DefaultRefreshTokenTTL, MinRefreshTokenTTL, MaxRefreshTokenTTL); err != nil {
-		return roster.OIDCClient{}, "", err
+		return cl, machine, err
 	}
 	switch cl.SigningAlg = strings.ToUpper(strings.TrimSpace(in.SigningAlg)); cl.SigningAlg {
 	case "":
 		cl.SigningAlg = AlgES256
 	case AlgES256, AlgRS256:
 	default:
-		return roster.OIDCClient{}, "", roster.Invalidf("id_token_signed_response_alg", "give ES256 or RS256")
+		return cl, machine, roster.Invalidf("id_token_signed_response_alg", "give ES256 or RS256")
 	}
+	return cl, machine, nil
+}
+
+// clientAudit is what the audit log records of a registration.
+func clientAudit(c roster.OIDCClient) map[string]any {
+	after := map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "post_logout_redirect_uris": c.PostLogoutRedirectURIs,
+		"scopes": c.Scopes, "signing_alg": c.SigningAlg, "cors_origins": c.CORSOrigins, "first_party": c.FirstParty,
+		"backchannel_logout_uri": c.BackChannelLogoutURI, "access_token_ttl": int64(c.AccessTokenTTL / time.Second),
+		"refresh_token_ttl": int64(c.RefreshTokenTTL / time.Second)}
+	if c.OrgID != "" {
+		after["organization_id"], after["permissions"] = c.OrgID, c.Permissions
+	}
+	return after
+}
+
+// Create registers an application. A confidential client's secret (256 random bits)
+// is returned once; only its hash is kept.
+func (a *Clients) Create(ctx context.Context, actor roster.Actor, in ClientInput) (roster.OIDCClient, string, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	cl, machine, err := in.client()
+	if err != nil {
+		return roster.OIDCClient{}, "", err
+	}
+	cl.ID = roster.NewID(roster.PrefixClient)
 	var secret, hash string
 	if !cl.Public {
 		secret, hash = token.New(clientSecretPrefix)
 	}
 	cl.CreatedBy = actor.ID()
-	cl, err = writeValue(ctx, a, actor, func(t *txn) (roster.OIDCClient, error) {
+	cl, err = writeValue(ctx, a.core, actor, func(t *txn) (roster.OIDCClient, error) {
 		c := cl
 		c.CreatedAt = t.now
-		after := map[string]any{"name": c.Name, "public": c.Public, "redirect_uris": c.RedirectURIs, "scopes": c.Scopes, "signing_alg": c.SigningAlg, "cors_origins": c.CORSOrigins}
 		if machine {
 			perms, err := a.machinePermissions(t, in.OrgID, in.Permissions)
 			if err != nil {
 				return c, err
 			}
-			c.Permissions, after["organization_id"], after["permissions"] = perms, c.OrgID, perms
+			c.Permissions = perms
 		}
 		if err := t.CreateOIDCClient(t.ctx, c, hash); err != nil {
 			return c, err
 		}
-		return c, t.audit(roster.AuditEvent{Action: "client.created", OrgID: c.OrgID, TargetType: "client", TargetID: c.ID, After: after})
+		return c, t.audit(roster.AuditEvent{Action: "client.created", OrgID: c.OrgID, TargetType: "client", TargetID: c.ID, After: clientAudit(c)})
 	})
 	if err != nil {
 		return roster.OIDCClient{}, "", err
 	}
 	a.forgetCORSOrigins()
 	return cl, secret, nil
+}
+
+// Update changes a registered application: its name, URIs, scopes, token lifetimes, consent,
+// signing algorithm, CORS origins and, for a machine client, its permissions, all given again
+// (what is left out is cleared or takes its default). What it is cannot change — public or
+// confidential, a machine client or not, its organization: register another. Narrower scopes
+// apply from the next sign-in or refresh, narrower permissions of a machine client at once;
+// redirect and logout URIs taken away are refused from now on. Operators only.
+func (a *Clients) Update(ctx context.Context, actor roster.Actor, id string, in ClientInput) (roster.OIDCClient, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.OIDCClient{}, err
+	}
+	if !roster.ValidID(roster.PrefixClient, id) {
+		return roster.OIDCClient{}, roster.NotFound("client")
+	}
+	next, machine, err := in.client()
+	if err != nil {
+		return roster.OIDCClient{}, err
+	}
+	cl, err := writeValue(ctx, a.core, actor, func(t *txn) (roster.OIDCClient, error) {
+		prev, _, err := t.OIDCClient(t.ctx, id)
+		if err != nil {
+			return prev, err
+		}
+		switch {
+		case prev.Public != next.Public:
+			return prev, roster.Invalidf("type", "a client stays public or confidential; register another to change it")
+		case (prev.OrgID != "") != machine:
+			return prev, roster.Invalidf("organization_id", "a client stays a machine client or not; register another to change it")
+		case prev.OrgID != next.OrgID:
+			return prev, roster.Invalidf("organization_id", "a machine client stays bound to its organization; register another for another organization")
+		}
+		c := next
+		c.ID, c.CreatedBy, c.CreatedAt = prev.ID, prev.CreatedBy, prev.CreatedAt
+		if machine {
+			if c.Permissions, err = a.machinePermissions(t, c.OrgID, in.Permissions); err != nil {
+				return c, err
+			}
+		}
+		if err := t.UpdateOIDCClient(t.ctx, c); err != nil {
+			return c, err
+		}
+		return c, t.audit(roster.AuditEvent{Action: "client.updated", OrgID: c.OrgID, TargetType: "client", TargetID: c.ID,
+			Before: clientAudit(prev), After: clientAudit(c)})
+	})
+	if err != nil {
+		return roster.OIDCClient{}, err
+	}
+	a.forgetCORSOrigins()
+	return cl, nil
+}
+
+// RotateSecret gives a confidential application a new secret, returned once, and ends the old
+// one at once. Operators only.
+func (a *Clients) RotateSecret(ctx context.Context, actor roster.Actor, id string) (string, error) {
+	if err := requireOperator(actor); err != nil {
+		return "", err
+	}
+	if !roster.ValidID(roster.PrefixClient, id) {
+		return "", roster.NotFound("client")
+	}
+	secret, hash := token.New(clientSecretPrefix)
+	err := a.write(ctx, actor, func(t *txn) error {
+		cl, _, err := t.OIDCClient(t.ctx, id)
+		if err != nil {
+			return err
+		}
+		if cl.Public {
+			return roster.Invalidf("type", "a public client has no secret")
+		}
+		if err := t.SetOIDCClientSecret(t.ctx, id, hash); err != nil {
+			return err
+		}
+		return t.audit(roster.AuditEvent{Action: "client.secret_rotated", OrgID: cl.OrgID, TargetType: "client", TargetID: id})
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
 }
 
 // checkMachine refuses what a machine client cannot have: it is confidential, and takes its
@@ -232,7 +340,7 @@ func (in ClientInput) checkMachine() error {
 // machinePermissions validates a machine client's permissions in its organization, as an
 // API key's scope is validated: every one in the catalog, organization permissions at most
 // an admin's (a machine client never acts as the owner). They come back sorted, once each.
-func (a *App) machinePermissions(t *txn, orgID string, in []roster.Permission) ([]roster.Permission, error) {
+func (a *Clients) machinePermissions(t *txn, orgID string, in []roster.Permission) ([]roster.Permission, error) {
 	if _, err := t.Organization(t.ctx, orgID); err != nil {
 		if roster.ErrorCode(err) == roster.ENotFound {
 			return nil, (&roster.Error{Code: roster.ENotFound, Field: "organization_id", Message: "organization not found"}).With("organization_id", orgID)
@@ -261,7 +369,7 @@ func (a *App) machinePermissions(t *txn, orgID string, in []roster.Permission) (
 }
 
 // Clients lists the registered applications. Operators only.
-func (a *App) Clients(ctx context.Context, actor roster.Actor) ([]roster.OIDCClient, error) {
+func (a *Clients) List(ctx context.Context, actor roster.Actor) ([]roster.OIDCClient, error) {
 	if err := requireOperator(actor); err != nil {
 		return nil, err
 	}
@@ -269,7 +377,7 @@ func (a *App) Clients(ctx context.Context, actor roster.Actor) ([]roster.OIDCCli
 }
 
 // Client returns one registered application. Operators only.
-func (a *App) Client(ctx context.Context, actor roster.Actor, id string) (roster.OIDCClient, error) {
+func (a *Clients) Get(ctx context.Context, actor roster.Actor, id string) (roster.OIDCClient, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.OIDCClient{}, err
 	}
@@ -280,8 +388,8 @@ func (a *App) Client(ctx context.Context, actor roster.Actor, id string) (roster
 	return cl, err
 }
 
-// DeleteClient deletes an application; its tokens stop working at once. Operators only.
-func (a *App) DeleteClient(ctx context.Context, actor roster.Actor, id string) error {
+// Delete deletes an application; its tokens stop working at once. Operators only.
+func (a *Clients) Delete(ctx context.Context, actor roster.Actor, id string) error {
 	if err := requireOperator(actor); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ type Selection struct {
 // console opens there next time, in any browser. The user must reach the store (or belong to
 // the organization, when no store is given). It is a preference of the user's own, like the
 // language, and changes nobody's access: it is not written to the audit log.
-func (a *App) Select(ctx context.Context, actor roster.Actor, sel Selection) error {
+func (a *Accounts) Select(ctx context.Context, actor roster.Actor, sel Selection) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}
@@ -37,8 +37,8 @@ func (a *App) Select(ctx context.Context, actor roster.Actor, sel Selection) err
 }
 
 // Selected returns what the signed-in user last chose in the selector, as remembered; the
-// caller checks it against what the user reaches today (MyOrganizations).
-func (a *App) Selected(ctx context.Context, actor roster.Actor) (Selection, error) {
+// caller checks it against what the user reaches today (Accounts.Organizations).
+func (a *Accounts) Selected(ctx context.Context, actor roster.Actor) (Selection, error) {
 	if err := requireUser(actor); err != nil {
 		return Selection{}, err
 	}
@@ -47,7 +47,7 @@ func (a *App) Selected(ctx context.Context, actor roster.Actor) (Selection, erro
 }
 
 // Workspace is what the console shows around every page of a signed-in user, read once per
-// request: their organizations with the stores they reach (the selector, as MyOrganizations
+// request: their organizations with the stores they reach (the selector, as Accounts.Organizations
 // returns it), their access in each organization (as the use cases compute it), and their
 // last selection (as Selected returns it).
 type Workspace struct {
@@ -58,7 +58,7 @@ type Workspace struct {
 
 // Workspace reads the signed-in user's workspace. In a context from PerRequest, the use
 // cases the request calls next reuse the access it derived.
-func (a *App) Workspace(ctx context.Context, actor roster.Actor) (Workspace, error) {
+func (a *Accounts) Workspace(ctx context.Context, actor roster.Actor) (Workspace, error) {
 	if err := requireUser(actor); err != nil {
 		return Workspace{}, err
 	}

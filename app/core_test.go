@@ -20,13 +20,13 @@ func TestConnectifCoreFlow(t *testing.T) {
 		for _, n := range []string{"Shop A", "Shop B", "Shop C"} {
 			stores = append(stores, env.Store(t, owner, org.ID, n))
 		}
-		if _, err := env.App.CreateStore(ctx, owner, org.ID, app.StoreInput{Name: "Shop D"}); testenv.Code(err) != roster.ENoStoreCredits {
+		if _, err := env.App.Stores.Create(ctx, owner, org.ID, app.StoreInput{Name: "Shop D"}); testenv.Code(err) != roster.ENoStoreCredits {
 			t.Fatalf("fourth store: got %v, want %s", err, roster.ENoStoreCredits)
 		}
 		member, mu := env.User(t, "Marc")
 		env.Join(t, owner, org.ID, mu, roster.OrgMember, app.StoreGrantInput{StoreID: stores[0].ID, RoleID: roster.StoreRoleMember})
 
-		affs, err := env.App.MyOrganizations(ctx, member)
+		affs, err := env.App.Accounts.Organizations(ctx, member)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func TestConnectifCoreFlow(t *testing.T) {
 		if g := affs[0].Stores[0].Grant; g.RoleID != roster.StoreRoleMember || g.Via != roster.ViaStoreRole {
 			t.Fatalf("member grant: %+v", g)
 		}
-		affs, err = env.App.MyOrganizations(ctx, owner)
+		affs, err = env.App.Accounts.Organizations(ctx, owner)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,17 +44,17 @@ func TestConnectifCoreFlow(t *testing.T) {
 			t.Fatalf("selector of owner: %+v", affs[0].Stores)
 		}
 		// The member cannot see settings; the store they are not in does not exist for them.
-		if _, err := env.App.Members(ctx, member, org.ID, app.MemberFilter{}); testenv.Code(err) != roster.EForbidden {
+		if _, err := env.App.Members.List(ctx, member, org.ID, app.MemberFilter{}); testenv.Code(err) != roster.EForbidden {
 			t.Fatalf("member lists members: %v", err)
 		}
-		if _, err := env.App.Store(ctx, member, stores[1].ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := env.App.Stores.Get(ctx, member, stores[1].ID); testenv.Code(err) != roster.ENotFound {
 			t.Fatalf("member reads a store they are not in: %v", err)
 		}
-		page, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{})
+		page, err := env.App.Members.List(ctx, owner, org.ID, app.MemberFilter{})
 		if err != nil || len(page.Items) != 2 {
 			t.Fatalf("members: %v %+v", err, page)
 		}
-		events, err := env.App.AuditEvents(ctx, owner, org.ID, app.AuditFilter{})
+		events, err := env.App.Audit.List(ctx, owner, org.ID, app.AuditFilter{})
 		if err != nil || len(events.Items) < 5 {
 			t.Fatalf("audit: %v %d", err, len(events.Items))
 		}

@@ -93,19 +93,19 @@ type corsSet struct {
 
 // CORSAllowed reports whether pages on origin may call the switcher's /v1 reads: whether
 // some client has that origin. An outage answers no.
-func (a *App) CORSAllowed(ctx context.Context, origin string) bool {
+func (a *Clients) CORSAllowed(ctx context.Context, origin string) bool {
 	return a.corsClients(ctx).all[origin]
 }
 
 // ClientCORSAllowed reports whether pages on origin may call the OpenID endpoints for the
 // client clientID: whether it is one of that client's origins.
-func (a *App) ClientCORSAllowed(ctx context.Context, clientID, origin string) bool {
+func (a *Clients) ClientCORSAllowed(ctx context.Context, clientID, origin string) bool {
 	return slices.Contains(a.corsClients(ctx).byClient[clientID], origin)
 }
 
 // corsClients returns the origins, read again when older than corsOriginsTTL; none when
 // they cannot be read.
-func (a *App) corsClients(ctx context.Context) corsSet {
+func (a *Clients) corsClients(ctx context.Context) corsSet {
 	now := a.clock.Now()
 	c := &a.cors
 	c.mu.Lock()
@@ -129,7 +129,7 @@ func (a *App) corsClients(ctx context.Context) corsSet {
 
 // forgetCORSOrigins makes the next check read the origins again (a client was registered or
 // deleted here).
-func (a *App) forgetCORSOrigins() {
+func (a *Clients) forgetCORSOrigins() {
 	a.cors.mu.Lock()
 	a.cors.set = corsSet{}
 	a.cors.mu.Unlock()

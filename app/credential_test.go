@@ -27,7 +27,7 @@ func TestParallelGuessesCannotOutrunTheLock(t *testing.T) {
 			"login": func(t *testing.T) func(string) error {
 				_, u := env.User(t, "Olivia")
 				return func(ip string) error {
-					_, err := env.App.Login(ctx, roster.Anonymous(ip, "t"), app.LoginInput{Email: u.Email, Password: "not the password at all"})
+					_, err := env.App.Auth.Login(ctx, roster.Anonymous(ip, "t"), app.LoginInput{Email: u.Email, Password: "not the password at all"})
 					return err
 				}
 			},
@@ -36,7 +36,7 @@ func TestParallelGuessesCannotOutrunTheLock(t *testing.T) {
 				return func(ip string) error {
 					a := actor
 					a.IP = ip
-					return env.App.ChangePassword(ctx, a, "not the password at all", "a brand new long passphrase")
+					return env.App.Accounts.ChangePassword(ctx, a, "not the password at all", "a brand new long passphrase")
 				}
 			},
 			"invitation": func(t *testing.T) func(string) error {
@@ -44,7 +44,7 @@ func TestParallelGuessesCannotOutrunTheLock(t *testing.T) {
 				f.invite(t, u.Email)
 				tok := f.link(t, u.Email)
 				return func(ip string) error {
-					_, err := env.App.AcceptInvitation(ctx, roster.Anonymous(ip, "t"), app.AcceptInput{Token: tok, Password: "not the password at all"})
+					_, err := env.App.Invitations.Accept(ctx, roster.Anonymous(ip, "t"), app.AcceptInput{Token: tok, Password: "not the password at all"})
 					return err
 				}
 			},

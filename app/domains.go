@@ -15,6 +15,10 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// Domains is an organization's verified email domains and the joining they allow: suggestions, join
+// requests, automatic membership.
+type Domains struct{ *core }
+
 // MaxDomains bounds the domains of an organization.
 const MaxDomains = 100
 
@@ -39,7 +43,7 @@ func newResolver(addr string) *net.Resolver {
 // lookupRecord reports whether a domain's TXT record holds its value. A name that does not
 // exist or has no such record is found=false with no error; err is for a lookup that could
 // not be made (a timeout, a failing server), which says nothing of the record.
-func (a *App) lookupRecord(ctx context.Context, d roster.Domain) (found bool, err error) {
+func (a *Domains) lookupRecord(ctx context.Context, d roster.Domain) (found bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, dnsTimeout)
 	defer cancel()
 	txts, err := a.dns.LookupTXT(ctx, d.RecordName())
@@ -54,7 +58,7 @@ func (a *App) lookupRecord(ctx context.Context, d roster.Domain) (found bool, er
 }
 
 // domainScope checks that the actor manages the domains of an organization.
-func (a *App) domainScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+func (a *Domains) domainScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	s, err := a.orgScope(ctx, c, actor, orgID, lock)
 	if err == nil {
 		err = s.require(roster.PermOrgDomainsManage)
@@ -78,9 +82,9 @@ func domainMap(d roster.Domain) map[string]any {
 	return map[string]any{"domain": d.Domain, "status": string(d.Status), "join_policy": string(d.JoinPolicy), "join_role": string(d.JoinRole)}
 }
 
-// AddDomain adds an email domain to an organization, pending until its TXT record is found
-// (VerifyDomain). Free and disposable email providers' domains and public suffixes are refused.
-func (a *App) AddDomain(ctx context.Context, actor roster.Actor, orgID, name string) (roster.Domain, error) {
+// Add adds an email domain to an organization, pending until its TXT record is found
+// (Domains.Verify). Free and disposable email providers' domains and public suffixes are refused.
+func (a *Domains) Add(ctx context.Context, actor roster.Actor, orgID, name string) (roster.Domain, error) {
 	if utf8.RuneCountInString(name) > roster.MaxDomainLength {
 		return roster.Domain{}, roster.Invalidf("domain", "invalid domain")
 	}
@@ -88,7 +92,7 @@ func (a *App) AddDomain(ctx context.Context, actor roster.Actor, orgID, name str
 	if err != nil {
 		return roster.Domain{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Domain, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Domain, error) {
 		if _, err := a.domainScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return roster.Domain{}, err
 		}
@@ -114,7 +118,7 @@ func (a *App) AddDomain(ctx context.Context, actor roster.Actor, orgID, name str
 }
 
 // Domains lists an organization's domains.
-func (a *App) Domains(ctx context.Context, actor roster.Actor, orgID string) ([]roster.Domain, error) {
+func (a *Domains) List(ctx context.Context, actor roster.Actor, orgID string) ([]roster.Domain, error) {
 	if _, err := a.domainScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
@@ -122,16 +126,16 @@ func (a *App) Domains(ctx context.Context, actor roster.Actor, orgID string) ([]
 }
 
 // Domain reads one domain of an organization.
-func (a *App) Domain(ctx context.Context, actor roster.Actor, orgID, id string) (roster.Domain, error) {
+func (a *Domains) Get(ctx context.Context, actor roster.Actor, orgID, id string) (roster.Domain, error) {
 	if _, err := a.domainScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return roster.Domain{}, a.refused(ctx, actor, err)
 	}
 	return ownDomain(ctx, a.read(), orgID, id)
 }
 
-// RemoveDomain removes a domain from an organization; nobody joins through it any more, and
+// Remove removes a domain from an organization; nobody joins through it any more, and
 // another organization may verify it.
-func (a *App) RemoveDomain(ctx context.Context, actor roster.Actor, orgID, id string) error {
+func (a *Domains) Remove(ctx context.Context, actor roster.Actor, orgID, id string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if _, err := a.domainScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return err
@@ -147,12 +151,12 @@ func (a *App) RemoveDomain(ctx context.Context, actor roster.Actor, orgID, id st
 	})
 }
 
-// VerifyDomain looks up a domain's TXT record now. Found, the domain is verified (again, if it
+// Verify looks up a domain's TXT record now. Found, the domain is verified (again, if it
 // had lapsed); missing or different, the answer is domain_verification_failed and nothing
 // changes. A domain another organization has verified gives domain_claimed.
-func (a *App) VerifyDomain(ctx context.Context, actor roster.Actor, orgID, id string) (roster.Domain, error) {
+func (a *Domains) Verify(ctx context.Context, actor roster.Actor, orgID, id string) (roster.Domain, error) {
 	// The actor's right is checked before anything is looked up: outsiders make no DNS queries.
-	d, err := a.Domain(ctx, actor, orgID, id)
+	d, err := a.Get(ctx, actor, orgID, id)
 	if err != nil {
 		return d, err
 	}
@@ -169,7 +173,7 @@ func (a *App) VerifyDomain(ctx context.Context, actor roster.Actor, orgID, id st
 		}
 		return d, e.With("record_name", d.RecordName()).With("record_value", d.RecordValue())
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Domain, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Domain, error) {
 		if _, err := a.domainScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return roster.Domain{}, err
 		}
@@ -212,17 +216,17 @@ func claimedElsewhere(ctx context.Context, c *sqlstore.Conn, d roster.Domain) er
 	return nil
 }
 
-// SetDomainJoin sets who joins the organization through a verified domain: nobody (off), or,
+// SetJoin sets who joins the organization through a verified domain: nobody (off), or,
 // automatically, everyone who verifies an address at the domain, with role (member or admin;
 // the actor must hold every permission of it).
-func (a *App) SetDomainJoin(ctx context.Context, actor roster.Actor, orgID, id string, policy roster.JoinPolicy, role roster.OrgRole) (roster.Domain, error) {
+func (a *Domains) SetJoin(ctx context.Context, actor roster.Actor, orgID, id string, policy roster.JoinPolicy, role roster.OrgRole) (roster.Domain, error) {
 	if role == "" {
 		role = roster.OrgMember
 	}
 	if err := roster.CheckJoin(policy, role); err != nil {
 		return roster.Domain{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Domain, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Domain, error) {
 		s, err := a.domainScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return roster.Domain{}, err
@@ -247,16 +251,16 @@ func (a *App) SetDomainJoin(ctx context.Context, actor roster.Actor, orgID, id s
 	})
 }
 
-// recheckBatch bounds the domains one round of RecheckDomains looks up.
+// recheckBatch bounds the domains one round of Domains.Recheck looks up.
 const recheckBatch = 100
 
-// RecheckDomains looks up again the TXT record of every verified domain last checked more
+// Recheck looks up again the TXT record of every verified domain last checked more
 // than Config.DomainRecheck ago, a batch at a time until none is due, and returns how many
 // lapsed. A record missing at DomainLapseAfter re-checks in a row lapses the domain (audited,
 // event domain.lapsed); a lookup that could not be made (a timeout, a failing server) counts
 // for nothing and waits for the next interval. Serve runs it every hour; several processes
 // may (each outcome is written under the organization's lock, against the domain as it is then).
-func (a *App) RecheckDomains(ctx context.Context) (int, error) {
+func (a *Domains) Recheck(ctx context.Context) (int, error) {
 	every := a.cfg.DomainRecheck
 	if every <= 0 {
 		every = DefaultDomainRecheck
@@ -272,7 +276,7 @@ func (a *App) RecheckDomains(ctx context.Context) (int, error) {
 			if lookupErr != nil {
 				a.log.Warn("domain re-check: lookup failed", "domain", d.Domain, "err", lookupErr)
 			}
-			gone, err := writeValue(ctx, a, roster.System(), func(t *txn) (bool, error) {
+			gone, err := writeValue(ctx, a.core, roster.System(), func(t *txn) (bool, error) {
 				return recheckOutcome(t, d, found, lookupErr != nil)
 			})
 			if err != nil && roster.ErrorCode(err) != roster.ENotFound { // not found: the organization is gone
@@ -322,7 +326,7 @@ func recheckOutcome(t *txn, d roster.Domain, found, unknown bool) (bool, error) 
 // verified its domain, when that domain's join policy is automatic and the user is not a
 // member yet. The organization's own policy (allowed domains, free providers) still applies.
 // The membership is audited as member.added with via "domain", by the user.
-func (a *App) joinByDomain(t *txn, u roster.User) error {
+func (a *Domains) joinByDomain(t *txn, u roster.User) error {
 	d, err := t.VerifiedDomain(t.ctx, roster.EmailDomain(u.Email))
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && d.JoinPolicy != roster.JoinAutomatic) {
 		return nil
@@ -371,7 +375,7 @@ func provenUser(ctx context.Context, c *sqlstore.Conn, actor roster.Actor) (rost
 // JoinSuggestions lists the organizations the signed-in user may ask to join: those that
 // verified the domain of their proven address with join policy suggest. None until the
 // address is proven.
-func (a *App) JoinSuggestions(ctx context.Context, actor roster.Actor) ([]roster.JoinSuggestion, error) {
+func (a *Domains) JoinSuggestions(ctx context.Context, actor roster.Actor) ([]roster.JoinSuggestion, error) {
 	u, err := provenUser(ctx, a.read(), actor)
 	if roster.ErrorCode(err) == roster.EForbidden && actor.Kind == roster.ActorUser {
 		return []roster.JoinSuggestion{}, nil
@@ -383,10 +387,10 @@ func (a *App) JoinSuggestions(ctx context.Context, actor roster.Actor) ([]roster
 }
 
 // RequestToJoin asks to join an organization that suggests it to the signed-in user
-// (JoinSuggestions); an owner or admin approves or declines. Any other organization is
+// (Domains.JoinSuggestions); an owner or admin approves or declines. Any other organization is
 // not_found: nobody learns through it which organizations exist.
-func (a *App) RequestToJoin(ctx context.Context, actor roster.Actor, orgID string) (roster.JoinRequest, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (roster.JoinRequest, error) {
+func (a *Domains) RequestToJoin(ctx context.Context, actor roster.Actor, orgID string) (roster.JoinRequest, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.JoinRequest, error) {
 		u, err := provenUser(t.ctx, &t.Conn, actor)
 		if err != nil {
 			return roster.JoinRequest{}, err
@@ -421,7 +425,7 @@ func (a *App) RequestToJoin(ctx context.Context, actor roster.Actor, orgID strin
 }
 
 // JoinRequests lists an organization's pending requests to join (owner and admins).
-func (a *App) JoinRequests(ctx context.Context, actor roster.Actor, orgID string) ([]roster.JoinRequest, error) {
+func (a *Domains) JoinRequests(ctx context.Context, actor roster.Actor, orgID string) ([]roster.JoinRequest, error) {
 	if _, err := a.domainScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
@@ -431,7 +435,7 @@ func (a *App) JoinRequests(ctx context.Context, actor roster.Actor, orgID string
 // AnswerJoinRequest approves a request to join (the person becomes a member with the
 // domain's join role, which the approver must hold; the domain must still be verified) or
 // declines it. Either way the request goes, and the answer is audited.
-func (a *App) AnswerJoinRequest(ctx context.Context, actor roster.Actor, orgID, id string, approve bool) error {
+func (a *Domains) AnswerJoinRequest(ctx context.Context, actor roster.Actor, orgID, id string, approve bool) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		s, err := a.domainScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {

@@ -18,7 +18,7 @@ type EventPage struct {
 // Events lists an organization's events numbered after the cursor, oldest first; a reader
 // resumes from any cursor within the audit retention. Readable by those who read the whole
 // audit log (PermOrgAuditRead).
-func (a *App) Events(ctx context.Context, actor roster.Actor, orgID string, after int64, limit int) (EventPage, error) {
+func (a *Audit) Events(ctx context.Context, actor roster.Actor, orgID string, after int64, limit int) (EventPage, error) {
 	s, err := a.orgScope(ctx, a.read(), actor, orgID, false)
 	if err != nil {
 		return EventPage{}, a.refused(ctx, actor, err)
@@ -40,16 +40,16 @@ func (a *App) Events(ctx context.Context, actor roster.Actor, orgID string, afte
 	return out, nil
 }
 
-// expireBatch bounds the invitations one transaction of ExpireInvitations takes.
+// expireBatch bounds the invitations one transaction of Invitations.Expire takes.
 const expireBatch = 100
 
-// ExpireInvitations emits invitation.expired, once, for every invitation that passed its
+// Expire emits invitation.expired, once, for every invitation that passed its
 // expiry without an answer, and returns how many. Serve runs it every minute; several
 // processes may, each expiry is taken by one.
-func (a *App) ExpireInvitations(ctx context.Context) (int, error) {
+func (a *Invitations) Expire(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := writeValue(ctx, a, roster.System(), func(t *txn) (int, error) {
+		n, err := writeValue(ctx, a.core, roster.System(), func(t *txn) (int, error) {
 			expired, err := t.TakeExpiredInvitations(t.ctx, t.now, expireBatch)
 			if err != nil {
 				return 0, err
@@ -73,9 +73,9 @@ func (a *App) ExpireInvitations(ctx context.Context) (int, error) {
 const MaxEventWait = 60 * time.Second
 
 // WaitEvents is Events that waits, when no event follows the cursor, until one is committed
-// (in this process, or on PostgreSQL in any: App.Wake) or wait has passed, or ctx ends; it
+// (in this process, or on PostgreSQL in any: Outbox.Wake) or wait has passed, or ctx ends; it
 // then answers the empty page, the cursor unchanged.
-func (a *App) WaitEvents(ctx context.Context, actor roster.Actor, orgID string, after int64, limit int, wait time.Duration) (EventPage, error) {
+func (a *Audit) WaitEvents(ctx context.Context, actor roster.Actor, orgID string, after int64, limit int, wait time.Duration) (EventPage, error) {
 	if wait < 0 || wait > MaxEventWait {
 		return EventPage{}, roster.Invalidf("wait", "wait at most %d seconds", int(MaxEventWait/time.Second))
 	}
@@ -86,7 +86,7 @@ func (a *App) WaitEvents(ctx context.Context, actor roster.Actor, orgID string, 
 		timeout = t.C
 	}
 	for {
-		woken := a.Wake(sqlstore.WakeEvent) // before reading: a commit from now on closes it
+		woken := a.app.Outbox.Wake(sqlstore.WakeEvent) // before reading: a commit from now on closes it
 		p, err := a.Events(ctx, actor, orgID, after, limit)
 		if err != nil || len(p.Events) > 0 || timeout == nil {
 			return p, err

@@ -26,21 +26,21 @@ func TestEventsFollowAudit(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := env.App.UpdateStore(testenv.Ctx, tm.owner, tm.store.ID, app.StoreInput{Name: "Shop " + testenv.Unique()}); err != nil {
+				if _, err := env.App.Stores.Update(testenv.Ctx, tm.owner, tm.store.ID, app.StoreInput{Name: "Shop " + testenv.Unique()}); err != nil {
 					t.Error(err)
 				}
 			}()
 		}
 		wg.Wait()
 		// A refused change is audited (access.denied) but is no event, and rolls back nothing else.
-		want(t, env.App.RemoveMember(testenv.Ctx, tm.member, tm.org.ID, tm.adminU.ID), roster.EForbidden, "member removes admin")
-		want(t, env.App.ChangeMemberRole(testenv.Ctx, tm.owner, tm.org.ID, tm.memberU.ID, roster.OrgAdmin), "", "change role")
-		want(t, env.App.RemoveMember(testenv.Ctx, tm.owner, tm.org.ID, tm.storeMemU.ID), "", "remove member")
+		want(t, env.App.Members.Remove(testenv.Ctx, tm.member, tm.org.ID, tm.adminU.ID), roster.EForbidden, "member removes admin")
+		want(t, env.App.Members.ChangeRole(testenv.Ctx, tm.owner, tm.org.ID, tm.memberU.ID, roster.OrgAdmin), "", "change role")
+		want(t, env.App.Members.Remove(testenv.Ctx, tm.owner, tm.org.ID, tm.storeMemU.ID), "", "remove member")
 
 		var all []roster.Event
 		var cursor int64
 		for {
-			p, err := env.App.Events(testenv.Ctx, tm.admin, tm.org.ID, cursor, 5)
+			p, err := env.App.Audit.Events(testenv.Ctx, tm.admin, tm.org.ID, cursor, 5)
 			want(t, err, "", "read events")
 			if len(p.Events) == 0 {
 				if p.Cursor != cursor {
@@ -80,21 +80,21 @@ func TestEventsFollowAudit(t *testing.T) {
 		}
 
 		// The other organization numbers its own events from 1.
-		p, err := env.App.Events(testenv.Ctx, other.owner, other.org.ID, 0, 1)
+		p, err := env.App.Audit.Events(testenv.Ctx, other.owner, other.org.ID, 0, 1)
 		want(t, err, "", "other org")
 		if len(p.Events) != 1 || p.Events[0].Seq != 1 || p.Events[0].Type != "organization.created" {
 			t.Errorf("other organization's first event %+v", p.Events)
 		}
 		// Members cannot read the feed; another organization's owner does not see it.
-		_, err = env.App.Events(testenv.Ctx, tm.storeMember, tm.org.ID, 0, 10)
+		_, err = env.App.Audit.Events(testenv.Ctx, tm.storeMember, tm.org.ID, 0, 10)
 		want(t, err, roster.ENotFound, "removed member")
-		_, err = env.App.Events(testenv.Ctx, tm.member, tm.org.ID, 0, 10)
+		_, err = env.App.Audit.Events(testenv.Ctx, tm.member, tm.org.ID, 0, 10)
 		want(t, err, "", "member promoted to admin")
-		_, err = env.App.Events(testenv.Ctx, other.member, other.org.ID, 0, 10)
+		_, err = env.App.Audit.Events(testenv.Ctx, other.member, other.org.ID, 0, 10)
 		want(t, err, roster.EForbidden, "member")
-		_, err = env.App.Events(testenv.Ctx, other.owner, tm.org.ID, 0, 10)
+		_, err = env.App.Audit.Events(testenv.Ctx, other.owner, tm.org.ID, 0, 10)
 		want(t, err, roster.ENotFound, "other organization's owner")
-		_, err = env.App.Events(testenv.Ctx, tm.owner, tm.org.ID, -1, 10)
+		_, err = env.App.Audit.Events(testenv.Ctx, tm.owner, tm.org.ID, -1, 10)
 		want(t, err, roster.EInvalid, "negative cursor")
 	})
 }

@@ -14,12 +14,12 @@ type AuditExport struct {
 	f  roster.AuditFilter
 }
 
-// ExportAuditEvents prepares an export of an organization's audit log with the filters and
-// visibility of AuditEvents (the cursor and limit aside): everything for owner and admins, a
+// Export prepares an export of an organization's audit log with the filters and
+// visibility of Audit.List (the cursor and limit aside): everything for owner and admins, a
 // store's events for that store's admins, one's own actions for members. The export is
 // recorded in the audit log. Each then streams the events, oldest first, without ever holding
 // more than one batch in memory; the doors encode them (api.WriteAuditExport).
-func (a *App) ExportAuditEvents(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (*AuditExport, error) {
+func (a *Audit) Export(ctx context.Context, actor roster.Actor, orgID string, f AuditFilter) (*AuditExport, error) {
 	f.Cursor, f.Limit = "", 0
 	rf, err := a.auditFilter(ctx, actor, orgID, f)
 	if err != nil {

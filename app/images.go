@@ -75,7 +75,7 @@ func uploader(actor roster.Actor) string {
 // checkImage proves an upload is a PNG, JPEG or WebP image of sensible size, whatever its name
 // or declared type says, and returns its content type. It reads the header first and decodes
 // the image only when decoding it fits the caps, within the actor's rate and a decode slot.
-func (a *App) checkImage(ctx context.Context, actor roster.Actor, data []byte) (string, error) {
+func (a *core) checkImage(ctx context.Context, actor roster.Actor, data []byte) (string, error) {
 	if ok, wait := a.images.uploads.allow(uploader(actor), a.clock.Now()); !ok {
 		return "", &roster.Error{Code: roster.ERateLimited, Message: "too many logo uploads; try again later", RetryAfter: wait.Round(time.Second)}
 	}
@@ -188,14 +188,14 @@ func (t *txn) replaceImage(orgID, oldID string, data []byte, contentType string)
 	return img.ID, nil
 }
 
-// SetOrganizationLogo replaces an organization's logo (owner), and returns the organization
+// SetLogo replaces an organization's logo (owner), and returns the organization
 // with the actor's access.
-func (a *App) SetOrganizationLogo(ctx context.Context, actor roster.Actor, orgID string, data []byte) (OrganizationView, error) {
+func (a *Organizations) SetLogo(ctx context.Context, actor roster.Actor, orgID string, data []byte) (OrganizationView, error) {
 	ct, err := a.checkImage(ctx, actor, data)
 	if err != nil {
 		return OrganizationView{}, err
 	}
-	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) (OrganizationView, error) {
+	return orgWriteValue(ctx, a.core, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) (OrganizationView, error) {
 		org := s.org
 		var err error
 		if org.LogoID, err = t.replaceImage(orgID, s.org.LogoID, data, ct); err != nil {
@@ -210,8 +210,8 @@ func (a *App) SetOrganizationLogo(ctx context.Context, actor roster.Actor, orgID
 	})
 }
 
-// OrganizationLogo returns an organization's logo to its members.
-func (a *App) OrganizationLogo(ctx context.Context, actor roster.Actor, orgID string) (roster.Image, error) {
+// Logo returns an organization's logo to its members.
+func (a *Organizations) Logo(ctx context.Context, actor roster.Actor, orgID string) (roster.Image, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err != nil {
@@ -223,29 +223,29 @@ func (a *App) OrganizationLogo(ctx context.Context, actor roster.Actor, orgID st
 	return c.Image(ctx, orgID, s.org.LogoID)
 }
 
-// OrganizationLogoURL is the address of an organization's current logo under
+// LogoURL is the address of an organization's current logo under
 // ROSTER_BASE_URL, for emails and the invitation page; "" when it has none. The address names
-// the image, so it changes with the logo and may be cached for good (PublicOrganizationLogo).
-func (a *App) OrganizationLogoURL(org roster.Organization) string {
+// the image, so it changes with the logo and may be cached for good (Organizations.PublicLogo).
+func (a *Organizations) LogoURL(org roster.Organization) string {
 	if p := a.organizationLogoPath(org); p != "" {
-		return a.Link(p, nil)
+		return a.app.Link(p, nil)
 	}
 	return ""
 }
 
-// organizationLogoPath is OrganizationLogoURL's path, for pages of this site.
-func (a *App) organizationLogoPath(org roster.Organization) string {
+// organizationLogoPath is Organizations.LogoURL's path, for pages of this site.
+func (a *core) organizationLogoPath(org roster.Organization) string {
 	if org.LogoID == "" || a.cfg.Pages.Logo == "" {
 		return ""
 	}
 	return a.cfg.Pages.Logo + "/" + org.ID + "/" + org.LogoID
 }
 
-// PublicOrganizationLogo returns an organization's logo to anyone who has its address (see
-// OrganizationLogoURL): an email's reader, an invitee not yet a member. The address needs both
+// PublicLogo returns an organization's logo to anyone who has its address (see
+// Organizations.LogoURL): an email's reader, an invitee not yet a member. The address needs both
 // IDs, the image's unguessable, and only the current logo answers; a company's logo is no
 // secret, but nothing else of the organization is shown.
-func (a *App) PublicOrganizationLogo(ctx context.Context, orgID, imageID string) (roster.Image, error) {
+func (a *Organizations) PublicLogo(ctx context.Context, orgID, imageID string) (roster.Image, error) {
 	if !roster.ValidID(roster.PrefixOrganization, orgID) || !roster.ValidID(roster.PrefixImage, imageID) {
 		return roster.Image{}, roster.NotFound("logo")
 	}

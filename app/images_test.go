@@ -49,14 +49,14 @@ func TestLogoDecodeCap(t *testing.T) {
 			{"1448×1448 progressive JPEG: 30 MiB", testenv.JPEGHeader(1448, 1448, true), roster.EInvalidImage},
 		} {
 			env.Clock.Advance(time.Hour) // past the upload rate limit
-			_, err := env.App.SetOrganizationLogo(ctx, owner, org.ID, c.data)
+			_, err := env.App.Organizations.SetLogo(ctx, owner, org.ID, c.data)
 			want(t, err, c.code, c.what)
 			if e := roster.AsError(err); e.Field != "logo" {
 				t.Errorf("%s: field %q", c.what, e.Field)
 			}
 		}
 		// The refusal says what was seen, for the console's message.
-		_, err := env.App.SetOrganizationLogo(ctx, owner, org.ID, testenv.PNG(t, 4096, 4096, 16, testenv.PNGRGBA, false))
+		_, err := env.App.Organizations.SetLogo(ctx, owner, org.ID, testenv.PNG(t, 4096, 4096, 16, testenv.PNGRGBA, false))
 		if e := roster.AsError(err); e == nil || e.Details["width"] != 4096 || e.Details["height"] != 4096 {
 			t.Fatalf("details of the refusal: %#v", err)
 		}
@@ -80,25 +80,25 @@ func TestLogoUploadsAreRateLimited(t *testing.T) {
 			var err error
 			switch {
 			case i == 0:
-				_, err = env.App.SetOrganizationLogo(ctx, owner, org.ID, []byte("not an image"))
+				_, err = env.App.Organizations.SetLogo(ctx, owner, org.ID, []byte("not an image"))
 				want(t, err, roster.EInvalidImage, "a refused upload")
 			case i%2 == 0:
-				_, err = env.App.SetOrganizationLogo(ctx, owner, org.ID, logo)
+				_, err = env.App.Organizations.SetLogo(ctx, owner, org.ID, logo)
 				want(t, err, "", "an organization logo within the limit")
 			default:
-				_, err = env.App.SetStoreLogo(ctx, owner, store.ID, logo)
+				_, err = env.App.Stores.SetLogo(ctx, owner, store.ID, logo)
 				want(t, err, "", "a store logo within the limit")
 			}
 		}
-		_, err := env.App.SetStoreLogo(ctx, owner, store.ID, logo)
+		_, err := env.App.Stores.SetLogo(ctx, owner, store.ID, logo)
 		want(t, err, roster.ERateLimited, "one upload too many")
 		if e := roster.AsError(err); e.RetryAfter <= 0 {
 			t.Fatalf("no Retry-After: %#v", e)
 		}
-		_, err = env.App.SetOrganizationLogo(ctx, other, otherOrg.ID, logo)
+		_, err = env.App.Organizations.SetLogo(ctx, other, otherOrg.ID, logo)
 		want(t, err, "", "another user's upload")
 		env.Clock.Advance(time.Minute)
-		_, err = env.App.SetOrganizationLogo(ctx, owner, org.ID, logo)
+		_, err = env.App.Organizations.SetLogo(ctx, owner, org.ID, logo)
 		want(t, err, "", "an upload a minute later")
 	})
 }
@@ -113,7 +113,7 @@ func TestLogoDecodesAreBounded(t *testing.T) {
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
 		release := app.HoldImageDecodes(env.App)
-		_, err := env.App.SetOrganizationLogo(ctx, owner, org.ID, smallPNG(t))
+		_, err := env.App.Organizations.SetLogo(ctx, owner, org.ID, smallPNG(t))
 		want(t, err, roster.EUnavailable, "an upload while every decode slot is taken")
 		if e := roster.AsError(err); e.RetryAfter <= 0 {
 			t.Fatalf("no Retry-After: %#v", e)
@@ -122,10 +122,10 @@ func TestLogoDecodesAreBounded(t *testing.T) {
 		damaged := smallPNG(t)
 		damaged = damaged[:len(damaged)-20]
 		for range app.ImageDecodes + 1 {
-			_, err = env.App.SetOrganizationLogo(ctx, owner, org.ID, damaged)
+			_, err = env.App.Organizations.SetLogo(ctx, owner, org.ID, damaged)
 			want(t, err, roster.EInvalidImage, "a damaged image")
 		}
-		_, err = env.App.SetOrganizationLogo(ctx, owner, org.ID, smallPNG(t))
+		_, err = env.App.Organizations.SetLogo(ctx, owner, org.ID, smallPNG(t))
 		want(t, err, "", "an upload once the slots are free")
 	})
 }
@@ -141,26 +141,26 @@ func TestPublicOrganizationLogo(t *testing.T) {
 		other, _ := env.User(t, "Oscar")
 		org := env.Org(t, owner, "Acme")
 		otherOrg := env.Org(t, other, "Beta")
-		if u := env.App.OrganizationLogoURL(org); u != "" {
+		if u := env.App.Organizations.LogoURL(org); u != "" {
 			t.Errorf("an organization without a logo has a logo address: %s", u)
 		}
-		first, err := env.App.SetOrganizationLogo(ctx, owner, org.ID, smallPNG(t))
+		first, err := env.App.Organizations.SetLogo(ctx, owner, org.ID, smallPNG(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		env.Clock.Advance(time.Minute)
-		second, err := env.App.SetOrganizationLogo(ctx, owner, org.ID, smallPNG(t))
+		second, err := env.App.Organizations.SetLogo(ctx, owner, org.ID, smallPNG(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		theirs, err := env.App.SetOrganizationLogo(ctx, other, otherOrg.ID, smallPNG(t))
+		theirs, err := env.App.Organizations.SetLogo(ctx, other, otherOrg.ID, smallPNG(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u := env.App.OrganizationLogoURL(second.Organization); !strings.HasSuffix(u, "/logos/"+org.ID+"/"+second.LogoID) || !strings.HasPrefix(u, "http") {
+		if u := env.App.Organizations.LogoURL(second.Organization); !strings.HasSuffix(u, "/logos/"+org.ID+"/"+second.LogoID) || !strings.HasPrefix(u, "http") {
 			t.Errorf("logo address %q", u)
 		}
-		img, err := env.App.PublicOrganizationLogo(ctx, org.ID, second.LogoID)
+		img, err := env.App.Organizations.PublicLogo(ctx, org.ID, second.LogoID)
 		if err != nil || img.ContentType != "image/png" || len(img.Data) == 0 {
 			t.Fatalf("the current logo: %v %q", err, img.ContentType)
 		}
@@ -171,7 +171,7 @@ func TestPublicOrganizationLogo(t *testing.T) {
 			"not an image ID":         {org.ID, "../../etc/passwd"},
 			"an unknown organization": {roster.NewID(roster.PrefixOrganization), second.LogoID},
 		} {
-			if _, err := env.App.PublicOrganizationLogo(ctx, ids[0], ids[1]); testenv.Code(err) != roster.ENotFound {
+			if _, err := env.App.Organizations.PublicLogo(ctx, ids[0], ids[1]); testenv.Code(err) != roster.ENotFound {
 				t.Errorf("%s: %v", what, err)
 			}
 		}

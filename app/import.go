@@ -68,18 +68,18 @@ type ImportResult struct {
 	UserID     string
 }
 
-// ImportDeadline bounds the transaction of one ImportMembers call.
+// ImportDeadline bounds the transaction of one Members.Import call.
 const ImportDeadline = 2 * time.Minute
 
-// ImportMembers imports a batch of people into an organization in one transaction: each row
-// is invited (CreateInvitation's rules) or, with Create, an address without an account gets
-// one directly (CreateUser's rules); addresses that have an account are always invited, so
+// Import imports a batch of people into an organization in one transaction: each row
+// is invited (Invitations.Create's rules) or, with Create, an address without an account gets
+// one directly (Accounts.Create's rules); addresses that have an account are always invited, so
 // that nobody joins without agreeing. Every row is answered on its own: a refused row does
 // not stop the others. Rows already done (a member already, or a pending invitation) are
 // skipped, which makes an import safe to run again. With DryRun everything is checked and
 // nothing is written. An error for the whole batch (the database failed, the actor may not
 // import) leaves nothing written.
-func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID string, rows []ImportRow, opts ImportOptions) ([]ImportResult, error) {
+func (a *Members) Import(ctx context.Context, actor roster.Actor, orgID string, rows []ImportRow, opts ImportOptions) ([]ImportResult, error) {
 	if len(rows) == 0 {
 		return nil, roster.Invalidf("rows", "give at least one person")
 	}
@@ -90,7 +90,7 @@ func (a *App) ImportMembers(ctx context.Context, actor roster.Actor, orgID strin
 	// A thousand rows in one transaction take seconds, more than the database deadline that
 	// ends a hung call (ImportDeadline bounds them instead).
 	ctx = sqlstore.WithTimeout(ctx, ImportDeadline)
-	results, err := writeValue(ctx, a, actor, func(t *txn) ([]ImportResult, error) {
+	results, err := writeValue(ctx, a.core, actor, func(t *txn) ([]ImportResult, error) {
 		out := make([]ImportResult, len(rows))
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
@@ -167,7 +167,7 @@ type importNames struct {
 	roles  map[string][]string // lower-cased custom role name → IDs
 }
 
-func (a *App) importNames(t *txn, s scope) (importNames, error) {
+func (a *Members) importNames(t *txn, s scope) (importNames, error) {
 	n := importNames{stores: map[string][]string{}, roles: map[string][]string{}}
 	stores, err := t.ListStores(t.ctx, s.org.ID, "")
 	if err != nil {
@@ -224,7 +224,7 @@ func (n importNames) grants(in []ImportGrant) ([]StoreGrantInput, error) {
 }
 
 // importDone answers a row whose address is already a member or invited, from the batch's
-// prefetch; importRow would find the same through CreateInvitation's checks, one by one.
+// prefetch; importRow would find the same through Invitations.Create's checks, one by one.
 func importDone(row ImportRow, done map[string]string) (ImportResult, bool) {
 	if row.Problem != "" || row.DuplicateOf > 0 {
 		return ImportResult{}, false
@@ -250,7 +250,7 @@ func importDone(row ImportRow, done map[string]string) (ImportResult, bool) {
 // an account is created in a savepoint that a refusal rolls back. An error returned ends the
 // whole batch, with nothing written: the database failed, or a statement failed outside a
 // savepoint (which spoils a PostgreSQL transaction).
-func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts ImportOptions) (ImportResult, error) {
+func (a *Members) importRow(t *txn, s scope, names importNames, row ImportRow, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Line: row.Line, Email: row.Email}
 	undone := false // whether the row's writes were rolled back to its savepoint
 	fail := func(err error) (ImportResult, error) {
@@ -330,7 +330,7 @@ func (a *App) importRow(t *txn, s scope, names importNames, row ImportRow, opts 
 
 // CommandLineActor returns the actor Roster's command line acts as when it does what a person
 // would (a bulk import): an active user, found by ID or address, audited as themselves.
-func (a *App) CommandLineActor(ctx context.Context, idOrEmail string) (roster.Actor, error) {
+func (a *Members) CommandLineActor(ctx context.Context, idOrEmail string) (roster.Actor, error) {
 	c := a.read()
 	var u roster.User
 	var err error

@@ -20,7 +20,7 @@ var ImportColumns = []string{"email", "name", "role", "stores", "locale", "messa
 // (admin or member; member when empty). stores holds "store:role" pairs separated by ";",
 // where store is a store's ID or name and role a store role's ID or name, split at the last
 // ":" ("Madrid:admin; Paris:Chatter"). The REST API's upload and the command line read files
-// with it, and ImportMembers answers each row.
+// with it, and Members.Import answers each row.
 //
 // A row that cannot be read as a person is kept with its Problem, to be answered like the
 // others; a row repeating an earlier row's address names that row in DuplicateOf. Only a file

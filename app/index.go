@@ -47,11 +47,11 @@ type accessIndex struct {
 
 	cat       *roster.Catalog
 	cur, old  *generation // entries are added to cur; old is what cur was before it filled up
-	turnovers int64       // times cur filled up (IndexStats)
+	turnovers int64       // times cur filled up (Access.IndexStats)
 
 	barrier barrier
 
-	fromIndex, fromSQL atomic.Int64 // reads answered each way (IndexStats)
+	fromIndex, fromSQL atomic.Int64 // reads answered each way (Access.IndexStats)
 }
 
 // generation is one half of the index's entries, with their estimated size.

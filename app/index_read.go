@@ -11,7 +11,7 @@ import (
 // source answers the reads of a check: from the access index when it may answer (ready),
 // else from SQL. Either way, the answer is what the tables said after the read arrived.
 type source struct {
-	a     *App
+	a     *core
 	c     *sqlstore.Conn
 	x     *accessIndex // nil: from SQL
 	epoch uint64       // the index epoch that fills are made under
@@ -21,7 +21,7 @@ type source struct {
 
 // source returns where a read that arrives now may answer from. atLeast is the access
 // revision the client asked for, 0 for none.
-func (a *App) source(ctx context.Context, atLeast int64) (*source, error) {
+func (a *core) source(ctx context.Context, atLeast int64) (*source, error) {
 	s := &source{a: a, c: a.read()}
 	if a.index == nil {
 		return s, checkAhead(ctx, a.db, atLeast)
@@ -148,7 +148,7 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 		func(g *generation, acc roster.Access) { g.putAccess(acc) }, accessCost)
 }
 
-// affiliations is the selector's data of a user (MyOrganizations).
+// affiliations is the selector's data of a user (Accounts.Organizations).
 func (s *source) affiliations(ctx context.Context, userID string) ([]roster.Affiliation, error) {
 	if s.x == nil {
 		return s.a.selector(ctx, s.c, userID)
@@ -249,12 +249,12 @@ func (s *source) serviceToken(ctx context.Context, secret, hash string, stale fu
 func macEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
 
 // WithRevisionSink returns a context in which the writes of one request record the access
-// revision they made; WrittenRevision reads it (the API's Roster-Revision header).
+// revision they made; Access.WrittenRevision reads it (the API's Roster-Revision header).
 func WithRevisionSink(ctx context.Context) context.Context { return sqlstore.WithRevisionSink(ctx) }
 
 // WrittenRevision returns the access revision a request's writes reached: the highest they
 // made, or, when none changed access, the revision this node has applied (0 without an
 // index).
-func (a *App) WrittenRevision(ctx context.Context) int64 {
+func (a *Access) WrittenRevision(ctx context.Context) int64 {
 	return max(sqlstore.Revision(ctx), a.Revision())
 }

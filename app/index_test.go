@@ -57,7 +57,7 @@ func startNode(t testing.TB, env *testenv.Env, url string, configure ...func(*ap
 	wg.Go(func() { a.Listen(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() }) // before the pool closes
 	if cfg.IndexMemory >= 0 {
-		waitFor(t, func() bool { return a.IndexStats().Trusted })
+		waitFor(t, func() bool { return a.Access.IndexStats().Trusted })
 	}
 	return node{app: a, db: db}
 }
@@ -90,7 +90,7 @@ func newFleet(t *testing.T, env *testenv.Env, owner roster.Actor, m1, m2 roster.
 	f.s2 = env.Store(t, owner, f.org.ID, "Two")
 	var err error
 	f.rolePerms = []roster.Permission{roster.PermStoreRead}
-	if f.role, err = env.App.CreateRole(ctx, owner, f.org.ID, app.RoleInput{Name: "Clerk", Permissions: f.rolePerms}); err != nil {
+	if f.role, err = env.App.Roles.Create(ctx, owner, f.org.ID, app.RoleInput{Name: "Clerk", Permissions: f.rolePerms}); err != nil {
 		t.Fatal(err)
 	}
 	f.storeRoleFor = map[string]string{m1.ID: f.role.ID, m2.ID: roster.StoreRoleMember}
@@ -102,7 +102,7 @@ func newFleet(t *testing.T, env *testenv.Env, owner roster.Actor, m1, m2 roster.
 
 func (f *fleet) newKey(t *testing.T, env *testenv.Env) {
 	t.Helper()
-	k, err := env.App.CreateAPIKey(ctx, f.owner, f.org.ID, app.APIKeyInput{Name: "k", RoleID: roster.StoreRoleMember, Password: testenv.Password})
+	k, err := env.App.APIKeys.Create(ctx, f.owner, f.org.ID, app.APIKeyInput{Name: "k", RoleID: roster.StoreRoleMember, Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,18 +207,18 @@ func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
 		}
 		qs = append(qs, app.CheckInput{UserID: u.ID, OrgID: f.org.ID, Permission: roster.PermOrgMembersManage})
 	}
-	res, err := a.CheckBatch(ctx, host, qs)
+	res, err := a.Access.CheckBatch(ctx, host, qs)
 	out := fmt.Sprint(err)
 	for _, r := range res {
 		out += fmt.Sprintf("|%v %s", r.Allowed, r.Reason)
 	}
 	for _, u := range []roster.User{f.m1, f.m2} {
-		stores, err := a.UserStores(ctx, host, app.UserStoresInput{UserID: u.ID, Permission: roster.PermStoreRead})
+		stores, err := a.Access.UserStores(ctx, host, app.UserStoresInput{UserID: u.ID, Permission: roster.PermStoreRead})
 		out += fmt.Sprintf("|stores %v", err)
 		for _, s := range stores {
 			out += " " + s.Store.ID + ":" + s.Grant.RoleID
 		}
-		affs, err := a.MyOrganizations(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID})
+		affs, err := a.Accounts.Organizations(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID})
 		out += fmt.Sprintf("|selector %v", err)
 		for _, af := range affs {
 			out += " " + af.Organization.ID + ":" + string(af.Membership.Role) + ":" + string(af.Membership.Status)
@@ -227,7 +227,7 @@ func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
 			}
 		}
 	}
-	_, err = a.Authenticate(ctx, f.key, "192.0.2.1", "test")
+	_, err = a.Auth.Authenticate(ctx, f.key, "192.0.2.1", "test")
 	return out + "|key " + testenv.Code(err)
 }
 
@@ -242,18 +242,18 @@ func TestIndexNeverStale(t *testing.T) {
 		owner, _ := env.User(t, "Owner")
 		_, m1 := env.User(t, "Ann")
 		_, m2 := env.User(t, "Bob")
-		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 		if err != nil {
 			t.Fatal(err)
 		}
 		nodes, oracle := cluster(t, env, 3)
 		hosts := make([]roster.Actor, len(nodes))
 		for i, nd := range nodes {
-			if hosts[i], err = nd.app.Authenticate(ctx, svc.Secret, "", ""); err != nil {
+			if hosts[i], err = nd.app.Auth.Authenticate(ctx, svc.Secret, "", ""); err != nil {
 				t.Fatal(err)
 			}
 		}
-		oracleHost, err := oracle.Authenticate(ctx, svc.Secret, "", "")
+		oracleHost, err := oracle.Auth.Authenticate(ctx, svc.Secret, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,15 +327,15 @@ func TestIndexNeverStale(t *testing.T) {
 		}
 		var fromIndex, fromSQL int64
 		for _, nd := range nodes {
-			waitFor(t, func() bool { return nd.app.IndexStats().Trusted })
-			st := nd.app.IndexStats()
+			waitFor(t, func() bool { return nd.app.Access.IndexStats().Trusted })
+			st := nd.app.Access.IndexStats()
 			fromIndex, fromSQL = fromIndex+st.FromIndex, fromSQL+st.FromSQL
 		}
 		t.Logf("%d rounds, %d listener cuts, reads from the index: %d, from SQL: %d", rounds, cuts, fromIndex, fromSQL)
 		if fromIndex < 4*fromSQL {
 			t.Errorf("the index answered %d reads and SQL %d: the test does not exercise the index", fromIndex, fromSQL)
 		}
-		if tiny := nodes[len(nodes)-1].app.IndexStats(); tiny.Turnovers == 0 || tiny.Bytes > tiny.Limit {
+		if tiny := nodes[len(nodes)-1].app.Access.IndexStats(); tiny.Turnovers == 0 || tiny.Bytes > tiny.Limit {
 			t.Errorf("the tiny index holds %d bytes of %d after %d turnovers: its bound was not exercised", tiny.Bytes, tiny.Limit, tiny.Turnovers)
 		}
 		if e == sqlstore.Postgres && cuts == 0 {

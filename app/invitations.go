@@ -14,6 +14,10 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// Invitations invites people into an organization and its stores, and answers invitations: accept
+// (with or without an account), decline, resend, cancel, expire.
+type Invitations struct{ *core }
+
 // InvitationInput is an invitation as an inviter writes it.
 type InvitationInput struct {
 	Email   string
@@ -40,13 +44,13 @@ func invitationTTL(org roster.Organization) time.Duration {
 	return org.Policy.InvitationTTL
 }
 
-// CreateInvitation invites someone by email into an organization with an organization role
+// Create invites someone by email into an organization with an organization role
 // and store roles, and writes the invitation email to the outbox. Owner and admins invite
 // with any role they hold themselves; a store admin invites with the organization role
 // member into the stores they administer only. The address must satisfy the organization's
 // policy, must not belong to a member, and must not have a pending invitation already.
-func (a *App) CreateInvitation(ctx context.Context, actor roster.Actor, orgID string, in InvitationInput) (roster.Invitation, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Invitation, error) {
+func (a *Invitations) Create(ctx context.Context, actor roster.Actor, orgID string, in InvitationInput) (roster.Invitation, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Invitation, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return roster.Invitation{}, err
@@ -57,7 +61,7 @@ func (a *App) CreateInvitation(ctx context.Context, actor roster.Actor, orgID st
 
 // invite checks one invitation against the inviter's rights and the organization's rules,
 // then writes it, its audit event and its email. Nothing is written when it is refused.
-func (a *App) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, error) {
+func (a *core) invite(t *txn, s scope, in InvitationInput) (roster.Invitation, error) {
 	req, err := readInvitation(in)
 	if err != nil {
 		return roster.Invitation{}, err
@@ -139,7 +143,7 @@ func readInvitation(in InvitationInput) (invitationRequest, error) {
 // invitationStores checks each store grant of an invitation — once per store, each a grant the
 // inviter may give (checkGrant with store.members.invite), into an active store — and returns
 // them with what the email says of each.
-func (a *App) invitationStores(t *txn, s scope, grants []StoreGrantInput) ([]roster.InvitationStore, []any, error) {
+func (a *core) invitationStores(t *txn, s scope, grants []StoreGrantInput) ([]roster.InvitationStore, []any, error) {
 	seen := map[string]bool{}
 	var stores []roster.InvitationStore
 	var storeData []any
@@ -229,7 +233,7 @@ type InvitationFilter struct {
 }
 
 // Invitations lists an organization's invitations, newest first (owner and admins).
-func (a *App) Invitations(ctx context.Context, actor roster.Actor, orgID string, f InvitationFilter) (Page[roster.Invitation], error) {
+func (a *Invitations) List(ctx context.Context, actor roster.Actor, orgID string, f InvitationFilter) (Page[roster.Invitation], error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil {
@@ -256,10 +260,10 @@ func (a *App) Invitations(ctx context.Context, actor roster.Actor, orgID string,
 	return page(list, limit, func(i roster.Invitation) string { return i.ID }), nil
 }
 
-// StoreInvitations lists the pending invitations that grant a role in a store, newest first,
+// ListForStore lists the pending invitations that grant a role in a store, newest first,
 // a page at a time (cursor: the last invitation ID of the page before): to those who invite
 // to it or manage its team (owner and admins do both).
-func (a *App) StoreInvitations(ctx context.Context, actor roster.Actor, storeID, cursor string, limit int) (Page[roster.Invitation], error) {
+func (a *Invitations) ListForStore(ctx context.Context, actor roster.Actor, storeID, cursor string, limit int) (Page[roster.Invitation], error) {
 	c := a.read()
 	s, st, err := a.storeScope(ctx, c, actor, storeID, false)
 	if err == nil && !s.acc.CanInStore(st.ID, roster.PermStoreMembersManage) {
@@ -281,7 +285,7 @@ func (a *App) StoreInvitations(ctx context.Context, actor roster.Actor, storeID,
 }
 
 // Invitation returns one invitation to those who manage it.
-func (a *App) Invitation(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
+func (a *Invitations) Get(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
 	c := a.read()
 	inv, s, err := a.invitationScope(ctx, c, actor, id, false)
 	if err == nil && !s.acc.Can(roster.PermOrgSettingsRead) {
@@ -295,7 +299,7 @@ func (a *App) Invitation(ctx context.Context, actor roster.Actor, id string) (ro
 
 // invitationScope loads an invitation and the actor's access to its organization: to
 // outsiders it does not exist.
-func (a *App) invitationScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, id string, lock bool) (roster.Invitation, scope, error) {
+func (a *Invitations) invitationScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, id string, lock bool) (roster.Invitation, scope, error) {
 	if !roster.ValidID(roster.PrefixInvitation, id) {
 		return roster.Invitation{}, scope{}, roster.NotFound("invitation")
 	}
@@ -362,11 +366,11 @@ func resendInterval(sent int) time.Duration {
 	return min(time.Minute<<(sent-1), 24*time.Hour)
 }
 
-// ResendInvitation sends a pending (or expired) invitation again with a new link: the old
+// Resend sends a pending (or expired) invitation again with a new link: the old
 // link is dead at once, and the expiry restarts from now. Resends are spaced out per
 // invitation.
-func (a *App) ResendInvitation(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Invitation, error) {
+func (a *Invitations) Resend(ctx context.Context, actor roster.Actor, id string) (roster.Invitation, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Invitation, error) {
 		var inv roster.Invitation
 		var s scope
 		var err error
@@ -412,7 +416,7 @@ func (a *App) ResendInvitation(ctx context.Context, actor roster.Actor, id strin
 
 // emailInvitation writes an invitation's email to the outbox, in the recipient's language
 // if they have an account, else in the inviter's choice.
-func (a *App) emailInvitation(t *txn, org roster.Organization, inv roster.Invitation) error {
+func (a *Invitations) emailInvitation(t *txn, org roster.Organization, inv roster.Invitation) error {
 	loc := inv.Locale
 	if u, _, err := t.UserByEmail(t.ctx, inv.Email); err == nil {
 		loc = u.Locale
@@ -458,9 +462,9 @@ func notPending(inv roster.Invitation) error {
 	return (&roster.Error{Code: roster.EInvitationNotPending, Message: "this invitation was already " + string(inv.Status)}).With("status", string(inv.Status))
 }
 
-// CancelInvitation revokes a pending invitation: its link is dead at once, and its email is
+// Cancel revokes a pending invitation: its link is dead at once, and its email is
 // not sent if it has not gone out yet.
-func (a *App) CancelInvitation(ctx context.Context, actor roster.Actor, id string) error {
+func (a *Invitations) Cancel(ctx context.Context, actor roster.Actor, id string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		inv, s, err := a.invitationScope(t.ctx, &t.Conn, actor, id, true)
 		if err != nil {
@@ -496,7 +500,7 @@ func revokeInvitation(t *txn, inv roster.Invitation, reason string) error {
 // revokeInvitationsBy revokes the pending invitations a member sent, as they leave or are
 // removed: accepting grants roles with the inviter's authority, which is gone, so the links
 // could only fail; revoked, they show the organization's admins whom to invite again.
-func (a *App) revokeInvitationsBy(t *txn, orgID, userID string) error {
+func (a *Invitations) revokeInvitationsBy(t *txn, orgID, userID string) error {
 	invs, err := t.PendingInvitationsBy(t.ctx, orgID, userID)
 	if err != nil {
 		return err
@@ -545,7 +549,7 @@ func errBadInvitationLink() error {
 }
 
 // invitationByToken finds the invitation a link belongs to.
-func (a *App) invitationByToken(ctx context.Context, c *sqlstore.Conn, secret string) (roster.Invitation, error) {
+func (a *Invitations) invitationByToken(ctx context.Context, c *sqlstore.Conn, secret string) (roster.Invitation, error) {
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.Invitation{}, errBadInvitationLink()
 	}
@@ -556,9 +560,9 @@ func (a *App) invitationByToken(ctx context.Context, c *sqlstore.Conn, secret st
 	return inv, err
 }
 
-// LookupInvitation shows an invitation to the holder of its link, without signing in: the
+// Lookup shows an invitation to the holder of its link, without signing in: the
 // organization, the inviter, the roles, the invited address masked, and its status.
-func (a *App) LookupInvitation(ctx context.Context, secret string) (InvitationPreview, error) {
+func (a *Invitations) Lookup(ctx context.Context, secret string) (InvitationPreview, error) {
 	c := a.read()
 	inv, err := a.invitationByToken(ctx, c, secret)
 	if err != nil {
@@ -590,7 +594,7 @@ func (a *App) LookupInvitation(ctx context.Context, secret string) (InvitationPr
 }
 
 // checkAnswerable refuses an invitation that can no longer be answered.
-func (a *App) checkAnswerable(inv roster.Invitation, now time.Time) error {
+func (a *Invitations) checkAnswerable(inv roster.Invitation, now time.Time) error {
 	switch inv.Effective(now) {
 	case roster.InvitationPending:
 		return nil
@@ -618,11 +622,11 @@ type AcceptResult struct {
 	Session    *LoginResult
 }
 
-// AcceptInvitation accepts an invitation: the invitee joins the organization with its roles,
+// Accept accepts an invitation: the invitee joins the organization with its roles,
 // in one transaction with the organization locked. Of concurrent accepts exactly one wins;
 // the others get invitation_not_pending. Sign-up through an invitation works even when open
 // sign-up is closed.
-func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in AcceptInput) (AcceptResult, error) {
+func (a *Invitations) Accept(ctx context.Context, actor roster.Actor, in AcceptInput) (AcceptResult, error) {
 	c := a.read()
 	invited, err := a.invitationByToken(ctx, c, in.Token)
 	if err != nil {
@@ -635,7 +639,7 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 	if err != nil {
 		return AcceptResult{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (AcceptResult, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (AcceptResult, error) {
 		// Each attempt starts from the state read before the transaction (see writeValue).
 		inv, u := invited, invitee
 		org, err := t.LockOrganization(t.ctx, inv.OrgID)
@@ -691,7 +695,7 @@ func (a *App) AcceptInvitation(ctx context.Context, actor roster.Actor, in Accep
 // invitee is who accepts: the signed-in user, who must own the invited address, or, without a
 // session, the invited address's account or a new one (inviteeCredentials; newHash is the new
 // account's password hash).
-func (a *App) invitee(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, inv roster.Invitation, in AcceptInput) (u roster.User, newHash string, err error) {
+func (a *Invitations) invitee(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, inv roster.Invitation, in AcceptInput) (u roster.User, newHash string, err error) {
 	if !actor.IsUser() {
 		return a.inviteeCredentials(ctx, actor, inv, in)
 	}
@@ -709,13 +713,13 @@ func (a *App) invitee(ctx context.Context, c *sqlstore.Conn, actor roster.Actor,
 }
 
 // respondAccepted marks a pending invitation accepted, or says why it no longer can be.
-func (a *App) respondAccepted(t *txn, inv roster.Invitation, u roster.User) error {
+func (a *Invitations) respondAccepted(t *txn, inv roster.Invitation, u roster.User) error {
 	return a.respond(t, inv, roster.InvitationAccepted, u.ID)
 }
 
 // respond answers a pending invitation (accepted by userID, or declined), or says why it no
 // longer can be: answered already, cancelled, expired.
-func (a *App) respond(t *txn, inv roster.Invitation, status roster.InvitationStatus, userID string) error {
+func (a *Invitations) respond(t *txn, inv roster.Invitation, status roster.InvitationStatus, userID string) error {
 	err := t.RespondInvitation(t.ctx, inv.ID, status, userID, t.now)
 	if roster.ErrorCode(err) != roster.ENotFound {
 		return err
@@ -751,7 +755,7 @@ func (t *txn) inviteeJoined(u roster.User, created bool) (roster.User, error) {
 // inviteeCredentials checks the credentials given while accepting without a session: the
 // password of the invited address's account, or the name and password of a new account.
 // Both paths cost one password hash.
-func (a *App) inviteeCredentials(ctx context.Context, actor roster.Actor, inv roster.Invitation, in AcceptInput) (roster.User, string, error) {
+func (a *Invitations) inviteeCredentials(ctx context.Context, actor roster.Actor, inv roster.Invitation, in AcceptInput) (roster.User, string, error) {
 	now := a.clock.Now()
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, now); !ok {
 		return roster.User{}, "", rateLimited(wait)
@@ -784,7 +788,7 @@ func (a *App) inviteeCredentials(ctx context.Context, actor roster.Actor, inv ro
 // joinInvited adds the invitee with the invitation's roles, granted with the inviter's
 // authority as it stands now: an inviter who has since lost the right to grant them cannot
 // grant them through an old invitation. Store roles deleted since are skipped.
-func (a *App) joinInvited(t *txn, org roster.Organization, inv roster.Invitation, u roster.User) error {
+func (a *Invitations) joinInvited(t *txn, org roster.Organization, inv roster.Invitation, u roster.User) error {
 	cat, err := a.catalog(t.ctx, &t.Conn)
 	if err != nil {
 		return err
@@ -819,7 +823,7 @@ func (a *App) joinInvited(t *txn, org roster.Organization, inv roster.Invitation
 }
 
 // notifyAccepted tells the inviter that their invitation was accepted.
-func (a *App) notifyAccepted(t *txn, org roster.Organization, inv roster.Invitation, invitee roster.User) error {
+func (a *Invitations) notifyAccepted(t *txn, org roster.Organization, inv roster.Invitation, invitee roster.User) error {
 	if inv.InvitedBy == "" || inv.InvitedBy == invitee.ID {
 		return nil
 	}
@@ -834,8 +838,8 @@ func (a *App) notifyAccepted(t *txn, org roster.Organization, inv roster.Invitat
 		"org_name": org.Name, "invitee_name": invitee.Name, "invitee_email": invitee.Email})
 }
 
-// DeclineInvitation declines an invitation through its link; no account is needed.
-func (a *App) DeclineInvitation(ctx context.Context, actor roster.Actor, secret string) error {
+// Decline declines an invitation through its link; no account is needed.
+func (a *Invitations) Decline(ctx context.Context, actor roster.Actor, secret string) error {
 	inv, err := a.invitationByToken(ctx, a.read(), secret)
 	if err != nil {
 		return err

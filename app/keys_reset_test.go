@@ -35,31 +35,31 @@ func TestPasswordResetRevokesAPIKeys(t *testing.T) {
 		env.Join(t, owner, other.ID, u, roster.OrgAdmin)
 		mint := func(orgID, name string) app.CreatedAPIKey {
 			t.Helper()
-			k, err := env.App.CreateAPIKey(ctx, actor, orgID, app.APIKeyInput{Name: name, RoleID: roster.StoreRoleAdmin, OrgRole: roster.OrgAdmin, Password: testenv.Password})
+			k, err := env.App.APIKeys.Create(ctx, actor, orgID, app.APIKeyInput{Name: name, RoleID: roster.StoreRoleAdmin, OrgRole: roster.OrgAdmin, Password: testenv.Password})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return k
 		}
 		works := func(k app.CreatedAPIKey) bool {
-			_, err := env.App.Authenticate(ctx, k.Secret, "192.0.2.9", "t")
+			_, err := env.App.Auth.Authenticate(ctx, k.Secret, "192.0.2.9", "t")
 			return err == nil
 		}
 		k1, k2 := mint(org.ID, "Support tool"), mint(other.ID, "Own tool")
 		gone := mint(org.ID, "Already revoked")
-		if err := env.App.RevokeAPIKey(ctx, actor, org.ID, gone.Key.ID); err != nil {
+		if err := env.App.APIKeys.Revoke(ctx, actor, org.ID, gone.Key.ID); err != nil {
 			t.Fatal(err)
 		}
 
 		// An admin sends a reset link: nothing changes until it is used.
-		if err := env.App.SendPasswordReset(ctx, owner, org.ID, u.ID); err != nil {
+		if err := env.App.Accounts.SendPasswordReset(ctx, owner, org.ID, u.ID); err != nil {
 			t.Fatal(err)
 		}
 		if !works(k1) || !works(k2) {
 			t.Fatal("sending a reset link revoked keys")
 		}
 		tok := testenv.Token(box.Last(t, u.Email, "password_reset"))
-		if _, err := env.App.SetPasswordWithLink(ctx, visitor, tok, "marc's second long passphrase"); err != nil {
+		if _, err := env.App.Accounts.SetPasswordWithLink(ctx, visitor, tok, "marc's second long passphrase"); err != nil {
 			t.Fatal(err)
 		}
 		if works(k1) || works(k2) {
@@ -71,28 +71,28 @@ func TestPasswordResetRevokesAPIKeys(t *testing.T) {
 		}
 
 		// A deactivation revokes the keys made since; a reactivation does not revive them.
-		res, err := env.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: "marc's second long passphrase"})
+		res, err := env.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: "marc's second long passphrase"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if actor, err = env.App.Authenticate(ctx, res.Token, "192.0.2.9", "t"); err != nil {
+		if actor, err = env.App.Auth.Authenticate(ctx, res.Token, "192.0.2.9", "t"); err != nil {
 			t.Fatal(err)
 		}
 		k3 := func() app.CreatedAPIKey {
-			k, err := env.App.CreateAPIKey(ctx, actor, org.ID, app.APIKeyInput{Name: "Later", RoleID: roster.StoreRoleViewer, Password: "marc's second long passphrase"})
+			k, err := env.App.APIKeys.Create(ctx, actor, org.ID, app.APIKeyInput{Name: "Later", RoleID: roster.StoreRoleViewer, Password: "marc's second long passphrase"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return k
 		}()
 		op := operator(t, env)
-		if _, err := env.App.DeactivateUser(ctx, op, u.ID); err != nil {
+		if _, err := env.App.Operator.DeactivateUser(ctx, op, u.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.ReactivateUser(ctx, op, u.ID); err != nil {
+		if _, err := env.App.Operator.ReactivateUser(ctx, op, u.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.Authenticate(ctx, k3.Secret, "192.0.2.9", "t"); err == nil || !strings.Contains(err.Error(), "revoked") {
+		if _, err := env.App.Auth.Authenticate(ctx, k3.Secret, "192.0.2.9", "t"); err == nil || !strings.Contains(err.Error(), "revoked") {
 			t.Fatalf("a key after deactivation and reactivation: %v", err)
 		}
 		if revokedFor(t, env, k3.Key.ID, "user_deactivated") != 1 {
@@ -115,19 +115,19 @@ func TestAPIKeysAlwaysNeedThePassword(t *testing.T) {
 		env.Join(t, owner, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleViewer})
 
 		in := app.APIKeyInput{Name: "Zendesk", StoreID: st.ID, RoleID: roster.StoreRoleViewer}
-		_, err := env.App.CreateAPIKey(ctx, owner, org.ID, in)
+		_, err := env.App.APIKeys.Create(ctx, owner, org.ID, in)
 		want(t, err, roster.EReauthRequired, "a key without the password, fresh from login")
 		in.Password = "not the password at all"
-		_, err = env.App.CreateAPIKey(ctx, owner, org.ID, in)
+		_, err = env.App.APIKeys.Create(ctx, owner, org.ID, in)
 		want(t, err, roster.EInvalidCredentials, "a key with a wrong password")
 		in.Password = testenv.Password
-		k, err := env.App.CreateAPIKey(ctx, owner, org.ID, in)
+		k, err := env.App.APIKeys.Create(ctx, owner, org.ID, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = env.App.CloneAPIKey(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID})
+		_, err = env.App.APIKeys.Clone(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID})
 		want(t, err, roster.EReauthRequired, "a clone without the password")
-		if _, err := env.App.CloneAPIKey(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID, Password: testenv.Password}); err != nil {
+		if _, err := env.App.APIKeys.Clone(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID, Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 

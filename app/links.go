@@ -12,6 +12,6 @@ type Pages struct {
 	Setup            string // ?token=: create the first operator
 	Login            string
 	// Logo, followed by /{organization}/{image}, is an organization's current logo, served to
-	// whoever has the address: emails and the invitation page show it (OrganizationLogoURL).
+	// whoever has the address: emails and the invitation page show it (Organizations.LogoURL).
 	Logo string
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Me returns the signed-in user.
-func (a *App) Me(ctx context.Context, actor roster.Actor) (roster.User, error) {
+func (a *Accounts) Me(ctx context.Context, actor roster.Actor) (roster.User, error) {
 	if err := requireUser(actor); err != nil {
 		return roster.User{}, err
 	}
@@ -23,12 +23,12 @@ type ProfileInput struct {
 	Locale *string
 }
 
-// UpdateMe changes the signed-in user's name and language.
-func (a *App) UpdateMe(ctx context.Context, actor roster.Actor, in ProfileInput) (roster.User, error) {
+// Update changes the signed-in user's name and language.
+func (a *Accounts) Update(ctx context.Context, actor roster.Actor, in ProfileInput) (roster.User, error) {
 	if err := requireUser(actor); err != nil {
 		return roster.User{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		before, err := t.User(t.ctx, actor.UserID)
 		if err != nil {
 			return roster.User{}, err
@@ -55,7 +55,7 @@ func (a *App) UpdateMe(ctx context.Context, actor roster.Actor, in ProfileInput)
 
 // ChangePassword replaces the signed-in user's password. It needs the current one, and ends
 // every other session of the user.
-func (a *App) ChangePassword(ctx context.Context, actor roster.Actor, current, next string) error {
+func (a *Accounts) ChangePassword(ctx context.Context, actor roster.Actor, current, next string) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (a *App) ChangePassword(ctx context.Context, actor roster.Actor, current, n
 		if err := t.SetPasswordHash(t.ctx, u.ID, hash, t.now); err != nil {
 			return err
 		}
-		ended, err := t.DeleteUserSessions(t.ctx, u.ID, actor.SessionID)
+		ended, err := t.endSessions(u.ID, "", actor.SessionID)
 		if err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ type SessionInfo struct {
 }
 
 // Sessions lists the signed-in user's sessions.
-func (a *App) Sessions(ctx context.Context, actor roster.Actor) ([]SessionInfo, error) {
+func (a *Auth) Sessions(ctx context.Context, actor roster.Actor) ([]SessionInfo, error) {
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func (a *App) Sessions(ctx context.Context, actor roster.Actor) ([]SessionInfo, 
 }
 
 // RevokeSession ends one of the signed-in user's sessions.
-func (a *App) RevokeSession(ctx context.Context, actor roster.Actor, sessionID string) error {
+func (a *Auth) RevokeSession(ctx context.Context, actor roster.Actor, sessionID string) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (a *App) RevokeSession(ctx context.Context, actor roster.Actor, sessionID s
 		return roster.NotFound("session")
 	}
 	return a.write(ctx, actor, func(t *txn) error {
-		if err := t.DeleteSession(t.ctx, actor.UserID, sessionID); err != nil {
+		if _, err := t.endSessions(actor.UserID, sessionID, ""); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "session.revoked", TargetType: "session", TargetID: sessionID})
@@ -148,12 +148,12 @@ func (a *App) RevokeSession(ctx context.Context, actor roster.Actor, sessionID s
 }
 
 // RevokeOtherSessions ends every session of the signed-in user but the current one.
-func (a *App) RevokeOtherSessions(ctx context.Context, actor roster.Actor) (int64, error) {
+func (a *Auth) RevokeOtherSessions(ctx context.Context, actor roster.Actor) (int64, error) {
 	if err := requireUser(actor); err != nil {
 		return 0, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (int64, error) {
-		n, err := t.DeleteUserSessions(t.ctx, actor.UserID, actor.SessionID)
+	return writeValue(ctx, a.core, actor, func(t *txn) (int64, error) {
+		n, err := t.endSessions(actor.UserID, "", actor.SessionID)
 		if err != nil {
 			return 0, err
 		}
@@ -162,10 +162,10 @@ func (a *App) RevokeOtherSessions(ctx context.Context, actor roster.Actor) (int6
 	})
 }
 
-// MyOrganizations returns the selector's data: every organization the actor belongs to,
+// Organizations returns the selector's data: every organization the actor belongs to,
 // with their role, and under each the active stores they reach with their effective store
 // role (direct, or via their organization role).
-func (a *App) MyOrganizations(ctx context.Context, actor roster.Actor) ([]roster.Affiliation, error) {
+func (a *Accounts) Organizations(ctx context.Context, actor roster.Actor) ([]roster.Affiliation, error) {
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
@@ -177,14 +177,14 @@ func (a *App) MyOrganizations(ctx context.Context, actor roster.Actor) ([]roster
 }
 
 // selector reads a user's selector from the database (the access index fills from it).
-func (a *App) selector(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, error) {
+func (a *core) selector(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, error) {
 	affs, _, _, err := a.affiliations(ctx, c, userID)
 	return affs, err
 }
 
-// affiliations returns a user's organizations as MyOrganizations does and, with the same
+// affiliations returns a user's organizations as Accounts.Organizations does and, with the same
 // reads, the user's access in each, as userAccess computes it, and the catalog.
-func (a *App) affiliations(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, map[string]roster.Access, *roster.Catalog, error) {
+func (a *core) affiliations(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, map[string]roster.Access, *roster.Catalog, error) {
 	affs, err := c.Affiliations(ctx, userID)
 	if err != nil {
 		return nil, nil, nil, err

@@ -7,6 +7,10 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// Members is an organization's people: listing, roles, suspension, removal, leaving, store teams
+// and store roles, and the bulk import (import.go).
+type Members struct{ *core }
+
 // MemberFilter narrows a listing of members.
 type MemberFilter struct {
 	Query  string
@@ -20,7 +24,7 @@ type MemberFilter struct {
 }
 
 // Members lists an organization's members a page at a time (owner and admins).
-func (a *App) Members(ctx context.Context, actor roster.Actor, orgID string, f MemberFilter) (Page[roster.Member], error) {
+func (a *Members) List(ctx context.Context, actor roster.Actor, orgID string, f MemberFilter) (Page[roster.Member], error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil {
@@ -46,7 +50,7 @@ func (a *App) Members(ctx context.Context, actor roster.Actor, orgID string, f M
 	sf := sqlstore.MemberFilter{OrgID: orgID, Query: q, Role: f.Role, Status: f.Status, Cursor: f.Cursor, Limit: limit + 1}
 	var ms []roster.Member
 	if f.BreaksPolicy {
-		ms, err = a.membersBreakingPolicy(ctx, c, s.org, sf, limit)
+		ms, err = a.app.Organizations.membersBreakingPolicy(ctx, c, s.org, sf, limit)
 	} else {
 		ms, err = c.ListMembers(ctx, sf)
 	}
@@ -72,7 +76,7 @@ func (a *App) Members(ctx context.Context, actor roster.Actor, orgID string, f M
 
 // Member returns one member with their store memberships: to owner and admins, and to the
 // member themselves.
-func (a *App) Member(ctx context.Context, actor roster.Actor, orgID, userID string) (roster.Member, error) {
+func (a *Members) Get(ctx context.Context, actor roster.Actor, orgID, userID string) (roster.Member, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil && userID != actor.UserID {
@@ -98,7 +102,7 @@ func (a *App) Member(ctx context.Context, actor roster.Actor, orgID, userID stri
 
 // memberWrite runs fn on a member the actor manages: with org.members.manage, and never on
 // the owner unless the actor is the owner.
-func (a *App) memberWrite(ctx context.Context, actor roster.Actor, orgID, userID string, fn func(t *txn, s scope, m roster.Membership) error) error {
+func (a *core) memberWrite(ctx context.Context, actor roster.Actor, orgID, userID string, fn func(t *txn, s scope, m roster.Membership) error) error {
 	return a.orgWrite(ctx, actor, orgID, roster.PermOrgMembersManage, func(t *txn, s scope) error {
 		m, err := a.member(t, orgID, userID)
 		if err != nil {
@@ -117,10 +121,10 @@ type MemberUpdate struct {
 	Status *roster.MembershipStatus
 }
 
-// UpdateMember changes a member's organization role (admin or member; ownership moves only
+// Update changes a member's organization role (admin or member; ownership moves only
 // by transfer) and suspends or reactivates them, in one transaction (owner and admins).
 // A suspended membership keeps its roles and grants nothing from the member's next request.
-func (a *App) UpdateMember(ctx context.Context, actor roster.Actor, orgID, userID string, u MemberUpdate) error {
+func (a *Members) Update(ctx context.Context, actor roster.Actor, orgID, userID string, u MemberUpdate) error {
 	if u.Role == nil && u.Status == nil {
 		return roster.Invalidf("role", "give a role or a status")
 	}
@@ -165,9 +169,9 @@ func (a *App) UpdateMember(ctx context.Context, actor roster.Actor, orgID, userI
 	})
 }
 
-// ChangeMemberRole sets a member's organization role to admin or member.
-func (a *App) ChangeMemberRole(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole) error {
-	return a.UpdateMember(ctx, actor, orgID, userID, MemberUpdate{Role: &role})
+// ChangeRole sets a member's organization role to admin or member.
+func (a *Members) ChangeRole(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole) error {
+	return a.Update(ctx, actor, orgID, userID, MemberUpdate{Role: &role})
 }
 
 // escalation is the refusal to grant permissions one does not hold.
@@ -179,28 +183,28 @@ func escalation(missing []roster.Permission) error {
 	return (&roster.Error{Code: roster.ERoleEscalation, Field: "role", Message: "you cannot grant permissions you do not hold yourself"}).With("missing", keys)
 }
 
-// SuspendMember suspends a membership.
-func (a *App) SuspendMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+// Suspend suspends a membership.
+func (a *Members) Suspend(ctx context.Context, actor roster.Actor, orgID, userID string) error {
 	st := roster.MembershipSuspended
-	return a.UpdateMember(ctx, actor, orgID, userID, MemberUpdate{Status: &st})
+	return a.Update(ctx, actor, orgID, userID, MemberUpdate{Status: &st})
 }
 
-// ReactivateMember lifts a suspension.
-func (a *App) ReactivateMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+// Reactivate lifts a suspension.
+func (a *Members) Reactivate(ctx context.Context, actor roster.Actor, orgID, userID string) error {
 	st := roster.MembershipActive
-	return a.UpdateMember(ctx, actor, orgID, userID, MemberUpdate{Status: &st})
+	return a.Update(ctx, actor, orgID, userID, MemberUpdate{Status: &st})
 }
 
-// RemoveMember removes someone from an organization, with all their store memberships and
+// Remove removes someone from an organization, with all their store memberships and
 // API keys there, in one transaction, and tells them by email.
-func (a *App) RemoveMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+func (a *Members) Remove(ctx context.Context, actor roster.Actor, orgID, userID string) error {
 	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
 		return a.removeMember(t, s.org, m, "member.removed")
 	})
 }
 
-// LeaveOrganization removes the actor from an organization. The owner cannot leave.
-func (a *App) LeaveOrganization(ctx context.Context, actor roster.Actor, orgID string) error {
+// Leave removes the actor from an organization. The owner cannot leave.
+func (a *Members) Leave(ctx context.Context, actor roster.Actor, orgID string) error {
 	if err := requireUser(actor); err != nil {
 		return err // a person leaves; an API key cannot make its owner leave
 	}
@@ -223,7 +227,7 @@ func (a *App) LeaveOrganization(ctx context.Context, actor roster.Actor, orgID s
 	})
 }
 
-func (a *App) removeMember(t *txn, org roster.Organization, m roster.Membership, action string) error {
+func (a *core) removeMember(t *txn, org roster.Organization, m roster.Membership, action string) error {
 	stores, err := t.MemberStores(t.ctx, org.ID, m.UserID)
 	if err != nil {
 		return err
@@ -239,7 +243,7 @@ func (a *App) removeMember(t *txn, org roster.Organization, m roster.Membership,
 		Before: map[string]any{"role": string(m.Role), "status": string(m.Status), "stores": storeIDs}}); err != nil {
 		return err
 	}
-	if err := a.revokeInvitationsBy(t, org.ID, m.UserID); err != nil {
+	if err := a.app.Invitations.revokeInvitationsBy(t, org.ID, m.UserID); err != nil {
 		return err
 	}
 	if action == "member.left" {
@@ -261,7 +265,7 @@ type StoreGrantInput struct {
 // checkGrant validates one store grant that the actor gives: the store belongs to the
 // organization, the role exists there, and the actor holds every permission of the role in
 // that store (no escalation) as well as the right to add people to it.
-func (a *App) checkGrant(t *txn, s scope, g StoreGrantInput, perm roster.Permission) (roster.Role, error) {
+func (a *core) checkGrant(t *txn, s scope, g StoreGrantInput, perm roster.Permission) (roster.Role, error) {
 	if !roster.ValidID(roster.PrefixStore, g.StoreID) {
 		return roster.Role{}, (&roster.Error{Code: roster.ENotFound, Field: "stores", Message: "store not found"}).With("store_id", g.StoreID)
 	}
@@ -282,10 +286,10 @@ func (a *App) checkGrant(t *txn, s scope, g StoreGrantInput, perm roster.Permiss
 	return role, nil
 }
 
-// AddMember adds an existing user to an organization with an organization role and store
+// Add adds an existing user to an organization with an organization role and store
 // grants (owner and admins). People usually join by invitation; this is the direct path
 // for those who already have an account and are known to the organization.
-func (a *App) AddMember(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole, grants []StoreGrantInput) error {
+func (a *Members) Add(ctx context.Context, actor roster.Actor, orgID, userID string, role roster.OrgRole, grants []StoreGrantInput) error {
 	return a.orgWrite(ctx, actor, orgID, roster.PermOrgMembersManage, func(t *txn, s scope) error {
 		if !roster.ValidID(roster.PrefixUser, userID) {
 			return roster.NotFound("user")
@@ -300,7 +304,7 @@ func (a *App) AddMember(ctx context.Context, actor roster.Actor, orgID, userID s
 
 // join makes a user a member with an organization role and store grants, checking that the
 // actor may grant each of them.
-func (a *App) join(t *txn, s scope, u roster.User, role roster.OrgRole, grants []StoreGrantInput) error {
+func (a *core) join(t *txn, s scope, u roster.User, role roster.OrgRole, grants []StoreGrantInput) error {
 	if err := role.CheckAssignable(); err != nil {
 		return err
 	}
@@ -335,7 +339,7 @@ func (a *App) join(t *txn, s scope, u roster.User, role roster.OrgRole, grants [
 }
 
 // StoreTeam lists who reaches a store and with which role.
-func (a *App) StoreTeam(ctx context.Context, actor roster.Actor, storeID string) ([]roster.TeamMember, error) {
+func (a *Members) StoreTeam(ctx context.Context, actor roster.Actor, storeID string) ([]roster.TeamMember, error) {
 	c := a.read()
 	s, st, err := a.storeScope(ctx, c, actor, storeID, false)
 	if err == nil && !s.acc.Can(roster.PermOrgSettingsRead) {
@@ -362,7 +366,7 @@ func (a *App) StoreTeam(ctx context.Context, actor roster.Actor, storeID string)
 // SetStoreRole gives a member of the organization a role in a store, or changes it (store
 // admins, and owner and admins). Nobody grants a role holding permissions they lack, nor
 // changes the role of someone whose current role holds permissions they lack.
-func (a *App) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, userID, roleID string) error {
+func (a *Members) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, userID, roleID string) error {
 	return a.storeWrite(ctx, actor, storeID, roster.PermStoreMembersManage, func(t *txn, s scope, st roster.Store) error {
 		m, err := a.member(t, st.OrgID, userID)
 		if err != nil {
@@ -398,7 +402,7 @@ func (a *App) SetStoreRole(ctx context.Context, actor roster.Actor, storeID, use
 // checkManageStoreMember refuses to change or remove a store membership whose current role
 // holds a permission the actor lacks in that store (roster.Access.MayManageStoreMember). A
 // role deleted under a race holds nothing.
-func (a *App) checkManageStoreMember(t *txn, s scope, storeID, currentRoleID string) error {
+func (a *core) checkManageStoreMember(t *txn, s scope, storeID, currentRoleID string) error {
 	target, err := a.resolver(t.ctx, &t.Conn, s.cat, s.org.ID).role(currentRoleID)
 	if roster.ErrorCode(err) == roster.EUnknownRole {
 		target, err = roster.Role{ID: currentRoleID}, nil
@@ -417,7 +421,7 @@ func (a *App) checkManageStoreMember(t *txn, s scope, storeID, currentRoleID str
 // RemoveFromStore removes a member from a store (store admins, and owner and admins; never
 // someone whose store role holds permissions the actor lacks); they stay in the
 // organization and are told by email.
-func (a *App) RemoveFromStore(ctx context.Context, actor roster.Actor, storeID, userID string) error {
+func (a *Members) RemoveFromStore(ctx context.Context, actor roster.Actor, storeID, userID string) error {
 	return a.storeWrite(ctx, actor, storeID, roster.PermStoreMembersManage, func(t *txn, s scope, st roster.Store) error {
 		if !roster.ValidID(roster.PrefixUser, userID) {
 			return roster.NotFound("store member")

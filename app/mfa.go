@@ -18,10 +18,10 @@ import (
 
 // Two-factor authentication. A login happens in steps: the password (Login, through
 // verifyCredential), then, for an account with a confirmed second factor, that factor
-// (CompleteLogin). Between the two there is no session, only a login challenge: a random
+// (Auth.CompleteLogin). Between the two there is no session, only a login challenge: a random
 // token stored as its SHA-256, bound to the user, used once, dead after five minutes. Every
 // door (the API's login, the console's login page and so "Sign in with Roster") goes through
-// Login and CompleteLogin; another factor (passkeys) or another first step (SSO) plugs in by
+// Login and Auth.CompleteLogin; another factor (passkeys) or another first step (SSO) plugs in by
 // naming its method in MFAChallenge.Methods and proving it in verifySecondFactor.
 //
 // Codes count as attempts at the account's credentials: each is reserved in the failure count
@@ -45,14 +45,14 @@ var totpOpts = totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: o
 
 // MFAChallenge is a login waiting for its second factor.
 type MFAChallenge struct {
-	Token     string // shown once: it proves the password step to CompleteLogin
+	Token     string // shown once: it proves the password step to Auth.CompleteLogin
 	ExpiresAt time.Time
-	Methods   []string // the factors that complete it (MethodTOTP, MethodRecoveryCode)
+	Methods   []string // the factors that complete it (MethodTOTP, MethodRecoveryCode, MethodPasskey)
 }
 
 // passwordAccepted is the end of a login's password step: a session for an account without
 // a second factor; for the others, a login challenge and no session.
-func (a *App) passwordAccepted(t *txn, u roster.User) (LoginResult, error) {
+func (a *Auth) passwordAccepted(t *txn, u roster.User) (LoginResult, error) {
 	mfa, err := t.HasSecondFactor(t.ctx, u.ID)
 	if err != nil || !mfa {
 		if err != nil {
@@ -60,8 +60,12 @@ func (a *App) passwordAccepted(t *txn, u roster.User) (LoginResult, error) {
 		}
 		return a.openSession(t, u)
 	}
+	methods, err := a.secondFactorMethods(t.ctx, &t.Conn, u.ID) // passkeys.go
+	if err != nil {
+		return LoginResult{}, err
+	}
 	plain, hash := token.New(token.PrefixLogin)
-	ch := &MFAChallenge{Token: plain, ExpiresAt: t.now.Add(LoginChallengeLifetime), Methods: []string{MethodTOTP, MethodRecoveryCode}}
+	ch := &MFAChallenge{Token: plain, ExpiresAt: t.now.Add(LoginChallengeLifetime), Methods: methods}
 	if err := t.CreateLoginChallenge(t.ctx, hash, u.ID, t.now, ch.ExpiresAt); err != nil {
 		return LoginResult{}, err
 	}
@@ -69,17 +73,18 @@ func (a *App) passwordAccepted(t *txn, u roster.User) (LoginResult, error) {
 }
 
 // SecondFactorInput is the second step of a login: the challenge's token and a code from the
-// authenticator app or a recovery code.
+// authenticator app or a recovery code, or a passkey's answer to BeginPasskeySecondFactor.
 type SecondFactorInput struct {
-	Token string
-	Code  string
+	Token   string
+	Code    string
+	Passkey []byte // the browser's answer (WebAuthn JSON); when set, Code is not read
 }
 
 // CompleteLogin finishes a login that waits for its second factor and opens the session, as
 // Login does for an account without one. An unknown, used or expired challenge gets
 // mfa_expired (log in again); a wrong or replayed code gets invalid_code, counted with the
 // account's failed logins.
-func (a *App) CompleteLogin(ctx context.Context, actor roster.Actor, in SecondFactorInput) (LoginResult, error) {
+func (a *Auth) CompleteLogin(ctx context.Context, actor roster.Actor, in SecondFactorInput) (LoginResult, error) {
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
 		return LoginResult{}, rateLimited(wait)
 	}
@@ -104,6 +109,9 @@ func (a *App) CompleteLogin(ctx context.Context, actor roster.Actor, in SecondFa
 		return LoginResult{}, roster.Errorf(roster.EUserDeactivated, "this account has been deactivated; contact your administrator")
 	}
 	return committed(func(attempt func(*txn) error) error {
+		if len(in.Passkey) > 0 {
+			return a.verifyPasskeyStep(ctx, actor, u, hash, in.Passkey, attempt) // passkeys.go
+		}
 		return a.verifySecondFactor(ctx, actor, u, in.Code, "user.login_failed", func(t *txn, _ string) error { return attempt(t) })
 	}, func(t *txn) (LoginResult, error) {
 		if err := t.UseLoginChallenge(t.ctx, hash, u.ID, t.now); err != nil {
@@ -129,7 +137,7 @@ var errCodeRefused = roster.Errorf(roster.EInvalidCode, "refused")
 // attempt is reserved in the failure count of u's address first, as for a password; a
 // success consumes the code, clears the count and runs then in one transaction; a failure
 // is audited as failAction.
-func (a *App) verifySecondFactor(ctx context.Context, actor roster.Actor, u roster.User, code, failAction string, then func(t *txn, method string) error) error {
+func (a *core) verifySecondFactor(ctx context.Context, actor roster.Actor, u roster.User, code, failAction string, then func(t *txn, method string) error) error {
 	key := loginKey(u.Email)
 	if err := a.reserveAttempt(ctx, actor, key); err != nil {
 		return err
@@ -258,7 +266,7 @@ func totpAD(userID string) string { return "totp:" + userID }
 
 // totpSecret unseals an authenticator's secret. When it cannot (the encryption key was
 // changed), the answer says to use a recovery code.
-func (a *App) totpSecret(f sqlstore.TOTPFactor) (string, error) {
+func (a *core) totpSecret(f sqlstore.TOTPFactor) (string, error) {
 	b, err := a.unseal(totpAD(f.UserID), f.SecretSealed)
 	if err != nil {
 		a.log.Warn("a TOTP secret cannot be unsealed with this instance's encryption key", "user", f.UserID, "err", err)

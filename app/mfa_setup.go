@@ -12,6 +12,10 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// MFA is a user's own second factors: enrolling an authenticator app, recovery codes, turning
+// two-factor authentication off. The login step that asks for a factor is in mfa.go, on Auth.
+type MFA struct{ *core }
+
 // A user's own second factors: setting up the authenticator app (begin, then confirm with a
 // first code, which turns it on and makes the recovery codes), the recovery codes made again,
 // and removal. The secret is sealed with the instance's encryption key (seal, oidc_keys.go).
@@ -30,8 +34,8 @@ type TwoFactor struct {
 	RecoveryCodesLeft int
 }
 
-// TwoFactorStatus tells the actor where their two-factor authentication stands.
-func (a *App) TwoFactorStatus(ctx context.Context, actor roster.Actor) (TwoFactor, error) {
+// Status tells the actor where their two-factor authentication stands.
+func (a *MFA) Status(ctx context.Context, actor roster.Actor) (TwoFactor, error) {
 	if err := requireUser(actor); err != nil {
 		return TwoFactor{}, err
 	}
@@ -54,7 +58,7 @@ func (a *App) TwoFactorStatus(ctx context.Context, actor roster.Actor) (TwoFacto
 // unconfirmed (replacing a set-up begun before), that protects nothing until ConfirmTOTP.
 // It needs the password entered in the last few minutes, or given now (pw), and an
 // encryption key configured for the instance (mfa_unavailable otherwise).
-func (a *App) BeginTOTP(ctx context.Context, actor roster.Actor, pw string) (TOTPSetup, error) {
+func (a *MFA) BeginTOTP(ctx context.Context, actor roster.Actor, pw string) (TOTPSetup, error) {
 	if err := requireUser(actor); err != nil {
 		return TOTPSetup{}, err
 	}
@@ -87,7 +91,7 @@ func (a *App) BeginTOTP(ctx context.Context, actor roster.Actor, pw string) (TOT
 }
 
 // PendingTOTP returns the set-up begun and not yet confirmed, to show it again.
-func (a *App) PendingTOTP(ctx context.Context, actor roster.Actor) (TOTPSetup, error) {
+func (a *MFA) PendingTOTP(ctx context.Context, actor roster.Actor) (TOTPSetup, error) {
 	if err := requireUser(actor); err != nil {
 		return TOTPSetup{}, err
 	}
@@ -95,7 +99,7 @@ func (a *App) PendingTOTP(ctx context.Context, actor roster.Actor) (TOTPSetup, e
 	return setup, err
 }
 
-func (a *App) pendingTOTP(ctx context.Context, userID string) (sqlstore.TOTPFactor, TOTPSetup, error) {
+func (a *MFA) pendingTOTP(ctx context.Context, userID string) (sqlstore.TOTPFactor, TOTPSetup, error) {
 	c := a.read()
 	f, err := c.TOTP(ctx, userID)
 	if err == nil && f.ConfirmedAt != nil || roster.ErrorCode(err) == roster.ENotFound {
@@ -117,7 +121,7 @@ func (a *App) pendingTOTP(ctx context.Context, userID string) (sqlstore.TOTPFact
 
 // ConfirmTOTP turns two-factor authentication on with a first code of the app being set up,
 // and returns the recovery codes, shown this once.
-func (a *App) ConfirmTOTP(ctx context.Context, actor roster.Actor, code string) ([]string, error) {
+func (a *MFA) ConfirmTOTP(ctx context.Context, actor roster.Actor, code string) ([]string, error) {
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
@@ -160,8 +164,8 @@ type OwnerProof struct {
 	Code     string
 }
 
-// DisableTwoFactor removes the authenticator app and the recovery codes.
-func (a *App) DisableTwoFactor(ctx context.Context, actor roster.Actor, proof OwnerProof) error {
+// Disable removes the authenticator app and the recovery codes.
+func (a *MFA) Disable(ctx context.Context, actor roster.Actor, proof OwnerProof) error {
 	return a.withOwnerProof(ctx, actor, proof, func(t *txn, u roster.User) error {
 		if err := t.DeleteSecondFactors(t.ctx, u.ID); err != nil {
 			return err
@@ -172,7 +176,7 @@ func (a *App) DisableTwoFactor(ctx context.Context, actor roster.Actor, proof Ow
 
 // RegenerateRecoveryCodes makes a new set of recovery codes, shown this once; the old ones
 // stop working.
-func (a *App) RegenerateRecoveryCodes(ctx context.Context, actor roster.Actor, proof OwnerProof) ([]string, error) {
+func (a *MFA) RegenerateRecoveryCodes(ctx context.Context, actor roster.Actor, proof OwnerProof) ([]string, error) {
 	codes, hashes := newRecoveryCodes()
 	err := a.withOwnerProof(ctx, actor, proof, func(t *txn, u roster.User) error {
 		if err := t.ReplaceRecoveryCodes(t.ctx, u.ID, hashes, t.now); err != nil {
@@ -189,7 +193,7 @@ func (a *App) RegenerateRecoveryCodes(ctx context.Context, actor roster.Actor, p
 // withOwnerProof checks proof for the actor, whose two-factor authentication must be on, and
 // runs then in the transaction that records the success. Wrong passwords and codes count with
 // the account's failed logins.
-func (a *App) withOwnerProof(ctx context.Context, actor roster.Actor, proof OwnerProof, then func(t *txn, u roster.User) error) error {
+func (a *core) withOwnerProof(ctx context.Context, actor roster.Actor, proof OwnerProof, then func(t *txn, u roster.User) error) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}

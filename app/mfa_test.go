@@ -23,14 +23,14 @@ func mfaEnv(t *testing.T, e sqlstore.Engine) *testenv.Env {
 // authenticator app would; it returns the secret and the recovery codes.
 func enrollTOTP(t *testing.T, env *testenv.Env, actor roster.Actor) (string, []string) {
 	t.Helper()
-	setup, err := env.App.BeginTOTP(ctx, actor, "")
+	setup, err := env.App.MFA.BeginTOTP(ctx, actor, "")
 	if err != nil {
 		t.Fatalf("begin: %v", err)
 	}
 	if !strings.HasPrefix(setup.URL, "otpauth://totp/") || !strings.Contains(setup.URL, "secret="+setup.Secret) {
 		t.Fatalf("otpauth URL %q does not carry the secret", setup.URL)
 	}
-	codes, err := env.App.ConfirmTOTP(ctx, actor, code(t, setup.Secret, env.Clock.Now()))
+	codes, err := env.App.MFA.ConfirmTOTP(ctx, actor, code(t, setup.Secret, env.Clock.Now()))
 	if err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
@@ -52,7 +52,7 @@ func code(t *testing.T, secret string, at time.Time) string {
 // passwordStep logs in with the password and expects the second step.
 func passwordStep(t *testing.T, env *testenv.Env, addr string) *app.MFAChallenge {
 	t.Helper()
-	res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: addr, Password: testenv.Password})
+	res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: addr, Password: testenv.Password})
 	if err != nil {
 		t.Fatalf("password step: %v", err)
 	}
@@ -63,7 +63,7 @@ func passwordStep(t *testing.T, env *testenv.Env, addr string) *app.MFAChallenge
 }
 
 func secondStep(env *testenv.Env, ch *app.MFAChallenge, c string) (app.LoginResult, error) {
-	return env.App.CompleteLogin(ctx, roster.Anonymous("192.0.2.9", "t"), app.SecondFactorInput{Token: ch.Token, Code: c})
+	return env.App.Auth.CompleteLogin(ctx, roster.Anonymous("192.0.2.9", "t"), app.SecondFactorInput{Token: ch.Token, Code: c})
 }
 
 // TestLoginInSteps: once an authenticator is confirmed, the password alone opens no session;
@@ -75,7 +75,7 @@ func TestLoginInSteps(t *testing.T) {
 		env := mfaEnv(t, e)
 		actor, u := env.User(t, "Olivia")
 		secret, recovery := enrollTOTP(t, env, actor)
-		st, err := env.App.TwoFactorStatus(ctx, actor)
+		st, err := env.App.MFA.Status(ctx, actor)
 		if err != nil || !st.Enabled || st.RecoveryCodesLeft != 10 {
 			t.Fatalf("status %+v %v", st, err)
 		}
@@ -100,7 +100,7 @@ func TestLoginInSteps(t *testing.T) {
 		if err != nil || res.Token == "" || res.User.ID != u.ID {
 			t.Fatalf("the next code: %+v %v", res, err)
 		}
-		if _, err := env.App.Authenticate(ctx, res.Token, "192.0.2.9", "t"); err != nil {
+		if _, err := env.App.Auth.Authenticate(ctx, res.Token, "192.0.2.9", "t"); err != nil {
 			t.Fatalf("the session of the second step: %v", err)
 		}
 		// The challenge worked once; the code worked once.
@@ -141,7 +141,7 @@ func TestLoginInSteps(t *testing.T) {
 			t.Fatalf("%d audit events of a recovery code used", n)
 		}
 		// Made again, the old set stops working.
-		fresh, err := env.App.RegenerateRecoveryCodes(ctx, actor, app.OwnerProof{Password: testenv.Password})
+		fresh, err := env.App.MFA.RegenerateRecoveryCodes(ctx, actor, app.OwnerProof{Password: testenv.Password})
 		if err != nil || len(fresh) != 10 {
 			t.Fatalf("regenerate: %v", err)
 		}
@@ -163,16 +163,16 @@ func TestLoginInSteps(t *testing.T) {
 
 		// Removed with a current code: the password alone signs in again.
 		env.Clock.Advance(30 * time.Second)
-		if err := env.App.DisableTwoFactor(ctx, actor, app.OwnerProof{Code: "123"}); testenv.Code(err) != roster.EInvalidCode {
+		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Code: "123"}); testenv.Code(err) != roster.EInvalidCode {
 			t.Fatalf("remove with a wrong code: %v", err)
 		}
-		if err := env.App.DisableTwoFactor(ctx, actor, app.OwnerProof{}); testenv.Code(err) != roster.EReauthRequired {
+		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{}); testenv.Code(err) != roster.EReauthRequired {
 			t.Fatalf("remove without proof: %v", err)
 		}
-		if err := env.App.DisableTwoFactor(ctx, actor, app.OwnerProof{Code: code(t, secret, env.Clock.Now())}); err != nil {
+		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Code: code(t, secret, env.Clock.Now())}); err != nil {
 			t.Fatalf("remove: %v", err)
 		}
-		if res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil || res.Token == "" {
+		if res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil || res.Token == "" {
 			t.Fatalf("login after removal: %+v %v", res, err)
 		}
 		for _, action := range []string{"user.two_factor_enabled", "user.two_factor_disabled", "user.recovery_codes_regenerated"} {
@@ -231,42 +231,42 @@ func TestTOTPSetupRules(t *testing.T) {
 		} {
 			env := testenv.NewEnv(t, e, cfg)
 			actor, _ := env.User(t, "Ana")
-			if _, err := env.App.BeginTOTP(ctx, actor, ""); testenv.Code(err) != roster.EMFAUnavailable {
+			if _, err := env.App.MFA.BeginTOTP(ctx, actor, ""); testenv.Code(err) != roster.EMFAUnavailable {
 				t.Fatalf("%s: %v, want mfa_unavailable", name, err)
 			}
 		}
 		env := mfaEnv(t, e)
 		actor, u := env.User(t, "Lu")
-		setup, err := env.App.BeginTOTP(ctx, actor, "")
+		setup, err := env.App.MFA.BeginTOTP(ctx, actor, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.ConfirmTOTP(ctx, actor, "12345x"); testenv.Code(err) != roster.EInvalidCode {
+		if _, err := env.App.MFA.ConfirmTOTP(ctx, actor, "12345x"); testenv.Code(err) != roster.EInvalidCode {
 			t.Fatalf("a malformed code: %v", err)
 		}
-		if _, err := env.App.ConfirmTOTP(ctx, actor, code(t, setup.Secret, env.Clock.Now().Add(-2*time.Minute))); testenv.Code(err) != roster.EInvalidCode {
+		if _, err := env.App.MFA.ConfirmTOTP(ctx, actor, code(t, setup.Secret, env.Clock.Now().Add(-2*time.Minute))); testenv.Code(err) != roster.EInvalidCode {
 			t.Fatalf("an old code: %v", err)
 		}
-		if res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil {
+		if res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil {
 			t.Fatalf("an unconfirmed set-up asked for a second factor: %+v %v", res, err)
 		}
-		again, err := env.App.PendingTOTP(ctx, actor)
+		again, err := env.App.MFA.PendingTOTP(ctx, actor)
 		if err != nil || again != setup {
 			t.Fatalf("the pending set-up: %+v %v", again, err)
 		}
-		if _, err := env.App.ConfirmTOTP(ctx, actor, code(t, setup.Secret, env.Clock.Now())); err != nil {
+		if _, err := env.App.MFA.ConfirmTOTP(ctx, actor, code(t, setup.Secret, env.Clock.Now())); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.BeginTOTP(ctx, actor, ""); testenv.Code(err) != roster.EConflict {
+		if _, err := env.App.MFA.BeginTOTP(ctx, actor, ""); testenv.Code(err) != roster.EConflict {
 			t.Fatalf("set-up over a confirmed one: %v", err)
 		}
 		// A session older than the step-up window sets up nothing without the password.
 		other, _ := env.User(t, "Kim")
 		env.Clock.Advance(11 * time.Minute)
-		if _, err := env.App.BeginTOTP(ctx, other, ""); testenv.Code(err) != roster.EReauthRequired {
+		if _, err := env.App.MFA.BeginTOTP(ctx, other, ""); testenv.Code(err) != roster.EReauthRequired {
 			t.Fatalf("set-up in an old session: %v", err)
 		}
-		if _, err := env.App.BeginTOTP(ctx, other, testenv.Password); err != nil {
+		if _, err := env.App.MFA.BeginTOTP(ctx, other, testenv.Password); err != nil {
 			t.Fatalf("set-up with the password: %v", err)
 		}
 	})

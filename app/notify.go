@@ -14,7 +14,7 @@ func (t *txn) email(e roster.Email) error {
 	if e.Data == nil {
 		e.Data = map[string]any{}
 	}
-	return t.Enqueue(t.ctx, KindEmail, e, t.now) // wakes the email loops once committed (App.Wake)
+	return t.Enqueue(t.ctx, KindEmail, e, t.now) // wakes the email loops once committed (Outbox.Wake)
 }
 
 // notifyUser writes a notification to a user's current address, if they have proved it;
@@ -32,6 +32,6 @@ func (t *txn) notifyUser(u roster.User, template, orgID string, data map[string]
 
 // notifyPasswordChanged tells a user their password changed, so that a change they did not
 // make does not go unnoticed.
-func (a *App) notifyPasswordChanged(t *txn, u roster.User) error {
+func (a *Accounts) notifyPasswordChanged(t *txn, u roster.User) error {
 	return t.notifyUser(u, "password_changed", "", nil)
 }

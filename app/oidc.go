@@ -16,6 +16,11 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// OIDC is the OpenID provider's flow: authorization requests, the organization and store choice,
+// codes, token families, refresh, revocation, claims, sign-out, and the token endpoint's limits
+// (oidc_ratelimit.go).
+type OIDC struct{ *core }
+
 // The use cases behind Roster's OpenID provider (the oidc/ door): authorization requests,
 // the sign-in's organization and store choice, codes, tokens and their claims. The protocol
 // itself (parameters, errors, signatures) is the door's; the rules are here.
@@ -59,6 +64,7 @@ type OIDCAuthRequest struct {
 	OrgID    string // what they chose, with the scope organization
 	StoreID  string
 	AuthTime time.Time
+	Session  string // the Roster session the user signed in with: the tokens' sid
 	Created  time.Time
 }
 
@@ -69,15 +75,15 @@ func (r OIDCAuthRequest) Done() bool { return r.UserID != "" }
 func (r OIDCAuthRequest) HasScope(s string) bool { return slices.Contains(r.Scopes, s) }
 
 func authRequestFrom(row sqlstore.OIDCAuthRequest) (OIDCAuthRequest, error) {
-	r := OIDCAuthRequest{ID: row.ID, ClientID: row.ClientID, UserID: row.UserID, OrgID: row.OrgID, StoreID: row.StoreID, Created: row.CreatedAt}
+	r := OIDCAuthRequest{ID: row.ID, ClientID: row.ClientID, UserID: row.UserID, OrgID: row.OrgID, StoreID: row.StoreID, Session: row.SessionID, Created: row.CreatedAt}
 	if row.AuthTime != nil {
 		r.AuthTime = *row.AuthTime
 	}
 	return r, json.Unmarshal([]byte(row.Request), &r.OIDCRequest)
 }
 
-// OIDCClientByID returns a registered application for the protocol door.
-func (a *App) OIDCClientByID(ctx context.Context, id string) (roster.OIDCClient, error) {
+// ByID returns a registered application for the protocol door.
+func (a *Clients) ByID(ctx context.Context, id string) (roster.OIDCClient, error) {
 	if !roster.ValidID(roster.PrefixClient, id) {
 		return roster.OIDCClient{}, roster.NotFound("client")
 	}
@@ -85,9 +91,9 @@ func (a *App) OIDCClientByID(ctx context.Context, id string) (roster.OIDCClient,
 	return cl, err
 }
 
-// AuthenticateOIDCClient checks a confidential client's secret. Unknown clients, public
+// Authenticate checks a confidential client's secret. Unknown clients, public
 // clients and wrong secrets get the same answer.
-func (a *App) AuthenticateOIDCClient(ctx context.Context, id, secret string) error {
+func (a *Clients) Authenticate(ctx context.Context, id, secret string) error {
 	bad := roster.Errorf(roster.EUnauthenticated, "the client is unknown or its secret is wrong")
 	if !roster.ValidID(roster.PrefixClient, id) || !token.WellFormed(clientSecretPrefix, secret) {
 		return bad
@@ -105,11 +111,11 @@ func (a *App) AuthenticateOIDCClient(ctx context.Context, id, secret string) err
 	return nil
 }
 
-// StartOIDCAuthRequest records a validated authorization request. PKCE with S256 is
+// StartAuthRequest records a validated authorization request. PKCE with S256 is
 // required of public clients and, when a confidential client sends a challenge, S256 is the
 // only method accepted.
-func (a *App) StartOIDCAuthRequest(ctx context.Context, clientID string, in OIDCRequest) (OIDCAuthRequest, error) {
-	cl, err := a.OIDCClientByID(ctx, clientID)
+func (a *OIDC) StartAuthRequest(ctx context.Context, clientID string, in OIDCRequest) (OIDCAuthRequest, error) {
+	cl, err := a.app.Clients.ByID(ctx, clientID)
 	if err != nil {
 		return OIDCAuthRequest{}, err
 	}
@@ -139,8 +145,8 @@ func (a *App) StartOIDCAuthRequest(ctx context.Context, clientID string, in OIDC
 	return authRequestFrom(row)
 }
 
-// OIDCAuthRequest returns an authorization request that has not expired.
-func (a *App) OIDCAuthRequest(ctx context.Context, id string) (OIDCAuthRequest, error) {
+// AuthRequest returns an authorization request that has not expired.
+func (a *OIDC) AuthRequest(ctx context.Context, id string) (OIDCAuthRequest, error) {
 	if !strings.HasPrefix(id, "ar_") || len(id) > 64 {
 		return OIDCAuthRequest{}, roster.NotFound("authorization request")
 	}
@@ -177,16 +183,16 @@ type OIDCSignIn struct {
 // OIDCChoice is an organization and, optionally, one of its stores.
 type OIDCChoice struct{ OrgID, StoreID string }
 
-// OIDCSignInChoices returns the choices of a signed-in user for an authorization request.
-func (a *App) OIDCSignInChoices(ctx context.Context, actor roster.Actor, id string) (OIDCSignIn, error) {
+// SignInChoices returns the choices of a signed-in user for an authorization request.
+func (a *OIDC) SignInChoices(ctx context.Context, actor roster.Actor, id string) (OIDCSignIn, error) {
 	if err := requireUser(actor); err != nil {
 		return OIDCSignIn{}, err
 	}
-	r, err := a.OIDCAuthRequest(ctx, id)
+	r, err := a.AuthRequest(ctx, id)
 	if err != nil {
 		return OIDCSignIn{}, err
 	}
-	cl, err := a.OIDCClientByID(ctx, r.ClientID)
+	cl, err := a.app.Clients.ByID(ctx, r.ClientID)
 	if err != nil {
 		return OIDCSignIn{}, err
 	}
@@ -238,7 +244,7 @@ func (r OIDCAuthRequest) needsLogin(authTime, now time.Time) bool {
 }
 
 // sessionAuthTime is when the user of a browser session last entered their password.
-func (a *App) sessionAuthTime(ctx context.Context, actor roster.Actor) (time.Time, error) {
+func (a *OIDC) sessionAuthTime(ctx context.Context, actor roster.Actor) (time.Time, error) {
 	if actor.SessionID == "" {
 		return time.Time{}, nil
 	}
@@ -267,11 +273,11 @@ func validChoice(choices []roster.Affiliation, orgID, storeID string) (OIDCChoic
 	return OIDCChoice{}, false
 }
 
-// CompleteOIDCSignIn records that the signed-in user completed an authorization request,
+// CompleteSignIn records that the signed-in user completed an authorization request,
 // with the organization and store they chose (checked against their memberships as they
 // are now).
-func (a *App) CompleteOIDCSignIn(ctx context.Context, actor roster.Actor, id string, choice OIDCChoice) error {
-	si, err := a.OIDCSignInChoices(ctx, actor, id)
+func (a *OIDC) CompleteSignIn(ctx context.Context, actor roster.Actor, id string, choice OIDCChoice) error {
+	si, err := a.SignInChoices(ctx, actor, id)
 	if err != nil {
 		return err
 	}
@@ -293,7 +299,7 @@ func (a *App) CompleteOIDCSignIn(ctx context.Context, actor roster.Actor, id str
 		if authTime.IsZero() {
 			authTime = t.now
 		}
-		if err := t.CompleteOIDCAuthRequest(t.ctx, id, actor.UserID, choice.OrgID, choice.StoreID, authTime); err != nil {
+		if err := t.CompleteOIDCAuthRequest(t.ctx, id, actor.UserID, choice.OrgID, choice.StoreID, actor.SessionID, authTime); err != nil {
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "oidc.signed_in", OrgID: choice.OrgID, StoreID: choice.StoreID,
@@ -301,13 +307,13 @@ func (a *App) CompleteOIDCSignIn(ctx context.Context, actor roster.Actor, id str
 	})
 }
 
-// DenyOIDCSignIn ends an authorization request the user refused; it returns where to send the
+// DenySignIn ends an authorization request the user refused; it returns where to send the
 // browser: the application's registered redirect URI with error=access_denied.
-func (a *App) DenyOIDCSignIn(ctx context.Context, actor roster.Actor, id string) (OIDCAuthRequest, error) {
+func (a *OIDC) DenySignIn(ctx context.Context, actor roster.Actor, id string) (OIDCAuthRequest, error) {
 	if err := requireUser(actor); err != nil {
 		return OIDCAuthRequest{}, err
 	}
-	r, err := a.OIDCAuthRequest(ctx, id)
+	r, err := a.AuthRequest(ctx, id)
 	if err != nil {
 		return OIDCAuthRequest{}, err
 	}
@@ -320,9 +326,9 @@ func (a *App) DenyOIDCSignIn(ctx context.Context, actor roster.Actor, id string)
 	return r, err
 }
 
-// SaveOIDCCode records the code issued for a completed request; it may be exchanged once,
+// SaveCode records the code issued for a completed request; it may be exchanged once,
 // within a minute.
-func (a *App) SaveOIDCCode(ctx context.Context, id, code string) error {
+func (a *OIDC) SaveCode(ctx context.Context, id, code string) error {
 	now := a.clock.Now()
 	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error {
 		// Kept an access token's longest lifetime after: a replay within it revokes what the
@@ -331,9 +337,9 @@ func (a *App) SaveOIDCCode(ctx context.Context, id, code string) error {
 	})
 }
 
-// OIDCAuthRequestByCode returns the request a code was issued for. A code presented again
+// AuthRequestByCode returns the request a code was issued for. A code presented again
 // after it was exchanged revokes every token it issued (RFC 6749 §4.1.2).
-func (a *App) OIDCAuthRequestByCode(ctx context.Context, code string) (OIDCAuthRequest, error) {
+func (a *OIDC) AuthRequestByCode(ctx context.Context, code string) (OIDCAuthRequest, error) {
 	if code == "" || len(code) > 512 {
 		return OIDCAuthRequest{}, ErrOIDCGrant
 	}
@@ -358,7 +364,7 @@ func (a *App) OIDCAuthRequestByCode(ctx context.Context, code string) (OIDCAuthR
 }
 
 // revokeFamily revokes every token descending from one authorization, recording why.
-func (a *App) revokeFamily(ctx context.Context, familyID, action string) error {
+func (a *OIDC) revokeFamily(ctx context.Context, familyID, action string) error {
 	return a.write(ctx, roster.System(), func(t *txn) error {
 		n, err := t.RevokeOIDCFamily(t.ctx, familyID, t.now)
 		if err != nil {
@@ -377,7 +383,8 @@ type IssueInput struct {
 	Scopes   []string
 	Audience []string
 	AuthTime time.Time
-	Refresh  bool // issue a refresh token too
+	Session  string // the Roster session the sign-in began in (sid), "" when none
+	Refresh  bool   // issue a refresh token too
 
 	CodeRequestID string // the authorization request whose code is exchanged, or
 	RefreshID     string // the refresh token exchanged (rotated)
@@ -397,12 +404,12 @@ type Issued struct {
 	ExpiresAt time.Time
 }
 
-// IssueOIDCTokens consumes a code or a refresh token and issues an access token (and a
+// IssueTokens consumes a code or a refresh token and issues an access token (and a
 // refresh token). A code or refresh token already consumed is refused, and its family
 // revoked: a second use means a copy is in other hands. Tokens are issued only to an active
 // user who is still an active member of the organization they carry.
-func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error) {
-	cl, err := a.OIDCClientByID(ctx, in.ClientID)
+func (a *OIDC) IssueTokens(ctx context.Context, in IssueInput) (Issued, error) {
+	cl, err := a.app.Clients.ByID(ctx, in.ClientID)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -413,7 +420,7 @@ func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error
 	if in.CodeRequestID != "" {
 		family = in.CodeRequestID
 	}
-	out, err := writeValue(ctx, a, roster.System(), func(t *txn) (Issued, error) {
+	out, err := writeValue(ctx, a.core, roster.System(), func(t *txn) (Issued, error) {
 		var ok bool
 		var err error
 		switch {
@@ -433,7 +440,7 @@ func (a *App) IssueOIDCTokens(ctx context.Context, in IssueInput) (Issued, error
 		res := Issued{AccessID: roster.NewID(roster.PrefixToken), ExpiresAt: t.now.Add(cl.AccessTokenTTL)}
 		tok := sqlstore.OIDCToken{ID: res.AccessID, Kind: "access", FamilyID: family, ClientID: cl.ID, UserID: in.UserID,
 			OrgID: in.OrgID, StoreID: in.StoreID, Scopes: in.Scopes, Audience: in.Audience, AuthTime: in.AuthTime,
-			CreatedAt: t.now, ExpiresAt: res.ExpiresAt}
+			CreatedAt: t.now, ExpiresAt: res.ExpiresAt, SessionID: in.Session}
 		if err := t.CreateOIDCToken(t.ctx, tok, ""); err != nil {
 			return Issued{}, err
 		}
@@ -466,12 +473,12 @@ const refreshTokenPrefix = "rrt_"
 // the organization the grant carries, or whose membership changed since the grant was given
 // (since; zero skips that check): a suspension, a new organization role, a removal end the
 // grant for good, even if the member is later reactivated or added again.
-func (a *App) stillEntitled(ctx context.Context, userID, orgID string, since time.Time) error {
+func (a *OIDC) stillEntitled(ctx context.Context, userID, orgID string, since time.Time) error {
 	return a.entitled(ctx, a.read(), userID, orgID, since)
 }
 
 // entitled is stillEntitled read through c: in a transaction, it sees the transaction's change.
-func (a *App) entitled(ctx context.Context, c *sqlstore.Conn, userID, orgID string, since time.Time) error {
+func (a *core) entitled(ctx context.Context, c *sqlstore.Conn, userID, orgID string, since time.Time) error {
 	u, err := c.User(ctx, userID)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return ErrOIDCGrant
@@ -498,9 +505,9 @@ func (a *App) entitled(ctx context.Context, c *sqlstore.Conn, userID, orgID stri
 	return nil
 }
 
-// OIDCRefreshToken returns the live refresh token a client presents. One presented again
+// RefreshToken returns the live refresh token a client presents. One presented again
 // after it was exchanged revokes its whole family.
-func (a *App) OIDCRefreshToken(ctx context.Context, secret string) (sqlstore.OIDCToken, error) {
+func (a *OIDC) RefreshToken(ctx context.Context, secret string) (sqlstore.OIDCToken, error) {
 	if !token.WellFormed(refreshTokenPrefix, secret) {
 		return sqlstore.OIDCToken{}, ErrOIDCGrant
 	}
@@ -523,9 +530,9 @@ func (a *App) OIDCRefreshToken(ctx context.Context, secret string) (sqlstore.OID
 	return t, nil
 }
 
-// OIDCRefreshTokenID returns the ID of a refresh token of a client, for revocation: "" when
+// RefreshTokenID returns the ID of a refresh token of a client, for revocation: "" when
 // the secret is no refresh token of that client.
-func (a *App) OIDCRefreshTokenID(ctx context.Context, clientID, secret string) (sqlstore.OIDCToken, bool, error) {
+func (a *OIDC) RefreshTokenID(ctx context.Context, clientID, secret string) (sqlstore.OIDCToken, bool, error) {
 	if !token.WellFormed(refreshTokenPrefix, secret) {
 		return sqlstore.OIDCToken{}, false, nil
 	}
@@ -536,9 +543,9 @@ func (a *App) OIDCRefreshTokenID(ctx context.Context, clientID, secret string) (
 	return t, err == nil, err
 }
 
-// RevokeOIDCToken revokes a token at its client's request (RFC 7009): an access token alone,
+// RevokeToken revokes a token at its client's request (RFC 7009): an access token alone,
 // or a refresh token with its whole family. A token of another client is left alone.
-func (a *App) RevokeOIDCToken(ctx context.Context, clientID, tokenID string) error {
+func (a *OIDC) RevokeToken(ctx context.Context, clientID, tokenID string) error {
 	t, err := a.read().OIDCToken(ctx, tokenID)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return a.revokeClientToken(ctx, clientID, tokenID)
@@ -560,9 +567,9 @@ func (a *App) RevokeOIDCToken(ctx context.Context, clientID, tokenID string) err
 	})
 }
 
-// OIDCLiveToken returns an access token that is neither expired nor revoked and whose user
+// LiveToken returns an access token that is neither expired nor revoked and whose user
 // still has the access it carries: what introspection and userinfo answer for.
-func (a *App) OIDCLiveToken(ctx context.Context, id string) (sqlstore.OIDCToken, error) {
+func (a *OIDC) LiveToken(ctx context.Context, id string) (sqlstore.OIDCToken, error) {
 	t, err := a.read().OIDCToken(ctx, id)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return sqlstore.OIDCToken{}, ErrOIDCGrant
@@ -580,7 +587,7 @@ func (a *App) OIDCLiveToken(ctx context.Context, id string) (sqlstore.OIDCToken,
 }
 
 // OIDCUser returns the user a token speaks of.
-func (a *App) OIDCUser(ctx context.Context, userID string) (roster.User, error) {
+func (a *OIDC) User(ctx context.Context, userID string) (roster.User, error) {
 	return a.read().User(ctx, userID)
 }
 
@@ -605,10 +612,10 @@ func (c OIDCClaims) Map() map[string]any {
 	return m
 }
 
-// OIDCOrgClaims computes a token's organization claims from the user's access as it is now
+// OrgClaims computes a token's organization claims from the user's access as it is now
 // (roster.Access decides every permission). It refuses a user who is no longer an active
 // member, or no longer reaches the store.
-func (a *App) OIDCOrgClaims(ctx context.Context, userID, orgID, storeID string) (OIDCClaims, error) {
+func (a *OIDC) OrgClaims(ctx context.Context, userID, orgID, storeID string) (OIDCClaims, error) {
 	c := a.read()
 	cat, err := a.catalog(ctx, c)
 	if err != nil {
@@ -657,7 +664,7 @@ var ErrOIDCNotMember = roster.Errorf(roster.EForbidden, "the user is not an acti
 
 // OIDCSwitch validates a switch of a token to another organization (and store) of the same
 // user, against their memberships as they are now: the same choices as the chooser offers.
-func (a *App) OIDCSwitch(ctx context.Context, userID, orgID, storeID string) (OIDCChoice, error) {
+func (a *OIDC) Switch(ctx context.Context, userID, orgID, storeID string) (OIDCChoice, error) {
 	if !roster.ValidID(roster.PrefixOrganization, orgID) || (storeID != "" && !roster.ValidID(roster.PrefixStore, storeID)) {
 		return OIDCChoice{}, ErrOIDCNotMember
 	}
@@ -678,17 +685,33 @@ func (a *App) OIDCSwitch(ctx context.Context, userID, orgID, storeID string) (OI
 	return c, nil
 }
 
-// EndOIDCSession is RP-initiated logout, for a user named by an ID token the provider signed:
+// EndSession is RP-initiated logout, for a user named by an ID token the provider signed:
 // every token of theirs at that client is revoked and, when the browser's session (its
-// session token, if any) is theirs, it ends too.
-func (a *App) EndOIDCSession(ctx context.Context, sessionToken, ip, userAgent, userID, clientID string) error {
+// session token, if any) is theirs, it ends too, with the other applications' sessions that
+// began in it (Auth.Logout). Without that session, the sign-out is of the user: every other
+// application holding their tokens is sent a back-channel logout.
+func (a *OIDC) EndSession(ctx context.Context, sessionToken, ip, userAgent, userID, clientID string) error {
 	if userID == "" || clientID == "" {
 		return roster.Invalidf("id_token_hint", "an id_token_hint is required to sign out")
 	}
-	err := a.write(ctx, roster.System(), func(t *txn) error {
-		// The other applications where the user is signed in hear of it (oidc_logout.go).
-		if err := t.queueSignOutLogouts(userID, clientID); err != nil {
+	var session roster.Actor
+	if sessionToken != "" {
+		actor, err := a.app.Auth.Authenticate(ctx, sessionToken, ip, userAgent)
+		switch {
+		case roster.ErrorCode(err) == roster.EUnauthenticated:
+			// no session: the sign-out is of the user
+		case err != nil:
 			return err
+		case actor.UserID == userID && actor.SessionID != "":
+			session = actor
+		}
+	}
+	err := a.write(ctx, roster.System(), func(t *txn) error {
+		if session.SessionID == "" {
+			// The other applications where the user is signed in hear of it (oidc_logout.go).
+			if err := t.queueSignOutLogouts(userID, clientID); err != nil {
+				return err
+			}
 		}
 		n, err := t.RevokeOIDCUserClient(t.ctx, userID, clientID, t.now)
 		if err != nil {
@@ -697,15 +720,8 @@ func (a *App) EndOIDCSession(ctx context.Context, sessionToken, ip, userAgent, u
 		return t.audit(roster.AuditEvent{Action: "oidc.signed_out", TargetType: "client", TargetID: clientID,
 			After: map[string]any{"user_id": userID, "revoked": n}})
 	})
-	if err != nil || sessionToken == "" {
+	if err != nil || session.SessionID == "" {
 		return err
 	}
-	actor, err := a.Authenticate(ctx, sessionToken, ip, userAgent)
-	if roster.ErrorCode(err) == roster.EUnauthenticated || (err == nil && (actor.UserID != userID || actor.SessionID == "")) {
-		return nil // no session, or someone else's: nothing more to end here
-	}
-	if err != nil {
-		return err
-	}
-	return a.Logout(ctx, actor)
+	return a.app.Auth.Logout(ctx, session)
 }

@@ -25,6 +25,9 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// SigningKeys is the OpenID provider's signing keys: sealed in the database, published, rotated.
+type SigningKeys struct{ *core }
+
 // The OpenID provider's signing keys live in the database, so that every node signs and
 // verifies with the same set. Their private half is sealed with AES-256-GCM under the
 // instance's encryption key (Config.EncryptionKey, from ROSTER_ENCRYPTION_KEY); the key ID is
@@ -52,7 +55,7 @@ type keyCache struct {
 	loaded  time.Time
 }
 
-func (a *App) sealer() (cipher.AEAD, error) {
+func (a *core) sealer() (cipher.AEAD, error) {
 	if len(a.cfg.EncryptionKey) != EncryptionKeySize {
 		return nil, roster.Errorf(roster.EInternal, "no encryption key is configured (ROSTER_ENCRYPTION_KEY): sign-in with Roster and webhooks are unavailable")
 	}
@@ -63,7 +66,7 @@ func (a *App) sealer() (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-func (a *App) seal(kid string, plain []byte) (string, error) {
+func (a *core) seal(kid string, plain []byte) (string, error) {
 	g, err := a.sealer()
 	if err != nil {
 		return "", err
@@ -75,7 +78,7 @@ func (a *App) seal(kid string, plain []byte) (string, error) {
 	return base64.StdEncoding.EncodeToString(g.Seal(nonce, nonce, plain, []byte(kid))), nil
 }
 
-func (a *App) unseal(kid, sealed string) ([]byte, error) {
+func (a *core) unseal(kid, sealed string) ([]byte, error) {
 	g, err := a.sealer()
 	if err != nil {
 		return nil, err
@@ -102,7 +105,7 @@ var SigningAlgorithms = []string{AlgES256, AlgRS256}
 const rsaKeyBits = 2048
 
 // newOIDCKey makes a new key for alg (ES256 or RS256), sealed for storage.
-func (a *App) newOIDCKey(now time.Time, alg string) (sqlstore.OIDCKey, error) {
+func (a *SigningKeys) newOIDCKey(now time.Time, alg string) (sqlstore.OIDCKey, error) {
 	var priv crypto.Signer
 	var err error
 	switch alg {
@@ -132,15 +135,15 @@ func (a *App) newOIDCKey(now time.Time, alg string) (sqlstore.OIDCKey, error) {
 	return sqlstore.OIDCKey{ID: kid, Alg: alg, PublicJWK: string(pub), PrivateSealed: sealed, CreatedAt: now}, nil
 }
 
-// OIDCSigningKey returns the ES256 key that signs tokens now (OIDCSigningKeyFor).
-func (a *App) OIDCSigningKey(ctx context.Context) (SigningKey, error) {
-	return a.OIDCSigningKeyFor(ctx, AlgES256)
+// Current returns the ES256 key that signs tokens now (SigningKeys.For).
+func (a *SigningKeys) Current(ctx context.Context) (SigningKey, error) {
+	return a.For(ctx, AlgES256)
 }
 
-// OIDCSigningKeyFor returns the key of the algorithm alg that signs tokens now: the newest key
+// For returns the key of the algorithm alg that signs tokens now: the newest key
 // of alg not retired whose private half this instance can unseal. The first call for an
 // algorithm on a new database creates one.
-func (a *App) OIDCSigningKeyFor(ctx context.Context, alg string) (SigningKey, error) {
+func (a *SigningKeys) For(ctx context.Context, alg string) (SigningKey, error) {
 	if alg == "" {
 		alg = AlgES256
 	}
@@ -176,7 +179,7 @@ func (a *App) OIDCSigningKeyFor(ctx context.Context, alg string) (SigningKey, er
 
 // SignOIDC signs payload with the published key kid, with the JOSE header typ: the door
 // re-signs the library's access tokens as "at+jwt" (RFC 9068) with the key that signed them.
-func (a *App) SignOIDC(ctx context.Context, kid, typ string, payload []byte) (string, error) {
+func (a *SigningKeys) Sign(ctx context.Context, kid, typ string, payload []byte) (string, error) {
 	a.keys.mu.Lock()
 	s, ok := a.keys.private[kid]
 	a.keys.mu.Unlock()
@@ -209,7 +212,7 @@ func (a *App) SignOIDC(ctx context.Context, kid, typ string, payload []byte) (st
 	return jws.CompactSerialize()
 }
 
-func (a *App) privateKey(k sqlstore.OIDCKey) (crypto.Signer, error) {
+func (a *SigningKeys) privateKey(k sqlstore.OIDCKey) (crypto.Signer, error) {
 	a.keys.mu.Lock()
 	s, ok := a.keys.private[k.ID]
 	a.keys.mu.Unlock()
@@ -237,9 +240,9 @@ func (a *App) privateKey(k sqlstore.OIDCKey) (crypto.Signer, error) {
 	return s, nil
 }
 
-// OIDCPublicKeys returns the published key set: every key that signs or signed tokens that
+// Public returns the published key set: every key that signs or signed tokens that
 // may still be valid.
-func (a *App) OIDCPublicKeys(ctx context.Context) ([]jose.JSONWebKey, error) {
+func (a *SigningKeys) Public(ctx context.Context) ([]jose.JSONWebKey, error) {
 	keys, err := a.read().OIDCKeys(ctx, a.clock.Now())
 	if err != nil {
 		return nil, err
@@ -258,7 +261,7 @@ func (a *App) OIDCPublicKeys(ctx context.Context) ([]jose.JSONWebKey, error) {
 // publicKey returns a published key by its ID, from memory when it was seen in the last
 // minute; an unknown ID reloads the set at most once a second, so forged key IDs cannot
 // turn every request into a database read.
-func (a *App) publicKey(ctx context.Context, kid string) (jose.JSONWebKey, bool, error) {
+func (a *SigningKeys) publicKey(ctx context.Context, kid string) (jose.JSONWebKey, bool, error) {
 	now := a.clock.Now()
 	a.keys.mu.Lock()
 	k, ok := a.keys.public[kid]
@@ -268,7 +271,7 @@ func (a *App) publicKey(ctx context.Context, kid string) (jose.JSONWebKey, bool,
 	if (ok && fresh) || (!ok && recent) {
 		return k, ok, nil
 	}
-	keys, err := a.OIDCPublicKeys(ctx)
+	keys, err := a.Public(ctx)
 	if err != nil {
 		return jose.JSONWebKey{}, false, err
 	}
@@ -302,9 +305,9 @@ type OIDCKeyInfo struct {
 	PublishedUntil time.Time // a retiring key's removal from the key set
 }
 
-// OIDCKeyList lists the published signing keys, newest first, with where each is in its life.
+// List lists the published signing keys, newest first, with where each is in its life.
 // Operators only.
-func (a *App) OIDCKeyList(ctx context.Context, actor roster.Actor) ([]OIDCKeyInfo, error) {
+func (a *SigningKeys) List(ctx context.Context, actor roster.Actor) ([]OIDCKeyInfo, error) {
 	if err := requireOperator(actor); err != nil {
 		return nil, err
 	}
@@ -345,10 +348,10 @@ func (a *App) OIDCKeyList(ctx context.Context, actor roster.Actor) ([]OIDCKeyInf
 	return out, nil
 }
 
-// RotateOIDCKeys makes a new signing key at once: tokens are signed with it from now on, and
+// Rotate makes a new signing key at once: tokens are signed with it from now on, and
 // the keys it replaces stay published until every token they signed has expired. Operators
 // only.
-func (a *App) RotateOIDCKeys(ctx context.Context, actor roster.Actor) (string, error) {
+func (a *SigningKeys) Rotate(ctx context.Context, actor roster.Actor) (string, error) {
 	if err := requireOperator(actor); err != nil {
 		return "", err
 	}
@@ -387,12 +390,12 @@ func (a *App) RotateOIDCKeys(ctx context.Context, actor roster.Actor) (string, e
 // key they do not have.
 const keyPrePublish = time.Hour
 
-// RotateOIDCKeysIfDue is the scheduled rotation, run periodically by every node (serve): for
+// RotateIfDue is the scheduled rotation, run periodically by every node (serve): for
 // each algorithm in use, when its newest key is older than Config.KeyRotation, it publishes a
 // new key that signs from keyPrePublish later; once that key signs, the keys it replaces are
 // retired and stay published until every token they signed has expired (keyRetention). The
 // key rows are locked, so of several nodes one makes the key. It reports whether it made one.
-func (a *App) RotateOIDCKeysIfDue(ctx context.Context) (bool, error) {
+func (a *SigningKeys) RotateIfDue(ctx context.Context) (bool, error) {
 	if a.cfg.KeyRotation <= 0 {
 		return false, nil
 	}
@@ -410,7 +413,7 @@ func (a *App) RotateOIDCKeysIfDue(ctx context.Context) (bool, error) {
 	return made, nil
 }
 
-func (a *App) rotateIfDue(ctx context.Context, alg string) (bool, error) {
+func (a *SigningKeys) rotateIfDue(ctx context.Context, alg string) (bool, error) {
 	now := a.clock.Now()
 	var next *sqlstore.OIDCKey // made outside the transaction when due (an RSA key takes a while)
 	for {
@@ -430,7 +433,7 @@ func (a *App) rotateIfDue(ctx context.Context, alg string) (bool, error) {
 				}
 			}
 			if len(keys) == 0 {
-				return false, nil // the first key is made when first needed (OIDCSigningKeyFor)
+				return false, nil // the first key is made when first needed (SigningKeys.For)
 			}
 			for _, k := range keys {
 				if k.Active(now) { // the newest key that signs: those before it are replaced

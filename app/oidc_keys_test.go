@@ -29,11 +29,11 @@ func TestSigningKeysAreSharedAndSealed(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		env := testenv.NewEnv(t, e, withKey(1))
 		node2 := testenv.NewEnvOn(t, env, withKey(1))
-		k1, err := env.App.OIDCSigningKey(testenv.Ctx)
+		k1, err := env.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		k2, err := node2.App.OIDCSigningKey(testenv.Ctx)
+		k2, err := node2.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil || k2.ID != k1.ID || k1.Algorithm != "ES256" {
 			t.Fatalf("second node: %v %q, first %q", err, k2.ID, k1.ID)
 		}
@@ -51,27 +51,27 @@ func TestSigningKeysAreSharedAndSealed(t *testing.T) {
 			}
 		}
 		other := testenv.NewEnvOn(t, env, withKey(2))
-		k3, err := other.App.OIDCSigningKey(testenv.Ctx)
+		k3, err := other.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil || k3.ID == k1.ID {
 			t.Fatalf("a node with another encryption key signed with %q (%v)", k3.ID, err)
 		}
 		noKey := testenv.NewEnvOn(t, env)
-		if _, err := noKey.App.RotateOIDCKeys(testenv.Ctx, roster.System()); err == nil {
+		if _, err := noKey.App.SigningKeys.Rotate(testenv.Ctx, roster.System()); err == nil {
 			t.Fatal("rotated without an encryption key")
 		}
 
-		if _, err := env.App.RotateOIDCKeys(testenv.Ctx, roster.Anonymous("192.0.2.1", "test")); roster.ErrorCode(err) != roster.EUnauthenticated {
+		if _, err := env.App.SigningKeys.Rotate(testenv.Ctx, roster.Anonymous("192.0.2.1", "test")); roster.ErrorCode(err) != roster.EUnauthenticated {
 			t.Fatalf("rotation by an anonymous actor: %v", err)
 		}
-		kid, err := env.App.RotateOIDCKeys(testenv.Ctx, roster.System())
+		kid, err := env.App.SigningKeys.Rotate(testenv.Ctx, roster.System())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k, _ := node2.App.OIDCSigningKey(testenv.Ctx); k.ID != kid {
+		if k, _ := node2.App.SigningKeys.Current(testenv.Ctx); k.ID != kid {
 			t.Fatalf("after rotation the second node signs with %q, want %q", k.ID, kid)
 		}
 		published := func() map[string]bool {
-			keys, err := env.App.OIDCPublicKeys(testenv.Ctx)
+			keys, err := env.App.SigningKeys.Public(testenv.Ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +109,7 @@ func TestScheduledKeyRotation(t *testing.T) {
 		node2 := testenv.NewEnvOn(t, env, withKey(3), func(c *app.Config) { c.KeyRotation = 30 * 24 * time.Hour })
 		published := func() []string {
 			t.Helper()
-			keys, err := env.App.OIDCPublicKeys(testenv.Ctx)
+			keys, err := env.App.SigningKeys.Public(testenv.Ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,22 +121,22 @@ func TestScheduledKeyRotation(t *testing.T) {
 		}
 		signing := func() string {
 			t.Helper()
-			k, err := env.App.OIDCSigningKey(testenv.Ctx)
+			k, err := env.App.SigningKeys.Current(testenv.Ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return k.ID
 		}
 		first := signing()
-		if made, err := env.App.RotateOIDCKeysIfDue(testenv.Ctx); err != nil || made {
+		if made, err := env.App.SigningKeys.RotateIfDue(testenv.Ctx); err != nil || made {
 			t.Fatalf("a fresh key rotated: %v %v", made, err)
 		}
 		env.Clock.Advance(31 * 24 * time.Hour)
 		var made1, made2 bool
 		var err1, err2 error
 		done := make(chan struct{})
-		go func() { made2, err2 = node2.App.RotateOIDCKeysIfDue(testenv.Ctx); close(done) }()
-		made1, err1 = env.App.RotateOIDCKeysIfDue(testenv.Ctx)
+		go func() { made2, err2 = node2.App.SigningKeys.RotateIfDue(testenv.Ctx); close(done) }()
+		made1, err1 = env.App.SigningKeys.RotateIfDue(testenv.Ctx)
 		<-done
 		if err1 != nil || err2 != nil || made1 == made2 {
 			t.Fatalf("two nodes rotating at once: made %v and %v (%v, %v), want exactly one", made1, made2, err1, err2)
@@ -157,7 +157,7 @@ func TestScheduledKeyRotation(t *testing.T) {
 		if signing() != next {
 			t.Fatalf("an hour later the new key does not sign: %s", signing())
 		}
-		if made, err := env.App.RotateOIDCKeysIfDue(testenv.Ctx); err != nil || made {
+		if made, err := env.App.SigningKeys.RotateIfDue(testenv.Ctx); err != nil || made {
 			t.Fatalf("rotated again at once: %v %v", made, err)
 		}
 		if ids := published(); len(ids) != 2 {

@@ -19,7 +19,9 @@ import (
 )
 
 // Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a user signs out of
-// Roster through an application, or when a change ends their access (a removal, a suspension,
+// Roster (through an application or in the console), or a Roster session of theirs ends
+// otherwise (revoked from the account page, a password change or reset), or when a change
+// ends their access (a removal, a suspension,
 // a new organization role, a deactivation), the applications that hold live tokens of theirs
 // and registered a back-channel logout URI are sent a logout token, so that they end their own
 // sessions.
@@ -51,9 +53,10 @@ const logoutTimeout = 5 * time.Second
 const logoutTokenTTL = 2 * time.Minute
 
 // logoutToken returns a logout token for a user at a client, signed now with the client's
-// algorithm, whose jti is jti.
-func (a *App) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, jti string) (string, error) {
-	k, err := a.OIDCSigningKeyFor(ctx, cl.SigningAlg)
+// algorithm, whose jti is jti; sid, when not "", names the Roster session that ended (the
+// sid of the ID tokens issued in it), else the logout is of every session of the user.
+func (a *Outbox) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, sid, jti string) (string, error) {
+	k, err := a.app.SigningKeys.For(ctx, cl.SigningAlg)
 	if err != nil {
 		return "", err
 	}
@@ -63,10 +66,14 @@ func (a *App) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, jti
 		return "", err
 	}
 	now := a.clock.Now()
-	payload, err := json.Marshal(map[string]any{
-		"iss": a.Issuer(), "aud": cl.ID, "sub": userID, "iat": now.Unix(), "exp": now.Add(logoutTokenTTL).Unix(),
+	claims := map[string]any{
+		"iss": a.app.OIDC.Issuer(), "aud": cl.ID, "sub": userID, "iat": now.Unix(), "exp": now.Add(logoutTokenTTL).Unix(),
 		"jti": jti, "events": map[string]any{backChannelEvent: map[string]any{}},
-	})
+	}
+	if sid != "" {
+		claims["sid"] = sid
+	}
+	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
@@ -78,10 +85,47 @@ func (a *App) logoutToken(ctx context.Context, cl roster.OIDCClient, userID, jti
 }
 
 // enqueueLogout writes the back-channel logout of a user at a client to the outbox, in the
-// transaction of the change that causes it. Its jti is chosen here, once for every attempt.
-func enqueueLogout(ctx context.Context, tx *sqlstore.Tx, clientID, userID string, now time.Time) error {
+// transaction of the change that causes it: of the user's sessions begun in the Roster
+// session sid, or of all of them when sid is "". Its jti is chosen here, once for every
+// attempt.
+func enqueueLogout(ctx context.Context, tx *sqlstore.Tx, clientID, userID, sid string, now time.Time) error {
+	data := map[string]any{"client_id": clientID, "user_id": userID, "jti": token.Random()}
+	if sid != "" {
+		data["sid"] = sid
+	}
 	return tx.Enqueue(ctx, KindBackChannelLogout, roster.Email{ID: roster.NewID(roster.PrefixMessage), Template: KindBackChannelLogout,
-		To: clientID, Data: map[string]any{"client_id": clientID, "user_id": userID, "jti": token.Random()}}, now)
+		To: clientID, Data: data}, now)
+}
+
+// endSessions ends Roster sessions of a user — the one sessionID, or, when it is "", every
+// one but except — and with them the applications' sessions that began in them: their tokens
+// are revoked, and the applications that registered a back-channel logout URI are sent a
+// logout naming the session (sid). It returns how many Roster sessions ended.
+func (t *txn) endSessions(userID, sessionID, except string) (int64, error) {
+	n := int64(1)
+	var err error
+	if sessionID != "" {
+		err = t.DeleteSession(t.ctx, userID, sessionID)
+	} else {
+		n, err = t.DeleteUserSessions(t.ctx, userID, except)
+	}
+	if err != nil {
+		return 0, err
+	}
+	apps, err := t.OIDCSessionApps(t.ctx, userID, sessionID, except, t.now)
+	if err != nil || len(apps) == 0 {
+		return n, err
+	}
+	for _, ap := range apps {
+		if ap.LogoutURI == "" {
+			continue
+		}
+		if err := enqueueLogout(t.ctx, t.Tx, ap.ClientID, userID, ap.SessionID, t.now); err != nil {
+			return 0, err
+		}
+	}
+	_, err = t.RevokeOIDCSessions(t.ctx, userID, sessionID, except, t.now)
+	return n, err
 }
 
 // queueEndedAccessLogouts runs in every transaction that changes access, before it commits
@@ -90,7 +134,7 @@ func enqueueLogout(ctx context.Context, tx *sqlstore.Tx, clientID, userID string
 // suspension, a new organization role (entitled), a deactivation. A store role that changed
 // ends no token (the next refresh shows it). One indexed query per changed member, usually
 // finding none.
-func (a *App) queueEndedAccessLogouts(ctx context.Context, tx *sqlstore.Tx, keys []string) error {
+func (a *core) queueEndedAccessLogouts(ctx context.Context, tx *sqlstore.Tx, keys []string) error {
 	now := a.clock.Now()
 	queued := map[[2]string]bool{}
 	for _, k := range keys {
@@ -119,7 +163,7 @@ func (a *App) queueEndedAccessLogouts(ctx context.Context, tx *sqlstore.Tx, keys
 			if err != ErrOIDCGrant {
 				return err
 			}
-			if err := enqueueLogout(ctx, tx, lc.ClientID, user, now); err != nil {
+			if err := enqueueLogout(ctx, tx, lc.ClientID, user, "", now); err != nil {
 				return err
 			}
 			queued[[2]string{lc.ClientID, user}] = true
@@ -140,7 +184,7 @@ func (t *txn) queueSignOutLogouts(userID, except string) error {
 		if clientID == except {
 			continue
 		}
-		if err := enqueueLogout(t.ctx, t.Tx, clientID, userID, t.now); err != nil {
+		if err := enqueueLogout(t.ctx, t.Tx, clientID, userID, "", t.now); err != nil {
 			return err
 		}
 	}
@@ -148,8 +192,8 @@ func (t *txn) queueSignOutLogouts(userID, except string) error {
 }
 
 // ClaimLogouts leases up to limit back-channel logouts that are due, for OutboxLease.
-func (a *App) ClaimLogouts(ctx context.Context, limit int) ([]OutboundEmail, error) {
-	return a.ClaimOutbox(ctx, []string{KindBackChannelLogout}, limit)
+func (a *Outbox) ClaimLogouts(ctx context.Context, limit int) ([]OutboundEmail, error) {
+	return a.Claim(ctx, []string{KindBackChannelLogout}, limit)
 }
 
 // errLogoutGone ends a logout whose receiver answered 410 Gone: it will never take one.
@@ -160,11 +204,12 @@ var errLogoutGone = errors.New("HTTP 410 Gone")
 // 410 Gone, which the audit log records; cancelled when the client is deleted or no longer
 // has a logout URI. The URI is the client's as registered now. It returns an error only when
 // the outcome could not be recorded (the lease then runs out and the attempt is made again).
-func (a *App) DeliverLogout(ctx context.Context, m OutboundEmail) error {
+func (a *Outbox) DeliverLogout(ctx context.Context, m OutboundEmail) error {
 	clientID, _ := m.Data["client_id"].(string)
 	userID, _ := m.Data["user_id"].(string)
 	jti, _ := m.Data["jti"].(string)
-	cl, err := a.OIDCClientByID(ctx, clientID)
+	sid, _ := m.Data["sid"].(string)
+	cl, err := a.app.Clients.ByID(ctx, clientID)
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && cl.BackChannelLogoutURI == "") {
 		_, err = txValue(ctx, a.db, func(tx *sqlstore.Tx) (bool, error) {
 			return tx.EndEmail(ctx, m.ID, "cancelled", "the client is deleted or has no back-channel logout URI")
@@ -174,7 +219,7 @@ func (a *App) DeliverLogout(ctx context.Context, m OutboundEmail) error {
 	if err != nil {
 		return err
 	}
-	tok, cause := a.logoutToken(ctx, cl, userID, jti)
+	tok, cause := a.logoutToken(ctx, cl, userID, sid, jti)
 	if cause == nil {
 		cause = a.postLogout(ctx, cl.BackChannelLogoutURI, tok)
 	}
@@ -197,7 +242,7 @@ func (a *App) DeliverLogout(ctx context.Context, m OutboundEmail) error {
 }
 
 // postLogout posts a logout token to a URI; the receiver answers 200 or 204 when it took it.
-func (a *App) postLogout(ctx context.Context, uri, logoutToken string) error {
+func (a *Outbox) postLogout(ctx context.Context, uri, logoutToken string) error {
 	ctx, cancel := context.WithTimeout(ctx, logoutTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, strings.NewReader(url.Values{"logout_token": {logoutToken}}.Encode()))

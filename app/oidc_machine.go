@@ -24,10 +24,10 @@ type ClientGrant struct {
 	Permissions []roster.Permission
 }
 
-// MachineClientGrant validates a client-credentials request of an authenticated client: the
+// MachineGrant validates a client-credentials request of an authenticated client: the
 // client must be a machine client, and each scope one of its permissions.
-func (a *App) MachineClientGrant(ctx context.Context, clientID string, scopes []string) (ClientGrant, error) {
-	cl, err := a.OIDCClientByID(ctx, clientID)
+func (a *Clients) MachineGrant(ctx context.Context, clientID string, scopes []string) (ClientGrant, error) {
+	cl, err := a.ByID(ctx, clientID)
 	if err != nil {
 		return ClientGrant{}, err
 	}
@@ -50,24 +50,24 @@ func (a *App) MachineClientGrant(ctx context.Context, clientID string, scopes []
 	return g, nil
 }
 
-// IssueClientToken records a machine client's new access token; it returns its ID (the
+// IssueToken records a machine client's new access token; it returns its ID (the
 // "jti") and expiry.
-func (a *App) IssueClientToken(ctx context.Context, g ClientGrant) (Issued, error) {
-	return writeValue(ctx, a, roster.System(), func(t *txn) (Issued, error) {
+func (a *Clients) IssueToken(ctx context.Context, g ClientGrant) (Issued, error) {
+	return writeValue(ctx, a.core, roster.System(), func(t *txn) (Issued, error) {
 		res := Issued{AccessID: roster.NewID(roster.PrefixToken), ExpiresAt: t.now.Add(g.Client.AccessTokenTTL)}
 		return res, t.CreateOIDCClientToken(t.ctx, sqlstore.OIDCClientToken{ID: res.AccessID, ClientID: g.Client.ID,
 			Permissions: g.Permissions, CreatedAt: t.now, ExpiresAt: res.ExpiresAt})
 	})
 }
 
-// OIDCLiveClientToken returns a machine client's access token that is neither expired nor
+// LiveToken returns a machine client's access token that is neither expired nor
 // revoked, with its client, still a machine client: what introspection and the REST API
 // accept. A token of a deleted client or organization is gone.
-func (a *App) OIDCLiveClientToken(ctx context.Context, id string) (sqlstore.OIDCClientToken, roster.OIDCClient, error) {
+func (a *Clients) LiveToken(ctx context.Context, id string) (sqlstore.OIDCClientToken, roster.OIDCClient, error) {
 	return a.liveClientToken(ctx, a.read(), id)
 }
 
-func (a *App) liveClientToken(ctx context.Context, c *sqlstore.Conn, id string) (sqlstore.OIDCClientToken, roster.OIDCClient, error) {
+func (a *core) liveClientToken(ctx context.Context, c *sqlstore.Conn, id string) (sqlstore.OIDCClientToken, roster.OIDCClient, error) {
 	if !roster.ValidID(roster.PrefixToken, id) {
 		return sqlstore.OIDCClientToken{}, roster.OIDCClient{}, ErrOIDCGrant
 	}
@@ -103,7 +103,7 @@ func ClientTokenPermissions(t sqlstore.OIDCClientToken, cl roster.OIDCClient) []
 // clientActorAccess computes what a machine client's token holds in an organization: nothing
 // outside the client's own, and nothing once the token, the client or the organization is
 // gone (read afresh, inside the caller's transaction when there is one).
-func (a *App) clientActorAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, actor roster.Actor, orgID string) (roster.Access, error) {
+func (a *core) clientActorAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, actor roster.Actor, orgID string) (roster.Access, error) {
 	none := roster.NewAccess(orgID, "", "", "", nil, cat)
 	if orgID != actor.ClientOrgID {
 		return none, nil
@@ -121,7 +121,7 @@ func (a *App) clientActorAccess(ctx context.Context, c *sqlstore.Conn, cat *rost
 // clientChecks lets a machine client ask /v1/check about its own organization only, and
 // only with the right to see who is there: org.settings.read, or, for a store question,
 // store.members.read in that store. Anything outside its organization does not exist.
-func (a *App) clientChecks(ctx context.Context, actor roster.Actor, res []CheckResult) error {
+func (a *Access) clientChecks(ctx context.Context, actor roster.Actor, res []CheckResult) error {
 	c := a.read()
 	cat, err := a.catalog(ctx, c)
 	if err != nil {
@@ -147,7 +147,7 @@ func (a *App) clientChecks(ctx context.Context, actor roster.Actor, res []CheckR
 
 // revokeClientToken revokes a machine client's access token at its request (RFC 7009); a
 // token of another client, or none, is left alone.
-func (a *App) revokeClientToken(ctx context.Context, clientID, tokenID string) error {
+func (a *OIDC) revokeClientToken(ctx context.Context, clientID, tokenID string) error {
 	t, err := a.read().OIDCClientToken(ctx, tokenID)
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && t.ClientID != clientID) {
 		return nil

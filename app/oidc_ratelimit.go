@@ -33,12 +33,12 @@ type TokenRequest struct {
 
 // tokenKeys returns the key of the request's failures and, when a client is proven or named
 // (public), the key of its requests ("" for none).
-func (a *App) tokenKeys(ctx context.Context, r TokenRequest, proven bool) (failures, requests string) {
+func (a *OIDC) tokenKeys(ctx context.Context, r TokenRequest, proven bool) (failures, requests string) {
 	ipKey := "ip:" + r.IP
 	if r.ClientID == "" {
 		return ipKey, ""
 	}
-	cl, err := a.OIDCClientByID(ctx, r.ClientID)
+	cl, err := a.app.Clients.ByID(ctx, r.ClientID)
 	switch {
 	case err != nil:
 		return ipKey, ""
@@ -51,10 +51,10 @@ func (a *App) tokenKeys(ctx context.Context, r TokenRequest, proven bool) (failu
 	return "client:" + cl.ID, "client:" + cl.ID
 }
 
-// OIDCTokenAttempt says whether a token request may be served now: nil, or a rate-limited
+// TokenAttempt says whether a token request may be served now: nil, or a rate-limited
 // error with the wait. The address is checked, and the client it names as if proven: a
 // client past its budget waits whoever asks in its name.
-func (a *App) OIDCTokenAttempt(ctx context.Context, r TokenRequest) error {
+func (a *OIDC) TokenAttempt(ctx context.Context, r TokenRequest) error {
 	now := a.clock.Now()
 	wait := a.tokenFailures.wait("ip:"+r.IP, now)
 	if r.ClientID != "" {
@@ -70,9 +70,9 @@ func (a *App) OIDCTokenAttempt(ctx context.Context, r TokenRequest) error {
 	return nil
 }
 
-// OIDCTokenServed counts a token request once answered: proven says the client's secret was
+// TokenServed counts a token request once answered: proven says the client's secret was
 // right, refused that the request was refused.
-func (a *App) OIDCTokenServed(ctx context.Context, r TokenRequest, proven, refused bool) {
+func (a *OIDC) TokenServed(ctx context.Context, r TokenRequest, proven, refused bool) {
 	now := a.clock.Now()
 	f, q := a.tokenKeys(ctx, r, proven)
 	if q != "" {

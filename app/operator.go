@@ -10,6 +10,10 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// Operator is what the instance's operators do: the first set-up, every organization and user,
+// store credits, service tokens.
+type Operator struct{ *core }
+
 // requireOperator lets only operators (and Roster's own command line) through.
 func requireOperator(actor roster.Actor) error {
 	if actor.Operator && (actor.Kind == roster.ActorUser || actor.Kind == roster.ActorSystem) {
@@ -21,8 +25,8 @@ func requireOperator(actor roster.Actor) error {
 	return roster.Forbidden("this is for operators of the instance")
 }
 
-// AdminOrganizations lists every organization with its counts (operators).
-func (a *App) AdminOrganizations(ctx context.Context, actor roster.Actor, query, cursor string, limit int) (Page[roster.OrganizationSummary], error) {
+// Organizations lists every organization with its counts (operators).
+func (a *Operator) Organizations(ctx context.Context, actor roster.Actor, query, cursor string, limit int) (Page[roster.OrganizationSummary], error) {
 	if err := requireOperator(actor); err != nil {
 		return Page[roster.OrganizationSummary]{}, err
 	}
@@ -43,7 +47,7 @@ func (a *App) AdminOrganizations(ctx context.Context, actor roster.Actor, query,
 
 // SetStoreCredits sets how many active stores an organization may have (operators). It
 // cannot go below the active stores: those would have to be archived first.
-func (a *App) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID string, credits int) (roster.Organization, error) {
+func (a *Operator) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID string, credits int) (roster.Organization, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.Organization{}, err
 	}
@@ -53,7 +57,7 @@ func (a *App) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID str
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return roster.Organization{}, roster.NotFound("organization")
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Organization, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Organization, error) {
 		var org roster.Organization
 		var err error
 		if org, err = t.LockOrganization(t.ctx, orgID); err != nil {
@@ -77,8 +81,8 @@ func (a *App) SetStoreCredits(ctx context.Context, actor roster.Actor, orgID str
 	})
 }
 
-// AdminUsers lists every user (operators).
-func (a *App) AdminUsers(ctx context.Context, actor roster.Actor, query string, status roster.UserStatus, cursor string, limit int) (Page[roster.User], error) {
+// Users lists every user (operators).
+func (a *Operator) Users(ctx context.Context, actor roster.Actor, query string, status roster.UserStatus, cursor string, limit int) (Page[roster.User], error) {
 	if err := requireOperator(actor); err != nil {
 		return Page[roster.User]{}, err
 	}
@@ -103,7 +107,7 @@ func (a *App) AdminUsers(ctx context.Context, actor roster.Actor, query string, 
 // OwnersAmong tells which of the given users own an organization (operators): they cannot be
 // deactivated until they hand their organizations over, so the operator's list says so
 // instead of offering it.
-func (a *App) OwnersAmong(ctx context.Context, actor roster.Actor, userIDs []string) (map[string]bool, error) {
+func (a *Operator) OwnersAmong(ctx context.Context, actor roster.Actor, userIDs []string) (map[string]bool, error) {
 	if err := requireOperator(actor); err != nil {
 		return nil, err
 	}
@@ -120,7 +124,7 @@ func (a *App) OwnersAmong(ctx context.Context, actor roster.Actor, userIDs []str
 }
 
 // adminUser finds a user for an operator action; IDs and addresses both work.
-func (a *App) adminUser(t *txn, idOrEmail string) (roster.User, error) {
+func (a *Operator) adminUser(t *txn, idOrEmail string) (roster.User, error) {
 	if roster.ValidID(roster.PrefixUser, idOrEmail) {
 		return t.User(t.ctx, idOrEmail)
 	}
@@ -135,11 +139,11 @@ func (a *App) adminUser(t *txn, idOrEmail string) (roster.User, error) {
 // DeactivateUser stops a user from signing in anywhere (operators): every session ends at
 // once and their API keys are revoked (reactivation brings none back). An owner must hand
 // their organizations over first.
-func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
+func (a *Operator) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		var u roster.User
 		var err error
 		if u, err = a.adminUser(t, idOrEmail); err != nil {
@@ -180,11 +184,11 @@ func (a *App) DeactivateUser(ctx context.Context, actor roster.Actor, idOrEmail 
 }
 
 // ReactivateUser lets a deactivated user sign in again (operators).
-func (a *App) ReactivateUser(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
+func (a *Operator) ReactivateUser(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		var u roster.User
 		var err error
 		if u, err = a.adminUser(t, idOrEmail); err != nil {
@@ -210,7 +214,7 @@ type CreatedSecret struct {
 
 // CreateServiceToken makes an instance token for the host application to call the check
 // API (operators and the command line). Its secret is shown once and stored hashed.
-func (a *App) CreateServiceToken(ctx context.Context, actor roster.Actor, name string) (CreatedSecret, error) {
+func (a *Operator) CreateServiceToken(ctx context.Context, actor roster.Actor, name string) (CreatedSecret, error) {
 	if err := requireOperator(actor); err != nil {
 		return CreatedSecret{}, err
 	}
@@ -230,7 +234,7 @@ func (a *App) CreateServiceToken(ctx context.Context, actor roster.Actor, name s
 }
 
 // ServiceTokens lists the instance tokens (operators).
-func (a *App) ServiceTokens(ctx context.Context, actor roster.Actor) ([]roster.ServiceToken, error) {
+func (a *Operator) ServiceTokens(ctx context.Context, actor roster.Actor) ([]roster.ServiceToken, error) {
 	if err := requireOperator(actor); err != nil {
 		return nil, err
 	}
@@ -238,7 +242,7 @@ func (a *App) ServiceTokens(ctx context.Context, actor roster.Actor) ([]roster.S
 }
 
 // RevokeServiceToken stops an instance token (operators).
-func (a *App) RevokeServiceToken(ctx context.Context, actor roster.Actor, id string) error {
+func (a *Operator) RevokeServiceToken(ctx context.Context, actor roster.Actor, id string) error {
 	if err := requireOperator(actor); err != nil {
 		return err
 	}
@@ -273,15 +277,15 @@ const setupLinkTTL = 24 * time.Hour
 
 // SetupPending reports whether the instance still has no operator: the first start's setup
 // link (printed in the log) or "roster admin create-operator" has not been used yet.
-func (a *App) SetupPending(ctx context.Context) (bool, error) {
+func (a *Operator) SetupPending(ctx context.Context) (bool, error) {
 	n, err := a.read().CountOperators(ctx)
 	return n == 0, err
 }
 
 // SetupLink returns a new one-time link to create the first operator while the instance has
 // none, and "" once it has one. Each call voids the links made before.
-func (a *App) SetupLink(ctx context.Context) (string, error) {
-	return writeValue(ctx, a, roster.System(), func(t *txn) (string, error) {
+func (a *Operator) SetupLink(ctx context.Context) (string, error) {
+	return writeValue(ctx, a.core, roster.System(), func(t *txn) (string, error) {
 		n, err := t.CountOperators(t.ctx)
 		if err != nil || n > 0 {
 			return "", err
@@ -294,13 +298,13 @@ func (a *App) SetupLink(ctx context.Context) (string, error) {
 			CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
 			return "", err
 		}
-		return a.Link(a.cfg.Pages.Setup, url.Values{"token": {plain}}), nil
+		return a.app.Link(a.cfg.Pages.Setup, url.Values{"token": {plain}}), nil
 	})
 }
 
 // CompleteSetup creates the first operator through the setup link: a new account, or an
 // existing one whose password is given, is made operator. The link works once.
-func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret string, in SignupInput) (roster.User, error) {
+func (a *Operator) CompleteSetup(ctx context.Context, actor roster.Actor, secret string, in SignupInput) (roster.User, error) {
 	bad := roster.Errorf(roster.ETokenInvalid, "this setup link is invalid, used or expired; restart Roster for a new one")
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.User{}, bad
@@ -336,7 +340,7 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 	default:
 		return roster.User{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		u := existing // each attempt starts from the user read or made before the transaction
 		if _, err := t.ConsumeUserToken(t.ctx, roster.TokenOperatorSetup, token.Hash(secret), t.now); err != nil {
 			if roster.ErrorCode(err) == roster.ENotFound {
@@ -367,7 +371,7 @@ func (a *App) CompleteSetup(ctx context.Context, actor roster.Actor, secret stri
 // CreateOperator makes a user operator from the command line: an existing account is
 // promoted; for a new address an account is created and a one-time link to choose its
 // password is returned (printed on the operator's terminal, never emailed with a password).
-func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name string) (roster.User, string, error) {
+func (a *Operator) CreateOperator(ctx context.Context, actor roster.Actor, addr, name string) (roster.User, string, error) {
 	if err := requireOperator(actor); err != nil {
 		return roster.User{}, "", err
 	}
@@ -379,7 +383,7 @@ func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name
 		u    roster.User
 		link string
 	}
-	c, err := writeValue(ctx, a, actor, func(t *txn) (created, error) {
+	c, err := writeValue(ctx, a.core, actor, func(t *txn) (created, error) {
 		var u roster.User
 		var link string
 		name := name // each attempt starts from the name given
@@ -407,7 +411,7 @@ func (a *App) CreateOperator(ctx context.Context, actor roster.Actor, addr, name
 				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
 				return created{}, err
 			}
-			link = a.Link(a.cfg.Pages.SetPassword, url.Values{"token": {plain}})
+			link = a.app.Link(a.cfg.Pages.SetPassword, url.Values{"token": {plain}})
 		default:
 			return created{}, err
 		}

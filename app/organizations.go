@@ -6,6 +6,10 @@ import (
 	"github.com/rosterhq/roster"
 )
 
+// Organizations creates, edits, hands over and deletes organizations, and keeps their policy
+// (policy.go), logo (images.go) and usage (usage.go).
+type Organizations struct{ *core }
+
 // OrganizationInput is an organization's name and details, as created or edited.
 type OrganizationInput struct {
 	Name    string
@@ -42,9 +46,9 @@ func detailsMap(o roster.Organization) map[string]any {
 		"region": d.Region, "country": d.Country}
 }
 
-// CreateOrganization creates an organization whose owner is the actor, with the instance's
+// Create creates an organization whose owner is the actor, with the instance's
 // default store credits.
-func (a *App) CreateOrganization(ctx context.Context, actor roster.Actor, in OrganizationInput) (roster.Organization, error) {
+func (a *Organizations) Create(ctx context.Context, actor roster.Actor, in OrganizationInput) (roster.Organization, error) {
 	if err := requireUser(actor); err != nil {
 		return roster.Organization{}, err
 	}
@@ -52,7 +56,7 @@ func (a *App) CreateOrganization(ctx context.Context, actor roster.Actor, in Org
 	if err != nil {
 		return roster.Organization{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Organization, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Organization, error) {
 		if u, err := t.LockUser(t.ctx, actor.UserID); err != nil { // against a concurrent deactivation
 			return roster.Organization{}, err
 		} else if u.Status != roster.UserActive {
@@ -79,7 +83,7 @@ type OrganizationView struct {
 }
 
 // Organization returns an organization the actor belongs to.
-func (a *App) Organization(ctx context.Context, actor roster.Actor, orgID string) (OrganizationView, error) {
+func (a *Organizations) Get(ctx context.Context, actor roster.Actor, orgID string) (OrganizationView, error) {
 	s, err := a.orgScope(ctx, a.read(), actor, orgID, false)
 	if err == nil {
 		err = s.require(roster.PermOrgRead)
@@ -90,14 +94,14 @@ func (a *App) Organization(ctx context.Context, actor roster.Actor, orgID string
 	return OrganizationView{Organization: s.org, Access: s.acc}, nil
 }
 
-// UpdateOrganization edits an organization's name and details (owner), and returns it with
+// Update edits an organization's name and details (owner), and returns it with
 // the actor's access.
-func (a *App) UpdateOrganization(ctx context.Context, actor roster.Actor, orgID string, in OrganizationInput) (OrganizationView, error) {
+func (a *Organizations) Update(ctx context.Context, actor roster.Actor, orgID string, in OrganizationInput) (OrganizationView, error) {
 	in, err := in.validate()
 	if err != nil {
 		return OrganizationView{}, err
 	}
-	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) (OrganizationView, error) {
+	return orgWriteValue(ctx, a.core, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) (OrganizationView, error) {
 		org := s.org
 		org.Name, org.Details, org.UpdatedAt = in.Name, in.Details, t.now
 		if err := t.UpdateOrganization(t.ctx, org, t.now); err != nil {
@@ -108,10 +112,10 @@ func (a *App) UpdateOrganization(ctx context.Context, actor roster.Actor, orgID 
 	})
 }
 
-// DeleteOrganization deletes an organization (owner only, with their password): its stores,
+// Delete deletes an organization (owner only, with their password): its stores,
 // memberships, store memberships, invitations, roles, API keys and logos are deleted with
 // it. User accounts stay, and so does the audit log.
-func (a *App) DeleteOrganization(ctx context.Context, actor roster.Actor, orgID, pw string) error {
+func (a *Organizations) Delete(ctx context.Context, actor roster.Actor, orgID, pw string) error {
 	if err := a.precheck(ctx, actor, orgID, roster.PermOrgDelete); err != nil {
 		return err
 	}
@@ -133,7 +137,7 @@ func (a *App) DeleteOrganization(ctx context.Context, actor roster.Actor, orgID,
 // TransferOwnership hands an organization to one of its admins; the old owner becomes an
 // admin. Only the owner may, with their password, and only to an active admin. Both changes
 // happen in one transaction with the organization locked, so there is always exactly one owner.
-func (a *App) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, newOwnerID, pw string) error {
+func (a *Organizations) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, newOwnerID, pw string) error {
 	if err := a.precheck(ctx, actor, orgID, roster.PermOrgTransfer); err != nil {
 		return err
 	}
@@ -170,7 +174,7 @@ func (a *App) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, 
 }
 
 // notifyOwnershipTransferred tells both people that ownership moved.
-func (a *App) notifyOwnershipTransferred(t *txn, org roster.Organization, fromID, toID string) error {
+func (a *Organizations) notifyOwnershipTransferred(t *txn, org roster.Organization, fromID, toID string) error {
 	from, err := t.User(t.ctx, fromID)
 	if err != nil {
 		return err
@@ -189,7 +193,7 @@ func (a *App) notifyOwnershipTransferred(t *txn, org roster.Organization, fromID
 }
 
 // member reads a membership inside a transaction; malformed IDs are simply not found.
-func (a *App) member(t *txn, orgID, userID string) (roster.Membership, error) {
+func (a *core) member(t *txn, orgID, userID string) (roster.Membership, error) {
 	if !roster.ValidID(roster.PrefixUser, userID) {
 		return roster.Membership{}, roster.NotFound("member")
 	}
@@ -208,7 +212,7 @@ func mergeMaps(ms ...map[string]any) map[string]any {
 
 // precheck refuses, before any password is checked, an actor who may not act on the
 // organization at all; the transaction checks again under lock.
-func (a *App) precheck(ctx context.Context, actor roster.Actor, orgID string, perm roster.Permission) error {
+func (a *Organizations) precheck(ctx context.Context, actor roster.Actor, orgID string, perm roster.Permission) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}

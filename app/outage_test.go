@@ -88,21 +88,21 @@ func TestIndexOutage(t *testing.T) {
 		_, other := env.User(t, "Bob")
 		env.Join(t, owner, org.ID, m, roster.OrgMember)
 		env.Join(t, owner, org.ID, other, roster.OrgMember)
-		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 		if err != nil {
 			t.Fatal(err)
 		}
 		q := app.CheckInput{UserID: m.ID, OrgID: org.ID, Permission: roster.PermOrgRead}
 		unavailable := func(a *app.App, host roster.Actor, q app.CheckInput) {
 			t.Helper()
-			_, err := a.Check(ctx, host, q)
+			_, err := a.Access.Check(ctx, host, q)
 			if e := roster.AsError(err); e == nil || e.Code != roster.EUnavailable || e.RetryAfter <= 0 {
 				t.Fatalf("check during the outage: %v, want unavailable with Retry-After", err)
 			}
 		}
 		allowed := func(a *app.App, host roster.Actor, q app.CheckInput) {
 			t.Helper()
-			if r, err := a.Check(ctx, host, q); err != nil || !r.Allowed {
+			if r, err := a.Access.Check(ctx, host, q); err != nil || !r.Allowed {
 				t.Fatalf("check: %+v %v", r, err)
 			}
 		}
@@ -111,7 +111,7 @@ func TestIndexOutage(t *testing.T) {
 			// One node, no listener: a database that does not answer means 503.
 			db := testenv.OpenDB(t, env.URL)
 			a := app.New(db, testenv.Config(), env.Clock, testenv.Logger(t))
-			host, err := a.Authenticate(ctx, svc.Secret, "", "")
+			host, err := a.Auth.Authenticate(ctx, svc.Secret, "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,14 +123,14 @@ func TestIndexOutage(t *testing.T) {
 
 		// The node's pool fails but its listener is connected: what the index holds answers.
 		n1 := startNode(t, env, env.URL)
-		host1, err := n1.app.Authenticate(ctx, svc.Secret, "", "")
+		host1, err := n1.app.Auth.Authenticate(ctx, svc.Secret, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		allowed(n1.app, host1, q)
 		_ = n1.db.Close()
 		allowed(n1.app, host1, q)
-		if _, err := n1.app.Check(ctx, host1, app.CheckInput{UserID: other.ID, OrgID: org.ID, Permission: roster.PermOrgRead}); err == nil {
+		if _, err := n1.app.Access.Check(ctx, host1, app.CheckInput{UserID: other.ID, OrgID: org.ID, Permission: roster.PermOrgRead}); err == nil {
 			t.Fatal("a check the index does not hold was answered without the database")
 		}
 
@@ -142,16 +142,16 @@ func TestIndexOutage(t *testing.T) {
 		p := newProxy(t, u.Host)
 		u.Host = p.ln.Addr().String()
 		n2 := startNode(t, env, u.String())
-		host2, err := n2.app.Authenticate(ctx, svc.Secret, "", "")
+		host2, err := n2.app.Auth.Authenticate(ctx, svc.Secret, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		allowed(n2.app, host2, q)
 		p.cut()
-		waitFor(t, func() bool { return !n2.app.IndexStats().Trusted })
+		waitFor(t, func() bool { return !n2.app.Access.IndexStats().Trusted })
 		unavailable(n2.app, host2, q)
 		p.restore()
-		waitFor(t, func() bool { return n2.app.IndexStats().Trusted })
+		waitFor(t, func() bool { return n2.app.Access.IndexStats().Trusted })
 		allowed(n2.app, host2, q)
 	})
 }

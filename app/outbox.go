@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -14,6 +13,11 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 	"github.com/rosterhq/roster/token"
 )
+
+// Outbox is the work committed for later: emails, and back-channel logouts (oidc_logout.go),
+// claimed under a lease by the workers, and the bells that wake them. Webhook deliveries share its
+// table and leases but live with Webhooks.
+type Outbox struct{ *core }
 
 // The outbox rules: how a claimed email gets its one-time link, how long a worker holds it,
 // and when delivery is retried or given up. The delivery loop lives in package outbox, the
@@ -59,19 +63,6 @@ func Backoff(attempts int) time.Duration {
 	return min(time.Minute<<(attempts-1), maxBackoff)
 }
 
-// mailState is the app's side of mail delivery: without SMTP, the development mailbox.
-type mailState struct {
-	mailbox atomic.Pointer[mail.Mailbox]
-
-	// Password reset requests, limited per IP address and per address in each process; the
-	// database limits the links one account receives across processes.
-	resetIP, resetAddr *rateLimiter
-}
-
-func newMailState() mailState {
-	return mailState{resetIP: newRateLimiter(10, time.Minute), resetAddr: newRateLimiter(5, time.Hour)}
-}
-
 // bell wakes every loop that waits on it: ring closes the channel wait returned.
 type bell struct {
 	mu sync.Mutex
@@ -100,7 +91,7 @@ func (b *bell) ring() {
 // (sqlstore.WakeEmail, WakeWebhook, WakeEvent): in this process, or, on PostgreSQL while
 // Listen runs, in any other. Every loop that waits on it wakes. Take the channel before
 // looking for work, then wait on it: a commit in between closes it, so nothing is missed.
-func (a *App) Wake(kind string) <-chan struct{} {
+func (a *Outbox) Wake(kind string) <-chan struct{} {
 	b := a.bells[kind]
 	if b == nil {
 		return nil // an unknown kind never wakes
@@ -110,15 +101,15 @@ func (a *App) Wake(kind string) <-chan struct{} {
 
 // SetMailbox tells the app that emails go to the development mailbox (no SMTP configured),
 // so that operators can read it.
-func (a *App) SetMailbox(m *mail.Mailbox) { a.mail.mailbox.Store(m) }
+func (a *Outbox) SetMailbox(m *mail.Mailbox) { a.mailbox.Store(m) }
 
 // Mailbox returns the development mailbox's messages, newest first (operators). Without it
 // (SMTP is configured), the answer is not_found.
-func (a *App) Mailbox(ctx context.Context, actor roster.Actor) ([]mail.Message, error) {
+func (a *Outbox) Mailbox(ctx context.Context, actor roster.Actor) ([]mail.Message, error) {
 	if err := requireOperator(actor); err != nil {
 		return nil, err
 	}
-	m := a.mail.mailbox.Load()
+	m := a.mailbox.Load()
 	if m == nil {
 		return nil, roster.Errorf(roster.ENotFound, "the development mailbox is off: this instance sends email over SMTP")
 	}
@@ -133,7 +124,7 @@ type OutboundEmail struct {
 	Link       string
 	Attempts   int
 	CreatedAt  time.Time
-	LeaseUntil time.Time // the lease this claim holds, for RenewLease
+	LeaseUntil time.Time // the lease this claim holds, for Outbox.RenewLease
 	// A webhook delivery's endpoint and the organization of its event: its order.
 	EndpointID, EventOrg string
 	// MessageID is the email's Message-ID (without angle brackets): the outbox ID at the
@@ -158,7 +149,7 @@ func linkTTL(p roster.TokenPurpose) time.Duration {
 }
 
 // linkPath is the page a one-time link opens.
-func (a *App) linkPath(p roster.TokenPurpose) string {
+func (a *Outbox) linkPath(p roster.TokenPurpose) string {
 	switch p {
 	case roster.TokenVerifyEmail:
 		return a.cfg.Pages.VerifyEmail
@@ -168,18 +159,18 @@ func (a *App) linkPath(p roster.TokenPurpose) string {
 	return a.cfg.Pages.SetPassword
 }
 
-// ClaimEmails leases up to limit due emails for this worker (see ClaimOutbox).
-func (a *App) ClaimEmails(ctx context.Context, limit int) ([]OutboundEmail, error) {
-	return a.ClaimOutbox(ctx, []string{KindEmail}, limit)
+// ClaimEmails leases up to limit due emails for this worker (see Outbox.Claim).
+func (a *Outbox) ClaimEmails(ctx context.Context, limit int) ([]OutboundEmail, error) {
+	return a.Claim(ctx, []string{KindEmail}, limit)
 }
 
-// ClaimOutbox leases up to limit due messages of the given kinds for this worker, for
+// Claim leases up to limit due messages of the given kinds for this worker, for
 // OutboxLease. Emails get their one-time link, when they carry one: a new token whose hash
 // replaces the stored one (voiding any link sent before), its lifetime starting now. An email
 // whose link is no longer usable (the invitation was accepted, cancelled or resent; the link
 // was used or replaced) is cancelled instead of sent. Several workers, in several processes,
 // never claim the same message.
-func (a *App) ClaimOutbox(ctx context.Context, kinds []string, limit int) ([]OutboundEmail, error) {
+func (a *Outbox) Claim(ctx context.Context, kinds []string, limit int) ([]OutboundEmail, error) {
 	return txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]OutboundEmail, error) {
 		var out []OutboundEmail
 		now := a.clock.Now()
@@ -215,9 +206,9 @@ func (a *App) ClaimOutbox(ctx context.Context, kinds []string, limit int) ([]Out
 }
 
 // RenewLease extends the lease of claimed messages that this worker still holds (the lease
-// held, from ClaimOutbox or the last renewal), and returns the new lease and the IDs it kept.
+// held, from Outbox.Claim or the last renewal), and returns the new lease and the IDs it kept.
 // A message missing from kept ran out of its lease and may be another worker's now.
-func (a *App) RenewLease(ctx context.Context, ids []string, held time.Time) (time.Time, []string, error) {
+func (a *Outbox) RenewLease(ctx context.Context, ids []string, held time.Time) (time.Time, []string, error) {
 	lease := a.clock.Now().Add(OutboxLease)
 	kept, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]string, error) {
 		return tx.RenewLease(ctx, ids, held, lease)
@@ -227,7 +218,7 @@ func (a *App) RenewLease(ctx context.Context, ids []string, held time.Time) (tim
 
 // brand gives an email about an organization that organization's current logo
 // (data["org_logo_url"]): the logo at sending time, whatever it was when the email was written.
-func (a *App) brand(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail) error {
+func (a *Outbox) brand(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail) error {
 	if e.OrgID == "" {
 		return nil
 	}
@@ -238,14 +229,14 @@ func (a *App) brand(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail) erro
 	if err != nil {
 		return err
 	}
-	if url := a.OrganizationLogoURL(org); url != "" {
+	if url := a.app.Organizations.LogoURL(org); url != "" {
 		e.Data["org_logo_url"] = url
 	}
 	return nil
 }
 
 // messageID is the Message-ID of an email: its outbox ID at the host of ROSTER_BASE_URL.
-func (a *App) messageID(e OutboundEmail) string {
+func (a *Outbox) messageID(e OutboundEmail) string {
 	host := "localhost"
 	if a.cfg.BaseURL != nil && a.cfg.BaseURL.Hostname() != "" {
 		host = a.cfg.BaseURL.Hostname()
@@ -261,7 +252,7 @@ func (a *App) messageID(e OutboundEmail) string {
 
 // mintLink gives a claimed email its one-time link, if it carries one. It reports false
 // when the link is no longer usable.
-func (a *App) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, now time.Time) (bool, error) {
+func (a *Outbox) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, now time.Time) (bool, error) {
 	if e.LinkKind == "" {
 		return true, nil
 	}
@@ -295,14 +286,14 @@ func (a *App) mintLink(ctx context.Context, tx *sqlstore.Tx, e *OutboundEmail, n
 }
 
 // EmailSent records that an email was handed to the mail server.
-func (a *App) EmailSent(ctx context.Context, id string) error {
+func (a *Outbox) EmailSent(ctx context.Context, id string) error {
 	return a.db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.MarkEmailSent(ctx, id, a.clock.Now()) })
 }
 
 // EmailFailed records a failed attempt. A temporary failure is retried after Backoff; a
 // permanent one, or the last attempt, fails the email for good: an invitation then shows
 // "email could not be delivered" and its inviter is told, and the audit log records it.
-func (a *App) EmailFailed(ctx context.Context, e OutboundEmail, cause error, permanent bool) error {
+func (a *Outbox) EmailFailed(ctx context.Context, e OutboundEmail, cause error, permanent bool) error {
 	msg := truncate(cause.Error(), 500)
 	err := a.write(ctx, roster.System(), func(t *txn) error {
 		if !permanent && e.Attempts < OutboxMaxAttempts {
@@ -329,7 +320,7 @@ func (a *App) EmailFailed(ctx context.Context, e OutboundEmail, cause error, per
 }
 
 // notifyUndeliverable tells an inviter that their invitation's email bounced.
-func (a *App) notifyUndeliverable(t *txn, e OutboundEmail) error {
+func (a *Outbox) notifyUndeliverable(t *txn, e OutboundEmail) error {
 	inv, err := t.Invitation(t.ctx, e.LinkRef)
 	if roster.ErrorCode(err) == roster.ENotFound || (err == nil && inv.InvitedBy == "") {
 		return nil
@@ -350,8 +341,8 @@ func (a *App) notifyUndeliverable(t *txn, e OutboundEmail) error {
 
 // tokenLink is an emailed link: the page, its token first, then the email's language, so
 // that the page it opens speaks the language the email was written in.
-func (a *App) tokenLink(path, token, locale string) string {
-	link := a.Link(path, url.Values{"token": {token}})
+func (a *Outbox) tokenLink(path, token, locale string) string {
+	link := a.app.Link(path, url.Values{"token": {token}})
 	if roster.ValidLocale(locale) {
 		link += "&lang=" + url.QueryEscape(locale)
 	}

@@ -12,7 +12,7 @@ import (
 // first password of a user created directly. The link works once and only before it expires;
 // using it proves the address, and ends every session of the user. A reset also revokes every
 // API key of the user, in every organization.
-func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secret, pw string) (roster.User, error) {
+func (a *Accounts) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secret, pw string) (roster.User, error) {
 	bad := roster.Errorf(roster.ETokenInvalid, "this link is invalid, already used or expired; ask for a new one")
 	if !token.WellFormed(token.PrefixLink, secret) {
 		return roster.User{}, bad
@@ -46,7 +46,7 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 	if err != nil {
 		return roster.User{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.User, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
 		u := u // each attempt starts from the user read before the transaction
 		if _, err := t.ConsumeUserToken(t.ctx, tok.Purpose, hash, t.now); err != nil {
 			if roster.ErrorCode(err) == roster.ENotFound {
@@ -60,7 +60,7 @@ func (a *App) SetPasswordWithLink(ctx context.Context, actor roster.Actor, secre
 		if err := t.SetEmailVerified(t.ctx, u.ID, t.now); err != nil {
 			return roster.User{}, err
 		}
-		if _, err := t.DeleteUserSessions(t.ctx, u.ID, ""); err != nil {
+		if _, err := t.endSessions(u.ID, "", ""); err != nil {
 			return roster.User{}, err
 		}
 		if err := t.ClearLoginFailures(t.ctx, loginKey(u.Email)); err != nil {

@@ -18,7 +18,7 @@ func requirePermissionAdmin(actor roster.Actor) error {
 
 // Permissions returns the catalog, Roster's permissions first, then the host application's
 // by key: what custom roles may hold. Anyone signed in may read it.
-func (a *App) Permissions(ctx context.Context, actor roster.Actor) ([]roster.PermissionInfo, error) {
+func (a *Roles) Permissions(ctx context.Context, actor roster.Actor) ([]roster.PermissionInfo, error) {
 	if actor.Kind == roster.ActorAnonymous || actor.Kind == "" {
 		return nil, roster.Errorf(roster.EUnauthenticated, "log in first")
 	}
@@ -76,7 +76,7 @@ func permissionMap(p roster.PermissionInfo) map[string]any {
 // and built-in role defaults (service tokens and operators). It reports whether it is new.
 // The change counts from everyone's next request: built-in roles member and viewer gain or
 // lose it according to the defaults, custom roles hold it only when they list it.
-func (a *App) PutPermission(ctx context.Context, actor roster.Actor, in PermissionInput) (roster.PermissionInfo, bool, error) {
+func (a *Roles) PutPermission(ctx context.Context, actor roster.Actor, in PermissionInput) (roster.PermissionInfo, bool, error) {
 	if err := requirePermissionAdmin(actor); err != nil {
 		return roster.PermissionInfo{}, false, err
 	}
@@ -84,13 +84,13 @@ func (a *App) PutPermission(ctx context.Context, actor roster.Actor, in Permissi
 	if err != nil {
 		return roster.PermissionInfo{}, false, err
 	}
-	created, err := writeValue(ctx, a, actor, func(t *txn) (bool, error) {
+	created, err := writeValue(ctx, a.core, actor, func(t *txn) (bool, error) {
 		return a.putPermission(t, info)
 	})
 	return info, created, err
 }
 
-func (a *App) putPermission(t *txn, info roster.PermissionInfo) (bool, error) {
+func (a *Roles) putPermission(t *txn, info roster.PermissionInfo) (bool, error) {
 	before, err := t.HostPermission(t.ctx, info.Key)
 	created := roster.ErrorCode(err) == roster.ENotFound
 	if err != nil && !created {
@@ -111,7 +111,7 @@ func (a *App) putPermission(t *txn, info roster.PermissionInfo) (bool, error) {
 
 // PutPermissions registers several host permissions in one transaction: all or none. It is
 // how ROSTER_PERMISSIONS_FILE is applied at start. Permissions not listed stay registered.
-func (a *App) PutPermissions(ctx context.Context, actor roster.Actor, in []PermissionInput) (created, updated int, err error) {
+func (a *Roles) PutPermissions(ctx context.Context, actor roster.Actor, in []PermissionInput) (created, updated int, err error) {
 	if err := requirePermissionAdmin(actor); err != nil {
 		return 0, 0, err
 	}
@@ -133,7 +133,7 @@ func (a *App) PutPermissions(ctx context.Context, actor roster.Actor, in []Permi
 		seen[infos[i].Key] = true
 	}
 	type counts struct{ created, updated int }
-	n, err := writeValue(ctx, a, actor, func(t *txn) (counts, error) {
+	n, err := writeValue(ctx, a.core, actor, func(t *txn) (counts, error) {
 		var n counts
 		for _, info := range infos {
 			before, err := t.HostPermission(t.ctx, info.Key)
@@ -160,7 +160,7 @@ func (a *App) PutPermissions(ctx context.Context, actor roster.Actor, in []Permi
 // and operators). One still held by custom roles is refused with permission_in_use and the
 // list of those roles, unless force is set: then it is removed from those roles too, in the
 // same transaction. It returns the roles that lost it.
-func (a *App) DeletePermission(ctx context.Context, actor roster.Actor, key roster.Permission, force bool) ([]roster.Role, error) {
+func (a *Roles) DeletePermission(ctx context.Context, actor roster.Actor, key roster.Permission, force bool) ([]roster.Role, error) {
 	if err := requirePermissionAdmin(actor); err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (a *App) DeletePermission(ctx context.Context, actor roster.Actor, key rost
 	if !roster.ValidPermissionKey(string(key)) {
 		return nil, roster.NotFound("permission")
 	}
-	return writeValue(ctx, a, actor, func(t *txn) ([]roster.Role, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) ([]roster.Role, error) {
 		before, err := t.HostPermission(t.ctx, key)
 		if err != nil {
 			return nil, err

@@ -26,7 +26,7 @@ func TestRetriedAcceptKeepsItsWork(t *testing.T) {
 		f.invite(t, mu.Email, app.StoreGrantInput{StoreID: f.a.ID, RoleID: roster.StoreRoleMember})
 		tok := f.link(t, mu.Email)
 		env.DB.FailNextCommits(1)
-		res, err := env.App.AcceptInvitation(ctx, marc, app.AcceptInput{Token: tok})
+		res, err := env.App.Invitations.Accept(ctx, marc, app.AcceptInput{Token: tok})
 		if err != nil {
 			t.Fatalf("accept through a retried transaction: %v", err)
 		}
@@ -48,11 +48,11 @@ func TestRetriedAcceptKeepsItsWork(t *testing.T) {
 		f.invite(t, "nina@acme.com")
 		tok = f.link(t, "nina@acme.com")
 		env.DB.FailNextCommits(2)
-		res, err = env.App.AcceptInvitation(ctx, anon, app.AcceptInput{Token: tok, Name: "Nina", Password: testenv.Password})
+		res, err = env.App.Invitations.Accept(ctx, anon, app.AcceptInput{Token: tok, Name: "Nina", Password: testenv.Password})
 		if err != nil || res.Session == nil {
 			t.Fatalf("sign-up accept through a retried transaction: %v %+v", err, res)
 		}
-		if _, err := env.App.Authenticate(ctx, res.Session.Token, "192.0.2.1", "test"); err != nil {
+		if _, err := env.App.Auth.Authenticate(ctx, res.Session.Token, "192.0.2.1", "test"); err != nil {
 			t.Fatalf("the session answered after a retry does not exist: %v", err)
 		}
 		if n := env.Int(t, `SELECT COUNT(*) FROM users WHERE email = ?`, "nina@acme.com"); n != 1 {
@@ -71,7 +71,7 @@ func TestRetriedCreateOrganizationAnswersWhatIsStored(t *testing.T) {
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olga")
 		env.DB.FailNextCommits(2)
-		org, err := env.App.CreateOrganization(ctx, owner, app.OrganizationInput{Name: "Retried"})
+		org, err := env.App.Organizations.Create(ctx, owner, app.OrganizationInput{Name: "Retried"})
 		if err != nil {
 			t.Fatalf("create through retried transactions: %v", err)
 		}
@@ -97,13 +97,13 @@ func TestRetriedPutPermissionsCountsOnce(t *testing.T) {
 		env := testenv.NewEnv(t, e)
 		in := []app.PermissionInput{{Key: "campaigns.create", Member: true}, {Key: "campaigns.delete"}}
 		env.DB.FailNextCommits(1)
-		c, u, err := env.App.PutPermissions(ctx, roster.System(), in)
+		c, u, err := env.App.Roles.PutPermissions(ctx, roster.System(), in)
 		if err != nil || c != 2 || u != 0 {
 			t.Fatalf("apply through a retried transaction: %v created %d updated %d, want 2 0", err, c, u)
 		}
 		in[1].Viewer = true
 		env.DB.FailNextCommits(2)
-		if c, u, err = env.App.PutPermissions(ctx, roster.System(), in); err != nil || c != 0 || u != 1 {
+		if c, u, err = env.App.Roles.PutPermissions(ctx, roster.System(), in); err != nil || c != 0 || u != 1 {
 			t.Fatalf("second apply through retried transactions: %v created %d updated %d, want 0 1", err, c, u)
 		}
 		if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE target_type = 'permission'`); n != 3 {
@@ -125,49 +125,49 @@ func TestRetriedLinksKeepTheirWork(t *testing.T) {
 		_, u := env.User(t, "Vic")
 		tok := testenv.Token(box.Last(t, u.Email, "verify_email"))
 		env.DB.FailNextCommits(1)
-		got, err := env.App.VerifyEmail(ctx, anon, tok)
+		got, err := env.App.Accounts.VerifyEmail(ctx, anon, tok)
 		if err != nil || !got.Verified() {
 			t.Fatalf("verify through a retried transaction: %v verified=%v", err, got.Verified())
 		}
 		if n := env.Int(t, `SELECT COUNT(*) FROM users WHERE id = ? AND email_verified_at IS NOT NULL`, u.ID); n != 1 {
 			t.Error("the retried verification left the address unverified")
 		}
-		if _, err := env.App.VerifyEmail(ctx, anon, tok); testenv.Code(err) != roster.ETokenInvalid {
+		if _, err := env.App.Accounts.VerifyEmail(ctx, anon, tok); testenv.Code(err) != roster.ETokenInvalid {
 			t.Errorf("the link works again after a retried use: %v", err)
 		}
 
 		// Setting a password through a reset link: the new password works, the old does not,
 		// the link is spent.
-		if err := env.App.RequestPasswordReset(ctx, anon, u.Email); err != nil {
+		if err := env.App.Accounts.RequestPasswordReset(ctx, anon, u.Email); err != nil {
 			t.Fatal(err)
 		}
 		tok = testenv.Token(box.Last(t, u.Email, "password_reset"))
 		env.DB.FailNextCommits(2)
-		if _, err := env.App.SetPasswordWithLink(ctx, anon, tok, "a brand new passphrase"); err != nil {
+		if _, err := env.App.Accounts.SetPasswordWithLink(ctx, anon, tok, "a brand new passphrase"); err != nil {
 			t.Fatalf("set a password through a retried transaction: %v", err)
 		}
-		if _, err := env.App.Login(ctx, anon, app.LoginInput{Email: u.Email, Password: "a brand new passphrase"}); err != nil {
+		if _, err := env.App.Auth.Login(ctx, anon, app.LoginInput{Email: u.Email, Password: "a brand new passphrase"}); err != nil {
 			t.Errorf("the password set by a retried transaction does not work: %v", err)
 		}
-		if _, err := env.App.SetPasswordWithLink(ctx, anon, tok, "another new passphrase"); testenv.Code(err) != roster.ETokenInvalid {
+		if _, err := env.App.Accounts.SetPasswordWithLink(ctx, anon, tok, "another new passphrase"); testenv.Code(err) != roster.ETokenInvalid {
 			t.Errorf("the reset link works again after a retried use: %v", err)
 		}
 
 		// Creating the first operator: one account, an operator, and the setup link spent.
-		link, err := env.App.SetupLink(ctx)
+		link, err := env.App.Operator.SetupLink(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		setup := link[strings.Index(link, "token=")+len("token="):]
 		env.DB.FailNextCommits(1)
-		op, err := env.App.CompleteSetup(ctx, anon, setup, app.SignupInput{Email: "op@example.com", Name: "Op", Password: testenv.Password})
+		op, err := env.App.Operator.CompleteSetup(ctx, anon, setup, app.SignupInput{Email: "op@example.com", Name: "Op", Password: testenv.Password})
 		if err != nil || !op.Operator {
 			t.Fatalf("setup through a retried transaction: %v %+v", err, op)
 		}
 		if n := env.Int(t, `SELECT COUNT(*) FROM users WHERE email = ? AND is_operator`, "op@example.com"); n != 1 {
 			t.Errorf("%d operator accounts, want 1", n)
 		}
-		if _, err := env.App.CompleteSetup(ctx, anon, setup, app.SignupInput{Email: "op2@example.com", Name: "Op", Password: testenv.Password}); err == nil {
+		if _, err := env.App.Operator.CompleteSetup(ctx, anon, setup, app.SignupInput{Email: "op2@example.com", Name: "Op", Password: testenv.Password}); err == nil {
 			t.Error("the setup link works again after a retried use")
 		}
 	})

@@ -9,6 +9,9 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// Roles is an organization's custom roles and the instance's permission catalog (permissions.go).
+type Roles struct{ *core }
+
 // RoleView is a store role as the role editor lists it.
 type RoleView struct {
 	roster.Role
@@ -18,7 +21,7 @@ type RoleView struct {
 // Roles lists the store roles of an organization: the built-in ones first (admin, member,
 // viewer, with their permissions in today's catalog), then the custom ones by name. Owner and
 // admins see them, and so does anyone who grants store roles in some store.
-func (a *App) Roles(ctx context.Context, actor roster.Actor, orgID string) ([]RoleView, error) {
+func (a *Roles) List(ctx context.Context, actor roster.Actor, orgID string) ([]RoleView, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil && !s.acc.MayListRoles() {
@@ -49,8 +52,8 @@ func (a *App) Roles(ctx context.Context, actor roster.Actor, orgID string) ([]Ro
 }
 
 // Role returns one store role of an organization, built-in or custom, to those who may list them.
-func (a *App) Role(ctx context.Context, actor roster.Actor, orgID, roleID string) (RoleView, error) {
-	roles, err := a.Roles(ctx, actor, orgID)
+func (a *Roles) Get(ctx context.Context, actor roster.Actor, orgID, roleID string) (RoleView, error) {
+	roles, err := a.List(ctx, actor, orgID)
 	if err != nil {
 		return RoleView{}, err
 	}
@@ -119,9 +122,9 @@ func (t *txn) checkRolePermissions(s scope, perms []roster.Permission) error {
 	return t.ShareHostPermissions(t.ctx, perms)
 }
 
-// CreateRole defines a custom store role in an organization (owner and admins). Nobody
+// Create defines a custom store role in an organization (owner and admins). Nobody
 // creates a role holding a permission they do not hold in every store.
-func (a *App) CreateRole(ctx context.Context, actor roster.Actor, orgID string, in RoleInput) (roster.Role, error) {
+func (a *Roles) Create(ctx context.Context, actor roster.Actor, orgID string, in RoleInput) (roster.Role, error) {
 	var r roster.Role
 	var err error
 	if r.Name, err = roleName(in.Name); err != nil {
@@ -133,7 +136,7 @@ func (a *App) CreateRole(ctx context.Context, actor roster.Actor, orgID string, 
 	if r.Permissions, err = rolePermissions(in.Permissions); err != nil {
 		return roster.Role{}, err
 	}
-	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) (roster.Role, error) {
+	return orgWriteValue(ctx, a.core, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) (roster.Role, error) {
 		if err := t.checkRolePermissions(s, r.Permissions); err != nil {
 			return roster.Role{}, err
 		}
@@ -146,10 +149,10 @@ func (a *App) CreateRole(ctx context.Context, actor roster.Actor, orgID string, 
 	})
 }
 
-// UpdateRole edits a custom role (owner and admins). Whoever edits a role must hold every
+// Update edits a custom role (owner and admins). Whoever edits a role must hold every
 // permission it has, before and after the change. Everyone holding the role has their new
 // access from their next request on.
-func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID string, in RoleUpdate) (roster.Role, error) {
+func (a *Roles) Update(ctx context.Context, actor roster.Actor, orgID, roleID string, in RoleUpdate) (roster.Role, error) {
 	if in.Name == nil && in.Description == nil && in.Permissions == nil {
 		return roster.Role{}, roster.Invalidf("name", "give a name, a description or permissions")
 	}
@@ -170,7 +173,7 @@ func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID 
 			return roster.Role{}, err
 		}
 	}
-	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) (roster.Role, error) {
+	return orgWriteValue(ctx, a.core, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) (roster.Role, error) {
 		before, err := a.customRole(t.ctx, &t.Conn, orgID, roleID)
 		if err != nil {
 			return roster.Role{}, err
@@ -201,7 +204,7 @@ func (a *App) UpdateRole(ctx context.Context, actor roster.Actor, orgID, roleID 
 }
 
 // customRole reads a custom role; built-in roles are neither editable nor deletable.
-func (a *App) customRole(ctx context.Context, c *sqlstore.Conn, orgID, roleID string) (roster.Role, error) {
+func (a *Roles) customRole(ctx context.Context, c *sqlstore.Conn, orgID, roleID string) (roster.Role, error) {
 	if roster.IsBuiltinStoreRole(roleID) {
 		return roster.Role{}, (&roster.Error{Code: roster.EConflict, Field: "role", Message: "built-in roles cannot be changed or deleted"}).With("role_id", roleID)
 	}
@@ -211,11 +214,11 @@ func (a *App) customRole(ctx context.Context, c *sqlstore.Conn, orgID, roleID st
 	return c.Role(ctx, orgID, roleID)
 }
 
-// DeleteRole deletes a custom role (owner and admins). A role still held by store members,
+// Delete deletes a custom role (owner and admins). A role still held by store members,
 // API keys or pending invitations is refused with role_in_use and the list of its holders, unless a replacement role
 // is given: then every holder gets the replacement in the same transaction. The actor must
 // hold every permission of the replacement, since they grant it to all those holders.
-func (a *App) DeleteRole(ctx context.Context, actor roster.Actor, orgID, roleID, replacementID string) error {
+func (a *Roles) Delete(ctx context.Context, actor roster.Actor, orgID, roleID, replacementID string) error {
 	return a.orgWrite(ctx, actor, orgID, roster.PermOrgRolesManage, func(t *txn, s scope) error {
 		role, err := a.customRole(t.ctx, &t.Conn, orgID, roleID)
 		if err != nil {
@@ -257,7 +260,7 @@ func (a *App) DeleteRole(ctx context.Context, actor roster.Actor, orgID, roleID,
 
 // roleHolders lists who holds a store role: store memberships, live API keys and pending
 // invitations.
-func (a *App) roleHolders(ctx context.Context, c *sqlstore.Conn, orgID, roleID string) ([]roster.RoleHolder, error) {
+func (a *Roles) roleHolders(ctx context.Context, c *sqlstore.Conn, orgID, roleID string) ([]roster.RoleHolder, error) {
 	return c.RoleHolders(ctx, orgID, roleID)
 }
 
@@ -277,8 +280,8 @@ func roleInUse(holders []roster.RoleHolder) error {
 		Message: "this role is still held; give a replacement role to move its holders, or change their roles first"}).With("holders", list)
 }
 
-// RoleHolders lists who holds a store role (owner and admins): what deleting it would affect.
-func (a *App) RoleHolders(ctx context.Context, actor roster.Actor, orgID, roleID string) ([]roster.RoleHolder, error) {
+// Holders lists who holds a store role (owner and admins): what deleting it would affect.
+func (a *Roles) Holders(ctx context.Context, actor roster.Actor, orgID, roleID string) ([]roster.RoleHolder, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil {

@@ -34,52 +34,52 @@ func TestRuleOneOwner(t *testing.T) {
 			if by.UserID == o {
 				who = "owner"
 			}
-			want(t, env.App.ChangeMemberRole(ctx, by, org, o, admin), roster.EOwnerProtected, who+" demotes the owner")
-			want(t, env.App.ChangeMemberRole(ctx, by, org, o, member), roster.EOwnerProtected, who+" demotes the owner to member")
-			want(t, env.App.SuspendMember(ctx, by, org, o), roster.EOwnerProtected, who+" suspends the owner")
-			want(t, env.App.RemoveMember(ctx, by, org, o), roster.EOwnerProtected, who+" removes the owner")
-			want(t, env.App.UpdateMember(ctx, by, org, o, app.MemberUpdate{Role: &admin, Status: &suspended}), roster.EOwnerProtected, who+" updates the owner")
-			want(t, env.App.SetStoreRole(ctx, tm.admin, tm.store.ID, o, roster.StoreRoleViewer), roster.EOwnerProtected, "admin sets the owner's store role")
+			want(t, env.App.Members.ChangeRole(ctx, by, org, o, admin), roster.EOwnerProtected, who+" demotes the owner")
+			want(t, env.App.Members.ChangeRole(ctx, by, org, o, member), roster.EOwnerProtected, who+" demotes the owner to member")
+			want(t, env.App.Members.Suspend(ctx, by, org, o), roster.EOwnerProtected, who+" suspends the owner")
+			want(t, env.App.Members.Remove(ctx, by, org, o), roster.EOwnerProtected, who+" removes the owner")
+			want(t, env.App.Members.Update(ctx, by, org, o, app.MemberUpdate{Role: &admin, Status: &suspended}), roster.EOwnerProtected, who+" updates the owner")
+			want(t, env.App.Members.SetStoreRole(ctx, tm.admin, tm.store.ID, o, roster.StoreRoleViewer), roster.EOwnerProtected, "admin sets the owner's store role")
 		}
-		want(t, env.App.LeaveOrganization(ctx, tm.owner, org), roster.EOwnerProtected, "owner leaves")
+		want(t, env.App.Members.Leave(ctx, tm.owner, org), roster.EOwnerProtected, "owner leaves")
 		// The owner's own store memberships are the owner's too: no admin removes them.
-		want(t, env.App.SetStoreRole(ctx, tm.owner, tm.store.ID, o, roster.StoreRoleViewer), "", "owner sets their own store role")
-		want(t, env.App.RemoveFromStore(ctx, tm.admin, tm.store.ID, o), roster.EOwnerProtected, "admin removes the owner from a store")
-		want(t, env.App.RemoveFromStore(ctx, tm.owner, tm.store.ID, o), "", "owner leaves a store")
+		want(t, env.App.Members.SetStoreRole(ctx, tm.owner, tm.store.ID, o, roster.StoreRoleViewer), "", "owner sets their own store role")
+		want(t, env.App.Members.RemoveFromStore(ctx, tm.admin, tm.store.ID, o), roster.EOwnerProtected, "admin removes the owner from a store")
+		want(t, env.App.Members.RemoveFromStore(ctx, tm.owner, tm.store.ID, o), "", "owner leaves a store")
 		// Ownership is never given by a role change or when adding someone.
-		want(t, env.App.ChangeMemberRole(ctx, tm.owner, org, tm.adminU.ID, owner), roster.EOwnerRequired, "promote to owner")
-		want(t, env.App.ChangeMemberRole(ctx, tm.admin, org, tm.admin.UserID, owner), roster.EOwnerRequired, "admin makes themselves owner")
+		want(t, env.App.Members.ChangeRole(ctx, tm.owner, org, tm.adminU.ID, owner), roster.EOwnerRequired, "promote to owner")
+		want(t, env.App.Members.ChangeRole(ctx, tm.admin, org, tm.admin.UserID, owner), roster.EOwnerRequired, "admin makes themselves owner")
 		outsider, outsiderU := env.User(t, "Otto")
-		want(t, env.App.AddMember(ctx, tm.owner, org, outsiderU.ID, owner, nil), roster.EOwnerRequired, "add as owner")
+		want(t, env.App.Members.Add(ctx, tm.owner, org, outsiderU.ID, owner, nil), roster.EOwnerRequired, "add as owner")
 		// Only the owner transfers, only to an active admin of the organization, with their password.
-		want(t, env.App.TransferOwnership(ctx, tm.admin, org, tm.admin.UserID, testenv.Password), roster.EForbidden, "admin takes ownership")
-		want(t, env.App.TransferOwnership(ctx, tm.member, org, tm.member.UserID, testenv.Password), roster.EForbidden, "member takes ownership")
-		want(t, env.App.TransferOwnership(ctx, outsider, org, outsiderU.ID, testenv.Password), roster.ENotFound, "outsider takes ownership")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, testenv.Password), roster.ETransferTarget, "transfer to a member")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, outsiderU.ID, testenv.Password), roster.ENotFound, "transfer to an outsider")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, "usr_nonsense", testenv.Password), roster.ENotFound, "transfer to a malformed ID")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, o, testenv.Password), roster.EInvalid, "transfer to oneself")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, "wrong password entirely"), roster.EInvalidCredentials, "transfer with a wrong password")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, ""), roster.EReauthRequired, "transfer without a password")
-		want(t, env.App.SuspendMember(ctx, tm.owner, org, tm.adminU.ID), "", "suspend the admin")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password), roster.ETransferTarget, "transfer to a suspended admin")
-		want(t, env.App.ReactivateMember(ctx, tm.owner, org, tm.adminU.ID), "", "reactivate the admin")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.admin, org, tm.admin.UserID, testenv.Password), roster.EForbidden, "admin takes ownership")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.member, org, tm.member.UserID, testenv.Password), roster.EForbidden, "member takes ownership")
+		want(t, env.App.Organizations.TransferOwnership(ctx, outsider, org, outsiderU.ID, testenv.Password), roster.ENotFound, "outsider takes ownership")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, testenv.Password), roster.ETransferTarget, "transfer to a member")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, outsiderU.ID, testenv.Password), roster.ENotFound, "transfer to an outsider")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, "usr_nonsense", testenv.Password), roster.ENotFound, "transfer to a malformed ID")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, o, testenv.Password), roster.EInvalid, "transfer to oneself")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, "wrong password entirely"), roster.EInvalidCredentials, "transfer with a wrong password")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, ""), roster.EReauthRequired, "transfer without a password")
+		want(t, env.App.Members.Suspend(ctx, tm.owner, org, tm.adminU.ID), "", "suspend the admin")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password), roster.ETransferTarget, "transfer to a suspended admin")
+		want(t, env.App.Members.Reactivate(ctx, tm.owner, org, tm.adminU.ID), "", "reactivate the admin")
 		// A deactivated user never becomes owner: they could not sign in to act as one.
-		want(t, env.App.ChangeMemberRole(ctx, tm.owner, org, tm.memberU.ID, admin), "", "promote the member")
-		if _, err := env.App.DeactivateUser(ctx, roster.System(), tm.memberU.ID); err != nil {
+		want(t, env.App.Members.ChangeRole(ctx, tm.owner, org, tm.memberU.ID, admin), "", "promote the member")
+		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), tm.memberU.ID); err != nil {
 			t.Fatal(err)
 		}
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, testenv.Password), roster.ETransferTarget, "transfer to a deactivated admin")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, testenv.Password), roster.ETransferTarget, "transfer to a deactivated admin")
 		if n := owners(t, env, org); n != 1 || role(t, env, org, o).Role != owner {
 			t.Fatalf("after refusals: %d owners", n)
 		}
 		// An owner cannot be deactivated until ownership moves.
-		_, err := env.App.DeactivateUser(ctx, roster.System(), o)
+		_, err := env.App.Operator.DeactivateUser(ctx, roster.System(), o)
 		want(t, err, roster.EOwnsOrganizations, "deactivate the owner")
 
 		// The transfer: the admin becomes owner, the owner becomes admin, in one step.
 		before := events(t, env, org, "organization.ownership_transferred")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password), "", "transfer")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password), "", "transfer")
 		if role(t, env, org, tm.adminU.ID).Role != owner || role(t, env, org, o).Role != admin || owners(t, env, org) != 1 {
 			t.Fatal("after the transfer the roles are not swapped")
 		}
@@ -87,13 +87,13 @@ func TestRuleOneOwner(t *testing.T) {
 			t.Fatal("the transfer is not in the audit log")
 		}
 		// The old owner is an admin now: rule 2 binds them.
-		want(t, env.App.ChangeMemberRole(ctx, tm.owner, org, tm.adminU.ID, member), roster.EOwnerProtected, "old owner demotes the new one")
-		want(t, env.App.TransferOwnership(ctx, tm.owner, org, o, testenv.Password), roster.EForbidden, "old owner transfers again")
+		want(t, env.App.Members.ChangeRole(ctx, tm.owner, org, tm.adminU.ID, member), roster.EOwnerProtected, "old owner demotes the new one")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, o, testenv.Password), roster.EForbidden, "old owner transfers again")
 		// Now the old owner can be deactivated, and the new one cannot.
-		if _, err := env.App.DeactivateUser(ctx, roster.System(), o); err != nil {
+		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), o); err != nil {
 			t.Fatalf("deactivate the old owner: %v", err)
 		}
-		_, err = env.App.DeactivateUser(ctx, roster.System(), tm.adminU.ID)
+		_, err = env.App.Operator.DeactivateUser(ctx, roster.System(), tm.adminU.ID)
 		want(t, err, roster.EOwnsOrganizations, "deactivate the new owner")
 	})
 }
@@ -104,11 +104,11 @@ func TestDeactivatedUserCreatesNoOrganization(t *testing.T) {
 		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		u, uu := env.User(t, "Una")
-		if _, err := env.App.DeactivateUser(ctx, roster.System(), uu.ID); err != nil {
+		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), uu.ID); err != nil {
 			t.Fatal(err)
 		}
 		// u is the actor their session was before deactivation (a request in flight).
-		_, err := env.App.CreateOrganization(ctx, u, app.OrganizationInput{Name: "Late"})
+		_, err := env.App.Organizations.Create(ctx, u, app.OrganizationInput{Name: "Late"})
 		want(t, err, roster.EUserDeactivated, "a deactivated user creates an organization")
 		if n := env.Int(t, `SELECT COUNT(*) FROM organizations`); n != 0 {
 			t.Fatalf("%d organizations", n)
@@ -170,30 +170,30 @@ func TestRuleOneOwnerUnderRace(t *testing.T) {
 							t.Error(oerr)
 							return
 						}
-						if err = env.App.TransferOwnership(ctx, byID[cur.UserID], org, target.ID, testenv.Password); err == nil {
+						if err = env.App.Organizations.TransferOwnership(ctx, byID[cur.UserID], org, target.ID, testenv.Password); err == nil {
 							transfers.Add(1)
 						}
 					case 3:
-						if err = env.App.ChangeMemberRole(ctx, by, org, target.ID, roster.OrgMember); err == nil {
-							err = env.App.ChangeMemberRole(ctx, by, org, target.ID, roster.OrgAdmin)
+						if err = env.App.Members.ChangeRole(ctx, by, org, target.ID, roster.OrgMember); err == nil {
+							err = env.App.Members.ChangeRole(ctx, by, org, target.ID, roster.OrgAdmin)
 						}
 					case 4:
-						if err = env.App.SuspendMember(ctx, by, org, target.ID); err == nil {
-							err = env.App.ReactivateMember(ctx, by, org, target.ID)
+						if err = env.App.Members.Suspend(ctx, by, org, target.ID); err == nil {
+							err = env.App.Members.Reactivate(ctx, by, org, target.ID)
 						}
 					case 5:
-						if _, err = env.App.DeactivateUser(ctx, roster.System(), target.ID); err == nil {
-							_, err = env.App.ReactivateUser(ctx, roster.System(), target.ID)
+						if _, err = env.App.Operator.DeactivateUser(ctx, roster.System(), target.ID); err == nil {
+							_, err = env.App.Operator.ReactivateUser(ctx, roster.System(), target.ID)
 						}
 					case 6:
 						if target.ID == by.UserID {
-							err = env.App.LeaveOrganization(ctx, by, org)
+							err = env.App.Members.Leave(ctx, by, org)
 						} else {
-							err = env.App.RemoveMember(ctx, by, org, target.ID)
+							err = env.App.Members.Remove(ctx, by, org, target.ID)
 						}
 						if err == nil {
 							cur, _ := env.DB.Read().Owner(ctx, org)
-							err = env.App.AddMember(ctx, byID[cur.UserID], org, target.ID, roster.OrgAdmin, nil)
+							err = env.App.Members.Add(ctx, byID[cur.UserID], org, target.ID, roster.OrgAdmin, nil)
 						}
 					}
 					if code := testenv.Code(err); code == roster.EInternal || code == roster.EUnavailable {
@@ -226,17 +226,17 @@ func TestRuleStoreMembershipsFollowTheOrganization(t *testing.T) {
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		second := env.Store(t, tm.owner, tm.org.ID, "Second")
-		want(t, env.App.SetStoreRole(ctx, tm.owner, second.ID, tm.storeMemU.ID, roster.StoreRoleViewer), "", "second store role")
+		want(t, env.App.Members.SetStoreRole(ctx, tm.owner, second.ID, tm.storeMemU.ID, roster.StoreRoleViewer), "", "second store role")
 		if n := env.Int(t, `SELECT COUNT(*) FROM store_members WHERE user_id = ?`, tm.storeMemU.ID); n != 2 {
 			t.Fatalf("%d store memberships", n)
 		}
 
 		// No store role for someone outside the organization, nor in another organization's store.
 		outsider, outsiderU := env.User(t, "Otto")
-		want(t, env.App.SetStoreRole(ctx, tm.owner, tm.store.ID, outsiderU.ID, roster.StoreRoleMember), roster.ENotFound, "store role for an outsider")
+		want(t, env.App.Members.SetStoreRole(ctx, tm.owner, tm.store.ID, outsiderU.ID, roster.StoreRoleMember), roster.ENotFound, "store role for an outsider")
 		other := env.Org(t, outsider, "Other")
 		otherStore := env.Store(t, outsider, other.ID, "Theirs")
-		want(t, env.App.AddMember(ctx, tm.owner, tm.org.ID, outsiderU.ID, roster.OrgMember,
+		want(t, env.App.Members.Add(ctx, tm.owner, tm.org.ID, outsiderU.ID, roster.OrgMember,
 			[]app.StoreGrantInput{{StoreID: otherStore.ID, RoleID: roster.StoreRoleMember}}), roster.ENotFound, "grant in another organization's store")
 		if n := env.Int(t, `SELECT COUNT(*) FROM org_members WHERE user_id = ?`, outsiderU.ID); n != 1 {
 			t.Fatal("a refused AddMember left a membership behind")
@@ -254,17 +254,17 @@ func TestRuleStoreMembershipsFollowTheOrganization(t *testing.T) {
 		want(t, err, roster.ENotMember, "store membership in a store of another organization")
 
 		// Removal takes every store membership, and says so in the audit log.
-		want(t, env.App.RemoveMember(ctx, tm.admin, tm.org.ID, tm.storeMemU.ID), "", "remove")
+		want(t, env.App.Members.Remove(ctx, tm.admin, tm.org.ID, tm.storeMemU.ID), "", "remove")
 		if n := env.Int(t, `SELECT COUNT(*) FROM store_members WHERE user_id = ?`, tm.storeMemU.ID); n != 0 {
 			t.Fatalf("%d store memberships survive the removal", n)
 		}
-		p, err := env.App.AuditEvents(ctx, tm.owner, tm.org.ID, app.AuditFilter{Action: "member.removed"})
+		p, err := env.App.Audit.List(ctx, tm.owner, tm.org.ID, app.AuditFilter{Action: "member.removed"})
 		if err != nil || len(p.Items) != 1 || len(p.Items[0].Before["stores"].([]any)) != 2 {
 			t.Fatalf("removal audit: %v %+v", err, p.Items)
 		}
 		// Leaving does the same.
-		want(t, env.App.SetStoreRole(ctx, tm.owner, tm.store.ID, tm.memberU.ID, roster.StoreRoleViewer), "", "store role")
-		want(t, env.App.LeaveOrganization(ctx, tm.member, tm.org.ID), "", "leave")
+		want(t, env.App.Members.SetStoreRole(ctx, tm.owner, tm.store.ID, tm.memberU.ID, roster.StoreRoleViewer), "", "store role")
+		want(t, env.App.Members.Leave(ctx, tm.member, tm.org.ID), "", "leave")
 		if n := env.Int(t, `SELECT COUNT(*) FROM store_members WHERE user_id = ?`, tm.memberU.ID); n != 0 {
 			t.Fatal("store memberships survive leaving")
 		}
@@ -296,13 +296,13 @@ func TestRuleStoreMembershipsUnderRace(t *testing.T) {
 					var err error
 					switch r.IntN(4) {
 					case 0:
-						err = env.App.AddMember(ctx, by, tm.org.ID, u.ID, roster.OrgMember, []app.StoreGrantInput{{StoreID: st.ID, RoleID: roster.StoreRoleMember}})
+						err = env.App.Members.Add(ctx, by, tm.org.ID, u.ID, roster.OrgMember, []app.StoreGrantInput{{StoreID: st.ID, RoleID: roster.StoreRoleMember}})
 					case 1:
-						err = env.App.SetStoreRole(ctx, by, st.ID, u.ID, roster.StoreRoleViewer)
+						err = env.App.Members.SetStoreRole(ctx, by, st.ID, u.ID, roster.StoreRoleViewer)
 					case 2:
-						err = env.App.RemoveMember(ctx, by, tm.org.ID, u.ID)
+						err = env.App.Members.Remove(ctx, by, tm.org.ID, u.ID)
 					case 3:
-						err = env.App.RemoveFromStore(ctx, by, st.ID, u.ID)
+						err = env.App.Members.RemoveFromStore(ctx, by, st.ID, u.ID)
 					}
 					if code := testenv.Code(err); code == roster.EInternal || code == roster.EUnavailable {
 						t.Errorf("unexpected error: %v", err)
@@ -324,28 +324,28 @@ func TestRuleStoreCredits(t *testing.T) {
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.DefaultStoreCredits = 2 })
 		tm := newTeam(t, env) // one store
 		second := env.Store(t, tm.owner, tm.org.ID, "Second")
-		_, err := env.App.CreateStore(ctx, tm.owner, tm.org.ID, app.StoreInput{Name: "Third"})
+		_, err := env.App.Stores.Create(ctx, tm.owner, tm.org.ID, app.StoreInput{Name: "Third"})
 		want(t, err, roster.ENoStoreCredits, "third store with two credits")
 		if e := roster.AsError(err); e.Details["store_credits"] != 2 {
 			t.Errorf("details: %v", e.Details)
 		}
-		_, err = env.App.CreateStore(ctx, tm.admin, tm.org.ID, app.StoreInput{Name: "Third"})
+		_, err = env.App.Stores.Create(ctx, tm.admin, tm.org.ID, app.StoreInput{Name: "Third"})
 		want(t, err, roster.EForbidden, "admins do not create stores")
-		if _, err := env.App.ArchiveStore(ctx, tm.admin, second.ID); err != nil {
+		if _, err := env.App.Stores.Archive(ctx, tm.admin, second.ID); err != nil {
 			t.Fatal(err)
 		}
 		third := env.Store(t, tm.owner, tm.org.ID, "Third") // the archived store freed a credit
-		_, err = env.App.UnarchiveStore(ctx, tm.admin, second.ID)
+		_, err = env.App.Stores.Unarchive(ctx, tm.admin, second.ID)
 		want(t, err, roster.ENoStoreCredits, "unarchive without a credit")
-		_, err = env.App.SetStoreCredits(ctx, roster.System(), tm.org.ID, 1)
+		_, err = env.App.Operator.SetStoreCredits(ctx, roster.System(), tm.org.ID, 1)
 		want(t, err, roster.EConflict, "credits below the active stores")
-		if _, err := env.App.SetStoreCredits(ctx, roster.System(), tm.org.ID, 3); err != nil {
+		if _, err := env.App.Operator.SetStoreCredits(ctx, roster.System(), tm.org.ID, 3); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.UnarchiveStore(ctx, tm.admin, second.ID); err != nil {
+		if _, err := env.App.Stores.Unarchive(ctx, tm.admin, second.ID); err != nil {
 			t.Fatalf("unarchive with a free credit: %v", err)
 		}
-		_, err = env.App.UnarchiveStore(ctx, tm.admin, third.ID)
+		_, err = env.App.Stores.Unarchive(ctx, tm.admin, third.ID)
 		want(t, err, roster.EStoreNotArchived, "unarchive an active store")
 		if n := env.Int(t, `SELECT COUNT(*) FROM stores WHERE org_id = ? AND status = 'active'`, tm.org.ID); n != 3 {
 			t.Fatalf("%d active stores", n)
@@ -395,22 +395,22 @@ func TestRuleStoreCreditsUnderRace(t *testing.T) {
 					switch r.IntN(5) {
 					case 0, 1:
 						var s roster.Store
-						if s, err = env.App.CreateStore(ctx, tm.owner, org, app.StoreInput{Name: fmt.Sprintf("S%d", g)}); err == nil {
+						if s, err = env.App.Stores.Create(ctx, tm.owner, org, app.StoreInput{Name: fmt.Sprintf("S%d", g)}); err == nil {
 							created.Add(1)
 							mu.Lock()
 							stores = append(stores, s.ID)
 							mu.Unlock()
 						}
 					case 2:
-						if _, err = env.App.ArchiveStore(ctx, tm.admin, st); err == nil {
+						if _, err = env.App.Stores.Archive(ctx, tm.admin, st); err == nil {
 							archived.Add(1)
 						}
 					case 3:
-						if _, err = env.App.UnarchiveStore(ctx, tm.owner, st); err == nil {
+						if _, err = env.App.Stores.Unarchive(ctx, tm.owner, st); err == nil {
 							unarchived.Add(1)
 						}
 					case 4:
-						_, err = env.App.SetStoreCredits(ctx, roster.System(), org, 1+r.IntN(4))
+						_, err = env.App.Operator.SetStoreCredits(ctx, roster.System(), org, 1+r.IntN(4))
 					}
 					switch testenv.Code(err) {
 					case "", roster.ENoStoreCredits, roster.EConflict, roster.EStoreArchived, roster.EStoreNotArchived:
@@ -445,14 +445,14 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 		org := tm.org.ID
 		_, extraU := env.User(t, "Extra")
 		archivedStore := func() string {
-			if _, err := env.App.SetStoreCredits(ctx, roster.System(), org, 2); err != nil {
+			if _, err := env.App.Operator.SetStoreCredits(ctx, roster.System(), org, 2); err != nil {
 				t.Fatal(err)
 			}
 			s := env.Store(t, tm.owner, org, "Temp")
-			if _, err := env.App.ArchiveStore(ctx, tm.owner, s.ID); err != nil {
+			if _, err := env.App.Stores.Archive(ctx, tm.owner, s.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := env.App.SetStoreCredits(ctx, roster.System(), org, 1); err != nil {
+			if _, err := env.App.Operator.SetStoreCredits(ctx, roster.System(), org, 1); err != nil {
 				t.Fatal(err)
 			}
 			return s.ID
@@ -463,28 +463,30 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 			do     func() error
 		}{
 			{"organization.updated", func() error {
-				_, err := env.App.UpdateOrganization(ctx, tm.owner, org, app.OrganizationInput{Name: "Acme 2"})
+				_, err := env.App.Organizations.Update(ctx, tm.owner, org, app.OrganizationInput{Name: "Acme 2"})
 				return err
 			}},
 			{"store.updated", func() error {
-				_, err := env.App.UpdateStore(ctx, tm.admin, tm.store.ID, app.StoreInput{Name: "Shop 2"})
+				_, err := env.App.Stores.Update(ctx, tm.admin, tm.store.ID, app.StoreInput{Name: "Shop 2"})
 				return err
 			}},
-			{"store.archived", func() error { _, err := env.App.ArchiveStore(ctx, tm.admin, tm.store.ID); return err }},
-			{"store.unarchived", func() error { _, err := env.App.UnarchiveStore(ctx, tm.admin, tm.store.ID); return err }},
-			{"store.deleted", func() error { return env.App.DeleteStore(ctx, tm.admin, archivedStore()) }},
-			{"member.added", func() error { return env.App.AddMember(ctx, tm.admin, org, extraU.ID, roster.OrgMember, nil) }},
-			{"member.role_changed", func() error { return env.App.ChangeMemberRole(ctx, tm.admin, org, extraU.ID, admin) }},
-			{"member.suspended", func() error { return env.App.SuspendMember(ctx, tm.admin, org, extraU.ID) }},
-			{"member.reactivated", func() error { return env.App.ReactivateMember(ctx, tm.admin, org, extraU.ID) }},
+			{"store.archived", func() error { _, err := env.App.Stores.Archive(ctx, tm.admin, tm.store.ID); return err }},
+			{"store.unarchived", func() error { _, err := env.App.Stores.Unarchive(ctx, tm.admin, tm.store.ID); return err }},
+			{"store.deleted", func() error { return env.App.Stores.Delete(ctx, tm.admin, archivedStore()) }},
+			{"member.added", func() error { return env.App.Members.Add(ctx, tm.admin, org, extraU.ID, roster.OrgMember, nil) }},
+			{"member.role_changed", func() error { return env.App.Members.ChangeRole(ctx, tm.admin, org, extraU.ID, admin) }},
+			{"member.suspended", func() error { return env.App.Members.Suspend(ctx, tm.admin, org, extraU.ID) }},
+			{"member.reactivated", func() error { return env.App.Members.Reactivate(ctx, tm.admin, org, extraU.ID) }},
 			{"store_member.role_set", func() error {
-				return env.App.SetStoreRole(ctx, tm.admin, tm.store.ID, extraU.ID, roster.StoreRoleViewer)
+				return env.App.Members.SetStoreRole(ctx, tm.admin, tm.store.ID, extraU.ID, roster.StoreRoleViewer)
 			}},
-			{"store_member.removed", func() error { return env.App.RemoveFromStore(ctx, tm.admin, tm.store.ID, extraU.ID) }},
-			{"member.removed", func() error { return env.App.RemoveMember(ctx, tm.admin, org, extraU.ID) }},
-			{"member.left", func() error { return env.App.LeaveOrganization(ctx, tm.storeMember, org) }},
-			{"organization.store_credits_set", func() error { _, err := env.App.SetStoreCredits(ctx, roster.System(), org, 5); return err }},
-			{"organization.ownership_transferred", func() error { return env.App.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password) }},
+			{"store_member.removed", func() error { return env.App.Members.RemoveFromStore(ctx, tm.admin, tm.store.ID, extraU.ID) }},
+			{"member.removed", func() error { return env.App.Members.Remove(ctx, tm.admin, org, extraU.ID) }},
+			{"member.left", func() error { return env.App.Members.Leave(ctx, tm.storeMember, org) }},
+			{"organization.store_credits_set", func() error { _, err := env.App.Operator.SetStoreCredits(ctx, roster.System(), org, 5); return err }},
+			{"organization.ownership_transferred", func() error {
+				return env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password)
+			}},
 		} {
 			before := events(t, env, org, tc.action)
 			total := allEvents(t, env)
@@ -505,14 +507,14 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 		}{
 			{"user.updated", func() error {
 				n := "Mia M."
-				_, err := env.App.UpdateMe(ctx, tm.member, app.ProfileInput{Name: &n})
+				_, err := env.App.Accounts.Update(ctx, tm.member, app.ProfileInput{Name: &n})
 				return err
 			}},
-			{"user.deactivated", func() error { _, err := env.App.DeactivateUser(ctx, roster.System(), extraU.ID); return err }},
-			{"user.reactivated", func() error { _, err := env.App.ReactivateUser(ctx, roster.System(), extraU.ID); return err }},
-			{"service_token.created", func() error { _, err := env.App.CreateServiceToken(ctx, roster.System(), "host"); return err }},
+			{"user.deactivated", func() error { _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), extraU.ID); return err }},
+			{"user.reactivated", func() error { _, err := env.App.Operator.ReactivateUser(ctx, roster.System(), extraU.ID); return err }},
+			{"service_token.created", func() error { _, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host"); return err }},
 			{"organization.created", func() error {
-				_, err := env.App.CreateOrganization(ctx, tm.member, app.OrganizationInput{Name: "Mine"})
+				_, err := env.App.Organizations.Create(ctx, tm.member, app.OrganizationInput{Name: "Mine"})
 				return err
 			}},
 		} {
@@ -532,22 +534,22 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 		_, aU := env.User(t, "Ada")
 		env.Join(t, newOwner, org, aU, roster.OrgAdmin)
 		a, _ := env.Login(t, aU.Email)
-		if _, err := env.App.SetStoreCredits(ctx, roster.System(), org, 1); err != nil {
+		if _, err := env.App.Operator.SetStoreCredits(ctx, roster.System(), org, 1); err != nil {
 			t.Fatal(err)
 		}
 		rows := env.RowCounts(t)
 		suspended := roster.MembershipSuspended
-		want(t, env.App.UpdateMember(ctx, a, org, aU.ID, app.MemberUpdate{Role: &member, Status: &suspended}), roster.EConflict, "demote and suspend oneself")
+		want(t, env.App.Members.Update(ctx, a, org, aU.ID, app.MemberUpdate{Role: &member, Status: &suspended}), roster.EConflict, "demote and suspend oneself")
 		if role(t, env, org, aU.ID).Role != roster.OrgAdmin {
 			t.Fatal("the role change of a failed update was kept")
 		}
-		_, err := env.App.CreateStore(ctx, newOwner, org, app.StoreInput{Name: "Over"})
+		_, err := env.App.Stores.Create(ctx, newOwner, org, app.StoreInput{Name: "Over"})
 		want(t, err, roster.ENoStoreCredits, "store over the credits")
 		if after := env.RowCounts(t); fmt.Sprint(after) != fmt.Sprint(rows) {
 			t.Fatalf("failed changes wrote rows:\nbefore %v\nafter  %v", rows, after)
 		}
 		// A refusal for lack of permission writes exactly one access.denied event and nothing else.
-		_, err = env.App.CreateStore(ctx, tm.member, org, app.StoreInput{Name: "Nope"})
+		_, err = env.App.Stores.Create(ctx, tm.member, org, app.StoreInput{Name: "Nope"})
 		want(t, err, roster.EForbidden, "a member creates a store")
 		after := env.RowCounts(t)
 		if after["audit_events"] != rows["audit_events"]+1 || after["stores"] != rows["stores"] {
@@ -568,12 +570,12 @@ func TestDeleteOrganizationAlwaysAsksThePassword(t *testing.T) {
 		owner, _ := env.User(t, "Olive") // signed in just now: within any re-authentication window
 		org := env.Org(t, owner, "Doomed")
 		for range 6 {
-			want(t, env.App.DeleteOrganization(ctx, owner, org.ID, ""), roster.EReauthRequired, "delete without a password")
+			want(t, env.App.Organizations.Delete(ctx, owner, org.ID, ""), roster.EReauthRequired, "delete without a password")
 		}
-		if _, err := env.App.Organization(ctx, owner, org.ID); err != nil {
+		if _, err := env.App.Organizations.Get(ctx, owner, org.ID); err != nil {
 			t.Fatalf("the organization is gone: %v", err)
 		}
-		want(t, env.App.DeleteOrganization(ctx, owner, org.ID, "wrong password entirely"), roster.EInvalidCredentials, "delete with a wrong password")
-		want(t, env.App.DeleteOrganization(ctx, owner, org.ID, testenv.Password), "", "delete with the password") // not locked by the empty tries
+		want(t, env.App.Organizations.Delete(ctx, owner, org.ID, "wrong password entirely"), roster.EInvalidCredentials, "delete with a wrong password")
+		want(t, env.App.Organizations.Delete(ctx, owner, org.ID, testenv.Password), "", "delete with the password") // not locked by the empty tries
 	})
 }

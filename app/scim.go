@@ -9,6 +9,16 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
+// Directories is an organization's SCIM directories, as its owners and admins manage them:
+// create one (its token shown once), rotate its token, delete it, map the groups it pushed
+// to roles; and the authentication of a directory's token at /scim/v2.
+type Directories struct{ *core }
+
+// SCIM is what a directory does, acting as an actor of kind directory in its one
+// organization: its users (the organization's members, scim_users.go) and groups
+// (scim_groups.go), by the same rules as a console change.
+type SCIM struct{ *core }
+
 // SCIM directories: an identity provider provisions one organization's members over SCIM 2.0
 // (package scim) with a bearer token of its own. The directory acts as an actor of kind
 // directory, holding what an admin holds in that organization only (roster.DirectoryAccess),
@@ -26,7 +36,7 @@ type CreatedDirectory struct {
 }
 
 // directoryScope checks that the actor manages the organization's directories.
-func (a *App) directoryScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+func (a *core) directoryScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	s, err := a.orgScope(ctx, c, actor, orgID, lock)
 	if err == nil && !s.acc.MayManageDirectories() {
 		err = deny(orgID, "", roster.PermOrgMembersManage, "only the owner and admins manage the organization's SCIM directories")
@@ -48,14 +58,14 @@ func ownDirectory(ctx context.Context, c *sqlstore.Conn, orgID, id string) (rost
 
 func directoryMap(d roster.Directory) map[string]any { return map[string]any{"name": d.Name} }
 
-// CreateDirectory creates a SCIM directory for an organization and returns its token, shown
+// Create creates a SCIM directory for an organization and returns its token, shown
 // this once (owner and admins).
-func (a *App) CreateDirectory(ctx context.Context, actor roster.Actor, orgID, name string) (CreatedDirectory, error) {
+func (a *Directories) Create(ctx context.Context, actor roster.Actor, orgID, name string) (CreatedDirectory, error) {
 	name, err := text("name", name, true, roster.MaxNameLength)
 	if err != nil {
 		return CreatedDirectory{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (CreatedDirectory, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (CreatedDirectory, error) {
 		s, err := a.directoryScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return CreatedDirectory{}, err
@@ -78,27 +88,27 @@ func (a *App) CreateDirectory(ctx context.Context, actor roster.Actor, orgID, na
 	})
 }
 
-// Directories lists an organization's SCIM directories (owner and admins). Tokens are never
+// List lists an organization's SCIM directories (owner and admins). Tokens are never
 // listed.
-func (a *App) Directories(ctx context.Context, actor roster.Actor, orgID string) ([]roster.Directory, error) {
+func (a *Directories) List(ctx context.Context, actor roster.Actor, orgID string) ([]roster.Directory, error) {
 	if _, err := a.directoryScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
 	return a.read().ListDirectories(ctx, orgID)
 }
 
-// Directory reads one SCIM directory of an organization (owner and admins).
-func (a *App) Directory(ctx context.Context, actor roster.Actor, orgID, id string) (roster.Directory, error) {
+// Get reads one SCIM directory of an organization (owner and admins).
+func (a *Directories) Get(ctx context.Context, actor roster.Actor, orgID, id string) (roster.Directory, error) {
 	if _, err := a.directoryScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return roster.Directory{}, a.refused(ctx, actor, err)
 	}
 	return ownDirectory(ctx, a.read(), orgID, id)
 }
 
-// RotateDirectoryToken gives a directory a new token, shown this once; the old one stops
+// RotateToken gives a directory a new token, shown this once; the old one stops
 // working at once (owner and admins).
-func (a *App) RotateDirectoryToken(ctx context.Context, actor roster.Actor, orgID, id string) (CreatedDirectory, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (CreatedDirectory, error) {
+func (a *Directories) RotateToken(ctx context.Context, actor roster.Actor, orgID, id string) (CreatedDirectory, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (CreatedDirectory, error) {
 		if _, err := a.directoryScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return CreatedDirectory{}, err
 		}
@@ -116,10 +126,10 @@ func (a *App) RotateDirectoryToken(ctx context.Context, actor roster.Actor, orgI
 	})
 }
 
-// DeleteDirectory deletes a SCIM directory: its token stops working, what it said about users
+// Delete deletes a SCIM directory: its token stops working, what it said about users
 // and its groups are forgotten; the members it provisioned stay, with their roles (owner and
 // admins).
-func (a *App) DeleteDirectory(ctx context.Context, actor roster.Actor, orgID, id string) error {
+func (a *Directories) Delete(ctx context.Context, actor roster.Actor, orgID, id string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if _, err := a.directoryScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return err
@@ -135,10 +145,10 @@ func (a *App) DeleteDirectory(ctx context.Context, actor roster.Actor, orgID, id
 	})
 }
 
-// AuthenticateDirectory returns the actor of a SCIM directory's bearer token: kind directory,
+// Authenticate returns the actor of a SCIM directory's bearer token: kind directory,
 // bound to the directory's organization. A malformed, unknown, rotated or deleted token is
 // unauthenticated.
-func (a *App) AuthenticateDirectory(ctx context.Context, actor roster.Actor, secret string) (roster.Actor, error) {
+func (a *Directories) Authenticate(ctx context.Context, actor roster.Actor, secret string) (roster.Actor, error) {
 	unauth := roster.Errorf(roster.EUnauthenticated, "invalid SCIM token")
 	if !token.WellFormed(token.PrefixSCIM, secret) {
 		return actor, unauth
@@ -162,7 +172,7 @@ func (a *App) AuthenticateDirectory(ctx context.Context, actor roster.Actor, sec
 
 // directoryActorAccess computes what a directory actor holds in an organization: an admin's
 // access in its own organization while the directory exists, nothing anywhere else.
-func (a *App) directoryActorAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, actor roster.Actor, orgID string) (roster.Access, error) {
+func (a *core) directoryActorAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, actor roster.Actor, orgID string) (roster.Access, error) {
 	none := roster.NewAccess(orgID, "", "", "", nil, cat)
 	if orgID != actor.DirectoryOrgID {
 		return none, nil
@@ -179,7 +189,7 @@ func (a *App) directoryActorAccess(ctx context.Context, c *sqlstore.Conn, cat *r
 
 // scimScope is the organization a directory provisions, locked for a write: the directory
 // must still exist and manage members there.
-func (a *App) scimScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, lock bool) (scope, error) {
+func (a *core) scimScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, lock bool) (scope, error) {
 	if actor.Kind != roster.ActorDirectory {
 		return scope{}, roster.Errorf(roster.EUnauthenticated, "a SCIM directory's token is needed")
 	}

@@ -108,7 +108,7 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-func (a *App) groupRecord(ctx context.Context, c *sqlstore.Conn, st groupState, g roster.SCIMGroup) (SCIMGroupRecord, error) {
+func (a *core) groupRecord(ctx context.Context, c *sqlstore.Conn, st groupState, g roster.SCIMGroup) (SCIMGroupRecord, error) {
 	r := SCIMGroupRecord{Group: g, Members: []roster.User{}}
 	for _, id := range st.members[g.ID] {
 		u, err := c.User(ctx, id)
@@ -120,8 +120,8 @@ func (a *App) groupRecord(ctx context.Context, c *sqlstore.Conn, st groupState, 
 	return r, nil
 }
 
-// SCIMGroups lists the directory's groups with their members (the directory only).
-func (a *App) SCIMGroups(ctx context.Context, actor roster.Actor) ([]SCIMGroupRecord, error) {
+// Groups lists the directory's groups with their members (the directory only).
+func (a *SCIM) Groups(ctx context.Context, actor roster.Actor) ([]SCIMGroupRecord, error) {
 	c := a.read()
 	if _, err := a.scimScope(ctx, c, actor, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
@@ -146,8 +146,8 @@ func (a *App) SCIMGroups(ctx context.Context, actor roster.Actor) ([]SCIMGroupRe
 	return out, nil
 }
 
-// SCIMGroup reads one of the directory's groups.
-func (a *App) SCIMGroup(ctx context.Context, actor roster.Actor, id string) (SCIMGroupRecord, error) {
+// Group reads one of the directory's groups.
+func (a *SCIM) Group(ctx context.Context, actor roster.Actor, id string) (SCIMGroupRecord, error) {
 	c := a.read()
 	if _, err := a.scimScope(ctx, c, actor, false); err != nil {
 		return SCIMGroupRecord{}, a.refused(ctx, actor, err)
@@ -155,7 +155,7 @@ func (a *App) SCIMGroup(ctx context.Context, actor roster.Actor, id string) (SCI
 	return a.ownGroupRecord(ctx, c, actor.DirectoryOrgID, actor.DirectoryID, id)
 }
 
-func (a *App) ownGroupRecord(ctx context.Context, c *sqlstore.Conn, orgID, dirID, id string) (SCIMGroupRecord, error) {
+func (a *core) ownGroupRecord(ctx context.Context, c *sqlstore.Conn, orgID, dirID, id string) (SCIMGroupRecord, error) {
 	st, err := readGroupState(ctx, c, orgID, dirID)
 	if err != nil {
 		return SCIMGroupRecord{}, err
@@ -182,14 +182,14 @@ func checkGroupMembers(t *txn, orgID string, ids []string) error {
 	return nil
 }
 
-// SCIMCreateGroup adds a group to the directory, with its members. A new group maps to no
+// CreateGroup adds a group to the directory, with its members. A new group maps to no
 // role until an owner or admin maps it.
-func (a *App) SCIMCreateGroup(ctx context.Context, actor roster.Actor, in SCIMGroupInput) (SCIMGroupRecord, error) {
+func (a *SCIM) CreateGroup(ctx context.Context, actor roster.Actor, in SCIMGroupInput) (SCIMGroupRecord, error) {
 	in, err := in.validate()
 	if err != nil {
 		return SCIMGroupRecord{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (SCIMGroupRecord, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (SCIMGroupRecord, error) {
 		s, err := a.scimScope(t.ctx, &t.Conn, actor, true)
 		if err != nil {
 			return SCIMGroupRecord{}, err
@@ -222,11 +222,11 @@ func (a *App) SCIMCreateGroup(ctx context.Context, actor roster.Actor, in SCIMGr
 	})
 }
 
-// SCIMUpdateGroup changes a group as the directory asks (SCIM PUT and PATCH): change turns the
+// UpdateGroup changes a group as the directory asks (SCIM PUT and PATCH): change turns the
 // current record into the wanted group, inside the transaction (ifMatch, when given, must be
 // its version). Members who join or leave gain or lose the group's role.
-func (a *App) SCIMUpdateGroup(ctx context.Context, actor roster.Actor, id, ifMatch string, change func(SCIMGroupRecord) (SCIMGroupInput, error)) (SCIMGroupRecord, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (SCIMGroupRecord, error) {
+func (a *SCIM) UpdateGroup(ctx context.Context, actor roster.Actor, id, ifMatch string, change func(SCIMGroupRecord) (SCIMGroupInput, error)) (SCIMGroupRecord, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (SCIMGroupRecord, error) {
 		s, err := a.scimScope(t.ctx, &t.Conn, actor, true)
 		if err != nil {
 			return SCIMGroupRecord{}, err
@@ -300,8 +300,8 @@ func (a *App) SCIMUpdateGroup(ctx context.Context, actor roster.Actor, id, ifMat
 	})
 }
 
-// SCIMDeleteGroup deletes a group; its members lose its role.
-func (a *App) SCIMDeleteGroup(ctx context.Context, actor roster.Actor, id, ifMatch string) error {
+// DeleteGroup deletes a group; its members lose its role.
+func (a *SCIM) DeleteGroup(ctx context.Context, actor roster.Actor, id, ifMatch string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		s, err := a.scimScope(t.ctx, &t.Conn, actor, true)
 		if err != nil {
@@ -367,7 +367,7 @@ func groupStoreRoles(gs []roster.SCIMGroup) map[string]string {
 // syncGroupRoles brings a member's roles in line with a change of their groups (before and
 // after, with the mappings in force then), with the actor's scope s: the same checks and audit
 // events as the console's changes of organization and store roles. The owner is left alone.
-func (a *App) syncGroupRoles(t *txn, s scope, userID string, before, after []roster.SCIMGroup) error {
+func (a *core) syncGroupRoles(t *txn, s scope, userID string, before, after []roster.SCIMGroup) error {
 	m, err := t.Membership(t.ctx, s.org.ID, userID)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return nil
@@ -421,7 +421,7 @@ func (a *App) syncGroupRoles(t *txn, s scope, userID string, before, after []ros
 
 // setGroupStoreRole gives a member a store role, or removes them from the store when roleID
 // is "", with SetStoreRole's and RemoveFromStore's checks and audit events.
-func (a *App) setGroupStoreRole(t *txn, s scope, m roster.Membership, storeID, roleID string) error {
+func (a *core) setGroupStoreRole(t *txn, s scope, m roster.Membership, storeID, roleID string) error {
 	if err := s.acc.MayChangeStoreRolesOf(m.Role); err != nil {
 		return err
 	}
@@ -467,8 +467,8 @@ type GroupMapping struct {
 	RoleID  string
 }
 
-// DirectoryGroups lists the groups a directory pushed, with their mappings (owner and admins).
-func (a *App) DirectoryGroups(ctx context.Context, actor roster.Actor, orgID, dirID string) ([]roster.SCIMGroup, error) {
+// Groups lists the groups a directory pushed, with their mappings (owner and admins).
+func (a *Directories) Groups(ctx context.Context, actor roster.Actor, orgID, dirID string) ([]roster.SCIMGroup, error) {
 	c := a.read()
 	if _, err := a.directoryScope(ctx, c, actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
@@ -479,14 +479,14 @@ func (a *App) DirectoryGroups(ctx context.Context, actor roster.Actor, orgID, di
 	return c.ListSCIMGroups(ctx, dirID)
 }
 
-// MapDirectoryGroup sets what a directory's group gives its members (owner and admins). The
+// MapGroup sets what a directory's group gives its members (owner and admins). The
 // group's current members gain the new role and lose the old one at once, under the actor's
 // own rights: nobody maps a group to a role they could not grant by hand.
-func (a *App) MapDirectoryGroup(ctx context.Context, actor roster.Actor, orgID, dirID, groupID string, m GroupMapping) (roster.SCIMGroup, error) {
+func (a *Directories) MapGroup(ctx context.Context, actor roster.Actor, orgID, dirID, groupID string, m GroupMapping) (roster.SCIMGroup, error) {
 	if err := roster.CheckGroupMapping(m.OrgRole, m.StoreID, m.RoleID); err != nil {
 		return roster.SCIMGroup{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (roster.SCIMGroup, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.SCIMGroup, error) {
 		s, err := a.directoryScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return roster.SCIMGroup{}, err

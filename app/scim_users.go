@@ -78,7 +78,7 @@ func (in SCIMUserInput) validate() (SCIMUserInput, error) {
 }
 
 // scimRecords reads the members of the directory's organization as records.
-func (a *App) scimRecords(ctx context.Context, c *sqlstore.Conn, orgID, dirID, userID string) ([]SCIMUserRecord, error) {
+func (a *core) scimRecords(ctx context.Context, c *sqlstore.Conn, orgID, dirID, userID string) ([]SCIMUserRecord, error) {
 	var ms []sqlstore.SCIMMember
 	if userID == "" {
 		var err error
@@ -115,10 +115,10 @@ func (a *App) scimRecords(ctx context.Context, c *sqlstore.Conn, orgID, dirID, u
 	return out, nil
 }
 
-// SCIMUsers lists the members of the directory's organization (the directory only): every
+// Users lists the members of the directory's organization (the directory only): every
 // one, or with userName set only those the directory may know by that userName (the ones it
 // gave it, and the one whose address it is). The SCIM door filters and pages them.
-func (a *App) SCIMUsers(ctx context.Context, actor roster.Actor, userName string) ([]SCIMUserRecord, error) {
+func (a *SCIM) Users(ctx context.Context, actor roster.Actor, userName string) ([]SCIMUserRecord, error) {
 	c := a.read()
 	if _, err := a.scimScope(ctx, c, actor, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
@@ -142,8 +142,8 @@ func (a *App) SCIMUsers(ctx context.Context, actor roster.Actor, userName string
 	return out, nil
 }
 
-// SCIMUser reads one member of the directory's organization; anyone else is not found.
-func (a *App) SCIMUser(ctx context.Context, actor roster.Actor, userID string) (SCIMUserRecord, error) {
+// User reads one member of the directory's organization; anyone else is not found.
+func (a *SCIM) User(ctx context.Context, actor roster.Actor, userID string) (SCIMUserRecord, error) {
 	c := a.read()
 	if _, err := a.scimScope(ctx, c, actor, false); err != nil {
 		return SCIMUserRecord{}, a.refused(ctx, actor, err)
@@ -151,7 +151,7 @@ func (a *App) SCIMUser(ctx context.Context, actor roster.Actor, userID string) (
 	return a.scimRecord(ctx, c, actor, userID)
 }
 
-func (a *App) scimRecord(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, userID string) (SCIMUserRecord, error) {
+func (a *core) scimRecord(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, userID string) (SCIMUserRecord, error) {
 	if !roster.ValidID(roster.PrefixUser, userID) {
 		return SCIMUserRecord{}, roster.NotFound("user")
 	}
@@ -191,11 +191,11 @@ func claimUserName(t *txn, s scope, dirID, userName, self string) error {
 	return t.DeleteSCIMUser(t.ctx, dirID, holder)
 }
 
-// SCIMCreateUser provisions a user: a new Roster account (emailed a link to choose a
+// CreateUser provisions a user: a new Roster account (emailed a link to choose a
 // password), or an existing account whose address is at a domain the organization has
 // verified; never another existing account (it would hand a stranger's account to the
 // organization: invite them instead). The membership has the role member; groups give more.
-func (a *App) SCIMCreateUser(ctx context.Context, actor roster.Actor, in SCIMUserInput) (SCIMUserRecord, error) {
+func (a *SCIM) CreateUser(ctx context.Context, actor roster.Actor, in SCIMUserInput) (SCIMUserRecord, error) {
 	if in.Email == "" {
 		in.Email = in.UserName
 	}
@@ -203,7 +203,7 @@ func (a *App) SCIMCreateUser(ctx context.Context, actor roster.Actor, in SCIMUse
 	if err != nil {
 		return SCIMUserRecord{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (SCIMUserRecord, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (SCIMUserRecord, error) {
 		s, err := a.scimScope(t.ctx, &t.Conn, actor, true)
 		if err != nil {
 			return SCIMUserRecord{}, err
@@ -303,14 +303,14 @@ func setMemberStatus(t *txn, s scope, m roster.Membership, status roster.Members
 		Before: map[string]any{"status": string(m.Status)}, After: map[string]any{"status": string(status)}})
 }
 
-// SCIMUpdateUser changes a member as the directory asks (SCIM PUT and PATCH): change turns
+// UpdateUser changes a member as the directory asks (SCIM PUT and PATCH): change turns
 // the current record into the wanted user, inside the transaction, against the record as it
 // is then (ifMatch, when given, must be its version). active false suspends the membership
 // and true lifts the suspension (never the owner's); the Roster account's name follows only
 // for an account the directory created or at a domain the organization verified, and its
 // address never changes (the directory's emails are kept as attributes).
-func (a *App) SCIMUpdateUser(ctx context.Context, actor roster.Actor, userID, ifMatch string, change func(SCIMUserRecord) (SCIMUserInput, error)) (SCIMUserRecord, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (SCIMUserRecord, error) {
+func (a *SCIM) UpdateUser(ctx context.Context, actor roster.Actor, userID, ifMatch string, change func(SCIMUserRecord) (SCIMUserInput, error)) (SCIMUserRecord, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (SCIMUserRecord, error) {
 		s, err := a.scimScope(t.ctx, &t.Conn, actor, true)
 		if err != nil {
 			return SCIMUserRecord{}, err
@@ -376,10 +376,10 @@ func (a *App) SCIMUpdateUser(ctx context.Context, actor roster.Actor, userID, if
 	})
 }
 
-// SCIMDeleteUser removes a member from the organization as RemoveMember does (never the
+// DeleteUser removes a member from the organization as RemoveMember does (never the
 // owner), with their store memberships and API keys, and forgets what the directory said
 // about them.
-func (a *App) SCIMDeleteUser(ctx context.Context, actor roster.Actor, userID, ifMatch string) error {
+func (a *SCIM) DeleteUser(ctx context.Context, actor roster.Actor, userID, ifMatch string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		s, err := a.scimScope(t.ctx, &t.Conn, actor, true)
 		if err != nil {

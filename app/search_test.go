@@ -22,7 +22,7 @@ func TestMemberSearch(t *testing.T) {
 		org := env.Org(t, owner, "Acme")
 		for _, name := range []string{"Élise Dupré", "ÁNGEL NÚÑEZ", "Zoë 100%", "under_score", "Plain Person"} {
 			addr := "m" + testenv.Unique() + "@example.com"
-			if err := env.App.Signup(ctx, anon, app.SignupInput{Email: addr, Name: name, Password: testenv.Password}); err != nil {
+			if err := env.App.Auth.Signup(ctx, anon, app.SignupInput{Email: addr, Name: name, Password: testenv.Password}); err != nil {
 				t.Fatal(err)
 			}
 			u, _, err := env.DB.Read().UserByEmail(ctx, addr)
@@ -35,24 +35,24 @@ func TestMemberSearch(t *testing.T) {
 			"élise": 1, "ÉLISE": 1, "dupré": 1, "DUPRÉ": 1, "ángel núñez": 1, "Ñ": 1, "zoë": 1, "ZOË": 1,
 			"100%": 1, "%": 1, "_": 1, "under_": 1, "person": 1, "PLAIN": 1, "@example.com": 5 + 1, "nobody": 0,
 		} {
-			p, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{Query: q})
+			p, err := env.App.Members.List(ctx, owner, org.ID, app.MemberFilter{Query: q})
 			if err != nil || len(p.Items) != want {
 				t.Errorf("search %q: %d results, want %d (%v)", q, len(p.Items), want, err)
 			}
 		}
 		// Operators search users and organizations the same way.
-		if p, err := env.App.AdminUsers(ctx, roster.System(), "ÉLISE", "", "", 0); err != nil || len(p.Items) != 1 {
+		if p, err := env.App.Operator.Users(ctx, roster.System(), "ÉLISE", "", "", 0); err != nil || len(p.Items) != 1 {
 			t.Errorf("admin user search: %d %v", len(p.Items), err)
 		}
 		env.Org(t, owner, "Société Générale")
-		if p, err := env.App.AdminOrganizations(ctx, roster.System(), "SOCIÉTÉ", "", 0); err != nil || len(p.Items) != 1 {
+		if p, err := env.App.Operator.Organizations(ctx, roster.System(), "SOCIÉTÉ", "", 0); err != nil || len(p.Items) != 1 {
 			t.Errorf("admin organization search: %d %v", len(p.Items), err)
 		}
 		// Pages follow each other without overlap.
 		seen := map[string]bool{}
 		cursor := ""
 		for {
-			p, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{Query: "@example.com", Limit: 2, Cursor: cursor})
+			p, err := env.App.Members.List(ctx, owner, org.ID, app.MemberFilter{Query: "@example.com", Limit: 2, Cursor: cursor})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -95,7 +95,7 @@ func TestMemberSearchIndex(t *testing.T) {
 		seedMembers(t, env, other.ID, 300, func(i int) (string, string) { return person(n + i) })
 
 		// Rename one member: the index must find the new name and forget the old one.
-		page, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{Query: "Plain Núñez 2507"})
+		page, err := env.App.Members.List(ctx, owner, org.ID, app.MemberFilter{Query: "Plain Núñez 2507"})
 		if err != nil || len(page.Items) != 1 {
 			t.Fatalf("before the rename: %d results, %v", len(page.Items), err)
 		}
@@ -133,7 +133,7 @@ func TestMemberSearchIndex(t *testing.T) {
 				f.Limit, f.Cursor = limit, ""
 				var got []string
 				for {
-					p, err := env.App.Members(ctx, owner, org.ID, f)
+					p, err := env.App.Members.List(ctx, owner, org.ID, f)
 					if err != nil {
 						t.Fatalf("%+v: %v", f, err)
 					}
@@ -179,7 +179,7 @@ func allUsers(t *testing.T, env *testenv.Env, text string, limit int) []string {
 	var out []string
 	cursor := ""
 	for {
-		p, err := env.App.AdminUsers(ctx, roster.System(), text, "", cursor, limit)
+		p, err := env.App.Operator.Users(ctx, roster.System(), text, "", cursor, limit)
 		if err != nil {
 			t.Fatalf("operator search %q: %v", text, err)
 		}
@@ -197,7 +197,7 @@ func allMembers(env *testenv.Env, actor roster.Actor, orgID string) ([]roster.Me
 	var out []roster.Member
 	f := app.MemberFilter{Limit: 100}
 	for {
-		p, err := env.App.Members(ctx, actor, orgID, f)
+		p, err := env.App.Members.List(ctx, actor, orgID, f)
 		if err != nil {
 			return nil, err
 		}

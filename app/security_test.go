@@ -25,7 +25,7 @@ func TestLoginChecklist(t *testing.T) {
 		env := testenv.NewEnv(t, e)
 		_, u := env.User(t, "Olivia")
 		login := func(addr, pw string) error {
-			_, err := env.App.Login(ctx, visitor, app.LoginInput{Email: addr, Password: pw})
+			_, err := env.App.Auth.Login(ctx, visitor, app.LoginInput{Email: addr, Password: pw})
 			return err
 		}
 		wrong, unknown := login(u.Email, "not the password at all"), login("nobody"+testenv.Unique()+"@example.com", "not the password at all")
@@ -72,12 +72,12 @@ func TestLoginChecklist(t *testing.T) {
 		// that address, not from another.
 		node := testenv.NewEnvOn(t, env, func(c *app.Config) { c.LoginPerIP = 3 })
 		for range 3 {
-			_, _ = node.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: "not the password at all"})
+			_, _ = node.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: "not the password at all"})
 		}
-		if _, err := node.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password}); testenv.Code(err) != roster.ERateLimited {
+		if _, err := node.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password}); testenv.Code(err) != roster.ERateLimited {
 			t.Fatalf("fourth attempt from one address: %v", err)
 		}
-		if _, err := node.App.Login(ctx, roster.Anonymous("203.0.113.8", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil {
+		if _, err := node.App.Auth.Login(ctx, roster.Anonymous("203.0.113.8", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil {
 			t.Fatalf("from another address: %v", err)
 		}
 	})
@@ -92,15 +92,15 @@ func TestSessionChecklist(t *testing.T) {
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.SessionIdle = time.Hour; c.SessionLifetime = 3 * time.Hour })
 		box := env.Outbox(t)
 		_, u := env.User(t, "Olivia")
-		first, _ := env.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
-		second, _ := env.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
+		first, _ := env.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
+		second, _ := env.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
 		if first.Token == second.Token || !token.WellFormed(token.PrefixSession, first.Token) || len(first.Token) < len(token.PrefixSession)+43 {
 			t.Fatalf("session tokens %q %q", first.Token, second.Token)
 		}
 		if dump := env.Dump(t); strings.Contains(dump, first.Token) || !strings.Contains(dump, token.Hash(first.Token)) {
 			t.Fatal("the session token is stored in clear, or not as its SHA-256")
 		}
-		auth := func(tok string) error { _, err := env.App.Authenticate(ctx, tok, "203.0.113.7", "t"); return err }
+		auth := func(tok string) error { _, err := env.App.Auth.Authenticate(ctx, tok, "203.0.113.7", "t"); return err }
 		// Idle: used every 50 minutes it lives on, until the absolute limit of 3 hours.
 		for range 3 {
 			env.Clock.Advance(50 * time.Minute)
@@ -117,13 +117,13 @@ func TestSessionChecklist(t *testing.T) {
 		}
 
 		// Logout ends that session at once, and only that one.
-		out, _ := env.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
-		res, _ := env.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
-		a, err := env.App.Authenticate(ctx, out.Token, "203.0.113.7", "t")
+		out, _ := env.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
+		res, _ := env.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password})
+		a, err := env.App.Auth.Authenticate(ctx, out.Token, "203.0.113.7", "t")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := env.App.Logout(ctx, a); err != nil {
+		if err := env.App.Auth.Logout(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 		if err := auth(out.Token); testenv.Code(err) != roster.EUnauthenticated {
@@ -133,18 +133,18 @@ func TestSessionChecklist(t *testing.T) {
 			t.Fatalf("another session after logout: %v", err)
 		}
 		// A password reset ends every session.
-		if err := env.App.RequestPasswordReset(ctx, visitor, u.Email); err != nil {
+		if err := env.App.Accounts.RequestPasswordReset(ctx, visitor, u.Email); err != nil {
 			t.Fatal(err)
 		}
 		link := box.Last(t, u.Email, "password_reset")
 		tok := link.Text[strings.Index(link.Text, "token=")+len("token="):][:len(token.PrefixLink)+43]
-		if _, err := env.App.SetPasswordWithLink(ctx, visitor, tok, "a fresh long passphrase here"); err != nil {
+		if _, err := env.App.Accounts.SetPasswordWithLink(ctx, visitor, tok, "a fresh long passphrase here"); err != nil {
 			t.Fatal(err)
 		}
 		if err := auth(res.Token); testenv.Code(err) != roster.EUnauthenticated {
 			t.Fatalf("a session after the password reset: %v", err)
 		}
-		if _, err := env.App.SetPasswordWithLink(ctx, visitor, tok, "and another long passphrase"); testenv.Code(err) != roster.ETokenInvalid {
+		if _, err := env.App.Accounts.SetPasswordWithLink(ctx, visitor, tok, "and another long passphrase"); testenv.Code(err) != roster.ETokenInvalid {
 			t.Fatalf("the reset link twice: %v", err)
 		}
 
@@ -153,26 +153,26 @@ func TestSessionChecklist(t *testing.T) {
 		org := env.Org(t, owner, "Acme")
 		member, mu := env.User(t, "Marc")
 		env.Join(t, owner, org.ID, mu, roster.OrgAdmin)
-		if _, err := env.App.Organization(ctx, member, org.ID); err != nil {
+		if _, err := env.App.Organizations.Get(ctx, member, org.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := env.App.SuspendMember(ctx, owner, org.ID, mu.ID); err != nil {
+		if err := env.App.Members.Suspend(ctx, owner, org.ID, mu.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.Organization(ctx, member, org.ID); testenv.Code(err) != roster.EMembershipSuspended {
+		if _, err := env.App.Organizations.Get(ctx, member, org.ID); testenv.Code(err) != roster.EMembershipSuspended {
 			t.Fatalf("suspended: %v", err)
 		}
-		if err := env.App.RemoveMember(ctx, owner, org.ID, mu.ID); err != nil {
+		if err := env.App.Members.Remove(ctx, owner, org.ID, mu.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.Organization(ctx, member, org.ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := env.App.Organizations.Get(ctx, member, org.ID); testenv.Code(err) != roster.ENotFound {
 			t.Fatalf("removed: %v", err)
 		}
-		live, err := env.App.Login(ctx, visitor, app.LoginInput{Email: mu.Email, Password: testenv.Password})
+		live, err := env.App.Auth.Login(ctx, visitor, app.LoginInput{Email: mu.Email, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.App.DeactivateUser(ctx, operator(t, env), mu.Email); err != nil {
+		if _, err := env.App.Operator.DeactivateUser(ctx, operator(t, env), mu.Email); err != nil {
 			t.Fatal(err)
 		}
 		if err := auth(live.Token); testenv.Code(err) != roster.EUnauthenticated {
@@ -184,13 +184,13 @@ func TestSessionChecklist(t *testing.T) {
 // operator returns an operator's actor.
 func operator(t *testing.T, env *testenv.Env) roster.Actor {
 	t.Helper()
-	link, err := env.App.SetupLink(ctx)
+	link, err := env.App.Operator.SetupLink(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok := link[strings.Index(link, "token=")+len("token="):]
 	addr := "op" + testenv.Unique() + "@example.com"
-	if _, err := env.App.CompleteSetup(ctx, visitor, tok, app.SignupInput{Email: addr, Name: "Op", Password: testenv.Password}); err != nil {
+	if _, err := env.App.Operator.CompleteSetup(ctx, visitor, tok, app.SignupInput{Email: addr, Name: "Op", Password: testenv.Password}); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := env.Login(t, addr)
@@ -209,7 +209,7 @@ func TestRehashAtLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 		strong := testenv.NewEnvOn(t, weak, func(c *app.Config) { c.PasswordParams = password.Params{Memory: 128, Time: 2, Threads: 1} })
-		if _, err := strong.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil {
+		if _, err := strong.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		after, err := weak.DB.Read().PasswordHash(ctx, u.ID)
@@ -219,7 +219,7 @@ func TestRehashAtLogin(t *testing.T) {
 		if !strings.Contains(before, "m=64,t=1,p=1") || !strings.Contains(after, "$argon2id$v=19$m=128,t=2,p=1$") {
 			t.Fatalf("hash before %q, after %q", before, after)
 		}
-		if _, err := strong.App.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil {
+		if _, err := strong.App.Auth.Login(ctx, visitor, app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil {
 			t.Fatalf("login with the upgraded hash: %v", err)
 		}
 	})
@@ -236,10 +236,10 @@ func TestRefusalsAreAudited(t *testing.T) {
 		member, mu := env.User(t, "Marc")
 		env.Join(t, owner, org.ID, mu, roster.OrgMember)
 		member.IP = "198.51.100.23"
-		if _, err := env.App.CreateStore(ctx, member, org.ID, app.StoreInput{Name: "Nope"}); testenv.Code(err) != roster.EForbidden {
+		if _, err := env.App.Stores.Create(ctx, member, org.ID, app.StoreInput{Name: "Nope"}); testenv.Code(err) != roster.EForbidden {
 			t.Fatalf("member creates a store: %v", err)
 		}
-		page, err := env.App.AuditEvents(ctx, owner, org.ID, app.AuditFilter{})
+		page, err := env.App.Audit.List(ctx, owner, org.ID, app.AuditFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,16 +265,16 @@ func TestPasswordNotTheOrganizationsName(t *testing.T) {
 		box := env.Outbox(t)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Zebracorp Industries")
-		if _, err := env.App.CreateInvitation(ctx, owner, org.ID, app.InvitationInput{Email: "new@example.com"}); err != nil {
+		if _, err := env.App.Invitations.Create(ctx, owner, org.ID, app.InvitationInput{Email: "new@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		m := box.Last(t, "new@example.com", "invitation")
 		tok := m.Text[strings.Index(m.Text, "token=")+len("token="):][:len(token.PrefixLink)+43]
-		_, err := env.App.AcceptInvitation(ctx, visitor, app.AcceptInput{Token: tok, Name: "New", Password: "Zebracorp Industries 2026"})
+		_, err := env.App.Invitations.Accept(ctx, visitor, app.AcceptInput{Token: tok, Name: "New", Password: "Zebracorp Industries 2026"})
 		if testenv.Code(err) != roster.EPasswordCommon {
 			t.Fatalf("the organization's name as password: %v", err)
 		}
-		if _, err := env.App.AcceptInvitation(ctx, visitor, app.AcceptInput{Token: tok, Name: "New", Password: testenv.Password}); err != nil {
+		if _, err := env.App.Invitations.Accept(ctx, visitor, app.AcceptInput{Token: tok, Name: "New", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -295,9 +295,9 @@ func TestOwnershipCannotBeTakenOrLost(t *testing.T) {
 		env.Join(t, owner, org.ID, bu, roster.OrgAdmin)
 		owners := func() []string {
 			t.Helper()
-			page, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{})
+			page, err := env.App.Members.List(ctx, owner, org.ID, app.MemberFilter{})
 			if err != nil {
-				page, err = env.App.Members(ctx, admin, org.ID, app.MemberFilter{})
+				page, err = env.App.Members.List(ctx, admin, org.ID, app.MemberFilter{})
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -311,16 +311,16 @@ func TestOwnershipCannotBeTakenOrLost(t *testing.T) {
 			return ids
 		}
 		for name, err := range map[string]error{
-			"admin transfers to self":   env.App.TransferOwnership(ctx, admin, org.ID, au.ID, testenv.Password),
-			"admin transfers to other":  env.App.TransferOwnership(ctx, admin, org.ID, bu.ID, testenv.Password),
-			"admin demotes the owner":   env.App.ChangeMemberRole(ctx, admin, org.ID, ou.ID, roster.OrgMember),
-			"admin suspends the owner":  env.App.SuspendMember(ctx, admin, org.ID, ou.ID),
-			"admin removes the owner":   env.App.RemoveMember(ctx, admin, org.ID, ou.ID),
-			"owner demotes self":        env.App.ChangeMemberRole(ctx, owner, org.ID, ou.ID, roster.OrgAdmin),
-			"owner leaves":              env.App.LeaveOrganization(ctx, owner, org.ID),
-			"admin promotes to owner":   env.App.ChangeMemberRole(ctx, admin, org.ID, bu.ID, roster.OrgOwner),
-			"transfer to a non-member":  env.App.TransferOwnership(ctx, owner, org.ID, "usr_01m00000000000000000000000", testenv.Password),
-			"transfer without password": env.App.TransferOwnership(ctx, owner, org.ID, au.ID, "wrong password for sure"),
+			"admin transfers to self":   env.App.Organizations.TransferOwnership(ctx, admin, org.ID, au.ID, testenv.Password),
+			"admin transfers to other":  env.App.Organizations.TransferOwnership(ctx, admin, org.ID, bu.ID, testenv.Password),
+			"admin demotes the owner":   env.App.Members.ChangeRole(ctx, admin, org.ID, ou.ID, roster.OrgMember),
+			"admin suspends the owner":  env.App.Members.Suspend(ctx, admin, org.ID, ou.ID),
+			"admin removes the owner":   env.App.Members.Remove(ctx, admin, org.ID, ou.ID),
+			"owner demotes self":        env.App.Members.ChangeRole(ctx, owner, org.ID, ou.ID, roster.OrgAdmin),
+			"owner leaves":              env.App.Members.Leave(ctx, owner, org.ID),
+			"admin promotes to owner":   env.App.Members.ChangeRole(ctx, admin, org.ID, bu.ID, roster.OrgOwner),
+			"transfer to a non-member":  env.App.Organizations.TransferOwnership(ctx, owner, org.ID, "usr_01m00000000000000000000000", testenv.Password),
+			"transfer without password": env.App.Organizations.TransferOwnership(ctx, owner, org.ID, au.ID, "wrong password for sure"),
 		} {
 			if err == nil {
 				t.Errorf("%s: allowed", name)
@@ -336,7 +336,7 @@ func TestOwnershipCannotBeTakenOrLost(t *testing.T) {
 			if i%2 == 1 {
 				to = bu.ID
 			}
-			go func() { errs <- env.App.TransferOwnership(ctx, owner, org.ID, to, testenv.Password) }()
+			go func() { errs <- env.App.Organizations.TransferOwnership(ctx, owner, org.ID, to, testenv.Password) }()
 		}
 		won := 0
 		for range 20 {
@@ -360,7 +360,7 @@ func TestSetupIsNoPasswordOracle(t *testing.T) {
 		_, u := env.User(t, "Olivia")
 		forged := token.PrefixLink + strings.Repeat("A", 43)
 		try := func(secret, addr, pw string) error {
-			_, err := env.App.CompleteSetup(ctx, visitor, secret, app.SignupInput{Email: addr, Name: "X", Password: pw})
+			_, err := env.App.Operator.CompleteSetup(ctx, visitor, secret, app.SignupInput{Email: addr, Name: "X", Password: pw})
 			return err
 		}
 		check := func(when, secret string) {
@@ -376,7 +376,7 @@ func TestSetupIsNoPasswordOracle(t *testing.T) {
 			}
 		}
 		check("no link", forged)
-		link, err := env.App.SetupLink(ctx)
+		link, err := env.App.Operator.SetupLink(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,30 +405,30 @@ func TestEmailChangeIsNoAddressOracle(t *testing.T) {
 			taken = append(taken, u.Email)
 		}
 		for i, addr := range taken[:5] {
-			if err := env.App.RequestEmailChange(ctx, prober, addr, testenv.Password); testenv.Code(err) != roster.EUserExists {
+			if err := env.App.Accounts.RequestEmailChange(ctx, prober, addr, testenv.Password); testenv.Code(err) != roster.EUserExists {
 				t.Fatalf("probe %d: %v", i+1, err)
 			}
 		}
 		for _, addr := range []string{taken[5], "free" + testenv.Unique() + "@example.com"} {
-			if err := env.App.RequestEmailChange(ctx, prober, addr, testenv.Password); testenv.Code(err) != roster.ERateLimited {
+			if err := env.App.Accounts.RequestEmailChange(ctx, prober, addr, testenv.Password); testenv.Code(err) != roster.ERateLimited {
 				t.Fatalf("a sixth probe within the hour: %v", err)
 			}
 		}
 		// Direct creation shares the budget: the owner of an organization of their own cannot
 		// ask it instead.
 		org := env.Org(t, prober, "Probe Inc")
-		if _, err := env.App.CreateUser(ctx, prober, org.ID, app.NewUserInput{Email: taken[5], Name: "T"}); testenv.Code(err) != roster.ERateLimited {
+		if _, err := env.App.Accounts.Create(ctx, prober, org.ID, app.NewUserInput{Email: taken[5], Name: "T"}); testenv.Code(err) != roster.ERateLimited {
 			t.Fatalf("direct creation while waiting: %v", err)
 		}
 		env.Clock.Advance(time.Hour + time.Second)
-		if _, err := env.App.CreateUser(ctx, prober, org.ID, app.NewUserInput{Email: taken[5], Name: "T"}); testenv.Code(err) != roster.EUserExists {
+		if _, err := env.App.Accounts.Create(ctx, prober, org.ID, app.NewUserInput{Email: taken[5], Name: "T"}); testenv.Code(err) != roster.EUserExists {
 			t.Fatalf("an hour later, direct creation: %v", err)
 		}
-		if err := env.App.RequestEmailChange(ctx, prober, "free"+testenv.Unique()+"@example.com", testenv.Password); testenv.Code(err) != roster.ERateLimited {
+		if err := env.App.Accounts.RequestEmailChange(ctx, prober, "free"+testenv.Unique()+"@example.com", testenv.Password); testenv.Code(err) != roster.ERateLimited {
 			t.Fatalf("right after another taken answer: %v", err)
 		}
 		env.Clock.Advance(time.Hour + time.Second)
-		if err := env.App.RequestEmailChange(ctx, prober, "free"+testenv.Unique()+"@example.com", testenv.Password); err != nil {
+		if err := env.App.Accounts.RequestEmailChange(ctx, prober, "free"+testenv.Unique()+"@example.com", testenv.Password); err != nil {
 			t.Fatalf("an hour later, a free address: %v", err)
 		}
 	})

@@ -13,13 +13,13 @@ import (
 // sessionLive reports whether a session may still be used at now: before its absolute end,
 // and used within the idle limit. It is the one rule of a session's life: authenticating,
 // listing one's sessions and listing a browser's identities all ask it.
-func (a *App) sessionLive(s roster.Session, now time.Time) bool {
+func (a *Auth) sessionLive(s roster.Session, now time.Time) bool {
 	return now.Before(s.ExpiresAt) && now.Sub(s.LastSeenAt) < a.cfg.SessionIdle
 }
 
 // sessionActor returns the actor of a live session whose user is u, recording the session's
 // use (at most once every touchEvery). A deactivated user's session authenticates nobody.
-func (a *App) sessionActor(ctx context.Context, actor roster.Actor, s roster.Session, u roster.User, now time.Time, unauth error) (roster.Actor, error) {
+func (a *Auth) sessionActor(ctx context.Context, actor roster.Actor, s roster.Session, u roster.User, now time.Time, unauth error) (roster.Actor, error) {
 	if u.Status != roster.UserActive {
 		return actor, unauth
 	}
@@ -51,7 +51,7 @@ type Browser struct {
 // read. The others are only looked at: listing them in the account chooser does not record
 // a use, so a session left in the background still ends after its idle limit. Ended
 // sessions and deactivated users are left out of Others; tokens is in the browser's order.
-func (a *App) IdentifyBrowser(ctx context.Context, active string, tokens []string, ip, userAgent string) (Browser, error) {
+func (a *Auth) IdentifyBrowser(ctx context.Context, active string, tokens []string, ip, userAgent string) (Browser, error) {
 	var hashes []string
 	for _, tok := range append([]string{active}, tokens...) {
 		if token.WellFormed(token.PrefixSession, tok) && !slices.Contains(hashes, token.Hash(tok)) {

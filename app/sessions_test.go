@@ -11,7 +11,7 @@ import (
 )
 
 func login(env *testenv.Env, addr, pw string) (app.LoginResult, error) {
-	return env.App.Login(ctx, anon, app.LoginInput{Email: addr, Password: pw})
+	return env.App.Auth.Login(ctx, anon, app.LoginInput{Email: addr, Password: pw})
 }
 
 func TestSessionLifetimes(t *testing.T) {
@@ -28,7 +28,7 @@ func TestSessionLifetimes(t *testing.T) {
 		}
 		use := func(what string, code string) {
 			t.Helper()
-			_, err := env.App.Authenticate(ctx, res.Token, "192.0.2.1", "test")
+			_, err := env.App.Auth.Authenticate(ctx, res.Token, "192.0.2.1", "test")
 			want(t, err, code, what)
 		}
 		// Used every 59 minutes, the session lives on …
@@ -53,7 +53,7 @@ func TestSessionLifetimes(t *testing.T) {
 		use("idle for the limit", roster.EUnauthenticated)
 		// Expired sessions are neither listed nor kept.
 		fresh, _ := env.Login(t, u.Email)
-		list, err := env.App.Sessions(ctx, fresh)
+		list, err := env.App.Auth.Sessions(ctx, fresh)
 		if err != nil || len(list) != 1 || !list[0].Current {
 			t.Fatalf("sessions: %+v %v", list, err)
 		}
@@ -75,11 +75,11 @@ func TestSessionsEnd(t *testing.T) {
 		if resB.Token == resC.Token || resB.Session.ID == resC.Session.ID {
 			t.Fatal("two logins share a session: a session could be fixed in advance")
 		}
-		b, err := env.App.Authenticate(ctx, resB.Token, "", "")
+		b, err := env.App.Auth.Authenticate(ctx, resB.Token, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		list, _ := env.App.Sessions(ctx, a)
+		list, _ := env.App.Auth.Sessions(ctx, a)
 		if len(list) != 4 { // User's, a, b, c
 			t.Fatalf("%d sessions", len(list))
 		}
@@ -87,32 +87,32 @@ func TestSessionsEnd(t *testing.T) {
 		// Revoke one session by ID; another user's session ID is not found.
 		_, other := env.User(t, "Other")
 		otherRes, _ := login(env, other.Email, testenv.Password)
-		want(t, env.App.RevokeSession(ctx, a, otherRes.Session.ID), roster.ENotFound, "revoke another user's session")
-		if _, err := env.App.Authenticate(ctx, otherRes.Token, "", ""); err != nil {
+		want(t, env.App.Auth.RevokeSession(ctx, a, otherRes.Session.ID), roster.ENotFound, "revoke another user's session")
+		if _, err := env.App.Auth.Authenticate(ctx, otherRes.Token, "", ""); err != nil {
 			t.Fatal("another user's session was revoked")
 		}
-		want(t, env.App.RevokeSession(ctx, a, "ses_nope"), roster.ENotFound, "revoke a malformed ID")
-		want(t, env.App.RevokeSession(ctx, a, resC.Session.ID), "", "revoke c")
-		_, err = env.App.Authenticate(ctx, resC.Token, "", "")
+		want(t, env.App.Auth.RevokeSession(ctx, a, "ses_nope"), roster.ENotFound, "revoke a malformed ID")
+		want(t, env.App.Auth.RevokeSession(ctx, a, resC.Session.ID), "", "revoke c")
+		_, err = env.App.Auth.Authenticate(ctx, resC.Token, "", "")
 		want(t, err, roster.EUnauthenticated, "revoked session")
 
 		// Logout ends the current session only.
-		want(t, env.App.Logout(ctx, b), "", "logout")
-		_, err = env.App.Authenticate(ctx, resB.Token, "", "")
+		want(t, env.App.Auth.Logout(ctx, b), "", "logout")
+		_, err = env.App.Auth.Authenticate(ctx, resB.Token, "", "")
 		want(t, err, roster.EUnauthenticated, "logged-out session")
-		if _, err := env.App.Me(ctx, a); err != nil {
+		if _, err := env.App.Accounts.Me(ctx, a); err != nil {
 			t.Fatal(err)
 		}
-		want(t, env.App.Logout(ctx, roster.Actor{Kind: roster.ActorService, ServiceTokenID: "svc_x"}), roster.EInvalid, "logout without a session")
+		want(t, env.App.Auth.Logout(ctx, roster.Actor{Kind: roster.ActorService, ServiceTokenID: "svc_x"}), roster.EInvalid, "logout without a session")
 
 		// Revoke every other session.
 		resD, _ := login(env, u.Email, testenv.Password)
-		if n, err := env.App.RevokeOtherSessions(ctx, a); err != nil || n != 2 { // User's and d
+		if n, err := env.App.Auth.RevokeOtherSessions(ctx, a); err != nil || n != 2 { // User's and d
 			t.Fatalf("revoke others: %d %v", n, err)
 		}
-		_, err = env.App.Authenticate(ctx, resD.Token, "", "")
+		_, err = env.App.Auth.Authenticate(ctx, resD.Token, "", "")
 		want(t, err, roster.EUnauthenticated, "another session after revoke-others")
-		if _, err := env.App.Me(ctx, a); err != nil {
+		if _, err := env.App.Accounts.Me(ctx, a); err != nil {
 			t.Fatal("revoke-others ended the current session")
 		}
 	})
@@ -127,23 +127,23 @@ func TestChangePassword(t *testing.T) {
 		other, _ := login(env, u.Email, testenv.Password)
 		const next = "an entirely new passphrase"
 
-		err := env.App.ChangePassword(ctx, a, "not my password at all", next)
+		err := env.App.Accounts.ChangePassword(ctx, a, "not my password at all", next)
 		want(t, err, roster.EInvalidCredentials, "wrong current password")
 		if f := roster.AsError(err).Field; f != "current_password" {
 			t.Errorf("field %q", f)
 		}
-		want(t, env.App.ChangePassword(ctx, a, "", next), roster.EInvalidCredentials, "no current password")
-		want(t, env.App.ChangePassword(ctx, a, testenv.Password, "short"), roster.EPasswordTooShort, "too short")
-		want(t, env.App.ChangePassword(ctx, a, testenv.Password, "passwordpassword"), roster.EPasswordCommon, "common")
-		want(t, env.App.ChangePassword(ctx, a, testenv.Password, "Priscilla Priscilla!"), roster.EPasswordCommon, "made of the name")
-		if _, err := env.App.Authenticate(ctx, other.Token, "", ""); err != nil {
+		want(t, env.App.Accounts.ChangePassword(ctx, a, "", next), roster.EInvalidCredentials, "no current password")
+		want(t, env.App.Accounts.ChangePassword(ctx, a, testenv.Password, "short"), roster.EPasswordTooShort, "too short")
+		want(t, env.App.Accounts.ChangePassword(ctx, a, testenv.Password, "passwordpassword"), roster.EPasswordCommon, "common")
+		want(t, env.App.Accounts.ChangePassword(ctx, a, testenv.Password, "Priscilla Priscilla!"), roster.EPasswordCommon, "made of the name")
+		if _, err := env.App.Auth.Authenticate(ctx, other.Token, "", ""); err != nil {
 			t.Fatal("a refused change ended a session")
 		}
 
-		want(t, env.App.ChangePassword(ctx, a, testenv.Password, next), "", "change")
-		_, err = env.App.Authenticate(ctx, other.Token, "", "")
+		want(t, env.App.Accounts.ChangePassword(ctx, a, testenv.Password, next), "", "change")
+		_, err = env.App.Auth.Authenticate(ctx, other.Token, "", "")
 		want(t, err, roster.EUnauthenticated, "another session after a password change")
-		if _, err := env.App.Me(ctx, a); err != nil {
+		if _, err := env.App.Accounts.Me(ctx, a); err != nil {
 			t.Fatal("the password change ended the current session")
 		}
 		_, err = login(env, u.Email, testenv.Password)
@@ -215,7 +215,7 @@ func TestLoginPerIP(t *testing.T) {
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.LoginPerIP = 3 })
 		_, u := env.User(t, "Uma")
 		from := func(ip string) error {
-			_, err := env.App.Login(ctx, roster.Anonymous(ip, "x"), app.LoginInput{Email: "x" + testenv.Unique() + "@example.com", Password: "whatever it is"})
+			_, err := env.App.Auth.Login(ctx, roster.Anonymous(ip, "x"), app.LoginInput{Email: "x" + testenv.Unique() + "@example.com", Password: "whatever it is"})
 			return err
 		}
 		for range 2 { // env.User logged in once from 192.0.2.1
@@ -227,7 +227,7 @@ func TestLoginPerIP(t *testing.T) {
 			t.Errorf("Retry-After %v, want 20s (3 a minute)", d)
 		}
 		// Even the right password: the IP is limited, not the account.
-		_, err = env.App.Login(ctx, roster.Anonymous("192.0.2.1", "x"), app.LoginInput{Email: u.Email, Password: testenv.Password})
+		_, err = env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.1", "x"), app.LoginInput{Email: u.Email, Password: testenv.Password})
 		want(t, err, roster.ERateLimited, "right password over the IP limit")
 		want(t, from("198.51.100.7"), roster.EInvalidCredentials, "another IP")
 		env.Clock.Advance(20 * time.Second)
@@ -251,7 +251,7 @@ func TestNoEnumeration(t *testing.T) {
 			}
 		}
 		// A user created directly (no password yet) answers like anyone else.
-		if _, _, err := env.App.CreateOperator(ctx, roster.System(), "pending@example.com", "Pending"); err != nil {
+		if _, _, err := env.App.Operator.CreateOperator(ctx, roster.System(), "pending@example.com", "Pending"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := login(env, "pending@example.com", "wrong password, try again"); err == nil || err.Error() != errKnown.Error() {
@@ -260,7 +260,7 @@ func TestNoEnumeration(t *testing.T) {
 
 		// Sign-up with a taken address succeeds in appearance and changes nothing.
 		users := env.Int(t, `SELECT COUNT(*) FROM users`)
-		err := env.App.Signup(ctx, anon, app.SignupInput{Email: " " + u.Email + " ", Name: "Impostor", Password: "another good passphrase"})
+		err := env.App.Auth.Signup(ctx, anon, app.SignupInput{Email: " " + u.Email + " ", Name: "Impostor", Password: "another good passphrase"})
 		if err != nil {
 			t.Fatalf("sign-up with a taken address: %v", err)
 		}
@@ -272,7 +272,7 @@ func TestNoEnumeration(t *testing.T) {
 		}
 		// Sub-addresses are other addresses.
 		plus := "kim+shop1@example.com"
-		if err := env.App.Signup(ctx, anon, app.SignupInput{Email: plus, Name: "Kim 2", Password: testenv.Password}); err != nil {
+		if err := env.App.Auth.Signup(ctx, anon, app.SignupInput{Email: plus, Name: "Kim 2", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		if env.Int(t, `SELECT COUNT(*) FROM users WHERE email = ?`, plus) != 1 {
@@ -281,7 +281,7 @@ func TestNoEnumeration(t *testing.T) {
 
 		// Invite-only instances refuse sign-up, to everyone alike.
 		closed := testenv.NewEnv(t, e, func(c *app.Config) { c.Signup = app.SignupInviteOnly })
-		err = closed.App.Signup(ctx, anon, app.SignupInput{Email: "new@example.com", Name: "New", Password: testenv.Password})
+		err = closed.App.Auth.Signup(ctx, anon, app.SignupInput{Email: "new@example.com", Name: "New", Password: testenv.Password})
 		want(t, err, roster.ESignupClosed, "invite-only")
 	})
 }

@@ -21,7 +21,7 @@ func TestStoreMemberManagersCannotDemoteTheirBetters(t *testing.T) {
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
 		st := env.Store(t, owner, org.ID, "Shop A")
-		role, err := env.App.CreateRole(ctx, owner, org.ID, app.RoleInput{Name: "Team lead",
+		role, err := env.App.Roles.Create(ctx, owner, org.ID, app.RoleInput{Name: "Team lead",
 			Permissions: []roster.Permission{roster.PermStoreRead, roster.PermStoreMembersRead, roster.PermStoreMembersManage}})
 		if err != nil {
 			t.Fatal(err)
@@ -33,13 +33,13 @@ func TestStoreMemberManagersCannotDemoteTheirBetters(t *testing.T) {
 		env.Join(t, owner, org.ID, admin, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleAdmin})
 		env.Join(t, owner, org.ID, viewer, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleViewer})
 
-		if err := env.App.SetStoreRole(ctx, lead, st.ID, admin.ID, roster.StoreRoleViewer); testenv.Code(err) != roster.ERoleEscalation {
+		if err := env.App.Members.SetStoreRole(ctx, lead, st.ID, admin.ID, roster.StoreRoleViewer); testenv.Code(err) != roster.ERoleEscalation {
 			t.Errorf("the lead demotes a store admin: %v", err)
 		}
-		if err := env.App.RemoveFromStore(ctx, lead, st.ID, admin.ID); testenv.Code(err) != roster.ERoleEscalation {
+		if err := env.App.Members.RemoveFromStore(ctx, lead, st.ID, admin.ID); testenv.Code(err) != roster.ERoleEscalation {
 			t.Errorf("the lead removes a store admin: %v", err)
 		}
-		team, err := env.App.StoreTeam(ctx, owner, st.ID)
+		team, err := env.App.Members.StoreTeam(ctx, owner, st.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,17 +49,17 @@ func TestStoreMemberManagersCannotDemoteTheirBetters(t *testing.T) {
 			}
 		}
 		// What the lead holds entirely stays in reach.
-		if err := env.App.SetStoreRole(ctx, lead, st.ID, viewer.ID, roster.StoreRoleMember); err != nil {
+		if err := env.App.Members.SetStoreRole(ctx, lead, st.ID, viewer.ID, roster.StoreRoleMember); err != nil {
 			t.Errorf("the lead makes a viewer a member: %v", err)
 		}
-		if err := env.App.RemoveFromStore(ctx, lead, st.ID, viewer.ID); err != nil {
+		if err := env.App.Members.RemoveFromStore(ctx, lead, st.ID, viewer.ID); err != nil {
 			t.Errorf("the lead removes a member: %v", err)
 		}
 		// A store admin manages another store admin.
 		_, other := env.User(t, "Lena")
 		env.Join(t, owner, org.ID, other, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleAdmin})
 		adminActor, _ := env.Login(t, admin.Email)
-		if err := env.App.SetStoreRole(ctx, adminActor, st.ID, other.ID, roster.StoreRoleViewer); err != nil {
+		if err := env.App.Members.SetStoreRole(ctx, adminActor, st.ID, other.ID, roster.StoreRoleViewer); err != nil {
 			t.Errorf("a store admin demotes another: %v", err)
 		}
 	})
@@ -80,7 +80,7 @@ func TestStoreInvitations(t *testing.T) {
 		env.Join(t, owner, org.ID, adminU, roster.OrgMember, app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleAdmin})
 		env.Join(t, owner, org.ID, memberU, roster.OrgMember, app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleMember})
 		invite := func(email string, grants ...app.StoreGrantInput) roster.Invitation {
-			inv, err := env.App.CreateInvitation(ctx, owner, org.ID, app.InvitationInput{Email: email, Stores: grants})
+			inv, err := env.App.Invitations.Create(ctx, owner, org.ID, app.InvitationInput{Email: email, Stores: grants})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func TestStoreInvitations(t *testing.T) {
 			app.StoreGrantInput{StoreID: shopB.ID, RoleID: roster.StoreRoleViewer})
 		invite("b."+testenv.Unique()+"@example.com", app.StoreGrantInput{StoreID: shopB.ID, RoleID: roster.StoreRoleViewer})
 		cancelled := invite("gone."+testenv.Unique()+"@example.com", app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleViewer})
-		if err := env.App.CancelInvitation(ctx, owner, cancelled.ID); err != nil {
+		if err := env.App.Invitations.Cancel(ctx, owner, cancelled.ID); err != nil {
 			t.Fatal(err)
 		}
 
@@ -100,7 +100,7 @@ func TestStoreInvitations(t *testing.T) {
 			// A page of one at a time, following the cursor.
 			var ids []string
 			for cursor := ""; ; {
-				list, err := env.App.StoreInvitations(ctx, who, shopA.ID, cursor, 1)
+				list, err := env.App.Invitations.ListForStore(ctx, who, shopA.ID, cursor, 1)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -116,11 +116,11 @@ func TestStoreInvitations(t *testing.T) {
 			}
 		}
 		member, _ := env.Login(t, memberU.Email)
-		if _, err := env.App.StoreInvitations(ctx, member, shopA.ID, "", 0); testenv.Code(err) != roster.EForbidden {
+		if _, err := env.App.Invitations.ListForStore(ctx, member, shopA.ID, "", 0); testenv.Code(err) != roster.EForbidden {
 			t.Errorf("a store member lists its invitations: %v", err)
 		}
 		outsider, _ := env.User(t, "Otto")
-		if _, err := env.App.StoreInvitations(ctx, outsider, shopA.ID, "", 0); testenv.Code(err) != roster.ENotFound {
+		if _, err := env.App.Invitations.ListForStore(ctx, outsider, shopA.ID, "", 0); testenv.Code(err) != roster.ENotFound {
 			t.Errorf("an outsider lists a store's invitations: %v", err)
 		}
 	})
@@ -143,26 +143,26 @@ func TestMembersTableColumns(t *testing.T) {
 			app.StoreGrantInput{StoreID: shopB.ID, RoleID: roster.StoreRoleViewer},
 			app.StoreGrantInput{StoreID: closed.ID, RoleID: roster.StoreRoleAdmin},
 			app.StoreGrantInput{StoreID: shopA.ID, RoleID: roster.StoreRoleMember})
-		if _, err := env.App.ArchiveStore(ctx, owner, closed.ID); err != nil {
+		if _, err := env.App.Stores.Archive(ctx, owner, closed.ID); err != nil {
 			t.Fatal(err)
 		}
-		created, err := env.App.CreateUser(ctx, owner, org.ID, app.NewUserInput{Email: "new." + testenv.Unique() + "@example.com", Name: "New", Role: roster.OrgMember})
+		created, err := env.App.Accounts.Create(ctx, owner, org.ID, app.NewUserInput{Email: "new." + testenv.Unique() + "@example.com", Name: "New", Role: roster.OrgMember})
 		if err != nil {
 			t.Fatal(err)
 		}
 		signedIn := env.Clock.Now()
 		env.Clock.Advance(2 * time.Hour)
-		res, err := env.App.Login(ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: marc.Email, Password: testenv.Password}) // a sign-in
+		res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: marc.Email, Password: testenv.Password}) // a sign-in
 		if err != nil {
 			t.Fatal(err)
 		}
 		env.Clock.Advance(time.Hour)
-		marcActor, err := env.App.Authenticate(ctx, res.Token, "192.0.2.1", "test") // a use of the session
+		marcActor, err := env.App.Auth.Authenticate(ctx, res.Token, "192.0.2.1", "test") // a use of the session
 		if err != nil {
 			t.Fatal(err)
 		}
 
-		page, err := env.App.Members(ctx, owner, org.ID, app.MemberFilter{})
+		page, err := env.App.Members.List(ctx, owner, org.ID, app.MemberFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func TestMembersTableColumns(t *testing.T) {
 			t.Errorf("an account never used was last active at %v", at)
 		}
 		// A member does not list the members (the listing is for owner and admins).
-		if _, err := env.App.Members(ctx, marcActor, org.ID, app.MemberFilter{}); testenv.Code(err) != roster.EForbidden {
+		if _, err := env.App.Members.List(ctx, marcActor, org.ID, app.MemberFilter{}); testenv.Code(err) != roster.EForbidden {
 			t.Errorf("a member lists the members: %v", err)
 		}
 	})

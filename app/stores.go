@@ -6,6 +6,9 @@ import (
 	"github.com/rosterhq/roster"
 )
 
+// Stores creates, edits, archives and deletes an organization's stores, and keeps their logos.
+type Stores struct{ *core }
+
 // StoreInput is a store's name and details, as created or edited.
 type StoreInput struct {
 	Name     string
@@ -46,15 +49,15 @@ func (t *txn) useCredit(org roster.Organization) error {
 	return nil
 }
 
-// CreateStore creates a store in an organization (owner), using one store credit. The
+// Create creates a store in an organization (owner), using one store credit. The
 // organization row is locked while credits are counted, so concurrent creations never
 // exceed the credits.
-func (a *App) CreateStore(ctx context.Context, actor roster.Actor, orgID string, in StoreInput) (roster.Store, error) {
+func (a *Stores) Create(ctx context.Context, actor roster.Actor, orgID string, in StoreInput) (roster.Store, error) {
 	var in2 roster.Store
 	if err := in.apply(&in2); err != nil {
 		return roster.Store{}, err
 	}
-	return orgWriteValue(ctx, a, actor, orgID, roster.PermOrgStoresCreate, func(t *txn, s scope) (roster.Store, error) {
+	return orgWriteValue(ctx, a.core, actor, orgID, roster.PermOrgStoresCreate, func(t *txn, s scope) (roster.Store, error) {
 		if err := t.useCredit(s.org); err != nil {
 			return roster.Store{}, err
 		}
@@ -75,7 +78,7 @@ type StoreView struct {
 
 // Stores lists an organization's stores: all of them (status "" for every status) for those
 // who view its settings, else the active stores the actor reaches.
-func (a *App) Stores(ctx context.Context, actor roster.Actor, orgID string, status roster.StoreStatus) ([]StoreView, error) {
+func (a *Stores) List(ctx context.Context, actor roster.Actor, orgID string, status roster.StoreStatus) ([]StoreView, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err != nil {
@@ -103,7 +106,7 @@ func (a *App) Stores(ctx context.Context, actor roster.Actor, orgID string, stat
 }
 
 // Store returns a store the actor reaches, or whose organization's settings they view.
-func (a *App) Store(ctx context.Context, actor roster.Actor, storeID string) (StoreView, error) {
+func (a *Stores) Get(ctx context.Context, actor roster.Actor, storeID string) (StoreView, error) {
 	s, st, err := a.storeScope(ctx, a.read(), actor, storeID, false)
 	if err != nil {
 		return StoreView{}, err
@@ -114,13 +117,13 @@ func (a *App) Store(ctx context.Context, actor roster.Actor, storeID string) (St
 
 // storeWrite runs fn on a store the actor may change with perm in that store; the
 // organization is locked first.
-func (a *App) storeWrite(ctx context.Context, actor roster.Actor, storeID string, perm roster.Permission, fn func(t *txn, s scope, st roster.Store) error) error {
+func (a *core) storeWrite(ctx context.Context, actor roster.Actor, storeID string, perm roster.Permission, fn func(t *txn, s scope, st roster.Store) error) error {
 	_, err := storeWriteValue(ctx, a, actor, storeID, perm, func(t *txn, s scope, st roster.Store) (struct{}, error) { return struct{}{}, fn(t, s, st) })
 	return err
 }
 
 // storeWriteValue is storeWrite for a use case with a result, returned once committed.
-func storeWriteValue[T any](ctx context.Context, a *App, actor roster.Actor, storeID string, perm roster.Permission, fn func(t *txn, s scope, st roster.Store) (T, error)) (T, error) {
+func storeWriteValue[T any](ctx context.Context, a *core, actor roster.Actor, storeID string, perm roster.Permission, fn func(t *txn, s scope, st roster.Store) (T, error)) (T, error) {
 	return writeValue(ctx, a, actor, func(t *txn) (T, error) {
 		s, st, err := a.storeScope(t.ctx, &t.Conn, actor, storeID, true)
 		if err == nil {
@@ -134,13 +137,13 @@ func storeWriteValue[T any](ctx context.Context, a *App, actor roster.Actor, sto
 	})
 }
 
-// UpdateStore edits a store's name and details (store admins, and owner and admins).
-func (a *App) UpdateStore(ctx context.Context, actor roster.Actor, storeID string, in StoreInput) (roster.Store, error) {
+// Update edits a store's name and details (store admins, and owner and admins).
+func (a *Stores) Update(ctx context.Context, actor roster.Actor, storeID string, in StoreInput) (roster.Store, error) {
 	var next roster.Store
 	if err := in.apply(&next); err != nil {
 		return roster.Store{}, err
 	}
-	return storeWriteValue(ctx, a, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) (roster.Store, error) {
+	return storeWriteValue(ctx, a.core, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) (roster.Store, error) {
 		before := st
 		st.Name, st.Website, st.Currency, st.TimeZone, st.UpdatedAt = next.Name, next.Website, next.Currency, next.TimeZone, t.now
 		if err := t.UpdateStore(t.ctx, st, t.now); err != nil {
@@ -151,18 +154,18 @@ func (a *App) UpdateStore(ctx context.Context, actor roster.Actor, storeID strin
 	})
 }
 
-// ArchiveStore archives a store (owner and admins); it stops using a credit.
-func (a *App) ArchiveStore(ctx context.Context, actor roster.Actor, storeID string) (roster.Store, error) {
+// Archive archives a store (owner and admins); it stops using a credit.
+func (a *Stores) Archive(ctx context.Context, actor roster.Actor, storeID string) (roster.Store, error) {
 	return a.setStoreStatus(ctx, actor, storeID, roster.StoreArchived)
 }
 
-// UnarchiveStore brings an archived store back (owner and admins); it needs a free credit.
-func (a *App) UnarchiveStore(ctx context.Context, actor roster.Actor, storeID string) (roster.Store, error) {
+// Unarchive brings an archived store back (owner and admins); it needs a free credit.
+func (a *Stores) Unarchive(ctx context.Context, actor roster.Actor, storeID string) (roster.Store, error) {
 	return a.setStoreStatus(ctx, actor, storeID, roster.StoreActive)
 }
 
-func (a *App) setStoreStatus(ctx context.Context, actor roster.Actor, storeID string, status roster.StoreStatus) (roster.Store, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (roster.Store, error) {
+func (a *Stores) setStoreStatus(ctx context.Context, actor roster.Actor, storeID string, status roster.StoreStatus) (roster.Store, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.Store, error) {
 		s, st, err := a.storeScope(t.ctx, &t.Conn, actor, storeID, true)
 		if err != nil {
 			return roster.Store{}, err
@@ -195,9 +198,9 @@ func (a *App) setStoreStatus(ctx context.Context, actor roster.Actor, storeID st
 	})
 }
 
-// DeleteStore deletes an archived store for good, with its store memberships (owner and
+// Delete deletes an archived store for good, with its store memberships (owner and
 // admins). An active store must be archived first, so that nothing in use disappears in one click.
-func (a *App) DeleteStore(ctx context.Context, actor roster.Actor, storeID string) error {
+func (a *Stores) Delete(ctx context.Context, actor roster.Actor, storeID string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		s, st, err := a.storeScope(t.ctx, &t.Conn, actor, storeID, true)
 		if err != nil {
@@ -221,13 +224,13 @@ func (a *App) DeleteStore(ctx context.Context, actor roster.Actor, storeID strin
 	})
 }
 
-// SetStoreLogo replaces a store's logo (store admins, and owner and admins).
-func (a *App) SetStoreLogo(ctx context.Context, actor roster.Actor, storeID string, data []byte) (roster.Store, error) {
+// SetLogo replaces a store's logo (store admins, and owner and admins).
+func (a *Stores) SetLogo(ctx context.Context, actor roster.Actor, storeID string, data []byte) (roster.Store, error) {
 	ct, err := a.checkImage(ctx, actor, data)
 	if err != nil {
 		return roster.Store{}, err
 	}
-	return storeWriteValue(ctx, a, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) (roster.Store, error) {
+	return storeWriteValue(ctx, a.core, actor, storeID, roster.PermStoreUpdate, func(t *txn, s scope, st roster.Store) (roster.Store, error) {
 		out := st
 		var err error
 		if out.LogoID, err = t.replaceImage(st.OrgID, st.LogoID, data, ct); err != nil {
@@ -241,8 +244,8 @@ func (a *App) SetStoreLogo(ctx context.Context, actor roster.Actor, storeID stri
 	})
 }
 
-// StoreLogo returns a store's logo to those who see the store.
-func (a *App) StoreLogo(ctx context.Context, actor roster.Actor, storeID string) (roster.Image, error) {
+// Logo returns a store's logo to those who see the store.
+func (a *Stores) Logo(ctx context.Context, actor roster.Actor, storeID string) (roster.Image, error) {
 	c := a.read()
 	_, st, err := a.storeScope(ctx, c, actor, storeID, false)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // members by role, pending invitations, active and archived stores against store credits,
 // and the API requests made with its keys and the emails sent for it, this calendar month and
 // last (UTC).
-func (a *App) Usage(ctx context.Context, actor roster.Actor, orgID string) (roster.Usage, error) {
+func (a *Organizations) Usage(ctx context.Context, actor roster.Actor, orgID string) (roster.Usage, error) {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil {

@@ -13,6 +13,10 @@ import (
 	"github.com/rosterhq/roster/webhook"
 )
 
+// Webhooks is the endpoints that receive Roster's events (an organization's, or the operator's
+// instance-wide ones) and the delivery of each event to them, which the outbox worker drives.
+type Webhooks struct{ *core }
+
 // KindWebhook is the outbox kind of a webhook delivery: one event to one endpoint.
 const KindWebhook = "webhook"
 
@@ -35,7 +39,7 @@ type WebhookInput struct {
 
 // webhookScope checks that the actor manages the webhooks of an organization (orgID "": the
 // instance's, operators only).
-func (a *App) webhookScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) error {
+func (a *Webhooks) webhookScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) error {
 	if orgID == "" {
 		return requireOperator(actor)
 	}
@@ -47,7 +51,7 @@ func (a *App) webhookScope(ctx context.Context, c *sqlstore.Conn, actor roster.A
 }
 
 // checkWebhook validates an endpoint's fields; the URL is resolved (webhook.Client.CheckURL).
-func (a *App) checkWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
+func (a *Webhooks) checkWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
 	if len(in.URL) > roster.MaxURILength {
 		return in, roster.Invalidf("url", "the URL must be at most %d characters", roster.MaxURILength)
 	}
@@ -80,8 +84,8 @@ type CreatedWebhook struct {
 	Secret   string
 }
 
-// CreateWebhook adds an endpoint to an organization (orgID "": to the instance).
-func (a *App) CreateWebhook(ctx context.Context, actor roster.Actor, orgID string, in WebhookInput) (CreatedWebhook, error) {
+// Create adds an endpoint to an organization (orgID "": to the instance).
+func (a *Webhooks) Create(ctx context.Context, actor roster.Actor, orgID string, in WebhookInput) (CreatedWebhook, error) {
 	in, err := a.checkWebhook(ctx, in)
 	if err != nil {
 		return CreatedWebhook{}, err
@@ -92,7 +96,7 @@ func (a *App) CreateWebhook(ctx context.Context, actor roster.Actor, orgID strin
 	if err != nil {
 		return CreatedWebhook{}, err
 	}
-	return writeValue(ctx, a, actor, func(t *txn) (CreatedWebhook, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (CreatedWebhook, error) {
 		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return CreatedWebhook{}, err
 		}
@@ -118,7 +122,7 @@ func webhookMap(w roster.WebhookEndpoint) map[string]any {
 }
 
 // Webhooks lists an organization's endpoints (orgID "": the instance's).
-func (a *App) Webhooks(ctx context.Context, actor roster.Actor, orgID string) ([]roster.WebhookEndpoint, error) {
+func (a *Webhooks) List(ctx context.Context, actor roster.Actor, orgID string) ([]roster.WebhookEndpoint, error) {
 	if err := a.webhookScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
@@ -138,7 +142,7 @@ func ownWebhook(ctx context.Context, c *sqlstore.Conn, orgID, id string) (roster
 }
 
 // Webhook reads one endpoint.
-func (a *App) Webhook(ctx context.Context, actor roster.Actor, orgID, id string) (roster.WebhookEndpoint, error) {
+func (a *Webhooks) Get(ctx context.Context, actor roster.Actor, orgID, id string) (roster.WebhookEndpoint, error) {
 	if err := a.webhookScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return roster.WebhookEndpoint{}, a.refused(ctx, actor, err)
 	}
@@ -147,8 +151,8 @@ func (a *App) Webhook(ctx context.Context, actor roster.Actor, orgID, id string)
 
 // changeWebhook runs fn on an endpoint of the organization in a write transaction, saves it
 // and audits the change as action.
-func (a *App) changeWebhook(ctx context.Context, actor roster.Actor, orgID, id, action string, fn func(t *txn, w *roster.WebhookEndpoint) error) (roster.WebhookEndpoint, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (roster.WebhookEndpoint, error) {
+func (a *Webhooks) changeWebhook(ctx context.Context, actor roster.Actor, orgID, id, action string, fn func(t *txn, w *roster.WebhookEndpoint) error) (roster.WebhookEndpoint, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.WebhookEndpoint, error) {
 		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return roster.WebhookEndpoint{}, err
 		}
@@ -168,9 +172,9 @@ func (a *App) changeWebhook(ctx context.Context, actor roster.Actor, orgID, id, 
 	})
 }
 
-// UpdateWebhook changes an endpoint's URL, description, event types and enabled flag.
+// Update changes an endpoint's URL, description, event types and enabled flag.
 // Enabling an endpoint Roster disabled clears its failure record.
-func (a *App) UpdateWebhook(ctx context.Context, actor roster.Actor, orgID, id string, in WebhookInput) (roster.WebhookEndpoint, error) {
+func (a *Webhooks) Update(ctx context.Context, actor roster.Actor, orgID, id string, in WebhookInput) (roster.WebhookEndpoint, error) {
 	in, err := a.checkWebhook(ctx, in)
 	if err != nil {
 		return roster.WebhookEndpoint{}, err
@@ -184,9 +188,9 @@ func (a *App) UpdateWebhook(ctx context.Context, actor roster.Actor, orgID, id s
 	})
 }
 
-// RotateWebhookSecret gives an endpoint a new secret, returned this once; the old one keeps
+// RotateSecret gives an endpoint a new secret, returned this once; the old one keeps
 // signing too (both signatures are sent) for overlap, at most a week.
-func (a *App) RotateWebhookSecret(ctx context.Context, actor roster.Actor, orgID, id string, overlap time.Duration) (string, error) {
+func (a *Webhooks) RotateSecret(ctx context.Context, actor roster.Actor, orgID, id string, overlap time.Duration) (string, error) {
 	if overlap < 0 || overlap > 7*24*time.Hour {
 		return "", roster.Invalidf("overlap_seconds", "the overlap must be between 0 and 7 days")
 	}
@@ -209,8 +213,8 @@ func (a *App) RotateWebhookSecret(ctx context.Context, actor roster.Actor, orgID
 	return secret, nil
 }
 
-// DeleteWebhook deletes an endpoint and its delivery log; its pending deliveries are dropped.
-func (a *App) DeleteWebhook(ctx context.Context, actor roster.Actor, orgID, id string) error {
+// Delete deletes an endpoint and its delivery log; its pending deliveries are dropped.
+func (a *Webhooks) Delete(ctx context.Context, actor roster.Actor, orgID, id string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return err
@@ -229,25 +233,25 @@ func (a *App) DeleteWebhook(ctx context.Context, actor roster.Actor, orgID, id s
 	})
 }
 
-// WebhookDeliveries reads an endpoint's delivery log, newest first.
-func (a *App) WebhookDeliveries(ctx context.Context, actor roster.Actor, orgID, id string, limit int) ([]roster.WebhookDelivery, error) {
-	if _, err := a.Webhook(ctx, actor, orgID, id); err != nil {
+// Deliveries reads an endpoint's delivery log, newest first.
+func (a *Webhooks) Deliveries(ctx context.Context, actor roster.Actor, orgID, id string, limit int) ([]roster.WebhookDelivery, error) {
+	if _, err := a.Get(ctx, actor, orgID, id); err != nil {
 		return nil, err
 	}
 	return a.read().ListWebhookDeliveries(ctx, id, pageLimit(limit))
 }
 
-// LastWebhookDeliveries returns the latest delivery of each of an organization's endpoints
+// LastDeliveries returns the latest delivery of each of an organization's endpoints
 // (orgID "": the instance's) that has one, by endpoint ID.
-func (a *App) LastWebhookDeliveries(ctx context.Context, actor roster.Actor, orgID string) (map[string]roster.WebhookDelivery, error) {
+func (a *Webhooks) LastDeliveries(ctx context.Context, actor roster.Actor, orgID string) (map[string]roster.WebhookDelivery, error) {
 	if err := a.webhookScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
 	return a.read().LastWebhookDeliveries(ctx, orgID)
 }
 
-// RedeliverWebhook queues one event again for an endpoint, with the same webhook-id.
-func (a *App) RedeliverWebhook(ctx context.Context, actor roster.Actor, orgID, id, eventID string) error {
+// Redeliver queues one event again for an endpoint, with the same webhook-id.
+func (a *Webhooks) Redeliver(ctx context.Context, actor roster.Actor, orgID, id, eventID string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return err
@@ -267,10 +271,10 @@ func (a *App) RedeliverWebhook(ctx context.Context, actor roster.Actor, orgID, i
 	})
 }
 
-// ReplayWebhook queues again, in order, every event since a time that the endpoint receives
+// Replay queues again, in order, every event since a time that the endpoint receives
 // (at most 10,000), and returns how many.
-func (a *App) ReplayWebhook(ctx context.Context, actor roster.Actor, orgID, id string, since time.Time) (int, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (int, error) {
+func (a *Webhooks) Replay(ctx context.Context, actor roster.Actor, orgID, id string, since time.Time) (int, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (int, error) {
 		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return 0, err
 		}
@@ -305,8 +309,8 @@ const WebhookTestEvent = "webhook.test"
 // SendTestEvent queues a webhook.test event for one endpoint (enabled or not), signed like
 // every delivery, and returns its ID (the webhook-id). It is tried once: its outcome is in the
 // delivery log and changes nothing of the endpoint's failure record.
-func (a *App) SendTestEvent(ctx context.Context, actor roster.Actor, orgID, id string) (string, error) {
-	return writeValue(ctx, a, actor, func(t *txn) (string, error) {
+func (a *Webhooks) SendTestEvent(ctx context.Context, actor roster.Actor, orgID, id string) (string, error) {
+	return writeValue(ctx, a.core, actor, func(t *txn) (string, error) {
 		if err := a.webhookScope(t.ctx, &t.Conn, actor, orgID, true); err != nil {
 			return "", err
 		}
@@ -334,7 +338,7 @@ func (a *App) SendTestEvent(ctx context.Context, actor roster.Actor, orgID, id s
 }
 
 // deliverTestEvent makes the one attempt of a test delivery and records it in the delivery log.
-func (a *App) deliverTestEvent(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint) error {
+func (a *Webhooks) deliverTestEvent(ctx context.Context, m OutboundEmail, w roster.WebhookEndpoint) error {
 	payload, _ := m.Data["test_event"].(map[string]any)
 	eventID, _ := payload["id"].(string)
 	eventType, _ := payload["type"].(string)
@@ -392,15 +396,15 @@ func (t *txn) webhookEvent(ev roster.Event) error {
 }
 
 // enqueueWebhook writes one delivery to the outbox, which wakes the webhook loops once
-// committed (App.Wake).
+// committed (Outbox.Wake).
 func (t *txn) enqueueWebhook(w roster.WebhookEndpoint, ev roster.Event) error {
 	return t.EnqueueWebhook(t.ctx, KindWebhook, roster.NewID(roster.PrefixMessage), w.ID, ev, t.now, t.now)
 }
 
-// ClaimWebhooks leases up to limit webhook deliveries for this worker, for OutboxLease: the
+// Claim leases up to limit webhook deliveries for this worker, for OutboxLease: the
 // head of each endpoint's order (sqlstore.ClaimWebhooks), so that an endpoint receives one
 // delivery at a time, in the order of its organization's events.
-func (a *App) ClaimWebhooks(ctx context.Context, limit int) ([]OutboundEmail, error) {
+func (a *Webhooks) Claim(ctx context.Context, limit int) ([]OutboundEmail, error) {
 	now := a.clock.Now()
 	lease := now.Add(OutboxLease)
 	claimed, err := txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]sqlstore.OutboxEmail, error) {
@@ -434,26 +438,26 @@ type WebhookNext struct {
 	OK   bool
 }
 
-// DeliverWebhook makes one attempt at a claimed webhook delivery and records it
-// (AttemptWebhook, then RecordWebhooks).
-func (a *App) DeliverWebhook(ctx context.Context, m OutboundEmail, more bool) (next OutboundEmail, ok bool, err error) {
-	o, record, err := a.AttemptWebhook(ctx, m, more)
+// Deliver makes one attempt at a claimed webhook delivery and records it
+// (Webhooks.Attempt, then Webhooks.Record).
+func (a *Webhooks) Deliver(ctx context.Context, m OutboundEmail, more bool) (next OutboundEmail, ok bool, err error) {
+	o, record, err := a.Attempt(ctx, m, more)
 	if err != nil || !record {
 		return OutboundEmail{}, false, err
 	}
-	n, err := a.RecordWebhooks(ctx, []WebhookOutcome{o})
+	n, err := a.Record(ctx, []WebhookOutcome{o})
 	if err != nil {
 		return OutboundEmail{}, false, err
 	}
 	return n[0].Next, n[0].OK, nil
 }
 
-// AttemptWebhook makes one attempt at a claimed webhook delivery and returns its outcome, for
-// RecordWebhooks (record true). A delivery with nothing left to send (its endpoint deleted or
+// Attempt makes one attempt at a claimed webhook delivery and returns its outcome, for
+// Webhooks.Record (record true). A delivery with nothing left to send (its endpoint deleted or
 // disabled, its event pruned) and a test event are settled here (record false). When the
 // attempt succeeds and more is true, recording it claims the delivery that comes next in the
 // endpoint's order.
-func (a *App) AttemptWebhook(ctx context.Context, m OutboundEmail, more bool) (WebhookOutcome, bool, error) {
+func (a *Webhooks) Attempt(ctx context.Context, m OutboundEmail, more bool) (WebhookOutcome, bool, error) {
 	endpointID, _ := m.Data["endpoint_id"].(string)
 	eventID, _ := m.Data["event_id"].(string)
 	c := a.read()
@@ -501,10 +505,10 @@ func (a *App) AttemptWebhook(ctx context.Context, m OutboundEmail, more bool) (W
 	return o, true, nil
 }
 
-// RecordWebhooks records the outcomes of attempts, several workers' at once, in one
+// Record records the outcomes of attempts, several workers' at once, in one
 // transaction (one commit, one fsync on SQLite, for all of them), and returns for each the
 // delivery claimed next in its endpoint's order, if any.
-func (a *App) RecordWebhooks(ctx context.Context, outcomes []WebhookOutcome) ([]WebhookNext, error) {
+func (a *Webhooks) Record(ctx context.Context, outcomes []WebhookOutcome) ([]WebhookNext, error) {
 	return txValue(ctx, a.db, func(tx *sqlstore.Tx) ([]WebhookNext, error) {
 		out := make([]WebhookNext, len(outcomes))
 		// Successes to endpoints that were not failing, the common case, go in a few
@@ -567,7 +571,7 @@ func (a *App) RecordWebhooks(ctx context.Context, outcomes []WebhookOutcome) ([]
 
 // webhookSecrets unseals the secrets that sign now: the current one, and the previous one
 // during a rotation's overlap.
-func (a *App) webhookSecrets(w roster.WebhookEndpoint, now time.Time) ([]string, error) {
+func (a *Webhooks) webhookSecrets(w roster.WebhookEndpoint, now time.Time) ([]string, error) {
 	sealed := []string{w.Secret}
 	if w.PreviousSecret != "" && now.Before(w.PreviousUntil) {
 		sealed = append(sealed, w.PreviousSecret)
@@ -595,7 +599,7 @@ func WebhookFailingDays() int {
 
 // recordWebhook records an attempt's outcome in tx, and claims the next delivery of the
 // endpoint's order after a success when more is true.
-func (a *App) recordWebhook(ctx context.Context, tx *sqlstore.Tx, o WebhookOutcome) (WebhookNext, error) {
+func (a *Webhooks) recordWebhook(ctx context.Context, tx *sqlstore.Tx, o WebhookOutcome) (WebhookNext, error) {
 	m, w, ev, res, more := o.m, o.w, o.ev, o.res, o.more
 	errText := ""
 	if res.Err != nil {
@@ -678,7 +682,7 @@ const maxDisabledNotices = 100
 // notifyWebhookDisabled tells the owner and the admins of the endpoint's organization (for an
 // instance-wide endpoint, nobody: operators see it in the audit log) that Roster disabled it,
 // each in their language.
-func (a *App) notifyWebhookDisabled(t *txn, w roster.WebhookEndpoint, gone bool, lastError string) error {
+func (a *Webhooks) notifyWebhookDisabled(t *txn, w roster.WebhookEndpoint, gone bool, lastError string) error {
 	if w.OrgID == "" {
 		return nil
 	}

@@ -69,26 +69,26 @@ func TestWebhookDisabledEmailsAdmins(t *testing.T) {
 		env.Join(t, owner, org.ID, adminU, roster.OrgAdmin)
 		admin, _ := env.Login(t, adminU.Email)
 		fr := "fr"
-		_, err := env.App.UpdateMe(ctx, admin, app.ProfileInput{Locale: &fr})
+		_, err := env.App.Accounts.Update(ctx, admin, app.ProfileInput{Locale: &fr})
 		want(t, err, "", "admin speaks French")
 		_, memberU := verified(t, env, out, "Mia")
 		env.Join(t, owner, org.ID, memberU, roster.OrgMember)
 		out.Deliver(t)
 
 		failing := newStatusReceiver(t, 503)
-		c, err := env.App.CreateWebhook(ctx, owner, org.ID, app.WebhookInput{URL: failing.url(), EventTypes: []string{"organization.updated"}, Enabled: true})
+		c, err := env.App.Webhooks.Create(ctx, owner, org.ID, app.WebhookInput{URL: failing.url(), EventTypes: []string{"organization.updated"}, Enabled: true})
 		want(t, err, "", "create endpoint")
 		w := c.Endpoint
-		_, err = env.App.UpdateOrganization(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 1"})
+		_, err = env.App.Organizations.Update(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 1"})
 		want(t, err, "", "rename")
 		out.Deliver(t)
-		_, err = env.App.UpdateOrganization(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 2"})
+		_, err = env.App.Organizations.Update(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 2"})
 		want(t, err, "", "rename again") // waits behind the first
 		for i, wait := range app.WebhookRetries {
 			env.Clock.Advance(wait + wait/9) // past the wait and its jitter
 			out.Deliver(t)
 			if i < len(app.WebhookRetries)-1 {
-				if got, _ := env.App.Webhook(ctx, owner, org.ID, w.ID); !got.Enabled {
+				if got, _ := env.App.Webhooks.Get(ctx, owner, org.ID, w.ID); !got.Enabled {
 					t.Fatalf("disabled after %d retries", i+1)
 				}
 			}
@@ -96,7 +96,7 @@ func TestWebhookDisabledEmailsAdmins(t *testing.T) {
 		if n := len(failing.received()); n != len(app.WebhookRetries)+1 {
 			t.Fatalf("%d attempts, want %d (the first event only: the second waits behind it)", n, len(app.WebhookRetries)+1)
 		}
-		got, err := env.App.Webhook(ctx, owner, org.ID, w.ID)
+		got, err := env.App.Webhooks.Get(ctx, owner, org.ID, w.ID)
 		want(t, err, "", "read endpoint")
 		if got.Enabled || got.DisabledReason != "failing" || pendingDeliveries(t, env, w.ID) != 0 {
 			t.Fatalf("after the schedule: %+v, %d pending", got, pendingDeliveries(t, env, w.ID))
@@ -115,14 +115,14 @@ func TestWebhookDisabledEmailsAdmins(t *testing.T) {
 
 		// 410 Gone: disabled after one attempt, and the same email says so.
 		gone := newStatusReceiver(t, http.StatusGone)
-		c, err = env.App.CreateWebhook(ctx, owner, org.ID, app.WebhookInput{URL: gone.url(), EventTypes: []string{"organization.updated"}, Enabled: true})
+		c, err = env.App.Webhooks.Create(ctx, owner, org.ID, app.WebhookInput{URL: gone.url(), EventTypes: []string{"organization.updated"}, Enabled: true})
 		want(t, err, "", "create endpoint")
-		_, err = env.App.UpdateOrganization(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 3"})
+		_, err = env.App.Organizations.Update(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 3"})
 		want(t, err, "", "rename")
-		_, err = env.App.UpdateOrganization(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 4"})
+		_, err = env.App.Organizations.Update(ctx, owner, org.ID, app.OrganizationInput{Name: "Acme 4"})
 		want(t, err, "", "rename")
 		out.Deliver(t)
-		got, _ = env.App.Webhook(ctx, owner, org.ID, c.Endpoint.ID)
+		got, _ = env.App.Webhooks.Get(ctx, owner, org.ID, c.Endpoint.ID)
 		if n := len(gone.received()); n != 1 || got.Enabled || got.DisabledReason != "gone" || pendingDeliveries(t, env, c.Endpoint.ID) != 0 {
 			t.Fatalf("after 410: %d attempts, %+v", n, got)
 		}
@@ -140,23 +140,23 @@ func TestSendTestEvent(t *testing.T) {
 		out := env.Outbox(t)
 		tm, other := newTeam(t, env), newTeam(t, env)
 		recv := testenv.WebhookReceiver(t)
-		c, err := env.App.CreateWebhook(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: recv.URL("receiver.internal"), EventTypes: []string{"store.created"}})
+		c, err := env.App.Webhooks.Create(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: recv.URL("receiver.internal"), EventTypes: []string{"store.created"}})
 		want(t, err, "", "create a disabled endpoint")
 		bystander := newStatusReceiver(t, 200)
-		_, err = env.App.CreateWebhook(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: bystander.url(), Enabled: true})
+		_, err = env.App.Webhooks.Create(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: bystander.url(), Enabled: true})
 		want(t, err, "", "another endpoint")
 		recv.SetSecrets(t, c.Secret)
 		out.Deliver(t)
-		before, err := env.App.Events(ctx, tm.owner, tm.org.ID, 0, 200)
+		before, err := env.App.Audit.Events(ctx, tm.owner, tm.org.ID, 0, 200)
 		want(t, err, "", "feed")
 
-		_, err = env.App.SendTestEvent(ctx, other.owner, tm.org.ID, c.Endpoint.ID)
+		_, err = env.App.Webhooks.SendTestEvent(ctx, other.owner, tm.org.ID, c.Endpoint.ID)
 		want(t, err, roster.ENotFound, "another organization's owner")
-		_, err = env.App.SendTestEvent(ctx, other.owner, other.org.ID, c.Endpoint.ID)
+		_, err = env.App.Webhooks.SendTestEvent(ctx, other.owner, other.org.ID, c.Endpoint.ID)
 		want(t, err, roster.ENotFound, "through another organization")
-		_, err = env.App.SendTestEvent(ctx, tm.member, tm.org.ID, c.Endpoint.ID)
+		_, err = env.App.Webhooks.SendTestEvent(ctx, tm.member, tm.org.ID, c.Endpoint.ID)
 		want(t, err, roster.EForbidden, "a member")
-		id, err := env.App.SendTestEvent(ctx, tm.admin, tm.org.ID, c.Endpoint.ID)
+		id, err := env.App.Webhooks.SendTestEvent(ctx, tm.admin, tm.org.ID, c.Endpoint.ID)
 		want(t, err, "", "send test event")
 		out.Deliver(t)
 		got := recv.Next(t)
@@ -171,12 +171,12 @@ func TestSendTestEvent(t *testing.T) {
 		if len(bystander.received()) != 0 {
 			t.Fatal("the test event went to another endpoint")
 		}
-		log, err := env.App.WebhookDeliveries(ctx, tm.admin, tm.org.ID, c.Endpoint.ID, 10)
+		log, err := env.App.Webhooks.Deliveries(ctx, tm.admin, tm.org.ID, c.Endpoint.ID, 10)
 		want(t, err, "", "delivery log")
 		if len(log) != 1 || log[0].EventID != id || log[0].EventType != app.WebhookTestEvent || log[0].Status != 200 {
 			t.Fatalf("delivery log %+v", log)
 		}
-		after, err := env.App.Events(ctx, tm.owner, tm.org.ID, before.Cursor, 200)
+		after, err := env.App.Audit.Events(ctx, tm.owner, tm.org.ID, before.Cursor, 200)
 		want(t, err, "", "feed")
 		for _, ev := range after.Events {
 			if ev.Type == app.WebhookTestEvent || ev.ID == id {
@@ -185,9 +185,9 @@ func TestSendTestEvent(t *testing.T) {
 		}
 
 		// A failing test changes nothing of the endpoint, and is not retried.
-		_, err = env.App.UpdateWebhook(ctx, tm.admin, tm.org.ID, c.Endpoint.ID, app.WebhookInput{URL: recv.URL("receiver.internal") + "?status=500"})
+		_, err = env.App.Webhooks.Update(ctx, tm.admin, tm.org.ID, c.Endpoint.ID, app.WebhookInput{URL: recv.URL("receiver.internal") + "?status=500"})
 		want(t, err, "", "failing URL")
-		_, err = env.App.SendTestEvent(ctx, tm.admin, tm.org.ID, c.Endpoint.ID)
+		_, err = env.App.Webhooks.SendTestEvent(ctx, tm.admin, tm.org.ID, c.Endpoint.ID)
 		want(t, err, "", "send test event")
 		out.Deliver(t)
 		if r := recv.Next(t); r.Status != 500 {
@@ -195,7 +195,7 @@ func TestSendTestEvent(t *testing.T) {
 		}
 		env.Clock.Advance(time.Hour)
 		out.Deliver(t)
-		w, _ := env.App.Webhook(ctx, tm.admin, tm.org.ID, c.Endpoint.ID)
+		w, _ := env.App.Webhooks.Get(ctx, tm.admin, tm.org.ID, c.Endpoint.ID)
 		if recv.Pending() != 0 || !w.FailingSince.IsZero() || w.DisabledReason != "" {
 			t.Fatalf("after a failed test: %+v, %d more deliveries", w, recv.Pending())
 		}
@@ -210,19 +210,19 @@ func TestInvitationExpiredEvent(t *testing.T) {
 		out := env.Outbox(t)
 		tm := newTeam(t, env)
 		recv := newStatusReceiver(t, 200)
-		_, err := env.App.CreateWebhook(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: recv.url(), EventTypes: []string{"invitation.expired"}, Enabled: true})
+		_, err := env.App.Webhooks.Create(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: recv.url(), EventTypes: []string{"invitation.expired"}, Enabled: true})
 		want(t, err, "", "endpoint")
-		inv, err := env.App.CreateInvitation(ctx, tm.owner, tm.org.ID, app.InvitationInput{Email: "late@example.com"})
+		inv, err := env.App.Invitations.Create(ctx, tm.owner, tm.org.ID, app.InvitationInput{Email: "late@example.com"})
 		want(t, err, "", "invite")
-		_, err = env.App.CreateInvitation(ctx, tm.owner, tm.org.ID, app.InvitationInput{Email: "early@example.com"})
+		_, err = env.App.Invitations.Create(ctx, tm.owner, tm.org.ID, app.InvitationInput{Email: "early@example.com"})
 		want(t, err, "", "invite")
 		out.Deliver(t)
-		if n, err := env.App.ExpireInvitations(ctx); n != 0 || err != nil {
+		if n, err := env.App.Invitations.Expire(ctx); n != 0 || err != nil {
 			t.Fatalf("before the expiry: %d, %v", n, err)
 		}
 		env.Clock.Advance(roster.DefaultInvitationTTL + time.Minute)
 		for i := range 2 {
-			n, err := env.App.ExpireInvitations(ctx)
+			n, err := env.App.Invitations.Expire(ctx)
 			if err != nil || n != 2-2*i {
 				t.Fatalf("run %d: %d expired, %v", i, n, err)
 			}
@@ -236,18 +236,18 @@ func TestInvitationExpiredEvent(t *testing.T) {
 			t.Fatal("not in the audit log")
 		}
 		// Resent, it expires again: a second event for it.
-		_, err = env.App.ResendInvitation(ctx, tm.owner, inv.ID)
+		_, err = env.App.Invitations.Resend(ctx, tm.owner, inv.ID)
 		want(t, err, "", "resend")
 		env.Clock.Advance(roster.DefaultInvitationTTL + time.Minute)
-		if n, err := env.App.ExpireInvitations(ctx); n != 1 || err != nil {
+		if n, err := env.App.Invitations.Expire(ctx); n != 1 || err != nil {
 			t.Fatalf("after the resend: %d, %v", n, err)
 		}
 		// Accepted or revoked invitations never expire.
-		inv2, err := env.App.CreateInvitation(ctx, tm.owner, tm.org.ID, app.InvitationInput{Email: "revoked@example.com"})
+		inv2, err := env.App.Invitations.Create(ctx, tm.owner, tm.org.ID, app.InvitationInput{Email: "revoked@example.com"})
 		want(t, err, "", "invite")
-		want(t, env.App.CancelInvitation(ctx, tm.owner, inv2.ID), "", "revoke")
+		want(t, env.App.Invitations.Cancel(ctx, tm.owner, inv2.ID), "", "revoke")
 		env.Clock.Advance(roster.DefaultInvitationTTL + time.Minute)
-		if n, err := env.App.ExpireInvitations(ctx); n != 0 || err != nil {
+		if n, err := env.App.Invitations.Expire(ctx); n != 0 || err != nil {
 			t.Fatalf("a revoked invitation expired: %d, %v", n, err)
 		}
 	})
@@ -261,19 +261,19 @@ func TestDeletedOrganizationGetsNothing(t *testing.T) {
 		out := env.Outbox(t)
 		tm := newTeam(t, env)
 		recv := newStatusReceiver(t, 200)
-		c, err := env.App.CreateWebhook(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: recv.url(), Enabled: true})
+		c, err := env.App.Webhooks.Create(ctx, tm.admin, tm.org.ID, app.WebhookInput{URL: recv.url(), Enabled: true})
 		want(t, err, "", "endpoint")
 		op := roster.System()
 		op.Operator = true
 		inst := newStatusReceiver(t, 200)
-		_, err = env.App.CreateWebhook(ctx, op, "", app.WebhookInput{URL: inst.url(), EventTypes: []string{"organization.deleted"}, Enabled: true})
+		_, err = env.App.Webhooks.Create(ctx, op, "", app.WebhookInput{URL: inst.url(), EventTypes: []string{"organization.deleted"}, Enabled: true})
 		want(t, err, "", "instance endpoint")
-		_, err = env.App.UpdateStore(ctx, tm.owner, tm.store.ID, app.StoreInput{Name: "Queued"})
+		_, err = env.App.Stores.Update(ctx, tm.owner, tm.store.ID, app.StoreInput{Name: "Queued"})
 		want(t, err, "", "update store")
 		if pendingDeliveries(t, env, c.Endpoint.ID) != 1 {
 			t.Fatal("nothing queued")
 		}
-		want(t, env.App.DeleteOrganization(ctx, tm.owner, tm.org.ID, testenv.Password), "", "delete organization")
+		want(t, env.App.Organizations.Delete(ctx, tm.owner, tm.org.ID, testenv.Password), "", "delete organization")
 		out.Deliver(t)
 		if n := len(recv.received()); n != 0 {
 			t.Fatalf("%d deliveries for a deleted organization", n)

@@ -33,26 +33,26 @@ func TestFiftyConcurrentWriters(t *testing.T) {
 						t.Errorf("%s: %v", step, err)
 					}
 				}
-				if err := a.Signup(ctx, anon, app.SignupInput{Email: addr, Name: "Writer", Password: testenv.Password}); err != nil {
+				if err := a.Auth.Signup(ctx, anon, app.SignupInput{Email: addr, Name: "Writer", Password: testenv.Password}); err != nil {
 					fail("sign-up", err)
 					return
 				}
-				res, err := a.Login(ctx, anon, app.LoginInput{Email: addr, Password: testenv.Password})
+				res, err := a.Auth.Login(ctx, anon, app.LoginInput{Email: addr, Password: testenv.Password})
 				if err != nil {
 					fail("login", err)
 					return
 				}
-				actor, err := a.Authenticate(ctx, res.Token, "192.0.2.1", "test")
+				actor, err := a.Auth.Authenticate(ctx, res.Token, "192.0.2.1", "test")
 				if err != nil {
 					fail("authenticate", err)
 					return
 				}
-				if _, err := a.CreateOrganization(ctx, actor, app.OrganizationInput{Name: "Org " + addr}); err != nil {
+				if _, err := a.Organizations.Create(ctx, actor, app.OrganizationInput{Name: "Org " + addr}); err != nil {
 					fail("create organization", err)
 				}
 				for i := range 5 {
 					name := fmt.Sprintf("Writer %d", i)
-					if _, err := a.UpdateMe(ctx, actor, app.ProfileInput{Name: &name}); err != nil {
+					if _, err := a.Accounts.Update(ctx, actor, app.ProfileInput{Name: &name}); err != nil {
 						fail("update profile", err)
 					}
 				}

@@ -38,7 +38,7 @@ func TestClientAgainstRoster(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		env, base := live(t, e)
 		_, ou := env.User(t, "Olivia")
-		login, err := env.App.Login(ctx, roster.Actor{Kind: roster.ActorAnonymous, IP: "192.0.2.1"}, app.LoginInput{Email: ou.Email, Password: testenv.Password})
+		login, err := env.App.Auth.Login(ctx, roster.Actor{Kind: roster.ActorAnonymous, IP: "192.0.2.1"}, app.LoginInput{Email: ou.Email, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestClientAgainstRoster(t *testing.T) {
 		}
 
 		// The host application's questions, with a service token.
-		svc, err := env.App.CreateServiceToken(ctx, roster.System(), "host")
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
 		if err != nil {
 			t.Fatal(err)
 		}

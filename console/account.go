@@ -13,6 +13,7 @@ type accountPage struct {
 	Sessions  []app.SessionInfo
 	Leave     *roster.Affiliation // the organization a "leave" confirmation is about
 	TwoFactor app.TwoFactor
+	Passkeys  []app.Passkey
 	Setup     *totpSetup // an authenticator app being set up
 	Codes     []string   // recovery codes, shown once
 	CodesFile template.URL
@@ -33,10 +34,13 @@ func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *r
 	v := s.view(w, r, rq, "account.title")
 	v.D = p
 	var err error
-	if p.Sessions, err = s.app.Sessions(r.Context(), rq.id.actor); err != nil {
+	if p.Sessions, err = s.app.Auth.Sessions(r.Context(), rq.id.actor); err != nil {
 		return err
 	}
-	if p.TwoFactor, err = s.app.TwoFactorStatus(r.Context(), rq.id.actor); err != nil {
+	if p.TwoFactor, err = s.app.MFA.Status(r.Context(), rq.id.actor); err != nil {
+		return err
+	}
+	if p.Passkeys, err = s.app.Passkeys.List(r.Context(), rq.id.actor); err != nil {
 		return err
 	}
 	if org := r.PathValue("org"); org != "" && failed == nil {
@@ -59,7 +63,7 @@ func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *r
 
 func (s *Server) accountProfile(w http.ResponseWriter, r *http.Request, rq *request) error {
 	name, loc := r.PostFormValue("name"), r.PostFormValue("locale")
-	u, err := s.app.UpdateMe(r.Context(), rq.id.actor, app.ProfileInput{Name: &name, Locale: &loc})
+	u, err := s.app.Accounts.Update(r.Context(), rq.id.actor, app.ProfileInput{Name: &name, Locale: &loc})
 	if err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
@@ -74,7 +78,7 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, rq *req
 	if next != r.PostFormValue("new_password2") {
 		err = &roster.Error{Code: "password_mismatch", Field: "new_password2"}
 	} else {
-		err = s.app.ChangePassword(r.Context(), rq.id.actor, r.PostFormValue("current_password"), next)
+		err = s.app.Accounts.ChangePassword(r.Context(), rq.id.actor, r.PostFormValue("current_password"), next)
 	}
 	if err != nil {
 		return s.renderAccount(w, r, rq, err)
@@ -84,7 +88,7 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, rq *req
 }
 
 func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.RevokeSession(r.Context(), rq.id.actor, r.PostFormValue("session")); err != nil {
+	if err := s.app.Auth.RevokeSession(r.Context(), rq.id.actor, r.PostFormValue("session")); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "session_revoked")
@@ -92,7 +96,7 @@ func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request, rq
 }
 
 func (s *Server) accountRevokeOthers(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.RevokeOtherSessions(r.Context(), rq.id.actor); err != nil {
+	if _, err := s.app.Auth.RevokeOtherSessions(r.Context(), rq.id.actor); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "sessions_revoked")
@@ -100,7 +104,7 @@ func (s *Server) accountRevokeOthers(w http.ResponseWriter, r *http.Request, rq 
 }
 
 func (s *Server) accountLeave(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.LeaveOrganization(r.Context(), rq.id.actor, r.PathValue("org")); err != nil {
+	if err := s.app.Members.Leave(r.Context(), rq.id.actor, r.PathValue("org")); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "left_org")

@@ -47,7 +47,7 @@ func newTOTPSetup(setup app.TOTPSetup) (*totpSetup, error) {
 
 // accountTOTPSetup begins setting up an authenticator app and shows its QR code and key.
 func (s *Server) accountTOTPSetup(w http.ResponseWriter, r *http.Request, rq *request) error {
-	setup, err := s.app.BeginTOTP(r.Context(), rq.id.actor, r.PostFormValue("password"))
+	setup, err := s.app.MFA.BeginTOTP(r.Context(), rq.id.actor, r.PostFormValue("password"))
 	if err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
@@ -65,9 +65,9 @@ func (s *Server) showSetup(w http.ResponseWriter, r *http.Request, rq *request, 
 // accountTOTPConfirm turns two-factor authentication on with a first code, and shows the
 // recovery codes once; a wrong code shows the set-up again.
 func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, rq *request) error {
-	codes, err := s.app.ConfirmTOTP(r.Context(), rq.id.actor, r.PostFormValue("code"))
+	codes, err := s.app.MFA.ConfirmTOTP(r.Context(), rq.id.actor, r.PostFormValue("code"))
 	if roster.ErrorCode(err) == roster.EInvalidCode {
-		setup, perr := s.app.PendingTOTP(r.Context(), rq.id.actor)
+		setup, perr := s.app.MFA.PendingTOTP(r.Context(), rq.id.actor)
 		if perr != nil {
 			return s.renderAccount(w, r, rq, perr)
 		}
@@ -78,12 +78,12 @@ func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, rq *
 
 // accountRecoveryCodes makes a new set of recovery codes and shows it once.
 func (s *Server) accountRecoveryCodes(w http.ResponseWriter, r *http.Request, rq *request) error {
-	codes, err := s.app.RegenerateRecoveryCodes(r.Context(), rq.id.actor, ownerProof(r))
+	codes, err := s.app.MFA.RegenerateRecoveryCodes(r.Context(), rq.id.actor, ownerProof(r))
 	return s.showCodes(w, r, rq, codes, err)
 }
 
 func (s *Server) accountTwoFactorRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.DisableTwoFactor(r.Context(), rq.id.actor, ownerProof(r)); err != nil {
+	if err := s.app.MFA.Disable(r.Context(), rq.id.actor, ownerProof(r)); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "two_factor_removed")

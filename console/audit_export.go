@@ -34,7 +34,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, rq *request
 		return roster.Invalidf("format", "the format is csv or jsonl")
 	}
 	orgID := r.PathValue("org")
-	x, err := s.app.ExportAuditEvents(r.Context(), rq.id.actor, orgID, auditFilter(r.URL.Query()))
+	x, err := s.app.Audit.Export(r.Context(), rq.id.actor, orgID, auditFilter(r.URL.Query()))
 	if err != nil {
 		return err
 	}

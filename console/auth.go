@@ -37,7 +37,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) 
 	if rq.id == nil && len(rq.tokens) > 0 {
 		v.Accounts = accounts(rq.others)
 	}
-	pending, err := s.app.SetupPending(r.Context())
+	pending, err := s.app.Operator.SetupPending(r.Context())
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) error {
-	res, err := s.app.Login(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
+	res, err := s.app.Auth.Login(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
 		app.LoginInput{Email: r.PostFormValue("email"), Password: r.PostFormValue("password")})
 	if err != nil {
 		v := s.view(w, r, rq, "login.title")
@@ -56,7 +56,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, rq *request) erro
 		return nil
 	}
 	if res.MFA != nil {
-		s.renderSecondStep(w, r, rq, res.MFA.Token, r.PostFormValue("next"), nil)
+		s.renderSecondStep(w, r, rq, secondStep{Token: res.MFA.Token, Next: r.PostFormValue("next"), Methods: res.MFA.Methods}, nil)
 		return nil
 	}
 	s.loggedIn(w, r, rq, res)
@@ -73,32 +73,42 @@ func retryAfter(w http.ResponseWriter, err error) {
 // loggedIn ends a login, after its password or its second step: the session becomes the
 // browser's active identity and the browser goes where the login would have gone.
 func (s *Server) loggedIn(w http.ResponseWriter, r *http.Request, rq *request, res app.LoginResult) {
+	s.loggedInTo(w, r, rq, res, r.PostFormValue("next"))
+}
+
+// loggedInTo is loggedIn with the page to go to (a sign-in through an identity provider
+// carries it across the provider).
+func (s *Server) loggedInTo(w http.ResponseWriter, r *http.Request, rq *request, res app.LoginResult, next string) {
 	// Signing in again as an identity already signed in here replaces its old session.
 	for _, other := range rq.others {
 		if other.user.ID == res.User.ID {
-			_ = s.app.Logout(r.Context(), other.actor)
+			_ = s.app.Auth.Logout(r.Context(), other.actor)
 			rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == other.token })
 		}
 	}
 	if rq.id != nil && rq.id.user.ID == res.User.ID {
-		_ = s.app.Logout(r.Context(), rq.id.actor)
+		_ = s.app.Auth.Logout(r.Context(), rq.id.actor)
 		rq.tokens = slices.DeleteFunc(rq.tokens, func(t string) bool { return t == rq.id.token })
 	}
 	s.signIn(w, rq, res.Token, res.Session.ExpiresAt)
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
 }
 
 // secondStep is the data of the page that asks for a login's second factor.
 type secondStep struct {
-	Token string // the login challenge's token, carried by the page's forms
-	Next  string
+	Token   string // the login challenge's token, carried by the page's forms
+	Next    string
+	Methods []string // the factors the account has (app.MethodTOTP, …): the forms shown
 }
+
+// Has says whether the account has a factor, by its method name.
+func (d secondStep) Has(method string) bool { return slices.Contains(d.Methods, method) }
 
 // renderSecondStep shows the page asking for a code of the authenticator app or a recovery
 // code; failed is the refusal of a code tried.
-func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *request, tok, next string, failed error) {
+func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *request, d secondStep, failed error) {
 	v := s.view(w, r, rq, "mfa.title")
-	v.D = secondStep{Token: tok, Next: next}
+	v.D = d
 	status := http.StatusOK
 	if failed != nil {
 		status = s.setError(r, v, failed)
@@ -110,8 +120,8 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, rq *re
 // as the password would have.
 func (s *Server) loginSecondStep(w http.ResponseWriter, r *http.Request, rq *request) error {
 	tok := r.PostFormValue("mfa_token")
-	res, err := s.app.CompleteLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
-		app.SecondFactorInput{Token: tok, Code: r.PostFormValue("code")})
+	res, err := s.app.Auth.CompleteLogin(r.Context(), roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent()),
+		app.SecondFactorInput{Token: tok, Code: r.PostFormValue("code"), Passkey: []byte(r.PostFormValue("passkey"))})
 	if roster.ErrorCode(err) == roster.EMFAExpired { // start again from the password
 		v := s.view(w, r, rq, "login.title")
 		s.render(w, r, s.setError(r, v, err), "login", v)
@@ -119,7 +129,11 @@ func (s *Server) loginSecondStep(w http.ResponseWriter, r *http.Request, rq *req
 	}
 	if err != nil {
 		retryAfter(w, err)
-		s.renderSecondStep(w, r, rq, tok, r.PostFormValue("next"), err)
+		methods, merr := s.app.Auth.SecondFactorMethods(r.Context(), tok)
+		if merr != nil {
+			return merr
+		}
+		s.renderSecondStep(w, r, rq, secondStep{Token: tok, Next: r.PostFormValue("next"), Methods: methods}, err)
 		return nil
 	}
 	s.loggedIn(w, r, rq, res)
@@ -143,13 +157,13 @@ func (s *Server) signupPage(w http.ResponseWriter, r *http.Request, rq *request)
 func (s *Server) signup(w http.ResponseWriter, r *http.Request, rq *request) error {
 	anon := roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
 	in := app.SignupInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Password: r.PostFormValue("password"), Locale: rq.loc}
-	if err := s.app.Signup(r.Context(), anon, in); err != nil {
+	if err := s.app.Auth.Signup(r.Context(), anon, in); err != nil {
 		v := s.view(w, r, rq, "signup.title")
 		v.D = map[string]any{"Open": s.app.Config().Signup == app.SignupOpen, "MinLength": s.app.Config().PasswordMinLength}
 		s.render(w, r, s.setError(r, v, err), "signup", v)
 		return nil
 	}
-	res, err := s.app.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
+	res, err := s.app.Auth.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
 	if err != nil {
 		return s.notice(w, r, rq, "signup.check_title", "signup.check_text", "/login", "signup.check_link")
 	}
@@ -177,7 +191,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, rq *request) err
 
 // signOut ends one identity's session and forgets its token; the others stay signed in.
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, rq *request, id identity) error {
-	if err := s.app.Logout(r.Context(), id.actor); err != nil && roster.ErrorCode(err) != roster.ENotFound {
+	if err := s.app.Auth.Logout(r.Context(), id.actor); err != nil && roster.ErrorCode(err) != roster.ENotFound {
 		return err
 	}
 	others := rq.others
@@ -238,7 +252,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request, rq *request) erro
 	if pw != r.PostFormValue("password2") {
 		err = &roster.Error{Code: "password_mismatch", Field: "password2"}
 	} else {
-		_, err = s.app.SetPasswordWithLink(r.Context(), rq.actor(r), tok, pw)
+		_, err = s.app.Accounts.SetPasswordWithLink(r.Context(), rq.actor(r), tok, pw)
 	}
 	if err != nil {
 		v := s.view(w, r, rq, "reset.title")
@@ -262,13 +276,13 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request, rq *request) erro
 	tok := r.PostFormValue("token")
 	in := app.SignupInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Password: r.PostFormValue("password"), Locale: rq.loc}
 	anon := roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
-	if _, err := s.app.CompleteSetup(r.Context(), anon, tok, in); err != nil {
+	if _, err := s.app.Operator.CompleteSetup(r.Context(), anon, tok, in); err != nil {
 		v := s.view(w, r, rq, "setup.title")
 		v.D = map[string]any{"Token": tok, "MinLength": s.app.Config().PasswordMinLength}
 		s.render(w, r, s.setError(r, v, err), "setup", v)
 		return nil
 	}
-	res, err := s.app.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
+	res, err := s.app.Auth.Login(r.Context(), anon, app.LoginInput{Email: in.Email, Password: in.Password})
 	if err != nil {
 		redirect(w, r, "/login", "operator_created")
 		return nil
@@ -286,7 +300,7 @@ func (s *Server) language(w http.ResponseWriter, r *http.Request, rq *request) e
 		return roster.Invalidf("locale", "unknown language")
 	}
 	if rq.id != nil {
-		if _, err := s.app.UpdateMe(r.Context(), rq.id.actor, app.ProfileInput{Locale: &loc}); err != nil {
+		if _, err := s.app.Accounts.Update(r.Context(), rq.id.actor, app.ProfileInput{Locale: &loc}); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -116,7 +117,11 @@ type site struct {
 	counts sync.Map // value of a request's X-Test-Count header → the statements it ran
 }
 
-func newSite(t testing.TB, e sqlstore.Engine) *site {
+func newSite(t testing.TB, e sqlstore.Engine) *site { return newSiteOn(t, e, nil, nil) }
+
+// newSiteOn is newSite serving on ln (a listener of the test's choosing) when not nil, with
+// configure applied to the app's configuration last.
+func newSiteOn(t testing.TB, e sqlstore.Engine, ln net.Listener, configure func(*app.Config)) *site {
 	t.Helper()
 	dns := testenv.DNSServer(t)
 	env := testenv.NewEnv(t, e, func(c *app.Config) {
@@ -129,6 +134,9 @@ func newSite(t testing.TB, e sqlstore.Engine) *site {
 			}
 			return nil, errors.New("no such host")
 		}
+		if configure != nil {
+			configure(c)
+		}
 	})
 	mux := http.NewServeMux()
 	log := testenv.Logger(t)
@@ -138,7 +146,7 @@ func newSite(t testing.TB, e sqlstore.Engine) *site {
 	}
 	s := &site{env: env, dns: dns}
 	h := httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id := r.Header.Get("X-Test-Count"); id != "" {
 			ctx, n := sqlstore.CountQueries(r.Context())
 			s.counts.Store(id, n)
@@ -146,9 +154,14 @@ func newSite(t testing.TB, e sqlstore.Engine) *site {
 		}
 		h.ServeHTTP(w, r)
 	}))
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	box := mail.NewMailbox(100000, log) // a shared site's tests read their emails from it
-	env.App.SetMailbox(box)
+	env.App.Outbox.SetMailbox(box)
 	env.RunOutbox(t, box, 50*time.Millisecond)
 	s.url, s.box = srv.URL, box
 	return s

@@ -170,7 +170,8 @@ var auditActions = []string{"organization.created", "organization.updated", "org
 	"api_key.cloned", "api_key.revoked", "audit.exported", "invitation.expired",
 	"webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.deleted", "webhook.disabled", "webhook.replayed", "webhook.test_sent",
 	"domain.added", "domain.verified", "domain.lapsed", "domain.join_policy_changed", "domain.removed",
-	"join_request.created", "join_request.approved", "join_request.declined"}
+	"join_request.created", "join_request.approved", "join_request.declined",
+	"sso.configured", "sso.removed", "sso.login_failed", "sso.identity_linked", "domain.sso_required_changed"}
 
 // webhookActions reads the audit actions of app/webhooks.go (every "webhook.…" string but
 // the test event's type), so that a new one cannot go unlabelled in the audit log.

@@ -177,6 +177,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 		err = &roster.Error{Code: roster.EBodyTooLarge, Message: "the request is too large"}
 		code = roster.EBodyTooLarge
 	}
+	if code == roster.ETwoFactorRequired && r.Method == http.MethodGet && rq.id.actor.SessionID != "" {
+		// The organization requires a second factor: the account page sets one up.
+		redirect(w, r, "/account#two-factor", "two_factor_required")
+		return
+	}
 	status := roster.HTTPStatus(code)
 	var wait time.Duration
 	if e := roster.AsError(err); e != nil {

@@ -64,7 +64,7 @@ func TestSelfDemotionConfirms(t *testing.T) {
 		if !admin.is(fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel)) {
 			t.Fatal("after cancelling, the focus is not on the role list")
 		}
-		if o, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, adminEmail), orgID); err != nil || o.Access.Role != roster.OrgAdmin {
+		if o, err := s.env.App.Organizations.Get(testenv.Ctx, mustActor(t, s, adminEmail), orgID); err != nil || o.Access.Role != roster.OrgAdmin {
 			t.Fatalf("cancelling changed the role: %v (%v)", o.Access.Role, err)
 		}
 
@@ -87,7 +87,7 @@ func TestSelfDemotionConfirms(t *testing.T) {
 			t.Fatalf("%d notices after demoting oneself, want one: %q", n, admin.text("main"))
 		}
 		admin.expect(".flash", cat["flash.self_demoted"])
-		org, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, adminEmail), orgID)
+		org, err := s.env.App.Organizations.Get(testenv.Ctx, mustActor(t, s, adminEmail), orgID)
 		if err != nil || org.Access.Role != roster.OrgMember {
 			t.Fatalf("after confirming, the role is %v (%v)", org.Access.Role, err)
 		}

@@ -119,24 +119,24 @@ func TestDomainsPage(t *testing.T) {
 func joinRequestOf(t *testing.T, s *site, owner roster.Actor, orgID string) (domainID, requestID string) {
 	t.Helper()
 	a := s.env.App
-	d, err := a.AddDomain(testenv.Ctx, owner, orgID, "d"+testenv.Unique()+".example")
+	d, err := a.Domains.Add(testenv.Ctx, owner, orgID, "d"+testenv.Unique()+".example")
 	if err == nil {
 		s.dns.SetTXT(d.RecordName(), d.RecordValue())
-		d, err = a.VerifyDomain(testenv.Ctx, owner, orgID, d.ID)
+		d, err = a.Domains.Verify(testenv.Ctx, owner, orgID, d.ID)
 	}
 	if err == nil {
-		_, err = a.SetDomainJoin(testenv.Ctx, owner, orgID, d.ID, roster.JoinSuggest, roster.OrgMember)
+		_, err = a.Domains.SetJoin(testenv.Ctx, owner, orgID, d.ID, roster.JoinSuggest, roster.OrgMember)
 	}
 	email := "asker@" + d.Domain
 	if err == nil {
-		err = a.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Asker", Password: testenv.Password})
+		err = a.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Asker", Password: testenv.Password})
 	}
 	if err == nil {
-		_, err = a.VerifyEmail(testenv.Ctx, anon(), testenv.Token(s.mail(t, email, "verify_email")))
+		_, err = a.Accounts.VerifyEmail(testenv.Ctx, anon(), testenv.Token(s.mail(t, email, "verify_email")))
 	}
 	var r roster.JoinRequest
 	if err == nil {
-		r, err = a.RequestToJoin(testenv.Ctx, mustActor(t, s, email), orgID)
+		r, err = a.Domains.RequestToJoin(testenv.Ctx, mustActor(t, s, email), orgID)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -181,7 +181,7 @@ func TestConnectifFlow(t *testing.T) {
 			t.Fatal("with no credit left, creating a store is still offered, or the reason is not shown")
 		}
 		owner.screenshot("org-stores")
-		stores, err := s.env.App.Stores(testenv.Ctx, roster.Actor{Kind: roster.ActorUser, UserID: ownerID(t, s, ownerEmail)}, orgID, "")
+		stores, err := s.env.App.Stores.List(testenv.Ctx, roster.Actor{Kind: roster.ActorUser, UserID: ownerID(t, s, ownerEmail)}, orgID, "")
 		if err != nil || len(stores) != 3 {
 			t.Fatalf("stores: %v %d", err, len(stores))
 		}
@@ -211,7 +211,7 @@ func TestConnectifFlow(t *testing.T) {
 		owner.submit(fmt.Sprintf(`tr[data-invitation=%q] [data-testid=resend]`, otherEmail))
 		owner.noError()
 		owner.expect(".flash.success", catalogs[lang]["flash.invitation_resent"])
-		if _, err := s.env.App.LookupInvitation(testenv.Ctx, strings.TrimPrefix(first, console.Pages.AcceptInvitation+"?token=")); testenv.Code(err) != roster.ETokenInvalid {
+		if _, err := s.env.App.Invitations.Lookup(testenv.Ctx, strings.TrimPrefix(first, console.Pages.AcceptInvitation+"?token=")); testenv.Code(err) != roster.ETokenInvalid {
 			t.Fatalf("the first link still works after a resend: %v", err)
 		}
 		owner.popup(fmt.Sprintf(`tr[data-invitation=%q] [data-testid=cancel]`, otherEmail))
@@ -270,20 +270,20 @@ func TestConnectifFlow(t *testing.T) {
 		owner.fill(fmt.Sprintf(`#modal tr[data-store=%q] select[name=role]`, stores[0].Name), roster.StoreRoleAdmin)
 		owner.submit(fmt.Sprintf(`#modal tr[data-store=%q] form.role-form button`, stores[0].Name))
 		owner.noError()
-		m, err := s.env.App.Member(testenv.Ctx, ownerActor, orgID, mu.ID)
+		m, err := s.env.App.Members.Get(testenv.Ctx, ownerActor, orgID, mu.ID)
 		if err != nil || len(m.Stores) != 2 {
 			t.Fatalf("member stores after the changes: %v %+v", err, m.Stores)
 		}
 		// Removing a store's access confirms first.
 		owner.popup(fmt.Sprintf(`#modal tr[data-store=%q] [data-testid=remove-store-access]`, stores[1].Name))
 		owner.expect("#modal", stores[1].Name)
-		if m, _ := s.env.App.Member(testenv.Ctx, ownerActor, orgID, mu.ID); len(m.Stores) != 2 {
+		if m, _ := s.env.App.Members.Get(testenv.Ctx, ownerActor, orgID, mu.ID); len(m.Stores) != 2 {
 			t.Fatalf("the store access went before the confirmation: %+v", m.Stores)
 		}
 		owner.submit(`[data-testid=confirm-remove-store-access]`)
 		owner.noError()
 		owner.expect("#modal", catalogs[lang]["flash.removed_from_store"])
-		m, _ = s.env.App.Member(testenv.Ctx, ownerActor, orgID, mu.ID)
+		m, _ = s.env.App.Members.Get(testenv.Ctx, ownerActor, orgID, mu.ID)
 		if len(m.Stores) != 1 || m.Stores[0].RoleID != roster.StoreRoleAdmin {
 			t.Fatalf("member stores after removal: %+v", m.Stores)
 		}
@@ -323,7 +323,7 @@ func TestConnectifFlow(t *testing.T) {
 		owner.submit(`form[action$="/transfer"] button[type=submit]`)
 		owner.noError()
 		owner.expect(".flash.success", catalogs[lang]["flash.ownership_transferred"])
-		org, err := s.env.App.Organization(testenv.Ctx, ownerActor, orgID)
+		org, err := s.env.App.Organizations.Get(testenv.Ctx, ownerActor, orgID)
 		if err != nil || org.Access.Role != roster.OrgAdmin {
 			t.Fatalf("after the transfer the old owner is %q (%v)", org.Access.Role, err)
 		}
@@ -365,7 +365,7 @@ func TestInflowwFlow(t *testing.T) {
 			alice.noError()
 		}
 		aliceActor := mustActor(t, s, ownerEmailOf(t, s, orgA))
-		stores, err := s.env.App.Stores(testenv.Ctx, aliceActor, orgA, "")
+		stores, err := s.env.App.Stores.List(testenv.Ctx, aliceActor, orgA, "")
 		if err != nil || len(stores) != 3 {
 			t.Fatalf("stores of A: %v %d", err, len(stores))
 		}
@@ -389,7 +389,7 @@ func TestInflowwFlow(t *testing.T) {
 		}
 		alice.screenshot("org-roles")
 		var chatter string
-		roles, err := s.env.App.Roles(testenv.Ctx, aliceActor, orgA)
+		roles, err := s.env.App.Roles.List(testenv.Ctx, aliceActor, orgA)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -489,7 +489,7 @@ func TestInflowwFlow(t *testing.T) {
 
 		// Add account: Bob signs in with his other identity, in the same browser.
 		bob2Email := addr("bob.b2")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: bob2Email, Name: "Bob Second", Password: testenv.Password, Locale: lang}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: bob2Email, Name: "Bob Second", Password: testenv.Password, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		bob.open("/login?add=1")
@@ -545,7 +545,7 @@ func TestECPowerFlow(t *testing.T) {
 		owner.submit(`[data-testid=send-invitation]`)
 		owner.noError()
 		inv := s.mail(t, memberEmail, "invitation")
-		invs, err := s.env.App.Invitations(testenv.Ctx, mustActor(t, s, ownerEmailOf(t, s, orgID)), orgID, app.InvitationFilter{})
+		invs, err := s.env.App.Invitations.List(testenv.Ctx, mustActor(t, s, ownerEmailOf(t, s, orgID)), orgID, app.InvitationFilter{})
 		if err != nil || len(invs.Items) != 1 || invs.Items[0].ExpiresAt.Sub(invs.Items[0].CreatedAt) != roster.DefaultInvitationTTL {
 			t.Fatalf("the invitation is not valid for 7 days: %v %+v", err, invs.Items)
 		}
@@ -597,13 +597,13 @@ func TestECPowerFlow(t *testing.T) {
 func TestOperatorPages(t *testing.T) {
 	chromium(t)
 	languagesAlone(t, func(t *testing.T, s *site, lang string) {
-		link, err := s.env.App.SetupLink(testenv.Ctx)
+		link, err := s.env.App.Operator.SetupLink(testenv.Ctx)
 		if err != nil || link == "" {
 			t.Fatalf("setup link: %q %v", link, err)
 		}
 		u, _ := url.Parse(link)
 		ownerEmail := addr("oscar")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: ownerEmail, Name: "Oscar Owner", Password: testenv.Password, Locale: lang}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: ownerEmail, Name: "Oscar Owner", Password: testenv.Password, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		org := s.env.Org(t, mustActor(t, s, ownerEmail), "Credits Inc")
@@ -627,7 +627,7 @@ func TestOperatorPages(t *testing.T) {
 		if visitor.count("[data-testid=setup-pending]") != 0 {
 			t.Fatal("the sign-in page still says setup is pending once an operator exists")
 		}
-		if o, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, ownerEmail), org.ID); err != nil || o.StoreCredits != 5 {
+		if o, err := s.env.App.Organizations.Get(testenv.Ctx, mustActor(t, s, ownerEmail), org.ID); err != nil || o.StoreCredits != 5 {
 			t.Fatalf("store credits: %v %d", err, o.StoreCredits)
 		}
 
@@ -638,7 +638,7 @@ func TestOperatorPages(t *testing.T) {
 			t.Fatal("Deactivate is offered for the owner of an organization")
 		}
 		memberEmail := addr("uma")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Uma User", Password: testenv.Password, Locale: lang}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Uma User", Password: testenv.Password, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		op.open("/operator/users")
@@ -664,7 +664,7 @@ func TestOperatorPages(t *testing.T) {
 // ownerEmailOf returns the owner's address of an organization.
 func ownerEmailOf(t *testing.T, s *site, orgID string) string {
 	t.Helper()
-	page, err := s.env.App.AdminOrganizations(testenv.Ctx, roster.System(), "", "", 200)
+	page, err := s.env.App.Operator.Organizations(testenv.Ctx, roster.System(), "", "", 200)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -700,7 +700,7 @@ func TestConnectorFlow(t *testing.T) {
 		admin.fill("#s-name", "Support desk")
 		admin.submit(`#modal form button[type=submit]`)
 		admin.noError()
-		desk, err := s.env.App.Stores(testenv.Ctx, mustActor(t, s, "ana@"+domain), orgID, "")
+		desk, err := s.env.App.Stores.List(testenv.Ctx, mustActor(t, s, "ana@"+domain), orgID, "")
 		if err != nil || len(desk) != 1 {
 			t.Fatalf("stores: %v %d", err, len(desk))
 		}
@@ -912,7 +912,7 @@ func TestAccountPages(t *testing.T) {
 		}
 		b.fill(`select[name=action]`, "organization.")
 		b.submit(`form.filters button[type=submit]`)
-		login, err := s.env.App.Login(testenv.Ctx, anon(), app.LoginInput{Email: email, Password: testenv.Password})
+		login, err := s.env.App.Auth.Login(testenv.Ctx, anon(), app.LoginInput{Email: email, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,7 @@ func TestFormsKeepWhatWasSubmitted(t *testing.T) {
 		b.fill("#p-domains", "acme-shops.com")
 		b.submit(`form[action$="/policy"] button[type=submit]`)
 		b.noError()
-		pol, err := s.env.App.Policy(testenv.Ctx, mustActor(t, s, email), orgID)
+		pol, err := s.env.App.Organizations.Policy(testenv.Ctx, mustActor(t, s, email), orgID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestHomeListsReachableStores(t *testing.T) {
 		ownerActor := mustActor(t, s, ownerEmail)
 		var stores []roster.Store
 		for _, name := range []string{"Lisbon", "Porto", "Faro"} {
-			st, err := s.env.App.CreateStore(testenv.Ctx, ownerActor, orgID, app.StoreInput{Name: name})
+			st, err := s.env.App.Stores.Create(testenv.Ctx, ownerActor, orgID, app.StoreInput{Name: name})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,12 +158,12 @@ func TestAcceptPageStates(t *testing.T) {
 
 		// Cancelled: the page says it plainly, with no offer and no form.
 		gone := addr("Gone")
-		inv, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: gone, Locale: lang})
+		inv, err := s.env.App.Invitations.Create(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: gone, Locale: lang})
 		if err != nil {
 			t.Fatal(err)
 		}
 		link := s.link(t, s.mail(t, gone, "invitation"), console.Pages.AcceptInvitation)
-		if err := s.env.App.CancelInvitation(testenv.Ctx, ownerActor, inv.ID); err != nil {
+		if err := s.env.App.Invitations.Cancel(testenv.Ctx, ownerActor, inv.ID); err != nil {
 			t.Fatal(err)
 		}
 		visitor := s.browser(t, "visitor", lang)
@@ -175,7 +175,7 @@ func TestAcceptPageStates(t *testing.T) {
 
 		// Signed in as someone else: no Accept, the way to the invited identity instead.
 		invited := addr("Ivy")
-		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: invited, Locale: lang}); err != nil {
+		if _, err := s.env.App.Invitations.Create(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: invited, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		link = s.link(t, s.mail(t, invited, "invitation"), console.Pages.AcceptInvitation)
@@ -186,7 +186,7 @@ func TestAcceptPageStates(t *testing.T) {
 		owner.checkAxe()
 
 		// Signed out, with an account: "I have an account" takes its password.
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: invited, Name: "Ivy Invited", Password: testenv.Password, Locale: lang}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: invited, Name: "Ivy Invited", Password: testenv.Password, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		ivy := s.browser(t, "ivy", lang)
@@ -194,13 +194,13 @@ func TestAcceptPageStates(t *testing.T) {
 		ivy.fill("#existing-password", testenv.Password)
 		ivy.submit(`[data-testid=accept-existing] button[type=submit]`)
 		ivy.noError()
-		if _, err := s.env.App.Member(testenv.Ctx, ownerActor, orgID, mustUserID(t, s, invited)); err != nil {
+		if _, err := s.env.App.Members.Get(testenv.Ctx, ownerActor, orgID, mustUserID(t, s, invited)); err != nil {
 			t.Fatalf("the invitee with an account did not join: %v", err)
 		}
 
 		// Declining asks first: one click opens the question, nothing is declined until confirmed.
 		dee := addr("Dee")
-		if _, err := s.env.App.CreateInvitation(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: dee, Locale: lang}); err != nil {
+		if _, err := s.env.App.Invitations.Create(testenv.Ctx, ownerActor, orgID, app.InvitationInput{Email: dee, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
 		deeTab := s.browser(t, "dee", lang)
@@ -208,7 +208,7 @@ func TestAcceptPageStates(t *testing.T) {
 		deeTab.submit("[data-testid=decline]") // a link: it waits for the page it opens
 		deeTab.expect("dialog[open] #dlg-title", strings.ReplaceAll(cat["accept.decline_title"], "{org}", "Invites Ltd"))
 		pending := func() int {
-			list, err := s.env.App.Invitations(testenv.Ctx, ownerActor, orgID, app.InvitationFilter{Status: roster.InvitationPending, Query: dee})
+			list, err := s.env.App.Invitations.List(testenv.Ctx, ownerActor, orgID, app.InvitationFilter{Status: roster.InvitationPending, Query: dee})
 			if err != nil {
 				t.Fatal(err)
 			}

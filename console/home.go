@@ -12,19 +12,19 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) error
 	v := s.view(w, r, rq, "home.title")
 	d := map[string]any{}
 	v.D = d
-	suggestions, err := s.app.JoinSuggestions(r.Context(), rq.id.actor)
+	suggestions, err := s.app.Domains.JoinSuggestions(r.Context(), rq.id.actor)
 	if err != nil {
 		return err
 	}
 	d["Suggestions"] = suggestions
 	if v.Store != nil {
-		st, err := s.app.Store(r.Context(), rq.id.actor, v.Store.Store.ID)
+		st, err := s.app.Stores.Get(r.Context(), rq.id.actor, v.Store.Store.ID)
 		if err != nil {
 			return err
 		}
 		d["StoreView"] = st
 		d["Perms"] = st.Grant.Perms.Sorted()
-		team, err := s.app.StoreTeam(r.Context(), rq.id.actor, st.ID)
+		team, err := s.app.Members.StoreTeam(r.Context(), rq.id.actor, st.ID)
 		if err == nil {
 			d["Team"] = team
 		} else if c := roster.ErrorCode(err); c != roster.EForbidden {
@@ -46,7 +46,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, rq *request) error
 // remembered for the user.
 func (s *Server) selectStore(w http.ResponseWriter, r *http.Request, rq *request) error {
 	sel := app.Selection{OrgID: r.PostFormValue("org"), StoreID: r.PostFormValue("store")}
-	if err := s.app.Select(r.Context(), rq.id.actor, sel); err != nil {
+	if err := s.app.Accounts.Select(r.Context(), rq.id.actor, sel); err != nil {
 		return err
 	}
 	http.Redirect(w, r, safeNext(r.PostFormValue("back")), http.StatusSeeOther)
@@ -60,13 +60,13 @@ func (s *Server) orgNewPage(w http.ResponseWriter, r *http.Request, rq *request)
 
 // orgCreate creates an organization owned by the user and makes it the active one.
 func (s *Server) orgCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
-	org, err := s.app.CreateOrganization(r.Context(), rq.id.actor, app.OrganizationInput{Name: r.PostFormValue("name")})
+	org, err := s.app.Organizations.Create(r.Context(), rq.id.actor, app.OrganizationInput{Name: r.PostFormValue("name")})
 	if err != nil {
 		v := s.view(w, r, rq, "org_new.title")
 		s.render(w, r, s.setError(r, v, err), "org_new", v)
 		return nil
 	}
-	if err := s.app.Select(r.Context(), rq.id.actor, app.Selection{OrgID: org.ID}); err != nil {
+	if err := s.app.Accounts.Select(r.Context(), rq.id.actor, app.Selection{OrgID: org.ID}); err != nil {
 		return err
 	}
 	redirect(w, r, "/orgs/"+org.ID+"/details", "org_created")

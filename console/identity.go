@@ -56,7 +56,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) *request {
 	}
 	if active != "" || len(rq.tokens) > 0 {
 		ctx := r.Context()
-		b, err := s.app.IdentifyBrowser(ctx, active, rq.tokens, httpserver.ClientIP(ctx), r.UserAgent())
+		b, err := s.app.Auth.IdentifyBrowser(ctx, active, rq.tokens, httpserver.ClientIP(ctx), r.UserAgent())
 		if err != nil {
 			// The database failed, not the visitor: signed out for this request, cookies kept.
 			s.log.ErrorContext(ctx, "identify browser", "err", err, "request_id", httpserver.RequestID(ctx))
@@ -105,7 +105,7 @@ func (s *Server) locale(r *http.Request, rq *request) string {
 // selection, read once per request however many times the page asks.
 func (s *Server) workspace(r *http.Request, rq *request) (app.Workspace, error) {
 	if rq.ws == nil {
-		ws, err := s.app.Workspace(r.Context(), rq.id.actor)
+		ws, err := s.app.Accounts.Workspace(r.Context(), rq.id.actor)
 		if err != nil {
 			return app.Workspace{}, err
 		}

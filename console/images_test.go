@@ -28,7 +28,7 @@ func TestLogoTooLargeMessage(t *testing.T) {
 			"es": "Esta imagen es demasiado grande para procesarla (4096×4096 píxeles).",
 		} {
 			email := addr("sam")
-			if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Sam", Password: testenv.Password, Locale: lang}); err != nil {
+			if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Sam", Password: testenv.Password, Locale: lang}); err != nil {
 				t.Fatal(err)
 			}
 			org := s.env.Org(t, mustActor(t, s, email), "Acme")

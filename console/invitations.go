@@ -25,7 +25,7 @@ func (s *Server) forgotPage(w http.ResponseWriter, r *http.Request, rq *request)
 // account; only a malformed address or a rate limit is shown as an error.
 func (s *Server) forgot(w http.ResponseWriter, r *http.Request, rq *request) error {
 	anon := roster.Anonymous(httpserver.ClientIP(r.Context()), r.UserAgent())
-	if err := s.app.RequestPasswordReset(r.Context(), anon, r.PostFormValue("email")); err != nil {
+	if err := s.app.Accounts.RequestPasswordReset(r.Context(), anon, r.PostFormValue("email")); err != nil {
 		v := s.view(w, r, rq, "forgot.title")
 		s.render(w, r, s.setError(r, v, err), "forgot", v)
 		return nil
@@ -52,7 +52,7 @@ func (s *Server) linkFailed(w http.ResponseWriter, r *http.Request, rq *request,
 }
 
 func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.VerifyEmail(r.Context(), rq.actor(r), r.PostFormValue("token")); err != nil {
+	if _, err := s.app.Accounts.VerifyEmail(r.Context(), rq.actor(r), r.PostFormValue("token")); err != nil {
 		return s.linkFailed(w, r, rq, "verify.title", "verify.text", "/verify-email", "verify.submit", err)
 	}
 	if rq.id != nil {
@@ -64,7 +64,7 @@ func (s *Server) verifyEmail(w http.ResponseWriter, r *http.Request, rq *request
 }
 
 func (s *Server) confirmEmail(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.ConfirmEmailChange(r.Context(), rq.actor(r), r.PostFormValue("token")); err != nil {
+	if _, err := s.app.Accounts.ConfirmEmailChange(r.Context(), rq.actor(r), r.PostFormValue("token")); err != nil {
 		return s.linkFailed(w, r, rq, "confirm_email.title", "confirm_email.text", "/confirm-email", "confirm_email.submit", err)
 	}
 	if rq.id != nil {
@@ -83,7 +83,7 @@ func (s *Server) acceptPage(w http.ResponseWriter, r *http.Request, rq *request)
 
 func (s *Server) renderAccept(w http.ResponseWriter, r *http.Request, rq *request, tok string, failed error) error {
 	v := s.view(w, r, rq, "accept.title")
-	p, err := s.app.LookupInvitation(r.Context(), tok)
+	p, err := s.app.Invitations.Lookup(r.Context(), tok)
 	status := http.StatusOK
 	if err != nil {
 		status = s.setError(r, v, err)
@@ -105,7 +105,7 @@ func (s *Server) renderAccept(w http.ResponseWriter, r *http.Request, rq *reques
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, rq *request) error {
 	tok := r.PostFormValue("token")
 	in := app.AcceptInput{Token: tok, Name: r.PostFormValue("name"), Password: r.PostFormValue("password"), Locale: rq.loc}
-	res, err := s.app.AcceptInvitation(r.Context(), rq.actor(r), in)
+	res, err := s.app.Invitations.Accept(r.Context(), rq.actor(r), in)
 	if err != nil {
 		return s.renderAccept(w, r, rq, tok, err)
 	}
@@ -115,13 +115,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, rq *request) err
 	if res.Session != nil || rq.id != nil {
 		actor := rq.actor(r)
 		if res.Session != nil {
-			actor, _ = s.app.Authenticate(r.Context(), res.Session.Token, httpserver.ClientIP(r.Context()), r.UserAgent())
+			actor, _ = s.app.Auth.Authenticate(r.Context(), res.Session.Token, httpserver.ClientIP(r.Context()), r.UserAgent())
 		}
 		sel := app.Selection{OrgID: res.Invitation.OrgID}
 		if len(res.Invitation.Stores) > 0 {
 			sel.StoreID = res.Invitation.Stores[0].StoreID
 		}
-		_ = s.app.Select(r.Context(), actor, sel)
+		_ = s.app.Accounts.Select(r.Context(), actor, sel)
 	}
 	if res.Session == nil && rq.id == nil { // an account with a second factor logs in
 		redirect(w, r, "/login", "invitation_accepted")
@@ -132,7 +132,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, rq *request) err
 }
 
 func (s *Server) decline(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.DeclineInvitation(r.Context(), rq.actor(r), r.PostFormValue("token")); err != nil {
+	if err := s.app.Invitations.Decline(r.Context(), rq.actor(r), r.PostFormValue("token")); err != nil {
 		return s.renderAccept(w, r, rq, r.PostFormValue("token"), err)
 	}
 	return s.notice(w, r, rq, "accept.declined_title", "accept.declined_text", "/", "error.home")
@@ -151,7 +151,7 @@ func grants(r *http.Request) []app.StoreGrantInput {
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, rq *request) error {
 	in := app.InvitationInput{Email: r.PostFormValue("email"), Role: roster.OrgRole(r.PostFormValue("role")), Stores: grants(r),
 		Message: r.PostFormValue("message"), Locale: cmp.Or(r.PostFormValue("locale"), rq.loc)}
-	_, err := s.app.CreateInvitation(r.Context(), rq.id.actor, r.PathValue("org"), in)
+	_, err := s.app.Invitations.Create(r.Context(), rq.id.actor, r.PathValue("org"), in)
 	if err != nil {
 		return s.membersFailed(w, r, rq, err)
 	}
@@ -164,7 +164,7 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request, rq *request) 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, rq *request) error {
 	in := app.NewUserInput{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Locale: r.PostFormValue("locale"),
 		Role: roster.OrgRole(r.PostFormValue("role")), Stores: grants(r)}
-	if _, err := s.app.CreateUser(r.Context(), rq.id.actor, r.PathValue("org"), in); err != nil {
+	if _, err := s.app.Accounts.Create(r.Context(), rq.id.actor, r.PathValue("org"), in); err != nil {
 		return s.membersFailed(w, r, rq, err)
 	}
 	redirect(w, r, "/orgs/"+r.PathValue("org")+"/members", "user_created")
@@ -184,7 +184,7 @@ func (s *Server) membersFailed(w http.ResponseWriter, r *http.Request, rq *reque
 
 func (s *Server) memberPasswordReset(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.memberAction(w, r, rq, "password_reset_sent", s.membersPath(r), func() error {
-		return s.app.SendPasswordReset(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
+		return s.app.Accounts.SendPasswordReset(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
 	})
 }
 
@@ -200,7 +200,7 @@ func (s *Server) orgInvitations(w http.ResponseWriter, r *http.Request, rq *requ
 func (s *Server) renderInvitations(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int) error {
 	q := r.URL.Query()
 	p.InvFilter = app.InvitationFilter{Status: roster.InvitationStatus(q.Get("status")), Query: q.Get("q"), Cursor: q.Get("cursor"), Limit: 25}
-	invs, err := s.app.Invitations(r.Context(), rq.id.actor, p.Org.ID, p.InvFilter)
+	invs, err := s.app.Invitations.List(r.Context(), rq.id.actor, p.Org.ID, p.InvFilter)
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (s *Server) renderInvitations(w http.ResponseWriter, r *http.Request, rq *r
 		return err
 	}
 	if id := r.PathValue("inv"); id != "" && strings.HasSuffix(r.URL.Path, "/cancel") {
-		inv, err := s.app.Invitation(r.Context(), rq.id.actor, id)
+		inv, err := s.app.Invitations.Get(r.Context(), rq.id.actor, id)
 		if err != nil {
 			return err
 		}
@@ -237,14 +237,14 @@ func (s *Server) invitationAction(w http.ResponseWriter, r *http.Request, rq *re
 
 func (s *Server) invitationResend(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.invitationAction(w, r, rq, "invitation_resent", func() error {
-		_, err := s.app.ResendInvitation(r.Context(), rq.id.actor, r.PathValue("inv"))
+		_, err := s.app.Invitations.Resend(r.Context(), rq.id.actor, r.PathValue("inv"))
 		return err
 	})
 }
 
 func (s *Server) invitationCancel(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.invitationAction(w, r, rq, "invitation_cancelled", func() error {
-		return s.app.CancelInvitation(r.Context(), rq.id.actor, r.PathValue("inv"))
+		return s.app.Invitations.Cancel(r.Context(), rq.id.actor, r.PathValue("inv"))
 	})
 }
 
@@ -259,12 +259,12 @@ func (s *Server) orgPolicy(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 func (s *Server) renderPolicy(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int) error {
-	pol, err := s.app.Policy(r.Context(), rq.id.actor, p.Org.ID)
+	pol, err := s.app.Organizations.Policy(r.Context(), rq.id.actor, p.Org.ID)
 	if err != nil {
 		return err
 	}
 	p.Policy = pol
-	breaking, err := s.app.Members(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{BreaksPolicy: true, Limit: 50})
+	breaking, err := s.app.Members.List(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{BreaksPolicy: true, Limit: 50})
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,8 @@ func (s *Server) renderPolicy(w http.ResponseWriter, r *http.Request, rq *reques
 var domainSeparators = regexp.MustCompile(`[\s,;]+`)
 
 func (s *Server) orgPolicySave(w http.ResponseWriter, r *http.Request, rq *request) error {
-	pol := roster.Policy{BlockFreeProviders: r.PostFormValue("block_free") == "on", VerifiedDomainsOnly: r.PostFormValue("verified_only") == "on"}
+	pol := roster.Policy{BlockFreeProviders: r.PostFormValue("block_free") == "on", VerifiedDomainsOnly: r.PostFormValue("verified_only") == "on",
+		RequireTwoFactor: r.PostFormValue("require_two_factor") == "on"}
 	for _, d := range domainSeparators.Split(r.PostFormValue("domains"), -1) {
 		if d != "" {
 			pol.AllowedDomains = append(pol.AllowedDomains, d)
@@ -287,7 +288,7 @@ func (s *Server) orgPolicySave(w http.ResponseWriter, r *http.Request, rq *reque
 		err = roster.Invalidf("invitation_ttl", "give a number of days")
 	} else {
 		pol.InvitationTTL = time.Duration(days) * 24 * time.Hour
-		_, err = s.app.SetPolicy(r.Context(), rq.id.actor, r.PathValue("org"), pol)
+		_, err = s.app.Organizations.SetPolicy(r.Context(), rq.id.actor, r.PathValue("org"), pol)
 	}
 	if err != nil {
 		v, p, perr := s.orgPage(w, r, rq, "policy")
@@ -302,13 +303,13 @@ func (s *Server) orgPolicySave(w http.ResponseWriter, r *http.Request, rq *reque
 
 // storeInvite invites someone into one store, as its admin (organization role member).
 func (s *Server) storeInvite(w http.ResponseWriter, r *http.Request, rq *request) error {
-	st, err := s.app.Store(r.Context(), rq.id.actor, r.PathValue("store"))
+	st, err := s.app.Stores.Get(r.Context(), rq.id.actor, r.PathValue("store"))
 	if err != nil {
 		return err
 	}
 	in := app.InvitationInput{Email: r.PostFormValue("email"), Role: roster.OrgMember, Locale: rq.loc,
 		Stores: []app.StoreGrantInput{{StoreID: st.ID, RoleID: r.PostFormValue("role")}}}
-	if _, err := s.app.CreateInvitation(r.Context(), rq.id.actor, st.OrgID, in); err != nil {
+	if _, err := s.app.Invitations.Create(r.Context(), rq.id.actor, st.OrgID, in); err != nil {
 		return s.renderStore(w, r, rq, err)
 	}
 	redirect(w, r, "/stores/"+st.ID, "invitation_sent")
@@ -316,7 +317,7 @@ func (s *Server) storeInvite(w http.ResponseWriter, r *http.Request, rq *request
 }
 
 func (s *Server) accountEmail(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.RequestEmailChange(r.Context(), rq.id.actor, r.PostFormValue("email"), r.PostFormValue("password")); err != nil {
+	if err := s.app.Accounts.RequestEmailChange(r.Context(), rq.id.actor, r.PostFormValue("email"), r.PostFormValue("password")); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	redirect(w, r, "/account", "email_change_sent")
@@ -324,7 +325,7 @@ func (s *Server) accountEmail(w http.ResponseWriter, r *http.Request, rq *reques
 }
 
 func (s *Server) accountVerification(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.ResendVerification(r.Context(), rq.id.actor); err != nil {
+	if err := s.app.Accounts.ResendVerification(r.Context(), rq.id.actor); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	back := "/account"
@@ -338,7 +339,7 @@ func (s *Server) accountVerification(w http.ResponseWriter, r *http.Request, rq 
 // mailboxPage shows the development mailbox to operators: every email the instance would
 // have sent, newest first, as plain text with its links.
 func (s *Server) mailboxPage(w http.ResponseWriter, r *http.Request, rq *request) error {
-	msgs, err := s.app.Mailbox(r.Context(), rq.id.actor)
+	msgs, err := s.app.Outbox.Mailbox(r.Context(), rq.id.actor)
 	v := s.view(w, r, rq, "operator.mailbox_title")
 	d := map[string]any{"Off": roster.ErrorCode(err) == roster.ENotFound}
 	if err != nil && roster.ErrorCode(err) != roster.ENotFound {

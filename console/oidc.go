@@ -33,7 +33,7 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 		id = r.PostFormValue("id")
 	}
 	if rq.id == nil {
-		req, err := s.app.OIDCAuthRequest(r.Context(), id)
+		req, err := s.app.OIDC.AuthRequest(r.Context(), id)
 		if err != nil {
 			return err
 		}
@@ -44,7 +44,7 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return nil
 	}
-	si, err := s.app.OIDCSignInChoices(r.Context(), rq.id.actor, id)
+	si, err := s.app.OIDC.SignInChoices(r.Context(), rq.id.actor, id)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 		return nil
 	}
 	if r.Method == http.MethodPost && r.PostFormValue("deny") != "" {
-		req, err := s.app.DenyOIDCSignIn(r.Context(), rq.id.actor, id)
+		req, err := s.app.OIDC.DenySignIn(r.Context(), rq.id.actor, id)
 		if err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 		return nil
 	}
 	if r.Method == http.MethodPost {
-		err := s.app.CompleteOIDCSignIn(r.Context(), rq.id.actor, id, app.OIDCChoice{OrgID: r.PostFormValue("organization"), StoreID: r.PostFormValue("store")})
+		err := s.app.OIDC.CompleteSignIn(r.Context(), rq.id.actor, id, app.OIDCChoice{OrgID: r.PostFormValue("organization"), StoreID: r.PostFormValue("store")})
 		if err == nil {
 			s.toCallback(w, r, id)
 			return nil
@@ -90,7 +90,7 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 		return nil
 	}
 	if si.Chosen != nil {
-		if err := s.app.CompleteOIDCSignIn(r.Context(), rq.id.actor, id, *si.Chosen); err != nil {
+		if err := s.app.OIDC.CompleteSignIn(r.Context(), rq.id.actor, id, *si.Chosen); err != nil {
 			return err
 		}
 		s.toCallback(w, r, id)
@@ -132,7 +132,7 @@ func (s *Server) oidcRefuse(w http.ResponseWriter, r *http.Request, rq *request,
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
-	q.Set("iss", s.app.Issuer())
+	q.Set("iss", s.app.OIDC.Issuer())
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }

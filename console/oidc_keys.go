@@ -19,7 +19,7 @@ func (s *Server) operatorSigningKeys(w http.ResponseWriter, r *http.Request, rq 
 }
 
 func (s *Server) renderSigningKeys(w http.ResponseWriter, r *http.Request, rq *request, failed error) error {
-	list, err := s.app.OIDCKeyList(r.Context(), rq.id.actor)
+	list, err := s.app.SigningKeys.List(r.Context(), rq.id.actor)
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func (s *Server) renderSigningKeys(w http.ResponseWriter, r *http.Request, rq *r
 }
 
 func (s *Server) operatorRotateSigningKeys(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.RotateOIDCKeys(r.Context(), rq.id.actor); err != nil {
+	if _, err := s.app.SigningKeys.Rotate(r.Context(), rq.id.actor); err != nil {
 		r.URL.RawQuery = ""
 		return s.renderSigningKeys(w, r, rq, err)
 	}

@@ -27,7 +27,7 @@ func (s *Server) renderOperatorOrgs(w http.ResponseWriter, r *http.Request, rq *
 	q := r.URL.Query()
 	p := &operatorPage{Query: q.Get("q")}
 	var err error
-	if p.Orgs, err = s.app.AdminOrganizations(r.Context(), rq.id.actor, p.Query, q.Get("cursor"), 50); err != nil {
+	if p.Orgs, err = s.app.Operator.Organizations(r.Context(), rq.id.actor, p.Query, q.Get("cursor"), 50); err != nil {
 		return err
 	}
 	v := s.view(w, r, rq, "operator.orgs_title")
@@ -45,7 +45,7 @@ func (s *Server) operatorCredits(w http.ResponseWriter, r *http.Request, rq *req
 	if err != nil {
 		err = roster.Invalidf("store_credits", "store credits must be a whole number")
 	} else {
-		_, err = s.app.SetStoreCredits(r.Context(), rq.id.actor, r.PathValue("org"), n)
+		_, err = s.app.Operator.SetStoreCredits(r.Context(), rq.id.actor, r.PathValue("org"), n)
 	}
 	if err != nil {
 		r.URL.RawQuery = ""
@@ -64,7 +64,7 @@ func (s *Server) renderOperatorUsers(w http.ResponseWriter, r *http.Request, rq 
 	q := r.URL.Query()
 	p := &operatorPage{Query: q.Get("q"), Status: q.Get("status")}
 	var err error
-	if p.Users, err = s.app.AdminUsers(r.Context(), rq.id.actor, p.Query, roster.UserStatus(p.Status), q.Get("cursor"), 50); err != nil {
+	if p.Users, err = s.app.Operator.Users(r.Context(), rq.id.actor, p.Query, roster.UserStatus(p.Status), q.Get("cursor"), 50); err != nil {
 		return err
 	}
 	ids := make([]string, len(p.Users.Items))
@@ -74,7 +74,7 @@ func (s *Server) renderOperatorUsers(w http.ResponseWriter, r *http.Request, rq 
 			p.Target = &p.Users.Items[i]
 		}
 	}
-	if p.Owners, err = s.app.OwnersAmong(r.Context(), rq.id.actor, ids); err != nil {
+	if p.Owners, err = s.app.Operator.OwnersAmong(r.Context(), rq.id.actor, ids); err != nil {
 		return err
 	}
 	v := s.view(w, r, rq, "operator.users_title")
@@ -88,7 +88,7 @@ func (s *Server) renderOperatorUsers(w http.ResponseWriter, r *http.Request, rq 
 }
 
 func (s *Server) operatorDeactivate(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.DeactivateUser(r.Context(), rq.id.actor, r.PathValue("user")); err != nil {
+	if _, err := s.app.Operator.DeactivateUser(r.Context(), rq.id.actor, r.PathValue("user")); err != nil {
 		r.URL.RawQuery = ""
 		return s.renderOperatorUsers(w, r, rq, err)
 	}
@@ -97,7 +97,7 @@ func (s *Server) operatorDeactivate(w http.ResponseWriter, r *http.Request, rq *
 }
 
 func (s *Server) operatorReactivate(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.ReactivateUser(r.Context(), rq.id.actor, r.PathValue("user")); err != nil {
+	if _, err := s.app.Operator.ReactivateUser(r.Context(), rq.id.actor, r.PathValue("user")); err != nil {
 		r.URL.RawQuery = ""
 		return s.renderOperatorUsers(w, r, rq, err)
 	}

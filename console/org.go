@@ -44,6 +44,8 @@ type orgPage struct {
 
 	Policy roster.Policy
 
+	SSO *app.SSOSettings // the single sign-on tab (sso.go)
+
 	Roles        *rolesPage
 	Keys         *keysPage
 	Hooks        *hooksPage
@@ -105,7 +107,7 @@ func (s *Server) orgDetailsSave(w http.ResponseWriter, r *http.Request, rq *requ
 	in := app.OrganizationInput{Name: f("name"), Details: roster.OrganizationDetails{LegalName: f("legal_name"), Website: f("website"),
 		Phone: f("phone"), AddressLine1: f("address_line1"), AddressLine2: f("address_line2"), City: f("city"),
 		PostalCode: f("postal_code"), Region: f("region"), Country: f("country")}}
-	org, err := s.app.UpdateOrganization(r.Context(), rq.id.actor, r.PathValue("org"), in)
+	org, err := s.app.Organizations.Update(r.Context(), rq.id.actor, r.PathValue("org"), in)
 	if err != nil {
 		v, _, perr := s.orgPage(w, r, rq, "details")
 		if perr != nil {
@@ -135,7 +137,7 @@ func upload(r *http.Request, field string) ([]byte, error) {
 func (s *Server) orgLogoSave(w http.ResponseWriter, r *http.Request, rq *request) error {
 	data, err := upload(r, "logo")
 	if err == nil {
-		_, err = s.app.SetOrganizationLogo(r.Context(), rq.id.actor, r.PathValue("org"), data)
+		_, err = s.app.Organizations.SetLogo(r.Context(), rq.id.actor, r.PathValue("org"), data)
 	}
 	if err != nil {
 		v, _, perr := s.orgPage(w, r, rq, "details")
@@ -161,7 +163,7 @@ func serveImage(w http.ResponseWriter, img roster.Image) {
 // the invitation page show it (app.PublicOrganizationLogo). The address changes with the
 // logo, so caches keep it for good.
 func (s *Server) publicLogo(w http.ResponseWriter, r *http.Request) {
-	img, err := s.app.PublicOrganizationLogo(r.Context(), r.PathValue("org"), r.PathValue("image"))
+	img, err := s.app.Organizations.PublicLogo(r.Context(), r.PathValue("org"), r.PathValue("image"))
 	if err != nil {
 		status := roster.HTTPStatus(roster.ErrorCode(err))
 		if status >= http.StatusInternalServerError {
@@ -178,7 +180,7 @@ func (s *Server) publicLogo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) orgLogo(w http.ResponseWriter, r *http.Request, rq *request) error {
-	img, err := s.app.OrganizationLogo(r.Context(), rq.id.actor, r.PathValue("org"))
+	img, err := s.app.Organizations.Logo(r.Context(), rq.id.actor, r.PathValue("org"))
 	if err != nil {
 		return err
 	}
@@ -188,7 +190,7 @@ func (s *Server) orgLogo(w http.ResponseWriter, r *http.Request, rq *request) er
 
 // loadStores fills the stores tab: every store, the active count and the credits left.
 func (s *Server) loadStores(r *http.Request, rq *request, p *orgPage) error {
-	stores, err := s.app.Stores(r.Context(), rq.id.actor, p.Org.ID, "")
+	stores, err := s.app.Stores.List(r.Context(), rq.id.actor, p.Org.ID, "")
 	if err != nil {
 		return err
 	}
@@ -242,7 +244,7 @@ func (s *Server) renderStores(w http.ResponseWriter, r *http.Request, rq *reques
 
 func (s *Server) storeCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	f := r.PostFormValue
-	st, err := s.app.CreateStore(r.Context(), rq.id.actor, r.PathValue("org"),
+	st, err := s.app.Stores.Create(r.Context(), rq.id.actor, r.PathValue("org"),
 		app.StoreInput{Name: f("name"), Website: f("website"), Currency: f("currency"), TimeZone: f("time_zone")})
 	if err != nil {
 		v, p, perr := s.orgPage(w, r, rq, "stores")
@@ -256,11 +258,11 @@ func (s *Server) storeCreate(w http.ResponseWriter, r *http.Request, rq *request
 }
 
 func (s *Server) storeArchive(w http.ResponseWriter, r *http.Request, rq *request) error {
-	return s.storeStatus(w, r, rq, s.app.ArchiveStore, "store_archived")
+	return s.storeStatus(w, r, rq, s.app.Stores.Archive, "store_archived")
 }
 
 func (s *Server) storeUnarchive(w http.ResponseWriter, r *http.Request, rq *request) error {
-	return s.storeStatus(w, r, rq, s.app.UnarchiveStore, "store_unarchived")
+	return s.storeStatus(w, r, rq, s.app.Stores.Unarchive, "store_unarchived")
 }
 
 func (s *Server) storeStatus(w http.ResponseWriter, r *http.Request, rq *request,
@@ -283,7 +285,7 @@ func (s *Server) storeStatus(w http.ResponseWriter, r *http.Request, rq *request
 
 func (s *Server) storeDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.storeStatus(w, r, rq, func(ctx context.Context, actor roster.Actor, storeID string) (roster.Store, error) {
-		return roster.Store{}, s.app.DeleteStore(ctx, actor, storeID)
+		return roster.Store{}, s.app.Stores.Delete(ctx, actor, storeID)
 	}, "store_deleted")
 }
 
@@ -300,7 +302,7 @@ func (s *Server) orgMembers(w http.ResponseWriter, r *http.Request, rq *request)
 func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int) error {
 	q := r.URL.Query()
 	p.Filter = app.MemberFilter{Query: q.Get("q"), Role: roster.OrgRole(q.Get("role")), Cursor: q.Get("cursor"), Limit: 25}
-	members, err := s.app.Members(r.Context(), rq.id.actor, p.Org.ID, p.Filter)
+	members, err := s.app.Members.List(r.Context(), rq.id.actor, p.Org.ID, p.Filter)
 	if err != nil {
 		return err
 	}
@@ -320,7 +322,7 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 		return err
 	}
 	if uid := r.PathValue("user"); uid != "" {
-		m, err := s.app.Member(r.Context(), rq.id.actor, p.Org.ID, uid)
+		m, err := s.app.Members.Get(r.Context(), rq.id.actor, p.Org.ID, uid)
 		if err != nil {
 			return err
 		}
@@ -393,14 +395,14 @@ func (s *Server) membersPath(r *http.Request) string {
 func (s *Server) memberStoreSave(w http.ResponseWriter, r *http.Request, rq *request) error {
 	back := s.membersPath(r) + "/" + r.PathValue("user") + "/stores"
 	return s.memberAction(w, r, rq, "store_role_saved", back, func() error {
-		return s.app.SetStoreRole(r.Context(), rq.id.actor, r.PostFormValue("store"), r.PathValue("user"), r.PostFormValue("role"))
+		return s.app.Members.SetStoreRole(r.Context(), rq.id.actor, r.PostFormValue("store"), r.PathValue("user"), r.PostFormValue("role"))
 	})
 }
 
 func (s *Server) memberStoreRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
 	back := s.membersPath(r) + "/" + r.PathValue("user") + "/stores"
 	return s.memberAction(w, r, rq, "removed_from_store", back, func() error {
-		return s.app.RemoveFromStore(r.Context(), rq.id.actor, r.PostFormValue("store"), r.PathValue("user"))
+		return s.app.Members.RemoveFromStore(r.Context(), rq.id.actor, r.PostFormValue("store"), r.PathValue("user"))
 	})
 }
 
@@ -419,25 +421,25 @@ func (s *Server) memberRole(w http.ResponseWriter, r *http.Request, rq *request)
 		back = "/" // a page the member role may see
 	}
 	return s.memberAction(w, r, rq, map[bool]string{false: "member_role_saved", true: "self_demoted"}[self], back, func() error {
-		return s.app.ChangeMemberRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"), role)
+		return s.app.Members.ChangeRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"), role)
 	})
 }
 
 func (s *Server) memberSuspend(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.memberAction(w, r, rq, "member_suspended", s.membersPath(r), func() error {
-		return s.app.SuspendMember(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
+		return s.app.Members.Suspend(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
 	})
 }
 
 func (s *Server) memberReactivate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.memberAction(w, r, rq, "member_reactivated", s.membersPath(r), func() error {
-		return s.app.ReactivateMember(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
+		return s.app.Members.Reactivate(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
 	})
 }
 
 func (s *Server) memberRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.memberAction(w, r, rq, "member_removed", s.membersPath(r), func() error {
-		return s.app.RemoveMember(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
+		return s.app.Members.Remove(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
 	})
 }
 
@@ -449,14 +451,14 @@ func (s *Server) orgAudit(w http.ResponseWriter, r *http.Request, rq *request) e
 	}
 	p.Audit = auditFilter(r.URL.Query())
 	p.Audit.Cursor, p.Audit.Limit = r.URL.Query().Get("cursor"), 50
-	events, err := s.app.AuditEvents(r.Context(), rq.id.actor, p.Org.ID, p.Audit)
+	events, err := s.app.Audit.List(r.Context(), rq.id.actor, p.Org.ID, p.Audit)
 	if err != nil {
 		return err
 	}
 	p.Events = events
 	p.Names = map[string]string{rq.id.user.ID: rq.id.user.Name}
 	if p.Org.Access.Can(roster.PermOrgSettingsRead) {
-		if ms, err := s.app.Members(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{Limit: 200}); err == nil {
+		if ms, err := s.app.Members.List(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{Limit: 200}); err == nil {
 			for _, m := range ms.Items {
 				p.Names[m.UserID] = m.User.Name
 			}
@@ -466,7 +468,7 @@ func (s *Server) orgAudit(w http.ResponseWriter, r *http.Request, rq *request) e
 		}
 	}
 	if p.Org.Access.MayManageDirectories() { // SCIM directories act too: shown by name
-		if dirs, err := s.app.Directories(r.Context(), rq.id.actor, p.Org.ID); err == nil {
+		if dirs, err := s.app.Directories.List(r.Context(), rq.id.actor, p.Org.ID); err == nil {
 			for _, d := range dirs {
 				p.Names[d.ID] = d.Name + " (SCIM)"
 			}
@@ -489,7 +491,7 @@ func (s *Server) renderTransfer(w http.ResponseWriter, r *http.Request, rq *requ
 	if !p.Org.Access.Can(roster.PermOrgTransfer) {
 		return roster.Forbidden("only the owner transfers ownership")
 	}
-	admins, err := s.app.Members(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{Role: roster.OrgAdmin, Status: roster.MembershipActive, Limit: 200})
+	admins, err := s.app.Members.List(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{Role: roster.OrgAdmin, Status: roster.MembershipActive, Limit: 200})
 	if err != nil {
 		return err
 	}
@@ -502,7 +504,7 @@ func (s *Server) renderTransfer(w http.ResponseWriter, r *http.Request, rq *requ
 // name (a confirmation of the console's own) and their password (checked by the app).
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request, rq *request) error {
 	org, err := s.confirmedByName(r, rq, func(orgID string) error {
-		return s.app.TransferOwnership(r.Context(), rq.id.actor, orgID, r.PostFormValue("user"), r.PostFormValue("password"))
+		return s.app.Organizations.TransferOwnership(r.Context(), rq.id.actor, orgID, r.PostFormValue("user"), r.PostFormValue("password"))
 	})
 	if org.ID == "" {
 		return err // the organization itself is out of reach
@@ -551,7 +553,7 @@ func (s *Server) confirmedByName(r *http.Request, rq *request, do func(orgID str
 // confirmation) and their password (checked by the app).
 func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, rq *request) error {
 	org, err := s.confirmedByName(r, rq, func(orgID string) error {
-		return s.app.DeleteOrganization(r.Context(), rq.id.actor, orgID, r.PostFormValue("password"))
+		return s.app.Organizations.Delete(r.Context(), rq.id.actor, orgID, r.PostFormValue("password"))
 	})
 	if org.ID == "" {
 		return err // the organization itself is out of reach

@@ -98,35 +98,35 @@ func (b *tab) fits(what string) {
 func richOrg(t *testing.T, s *site, lang string) (string, []string) {
 	t.Helper()
 	email := addr("pia")
-	if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Pia Phone-Fitzgerald Longname", Password: testenv.Password, Locale: lang}); err != nil {
+	if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Pia Phone-Fitzgerald Longname", Password: testenv.Password, Locale: lang}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.env.App.CreateOperator(testenv.Ctx, roster.System(), email, ""); err != nil {
+	if _, _, err := s.env.App.Operator.CreateOperator(testenv.Ctx, roster.System(), email, ""); err != nil {
 		t.Fatal(err)
 	}
 	pia := mustActor(t, s, email)
 	org := s.env.Org(t, pia, "International Phone Fitting Company of Greater Examples")
-	if _, err := s.env.App.SetStoreCredits(testenv.Ctx, roster.System(), org.ID, 5); err != nil {
+	if _, err := s.env.App.Operator.SetStoreCredits(testenv.Ctx, roster.System(), org.ID, 5); err != nil {
 		t.Fatal(err)
 	}
 	main := s.env.Store(t, pia, org.ID, "Flagship store on the Very Long Avenue")
 	s.env.Store(t, pia, org.ID, "Second store")
-	role, err := s.env.App.CreateRole(testenv.Ctx, pia, org.ID, app.RoleInput{Name: "Community manager for social networks",
+	role, err := s.env.App.Roles.Create(testenv.Ctx, pia, org.ID, app.RoleInput{Name: "Community manager for social networks",
 		Description: "Answers the fans on every network", Permissions: []roster.Permission{"store.read", "store.members.read"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	memberEmail := addr("maximilian.membership-verylongname")
-	if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Maximilian Membership-Verylongname", Password: testenv.Password, Locale: lang}); err != nil {
+	if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Maximilian Membership-Verylongname", Password: testenv.Password, Locale: lang}); err != nil {
 		t.Fatal(err)
 	}
 	_, member := s.env.Login(t, memberEmail)
 	s.env.Join(t, pia, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: main.ID, RoleID: role.ID})
-	if _, err := s.env.App.CreateInvitation(testenv.Ctx, pia, org.ID, app.InvitationInput{Email: addr("invited.person.with.a.long.address"),
+	if _, err := s.env.App.Invitations.Create(testenv.Ctx, pia, org.ID, app.InvitationInput{Email: addr("invited.person.with.a.long.address"),
 		Stores: []app.StoreGrantInput{{StoreID: main.ID, RoleID: role.ID}}}); err != nil {
 		t.Fatal(err)
 	}
-	key, err := s.env.App.CreateAPIKey(testenv.Ctx, pia, org.ID, app.APIKeyInput{Name: "Helpdesk connection for the support team",
+	key, err := s.env.App.APIKeys.Create(testenv.Ctx, pia, org.ID, app.APIKeyInput{Name: "Helpdesk connection for the support team",
 		StoreID: main.ID, RoleID: role.ID, Password: testenv.Password})
 	if err != nil {
 		t.Fatal(err)

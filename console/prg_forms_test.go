@@ -51,30 +51,30 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newSite(t, e)
 		ownerEmail := addr("olivia")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: ownerEmail, Name: "Olivia", Password: testenv.Password}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: ownerEmail, Name: "Olivia", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		owner := mustActor(t, s, ownerEmail)
-		if _, _, err := s.env.App.CreateOperator(testenv.Ctx, roster.System(), ownerEmail, ""); err != nil {
+		if _, _, err := s.env.App.Operator.CreateOperator(testenv.Ctx, roster.System(), ownerEmail, ""); err != nil {
 			t.Fatal(err)
 		}
 		org := s.env.Org(t, owner, "Acme")
 		st := s.env.Store(t, owner, org.ID, "Main")
 		_, member := s.env.User(t, "Marc")
 		s.env.Join(t, owner, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleMember})
-		role, err := s.env.App.CreateRole(testenv.Ctx, owner, org.ID, app.RoleInput{Name: "Lead", Permissions: []roster.Permission{roster.PermStoreRead}})
+		role, err := s.env.App.Roles.Create(testenv.Ctx, owner, org.ID, app.RoleInput{Name: "Lead", Permissions: []roster.Permission{roster.PermStoreRead}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		inv, err := s.env.App.CreateInvitation(testenv.Ctx, owner, org.ID, app.InvitationInput{Email: addr("ivy")})
+		inv, err := s.env.App.Invitations.Create(testenv.Ctx, owner, org.ID, app.InvitationInput{Email: addr("ivy")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := s.env.App.CreateAPIKey(testenv.Ctx, owner, org.ID, app.APIKeyInput{Name: "Zendesk", StoreID: st.ID, RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+		key, err := s.env.App.APIKeys.Create(testenv.Ctx, owner, org.ID, app.APIKeyInput{Name: "Zendesk", StoreID: st.ID, RoleID: roster.StoreRoleViewer, Password: testenv.Password})
 		if err != nil {
 			t.Fatal(err)
 		}
-		hook, err := s.env.App.CreateWebhook(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: "http://" + receiverHost + "/hooks", Enabled: true})
+		hook, err := s.env.App.Webhooks.Create(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: "http://" + receiverHost + "/hooks", Enabled: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -140,7 +140,7 @@ func TestBackgroundIdentityExpires(t *testing.T) {
 		if !strings.Contains(page, au.Email) {
 			t.Fatal("Abe's session, in use, ended")
 		}
-		if _, err := s.env.App.Authenticate(testenv.Ctx, bToken, "192.0.2.1", "test"); testenv.Code(err) != roster.EUnauthenticated {
+		if _, err := s.env.App.Auth.Authenticate(testenv.Ctx, bToken, "192.0.2.1", "test"); testenv.Code(err) != roster.EUnauthenticated {
 			t.Fatalf("Bea's idle session still authenticates: %v", err)
 		}
 	})

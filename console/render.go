@@ -26,9 +26,9 @@ var staticFS embed.FS
 var pageNames = []string{
 	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
-	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_scim",
+	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_sso", "sso_continue", "org_scim",
 	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
-	"oidc_choose", "operator_clients", "operator_keys", "login_mfa",
+	"oidc_choose", "operator_clients", "operator_client", "operator_keys", "login_mfa",
 }
 
 // parsePages parses the layout and shared partials with each page.
@@ -232,13 +232,14 @@ func pageURL(r *http.Request) string {
 // funcs are the helpers templates may call.
 func funcs(cat catalogs) template.FuncMap {
 	return template.FuncMap{
-		"t":       func(loc, key string, args ...any) string { return cat.text(loc, key, args...) },
-		"tn":      func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
-		"tk":      func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
-		"has":     func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
-		"maxlen":  maxLength,
-		"join":    strings.Join,
-		"choices": choices,
+		"t":        func(loc, key string, args ...any) string { return cat.text(loc, key, args...) },
+		"tn":       func(loc, key string, n int, args ...any) string { return cat.plural(loc, key, n, args...) },
+		"tk":       func(loc, prefix string, value any) string { return cat.textOr(loc, prefix, fmt.Sprint(value)) },
+		"has":      func(g roster.StoreGrant, p string) bool { return g.Perms.Has(roster.Permission(p)) },
+		"maxlen":   maxLength,
+		"mappings": mappingsText,
+		"join":     strings.Join,
+		"choices":  choices,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return ""
@@ -337,6 +338,9 @@ var fieldLimits = map[string]int{
 	"address_line2": roster.MaxAddressLineLength, "city": roster.MaxCityLength, "postal_code": roster.MaxPostalCodeLength,
 	"region": roster.MaxRegionLength, "time_zone": roster.MaxTimeZoneLength, "q": roster.MaxSearchLength, "id": roster.MaxIDLength,
 	"url": roster.MaxURILength, "code": roster.MaxCodeLength, "domain": roster.MaxDomainLength,
+	"client_id": roster.MaxSSOClientID, "client_secret": roster.MaxSSOClientSecret, "claim": roster.MaxSSOClaimLength,
+	"scopes": roster.MaxSSOScopes * (roster.MaxSSOScopeLength + 1), "metadata": roster.MaxSSOMetadataBytes,
+	"mappings": roster.MaxSSORoleMappings * (roster.MaxSSOGroupLength + 100),
 }
 
 // maxLength is the template function maxlen: the longest a field may be. A field without a

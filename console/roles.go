@@ -32,7 +32,7 @@ type rolesPage struct {
 // its own name, never a generic one. Pickers are offered only to those who may list roles.
 func (s *Server) storeRoles(r *http.Request, rq *request, org app.OrganizationView) ([]app.RoleView, error) {
 	if org.Access.MayListRoles() {
-		return s.app.Roles(r.Context(), rq.id.actor, org.ID)
+		return s.app.Roles.List(r.Context(), rq.id.actor, org.ID)
 	}
 	var out []app.RoleView
 	for _, id := range roster.BuiltinStoreRoles {
@@ -51,7 +51,7 @@ func (s *Server) storeRoles(r *http.Request, rq *request, org app.OrganizationVi
 
 // permissionGroups groups the store permissions of the catalog by area, for the picker.
 func (s *Server) permissionGroups(r *http.Request, rq *request) ([]permGroup, error) {
-	all, err := s.app.Permissions(r.Context(), rq.id.actor)
+	all, err := s.app.Roles.Permissions(r.Context(), rq.id.actor)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (s *Server) renderRoles(w http.ResponseWriter, r *http.Request, rq *request
 	rp := &rolesPage{Checked: map[string]bool{}, Holders: holders}
 	p.Roles = rp
 	var err error
-	if p.StoreRoles, err = s.app.Roles(r.Context(), rq.id.actor, p.Org.ID); err != nil {
+	if p.StoreRoles, err = s.app.Roles.List(r.Context(), rq.id.actor, p.Org.ID); err != nil {
 		return err
 	}
 	if id := r.PathValue("role"); id != "" {
@@ -139,19 +139,19 @@ func roleInput(r *http.Request) (name, description string, perms []roster.Permis
 
 func (s *Server) roleCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	name, desc, perms := roleInput(r)
-	_, err := s.app.CreateRole(r.Context(), rq.id.actor, r.PathValue("org"), app.RoleInput{Name: name, Description: desc, Permissions: perms})
+	_, err := s.app.Roles.Create(r.Context(), rq.id.actor, r.PathValue("org"), app.RoleInput{Name: name, Description: desc, Permissions: perms})
 	return s.roleDone(w, r, rq, err, "role_created")
 }
 
 func (s *Server) roleUpdate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	name, desc, perms := roleInput(r)
-	_, err := s.app.UpdateRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("role"),
+	_, err := s.app.Roles.Update(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("role"),
 		app.RoleUpdate{Name: &name, Description: &desc, Permissions: &perms})
 	return s.roleDone(w, r, rq, err, "role_saved")
 }
 
 func (s *Server) roleDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
-	err := s.app.DeleteRole(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("role"), r.PostFormValue("replacement"))
+	err := s.app.Roles.Delete(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("role"), r.PostFormValue("replacement"))
 	return s.roleDone(w, r, rq, err, "role_deleted")
 }
 
@@ -169,7 +169,7 @@ func (s *Server) roleDone(w http.ResponseWriter, r *http.Request, rq *request, e
 	status := s.setError(r, v, err)
 	var holders []roster.RoleHolder
 	if roster.ErrorCode(err) == roster.ERoleInUse {
-		holders, _ = s.app.RoleHolders(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("role"))
+		holders, _ = s.app.Roles.Holders(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("role"))
 	}
 	return s.renderRoles(w, r, rq, v, p, status, holders)
 }
@@ -202,7 +202,7 @@ func (s *Server) renderKeys(w http.ResponseWriter, r *http.Request, rq *request,
 		return err
 	}
 	if id := r.PathValue("key"); id != "" {
-		k, err := s.app.APIKey(r.Context(), rq.id.actor, p.Org.ID, id)
+		k, err := s.app.APIKeys.Get(r.Context(), rq.id.actor, p.Org.ID, id)
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func (s *Server) renderKeys(w http.ResponseWriter, r *http.Request, rq *request,
 		p.Dialog = "revoke_key"
 	case strings.HasSuffix(r.URL.Path, "/requests"):
 		p.Dialog = "key_requests"
-		if kp.Requests, err = s.app.APIKeyRequests(r.Context(), rq.id.actor, p.Org.ID, kp.Key.ID, r.URL.Query().Get("cursor"), 50); err != nil {
+		if kp.Requests, err = s.app.APIKeys.Requests(r.Context(), rq.id.actor, p.Org.ID, kp.Key.ID, r.URL.Query().Get("cursor"), 50); err != nil {
 			return err
 		}
 	}
@@ -232,10 +232,10 @@ func (s *Server) loadKeys(r *http.Request, rq *request, p *orgPage) (*keysPage, 
 	p.Keys = kp
 	p.Now = s.app.Now()
 	var err error
-	if kp.Keys, err = s.app.APIKeys(r.Context(), rq.id.actor, p.Org.ID, r.URL.Query().Get("cursor"), 50); err != nil {
+	if kp.Keys, err = s.app.APIKeys.List(r.Context(), rq.id.actor, p.Org.ID, r.URL.Query().Get("cursor"), 50); err != nil {
 		return nil, err
 	}
-	stores, err := s.app.Stores(r.Context(), rq.id.actor, p.Org.ID, roster.StoreActive)
+	stores, err := s.app.Stores.List(r.Context(), rq.id.actor, p.Org.ID, roster.StoreActive)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +248,7 @@ func (s *Server) loadKeys(r *http.Request, rq *request, p *orgPage) (*keysPage, 
 	}
 	p.Names = map[string]string{rq.id.user.ID: rq.id.user.Name}
 	if p.Org.Access.Can(roster.PermOrgSettingsRead) {
-		ms, err := s.app.Members(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{Limit: 200})
+		ms, err := s.app.Members.List(r.Context(), rq.id.actor, p.Org.ID, app.MemberFilter{Limit: 200})
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +300,7 @@ func (s *Server) keyCreate(w http.ResponseWriter, r *http.Request, rq *request) 
 	exp, err := expiry(r.PostFormValue("expires"))
 	var created app.CreatedAPIKey
 	if err == nil {
-		created, err = s.app.CreateAPIKey(r.Context(), rq.id.actor, r.PathValue("org"), app.APIKeyInput{Name: r.PostFormValue("name"),
+		created, err = s.app.APIKeys.Create(r.Context(), rq.id.actor, r.PathValue("org"), app.APIKeyInput{Name: r.PostFormValue("name"),
 			StoreID: r.PostFormValue("store"), RoleID: r.PostFormValue("role"), OrgRole: roster.OrgRole(r.PostFormValue("org_role")),
 			ExpiresAt: exp, Password: r.PostFormValue("password")})
 	}
@@ -311,14 +311,14 @@ func (s *Server) keyClone(w http.ResponseWriter, r *http.Request, rq *request) e
 	exp, err := expiry(r.PostFormValue("expires"))
 	var created app.CreatedAPIKey
 	if err == nil {
-		created, err = s.app.CloneAPIKey(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("key"), app.CloneInput{
+		created, err = s.app.APIKeys.Clone(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("key"), app.CloneInput{
 			UserID: r.PostFormValue("user"), Name: r.PostFormValue("name"), ExpiresAt: exp, Password: r.PostFormValue("password")})
 	}
 	return s.keyCreated(w, r, rq, created, err)
 }
 
 func (s *Server) keyRevoke(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.RevokeAPIKey(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("key")); err != nil {
+	if err := s.app.APIKeys.Revoke(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("key")); err != nil {
 		v, p, perr := s.orgPage(w, r, rq, "api_keys")
 		if perr != nil {
 			return perr
@@ -335,7 +335,7 @@ func (s *Server) orgUsage(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
-	u, err := s.app.Usage(r.Context(), rq.id.actor, p.Org.ID)
+	u, err := s.app.Organizations.Usage(r.Context(), rq.id.actor, p.Org.ID)
 	if err != nil {
 		return err
 	}

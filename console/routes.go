@@ -27,6 +27,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET "+Pages.Login, public, s.loginPage)
 	s.handle(mux, "POST "+Pages.Login, public, s.login)
 	s.handle(mux, "POST /login/mfa", public, s.loginSecondStep)
+	s.handle(mux, "POST /login/sso", public, s.loginSSO) // sso.go
+	s.handle(mux, "GET "+app.SSOCallbackPath, public, s.ssoCallback)
+	mux.HandleFunc("GET "+app.SSOSAMLPath+"{conn}", s.ssoMetadata)
+	mux.HandleFunc("POST "+app.SSOSAMLPath+"{conn}/acs", s.ssoACS) // posted from the identity provider's origin
+	s.handle(mux, "POST /login/mfa/passkey/options", public, s.loginMFAPasskeyOptions) // passkeys.go
+	s.handle(mux, "POST /login/passkey/options", public, s.loginPasskeyOptions)
+	s.handle(mux, "POST /login/passkey", public, s.loginPasskey)
 	s.handle(mux, "GET /signup", public, s.signupPage)
 	s.handle(mux, "POST /signup", public, s.signup)
 	s.handle(mux, "POST /logout", public, s.logout)
@@ -112,6 +119,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/revoke", signedIn, s.orgKeys)
 	s.handle(mux, "POST /orgs/{org}/api-keys/{key}/revoke", signedIn, s.keyRevoke)
 	s.handle(mux, "GET /orgs/{org}/api-keys/{key}/requests", signedIn, s.orgKeys)
+	s.handle(mux, "GET /orgs/{org}/sso", signedIn, s.orgSSO)
+	s.handle(mux, "POST /orgs/{org}/sso", signedIn, s.ssoSave)
+	s.handle(mux, "POST /orgs/{org}/sso/delete", signedIn, s.ssoRemove)
+	s.handle(mux, "POST /orgs/{org}/sso/domains/{domain}", signedIn, s.ssoRequire)
 	s.handle(mux, "GET /orgs/{org}/domains", signedIn, s.orgDomains)
 	s.handle(mux, "POST /orgs/{org}/domains", signedIn, s.domainAdd)
 	s.handle(mux, "POST /orgs/{org}/domains/{domain}/verify", signedIn, s.domainVerify)
@@ -166,6 +177,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /account/2fa/confirm", signedIn, s.accountTOTPConfirm)
 	s.handle(mux, "POST /account/2fa/recovery-codes", signedIn, s.accountRecoveryCodes)
 	s.handle(mux, "POST /account/2fa/remove", signedIn, s.accountTwoFactorRemove)
+	s.handle(mux, "POST /account/passkeys/options", signedIn, s.accountPasskeyOptions) // passkeys.go
+	s.handle(mux, "POST /account/passkeys", signedIn, s.accountPasskeyAdd)
+	s.handle(mux, "POST /account/passkeys/{passkey}/rename", signedIn, s.accountPasskeyRename)
+	s.handle(mux, "POST /account/passkeys/{passkey}/remove", signedIn, s.accountPasskeyRemove)
 	s.handle(mux, "POST /account/email", signedIn, s.accountEmail)
 	s.handle(mux, "POST /account/verification", signedIn, s.accountVerification)
 	s.handle(mux, "POST /account/sessions/revoke", signedIn, s.accountRevokeSession)
@@ -183,6 +198,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /operator/clients", operator, s.operatorClients)
 	s.handle(mux, "POST /operator/clients", operator, s.operatorCreateClient)
 	s.handle(mux, "POST /operator/clients/{id}/delete", operator, s.operatorDeleteClient)
+	s.handle(mux, "GET /operator/clients/{id}", operator, s.operatorClient)
+	s.handle(mux, "POST /operator/clients/{id}", operator, s.operatorUpdateClient)
+	s.handle(mux, "POST /operator/clients/{id}/secret", operator, s.operatorRotateClientSecret)
 	// The instance's webhook endpoints: the organizations' pages, without an organization.
 	s.handle(mux, "GET /operator/webhooks", operator, s.orgWebhooks)
 	s.handle(mux, "GET /operator/webhooks/new", operator, s.orgWebhooks)

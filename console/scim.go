@@ -77,13 +77,13 @@ func (s *Server) orgSCIM(w http.ResponseWriter, r *http.Request, rq *request) er
 }
 
 func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int, made app.CreatedDirectory) error {
-	dirs, err := s.app.Directories(r.Context(), rq.id.actor, p.Org.ID)
+	dirs, err := s.app.Directories.List(r.Context(), rq.id.actor, p.Org.ID)
 	if err != nil {
 		return err
 	}
 	sp := &scimPage{BaseURL: strings.TrimSuffix(s.app.Config().BaseURL.String(), "/") + scim.Prefix}
 	for _, d := range dirs {
-		groups, err := s.app.DirectoryGroups(r.Context(), rq.id.actor, p.Org.ID, d.ID)
+		groups, err := s.app.Directories.Groups(r.Context(), rq.id.actor, p.Org.ID, d.ID)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request,
 		p.Dialog = "delete_directory"
 	}
 	sp.Mappings = []scimMapping{{Value: "org:admin", OrgRole: "admin"}, {Value: "org:member", OrgRole: "member"}}
-	stores, err := s.app.Stores(r.Context(), rq.id.actor, p.Org.ID, roster.StoreActive)
+	stores, err := s.app.Stores.List(r.Context(), rq.id.actor, p.Org.ID, roster.StoreActive)
 	if err != nil {
 		return err
 	}
@@ -144,25 +144,25 @@ func (s *Server) scimAction(w http.ResponseWriter, r *http.Request, rq *request,
 
 func (s *Server) scimCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "", func() (app.CreatedDirectory, error) {
-		return s.app.CreateDirectory(r.Context(), rq.id.actor, r.PathValue("org"), r.PostFormValue("name"))
+		return s.app.Directories.Create(r.Context(), rq.id.actor, r.PathValue("org"), r.PostFormValue("name"))
 	})
 }
 
 func (s *Server) scimRotate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "", func() (app.CreatedDirectory, error) {
-		return s.app.RotateDirectoryToken(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
+		return s.app.Directories.RotateToken(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
 	})
 }
 
 func (s *Server) scimDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "scim_deleted", func() (app.CreatedDirectory, error) {
-		return app.CreatedDirectory{}, s.app.DeleteDirectory(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
+		return app.CreatedDirectory{}, s.app.Directories.Delete(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
 	})
 }
 
 func (s *Server) scimMap(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "scim_mapped", func() (app.CreatedDirectory, error) {
-		_, err := s.app.MapDirectoryGroup(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"), r.PathValue("group"),
+		_, err := s.app.Directories.MapGroup(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"), r.PathValue("group"),
 			parseMapping(r.PostFormValue("mapping")))
 		return app.CreatedDirectory{}, err
 	})

@@ -35,15 +35,15 @@ func TestSCIMPage(t *testing.T) {
 
 		// The directory pushes a group with a member; the owner maps it to admin.
 		a := s.env.App
-		dir, err := a.AuthenticateDirectory(testenv.Ctx, roster.Anonymous("192.0.2.1", "test"), token)
+		dir, err := a.Directories.Authenticate(testenv.Ctx, roster.Anonymous("192.0.2.1", "test"), token)
 		if err != nil {
 			t.Fatal(err)
 		}
-		u, err := a.SCIMCreateUser(testenv.Ctx, dir, app.SCIMUserInput{UserName: "pat." + testenv.Unique() + "@example.com", Active: true})
+		u, err := a.SCIM.CreateUser(testenv.Ctx, dir, app.SCIMUserInput{UserName: "pat." + testenv.Unique() + "@example.com", Active: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.SCIMCreateGroup(testenv.Ctx, dir, app.SCIMGroupInput{DisplayName: "Admins", Members: []string{u.User.ID}}); err != nil {
+		if _, err := a.SCIM.CreateGroup(testenv.Ctx, dir, app.SCIMGroupInput{DisplayName: "Admins", Members: []string{u.User.ID}}); err != nil {
 			t.Fatal(err)
 		}
 		owner.open("/orgs/" + orgID + "/scim")
@@ -67,7 +67,7 @@ func TestSCIMPage(t *testing.T) {
 		if fresh := owner.value("[data-testid=scim-token]"); fresh == token || !strings.HasPrefix(fresh, "rscim_") {
 			t.Fatalf("new token %q", fresh)
 		}
-		if _, err := a.AuthenticateDirectory(testenv.Ctx, roster.Anonymous("192.0.2.1", "test"), token); testenv.Code(err) != roster.EUnauthenticated {
+		if _, err := a.Directories.Authenticate(testenv.Ctx, roster.Anonymous("192.0.2.1", "test"), token); testenv.Code(err) != roster.EUnauthenticated {
 			t.Fatalf("the old token still works: %v", err)
 		}
 

@@ -59,7 +59,7 @@ func TestFormsRefuseForgery(t *testing.T) {
 		t.Parallel()
 		s := sharedSiteOf(t, e)
 		email := addr("sam")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Sam", Password: testenv.Password}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Sam", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		c := client(t)
@@ -116,7 +116,7 @@ func TestFormsRefuseForgery(t *testing.T) {
 		if res, _ := do(t, c, "GET", s.url+"/logout", nil, nil); res.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("GET /logout: %d, want 405", res.StatusCode)
 		}
-		affs, err := s.env.App.MyOrganizations(testenv.Ctx, mustActor(t, s, email))
+		affs, err := s.env.App.Accounts.Organizations(testenv.Ctx, mustActor(t, s, email))
 		if err != nil || len(affs) != 0 {
 			t.Fatalf("a refused post created something: %v %d", err, len(affs))
 		}
@@ -130,7 +130,7 @@ func TestFormsRefuseForgery(t *testing.T) {
 		}
 		// A form left open under one identity cannot post once another one is active.
 		other := addr("sue")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: other, Name: "Sue", Password: testenv.Password}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: other, Name: "Sue", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		res, _ = do(t, c, "POST", s.url+"/login", url.Values{"email": {other}, "password": {testenv.Password}, "csrf": {token}}, nil)
@@ -169,7 +169,7 @@ func TestAuditTabRefusesBadFilters(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newSite(t, e)
 		email := addr("olivia")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Olivia", Password: testenv.Password}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Olivia", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		org := s.env.Org(t, mustActor(t, s, email), "Acme")
@@ -196,7 +196,7 @@ func TestDeleteOrganizationAsksForPassword(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newSite(t, e)
 		email := addr("olivia")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Olivia", Password: testenv.Password}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Olivia", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		org := s.env.Org(t, mustActor(t, s, email), "Acme Widgets")
@@ -218,7 +218,7 @@ func TestDeleteOrganizationAsksForPassword(t *testing.T) {
 			if res.StatusCode == http.StatusSeeOther || !strings.Contains(page, `id="d-password" name="password" type="password" autocomplete="current-password" required aria-invalid="true"`) {
 				t.Errorf("%s: %d, the form is not shown again with the password marked", what, res.StatusCode)
 			}
-			if _, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, email), org.ID); err != nil {
+			if _, err := s.env.App.Organizations.Get(testenv.Ctx, mustActor(t, s, email), org.ID); err != nil {
 				t.Fatalf("%s: the organization is gone: %v", what, err)
 			}
 		}
@@ -226,7 +226,7 @@ func TestDeleteOrganizationAsksForPassword(t *testing.T) {
 		if res, _ := do(t, c, "POST", s.url+"/orgs/"+org.ID+"/delete", form, nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("delete with the password: %d", res.StatusCode)
 		}
-		if _, err := s.env.App.Organization(testenv.Ctx, mustActor(t, s, email), org.ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := s.env.App.Organizations.Get(testenv.Ctx, mustActor(t, s, email), org.ID); testenv.Code(err) != roster.ENotFound {
 			t.Fatalf("after deletion: %v", err)
 		}
 	})

@@ -17,13 +17,13 @@ func TestOperatorSigningKeys(t *testing.T) {
 	chromium(t)
 	languagesAlone(t, func(t *testing.T, s *site, lang string) {
 		email := addr("kim")
-		if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Kim Keys", Password: testenv.Password, Locale: lang}); err != nil {
+		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Kim Keys", Password: testenv.Password, Locale: lang}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.env.App.CreateOperator(testenv.Ctx, roster.System(), email, ""); err != nil {
+		if _, _, err := s.env.App.Operator.CreateOperator(testenv.Ctx, roster.System(), email, ""); err != nil {
 			t.Fatal(err)
 		}
-		first, err := s.env.App.OIDCSigningKey(testenv.Ctx)
+		first, err := s.env.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,14 +35,14 @@ func TestOperatorSigningKeys(t *testing.T) {
 		op.checkAxe()
 		op.submit(`[data-testid=rotate]`) // asks first
 		op.expect("dialog[open]", cat["signingkeys.rotate_title"])
-		if k, err := s.env.App.OIDCSigningKey(testenv.Ctx); err != nil || k.ID != first.ID {
+		if k, err := s.env.App.SigningKeys.Current(testenv.Ctx); err != nil || k.ID != first.ID {
 			t.Fatalf("one click rotated the keys: %v %s", err, k.ID)
 		}
 		op.checkAxe()
 		op.submit(`[data-testid=confirm-rotate]`)
 		op.noError()
 		op.expect(".flash.success", cat["flash.keys_rotated"])
-		next, err := s.env.App.OIDCSigningKey(testenv.Ctx)
+		next, err := s.env.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil || next.ID == first.ID {
 			t.Fatalf("not rotated: %v", err)
 		}

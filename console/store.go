@@ -25,7 +25,7 @@ func (s *Server) storePage(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request, failed error) error {
-	st, err := s.app.Store(r.Context(), rq.id.actor, r.PathValue("store"))
+	st, err := s.app.Stores.Get(r.Context(), rq.id.actor, r.PathValue("store"))
 	if err != nil {
 		return err
 	}
@@ -37,10 +37,10 @@ func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request
 	if p.StoreRoles, err = s.storeRoles(r, rq, org); err != nil {
 		return err
 	}
-	if p.Team, err = s.app.StoreTeam(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
+	if p.Team, err = s.app.Members.StoreTeam(r.Context(), rq.id.actor, st.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
-	invs, err := s.app.StoreInvitations(r.Context(), rq.id.actor, st.ID, "", 0)
+	invs, err := s.app.Invitations.ListForStore(r.Context(), rq.id.actor, st.ID, "", 0)
 	if err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Server) renderStore(w http.ResponseWriter, r *http.Request, rq *request
 
 func (s *Server) storeSave(w http.ResponseWriter, r *http.Request, rq *request) error {
 	f := r.PostFormValue
-	_, err := s.app.UpdateStore(r.Context(), rq.id.actor, r.PathValue("store"),
+	_, err := s.app.Stores.Update(r.Context(), rq.id.actor, r.PathValue("store"),
 		app.StoreInput{Name: f("name"), Website: f("website"), Currency: f("currency"), TimeZone: f("time_zone")})
 	if err != nil {
 		return s.renderStore(w, r, rq, err)
@@ -82,7 +82,7 @@ func (s *Server) storeSave(w http.ResponseWriter, r *http.Request, rq *request) 
 func (s *Server) storeLogoSave(w http.ResponseWriter, r *http.Request, rq *request) error {
 	data, err := upload(r, "logo")
 	if err == nil {
-		_, err = s.app.SetStoreLogo(r.Context(), rq.id.actor, r.PathValue("store"), data)
+		_, err = s.app.Stores.SetLogo(r.Context(), rq.id.actor, r.PathValue("store"), data)
 	}
 	if err != nil {
 		return s.renderStore(w, r, rq, err)
@@ -92,7 +92,7 @@ func (s *Server) storeLogoSave(w http.ResponseWriter, r *http.Request, rq *reque
 }
 
 func (s *Server) storeLogo(w http.ResponseWriter, r *http.Request, rq *request) error {
-	img, err := s.app.StoreLogo(r.Context(), rq.id.actor, r.PathValue("store"))
+	img, err := s.app.Stores.Logo(r.Context(), rq.id.actor, r.PathValue("store"))
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Server) storeLogo(w http.ResponseWriter, r *http.Request, rq *request) 
 }
 
 func (s *Server) teamRole(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.SetStoreRole(r.Context(), rq.id.actor, r.PathValue("store"), r.PathValue("user"), r.PostFormValue("role")); err != nil {
+	if err := s.app.Members.SetStoreRole(r.Context(), rq.id.actor, r.PathValue("store"), r.PathValue("user"), r.PostFormValue("role")); err != nil {
 		return s.renderStore(w, r, rq, err)
 	}
 	redirect(w, r, "/stores/"+r.PathValue("store"), "store_role_saved")
@@ -109,7 +109,7 @@ func (s *Server) teamRole(w http.ResponseWriter, r *http.Request, rq *request) e
 }
 
 func (s *Server) teamRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if err := s.app.RemoveFromStore(r.Context(), rq.id.actor, r.PathValue("store"), r.PathValue("user")); err != nil {
+	if err := s.app.Members.RemoveFromStore(r.Context(), rq.id.actor, r.PathValue("store"), r.PathValue("user")); err != nil {
 		return s.renderStore(w, r, rq, err)
 	}
 	redirect(w, r, "/stores/"+r.PathValue("store"), "removed_from_store")

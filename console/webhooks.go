@@ -113,11 +113,11 @@ func (s *Server) renderWebhooks(w http.ResponseWriter, r *http.Request, rq *requ
 func (s *Server) loadWebhooks(r *http.Request, rq *request, p *orgPage) (*hooksPage, error) {
 	hp := &hooksPage{Base: webhooksPath(r), Types: roster.EventTypes, Now: s.app.Now()}
 	p.Hooks = hp
-	list, err := s.app.Webhooks(r.Context(), rq.id.actor, p.Org.ID)
+	list, err := s.app.Webhooks.List(r.Context(), rq.id.actor, p.Org.ID)
 	if err != nil {
 		return nil, err
 	}
-	last, err := s.app.LastWebhookDeliveries(r.Context(), rq.id.actor, p.Org.ID)
+	last, err := s.app.Webhooks.LastDeliveries(r.Context(), rq.id.actor, p.Org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func webhookInput(r *http.Request) app.WebhookInput {
 // webhookCreate adds an endpoint and shows its secret once, in a pop-up over the tab; a
 // refusal shows the form again with what was submitted.
 func (s *Server) webhookCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
-	created, err := s.app.CreateWebhook(r.Context(), rq.id.actor, r.PathValue("org"), webhookInput(r))
+	created, err := s.app.Webhooks.Create(r.Context(), rq.id.actor, r.PathValue("org"), webhookInput(r))
 	v, p, perr := s.hooksView(w, r, rq)
 	if perr != nil {
 		return perr
@@ -191,12 +191,12 @@ func (s *Server) orgWebhook(w http.ResponseWriter, r *http.Request, rq *request)
 func (s *Server) renderWebhook(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int, secret string) error {
 	hp := &hooksPage{Base: webhooksPath(r), Types: roster.EventTypes, TestType: app.WebhookTestEvent, Now: s.app.Now(), Secret: secret}
 	p.Hooks = hp
-	h, err := s.app.Webhook(r.Context(), rq.id.actor, p.Org.ID, r.PathValue("hook"))
+	h, err := s.app.Webhooks.Get(r.Context(), rq.id.actor, p.Org.ID, r.PathValue("hook"))
 	if err != nil {
 		return err
 	}
 	hp.Hook = &h
-	if hp.Deliveries, err = s.app.WebhookDeliveries(r.Context(), rq.id.actor, p.Org.ID, h.ID, 50); err != nil {
+	if hp.Deliveries, err = s.app.Webhooks.Deliveries(r.Context(), rq.id.actor, p.Org.ID, h.ID, 50); err != nil {
 		return err
 	}
 	hp.fillForm(r, &h)
@@ -231,27 +231,27 @@ func hookPath(r *http.Request) string { return webhooksPath(r) + "/" + r.PathVal
 
 func (s *Server) webhookUpdate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.webhookAction(w, r, rq, "webhook_saved", hookPath(r), func() error {
-		_, err := s.app.UpdateWebhook(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), webhookInput(r))
+		_, err := s.app.Webhooks.Update(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), webhookInput(r))
 		return err
 	})
 }
 
 func (s *Server) webhookDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.webhookAction(w, r, rq, "webhook_deleted", webhooksPath(r), func() error {
-		return s.app.DeleteWebhook(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"))
+		return s.app.Webhooks.Delete(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"))
 	})
 }
 
 func (s *Server) webhookTest(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.webhookAction(w, r, rq, "webhook_test_sent", hookPath(r), func() error {
-		_, err := s.app.SendTestEvent(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"))
+		_, err := s.app.Webhooks.SendTestEvent(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"))
 		return err
 	})
 }
 
 func (s *Server) webhookRedeliver(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.webhookAction(w, r, rq, "webhook_redelivered", hookPath(r), func() error {
-		return s.app.RedeliverWebhook(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), r.PostFormValue("event_id"))
+		return s.app.Webhooks.Redeliver(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), r.PostFormValue("event_id"))
 	})
 }
 
@@ -261,7 +261,7 @@ func (s *Server) webhookReplay(w http.ResponseWriter, r *http.Request, rq *reque
 		if err != nil {
 			return err
 		}
-		_, err = s.app.ReplayWebhook(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), since)
+		_, err = s.app.Webhooks.Replay(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), since)
 		return err
 	})
 }
@@ -285,7 +285,7 @@ func (s *Server) webhookRotate(w http.ResponseWriter, r *http.Request, rq *reque
 	if err != nil {
 		err = roster.Invalidf("overlap_seconds", "choose an overlap")
 	} else {
-		secret, err = s.app.RotateWebhookSecret(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), time.Duration(overlap)*time.Second)
+		secret, err = s.app.Webhooks.RotateSecret(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("hook"), time.Duration(overlap)*time.Second)
 	}
 	v, p, perr := s.hooksView(w, r, rq)
 	if perr != nil {

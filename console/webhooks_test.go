@@ -87,7 +87,7 @@ func logged(t *testing.T, s *site, actor roster.Actor, orgID, hookID string, n i
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		list, err := s.env.App.WebhookDeliveries(testenv.Ctx, actor, orgID, hookID, 50)
+		list, err := s.env.App.Webhooks.Deliveries(testenv.Ctx, actor, orgID, hookID, 50)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func TestWebhookConsole(t *testing.T) {
 		if got := b.copyButton("h-secret"); got != secret {
 			t.Fatalf("the copy button copied %q, want the secret", got)
 		}
-		hooks, err := s.env.App.Webhooks(testenv.Ctx, owner, orgID)
+		hooks, err := s.env.App.Webhooks.List(testenv.Ctx, owner, orgID)
 		if err != nil || len(hooks) != 1 || !hooks[0].Enabled || hooks[0].Description != "Provisioning" ||
 			strings.Join(hooks[0].EventTypes, ",") != "store.created" {
 			t.Fatalf("endpoints %+v, %v", hooks, err)
@@ -249,7 +249,7 @@ func TestWebhookConsole(t *testing.T) {
 		b.submit("[data-testid=save-webhook]")
 		b.expect(".flash.success", cat["flash.webhook_saved"])
 		b.expect("main .section-head", cat["webhooks.disabled"])
-		w, err := s.env.App.Webhook(testenv.Ctx, owner, orgID, hookID)
+		w, err := s.env.App.Webhooks.Get(testenv.Ctx, owner, orgID, hookID)
 		if err != nil || w.Enabled || w.URL != recv.url || w.Description != "Provisioning" || strings.Join(w.EventTypes, ",") != "store.created" {
 			t.Fatalf("after disabling: %+v, %v", w, err)
 		}
@@ -355,13 +355,13 @@ func TestWebhookPagesRefuse(t *testing.T) {
 		s := sharedSiteOf(t, e)
 		ownerEmail, otherEmail := addr("rene"), addr("oscar")
 		for _, email := range []string{ownerEmail, otherEmail} {
-			if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Someone", Password: testenv.Password}); err != nil {
+			if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Someone", Password: testenv.Password}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		owner, other := mustActor(t, s, ownerEmail), mustActor(t, s, otherEmail)
 		org, otherOrg := s.env.Org(t, owner, "Refused Hooks Ltd"), s.env.Org(t, other, "Elsewhere Ltd")
-		hook, err := s.env.App.CreateWebhook(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: "http://" + receiverHost + "/hooks", Enabled: true})
+		hook, err := s.env.App.Webhooks.Create(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: "http://" + receiverHost + "/hooks", Enabled: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -411,7 +411,7 @@ func TestWebhookPagesRefuse(t *testing.T) {
 				t.Errorf("a refused rotation closed its pop-up")
 			}
 		}
-		w, err := s.env.App.Webhook(testenv.Ctx, owner, org.ID, hook.Endpoint.ID)
+		w, err := s.env.App.Webhooks.Get(testenv.Ctx, owner, org.ID, hook.Endpoint.ID)
 		if err != nil || w.URL != hook.Endpoint.URL || len(w.EventTypes) != 0 || w.PreviousSecret != "" {
 			t.Fatalf("a refused form changed the endpoint: %+v, %v", w, err)
 		}
@@ -429,11 +429,11 @@ func TestOperatorWebhooks(t *testing.T) {
 		s := newSite(t, e) // an instance-wide endpoint hears every organization: no shared server
 		opEmail, userEmail := addr("opal"), addr("uma")
 		for _, email := range []string{opEmail, userEmail} {
-			if err := s.env.App.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Someone", Password: testenv.Password}); err != nil {
+			if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Someone", Password: testenv.Password}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := s.env.App.CreateOperator(testenv.Ctx, roster.System(), opEmail, ""); err != nil {
+		if _, _, err := s.env.App.Operator.CreateOperator(testenv.Ctx, roster.System(), opEmail, ""); err != nil {
 			t.Fatal(err)
 		}
 		op, user := mustActor(t, s, opEmail), mustActor(t, s, userEmail)
@@ -462,7 +462,7 @@ func TestOperatorWebhooks(t *testing.T) {
 		if res.StatusCode != http.StatusOK || secret == "" {
 			t.Fatalf("create: %d, secret %q\n%.2000s", res.StatusCode, secret, page)
 		}
-		hooks, err := s.env.App.Webhooks(testenv.Ctx, op, "")
+		hooks, err := s.env.App.Webhooks.List(testenv.Ctx, op, "")
 		if err != nil || len(hooks) != 1 || hooks[0].OrgID != "" {
 			t.Fatalf("instance endpoints: %+v, %v", hooks, err)
 		}
@@ -489,7 +489,7 @@ func TestOperatorWebhooks(t *testing.T) {
 			res.Header.Get("Location") != "/operator/webhooks?ok=webhook_deleted" {
 			t.Fatalf("delete: %d %s", res.StatusCode, res.Header.Get("Location"))
 		}
-		if hooks, err := s.env.App.Webhooks(testenv.Ctx, op, ""); err != nil || len(hooks) != 0 {
+		if hooks, err := s.env.App.Webhooks.List(testenv.Ctx, op, ""); err != nil || len(hooks) != 0 {
 			t.Fatalf("after delete: %+v, %v", hooks, err)
 		}
 	})

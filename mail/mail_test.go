@@ -15,7 +15,7 @@ func sampleData(template string) map[string]any {
 	d := map[string]any{"name": "Marc", "org_name": "Acme <b>Shops</b>", "inviter_name": "Olivia", "role": "member",
 		"expires_at": "2026-11-29T09:00:00Z", "new_email": "m•••c@acme.com", "invitee_name": "Marc", "invitee_email": "marc@acme.com",
 		"from_name": "Olivia", "to_name": "Ana", "requested_by": "Olivia",
-		"key_name": "Zendesk", "by_name": "Olivia", "by_other": true}
+		"key_name": "Zendesk", "by_name": "Olivia", "by_other": true, "passkey_name": "Laptop"}
 	if template == "webhook_disabled" {
 		d["endpoint_url"], d["days"], d["gone"], d["last_error"] = "https://hooks.acme.com/roster", 3, false, "HTTP Service Unavailable"
 	}

@@ -29,6 +29,7 @@ var Templates = []string{
 	"invitation", "set_password", "password_reset", "verify_email", "change_email", "email_changed",
 	"invitation_accepted", "invitation_undeliverable", "signup_attempt", "password_changed",
 	"ownership_transferred_from", "ownership_transferred_to", "access_removed", "api_key_created", "webhook_disabled",
+	"passkey_added", "passkey_removed", "passkey_cloned",
 }
 
 // DefaultLocale is the language of last resort.

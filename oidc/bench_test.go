@@ -52,7 +52,7 @@ func newBenchRoster(b *testing.B) *benchRoster {
 	cast := s.acme(b, "Gus", false)
 	const redirect = "http://127.0.0.1:9/callback"
 	_, cfg := s.client(b, false, redirect)
-	svc, err := s.App.CreateServiceToken(testenv.Ctx, roster.System(), "bench")
+	svc, err := s.App.Operator.CreateServiceToken(testenv.Ctx, roster.System(), "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func TestOperatorClientsPage(t *testing.T) {
 		machine["permissions"] = []string{"org.settings.read", "store.read"}
 		p = b.post(s.URL+"/operator/clients", machine)
 		mid := regexp.MustCompile(`cli_[0-9a-z]{26}`).FindString(p.Body)
-		cl, err := s.App.OIDCClientByID(testenv.Ctx, mid)
+		cl, err := s.App.Clients.ByID(testenv.Ctx, mid)
 		if p.Status != http.StatusOK || err != nil || cl.OrgID != org.ID || cl.SigningAlg != "RS256" || len(cl.Permissions) != 2 || !strings.Contains(p.Body, "rcs_") {
 			t.Fatalf("machine client: %d %+v %v", p.Status, cl, err)
 		}
@@ -103,7 +103,7 @@ func TestOperatorSigningKeysPage(t *testing.T) {
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "No signing key yet") {
 			t.Fatalf("keys page before any key: %d %.300s", p.Status, p.Body)
 		}
-		first, err := s.App.OIDCSigningKey(testenv.Ctx)
+		first, err := s.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,11 +119,11 @@ func TestOperatorSigningKeysPage(t *testing.T) {
 		if p := b.post(s.URL+"/operator/keys/rotate", url.Values{}); p.Status != http.StatusForbidden {
 			t.Fatalf("a rotation without the form token: %d", p.Status)
 		}
-		if k, err := s.App.OIDCSigningKey(testenv.Ctx); err != nil || k.ID != first.ID {
+		if k, err := s.App.SigningKeys.Current(testenv.Ctx); err != nil || k.ID != first.ID {
 			t.Fatalf("asking or a refused post rotated the keys: %v %s", err, k.ID)
 		}
 		p = b.post(s.URL+"/operator/keys/rotate", url.Values{"csrf": {csrf}})
-		next, err := s.App.OIDCSigningKey(testenv.Ctx)
+		next, err := s.App.SigningKeys.Current(testenv.Ctx)
 		if err != nil || next.ID == first.ID {
 			t.Fatalf("not rotated: %v", err)
 		}
@@ -144,7 +144,7 @@ func operatorOnly(t *testing.T, s *server, page string) (roster.User, *browser) 
 	t.Helper()
 	_, plain := s.User(t, "Pat")
 	_, opUser := s.User(t, "Ops")
-	if _, _, err := s.App.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
+	if _, _, err := s.App.Operator.CreateOperator(testenv.Ctx, roster.System(), opUser.Email, ""); err != nil {
 		t.Fatal(err)
 	}
 	nobody := newBrowser(t, redirectURI)
@@ -153,4 +153,65 @@ func operatorOnly(t *testing.T, s *server, page string) (roster.User, *browser) 
 		t.Fatalf("a user sees %s: %d", page, p.Status)
 	}
 	return opUser, nobody
+}
+
+// TestOperatorEditsAClient: an operator opens an application from the list, finds its
+// registration in the form, moves it to another redirect URI with a logout URI and shorter
+// tokens, is told in the form when a URI is a wildcard (what was typed kept), and gives it a
+// new secret, shown once, the old one refused from then on. Users do not see the page.
+func TestOperatorEditsAClient(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newServer(t, e)
+		cl, cfg := s.client(t, false, redirectURI)
+		opUser, nobody := operatorOnly(t, s, "/operator/clients/"+cl.ID)
+		if p := nobody.post(s.URL+"/operator/clients/"+cl.ID+"/secret", url.Values{}); p.Status == http.StatusOK {
+			t.Fatalf("a user rotated a secret: %d", p.Status)
+		}
+		b := newBrowser(t, redirectURI)
+		b.login(s, opUser.Email)
+		list := b.get(s.URL + "/operator/clients")
+		if !strings.Contains(list.Body, `href="/operator/clients/`+cl.ID+`"`) {
+			t.Fatal("the list has no link to edit the application")
+		}
+		p := b.get(s.URL + "/operator/clients/" + cl.ID)
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, `value="Shop floor"`) || !strings.Contains(p.Body, redirectURI+"</textarea>") ||
+			!strings.Contains(p.Body, `name="first_party" value="1" checked`) || !strings.Contains(p.Body, `value="300"`) {
+			t.Fatalf("edit page: %d %.2000s", p.Status, p.Body)
+		}
+		form := hidden(p.Body)
+		form.Set("name", "Shop floor")
+		form.Set("first_party", "1")
+		form.Set("redirect_uris", "https://*.shop.example/cb")
+		bad := b.post(s.URL+"/operator/clients/"+cl.ID, form)
+		if bad.Status != http.StatusUnprocessableEntity || !strings.Contains(bad.Body, `id="err-redirect_uris"`) || !strings.Contains(bad.Body, "https://*.shop.example/cb</textarea>") {
+			t.Fatalf("a wildcard redirect URI: %d %.2000s", bad.Status, bad.Body)
+		}
+		form.Set("redirect_uris", "https://shop.example/cb\r\nhttps://shop.example/cb2")
+		form.Set("post_logout_redirect_uris", "https://shop.example/bye")
+		form.Set("backchannel_logout_uri", "https://shop.example/logout")
+		form.Set("access_token_ttl", "120")
+		form["scopes"] = []string{"openid", "email"}
+		saved := b.post(s.URL+"/operator/clients/"+cl.ID, form)
+		if saved.Status != http.StatusOK || saved.URL.Path != "/operator/clients" || !strings.Contains(saved.Body, "The application is saved.") {
+			t.Fatalf("saved: %d %s %.500s", saved.Status, saved.URL, saved.Body)
+		}
+		got, err := s.App.Clients.ByID(testenv.Ctx, cl.ID)
+		if err != nil || len(got.RedirectURIs) != 2 || got.BackChannelLogoutURI != "https://shop.example/logout" || got.AccessTokenTTL.Seconds() != 120 ||
+			strings.Join(got.Scopes, " ") != "openid email" || len(got.PostLogoutRedirectURIs) != 1 || !got.FirstParty {
+			t.Fatalf("stored: %+v %v", got, err)
+		}
+		// A new secret, shown once; the stored hash is the new one's.
+		p = b.get(s.URL + "/operator/clients/" + cl.ID)
+		rotated := b.post(s.URL+"/operator/clients/"+cl.ID+"/secret", url.Values{"csrf": {hidden(p.Body).Get("csrf")}})
+		secret := regexp.MustCompile(`rcs_[A-Za-z0-9_-]{43}`).FindString(rotated.Body)
+		if rotated.Status != http.StatusOK || secret == "" || secret == cfg.ClientSecret || !strings.Contains(rotated.Body, `data-copy="client-secret"`) {
+			t.Fatalf("new secret: %d %.500s", rotated.Status, rotated.Body)
+		}
+		if n := s.count(t, "SELECT COUNT(*) FROM oidc_clients WHERE id = ? AND secret_hash = ?", cl.ID, token.Hash(secret)); n != 1 {
+			t.Fatal("the new secret is not the one stored")
+		}
+		if p := b.get(s.URL + "/operator/clients/" + cl.ID); strings.Contains(p.Body, secret) {
+			t.Fatal("the secret is shown again")
+		}
+	})
 }

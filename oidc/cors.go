@@ -25,9 +25,9 @@ func (d *door) cors(w http.ResponseWriter, r *http.Request) (done bool) {
 	}
 	policy := httpserver.CORS{Methods: []string{http.MethodGet, http.MethodPost}, Allow: func(r *http.Request, origin string) bool {
 		if id := requestClient(r); id != "" {
-			return d.app.ClientCORSAllowed(r.Context(), id, origin)
+			return d.app.Clients.ClientCORSAllowed(r.Context(), id, origin)
 		}
-		return d.app.CORSAllowed(r.Context(), origin)
+		return d.app.Clients.CORSAllowed(r.Context(), origin)
 	}}
 	return policy.Answer(w, r)
 }

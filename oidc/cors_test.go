@@ -29,12 +29,12 @@ func TestCORSOrigins(t *testing.T) {
 		// Validation: exact origins only, normalized as browsers send them.
 		for _, bad := range []string{"https://shop.example/", "https://shop.example/app", "shop.example", "https://*.example", "null",
 			"http://shop.example", "ftp://shop.example", "https://user@shop.example", "https://shop.example?x", "https://shöp.example"} {
-			_, _, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Bad", RedirectURIs: []string{redirect}, CORSOrigins: []string{bad}})
+			_, _, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Bad", RedirectURIs: []string{redirect}, CORSOrigins: []string{bad}})
 			if roster.ErrorCode(err) != roster.EInvalid {
 				t.Errorf("origin %q: %v, want invalid", bad, err)
 			}
 		}
-		cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop", Public: false, FirstParty: true,
+		cl, secret, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop", Public: false, FirstParty: true,
 			RedirectURIs: []string{redirect}, CORSOrigins: []string{"HTTPS://Shop.Example:443", shop}})
 		if err != nil {
 			t.Fatal(err)
@@ -43,7 +43,7 @@ func TestCORSOrigins(t *testing.T) {
 			t.Fatalf("origins stored as %q", cl.CORSOrigins)
 		}
 		// Another client, whose origin the shop's OpenID endpoints do not answer.
-		otherCl, _, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Other", Public: true,
+		otherCl, _, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Other", Public: true,
 			RedirectURIs: []string{redirect}, CORSOrigins: []string{other}})
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +152,7 @@ func TestCORSOrigins(t *testing.T) {
 		refused("the revocation endpoint's preflight", preflight("/oidc/revoke", evil, "POST", "content-type"))
 
 		// Deleting a client takes its origins away at once.
-		if err := s.App.DeleteClient(testenv.Ctx, roster.System(), otherCl.ID); err != nil {
+		if err := s.App.Clients.Delete(testenv.Ctx, roster.System(), otherCl.ID); err != nil {
 			t.Fatal(err)
 		}
 		refused("after the client's deletion", preflight("/v1/me/organizations", other, "GET", "authorization"))

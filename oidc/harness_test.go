@@ -94,7 +94,7 @@ func (s *server) runOutbox(t *testing.T) {
 // client registers an application and returns its OAuth configuration.
 func (s *server) client(t testing.TB, public bool, redirect string) (roster.OIDCClient, oauth2.Config) {
 	t.Helper()
-	cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", Public: public, RedirectURIs: []string{redirect}, FirstParty: true})
+	cl, secret, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", Public: public, RedirectURIs: []string{redirect}, FirstParty: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func (s *storage) ClientCredentials(ctx context.Context, clientID, clientSecret 
 }
 
 func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, clientID string, scopes []string) (op.TokenRequest, error) {
-	g, err := s.app.MachineClientGrant(ctx, clientID, scopes)
+	g, err := s.app.Clients.MachineGrant(ctx, clientID, scopes)
 	switch {
 	case errors.Is(err, app.ErrClientScope):
 		return nil, zoidc.ErrInvalidScope().WithDescription("ask for some of the permissions the client was given, or none for all of them")
@@ -56,20 +56,20 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, clientID st
 	case err != nil:
 		return nil, zoidc.ErrServerError().WithParent(err)
 	}
-	return &clientRequest{ClientGrant: g, issuer: s.app.Issuer()}, nil
+	return &clientRequest{ClientGrant: g, issuer: s.app.OIDC.Issuer()}, nil
 }
 
 // introspectClientToken answers introspection of a machine client's token, for that client
 // only.
 func (s *storage) introspectClientToken(ctx context.Context, resp *zoidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	t, cl, err := s.app.OIDCLiveClientToken(ctx, tokenID)
+	t, cl, err := s.app.Clients.LiveToken(ctx, tokenID)
 	if err != nil || cl.ID != subject || cl.ID != clientID {
 		return zoidc.ErrAccessDenied()
 	}
-	r := &clientRequest{ClientGrant: app.ClientGrant{Client: cl, Permissions: app.ClientTokenPermissions(t, cl)}, issuer: s.app.Issuer()}
+	r := &clientRequest{ClientGrant: app.ClientGrant{Client: cl, Permissions: app.ClientTokenPermissions(t, cl)}, issuer: s.app.OIDC.Issuer()}
 	resp.Subject, resp.Scope, resp.ClientID, resp.TokenType = cl.ID, r.GetScopes(), cl.ID, "Bearer"
 	resp.Expiration, resp.IssuedAt = zoidc.FromTime(t.ExpiresAt), zoidc.FromTime(t.CreatedAt)
-	resp.Audience, resp.Issuer, resp.JWTID = r.GetAudience(), s.app.Issuer(), t.ID
+	resp.Audience, resp.Issuer, resp.JWTID = r.GetAudience(), s.app.OIDC.Issuer(), t.ID
 	resp.Claims = map[string]any{"org_id": cl.OrgID, "permissions": r.GetScopes()}
 	return nil
 }

@@ -22,7 +22,7 @@ import (
 // client-credentials configuration.
 func (s *server) machine(t *testing.T, orgID string, perms ...roster.Permission) (roster.OIDCClient, clientcredentials.Config) {
 	t.Helper()
-	cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Nightly sync", OrgID: orgID, Permissions: perms})
+	cl, secret, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Nightly sync", OrgID: orgID, Permissions: perms})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 		}
 
 		// Deleting the client ends its tokens at once.
-		if err := s.App.DeleteClient(testenv.Ctx, roster.System(), cl.ID); err != nil {
+		if err := s.App.Clients.Delete(testenv.Ctx, roster.System(), cl.ID); err != nil {
 			t.Fatal(err)
 		}
 		if st := call(t, http.MethodGet, s.URL+"/v1/organizations/"+org.ID+"/members", tok.AccessToken, nil, nil); st != http.StatusUnauthorized {
@@ -145,7 +145,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 			t.Fatalf("fresh token inactive: %v", in)
 		}
 		_, web := s.client(t, false, "http://127.0.0.1:9/callback")
-		if err := s.App.DeleteOrganization(testenv.Ctx, owner, org.ID, testenv.Password); err != nil {
+		if err := s.App.Organizations.Delete(testenv.Ctx, owner, org.ID, testenv.Password); err != nil {
 			t.Fatal(err)
 		}
 		if st := call(t, http.MethodPost, s.URL+"/v1/check", tok2.AccessToken, map[string]any{"user_id": bea.ID, "permission": "org.read", "organization_id": org.ID}, nil); st != http.StatusUnauthorized {
@@ -206,7 +206,7 @@ func TestClientCredentialsRefused(t *testing.T) {
 			"unknown org":        {app.ClientInput{Name: "M", OrgID: "org_01J00000000000000000000000", Permissions: []roster.Permission{roster.PermOrgRead}}, roster.ENotFound},
 			"redirect uri":       {app.ClientInput{Name: "M", OrgID: org.ID, Permissions: []roster.Permission{roster.PermOrgRead}, RedirectURIs: []string{"https://x.example/cb"}}, roster.EInvalid},
 		} {
-			if _, _, err := s.App.CreateClient(testenv.Ctx, roster.System(), c.in); testenv.Code(err) != c.code {
+			if _, _, err := s.App.Clients.Create(testenv.Ctx, roster.System(), c.in); testenv.Code(err) != c.code {
 				t.Errorf("%s: %v, want %s", name, err, c.code)
 			}
 		}

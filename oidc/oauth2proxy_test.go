@@ -84,7 +84,7 @@ func TestOAuth2ProxyInFrontOfAnApplication(t *testing.T) {
 		box := s.Outbox(t)
 		owner, _ := s.User(t, "Olga")
 		_, eli := s.User(t, "Eli")
-		if _, err := s.App.VerifyEmail(testenv.Ctx, roster.Actor{Kind: roster.ActorAnonymous}, testenv.Token(box.Last(t, eli.Email, "verify_email"))); err != nil {
+		if _, err := s.App.Accounts.VerifyEmail(testenv.Ctx, roster.Actor{Kind: roster.ActorAnonymous}, testenv.Token(box.Last(t, eli.Email, "verify_email"))); err != nil {
 			t.Fatal(err) // oauth2-proxy admits verified addresses only
 		}
 		org := s.Org(t, owner, "Acme")

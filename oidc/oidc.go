@@ -68,12 +68,14 @@ func New(a *app.App, o Options) (http.Handler, error) {
 	cfg := &op.Config{
 		DefaultLogoutRedirectURI:   "/login",
 		BackChannelLogoutSupported: true,
-		CodeMethodS256:             true,
-		AuthMethodPost:             true,
-		GrantTypeRefreshToken:      true,
-		SupportedScopes:            app.OIDCScopes,
-		SupportedUILocales:         []language.Tag{language.English, language.French, language.Spanish},
-		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "at_hash", "c_hash", "azp",
+		// Logout tokens and ID tokens name the Roster session the sign-in began in (sid).
+		BackChannelLogoutSessionSupported: true,
+		CodeMethodS256:                    true,
+		AuthMethodPost:                    true,
+		GrantTypeRefreshToken:             true,
+		SupportedScopes:                   app.OIDCScopes,
+		SupportedUILocales:                []language.Tag{language.English, language.French, language.Spanish},
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "at_hash", "c_hash", "azp", "sid",
 			"email", "email_verified", "name", "locale", "org_id", "org_role", "store_id", "store_roles", "permissions", "access_version"},
 	}
 	// The library encrypts the authorization codes it makes with this key; derived from the
@@ -100,11 +102,11 @@ func New(a *app.App, o Options) (http.Handler, error) {
 	if a.Config().BaseURL.Scheme == "http" {
 		opts = append(opts, op.WithAllowInsecure()) // development on http://localhost
 	}
-	p, err := op.NewProvider(cfg, &storage{app: a}, op.StaticIssuer(a.Issuer()), opts...) // never from the Host header
+	p, err := op.NewProvider(cfg, &storage{app: a}, op.StaticIssuer(a.OIDC.Issuer()), opts...) // never from the Host header
 	if err != nil {
 		return nil, err
 	}
-	return &door{p: p, o: o, issuer: a.Issuer(), app: a}, nil
+	return &door{p: p, o: o, issuer: a.OIDC.Issuer(), app: a}, nil
 }
 
 // door adds what the library does not do to its handler: the iss authorization-response
@@ -139,7 +141,7 @@ func slowDown(w http.ResponseWriter, err error) {
 // (app/oidc_ratelimit.go), with access tokens typed at+jwt (token.go).
 func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		d.app.OIDCTokenServed(r.Context(), app.TokenRequest{IP: httpserver.ClientIP(r.Context())}, false, true)
+		d.app.OIDC.TokenServed(r.Context(), app.TokenRequest{IP: httpserver.ClientIP(r.Context())}, false, true)
 		oauthError(w, http.StatusBadRequest, "invalid_request")
 		return
 	}
@@ -147,18 +149,19 @@ func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	// and the client's name its signing key.
 	r = withClient(r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm)))
 	tr := app.TokenRequest{ClientID: clientOf(r.Context()), IP: httpserver.ClientIP(r.Context())}
-	if err := d.app.OIDCTokenAttempt(r.Context(), tr); err != nil {
+	if err := d.app.OIDC.TokenAttempt(r.Context(), tr); err != nil {
 		slowDown(w, err)
 		return
 	}
 	var ok bool
-	r = r.WithContext(context.WithValue(r.Context(), keyProven, &ok))
+	var sid string // the Roster session the tokens' sign-in began in, set by the storage
+	r = r.WithContext(context.WithValue(context.WithValue(r.Context(), keyProven, &ok), keySession, &sid))
 	rec := &recorder{header: w.Header()}
 	d.p.ServeHTTP(rec, r)
 	status, body := cmp.Or(rec.status, http.StatusOK), rec.body.Bytes()
-	d.app.OIDCTokenServed(r.Context(), tr, ok, status == http.StatusBadRequest || status == http.StatusUnauthorized)
+	d.app.OIDC.TokenServed(r.Context(), tr, ok, status == http.StatusBadRequest || status == http.StatusUnauthorized)
 	if status == http.StatusOK {
-		typed, err := d.typeAccessToken(r.Context(), body)
+		typed, err := d.typeAccessToken(r.Context(), body, sid)
 		if err != nil {
 			d.o.Log.Error("oidc: signing the access token", "err", err)
 			oauthError(w, http.StatusInternalServerError, "server_error")
@@ -191,7 +194,16 @@ const (
 	keyParams ctxKey = iota
 	keyBrowser
 	keyProven
+	keySession
 )
+
+// issuedIn records, for the token endpoint's ID token, the Roster session in which the
+// sign-in of the tokens being issued began.
+func issuedIn(ctx context.Context, session string) {
+	if p, _ := ctx.Value(keySession).(*string); p != nil {
+		*p = session
+	}
+}
 
 // browserInfo is what the logout endpoint knows of the browser.
 type browserInfo struct{ session, ip, userAgent string }

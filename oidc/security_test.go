@@ -270,6 +270,12 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 		if st := call(t, http.MethodGet, f.s.URL+"/v1/me", tok.AccessToken, nil, nil); st != http.StatusOK {
 			t.Fatalf("genuine token: %d", st)
 		}
+		// Verified once, the genuine token is remembered; its forgeries are not.
+		for name, jwt := range forged {
+			if st := call(t, http.MethodGet, f.s.URL+"/v1/me", jwt, nil, nil); st != http.StatusUnauthorized {
+				t.Errorf("%s, after the genuine token: %d, want 401", name, st)
+			}
+		}
 		// Discovery names the base URL as issuer even when asked under another Host.
 		req, _ := http.NewRequest(http.MethodGet, f.s.URL+"/.well-known/openid-configuration", nil)
 		req.Host = "evil.example"
@@ -308,7 +314,7 @@ func TestAccessEndsAtOnce(t *testing.T) {
 			t.Fatalf("claims: %v", before)
 		}
 		// A role change: the refreshed token carries the new role and another version.
-		if err := f.s.App.SetStoreRole(testenv.Ctx, f.actor, f.store.ID, bob.ID, roster.StoreRoleMember); err != nil {
+		if err := f.s.App.Members.SetStoreRole(testenv.Ctx, f.actor, f.store.ID, bob.ID, roster.StoreRoleMember); err != nil {
 			t.Fatal(err)
 		}
 		tok, err = f.cfg.TokenSource(ctx(t), &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
@@ -319,7 +325,11 @@ func TestAccessEndsAtOnce(t *testing.T) {
 		if after["store_roles"].([]any)[0] != "member" || after["access_version"] == before["access_version"] {
 			t.Fatalf("after a role change: %v", after)
 		}
-		if err := f.s.App.SuspendMember(testenv.Ctx, f.actor, f.org.ID, bob.ID); err != nil {
+		// Used once (so verified and remembered by this node), then suspended: still refused.
+		if st := call(t, http.MethodGet, f.s.URL+"/v1/me", tok.AccessToken, nil, nil); st != http.StatusOK {
+			t.Fatalf("member's token on /v1: %d", st)
+		}
+		if err := f.s.App.Members.Suspend(testenv.Ctx, f.actor, f.org.ID, bob.ID); err != nil {
 			t.Fatal(err)
 		}
 		if in := introspect(t, f.s, f.cfg, tok.AccessToken); in["active"] != false {
@@ -527,10 +537,10 @@ func TestChangedMembershipEndsGrants(t *testing.T) {
 		tok := signIn()
 		suspended, active := roster.MembershipSuspended, roster.MembershipActive
 		f.s.clock.Advance(time.Millisecond)
-		if err := f.s.App.UpdateMember(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Status: &suspended}); err != nil {
+		if err := f.s.App.Members.Update(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Status: &suspended}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.s.App.UpdateMember(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Status: &active}); err != nil {
+		if err := f.s.App.Members.Update(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Status: &active}); err != nil {
 			t.Fatal(err)
 		}
 		ended("suspended then reactivated", tok)
@@ -538,14 +548,14 @@ func TestChangedMembershipEndsGrants(t *testing.T) {
 		tok = signIn()
 		admin := roster.OrgAdmin
 		f.s.clock.Advance(time.Millisecond)
-		if err := f.s.App.UpdateMember(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Role: &admin}); err != nil {
+		if err := f.s.App.Members.Update(testenv.Ctx, f.actor, f.org.ID, bob.ID, app.MemberUpdate{Role: &admin}); err != nil {
 			t.Fatal(err)
 		}
 		ended("made admin", tok)
 
 		tok = signIn()
 		f.s.clock.Advance(time.Millisecond)
-		if err := f.s.App.RemoveMember(testenv.Ctx, f.actor, f.org.ID, bob.ID); err != nil {
+		if err := f.s.App.Members.Remove(testenv.Ctx, f.actor, f.org.ID, bob.ID); err != nil {
 			t.Fatal(err)
 		}
 		f.s.Join(t, f.actor, f.org.ID, bob, roster.OrgMember, app.StoreGrantInput{StoreID: f.store.ID, RoleID: roster.StoreRoleViewer},
@@ -560,7 +570,7 @@ func TestChangedMembershipEndsGrants(t *testing.T) {
 func TestThirdPartyConsent(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		f := newFixture(t, e)
-		cl, secret, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Outside app", RedirectURIs: []string{redirectURI}})
+		cl, secret, err := f.s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Outside app", RedirectURIs: []string{redirectURI}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -618,7 +628,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 		f := newFixture(t, e)
 		f.s.runOutbox(t)
 		const after = "http://127.0.0.1:9/signed-out"
-		cl, secret, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Logout app", FirstParty: true,
+		cl, secret, err := f.s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Logout app", FirstParty: true,
 			RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{after}})
 		if err != nil {
 			t.Fatal(err)
@@ -661,7 +671,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 			logouts <- r.PostFormValue("logout_token")
 		}))
 		t.Cleanup(bcl.Close)
-		other, otherSecret, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Other app", FirstParty: true,
+		other, otherSecret, err := f.s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Other app", FirstParty: true,
 			RedirectURIs: []string{redirectURI}, BackChannelLogoutURI: bcl.URL + "/logout"})
 		if err != nil {
 			t.Fatal(err)
@@ -749,7 +759,7 @@ func TestPromptNone(t *testing.T) {
 		if q := silent(f.cfg, oauth2.SetAuthURLParam("organization", f.org.ID)); q.Get("code") == "" {
 			t.Fatalf("signed in, organization named: %v", q)
 		}
-		cl, _, err := f.s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Outside", RedirectURIs: []string{redirectURI}})
+		cl, _, err := f.s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Outside", RedirectURIs: []string{redirectURI}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -818,7 +828,7 @@ func TestAccessEndedSendsBackChannelLogout(t *testing.T) {
 			logouts <- r.PostFormValue("logout_token")
 		}))
 		t.Cleanup(bcl.Close)
-		cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", FirstParty: true,
+		cl, secret, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Shop floor", FirstParty: true,
 			RedirectURIs: []string{redirectURI}, BackChannelLogoutURI: bcl.URL + "/logout"})
 		if err != nil {
 			t.Fatal(err)
@@ -855,12 +865,12 @@ func TestAccessEndedSendsBackChannelLogout(t *testing.T) {
 		}
 		suspended := roster.MembershipSuspended
 		ann := signedIn("Ann")
-		if err := s.App.UpdateMember(testenv.Ctx, ownerActor, org.ID, ann.ID, app.MemberUpdate{Status: &suspended}); err != nil {
+		if err := s.App.Members.Update(testenv.Ctx, ownerActor, org.ID, ann.ID, app.MemberUpdate{Status: &suspended}); err != nil {
 			t.Fatal(err)
 		}
 		received("suspension", ann)
 		ben := signedIn("Ben")
-		if err := s.App.RemoveMember(testenv.Ctx, ownerActor, org.ID, ben.ID); err != nil {
+		if err := s.App.Members.Remove(testenv.Ctx, ownerActor, org.ID, ben.ID); err != nil {
 			t.Fatal(err)
 		}
 		received("removal", ben)

@@ -155,7 +155,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _
 	if ps := requestParams(ctx); ps != nil {
 		in.Organization, in.Store = ps.Get("organization"), ps.Get("store")
 	}
-	ar, err := s.app.StartOIDCAuthRequest(ctx, r.ClientID, in)
+	ar, err := s.app.OIDC.StartAuthRequest(ctx, r.ClientID, in)
 	if err != nil {
 		if e := roster.AsError(err); e != nil && e.Code == roster.EInvalid {
 			if e.Field == "scope" {
@@ -165,27 +165,27 @@ func (s *storage) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, _
 		}
 		return nil, err
 	}
-	return &authRequest{OIDCAuthRequest: ar, issuer: s.app.Issuer()}, nil
+	return &authRequest{OIDCAuthRequest: ar, issuer: s.app.OIDC.Issuer()}, nil
 }
 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	ar, err := s.app.OIDCAuthRequest(ctx, id)
+	ar, err := s.app.OIDC.AuthRequest(ctx, id)
 	if err != nil {
 		return nil, grantError(err)
 	}
-	return &authRequest{OIDCAuthRequest: ar, issuer: s.app.Issuer()}, nil
+	return &authRequest{OIDCAuthRequest: ar, issuer: s.app.OIDC.Issuer()}, nil
 }
 
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	ar, err := s.app.OIDCAuthRequestByCode(ctx, code)
+	ar, err := s.app.OIDC.AuthRequestByCode(ctx, code)
 	if err != nil {
 		return nil, grantError(err)
 	}
-	return &authRequest{OIDCAuthRequest: ar, issuer: s.app.Issuer()}, nil
+	return &authRequest{OIDCAuthRequest: ar, issuer: s.app.OIDC.Issuer()}, nil
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	return grantError(s.app.SaveOIDCCode(ctx, id, code))
+	return grantError(s.app.OIDC.SaveCode(ctx, id, code))
 }
 
 // DeleteAuthRequest keeps the request: it expires on its own, and until then a replayed code
@@ -195,8 +195,9 @@ func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil 
 func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) (app.Issued, error) {
 	switch r := req.(type) {
 	case *authRequest:
-		return s.app.IssueOIDCTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
-			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Refresh: refresh, CodeRequestID: r.ID, Since: r.Created}) // the choice was made after the request came: a membership change since then refuses the code
+		issuedIn(ctx, r.Session)
+		return s.app.OIDC.IssueTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
+			Scopes: r.Scopes, Audience: r.GetAudience(), AuthTime: r.AuthTime, Session: r.Session, Refresh: refresh, CodeRequestID: r.ID, Since: r.Created}) // the choice was made after the request came: a membership change since then refuses the code
 	case *refreshRequest:
 		since, from := r.CreatedAt, r.OrgID
 		if switched, err := s.switchTo(ctx, r); err != nil {
@@ -204,8 +205,9 @@ func (s *storage) issue(ctx context.Context, req op.TokenRequest, refresh bool) 
 		} else if switched && r.OrgID != from {
 			since = time.Time{} // a new grant in the other organization, checked just now
 		}
-		return s.app.IssueOIDCTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
-			Scopes: r.Scopes, Audience: r.Audience, AuthTime: r.AuthTime, Refresh: refresh, RefreshID: r.ID, FamilyID: r.FamilyID, Since: since})
+		issuedIn(ctx, r.SessionID)
+		return s.app.OIDC.IssueTokens(ctx, app.IssueInput{ClientID: r.ClientID, UserID: r.UserID, OrgID: r.OrgID, StoreID: r.StoreID,
+			Scopes: r.Scopes, Audience: r.Audience, AuthTime: r.AuthTime, Session: r.SessionID, Refresh: refresh, RefreshID: r.ID, FamilyID: r.FamilyID, Since: since})
 	}
 	return app.Issued{}, zoidc.ErrUnsupportedGrantType()
 }
@@ -225,7 +227,7 @@ func (s *storage) switchTo(ctx context.Context, r *refreshRequest) (bool, error)
 	if orgID == "" {
 		orgID = r.OrgID // another store of the same organization
 	}
-	c, err := s.app.OIDCSwitch(ctx, r.UserID, orgID, storeID)
+	c, err := s.app.OIDC.Switch(ctx, r.UserID, orgID, storeID)
 	if errors.Is(err, app.ErrOIDCNotMember) {
 		return false, zoidc.ErrInvalidTarget().WithDescription("%s", err.Error())
 	}
@@ -238,7 +240,7 @@ func (s *storage) switchTo(ctx context.Context, r *refreshRequest) (bool, error)
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
 	if r, ok := req.(*clientRequest); ok {
-		out, err := s.app.IssueClientToken(ctx, r.ClientGrant)
+		out, err := s.app.Clients.IssueToken(ctx, r.ClientGrant)
 		return out.AccessID, out.ExpiresAt, err
 	}
 	out, err := s.issue(ctx, req, false)
@@ -251,7 +253,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 }
 
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refreshToken string) (op.RefreshTokenRequest, error) {
-	t, err := s.app.OIDCRefreshToken(ctx, refreshToken)
+	t, err := s.app.OIDC.RefreshToken(ctx, refreshToken)
 	if err != nil {
 		return nil, grantError(err)
 	}
@@ -272,14 +274,14 @@ func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 		return "", zoidc.ErrInvalidRequest().WithDescription("an id_token_hint is required to sign out")
 	}
 	b, _ := ctx.Value(keyBrowser).(browserInfo)
-	if err := s.app.EndOIDCSession(ctx, b.session, b.ip, b.userAgent, req.UserID, req.ClientID); err != nil {
+	if err := s.app.OIDC.EndSession(ctx, b.session, b.ip, b.userAgent, req.UserID, req.ClientID); err != nil {
 		return "", err
 	}
 	return req.RedirectURI, nil
 }
 
 func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
-	t, ok, err := s.app.OIDCRefreshTokenID(ctx, clientID, token)
+	t, ok, err := s.app.OIDC.RefreshTokenID(ctx, clientID, token)
 	if err != nil {
 		return "", "", err
 	}
@@ -290,7 +292,7 @@ func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token strin
 }
 
 func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *zoidc.Error {
-	if err := s.app.RevokeOIDCToken(ctx, clientID, tokenOrID); err != nil {
+	if err := s.app.OIDC.RevokeToken(ctx, clientID, tokenOrID); err != nil {
 		return zoidc.ErrServerError().WithParent(err)
 	}
 	return nil
@@ -309,11 +311,11 @@ func (k signingKey) ID() string                                  { return k.Sign
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	alg := app.AlgES256
 	if id := clientOf(ctx); id != "" {
-		if cl, err := s.app.OIDCClientByID(ctx, id); err == nil {
+		if cl, err := s.app.Clients.ByID(ctx, id); err == nil {
 			alg = cl.SigningAlg
 		}
 	}
-	k, err := s.app.OIDCSigningKeyFor(ctx, alg)
+	k, err := s.app.SigningKeys.For(ctx, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -335,10 +337,10 @@ func (k publicKey) Use() string { return k.JSONWebKey.Use }
 func (k publicKey) Key() any    { return k.JSONWebKey.Key }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
-	if _, err := s.app.OIDCSigningKey(ctx); err != nil { // a new instance publishes its first key
+	if _, err := s.app.SigningKeys.Current(ctx); err != nil { // a new instance publishes its first key
 		return nil, err
 	}
-	keys, err := s.app.OIDCPublicKeys(ctx)
+	keys, err := s.app.SigningKeys.Public(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +352,7 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 }
 
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	cl, err := s.app.OIDCClientByID(ctx, id)
+	cl, err := s.app.Clients.ByID(ctx, id)
 	if err != nil {
 		if roster.ErrorCode(err) == roster.ENotFound {
 			return nil, zoidc.ErrInvalidClient().WithDescription("unknown client")
@@ -361,7 +363,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	err := s.app.AuthenticateOIDCClient(ctx, id, secret)
+	err := s.app.Clients.Authenticate(ctx, id, secret)
 	if err != nil && roster.ErrorCode(err) != roster.EUnauthenticated {
 		return zoidc.ErrServerError().WithParent(err)
 	}
@@ -378,7 +380,7 @@ func (s *storage) SetUserinfoFromScopes(context.Context, *zoidc.UserInfo, string
 
 // setUserinfo fills the standard claims of a user for the scopes asked.
 func (s *storage) setUserinfo(ctx context.Context, info *zoidc.UserInfo, userID string, scopes []string) error {
-	u, err := s.app.OIDCUser(ctx, userID)
+	u, err := s.app.OIDC.User(ctx, userID)
 	if err != nil {
 		return grantError(err)
 	}
@@ -396,7 +398,7 @@ func (s *storage) orgClaims(ctx context.Context, userID, orgID, storeID string, 
 	if orgID == "" || !slices.Contains(scopes, app.ScopeOrganization) {
 		return nil, nil
 	}
-	c, err := s.app.OIDCOrgClaims(ctx, userID, orgID, storeID)
+	c, err := s.app.OIDC.OrgClaims(ctx, userID, orgID, storeID)
 	if err != nil {
 		return nil, grantError(err)
 	}
@@ -450,7 +452,7 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 
 // SetUserinfoFromToken answers the userinfo endpoint for a live access token.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInfo, tokenID, subject, _ string) error {
-	t, err := s.app.OIDCLiveToken(ctx, tokenID)
+	t, err := s.app.OIDC.LiveToken(ctx, tokenID)
 	if err != nil || t.UserID != subject {
 		return zoidc.ErrAccessDenied()
 	}
@@ -471,7 +473,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.Int
 	if roster.ValidID(roster.PrefixClient, subject) {
 		return s.introspectClientToken(ctx, resp, tokenID, subject, clientID)
 	}
-	t, err := s.app.OIDCLiveToken(ctx, tokenID)
+	t, err := s.app.OIDC.LiveToken(ctx, tokenID)
 	if err != nil || t.UserID != subject || t.ClientID != clientID {
 		return zoidc.ErrAccessDenied()
 	}
@@ -482,7 +484,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.Int
 	resp.SetUserInfo(info)
 	resp.Scope, resp.ClientID, resp.TokenType = t.Scopes, t.ClientID, "Bearer"
 	resp.Expiration, resp.IssuedAt, resp.AuthTime = zoidc.FromTime(t.ExpiresAt), zoidc.FromTime(t.CreatedAt), zoidc.FromTime(t.AuthTime)
-	resp.Audience, resp.Issuer, resp.JWTID = t.Audience, s.app.Issuer(), t.ID
+	resp.Audience, resp.Issuer, resp.JWTID = t.Audience, s.app.OIDC.Issuer(), t.ID
 	claims, err := s.orgClaims(ctx, t.UserID, t.OrgID, t.StoreID, t.Scopes)
 	if err != nil {
 		return err

@@ -51,8 +51,9 @@ var signedAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
 // typeAccessToken rewrites a successful token response: the library signs its access tokens
 // with the header typ "JWT"; Roster's are "at+jwt", re-signed by the key that signed them, and
 // the ID token's at_hash (the hash of the access token) is recomputed and the ID token
-// re-signed to match. Any other answer passes unchanged.
-func (d *door) typeAccessToken(ctx context.Context, body []byte) ([]byte, error) {
+// re-signed to match, with the sid of the Roster session the sign-in began in (sid, "" for
+// none known), which back-channel logout tokens name too. Any other answer passes unchanged.
+func (d *door) typeAccessToken(ctx context.Context, body []byte, sid string) ([]byte, error) {
 	var resp map[string]json.RawMessage
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return body, nil
@@ -70,6 +71,9 @@ func (d *door) typeAccessToken(ctx context.Context, body []byte) ([]byte, error)
 		newIDT, err := d.resign(ctx, idt, "JWT", func(c map[string]json.RawMessage) {
 			if _, ok := c["at_hash"]; ok {
 				c["at_hash"], _ = json.Marshal(claimHash(newAT))
+			}
+			if sid != "" {
+				c["sid"], _ = json.Marshal(sid)
 			}
 		})
 		if err != nil {
@@ -100,7 +104,7 @@ func (d *door) resign(ctx context.Context, compact, typ string, edit func(map[st
 			return "", err
 		}
 	}
-	return d.app.SignOIDC(ctx, jws.Signatures[0].Protected.KeyID, typ, payload)
+	return d.app.SigningKeys.Sign(ctx, jws.Signatures[0].Protected.KeyID, typ, payload)
 }
 
 // claimHash is at_hash (OpenID Connect Core §3.1.3.6): the left half of the SHA-256 of the

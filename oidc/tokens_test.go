@@ -119,7 +119,7 @@ func TestRS256Client(t *testing.T) {
 		s := newServer(t, e)
 		gus := s.acme(t, "Gus", false).member
 		const redirect = "http://127.0.0.1:9/callback"
-		cl, secret, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Legacy", RedirectURIs: []string{redirect},
+		cl, secret, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Legacy", RedirectURIs: []string{redirect},
 			FirstParty: true, SigningAlg: "RS256"})
 		if err != nil {
 			t.Fatal(err)
@@ -127,7 +127,7 @@ func TestRS256Client(t *testing.T) {
 		if cl.SigningAlg != "RS256" {
 			t.Fatalf("signing alg %q", cl.SigningAlg)
 		}
-		if _, _, err := s.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Bad", RedirectURIs: []string{redirect}, SigningAlg: "HS256"}); roster.ErrorCode(err) != roster.EInvalid {
+		if _, _, err := s.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Bad", RedirectURIs: []string{redirect}, SigningAlg: "HS256"}); roster.ErrorCode(err) != roster.EInvalid {
 			t.Fatalf("HS256 accepted: %v", err)
 		}
 		provider, err := gooidc.NewProvider(ctx(t), s.URL)

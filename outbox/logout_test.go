@@ -65,7 +65,7 @@ func newLogoutFixture(t *testing.T, e sqlstore.Engine, statuses ...int) *logoutF
 	f := &logoutFixture{fixture: newFixture(t, e, smtptest.Options{}, encryptionKey), rcv: newLogoutReceiver(t, statuses...)}
 	_, f.member = f.env.User(t, "Ann")
 	f.env.Join(t, f.owner, f.org.ID, f.member, roster.OrgMember)
-	cl, _, err := f.env.App.CreateClient(ctx, roster.System(), app.ClientInput{Name: "Shop floor", FirstParty: true,
+	cl, _, err := f.env.App.Clients.Create(ctx, roster.System(), app.ClientInput{Name: "Shop floor", FirstParty: true,
 		RedirectURIs: []string{"http://127.0.0.1:9/callback"}, BackChannelLogoutURI: f.rcv.srv.URL + "/logout"})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func encryptionKey(c *app.Config) {
 // suspend ends the member's access: the change that queues their logout.
 func (f *logoutFixture) suspend() error {
 	suspended := roster.MembershipSuspended
-	return f.env.App.UpdateMember(ctx, f.owner, f.org.ID, f.member.ID, app.MemberUpdate{Status: &suspended})
+	return f.env.App.Members.Update(ctx, f.owner, f.org.ID, f.member.ID, app.MemberUpdate{Status: &suspended})
 }
 
 func (f *logoutFixture) logouts(t *testing.T, status string) int {
@@ -119,7 +119,7 @@ func (f *logoutFixture) logouts(t *testing.T, status string) int {
 // would at the time at, and returns its jti and iat.
 func (f *logoutFixture) verify(t *testing.T, raw string, at time.Time) (jti string, iat int64) {
 	t.Helper()
-	jwks, err := f.env.App.OIDCPublicKeys(ctx)
+	jwks, err := f.env.App.SigningKeys.Public(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func (f *logoutFixture) verify(t *testing.T, raw string, at time.Time) (jti stri
 	for _, k := range jwks {
 		keys = append(keys, k.Key)
 	}
-	v := gooidc.NewVerifier(f.env.App.Issuer(), &gooidc.StaticKeySet{PublicKeys: keys},
+	v := gooidc.NewVerifier(f.env.App.OIDC.Issuer(), &gooidc.StaticKeySet{PublicKeys: keys},
 		&gooidc.Config{ClientID: f.client.ID, SupportedSigningAlgs: []string{gooidc.ES256}, Now: func() time.Time { return at }})
 	tok, err := v.Verify(context.Background(), raw)
 	if err != nil {
@@ -214,7 +214,7 @@ func TestBackChannelLogoutSurvivesACrash(t *testing.T) {
 		if n := f.logouts(t, "pending"); n != 1 { // committed with the suspension, nothing sent yet
 			t.Fatalf("%d logouts in the outbox after the commit, want 1", n)
 		}
-		claimed, err := f.env.App.ClaimLogouts(ctx, 10) // a worker claims, then is killed
+		claimed, err := f.env.App.Outbox.ClaimLogouts(ctx, 10) // a worker claims, then is killed
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claim: %v %d", err, len(claimed))
 		}
@@ -251,7 +251,7 @@ func TestRolledBackChangeSendsNoLogout(t *testing.T) {
 		if got := len(f.rcv.received()); got != 0 {
 			t.Fatalf("a rolled-back change sent %d logouts", got)
 		}
-		m, err := f.env.App.Member(ctx, f.owner, f.org.ID, f.member.ID)
+		m, err := f.env.App.Members.Get(ctx, f.owner, f.org.ID, f.member.ID)
 		if err != nil || m.Membership.Status != roster.MembershipActive {
 			t.Fatalf("member after the rollback: %v %+v", err, m)
 		}
@@ -289,7 +289,7 @@ func TestBackChannelLogoutGivesUp(t *testing.T) {
 		}
 		f.rcv.mu.Unlock()
 		reactivated := roster.MembershipActive
-		if err := f.env.App.UpdateMember(ctx, f.owner, f.org.ID, f.member.ID, app.MemberUpdate{Status: &reactivated}); err != nil {
+		if err := f.env.App.Members.Update(ctx, f.owner, f.org.ID, f.member.ID, app.MemberUpdate{Status: &reactivated}); err != nil {
 			t.Fatal(err)
 		}
 		f.env.Clock.Advance(time.Second)
@@ -301,7 +301,7 @@ func TestBackChannelLogoutGivesUp(t *testing.T) {
 			t.Fatal(err)
 		}
 		f.env.Clock.Advance(time.Second)
-		if err := f.env.App.RemoveMember(ctx, f.owner, f.org.ID, f.member.ID); err != nil {
+		if err := f.env.App.Members.Remove(ctx, f.owner, f.org.ID, f.member.ID); err != nil {
 			t.Fatal(err)
 		}
 		start := f.env.Clock.Now()

@@ -65,7 +65,7 @@ func New(a *app.App, r *mail.Renderer, send mail.Sender, log *slog.Logger, o Opt
 // Run delivers until ctx ends, in three loops of their own: emails one batch at a time,
 // webhooks with up to Options.Webhooks deliveries in flight (one per endpoint), and
 // back-channel logouts a batch at a time, the batch's posts in parallel. Each loop starts at
-// once when a commit wrote work for it (App.Wake: in this process, or on PostgreSQL in any),
+// once when a commit wrote work for it (app.Outbox.Wake: in this process, or on PostgreSQL in any),
 // and every poll interval for retries that fall due.
 func (w *Worker) Run(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -92,7 +92,7 @@ func (w *Worker) runBatches(ctx context.Context, kind string, deliver func(conte
 	t := time.NewTicker(w.opts.Poll)
 	defer t.Stop()
 	for {
-		wake := w.app.Wake(kind) // before looking: a commit from now on closes it
+		wake := w.app.Outbox.Wake(kind) // before looking: a commit from now on closes it
 		for ctx.Err() == nil {
 			n, err := deliver(ctx)
 			if err != nil {
@@ -124,9 +124,9 @@ func (w *Worker) runWebhooks(ctx context.Context) {
 	freed := make(chan struct{}, w.opts.Webhooks) // never full: one send per busy slot
 	busy := 0
 	for {
-		wake := w.app.Wake(app.KindWebhook)
+		wake := w.app.Outbox.Wake(app.KindWebhook)
 		if busy < w.opts.Webhooks && ctx.Err() == nil {
-			claimed, err := w.app.ClaimWebhooks(ctx, w.opts.Webhooks-busy)
+			claimed, err := w.app.Webhooks.Claim(ctx, w.opts.Webhooks-busy)
 			if err != nil {
 				w.claimFailed(ctx, err)
 			}
@@ -180,13 +180,13 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return n, err
 	}
-	claimed, err := w.app.ClaimWebhooks(ctx, w.opts.Batch)
+	claimed, err := w.app.Webhooks.Claim(ctx, w.opts.Batch)
 	if err != nil {
 		return n, err
 	}
 	for _, group := range byEndpoint(claimed) {
 		w.deliverWebhooks(ctx, group, func(ctx context.Context, o app.WebhookOutcome) (app.WebhookNext, error) {
-			n, err := w.app.RecordWebhooks(ctx, []app.WebhookOutcome{o})
+			n, err := w.app.Webhooks.Record(ctx, []app.WebhookOutcome{o})
 			if err != nil {
 				return app.WebhookNext{}, err
 			}
@@ -200,7 +200,7 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 // many it claimed. Each outcome is recorded as soon as it is known. While it delivers, it
 // renews the lease of the emails not yet delivered.
 func (w *Worker) DeliverEmails(ctx context.Context) (int, error) {
-	claimed, err := w.app.ClaimOutbox(ctx, []string{app.KindEmail}, w.opts.Batch)
+	claimed, err := w.app.Outbox.Claim(ctx, []string{app.KindEmail}, w.opts.Batch)
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
@@ -224,7 +224,7 @@ func (w *Worker) DeliverEmails(ctx context.Context) (int, error) {
 // bounded by a few seconds); it returns how many it claimed. Each outcome is recorded as soon
 // as it is known; the lease of those still in flight is renewed meanwhile.
 func (w *Worker) DeliverLogouts(ctx context.Context) (int, error) {
-	claimed, err := w.app.ClaimLogouts(ctx, w.opts.Batch)
+	claimed, err := w.app.Outbox.ClaimLogouts(ctx, w.opts.Batch)
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
@@ -234,7 +234,7 @@ func (w *Worker) DeliverLogouts(ctx context.Context) (int, error) {
 	for _, m := range claimed {
 		posts.Go(func() {
 			defer l.done(m.ID)
-			if err := w.app.DeliverLogout(ctx, m); err != nil && ctx.Err() == nil {
+			if err := w.app.Outbox.DeliverLogout(ctx, m); err != nil && ctx.Err() == nil {
 				// Not recorded: the lease runs out and the logout is attempted again.
 				w.log.Error("outbox: back-channel logout", "id", m.ID, "err", err)
 			}
@@ -260,7 +260,7 @@ func (w *Worker) deliverWebhooks(ctx context.Context, group []app.OutboundEmail,
 				break
 			}
 			var next app.WebhookNext
-			o, toRecord, err := w.app.AttemptWebhook(ctx, m, n < w.opts.Run)
+			o, toRecord, err := w.app.Webhooks.Attempt(ctx, m, n < w.opts.Run)
 			if err == nil && toRecord {
 				next, err = record(ctx, o)
 			}
@@ -352,7 +352,7 @@ func (r *recorder) run() {
 			outcomes[i] = b.o
 		}
 		// The slots share the worker's context: the first request's is everyone's.
-		next, err := r.app.RecordWebhooks(batch[0].ctx, outcomes)
+		next, err := r.app.Webhooks.Record(batch[0].ctx, outcomes)
 		for i, b := range batch {
 			if err != nil {
 				b.reply <- recordRes{err: err}
@@ -426,7 +426,7 @@ func (w *Worker) renew(ctx context.Context, l *lease) {
 		}
 		l.mu.Unlock()
 		for held, ids := range byLease {
-			until, kept, err := w.app.RenewLease(ctx, ids, held)
+			until, kept, err := w.app.Outbox.RenewLease(ctx, ids, held)
 			if err != nil {
 				if ctx.Err() == nil {
 					w.log.Warn("outbox: renew lease", "err", err)
@@ -470,12 +470,12 @@ func (w *Worker) deliver(ctx context.Context, e app.OutboundEmail) {
 		permanent := mail.IsPermanent(err)
 		w.log.Warn("outbox: email not delivered", "id", e.ID, "template", e.Template, "to", e.To, "attempt", e.Attempts,
 			"permanent", permanent, "err", err)
-		if ferr := w.app.EmailFailed(context.WithoutCancel(ctx), e, err, permanent); ferr != nil {
+		if ferr := w.app.Outbox.EmailFailed(context.WithoutCancel(ctx), e, err, permanent); ferr != nil {
 			w.log.Error("outbox: record failed delivery", "id", e.ID, "err", ferr)
 		}
 		return
 	}
-	if err := w.app.EmailSent(context.WithoutCancel(ctx), e.ID); err != nil {
+	if err := w.app.Outbox.EmailSent(context.WithoutCancel(ctx), e.ID); err != nil {
 		w.log.Error("outbox: record delivery", "id", e.ID, "err", err)
 		return
 	}

@@ -34,12 +34,12 @@ func newFixture(t *testing.T, e sqlstore.Engine, o smtptest.Options, configure .
 	f.owner, _ = env.User(t, "Olivia")
 	f.org = env.Org(t, f.owner, "Acme")
 	// The owner's verification email is not what these tests are about: mark it sent.
-	claimed, err := env.App.ClaimEmails(ctx, 10)
+	claimed, err := env.App.Outbox.ClaimEmails(ctx, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range claimed {
-		if err := env.App.EmailSent(ctx, m.ID); err != nil {
+		if err := env.App.Outbox.EmailSent(ctx, m.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,7 +76,7 @@ func (f *fixture) deliver(t *testing.T) int {
 
 func (f *fixture) invite(t *testing.T, addr string) roster.Invitation {
 	t.Helper()
-	inv, err := f.env.App.CreateInvitation(ctx, f.owner, f.org.ID, app.InvitationInput{Email: addr})
+	inv, err := f.env.App.Invitations.Create(ctx, f.owner, f.org.ID, app.InvitationInput{Email: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestSMTPDownThenBack(t *testing.T) {
 		if !m.TLS || m.AuthUser != "roster" {
 			t.Fatalf("delivery without TLS or authentication: %+v", m)
 		}
-		if _, err := f.env.App.AcceptInvitation(ctx, roster.Anonymous("192.0.2.9", "t"),
+		if _, err := f.env.App.Invitations.Accept(ctx, roster.Anonymous("192.0.2.9", "t"),
 			app.AcceptInput{Token: m.Token("/invitations/accept"), Name: "Marc", Password: testenv.Password}); err != nil {
 			t.Fatalf("accept with the delivered link: %v", err)
 		}
@@ -133,11 +133,11 @@ func TestDeliveryFailsForGoodAfterADay(t *testing.T) {
 		if elapsed := f.env.Clock.Now().Sub(start); elapsed < 20*time.Hour || elapsed > 36*time.Hour {
 			t.Fatalf("gave up after %v, want about a day", elapsed)
 		}
-		got, err := f.env.App.Invitation(ctx, f.owner, inv.ID)
+		got, err := f.env.App.Invitations.Get(ctx, f.owner, inv.ID)
 		if err != nil || got.DeliveryError != app.DeliveryFailedMessage {
 			t.Fatalf("invitation after failing: %v %+v", err, got)
 		}
-		events, err := f.env.App.AuditEvents(ctx, f.owner, f.org.ID, app.AuditFilter{Action: "invitation.delivery_failed"})
+		events, err := f.env.App.Audit.List(ctx, f.owner, f.org.ID, app.AuditFilter{Action: "invitation.delivery_failed"})
 		if err != nil || len(events.Items) != 1 || events.Items[0].TargetID != inv.ID {
 			t.Fatalf("audit: %v %+v", err, events.Items)
 		}
@@ -150,7 +150,7 @@ func TestDeliveryFailsForGoodAfterADay(t *testing.T) {
 		}
 		// A resend starts afresh and clears the failure.
 		f.env.Clock.Advance(time.Hour)
-		re, err := f.env.App.ResendInvitation(ctx, f.owner, inv.ID)
+		re, err := f.env.App.Invitations.Resend(ctx, f.owner, inv.ID)
 		if err != nil || re.DeliveryError != "" {
 			t.Fatalf("resend after failure: %v %+v", err, re)
 		}
@@ -163,7 +163,7 @@ func TestRefusedRecipientFailsAtOnce(t *testing.T) {
 	f := newFixture(t, sqlstore.SQLite, smtptest.Options{RejectRcpt: "ghost@acme.com"})
 	inv := f.invite(t, "ghost@acme.com")
 	f.deliver(t)
-	got, _ := f.env.App.Invitation(ctx, f.owner, inv.ID)
+	got, _ := f.env.App.Invitations.Get(ctx, f.owner, inv.ID)
 	if got.DeliveryError == "" {
 		t.Fatal("a refused recipient is not recorded on the invitation")
 	}
@@ -175,7 +175,7 @@ func TestCrashMidSendIsRetriedSoon(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		f := newFixture(t, e, smtptest.Options{})
 		f.invite(t, "marc@acme.com")
-		claimed, err := f.env.App.ClaimEmails(ctx, 10) // a worker claims, then dies
+		claimed, err := f.env.App.Outbox.ClaimEmails(ctx, 10) // a worker claims, then dies
 		if err != nil || len(claimed) != 1 || claimed[0].Link == "" {
 			t.Fatalf("claim: %v %+v", err, claimed)
 		}
@@ -200,25 +200,25 @@ func TestLeaseRenewal(t *testing.T) {
 		f := newFixture(t, e, smtptest.Options{})
 		f.invite(t, "marc@acme.com")
 		f.invite(t, "ana@acme.com")
-		claimed, err := f.env.App.ClaimEmails(ctx, 10)
+		claimed, err := f.env.App.Outbox.ClaimEmails(ctx, 10)
 		if err != nil || len(claimed) != 2 {
 			t.Fatalf("claim: %v %+v", err, claimed)
 		}
 		ids := []string{claimed[0].ID, claimed[1].ID}
 		f.env.Clock.Advance(app.OutboxLease * 2 / 3)
-		lease, kept, err := f.env.App.RenewLease(ctx, ids, claimed[0].LeaseUntil)
+		lease, kept, err := f.env.App.Outbox.RenewLease(ctx, ids, claimed[0].LeaseUntil)
 		if err != nil || len(kept) != 2 {
 			t.Fatalf("renew: %v %v", err, kept)
 		}
 		f.env.Clock.Advance(app.OutboxLease * 2 / 3) // past the first lease, within the renewed one
-		if again, err := f.env.App.ClaimEmails(ctx, 10); err != nil || len(again) != 0 {
+		if again, err := f.env.App.Outbox.ClaimEmails(ctx, 10); err != nil || len(again) != 0 {
 			t.Fatalf("claimed under a renewed lease: %v %d", err, len(again))
 		}
 		f.env.Clock.Advance(app.OutboxLease) // the worker died: another claims
-		if again, err := f.env.App.ClaimEmails(ctx, 10); err != nil || len(again) != 2 {
+		if again, err := f.env.App.Outbox.ClaimEmails(ctx, 10); err != nil || len(again) != 2 {
 			t.Fatalf("after the renewed lease ran out: %v %d", err, len(again))
 		}
-		if _, kept, err := f.env.App.RenewLease(ctx, ids, lease); err != nil || len(kept) != 0 {
+		if _, kept, err := f.env.App.Outbox.RenewLease(ctx, ids, lease); err != nil || len(kept) != 0 {
 			t.Fatalf("a lost lease was renewed: %v %v", err, kept)
 		}
 	})
@@ -232,11 +232,11 @@ func TestMessageIDIsStable(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		f := newFixture(t, e, smtptest.Options{})
 		// A sign-up with a taken address tells its owner: an email without a link.
-		owner, err := f.env.App.Me(ctx, f.owner)
+		owner, err := f.env.App.Accounts.Me(ctx, f.owner)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.env.App.Signup(ctx, roster.Anonymous("192.0.2.9", "t"), app.SignupInput{Email: owner.Email, Name: "M", Password: testenv.Password}); err != nil {
+		if err := f.env.App.Auth.Signup(ctx, roster.Anonymous("192.0.2.9", "t"), app.SignupInput{Email: owner.Email, Name: "M", Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		f.invite(t, "marc@acme.com")

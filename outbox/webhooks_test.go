@@ -129,7 +129,7 @@ func (r *receiver) next(t *testing.T) hit {
 // endpoint creates an enabled endpoint of the organization receiving organization.updated.
 func endpoint(t *testing.T, env *testenv.Env, owner roster.Actor, orgID, u string) roster.WebhookEndpoint {
 	t.Helper()
-	c, err := env.App.CreateWebhook(ctx, owner, orgID, app.WebhookInput{URL: u, EventTypes: []string{"organization.updated"}, Enabled: true})
+	c, err := env.App.Webhooks.Create(ctx, owner, orgID, app.WebhookInput{URL: u, EventTypes: []string{"organization.updated"}, Enabled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func endpoint(t *testing.T, env *testenv.Env, owner roster.Actor, orgID, u strin
 
 func rename(t *testing.T, env *testenv.Env, owner roster.Actor, orgID string, i int) {
 	t.Helper()
-	if _, err := env.App.UpdateOrganization(ctx, owner, orgID, app.OrganizationInput{Name: fmt.Sprintf("Acme %d", i)}); err != nil {
+	if _, err := env.App.Organizations.Update(ctx, owner, orgID, app.OrganizationInput{Name: fmt.Sprintf("Acme %d", i)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -183,7 +183,7 @@ func TestEmailsDoNotWaitForWebhooks(t *testing.T) {
 			recv.next(t) // every slot now holds a receiver that hangs
 		}
 		// A password reset goes out while the receivers hang (they are released only below).
-		if err := env.App.RequestPasswordReset(ctx, roster.Anonymous("192.0.2.1", "t"), u.Email); err != nil {
+		if err := env.App.Accounts.RequestPasswordReset(ctx, roster.Anonymous("192.0.2.1", "t"), u.Email); err != nil {
 			t.Fatal(err)
 		}
 		for {
@@ -363,14 +363,14 @@ func TestWakeAcrossNodes(t *testing.T) {
 		<-wakes
 	}
 
-	if _, err := b.UpdateOrganization(ctx, owner, org.ID, app.OrganizationInput{Name: "Renamed on B"}); err != nil {
+	if _, err := b.Organizations.Update(ctx, owner, org.ID, app.OrganizationInput{Name: "Renamed on B"}); err != nil {
 		t.Fatal(err)
 	}
 	waitWake(sqlstore.WakeWebhook)
 	if h := recv.next(t); h.typ != "organization.updated" {
 		t.Fatalf("delivered %+v", h)
 	}
-	if err := b.RequestPasswordReset(ctx, roster.Anonymous("192.0.2.1", "t"), u.Email); err != nil {
+	if err := b.Accounts.RequestPasswordReset(ctx, roster.Anonymous("192.0.2.1", "t"), u.Email); err != nil {
 		t.Fatal(err)
 	}
 	waitWake(sqlstore.WakeEmail)

@@ -81,7 +81,7 @@ func (s *server) listGroups(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	recs, err := s.app.SCIMGroups(r.Context(), actorOf(r.Context()))
+	recs, err := s.app.SCIM.Groups(r.Context(), actorOf(r.Context()))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -113,7 +113,7 @@ func (s *server) ownGroup(r *http.Request, id string) (app.SCIMGroupRecord, erro
 	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
 		return app.SCIMGroupRecord{}, roster.NotFound("group")
 	}
-	return s.app.SCIMGroup(r.Context(), actorOf(r.Context()), id)
+	return s.app.SCIM.Group(r.Context(), actorOf(r.Context()), id)
 }
 
 func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +127,7 @@ func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.app.SCIMCreateGroup(r.Context(), actorOf(r.Context()), in)
+	rec, err := s.app.SCIM.CreateGroup(r.Context(), actorOf(r.Context()), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -150,7 +150,7 @@ func (s *server) replaceGroup(w http.ResponseWriter, r *http.Request, id string)
 		s.fail(w, r, roster.NotFound("group"))
 		return
 	}
-	rec, err := s.app.SCIMUpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
+	rec, err := s.app.SCIM.UpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
 		return in, nil
 	})
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *server) patchGroup(w http.ResponseWriter, r *http.Request, id string) {
 		s.fail(w, r, roster.NotFound("group"))
 		return
 	}
-	rec, err := s.app.SCIMUpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(cur app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
+	rec, err := s.app.SCIM.UpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(cur app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
 		members := []any{}
 		for _, id := range cur.MemberIDs() {
 			members = append(members, map[string]any{"value": id})
@@ -203,7 +203,7 @@ func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request, id string) 
 		s.fail(w, r, roster.NotFound("group"))
 		return
 	}
-	if err := s.app.SCIMDeleteGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r)); err != nil {
+	if err := s.app.SCIM.DeleteGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -82,7 +82,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, roster.Errorf(roster.EUnauthenticated, "send the directory's token: Authorization: Bearer <token>"))
 		return
 	}
-	actor, err := s.app.AuthenticateDirectory(r.Context(), roster.Anonymous(ip, ua), strings.TrimSpace(secret))
+	actor, err := s.app.Directories.Authenticate(r.Context(), roster.Anonymous(ip, ua), strings.TrimSpace(secret))
 	if err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="SCIM", error="invalid_token"`)
 		s.fail(w, r, err)

@@ -225,7 +225,7 @@ func newEnv(t *testing.T, e sqlstore.Engine) *env {
 	srv := testserver.Start(t, e, testenv.NewClock(), func(c *app.Config) { c.DNSResolver = dns.Addr })
 	owner, ownerU := srv.User(t, "Olivia")
 	org := srv.Org(t, owner, "Acme")
-	dir, err := srv.App.CreateDirectory(ctx, owner, org.ID, "Okta")
+	dir, err := srv.App.Directories.Create(ctx, owner, org.ID, "Okta")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,19 +245,19 @@ func newEnv(t *testing.T, e sqlstore.Engine) *env {
 
 // verifyDomain makes a domain verified by the organization, through a real DNS lookup.
 func (en *env) verifyDomain(t *testing.T, name string) {
-	d, err := en.App.AddDomain(ctx, en.owner, en.org.ID, name)
+	d, err := en.App.Domains.Add(ctx, en.owner, en.org.ID, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	en.dns.SetTXT(d.RecordName(), d.RecordValue())
-	if _, err := en.App.VerifyDomain(ctx, en.owner, en.org.ID, d.ID); err != nil {
+	if _, err := en.App.Domains.Verify(ctx, en.owner, en.org.ID, d.ID); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (en *env) member(t *testing.T, userID string) roster.Member {
 	t.Helper()
-	m, err := en.App.Member(ctx, en.owner, en.org.ID, userID)
+	m, err := en.App.Members.Get(ctx, en.owner, en.org.ID, userID)
 	if err != nil {
 		t.Fatalf("member %s: %v", userID, err)
 	}
@@ -475,13 +475,13 @@ func TestSCIMProvisioning(t *testing.T) {
 		if en.member(t, ana).Role != roster.OrgMember {
 			t.Fatal("an unmapped group gave a role")
 		}
-		if _, err := en.App.MapDirectoryGroup(ctx, en.owner, en.org.ID, en.dir.Directory.ID, adminsID, app.GroupMapping{OrgRole: roster.OrgAdmin}); err != nil {
+		if _, err := en.App.Directories.MapGroup(ctx, en.owner, en.org.ID, en.dir.Directory.ID, adminsID, app.GroupMapping{OrgRole: roster.OrgAdmin}); err != nil {
 			t.Fatal(err)
 		}
 		if en.member(t, ana).Role != roster.OrgAdmin {
 			t.Fatal("mapping the group did not make its member an admin")
 		}
-		if _, err := en.App.MapDirectoryGroup(ctx, en.owner, en.org.ID, en.dir.Directory.ID, staff,
+		if _, err := en.App.Directories.MapGroup(ctx, en.owner, en.org.ID, en.dir.Directory.ID, staff,
 			app.GroupMapping{StoreID: store.ID, RoleID: roster.StoreRoleViewer}); err != nil {
 			t.Fatal(err)
 		}
@@ -513,7 +513,7 @@ func TestSCIMProvisioning(t *testing.T) {
 			t.Fatalf("rename %v", ren.body)
 		}
 		// The owner in a group mapped to member stays the owner.
-		if _, err := en.App.MapDirectoryGroup(ctx, en.owner, en.org.ID, en.dir.Directory.ID, staff, app.GroupMapping{OrgRole: roster.OrgMember}); err != nil {
+		if _, err := en.App.Directories.MapGroup(ctx, en.owner, en.org.ID, en.dir.Directory.ID, staff, app.GroupMapping{OrgRole: roster.OrgMember}); err != nil {
 			t.Fatal(err)
 		}
 		c.do("PATCH", "/Groups/"+staff, patch(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": en.ownerU.ID}}})).want(t, 200)
@@ -537,7 +537,7 @@ func TestSCIMProvisioning(t *testing.T) {
 
 		// Okta's and Entra ID's de-provisioning: DELETE removes the member from the organization.
 		c.do("DELETE", "/Users/"+bo, nil).want(t, 204)
-		if _, err := en.App.Member(ctx, en.owner, en.org.ID, bo); testenv.Code(err) != roster.ENotFound {
+		if _, err := en.App.Members.Get(ctx, en.owner, en.org.ID, bo); testenv.Code(err) != roster.ENotFound {
 			t.Fatalf("after delete: %v", err)
 		}
 		if en.auditSQL("member.removed", bo) != 1 {
@@ -563,7 +563,7 @@ func TestSCIMAccountTakeover(t *testing.T) {
 		body := map[string]any{"schemas": []string{urnUser}, "userName": stranger.Email,
 			"emails": []any{map[string]any{"value": stranger.Email, "primary": true}}}
 		c.do("POST", "/Users", body).wantError(t, 409, "uniqueness")
-		if _, err := en.App.Member(ctx, en.owner, en.org.ID, stranger.ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := en.App.Members.Get(ctx, en.owner, en.org.ID, stranger.ID); testenv.Code(err) != roster.ENotFound {
 			t.Fatalf("the stranger was attached: %v", err)
 		}
 		// userName names a stranger's address while emails name a new one: the account is the
@@ -597,7 +597,7 @@ func TestSCIMTenantIsolation(t *testing.T) {
 		orgB := en.Org(t, ownerB, "Beta")
 		_, memberB := en.User(t, "Bea")
 		en.Join(t, ownerB, orgB.ID, memberB, roster.OrgMember)
-		dirB, err := en.App.CreateDirectory(ctx, ownerB, orgB.ID, "Entra")
+		dirB, err := en.App.Directories.Create(ctx, ownerB, orgB.ID, "Entra")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -622,40 +622,40 @@ func TestSCIMTenantIsolation(t *testing.T) {
 			t.Fatalf("A's groups %v", l.body)
 		}
 		b.do("GET", "/Users/"+ana, nil).want(t, 404)
-		if m, err := en.App.Member(ctx, ownerB, orgB.ID, memberB.ID); err != nil || m.Status != roster.MembershipActive {
+		if m, err := en.App.Members.Get(ctx, ownerB, orgB.ID, memberB.ID); err != nil || m.Status != roster.MembershipActive {
 			t.Fatalf("B's member %+v %v", m, err)
 		}
 		// A's directory is not B's to manage, nor a member's of A.
-		if _, err := en.App.RotateDirectoryToken(ctx, ownerB, en.org.ID, en.dir.Directory.ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := en.App.Directories.RotateToken(ctx, ownerB, en.org.ID, en.dir.Directory.ID); testenv.Code(err) != roster.ENotFound {
 			t.Fatalf("B's owner rotates A's directory: %v", err)
 		}
-		if _, err := en.App.Directories(ctx, ownerB, en.org.ID); testenv.Code(err) != roster.ENotFound {
+		if _, err := en.App.Directories.List(ctx, ownerB, en.org.ID); testenv.Code(err) != roster.ENotFound {
 			t.Fatalf("B's owner lists A's directories: %v", err)
 		}
 		mia, miaU := en.User(t, "Mia")
 		en.Join(t, en.owner, en.org.ID, miaU, roster.OrgMember)
-		if _, err := en.App.CreateDirectory(ctx, mia, en.org.ID, "Mine"); testenv.Code(err) != roster.EForbidden {
+		if _, err := en.App.Directories.Create(ctx, mia, en.org.ID, "Mine"); testenv.Code(err) != roster.EForbidden {
 			t.Fatalf("a member creates a directory: %v", err)
 		}
-		if _, err := en.App.Directories(ctx, mia, en.org.ID); testenv.Code(err) != roster.EForbidden {
+		if _, err := en.App.Directories.List(ctx, mia, en.org.ID); testenv.Code(err) != roster.EForbidden {
 			t.Fatalf("a member lists directories: %v", err)
 		}
 		// Tokens: a rotated one stops at once, a deleted directory's too; a session token or
 		// an unknown one is no directory's.
-		rot, err := en.App.RotateDirectoryToken(ctx, en.owner, en.org.ID, en.dir.Directory.ID)
+		rot, err := en.App.Directories.RotateToken(ctx, en.owner, en.org.ID, en.dir.Directory.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		a.do("GET", "/Users", nil).wantError(t, 401, "")
 		fresh := client{t: t, base: a.base, token: rot.Token, checks: a.checks}
 		fresh.do("GET", "/Users", nil).want(t, 200)
-		if err := en.App.DeleteDirectory(ctx, en.owner, en.org.ID, en.dir.Directory.ID); err != nil {
+		if err := en.App.Directories.Delete(ctx, en.owner, en.org.ID, en.dir.Directory.ID); err != nil {
 			t.Fatal(err)
 		}
 		fresh.do("GET", "/Users", nil).wantError(t, 401, "")
 		client{t: t, base: a.base, token: "rscim_" + strings.Repeat("A", 43)}.do("GET", "/Users", nil).wantError(t, 401, "")
 		client{t: t, base: a.base, token: "nonsense"}.do("GET", "/ServiceProviderConfig", nil).wantError(t, 401, "")
-		if m, err := en.App.Member(ctx, en.owner, en.org.ID, ana); err != nil || m.Status != roster.MembershipActive {
+		if m, err := en.App.Members.Get(ctx, en.owner, en.org.ID, ana); err != nil || m.Status != roster.MembershipActive {
 			t.Fatalf("deleting the directory changed its members: %+v %v", m, err)
 		}
 		runSCIMMY(t, *a.checks)
@@ -702,7 +702,7 @@ func TestSCIMIfMatchUnderConcurrency(t *testing.T) {
 		}
 		// The console suspends the member: the directory's version is stale.
 		etag = c.do("GET", "/Users/"+id, nil).want(t, 200).header.Get("ETag")
-		if err := en.App.SuspendMember(ctx, en.owner, en.org.ID, id); err != nil {
+		if err := en.App.Members.Suspend(ctx, en.owner, en.org.ID, id); err != nil {
 			t.Fatal(err)
 		}
 		c.do("PATCH", "/Users/"+id, patch(map[string]any{"op": "replace", "path": "active", "value": true}), "If-Match", etag).want(t, 412)

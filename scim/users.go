@@ -229,7 +229,7 @@ func (s *server) queryUsers(w http.ResponseWriter, r *http.Request, q func(strin
 		s.fail(w, r, err)
 		return
 	}
-	recs, err := s.app.SCIMUsers(r.Context(), actorOf(r.Context()), userNameOf(f))
+	recs, err := s.app.SCIM.Users(r.Context(), actorOf(r.Context()), userNameOf(f))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -245,7 +245,7 @@ func (s *server) queryUsers(w http.ResponseWriter, r *http.Request, q func(strin
 }
 
 func (s *server) getUser(w http.ResponseWriter, r *http.Request, id string) {
-	rec, err := s.app.SCIMUser(r.Context(), actorOf(r.Context()), id)
+	rec, err := s.app.SCIM.User(r.Context(), actorOf(r.Context()), id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -268,7 +268,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.app.SCIMCreateUser(r.Context(), actorOf(r.Context()), in)
+	rec, err := s.app.SCIM.CreateUser(r.Context(), actorOf(r.Context()), in)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -289,7 +289,7 @@ func (s *server) replaceUser(w http.ResponseWriter, r *http.Request, id string) 
 		return
 	}
 	in.Email = "" // the account's address never changes through SCIM
-	rec, err := s.app.SCIMUpdateUser(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(app.SCIMUserRecord) (app.SCIMUserInput, error) {
+	rec, err := s.app.SCIM.UpdateUser(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(app.SCIMUserRecord) (app.SCIMUserInput, error) {
 		return in, nil
 	})
 	if err != nil {
@@ -311,7 +311,7 @@ func (s *server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 		s.fail(w, r, err)
 		return
 	}
-	rec, err := s.app.SCIMUpdateUser(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(cur app.SCIMUserRecord) (app.SCIMUserInput, error) {
+	rec, err := s.app.SCIM.UpdateUser(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(cur app.SCIMUserRecord) (app.SCIMUserInput, error) {
 		res := s.userResource(cur)
 		for _, k := range []string{"schemas", "id", "meta", "groups"} {
 			delete(res, k)
@@ -342,7 +342,7 @@ func (s *server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
-	if err := s.app.SCIMDeleteUser(r.Context(), actorOf(r.Context()), id, ifMatch(r)); err != nil {
+	if err := s.app.SCIM.DeleteUser(r.Context(), actorOf(r.Context()), id, ifMatch(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

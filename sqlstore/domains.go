@@ -8,13 +8,13 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-const domainColumns = `id, org_id, domain, token, status, join_policy, join_role, verified_at, checked_at, failures, created_at, updated_at`
+const domainColumns = `id, org_id, domain, token, status, join_policy, join_role, verified_at, checked_at, failures, created_at, updated_at, require_sso`
 
 func scanDomain(r rowScanner) (roster.Domain, error) {
 	var d roster.Domain
 	var verified, checked, created, updated int64
 	if err := r.Scan(&d.ID, &d.OrgID, &d.Domain, &d.Token, &d.Status, &d.JoinPolicy, &d.JoinRole, &verified, &checked, &d.Failures,
-		&created, &updated); err != nil {
+		&created, &updated, &d.RequireSSO); err != nil {
 		return d, err
 	}
 	d.VerifiedAt, d.CheckedAt, d.CreatedAt, d.UpdatedAt = fromZeroMicros(verified), fromZeroMicros(checked), fromMicros(created), fromMicros(updated)
@@ -35,17 +35,17 @@ func domainConflict(err error, verified bool) error {
 
 // InsertDomain adds a domain to an organization.
 func (c *Conn) InsertDomain(ctx context.Context, d roster.Domain) error {
-	_, err := c.exec(ctx, `INSERT INTO domains (`+domainColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := c.exec(ctx, `INSERT INTO domains (`+domainColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.OrgID, d.Domain, d.Token, d.Status, d.JoinPolicy, d.JoinRole, zeroMicros(d.VerifiedAt), zeroMicros(d.CheckedAt), d.Failures,
-		micros(d.CreatedAt), micros(d.UpdatedAt))
+		micros(d.CreatedAt), micros(d.UpdatedAt), d.RequireSSO)
 	return domainConflict(err, false)
 }
 
 // UpdateDomain writes a domain's status, join policy and check record. Verifying a domain
 // another organization has verified gives EDomainClaimed.
 func (c *Conn) UpdateDomain(ctx context.Context, d roster.Domain) error {
-	err := c.execOne(ctx, `UPDATE domains SET status = ?, join_policy = ?, join_role = ?, verified_at = ?, checked_at = ?, failures = ?, updated_at = ?
-		WHERE id = ?`, d.Status, d.JoinPolicy, d.JoinRole, zeroMicros(d.VerifiedAt), zeroMicros(d.CheckedAt), d.Failures, micros(d.UpdatedAt), d.ID)
+	err := c.execOne(ctx, `UPDATE domains SET status = ?, join_policy = ?, join_role = ?, verified_at = ?, checked_at = ?, failures = ?, updated_at = ?, require_sso = ?
+		WHERE id = ?`, d.Status, d.JoinPolicy, d.JoinRole, zeroMicros(d.VerifiedAt), zeroMicros(d.CheckedAt), d.Failures, micros(d.UpdatedAt), d.RequireSSO, d.ID)
 	return notFound(domainConflict(err, d.Status == roster.DomainVerified), "domain")
 }
 

@@ -29,10 +29,12 @@ func (c *Conn) TOTP(ctx context.Context, userID string) (TOTPFactor, error) {
 	return f, notFound(err, "authenticator")
 }
 
-// HasSecondFactor reports whether a user has a confirmed second factor.
+// HasSecondFactor reports whether a user has a confirmed second factor: an authenticator
+// app or a passkey (passkeys.go).
 func (c *Conn) HasSecondFactor(ctx context.Context, userID string) (bool, error) {
 	var n int
-	err := c.queryRow(ctx, `SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID).Scan(&n)
+	err := c.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL)
+		+ (SELECT COUNT(*) FROM passkeys WHERE user_id = ?)`, userID, userID).Scan(&n)
 	return n > 0, mapError(err)
 }
 
@@ -120,8 +122,11 @@ func (c *Conn) UseLoginChallenge(ctx context.Context, tokenHash, userID string, 
 		micros(now), tokenHash, userID, micros(now)), "login challenge")
 }
 
-// DeleteExpiredLoginChallenges removes login challenges that expired before now.
+// DeleteExpiredLoginChallenges removes login challenges and WebAuthn ceremonies that expired
+// before now.
 func (c *Conn) DeleteExpiredLoginChallenges(ctx context.Context, now time.Time) error {
-	_, err := c.exec(ctx, `DELETE FROM login_challenges WHERE expires_at <= ?`, micros(now))
-	return err
+	if _, err := c.exec(ctx, `DELETE FROM login_challenges WHERE expires_at <= ?`, micros(now)); err != nil {
+		return err
+	}
+	return c.DeleteExpiredCeremonies(ctx, now)
 }

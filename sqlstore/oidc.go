@@ -129,6 +129,21 @@ func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secre
 	return err
 }
 
+// UpdateOIDCClient changes a client's registration (not its ID, secret, type or creation).
+func (c *Conn) UpdateOIDCClient(ctx context.Context, cl roster.OIDCClient) error {
+	return notFound(c.execOne(ctx, `UPDATE oidc_clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
+		access_ttl = ?, refresh_ttl = ?, first_party = ?, backchannel_logout_uri = ?, signing_alg = ?, permissions = ?, cors_origins = ?
+		WHERE id = ?`,
+		cl.Name, oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
+		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
+		cl.SigningAlg, oidcJSON(permList(cl.Permissions)), oidcJSON(cl.CORSOrigins), cl.ID), "client")
+}
+
+// SetOIDCClientSecret replaces a confidential client's secret hash.
+func (c *Conn) SetOIDCClientSecret(ctx context.Context, id, secretHash string) error {
+	return notFound(c.execOne(ctx, `UPDATE oidc_clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL`, secretHash, id), "client")
+}
+
 // OIDCClient returns a client and the hash of its secret ("" for a public client).
 func (c *Conn) OIDCClient(ctx context.Context, id string) (roster.OIDCClient, string, error) {
 	cl, hash, err := scanOIDCClient(c.queryRow(ctx, `SELECT `+oidcClientColumns+` FROM oidc_clients WHERE id = ?`, id))
@@ -240,21 +255,22 @@ type OIDCAuthRequest struct {
 	OrgID       string
 	StoreID     string
 	AuthTime    *time.Time
+	SessionID   string // the Roster session the user signed in with
 	CodeExpires *time.Time
 	CodeUsedAt  *time.Time
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 }
 
-const authRequestColumns = `id, client_id, request, user_id, org_id, store_id, auth_time, code_expires, code_used_at, created_at, expires_at`
+const authRequestColumns = `id, client_id, request, user_id, org_id, store_id, auth_time, session_id, code_expires, code_used_at, created_at, expires_at`
 
 func scanAuthRequest(r rowScanner) (OIDCAuthRequest, error) {
 	var ar OIDCAuthRequest
-	var user, org, store sql.NullString
+	var user, org, store, session sql.NullString
 	var auth, codeExp, used sql.NullInt64
 	var created, expires int64
-	err := r.Scan(&ar.ID, &ar.ClientID, &ar.Request, &user, &org, &store, &auth, &codeExp, &used, &created, &expires)
-	ar.UserID, ar.OrgID, ar.StoreID = user.String, org.String, store.String
+	err := r.Scan(&ar.ID, &ar.ClientID, &ar.Request, &user, &org, &store, &auth, &session, &codeExp, &used, &created, &expires)
+	ar.UserID, ar.OrgID, ar.StoreID, ar.SessionID = user.String, org.String, store.String, session.String
 	ar.AuthTime, ar.CodeExpires, ar.CodeUsedAt = fromNullMicros(auth), fromNullMicros(codeExp), fromNullMicros(used)
 	ar.CreatedAt, ar.ExpiresAt = fromMicros(created), fromMicros(expires)
 	return ar, err
@@ -281,10 +297,10 @@ func (c *Conn) OIDCAuthRequestByCode(ctx context.Context, codeHash string) (OIDC
 
 // CompleteOIDCAuthRequest records who signed in for a request, and the organization and
 // store they chose. A request already completed by another user is not changed.
-func (c *Conn) CompleteOIDCAuthRequest(ctx context.Context, id, userID, orgID, storeID string, authTime time.Time) error {
-	return notFound(c.execOne(ctx, `UPDATE oidc_auth_requests SET user_id = ?, org_id = ?, store_id = ?, auth_time = ?
+func (c *Conn) CompleteOIDCAuthRequest(ctx context.Context, id, userID, orgID, storeID, sessionID string, authTime time.Time) error {
+	return notFound(c.execOne(ctx, `UPDATE oidc_auth_requests SET user_id = ?, org_id = ?, store_id = ?, session_id = ?, auth_time = ?
 		WHERE id = ? AND code_hash IS NULL AND (user_id IS NULL OR user_id = ?)`,
-		userID, nullString(orgID), nullString(storeID), micros(authTime), id, userID), "authorization request")
+		userID, nullString(orgID), nullString(storeID), nullString(sessionID), micros(authTime), id, userID), "authorization request")
 }
 
 // SetOIDCAuthCode records the hash of the code issued for a completed request, once; the
@@ -319,18 +335,19 @@ type OIDCToken struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	RevokedAt *time.Time
+	SessionID string // the Roster session its family began in, "" when none is known
 }
 
-const oidcTokenColumns = `id, kind, family_id, client_id, user_id, org_id, store_id, scopes, audience, auth_time, created_at, expires_at, used_at, revoked_at`
+const oidcTokenColumns = `id, kind, family_id, client_id, user_id, org_id, store_id, scopes, audience, auth_time, created_at, expires_at, used_at, revoked_at, session_id`
 
 func scanOIDCToken(r rowScanner) (OIDCToken, error) {
 	var t OIDCToken
-	var org, store sql.NullString
+	var org, store, session sql.NullString
 	var scopes, aud string
 	var auth, created, expires int64
 	var used, revoked sql.NullInt64
-	err := r.Scan(&t.ID, &t.Kind, &t.FamilyID, &t.ClientID, &t.UserID, &org, &store, &scopes, &aud, &auth, &created, &expires, &used, &revoked)
-	t.OrgID, t.StoreID, t.Scopes, t.Audience = org.String, store.String, fromJSONList(scopes), fromJSONList(aud)
+	err := r.Scan(&t.ID, &t.Kind, &t.FamilyID, &t.ClientID, &t.UserID, &org, &store, &scopes, &aud, &auth, &created, &expires, &used, &revoked, &session)
+	t.OrgID, t.StoreID, t.Scopes, t.Audience, t.SessionID = org.String, store.String, fromJSONList(scopes), fromJSONList(aud), session.String
 	t.AuthTime, t.CreatedAt, t.ExpiresAt = fromMicros(auth), fromMicros(created), fromMicros(expires)
 	t.UsedAt, t.RevokedAt = fromNullMicros(used), fromNullMicros(revoked)
 	return t, err
@@ -339,10 +356,10 @@ func scanOIDCToken(r rowScanner) (OIDCToken, error) {
 // CreateOIDCToken stores a token; tokenHash is the hash of a refresh token's secret, "" for
 // an access token.
 func (c *Conn) CreateOIDCToken(ctx context.Context, t OIDCToken, tokenHash string) error {
-	_, err := c.exec(ctx, `INSERT INTO oidc_tokens (id, kind, token_hash, family_id, client_id, user_id, org_id, store_id, scopes, audience, auth_time, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := c.exec(ctx, `INSERT INTO oidc_tokens (id, kind, token_hash, family_id, client_id, user_id, org_id, store_id, scopes, audience, auth_time, created_at, expires_at, session_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Kind, nullString(tokenHash), t.FamilyID, t.ClientID, t.UserID, nullString(t.OrgID), nullString(t.StoreID),
-		oidcJSON(t.Scopes), oidcJSON(t.Audience), micros(t.AuthTime), micros(t.CreatedAt), micros(t.ExpiresAt))
+		oidcJSON(t.Scopes), oidcJSON(t.Audience), micros(t.AuthTime), micros(t.CreatedAt), micros(t.ExpiresAt), nullString(t.SessionID))
 	return err
 }
 
@@ -427,6 +444,49 @@ func (c *Conn) OIDCLogoutTargets(ctx context.Context, userID string, now time.Ti
 		out[id] = uri
 	}
 	return out, mapError(rows.Err())
+}
+
+// OIDCSessionApp is an application holding live tokens whose sign-in began in a Roster
+// session.
+type OIDCSessionApp struct {
+	ClientID, LogoutURI, SessionID string // LogoutURI "" when the client has none
+}
+
+// sessionTokens selects a user's tokens whose sign-in began in one Roster session
+// (sessionID), or in any but one (except), or in any.
+const sessionTokens = `t.user_id = ? AND t.session_id IS NOT NULL AND (? = '' OR t.session_id = ?) AND (? = '' OR t.session_id <> ?)`
+
+// OIDCSessionApps lists the applications holding live tokens of a user whose sign-in began
+// in the session sessionID, or, when it is "", in any session but except.
+func (c *Conn) OIDCSessionApps(ctx context.Context, userID, sessionID, except string, now time.Time) ([]OIDCSessionApp, error) {
+	rows, err := c.query(ctx, `SELECT DISTINCT t.client_id, COALESCE(c.backchannel_logout_uri, ''), t.session_id FROM oidc_tokens t JOIN oidc_clients c ON c.id = t.client_id
+		WHERE `+sessionTokens+` AND t.revoked_at IS NULL AND t.expires_at > ? ORDER BY t.client_id, t.session_id`,
+		userID, sessionID, sessionID, except, except, micros(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OIDCSessionApp
+	for rows.Next() {
+		var a OIDCSessionApp
+		if err := rows.Scan(&a.ClientID, &a.LogoutURI, &a.SessionID); err != nil {
+			return nil, mapError(err)
+		}
+		out = append(out, a)
+	}
+	return out, mapError(rows.Err())
+}
+
+// RevokeOIDCSessions revokes a user's tokens whose sign-in began in the session sessionID,
+// or, when it is "", in any session but except, and returns how many.
+func (c *Conn) RevokeOIDCSessions(ctx context.Context, userID, sessionID, except string, now time.Time) (int64, error) {
+	res, err := c.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE id IN (SELECT t.id FROM oidc_tokens t WHERE `+sessionTokens+` AND t.revoked_at IS NULL)`,
+		micros(now), userID, sessionID, sessionID, except, except)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return n, mapError(err)
 }
 
 // OIDCLiveClient is an application holding live tokens of a user.

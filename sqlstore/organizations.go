@@ -11,7 +11,7 @@ import (
 
 const orgColumns = `o.id, o.name, o.legal_name, o.website, o.phone, o.address_line1, o.address_line2, o.city, o.postal_code,
 	o.region, o.country, o.logo_image_id, o.store_credits, o.policy_allowed_domains, o.policy_block_free, o.policy_invitation_ttl,
-	o.policy_verified_domains_only, o.created_at, o.updated_at`
+	o.policy_verified_domains_only, o.policy_require_two_factor, o.created_at, o.updated_at`
 
 func scanOrg(r rowScanner, extra ...any) (roster.Organization, error) {
 	var o roster.Organization
@@ -21,7 +21,7 @@ func scanOrg(r rowScanner, extra ...any) (roster.Organization, error) {
 	d := &o.Details
 	dest := append([]any{&o.ID, &o.Name, &d.LegalName, &d.Website, &d.Phone, &d.AddressLine1, &d.AddressLine2, &d.City, &d.PostalCode,
 		&d.Region, &d.Country, &logo, &o.StoreCredits, &domains, &o.Policy.BlockFreeProviders, &ttl,
-		&o.Policy.VerifiedDomainsOnly, &created, &updated}, extra...)
+		&o.Policy.VerifiedDomainsOnly, &o.Policy.RequireTwoFactor, &created, &updated}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return o, err
 	}
@@ -93,8 +93,8 @@ func (c *Conn) SetPolicy(ctx context.Context, id string, p roster.Policy, now ti
 	}
 	c.touch("o:" + id)
 	return notFound(c.execOne(ctx, `UPDATE organizations SET policy_allowed_domains = ?, policy_block_free = ?, policy_invitation_ttl = ?,
-		policy_verified_domains_only = ?, updated_at = ? WHERE id = ?`,
-		string(domains), p.BlockFreeProviders, int64(p.InvitationTTL/time.Second), p.VerifiedDomainsOnly, micros(now), id), "organization")
+		policy_verified_domains_only = ?, policy_require_two_factor = ?, updated_at = ? WHERE id = ?`,
+		string(domains), p.BlockFreeProviders, int64(p.InvitationTTL/time.Second), p.VerifiedDomainsOnly, p.RequireTwoFactor, micros(now), id), "organization")
 }
 
 // DeleteOrganization deletes an organization; its stores, memberships, roles, images and

@@ -9,7 +9,7 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-// SCIM directories, what they said about users, and their groups (migration 0036). None of
+// SCIM directories, what they said about users, and their groups (migration 0043). None of
 // these tables is an access table: memberships and roles change through org_members and
 // store_members, by the same methods the console's changes use.
 

@@ -19,6 +19,7 @@ const (
 	PrefixService = "rsvc_"  // an instance token of the host application
 	PrefixAPIKey  = "rk_"    // an API key: rk_<key id>_<secret>
 	PrefixLogin   = "rmfa_"  // a login waiting for its second factor (five minutes, once)
+	PrefixSSO     = "rsso_"  // a single sign-on on its way to the identity provider (the state; ten minutes, once)
 	PrefixSCIM    = "rscim_" // a SCIM directory's bearer token
 )
 

@@ -281,24 +281,24 @@ func database(ctx context.Context, o options) (string, func(), error) {
 func seed(ctx context.Context, a *app.App, n int, hookURL string) (roster.Actor, []string, error) {
 	anon := roster.Anonymous("192.0.2.1", "bench")
 	email := "owner@bench.example"
-	if err := a.Signup(ctx, anon, app.SignupInput{Email: email, Name: "Owner", Password: "correct horse battery staple"}); err != nil {
+	if err := a.Auth.Signup(ctx, anon, app.SignupInput{Email: email, Name: "Owner", Password: "correct horse battery staple"}); err != nil {
 		return roster.Actor{}, nil, err
 	}
-	res, err := a.Login(ctx, anon, app.LoginInput{Email: email, Password: "correct horse battery staple"})
+	res, err := a.Auth.Login(ctx, anon, app.LoginInput{Email: email, Password: "correct horse battery staple"})
 	if err != nil {
 		return roster.Actor{}, nil, err
 	}
-	owner, err := a.Authenticate(ctx, res.Token, "192.0.2.1", "bench")
+	owner, err := a.Auth.Authenticate(ctx, res.Token, "192.0.2.1", "bench")
 	if err != nil {
 		return roster.Actor{}, nil, err
 	}
 	var orgs []string
 	for i := range n {
-		org, err := a.CreateOrganization(ctx, owner, app.OrganizationInput{Name: fmt.Sprintf("Org %d", i)})
+		org, err := a.Organizations.Create(ctx, owner, app.OrganizationInput{Name: fmt.Sprintf("Org %d", i)})
 		if err != nil {
 			return owner, nil, err
 		}
-		if _, err := a.CreateWebhook(ctx, owner, org.ID, app.WebhookInput{URL: hookURL, EventTypes: []string{"organization.updated"}, Enabled: true}); err != nil {
+		if _, err := a.Webhooks.Create(ctx, owner, org.ID, app.WebhookInput{URL: hookURL, EventTypes: []string{"organization.updated"}, Enabled: true}); err != nil {
 			return owner, nil, err
 		}
 		orgs = append(orgs, org.ID)
@@ -332,7 +332,7 @@ func commitEvents(ctx context.Context, a *app.App, owner roster.Actor, orgs []st
 
 // commitOne renames an organization: one organization.updated event, one delivery.
 func commitOne(ctx context.Context, a *app.App, owner roster.Actor, orgID string, i int) error {
-	_, err := a.UpdateOrganization(ctx, owner, orgID, app.OrganizationInput{Name: fmt.Sprintf("Org %s %d", orgID[len(orgID)-6:], i)})
+	_, err := a.Organizations.Update(ctx, owner, orgID, app.OrganizationInput{Name: fmt.Sprintf("Org %s %d", orgID[len(orgID)-6:], i)})
 	return err
 }
 

@@ -30,7 +30,7 @@ var adminCommands = []struct {
 			if err != nil {
 				return err
 			}
-			u, link, err := a.CreateOperator(ctx, roster.System(), *addr, *name)
+			u, link, err := a.Operator.CreateOperator(ctx, roster.System(), *addr, *name)
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,7 @@ var adminCommands = []struct {
 			if err != nil {
 				return err
 			}
-			o, err := a.SetStoreCredits(ctx, roster.System(), *org, *credits)
+			o, err := a.Operator.SetStoreCredits(ctx, roster.System(), *org, *credits)
 			if err != nil {
 				return err
 			}
@@ -65,11 +65,11 @@ var adminCommands = []struct {
 		}},
 	{"deactivate-user", "admin deactivate-user --user USER_ID_OR_EMAIL\n\nStops a user from signing in; their sessions end at once.",
 		func(m *Main, ctx context.Context, open opener, args []string) error {
-			return m.setUserStatus(ctx, open, args, "deactivate-user", (*app.App).DeactivateUser, "deactivated")
+			return m.setUserStatus(ctx, open, args, "deactivate-user", (*app.Operator).DeactivateUser, "deactivated")
 		}},
 	{"reactivate-user", "admin reactivate-user --user USER_ID_OR_EMAIL\n\nLets a deactivated user sign in again.",
 		func(m *Main, ctx context.Context, open opener, args []string) error {
-			return m.setUserStatus(ctx, open, args, "reactivate-user", (*app.App).ReactivateUser, "active again")
+			return m.setUserStatus(ctx, open, args, "reactivate-user", (*app.Operator).ReactivateUser, "active again")
 		}},
 	{"token", "admin token create --name NAME\n\nCreates a service token for the host application's calls to the check API. It is shown once.",
 		func(m *Main, ctx context.Context, open opener, args []string) error {
@@ -93,7 +93,7 @@ var adminCommands = []struct {
 			if err != nil {
 				return err
 			}
-			t, err := a.CreateServiceToken(ctx, roster.System(), *name)
+			t, err := a.Operator.CreateServiceToken(ctx, roster.System(), *name)
 			if err != nil {
 				return err
 			}
@@ -106,7 +106,7 @@ var adminCommands = []struct {
 // a mistyped command creates no database file.
 type opener func() (*app.App, error)
 
-func (m *Main) setUserStatus(ctx context.Context, open opener, args []string, name string, do func(*app.App, context.Context, roster.Actor, string) (roster.User, error), what string) error {
+func (m *Main) setUserStatus(ctx context.Context, open opener, args []string, name string, do func(*app.Operator, context.Context, roster.Actor, string) (roster.User, error), what string) error {
 	fs := m.flags("admin "+name, "admin "+name+" --user USER_ID_OR_EMAIL")
 	user := fs.String("user", "", "user ID or email address (required)")
 	if err := fs.Parse(args); err != nil {
@@ -120,7 +120,7 @@ func (m *Main) setUserStatus(ctx context.Context, open opener, args []string, na
 	if err != nil {
 		return err
 	}
-	u, err := do(a, ctx, roster.System(), *user)
+	u, err := do(a.Operator, ctx, roster.System(), *user)
 	if err != nil {
 		return err
 	}

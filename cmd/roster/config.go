@@ -198,6 +198,14 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"require-two-factor", "ROSTER_REQUIRE_TWO_FACTOR", "false", "require a second factor (an authenticator app or a passkey) of every member of every organization, as an organization's policy may; API keys keep working", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("must be true or false")
+		}
+		c.App.RequireTwoFactor = b
+		return nil
+	}},
 	{"dns-resolver", "ROSTER_DNS_RESOLVER", "", "host:port of the DNS server that domain verification asks for TXT records (none: the system resolver)", func(c *Config, v string) error {
 		if v != "" {
 			if _, _, err := net.SplitHostPort(v); err != nil {

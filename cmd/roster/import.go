@@ -72,7 +72,7 @@ func (m *Main) importMembers(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeDB()
-	actor, err := a.CommandLineActor(ctx, *as)
+	actor, err := a.Members.CommandLineActor(ctx, *as)
 	if err != nil {
 		return fmt.Errorf("--as %s: %w", *as, err)
 	}
@@ -94,7 +94,7 @@ func (m *Main) importMembers(ctx context.Context, args []string) error {
 	opts := app.ImportOptions{Create: *create, DryRun: *dryRun}
 	for start := 0; start < len(rows); start += roster.MaxImportRows {
 		batch := rows[start:min(start+roster.MaxImportRows, len(rows))]
-		results, err := a.ImportMembers(ctx, actor, *orgID, batch, opts)
+		results, err := a.Members.Import(ctx, actor, *orgID, batch, opts)
 		if err != nil {
 			report.Flush()
 			prog.done()

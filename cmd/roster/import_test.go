@@ -41,12 +41,12 @@ func newImportEnv(t *testing.T, e sqlstore.Engine) *importEnv {
 	env := &testenv.Env{App: app.New(db, testenv.Config(), clock, testenv.Logger(t)), DB: db, Clock: clock, Engine: e}
 	ownerActor, owner := env.User(t, "Olivia")
 	org := env.Org(t, ownerActor, "Acme")
-	if _, err := env.App.SetStoreCredits(testenv.Ctx, roster.System(), org.ID, 10); err != nil {
+	if _, err := env.App.Operator.SetStoreCredits(testenv.Ctx, roster.System(), org.ID, 10); err != nil {
 		t.Fatal(err)
 	}
 	env.Store(t, ownerActor, org.ID, "Madrid")
 	env.Store(t, ownerActor, org.ID, "Paris")
-	if _, err := env.App.CreateRole(testenv.Ctx, ownerActor, org.ID, app.RoleInput{Name: "Chatter", Permissions: []roster.Permission{roster.PermStoreRead}}); err != nil {
+	if _, err := env.App.Roles.Create(testenv.Ctx, ownerActor, org.ID, app.RoleInput{Name: "Chatter", Permissions: []roster.Permission{roster.PermStoreRead}}); err != nil {
 		t.Fatal(err)
 	}
 	return &importEnv{t: t, env: env, url: url, owner: owner, org: org, dir: t.TempDir()}
@@ -136,11 +136,11 @@ func TestImportTenThousand(t *testing.T) {
 		if got := outcomes(rows); len(rows) != 305 || got[app.ImportWouldInvite] != 300 || got[app.ImportSkipped] != 2 || got[app.ImportFailed] != 3 {
 			t.Fatalf("dry run report: %d rows, %v", len(rows), got)
 		}
-		owner, err := ie.env.App.CommandLineActor(testenv.Ctx, ie.owner.Email)
+		owner, err := ie.env.App.Members.CommandLineActor(testenv.Ctx, ie.owner.Email)
 		if err != nil {
 			t.Fatal(err)
 		}
-		page, err := ie.env.App.Invitations(testenv.Ctx, owner, ie.org.ID, app.InvitationFilter{})
+		page, err := ie.env.App.Invitations.List(testenv.Ctx, owner, ie.org.ID, app.InvitationFilter{})
 		if err != nil || len(page.Items) != 0 {
 			t.Fatalf("the dry run wrote: %v %d", err, len(page.Items))
 		}
@@ -225,11 +225,11 @@ func TestImportCreate(t *testing.T) {
 				t.Fatalf("row %d: %v, want %s %s", i+1, rows[i], w.outcome, w.code)
 			}
 		}
-		owner, err := ie.env.App.CommandLineActor(testenv.Ctx, ie.owner.Email)
+		owner, err := ie.env.App.Members.CommandLineActor(testenv.Ctx, ie.owner.Email)
 		if err != nil {
 			t.Fatal(err)
 		}
-		members, err := ie.env.App.Members(testenv.Ctx, owner, ie.org.ID, app.MemberFilter{Query: "example.com"})
+		members, err := ie.env.App.Members.List(testenv.Ctx, owner, ie.org.ID, app.MemberFilter{Query: "example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func TestImportCreate(t *testing.T) {
 
 		// Someone who may not add members imports nothing; an unknown --as is refused.
 		_, member := ie.env.User(t, "Plain")
-		owner2, err := ie.env.App.CommandLineActor(testenv.Ctx, ie.owner.Email)
+		owner2, err := ie.env.App.Members.CommandLineActor(testenv.Ctx, ie.owner.Email)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -55,7 +55,7 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	}
 	defer closeDB()
 	if args[0] == "list" {
-		list, err := a.Clients(ctx, roster.System())
+		list, err := a.Clients.List(ctx, roster.System())
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	c, secret, err := a.CreateClient(ctx, roster.System(), app.ClientInput{Name: *name, Public: *public, RedirectURIs: redirects,
+	c, secret, err := a.Clients.Create(ctx, roster.System(), app.ClientInput{Name: *name, Public: *public, RedirectURIs: redirects,
 		PostLogoutRedirectURIs: logouts, Scopes: scopes, AccessTokenTTL: *accessTTL, RefreshTokenTTL: *refreshTTL, FirstParty: *firstParty, BackChannelLogoutURI: *bcl, SigningAlg: *alg,
 		OrgID: *org, Permissions: roster.Permissions(perms...), CORSOrigins: origins})
 	if err != nil {
@@ -85,9 +85,9 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	if secret != "" {
 		fmt.Fprintf(m.Stdout, "client_secret: %s\n(shown once: keep it in the application's secrets)\n", secret)
 	}
-	fmt.Fprintf(m.Stdout, "issuer:        %s\n", a.Issuer())
+	fmt.Fprintf(m.Stdout, "issuer:        %s\n", a.OIDC.Issuer())
 	if c.Machine() {
-		fmt.Fprintf(m.Stdout, "token:         POST %s/oidc/token grant_type=client_credentials (HTTP Basic with the id and secret)\n", a.Issuer())
+		fmt.Fprintf(m.Stdout, "token:         POST %s/oidc/token grant_type=client_credentials (HTTP Basic with the id and secret)\n", a.OIDC.Issuer())
 	}
 	return nil
 }
@@ -114,7 +114,7 @@ func (m *Main) keys(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeDB()
-	kid, err := a.RotateOIDCKeys(ctx, roster.System())
+	kid, err := a.SigningKeys.Rotate(ctx, roster.System())
 	if err != nil {
 		return err
 	}

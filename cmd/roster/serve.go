@@ -71,7 +71,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("ROSTER_PERMISSIONS_FILE: %w", err)
 		}
-		created, updated, err := a.PutPermissions(ctx, roster.System(), perms)
+		created, updated, err := a.Roles.PutPermissions(ctx, roster.System(), perms)
 		if err != nil {
 			return fmt.Errorf("ROSTER_PERMISSIONS_FILE %s: %w", cfg.PermissionsFile, err)
 		}
@@ -93,7 +93,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	handler := httpserver.Wrap(mux, httpserver.Options{Log: log, TrustedProxies: cfg.TrustedProxies, HTTPS: https, Ready: a.Ready,
 		Registry: prometheus.NewRegistry(), MetricsToken: cfg.MetricsToken, Pprof: cfg.Pprof})
 
-	if link, err := a.SetupLink(ctx); err != nil {
+	if link, err := a.Operator.SetupLink(ctx); err != nil {
 		return err
 	} else if link != "" {
 		log.Warn("no operator yet: open this one-time link within 24 hours to create the first operator, or run roster admin create-operator", "link", link)
@@ -163,7 +163,7 @@ func expire(ctx context.Context, a *app.App, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		if _, err := a.ExpireInvitations(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.Invitations.Expire(ctx); err != nil && ctx.Err() == nil {
 			log.Error("invitation expiry events", "err", err)
 		}
 		select {
@@ -180,7 +180,7 @@ func recheckDomains(ctx context.Context, a *app.App, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := a.RecheckDomains(ctx); err != nil && ctx.Err() == nil {
+		if n, err := a.Domains.Recheck(ctx); err != nil && ctx.Err() == nil {
 			log.Error("domain re-check", "err", err)
 		} else if n > 0 {
 			log.Info("domains lapsed: their TXT record was missing twice in a row", "count", n)
@@ -202,7 +202,7 @@ func prune(ctx context.Context, a *app.App, log *slog.Logger) {
 		if _, _, err := a.Prune(ctx); err != nil && ctx.Err() == nil {
 			log.Error("prune", "err", err)
 		}
-		if _, err := a.RotateOIDCKeysIfDue(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.SigningKeys.RotateIfDue(ctx); err != nil && ctx.Err() == nil {
 			log.Error("scheduled key rotation", "err", err)
 		}
 		select {
@@ -236,7 +236,7 @@ func (m *Main) migrate(ctx context.Context, args []string) error {
 func mailSender(cfg *Config, a *app.App, log *slog.Logger) (mail.Sender, error) {
 	if cfg.SMTPURL == "" {
 		box := mail.NewMailbox(mail.DefaultMailboxSize, log)
-		a.SetMailbox(box)
+		a.Outbox.SetMailbox(box)
 		log.Warn("no SMTP server configured (ROSTER_SMTP_URL): emails are kept in the development mailbox; operators read them at GET /v1/admin/mailbox and in the console")
 		return box, nil
 	}

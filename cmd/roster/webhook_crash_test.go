@@ -73,13 +73,13 @@ func TestKillDuringWebhookBacklog(t *testing.T) {
 
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
-		c, err := env.App.CreateWebhook(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: recv.URL + "/hooks",
+		c, err := env.App.Webhooks.Create(testenv.Ctx, owner, org.ID, app.WebhookInput{URL: recv.URL + "/hooks",
 			EventTypes: []string{"organization.updated"}, Enabled: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range backlog {
-			if _, err := env.App.UpdateOrganization(testenv.Ctx, owner, org.ID, app.OrganizationInput{Name: fmt.Sprintf("Acme %d", i)}); err != nil {
+			if _, err := env.App.Organizations.Update(testenv.Ctx, owner, org.ID, app.OrganizationInput{Name: fmt.Sprintf("Acme %d", i)}); err != nil {
 				t.Fatal(err)
 			}
 		}

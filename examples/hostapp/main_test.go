@@ -48,7 +48,7 @@ func startWorld(t *testing.T, e sqlstore.Engine) *world {
 
 	hostSrv := httptest.NewUnstartedServer(nil)
 	w.base = "http://" + hostSrv.Listener.Addr().String()
-	cl, secret, err := env.App.CreateClient(testenv.Ctx, roster.System(), app.ClientInput{Name: "Host app", FirstParty: true,
+	cl, secret, err := env.App.Clients.Create(testenv.Ctx, roster.System(), app.ClientInput{Name: "Host app", FirstParty: true,
 		RedirectURIs: []string{w.base + "/callback"}, PostLogoutRedirectURIs: []string{w.base + "/"}, CORSOrigins: []string{w.base}})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestHostAppSignsInSwitchesChecksAndSignsOut(t *testing.T) {
 		if at != base+"/" || !strings.Contains(body, `id="signin"`) {
 			t.Fatalf("after signing out, at %s: %s", at, body)
 		}
-		if _, err := w.env.App.Authenticate(testenv.Ctx, jarSession(t, w.jar, issuer), "192.0.2.1", "test"); err == nil {
+		if _, err := w.env.App.Auth.Authenticate(testenv.Ctx, jarSession(t, w.jar, issuer), "192.0.2.1", "test"); err == nil {
 			t.Error("the Roster session in this browser outlived the sign-out")
 		}
 	})

@@ -62,7 +62,7 @@ var Ctx = context.Background()
 func (env *Env) User(t testing.TB, name string) (roster.Actor, roster.User) {
 	t.Helper()
 	addr := name + "." + Unique() + "@example.com"
-	if err := env.App.Signup(Ctx, roster.Anonymous("192.0.2.1", "test"), app.SignupInput{Email: addr, Name: name, Password: Password}); err != nil {
+	if err := env.App.Auth.Signup(Ctx, roster.Anonymous("192.0.2.1", "test"), app.SignupInput{Email: addr, Name: name, Password: Password}); err != nil {
 		t.Fatalf("sign up %s: %v", addr, err)
 	}
 	return env.Login(t, addr)
@@ -71,11 +71,11 @@ func (env *Env) User(t testing.TB, name string) (roster.Actor, roster.User) {
 // Login signs a user in and returns the actor of their new session.
 func (env *Env) Login(t testing.TB, addr string) (roster.Actor, roster.User) {
 	t.Helper()
-	res, err := env.App.Login(Ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: addr, Password: Password})
+	res, err := env.App.Auth.Login(Ctx, roster.Anonymous("192.0.2.1", "test"), app.LoginInput{Email: addr, Password: Password})
 	if err != nil {
 		t.Fatalf("log in %s: %v", addr, err)
 	}
-	actor, err := env.App.Authenticate(Ctx, res.Token, "192.0.2.1", "test")
+	actor, err := env.App.Auth.Authenticate(Ctx, res.Token, "192.0.2.1", "test")
 	if err != nil {
 		t.Fatalf("authenticate %s: %v", addr, err)
 	}
@@ -85,7 +85,7 @@ func (env *Env) Login(t testing.TB, addr string) (roster.Actor, roster.User) {
 // Org creates an organization owned by owner.
 func (env *Env) Org(t testing.TB, owner roster.Actor, name string) roster.Organization {
 	t.Helper()
-	org, err := env.App.CreateOrganization(Ctx, owner, app.OrganizationInput{Name: name})
+	org, err := env.App.Organizations.Create(Ctx, owner, app.OrganizationInput{Name: name})
 	if err != nil {
 		t.Fatalf("create organization %s: %v", name, err)
 	}
@@ -95,7 +95,7 @@ func (env *Env) Org(t testing.TB, owner roster.Actor, name string) roster.Organi
 // Store creates a store in an organization.
 func (env *Env) Store(t testing.TB, owner roster.Actor, orgID, name string) roster.Store {
 	t.Helper()
-	st, err := env.App.CreateStore(Ctx, owner, orgID, app.StoreInput{Name: name})
+	st, err := env.App.Stores.Create(Ctx, owner, orgID, app.StoreInput{Name: name})
 	if err != nil {
 		t.Fatalf("create store %s: %v", name, err)
 	}
@@ -105,7 +105,7 @@ func (env *Env) Store(t testing.TB, owner roster.Actor, orgID, name string) rost
 // Join adds an existing user to an organization with a role and store grants.
 func (env *Env) Join(t testing.TB, by roster.Actor, orgID string, user roster.User, role roster.OrgRole, grants ...app.StoreGrantInput) {
 	t.Helper()
-	if err := env.App.AddMember(Ctx, by, orgID, user.ID, role, grants); err != nil {
+	if err := env.App.Members.Add(Ctx, by, orgID, user.ID, role, grants); err != nil {
 		t.Fatalf("add %s to %s as %s: %v", user.Email, orgID, role, err)
 	}
 }

@@ -7,9 +7,13 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
+// This file derives what an actor holds in an organization from the database (access,
+// userAccess) and the scope a use case works in (orgScope, storeScope, orgWrite). The rules
+// that decide with it are the root's access.go; none is restated here.
+
 // catalog returns the permission catalog: Roster's own plus the host application's, read
 // afresh so that a permission registered by another Roster process counts at once.
-func (a *App) catalog(ctx context.Context, c *sqlstore.Conn) (*roster.Catalog, error) {
+func (a *core) catalog(ctx context.Context, c *sqlstore.Conn) (*roster.Catalog, error) {
 	host, err := c.HostPermissions(ctx)
 	if err != nil {
 		return nil, err
@@ -28,7 +32,7 @@ type roleResolver struct {
 	sets   map[string]roster.PermSet // each role's permissions, one set its grants share
 }
 
-func (a *App) resolver(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, orgID string) *roleResolver {
+func (a *core) resolver(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, orgID string) *roleResolver {
 	return &roleResolver{ctx: ctx, c: c, cat: cat, orgID: orgID}
 }
 
@@ -86,7 +90,7 @@ func (r *roleResolver) grant(storeID, roleID string) (roster.StoreGrant, error) 
 }
 
 // userAccess computes what a user holds in an organization, from the database as it is now.
-func (a *App) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, orgID, userID string) (roster.Access, error) {
+func (a *core) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Catalog, orgID, userID string) (roster.Access, error) {
 	m, err := c.Membership(ctx, orgID, userID)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return roster.NewAccess(orgID, userID, "", "", nil, cat), nil
@@ -115,7 +119,7 @@ func (a *App) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Cata
 
 // access computes what an actor holds in an organization. Only users hold anything in an
 // organization; an API key holds its owner's access narrowed to the key (apikeys.go).
-func (a *App) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string) (roster.Access, *roster.Catalog, error) {
+func (a *core) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string) (roster.Access, *roster.Catalog, error) {
 	cat, err := a.catalog(ctx, c)
 	if err != nil {
 		return roster.Access{}, nil, err
@@ -152,13 +156,16 @@ type scope struct {
 
 // orgScope loads an organization and the actor's access to it. To anyone who is not a
 // member it does not exist; a suspended member is told so.
-func (a *App) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+func (a *core) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return scope{}, roster.NotFound("organization")
 	}
 	shareable := !lock && c.Pooled()
 	if sc, ok := sharedScope(ctx, actor, orgID); ok && shareable {
-		return sc, memberOnly(sc.acc)
+		if err := memberOnly(sc.acc); err != nil {
+			return sc, err
+		}
+		return sc, a.twoFactorGate(ctx, c, actor, sc.org)
 	}
 	var org roster.Organization
 	var err error
@@ -180,7 +187,31 @@ func (a *App) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor
 	if err := memberOnly(acc); err != nil {
 		return scope{}, err
 	}
+	if err := a.twoFactorGate(ctx, c, actor, org); err != nil {
+		return scope{}, err
+	}
 	return scope{org: org, acc: acc, cat: cat}, nil
+}
+
+// twoFactorGate refuses an organization that requires a second factor (its policy, or the
+// instance's: Config.RequireTwoFactor) to a member who has none, when they come with a
+// session or a Roster access token: they are to set one up first (ETwoFactorRequired; the
+// console sends them to their account). Their other organizations stay open, and API keys,
+// which a person made for a program, keep working.
+func (a *core) twoFactorGate(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, org roster.Organization) error {
+	if !org.Policy.RequireTwoFactor && !a.cfg.RequireTwoFactor {
+		return nil
+	}
+	if actor.Kind != roster.ActorUser || (actor.SessionID == "" && actor.OIDCTokenID == "") {
+		return nil
+	}
+	has, err := a.hasSecondFactor(ctx, c, actor.UserID)
+	if err != nil || has {
+		return err
+	}
+	return (&roster.Error{Code: roster.ETwoFactorRequired,
+		Message: org.Name + " requires two-factor authentication: set up an authenticator app or a passkey in your account to open it"}).
+		With("organization_id", org.ID)
 }
 
 // memberOnly refuses an organization to whoever is not an active member: to a non-member it
@@ -205,7 +236,7 @@ func (s scope) require(perm roster.Permission) error {
 
 // storeScope loads a store, its organization and the actor's access. To anyone who reaches
 // neither the store nor its organization's settings, the store does not exist.
-func (a *App) storeScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, storeID string, lock bool) (scope, roster.Store, error) {
+func (a *core) storeScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, storeID string, lock bool) (scope, roster.Store, error) {
 	if !roster.ValidID(roster.PrefixStore, storeID) {
 		return scope{}, roster.Store{}, roster.NotFound("store")
 	}
@@ -236,14 +267,14 @@ func (s scope) requireStore(storeID string, perm roster.Permission) error {
 
 // orgWrite runs fn in a write transaction on an organization the actor may change with
 // perm; the organization row is locked first.
-func (a *App) orgWrite(ctx context.Context, actor roster.Actor, orgID string, perm roster.Permission, fn func(t *txn, s scope) error) error {
+func (a *core) orgWrite(ctx context.Context, actor roster.Actor, orgID string, perm roster.Permission, fn func(t *txn, s scope) error) error {
 	_, err := orgWriteValue(ctx, a, actor, orgID, perm, func(t *txn, s scope) (struct{}, error) { return struct{}{}, fn(t, s) })
 	return err
 }
 
 // orgWriteValue is orgWrite for a use case with a result: the result of the attempt that
 // committed (writeValue), never one of a rolled-back attempt.
-func orgWriteValue[T any](ctx context.Context, a *App, actor roster.Actor, orgID string, perm roster.Permission, fn func(t *txn, s scope) (T, error)) (T, error) {
+func orgWriteValue[T any](ctx context.Context, a *core, actor roster.Actor, orgID string, perm roster.Permission, fn func(t *txn, s scope) (T, error)) (T, error) {
 	return writeValue(ctx, a, actor, func(t *txn) (T, error) {
 		s, err := a.orgScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err == nil {
