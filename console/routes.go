@@ -30,7 +30,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /login/sso", public, s.loginSSO) // sso.go
 	s.handle(mux, "GET "+app.SSOCallbackPath, public, s.ssoCallback)
 	mux.HandleFunc("GET "+app.SSOSAMLPath+"{conn}", s.ssoMetadata)
-	mux.HandleFunc("POST "+app.SSOSAMLPath+"{conn}/acs", s.ssoACS) // posted from the identity provider's origin
+	mux.HandleFunc("POST "+app.SSOSAMLPath+"{conn}/acs", s.ssoACS)                     // posted from the identity provider's origin
 	s.handle(mux, "POST /login/mfa/passkey/options", public, s.loginMFAPasskeyOptions) // passkeys.go
 	s.handle(mux, "POST /login/passkey/options", public, s.loginPasskeyOptions)
 	s.handle(mux, "POST /login/passkey", public, s.loginPasskey)
