@@ -86,7 +86,11 @@ func (s *Server) accountTwoFactorRemove(w http.ResponseWriter, r *http.Request, 
 	if err := s.app.MFA.Disable(r.Context(), rq.id.actor, ownerProof(r)); err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
-	redirect(w, r, "/account", "two_factor_removed")
+	flash := "two_factor_removed"
+	if keys, err := s.app.Passkeys.List(r.Context(), rq.id.actor); err == nil && len(keys) > 0 {
+		flash = "two_factor_app_removed" // the passkeys remain a second factor
+	}
+	redirect(w, r, "/account", flash)
 	return nil
 }
 
