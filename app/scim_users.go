@@ -326,9 +326,7 @@ func (a *SCIM) UpdateUser(ctx context.Context, actor roster.Actor, userID, ifMat
 		if err != nil {
 			return SCIMUserRecord{}, err
 		}
-		if in.Email == "" {
-			in.Email = cur.User.Email
-		}
+		in.Email = cur.User.Email // the account's address never changes through SCIM
 		if in, err = in.validate(); err != nil {
 			return SCIMUserRecord{}, err
 		}

@@ -12,7 +12,7 @@ import (
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // serviceProviderConfig says what this service supports (RFC 7643 §5).
-func (s *server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
+func (s *server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemas":          []string{URNSPConfig},
 		"documentationUri": s.base[:len(s.base)-len(Prefix)] + "/docs",
@@ -28,6 +28,7 @@ func (s *server) serviceProviderConfig(w http.ResponseWriter, r *http.Request) {
 		}},
 		"meta": meta{ResourceType: "ServiceProviderConfig", Location: s.base + "/ServiceProviderConfig"},
 	})
+	return nil
 }
 
 func (s *server) resourceTypeList() []map[string]any {
@@ -46,19 +47,20 @@ func (s *server) resourceTypeList() []map[string]any {
 	}
 }
 
-func (s *server) resourceTypes(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) resourceTypes(w http.ResponseWriter, r *http.Request, id string) error {
 	all := s.resourceTypeList()
 	if id == "" {
 		writeJSON(w, http.StatusOK, list(all, page{start: 1, count: len(all)}))
-		return
+		return nil
 	}
 	for _, t := range all {
 		if t["id"] == id {
 			writeJSON(w, http.StatusOK, t)
-			return
+			return nil
 		}
 	}
 	s.fail(w, r, roster.NotFound("resource type"))
+	return nil
 }
 
 // schemaList is RFC 7643's schemas of the resources served, as elimity-com/scim defines them.
@@ -73,17 +75,18 @@ func (s *server) schemaList() []map[string]any {
 	return out
 }
 
-func (s *server) schemas(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) schemas(w http.ResponseWriter, r *http.Request, id string) error {
 	all := s.schemaList()
 	if id == "" {
 		writeJSON(w, http.StatusOK, list(all, page{start: 1, count: len(all)}))
-		return
+		return nil
 	}
 	for _, sc := range all {
 		if sc["id"] == id {
 			writeJSON(w, http.StatusOK, sc)
-			return
+			return nil
 		}
 	}
 	s.fail(w, r, roster.NotFound("schema"))
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 )
 
@@ -69,22 +68,19 @@ func memberIDs(v any) ([]string, error) {
 	return ids, nil
 }
 
-func (s *server) listGroups(w http.ResponseWriter, r *http.Request) {
+func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query().Get
 	f, err := parseFilter(q("filter"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	p, err := pageOf(q)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	recs, err := s.app.SCIM.Groups(r.Context(), actorOf(r.Context()))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	proj := projectionOf(q)
 	var found []map[string]any
@@ -94,88 +90,68 @@ func (s *server) listGroups(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, list(found, p))
+	return nil
 }
 
-func (s *server) getGroup(w http.ResponseWriter, r *http.Request, id string) {
-	rec, err := s.ownGroup(r, id)
+func (s *server) getGroup(w http.ResponseWriter, r *http.Request, id string) error {
+	rec, err := s.app.SCIM.Group(r.Context(), actorOf(r.Context()), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if notModified(w, r, rec.Version()) {
-		return
+		return nil
 	}
 	w.Header().Set("ETag", rec.Version())
 	writeJSON(w, http.StatusOK, projectionOf(r.URL.Query().Get).apply(s.groupResource(rec)))
+	return nil
 }
 
-func (s *server) ownGroup(r *http.Request, id string) (app.SCIMGroupRecord, error) {
-	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
-		return app.SCIMGroupRecord{}, roster.NotFound("group")
-	}
-	return s.app.SCIM.Group(r.Context(), actorOf(r.Context()), id)
-}
-
-func (s *server) createGroup(w http.ResponseWriter, r *http.Request) {
+func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := groupInput(body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.app.SCIM.CreateGroup(r.Context(), actorOf(r.Context()), in)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.writeGroup(w, http.StatusCreated, rec)
+	return nil
 }
 
-func (s *server) replaceGroup(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) replaceGroup(w http.ResponseWriter, r *http.Request, id string) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := groupInput(body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
-		s.fail(w, r, roster.NotFound("group"))
-		return
+		return err
 	}
 	rec, err := s.app.SCIM.UpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
 		return in, nil
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.writeGroup(w, http.StatusOK, rec)
+	return nil
 }
 
 // patchGroup applies a PATCH to a group as it is in the transaction: displayName,
 // externalId and members (add, remove by filter or by value, replace).
-func (s *server) patchGroup(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) patchGroup(w http.ResponseWriter, r *http.Request, id string) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	ops, err := readPatch(body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
-		s.fail(w, r, roster.NotFound("group"))
-		return
+		return err
 	}
 	rec, err := s.app.SCIM.UpdateGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(cur app.SCIMGroupRecord) (app.SCIMGroupInput, error) {
 		members := []any{}
@@ -192,20 +168,16 @@ func (s *server) patchGroup(w http.ResponseWriter, r *http.Request, id string) {
 		return groupInput(m)
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.writeGroup(w, http.StatusOK, rec)
+	return nil
 }
 
-func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request, id string) {
-	if !roster.ValidID(roster.PrefixSCIMGroup, id) {
-		s.fail(w, r, roster.NotFound("group"))
-		return
-	}
+func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request, id string) error {
 	if err := s.app.SCIM.DeleteGroup(r.Context(), actorOf(r.Context()), id, ifMatch(r)); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -98,41 +98,44 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 	method := r.Method
 	switch {
 	case kind == "ServiceProviderConfig" && id == "" && method == http.MethodGet:
-		s.serviceProviderConfig(w, r)
+		err = s.serviceProviderConfig(w, r)
 	case kind == "ResourceTypes" && method == http.MethodGet:
-		s.resourceTypes(w, r, id)
+		err = s.resourceTypes(w, r, id)
 	case kind == "Schemas" && method == http.MethodGet:
-		s.schemas(w, r, id)
+		err = s.schemas(w, r, id)
 	case kind == "Users" && id == "" && method == http.MethodGet:
-		s.listUsers(w, r)
+		err = s.listUsers(w, r)
 	case kind == "Users" && id == "" && method == http.MethodPost:
-		s.createUser(w, r)
+		err = s.createUser(w, r)
 	case kind == "Users" && id == ".search" && method == http.MethodPost:
-		s.searchUsers(w, r)
+		err = s.searchUsers(w, r)
 	case kind == "Users" && id != "" && method == http.MethodGet:
-		s.getUser(w, r, id)
+		err = s.getUser(w, r, id)
 	case kind == "Users" && id != "" && method == http.MethodPut:
-		s.replaceUser(w, r, id)
+		err = s.replaceUser(w, r, id)
 	case kind == "Users" && id != "" && method == http.MethodPatch:
-		s.patchUser(w, r, id)
+		err = s.patchUser(w, r, id)
 	case kind == "Users" && id != "" && method == http.MethodDelete:
-		s.deleteUser(w, r, id)
+		err = s.deleteUser(w, r, id)
 	case kind == "Groups" && id == "" && method == http.MethodGet:
-		s.listGroups(w, r)
+		err = s.listGroups(w, r)
 	case kind == "Groups" && id == "" && method == http.MethodPost:
-		s.createGroup(w, r)
+		err = s.createGroup(w, r)
 	case kind == "Groups" && id != "" && method == http.MethodGet:
-		s.getGroup(w, r, id)
+		err = s.getGroup(w, r, id)
 	case kind == "Groups" && id != "" && method == http.MethodPut:
-		s.replaceGroup(w, r, id)
+		err = s.replaceGroup(w, r, id)
 	case kind == "Groups" && id != "" && method == http.MethodPatch:
-		s.patchGroup(w, r, id)
+		err = s.patchGroup(w, r, id)
 	case kind == "Groups" && id != "" && method == http.MethodDelete:
-		s.deleteGroup(w, r, id)
+		err = s.deleteGroup(w, r, id)
 	case kind == "Users" || kind == "Groups" || kind == "ServiceProviderConfig" || kind == "ResourceTypes" || kind == "Schemas":
-		s.fail(w, r, &scimError{status: http.StatusMethodNotAllowed, detail: "method not allowed here"})
+		err = &scimError{status: http.StatusMethodNotAllowed, detail: "method not allowed here"}
 	default:
-		s.fail(w, r, roster.NotFound("endpoint"))
+		err = roster.NotFound("endpoint")
+	}
+	if err != nil {
+		s.fail(w, r, err)
 	}
 }
 

@@ -183,18 +183,17 @@ func (s *server) writeUser(w http.ResponseWriter, status int, r app.SCIMUserReco
 	writeJSON(w, status, s.userResource(r))
 }
 
-func (s *server) listUsers(w http.ResponseWriter, r *http.Request) {
-	s.queryUsers(w, r, r.URL.Query().Get)
+func (s *server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	return s.queryUsers(w, r, r.URL.Query().Get)
 }
 
 // searchUsers is POST /Users/.search (RFC 7644 §3.4.3): the query in the body.
-func (s *server) searchUsers(w http.ResponseWriter, r *http.Request) {
+func (s *server) searchUsers(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.queryUsers(w, r, searchParams(body))
+	return s.queryUsers(w, r, searchParams(body))
 }
 
 // searchParams reads a SearchRequest's parameters as a query string's.
@@ -218,21 +217,18 @@ func searchParams(body map[string]any) func(string) string {
 	}
 }
 
-func (s *server) queryUsers(w http.ResponseWriter, r *http.Request, q func(string) string) {
+func (s *server) queryUsers(w http.ResponseWriter, r *http.Request, q func(string) string) error {
 	f, err := parseFilter(q("filter"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	p, err := pageOf(q)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	recs, err := s.app.SCIM.Users(r.Context(), actorOf(r.Context()), userNameOf(f))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	proj := projectionOf(q)
 	var found []map[string]any
@@ -242,74 +238,68 @@ func (s *server) queryUsers(w http.ResponseWriter, r *http.Request, q func(strin
 		}
 	}
 	writeJSON(w, http.StatusOK, list(found, p))
+	return nil
 }
 
-func (s *server) getUser(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) getUser(w http.ResponseWriter, r *http.Request, id string) error {
 	rec, err := s.app.SCIM.User(r.Context(), actorOf(r.Context()), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if notModified(w, r, rec.Version()) {
-		return
+		return nil
 	}
 	w.Header().Set("ETag", rec.Version())
 	writeJSON(w, http.StatusOK, projectionOf(r.URL.Query().Get).apply(s.userResource(rec)))
+	return nil
 }
 
-func (s *server) createUser(w http.ResponseWriter, r *http.Request) {
+func (s *server) createUser(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := userInput(body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.app.SCIM.CreateUser(r.Context(), actorOf(r.Context()), in)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.writeUser(w, http.StatusCreated, rec)
+	return nil
 }
 
 // replaceUser is PUT: the body is the whole user.
-func (s *server) replaceUser(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) replaceUser(w http.ResponseWriter, r *http.Request, id string) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	in, err := userInput(body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	in.Email = "" // the account's address never changes through SCIM
 	rec, err := s.app.SCIM.UpdateUser(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(app.SCIMUserRecord) (app.SCIMUserInput, error) {
 		return in, nil
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.writeUser(w, http.StatusOK, rec)
+	return nil
 }
 
 // patchUser applies a PATCH to the user as it is in the transaction.
-func (s *server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) patchUser(w http.ResponseWriter, r *http.Request, id string) error {
 	body, err := readBody(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	ops, err := readPatch(body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	rec, err := s.app.SCIM.UpdateUser(r.Context(), actorOf(r.Context()), id, ifMatch(r), func(cur app.SCIMUserRecord) (app.SCIMUserInput, error) {
 		res := s.userResource(cur)
@@ -330,21 +320,19 @@ func (s *server) patchUser(w http.ResponseWriter, r *http.Request, id string) {
 		if err := applyPatch(m, ops); err != nil {
 			return app.SCIMUserInput{}, err
 		}
-		in, err := userInput(m)
-		in.Email = ""
-		return in, err
+		return userInput(m)
 	})
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	s.writeUser(w, http.StatusOK, rec)
+	return nil
 }
 
-func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
+func (s *server) deleteUser(w http.ResponseWriter, r *http.Request, id string) error {
 	if err := s.app.SCIM.DeleteUser(r.Context(), actorOf(r.Context()), id, ifMatch(r)); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
