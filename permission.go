@@ -19,6 +19,15 @@ func Permissions(keys ...string) []Permission {
 	return out
 }
 
+// PermissionKeys is the reverse of Permissions: the keys of permissions, as strings.
+func PermissionKeys(ps []Permission) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
+
 // Scope says where a permission applies.
 type Scope string
 

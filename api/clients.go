@@ -42,7 +42,7 @@ func clientJSON(c roster.OIDCClient, secret string) Client {
 	return Client{ID: c.ID, Name: c.Name, Type: typ, Secret: secret, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		Scopes: c.Scopes, AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
 		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, GrantTypes: grants,
-		OrgID: c.OrgID, Permissions: mapSlice(c.Permissions, func(p roster.Permission) string { return string(p) }), CORSOrigins: c.CORSOrigins,
+		OrgID: c.OrgID, Permissions: roster.PermissionKeys(c.Permissions), CORSOrigins: c.CORSOrigins,
 		CreatedAt: c.CreatedAt}
 }
 

@@ -19,23 +19,7 @@ type Role struct {
 }
 
 func roleJSON(r app.RoleView) Role {
-	return Role{ID: r.ID, Name: r.Name, Description: r.Description, Builtin: r.Builtin, Permissions: permStrings(r.Permissions), Holders: r.Holders}
-}
-
-func permStrings(ps []roster.Permission) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = string(p)
-	}
-	return out
-}
-
-func permKeys(ps []string) []roster.Permission {
-	out := make([]roster.Permission, len(ps))
-	for i, p := range ps {
-		out[i] = roster.Permission(p)
-	}
-	return out
+	return Role{ID: r.ID, Name: r.Name, Description: r.Description, Builtin: r.Builtin, Permissions: roster.PermissionKeys(r.Permissions), Holders: r.Holders}
 }
 
 // RolePath names a store role of an organization in a path.
@@ -114,7 +98,7 @@ func (s *Server) registerRoles() {
 
 	register(s.api, op("create-role", http.MethodPost, "/v1/organizations/{org}/roles", "Define a custom store role", "Roles"),
 		func(ctx context.Context, in *createRoleInput) (*roleOutput, error) {
-			r, err := s.app.Roles.Create(ctx, actor(ctx), in.Org, app.RoleInput{Name: in.Body.Name, Description: in.Body.Description, Permissions: permKeys(in.Body.Permissions)})
+			r, err := s.app.Roles.Create(ctx, actor(ctx), in.Org, app.RoleInput{Name: in.Body.Name, Description: in.Body.Description, Permissions: roster.Permissions(in.Body.Permissions...)})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -126,7 +110,7 @@ func (s *Server) registerRoles() {
 		func(ctx context.Context, in *updateRoleInput) (*roleOutput, error) {
 			u := app.RoleUpdate{Name: in.Body.Name, Description: in.Body.Description}
 			if in.Body.Permissions != nil {
-				p := permKeys(*in.Body.Permissions)
+				p := roster.Permissions(*in.Body.Permissions...)
 				u.Permissions = &p
 			}
 			r, err := s.app.Roles.Update(ctx, actor(ctx), in.Org, in.Role, u)

@@ -76,19 +76,11 @@ func clientForm(c roster.OIDCClient) url.Values {
 		"post_logout_redirect_uris": {strings.Join(c.PostLogoutRedirectURIs, "\n")}, "backchannel_logout_uri": {c.BackChannelLogoutURI},
 		"cors_origins": {strings.Join(c.CORSOrigins, "\n")}, "signing_alg": {c.SigningAlg}, "scopes": c.Scopes,
 		"access_token_ttl": {strconv.Itoa(int(c.AccessTokenTTL / time.Second))}, "refresh_token_ttl": {strconv.Itoa(int(c.RefreshTokenTTL / time.Second))},
-		"organization_id": {c.OrgID}, "permissions": mapStrings(c.Permissions)}
+		"organization_id": {c.OrgID}, "permissions": roster.PermissionKeys(c.Permissions)}
 	if c.FirstParty {
 		f.Set("first_party", "1")
 	}
 	return f
-}
-
-func mapStrings[T ~string](in []T) []string {
-	out := make([]string, len(in))
-	for i, v := range in {
-		out[i] = string(v)
-	}
-	return out
 }
 
 func (s *Server) operatorCreateClient(w http.ResponseWriter, r *http.Request, rq *request) error {

@@ -125,7 +125,7 @@ func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secre
 	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		cl.ID, cl.Name, nullString(secretHash), oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
 		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
-		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg, nullString(cl.OrgID), oidcJSON(permList(cl.Permissions)), oidcJSON(cl.CORSOrigins))
+		cl.CreatedBy, micros(cl.CreatedAt), cl.SigningAlg, nullString(cl.OrgID), oidcJSON(roster.PermissionKeys(cl.Permissions)), oidcJSON(cl.CORSOrigins))
 	return err
 }
 
@@ -136,7 +136,7 @@ func (c *Conn) UpdateOIDCClient(ctx context.Context, cl roster.OIDCClient) error
 		WHERE id = ?`,
 		cl.Name, oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
 		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
-		cl.SigningAlg, oidcJSON(permList(cl.Permissions)), oidcJSON(cl.CORSOrigins), cl.ID), "client")
+		cl.SigningAlg, oidcJSON(roster.PermissionKeys(cl.Permissions)), oidcJSON(cl.CORSOrigins), cl.ID), "client")
 }
 
 // SetOIDCClientSecret replaces a confidential client's secret hash.
@@ -191,15 +191,6 @@ func (c *Conn) DeleteOIDCClient(ctx context.Context, id string) error {
 	return notFound(c.execOne(ctx, `DELETE FROM oidc_clients WHERE id = ?`, id), "client")
 }
 
-// permList is a client's permissions as stored: a JSON array, never null.
-func permList(perms []roster.Permission) []string {
-	out := make([]string, len(perms))
-	for i, p := range perms {
-		out[i] = string(p)
-	}
-	return out
-}
-
 func permsOf(s string) []roster.Permission {
 	var out []roster.Permission
 	for _, p := range fromJSONList(s) {
@@ -222,7 +213,7 @@ type OIDCClientToken struct {
 // CreateOIDCClientToken stores a machine client's access token.
 func (c *Conn) CreateOIDCClientToken(ctx context.Context, t OIDCClientToken) error {
 	_, err := c.exec(ctx, `INSERT INTO oidc_client_tokens (id, client_id, permissions, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		t.ID, t.ClientID, oidcJSON(permList(t.Permissions)), micros(t.CreatedAt), micros(t.ExpiresAt))
+		t.ID, t.ClientID, oidcJSON(roster.PermissionKeys(t.Permissions)), micros(t.CreatedAt), micros(t.ExpiresAt))
 	return err
 }
 
