@@ -71,17 +71,19 @@ func TestOrganizationRequiresTwoFactor(t *testing.T) {
 // TestInstanceRequiresTwoFactor: the operator's switch (ROSTER_REQUIRE_TWO_FACTOR) closes
 // every organization to sessions without a second factor.
 func TestInstanceRequiresTwoFactor(t *testing.T) {
-	env := testenv.NewEnv(t, sqlstore.SQLite, func(c *app.Config) {
-		c.EncryptionKey = []byte("0123456789abcdef0123456789abcdef")
-		c.RequireTwoFactor = true
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e, func(c *app.Config) {
+			c.EncryptionKey = []byte("0123456789abcdef0123456789abcdef")
+			c.RequireTwoFactor = true
+		})
+		owner, _ := env.User(t, "Olga")
+		org := env.Org(t, owner, "Acme")
+		if _, err := env.App.Stores.List(ctx, owner, org.ID, ""); testenv.Code(err) != roster.ETwoFactorRequired {
+			t.Fatalf("instance-wide, no factor: %v", err)
+		}
+		enrollTOTP(t, env, owner)
+		if _, err := env.App.Stores.List(ctx, owner, org.ID, ""); err != nil {
+			t.Fatalf("instance-wide, with a factor: %v", err)
+		}
 	})
-	owner, _ := env.User(t, "Olga")
-	org := env.Org(t, owner, "Acme")
-	if _, err := env.App.Stores.List(ctx, owner, org.ID, ""); testenv.Code(err) != roster.ETwoFactorRequired {
-		t.Fatalf("instance-wide, no factor: %v", err)
-	}
-	enrollTOTP(t, env, owner)
-	if _, err := env.App.Stores.List(ctx, owner, org.ID, ""); err != nil {
-		t.Fatalf("instance-wide, with a factor: %v", err)
-	}
 }
