@@ -46,6 +46,7 @@ const (
 	ENotMember              = "not_member"
 	EMembershipSuspended    = "membership_suspended"
 	ETwoFactorRequired      = "two_factor_required" // the organization requires a second factor the user has not set up
+	ETwoFactorFirst         = "two_factor_first"    // requiring a second factor of others needs one of one's own
 	EStoreArchived          = "store_archived"
 	EStoreNotArchived       = "store_not_archived"
 	EStoreActive            = "store_active"
@@ -119,6 +120,7 @@ var statuses = map[string]int{
 	ESSOEmailNotVerified:    http.StatusForbidden,
 	EMembershipSuspended:    http.StatusForbidden,
 	ETwoFactorRequired:      http.StatusForbidden,
+	ETwoFactorFirst:         http.StatusUnprocessableEntity,
 	EStoreArchived:          http.StatusConflict,
 	EStoreNotArchived:       http.StatusConflict,
 	EStoreActive:            http.StatusConflict,

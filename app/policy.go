@@ -41,7 +41,8 @@ func (a *Organizations) SetPolicy(ctx context.Context, actor roster.Actor, orgID
 				return err
 			}
 			if !has {
-				return roster.Invalidf("require_two_factor", "set up two-factor authentication for yourself first (an authenticator app or a passkey): otherwise this would close the organization to you")
+				return &roster.Error{Code: roster.ETwoFactorFirst, Field: "require_two_factor",
+					Message: "set up two-factor authentication for yourself first (an authenticator app or a passkey): otherwise this would close the organization to you"}
 			}
 		}
 		if err := t.SetPolicy(t.ctx, orgID, p, t.now); err != nil {

@@ -29,7 +29,7 @@ func TestOrganizationRequiresTwoFactor(t *testing.T) {
 		// The owner has no second factor: turning it on would lock them out.
 		pol := roster.DefaultPolicy()
 		pol.RequireTwoFactor = true
-		if _, err := env.App.Organizations.SetPolicy(ctx, owner, acme.ID, pol); testenv.Code(err) != roster.EInvalid {
+		if _, err := env.App.Organizations.SetPolicy(ctx, owner, acme.ID, pol); testenv.Code(err) != roster.ETwoFactorFirst {
 			t.Fatalf("turned on without a factor of one's own: %v", err)
 		}
 		enrollTOTP(t, env, owner)

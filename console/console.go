@@ -179,7 +179,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 	}
 	if code == roster.ETwoFactorRequired && r.Method == http.MethodGet && rq.id.actor.SessionID != "" {
 		// The organization requires a second factor: the account page sets one up.
-		redirect(w, r, "/account#two-factor", "two_factor_required")
+		http.Redirect(w, r, "/account?ok=two_factor_required#two-factor", http.StatusSeeOther)
 		return
 	}
 	status := roster.HTTPStatus(code)
