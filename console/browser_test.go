@@ -316,7 +316,10 @@ func (s *site) browser(t *testing.T, name, lang string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(chromium(t), chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	// Each step has a deadline of its own (a page settles in 45 s, a field appears in 15 s);
+	// this one only ends a tab that hangs. A flow's length depends on the machine's load: the
+	// race detector and the packages go test runs beside this one stretch it several times.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 15*time.Minute)
 	t.Cleanup(cancelTimeout)
 	b := &tab{t: t, ctx: ctx, site: s, lang: lang, name: name}
 	b.must(chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -346,9 +349,9 @@ func (b *tab) settle(cond string) {
 	if cond != "" {
 		expr += " && !!(" + cond + ")"
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(20*time.Millisecond)))
 		cancel()
 		if err == nil {
@@ -364,7 +367,9 @@ func (b *tab) settle(cond string) {
 // open loads a page and checks it.
 func (b *tab) open(path string) {
 	b.t.Helper()
-	b.must(chromedp.Do(b.ctx, chromedp.Navigate(b.site.url+path)))
+	ctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	b.must(chromedp.Do(ctx, chromedp.Navigate(b.site.url+path)))
 	b.settle("")
 	b.check()
 }
@@ -610,29 +615,63 @@ var catalogs = func() map[string]map[string]string {
 	return out
 }()
 
-// englishPatterns returns, for a language, a pattern per English text that differs from
-// that language's translation: a page in that language must show none of them.
-var englishPatterns = sync.OnceValue(func() map[string][]*regexp.Regexp {
-	out := map[string][]*regexp.Regexp{}
+// englishTexts are, for a language, the English texts of the catalog that differ from that
+// language's translation: a page in that language must show none of them. Texts without a
+// placeholder are looked up whole; those with one are patterns, tried only on a text that
+// holds their longest fixed part (a page has hundreds of texts, the catalog a thousand).
+type englishTexts struct {
+	whole    map[string]bool
+	patterns []englishPattern
+}
+
+type englishPattern struct {
+	part string // the longest fixed part
+	re   *regexp.Regexp
+}
+
+func (e englishTexts) matches(s string) bool {
+	if e.whole[s] {
+		return true
+	}
+	for _, p := range e.patterns {
+		if strings.Contains(s, p.part) && p.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+var englishTextsOf = sync.OnceValue(func() map[string]englishTexts {
+	out := map[string]englishTexts{}
 	ph := regexp.MustCompile(`\{[a-z_]+\}`)
 	for _, loc := range []string{"fr", "es"} {
 		own := map[string]bool{}
 		for _, v := range catalogs[loc] {
 			own[v] = true
 		}
+		texts := englishTexts{whole: map[string]bool{}}
 		for k, en := range catalogs["en"] {
 			if catalogs[loc][k] == en || own[en] || len(en) < 4 {
 				continue
 			}
 			parts := ph.Split(en, -1)
-			if len(parts) > 1 && letters(strings.Join(parts, "")) < 8 {
+			if len(parts) == 1 {
+				texts.whole[en] = true
+				continue
+			}
+			if letters(strings.Join(parts, "")) < 8 {
 				continue // "{count} store" would match any name ending in "store"
 			}
+			longest := ""
 			for i := range parts {
+				if len(parts[i]) > len(longest) {
+					longest = parts[i]
+				}
 				parts[i] = regexp.QuoteMeta(parts[i])
 			}
-			out[loc] = append(out[loc], regexp.MustCompile(`^`+strings.Join(parts, `.+`)+`$`))
+			texts.patterns = append(texts.patterns, englishPattern{longest, regexp.MustCompile(`^` + strings.Join(parts, `.+`) + `$`)})
 		}
+		out[loc] = texts
 	}
 	return out
 })
@@ -657,14 +696,11 @@ func (b *tab) checkLanguage() {
 	})()`
 	texts, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](js))
 	b.must(err)
-	pats := englishPatterns()[b.lang]
+	english := englishTextsOf()[b.lang]
 	var bad []string
 	for _, s := range texts {
-		for _, p := range pats {
-			if p.MatchString(s) {
-				bad = append(bad, s)
-				break
-			}
+		if english.matches(s) {
+			bad = append(bad, s)
 		}
 	}
 	if len(bad) > 0 {

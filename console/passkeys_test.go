@@ -111,7 +111,7 @@ func (b *tab) passkeyButton(form string) {
 // ends what it can do.
 func TestPasskeysInChromium(t *testing.T) {
 	chromium(t)
-	inLanguages(t, localhostSite, func(t *testing.T, s *site, lang string) {
+	inLanguages(t, localhostSite, []string{"en", otherLanguage(t.Name())}, func(t *testing.T, s *site, lang string) {
 		cat := catalogs[lang]
 		b := s.browser(t, "paula", lang)
 		auth := b.authenticator()

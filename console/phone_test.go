@@ -15,7 +15,7 @@ import (
 // screen. Tables scroll sideways inside their own box instead.
 func TestPagesFitPhones(t *testing.T) {
 	chromium(t)
-	languages(t, func(t *testing.T, s *site, lang string) {
+	everyLanguage(t, func(t *testing.T, s *site, lang string) {
 		email, paths := richOrg(t, s, lang)
 		b := s.browser(t, "pia", lang)
 		b.login(email)
