@@ -47,6 +47,7 @@ const (
 	EMembershipSuspended    = "membership_suspended"
 	ETwoFactorRequired      = "two_factor_required" // the organization requires a second factor the user has not set up
 	ETwoFactorFirst         = "two_factor_first"    // requiring a second factor of others needs one of one's own
+	EAccountNotManaged      = "account_not_managed" // the account is shared with other organizations and not at a domain this one verified
 	EStoreArchived          = "store_archived"
 	EStoreNotArchived       = "store_not_archived"
 	EStoreActive            = "store_active"
@@ -121,6 +122,7 @@ var statuses = map[string]int{
 	EMembershipSuspended:    http.StatusForbidden,
 	ETwoFactorRequired:      http.StatusForbidden,
 	ETwoFactorFirst:         http.StatusUnprocessableEntity,
+	EAccountNotManaged:      http.StatusForbidden,
 	EStoreArchived:          http.StatusConflict,
 	EStoreNotArchived:       http.StatusConflict,
 	EStoreActive:            http.StatusConflict,

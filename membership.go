@@ -86,6 +86,10 @@ type Member struct {
 	// breaks (EEmailDomainNotAllowed or EFreeEmailBlocked), "" when it complies. A policy
 	// change never removes anyone; admins see who breaks it.
 	PolicyViolation string
+
+	// TwoFactor tells whether the member has a second factor that signs in (an authenticator
+	// app or a passkey); filled by listings and reads of members.
+	TwoFactor bool
 }
 
 // StoreMembership is a user's place in a store.

@@ -140,6 +140,15 @@ func (s *Server) registerAdmin() {
 			return &userOutput{Body: userJSON(u)}, nil
 		}, withDescription(who))
 
+	register(s.api, op("admin-reset-user-factors", http.MethodDelete, "/v1/admin/users/{user}/factors", "Reset a user's second factors", "Operators"),
+		func(ctx context.Context, in *AdminUserPath) (*userOutput, error) {
+			u, err := s.app.Operator.ResetFactors(ctx, actor(ctx), in.User)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return &userOutput{Body: userJSON(u)}, nil
+		}, withDescription("For someone who lost their authenticator app and recovery codes and whose account no organization may reset: removes their authenticator app, recovery codes and passkeys; they sign in with their password and are emailed. Audited as user.two_factor_reset."+who))
+
 	register(s.api, op("admin-create-service-token", http.MethodPost, "/v1/admin/service-tokens", "Create a service token for the check API", "Operators"),
 		func(ctx context.Context, in *serviceTokenInput) (*serviceTokenOutput, error) {
 			c, err := s.app.Operator.CreateServiceToken(ctx, actor(ctx), in.Body.Name)

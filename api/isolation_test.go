@@ -209,6 +209,7 @@ var rows = map[string]op{
 	"admin-list-users":          {path: "/v1/admin/users", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"admin-deactivate-user":     {path: "/v1/admin/users/{user}/deactivate", setup: newUser(false), instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"admin-reactivate-user":     {path: "/v1/admin/users/{user}/reactivate", setup: newUser(true), instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
+	"admin-reset-user-factors":  {path: "/v1/admin/users/{user}/factors", setup: newUser(false), instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
 	"admin-create-service-token": {path: "/v1/admin/service-tokens", instanceWide: true, body: func(*cell) any { return map[string]string{"name": "host"} },
 		want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 201, 403}},
 	"admin-list-service-tokens":  {path: "/v1/admin/service-tokens", instanceWide: true, want: [callers]int{401, 403, 403, 403, 403, 403, 403, 401, 200, 403}},
@@ -313,7 +314,8 @@ var rows = map[string]op{
 	"create-user": {path: "/v1/organizations/{org}/users", body: func(*cell) any {
 		return map[string]string{"email": "direct." + testenv.Unique() + "@example.com", "name": "Direct"}
 	}, want: [callers]int{401, 403, 403, 403, 201, 201, 404, 401, 404, 404}},
-	"send-password-reset": {path: "/v1/organizations/{org}/members/{user}/password-reset", want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"send-password-reset":  {path: "/v1/organizations/{org}/members/{user}/password-reset", want: [callers]int{401, 403, 403, 403, 202, 202, 404, 401, 404, 404}},
+	"reset-member-factors": {path: "/v1/organizations/{org}/members/{user}/factors", fresh: true, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
 	"request-password-reset": {path: "/v1/auth/password-reset", setup: pastResetLimit, body: func(c *cell) any { return map[string]string{"email": "nobody." + testenv.Unique() + "@example.com"} },
 		want: [callers]int{202, 202, 202, 202, 202, 202, 202, 401, 202, 202}},
 	"verify-email": {path: "/v1/auth/verify-email", setup: verificationLink, body: func(c *cell) any { return map[string]string{"token": c.vars["link"]} },

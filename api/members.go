@@ -122,6 +122,17 @@ func (s *Server) registerMembers() {
 		}, withStatus(http.StatusNoContent),
 		withDescription("Removes the member with all their store memberships and API keys in the organization, and emails them that their access was removed; the invitations they sent that are still pending are revoked. Your own ID leaves the organization (not for the owner)."))
 
+	register(s.api, op("reset-member-factors", http.MethodDelete, "/v1/organizations/{org}/members/{user}/factors", "Reset a member's second factors", "Members"),
+		func(ctx context.Context, in *MemberPath) (*struct{}, error) {
+			if err := s.app.MFA.ResetMember(ctx, actor(ctx), in.Org, in.User); err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return nil, nil
+		}, withStatus(http.StatusNoContent),
+		withDescription("For a member who lost their authenticator app and recovery codes: removes their authenticator app, recovery codes and passkeys, so that they sign in with their password and set up a second factor again. "+
+			"Owner and admins, never on the owner (except by the owner) nor on yourself. An account is the person's in every organization they belong to, so this works only when the account is this organization's own: "+
+			"the person belongs to no other organization, or their address is at a domain the organization verified; otherwise account_not_managed (403). The member is emailed and the reset audited (member.two_factor_reset)."))
+
 	register(s.api, op("list-store-members", http.MethodGet, "/v1/stores/{store}/members", "List a store's team", "Members"),
 		func(ctx context.Context, in *StorePath) (*teamOutput, error) {
 			team, err := s.app.Members.StoreTeam(ctx, actor(ctx), in.Store)

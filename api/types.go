@@ -144,11 +144,12 @@ type Member struct {
 	LastActiveAt *time.Time `json:"last_active_at,omitempty" doc:"When the user last signed in or used a session; absent if never"`
 
 	PolicyViolation string `json:"policy_violation,omitempty" enum:"email_domain_not_allowed,free_email_provider_blocked" doc:"The policy rule the member's address breaks"`
+	TwoFactor       bool   `json:"two_factor" doc:"Whether the member has a second factor that signs in: an authenticator app or a passkey"`
 }
 
 func memberJSON(m roster.Member) Member {
 	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt, PolicyViolation: m.PolicyViolation,
-		StoreNames: m.StoreNames, LastActiveAt: m.User.LastActiveAt}
+		StoreNames: m.StoreNames, LastActiveAt: m.User.LastActiveAt, TwoFactor: m.TwoFactor}
 	for _, s := range m.Stores {
 		out.Stores = append(out.Stores, StoreMembership{StoreID: s.StoreID, RoleID: s.RoleID})
 	}

@@ -65,11 +65,16 @@ func (a *Members) List(ctx context.Context, actor roster.Actor, orgID string, f 
 	if err != nil {
 		return Page[roster.Member]{}, err
 	}
+	factors, err := c.UsersWithSecondFactor(ctx, ids)
+	if err != nil {
+		return Page[roster.Member]{}, err
+	}
 	for i := range ms {
 		if err := policyCheck(s.org, ms[i].User.Email); err != nil {
 			ms[i].PolicyViolation = roster.ErrorCode(err)
 		}
 		ms[i].StoreNames = names[ms[i].UserID]
+		ms[i].TwoFactor = factors[ms[i].UserID]
 	}
 	return page(ms, limit, func(m roster.Member) string { return m.UserID }), nil
 }
@@ -97,7 +102,11 @@ func (a *Members) Get(ctx context.Context, actor roster.Actor, orgID, userID str
 		return roster.Member{}, err
 	}
 	stores, err := c.MemberStores(ctx, orgID, userID)
-	return roster.Member{Membership: m, User: u, Stores: stores}, err
+	if err != nil {
+		return roster.Member{}, err
+	}
+	on, err := c.HasSecondFactor(ctx, userID)
+	return roster.Member{Membership: m, User: u, Stores: stores, TwoFactor: on}, err
 }
 
 // memberWrite runs fn on a member the actor manages: with org.members.manage, and never on

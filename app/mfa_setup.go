@@ -13,7 +13,8 @@ import (
 )
 
 // MFA is a user's own second factors: enrolling an authenticator app, recovery codes, turning
-// two-factor authentication off. The login step that asks for a factor is in mfa.go, on Auth.
+// two-factor authentication off; and an organization resetting the factors of a member who
+// lost them (ResetMember). The login step that asks for a factor is in mfa.go, on Auth.
 type MFA struct{ *core }
 
 // A user's own second factors: setting up the authenticator app (begin, then confirm with a
@@ -148,13 +149,104 @@ func (a *MFA) ConfirmTOTP(ctx context.Context, actor roster.Actor, code string) 
 		if err := t.ReplaceRecoveryCodes(t.ctx, f.UserID, hashes, t.now); err != nil {
 			return err
 		}
-		return t.audit(roster.AuditEvent{Action: "user.two_factor_enabled", TargetType: "user", TargetID: f.UserID,
-			After: map[string]any{"method": MethodTOTP}})
+		if err := t.audit(roster.AuditEvent{Action: "user.two_factor_enabled", TargetType: "user", TargetID: f.UserID,
+			After: map[string]any{"method": MethodTOTP}}); err != nil {
+			return err
+		}
+		return a.notifyFactors(t, f.UserID, "two_factor_enabled")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return codes, nil
+}
+
+// notifyFactors tells a user of a change to their second factors, so that one they did not
+// make does not go unnoticed.
+func (a *MFA) notifyFactors(t *txn, userID, template string) error {
+	u, err := t.User(t.ctx, userID)
+	if err != nil {
+		return err
+	}
+	return t.notifyUser(u, template, "", nil)
+}
+
+// ResetMember removes the second factors of a member who lost them — the authenticator app,
+// the recovery codes and the passkeys — so that they sign in with their password and set up a
+// factor again (owner and admins; never on the owner unless the actor is the owner, never on
+// oneself, who has the account page). An account is one person's across every organization
+// they belong to, so an organization resets it only when the account is its own: the person
+// belongs to no other organization, or their address is at a domain this organization
+// verified. Otherwise account_not_managed: the person uses a recovery code, or the operator
+// helps. The member is emailed and the reset audited in the organization; a member with no
+// factor is left as they are.
+func (a *MFA) ResetMember(ctx context.Context, actor roster.Actor, orgID, userID string) error {
+	return a.memberWrite(ctx, actor, orgID, userID, func(t *txn, s scope, m roster.Membership) error {
+		if userID == actor.UserID {
+			return roster.Errorf(roster.EConflict, "change your own second factors on your account page")
+		}
+		u, err := t.User(t.ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := accountManagedBy(t, orgID, u); err != nil {
+			return err
+		}
+		by := s.org.Name
+		if actor.UserID != "" {
+			me, err := t.User(t.ctx, actor.UserID)
+			if err != nil {
+				return err
+			}
+			by = me.Name
+		}
+		return resetFactors(t, u, roster.AuditEvent{OrgID: orgID, Action: "member.two_factor_reset"},
+			"two_factor_reset", map[string]any{"org_name": s.org.Name, "requested_by": by})
+	})
+}
+
+// resetFactors removes u's second factors, audits it as ev and emails u the template, when u
+// has any; with none it does nothing.
+func resetFactors(t *txn, u roster.User, ev roster.AuditEvent, template string, data map[string]any) error {
+	if on, err := t.HasSecondFactor(t.ctx, u.ID); err != nil {
+		return err
+	} else if !on {
+		left, err := t.RecoveryCodesLeft(t.ctx, u.ID)
+		if err != nil || left == 0 {
+			return err // nothing to reset: done, and nobody to tell
+		}
+	}
+	if err := t.DeleteAllFactors(t.ctx, u.ID); err != nil {
+		return err
+	}
+	ev.TargetType, ev.TargetID = "user", u.ID
+	if err := t.audit(ev); err != nil {
+		return err
+	}
+	return t.notifyUser(u, template, ev.OrgID, data)
+}
+
+// accountManagedBy fails with account_not_managed unless u's account is the organization's
+// own: u belongs to no other organization, or u's address is at a domain it verified.
+func accountManagedBy(t *txn, orgID string, u roster.User) error {
+	d, err := t.VerifiedDomain(t.ctx, roster.EmailDomain(u.Email))
+	if err == nil && d.OrgID == orgID {
+		return nil
+	}
+	if err != nil && roster.ErrorCode(err) != roster.ENotFound {
+		return err
+	}
+	orgs, err := t.UserOrganizationIDs(t.ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range orgs {
+		if id != orgID {
+			return roster.Errorf(roster.EAccountNotManaged,
+				"this person also belongs to other organizations and their address is not at a domain this organization verified: they can sign in with a recovery code, or the instance's operator can help")
+		}
+	}
+	return nil
 }
 
 // OwnerProof is how a signed-in person proves again that the account is theirs before
@@ -170,7 +262,10 @@ func (a *MFA) Disable(ctx context.Context, actor roster.Actor, proof OwnerProof)
 		if err := t.DeleteSecondFactors(t.ctx, u.ID); err != nil {
 			return err
 		}
-		return t.audit(roster.AuditEvent{Action: "user.two_factor_disabled", TargetType: "user", TargetID: u.ID})
+		if err := t.audit(roster.AuditEvent{Action: "user.two_factor_disabled", TargetType: "user", TargetID: u.ID}); err != nil {
+			return err
+		}
+		return t.notifyUser(u, "two_factor_disabled", "", nil)
 	})
 }
 
@@ -182,7 +277,10 @@ func (a *MFA) RegenerateRecoveryCodes(ctx context.Context, actor roster.Actor, p
 		if err := t.ReplaceRecoveryCodes(t.ctx, u.ID, hashes, t.now); err != nil {
 			return err
 		}
-		return t.audit(roster.AuditEvent{Action: "user.recovery_codes_regenerated", TargetType: "user", TargetID: u.ID})
+		if err := t.audit(roster.AuditEvent{Action: "user.recovery_codes_regenerated", TargetType: "user", TargetID: u.ID}); err != nil {
+			return err
+		}
+		return t.notifyUser(u, "recovery_codes_regenerated", "", nil)
 	})
 	if err != nil {
 		return nil, err

@@ -206,6 +206,22 @@ func (a *Operator) ReactivateUser(ctx context.Context, actor roster.Actor, idOrE
 	})
 }
 
+// ResetFactors removes a user's second factors — authenticator app, recovery codes, passkeys —
+// for someone who lost them and whose account no organization may reset (MFA.ResetMember)
+// (operators). The user is emailed; the reset is audited as user.two_factor_reset.
+func (a *Operator) ResetFactors(ctx context.Context, actor roster.Actor, idOrEmail string) (roster.User, error) {
+	if err := requireOperator(actor); err != nil {
+		return roster.User{}, err
+	}
+	return writeValue(ctx, a.core, actor, func(t *txn) (roster.User, error) {
+		u, err := a.adminUser(t, idOrEmail)
+		if err != nil {
+			return roster.User{}, err
+		}
+		return u, resetFactors(t, u, roster.AuditEvent{Action: "user.two_factor_reset"}, "two_factor_reset_by_operator", nil)
+	})
+}
+
 // CreatedSecret is a secret shown once, at creation.
 type CreatedSecret struct {
 	ID     string

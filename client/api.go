@@ -98,6 +98,7 @@ type Member struct {
 	PolicyViolation string            `json:"policy_violation,omitempty"`
 	StoreNames      []string          `json:"store_names,omitempty"`    // in a listing: where the member has a store role of their own
 	LastActiveAt    *time.Time        `json:"last_active_at,omitempty"` // last sign-in or use of a session
+	TwoFactor       bool              `json:"two_factor"`               // has an authenticator app or a passkey
 }
 
 // Invitation is an invitation to an organization.

@@ -188,6 +188,13 @@ func (s *Server) memberPasswordReset(w http.ResponseWriter, r *http.Request, rq 
 	})
 }
 
+// memberTwoFactorReset removes the second factors of a member who lost them.
+func (s *Server) memberTwoFactorReset(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return s.memberAction(w, r, rq, "two_factor_reset", s.membersPath(r), func() error {
+		return s.app.MFA.ResetMember(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("user"))
+	})
+}
+
 // orgInvitations shows the invitations tab: status, expiry, resend, cancel.
 func (s *Server) orgInvitations(w http.ResponseWriter, r *http.Request, rq *request) error {
 	v, p, err := s.orgPage(w, r, rq, "invitations")

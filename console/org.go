@@ -361,6 +361,8 @@ func (s *Server) renderMembers(w http.ResponseWriter, r *http.Request, rq *reque
 			}
 		case strings.HasSuffix(r.URL.Path, "/password-reset"):
 			p.Dialog = "send_reset"
+		case strings.HasSuffix(r.URL.Path, "/two-factor-reset"):
+			p.Dialog = "reset_factors"
 		default:
 			p.Dialog = "member_stores"
 			if err := s.loadStores(r, rq, p); err != nil {

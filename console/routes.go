@@ -88,6 +88,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/members/create", signedIn, s.createUser)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/password-reset", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/password-reset", signedIn, s.memberPasswordReset)
+	s.handle(mux, "GET /orgs/{org}/members/{user}/two-factor-reset", signedIn, s.orgMembers)
+	s.handle(mux, "POST /orgs/{org}/members/{user}/two-factor-reset", signedIn, s.memberTwoFactorReset)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/stores", signedIn, s.orgMembers)
 	s.handle(mux, "POST /orgs/{org}/members/{user}/stores", signedIn, s.memberStoreSave)
 	s.handle(mux, "GET /orgs/{org}/members/{user}/stores/{store}/remove", signedIn, s.orgMembers)

@@ -29,7 +29,8 @@ var Templates = []string{
 	"invitation", "set_password", "password_reset", "verify_email", "change_email", "email_changed",
 	"invitation_accepted", "invitation_undeliverable", "signup_attempt", "password_changed",
 	"ownership_transferred_from", "ownership_transferred_to", "access_removed", "api_key_created", "webhook_disabled",
-	"passkey_added", "passkey_removed", "passkey_cloned",
+	"passkey_added", "passkey_removed", "passkey_cloned", "two_factor_enabled", "two_factor_disabled",
+	"recovery_codes_regenerated", "two_factor_reset", "two_factor_reset_by_operator",
 }
 
 // DefaultLocale is the language of last resort.

@@ -38,6 +38,49 @@ func (c *Conn) HasSecondFactor(ctx context.Context, userID string) (bool, error)
 	return n > 0, mapError(err)
 }
 
+// UsersWithSecondFactor returns which of the users have a second factor that signs in.
+func (c *Conn) UsersWithSecondFactor(ctx context.Context, userIDs []string) (map[string]bool, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, 2*len(userIDs))
+	for range 2 {
+		for _, id := range userIDs {
+			args = append(args, id)
+		}
+	}
+	in := placeholders(len(userIDs))
+	rows, err := c.query(ctx, `SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL AND user_id IN (`+in+`)
+		UNION SELECT user_id FROM passkeys WHERE user_id IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, mapError(err)
+		}
+		out[id] = true
+	}
+	return out, mapError(rows.Err())
+}
+
+// DeleteAllFactors removes every factor of a user besides the password: the authenticator,
+// the recovery codes, the passkeys and any pending login or ceremony.
+func (c *Conn) DeleteAllFactors(ctx context.Context, userID string) error {
+	if err := c.DeleteSecondFactors(ctx, userID); err != nil {
+		return err
+	}
+	for _, q := range []string{`DELETE FROM passkeys WHERE user_id = ?`, `DELETE FROM webauthn_ceremonies WHERE user_id = ?`} {
+		if _, err := c.exec(ctx, q, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // BeginTOTP stores a new, unconfirmed secret for a user, replacing an unconfirmed one. A
 // confirmed authenticator is never replaced: conflict.
 func (c *Conn) BeginTOTP(ctx context.Context, userID, sealed string, now time.Time) error {

@@ -71,6 +71,10 @@ var adminCommands = []struct {
 		func(m *Main, ctx context.Context, open opener, args []string) error {
 			return m.setUserStatus(ctx, open, args, "reactivate-user", (*app.Operator).ReactivateUser, "active again")
 		}},
+	{"reset-factors", "admin reset-factors --user USER_ID_OR_EMAIL\n\nRemoves a user's authenticator app, recovery codes and passkeys, for someone who lost them: they sign in\nwith their password and set up a second factor again. They are emailed.",
+		func(m *Main, ctx context.Context, open opener, args []string) error {
+			return m.setUserStatus(ctx, open, args, "reset-factors", (*app.Operator).ResetFactors, "without second factors now")
+		}},
 	{"token", "admin token create --name NAME\n\nCreates a service token for the host application's calls to the check API. It is shown once.",
 		func(m *Main, ctx context.Context, open opener, args []string) error {
 			if len(args) == 0 || args[0] != "create" {

@@ -50,7 +50,7 @@ func commands() []command {
 	return []command{
 		{"serve", "start Roster: REST API, web console and background workers", (*Main).serve},
 		{"migrate", "apply database migrations and exit", (*Main).migrate},
-		{"admin", "operator tools: create-operator, set-credits, deactivate-user, reactivate-user, token", (*Main).admin},
+		{"admin", "operator tools: create-operator, set-credits, deactivate-user, reactivate-user, reset-factors, token", (*Main).admin},
 		{"clients", "Sign in with Roster: clients create --name N --redirect-uri URI, clients list", (*Main).clients},
 		{"keys", "Sign in with Roster: keys rotate (a new signing key at once)", (*Main).keys},
 		{"backup", "write a consistent copy of the SQLite database", (*Main).backup},

@@ -201,6 +201,12 @@ func TestMainEndToEnd(t *testing.T) {
 	if _, _, err := run(t, env, "admin", "reactivate-user", "--user", memberEmail); err != nil {
 		t.Fatal(err)
 	}
+	if out, _, err := run(t, env, "admin", "reset-factors", "--user", memberEmail); err != nil || !strings.Contains(out, memberEmail+" (usr_") {
+		t.Fatalf("reset-factors: %q %v", out, err)
+	}
+	if _, _, err := run(t, env, "admin", "reset-factors", "--user", "nobody@example.com"); err == nil {
+		t.Error("reset-factors of an unknown address succeeded")
+	}
 	if out, _, err := run(t, env, "admin", "create-operator", "--email", memberEmail); err != nil || !strings.Contains(out, "is an operator") {
 		t.Fatalf("create-operator: %q %v", out, err)
 	}
@@ -239,7 +245,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"help"}, {"-h"},
 		{"serve", "--help"}, {"migrate", "--help"}, {"backup", "--help"}, {"admin", "--help"},
-		{"admin", "create-operator", "--help"}, {"admin", "set-credits", "--help"}, {"admin", "deactivate-user", "--help"},
+		{"admin", "create-operator", "--help"}, {"admin", "set-credits", "--help"}, {"admin", "deactivate-user", "--help"}, {"admin", "reset-factors", "--help"},
 		{"admin", "reactivate-user", "--help"}, {"admin", "token", "--help"}, {"admin", "token", "create", "--help"},
 	} {
 		_, stderr, err := run(t, env, args...)
@@ -254,7 +260,7 @@ func TestHelp(t *testing.T) {
 		t.Error("--help created the database")
 	}
 	for _, args := range [][]string{{}, {"nonsense"}, {"admin"}, {"admin", "nonsense"}, {"admin", "token", "delete"}, {"admin", "set-credits"},
-		{"admin", "set-credits", "--org", "org_x"}, {"admin", "create-operator"}, {"admin", "deactivate-user"}, {"admin", "token", "create"}, {"backup"}} {
+		{"admin", "set-credits", "--org", "org_x"}, {"admin", "create-operator"}, {"admin", "deactivate-user"}, {"admin", "reset-factors"}, {"admin", "token", "create"}, {"backup"}} {
 		if _, _, err := run(t, env, args...); err == nil {
 			t.Errorf("%v: accepted", args)
 		}

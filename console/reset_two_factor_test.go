@@ -1,0 +1,89 @@
+package console_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/testenv"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// TestResetMemberTwoFactor: the members tab marks who has a second factor; the owner resets a
+// member's from the row's menu, after a pop-up that says what goes, and is told it is done in
+// their language; a member whose account other organizations share is refused with a message
+// that says why and what the member can do instead, and keeps their factor.
+func TestResetMemberTwoFactor(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newSite(t, e)
+		cat := catalogs["es"]
+		ownerEmail, miaEmail, samEmail := addr("olga"), addr("mia"), addr("sam")
+		for _, em := range []string{ownerEmail, miaEmail, samEmail} {
+			if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: em, Name: strings.Split(em, ".")[0], Password: testenv.Password, Locale: "es"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		owner, mia, sam := mustActor(t, s, ownerEmail), mustActor(t, s, miaEmail), mustActor(t, s, samEmail)
+		org := s.env.Org(t, owner, "Acme")
+		for _, a := range []roster.Actor{mia, sam} {
+			u, err := s.env.App.Accounts.Me(testenv.Ctx, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.env.Join(t, owner, org.ID, u, roster.OrgMember)
+			setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, a, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
+			if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, a, code); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.env.Org(t, sam, "Sam's own") // Sam's account is not Acme's alone
+
+		c := client(t)
+		if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {ownerEmail}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login: %d", res.StatusCode)
+		}
+		members := s.url + "/orgs/" + org.ID + "/members"
+		_, page := do(t, c, "GET", members, nil, nil)
+		if n := strings.Count(page, `data-testid="two-factor-badge"`); n != 2 {
+			t.Fatalf("%d members marked with a second factor, want 2", n)
+		}
+		if !strings.Contains(page, "/members/"+mia.UserID+"/two-factor-reset") {
+			t.Fatal("no reset in Mia's menu")
+		}
+
+		_, dialog := do(t, c, "GET", members+"/"+mia.UserID+"/two-factor-reset", nil, nil)
+		if !strings.Contains(html.UnescapeString(dialog), strings.ReplaceAll(cat["members.reset_factors_text"], "{email}", miaEmail)) {
+			t.Fatalf("the pop-up does not say what goes: %.600s", dialog)
+		}
+		reset := func(userID string) (*http.Response, string) {
+			form := url.Values{"csrf": {csrfField.FindStringSubmatch(dialog)[1]}}
+			return do(t, c, "POST", members+"/"+userID+"/two-factor-reset", form, nil)
+		}
+		res, _ := reset(mia.UserID)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/orgs/"+org.ID+"/members?ok=two_factor_reset" {
+			t.Fatalf("reset: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		_, page = do(t, c, "GET", s.url+res.Header.Get("Location"), nil, nil)
+		if !strings.Contains(html.UnescapeString(page), cat["flash.two_factor_reset"]) || strings.Count(page, `data-testid="two-factor-badge"`) != 1 {
+			t.Fatalf("after the reset: %.600s", page)
+		}
+
+		res, page = reset(sam.UserID)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(html.UnescapeString(page), cat["error.account_not_managed"]) {
+			t.Fatalf("a shared account: %d %.600s", res.StatusCode, page)
+		}
+		if on := s.env.Int(t, `SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL`, sam.UserID); on != 1 {
+			t.Fatal("the refused reset removed Sam's authenticator")
+		}
+	})
+}
