@@ -223,16 +223,36 @@ func (a *core) reserveAttempt(ctx context.Context, actor roster.Actor, key strin
 }
 
 // attemptFailed records that a reserved attempt was wrong, audited as failAction when the
-// account exists and failAction is set.
+// account exists and failAction is set. The third failure at the second step of a login within
+// secondStepWindow emails the account's owner: whoever tries knows their password.
 func (a *core) attemptFailed(ctx context.Context, actor roster.Actor, key, userID, failAction string) error {
 	return a.write(ctx, actor, func(t *txn) error {
 		if err := t.NoteLoginFailure(t.ctx, key, t.now); err != nil || userID == "" || failAction == "" {
 			return err
 		}
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, userID
-		return t.audit(roster.AuditEvent{Action: failAction, TargetType: "user", TargetID: userID})
+		if err := t.audit(roster.AuditEvent{Action: failAction, TargetType: "user", TargetID: userID}); err != nil || failAction != secondStepFailed {
+			return err
+		}
+		n, err := t.CountRecentAudit(t.ctx, secondStepFailed, userID, t.now.Add(-secondStepWindow))
+		if err != nil || n != secondStepNotice {
+			return err
+		}
+		u, err := t.User(t.ctx, userID)
+		if err != nil {
+			return err
+		}
+		return t.notifyUser(u, "second_factor_failures", "", map[string]any{"count": n})
 	})
 }
+
+// secondStepFailed is the audit action of a wrong code or passkey at the second step of a
+// login; the secondStepNotice-th within secondStepWindow emails the person.
+const (
+	secondStepFailed = "user.second_factor_failed"
+	secondStepNotice = 3
+	secondStepWindow = 15 * time.Minute
+)
 
 // Login checks an address and password and opens a new session: the credential
 // (verifyCredential), then the session, in the transaction that records the success. For an

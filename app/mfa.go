@@ -112,7 +112,7 @@ func (a *Auth) CompleteLogin(ctx context.Context, actor roster.Actor, in SecondF
 		if len(in.Passkey) > 0 {
 			return a.verifyPasskeyStep(ctx, actor, u, hash, in.Passkey, attempt) // passkeys.go
 		}
-		return a.verifySecondFactor(ctx, actor, u, in.Code, "user.login_failed", func(t *txn, _ string) error { return attempt(t) })
+		return a.verifySecondFactor(ctx, actor, u, in.Code, secondStepFailed, func(t *txn, _ string) error { return attempt(t) })
 	}, func(t *txn) (LoginResult, error) {
 		if err := t.UseLoginChallenge(t.ctx, hash, u.ID, t.now); err != nil {
 			if roster.ErrorCode(err) == roster.ENotFound {

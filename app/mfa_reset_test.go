@@ -3,6 +3,7 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -151,8 +152,10 @@ func TestResetMemberFactors(t *testing.T) {
 	})
 }
 
-// TestOwnFactorChangesAreEmailed: turning the authenticator app off and making new recovery
-// codes each email the user, so that a change they did not make does not go unnoticed.
+// TestOwnFactorChangesAreEmailed: turning the authenticator app on and off and making new
+// recovery codes each email the user, so that a change they did not make does not go
+// unnoticed; so does the third wrong code after a right password (whoever tries knows the
+// password), once per burst.
 func TestOwnFactorChangesAreEmailed(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		env := mfaEnv(t, e)
@@ -160,6 +163,20 @@ func TestOwnFactorChangesAreEmailed(t *testing.T) {
 		actor, u := verified(t, env, box, "Vera")
 		enrollTOTP(t, env, actor)
 		box.Last(t, u.Email, "two_factor_enabled")
+
+		ch := passwordStep(t, env, u.Email)
+		for i := 1; i <= 4; i++ {
+			if _, err := secondStep(env, ch, "000000"); testenv.Code(err) != roster.EInvalidCode {
+				t.Fatalf("wrong code %d: %v", i, err)
+			}
+			if n, want := box.Count(t, u.Email, "second_factor_failures"), map[bool]int{true: 1, false: 0}[i >= 3]; n != want {
+				t.Fatalf("after %d wrong codes, %d notices, want %d", i, n, want)
+			}
+		}
+		if m := box.Last(t, u.Email, "second_factor_failures"); !strings.Contains(m.Text, "3 times") {
+			t.Fatalf("the notice does not say how many:\n%s", m.Text)
+		}
+		env.Clock.Advance(time.Hour) // past the lock the wrong codes earned
 		if _, err := env.App.MFA.RegenerateRecoveryCodes(ctx, actor, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}

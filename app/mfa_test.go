@@ -206,7 +206,7 @@ func TestSecondFactorGuessesAreThrottled(t *testing.T) {
 		if testenv.Code(err) != roster.ERateLimited {
 			t.Fatalf("a code after five attempts: %v, want rate_limited", err)
 		}
-		if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE action = 'user.login_failed' AND target_id = ?`, u.ID); n != 3 {
+		if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE action = 'user.second_factor_failed' AND target_id = ?`, u.ID); n != 3 {
 			t.Fatalf("%d failures audited, want 3", n)
 		}
 		// Once the lock has passed, the right code signs in and clears the count.

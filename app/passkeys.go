@@ -493,7 +493,7 @@ func (a *core) verifyPasskeyStep(ctx context.Context, actor roster.Actor, u rost
 	if err == nil || !errors.Is(err, errPasskeyRefused) && roster.ErrorCode(err) != roster.ENotFound {
 		return err
 	}
-	if err := a.attemptFailed(ctx, actor, key, u.ID, "user.login_failed"); err != nil {
+	if err := a.attemptFailed(ctx, actor, key, u.ID, secondStepFailed); err != nil {
 		return err
 	}
 	return refused

@@ -22,6 +22,9 @@ func sampleData(template string) map[string]any {
 	if template == "api_key_created" {
 		d["store_name"] = "Shop A"
 	}
+	if template == "second_factor_failures" {
+		d["count"] = 3
+	}
 	if template == "invitation" {
 		d["stores"] = []any{map[string]any{"name": "Shop A", "role": "admin", "role_name": "Admin"},
 			map[string]any{"name": "Shop B", "role": "rol_x", "role_name": "Creators"}}

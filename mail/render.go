@@ -30,7 +30,7 @@ var Templates = []string{
 	"invitation_accepted", "invitation_undeliverable", "signup_attempt", "password_changed",
 	"ownership_transferred_from", "ownership_transferred_to", "access_removed", "api_key_created", "webhook_disabled",
 	"passkey_added", "passkey_removed", "passkey_cloned", "two_factor_enabled", "two_factor_disabled",
-	"recovery_codes_regenerated", "two_factor_reset", "two_factor_reset_by_operator",
+	"recovery_codes_regenerated", "two_factor_reset", "two_factor_reset_by_operator", "second_factor_failures",
 }
 
 // DefaultLocale is the language of last resort.

@@ -133,3 +133,11 @@ func nilIfEmpty(m map[string]any) any {
 	}
 	return m
 }
+
+// CountRecentAudit counts the audit events of an action on a target since a time.
+func (c *Conn) CountRecentAudit(ctx context.Context, action, targetID string, since time.Time) (int, error) {
+	var n int
+	err := c.queryRow(ctx, `SELECT COUNT(*) FROM audit_events WHERE created_at >= ? AND action = ? AND target_id = ?`,
+		micros(since), action, targetID).Scan(&n)
+	return n, mapError(err)
+}
