@@ -64,6 +64,15 @@ type ClientInput struct {
 	Permissions []roster.Permission
 }
 
+// ClientInputOf is the input that leaves a client as it is: an update that changes a few
+// fields starts from it.
+func ClientInputOf(c roster.OIDCClient) ClientInput {
+	return ClientInput{Name: c.Name, Public: c.Public, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+		Scopes: c.Scopes, AccessTokenTTL: c.AccessTokenTTL, RefreshTokenTTL: c.RefreshTokenTTL, FirstParty: c.FirstParty,
+		BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, CORSOrigins: c.CORSOrigins,
+		Machine: c.Machine(), OrgID: c.OrgID, Permissions: c.Permissions}
+}
+
 // redirectURI validates a redirect URI: absolute, no fragment, https, or http on a loopback
 // address (development and native applications).
 func redirectURI(field, s string) (string, error) {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,15 +21,23 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // clients registers and lists the applications that sign in with Roster.
 func (m *Main) clients(ctx context.Context, args []string) error {
-	const usage = "clients create --name NAME --redirect-uri URI [--redirect-uri URI…] [--public] [--scope S…] [--post-logout-redirect-uri URI…] [--access-ttl 5m] [--refresh-ttl 720h] [--first-party] [--signing-alg RS256] [--cors-origin O…]\n       roster clients create --name NAME --organization ORG --permission P [--permission P…] [--access-ttl 5m] [--signing-alg RS256]\n       roster clients list\n\nRegisters an application that signs its users in with Roster (an OpenID client), or, with --organization, a machine client: a confidential server-to-server client bound to that organization that takes access tokens with the client-credentials grant and acts there with its permissions. A confidential client's secret is printed once; only its hash is kept.\nThe database comes from ROSTER_DATABASE_URL (default sqlite:roster.db)."
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
+	const usage = "clients create --name NAME --redirect-uri URI [--redirect-uri URI…] [--public] [--scope S…] [--post-logout-redirect-uri URI…] [--access-ttl 5m] [--refresh-ttl 720h] [--first-party] [--signing-alg RS256] [--cors-origin O…]\n       roster clients create --name NAME --organization ORG --permission P [--permission P…] [--access-ttl 5m] [--signing-alg RS256]\n       roster clients update CLIENT_ID [any flag of create…]\n       roster clients rotate-secret CLIENT_ID\n       roster clients list\n\nRegisters an application that signs its users in with Roster (an OpenID client), or, with --organization, a machine client: a confidential server-to-server client bound to that organization that takes access tokens with the client-credentials grant and acts there with its permissions. A confidential client's secret is printed once; only its hash is kept.\nupdate changes only what its flags name (a repeated flag replaces the whole list); rotate-secret prints a new secret once, and the old one stops working.\nThe database comes from ROSTER_DATABASE_URL (default sqlite:roster.db)."
+	if len(args) == 0 || !slices.Contains([]string{"create", "update", "rotate-secret", "list"}, args[0]) {
 		fmt.Fprintf(m.Stderr, "Usage: roster %s\n", usage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return errors.New("clients create or clients list")
+		return errors.New("clients create, update, rotate-secret or list")
 	}
-	fs := m.flags("clients "+args[0], usage)
+	cmd, rest, id := args[0], args[1:], ""
+	if cmd == "update" || cmd == "rotate-secret" {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprintf(m.Stderr, "Usage: roster %s\n", usage)
+			return fmt.Errorf("clients %s needs the client's ID first", cmd)
+		}
+		id, rest = rest[0], rest[1:]
+	}
+	fs := m.flags("clients "+cmd, usage)
 	name := fs.String("name", "", "the application's name, shown to users (required)")
 	public := fs.Bool("public", false, "a public client (single-page or native application): no secret, PKCE required")
 	firstParty := fs.Bool("first-party", false, "an application of the instance's owner")
@@ -42,8 +52,11 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	fs.Var(&logouts, "post-logout-redirect-uri", "a post-logout redirect URI (repeat for several)")
 	fs.Var(&origins, "cors-origin", "an origin (https://host[:port]) whose pages may call the OpenID endpoints and the switcher's /v1 reads with CORS (repeat for several)")
 	fs.Var(&scopes, "scope", "an allowed scope: openid, profile, email, offline_access, organization (repeat; default all)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		return err
+	}
+	if cmd == "rotate-secret" && fs.NArg()+fs.NFlag() > 0 {
+		return errors.New("clients rotate-secret takes the client's ID alone")
 	}
 	cfg, err := bindConfig(m.flags("clients", ""), m.Getenv)()
 	if err != nil {
@@ -54,7 +67,57 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeDB()
-	if args[0] == "list" {
+	switch cmd {
+	case "rotate-secret":
+		secret, err := a.Clients.RotateSecret(ctx, roster.System(), id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "client_secret: %s\n(shown once: keep it in the application's secrets; the old one no longer works)\n", secret)
+		return nil
+	case "update":
+		c, err := a.Clients.Get(ctx, roster.System(), id)
+		if err != nil {
+			return err
+		}
+		in := app.ClientInputOf(c)
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "name":
+				in.Name = *name
+			case "public":
+				in.Public = *public
+			case "first-party":
+				in.FirstParty = *firstParty
+			case "access-ttl":
+				in.AccessTokenTTL = *accessTTL
+			case "refresh-ttl":
+				in.RefreshTokenTTL = *refreshTTL
+			case "backchannel-logout-uri":
+				in.BackChannelLogoutURI = *bcl
+			case "signing-alg":
+				in.SigningAlg = *alg
+			case "organization":
+				in.OrgID = *org
+			case "permission":
+				in.Permissions = roster.Permissions(perms...)
+			case "redirect-uri":
+				in.RedirectURIs = redirects
+			case "post-logout-redirect-uri":
+				in.PostLogoutRedirectURIs = logouts
+			case "cors-origin":
+				in.CORSOrigins = origins
+			case "scope":
+				in.Scopes = scopes
+			}
+		})
+		if c, err = a.Clients.Update(ctx, roster.System(), id, in); err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "%s (%s) updated.\n", c.Name, c.ID)
+		return nil
+	}
+	if cmd == "list" {
 		list, err := a.Clients.List(ctx, roster.System())
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -58,5 +59,27 @@ func TestEncryptionKeyRules(t *testing.T) {
 	out, err = run(map[string]string{}, "clients", "list")
 	if err != nil || !strings.Contains(out, "Shop") || !strings.Contains(out, "cors: https://shop.example") || strings.Contains(out, "rcs_") {
 		t.Fatalf("clients list: %v %q", err, out)
+	}
+
+	// update changes what its flags name and keeps the rest; rotate-secret prints a new secret.
+	id := regexp.MustCompile(`cli_[0-9a-z]{26}`).FindString(out)
+	if out, err := run(map[string]string{}, "clients", "update", id, "--name", "Shop 2", "--redirect-uri", "https://shop.example/cb2"); err != nil || !strings.Contains(out, "Shop 2 ("+id+") updated") {
+		t.Fatalf("clients update: %v %q", err, out)
+	}
+	out, err = run(map[string]string{}, "clients", "list")
+	if err != nil || !strings.Contains(out, "Shop 2\thttps://shop.example/cb2\tcors: https://shop.example") {
+		t.Fatalf("after the update: %v %q", err, out)
+	}
+	if _, err := run(map[string]string{}, "clients", "update", id, "--redirect-uri", "https://*.shop.example/cb"); err == nil {
+		t.Fatal("a wildcard redirect URI was accepted on update")
+	}
+	if _, err := run(map[string]string{}, "clients", "update", "--name", "x"); err == nil || !strings.Contains(err.Error(), "client's ID") {
+		t.Fatalf("update without an ID: %v", err)
+	}
+	if _, err := run(map[string]string{}, "clients", "update", "cli_01J00000000000000000000000", "--name", "x"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("update of an unknown client: %v", err)
+	}
+	if out, err := run(map[string]string{}, "clients", "rotate-secret", id); err != nil || !strings.Contains(out, "client_secret: rcs_") {
+		t.Fatalf("rotate-secret: %v %q", err, out)
 	}
 }
