@@ -290,6 +290,15 @@ func (a *OIDC) CompleteSignIn(ctx context.Context, actor roster.Actor, id string
 			return roster.Invalidf("organization", "choose one of your organizations and stores")
 		}
 		choice = c
+		// An organization that requires a second factor is closed to a user without one
+		// here as everywhere: the application would otherwise get tokens for it.
+		org, err := a.read().Organization(ctx, choice.OrgID)
+		if err != nil {
+			return err
+		}
+		if err := a.twoFactorGate(ctx, a.read(), actor, org); err != nil {
+			return err
+		}
 	} else {
 		choice = OIDCChoice{}
 	}
@@ -415,6 +424,21 @@ func (a *OIDC) IssueTokens(ctx context.Context, in IssueInput) (Issued, error) {
 	}
 	if err := a.stillEntitled(ctx, in.UserID, in.OrgID, in.Since); err != nil {
 		return Issued{}, err
+	}
+	if in.OrgID != "" {
+		// An organization that came to require a second factor issues no more tokens to a
+		// member without one (they sign in again once they set one up). Tokens already
+		// issued get two_factor_required on /v1, as a session does.
+		c := a.read()
+		org, err := c.Organization(ctx, in.OrgID)
+		if err != nil {
+			return Issued{}, err
+		}
+		if err := a.secondFactorFor(ctx, c, in.UserID, org); roster.ErrorCode(err) == roster.ETwoFactorRequired {
+			return Issued{}, ErrOIDCGrant
+		} else if err != nil {
+			return Issued{}, err
+		}
 	}
 	family := in.FamilyID
 	if in.CodeRequestID != "" {

@@ -199,13 +199,19 @@ func (a *core) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Acto
 // console sends them to their account). Their other organizations stay open, and API keys,
 // which a person made for a program, keep working.
 func (a *core) twoFactorGate(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, org roster.Organization) error {
-	if !org.Policy.RequireTwoFactor && !a.cfg.RequireTwoFactor {
-		return nil
-	}
 	if actor.Kind != roster.ActorUser || (actor.SessionID == "" && actor.OIDCTokenID == "") {
 		return nil
 	}
-	has, err := a.hasSecondFactor(ctx, c, actor.UserID)
+	return a.secondFactorFor(ctx, c, actor.UserID, org)
+}
+
+// secondFactorFor refuses an organization that requires a second factor to a user without
+// one (two_factor_required); twoFactorGate says to whom it applies.
+func (a *core) secondFactorFor(ctx context.Context, c *sqlstore.Conn, userID string, org roster.Organization) error {
+	if !org.Policy.RequireTwoFactor && !a.cfg.RequireTwoFactor {
+		return nil
+	}
+	has, err := a.hasSecondFactor(ctx, c, userID)
 	if err != nil || has {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 )
 
@@ -91,7 +92,11 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	if si.Chosen != nil {
 		if err := s.app.OIDC.CompleteSignIn(r.Context(), rq.id.actor, id, *si.Chosen); err != nil {
-			return err
+			if si.Request.Silent() && roster.ErrorCode(err) == roster.ETwoFactorRequired {
+				s.oidcRefuse(w, r, rq, si.Request.OIDCRequest, "interaction_required") // setting up a factor needs the person
+				return nil
+			}
+			return err // two_factor_required: to the account page, to set one up
 		}
 		s.toCallback(w, r, id)
 		return nil
