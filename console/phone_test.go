@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -120,8 +121,16 @@ func richOrg(t *testing.T, s *site, lang string) (string, []string) {
 	if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: memberEmail, Name: "Maximilian Membership-Verylongname", Password: testenv.Password, Locale: lang}); err != nil {
 		t.Fatal(err)
 	}
-	_, member := s.env.Login(t, memberEmail)
+	memberActor, member := s.env.Login(t, memberEmail)
 	s.env.Join(t, pia, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: main.ID, RoleID: role.ID})
+	setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, memberActor, "") // the members tab marks them, and offers a reset
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
+	if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, memberActor, code); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.env.App.Invitations.Create(testenv.Ctx, pia, org.ID, app.InvitationInput{Email: addr("invited.person.with.a.long.address"),
 		Stores: []app.StoreGrantInput{{StoreID: main.ID, RoleID: role.ID}}}); err != nil {
 		t.Fatal(err)
@@ -135,7 +144,7 @@ func richOrg(t *testing.T, s *site, lang string) (string, []string) {
 	o := "/orgs/" + org.ID
 	return email, []string{"/", "/account", "/orgs/new",
 		o + "/details", o + "/stores", o + "/stores/new", o + "/members", o + "/members/new", o + "/members/create",
-		o + "/members/" + member.ID + "/stores", o + "/members/" + member.ID + "/remove", o + "/invitations",
+		o + "/members/" + member.ID + "/stores", o + "/members/" + member.ID + "/remove", o + "/members/" + member.ID + "/two-factor-reset", o + "/invitations",
 		o + "/roles", o + "/roles/new", o + "/roles/" + role.ID + "/edit", o + "/policy",
 		o + "/api-keys", o + "/api-keys/new", o + "/api-keys/" + key.Key.ID + "/requests", o + "/audit", o + "/usage",
 		o + "/transfer", o + "/delete", "/stores/" + main.ID, "/stores/" + main.ID + "/invite",
