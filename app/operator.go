@@ -206,6 +206,15 @@ func (a *Operator) ReactivateUser(ctx context.Context, actor roster.Actor, idOrE
 	})
 }
 
+// SecondFactorAmong tells which of the given users have a second factor that signs in
+// (operators): the operator's list offers to reset theirs.
+func (a *Operator) SecondFactorAmong(ctx context.Context, actor roster.Actor, userIDs []string) (map[string]bool, error) {
+	if err := requireOperator(actor); err != nil {
+		return nil, err
+	}
+	return a.read().UsersWithSecondFactor(ctx, userIDs)
+}
+
 // ResetFactors removes a user's second factors — authenticator app, recovery codes, passkeys —
 // for someone who lost them and whose account no organization may reset (MFA.ResetMember)
 // (operators). The user is emailed; the reset is audited as user.two_factor_reset.

@@ -16,6 +16,10 @@ type operatorPage struct {
 	Status string
 	Owners map[string]bool // users of the page who own an organization
 	Target *roster.User    // the user whose deactivation is being confirmed
+	// Factors are the users of the page with a second factor; ResetTarget is the one whose
+	// factors' reset is being confirmed.
+	Factors     map[string]bool
+	ResetTarget *roster.User
 }
 
 // operatorOrgs lists every organization with its store credits, which operators edit.
@@ -73,8 +77,14 @@ func (s *Server) renderOperatorUsers(w http.ResponseWriter, r *http.Request, rq 
 		if u.ID == q.Get("deactivate") {
 			p.Target = &p.Users.Items[i]
 		}
+		if u.ID == q.Get("reset") {
+			p.ResetTarget = &p.Users.Items[i]
+		}
 	}
 	if p.Owners, err = s.app.Operator.OwnersAmong(r.Context(), rq.id.actor, ids); err != nil {
+		return err
+	}
+	if p.Factors, err = s.app.Operator.SecondFactorAmong(r.Context(), rq.id.actor, ids); err != nil {
 		return err
 	}
 	v := s.view(w, r, rq, "operator.users_title")
@@ -93,6 +103,16 @@ func (s *Server) operatorDeactivate(w http.ResponseWriter, r *http.Request, rq *
 		return s.renderOperatorUsers(w, r, rq, err)
 	}
 	redirect(w, r, "/operator/users", "user_deactivated")
+	return nil
+}
+
+// operatorResetFactors removes a user's second factors, for someone who lost them.
+func (s *Server) operatorResetFactors(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if _, err := s.app.Operator.ResetFactors(r.Context(), rq.id.actor, r.PathValue("user")); err != nil {
+		r.URL.RawQuery = ""
+		return s.renderOperatorUsers(w, r, rq, err)
+	}
+	redirect(w, r, "/operator/users", "operator_factors_reset")
 	return nil
 }
 

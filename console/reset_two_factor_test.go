@@ -87,3 +87,54 @@ func TestResetMemberTwoFactor(t *testing.T) {
 		}
 	})
 }
+
+// TestOperatorResetsFactors: the operator's user list offers a reset to users with a second
+// factor only; after a pop-up that says what goes, the user's factors are gone and the
+// operator is told, in their language.
+func TestOperatorResetsFactors(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		s := newSite(t, e)
+		cat := catalogs["fr"]
+		opEmail, userEmail, plainEmail := addr("opal"), addr("ulla"), addr("paul")
+		for _, em := range []string{opEmail, userEmail, plainEmail} {
+			if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: em, Name: strings.Split(em, ".")[0], Password: testenv.Password, Locale: "fr"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := s.env.App.Operator.CreateOperator(testenv.Ctx, roster.System(), opEmail, ""); err != nil {
+			t.Fatal(err)
+		}
+		ulla := mustActor(t, s, userEmail)
+		setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, ulla, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
+		if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, ulla, code); err != nil {
+			t.Fatal(err)
+		}
+
+		c := client(t)
+		if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {opEmail}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login: %d", res.StatusCode)
+		}
+		_, page := do(t, c, "GET", s.url+"/operator/users", nil, nil)
+		if n := strings.Count(page, `data-testid="reset-factors"`); n != 1 || !strings.Contains(page, "reset="+ulla.UserID) {
+			t.Fatalf("%d resets offered, want Ulla's alone", n)
+		}
+		_, dialog := do(t, c, "GET", s.url+"/operator/users?reset="+ulla.UserID, nil, nil)
+		if !strings.Contains(html.UnescapeString(dialog), strings.ReplaceAll(cat["operator.reset_factors_text"], "{email}", userEmail)) {
+			t.Fatalf("the pop-up does not say what goes: %.600s", dialog)
+		}
+		res, _ := do(t, c, "POST", s.url+"/operator/users/"+ulla.UserID+"/reset-factors", url.Values{"csrf": {csrfField.FindStringSubmatch(dialog)[1]}}, nil)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/operator/users?ok=operator_factors_reset" {
+			t.Fatalf("reset: %d %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if _, page := do(t, c, "GET", s.url+res.Header.Get("Location"), nil, nil); !strings.Contains(html.UnescapeString(page), cat["flash.operator_factors_reset"]) {
+			t.Fatalf("no notice after the reset: %.600s", page)
+		}
+		if n := s.env.Int(t, `SELECT COUNT(*) FROM user_totp WHERE user_id = ?`, ulla.UserID); n != 0 {
+			t.Fatal("the authenticator is still there")
+		}
+	})
+}

@@ -196,6 +196,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /operator/users", operator, s.operatorUsers)
 	s.handle(mux, "POST /operator/users/{user}/deactivate", operator, s.operatorDeactivate)
 	s.handle(mux, "POST /operator/users/{user}/reactivate", operator, s.operatorReactivate)
+	s.handle(mux, "POST /operator/users/{user}/reset-factors", operator, s.operatorResetFactors)
 	s.handle(mux, "GET /operator/mailbox", operator, s.mailboxPage)
 	s.handle(mux, "GET /operator/clients", operator, s.operatorClients)
 	s.handle(mux, "POST /operator/clients", operator, s.operatorCreateClient)
