@@ -48,6 +48,10 @@ type Config struct {
 	AuditRetention      time.Duration // audit events older than this are pruned; 0 keeps them forever
 	IndexMemory         int64         // bound of the access index in bytes; 0 for DefaultIndexMemory, -1 for none (SQL only)
 	EncryptionKey       []byte        // AES-256 key sealing the OpenID signing keys (oidc_keys.go), webhook secrets and TOTP secrets (mfa.go)
+	// PreviousEncryptionKeys are keys EncryptionKey replaced (ROSTER_ENCRYPTION_KEY_PREVIOUS):
+	// what they sealed still opens, and a TOTP secret is sealed again under EncryptionKey when
+	// next used (oidc_keys.go, unseal).
+	PreviousEncryptionKeys [][]byte
 	// EncryptionKeyEphemeral says EncryptionKey was made for this process (development over
 	// http): what it seals is lost at restart, so no authenticator secret is sealed with it.
 	EncryptionKeyEphemeral bool

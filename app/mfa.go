@@ -145,16 +145,18 @@ func (a *core) verifySecondFactor(ctx context.Context, actor roster.Actor, u ros
 	bad := &roster.Error{Code: roster.EInvalidCode, Field: "code", Message: "the code is not correct, or was already used"}
 	method, norm := parseCode(code)
 	var step int64
+	resealed := false // the secret opened with a previous encryption key: sealed again on success
 	if method == MethodTOTP {
 		f, err := a.read().TOTP(ctx, u.ID)
 		if err != nil && roster.ErrorCode(err) != roster.ENotFound {
 			return err
 		}
 		if err == nil && f.ConfirmedAt != nil {
-			secret, err := a.totpSecret(f)
+			secret, old, err := a.totpSecret(f)
 			if err != nil {
 				return err
 			}
+			resealed = old
 			if step = matchStep(secret, norm, a.clock.Now()); step <= f.LastStep {
 				step = 0
 			}
@@ -169,6 +171,11 @@ func (a *core) verifySecondFactor(ctx context.Context, actor roster.Actor, u ros
 			if method == MethodTOTP {
 				if err := t.UseTOTPStep(t.ctx, u.ID, step); err != nil {
 					return spent(err)
+				}
+				if resealed {
+					if err := a.resealTOTP(t, u.ID); err != nil {
+						return err
+					}
 				}
 			} else {
 				if err := t.UseRecoveryCode(t.ctx, u.ID, recoveryHash(norm), t.now); err != nil {
@@ -264,13 +271,33 @@ func newRecoveryCodes() (codes, hashes []string) {
 // moved to another user's row.
 func totpAD(userID string) string { return "totp:" + userID }
 
-// totpSecret unseals an authenticator's secret. When it cannot (the encryption key was
-// changed), the answer says to use a recovery code.
-func (a *core) totpSecret(f sqlstore.TOTPFactor) (string, error) {
-	b, err := a.unseal(totpAD(f.UserID), f.SecretSealed)
+// totpSecret unseals an authenticator's secret; old says a previous encryption key sealed it.
+// When no key opens it (the key was changed without keeping the old one as a previous key),
+// the answer says to use a recovery code.
+func (a *core) totpSecret(f sqlstore.TOTPFactor) (secret string, old bool, err error) {
+	b, old, err := a.unsealAny(totpAD(f.UserID), f.SecretSealed)
 	if err != nil {
-		a.log.Warn("a TOTP secret cannot be unsealed with this instance's encryption key", "user", f.UserID, "err", err)
-		return "", roster.Errorf(roster.EMFAUnavailable, "codes of the authenticator app cannot be checked on this instance now; use a recovery code")
+		a.log.Warn("a TOTP secret cannot be unsealed with this instance's encryption keys", "user", f.UserID, "err", err)
+		return "", false, roster.Errorf(roster.EMFAUnavailable, "codes of the authenticator app cannot be checked on this instance now; use a recovery code")
 	}
-	return string(b), nil
+	return string(b), old, nil
+}
+
+// resealTOTP seals a user's authenticator secret again under the current encryption key, in
+// the transaction of a code it accepted: after a key rotation, each secret moves to the new
+// key at its next use, and the previous key can go once no secret needs it.
+func (a *core) resealTOTP(t *txn, userID string) error {
+	f, err := t.TOTP(t.ctx, userID)
+	if err != nil {
+		return err
+	}
+	secret, _, err := a.totpSecret(f)
+	if err != nil {
+		return err
+	}
+	sealed, err := a.seal(totpAD(userID), []byte(secret))
+	if err != nil {
+		return err
+	}
+	return t.ResealTOTP(t.ctx, userID, sealed)
 }

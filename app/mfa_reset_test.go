@@ -187,3 +187,49 @@ func TestOwnFactorChangesAreEmailed(t *testing.T) {
 		box.Last(t, u.Email, "two_factor_disabled")
 	})
 }
+
+// TestEncryptionKeyRotation: with the old key kept as a previous key, an authenticator set up
+// under it still signs in after the key changes, and its secret is sealed again under the new
+// key at that use, so that the old key can then go; without the old key, a code cannot be
+// checked and the answer points to a recovery code.
+func TestEncryptionKeyRotation(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		oldKey, newKey := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+		env := testenv.NewEnv(t, e, func(c *app.Config) { c.EncryptionKey = oldKey })
+		actor, u := env.User(t, "Rita")
+		secret, _ := enrollTOTP(t, env, actor)
+		sealedBefore := sealedTOTP(t, env, u.ID)
+
+		signIn := func(env *testenv.Env) error {
+			env.Clock.Advance(31 * time.Second) // a code of a new time step each time
+			ch := passwordStep(t, env, u.Email)
+			_, err := secondStep(env, ch, code(t, secret, env.Clock.Now()))
+			return err
+		}
+		lost := testenv.NewEnvOn(t, env, func(c *app.Config) { c.EncryptionKey = newKey })
+		if err := signIn(lost); testenv.Code(err) != roster.EMFAUnavailable {
+			t.Fatalf("the new key alone: %v, want mfa_unavailable", err)
+		}
+		rotated := testenv.NewEnvOn(t, env, func(c *app.Config) {
+			c.EncryptionKey, c.PreviousEncryptionKeys = newKey, [][]byte{[]byte("another key that is 32 bytes !!!"), oldKey}
+		})
+		if err := signIn(rotated); err != nil {
+			t.Fatalf("with the old key kept as previous: %v", err)
+		}
+		if sealedTOTP(t, env, u.ID) == sealedBefore {
+			t.Fatal("the secret was not sealed again under the new key")
+		}
+		if err := signIn(lost); err != nil {
+			t.Fatalf("the new key alone, after the secret moved to it: %v", err)
+		}
+	})
+}
+
+func sealedTOTP(t *testing.T, env *testenv.Env, userID string) string {
+	t.Helper()
+	var s string
+	if err := env.SQL(t).QueryRow(testenv.Rebind(env.Engine, "SELECT secret_sealed FROM user_totp WHERE user_id = ?"), userID).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

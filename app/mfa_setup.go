@@ -113,7 +113,7 @@ func (a *MFA) pendingTOTP(ctx context.Context, userID string) (sqlstore.TOTPFact
 	if err != nil {
 		return f, TOTPSetup{}, err
 	}
-	secret, err := a.totpSecret(f)
+	secret, _, err := a.totpSecret(f) // sealed under a previous key: sealed again at its first use after confirmation
 	if err != nil {
 		return f, TOTPSetup{}, err
 	}

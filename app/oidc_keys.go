@@ -59,7 +59,11 @@ func (a *core) sealer() (cipher.AEAD, error) {
 	if len(a.cfg.EncryptionKey) != EncryptionKeySize {
 		return nil, roster.Errorf(roster.EInternal, "no encryption key is configured (ROSTER_ENCRYPTION_KEY): sign-in with Roster and webhooks are unavailable")
 	}
-	block, err := aes.NewCipher(a.cfg.EncryptionKey)
+	return aead(a.cfg.EncryptionKey)
+}
+
+func aead(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
@@ -79,15 +83,36 @@ func (a *core) seal(kid string, plain []byte) (string, error) {
 }
 
 func (a *core) unseal(kid, sealed string) ([]byte, error) {
+	plain, _, err := a.unsealAny(kid, sealed)
+	return plain, err
+}
+
+// unsealAny opens what the current key or a previous one sealed; old says it was a previous
+// one, so that the caller may seal it again under the current key.
+func (a *core) unsealAny(kid, sealed string) (plain []byte, old bool, err error) {
 	g, err := a.sealer()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	b, err := base64.StdEncoding.DecodeString(sealed)
 	if err != nil || len(b) < g.NonceSize() {
-		return nil, errors.New("malformed sealed key")
+		return nil, false, errors.New("malformed sealed key")
 	}
-	return g.Open(nil, b[:g.NonceSize()], b[g.NonceSize():], []byte(kid))
+	nonce, box := b[:g.NonceSize()], b[g.NonceSize():]
+	plain, err = g.Open(nil, nonce, box, []byte(kid))
+	if err == nil {
+		return plain, false, nil
+	}
+	for _, k := range a.cfg.PreviousEncryptionKeys {
+		prev, perr := aead(k)
+		if perr != nil {
+			continue
+		}
+		if p, perr := prev.Open(nil, nonce, box, []byte(kid)); perr == nil {
+			return p, true, nil
+		}
+	}
+	return nil, false, err
 }
 
 // Signing algorithms: ES256 signs by default; a client registered with RS256 gets its ID and

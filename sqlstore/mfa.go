@@ -99,6 +99,12 @@ func (c *Conn) ConfirmTOTP(ctx context.Context, userID string, step int64, now t
 		micros(now), step, userID), "authenticator")
 }
 
+// ResealTOTP replaces the sealed secret of a user's authenticator with the same secret sealed
+// under another key.
+func (c *Conn) ResealTOTP(ctx context.Context, userID, sealed string) error {
+	return notFound(c.execOne(ctx, `UPDATE user_totp SET secret_sealed = ? WHERE user_id = ?`, sealed, userID), "authenticator")
+}
+
 // UseTOTPStep records that the code of step was accepted, in one statement that refuses a
 // step not later than the last one accepted (not_found): a code works once.
 func (c *Conn) UseTOTPStep(ctx context.Context, userID string, step int64) error {

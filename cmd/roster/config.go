@@ -179,14 +179,25 @@ var settings = []setting{
 		if v == "" {
 			return nil
 		}
-		k, err := base64.StdEncoding.DecodeString(v)
+		k, err := decodeKey(v)
 		if err != nil {
-			k, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
-		}
-		if err != nil || len(k) != app.EncryptionKeySize {
-			return errors.New("must be the base64 of 32 bytes: generate one with openssl rand -base64 32")
+			return err
 		}
 		c.App.EncryptionKey = k
+		return nil
+	}},
+	{"encryption-key-previous", "ROSTER_ENCRYPTION_KEY_PREVIOUS", "", "comma-separated keys ROSTER_ENCRYPTION_KEY replaced: what they sealed still opens, and authenticator secrets move to the new key at their next use", func(c *Config, v string) error {
+		c.App.PreviousEncryptionKeys = nil
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+			k, err := decodeKey(part)
+			if err != nil {
+				return err
+			}
+			c.App.PreviousEncryptionKeys = append(c.App.PreviousEncryptionKeys, k)
+		}
 		return nil
 	}},
 	{"webhook-allowed-hosts", "ROSTER_WEBHOOK_ALLOWED_HOSTS", "", "comma-separated host names that webhook endpoints may use although they resolve to private addresses (self-hosted receivers); they may use http", func(c *Config, v string) error {
@@ -337,7 +348,7 @@ func bindConfig(fs *flag.FlagSet, getenv func(string) string, names ...string) f
 				if src == "" {
 					src = "default of " + s.env
 				}
-				if s.flag == "metrics-token" || s.flag == "encryption-key" {
+				if s.flag == "metrics-token" || strings.HasPrefix(s.flag, "encryption-key") {
 					return nil, fmt.Errorf("invalid %s: %v", src, err) // a secret is not echoed
 				}
 				return nil, fmt.Errorf("invalid %s %q: %v", src, sqlstore.RedactURL(v), err)
@@ -407,4 +418,16 @@ func (m *Main) openApp(ctx context.Context, cfg *Config) (*app.App, *slog.Logger
 		return nil, nil, nil, err
 	}
 	return app.New(db, cfg.App, nil, log), log, func() { _ = db.Close() }, nil
+}
+
+// decodeKey reads an encryption key: the base64 (standard or URL alphabet) of 32 bytes.
+func decodeKey(v string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		k, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+	}
+	if err != nil || len(k) != app.EncryptionKeySize {
+		return nil, errors.New("must be the base64 of 32 bytes: generate one with openssl rand -base64 32")
+	}
+	return k, nil
 }

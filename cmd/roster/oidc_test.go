@@ -35,6 +35,13 @@ func TestEncryptionKeyRules(t *testing.T) {
 	if out, err := run(key, "migrate"); err != nil {
 		t.Fatalf("migrate: %v %s", err, out)
 	}
+	if _, err := run(map[string]string{"ROSTER_ENCRYPTION_KEY": testEncryptionKey, "ROSTER_ENCRYPTION_KEY_PREVIOUS": "c2hvcnQtc2VjcmV0"}, "migrate"); err == nil ||
+		!strings.Contains(err.Error(), "ROSTER_ENCRYPTION_KEY_PREVIOUS") || !strings.Contains(err.Error(), "32 bytes") || strings.Contains(err.Error(), "c2hvcnQtc2VjcmV0") {
+		t.Fatalf("a short previous key: %v", err)
+	}
+	if out, err := run(map[string]string{"ROSTER_ENCRYPTION_KEY": testEncryptionKey, "ROSTER_ENCRYPTION_KEY_PREVIOUS": " " + testEncryptionKey + ", "}, "migrate"); err != nil {
+		t.Fatalf("a previous key: %v %s", err, out)
+	}
 	out, err := run(key, "keys", "rotate")
 	if err != nil || !strings.Contains(out, "new signing key") {
 		t.Fatalf("rotate: %v %q", err, out)
