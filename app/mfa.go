@@ -267,6 +267,10 @@ func newRecoveryCodes() (codes, hashes []string) {
 	return codes, hashes
 }
 
+// totpStepTime is when a time step began: last_step is the step of the last code accepted
+// (the first at set-up), so this is when the authenticator was last used.
+func totpStepTime(step int64) time.Time { return time.Unix(step*int64(totpOpts.Period), 0).UTC() }
+
 // totpAD is the additional data of a user's sealed TOTP secret: a sealed secret cannot be
 // moved to another user's row.
 func totpAD(userID string) string { return "totp:" + userID }

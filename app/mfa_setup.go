@@ -31,6 +31,7 @@ type TOTPSetup struct {
 type TwoFactor struct {
 	Enabled           bool
 	Since             *time.Time // when it was turned on
+	LastUsedAt        *time.Time // when its last code was accepted (the time step's start)
 	SetupPending      bool       // set-up begun, not yet confirmed with a code
 	RecoveryCodesLeft int
 }
@@ -50,6 +51,8 @@ func (a *MFA) Status(ctx context.Context, actor roster.Actor) (TwoFactor, error)
 	}
 	st := TwoFactor{Enabled: f.ConfirmedAt != nil, Since: f.ConfirmedAt, SetupPending: f.ConfirmedAt == nil}
 	if st.Enabled {
+		used := totpStepTime(f.LastStep)
+		st.LastUsedAt = &used
 		st.RecoveryCodesLeft, err = c.RecoveryCodesLeft(ctx, actor.UserID)
 	}
 	return st, err

@@ -684,8 +684,7 @@ func (a *MFA) Factors(ctx context.Context, actor roster.Actor) ([]Factor, int, e
 		return nil, 0, err
 	}
 	if err == nil && f.ConfirmedAt != nil {
-		// last_step is the time step of the last code accepted (the first at set-up).
-		used := time.Unix(f.LastStep*int64(totpOpts.Period), 0).UTC()
+		used := totpStepTime(f.LastStep)
 		out = append(out, Factor{ID: MethodTOTP, Type: MethodTOTP, CreatedAt: *f.ConfirmedAt, LastUsedAt: &used})
 	}
 	keys, err := a.app.Passkeys.List(ctx, actor)

@@ -64,6 +64,10 @@ func TestOrganizationRequiringTwoFactor(t *testing.T) {
 		if res, _ := policy(oc); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("turning it on with a factor: %d", res.StatusCode)
 		}
+		// The account page says since when, and when a code was last accepted.
+		if _, page := do(t, oc, "GET", s.url+"/account", nil, nil); !strings.Contains(page, `data-testid="two-factor-dates"`) || !strings.Contains(page, "Configurée le") {
+			t.Fatalf("the account page does not date the authenticator: %.300s", page)
+		}
 
 		mc := signIn(memberEmail)
 		res, _ = do(t, mc, "GET", s.url+"/orgs/"+org.ID, nil, nil) // the organization's first tab
