@@ -4,6 +4,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -59,6 +60,15 @@ func TestResetMemberTwoFactor(t *testing.T) {
 		}
 		if !strings.Contains(page, "/members/"+mia.UserID+"/two-factor-reset") {
 			t.Fatal("no reset in Mia's menu")
+		}
+		// Domains, single sign-on and SCIM are the pages of one Security tab.
+		if !regexp.MustCompile(`href="/orgs/` + org.ID + `/domains"\s+data-testid="security-tab"`).MatchString(page) {
+			t.Fatalf("no Security tab leading to the domains: %.300s", page)
+		}
+		_, scim := do(t, c, "GET", s.url+"/orgs/"+org.ID+"/scim", nil, nil)
+		if !regexp.MustCompile(`aria-current="page"\s+data-testid="security-tab"`).MatchString(scim) || !regexp.MustCompile(`aria-current="page"\s+data-testid="scim-tab"`).MatchString(scim) ||
+			!strings.Contains(scim, `data-testid="sso-tab"`) {
+			t.Fatal("on the SCIM page, Security is not the current tab with SCIM its current page")
 		}
 
 		_, dialog := do(t, c, "GET", members+"/"+mia.UserID+"/two-factor-reset", nil, nil)

@@ -135,6 +135,21 @@
   document.addEventListener("htmx:afterSettle", settlePage);
   document.addEventListener("DOMContentLoaded", settlePage);
 
+  // Where a row of tabs scrolls (a phone), the current tab is scrolled into the row's view:
+  // otherwise the page one is on may be a tab out of sight.
+  function showCurrentTabs() {
+    document.querySelectorAll("nav.tabs").forEach(function (nav) {
+      var a = nav.querySelector('[aria-current="page"]');
+      if (!a || nav.scrollWidth <= nav.clientWidth) return;
+      var left = a.offsetLeft - nav.offsetLeft, right = left + a.offsetWidth;
+      if (left < nav.scrollLeft || right > nav.scrollLeft + nav.clientWidth) {
+        nav.scrollLeft = Math.max(0, left - (nav.clientWidth - a.offsetWidth) / 2);
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", showCurrentTabs);
+  document.addEventListener("DOMContentLoaded", showCurrentTabs);
+
   // Lists the browser knows in the page's language: the IANA time zones offered as one types
   // a time zone, and each currency's name next to its code.
   function initLists() {
