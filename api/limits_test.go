@@ -33,6 +33,7 @@ var schemaLimits = map[string]int{
 	"param.key": roster.MaxIDLength, "param.user": roster.MaxIDLength, "param.group": roster.MaxIDLength,
 	"/v1/admin/users/{user}/deactivate.user": roster.MaxEmailLength, // an ID or an address
 	"/v1/admin/users/{user}/reactivate.user": roster.MaxEmailLength,
+	"/v1/admin/users/{user}/factors.user":    roster.MaxEmailLength,
 	"/v1/permissions/{key}.key":              roster.MaxPermissionKey,
 	"issuer":                                 roster.MaxURILength, "idp_metadata_url": roster.MaxURILength, "client_id": roster.MaxSSOClientID,
 	"client_secret": roster.MaxSSOClientSecret, "email_claim": roster.MaxSSOClaimLength, "name_claim": roster.MaxSSOClaimLength,

@@ -68,8 +68,12 @@ type Config struct {
 	DNSResolver   string
 	DomainRecheck time.Duration
 	// SSOHTTPClient speaks to organizations' identity providers (discovery, keys, tokens,
-	// metadata); nil for a client with a 10-second timeout (sso.go).
-	SSOHTTPClient *http.Client
+	// metadata); nil for one that, as webhook deliveries do, refuses loopback, private,
+	// link-local and metadata addresses except those of SSOAllowedHosts
+	// (ROSTER_SSO_ALLOWED_HOSTS: identity providers on the operator's network), with a
+	// 10-second timeout (sso.go).
+	SSOHTTPClient   *http.Client
+	SSOAllowedHosts []string
 	// RequireTwoFactor requires a second factor of every member of every organization, as
 	// each organization's policy may (ROSTER_REQUIRE_TWO_FACTOR; scope.go, twoFactorGate).
 	RequireTwoFactor bool
@@ -155,7 +159,8 @@ type core struct {
 
 	dns *net.Resolver // looks up the TXT records of domains (domains.go)
 
-	sso ssoCache // identity providers read, by connection (sso.go)
+	sso       ssoCache     // identity providers read, by connection (sso.go)
+	idpClient *http.Client // speaks to identity providers (Config.SSOHTTPClient; sso.go)
 }
 
 // passwordHasher is what the use cases need of password.Hasher (tests wrap it to count
@@ -188,6 +193,10 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		dns:           newResolver(cfg.DNSResolver),
 		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
 		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
+	}
+	a.idpClient = cfg.SSOHTTPClient
+	if a.idpClient == nil {
+		a.idpClient = webhook.New(webhook.Options{AllowedHosts: cfg.SSOAllowedHosts, Lookup: cfg.WebhookLookup}).HTTPClient(ssoHTTPTimeout)
 	}
 	if cfg.IndexMemory >= 0 {
 		a.index = newAccessIndex(db, cfg.IndexMemory)

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/webhook"
 )
 
 // SSO is an organization's single sign-on: its connection to the company's identity provider
@@ -70,12 +72,20 @@ type SSOSettings struct {
 // ssoHTTPTimeout bounds each request to an identity provider (discovery, keys, tokens, metadata).
 const ssoHTTPTimeout = 10 * time.Second
 
-// ssoHTTP is the client that speaks to identity providers.
-func (a *SSO) ssoHTTP() *http.Client {
-	if a.cfg.SSOHTTPClient != nil {
-		return a.cfg.SSOHTTPClient
+// ssoHTTP is the client that speaks to identity providers: it reaches no loopback, private,
+// link-local or metadata address unless the operator allowed its host
+// (ROSTER_SSO_ALLOWED_HOSTS), so that an organization's administrator cannot make Roster
+// fetch from the instance's own network.
+func (a *SSO) ssoHTTP() *http.Client { return a.idpClient }
+
+// providerUnreachable says why an identity provider could not be read, with what the
+// operator can do when the address was refused.
+func providerUnreachable(err error) string {
+	why := trimErr(err)
+	if errors.Is(err, webhook.ErrRefusedAddress) {
+		why += " (an identity provider on the instance's own network must be allowed by the operator: ROSTER_SSO_ALLOWED_HOSTS)"
 	}
-	return &http.Client{Timeout: ssoHTTPTimeout}
+	return why
 }
 
 // ssoCache keeps what was read of each connection's provider (OIDC discovery and keys), by
@@ -115,7 +125,7 @@ func discover(ctx context.Context, client *http.Client, issuer string) (*oidc.Pr
 	p, err := oidc.NewProvider(dctx, issuer)
 	if err != nil {
 		return nil, (&roster.Error{Code: roster.ESSOProvider, Field: "issuer",
-			Message: "the OpenID provider's discovery document could not be read: " + trimErr(err)}).With("reason", trimErr(err))
+			Message: "the OpenID provider's discovery document could not be read: " + providerUnreachable(err)}).With("reason", trimErr(err))
 	}
 	return p, nil
 }
@@ -424,7 +434,7 @@ func (a *SSO) fetchMetadata(ctx context.Context, u string) ([]byte, error) {
 	}
 	resp, err := a.ssoHTTP().Do(req)
 	if err != nil {
-		return nil, bad(trimErr(err))
+		return nil, bad(providerUnreachable(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

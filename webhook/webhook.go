@@ -123,6 +123,18 @@ func New(o Options) *Client {
 	return c
 }
 
+// HTTPClient returns an http.Client for other requests Roster makes to addresses an
+// administrator gave (an organization's identity provider): every connection, redirects
+// included, passes the same checks as a delivery's, and each request ends after timeout.
+func (c *Client) HTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: c.http.Transport, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
+		}
+		return nil
+	}}
+}
+
 // CheckURL checks an endpoint URL as given by an administrator: absolute https (http only for
 // an allowed host), no credentials or fragment, and a host that resolves to addresses a
 // delivery may reach. Errors name the field "url".

@@ -209,6 +209,15 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"sso-allowed-hosts", "ROSTER_SSO_ALLOWED_HOSTS", "", "comma-separated host names of identity providers that single sign-on may reach although they resolve to private addresses (providers on your own network)", func(c *Config, v string) error {
+		c.App.SSOAllowedHosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.App.SSOAllowedHosts = append(c.App.SSOAllowedHosts, h)
+			}
+		}
+		return nil
+	}},
 	{"require-two-factor", "ROSTER_REQUIRE_TWO_FACTOR", "false", "require a second factor (an authenticator app or a passkey) of every member of every organization, as an organization's policy may; API keys keep working", func(c *Config, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -245,6 +245,12 @@ func TestSSOMisconfigured(t *testing.T) {
 			{"OIDC out of reach", app.SSOInput{Protocol: roster.SSOOIDC, Issuer: "http://127.0.0.1:1", ClientID: "x"}, "discovery document could not be read"},
 			{"not an issuer URL", app.SSOInput{Protocol: roster.SSOOIDC, Issuer: "ftp://idp.example", ClientID: "x"}, "https URL"},
 			{"SAML metadata out of reach", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataURL: idp.MetadataURL + "/nothing"}, "could not be fetched"},
+			// The instance's own network is out of reach unless the operator allowed the host
+			// (these tests allow 127.0.0.1 alone): the cloud metadata service, a private address,
+			// a loopback name.
+			{"the cloud metadata service", app.SSOInput{Protocol: roster.SSOOIDC, Issuer: "http://169.254.169.254", ClientID: "x"}, "ROSTER_SSO_ALLOWED_HOSTS"},
+			{"a private address", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataURL: "https://10.0.0.7/metadata"}, "ROSTER_SSO_ALLOWED_HOSTS"},
+			{"another loopback address", app.SSOInput{Protocol: roster.SSOOIDC, Issuer: "http://127.0.0.2:1", ClientID: "x"}, "ROSTER_SSO_ALLOWED_HOSTS"},
 			{"SAML metadata not XML", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: "hello"}, "not SAML metadata"},
 			{"SAML metadata without a certificate", app.SSOInput{Protocol: roster.SSOSAML, IdPMetadataXML: noCert}, "no signing certificate"},
 		} {

@@ -43,6 +43,7 @@ func Start(t testing.TB, e sqlstore.Engine, clock roster.Clock, configure ...fun
 	cfg.BaseURL = base
 	cfg.EncryptionKey = make([]byte, app.EncryptionKeySize)
 	_, _ = rand.Read(cfg.EncryptionKey)
+	cfg.SSOAllowedHosts = []string{"127.0.0.1"} // the tests' identity providers run on this machine
 	for _, f := range configure {
 		f(&cfg)
 	}
