@@ -706,6 +706,7 @@ func newFixture(t testing.TB, e sqlstore.Engine) *fixture {
 		c.DNSResolver = dns.Addr
 		c.EncryptionKey = make([]byte, app.EncryptionKeySize)
 		c.WebhookAllowedHosts = []string{"hooks.test"}
+		c.SSOAllowedHosts = []string{"127.0.0.1"} // the discovery document below
 		c.WebhookLookup = func(context.Context, string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 		}
