@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -123,14 +122,7 @@ func richOrg(t *testing.T, s *site, lang string) (string, []string) {
 	}
 	memberActor, member := s.env.Login(t, memberEmail)
 	s.env.Join(t, pia, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: main.ID, RoleID: role.ID})
-	setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, memberActor, "") // the members tab marks them, and offers a reset
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
-	if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, memberActor, code); err != nil {
-		t.Fatal(err)
-	}
+	s.enrollTOTP(t, memberActor) // the members tab marks them, and offers a reset
 	if _, err := s.env.App.Invitations.Create(testenv.Ctx, pia, org.ID, app.InvitationInput{Email: addr("invited.person.with.a.long.address"),
 		Stores: []app.StoreGrantInput{{StoreID: main.ID, RoleID: role.ID}}}); err != nil {
 		t.Fatal(err)

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pquerna/otp/totp"
-
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
@@ -53,14 +51,7 @@ func TestOrganizationRequiringTwoFactor(t *testing.T) {
 		if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, catalogs["fr"]["error.two_factor_first"]) || !strings.Contains(page, `id="err-require_two_factor"`) {
 			t.Fatalf("turning it on without a factor: %d %.400s", res.StatusCode, page)
 		}
-		setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, owner, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
-		if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, owner, code); err != nil {
-			t.Fatal(err)
-		}
+		s.enrollTOTP(t, owner)
 		if res, _ := policy(oc); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("turning it on with a factor: %d", res.StatusCode)
 		}

@@ -38,14 +38,7 @@ func TestResetMemberTwoFactor(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.env.Join(t, owner, org.ID, u, roster.OrgMember)
-			setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, a, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			code, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
-			if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, a, code); err != nil {
-				t.Fatal(err)
-			}
+			s.enrollTOTP(t, a)
 		}
 		s.env.Org(t, sam, "Sam's own") // Sam's account is not Acme's alone
 
@@ -115,14 +108,7 @@ func TestOperatorResetsFactors(t *testing.T) {
 			t.Fatal(err)
 		}
 		ulla := mustActor(t, s, userEmail)
-		setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, ulla, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, _ := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
-		if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, ulla, code); err != nil {
-			t.Fatal(err)
-		}
+		s.enrollTOTP(t, ulla)
 
 		c := client(t)
 		if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {opEmail}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
@@ -147,4 +133,21 @@ func TestOperatorResetsFactors(t *testing.T) {
 			t.Fatal("the authenticator is still there")
 		}
 	})
+}
+
+// enrollTOTP sets up an authenticator app for a signed-in person, with codes made by
+// pquerna/otp as the app would make them.
+func (s *site) enrollTOTP(t *testing.T, actor roster.Actor) {
+	t.Helper()
+	setup, err := s.env.App.MFA.BeginTOTP(testenv.Ctx, actor, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(setup.Secret, s.env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.env.App.MFA.ConfirmTOTP(testenv.Ctx, actor, code); err != nil {
+		t.Fatal(err)
+	}
 }
