@@ -28,6 +28,7 @@ const (
 	EInvalidEmail           = "invalid_email"
 	ESignupClosed           = "signup_closed"
 	EReauthRequired         = "reauthentication_required"
+	EStepUpRequired         = "step_up_required" // a dangerous action of an account with a second factor: that factor, not the password
 	EUserDeactivated        = "user_deactivated"
 	ENoStoreCredits         = "no_store_credits"
 	EOwnerRequired          = "owner_required"
@@ -98,6 +99,7 @@ var statuses = map[string]int{
 
 	EInvalidCredentials:     http.StatusUnauthorized,
 	EReauthRequired:         http.StatusUnauthorized,
+	EStepUpRequired:         http.StatusUnauthorized,
 	EPasswordTooShort:       http.StatusUnprocessableEntity,
 	EPasswordTooLong:        http.StatusUnprocessableEntity,
 	EPasswordCommon:         http.StatusUnprocessableEntity,

@@ -37,6 +37,7 @@ type Session struct {
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute limit
 	ReauthAt   time.Time // last time the password was entered in this session
+	StepUpAt   time.Time // last time the strongest proof of the account was given in it (app/stepup.go)
 	IP         string
 	UserAgent  string
 }

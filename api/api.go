@@ -71,6 +71,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerInvitations()
 	s.registerAccounts()
 	s.registerPolicy()
+	s.registerStepUp()
 	s.registerMailbox()
 	s.registerClients()
 	s.registerEvents()

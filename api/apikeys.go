@@ -69,7 +69,7 @@ type createKeyInput struct {
 		RoleID    string     `json:"role_id" maxLength:"40" doc:"Store role the key carries: admin, member, viewer or a custom role ID"`
 		OrgRole   string     `json:"organization_role,omitempty" enum:"admin,member" doc:"Organization permissions the key carries (default member: see the organization and its usage)"`
 		ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"When the key stops working; omit for a key that does not expire"`
-		Password  string     `json:"password,omitempty" maxLength:"1024" doc:"Your password, unless you entered it in this session in the last 10 minutes"`
+		StepUp
 	}
 }
 
@@ -79,7 +79,7 @@ type cloneKeyInput struct {
 		UserID    string     `json:"user_id" maxLength:"40" doc:"The member who will own the copy"`
 		Name      string     `json:"name,omitempty" maxLength:"100" doc:"Defaults to the original's name"`
 		ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"Defaults to the original's expiry"`
-		Password  string     `json:"password,omitempty" maxLength:"1024" doc:"Your password, unless you entered it in this session in the last 10 minutes"`
+		StepUp
 	}
 }
 
@@ -122,13 +122,13 @@ func (s *Server) registerAPIKeys() {
 		func(ctx context.Context, in *createKeyInput) (*newKeyOutput, error) {
 			b := in.Body
 			k, err := s.app.APIKeys.Create(ctx, actor(ctx), in.Org, app.APIKeyInput{Name: b.Name, StoreID: b.StoreID, RoleID: b.RoleID,
-				OrgRole: roster.OrgRole(b.OrgRole), ExpiresAt: b.ExpiresAt, Password: b.Password})
+				OrgRole: roster.OrgRole(b.OrgRole), ExpiresAt: b.ExpiresAt, Proof: b.proof()})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return &newKeyOutput{Body: NewAPIKey{APIKey: s.keyJSON(k.Key), Secret: k.Secret}}, nil
 		}, withStatus(http.StatusCreated), withDescription("Owner and admins (any scope), store admins (keys limited to their stores), "+
-			"signed in with a session and confirming with their password (or a login in the last 10 minutes). The key acts as you, with exactly "+
+			"signed in and after a step-up (StepUp: a second factor, or the password for an account without one; none within 10 minutes of one in the same session). The key acts as you, with exactly "+
 			"its roles' permissions and never more than yours; nobody mints a key with a permission they lack (role_escalation). "+
 			"The secret (rk_…) is in this answer only."))
 
@@ -152,13 +152,13 @@ func (s *Server) registerAPIKeys() {
 	register(s.api, op("clone-api-key", http.MethodPost, "/v1/organizations/{org}/api-keys/{key}/clone", "Clone an API key for another member", "API keys"),
 		func(ctx context.Context, in *cloneKeyInput) (*newKeyOutput, error) {
 			b := in.Body
-			k, err := s.app.APIKeys.Clone(ctx, actor(ctx), in.Org, in.Key, app.CloneInput{UserID: b.UserID, Name: b.Name, ExpiresAt: b.ExpiresAt, Password: b.Password})
+			k, err := s.app.APIKeys.Clone(ctx, actor(ctx), in.Org, in.Key, app.CloneInput{UserID: b.UserID, Name: b.Name, ExpiresAt: b.ExpiresAt, Proof: b.proof()})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return &newKeyOutput{Body: NewAPIKey{APIKey: s.keyJSON(k.Key), Secret: k.Secret}}, nil
 		}, withStatus(http.StatusCreated), withDescription("A new key with the same store, store role and organization role, owned by another member, "+
-			"with a new secret shown once. The new owner must hold every permission of the key; the copy stops working when they lose access."))
+			"with a new secret shown once, after a step-up as for a new key. The new owner must hold every permission of the key; the copy stops working when they lose access."))
 
 	register(s.api, op("list-api-key-requests", http.MethodGet, "/v1/organizations/{org}/api-keys/{key}/requests", "Read an API key's request log", "API keys"),
 		func(ctx context.Context, in *keyRequestsInput) (*keyRequestsOutput, error) {

@@ -99,7 +99,7 @@ func TestAPIKeyLifecycle(t *testing.T) {
 		env.refused(http.StatusUnprocessableEntity, roster.EInvalid, owner.token, http.MethodPost, keys,
 			map[string]any{"name": "Past", "role_id": "viewer", "expires_at": env.Clock.Now().Add(-time.Minute), "password": testenv.Password})
 
-		// Step-up: a key always needs the password, and a wrong one counts as a failed login.
+		// Step-up: hours after the login a key needs the password, and a wrong one counts as a failed login.
 		env.refused(http.StatusUnauthorized, roster.EReauthRequired, admin.token, http.MethodPost, keys, map[string]any{"name": "K", "role_id": "admin"})
 		env.refused(http.StatusUnauthorized, roster.EInvalidCredentials, admin.token, http.MethodPost, keys, map[string]any{"name": "K", "role_id": "admin", "password": "wrong password entirely"})
 		adminKeyID, adminKey := env.createKey(admin.token, map[string]any{"org": org.ID, "name": "Admin tool", "role_id": "admin", "organization_role": "admin", "password": testenv.Password})

@@ -45,21 +45,8 @@ type factorsOutput struct {
 	}
 }
 
-// proofBody is the proof that changing a second factor asks: the password or a code.
-type proofBody struct {
-	Password string `json:"password,omitempty" maxLength:"1024" doc:"Your password"`
-	Code     string `json:"code,omitempty" maxLength:"64" doc:"Or a code of your authenticator app, or an unused recovery code"`
-}
-
 type proofInput struct {
-	Body *proofBody `required:"false"`
-}
-
-func (b *proofBody) proof() app.OwnerProof {
-	if b == nil {
-		return app.OwnerProof{}
-	}
-	return app.OwnerProof{Password: b.Password, Code: b.Code}
+	Body *StepUp `required:"false"`
 }
 
 type passwordInput struct {
@@ -113,6 +100,14 @@ type addPasskeyInput struct {
 
 type passkeyOutput struct{ Body Passkey }
 
+// AddedPasskey is a passkey just added, with the recovery codes made with it.
+type AddedPasskey struct {
+	Passkey
+	RecoveryCodes []string `json:"recovery_codes,omitempty" doc:"Shown this once: made with the account's first second factor (an account without recovery codes). Each signs in once in place of a passkey or a code."`
+}
+
+type addedPasskeyOutput struct{ Body AddedPasskey }
+
 // PasskeyPath names one of the caller's passkeys.
 type PasskeyPath struct {
 	Passkey string `path:"passkey" maxLength:"40"`
@@ -127,7 +122,7 @@ type renamePasskeyInput struct {
 
 type removePasskeyInput struct {
 	PasskeyPath
-	Body *proofBody `required:"false"`
+	Body *StepUp `required:"false"`
 }
 
 type loginMFAPasskeyOptionsInput struct {
@@ -197,7 +192,7 @@ func (s *Server) registerFactors() {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
-		}, withStatus(http.StatusNoContent), withDescription("Needs the password or a code (wrong ones count with the account's failed logins). Passkeys stay."))
+		}, withStatus(http.StatusNoContent), withDescription("A step-up (StepUp): a code or a passkey, never the password alone, unless given in this session in the last 10 minutes. Wrong ones count with the account's failed logins. Passkeys stay."))
 
 	register(s.api, op("regenerate-recovery-codes", http.MethodPost, "/v1/me/factors/recovery-codes", "Make new recovery codes", "Account"),
 		func(ctx context.Context, in *proofInput) (*recoveryCodesOutput, error) {
@@ -208,7 +203,7 @@ func (s *Server) registerFactors() {
 			out := &recoveryCodesOutput{}
 			out.Body.RecoveryCodes = codes
 			return out, nil
-		}, withDescription("Needs the password or a code. The old codes stop working."))
+		}, withDescription("Needs the password, a code or a passkey (or either given in this session in the last 10 minutes). The old codes stop working."))
 
 	register(s.api, op("begin-passkey-registration", http.MethodPost, "/v1/me/factors/passkeys/options", "Begin adding a passkey", "Account"),
 		func(ctx context.Context, in *passwordInput) (*passkeyOptionsOutput, error) {
@@ -221,13 +216,14 @@ func (s *Server) registerFactors() {
 			"The relying party is the host of ROSTER_BASE_URL."))
 
 	register(s.api, op("add-passkey", http.MethodPost, "/v1/me/factors/passkeys", "Add a passkey", "Account"),
-		func(ctx context.Context, in *addPasskeyInput) (*passkeyOutput, error) {
+		func(ctx context.Context, in *addPasskeyInput) (*addedPasskeyOutput, error) {
 			p, err := s.app.Passkeys.FinishRegistration(ctx, actor(ctx), in.Body.Name, answerBytes(in.Body.Credential))
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			return &passkeyOutput{Body: passkeyJSON(p)}, nil
-		}, withStatus(http.StatusCreated), withDescription("Takes the browser's answer to the options of POST /v1/me/factors/passkeys/options. The user is told by email."))
+			return &addedPasskeyOutput{Body: AddedPasskey{Passkey: passkeyJSON(p.Passkey), RecoveryCodes: p.RecoveryCodes}}, nil
+		}, withStatus(http.StatusCreated), withDescription("Takes the browser's answer to the options of POST /v1/me/factors/passkeys/options. The user is told by email. "+
+			"The first passkey of an account without recovery codes comes with ten, answered this once as recovery_codes."))
 
 	register(s.api, op("rename-passkey", http.MethodPatch, "/v1/me/factors/passkeys/{passkey}", "Rename a passkey", "Account"),
 		func(ctx context.Context, in *renamePasskeyInput) (*passkeyOutput, error) {
@@ -244,7 +240,7 @@ func (s *Server) registerFactors() {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
-		}, withStatus(http.StatusNoContent), withDescription("Needs the password or a code, as removing the authenticator app does. The user is told by email."))
+		}, withStatus(http.StatusNoContent), withDescription("Needs the password, a code or a passkey (or either given in this session in the last 10 minutes). The user is told by email."))
 
 	register(s.api, public(op("login-mfa-passkey-options", http.MethodPost, "/v1/auth/login/mfa/passkey-options", "Begin a login's second step with a passkey", "Authentication")),
 		func(ctx context.Context, in *loginMFAPasskeyOptionsInput) (*passkeyOptionsOutput, error) {

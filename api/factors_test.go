@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -87,11 +88,15 @@ func TestFactorsAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		var pk struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
+			ID    string   `json:"id"`
+			Name  string   `json:"name"`
+			Codes []string `json:"recovery_codes"`
 		}
 		r = s.do(t, "POST", "/v1/me/factors/passkeys", tok, map[string]any{"name": "Laptop", "credential": json.RawMessage(answer)})
 		r.json(t, &pk)
+		if r.status != 201 || pk.Name != "Laptop" || pk.ID == "" || pk.Codes != nil { // the app's codes back it up
+			t.Fatalf("add passkey: %s", r)
+		}
 		if r.status != 201 || pk.Name != "Laptop" || pk.ID == "" {
 			t.Fatalf("add passkey: %s", r)
 		}
@@ -148,16 +153,31 @@ func TestFactorsAPI(t *testing.T) {
 		problem(s.do(t, "PATCH", "/v1/me/factors/passkeys/"+pk.ID, otherTok, map[string]string{"name": "Mine"}), 404, roster.ENotFound)
 		problem(s.do(t, "DELETE", "/v1/me/factors/passkeys/"+pk.ID, otherTok, map[string]string{"password": testenv.Password}), 409, roster.EConflict)
 
-		// Removal needs a proof.
+		// Removal needs a proof, once the login's is older than 10 minutes.
+		s.env.Clock.Advance(app.StepUpWindow + time.Second)
 		problem(s.do(t, "DELETE", "/v1/me/factors/passkeys/"+pk.ID, tok, nil), 401, roster.EReauthRequired)
 		problem(s.do(t, "DELETE", "/v1/me/factors/passkeys/"+pk.ID, tok, map[string]string{"password": "wrong password, long enough"}), 401, roster.EInvalidCredentials)
 		if r := s.do(t, "DELETE", "/v1/me/factors/passkeys/"+pk.ID, tok, map[string]string{"password": testenv.Password}); r.status != 204 {
 			t.Fatalf("remove passkey: %s", r)
 		}
 		problem(s.do(t, "DELETE", "/v1/me/factors/passkeys/"+pk.ID, tok, map[string]string{"password": testenv.Password}), 404, roster.ENotFound)
+		// Turning the app off is a step-up: the password is not enough; a code given ahead
+		// (POST /v1/me/step-up) is.
+		problem(s.do(t, "DELETE", "/v1/me/factors/totp", tok, map[string]string{"password": testenv.Password}), 401, roster.EStepUpRequired)
+		var state struct {
+			Fresh   bool     `json:"fresh"`
+			Methods []string `json:"methods"`
+		}
+		s.do(t, "GET", "/v1/me/step-up", tok, nil).json(t, &state)
+		if state.Fresh || !slices.Contains(state.Methods, "totp") {
+			t.Fatalf("step-up state: %+v", state)
+		}
 		s.env.Clock.Advance(30 * time.Second)
 		code, _ = totp.GenerateCode(setup.Secret, s.env.Clock.Now())
-		if r := s.do(t, "DELETE", "/v1/me/factors/totp", tok, map[string]string{"code": code}); r.status != 204 {
+		if r := s.do(t, "POST", "/v1/me/step-up", tok, map[string]string{"code": code}); r.status != 204 {
+			t.Fatalf("step-up with a code: %s", r)
+		}
+		if r := s.do(t, "DELETE", "/v1/me/factors/totp", tok, nil); r.status != 204 {
 			t.Fatalf("remove totp: %s", r)
 		}
 		if f := list(); len(f.Factors) != 0 || f.Left != 0 {

@@ -142,6 +142,11 @@ var rows = map[string]op{
 		want: [callers]int{401, 404, 404, 404, 404, 404, 404, 401, 404, 403}},
 	"remove-passkey": {path: "/v1/me/factors/passkeys/{passkey}", setup: strangePasskey, body: func(*cell) any { return map[string]string{"password": testenv.Password} },
 		want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
+	// Step-up: any signed-in person, for their own session; nobody here has a passkey.
+	"get-step-up": {path: "/v1/me/step-up", want: [callers]int{401, 200, 200, 200, 200, 200, 200, 401, 200, 403}},
+	"step-up": {path: "/v1/me/step-up", body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 204, 204, 204, 204, 204, 204, 401, 204, 403}},
+	"step-up-passkey-options": {path: "/v1/me/step-up/passkey-options", want: [callers]int{401, 409, 409, 409, 409, 409, 409, 401, 409, 403}},
 	// Passkey sign-in: public; an answer proves nothing without a live request.
 	"login-passkey-options": {path: "/v1/auth/passkey/options", want: [callers]int{200, 200, 200, 200, 200, 200, 200, 401, 200, 200}},
 	"login-passkey": {path: "/v1/auth/passkey", body: func(*cell) any { return map[string]any{"credential": map[string]string{"id": "x"}} },
@@ -374,7 +379,7 @@ var rows = map[string]op{
 // newAPIKey gives the owner a new key for the world's store, to revoke.
 func newAPIKey(t *testing.T, c *cell) {
 	k, err := c.f.s.env.App.APIKeys.Create(ctx, c.f.actor(t, owner), c.w.org.ID, app.APIKeyInput{Name: "Doomed", StoreID: c.w.store.ID,
-		RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+		RoleID: roster.StoreRoleViewer, Proof: app.OwnerProof{Password: testenv.Password}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,7 +665,7 @@ func (f *fixture) newWorld(t testing.TB) world {
 	_, w.target = env.User(t, "Target")
 	env.Join(t, ownerActor, w.org.ID, w.target, roster.OrgMember, app.StoreGrantInput{StoreID: w.store.ID, RoleID: roster.StoreRoleViewer})
 	w.role = f.newRole(t, w)
-	key, err := env.App.APIKeys.Create(ctx, ownerActor, w.org.ID, app.APIKeyInput{Name: "Owner's key", RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+	key, err := env.App.APIKeys.Create(ctx, ownerActor, w.org.ID, app.APIKeyInput{Name: "Owner's key", RoleID: roster.StoreRoleViewer, Proof: app.OwnerProof{Password: testenv.Password}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ var rateLimitedOps = map[string]bool{
 	"set-organization-logo": true, "set-store-logo": true,
 	"login-mfa-passkey-options": true, "login-passkey-options": true, "login-passkey": true, "begin-totp": true,
 	"remove-totp": true, "regenerate-recovery-codes": true, "begin-passkey-registration": true, "remove-passkey": true,
+	"step-up": true, "set-policy": true, "clone-api-key": true,
 }
 
 // forbiddenPublicOps are the public operations that may refuse with 403: sign-up when it is

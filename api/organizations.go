@@ -37,16 +37,14 @@ type orgOutput struct{ Body Organization }
 
 type deleteOrgInput struct {
 	OrgPath
-	Body *struct {
-		Password string `json:"password,omitempty" maxLength:"1024" doc:"Your password, unless you entered it in this session in the last 10 minutes"`
-	} `required:"false"`
+	Body *StepUp `required:"false"`
 }
 
 type transferInput struct {
 	OrgPath
 	Body struct {
-		UserID   string `json:"user_id" maxLength:"40" doc:"The admin who becomes owner"`
-		Password string `json:"password" maxLength:"1024" doc:"Your password"`
+		UserID string `json:"user_id" maxLength:"40" doc:"The admin who becomes owner"`
+		StepUp
 	}
 }
 
@@ -104,24 +102,20 @@ func (s *Server) registerOrganizations() {
 
 	register(s.api, op("delete-organization", http.MethodDelete, "/v1/organizations/{org}", "Delete an organization", "Organizations"),
 		func(ctx context.Context, in *deleteOrgInput) (*struct{}, error) {
-			pw := ""
-			if in.Body != nil {
-				pw = in.Body.Password
-			}
-			if err := s.app.Organizations.Delete(ctx, actor(ctx), in.Org, pw); err != nil {
+			if err := s.app.Organizations.Delete(ctx, actor(ctx), in.Org, in.Body.proof()); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
 		}, withStatus(http.StatusNoContent),
-		withDescription("Owner only. Deletes its stores, memberships, store memberships, invitations, roles, API keys and logos. User accounts and the audit log stay."))
+		withDescription("Owner only, after a step-up (StepUp). Deletes its stores, memberships, store memberships, invitations, roles, API keys and logos. User accounts and the audit log stay."))
 
 	register(s.api, op("transfer-ownership", http.MethodPost, "/v1/organizations/{org}/transfer-ownership", "Transfer ownership to an admin", "Organizations"),
 		func(ctx context.Context, in *transferInput) (*struct{}, error) {
-			if err := s.app.Organizations.TransferOwnership(ctx, actor(ctx), in.Org, in.Body.UserID, in.Body.Password); err != nil {
+			if err := s.app.Organizations.TransferOwnership(ctx, actor(ctx), in.Org, in.Body.UserID, in.Body.proof()); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
-		}, withStatus(http.StatusNoContent), withDescription("Owner only, with their password, to an active admin. The old owner becomes admin."))
+		}, withStatus(http.StatusNoContent), withDescription("Owner only, after a step-up (StepUp), to an active admin. The old owner becomes admin."))
 
 	register(s.api, op("set-organization-logo", http.MethodPut, "/v1/organizations/{org}/logo", "Upload the organization's logo", "Organizations"),
 		func(ctx context.Context, in *logoInput) (*orgOutput, error) {

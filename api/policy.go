@@ -30,7 +30,10 @@ type policyOutput struct{ Body Policy }
 
 type setPolicyInput struct {
 	OrgPath
-	Body Policy
+	Body struct {
+		Policy
+		StepUp
+	}
 }
 
 func (s *Server) registerPolicy() {
@@ -47,11 +50,11 @@ func (s *Server) registerPolicy() {
 		func(ctx context.Context, in *setPolicyInput) (*policyOutput, error) {
 			p, err := s.app.Organizations.SetPolicy(ctx, actor(ctx), in.Org, roster.Policy{AllowedDomains: in.Body.AllowedDomains,
 				BlockFreeProviders: in.Body.BlockFreeProviders, InvitationTTL: time.Duration(in.Body.InvitationTTLHours) * time.Hour,
-				VerifiedDomainsOnly: in.Body.VerifiedDomainsOnly, RequireTwoFactor: in.Body.RequireTwoFactor})
+				VerifiedDomainsOnly: in.Body.VerifiedDomainsOnly, RequireTwoFactor: in.Body.RequireTwoFactor}, in.Body.proof())
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return &policyOutput{Body: policyJSON(p)}, nil
-		}, withDescription("Owner only. Applies to invitations, acceptances, direct creation and email changes from now on; "+
+		}, withDescription("Owner only; a person steps up first (StepUp), an API key needs none. Applies to invitations, acceptances, direct creation and email changes from now on; "+
 			"existing members stay (list those who break it with GET …/members?breaks_policy=true)."))
 }

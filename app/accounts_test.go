@@ -33,7 +33,7 @@ func TestConnectorDirectCreationAndPolicy(t *testing.T) {
 		admin, au := verified(t, env, box, "Ada")
 		org := env.Org(t, admin, "Connector")
 		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{AllowedDomains: []string{"example.com"}, BlockFreeProviders: true,
-			InvitationTTL: 48 * time.Hour}); err != nil {
+			InvitationTTL: 48 * time.Hour}, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		for addr, code := range map[string]string{"bob@gmail.com": roster.EEmailDomainNotAllowed, "bob@other.com": roster.EEmailDomainNotAllowed} {
@@ -64,20 +64,20 @@ func TestConnectorDirectCreationAndPolicy(t *testing.T) {
 			t.Fatalf("bob's organizations: %+v", affs)
 		}
 		// The policy changes: bob's domain is no longer allowed; he stays, and is listed.
-		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{AllowedDomains: []string{"connector.io"}}); err != nil {
+		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{AllowedDomains: []string{"connector.io"}}, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		p, err := env.App.Members.List(ctx, admin, org.ID, app.MemberFilter{BreaksPolicy: true})
 		if err != nil || len(p.Items) != 2 || p.Items[0].PolicyViolation != roster.EEmailDomainNotAllowed {
 			t.Fatalf("members breaking the policy: %v %+v", err, p.Items)
 		}
-		if _, err := env.App.Organizations.SetPolicy(ctx, bob, org.ID, roster.Policy{}); testenv.Code(err) != roster.EForbidden {
+		if _, err := env.App.Organizations.SetPolicy(ctx, bob, org.ID, roster.Policy{}, app.OwnerProof{Password: testenv.Password}); testenv.Code(err) != roster.EForbidden {
 			t.Fatalf("member sets the policy: %v", err)
 		}
-		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{InvitationTTL: 31 * 24 * time.Hour}); testenv.Code(err) != roster.EInvalid {
+		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{InvitationTTL: 31 * 24 * time.Hour}, app.OwnerProof{Password: testenv.Password}); testenv.Code(err) != roster.EInvalid {
 			t.Fatalf("TTL over 30 days: %v", err)
 		}
-		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{AllowedDomains: []string{"not a domain"}}); testenv.Code(err) != roster.EInvalid {
+		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{AllowedDomains: []string{"not a domain"}}, app.OwnerProof{Password: testenv.Password}); testenv.Code(err) != roster.EInvalid {
 			t.Fatalf("bad domain: %v", err)
 		}
 		// The admin sends bob a password reset; nobody sends one to the owner but the owner.
@@ -88,7 +88,7 @@ func TestConnectorDirectCreationAndPolicy(t *testing.T) {
 			t.Fatal("no reset link")
 		}
 		carl, cu := env.User(t, "Carl")
-		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{}); err != nil {
+		if _, err := env.App.Organizations.SetPolicy(ctx, admin, org.ID, roster.Policy{}, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		env.Join(t, admin, org.ID, cu, roster.OrgAdmin)
@@ -168,7 +168,7 @@ func TestEmailChange(t *testing.T) {
 		box := env.Outbox(t)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
-		if _, err := env.App.Organizations.SetPolicy(ctx, owner, org.ID, roster.Policy{AllowedDomains: []string{"example.com", "acme.com"}}); err != nil {
+		if _, err := env.App.Organizations.SetPolicy(ctx, owner, org.ID, roster.Policy{AllowedDomains: []string{"example.com", "acme.com"}}, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		marc, mu := verified(t, env, box, "Marc")

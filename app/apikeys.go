@@ -131,7 +131,7 @@ type APIKeyInput struct {
 	RoleID    string         // the store role: admin, member, viewer or a custom role ID
 	OrgRole   roster.OrgRole // admin or member (the default)
 	ExpiresAt *time.Time     // nil for a key that does not expire
-	Password  string         // the creator's password, always
+	Proof     OwnerProof     // the creator's step-up proof (stepup.go), unless given in the session in the last 10 minutes
 }
 
 // CreatedAPIKey is a new API key with its secret, shown once.
@@ -257,7 +257,7 @@ func (a *APIKeys) Create(ctx context.Context, actor roster.Actor, orgID string, 
 	if err := requireUser(actor); err != nil {
 		return CreatedAPIKey{}, err
 	}
-	if err := a.keyStepUp(ctx, actor, orgID, in.StoreID, in.Password); err != nil {
+	if err := a.keyStepUp(ctx, actor, orgID, in.StoreID, in.Proof); err != nil {
 		return CreatedAPIKey{}, err
 	}
 	return writeValue(ctx, a.core, actor, func(t *txn) (CreatedAPIKey, error) {
@@ -285,10 +285,9 @@ func (a *APIKeys) Create(ctx context.Context, actor roster.Actor, orgID string, 
 }
 
 // keyStepUp checks, before the transaction, that the actor may manage keys of the scope and
-// then that they give their password, every time: a key outlives the session that makes it,
-// so a session alone (stolen, or left open) must not be enough to mint one. A wrong password
-// counts as a failed login of the account (stepUp).
-func (a *APIKeys) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID, pw string) error {
+// then that they step up (stepup.go): a key outlives the session that makes it, so a session
+// alone (stolen, or left open) must not be enough to mint one.
+func (a *APIKeys) keyStepUp(ctx context.Context, actor roster.Actor, orgID, storeID string, proof OwnerProof) error {
 	c := a.read()
 	s, err := a.orgScope(ctx, c, actor, orgID, false)
 	if err == nil {
@@ -297,7 +296,7 @@ func (a *APIKeys) keyStepUp(ctx context.Context, actor roster.Actor, orgID, stor
 	if err != nil {
 		return a.refused(ctx, actor, err)
 	}
-	return a.confirmWithPassword(ctx, c, actor, pw, "create an API key")
+	return a.requireStepUp(ctx, actor, proof)
 }
 
 // mintKey stores a new key with a fresh secret, records it in the audit log and tells its
@@ -371,7 +370,7 @@ type CloneInput struct {
 	UserID    string     // the member who will own the copy
 	Name      string     // "" keeps the original's name
 	ExpiresAt *time.Time // nil keeps the original's expiry
-	Password  string     // the actor's password, always, as for APIKeys.Create
+	Proof     OwnerProof // the actor's step-up proof, as for APIKeys.Create
 }
 
 // Clone makes a new key with the same scope as an existing one (store, store role and
@@ -393,7 +392,7 @@ func (a *APIKeys) Clone(ctx context.Context, actor roster.Actor, orgID, keyID st
 			return CreatedAPIKey{}, err
 		}
 	}
-	if err := a.keyStepUp(ctx, actor, orgID, src.StoreID, in.Password); err != nil {
+	if err := a.keyStepUp(ctx, actor, orgID, src.StoreID, in.Proof); err != nil {
 		return CreatedAPIKey{}, err
 	}
 	return writeValue(ctx, a.core, actor, func(t *txn) (CreatedAPIKey, error) {

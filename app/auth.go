@@ -288,7 +288,7 @@ func (a *core) openSession(t *txn, u roster.User) (LoginResult, error) {
 	plain, hash := token.New(token.PrefixSession)
 	s := roster.Session{
 		ID: roster.NewID(roster.PrefixSession), UserID: u.ID, CreatedAt: t.now, LastSeenAt: t.now,
-		ExpiresAt: t.now.Add(a.cfg.SessionLifetime), ReauthAt: t.now, IP: t.actor.IP, UserAgent: truncate(t.actor.UserAgent, roster.MaxUserAgentLength),
+		ExpiresAt: t.now.Add(a.cfg.SessionLifetime), ReauthAt: t.now, StepUpAt: t.now, IP: t.actor.IP, UserAgent: truncate(t.actor.UserAgent, roster.MaxUserAgentLength),
 	}
 	if err := t.CreateSession(t.ctx, s, hash); err != nil {
 		return LoginResult{}, err
@@ -395,17 +395,8 @@ func requireUser(actor roster.Actor) error {
 const reauthWindow = 10 * time.Minute
 
 // stepUp proves that the person at the keyboard is the account's owner before a sensitive
-// action: the password given now, or entered in this session in the last few minutes.
-// confirmWithPassword asks for the password every time, whatever the session's age: for the
-// actions no recent login may stand in for (creating an API key, transferring ownership,
-// deleting an organization). An empty password is asked for without counting as a failure.
-func (a *core) confirmWithPassword(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw, action string) error {
-	if pw == "" && actor.Kind == roster.ActorUser {
-		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password to " + action}
-	}
-	return a.stepUp(ctx, c, actor, pw)
-}
-
+// action: the password given now, or entered in this session in the last few minutes. The
+// dangerous actions ask for more (requireStepUp, stepup.go).
 func (a *core) stepUp(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, pw string) error {
 	if actor.Kind != roster.ActorUser || actor.UserID == "" {
 		return roster.Forbidden("this needs a signed-in person who confirms with their password; API keys cannot")

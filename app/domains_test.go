@@ -217,7 +217,7 @@ func TestDomainJoinAndInvitations(t *testing.T) {
 		}
 
 		// Invitations restricted to verified domains.
-		_, err = env.App.Organizations.SetPolicy(ctx, tm.owner, tm.org.ID, roster.Policy{VerifiedDomainsOnly: true})
+		_, err = env.App.Organizations.SetPolicy(ctx, tm.owner, tm.org.ID, roster.Policy{VerifiedDomainsOnly: true}, app.OwnerProof{Password: testenv.Password})
 		want(t, err, "", "set policy")
 		_, err = env.App.Invitations.Create(ctx, tm.admin, tm.org.ID, app.InvitationInput{Email: "contractor@elsewhere.example"})
 		want(t, err, roster.EEmailDomainNotVerified, "invite outside the verified domains")

@@ -102,7 +102,7 @@ func newFleet(t *testing.T, env *testenv.Env, owner roster.Actor, m1, m2 roster.
 
 func (f *fleet) newKey(t *testing.T, env *testenv.Env) {
 	t.Helper()
-	k, err := env.App.APIKeys.Create(ctx, f.owner, f.org.ID, app.APIKeyInput{Name: "k", RoleID: roster.StoreRoleMember, Password: testenv.Password})
+	k, err := env.App.APIKeys.Create(ctx, f.owner, f.org.ID, app.APIKeyInput{Name: "k", RoleID: roster.StoreRoleMember, Proof: app.OwnerProof{Password: testenv.Password}})
 	if err != nil {
 		t.Fatal(err)
 	}

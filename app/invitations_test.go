@@ -159,7 +159,7 @@ func TestInvitationRules(t *testing.T) {
 			t.Fatalf("member lists invitations: %v", err)
 		}
 		// Policy.
-		if _, err := env.App.Organizations.SetPolicy(ctx, f.owner, f.org.ID, roster.Policy{AllowedDomains: []string{"ACME.com."}, BlockFreeProviders: true}); err != nil {
+		if _, err := env.App.Organizations.SetPolicy(ctx, f.owner, f.org.ID, roster.Policy{AllowedDomains: []string{"ACME.com."}, BlockFreeProviders: true}, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		for addr, code := range map[string]string{"x@gmail.com": roster.EEmailDomainNotAllowed, "x@sub.acme.com": roster.EEmailDomainNotAllowed, "y@acme.com": ""} {
@@ -167,7 +167,7 @@ func TestInvitationRules(t *testing.T) {
 				t.Errorf("invite %s under policy: %v, want %q", addr, err, code)
 			}
 		}
-		if _, err := env.App.Organizations.SetPolicy(ctx, f.owner, f.org.ID, roster.Policy{BlockFreeProviders: true}); err != nil {
+		if _, err := env.App.Organizations.SetPolicy(ctx, f.owner, f.org.ID, roster.Policy{BlockFreeProviders: true}, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := env.App.Invitations.Create(ctx, f.owner, f.org.ID, app.InvitationInput{Email: "x@Gmail.com"}); testenv.Code(err) != roster.EFreeEmailBlocked {

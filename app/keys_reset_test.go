@@ -3,6 +3,7 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -35,7 +36,7 @@ func TestPasswordResetRevokesAPIKeys(t *testing.T) {
 		env.Join(t, owner, other.ID, u, roster.OrgAdmin)
 		mint := func(orgID, name string) app.CreatedAPIKey {
 			t.Helper()
-			k, err := env.App.APIKeys.Create(ctx, actor, orgID, app.APIKeyInput{Name: name, RoleID: roster.StoreRoleAdmin, OrgRole: roster.OrgAdmin, Password: testenv.Password})
+			k, err := env.App.APIKeys.Create(ctx, actor, orgID, app.APIKeyInput{Name: name, RoleID: roster.StoreRoleAdmin, OrgRole: roster.OrgAdmin, Proof: app.OwnerProof{Password: testenv.Password}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +80,7 @@ func TestPasswordResetRevokesAPIKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		k3 := func() app.CreatedAPIKey {
-			k, err := env.App.APIKeys.Create(ctx, actor, org.ID, app.APIKeyInput{Name: "Later", RoleID: roster.StoreRoleViewer, Password: "marc's second long passphrase"})
+			k, err := env.App.APIKeys.Create(ctx, actor, org.ID, app.APIKeyInput{Name: "Later", RoleID: roster.StoreRoleViewer, Proof: app.OwnerProof{Password: "marc's second long passphrase"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,9 +102,10 @@ func TestPasswordResetRevokesAPIKeys(t *testing.T) {
 	})
 }
 
-// TestAPIKeysAlwaysNeedThePassword: creating or cloning a key asks for the password even
-// right after login, and its owner is told by email, also when someone else made it.
-func TestAPIKeysAlwaysNeedThePassword(t *testing.T) {
+// TestAPIKeysNeedAStepUp: creating or cloning a key asks for the password of an account
+// without a second factor unless it was given in the session in the last 10 minutes, and its
+// owner is told by email, also when someone else made it.
+func TestAPIKeysNeedAStepUp(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		t.Parallel()
 		env := testenv.NewEnv(t, e)
@@ -114,22 +116,24 @@ func TestAPIKeysAlwaysNeedThePassword(t *testing.T) {
 		_, member := verified(t, env, box, "Marc")
 		env.Join(t, owner, org.ID, member, roster.OrgMember, app.StoreGrantInput{StoreID: st.ID, RoleID: roster.StoreRoleViewer})
 
+		env.Clock.Advance(app.StepUpWindow + time.Second) // the login no longer counts
 		in := app.APIKeyInput{Name: "Zendesk", StoreID: st.ID, RoleID: roster.StoreRoleViewer}
 		_, err := env.App.APIKeys.Create(ctx, owner, org.ID, in)
-		want(t, err, roster.EReauthRequired, "a key without the password, fresh from login")
-		in.Password = "not the password at all"
+		want(t, err, roster.EReauthRequired, "a key without the password, 10 minutes after login")
+		in.Proof.Password = "not the password at all"
 		_, err = env.App.APIKeys.Create(ctx, owner, org.ID, in)
 		want(t, err, roster.EInvalidCredentials, "a key with a wrong password")
-		in.Password = testenv.Password
+		in.Proof.Password = testenv.Password
 		k, err := env.App.APIKeys.Create(ctx, owner, org.ID, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = env.App.APIKeys.Clone(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID})
-		want(t, err, roster.EReauthRequired, "a clone without the password")
-		if _, err := env.App.APIKeys.Clone(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID, Password: testenv.Password}); err != nil {
-			t.Fatal(err)
+		if _, err := env.App.APIKeys.Clone(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID}); err != nil {
+			t.Fatalf("a clone right after the password was given: %v", err)
 		}
+		env.Clock.Advance(app.StepUpWindow)
+		_, err = env.App.APIKeys.Clone(ctx, owner, org.ID, k.Key.ID, app.CloneInput{UserID: member.ID, Name: "Zendesk 2"})
+		want(t, err, roster.EReauthRequired, "a clone 10 minutes after the password")
 
 		mine := box.Last(t, ownerU.Email, "api_key_created")
 		theirs := box.Last(t, member.Email, "api_key_created")

@@ -161,7 +161,7 @@ func TestOwnFactorChangesAreEmailed(t *testing.T) {
 		env := mfaEnv(t, e)
 		box := env.Outbox(t)
 		actor, u := verified(t, env, box, "Vera")
-		enrollTOTP(t, env, actor)
+		secret, _ := enrollTOTP(t, env, actor)
 		box.Last(t, u.Email, "two_factor_enabled")
 
 		ch := passwordStep(t, env, u.Email)
@@ -181,7 +181,7 @@ func TestOwnFactorChangesAreEmailed(t *testing.T) {
 			t.Fatal(err)
 		}
 		box.Last(t, u.Email, "recovery_codes_regenerated")
-		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Password: testenv.Password}); err != nil {
+		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Code: code(t, secret, env.Clock.Now())}); err != nil {
 			t.Fatal(err)
 		}
 		box.Last(t, u.Email, "two_factor_disabled")

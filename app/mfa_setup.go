@@ -27,9 +27,10 @@ type TOTPSetup struct {
 	URL    string // the otpauth:// URL a QR code carries
 }
 
-// TwoFactor is where a user's two-factor authentication stands.
+// TwoFactor is where a user's authenticator app stands, and their recovery codes (which back
+// up the app and the passkeys alike).
 type TwoFactor struct {
-	Enabled           bool
+	Enabled           bool // the authenticator app is on
 	Since             *time.Time // when it was turned on
 	LastUsedAt        *time.Time // when its last code was accepted (the time step's start)
 	SetupPending      bool       // set-up begun, not yet confirmed with a code
@@ -42,20 +43,23 @@ func (a *MFA) Status(ctx context.Context, actor roster.Actor) (TwoFactor, error)
 		return TwoFactor{}, err
 	}
 	c := a.read()
+	left, err := c.RecoveryCodesLeft(ctx, actor.UserID) // with the app, or with passkeys alone
+	if err != nil {
+		return TwoFactor{}, err
+	}
 	f, err := c.TOTP(ctx, actor.UserID)
 	if roster.ErrorCode(err) == roster.ENotFound {
-		return TwoFactor{}, nil
+		return TwoFactor{RecoveryCodesLeft: left}, nil
 	}
 	if err != nil {
 		return TwoFactor{}, err
 	}
-	st := TwoFactor{Enabled: f.ConfirmedAt != nil, Since: f.ConfirmedAt, SetupPending: f.ConfirmedAt == nil}
+	st := TwoFactor{Enabled: f.ConfirmedAt != nil, Since: f.ConfirmedAt, SetupPending: f.ConfirmedAt == nil, RecoveryCodesLeft: left}
 	if st.Enabled {
 		used := totpStepTime(f.LastStep)
 		st.LastUsedAt = &used
-		st.RecoveryCodesLeft, err = c.RecoveryCodesLeft(ctx, actor.UserID)
 	}
-	return st, err
+	return st, nil
 }
 
 // BeginTOTP starts setting up an authenticator app: a new secret, stored sealed and
@@ -252,17 +256,42 @@ func accountManagedBy(t *txn, orgID string, u roster.User) error {
 	return nil
 }
 
-// OwnerProof is how a signed-in person proves again that the account is theirs before
-// changing its second factors: the password, or a current code (or a recovery code).
+// OwnerProof is how a signed-in person proves again that the account is theirs: the
+// password, a current code (or a recovery code), or a passkey's answer to
+// Auth.BeginStepUpPasskey. Which of them counts depends on the action (stepup.go).
 type OwnerProof struct {
 	Password string
 	Code     string
+	Passkey  []byte // the browser's answer (WebAuthn JSON)
 }
 
-// Disable removes the authenticator app and the recovery codes.
+func (p OwnerProof) empty() bool { return p.Password == "" && p.Code == "" && len(p.Passkey) == 0 }
+
+// Disable removes the authenticator app, and the recovery codes unless passkeys remain that
+// they back up: a dangerous action, confirmed by a second factor (requireStepUp), never by
+// the password alone.
 func (a *MFA) Disable(ctx context.Context, actor roster.Actor, proof OwnerProof) error {
-	return a.withOwnerProof(ctx, actor, proof, func(t *txn, u roster.User) error {
-		if err := t.DeleteSecondFactors(t.ctx, u.ID); err != nil {
+	if err := a.twoFactorOn(ctx, actor); err != nil {
+		return err
+	}
+	if err := a.requireStepUp(ctx, actor, proof); err != nil {
+		return err
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		u, err := t.User(t.ctx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		passkeys, err := t.CountPasskeys(t.ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if passkeys > 0 {
+			err = t.DeleteTOTP(t.ctx, u.ID)
+		} else {
+			err = t.DeleteSecondFactors(t.ctx, u.ID)
+		}
+		if err != nil {
 			return err
 		}
 		if err := t.audit(roster.AuditEvent{Action: "user.two_factor_disabled", TargetType: "user", TargetID: u.ID}); err != nil {
@@ -291,29 +320,42 @@ func (a *MFA) RegenerateRecoveryCodes(ctx context.Context, actor roster.Actor, p
 	return codes, nil
 }
 
-// withOwnerProof checks proof for the actor, whose two-factor authentication must be on, and
-// runs then in the transaction that records the success. Wrong passwords and codes count with
-// the account's failed logins.
-func (a *core) withOwnerProof(ctx context.Context, actor roster.Actor, proof OwnerProof, then func(t *txn, u roster.User) error) error {
+// twoFactorOn refuses an actor who is not a signed-in person with a second factor.
+func (a *core) twoFactorOn(ctx context.Context, actor roster.Actor) error {
 	if err := requireUser(actor); err != nil {
 		return err
 	}
-	c := a.read()
-	u, err := c.User(ctx, actor.UserID)
-	if err != nil {
-		return err
-	}
-	if on, err := c.HasSecondFactor(ctx, u.ID); err != nil || !on {
+	if on, err := a.read().HasSecondFactor(ctx, actor.UserID); err != nil || !on {
 		if err != nil {
 			return err
 		}
 		return roster.Errorf(roster.EConflict, "two-factor authentication is not on")
+	}
+	return nil
+}
+
+// withOwnerProof checks proof for the actor, whose two-factor authentication must be on, and
+// runs then in the transaction that records the success: the password, a code, a passkey, or
+// none within the step-up window of the session (stepup.go). Wrong passwords, codes and
+// passkeys count with the account's failed logins.
+func (a *core) withOwnerProof(ctx context.Context, actor roster.Actor, proof OwnerProof, then func(t *txn, u roster.User) error) error {
+	if err := a.twoFactorOn(ctx, actor); err != nil {
+		return err
+	}
+	st, u, err := a.stepUpState(ctx, a.read(), actor)
+	if err != nil {
+		return err
 	}
 	withUser := func(t *txn) error {
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
 		return then(t, u)
 	}
 	switch {
+	case st.Fresh:
+		return a.write(ctx, actor, withUser)
+	case len(proof.Passkey) > 0:
+		return a.verifyPasskeyAnswer(ctx, actor, u, proof.Passkey, ceremonyStepUp,
+			func(w sqlstore.Ceremony) bool { return w.SessionID == actor.SessionID }, "user.reauth_failed", withUser)
 	case proof.Code != "":
 		return a.verifySecondFactor(ctx, actor, u, proof.Code, "user.reauth_failed", func(t *txn, _ string) error { return withUser(t) })
 	case proof.Password != "":

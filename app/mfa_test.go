@@ -141,6 +141,7 @@ func TestLoginInSteps(t *testing.T) {
 			t.Fatalf("%d audit events of a recovery code used", n)
 		}
 		// Made again, the old set stops working.
+		env.Clock.Advance(app.StepUpWindow + time.Second) // so that the password is checked (and the failures cleared)
 		fresh, err := env.App.MFA.RegenerateRecoveryCodes(ctx, actor, app.OwnerProof{Password: testenv.Password})
 		if err != nil || len(fresh) != 10 {
 			t.Fatalf("regenerate: %v", err)
@@ -166,8 +167,11 @@ func TestLoginInSteps(t *testing.T) {
 		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Code: "123"}); testenv.Code(err) != roster.EInvalidCode {
 			t.Fatalf("remove with a wrong code: %v", err)
 		}
-		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{}); testenv.Code(err) != roster.EReauthRequired {
+		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{}); testenv.Code(err) != roster.EStepUpRequired {
 			t.Fatalf("remove without proof: %v", err)
+		}
+		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Password: testenv.Password}); testenv.Code(err) != roster.EStepUpRequired {
+			t.Fatalf("remove with the password alone: %v", err)
 		}
 		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Code: code(t, secret, env.Clock.Now())}); err != nil {
 			t.Fatalf("remove: %v", err)

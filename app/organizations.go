@@ -112,14 +112,14 @@ func (a *Organizations) Update(ctx context.Context, actor roster.Actor, orgID st
 	})
 }
 
-// Delete deletes an organization (owner only, with their password): its stores,
+// Delete deletes an organization (owner only, after a step-up): its stores,
 // memberships, store memberships, invitations, roles, API keys and logos are deleted with
 // it. User accounts stay, and so does the audit log.
-func (a *Organizations) Delete(ctx context.Context, actor roster.Actor, orgID, pw string) error {
+func (a *Organizations) Delete(ctx context.Context, actor roster.Actor, orgID string, proof OwnerProof) error {
 	if err := a.precheck(ctx, actor, orgID, roster.PermOrgDelete); err != nil {
 		return err
 	}
-	if err := a.confirmWithPassword(ctx, a.read(), actor, pw, "delete the organization"); err != nil {
+	if err := a.requireStepUp(ctx, actor, proof); err != nil {
 		return err
 	}
 	return a.orgWrite(ctx, actor, orgID, roster.PermOrgDelete, func(t *txn, s scope) error {
@@ -135,13 +135,13 @@ func (a *Organizations) Delete(ctx context.Context, actor roster.Actor, orgID, p
 }
 
 // TransferOwnership hands an organization to one of its admins; the old owner becomes an
-// admin. Only the owner may, with their password, and only to an active admin. Both changes
+// admin. Only the owner may, after a step-up, and only to an active admin. Both changes
 // happen in one transaction with the organization locked, so there is always exactly one owner.
-func (a *Organizations) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, newOwnerID, pw string) error {
+func (a *Organizations) TransferOwnership(ctx context.Context, actor roster.Actor, orgID, newOwnerID string, proof OwnerProof) error {
 	if err := a.precheck(ctx, actor, orgID, roster.PermOrgTransfer); err != nil {
 		return err
 	}
-	if err := a.confirmWithPassword(ctx, a.read(), actor, pw, "transfer the ownership"); err != nil {
+	if err := a.requireStepUp(ctx, actor, proof); err != nil {
 		return err
 	}
 	return a.orgWrite(ctx, actor, orgID, roster.PermOrgTransfer, func(t *txn, s scope) error {

@@ -52,6 +52,7 @@ const (
 	ceremonyRegister     = "register"
 	ceremonySecondFactor = "second_factor"
 	ceremonyPasswordless = "passwordless"
+	ceremonyStepUp       = "step_up" // a signed-in person confirming a dangerous action (stepup.go)
 )
 
 // Passkey is one of a user's passkeys, as they see it.
@@ -227,53 +228,60 @@ func (a *Passkeys) BeginRegistration(ctx context.Context, actor roster.Actor, pw
 	return a.newCeremony(ctx, actor, sqlstore.Ceremony{Kind: ceremonyRegister, UserID: u.ID, SessionID: actor.SessionID}, session, creation)
 }
 
+// AddedPasskey is a passkey just added, with the recovery codes made with it: the first
+// second factor of an account without recovery codes gets a set, shown this once.
+type AddedPasskey struct {
+	Passkey
+	RecoveryCodes []string
+}
+
 // FinishRegistration checks the browser's answer to BeginPasskeyRegistration and adds
 // the passkey under name (a default name when empty). The user is told by email.
-func (a *Passkeys) FinishRegistration(ctx context.Context, actor roster.Actor, name string, answer []byte) (Passkey, error) {
+func (a *Passkeys) FinishRegistration(ctx context.Context, actor roster.Actor, name string, answer []byte) (AddedPasskey, error) {
 	if err := requireUser(actor); err != nil {
-		return Passkey{}, err
+		return AddedPasskey{}, err
 	}
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > roster.MaxNameLength {
-		return Passkey{}, roster.Invalidf("name", "a passkey's name is at most %d characters", roster.MaxNameLength)
+		return AddedPasskey{}, roster.Invalidf("name", "a passkey's name is at most %d characters", roster.MaxNameLength)
 	}
 	rp, err := a.relyingParty()
 	if err != nil {
-		return Passkey{}, err
+		return AddedPasskey{}, err
 	}
 	unreadable := roster.Invalidf("credential", "the browser's answer to the passkey request cannot be read; try again")
 	if len(answer) == 0 || len(answer) > roster.MaxPasskeyJSON {
-		return Passkey{}, unreadable
+		return AddedPasskey{}, unreadable
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(answer)
 	if err != nil {
-		return Passkey{}, unreadable
+		return AddedPasskey{}, unreadable
 	}
 	expired := roster.Errorf(roster.EConflict, "this passkey request expired or was already used; start again")
 	w, session, err := a.useCeremony(ctx, actor, parsed.Response.CollectedClientData.Challenge, ceremonyRegister)
 	if roster.ErrorCode(err) == roster.ENotFound || err == nil && (w.UserID != actor.UserID || w.SessionID != actor.SessionID) {
-		return Passkey{}, expired
+		return AddedPasskey{}, expired
 	}
 	if err != nil {
-		return Passkey{}, err
+		return AddedPasskey{}, err
 	}
 	c := a.read()
 	u, err := c.User(ctx, actor.UserID)
 	if err != nil {
-		return Passkey{}, err
+		return AddedPasskey{}, err
 	}
 	pu, err := loadPasskeyUser(ctx, c, u, rp.Config.RPID, "")
 	if err != nil {
-		return Passkey{}, err
+		return AddedPasskey{}, err
 	}
 	cred, err := rp.CreateCredential(pu, session, parsed)
 	if err != nil {
 		a.log.Info("a passkey registration was refused", "user", u.ID, "err", err)
-		return Passkey{}, roster.Invalidf("credential", "the passkey could not be registered; try again")
+		return AddedPasskey{}, roster.Invalidf("credential", "the passkey could not be registered; try again")
 	}
 	raw, err := json.Marshal(cred)
 	if err != nil {
-		return Passkey{}, err
+		return AddedPasskey{}, err
 	}
 	if name == "" {
 		name = "Passkey " + a.clock.Now().UTC().Format("2006-01-02")
@@ -283,23 +291,36 @@ func (a *Passkeys) FinishRegistration(ctx context.Context, actor roster.Actor, n
 		Name: name, Credential: string(raw), SignCount: int64(cred.Authenticator.SignCount),
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
 	}
-	return writeValue(ctx, a.core, actor, func(t *txn) (Passkey, error) {
+	codes, hashes := newRecoveryCodes()
+	return writeValue(ctx, a.core, actor, func(t *txn) (AddedPasskey, error) {
 		p := p
 		p.CreatedAt = t.now
 		if n, err := t.CountPasskeys(t.ctx, u.ID); err != nil || n >= roster.MaxPasskeys {
 			if err != nil {
-				return Passkey{}, err
+				return AddedPasskey{}, err
 			}
-			return Passkey{}, roster.Errorf(roster.EConflict, "an account has at most %d passkeys; remove one first", roster.MaxPasskeys)
+			return AddedPasskey{}, roster.Errorf(roster.EConflict, "an account has at most %d passkeys; remove one first", roster.MaxPasskeys)
 		}
 		if err := t.CreatePasskey(t.ctx, p); err != nil {
-			return Passkey{}, err
+			return AddedPasskey{}, err
 		}
 		if err := t.audit(roster.AuditEvent{Action: "user.passkey_added", TargetType: "user", TargetID: u.ID,
 			After: map[string]any{"passkey_id": p.ID, "name": p.Name, "backup_eligible": p.BackupEligible}}); err != nil {
-			return Passkey{}, err
+			return AddedPasskey{}, err
 		}
-		return passkeyOf(p), t.notifyUser(u, "passkey_added", "", map[string]any{"passkey_name": p.Name})
+		added := AddedPasskey{Passkey: passkeyOf(p)}
+		if left, err := t.RecoveryCodesLeft(t.ctx, u.ID); err != nil || left > 0 {
+			return added, cmpErr(err, t.notifyUser(u, "passkey_added", "", map[string]any{"passkey_name": p.Name}))
+		}
+		if err := t.ReplaceRecoveryCodes(t.ctx, u.ID, hashes, t.now); err != nil {
+			return AddedPasskey{}, err
+		}
+		if err := t.audit(roster.AuditEvent{Action: "user.recovery_codes_regenerated", TargetType: "user", TargetID: u.ID,
+			After: map[string]any{"with_passkey": p.ID}}); err != nil {
+			return AddedPasskey{}, err
+		}
+		added.RecoveryCodes = codes
+		return added, t.notifyUser(u, "passkey_added", "", map[string]any{"passkey_name": p.Name})
 	})
 }
 
@@ -357,19 +378,52 @@ func cmpErr(err, otherwise error) error {
 	return otherwise
 }
 
-// Remove removes one of the actor's passkeys, after the proof that removing an
-// authenticator app asks (the password, or a code). The user is told by email.
+// Remove removes one of the actor's passkeys after a proof (withOwnerProof: the password, a
+// code or a passkey). Removing the last second factor turns two-factor authentication off:
+// that is a step-up (a code, a recovery code or a passkey, never the password alone), and the
+// recovery codes go with it. The user is told by email.
 func (a *Passkeys) Remove(ctx context.Context, actor roster.Actor, id string, proof OwnerProof) error {
-	return a.withOwnerProof(ctx, actor, proof, func(t *txn, u roster.User) error {
+	if err := requireUser(actor); err != nil {
+		return err
+	}
+	c := a.read()
+	n, err := c.CountPasskeys(ctx, actor.UserID)
+	if err != nil {
+		return err
+	}
+	methods, err := a.secondFactorMethods(ctx, c, actor.UserID)
+	if err != nil {
+		return err
+	}
+	last := n == 1 && !slices.Contains(methods, MethodTOTP)
+	remove := func(t *txn, u roster.User) error {
 		p, err := t.DeletePasskey(t.ctx, u.ID, id)
 		if err != nil {
 			return err
+		}
+		if last {
+			if err := t.DeleteRecoveryCodes(t.ctx, u.ID); err != nil {
+				return err
+			}
 		}
 		if err := t.audit(roster.AuditEvent{Action: "user.passkey_removed", TargetType: "user", TargetID: u.ID,
 			Before: map[string]any{"passkey_id": p.ID, "name": p.Name}}); err != nil {
 			return err
 		}
 		return t.notifyUser(u, "passkey_removed", "", map[string]any{"passkey_name": p.Name})
+	}
+	if !last {
+		return a.withOwnerProof(ctx, actor, proof, remove)
+	}
+	if err := a.requireStepUp(ctx, actor, proof); err != nil {
+		return err
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		u, err := t.User(t.ctx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		return remove(t, u)
 	})
 }
 
@@ -465,10 +519,18 @@ func (a *core) secondFactorMethods(ctx context.Context, c *sqlstore.Conn, userID
 }
 
 // verifyPasskeyStep checks a passkey's answer at the second step of u's login (the login
-// challenge hashed as challengeHash). Like a code, the attempt is reserved in the failure
-// count of u's address first; a success records the passkey's use, clears the count and runs
-// then in one transaction.
+// challenge hashed as challengeHash).
 func (a *core) verifyPasskeyStep(ctx context.Context, actor roster.Actor, u roster.User, challengeHash string, answer []byte, then func(t *txn) error) error {
+	return a.verifyPasskeyAnswer(ctx, actor, u, answer, ceremonySecondFactor, func(w sqlstore.Ceremony) bool { return w.LoginChallenge == challengeHash },
+		secondStepFailed, then)
+}
+
+// verifyPasskeyAnswer checks a passkey's answer as u's second factor to a ceremony of kind
+// that match accepts. Like a code, the attempt is reserved in the failure count of u's address
+// first; a success records the passkey's use, clears the count and runs then in one
+// transaction; a refusal is audited as failAction and answered passkey_refused.
+func (a *core) verifyPasskeyAnswer(ctx context.Context, actor roster.Actor, u roster.User, answer []byte, kind string, match func(sqlstore.Ceremony) bool,
+	failAction string, then func(t *txn) error) error {
 	key := loginKey(u.Email)
 	if err := a.reserveAttempt(ctx, actor, key); err != nil {
 		return err
@@ -482,8 +544,8 @@ func (a *core) verifyPasskeyStep(ctx context.Context, actor roster.Actor, u rost
 	if err == nil {
 		var w sqlstore.Ceremony
 		var session webauthn.SessionData
-		w, session, err = a.useCeremony(ctx, actor, parsed.Response.CollectedClientData.Challenge, ceremonySecondFactor)
-		if err == nil && (w.UserID != u.ID || w.LoginChallenge != challengeHash) {
+		w, session, err = a.useCeremony(ctx, actor, parsed.Response.CollectedClientData.Challenge, kind)
+		if err == nil && (w.UserID != u.ID || !match(w)) {
 			err = roster.NotFound("passkey request")
 		}
 		if err == nil {
@@ -493,7 +555,7 @@ func (a *core) verifyPasskeyStep(ctx context.Context, actor roster.Actor, u rost
 	if err == nil || !errors.Is(err, errPasskeyRefused) && roster.ErrorCode(err) != roster.ENotFound {
 		return err
 	}
-	if err := a.attemptFailed(ctx, actor, key, u.ID, secondStepFailed); err != nil {
+	if err := a.attemptFailed(ctx, actor, key, u.ID, failAction); err != nil {
 		return err
 	}
 	return refused

@@ -16,7 +16,7 @@ import (
 var authenticator = &webauthntest.Authenticator{Origin: "https://roster.example", RPID: "roster.example"}
 
 // addPasskey registers a passkey for actor, as a browser would, and returns its key.
-func addPasskey(t *testing.T, env *testenv.Env, actor roster.Actor, name string) (*webauthntest.Credential, app.Passkey) {
+func addPasskey(t *testing.T, env *testenv.Env, actor roster.Actor, name string) (*webauthntest.Credential, app.AddedPasskey) {
 	t.Helper()
 	opts, err := env.App.Passkeys.BeginRegistration(ctx, actor, "")
 	if err != nil {
@@ -76,7 +76,7 @@ func TestPasskeys(t *testing.T) {
 		env := testenv.NewEnv(t, e) // passkeys need no encryption key: nothing of theirs is secret
 		box := env.Outbox(t)
 		actor, u := verified(t, env, box, "Pia")
-		laptop, _ := addPasskey(t, env, actor, "  Laptop ")
+		laptop, first := addPasskey(t, env, actor, "  Laptop ")
 		env.Clock.Advance(time.Second)
 		phone, p2 := addPasskey(t, env, actor, "")
 		keys, err := env.App.Passkeys.List(ctx, actor)
@@ -127,11 +127,12 @@ func TestPasskeys(t *testing.T) {
 			t.Fatalf("after use: %+v", keys)
 		}
 		factors, left, err := env.App.MFA.Factors(ctx, actor)
-		if err != nil || len(factors) != 2 || factors[0].Type != app.MethodPasskey || left != 0 {
+		if err != nil || len(factors) != 2 || factors[0].Type != app.MethodPasskey || left != app.RecoveryCodeCount {
 			t.Fatalf("factors %+v %d %v", factors, left, err)
 		}
 
-		// Removal: a proof, then the passkey no longer signs in.
+		// Removal: a proof (the login's is old by now), then the passkey no longer signs in.
+		env.Clock.Advance(app.StepUpWindow + time.Second)
 		if err := env.App.Passkeys.Remove(ctx, actor, keys[0].ID, app.OwnerProof{}); testenv.Code(err) != roster.EReauthRequired {
 			t.Fatalf("removal without proof: %v", err)
 		}
@@ -142,7 +143,11 @@ func TestPasskeys(t *testing.T) {
 		if _, _, err := passwordless(t, env, laptop); testenv.Code(err) != roster.EPasskeyRefused {
 			t.Fatalf("a removed passkey: %v", err)
 		}
-		if err := env.App.Passkeys.Remove(ctx, actor, keys[1].ID, app.OwnerProof{Password: testenv.Password}); err != nil {
+		// The last one turns two-factor authentication off: a second factor, not the password.
+		if err := env.App.Passkeys.Remove(ctx, actor, keys[1].ID, app.OwnerProof{Password: testenv.Password}); testenv.Code(err) != roster.EStepUpRequired {
+			t.Fatalf("the last passkey with the password alone: %v", err)
+		}
+		if err := env.App.Passkeys.Remove(ctx, actor, keys[1].ID, app.OwnerProof{Code: first.RecoveryCodes[0]}); err != nil {
 			t.Fatal(err)
 		}
 		if res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil {
@@ -262,6 +267,66 @@ func TestClonedPasskeyIsRefused(t *testing.T) {
 		box.Last(t, u.Email, "passkey_cloned")
 		if _, _, err := passwordless(t, env, key); err != nil {
 			t.Fatalf("the original after the clone was refused: %v", err)
+		}
+	})
+}
+
+// TestPasskeysComeWithRecoveryCodes: the first passkey of an account without recovery codes
+// comes with ten, shown once (the second with none); one signs in in place of the passkey.
+// Turning the authenticator app off keeps the codes while passkeys remain; removing the last
+// passkey turns two-factor authentication off, a step-up (the password alone is refused), and
+// the codes go with it.
+func TestPasskeysComeWithRecoveryCodes(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		t.Parallel()
+		env := mfaEnv(t, e)
+		actor, u := env.User(t, "Rosa")
+		_, first := addPasskey(t, env, actor, "Laptop")
+		if len(first.RecoveryCodes) != app.RecoveryCodeCount {
+			t.Fatalf("the first passkey came with %d recovery codes", len(first.RecoveryCodes))
+		}
+		_, second := addPasskey(t, env, actor, "Phone")
+		if len(second.RecoveryCodes) != 0 {
+			t.Fatal("the second passkey made new recovery codes")
+		}
+		ch := passwordStep(t, env, u.Email)
+		if !slices.Contains(ch.Methods, app.MethodRecoveryCode) {
+			t.Fatalf("methods %v, want a recovery code among them", ch.Methods)
+		}
+		if res, err := secondStep(env, ch, first.RecoveryCodes[0]); err != nil || res.Token == "" {
+			t.Fatalf("a recovery code in place of the passkey: %v", err)
+		}
+
+		secret, _ := enrollTOTP(t, env, actor) // the app, beside the passkeys: the same set of codes
+		st, err := env.App.MFA.Status(ctx, actor)
+		if err != nil || st.RecoveryCodesLeft != app.RecoveryCodeCount {
+			t.Fatalf("with the app: %d codes left (%v)", st.RecoveryCodesLeft, err)
+		}
+		env.Clock.Advance(app.StepUpWindow + time.Second)
+		if err := env.App.MFA.Disable(ctx, actor, app.OwnerProof{Code: code(t, secret, env.Clock.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := env.App.MFA.Status(ctx, actor); st.Enabled || st.RecoveryCodesLeft != app.RecoveryCodeCount {
+			t.Fatalf("after turning the app off: %+v, want the codes kept for the passkeys", st)
+		}
+
+		if err := env.App.Passkeys.Remove(ctx, actor, second.ID, app.OwnerProof{}); err != nil {
+			t.Fatalf("a passkey within the window: %v", err)
+		}
+		env.Clock.Advance(app.StepUpWindow + time.Second)
+		want(t, env.App.Passkeys.Remove(ctx, actor, first.ID, app.OwnerProof{Password: testenv.Password}), roster.EStepUpRequired, "the last passkey with the password alone")
+		codes, err := env.App.MFA.RegenerateRecoveryCodes(ctx, actor, app.OwnerProof{Password: testenv.Password})
+		if err != nil {
+			t.Fatalf("new codes for a passkey-only account: %v", err)
+		}
+		if err := env.App.Passkeys.Remove(ctx, actor, first.ID, app.OwnerProof{Code: codes[0]}); err != nil {
+			t.Fatalf("the last passkey with a recovery code: %v", err)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ?`, u.ID); n != 0 {
+			t.Fatalf("%d recovery codes left with no second factor", n)
+		}
+		if res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "t"), app.LoginInput{Email: u.Email, Password: testenv.Password}); err != nil || res.MFA != nil {
+			t.Fatalf("login with no second factor left: %+v %v", res.MFA, err)
 		}
 	})
 }

@@ -21,7 +21,7 @@ func TestOrganizationRequiresTwoFactor(t *testing.T) {
 		memberActor, member := env.User(t, "Mia")
 		env.Join(t, owner, acme.ID, member, roster.OrgAdmin)
 		other := env.Org(t, memberActor, "Mia's own")
-		key, err := env.App.APIKeys.Create(ctx, memberActor, acme.ID, app.APIKeyInput{Name: "sync", RoleID: roster.StoreRoleMember, Password: testenv.Password})
+		key, err := env.App.APIKeys.Create(ctx, memberActor, acme.ID, app.APIKeyInput{Name: "sync", RoleID: roster.StoreRoleMember, Proof: app.OwnerProof{Password: testenv.Password}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,11 +29,11 @@ func TestOrganizationRequiresTwoFactor(t *testing.T) {
 		// The owner has no second factor: turning it on would lock them out.
 		pol := roster.DefaultPolicy()
 		pol.RequireTwoFactor = true
-		if _, err := env.App.Organizations.SetPolicy(ctx, owner, acme.ID, pol); testenv.Code(err) != roster.ETwoFactorFirst {
+		if _, err := env.App.Organizations.SetPolicy(ctx, owner, acme.ID, pol, app.OwnerProof{Password: testenv.Password}); testenv.Code(err) != roster.ETwoFactorFirst {
 			t.Fatalf("turned on without a factor of one's own: %v", err)
 		}
 		enrollTOTP(t, env, owner)
-		if _, err := env.App.Organizations.SetPolicy(ctx, owner, acme.ID, pol); err != nil {
+		if _, err := env.App.Organizations.SetPolicy(ctx, owner, acme.ID, pol, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := env.App.Members.List(ctx, owner, acme.ID, app.MemberFilter{}); err != nil {

@@ -84,7 +84,7 @@ func TestPrune(t *testing.T) {
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.AuditRetention = 90 * 24 * time.Hour })
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
-		key, err := env.App.APIKeys.Create(ctx, owner, org.ID, app.APIKeyInput{Name: "K", RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+		key, err := env.App.APIKeys.Create(ctx, owner, org.ID, app.APIKeyInput{Name: "K", RoleID: roster.StoreRoleViewer, Proof: app.OwnerProof{Password: testenv.Password}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +185,7 @@ func TestRoleNamesTravel(t *testing.T) {
 		if names[bobU.ID] != "Chatter" || names[owner.UserID] != "Admin" {
 			t.Fatalf("team role names: %v", names)
 		}
-		key, err := env.App.APIKeys.Create(ctx, owner, org.ID, app.APIKeyInput{Name: "chat bot", StoreID: st.ID, RoleID: chatter.ID, Password: testenv.Password})
+		key, err := env.App.APIKeys.Create(ctx, owner, org.ID, app.APIKeyInput{Name: "chat bot", StoreID: st.ID, RoleID: chatter.ID, Proof: app.OwnerProof{Password: testenv.Password}})
 		if err != nil || key.Key.RoleName != "Chatter" {
 			t.Fatalf("created key: %q %v", key.Key.RoleName, err)
 		}

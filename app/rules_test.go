@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -51,25 +52,26 @@ func TestRuleOneOwner(t *testing.T) {
 		want(t, env.App.Members.ChangeRole(ctx, tm.admin, org, tm.admin.UserID, owner), roster.EOwnerRequired, "admin makes themselves owner")
 		outsider, outsiderU := env.User(t, "Otto")
 		want(t, env.App.Members.Add(ctx, tm.owner, org, outsiderU.ID, owner, nil), roster.EOwnerRequired, "add as owner")
-		// Only the owner transfers, only to an active admin of the organization, with their password.
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.admin, org, tm.admin.UserID, testenv.Password), roster.EForbidden, "admin takes ownership")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.member, org, tm.member.UserID, testenv.Password), roster.EForbidden, "member takes ownership")
-		want(t, env.App.Organizations.TransferOwnership(ctx, outsider, org, outsiderU.ID, testenv.Password), roster.ENotFound, "outsider takes ownership")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, testenv.Password), roster.ETransferTarget, "transfer to a member")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, outsiderU.ID, testenv.Password), roster.ENotFound, "transfer to an outsider")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, "usr_nonsense", testenv.Password), roster.ENotFound, "transfer to a malformed ID")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, o, testenv.Password), roster.EInvalid, "transfer to oneself")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, "wrong password entirely"), roster.EInvalidCredentials, "transfer with a wrong password")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, ""), roster.EReauthRequired, "transfer without a password")
+		// Only the owner transfers, only to an active admin of the organization, after a step-up.
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.admin, org, tm.admin.UserID, app.OwnerProof{Password: testenv.Password}), roster.EForbidden, "admin takes ownership")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.member, org, tm.member.UserID, app.OwnerProof{Password: testenv.Password}), roster.EForbidden, "member takes ownership")
+		want(t, env.App.Organizations.TransferOwnership(ctx, outsider, org, outsiderU.ID, app.OwnerProof{Password: testenv.Password}), roster.ENotFound, "outsider takes ownership")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, app.OwnerProof{Password: testenv.Password}), roster.ETransferTarget, "transfer to a member")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, outsiderU.ID, app.OwnerProof{Password: testenv.Password}), roster.ENotFound, "transfer to an outsider")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, "usr_nonsense", app.OwnerProof{Password: testenv.Password}), roster.ENotFound, "transfer to a malformed ID")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, o, app.OwnerProof{Password: testenv.Password}), roster.EInvalid, "transfer to oneself")
+		env.Clock.Advance(app.StepUpWindow + time.Second) // the login no longer stands in for the password
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, app.OwnerProof{Password: "wrong password entirely"}), roster.EInvalidCredentials, "transfer with a wrong password")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, app.OwnerProof{Password: ""}), roster.EReauthRequired, "transfer without a password")
 		want(t, env.App.Members.Suspend(ctx, tm.owner, org, tm.adminU.ID), "", "suspend the admin")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password), roster.ETransferTarget, "transfer to a suspended admin")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, app.OwnerProof{Password: testenv.Password}), roster.ETransferTarget, "transfer to a suspended admin")
 		want(t, env.App.Members.Reactivate(ctx, tm.owner, org, tm.adminU.ID), "", "reactivate the admin")
 		// A deactivated user never becomes owner: they could not sign in to act as one.
 		want(t, env.App.Members.ChangeRole(ctx, tm.owner, org, tm.memberU.ID, admin), "", "promote the member")
 		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), tm.memberU.ID); err != nil {
 			t.Fatal(err)
 		}
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, testenv.Password), roster.ETransferTarget, "transfer to a deactivated admin")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.memberU.ID, app.OwnerProof{Password: testenv.Password}), roster.ETransferTarget, "transfer to a deactivated admin")
 		if n := owners(t, env, org); n != 1 || role(t, env, org, o).Role != owner {
 			t.Fatalf("after refusals: %d owners", n)
 		}
@@ -79,7 +81,7 @@ func TestRuleOneOwner(t *testing.T) {
 
 		// The transfer: the admin becomes owner, the owner becomes admin, in one step.
 		before := events(t, env, org, "organization.ownership_transferred")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password), "", "transfer")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, app.OwnerProof{Password: testenv.Password}), "", "transfer")
 		if role(t, env, org, tm.adminU.ID).Role != owner || role(t, env, org, o).Role != admin || owners(t, env, org) != 1 {
 			t.Fatal("after the transfer the roles are not swapped")
 		}
@@ -88,7 +90,7 @@ func TestRuleOneOwner(t *testing.T) {
 		}
 		// The old owner is an admin now: rule 2 binds them.
 		want(t, env.App.Members.ChangeRole(ctx, tm.owner, org, tm.adminU.ID, member), roster.EOwnerProtected, "old owner demotes the new one")
-		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, o, testenv.Password), roster.EForbidden, "old owner transfers again")
+		want(t, env.App.Organizations.TransferOwnership(ctx, tm.owner, org, o, app.OwnerProof{Password: testenv.Password}), roster.EForbidden, "old owner transfers again")
 		// Now the old owner can be deactivated, and the new one cannot.
 		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), o); err != nil {
 			t.Fatalf("deactivate the old owner: %v", err)
@@ -170,7 +172,7 @@ func TestRuleOneOwnerUnderRace(t *testing.T) {
 							t.Error(oerr)
 							return
 						}
-						if err = env.App.Organizations.TransferOwnership(ctx, byID[cur.UserID], org, target.ID, testenv.Password); err == nil {
+						if err = env.App.Organizations.TransferOwnership(ctx, byID[cur.UserID], org, target.ID, app.OwnerProof{Password: testenv.Password}); err == nil {
 							transfers.Add(1)
 						}
 					case 3:
@@ -485,7 +487,7 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 			{"member.left", func() error { return env.App.Members.Leave(ctx, tm.storeMember, org) }},
 			{"organization.store_credits_set", func() error { _, err := env.App.Operator.SetStoreCredits(ctx, roster.System(), org, 5); return err }},
 			{"organization.ownership_transferred", func() error {
-				return env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, testenv.Password)
+				return env.App.Organizations.TransferOwnership(ctx, tm.owner, org, tm.adminU.ID, app.OwnerProof{Password: testenv.Password})
 			}},
 		} {
 			before := events(t, env, org, tc.action)
@@ -561,21 +563,22 @@ func TestRuleAuditInTheSameTransaction(t *testing.T) {
 	})
 }
 
-// TestDeleteOrganizationAlwaysAsksThePassword: a login a minute ago does not stand in for the
-// password when deleting an organization, as for ownership transfer; nothing is deleted, and a
-// missing password does not count as a failed guess.
-func TestDeleteOrganizationAlwaysAsksThePassword(t *testing.T) {
+// TestDeleteOrganizationAsksThePassword: 10 minutes after the login, deleting an organization
+// asks for the password again, as ownership transfer does; nothing is deleted, and a missing
+// password does not count as a failed guess.
+func TestDeleteOrganizationAsksThePassword(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		env := testenv.NewEnv(t, e)
-		owner, _ := env.User(t, "Olive") // signed in just now: within any re-authentication window
+		owner, _ := env.User(t, "Olive")
 		org := env.Org(t, owner, "Doomed")
+		env.Clock.Advance(app.StepUpWindow + time.Second)
 		for range 6 {
-			want(t, env.App.Organizations.Delete(ctx, owner, org.ID, ""), roster.EReauthRequired, "delete without a password")
+			want(t, env.App.Organizations.Delete(ctx, owner, org.ID, app.OwnerProof{Password: ""}), roster.EReauthRequired, "delete without a password")
 		}
 		if _, err := env.App.Organizations.Get(ctx, owner, org.ID); err != nil {
 			t.Fatalf("the organization is gone: %v", err)
 		}
-		want(t, env.App.Organizations.Delete(ctx, owner, org.ID, "wrong password entirely"), roster.EInvalidCredentials, "delete with a wrong password")
-		want(t, env.App.Organizations.Delete(ctx, owner, org.ID, testenv.Password), "", "delete with the password") // not locked by the empty tries
+		want(t, env.App.Organizations.Delete(ctx, owner, org.ID, app.OwnerProof{Password: "wrong password entirely"}), roster.EInvalidCredentials, "delete with a wrong password")
+		want(t, env.App.Organizations.Delete(ctx, owner, org.ID, app.OwnerProof{Password: testenv.Password}), "", "delete with the password") // not locked by the empty tries
 	})
 }

@@ -273,7 +273,7 @@ func TestDeletedOrganizationGetsNothing(t *testing.T) {
 		if pendingDeliveries(t, env, c.Endpoint.ID) != 1 {
 			t.Fatal("nothing queued")
 		}
-		want(t, env.App.Organizations.Delete(ctx, tm.owner, tm.org.ID, testenv.Password), "", "delete organization")
+		want(t, env.App.Organizations.Delete(ctx, tm.owner, tm.org.ID, app.OwnerProof{Password: testenv.Password}), "", "delete organization")
 		out.Deliver(t)
 		if n := len(recv.received()); n != 0 {
 			t.Fatalf("%d deliveries for a deleted organization", n)

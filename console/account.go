@@ -17,6 +17,7 @@ type accountPage struct {
 	Setup     *totpSetup // an authenticator app being set up
 	Codes     []string   // recovery codes, shown once
 	CodesFile template.URL
+	Flash     string // a notice's catalog key (flash.…), for a page rendered in answer to a post
 }
 
 // accountPage shows the profile and language, the password, the sessions, the
@@ -33,6 +34,9 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, rq *reque
 func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *request, failed error, p *accountPage) error {
 	v := s.view(w, r, rq, "account.title")
 	v.D = p
+	if p.Flash != "" {
+		v.Flash = s.cat.text(v.L, "flash."+p.Flash)
+	}
 	var err error
 	if p.Sessions, err = s.app.Auth.Sessions(r.Context(), rq.id.actor); err != nil {
 		return err
@@ -41,6 +45,9 @@ func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *r
 		return err
 	}
 	if p.Passkeys, err = s.app.Passkeys.List(r.Context(), rq.id.actor); err != nil {
+		return err
+	}
+	if err := s.withStepUp(r, rq, v); err != nil {
 		return err
 	}
 	if org := r.PathValue("org"); org != "" && failed == nil {

@@ -94,18 +94,19 @@ func (s *Server) accountTwoFactorRemove(w http.ResponseWriter, r *http.Request, 
 	return nil
 }
 
-func ownerProof(r *http.Request) app.OwnerProof {
-	return app.OwnerProof{Password: r.PostFormValue("password"), Code: r.PostFormValue("code")}
-}
-
 // showCodes shows recovery codes once, with a link that saves them as a text file (a data
 // URI: they are not kept anywhere to be downloaded later).
 func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, rq *request, codes []string, err error) error {
+	return s.showCodesWith(w, r, rq, codes, err, "")
+}
+
+// showCodesWith shows recovery codes as showCodes does, with a notice (flash, a catalog key).
+func (s *Server) showCodesWith(w http.ResponseWriter, r *http.Request, rq *request, codes []string, err error, flash string) error {
 	if err != nil {
 		return s.renderAccount(w, r, rq, err)
 	}
 	text := strings.Join(codes, "\n") + "\n"
 	// #nosec G203 -- a data URI of codes made by Roster, percent-encoded
 	file := template.URL("data:text/plain;charset=utf-8," + strings.ReplaceAll(url.QueryEscape(text), "+", "%20"))
-	return s.renderAccountWith(w, r, rq, nil, &accountPage{Codes: codes, CodesFile: file})
+	return s.renderAccountWith(w, r, rq, nil, &accountPage{Codes: codes, CodesFile: file, Flash: flash})
 }

@@ -276,6 +276,11 @@ func (s *Server) renderPolicy(w http.ResponseWriter, r *http.Request, rq *reques
 		return err
 	}
 	p.Members = breaking
+	if p.Org.Access.Can(roster.PermOrgUpdate) {
+		if err := s.withStepUp(r, rq, v); err != nil {
+			return err
+		}
+	}
 	s.render(w, r, status, "org_policy", v)
 	return nil
 }
@@ -295,7 +300,7 @@ func (s *Server) orgPolicySave(w http.ResponseWriter, r *http.Request, rq *reque
 		err = roster.Invalidf("invitation_ttl", "give a number of days")
 	} else {
 		pol.InvitationTTL = time.Duration(days) * 24 * time.Hour
-		_, err = s.app.Organizations.SetPolicy(r.Context(), rq.id.actor, r.PathValue("org"), pol)
+		_, err = s.app.Organizations.SetPolicy(r.Context(), rq.id.actor, r.PathValue("org"), pol, ownerProof(r))
 	}
 	if err != nil {
 		v, p, perr := s.orgPage(w, r, rq, "policy")

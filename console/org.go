@@ -498,6 +498,9 @@ func (s *Server) renderTransfer(w http.ResponseWriter, r *http.Request, rq *requ
 		return err
 	}
 	p.Admins = admins.Items
+	if err := s.withStepUp(r, rq, v); err != nil {
+		return err
+	}
 	s.render(w, r, status, "org_transfer", v)
 	return nil
 }
@@ -506,7 +509,7 @@ func (s *Server) renderTransfer(w http.ResponseWriter, r *http.Request, rq *requ
 // name (a confirmation of the console's own) and their password (checked by the app).
 func (s *Server) transfer(w http.ResponseWriter, r *http.Request, rq *request) error {
 	org, err := s.confirmedByName(r, rq, func(orgID string) error {
-		return s.app.Organizations.TransferOwnership(r.Context(), rq.id.actor, orgID, r.PostFormValue("user"), r.PostFormValue("password"))
+		return s.app.Organizations.TransferOwnership(r.Context(), rq.id.actor, orgID, r.PostFormValue("user"), ownerProof(r))
 	})
 	if org.ID == "" {
 		return err // the organization itself is out of reach
@@ -533,6 +536,9 @@ func (s *Server) deletePage(w http.ResponseWriter, r *http.Request, rq *request)
 	if !p.Org.Access.Can(roster.PermOrgDelete) {
 		return roster.Forbidden("only the owner deletes the organization")
 	}
+	if err := s.withStepUp(r, rq, v); err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "org_delete", v)
 	return nil
 }
@@ -555,7 +561,7 @@ func (s *Server) confirmedByName(r *http.Request, rq *request, do func(orgID str
 // confirmation) and their password (checked by the app).
 func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, rq *request) error {
 	org, err := s.confirmedByName(r, rq, func(orgID string) error {
-		return s.app.Organizations.Delete(r.Context(), rq.id.actor, orgID, r.PostFormValue("password"))
+		return s.app.Organizations.Delete(r.Context(), rq.id.actor, orgID, ownerProof(r))
 	})
 	if org.ID == "" {
 		return err // the organization itself is out of reach
@@ -566,7 +572,11 @@ func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request, rq *request) 
 			return perr
 		}
 		_ = p
-		s.render(w, r, s.setError(r, v, err), "org_delete", v)
+		status := s.setError(r, v, err)
+		if err := s.withStepUp(r, rq, v); err != nil {
+			return err
+		}
+		s.render(w, r, status, "org_delete", v)
 		return nil
 	}
 	redirect(w, r, "/", "org_deleted")

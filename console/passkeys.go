@@ -37,8 +37,12 @@ func (s *Server) accountPasskeyOptions(w http.ResponseWriter, r *http.Request, r
 
 // accountPasskeyAdd finishes adding a passkey with the browser's answer.
 func (s *Server) accountPasskeyAdd(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.Passkeys.FinishRegistration(r.Context(), rq.id.actor, r.PostFormValue("name"), []byte(r.PostFormValue("credential"))); err != nil {
+	added, err := s.app.Passkeys.FinishRegistration(r.Context(), rq.id.actor, r.PostFormValue("name"), []byte(r.PostFormValue("credential")))
+	if err != nil {
 		return s.renderAccount(w, r, rq, err)
+	}
+	if len(added.RecoveryCodes) > 0 { // the account's first second factor: its recovery codes, shown once
+		return s.showCodesWith(w, r, rq, added.RecoveryCodes, nil, "passkey_added_codes")
 	}
 	redirect(w, r, "/account", "passkey_added")
 	return nil

@@ -128,7 +128,7 @@ func richOrg(t *testing.T, s *site, lang string) (string, []string) {
 		t.Fatal(err)
 	}
 	key, err := s.env.App.APIKeys.Create(testenv.Ctx, pia, org.ID, app.APIKeyInput{Name: "Helpdesk connection for the support team",
-		StoreID: main.ID, RoleID: role.ID, Password: testenv.Password})
+		StoreID: main.ID, RoleID: role.ID, Proof: app.OwnerProof{Password: testenv.Password}})
 	if err != nil {
 		t.Fatal(err)
 	}

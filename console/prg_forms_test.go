@@ -34,9 +34,9 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 	var patterns []string
 	for _, m := range postRoute.FindAllStringSubmatch(string(src), -1) {
 		switch {
-		case strings.HasSuffix(m[1], "/passkey/options"), strings.HasSuffix(m[1], "/passkeys/options"):
+		case strings.HasSuffix(m[1], "/passkey/options"), strings.HasSuffix(m[1], "/passkeys/options"), strings.HasSuffix(m[1], "/passkey-options"):
 			// The options of a WebAuthn ceremony, fetched by passkeys.js as JSON, no form:
-			// console/passkeys_test.go drives them in Chromium.
+			// console/passkeys_test.go and stepup_test.go drive them in Chromium.
 		case m[1] != "":
 			patterns = append(patterns, m[1])
 		case strings.HasPrefix(m[2], "Pages."):
@@ -73,7 +73,7 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := s.env.App.APIKeys.Create(testenv.Ctx, owner, org.ID, app.APIKeyInput{Name: "Zendesk", StoreID: st.ID, RoleID: roster.StoreRoleViewer, Password: testenv.Password})
+		key, err := s.env.App.APIKeys.Create(testenv.Ctx, owner, org.ID, app.APIKeyInput{Name: "Zendesk", StoreID: st.ID, RoleID: roster.StoreRoleViewer, Proof: app.OwnerProof{Password: testenv.Password}})
 		if err != nil {
 			t.Fatal(err)
 		}

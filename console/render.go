@@ -27,7 +27,7 @@ var pageNames = []string{
 	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
 	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_sso", "sso_continue", "org_scim",
-	"store", "account", "operator_orgs", "operator_users", "operator_mailbox",
+	"store", "account", "account_confirm", "operator_orgs", "operator_users", "operator_mailbox",
 	"oidc_choose", "operator_clients", "operator_client", "operator_keys", "login_mfa",
 }
 
@@ -74,6 +74,7 @@ type view struct {
 	Form     url.Values          // the values posted, to fill the form again
 	PageURL  string              // after a post: the page's own address, for the address bar (see pageURL)
 	D        any                 // the page's own data
+	StepUp   *app.StepUpState    // what a dangerous action's form asks for (stepup.go); nil on other pages
 
 	access map[string]roster.Access // organization ID → the user's access there
 }

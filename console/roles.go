@@ -221,6 +221,11 @@ func (s *Server) renderKeys(w http.ResponseWriter, r *http.Request, rq *request,
 			return err
 		}
 	}
+	if p.Dialog == "new_key" || p.Dialog == "clone_key" || r.Method == http.MethodPost {
+		if err := s.withStepUp(r, rq, v); err != nil {
+			return err
+		}
+	}
 	s.render(w, r, status, "org_keys", v)
 	return nil
 }
@@ -302,7 +307,7 @@ func (s *Server) keyCreate(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err == nil {
 		created, err = s.app.APIKeys.Create(r.Context(), rq.id.actor, r.PathValue("org"), app.APIKeyInput{Name: r.PostFormValue("name"),
 			StoreID: r.PostFormValue("store"), RoleID: r.PostFormValue("role"), OrgRole: roster.OrgRole(r.PostFormValue("org_role")),
-			ExpiresAt: exp, Password: r.PostFormValue("password")})
+			ExpiresAt: exp, Proof: ownerProof(r)})
 	}
 	return s.keyCreated(w, r, rq, created, err)
 }
@@ -312,7 +317,7 @@ func (s *Server) keyClone(w http.ResponseWriter, r *http.Request, rq *request) e
 	var created app.CreatedAPIKey
 	if err == nil {
 		created, err = s.app.APIKeys.Clone(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("key"), app.CloneInput{
-			UserID: r.PostFormValue("user"), Name: r.PostFormValue("name"), ExpiresAt: exp, Password: r.PostFormValue("password")})
+			UserID: r.PostFormValue("user"), Name: r.PostFormValue("name"), ExpiresAt: exp, Proof: ownerProof(r)})
 	}
 	return s.keyCreated(w, r, rq, created, err)
 }

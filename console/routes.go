@@ -183,6 +183,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /account/passkeys", signedIn, s.accountPasskeyAdd)
 	s.handle(mux, "POST /account/passkeys/{passkey}/rename", signedIn, s.accountPasskeyRename)
 	s.handle(mux, "POST /account/passkeys/{passkey}/remove", signedIn, s.accountPasskeyRemove)
+	s.handle(mux, "GET /account/confirm", signedIn, s.confirmPage) // stepup.go
+	s.handle(mux, "POST /account/confirm", signedIn, s.confirm)
+	s.handle(mux, "POST /account/confirm/passkey-options", signedIn, s.confirmPasskeyOptions)
 	s.handle(mux, "POST /account/email", signedIn, s.accountEmail)
 	s.handle(mux, "POST /account/verification", signedIn, s.accountVerification)
 	s.handle(mux, "POST /account/sessions/revoke", signedIn, s.accountRevokeSession)

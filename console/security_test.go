@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -190,8 +191,8 @@ func TestAuditTabRefusesBadFilters(t *testing.T) {
 	})
 }
 
-// TestDeleteOrganizationAsksForPassword: the console deletes an organization only with the
-// owner's password, even a minute after logging in (a recent login confirms nothing here).
+// TestDeleteOrganizationAsksForPassword: ten minutes after logging in, the console deletes an
+// organization only with the owner's password (a step-up: app/stepup.go).
 func TestDeleteOrganizationAsksForPassword(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newSite(t, e)
@@ -204,6 +205,7 @@ func TestDeleteOrganizationAsksForPassword(t *testing.T) {
 		if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {email}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
 			t.Fatalf("login: %d", res.StatusCode)
 		}
+		s.env.Clock.Advance(app.StepUpWindow + time.Second)
 		res, page := do(t, c, "GET", s.url+"/orgs/"+org.ID+"/delete", nil, nil)
 		m := csrfField.FindStringSubmatch(page)
 		if res.StatusCode != http.StatusOK || m == nil {

@@ -145,7 +145,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 			t.Fatalf("fresh token inactive: %v", in)
 		}
 		_, web := s.client(t, false, "http://127.0.0.1:9/callback")
-		if err := s.App.Organizations.Delete(testenv.Ctx, owner, org.ID, testenv.Password); err != nil {
+		if err := s.App.Organizations.Delete(testenv.Ctx, owner, org.ID, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 		if st := call(t, http.MethodPost, s.URL+"/v1/check", tok2.AccessToken, map[string]any{"user_id": bea.ID, "permission": "org.read", "organization_id": org.ID}, nil); st != http.StatusUnauthorized {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -39,7 +40,7 @@ func TestSignInStopsAtTheTwoFactorRequirement(t *testing.T) {
 		enroll(t, s, a.owner)
 		pol := roster.DefaultPolicy()
 		pol.RequireTwoFactor = true
-		if _, err := s.App.Organizations.SetPolicy(testenv.Ctx, a.owner, a.org.ID, pol); err != nil {
+		if _, err := s.App.Organizations.SetPolicy(testenv.Ctx, a.owner, a.org.ID, pol, app.OwnerProof{Password: testenv.Password}); err != nil {
 			t.Fatal(err)
 		}
 

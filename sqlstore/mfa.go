@@ -142,6 +142,23 @@ func (c *Conn) UseRecoveryCode(ctx context.Context, userID, hash string, now tim
 		micros(now), userID, hash), "recovery code")
 }
 
+// DeleteTOTP removes a user's authenticator and pending logins; the recovery codes stay (the
+// passkeys they back up remain).
+func (c *Conn) DeleteTOTP(ctx context.Context, userID string) error {
+	for _, q := range []string{`DELETE FROM user_totp WHERE user_id = ?`, `DELETE FROM login_challenges WHERE user_id = ?`} {
+		if _, err := c.exec(ctx, q, userID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteRecoveryCodes removes a user's recovery codes.
+func (c *Conn) DeleteRecoveryCodes(ctx context.Context, userID string) error {
+	_, err := c.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID)
+	return err
+}
+
 // RecoveryCodesLeft counts a user's unused recovery codes.
 func (c *Conn) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
 	var n int

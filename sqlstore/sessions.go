@@ -8,21 +8,22 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent`
+const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, reauth_at, step_up_at, ip, user_agent`
 
 func scanSession(r rowScanner) (roster.Session, error) {
 	var s roster.Session
-	var created, seen, expires, reauth int64
-	err := r.Scan(&s.ID, &s.UserID, &created, &seen, &expires, &reauth, &s.IP, &s.UserAgent)
+	var created, seen, expires, reauth, stepUp int64
+	err := r.Scan(&s.ID, &s.UserID, &created, &seen, &expires, &reauth, &stepUp, &s.IP, &s.UserAgent)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.ReauthAt = fromMicros(created), fromMicros(seen), fromMicros(expires), fromMicros(reauth)
+	s.StepUpAt = fromMicros(stepUp)
 	return s, err
 }
 
 // CreateSession stores a session under the hash of its token; its user was active then.
 func (c *Conn) CreateSession(ctx context.Context, s roster.Session, tokenHash string) error {
-	_, err := c.exec(ctx, `INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at, reauth_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID, s.UserID, tokenHash, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), micros(s.ReauthAt), s.IP, s.UserAgent)
+	_, err := c.exec(ctx, `INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at, reauth_at, step_up_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, tokenHash, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), micros(s.ReauthAt), micros(s.StepUpAt), s.IP, s.UserAgent)
 	if err != nil {
 		return err
 	}
@@ -60,6 +61,14 @@ func (c *Conn) SessionByID(ctx context.Context, id string) (roster.Session, erro
 // SetSessionReauth records that the password was entered again in a session.
 func (c *Conn) SetSessionReauth(ctx context.Context, id string, now time.Time) error {
 	_, err := c.exec(ctx, `UPDATE sessions SET reauth_at = ?, last_seen_at = ? WHERE id = ?`, micros(now), micros(now), id)
+	return err
+}
+
+// SetSessionStepUp records that the person of a session gave the strongest proof their
+// account has (a second factor, or the password of an account without one): it counts as the
+// password entered too.
+func (c *Conn) SetSessionStepUp(ctx context.Context, id string, now time.Time) error {
+	_, err := c.exec(ctx, `UPDATE sessions SET step_up_at = ?, reauth_at = ?, last_seen_at = ? WHERE id = ?`, micros(now), micros(now), micros(now), id)
 	return err
 }
 
