@@ -3,6 +3,7 @@ package console
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -34,6 +35,9 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, rq *reque
 func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *request, failed error, p *accountPage) error {
 	v := s.view(w, r, rq, "account.title")
 	v.D = p
+	if failed == nil {
+		v.Form = url.Values{} // a success shown in answer to a post (new codes): no form is refilled with what was posted
+	}
 	if p.Flash != "" {
 		v.Flash = s.cat.text(v.L, "flash."+p.Flash)
 	}
