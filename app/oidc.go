@@ -87,7 +87,7 @@ func (a *Clients) ByID(ctx context.Context, id string) (roster.OIDCClient, error
 	if !roster.ValidID(roster.PrefixClient, id) {
 		return roster.OIDCClient{}, roster.NotFound("client")
 	}
-	cl, _, err := a.read().OIDCClient(ctx, id)
+	cl, _, err := a.oidcClient(ctx, id)
 	return cl, err
 }
 
@@ -98,7 +98,7 @@ func (a *Clients) Authenticate(ctx context.Context, id, secret string) error {
 	if !roster.ValidID(roster.PrefixClient, id) || !token.WellFormed(clientSecretPrefix, secret) {
 		return bad
 	}
-	_, hash, err := a.read().OIDCClient(ctx, id)
+	_, hash, err := a.oidcClient(ctx, id)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return bad
 	}

@@ -9,7 +9,8 @@ import (
 
 // PerRequest returns a context for the use cases one request calls. Their reads share the
 // access they derive: a user's access to an organization (with the organization and the
-// permission catalog) is computed once per request, not once per use case. Writes never use
+// permission catalog) is computed once per request, not once per use case; so is an
+// application (OpenID client) read, which one token request needs at each of its steps. Writes never use
 // it (they derive access again in their transaction, under the organization's lock), and a
 // write that commits forgets it, so that the reads after a change see the change.
 func PerRequest(ctx context.Context) context.Context {
@@ -20,9 +21,39 @@ type scopesKey struct{}
 
 // sharedScopes are the organizations a request's reads have scoped, by organization ID.
 type sharedScopes struct {
-	mu     sync.Mutex
-	userID string
-	orgs   map[string]scope
+	mu      sync.Mutex
+	userID  string
+	orgs    map[string]scope
+	clients map[string]clientRead // by client ID
+}
+
+// clientRead is an application as read from the database, with its secret's hash.
+type clientRead struct {
+	client roster.OIDCClient
+	hash   string
+}
+
+// oidcClient reads an application, once per request.
+func (a *core) oidcClient(ctx context.Context, id string) (roster.OIDCClient, string, error) {
+	s, _ := ctx.Value(scopesKey{}).(*sharedScopes)
+	if s != nil {
+		s.mu.Lock()
+		r, ok := s.clients[id]
+		s.mu.Unlock()
+		if ok {
+			return r.client, r.hash, nil
+		}
+	}
+	cl, hash, err := a.read().OIDCClient(ctx, id)
+	if err == nil && s != nil {
+		s.mu.Lock()
+		if s.clients == nil {
+			s.clients = map[string]clientRead{}
+		}
+		s.clients[id] = clientRead{client: cl, hash: hash}
+		s.mu.Unlock()
+	}
+	return cl, hash, err
 }
 
 // sharedScope returns the scope a read of this request derived for a user in an
@@ -56,7 +87,7 @@ func shareScope(ctx context.Context, actor roster.Actor, sc scope) {
 func forgetScopes(ctx context.Context) {
 	if s, _ := ctx.Value(scopesKey{}).(*sharedScopes); s != nil {
 		s.mu.Lock()
-		s.orgs = nil
+		s.orgs, s.clients = nil, nil
 		s.mu.Unlock()
 	}
 }

@@ -215,6 +215,7 @@ func requestParams(ctx context.Context) url.Values {
 
 func (d *door) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	r = r.WithContext(app.PerRequest(r.Context())) // the client and the user's access, read once per request
 	if d.cors(w, r) {
 		return
 	}
