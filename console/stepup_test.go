@@ -1,9 +1,13 @@
 package console_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/rosterhq/roster/app"
 )
@@ -63,5 +67,54 @@ func TestConsoleStepUp(t *testing.T) {
 		if secret := b.value(`[data-testid=key-secret]`); !strings.HasPrefix(secret, "rk_") {
 			t.Fatalf("the key's secret: %q", secret)
 		}
+
+		// By keyboard only, ten minutes later: deleting the organization, from its name field
+		// Tab reaches the code (a wrong one is refused) and then the passkey link; Enter follows it; on Confirm it's
+		// you a wrong recovery code is refused and a reload shows the page again (no second
+		// post) with its way back; Tab reaches the passkey button, Enter confirms, and the
+		// deletion goes through from the keyboard.
+		s.env.Clock.Advance(app.StepUpWindow + time.Second)
+		deletePage := "/orgs/" + org.ID + "/delete"
+		b.open(deletePage)
+		b.must(chromedp.Do(b.ctx, chromedp.Focus(chromedp.CSS("#d-name"))))
+		b.must(chromedp.Do(b.ctx, chromedp.KeyEvent("Step Shop")))
+		b.key(kb.Tab)
+		if id := b.active(); id != "d-code" {
+			t.Fatalf("Tab from the name went to %q, want the code", id)
+		}
+		b.must(chromedp.Do(b.ctx, chromedp.KeyEvent("00000-00000-00000-00000")))
+		b.key(kb.Enter)
+		b.settle(`document.querySelector("#err-code")`)
+		b.expect("#err-code", cat["error.invalid_code"])
+		b.must(chromedp.Do(b.ctx, chromedp.Focus(chromedp.CSS("#d-code"))))
+		b.key(kb.Tab)
+		if id := b.active(); id != "step-up-passkey" {
+			t.Fatalf("Tab from the code went to %q, want the passkey link", id)
+		}
+		b.key(kb.Enter)
+		b.settle(`location.pathname === "/account/confirm"`)
+		b.expect("h1", cat["stepup.title"])
+		b.fill("#c-code", "00000-00000-00000-00000")
+		b.submit(`[data-testid=step-up-code-form] button[type=submit]`)
+		b.expect(".flash.error", cat["error.invalid_code"])
+		b.must(chromedp.Do(b.ctx, chromedp.Reload()))
+		b.settle(`location.pathname === "/account/confirm" && !document.querySelector(".flash.error")`)
+		if back := b.attr(".auth-links a", "href"); back != deletePage {
+			t.Fatalf("after a reload the way back is %q, want %s", back, deletePage)
+		}
+		for i := 0; !b.is(`document.activeElement.matches("[data-passkey-button]")`); i++ { // from the top of the page
+			if i > 30 {
+				t.Fatalf("Tab never reached the passkey button (at %q)", b.active())
+			}
+			b.key(kb.Tab)
+		}
+		b.key(kb.Enter)
+		b.settle(`location.pathname === ` + strconv.Quote(deletePage))
+		b.expect(`[data-testid=step-up-fresh]`, cat["stepup.fresh"])
+		b.must(chromedp.Do(b.ctx, chromedp.Focus(chromedp.CSS("#d-name"))))
+		b.must(chromedp.Do(b.ctx, chromedp.KeyEvent("Step Shop")))
+		b.key(kb.Enter)
+		b.settle(`location.pathname === "/"`)
+		b.noError()
 	})
 }
