@@ -30,7 +30,7 @@ type TOTPSetup struct {
 // TwoFactor is where a user's authenticator app stands, and their recovery codes (which back
 // up the app and the passkeys alike).
 type TwoFactor struct {
-	Enabled           bool // the authenticator app is on
+	Enabled           bool       // the authenticator app is on
 	Since             *time.Time // when it was turned on
 	LastUsedAt        *time.Time // when its last code was accepted (the time step's start)
 	SetupPending      bool       // set-up begun, not yet confirmed with a code
