@@ -7,6 +7,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
+	"github.com/rosterhq/roster/internal/ssotest"
 	"github.com/rosterhq/roster/internal/testenv"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -232,4 +233,55 @@ func sealedTOTP(t *testing.T, env *testenv.Env, userID string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestResealAfterAKeyChange: with a new encryption key and the old one kept as previous,
+// SigningKeys.Reseal seals again under the new key every secret the old one sealed — the
+// OpenID signing keys, a webhook's secret and the one its rotation still signs with, an
+// identity provider's client secret, an authenticator app's secret — after which the new key alone opens them all: the previous
+// key can go. Only operators reseal.
+func TestResealAfterAKeyChange(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		oldKey, newKey := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+		env := webhookEnv(t, e, func(c *app.Config) { c.SSOAllowedHosts = []string{"127.0.0.1"} }) // sealing under oldKey
+		actor, u := env.User(t, "Rosa")
+		secret, _ := enrollTOTP(t, env, actor)
+		org := env.Org(t, actor, "Sealed Shop")
+		op := ssotest.StartOP(t, "roster", "the provider's secret", "https://roster.example/sso/callback")
+		if _, err := env.App.SSO.Configure(ctx, actor, org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Issuer: op.Issuer, ClientID: "roster",
+			ClientSecret: "the provider's secret", DefaultRole: roster.OrgMember}); err != nil {
+			t.Fatal(err)
+		}
+		recv := newStatusReceiver(t, 200)
+		hook, err := env.App.Webhooks.Create(ctx, actor, org.ID, app.WebhookInput{URL: recv.url(), EventTypes: []string{"organization.updated"}, Enabled: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.App.Webhooks.RotateSecret(ctx, actor, org.ID, hook.Endpoint.ID, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.App.SigningKeys.Rotate(ctx, roster.System()); err != nil {
+			t.Fatal(err)
+		}
+		want(t, func() error { _, err := env.App.SigningKeys.Reseal(ctx, actor); return err }(), roster.EForbidden, "a user reseals")
+
+		rotated := testenv.NewEnvOn(t, env, func(c *app.Config) { c.EncryptionKey, c.PreviousEncryptionKeys = newKey, [][]byte{oldKey} })
+		res, err := rotated.App.SigningKeys.Reseal(ctx, roster.System())
+		// The TOTP secret, the webhook's two secrets, the provider's client secret, at least one signing key.
+		if err != nil || res.Resealed < 5 || res.Current != 0 || res.Unreadable != 0 {
+			t.Fatalf("reseal with the previous key: %+v %v", res, err)
+		}
+		lost := testenv.NewEnvOn(t, env, func(c *app.Config) { c.EncryptionKey = newKey })
+		again, err := lost.App.SigningKeys.Reseal(ctx, roster.System())
+		if err != nil || again.Resealed != 0 || again.Current != res.Resealed || again.Unreadable != 0 {
+			t.Fatalf("the new key alone after the reseal: %+v %v", again, err)
+		}
+		lost.Clock.Advance(31 * time.Second)
+		if _, err := secondStep(lost, passwordStep(t, lost, u.Email), code(t, secret, lost.Clock.Now())); err != nil {
+			t.Fatalf("a code with the new key alone: %v", err)
+		}
+		if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE action = 'instance.secrets_resealed'`); n != 2 {
+			t.Fatalf("%d reseals audited, want 2", n)
+		}
+	})
 }

@@ -19,8 +19,8 @@ import (
 // loopback.example resolves to 127.0.0.1 without being allowed; its clock shows the real
 // time less four minutes: the receiver's verifier accepts timestamps within five minutes of
 // its own clock, and the test moves Roster's forward by less than nine.
-func webhookEnv(t *testing.T, e sqlstore.Engine) *testenv.Env {
-	env := testenv.NewEnv(t, e, func(c *app.Config) {
+func webhookEnv(t *testing.T, e sqlstore.Engine, more ...func(*app.Config)) *testenv.Env {
+	env := testenv.NewEnv(t, e, append([]func(*app.Config){func(c *app.Config) {
 		c.EncryptionKey = []byte("0123456789abcdef0123456789abcdef")
 		c.WebhookAllowedHosts = []string{"receiver.internal"}
 		c.WebhookLookup = func(_ context.Context, host string) ([]netip.Addr, error) {
@@ -32,7 +32,7 @@ func webhookEnv(t *testing.T, e sqlstore.Engine) *testenv.Env {
 			}
 			return nil, errors.New("no such host")
 		}
-	})
+	}}, more...)...)
 	env.Clock.Advance(time.Until(env.Clock.Now())*-1 - 4*time.Minute)
 	return env
 }

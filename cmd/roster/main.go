@@ -52,7 +52,7 @@ func commands() []command {
 		{"migrate", "apply database migrations and exit", (*Main).migrate},
 		{"admin", "operator tools: create-operator, set-credits, deactivate-user, reactivate-user, reset-factors, token", (*Main).admin},
 		{"clients", "Sign in with Roster: clients create --name N --redirect-uri URI, clients list", (*Main).clients},
-		{"keys", "Sign in with Roster: keys rotate (a new signing key at once)", (*Main).keys},
+		{"keys", "keys rotate (a new signing key at once), keys reseal (secrets onto a new encryption key)", (*Main).keys},
 		{"backup", "write a consistent copy of the SQLite database", (*Main).backup},
 		{"import", "bulk import of members from CSV: import members --org ORG --as EMAIL FILE.csv", (*Main).importMembers},
 		{"version", "print the version", func(m *Main, _ context.Context, _ []string) error {

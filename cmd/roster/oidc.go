@@ -155,28 +155,43 @@ func (m *Main) clients(ctx context.Context, args []string) error {
 	return nil
 }
 
-// keys manages the OpenID signing keys.
+// keys manages the OpenID signing keys and the secrets sealed under the encryption key.
 func (m *Main) keys(ctx context.Context, args []string) error {
-	const usage = "keys rotate\n\nMakes a new signing key that signs from now on; the old ones stay published until the tokens they signed have expired. Needs ROSTER_ENCRYPTION_KEY."
-	if len(args) != 1 || args[0] != "rotate" {
+	const usage = "keys rotate | keys reseal\n\n" +
+		"keys rotate makes a new signing key that signs from now on; the old ones stay published until the tokens they signed have expired.\n" +
+		"keys reseal seals again under ROSTER_ENCRYPTION_KEY every secret that a key of ROSTER_ENCRYPTION_KEY_PREVIOUS sealed (signing keys,\n" +
+		"webhook secrets, single sign-on secrets, authenticator apps), so that the previous key can be dropped. Both need ROSTER_ENCRYPTION_KEY."
+	if len(args) != 1 || args[0] != "rotate" && args[0] != "reseal" {
 		fmt.Fprintf(m.Stderr, "Usage: roster %s\n", usage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return errors.New("keys rotate")
+		return errors.New("keys rotate | keys reseal")
 	}
 	cfg, err := bindConfig(m.flags("keys", ""), m.Getenv)()
 	if err != nil {
 		return err
 	}
 	if len(cfg.App.EncryptionKey) == 0 {
-		return errors.New("ROSTER_ENCRYPTION_KEY is needed to seal the new key: use the one Roster serves with")
+		return errors.New("ROSTER_ENCRYPTION_KEY is needed to seal: use the one Roster serves with")
 	}
 	a, _, closeDB, err := m.openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
+	if args[0] == "reseal" {
+		res, err := a.SigningKeys.Reseal(ctx, roster.System())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "%d secrets sealed again under the current key, %d already were", res.Resealed, res.Current)
+		if res.Unreadable > 0 {
+			fmt.Fprintf(m.Stdout, "; %d open with none of the configured keys and were left as they are (see the log)", res.Unreadable)
+		}
+		fmt.Fprintln(m.Stdout)
+		return nil
+	}
 	kid, err := a.SigningKeys.Rotate(ctx, roster.System())
 	if err != nil {
 		return err

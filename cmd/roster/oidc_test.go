@@ -46,6 +46,21 @@ func TestEncryptionKeyRules(t *testing.T) {
 	if err != nil || !strings.Contains(out, "new signing key") {
 		t.Fatalf("rotate: %v %q", err, out)
 	}
+	// A new encryption key, the old one kept as previous: keys reseal moves the signing key to
+	// the new one, after which the old key is not needed; a key that opens nothing says so.
+	const newKey = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+	out, err = run(map[string]string{"ROSTER_ENCRYPTION_KEY": newKey, "ROSTER_ENCRYPTION_KEY_PREVIOUS": testEncryptionKey}, "keys", "reseal")
+	if err != nil || !regexp.MustCompile(`^[1-9]\d* secrets sealed again under the current key, 0 already were\n$`).MatchString(out) {
+		t.Fatalf("reseal: %v %q", err, out)
+	}
+	out, err = run(map[string]string{"ROSTER_ENCRYPTION_KEY": newKey}, "keys", "reseal")
+	if err != nil || !regexp.MustCompile(`^0 secrets sealed again under the current key, [1-9]\d* already were\n$`).MatchString(out) {
+		t.Fatalf("reseal again, with the new key alone: %v %q", err, out)
+	}
+	out, err = run(key, "keys", "reseal")
+	if err != nil || !strings.Contains(out, "open with none of the configured keys") {
+		t.Fatalf("reseal with a key that sealed nothing: %v %q", err, out)
+	}
 	out, err = run(map[string]string{}, "clients", "create", "--name", "Shop", "--redirect-uri", "https://shop.example/cb", "--scope", "openid", "--scope", "organization", "--cors-origin", "https://shop.example")
 	if err != nil || !strings.Contains(out, "client_id:     cli_") || !strings.Contains(out, "client_secret: rcs_") {
 		t.Fatalf("clients create: %v %q", err, out)
