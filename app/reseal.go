@@ -75,22 +75,20 @@ func (a *SigningKeys) Reseal(ctx context.Context, actor roster.Actor) (ResealRes
 			changes = append(changes, change{s, sealed})
 		}
 	}
-	current := res.Current
-	err = a.write(ctx, actor, func(t *txn) error {
-		res.Resealed, res.Current = 0, current // a retried transaction counts again
+	return writeValue(ctx, a.core, actor, func(t *txn) (ResealResult, error) {
+		out := res // counted again if the transaction is retried
 		for _, c := range changes {
 			ok, err := t.Reseal(t.ctx, c.s, c.sealed)
 			if err != nil {
-				return err
+				return out, err
 			}
 			if ok {
-				res.Resealed++
+				out.Resealed++
 			} else {
-				res.Current++ // replaced meanwhile, under the current key
+				out.Current++ // replaced meanwhile, under the current key
 			}
 		}
-		return t.audit(roster.AuditEvent{Action: "instance.secrets_resealed", TargetType: "instance",
-			After: map[string]any{"resealed": res.Resealed, "current": res.Current, "unreadable": res.Unreadable}})
+		return out, t.audit(roster.AuditEvent{Action: "instance.secrets_resealed", TargetType: "instance",
+			After: map[string]any{"resealed": out.Resealed, "current": out.Current, "unreadable": out.Unreadable}})
 	})
-	return res, err
 }
