@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -43,6 +44,11 @@ func WithTimeout(ctx context.Context, d time.Duration) context.Context {
 // answered. Whatever the driver says once the operation's own deadline has passed, the
 // database did not answer in time: an outage.
 func (db *DB) settle(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, sql.ErrTxDone) {
+		// database/sql rolled the transaction back when its context ended (a client that went
+		// away, a deadline): what ended it is the cause, not a misused transaction.
+		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+	}
 	if err != nil && errors.Is(context.Cause(ctx), errTimedOut) {
 		if e := roster.AsError(err); e == nil || e.Code == roster.EUnavailable {
 			err = outage(fmt.Errorf("%w (%v): %w", errTimedOut, db.timeout, err))

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -25,4 +26,30 @@ func TestWithTimeout(t *testing.T) {
 	if err := long(sqlstore.WithTimeout(context.Background(), 5*time.Second)); err != nil {
 		t.Fatalf("a transaction given a longer deadline: %v", err)
 	}
+}
+
+// TestTransactionOfAGoneClient: when a request's context ends during its transaction (the
+// client went away), database/sql rolls the transaction back and its commit answers "already
+// rolled back"; that is the request being cancelled (unavailable, retry), never an internal
+// error logged as a bug.
+func TestTransactionOfAGoneClient(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		db := testenv.OpenDB(t, testenv.DatabaseURL(t, e))
+		ctx, cancel := context.WithCancel(context.Background())
+		err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+			cancel()
+			// Until database/sql has rolled the transaction back, as it does once its context
+			// ends: a statement on another context then finds it done.
+			for {
+				if _, err := tx.User(context.Background(), "usr_01m00000000000000000000000"); roster.ErrorCode(err) != roster.ENotFound {
+					break
+				}
+				runtime.Gosched()
+			}
+			return nil
+		})
+		if roster.ErrorCode(err) != roster.EUnavailable {
+			t.Fatalf("the commit of a cancelled request: %v, want unavailable", err)
+		}
+	})
 }
