@@ -55,6 +55,6 @@ func (s *Server) registerPolicy() {
 				return nil, s.fail(ctx, err)
 			}
 			return &policyOutput{Body: policyJSON(p)}, nil
-		}, withDescription("Owner only; a person steps up first (StepUp), an API key needs none. Applies to invitations, acceptances, direct creation and email changes from now on; "+
+		}, withDescription("Owner only, after a step-up (StepUp). Applies to invitations, acceptances, direct creation and email changes from now on; "+
 			"existing members stay (list those who break it with GET …/members?breaks_policy=true)."))
 }

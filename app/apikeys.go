@@ -246,7 +246,7 @@ func keyExpiry(exp *time.Time, now time.Time) (*time.Time, error) {
 }
 
 // Create mints an API key owned by the actor (owner and admins for any scope; store
-// admins for keys limited to their stores). It needs the actor's password, every time. Nobody
+// admins for keys limited to their stores), after a step-up (keyStepUp). Nobody
 // mints a key carrying a permission they do not hold. The secret is returned once; only its
 // hash is kept. The owner is told by email.
 func (a *APIKeys) Create(ctx context.Context, actor roster.Actor, orgID string, in APIKeyInput) (CreatedAPIKey, error) {

@@ -274,14 +274,7 @@ func (a *MFA) Disable(ctx context.Context, actor roster.Actor, proof OwnerProof)
 	if err := a.twoFactorOn(ctx, actor); err != nil {
 		return err
 	}
-	if err := a.requireStepUp(ctx, actor, proof); err != nil {
-		return err
-	}
-	return a.write(ctx, actor, func(t *txn) error {
-		u, err := t.User(t.ctx, actor.UserID)
-		if err != nil {
-			return err
-		}
+	return a.withStepUp(ctx, actor, proof, func(t *txn, u roster.User) error {
 		passkeys, err := t.CountPasskeys(t.ctx, u.ID)
 		if err != nil {
 			return err
@@ -336,8 +329,7 @@ func (a *core) twoFactorOn(ctx context.Context, actor roster.Actor) error {
 
 // withOwnerProof checks proof for the actor, whose two-factor authentication must be on, and
 // runs then in the transaction that records the success: the password, a code, a passkey, or
-// none within the step-up window of the session (stepup.go). Wrong passwords, codes and
-// passkeys count with the account's failed logins.
+// none within the step-up window of the session (stepup.go, checkProof).
 func (a *core) withOwnerProof(ctx context.Context, actor roster.Actor, proof OwnerProof, then func(t *txn, u roster.User) error) error {
 	if err := a.twoFactorOn(ctx, actor); err != nil {
 		return err
@@ -346,26 +338,18 @@ func (a *core) withOwnerProof(ctx context.Context, actor roster.Actor, proof Own
 	if err != nil {
 		return err
 	}
-	withUser := func(t *txn) error {
-		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		return then(t, u)
+	withUser := func(t *txn) error { return then(t, u) }
+	if st.Fresh {
+		return a.write(ctx, actor, func(t *txn) error {
+			t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
+			return withUser(t)
+		})
 	}
-	switch {
-	case st.Fresh:
-		return a.write(ctx, actor, withUser)
-	case len(proof.Passkey) > 0:
-		return a.verifyPasskeyAnswer(ctx, actor, u, proof.Passkey, ceremonyStepUp,
-			func(w sqlstore.Ceremony) bool { return w.SessionID == actor.SessionID }, "user.reauth_failed", withUser)
-	case proof.Code != "":
-		return a.verifySecondFactor(ctx, actor, u, proof.Code, "user.reauth_failed", func(t *txn, _ string) error { return withUser(t) })
-	case proof.Password != "":
-		_, err := a.verifyCredential(ctx, actor, u.Email, proof.Password, "user.reauth_failed", func(t *txn, _ roster.User) error { return withUser(t) })
-		if roster.ErrorCode(err) == roster.EInvalidCredentials {
-			return &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
-		}
-		return err
+	given, err := a.checkProof(ctx, actor, u, proof, true, true, withUser)
+	if !given {
+		return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password or a code from your authenticator app to confirm"}
 	}
-	return &roster.Error{Code: roster.EReauthRequired, Field: "password", Message: "enter your password or a code from your authenticator app to confirm"}
+	return err
 }
 
 // totpURL is the otpauth:// URL of a secret, as authenticator apps read it from a QR code.

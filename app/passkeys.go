@@ -415,16 +415,7 @@ func (a *Passkeys) Remove(ctx context.Context, actor roster.Actor, id string, pr
 	if !last {
 		return a.withOwnerProof(ctx, actor, proof, remove)
 	}
-	if err := a.requireStepUp(ctx, actor, proof); err != nil {
-		return err
-	}
-	return a.write(ctx, actor, func(t *txn) error {
-		u, err := t.User(t.ctx, actor.UserID)
-		if err != nil {
-			return err
-		}
-		return remove(t, u)
-	})
+	return a.withStepUp(ctx, actor, proof, remove)
 }
 
 // BeginPasskeySecondFactor starts the second step of a login with a passkey: the options for
@@ -434,11 +425,17 @@ func (a *Auth) BeginPasskeySecondFactor(ctx context.Context, actor roster.Actor,
 	if ok, wait := a.ipRate.allow("login:"+actor.IP, a.clock.Now()); !ok {
 		return nil, rateLimited(wait)
 	}
-	rp, err := a.relyingParty()
+	u, hash, err := a.pendingLogin(ctx, tok)
 	if err != nil {
 		return nil, err
 	}
-	u, hash, err := a.pendingLogin(ctx, tok)
+	return a.beginAssertion(ctx, actor, u, sqlstore.Ceremony{Kind: ceremonySecondFactor, UserID: u.ID, LoginChallenge: hash})
+}
+
+// beginAssertion starts a ceremony w in which u proves a passkey of theirs: the options for
+// navigator.credentials.get, limited to u's passkeys of this relying party.
+func (a *core) beginAssertion(ctx context.Context, actor roster.Actor, u roster.User, w sqlstore.Ceremony) (PasskeyOptions, error) {
+	rp, err := a.relyingParty()
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +450,7 @@ func (a *Auth) BeginPasskeySecondFactor(ctx context.Context, actor roster.Actor,
 	if err != nil {
 		return nil, err
 	}
-	return a.newCeremony(ctx, actor, sqlstore.Ceremony{Kind: ceremonySecondFactor, UserID: u.ID, LoginChallenge: hash}, session, assertion)
+	return a.newCeremony(ctx, actor, w, session, assertion)
 }
 
 // pendingLogin returns the user of an unused, unexpired login challenge and its hash.

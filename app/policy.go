@@ -27,20 +27,18 @@ func (a *Organizations) Policy(ctx context.Context, actor roster.Actor, orgID st
 // SetPolicy replaces an organization's policy (owner): the allowed email domains, whether
 // free email providers are refused, and the lifetime of invitation links. It applies to
 // every invitation, acceptance, direct creation and email change from now on; existing
-// members are never removed by it (Members with BreaksPolicy lists who breaks it). A person
-// steps up first (stepup.go); an API key, made after a step-up, needs none.
+// members are never removed by it (Members with BreaksPolicy lists who breaks it). The owner
+// steps up first (stepup.go); no API key or machine client holds org.update.
 func (a *Organizations) SetPolicy(ctx context.Context, actor roster.Actor, orgID string, p roster.Policy, proof OwnerProof) (roster.Policy, error) {
 	p, err := p.Normalize()
 	if err != nil {
 		return roster.Policy{}, err
 	}
-	if actor.Kind == roster.ActorUser {
-		if err := a.precheck(ctx, actor, orgID, roster.PermOrgUpdate); err != nil {
-			return roster.Policy{}, err
-		}
-		if err := a.requireStepUp(ctx, actor, proof); err != nil {
-			return roster.Policy{}, err
-		}
+	if err := a.precheck(ctx, actor, orgID, roster.PermOrgUpdate); err != nil {
+		return roster.Policy{}, err
+	}
+	if err := a.requireStepUp(ctx, actor, proof); err != nil {
+		return roster.Policy{}, err
 	}
 	err = a.orgWrite(ctx, actor, orgID, roster.PermOrgUpdate, func(t *txn, s scope) error {
 		if p.RequireTwoFactor && !s.org.Policy.RequireTwoFactor && actor.Kind == roster.ActorUser {

@@ -5,9 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
-
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/sqlstore"
 )
@@ -20,8 +17,8 @@ import (
 // set when the session opens, since a login asks for the same proof): a stolen session cookie
 // is not enough, and a person doing several of these in a row is asked once. A person acting
 // through a Roster access token has no session to remember it: they give the proof each time.
-// API keys, service tokens and machine clients never step up; of these actions they may only
-// change a policy, where their role allows (a key is itself made after a step-up).
+// API keys, service tokens and machine clients never step up, and none of them may do these
+// actions (only an owner holds what they need; a key is itself made after a step-up).
 
 // StepUpWindow is how long a proof given in a session confirms the dangerous actions.
 const StepUpWindow = 10 * time.Minute
@@ -118,7 +115,7 @@ func (a *core) proveStepUp(ctx context.Context, actor roster.Actor, proof OwnerP
 	if st.Fresh && !always {
 		return nil
 	}
-	record := func(t *txn) error {
+	given, err := a.checkProof(ctx, actor, u, proof, st.Password(), !st.Password(), func(t *txn) error {
 		if actor.SessionID == "" {
 			return nil
 		}
@@ -126,25 +123,52 @@ func (a *core) proveStepUp(ctx context.Context, actor roster.Actor, proof OwnerP
 			return err
 		}
 		return t.audit(roster.AuditEvent{Action: "user.stepped_up", TargetType: "session", TargetID: actor.SessionID})
+	})
+	if !given {
+		return stepUpAsked(st)
 	}
+	return err
+}
+
+// withStepUp runs then, as the actor, once requireStepUp lets the action go ahead.
+func (a *core) withStepUp(ctx context.Context, actor roster.Actor, proof OwnerProof, then func(t *txn, u roster.User) error) error {
+	if err := a.requireStepUp(ctx, actor, proof); err != nil {
+		return err
+	}
+	return a.write(ctx, actor, func(t *txn) error {
+		u, err := t.User(t.ctx, actor.UserID)
+		if err != nil {
+			return err
+		}
+		return then(t, u)
+	})
+}
+
+// checkProof checks the proof u gave, of the kinds allowed — the password, or a second factor
+// (a passkey's answer to BeginStepUpPasskey, a code of the app or a recovery code) — and runs
+// then as u in the transaction that records the success. given is false when no proof of an
+// allowed kind was given. Wrong proofs count with the account's failed logins and are audited
+// user.reauth_failed.
+func (a *core) checkProof(ctx context.Context, actor roster.Actor, u roster.User, proof OwnerProof, password, secondFactor bool,
+	then func(t *txn) error) (given bool, err error) {
 	asUser := func(t *txn) error {
 		t.actor.Kind, t.actor.UserID = roster.ActorUser, u.ID
-		return record(t)
+		return then(t)
 	}
 	switch {
-	case st.Password() && proof.Password != "":
+	case secondFactor && len(proof.Passkey) > 0:
+		return true, a.verifyPasskeyAnswer(ctx, actor, u, proof.Passkey, ceremonyStepUp,
+			func(w sqlstore.Ceremony) bool { return w.SessionID == actor.SessionID }, "user.reauth_failed", asUser)
+	case secondFactor && proof.Code != "":
+		return true, a.verifySecondFactor(ctx, actor, u, proof.Code, "user.reauth_failed", func(t *txn, _ string) error { return asUser(t) })
+	case password && proof.Password != "":
 		_, err := a.verifyCredential(ctx, actor, u.Email, proof.Password, "user.reauth_failed", func(t *txn, _ roster.User) error { return asUser(t) })
 		if roster.ErrorCode(err) == roster.EInvalidCredentials {
-			return &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
+			err = &roster.Error{Code: roster.EInvalidCredentials, Field: "password", Message: "the password is not correct"}
 		}
-		return err
-	case !st.Password() && len(proof.Passkey) > 0:
-		return a.verifyPasskeyAnswer(ctx, actor, u, proof.Passkey, ceremonyStepUp,
-			func(w sqlstore.Ceremony) bool { return w.SessionID == actor.SessionID }, "user.reauth_failed", asUser)
-	case !st.Password() && proof.Code != "":
-		return a.verifySecondFactor(ctx, actor, u, proof.Code, "user.reauth_failed", func(t *txn, _ string) error { return asUser(t) })
+		return true, err
 	}
-	return stepUpAsked(st)
+	return false, nil
 }
 
 // stepUpAsked is the answer to a dangerous action without the proof it needs, on the field that
@@ -167,25 +191,9 @@ func (a *Auth) BeginStepUpPasskey(ctx context.Context, actor roster.Actor) (Pass
 	if err := requireUser(actor); err != nil {
 		return nil, err
 	}
-	rp, err := a.relyingParty()
+	u, err := a.read().User(ctx, actor.UserID)
 	if err != nil {
 		return nil, err
 	}
-	c := a.read()
-	u, err := c.User(ctx, actor.UserID)
-	if err != nil {
-		return nil, err
-	}
-	pu, err := loadPasskeyUser(ctx, c, u, rp.Config.RPID, "")
-	if err != nil {
-		return nil, err
-	}
-	if len(pu.creds) == 0 {
-		return nil, roster.Errorf(roster.EConflict, "this account has no passkey; use a code")
-	}
-	assertion, session, err := rp.BeginLogin(pu, webauthn.WithUserVerification(protocol.VerificationPreferred))
-	if err != nil {
-		return nil, err
-	}
-	return a.newCeremony(ctx, actor, sqlstore.Ceremony{Kind: ceremonyStepUp, UserID: u.ID, SessionID: actor.SessionID}, session, assertion)
+	return a.beginAssertion(ctx, actor, u, sqlstore.Ceremony{Kind: ceremonyStepUp, UserID: u.ID, SessionID: actor.SessionID})
 }

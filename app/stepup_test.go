@@ -176,9 +176,9 @@ func TestStepUpWithAPasskey(t *testing.T) {
 	})
 }
 
-// TestStepUpIsForPeople: API keys never step up (they may change a policy, where their role
-// allows, without one); a Roster access token acting for a person gives the proof with each
-// action, since no session remembers it.
+// TestStepUpIsForPeople: an API key, even an admin's, never steps up and never does a
+// dangerous action; a Roster access token acting for a person gives the proof with each action,
+// since no session remembers it.
 func TestStepUpIsForPeople(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		t.Parallel()
@@ -194,6 +194,8 @@ func TestStepUpIsForPeople(t *testing.T) {
 			t.Fatal(err)
 		}
 		want(t, env.App.Organizations.Delete(ctx, keyActor, org.ID, app.OwnerProof{Password: testenv.Password}), roster.EForbidden, "an API key deletes the organization")
+		_, err = env.App.Organizations.SetPolicy(ctx, keyActor, org.ID, roster.Policy{}, app.OwnerProof{Password: testenv.Password})
+		want(t, err, roster.EForbidden, "an API key changes the policy")
 		want(t, env.App.Auth.StepUp(ctx, keyActor, app.OwnerProof{Password: testenv.Password}), roster.EForbidden, "an API key steps up")
 
 		token := owner
