@@ -8,10 +8,11 @@ const (
 	ActorAnonymous ActorKind = "anonymous"
 	ActorUser      ActorKind = "user"
 	ActorAPIKey    ActorKind = "api_key"
-	ActorService   ActorKind = "service"   // a host application's instance token
-	ActorClient    ActorKind = "client"    // a machine client's access token (client-credentials grant)
-	ActorDirectory ActorKind = "directory" // a SCIM directory's bearer token (an identity provider provisioning one organization)
-	ActorSystem    ActorKind = "system"    // Roster itself: workers, the CLI
+	ActorService   ActorKind = "service"    // a host application's instance token
+	ActorClient    ActorKind = "client"     // a machine client's access token (client-credentials grant)
+	ActorDirectory ActorKind = "directory"  // a SCIM directory's bearer token (an identity provider provisioning one organization)
+	ActorSetupLink ActorKind = "setup_link" // the holder of a setup link: an organization's IT administrator setting up its sign-in
+	ActorSystem    ActorKind = "system"     // Roster itself: workers, the CLI
 )
 
 // Actor is who makes a request, authenticated by the transport and passed to every app
@@ -35,6 +36,9 @@ type Actor struct {
 
 	DirectoryID    string // a SCIM directory acting on its own (ActorDirectory), in
 	DirectoryOrgID string // the one organization it provisions
+
+	SetupLinkID    string // a setup link's holder (ActorSetupLink), setting up the sign-in of
+	SetupLinkOrgID string // the one organization the link is for
 
 	IP        string
 	UserAgent string
@@ -61,6 +65,8 @@ func (a Actor) ID() string {
 		return a.ClientID
 	case ActorDirectory:
 		return a.DirectoryID
+	case ActorSetupLink:
+		return a.SetupLinkID
 	}
 	return ""
 }

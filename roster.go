@@ -38,6 +38,7 @@ const (
 	PrefixSCIMGroup    = "grp" // a group a SCIM directory pushed
 	PrefixSSO          = "sso"
 	PrefixPasskey      = "pky"
+	PrefixSetupLink    = "stl" // a setup link for an organization's IT administrator
 )
 
 // NewID returns a new random, time-sortable ID with the given prefix, such as "org_01j…".

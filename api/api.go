@@ -80,6 +80,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	s.registerSSO() // sso.go
 	s.registerJoinRequests()
 	s.registerSCIM()
+	s.registerSetupLinks() // setuplinks.go
 	s.registerCORS(mux)
 	registerDocs(mux)
 	documentErrors(api.OpenAPI(), a.Config().BaseURL.String())

@@ -124,6 +124,7 @@ type App struct {
 	Directories   *Directories
 	SCIM          *SCIM
 	SSO           *SSO
+	SetupLinks    *SetupLinks
 	Clients       *Clients
 	SigningKeys   *SigningKeys
 	OIDC          *OIDC
@@ -215,7 +216,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		Accounts: &Accounts{a}, Auth: &Auth{a}, MFA: &MFA{a}, Passkeys: &Passkeys{a}, Organizations: &Organizations{a},
 		Members: &Members{a}, Invitations: &Invitations{a}, Stores: &Stores{a}, Roles: &Roles{a},
 		Access: &Access{a}, APIKeys: &APIKeys{a}, Audit: &Audit{a}, Webhooks: &Webhooks{a},
-		Outbox: &Outbox{a}, Operator: &Operator{a}, Domains: &Domains{a}, Directories: &Directories{a}, SCIM: &SCIM{a}, SSO: &SSO{a}, Clients: &Clients{a},
+		Outbox: &Outbox{a}, Operator: &Operator{a}, Domains: &Domains{a}, Directories: &Directories{a}, SCIM: &SCIM{a}, SSO: &SSO{a}, SetupLinks: &SetupLinks{a}, Clients: &Clients{a},
 		SigningKeys: &SigningKeys{a}, OIDC: &OIDC{a},
 	}
 	return a.app

@@ -57,8 +57,20 @@ func (a *Domains) lookupRecord(ctx context.Context, d roster.Domain) (found bool
 	return slices.Contains(txts, d.RecordValue()), nil
 }
 
-// domainScope checks that the actor manages the domains of an organization.
+// domainScope checks that the actor manages the domains of an organization (a setup link's
+// holder may: settingsScope).
 func (a *Domains) domainScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+	s, err := a.settingsScope(ctx, c, actor, orgID, lock)
+	if err == nil {
+		err = s.require(roster.PermOrgDomainsManage)
+	}
+	return s, err
+}
+
+// joinRequestScope checks that the actor answers requests to join the organization: those
+// who manage its domains, but not through a setup link (the people asking are the
+// organization's business, not its IT administrator's).
+func (a *Domains) joinRequestScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	s, err := a.orgScope(ctx, c, actor, orgID, lock)
 	if err == nil {
 		err = s.require(roster.PermOrgDomainsManage)
@@ -426,7 +438,7 @@ func (a *Domains) RequestToJoin(ctx context.Context, actor roster.Actor, orgID s
 
 // JoinRequests lists an organization's pending requests to join (owner and admins).
 func (a *Domains) JoinRequests(ctx context.Context, actor roster.Actor, orgID string) ([]roster.JoinRequest, error) {
-	if _, err := a.domainScope(ctx, a.read(), actor, orgID, false); err != nil {
+	if _, err := a.joinRequestScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
 	return a.read().ListJoinRequests(ctx, orgID)
@@ -437,7 +449,7 @@ func (a *Domains) JoinRequests(ctx context.Context, actor roster.Actor, orgID st
 // declines it. Either way the request goes, and the answer is audited.
 func (a *Domains) AnswerJoinRequest(ctx context.Context, actor roster.Actor, orgID, id string, approve bool) error {
 	return a.write(ctx, actor, func(t *txn) error {
-		s, err := a.domainScope(t.ctx, &t.Conn, actor, orgID, true)
+		s, err := a.joinRequestScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return err
 		}

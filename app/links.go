@@ -10,6 +10,7 @@ type Pages struct {
 	VerifyEmail      string // ?token=: prove the address after sign-up
 	ConfirmEmail     string // ?token=: confirm a new address
 	Setup            string // ?token=: create the first operator
+	ITSetup          string // ?token=: an organization's setup link, opened by its IT administrator (setuplinks.go)
 	Login            string
 	// Logo, followed by /{organization}/{image}, is an organization's current logo, served to
 	// whoever has the address: emails and the invitation page show it (Organizations.LogoURL).

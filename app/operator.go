@@ -297,8 +297,8 @@ func joinPath(base, p string) string {
 	return base + p
 }
 
-// setupLinkTTL is how long the first operator's setup link works.
-const setupLinkTTL = 24 * time.Hour
+// operatorSetupTTL is how long the first operator's setup link works.
+const operatorSetupTTL = 24 * time.Hour
 
 // SetupPending reports whether the instance still has no operator: the first start's setup
 // link (printed in the log) or "roster admin create-operator" has not been used yet.
@@ -320,7 +320,7 @@ func (a *Operator) SetupLink(ctx context.Context) (string, error) {
 		}
 		plain, hash := token.New(token.PrefixLink)
 		if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), Purpose: roster.TokenOperatorSetup,
-			CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
+			CreatedAt: t.now, ExpiresAt: t.now.Add(operatorSetupTTL)}, hash); err != nil {
 			return "", err
 		}
 		return a.app.Link(a.cfg.Pages.Setup, url.Values{"token": {plain}}), nil
@@ -433,7 +433,7 @@ func (a *Operator) CreateOperator(ctx context.Context, actor roster.Actor, addr,
 			}
 			plain, hash := token.New(token.PrefixLink)
 			if err := t.CreateUserToken(t.ctx, roster.UserToken{ID: roster.NewID(roster.PrefixToken), UserID: u.ID, Purpose: roster.TokenSetPassword,
-				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(setupLinkTTL)}, hash); err != nil {
+				Email: addr, CreatedAt: t.now, ExpiresAt: t.now.Add(operatorSetupTTL)}, hash); err != nil {
 				return created{}, err
 			}
 			link = a.app.Link(a.cfg.Pages.SetPassword, url.Values{"token": {plain}})

@@ -35,13 +35,26 @@ type CreatedDirectory struct {
 	Token     string
 }
 
-// directoryScope checks that the actor manages the organization's directories.
+// directoryScope checks that the actor manages the organization's directories (a setup
+// link's holder may: settingsScope).
 func (a *core) directoryScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+	s, err := a.settingsScope(ctx, c, actor, orgID, lock)
+	return s, mayManageDirectories(s, err)
+}
+
+// groupScope checks that the actor maps the groups of the organization's directories to
+// roles: those who manage its directories, but not through a setup link (the roles and stores
+// are the organization's business, not its IT administrator's).
+func (a *core) groupScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	s, err := a.orgScope(ctx, c, actor, orgID, lock)
+	return s, mayManageDirectories(s, err)
+}
+
+func mayManageDirectories(s scope, err error) error {
 	if err == nil && !s.acc.MayManageDirectories() {
-		err = deny(orgID, "", roster.PermOrgMembersManage, "only the owner and admins manage the organization's SCIM directories")
+		err = deny(s.org.ID, "", roster.PermOrgMembersManage, "only the owner and admins manage the organization's SCIM directories")
 	}
-	return s, err
+	return err
 }
 
 // ownDirectory reads a directory of the organization, or not_found.

@@ -470,7 +470,7 @@ type GroupMapping struct {
 // Groups lists the groups a directory pushed, with their mappings (owner and admins).
 func (a *Directories) Groups(ctx context.Context, actor roster.Actor, orgID, dirID string) ([]roster.SCIMGroup, error) {
 	c := a.read()
-	if _, err := a.directoryScope(ctx, c, actor, orgID, false); err != nil {
+	if _, err := a.groupScope(ctx, c, actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}
 	if _, err := ownDirectory(ctx, c, orgID, dirID); err != nil {
@@ -487,7 +487,7 @@ func (a *Directories) MapGroup(ctx context.Context, actor roster.Actor, orgID, d
 		return roster.SCIMGroup{}, err
 	}
 	return writeValue(ctx, a.core, actor, func(t *txn) (roster.SCIMGroup, error) {
-		s, err := a.directoryScope(t.ctx, &t.Conn, actor, orgID, true)
+		s, err := a.groupScope(t.ctx, &t.Conn, actor, orgID, true)
 		if err != nil {
 			return roster.SCIMGroup{}, err
 		}

@@ -132,6 +132,10 @@ func (a *core) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor,
 		acc, err := a.directoryActorAccess(ctx, c, cat, actor, orgID) // scim.go
 		return acc, cat, err
 	}
+	if actor.Kind == roster.ActorSetupLink {
+		acc, err := a.setupLinkActorAccess(ctx, c, cat, actor, orgID) // setuplinks.go
+		return acc, cat, err
+	}
 	if !actor.IsUser() {
 		return roster.NewAccess(orgID, "", "", "", nil, cat), cat, nil
 	}
@@ -155,8 +159,24 @@ type scope struct {
 }
 
 // orgScope loads an organization and the actor's access to it. To anyone who is not a
-// member it does not exist; a suspended member is told so.
+// member it does not exist; a suspended member is told so. Nor does it exist to the holder of
+// a setup link, who reaches the organization's sign-in settings only (settingsScope).
 func (a *core) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+	if actor.Kind == roster.ActorSetupLink {
+		return scope{}, roster.NotFound("organization")
+	}
+	return a.loadScope(ctx, c, actor, orgID, lock)
+}
+
+// settingsScope is orgScope for the organization's sign-in settings — its domains, single
+// sign-on and SCIM directories — which the holder of one of its setup links reaches too
+// (setuplinks.go). The permission each needs is checked apart.
+func (a *core) settingsScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
+	return a.loadScope(ctx, c, actor, orgID, lock)
+}
+
+// loadScope is orgScope for any actor.
+func (a *core) loadScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return scope{}, roster.NotFound("organization")
 	}

@@ -172,9 +172,10 @@ func (a *SSO) absolute(path string) string {
 	return u.String()
 }
 
-// ssoScope checks that the actor configures the organization's single sign-on.
+// ssoScope checks that the actor configures the organization's single sign-on (a setup
+// link's holder may: settingsScope).
 func (a *SSO) ssoScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
-	s, err := a.orgScope(ctx, c, actor, orgID, lock)
+	s, err := a.settingsScope(ctx, c, actor, orgID, lock)
 	if err == nil {
 		err = s.require(roster.PermOrgSSOManage)
 	}
@@ -194,6 +195,9 @@ func (a *SSO) Get(ctx context.Context, actor roster.Actor, orgID string) (SSOSet
 	}
 	if err != nil {
 		return SSOSettings{}, err
+	}
+	if actor.Kind == roster.ActorSetupLink {
+		conn.RoleMappings = nil // they name the organization's stores and roles, which a setup link does not show
 	}
 	return a.ssoSettings(ctx, c, conn)
 }
@@ -272,12 +276,16 @@ func (a *SSO) Configure(ctx context.Context, actor roster.Actor, orgID string, i
 		if err != nil {
 			return SSOSettings{}, err
 		}
-		if err := a.checkSSORoles(t, s, conn); err != nil {
-			return SSOSettings{}, err
-		}
 		old, sec, err := t.SSOConnectionOf(t.ctx, orgID)
 		exists := err == nil
 		if err != nil && roster.ErrorCode(err) != roster.ENotFound {
+			return SSOSettings{}, err
+		}
+		if actor.Kind == roster.ActorSetupLink {
+			// The IT administrator sees no stores or roles: the mappings stay the owner's and admins'.
+			conn.RoleMappings = old.RoleMappings
+		}
+		if err := a.checkSSORoles(t, s, conn); err != nil {
 			return SSOSettings{}, err
 		}
 		if exists {

@@ -299,7 +299,7 @@ func (s *Server) language(w http.ResponseWriter, r *http.Request, rq *request) e
 	if !roster.ValidLocale(loc) {
 		return roster.Invalidf("locale", "unknown language")
 	}
-	if rq.id != nil {
+	if rq.id != nil && rq.link == nil { // on a setup link's pages, whoever is signed in is not who acts
 		if _, err := s.app.Accounts.Update(r.Context(), rq.id.actor, app.ProfileInput{Locale: &loc}); err != nil {
 			return err
 		}

@@ -97,6 +97,7 @@ type request struct {
 	tokens   []string       // every signed-in identity's session token in this browser
 	sawToken bool           // a session cookie came with the request (even if no longer valid)
 	ws       *app.Workspace // the signed-in user's workspace, once read (Server.workspace)
+	link     *setupSession  // the setup link the pages under Pages.ITSetup come with (setuplinks.go)
 }
 
 // handler serves one console page; an error it returns is shown as an error page.
@@ -104,9 +105,10 @@ type handler func(w http.ResponseWriter, r *http.Request, rq *request) error
 
 // access levels of routes.
 const (
-	public   = iota // anyone
-	signedIn        // a signed-in user
-	operator        // an operator of the instance
+	public    = iota // anyone
+	signedIn         // a signed-in user
+	operator         // an operator of the instance
+	setupLink        // the holder of a setup link (setuplinks.go), signed in or not
 )
 
 // handle registers a console route: the identity and language are resolved, POSTs pass the
@@ -119,6 +121,12 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, level int, h handler
 		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 		rq := s.identify(w, r)
 		r = r.WithContext(app.PerRequest(context.WithValue(r.Context(), keyRequest, rq)))
+		if level == setupLink {
+			if err := s.openSetupLink(r, rq); err != nil {
+				s.fail(w, r, rq, err)
+				return
+			}
+		}
 		if r.Method == http.MethodPost {
 			limit := int64(maxForm)
 			if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
@@ -135,13 +143,13 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, level int, h handler
 				s.fail(w, r, rq, roster.Invalidf("", "the form could not be read"))
 				return
 			}
-			if rq.id != nil && !s.validFormToken(rq, r.PostFormValue("csrf")) {
+			if (rq.id != nil || rq.link != nil) && !s.validFormToken(rq, r.PostFormValue("csrf")) {
 				s.refuseForm(w, r, rq)
 				return
 			}
 		}
 		switch {
-		case level >= signedIn && rq.id == nil:
+		case (level == signedIn || level == operator) && rq.id == nil:
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			} else {

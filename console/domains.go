@@ -10,9 +10,6 @@ import (
 // The organization's email domains: add one, read the TXT record to publish, verify it, set
 // who joins through it, remove it.
 
-// domainsPath is the address of the organization's domains tab.
-func domainsPath(r *http.Request) string { return "/orgs/" + r.PathValue("org") + "/domains" }
-
 func (s *Server) orgDomains(w http.ResponseWriter, r *http.Request, rq *request) error {
 	v, p, err := s.orgPage(w, r, rq, "domains")
 	if err != nil {
@@ -22,7 +19,7 @@ func (s *Server) orgDomains(w http.ResponseWriter, r *http.Request, rq *request)
 }
 
 func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int) error {
-	list, err := s.app.Domains.List(r.Context(), rq.id.actor, p.Org.ID)
+	list, err := s.app.Domains.List(r.Context(), rq.acting(), p.Org.ID)
 	if err != nil {
 		return err
 	}
@@ -37,8 +34,10 @@ func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, rq *reque
 			return roster.NotFound("domain")
 		}
 	}
-	if p.JoinRequests, err = s.app.Domains.JoinRequests(r.Context(), rq.id.actor, p.Org.ID); err != nil {
-		return err
+	if rq.link == nil { // the people asking to join are not the IT administrator's business
+		if p.JoinRequests, err = s.app.Domains.JoinRequests(r.Context(), rq.acting(), p.Org.ID); err != nil {
+			return err
+		}
 	}
 	s.render(w, r, status, "org_domains", v)
 	return nil
@@ -50,7 +49,7 @@ func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, rq *reque
 func (s *Server) domainAction(w http.ResponseWriter, r *http.Request, rq *request, flash string, row bool, do func() error) error {
 	err := do()
 	if err == nil {
-		redirect(w, r, domainsPath(r), flash)
+		redirect(w, r, rq.orgBase(r)+"/domains", flash)
 		return nil
 	}
 	v, p, perr := s.orgPage(w, r, rq, "domains")
@@ -67,21 +66,21 @@ func (s *Server) domainAction(w http.ResponseWriter, r *http.Request, rq *reques
 
 func (s *Server) domainAdd(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.domainAction(w, r, rq, "domain_added", false, func() error {
-		_, err := s.app.Domains.Add(r.Context(), rq.id.actor, r.PathValue("org"), strings.TrimSpace(r.PostFormValue("domain")))
+		_, err := s.app.Domains.Add(r.Context(), rq.acting(), rq.orgID(r), strings.TrimSpace(r.PostFormValue("domain")))
 		return err
 	})
 }
 
 func (s *Server) domainVerify(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.domainAction(w, r, rq, "domain_verified", true, func() error {
-		_, err := s.app.Domains.Verify(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("domain"))
+		_, err := s.app.Domains.Verify(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("domain"))
 		return err
 	})
 }
 
 func (s *Server) domainJoin(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.domainAction(w, r, rq, "domain_saved", true, func() error {
-		_, err := s.app.Domains.SetJoin(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("domain"),
+		_, err := s.app.Domains.SetJoin(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("domain"),
 			roster.JoinPolicy(r.PostFormValue("join_policy")), roster.OrgRole(r.PostFormValue("join_role")))
 		return err
 	})
@@ -89,7 +88,7 @@ func (s *Server) domainJoin(w http.ResponseWriter, r *http.Request, rq *request)
 
 func (s *Server) domainRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.domainAction(w, r, rq, "domain_removed", true, func() error {
-		return s.app.Domains.Remove(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("domain"))
+		return s.app.Domains.Remove(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("domain"))
 	})
 }
 
@@ -97,7 +96,7 @@ func (s *Server) joinRequestAnswer(approve bool) handler {
 	flash := map[bool]string{true: "join_approved", false: "join_declined"}[approve]
 	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
 		return s.domainAction(w, r, rq, flash, true, func() error {
-			return s.app.Domains.AnswerJoinRequest(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("request"), approve)
+			return s.app.Domains.AnswerJoinRequest(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("request"), approve)
 		})
 	}
 }
@@ -105,7 +104,7 @@ func (s *Server) joinRequestAnswer(approve bool) handler {
 // joinRequest asks to join an organization the home page suggests; a refusal shows on the
 // home page's address with its notice.
 func (s *Server) joinRequest(w http.ResponseWriter, r *http.Request, rq *request) error {
-	if _, err := s.app.Domains.RequestToJoin(r.Context(), rq.id.actor, r.PostFormValue("org")); err != nil {
+	if _, err := s.app.Domains.RequestToJoin(r.Context(), rq.acting(), r.PostFormValue("org")); err != nil {
 		return err
 	}
 	redirect(w, r, "/", "join_requested")

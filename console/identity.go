@@ -160,7 +160,12 @@ func formToken(sessionToken string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// validFormToken reports whether a posted form carries the active identity's token.
+// validFormToken reports whether a posted form carries the active identity's token, or on
+// the pages of a setup link, the token of the link (keyed by its secret, as HttpOnly as a
+// session's).
 func (s *Server) validFormToken(rq *request, got string) bool {
+	if rq.link != nil {
+		return hmac.Equal([]byte(got), []byte(formToken(rq.link.token)))
+	}
 	return rq.id != nil && hmac.Equal([]byte(got), []byte(formToken(rq.id.token)))
 }

@@ -18,6 +18,7 @@ type orgPage struct {
 	Org    app.OrganizationView
 	Tab    string
 	Dialog string // the pop-up open over the tab, if any
+	Base   string // the address the tab's links are under: /orgs/{org}, or a setup link's pages
 
 	Stores      []app.StoreView
 	ActiveCount int
@@ -53,17 +54,23 @@ type orgPage struct {
 	Domain       *roster.Domain // the domain a pop-up is about
 	JoinRequests []roster.JoinRequest
 	SCIM         *scimPage
+	SetupLinks   *setupLinksPage
 	Usage        *roster.Usage
 }
 
 // orgPage loads an organization the user belongs to, for one tab of its settings.
 func (s *Server) orgPage(w http.ResponseWriter, r *http.Request, rq *request, tab string) (*view, *orgPage, error) {
-	org, err := s.organization(r, rq, r.PathValue("org"))
-	if err != nil {
-		return nil, nil, err
+	var org app.OrganizationView
+	if l := rq.link; l != nil { // a setup link's page: what the link shows of its organization
+		org = app.OrganizationView{Organization: roster.Organization{ID: l.portal.OrgID, Name: l.portal.OrgName}, Access: l.portal.Access}
+	} else {
+		var err error
+		if org, err = s.organization(r, rq, r.PathValue("org")); err != nil {
+			return nil, nil, err
+		}
 	}
 	v := s.view(w, r, rq, "org."+tab)
-	p := &orgPage{Org: org, Tab: tab}
+	p := &orgPage{Org: org, Tab: tab, Base: rq.orgBase(r)}
 	v.D = p
 	return v, p, nil
 }

@@ -26,7 +26,7 @@ var staticFS embed.FS
 var pageNames = []string{
 	"error", "login", "signup", "forgot", "reset", "setup", "notice", "link", "accept",
 	"home", "org_new", "org_details", "org_stores", "org_members", "org_audit", "org_transfer", "org_delete", "org_invitations", "org_policy",
-	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_sso", "sso_continue", "org_scim",
+	"org_roles", "org_keys", "org_usage", "org_webhooks", "org_webhook", "org_domains", "org_sso", "sso_continue", "org_scim", "org_setup_links",
 	"store", "account", "account_confirm", "operator_orgs", "operator_users", "operator_mailbox",
 	"oidc_choose", "operator_clients", "operator_client", "operator_keys", "login_mfa",
 }
@@ -75,6 +75,7 @@ type view struct {
 	PageURL  string              // after a post: the page's own address, for the address bar (see pageURL)
 	D        any                 // the page's own data
 	StepUp   *app.StepUpState    // what a dangerous action's form asks for (stepup.go); nil on other pages
+	Portal   *app.SetupPortal    // on the pages of a setup link: the organization it sets up (setuplinks.go)
 
 	access map[string]roster.Access // organization ID → the user's access there
 }
@@ -110,6 +111,10 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, rq *request, title
 	}
 	if f := r.URL.Query().Get("ok"); f != "" && s.cat.has("flash."+f) {
 		v.Flash = s.cat.text(rq.loc, "flash."+f)
+	}
+	if rq.link != nil { // the pages of a setup link: its organization alone, whoever is signed in
+		v.Portal, v.CSRF = &rq.link.portal, formToken(rq.link.token)
+		return v
 	}
 	if rq.id == nil {
 		return v

@@ -14,6 +14,7 @@ var Pages = app.Pages{
 	VerifyEmail:      "/verify-email",
 	ConfirmEmail:     "/confirm-email",
 	Setup:            "/setup",
+	ITSetup:          "/it-setup",
 	Login:            "/login",
 	Logo:             "/logos",
 }
@@ -137,6 +138,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "GET /orgs/{org}/scim/{dir}/delete", signedIn, s.orgSCIM)
 	s.handle(mux, "POST /orgs/{org}/scim/{dir}/delete", signedIn, s.scimDelete)
 	s.handle(mux, "POST /orgs/{org}/scim/{dir}/groups/{group}", signedIn, s.scimMap)
+	s.handle(mux, "GET /orgs/{org}/setup-links", signedIn, s.orgSetupLinks) // setuplinks.go
+	s.handle(mux, "POST /orgs/{org}/setup-links", signedIn, s.setupLinkCreate)
+	s.handle(mux, "POST /orgs/{org}/setup-links/{link}/revoke", signedIn, s.setupLinkRevoke)
 	s.handle(mux, "POST /orgs/{org}/join-requests/{request}/approve", signedIn, s.joinRequestAnswer(true))
 	s.handle(mux, "POST /orgs/{org}/join-requests/{request}/decline", signedIn, s.joinRequestAnswer(false))
 	s.handle(mux, "POST /join-requests", signedIn, s.joinRequest)
@@ -159,6 +163,27 @@ func (s *Server) routes(mux *http.ServeMux) {
 	s.handle(mux, "POST /orgs/{org}/delete", signedIn, s.deleteOrg)
 	s.handle(mux, "GET /orgs/{org}/transfer", signedIn, s.transferPage)
 	s.handle(mux, "POST /orgs/{org}/transfer", signedIn, s.transfer)
+
+	// A setup link's pages (setuplinks.go): one organization's domains, single sign-on and SCIM
+	// directories for its IT administrator, through the Security tab's own handlers.
+	s.handle(mux, "GET "+Pages.ITSetup, public, s.itSetupOpen) // ?token=: kept in a cookie, then the domains
+	s.handle(mux, "POST "+Pages.ITSetup+"/leave", setupLink, s.itSetupLeave)
+	s.handle(mux, "POST "+Pages.ITSetup+"/language", setupLink, s.language)
+	s.handle(mux, "GET "+Pages.ITSetup+"/domains", setupLink, s.orgDomains)
+	s.handle(mux, "POST "+Pages.ITSetup+"/domains", setupLink, s.domainAdd)
+	s.handle(mux, "POST "+Pages.ITSetup+"/domains/{domain}/verify", setupLink, s.domainVerify)
+	s.handle(mux, "POST "+Pages.ITSetup+"/domains/{domain}/join", setupLink, s.domainJoin)
+	s.handle(mux, "GET "+Pages.ITSetup+"/domains/{domain}/delete", setupLink, s.orgDomains)
+	s.handle(mux, "POST "+Pages.ITSetup+"/domains/{domain}/delete", setupLink, s.domainRemove)
+	s.handle(mux, "GET "+Pages.ITSetup+"/sso", setupLink, s.orgSSO)
+	s.handle(mux, "POST "+Pages.ITSetup+"/sso", setupLink, s.ssoSave)
+	s.handle(mux, "POST "+Pages.ITSetup+"/sso/delete", setupLink, s.ssoRemove)
+	s.handle(mux, "POST "+Pages.ITSetup+"/sso/domains/{domain}", setupLink, s.ssoRequire)
+	s.handle(mux, "GET "+Pages.ITSetup+"/scim", setupLink, s.orgSCIM)
+	s.handle(mux, "POST "+Pages.ITSetup+"/scim", setupLink, s.scimCreate)
+	s.handle(mux, "POST "+Pages.ITSetup+"/scim/{dir}/rotate", setupLink, s.scimRotate)
+	s.handle(mux, "GET "+Pages.ITSetup+"/scim/{dir}/delete", setupLink, s.orgSCIM)
+	s.handle(mux, "POST "+Pages.ITSetup+"/scim/{dir}/delete", setupLink, s.scimDelete)
 
 	// Store manager.
 	s.handle(mux, "GET /stores/{store}", signedIn, s.storePage)

@@ -65,9 +65,6 @@ func parseMapping(v string) app.GroupMapping {
 	return app.GroupMapping{}
 }
 
-// scimPath is the address of the organization's SCIM tab.
-func scimPath(r *http.Request) string { return "/orgs/" + r.PathValue("org") + "/scim" }
-
 func (s *Server) orgSCIM(w http.ResponseWriter, r *http.Request, rq *request) error {
 	v, p, err := s.orgPage(w, r, rq, "scim")
 	if err != nil {
@@ -77,19 +74,21 @@ func (s *Server) orgSCIM(w http.ResponseWriter, r *http.Request, rq *request) er
 }
 
 func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int, made app.CreatedDirectory) error {
-	dirs, err := s.app.Directories.List(r.Context(), rq.id.actor, p.Org.ID)
+	dirs, err := s.app.Directories.List(r.Context(), rq.acting(), p.Org.ID)
 	if err != nil {
 		return err
 	}
 	sp := &scimPage{BaseURL: strings.TrimSuffix(s.app.Config().BaseURL.String(), "/") + scim.Prefix}
 	for _, d := range dirs {
-		groups, err := s.app.Directories.Groups(r.Context(), rq.id.actor, p.Org.ID, d.ID)
-		if err != nil {
-			return err
-		}
 		sd := scimDirectory{Directory: d}
-		for _, g := range groups {
-			sd.Groups = append(sd.Groups, scimGroup{SCIMGroup: g, Mapping: mappingValue(g)})
+		if rq.link == nil { // groups map to the organization's roles and stores, not the IT administrator's business
+			groups, err := s.app.Directories.Groups(r.Context(), rq.acting(), p.Org.ID, d.ID)
+			if err != nil {
+				return err
+			}
+			for _, g := range groups {
+				sd.Groups = append(sd.Groups, scimGroup{SCIMGroup: g, Mapping: mappingValue(g)})
+			}
 		}
 		sp.Directories = append(sp.Directories, sd)
 		if r.PathValue("dir") == d.ID {
@@ -104,8 +103,13 @@ func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request,
 		}
 		p.Dialog = "delete_directory"
 	}
+	p.SCIM = sp
+	if rq.link != nil {
+		s.render(w, r, status, "org_scim", v)
+		return nil
+	}
 	sp.Mappings = []scimMapping{{Value: "org:admin", OrgRole: "admin"}, {Value: "org:member", OrgRole: "member"}}
-	stores, err := s.app.Stores.List(r.Context(), rq.id.actor, p.Org.ID, roster.StoreActive)
+	stores, err := s.app.Stores.List(r.Context(), rq.acting(), p.Org.ID, roster.StoreActive)
 	if err != nil {
 		return err
 	}
@@ -118,7 +122,6 @@ func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request,
 			sp.Mappings = append(sp.Mappings, scimMapping{Value: "store:" + st.ID + ":" + role.ID, Store: st.Name, RoleID: role.ID, RoleName: role.Name})
 		}
 	}
-	p.SCIM = sp
 	s.render(w, r, status, "org_scim", v)
 	return nil
 }
@@ -128,7 +131,7 @@ func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request,
 func (s *Server) scimAction(w http.ResponseWriter, r *http.Request, rq *request, flash string, do func() (app.CreatedDirectory, error)) error {
 	made, err := do()
 	if err == nil && made.Token == "" {
-		redirect(w, r, scimPath(r), flash)
+		redirect(w, r, rq.orgBase(r)+"/scim", flash)
 		return nil
 	}
 	v, p, perr := s.orgPage(w, r, rq, "scim")
@@ -144,25 +147,25 @@ func (s *Server) scimAction(w http.ResponseWriter, r *http.Request, rq *request,
 
 func (s *Server) scimCreate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "", func() (app.CreatedDirectory, error) {
-		return s.app.Directories.Create(r.Context(), rq.id.actor, r.PathValue("org"), r.PostFormValue("name"))
+		return s.app.Directories.Create(r.Context(), rq.acting(), rq.orgID(r), r.PostFormValue("name"))
 	})
 }
 
 func (s *Server) scimRotate(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "", func() (app.CreatedDirectory, error) {
-		return s.app.Directories.RotateToken(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
+		return s.app.Directories.RotateToken(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("dir"))
 	})
 }
 
 func (s *Server) scimDelete(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "scim_deleted", func() (app.CreatedDirectory, error) {
-		return app.CreatedDirectory{}, s.app.Directories.Delete(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"))
+		return app.CreatedDirectory{}, s.app.Directories.Delete(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("dir"))
 	})
 }
 
 func (s *Server) scimMap(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.scimAction(w, r, rq, "scim_mapped", func() (app.CreatedDirectory, error) {
-		_, err := s.app.Directories.MapGroup(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("dir"), r.PathValue("group"),
+		_, err := s.app.Directories.MapGroup(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("dir"), r.PathValue("group"),
 			parseMapping(r.PostFormValue("mapping")))
 		return app.CreatedDirectory{}, err
 	})

@@ -124,9 +124,6 @@ func (s *Server) ssoMetadata(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// ssoPath is the address of the organization's single sign-on tab.
-func ssoPath(r *http.Request) string { return "/orgs/" + r.PathValue("org") + "/sso" }
-
 func (s *Server) orgSSO(w http.ResponseWriter, r *http.Request, rq *request) error {
 	v, p, err := s.orgPage(w, r, rq, "sso")
 	if err != nil {
@@ -136,12 +133,12 @@ func (s *Server) orgSSO(w http.ResponseWriter, r *http.Request, rq *request) err
 }
 
 func (s *Server) renderSSO(w http.ResponseWriter, r *http.Request, rq *request, v *view, p *orgPage, status int) error {
-	set, err := s.app.SSO.Get(r.Context(), rq.id.actor, p.Org.ID)
+	set, err := s.app.SSO.Get(r.Context(), rq.acting(), p.Org.ID)
 	if err != nil {
 		return err
 	}
 	p.SSO = &set
-	if p.Domains, err = s.app.Domains.List(r.Context(), rq.id.actor, p.Org.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
+	if p.Domains, err = s.app.Domains.List(r.Context(), rq.acting(), p.Org.ID); err != nil && roster.ErrorCode(err) != roster.EForbidden {
 		return err
 	}
 	s.render(w, r, status, "org_sso", v)
@@ -151,7 +148,7 @@ func (s *Server) renderSSO(w http.ResponseWriter, r *http.Request, rq *request, 
 func (s *Server) ssoAction(w http.ResponseWriter, r *http.Request, rq *request, flash string, do func() error) error {
 	err := do()
 	if err == nil {
-		redirect(w, r, ssoPath(r), flash)
+		redirect(w, r, rq.orgBase(r)+"/sso", flash)
 		return nil
 	}
 	v, p, perr := s.orgPage(w, r, rq, "sso")
@@ -167,20 +164,20 @@ func (s *Server) ssoSave(w http.ResponseWriter, r *http.Request, rq *request) er
 		if err != nil {
 			return err
 		}
-		_, err = s.app.SSO.Configure(r.Context(), rq.id.actor, r.PathValue("org"), in)
+		_, err = s.app.SSO.Configure(r.Context(), rq.acting(), rq.orgID(r), in)
 		return err
 	})
 }
 
 func (s *Server) ssoRemove(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.ssoAction(w, r, rq, "sso_removed", func() error {
-		return s.app.SSO.Remove(r.Context(), rq.id.actor, r.PathValue("org"))
+		return s.app.SSO.Remove(r.Context(), rq.acting(), rq.orgID(r))
 	})
 }
 
 func (s *Server) ssoRequire(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return s.ssoAction(w, r, rq, "sso_saved", func() error {
-		_, err := s.app.SSO.SetDomainRequired(r.Context(), rq.id.actor, r.PathValue("org"), r.PathValue("domain"), r.PostFormValue("require_sso") == "on")
+		_, err := s.app.SSO.SetDomainRequired(r.Context(), rq.acting(), rq.orgID(r), r.PathValue("domain"), r.PostFormValue("require_sso") == "on")
 		return err
 	})
 }

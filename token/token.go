@@ -14,13 +14,14 @@ import (
 
 // Prefixes tell the kinds of secret apart at a glance (and to secret scanners).
 const (
-	PrefixSession = "rs_"    // a signed-in session, as cookie or bearer token
-	PrefixLink    = "rl_"    // a one-time link: invitation, reset, verification
-	PrefixService = "rsvc_"  // an instance token of the host application
-	PrefixAPIKey  = "rk_"    // an API key: rk_<key id>_<secret>
-	PrefixLogin   = "rmfa_"  // a login waiting for its second factor (five minutes, once)
-	PrefixSSO     = "rsso_"  // a single sign-on on its way to the identity provider (the state; ten minutes, once)
-	PrefixSCIM    = "rscim_" // a SCIM directory's bearer token
+	PrefixSession = "rs_"     // a signed-in session, as cookie or bearer token
+	PrefixLink    = "rl_"     // a one-time link: invitation, reset, verification
+	PrefixService = "rsvc_"   // an instance token of the host application
+	PrefixAPIKey  = "rk_"     // an API key: rk_<key id>_<secret>
+	PrefixLogin   = "rmfa_"   // a login waiting for its second factor (five minutes, once)
+	PrefixSSO     = "rsso_"   // a single sign-on on its way to the identity provider (the state; ten minutes, once)
+	PrefixSCIM    = "rscim_"  // a SCIM directory's bearer token
+	PrefixSetup   = "rsetup_" // a setup link for an organization's IT administrator (seven days, until revoked)
 )
 
 // secretBytes is the entropy of every secret: 256 bits.
