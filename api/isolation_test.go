@@ -256,7 +256,12 @@ var rows = map[string]op{
 	"get-scim-directory":    {path: "/v1/organizations/{org}/scim/{id}", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"rotate-scim-token":     {path: "/v1/organizations/{org}/scim/{id}/rotate", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"delete-scim-directory": {path: "/v1/organizations/{org}/scim/{id}", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 204, 204, 404, 401, 404, 404}},
-	"list-scim-groups":      {path: "/v1/organizations/{org}/scim/{id}/groups", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
+	// Setup links: the owner alone, as a person, after a step-up.
+	"create-setup-link": {path: "/v1/organizations/{org}/setup-links", fresh: true, body: func(*cell) any { return map[string]string{"password": testenv.Password} },
+		want: [callers]int{401, 403, 403, 403, 403, 201, 404, 401, 404, 404}},
+	"list-setup-links":  {path: "/v1/organizations/{org}/setup-links", want: [callers]int{401, 403, 403, 403, 403, 200, 404, 401, 404, 404}},
+	"revoke-setup-link": {path: "/v1/organizations/{org}/setup-links/{id}", setup: newSetupLink, want: [callers]int{401, 403, 403, 403, 403, 204, 404, 401, 404, 404}},
+	"list-scim-groups":  {path: "/v1/organizations/{org}/scim/{id}/groups", setup: newDirectory, want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	"map-scim-group": {path: "/v1/organizations/{org}/scim/{id}/groups/{group}", setup: newDirectoryGroup, body: func(*cell) any { return map[string]string{"org_role": "member"} },
 		want: [callers]int{401, 403, 403, 403, 200, 200, 404, 401, 404, 404}},
 	// Single sign-on: owner and admins (org.sso.manage).
@@ -537,6 +542,15 @@ func newDirectory(t *testing.T, c *cell) {
 		t.Fatal(err)
 	}
 	c.vars["id"], c.vars["scim_token"] = d.Directory.ID, d.Token
+}
+
+// newSetupLink makes a setup link of the organization, as its owner.
+func newSetupLink(t *testing.T, c *cell) {
+	l, err := c.f.s.env.App.SetupLinks.Create(ctx, c.f.actor(t, owner), c.w.org.ID, app.OwnerProof{Password: testenv.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.vars["id"] = l.Link.ID
 }
 
 // newDirectoryGroup creates a SCIM directory and a group it pushed.

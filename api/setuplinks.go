@@ -79,4 +79,3 @@ func (s *Server) registerSetupLinks() {
 			return nil, nil
 		}, withStatus(http.StatusNoContent), withDescription("Its page stops opening at once; what was set up through it stays."+who))
 }
-

@@ -117,19 +117,31 @@ func TestSetupLinkSetsUpSignIn(t *testing.T) {
 		// Nothing else of the organization, nor any other one.
 		other := env.Org(t, outsider, "Rival")
 		for what, err := range map[string]error{
-			"the organization":    func() error { _, err := env.App.Organizations.Get(ctx, it, tm.org.ID); return err }(),
-			"its members":         func() error { _, err := env.App.Members.List(ctx, it, tm.org.ID, app.MemberFilter{}); return err }(),
-			"its stores":          func() error { _, err := env.App.Stores.List(ctx, it, tm.org.ID, roster.StoreActive); return err }(),
-			"a store":             func() error { _, err := env.App.Stores.Get(ctx, it, tm.store.ID); return err }(),
-			"its roles":           func() error { _, err := env.App.Roles.List(ctx, it, tm.org.ID); return err }(),
-			"its audit log":       func() error { _, err := env.App.Audit.List(ctx, it, tm.org.ID, app.AuditFilter{}); return err }(),
-			"its webhooks":        func() error { _, err := env.App.Webhooks.List(ctx, it, tm.org.ID); return err }(),
-			"its invitations":     func() error { _, err := env.App.Invitations.List(ctx, it, tm.org.ID, app.InvitationFilter{}); return err }(),
-			"its join requests":   func() error { _, err := env.App.Domains.JoinRequests(ctx, it, tm.org.ID); return err }(),
-			"its setup links":     func() error { _, err := env.App.SetupLinks.List(ctx, it, tm.org.ID); return err }(),
-			"an invitation":       func() error { _, err := env.App.Invitations.Create(ctx, it, tm.org.ID, app.InvitationInput{Email: "x@acme.example"}); return err }(),
-			"an API key":          func() error { _, err := env.App.APIKeys.Create(ctx, it, tm.org.ID, app.APIKeyInput{Name: "k"}); return err }(),
-			"its details":         func() error { _, err := env.App.Organizations.Update(ctx, it, tm.org.ID, app.OrganizationInput{Name: "Pwned"}); return err }(),
+			"the organization": func() error { _, err := env.App.Organizations.Get(ctx, it, tm.org.ID); return err }(),
+			"its members":      func() error { _, err := env.App.Members.List(ctx, it, tm.org.ID, app.MemberFilter{}); return err }(),
+			"its stores":       func() error { _, err := env.App.Stores.List(ctx, it, tm.org.ID, roster.StoreActive); return err }(),
+			"a store":          func() error { _, err := env.App.Stores.Get(ctx, it, tm.store.ID); return err }(),
+			"its roles":        func() error { _, err := env.App.Roles.List(ctx, it, tm.org.ID); return err }(),
+			"its audit log":    func() error { _, err := env.App.Audit.List(ctx, it, tm.org.ID, app.AuditFilter{}); return err }(),
+			"its webhooks":     func() error { _, err := env.App.Webhooks.List(ctx, it, tm.org.ID); return err }(),
+			"its invitations": func() error {
+				_, err := env.App.Invitations.List(ctx, it, tm.org.ID, app.InvitationFilter{})
+				return err
+			}(),
+			"its join requests": func() error { _, err := env.App.Domains.JoinRequests(ctx, it, tm.org.ID); return err }(),
+			"its setup links":   func() error { _, err := env.App.SetupLinks.List(ctx, it, tm.org.ID); return err }(),
+			"an invitation": func() error {
+				_, err := env.App.Invitations.Create(ctx, it, tm.org.ID, app.InvitationInput{Email: "x@acme.example"})
+				return err
+			}(),
+			"an API key": func() error {
+				_, err := env.App.APIKeys.Create(ctx, it, tm.org.ID, app.APIKeyInput{Name: "k"})
+				return err
+			}(),
+			"its details": func() error {
+				_, err := env.App.Organizations.Update(ctx, it, tm.org.ID, app.OrganizationInput{Name: "Pwned"})
+				return err
+			}(),
 			"a member's removal":  env.App.Members.Remove(ctx, it, tm.org.ID, tm.memberU.ID),
 			"another's domains":   func() error { _, err := env.App.Domains.List(ctx, it, other.ID); return err }(),
 			"another's SSO":       func() error { _, err := env.App.SSO.Get(ctx, it, other.ID); return err }(),

@@ -17,7 +17,7 @@ import (
 )
 
 // postRoute is one "POST …" line of routes.go.
-var postRoute = regexp.MustCompile(`s\.handle\(mux, "POST (?:([^"]+)"|"\+(\w+(?:\.\w+)?))`)
+var postRoute = regexp.MustCompile(`s\.handle\(mux, "POST (?:([^"]+)"|"\+(\w+(?:\.\w+)?)(?:\+"([^"]+)")?)`)
 
 // TestEveryPostLandsOnAPage: every form of the console, posted empty (so most are refused)
 // from a page, answers with a redirect to a page that opens, or with a page that names the
@@ -40,7 +40,7 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 		case m[1] != "":
 			patterns = append(patterns, m[1])
 		case strings.HasPrefix(m[2], "Pages."):
-			patterns = append(patterns, pages.FieldByName(strings.TrimPrefix(m[2], "Pages.")).String())
+			patterns = append(patterns, pages.FieldByName(strings.TrimPrefix(m[2], "Pages.")).String()+m[3])
 		case m[2] == "oidcContinuePath":
 			// The sign-in step of an OpenID Connect request: oidc/console_test.go drives it.
 		default:
@@ -94,7 +94,19 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		vars := map[string]string{"dir": dir.Directory.ID, "group": group.Group.ID, "passkey": "pky_00000000000000000000000000", "org": org.ID, "store": st.ID, "user": member.ID, "inv": inv.ID, "role": role.ID, "key": key.Key.ID,
+		revoked, err := s.env.App.SetupLinks.Create(testenv.Ctx, owner, org.ID, app.OwnerProof{Password: testenv.Password}) // by its form
+		if err != nil {
+			t.Fatal(err)
+		}
+		link, err := s.env.App.SetupLinks.Create(testenv.Ctx, owner, org.ID, app.OwnerProof{}) // opens the pages of its forms
+		if err != nil {
+			t.Fatal(err)
+		}
+		linkURL, err := url.Parse(link.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := map[string]string{"link": revoked.Link.ID, "dir": dir.Directory.ID, "group": group.Group.ID, "passkey": "pky_00000000000000000000000000", "org": org.ID, "store": st.ID, "user": member.ID, "inv": inv.ID, "role": role.ID, "key": key.Key.ID,
 			"id": "cli_00000000000000000000000000", "hook": hook.Endpoint.ID, "domain": domain, "request": request}
 
 		for _, pattern := range patterns {
@@ -111,10 +123,14 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 					t.Fatalf("login: %d", res.StatusCode)
 				}
 				from := "/account?tab=1" // the page the form is on, as the browser's Referer names it
+				if strings.HasPrefix(pattern, console.Pages.ITSetup+"/") { // a setup link's page, opened by the link
+					do(t, c, "GET", s.url+linkURL.RequestURI(), nil, nil)
+					from = console.Pages.ITSetup + "/domains?tab=1"
+				}
 				_, page := do(t, c, "GET", s.url+from, nil, nil)
 				m := csrfField.FindStringSubmatch(page)
 				if m == nil {
-					t.Fatal("no form token on the account page")
+					t.Fatal("no form token on " + from)
 				}
 				res, body := do(t, c, "POST", s.url+path, url.Values{"csrf": {m[1]}}, map[string]string{"Referer": s.url + from + "&ok=profile_saved"})
 				switch {
