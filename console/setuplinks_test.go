@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/rosterhq/roster/internal/testenv"
 )
 
@@ -47,22 +50,38 @@ func TestSetupLinkPages(t *testing.T) {
 		if n := it.count(`a[href^="/orgs/"], [data-testid=setup-links-tab], [data-testid=join-requests]`); n != 0 {
 			t.Fatalf("%d links to the organization's other pages on the setup page", n)
 		}
+		// By keyboard only: Tab from the top of the page to the domain field, type, Enter.
 		domain := "it" + testenv.Unique() + ".example"
-		it.fill("#d-domain", domain)
-		it.submit("[data-testid=add-domain]")
+		for i := 0; it.active() != "d-domain"; i++ {
+			if i > 30 {
+				t.Fatalf("Tab never reached the domain field (at %q)", it.active())
+			}
+			it.key(kb.Tab)
+		}
+		it.must(chromedp.Do(it.ctx, chromedp.KeyEvent(domain)))
+		it.key(kb.Enter)
+		it.settle(`document.querySelector(".flash.success")`)
 		it.noError()
 		it.expect(".flash.success", cat["flash.domain_added"])
+		it.must(chromedp.Do(it.ctx, chromedp.Reload())) // a reload shows the page, never posts again
+		it.settle(`location.pathname === "/it-setup/domains"`)
+		if n := it.count("[data-domain]"); n != 1 {
+			t.Fatalf("%d domains after a reload", n)
+		}
 		s.dns.SetTXT(it.text("[data-testid=record-name]"), it.text("[data-testid=record-value]"))
 		it.submit("[data-testid=verify-domain]")
 		it.noError()
 		it.expect("[data-testid=domain-status]", cat["domains.status.verified"])
 
-		it.submit("[data-testid=sso-tab]")
+		it.submit("[data-testid=portal-next]") // the guided steps: domains, then single sign-on, then SCIM
 		it.noError()
+		if p := it.path(); p != "/it-setup/sso" {
+			t.Fatalf("the next step after the domains is %s", p)
+		}
 		if it.count("#sso-mappings") != 0 {
 			t.Fatal("the setup page shows the single sign-on role mappings (stores and roles)")
 		}
-		it.submit("[data-testid=scim-tab]")
+		it.submit("[data-testid=portal-next]")
 		it.fill("#scim-name", "Okta")
 		it.submit("[data-testid=create-directory]")
 		it.noError()
