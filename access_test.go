@@ -379,3 +379,23 @@ func TestMayManageDirectories(t *testing.T) {
 		}
 	}
 }
+
+func TestMaySetUpLinks(t *testing.T) {
+	c := roster.NewCatalog(nil)
+	for _, tc := range []struct {
+		name string
+		acc  roster.Access
+		want bool
+	}{
+		{"owner", roster.NewAccess("org_1", "usr_1", roster.OrgOwner, roster.MembershipActive, nil, c), true},
+		{"admin", roster.NewAccess("org_1", "usr_1", roster.OrgAdmin, roster.MembershipActive, nil, c), false},
+		{"member", roster.NewAccess("org_1", "usr_1", roster.OrgMember, roster.MembershipActive, nil, c), false},
+		{"suspended owner", roster.NewAccess("org_1", "usr_1", roster.OrgOwner, roster.MembershipSuspended, nil, c), false},
+		{"a directory", roster.DirectoryAccess("org_1", c), false},
+		{"a machine client", roster.ClientAccess("org_1", []roster.Permission{roster.PermOrgUpdate}, c), false},
+	} {
+		if got := tc.acc.MaySetUpLinks(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

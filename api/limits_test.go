@@ -160,6 +160,6 @@ var readmeLimits = map[string]int{
 	"MaxInvitationTTLHours": roster.MaxInvitationTTLHours, "MaxRedirectURIs": roster.MaxRedirectURIs,
 	"MaxClientScopes": roster.MaxClientScopes, "MaxAccessTokenSeconds": roster.MaxAccessTokenSeconds,
 	"MaxRefreshTokenSeconds": roster.MaxRefreshTokenSeconds, "MaxDomainLength": roster.MaxDomainLength,
-	"MaxDirectories": roster.MaxDirectories, "MaxSCIMGroups": roster.MaxSCIMGroups, "MaxSCIMGroupMembers": roster.MaxSCIMGroupMembers,
+	"MaxDirectories": roster.MaxDirectories, "MaxSetupLinks": roster.MaxSetupLinks, "MaxSCIMGroups": roster.MaxSCIMGroups, "MaxSCIMGroupMembers": roster.MaxSCIMGroupMembers,
 	"MaxSCIMPatchOps": roster.MaxSCIMPatchOps, "MaxSCIMPageSize": roster.MaxSCIMPageSize, "MaxSCIMAttributes": roster.MaxSCIMAttributes,
 }

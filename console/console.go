@@ -185,7 +185,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 		err = &roster.Error{Code: roster.EBodyTooLarge, Message: "the request is too large"}
 		code = roster.EBodyTooLarge
 	}
-	if code == roster.ETwoFactorRequired && r.Method == http.MethodGet && rq.id.actor.SessionID != "" {
+	if code == roster.ETwoFactorRequired && r.Method == http.MethodGet && rq.id != nil && rq.id.actor.SessionID != "" {
 		// The organization requires a second factor: the account page sets one up.
 		http.Redirect(w, r, "/account?ok=two_factor_required#two-factor", http.StatusSeeOther)
 		return
