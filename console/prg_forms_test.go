@@ -122,7 +122,7 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 				if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {ownerEmail}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("login: %d", res.StatusCode)
 				}
-				from := "/account?tab=1" // the page the form is on, as the browser's Referer names it
+				from := "/account?tab=1"                                   // the page the form is on, as the browser's Referer names it
 				if strings.HasPrefix(pattern, console.Pages.ITSetup+"/") { // a setup link's page, opened by the link
 					do(t, c, "GET", s.url+linkURL.RequestURI(), nil, nil)
 					from = console.Pages.ITSetup + "/domains?tab=1"
