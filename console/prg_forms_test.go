@@ -122,8 +122,10 @@ func TestEveryPostLandsOnAPage(t *testing.T) {
 				if res, _ := do(t, c, "POST", s.url+"/login", url.Values{"email": {ownerEmail}, "password": {testenv.Password}}, nil); res.StatusCode != http.StatusSeeOther {
 					t.Fatalf("login: %d", res.StatusCode)
 				}
-				from := "/account?tab=1"                                   // the page the form is on, as the browser's Referer names it
-				if strings.HasPrefix(pattern, console.Pages.ITSetup+"/") { // a setup link's page, opened by the link
+				// The page the form is on, as the browser's Referer names it; a setup link's
+				// forms are on its pages, opened by the link.
+				from := "/account?tab=1"
+				if strings.HasPrefix(pattern, console.Pages.ITSetup+"/") {
 					do(t, c, "GET", s.url+linkURL.RequestURI(), nil, nil)
 					from = console.Pages.ITSetup + "/domains?tab=1"
 				}
