@@ -150,6 +150,9 @@ func (c catalogs) errorText(loc string, err error, requestID string) string {
 		}
 		return c.text(loc, "error.invalid")
 	}
+	if e.Field != "" && c.has("error."+e.Code+"."+e.Field) { // the same refusal said of one field: the password of a step-up, not a login's
+		return c.text(loc, "error."+e.Code+"."+e.Field, args...)
+	}
 	if c.has("error." + e.Code) {
 		return c.text(loc, "error."+e.Code, args...)
 	}

@@ -4,10 +4,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/rosterhq/roster/app"
 	"github.com/rosterhq/roster/internal/testenv"
 )
 
@@ -112,5 +114,35 @@ func TestSetupLinkPages(t *testing.T) {
 		it.expect("main", cat["error.token_expired"])
 		it.open(link.RequestURI())
 		it.expect("main", cat["error.token_expired"])
+	})
+}
+
+// TestSetupLinkStepUp: once the login's proof has aged, making a setup link asks for the
+// password (the account has no second factor); a wrong one is refused beside the field, in
+// words about that password, not a login's "email or password".
+func TestSetupLinkStepUp(t *testing.T) {
+	chromium(t)
+	languagesAlone(t, func(t *testing.T, s *site, lang string) {
+		cat := catalogs[lang]
+		owner := s.browser(t, "owner", lang)
+		owner.signup("Sten Owner", addr("sten"))
+		orgID := owner.createOrg("Stepco " + testenv.Unique())
+		s.env.Clock.Advance(app.StepUpWindow + time.Second)
+		owner.open("/orgs/" + orgID + "/setup-links")
+		if owner.count("#sl-password") != 1 {
+			t.Fatal("no password asked ten minutes after the login")
+		}
+		owner.fill("#sl-password", "not the password at all")
+		owner.submit("[data-testid=create-setup-link]")
+		owner.expect("#err-password", cat["error.invalid_credentials.password"])
+		if owner.count("#modal dialog[open]") != 0 {
+			t.Fatal("a link was made with a wrong password")
+		}
+		owner.fill("#sl-password", testenv.Password)
+		owner.submit("[data-testid=create-setup-link]")
+		owner.noError()
+		if u := owner.value("[data-testid=setup-link-url]"); !strings.Contains(u, "/it-setup?token=rsetup_") {
+			t.Fatalf("the link made after the step-up: %q", u)
+		}
 	})
 }
