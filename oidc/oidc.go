@@ -155,7 +155,7 @@ func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	}
 	var ok bool
 	var sid string // the Roster session the tokens' sign-in began in, set by the storage
-	r = r.WithContext(context.WithValue(context.WithValue(r.Context(), keyProven, &ok), keySession, &sid))
+	r = r.WithContext(context.WithValue(context.WithValue(context.WithValue(r.Context(), keyProven, &ok), keySession, &sid), keyResigned, true))
 	rec := &recorder{header: w.Header()}
 	d.p.ServeHTTP(rec, r)
 	status, body := cmp.Or(rec.status, http.StatusOK), rec.body.Bytes()
@@ -195,6 +195,7 @@ const (
 	keyBrowser
 	keyProven
 	keySession
+	keyResigned // the token endpoint: the door signs the answer's tokens again (token.go)
 )
 
 // issuedIn records, for the token endpoint's ID token, the Roster session in which the

@@ -305,9 +305,36 @@ func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.Algo
 func (k signingKey) Key() any                                    { return k.SigningKey.Key }
 func (k signingKey) ID() string                                  { return k.SigningKey.ID }
 
+// placeholderSigner is the key the library signs with in a token request: the door signs every
+// token of the answer again (token.go: typ at+jwt, the ID token's at_hash and sid), so what
+// the library signs is never sent, and a real signature there would cost two ECDSA or RSA
+// signings per grant for nothing. It gives the header the real key's ID and algorithm, and the
+// token a signature of zeros that verifies under no key: a token the door failed to sign again
+// could never pass for one of Roster's.
+type placeholderSigner struct {
+	pub jose.JSONWebKey
+	alg jose.SignatureAlgorithm
+}
+
+func (p placeholderSigner) Public() *jose.JSONWebKey        { return &p.pub }
+func (p placeholderSigner) Algs() []jose.SignatureAlgorithm { return []jose.SignatureAlgorithm{p.alg} }
+func (p placeholderSigner) SignPayload([]byte, jose.SignatureAlgorithm) ([]byte, error) {
+	return make([]byte, 64), nil
+}
+
+// resignedKey is a signing key whose signatures the door replaces (placeholderSigner).
+type resignedKey struct{ app.SigningKey }
+
+func (k resignedKey) SignatureAlgorithm() jose.SignatureAlgorithm { return k.Algorithm }
+func (k resignedKey) ID() string                                  { return k.SigningKey.ID }
+func (k resignedKey) Key() any {
+	return placeholderSigner{alg: k.Algorithm, pub: jose.JSONWebKey{Key: k.SigningKey.Key.Public(), KeyID: k.SigningKey.ID, Algorithm: string(k.Algorithm)}}
+}
+
 // SigningKey returns the key that signs for the token request's client: the library asks
 // without saying which client, so the door puts the client's ID in the context (clientOf). An
-// RS256 client gets an RSA key, every other an ES256 one.
+// RS256 client gets an RSA key, every other an ES256 one. At the token endpoint, whose answer
+// the door signs again, the library gets the key's placeholder (resignedKey).
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	alg := app.AlgES256
 	if id := clientOf(ctx); id != "" {
@@ -318,6 +345,9 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	k, err := s.app.SigningKeys.For(ctx, alg)
 	if err != nil {
 		return nil, err
+	}
+	if resigned, _ := ctx.Value(keyResigned).(bool); resigned {
+		return resignedKey{k}, nil
 	}
 	return signingKey{k}, nil
 }

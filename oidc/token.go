@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -48,29 +49,30 @@ func clientOf(ctx context.Context) string {
 // signedAlgorithms are the algorithms the provider signs with.
 var signedAlgorithms = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
 
-// typeAccessToken rewrites a successful token response: the library signs its access tokens
-// with the header typ "JWT"; Roster's are "at+jwt", re-signed by the key that signed them, and
-// the ID token's at_hash (the hash of the access token) is recomputed and the ID token
-// re-signed to match, with the sid of the Roster session the sign-in began in (sid, "" for
-// none known), which back-channel logout tokens name too. Any other answer passes unchanged.
+// typeAccessToken signs the tokens of a successful token response, which the library signed
+// with a placeholder (storage.go, placeholderSigner) and the header typ "JWT": Roster's access
+// tokens are "at+jwt", signed by the key the library named; the ID token's at_hash (the hash
+// of the access token) is recomputed and the ID token signed to match, with the sid of the
+// Roster session the sign-in began in (sid, "" for none known), which back-channel logout
+// tokens name too. Any other answer passes unchanged.
 func (d *door) typeAccessToken(ctx context.Context, body []byte, sid string) ([]byte, error) {
 	var resp map[string]json.RawMessage
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return body, nil
 	}
 	var at, idt string
-	if json.Unmarshal(resp["access_token"], &at) != nil || strings.Count(at, ".") != 2 {
-		return body, nil
+	newAT := ""
+	if json.Unmarshal(resp["access_token"], &at) == nil && strings.Count(at, ".") == 2 {
+		var err error
+		if newAT, err = d.resign(ctx, at, AccessTokenType, nil); err != nil {
+			return nil, err
+		}
+		resp["access_token"], _ = json.Marshal(newAT)
 	}
-	newAT, err := d.resign(ctx, at, AccessTokenType, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp["access_token"], _ = json.Marshal(newAT)
 	if json.Unmarshal(resp["id_token"], &idt) == nil && idt != "" {
 		newIDT, err := d.resign(ctx, idt, "JWT", func(c map[string]json.RawMessage) {
 			if _, ok := c["at_hash"]; ok {
-				c["at_hash"], _ = json.Marshal(claimHash(newAT))
+				c["at_hash"], _ = json.Marshal(claimHash(cmp.Or(newAT, at)))
 			}
 			if sid != "" {
 				c["sid"], _ = json.Marshal(sid)
@@ -81,8 +83,11 @@ func (d *door) typeAccessToken(ctx context.Context, body []byte, sid string) ([]
 		}
 		resp["id_token"], _ = json.Marshal(newIDT)
 	}
+	if newAT == "" && idt == "" {
+		return body, nil
+	}
 	var out bytes.Buffer
-	err = json.NewEncoder(&out).Encode(resp)
+	err := json.NewEncoder(&out).Encode(resp)
 	return out.Bytes(), err
 }
 
