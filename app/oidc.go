@@ -638,8 +638,15 @@ func (c OIDCClaims) Map() map[string]any {
 
 // OrgClaims computes a token's organization claims from the user's access as it is now
 // (roster.Access decides every permission). It refuses a user who is no longer an active
-// member, or no longer reaches the store.
+// member, or no longer reaches the store. Within one request (PerRequest) they are computed
+// once: the access token and the ID token of one answer carry the same.
 func (a *OIDC) OrgClaims(ctx context.Context, userID, orgID, storeID string) (OIDCClaims, error) {
+	return memo(ctx, func(s *sharedScopes) *map[string]OIDCClaims { return &s.claims }, userID+"|"+orgID+"|"+storeID, func() (OIDCClaims, error) {
+		return a.orgClaims(ctx, userID, orgID, storeID)
+	})
+}
+
+func (a *OIDC) orgClaims(ctx context.Context, userID, orgID, storeID string) (OIDCClaims, error) {
 	c := a.read()
 	cat, err := a.catalog(ctx, c)
 	if err != nil {

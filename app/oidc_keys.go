@@ -167,11 +167,15 @@ func (a *SigningKeys) Current(ctx context.Context) (SigningKey, error) {
 
 // For returns the key of the algorithm alg that signs tokens now: the newest key
 // of alg not retired whose private half this instance can unseal. The first call for an
-// algorithm on a new database creates one.
+// algorithm on a new database creates one. Within one request (PerRequest) it is read once.
 func (a *SigningKeys) For(ctx context.Context, alg string) (SigningKey, error) {
 	if alg == "" {
 		alg = AlgES256
 	}
+	return memo(ctx, func(s *sharedScopes) *map[string]SigningKey { return &s.keys }, alg, func() (SigningKey, error) { return a.signingKey(ctx, alg) })
+}
+
+func (a *SigningKeys) signingKey(ctx context.Context, alg string) (SigningKey, error) {
 	now := a.clock.Now()
 	keys, err := a.read().OIDCKeys(ctx, now)
 	if err != nil {

@@ -9,8 +9,10 @@ import (
 
 // PerRequest returns a context for the use cases one request calls. Their reads share the
 // access they derive: a user's access to an organization (with the organization and the
-// permission catalog) is computed once per request, not once per use case; so is an
-// application (OpenID client) read, which one token request needs at each of its steps. Writes never use
+// permission catalog) is computed once per request, not once per use case; so are an
+// application (OpenID client) read, which one token request needs at each of its steps, the
+// organization claims of its tokens (the access token's and the ID token's, the same) and the
+// signing key of each algorithm. Writes never use
 // it (they derive access again in their transaction, under the organization's lock), and a
 // write that commits forgets it, so that the reads after a change see the change.
 func PerRequest(ctx context.Context) context.Context {
@@ -25,6 +27,34 @@ type sharedScopes struct {
 	userID  string
 	orgs    map[string]scope
 	clients map[string]clientRead // by client ID
+	claims  map[string]OIDCClaims // by user, organization and store (oidc.go, OrgClaims)
+	keys    map[string]SigningKey // by algorithm (oidc_keys.go, SigningKeys.For)
+}
+
+// memo returns what get gives for key, once per request: from the request's memo m (one of
+// sharedScopes' maps) when it has it, else from get, kept there. Without a request's
+// context, get is called each time.
+func memo[V any](ctx context.Context, m func(*sharedScopes) *map[string]V, key string, get func() (V, error)) (V, error) {
+	s, _ := ctx.Value(scopesKey{}).(*sharedScopes)
+	if s == nil {
+		return get()
+	}
+	s.mu.Lock()
+	v, ok := (*m(s))[key]
+	s.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := get()
+	if err == nil {
+		s.mu.Lock()
+		if *m(s) == nil {
+			*m(s) = map[string]V{}
+		}
+		(*m(s))[key] = v
+		s.mu.Unlock()
+	}
+	return v, err
 }
 
 // clientRead is an application as read from the database, with its secret's hash.
@@ -35,25 +65,11 @@ type clientRead struct {
 
 // oidcClient reads an application, once per request.
 func (a *core) oidcClient(ctx context.Context, id string) (roster.OIDCClient, string, error) {
-	s, _ := ctx.Value(scopesKey{}).(*sharedScopes)
-	if s != nil {
-		s.mu.Lock()
-		r, ok := s.clients[id]
-		s.mu.Unlock()
-		if ok {
-			return r.client, r.hash, nil
-		}
-	}
-	cl, hash, err := a.read().OIDCClient(ctx, id)
-	if err == nil && s != nil {
-		s.mu.Lock()
-		if s.clients == nil {
-			s.clients = map[string]clientRead{}
-		}
-		s.clients[id] = clientRead{client: cl, hash: hash}
-		s.mu.Unlock()
-	}
-	return cl, hash, err
+	r, err := memo(ctx, func(s *sharedScopes) *map[string]clientRead { return &s.clients }, id, func() (clientRead, error) {
+		cl, hash, err := a.read().OIDCClient(ctx, id)
+		return clientRead{client: cl, hash: hash}, err
+	})
+	return r.client, r.hash, err
 }
 
 // sharedScope returns the scope a read of this request derived for a user in an
@@ -87,7 +103,7 @@ func shareScope(ctx context.Context, actor roster.Actor, sc scope) {
 func forgetScopes(ctx context.Context) {
 	if s, _ := ctx.Value(scopesKey{}).(*sharedScopes); s != nil {
 		s.mu.Lock()
-		s.orgs, s.clients = nil, nil
+		s.orgs, s.clients, s.claims, s.keys = nil, nil, nil, nil
 		s.mu.Unlock()
 	}
 }

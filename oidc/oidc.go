@@ -149,6 +149,11 @@ func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	// and the client's name its signing key.
 	r = withClient(r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm)))
 	tr := app.TokenRequest{ClientID: clientOf(r.Context()), IP: httpserver.ClientIP(r.Context())}
+	if cl, err := d.app.Clients.ByID(r.Context(), tr.ClientID); err == nil && tr.ClientID != "" {
+		// Its signing algorithm, now: the library asks for the key after the grant's write,
+		// which forgets what the request read (app.PerRequest).
+		r = r.WithContext(context.WithValue(r.Context(), keyAlg, cl.SigningAlg))
+	}
 	if err := d.app.OIDC.TokenAttempt(r.Context(), tr); err != nil {
 		slowDown(w, err)
 		return
@@ -196,6 +201,7 @@ const (
 	keyProven
 	keySession
 	keyResigned // the token endpoint: the door signs the answer's tokens again (token.go)
+	keyAlg      // the token request's client's signing algorithm (storage.go, SigningKey)
 )
 
 // issuedIn records, for the token endpoint's ID token, the Roster session in which the

@@ -336,10 +336,13 @@ func (k resignedKey) Key() any {
 // RS256 client gets an RSA key, every other an ES256 one. At the token endpoint, whose answer
 // the door signs again, the library gets the key's placeholder (resignedKey).
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	alg := app.AlgES256
-	if id := clientOf(ctx); id != "" {
-		if cl, err := s.app.Clients.ByID(ctx, id); err == nil {
-			alg = cl.SigningAlg
+	alg, known := ctx.Value(keyAlg).(string) // the token endpoint read it first (door.token)
+	if !known {
+		alg = app.AlgES256
+		if id := clientOf(ctx); id != "" {
+			if cl, err := s.app.Clients.ByID(ctx, id); err == nil {
+				alg = cl.SigningAlg
+			}
 		}
 	}
 	k, err := s.app.SigningKeys.For(ctx, alg)
