@@ -33,6 +33,7 @@ func TestSetupLinkPages(t *testing.T) {
 		owner.submit("[data-testid=create-setup-link]")
 		owner.noError()
 		owner.expect("#modal dialog[open] h2", cat["setup_links.made_title"])
+		owner.screenshot("setup-link-created")
 		link, err := url.Parse(owner.value("[data-testid=setup-link-url]"))
 		if err != nil || link.Path != "/it-setup" || !strings.HasPrefix(link.Query().Get("token"), "rsetup_") {
 			t.Fatalf("the setup link %v: %v", link, err)
@@ -74,6 +75,7 @@ func TestSetupLinkPages(t *testing.T) {
 		it.submit("[data-testid=verify-domain]")
 		it.noError()
 		it.expect("[data-testid=domain-status]", cat["domains.status.verified"])
+		it.screenshot("it-setup-domains")
 
 		it.submit("[data-testid=portal-next]") // the guided steps: domains, then single sign-on, then SCIM
 		it.noError()
