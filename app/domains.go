@@ -436,8 +436,13 @@ func (a *Domains) RequestToJoin(ctx context.Context, actor roster.Actor, orgID s
 	})
 }
 
-// JoinRequests lists an organization's pending requests to join (owner and admins).
+// JoinRequests lists an organization's pending requests to join (owner and admins). The
+// holder of a setup link, who manages the domains, sees none (joinRequestScope).
 func (a *Domains) JoinRequests(ctx context.Context, actor roster.Actor, orgID string) ([]roster.JoinRequest, error) {
+	if actor.Kind == roster.ActorSetupLink {
+		_, err := a.domainScope(ctx, a.read(), actor, orgID, false)
+		return nil, err
+	}
 	if _, err := a.joinRequestScope(ctx, a.read(), actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}

@@ -467,9 +467,14 @@ type GroupMapping struct {
 	RoleID  string
 }
 
-// Groups lists the groups a directory pushed, with their mappings (owner and admins).
+// Groups lists the groups a directory pushed, with their mappings (owner and admins). The
+// holder of a setup link, who manages the directories, sees none (groupScope).
 func (a *Directories) Groups(ctx context.Context, actor roster.Actor, orgID, dirID string) ([]roster.SCIMGroup, error) {
 	c := a.read()
+	if actor.Kind == roster.ActorSetupLink {
+		_, err := a.directoryScope(ctx, c, actor, orgID, false)
+		return nil, err
+	}
 	if _, err := a.groupScope(ctx, c, actor, orgID, false); err != nil {
 		return nil, a.refused(ctx, actor, err)
 	}

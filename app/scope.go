@@ -165,18 +165,13 @@ func (a *core) orgScope(ctx context.Context, c *sqlstore.Conn, actor roster.Acto
 	if actor.Kind == roster.ActorSetupLink {
 		return scope{}, roster.NotFound("organization")
 	}
-	return a.loadScope(ctx, c, actor, orgID, lock)
+	return a.settingsScope(ctx, c, actor, orgID, lock)
 }
 
 // settingsScope is orgScope for the organization's sign-in settings — its domains, single
 // sign-on and SCIM directories — which the holder of one of its setup links reaches too
 // (setuplinks.go). The permission each needs is checked apart.
 func (a *core) settingsScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
-	return a.loadScope(ctx, c, actor, orgID, lock)
-}
-
-// loadScope is orgScope for any actor.
-func (a *core) loadScope(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (scope, error) {
 	if !roster.ValidID(roster.PrefixOrganization, orgID) {
 		return scope{}, roster.NotFound("organization")
 	}

@@ -83,7 +83,7 @@ func TestSetupLinkSetsUpSignIn(t *testing.T) {
 
 		// Single sign-on: the owner's mapping stays, unseen.
 		got, err := env.App.SSO.Get(ctx, it, tm.org.ID)
-		if err != nil || got.Connection.Issuer != op.Issuer || len(got.Connection.RoleMappings) != 0 {
+		if err != nil || got.Connection.Issuer != op.Issuer || len(got.Connection.RoleMappings) != 0 || got.MapsRoles {
 			t.Fatalf("single sign-on as the IT administrator sees it: %+v %v", got.Connection, err)
 		}
 		_, err = env.App.SSO.Configure(ctx, it, tm.org.ID, app.SSOInput{Protocol: roster.SSOOIDC, Issuer: op.Issuer, ClientID: "roster",
@@ -91,7 +91,7 @@ func TestSetupLinkSetsUpSignIn(t *testing.T) {
 			RoleMappings: []roster.SSORoleMapping{{Group: "anyone", OrgRole: roster.OrgAdmin}}})
 		want(t, err, "", "the IT administrator configures single sign-on")
 		got, _ = env.App.SSO.Get(ctx, tm.owner, tm.org.ID)
-		if !got.Connection.Enabled || !got.Connection.HasClientSecret || len(got.Connection.RoleMappings) != 1 || got.Connection.RoleMappings[0].Group != "shop-staff" {
+		if !got.MapsRoles || !got.Connection.Enabled || !got.Connection.HasClientSecret || len(got.Connection.RoleMappings) != 1 || got.Connection.RoleMappings[0].Group != "shop-staff" {
 			t.Fatalf("single sign-on after the IT administrator: %+v", got.Connection)
 		}
 		_, err = env.App.SSO.SetDomainRequired(ctx, it, tm.org.ID, d.ID, true)
@@ -102,14 +102,46 @@ func TestSetupLinkSetsUpSignIn(t *testing.T) {
 		if err != nil || dir.Directory.CreatedBy != tm.ownerU.ID || !strings.HasPrefix(dir.Token, "rscim_") {
 			t.Fatalf("the IT administrator creates a directory: %+v %v", dir.Directory, err)
 		}
-		_, err = env.App.Directories.RotateToken(ctx, it, tm.org.ID, dir.Directory.ID)
+		rotated, err := env.App.Directories.RotateToken(ctx, it, tm.org.ID, dir.Directory.ID)
 		want(t, err, "", "the IT administrator rotates its token")
-		_, err = env.App.Directories.Groups(ctx, it, tm.org.ID, dir.Directory.ID)
-		want(t, err, roster.ENotFound, "the IT administrator lists a directory's groups (they map to roles)")
+
+		// What names the organization's people, stores and roles stays out of sight: a group the
+		// directory pushed and a request to join are the owner's to see and answer.
+		okta, err := env.App.Directories.Authenticate(ctx, roster.Anonymous("192.0.2.8", "Okta"), rotated.Token)
+		want(t, err, "", "the directory's new token")
+		g, err := env.App.SCIM.CreateGroup(ctx, okta, app.SCIMGroupInput{DisplayName: "Shop staff"})
+		want(t, err, "", "the directory pushes a group")
+		if groups, err := env.App.Directories.Groups(ctx, it, tm.org.ID, dir.Directory.ID); err != nil || len(groups) != 0 {
+			t.Fatalf("the IT administrator sees the groups %+v (%v)", groups, err)
+		}
+		if groups, err := env.App.Directories.Groups(ctx, tm.owner, tm.org.ID, dir.Directory.ID); err != nil || len(groups) != 1 {
+			t.Fatalf("the owner sees the groups %+v (%v)", groups, err)
+		}
+		_, err = env.App.Directories.MapGroup(ctx, it, tm.org.ID, dir.Directory.ID, g.Group.ID, app.GroupMapping{OrgRole: roster.OrgAdmin})
+		want(t, err, roster.ENotFound, "the IT administrator maps a group to a role")
+		_, err = env.App.SSO.SetDomainRequired(ctx, it, tm.org.ID, d.ID, false) // Jo below signs in with a password
+		want(t, err, "", "the IT administrator no longer requires single sign-on")
+		_, err = env.App.Domains.SetJoin(ctx, it, tm.org.ID, d.ID, roster.JoinSuggest, roster.OrgMember)
+		want(t, err, "", "the IT administrator lets people at the domain ask to join")
+		box := env.Outbox(t)
+		want(t, env.App.Auth.Signup(ctx, roster.Anonymous("192.0.2.9", "t"), app.SignupInput{Email: "jo@acme.example", Name: "Jo", Password: testenv.Password}), "", "sign up")
+		jo, _ := env.Login(t, "jo@acme.example")
+		_, err = env.App.Accounts.VerifyEmail(ctx, roster.Anonymous("192.0.2.9", "t"), testenv.Token(box.Last(t, "jo@acme.example", "verify_email")))
+		want(t, err, "", "verify email")
+		jr, err := env.App.Domains.RequestToJoin(ctx, jo, tm.org.ID)
+		want(t, err, "", "ask to join")
+		if reqs, err := env.App.Domains.JoinRequests(ctx, it, tm.org.ID); err != nil || len(reqs) != 0 {
+			t.Fatalf("the IT administrator sees the requests to join %+v (%v)", reqs, err)
+		}
+		if reqs, err := env.App.Domains.JoinRequests(ctx, tm.owner, tm.org.ID); err != nil || len(reqs) != 1 {
+			t.Fatalf("the owner sees the requests to join %+v (%v)", reqs, err)
+		}
+		want(t, env.App.Domains.AnswerJoinRequest(ctx, it, tm.org.ID, jr.ID, true), roster.ENotFound, "the IT administrator approves a request to join")
 
 		// Each change is the link's in the audit log.
-		for _, action := range []string{"domain.added", "domain.verified", "sso.configured", "domain.sso_required_changed", "scim_directory.created"} {
-			if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE action = ? AND actor_kind = ? AND actor_id = ?`, action, "setup_link", made.Link.ID); n != 1 {
+		for action, times := range map[string]int{"domain.added": 1, "domain.verified": 1, "sso.configured": 1, "domain.sso_required_changed": 2,
+			"scim_directory.created": 1, "scim_directory.token_rotated": 1, "domain.join_policy_changed": 1} {
+			if n := env.Int(t, `SELECT COUNT(*) FROM audit_events WHERE action = ? AND actor_kind = ? AND actor_id = ?`, action, "setup_link", made.Link.ID); n != times {
 				t.Errorf("%d %s audited with the link as actor", n, action)
 			}
 		}
@@ -128,8 +160,7 @@ func TestSetupLinkSetsUpSignIn(t *testing.T) {
 				_, err := env.App.Invitations.List(ctx, it, tm.org.ID, app.InvitationFilter{})
 				return err
 			}(),
-			"its join requests": func() error { _, err := env.App.Domains.JoinRequests(ctx, it, tm.org.ID); return err }(),
-			"its setup links":   func() error { _, err := env.App.SetupLinks.List(ctx, it, tm.org.ID); return err }(),
+			"its setup links": func() error { _, err := env.App.SetupLinks.List(ctx, it, tm.org.ID); return err }(),
 			"an invitation": func() error {
 				_, err := env.App.Invitations.Create(ctx, it, tm.org.ID, app.InvitationInput{Email: "x@acme.example"})
 				return err

@@ -67,6 +67,10 @@ type SSOSettings struct {
 	ACSURL         string   // SAML: the assertion consumer service (HTTP-POST)
 	MetadataURL    string   // SAML: the service provider's metadata
 	RequireDomains []string // verified domains whose people must sign in through it
+	// MapsRoles: the actor sees and sets the role mappings. Not the holder of a setup link:
+	// the mappings name the organization's stores and roles, so Get hides them from the link
+	// and Configure keeps them as the owner and admins set them.
+	MapsRoles bool
 }
 
 // ssoHTTPTimeout bounds each request to an identity provider (discovery, keys, tokens, metadata).
@@ -144,8 +148,11 @@ func trimErr(err error) string {
 func ssoKID(connID, what string) string { return "sso:" + connID + ":" + what }
 
 // ssoSettings completes a connection with the addresses to give its provider.
-func (a *SSO) ssoSettings(ctx context.Context, c *sqlstore.Conn, conn roster.SSOConnection) (SSOSettings, error) {
-	s := SSOSettings{Connection: conn, RedirectURI: a.absolute(SSOCallbackPath)}
+func (a *SSO) ssoSettings(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, conn roster.SSOConnection) (SSOSettings, error) {
+	s := SSOSettings{Connection: conn, RedirectURI: a.absolute(SSOCallbackPath), MapsRoles: actor.Kind != roster.ActorSetupLink}
+	if !s.MapsRoles {
+		s.Connection.RoleMappings = nil
+	}
 	if conn.ID != "" {
 		s.EntityID = a.absolute(SSOSAMLPath + conn.ID)
 		s.MetadataURL = s.EntityID
@@ -196,10 +203,7 @@ func (a *SSO) Get(ctx context.Context, actor roster.Actor, orgID string) (SSOSet
 	if err != nil {
 		return SSOSettings{}, err
 	}
-	if actor.Kind == roster.ActorSetupLink {
-		conn.RoleMappings = nil // they name the organization's stores and roles, which a setup link does not show
-	}
-	return a.ssoSettings(ctx, c, conn)
+	return a.ssoSettings(ctx, c, actor, conn)
 }
 
 func ssoMap(c roster.SSOConnection) map[string]any {
@@ -282,8 +286,7 @@ func (a *SSO) Configure(ctx context.Context, actor roster.Actor, orgID string, i
 			return SSOSettings{}, err
 		}
 		if actor.Kind == roster.ActorSetupLink {
-			// The IT administrator sees no stores or roles: the mappings stay the owner's and admins'.
-			conn.RoleMappings = old.RoleMappings
+			conn.RoleMappings = old.RoleMappings // SSOSettings.MapsRoles
 		}
 		if err := a.checkSSORoles(t, s, conn); err != nil {
 			return SSOSettings{}, err
@@ -327,7 +330,7 @@ func (a *SSO) Configure(ctx context.Context, actor roster.Actor, orgID string, i
 		if err := t.audit(ev); err != nil {
 			return SSOSettings{}, err
 		}
-		return a.ssoSettings(t.ctx, &t.Conn, conn)
+		return a.ssoSettings(t.ctx, &t.Conn, actor, conn)
 	})
 }
 

@@ -34,10 +34,8 @@ func (s *Server) renderDomains(w http.ResponseWriter, r *http.Request, rq *reque
 			return roster.NotFound("domain")
 		}
 	}
-	if rq.link == nil { // the people asking to join are not the IT administrator's business
-		if p.JoinRequests, err = s.app.Domains.JoinRequests(r.Context(), rq.acting(), p.Org.ID); err != nil {
-			return err
-		}
+	if p.JoinRequests, err = s.app.Domains.JoinRequests(r.Context(), rq.acting(), p.Org.ID); err != nil {
+		return err
 	}
 	s.render(w, r, status, "org_domains", v)
 	return nil

@@ -79,17 +79,17 @@ func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request,
 		return err
 	}
 	sp := &scimPage{BaseURL: strings.TrimSuffix(s.app.Config().BaseURL.String(), "/") + scim.Prefix}
+	grouped := false // some directory shows groups: the mapping select needs the stores and roles
 	for _, d := range dirs {
-		sd := scimDirectory{Directory: d}
-		if rq.link == nil { // groups map to the organization's roles and stores, not the IT administrator's business
-			groups, err := s.app.Directories.Groups(r.Context(), rq.acting(), p.Org.ID, d.ID)
-			if err != nil {
-				return err
-			}
-			for _, g := range groups {
-				sd.Groups = append(sd.Groups, scimGroup{SCIMGroup: g, Mapping: mappingValue(g)})
-			}
+		groups, err := s.app.Directories.Groups(r.Context(), rq.acting(), p.Org.ID, d.ID)
+		if err != nil {
+			return err
 		}
+		sd := scimDirectory{Directory: d}
+		for _, g := range groups {
+			sd.Groups = append(sd.Groups, scimGroup{SCIMGroup: g, Mapping: mappingValue(g)})
+		}
+		grouped = grouped || len(groups) > 0
 		sp.Directories = append(sp.Directories, sd)
 		if r.PathValue("dir") == d.ID {
 			sp.Directory = &d
@@ -104,7 +104,7 @@ func (s *Server) renderSCIM(w http.ResponseWriter, r *http.Request, rq *request,
 		p.Dialog = "delete_directory"
 	}
 	p.SCIM = sp
-	if rq.link != nil {
+	if !grouped {
 		s.render(w, r, status, "org_scim", v)
 		return nil
 	}

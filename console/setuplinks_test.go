@@ -102,6 +102,10 @@ func TestSetupLinkPages(t *testing.T) {
 		}
 
 		// The owner sees who did it, and revokes the link.
+		owner.open("/orgs/" + orgID + "/sso")
+		if owner.count("#sso-mappings") != 1 {
+			t.Fatal("the owner's single sign-on page has no role mappings")
+		}
 		owner.open("/orgs/" + orgID + "/audit")
 		owner.expect("main", cat["actor.setup_link"])
 		owner.open("/orgs/" + orgID + "/domains")
