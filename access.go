@@ -1,6 +1,9 @@
 package roster
 
-import "iter"
+import (
+	"iter"
+	"time"
+)
 
 // Via says where a store grant comes from.
 const (
@@ -27,6 +30,9 @@ type Access struct {
 	UserID string
 	Role   OrgRole          // "" when the principal is not a member
 	Status MembershipStatus // a suspended membership grants nothing
+	// Changed is when the membership last changed (its role, its status), as the membership
+	// says; zero when there is none. A grant given before it is out of date (app/oidc.go).
+	Changed time.Time
 
 	org        PermSet
 	everyStore *StoreGrant // the grant in every store of the organization, if any

@@ -68,6 +68,8 @@ type generation struct {
 	members map[string]map[string]bool          // org → users in orgsOf that it is in
 	keys    map[string]indexedKey               // API key ID → key
 	tokens  map[string]indexedToken             // MAC of the secret → service token
+	oidc    map[string]sqlstore.OIDCToken       // OpenID access token ID → its row
+	clients map[string]clientRead               // OpenID application ID → it, with its secret's hash
 }
 
 func newGeneration() *generation {
@@ -83,6 +85,8 @@ func newGeneration() *generation {
 		members: map[string]map[string]bool{},
 		keys:    map[string]indexedKey{},
 		tokens:  map[string]indexedToken{},
+		oidc:    map[string]sqlstore.OIDCToken{},
+		clients: map[string]clientRead{},
 	}
 }
 
@@ -248,6 +252,7 @@ func (g *generation) drop(kind, rest string) bool {
 		g.dropAff(rest)
 		g.dropOrgsOf(rest)
 		g.dropKeys(func(k roster.APIKey) bool { return k.UserID == rest })
+		g.dropOIDC(func(t sqlstore.OIDCToken) bool { return t.UserID == rest })
 	case "k":
 		delete(g.keys, rest)
 	case "t":
@@ -256,10 +261,28 @@ func (g *generation) drop(kind, rest string) bool {
 				delete(g.tokens, mac)
 			}
 		}
+	case "ot":
+		delete(g.oidc, rest)
+	case "of":
+		g.dropOIDC(func(t sqlstore.OIDCToken) bool { return t.FamilyID == rest })
+	case "ou":
+		g.dropOIDC(func(t sqlstore.OIDCToken) bool { return t.UserID == rest })
+	case "cl":
+		delete(g.clients, rest)
+	case "oc":
+		g.dropOIDC(func(t sqlstore.OIDCToken) bool { return t.ClientID == rest })
 	default:
 		return false
 	}
 	return true
+}
+
+func (g *generation) dropOIDC(match func(sqlstore.OIDCToken) bool) {
+	for id, t := range g.oidc {
+		if match(t) {
+			delete(g.oidc, id)
+		}
+	}
 }
 
 func (g *generation) dropOrg(org string) {

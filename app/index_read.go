@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/hmac"
+	"slices"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/sqlstore"
@@ -146,6 +147,38 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	return fill(s, func(g *generation) (roster.Access, bool) { acc, ok := g.access[orgID][userID]; return acc, ok },
 		func() (roster.Access, error) { return s.a.userAccess(ctx, s.c, cat, orgID, userID) },
 		func(g *generation, acc roster.Access) { g.putAccess(acc) }, accessCost)
+}
+
+// oidcToken returns an OpenID token by its ID: its revocation is a change of access
+// (sqlstore/access.go, keys ot:, of:, ou:, oc:), so the index keeps the row of a token that
+// is used again and again as a bearer.
+func (s *source) oidcToken(ctx context.Context, id string) (sqlstore.OIDCToken, error) {
+	if s.x == nil {
+		return s.c.OIDCToken(ctx, id)
+	}
+	t, err := fill(s, func(g *generation) (sqlstore.OIDCToken, bool) { t, ok := g.oidc[id]; return t, ok },
+		func() (sqlstore.OIDCToken, error) { return s.c.OIDCToken(ctx, id) },
+		func(g *generation, t sqlstore.OIDCToken) { g.oidc[id] = t }, oidcTokenCost)
+	// A copy: callers may change what they are given, never the index.
+	t.Scopes, t.Audience = slices.Clone(t.Scopes), slices.Clone(t.Audience)
+	return t, err
+}
+
+// client returns an OpenID application with its secret's hash.
+func (s *source) client(ctx context.Context, id string) (clientRead, error) {
+	read := func() (clientRead, error) {
+		cl, hash, err := s.c.OIDCClient(ctx, id)
+		return clientRead{client: cl, hash: hash}, err
+	}
+	if s.x == nil {
+		return read()
+	}
+	r, err := fill(s, func(g *generation) (clientRead, bool) { r, ok := g.clients[id]; return r, ok }, read,
+		func(g *generation, r clientRead) { g.clients[id] = r }, clientCost)
+	// A copy: callers may change what they are given, never the index.
+	r.client.RedirectURIs, r.client.PostLogoutRedirectURIs = slices.Clone(r.client.RedirectURIs), slices.Clone(r.client.PostLogoutRedirectURIs)
+	r.client.Scopes, r.client.CORSOrigins, r.client.Permissions = slices.Clone(r.client.Scopes), slices.Clone(r.client.CORSOrigins), slices.Clone(r.client.Permissions)
+	return r, err
 }
 
 // affiliations is the selector's data of a user (Accounts.Organizations).

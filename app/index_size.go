@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
 )
 
 // What the access index's entries cost in memory, estimated from their shape: the struct
@@ -89,3 +90,19 @@ func keyCost(k indexedKey) int64 {
 }
 
 const tokenCost = mapSlot + 32 + int64(unsafe.Sizeof(indexedToken{}))
+
+func oidcTokenCost(t sqlstore.OIDCToken) int64 {
+	n := idCost(t.ID) + int64(unsafe.Sizeof(t)) + strs(t.Kind, t.FamilyID, t.ClientID, t.UserID, t.OrgID, t.StoreID, t.SessionID)
+	n += strs(t.Scopes...) + strs(t.Audience...) + int64(len(t.Scopes)+len(t.Audience))*int64(unsafe.Sizeof("")) // the slices' arrays
+	return n
+}
+
+func clientCost(r clientRead) int64 {
+	cl := r.client
+	lists := [][]string{cl.RedirectURIs, cl.PostLogoutRedirectURIs, cl.Scopes, cl.CORSOrigins}
+	n := idCost(cl.ID) + int64(unsafe.Sizeof(r)) + strs(r.hash, cl.Name, cl.BackChannelLogoutURI, cl.CreatedBy, cl.SigningAlg, cl.OrgID)
+	for _, l := range lists {
+		n += strs(l...) + int64(len(l))*int64(unsafe.Sizeof(""))
+	}
+	return n + int64(len(cl.Permissions))*int64(unsafe.Sizeof(""))
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
 )
 
 // heapGrowth returns how much live heap build leaves behind, and what it returns.
@@ -37,6 +38,26 @@ func TestIndexCostEstimates(t *testing.T) {
 			t.Fatalf("estimate %d is not within a factor of 2 of the heap's %d", estimate, actual)
 		}
 	}
+
+	t.Run("OpenID tokens", func(t *testing.T) {
+		var estimate int64
+		now := time.Now()
+		g, actual := heapGrowth(func() *generation {
+			g := newGeneration()
+			for i := range 20000 {
+				tok := sqlstore.OIDCToken{ID: id("tok", i), Kind: "access", FamilyID: id("tok", i+1<<20), ClientID: id("cli", i%7),
+					UserID: id("usr", i), OrgID: id("org", i%10), StoreID: id("sto", i%40), Scopes: []string{"openid", "profile", "email", "organization"},
+					Audience: []string{id("cli", i%7)}, SessionID: id("ses", i), AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+				estimate += oidcTokenCost(tok)
+				g.oidc[tok.ID] = tok
+			}
+			return g
+		})
+		check(t, estimate, actual)
+		if len(g.oidc) != 20000 {
+			t.Fatal("entries lost")
+		}
+	})
 
 	t.Run("access", func(t *testing.T) {
 		var estimate int64

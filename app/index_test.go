@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -79,6 +80,9 @@ type fleet struct {
 	deactivated  map[string]bool
 	storeRoleFor map[string]string
 	m2Removed    bool
+	client       roster.OIDCClient
+	secrets      []string             // the application's secret and the one before it
+	tokens       []sqlstore.OIDCToken // OpenID access tokens of the members, some revoked
 }
 
 func newFleet(t *testing.T, env *testenv.Env, owner roster.Actor, m1, m2 roster.User) *fleet {
@@ -97,7 +101,73 @@ func newFleet(t *testing.T, env *testenv.Env, owner roster.Actor, m1, m2 roster.
 	env.Join(t, owner, f.org.ID, m1, roster.OrgMember, app.StoreGrantInput{StoreID: f.s1.ID, RoleID: f.role.ID})
 	env.Join(t, owner, f.org.ID, m2, roster.OrgMember, app.StoreGrantInput{StoreID: f.s1.ID, RoleID: roster.StoreRoleMember})
 	f.newKey(t, env)
+	f.newClient(t, env)
+	for range 2 {
+		f.newTokens(t, env.DB, env.Clock)
+	}
 	return f
+}
+
+func (f *fleet) newClient(t *testing.T, env *testenv.Env) {
+	t.Helper()
+	cl, secret, err := env.App.Clients.Create(ctx, roster.System(), app.ClientInput{Name: "Shop " + testenv.Unique(), FirstParty: true,
+		RedirectURIs: []string{"http://127.0.0.1:9/callback"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.client, f.secrets = cl, []string{secret}
+}
+
+// newTokens gives each member an OpenID access token of a family of its own.
+func (f *fleet) newTokens(t *testing.T, db *sqlstore.DB, clock roster.Clock) {
+	t.Helper()
+	now := clock.Now()
+	if err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		for _, u := range []roster.User{f.m1, f.m2} {
+			tok := sqlstore.OIDCToken{ID: roster.NewID(roster.PrefixToken), Kind: "access", FamilyID: roster.NewID(roster.PrefixToken), ClientID: f.client.ID,
+				UserID: u.ID, OrgID: f.org.ID, SessionID: "ses_" + testenv.Unique(), AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+			if err := tx.CreateOIDCToken(ctx, tok, ""); err != nil {
+				return err
+			}
+			f.tokens = append(f.tokens, tok)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.tokens) > 8 {
+		f.tokens = f.tokens[len(f.tokens)-8:]
+	}
+}
+
+// revokeToken revokes OpenID tokens one of the four ways Roster does, and says which.
+func (f *fleet) revokeToken(t *testing.T, r *rand.Rand, db *sqlstore.DB, clock roster.Clock) string {
+	t.Helper()
+	tok := f.tokens[r.IntN(len(f.tokens))]
+	at := clock.Now()
+	var what string
+	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+		var err error
+		switch r.IntN(4) {
+		case 0:
+			what = "OpenID token revocation"
+			err = tx.RevokeOIDCToken(ctx, tok.ID, at)
+		case 1:
+			what = "OpenID family revocation"
+			_, err = tx.RevokeOIDCFamily(ctx, tok.FamilyID, at)
+		case 2:
+			what = "OpenID sign-out of a user at a client"
+			_, err = tx.RevokeOIDCUserClient(ctx, tok.UserID, tok.ClientID, at)
+		default:
+			what = "OpenID session end"
+			_, err = tx.RevokeOIDCSessions(ctx, tok.UserID, tok.SessionID, "", at)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return what
 }
 
 func (f *fleet) newKey(t *testing.T, env *testenv.Env) {
@@ -227,6 +297,13 @@ func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
 			}
 		}
 	}
+	for _, tok := range f.tokens {
+		_, err := a.OIDC.LiveToken(ctx, tok.ID)
+		out += fmt.Sprintf("|token %v", err)
+	}
+	for _, secret := range f.secrets {
+		out += "|application secret " + testenv.Code(a.Clients.Authenticate(ctx, f.client.ID, secret))
+	}
 	_, err = a.Auth.Authenticate(ctx, f.key, "192.0.2.1", "test")
 	return out + "|key " + testenv.Code(err)
 }
@@ -284,6 +361,25 @@ func TestIndexNeverStale(t *testing.T) {
 			case f.keyRevoked && r.IntN(4) == 0:
 				what = "key creation"
 				f.newKey(t, env)
+			case r.IntN(6) == 0:
+				what = f.revokeToken(t, r, nodes[w].db, env.Clock)
+			case r.IntN(12) == 0:
+				what = "OpenID tokens issued"
+				f.newTokens(t, nodes[w].db, env.Clock)
+			case r.IntN(20) == 0:
+				what = "OpenID application secret rotation"
+				secret, err := nodes[w].app.Clients.RotateSecret(ctx, roster.System(), f.client.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.secrets = []string{secret, f.secrets[0]}
+			case round%211 == 105:
+				// The application goes, and its tokens with it (ON DELETE CASCADE).
+				what = "OpenID application deletion"
+				if err := nodes[w].db.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.DeleteOIDCClient(ctx, f.client.ID) }); err != nil {
+					t.Fatal(err)
+				}
+				f.newClient(t, env) // the gone tokens stay in the list: they must be refused
 			default:
 				what = f.change(t, r, nodes[w].db, env.Clock)
 			}

@@ -498,23 +498,28 @@ const refreshTokenPrefix = "rrt_"
 // (since; zero skips that check): a suspension, a new organization role, a removal end the
 // grant for good, even if the member is later reactivated or added again.
 func (a *OIDC) stillEntitled(ctx context.Context, userID, orgID string, since time.Time) error {
-	return a.entitled(ctx, a.read(), userID, orgID, since)
+	// From the access index (index_read.go), which answers as the tables are now: the user's
+	// status and their membership, as a token's every use and every grant asks.
+	src, err := a.source(ctx, 0)
+	if err != nil {
+		return err
+	}
+	u, err := src.user(ctx, userID)
+	if err != nil || u.Status != roster.UserActive || orgID == "" {
+		return grantStands(u, err, roster.Access{}, since)
+	}
+	acc, err := src.access(ctx, orgID, userID)
+	if err != nil {
+		return err
+	}
+	return grantStands(u, nil, acc, since)
 }
 
 // entitled is stillEntitled read through c: in a transaction, it sees the transaction's change.
 func (a *core) entitled(ctx context.Context, c *sqlstore.Conn, userID, orgID string, since time.Time) error {
 	u, err := c.User(ctx, userID)
-	if roster.ErrorCode(err) == roster.ENotFound {
-		return ErrOIDCGrant
-	}
-	if err != nil {
-		return err
-	}
-	if u.Status != roster.UserActive {
-		return ErrOIDCGrant
-	}
-	if orgID == "" {
-		return nil
+	if err != nil || u.Status != roster.UserActive || orgID == "" {
+		return grantStands(u, err, roster.Access{}, since)
 	}
 	m, err := c.Membership(ctx, orgID, userID)
 	if roster.ErrorCode(err) == roster.ENotFound {
@@ -523,7 +528,23 @@ func (a *core) entitled(ctx context.Context, c *sqlstore.Conn, userID, orgID str
 	if err != nil {
 		return err
 	}
-	if m.Status != roster.MembershipActive || (!since.IsZero() && m.UpdatedAt.After(since)) {
+	return grantStands(u, nil, roster.Access{OrgID: orgID, UserID: userID, Role: m.Role, Status: m.Status, Changed: m.UpdatedAt}, since)
+}
+
+// grantStands is the rule of stillEntitled and entitled, given the user (or the error reading
+// them) and, when the grant carries an organization, the user's access there (none: the
+// grant carries no organization).
+func grantStands(u roster.User, userErr error, acc roster.Access, since time.Time) error {
+	switch {
+	case roster.ErrorCode(userErr) == roster.ENotFound:
+		return ErrOIDCGrant
+	case userErr != nil:
+		return userErr
+	case u.Status != roster.UserActive:
+		return ErrOIDCGrant
+	case acc.OrgID == "":
+		return nil
+	case !acc.Active() || (!since.IsZero() && acc.Changed.After(since)):
 		return ErrOIDCGrant
 	}
 	return nil
@@ -594,7 +615,11 @@ func (a *OIDC) RevokeToken(ctx context.Context, clientID, tokenID string) error 
 // LiveToken returns an access token that is neither expired nor revoked and whose user
 // still has the access it carries: what introspection and userinfo answer for.
 func (a *OIDC) LiveToken(ctx context.Context, id string) (sqlstore.OIDCToken, error) {
-	t, err := a.read().OIDCToken(ctx, id)
+	src, err := a.source(ctx, 0) // the access index: a revocation is a change of access
+	if err != nil {
+		return sqlstore.OIDCToken{}, err
+	}
+	t, err := src.oidcToken(ctx, id)
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return sqlstore.OIDCToken{}, ErrOIDCGrant
 	}
@@ -647,12 +672,15 @@ func (a *OIDC) OrgClaims(ctx context.Context, userID, orgID, storeID string) (OI
 }
 
 func (a *OIDC) orgClaims(ctx context.Context, userID, orgID, storeID string) (OIDCClaims, error) {
-	c := a.read()
-	cat, err := a.catalog(ctx, c)
+	src, err := a.source(ctx, 0) // the access index, as stillEntitled
 	if err != nil {
 		return OIDCClaims{}, err
 	}
-	acc, err := a.userAccess(ctx, c, cat, orgID, userID)
+	cat, err := src.catalog(ctx)
+	if err != nil {
+		return OIDCClaims{}, err
+	}
+	acc, err := src.access(ctx, orgID, userID)
 	if err != nil {
 		return OIDCClaims{}, err
 	}

@@ -14,9 +14,10 @@ import (
 // organization claims of its tokens (the access token's and the ID token's, the same) and the
 // signing key of each algorithm. Writes never use
 // it (they derive access again in their transaction, under the organization's lock), and a
-// write that commits forgets it, so that the reads after a change see the change.
+// write that commits forgets it, so that the reads after a change see the change. Its reads
+// from the access index share one read barrier (WithRequestBarrier).
 func PerRequest(ctx context.Context) context.Context {
-	return context.WithValue(ctx, scopesKey{}, &sharedScopes{})
+	return context.WithValue(WithRequestBarrier(ctx), scopesKey{}, &sharedScopes{})
 }
 
 type scopesKey struct{}
@@ -63,11 +64,14 @@ type clientRead struct {
 	hash   string
 }
 
-// oidcClient reads an application, once per request.
+// oidcClient reads an application, once per request, through the access index.
 func (a *core) oidcClient(ctx context.Context, id string) (roster.OIDCClient, string, error) {
 	r, err := memo(ctx, func(s *sharedScopes) *map[string]clientRead { return &s.clients }, id, func() (clientRead, error) {
-		cl, hash, err := a.read().OIDCClient(ctx, id)
-		return clientRead{client: cl, hash: hash}, err
+		src, err := a.source(ctx, 0) // the access index keeps applications (key cl:)
+		if err != nil {
+			return clientRead{}, err
+		}
+		return src.client(ctx, id)
 	})
 	return r.client, r.hash, err
 }

@@ -114,7 +114,9 @@ func (a *core) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Cat
 		}
 		grants = append(grants, g)
 	}
-	return roster.NewAccess(orgID, userID, m.Role, m.Status, grants, cat), nil
+	acc := roster.NewAccess(orgID, userID, m.Role, m.Status, grants, cat)
+	acc.Changed = m.UpdatedAt
+	return acc, nil
 }
 
 // access computes what an actor holds in an organization. Only users hold anything in an

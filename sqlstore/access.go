@@ -32,6 +32,11 @@ import (
 //	u:<user>        one user: status, operator right, and everything that hangs off them
 //	k:<key>         one API key
 //	t:<token>       one service token
+//	ot:<token>      one OpenID token (its revocation)
+//	of:<family>     every OpenID token of one family (a refresh token's descendants)
+//	ou:<user>       every OpenID token of one user
+//	cl:<client>     one OpenID application (its registration, its secret)
+//	oc:<client>     every OpenID token of one application (it was deleted)
 
 // AccessChange is one committed transaction's change of access: the revision it made and
 // the keys it touched.
@@ -47,6 +52,7 @@ const AllKeys = "*"
 var accessTables = map[string]bool{
 	"users": true, "organizations": true, "org_members": true, "stores": true, "store_members": true,
 	"roles": true, "permissions": true, "api_keys": true, "service_tokens": true,
+	"oidc_clients": true, "oidc_tokens": true,
 }
 
 // writesAccessTable reports whether a statement inserts, updates or deletes rows of an access

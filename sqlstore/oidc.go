@@ -122,6 +122,7 @@ func scanOIDCClient(r rowScanner) (roster.OIDCClient, string, error) {
 
 // CreateOIDCClient stores a client; secretHash is empty for a public client.
 func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secretHash string) error {
+	c.touchNothing() // a new application: nothing cached speaks of it
 	_, err := c.exec(ctx, `INSERT INTO oidc_clients (`+oidcClientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		cl.ID, cl.Name, nullString(secretHash), oidcJSON(cl.RedirectURIs), oidcJSON(cl.PostLogoutRedirectURIs), oidcJSON(cl.Scopes),
 		int64(cl.AccessTokenTTL/time.Second), int64(cl.RefreshTokenTTL/time.Second), boolInt(cl.FirstParty), nullString(cl.BackChannelLogoutURI),
@@ -131,6 +132,7 @@ func (c *Conn) CreateOIDCClient(ctx context.Context, cl roster.OIDCClient, secre
 
 // UpdateOIDCClient changes a client's registration (not its ID, secret, type or creation).
 func (c *Conn) UpdateOIDCClient(ctx context.Context, cl roster.OIDCClient) error {
+	c.touch("cl:" + cl.ID)
 	return notFound(c.execOne(ctx, `UPDATE oidc_clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
 		access_ttl = ?, refresh_ttl = ?, first_party = ?, backchannel_logout_uri = ?, signing_alg = ?, permissions = ?, cors_origins = ?
 		WHERE id = ?`,
@@ -141,6 +143,7 @@ func (c *Conn) UpdateOIDCClient(ctx context.Context, cl roster.OIDCClient) error
 
 // SetOIDCClientSecret replaces a confidential client's secret hash.
 func (c *Conn) SetOIDCClientSecret(ctx context.Context, id, secretHash string) error {
+	c.touch("cl:" + id)
 	return notFound(c.execOne(ctx, `UPDATE oidc_clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL`, secretHash, id), "client")
 }
 
@@ -188,6 +191,7 @@ func (c *Conn) OIDCClientOrigins(ctx context.Context) (map[string][]string, erro
 
 // DeleteOIDCClient deletes a client with its pending requests and its tokens.
 func (c *Conn) DeleteOIDCClient(ctx context.Context, id string) error {
+	c.touch("cl:"+id, "oc:"+id) // its tokens go with it (ON DELETE CASCADE)
 	return notFound(c.execOne(ctx, `DELETE FROM oidc_clients WHERE id = ?`, id), "client")
 }
 
@@ -347,6 +351,7 @@ func scanOIDCToken(r rowScanner) (OIDCToken, error) {
 // CreateOIDCToken stores a token; tokenHash is the hash of a refresh token's secret, "" for
 // an access token.
 func (c *Conn) CreateOIDCToken(ctx context.Context, t OIDCToken, tokenHash string) error {
+	c.touchNothing() // a new token: nothing cached speaks of it
 	_, err := c.exec(ctx, `INSERT INTO oidc_tokens (id, kind, token_hash, family_id, client_id, user_id, org_id, store_id, scopes, audience, auth_time, created_at, expires_at, session_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		t.ID, t.Kind, nullString(tokenHash), t.FamilyID, t.ClientID, t.UserID, nullString(t.OrgID), nullString(t.StoreID),
@@ -369,6 +374,7 @@ func (c *Conn) OIDCRefreshToken(ctx context.Context, hash string) (OIDCToken, er
 // UseOIDCRefreshToken marks a refresh token exchanged; false when it had been already (a
 // reuse) or was revoked.
 func (c *Conn) UseOIDCRefreshToken(ctx context.Context, id string, now time.Time) (bool, error) {
+	c.touchNothing() // the index keeps access tokens only
 	err := c.execOne(ctx, `UPDATE oidc_tokens SET used_at = ? WHERE id = ? AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL`, micros(now), id)
 	if IsNotFound(err) {
 		return false, nil
@@ -378,12 +384,14 @@ func (c *Conn) UseOIDCRefreshToken(ctx context.Context, id string, now time.Time
 
 // RevokeOIDCToken revokes one token.
 func (c *Conn) RevokeOIDCToken(ctx context.Context, id string, now time.Time) error {
+	c.touch("ot:" + id)
 	_, err := c.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(now), id)
 	return err
 }
 
 // RevokeOIDCFamily revokes every token of a family; it returns how many were live.
 func (c *Conn) RevokeOIDCFamily(ctx context.Context, familyID string, now time.Time) (int64, error) {
+	c.touch("of:" + familyID)
 	res, err := c.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`, micros(now), familyID)
 	if err != nil {
 		return 0, err
@@ -397,6 +405,7 @@ func (c *Conn) DeleteExpiredOIDC(ctx context.Context, now time.Time) error {
 	if _, err := c.exec(ctx, `DELETE FROM oidc_auth_requests WHERE expires_at < ?`, micros(now)); err != nil {
 		return err
 	}
+	c.touchNothing() // expired tokens are refused, cached or not
 	if _, err := c.exec(ctx, `DELETE FROM oidc_tokens WHERE expires_at < ?`, micros(now)); err != nil {
 		return err
 	}
@@ -409,6 +418,7 @@ func (c *Conn) DeleteExpiredOIDC(ctx context.Context, now time.Time) error {
 
 // RevokeOIDCUserClient revokes every live token of a user at one client.
 func (c *Conn) RevokeOIDCUserClient(ctx context.Context, userID, clientID string, now time.Time) (int64, error) {
+	c.touch("ou:" + userID)
 	res, err := c.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL`, micros(now), userID, clientID)
 	if err != nil {
 		return 0, err
@@ -471,6 +481,7 @@ func (c *Conn) OIDCSessionApps(ctx context.Context, userID, sessionID, except st
 // RevokeOIDCSessions revokes a user's tokens whose sign-in began in the session sessionID,
 // or, when it is "", in any session but except, and returns how many.
 func (c *Conn) RevokeOIDCSessions(ctx context.Context, userID, sessionID, except string, now time.Time) (int64, error) {
+	c.touch("ou:" + userID)
 	res, err := c.exec(ctx, `UPDATE oidc_tokens SET revoked_at = ? WHERE id IN (SELECT t.id FROM oidc_tokens t WHERE `+sessionTokens+` AND t.revoked_at IS NULL)`,
 		micros(now), userID, sessionID, sessionID, except, except)
 	if err != nil {
