@@ -201,7 +201,12 @@ func (m *model) storesWith(u int32, p roster.Permission) int {
 
 // question picks a check: mostly a store the user has a role in, so that answers vary.
 func (m *model) question(r *rand.Rand) (u int32, p roster.Permission, s int32) {
-	u = r.Int32N(int32(len(m.users)))
+	return m.questionAmong(r, int32(len(m.users)))
+}
+
+// questionAmong is question about one of the first n users only.
+func (m *model) questionAmong(r *rand.Rand, n int32) (u int32, p roster.Permission, s int32) {
+	u = r.Int32N(min(n, int32(len(m.users))))
 	p = questionPermissions[r.IntN(len(questionPermissions))]
 	if st := m.userStores[u]; len(st) > 0 && r.IntN(10) < 7 {
 		return u, p, st[r.IntN(len(st))]

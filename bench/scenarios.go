@@ -50,10 +50,15 @@ func expectCount(key string, want int) func(int, []byte) error {
 	}
 }
 
-// checkScenario asks POST /v1/check about varied users, stores and permissions.
-func checkScenario(m *model) scenario {
+// checkScenario asks POST /v1/check about varied users, stores and permissions: about any of
+// the dataset's users (all), or only about the first active ones, as a host application asks
+// about the users signed in at the moment.
+func checkScenario(m *model, active int32) scenario {
+	if active <= 0 {
+		active = int32(len(m.users))
+	}
 	return func(r *rand.Rand) request {
-		u, p, s := m.question(r)
+		u, p, s := m.questionAmong(r, active)
 		body, _ := json.Marshal(checkBody{UserID: m.users[u], Permission: string(p), StoreID: m.stores[s].id})
 		want := m.allowed(u, p, s)
 		return request{method: http.MethodPost, path: "/v1/check", body: body, questions: 1, verify: func(status int, b []byte) error {
