@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -256,11 +257,7 @@ func (g *generation) drop(kind, rest string) bool {
 	case "k":
 		delete(g.keys, rest)
 	case "t":
-		for mac, t := range g.tokens {
-			if t.id == rest {
-				delete(g.tokens, mac)
-			}
-		}
+		maps.DeleteFunc(g.tokens, func(_ string, t indexedToken) bool { return t.id == rest })
 	case "ot":
 		delete(g.oidc, rest)
 	case "of":
@@ -278,11 +275,7 @@ func (g *generation) drop(kind, rest string) bool {
 }
 
 func (g *generation) dropOIDC(match func(sqlstore.OIDCToken) bool) {
-	for id, t := range g.oidc {
-		if match(t) {
-			delete(g.oidc, id)
-		}
-	}
+	maps.DeleteFunc(g.oidc, func(_ string, t sqlstore.OIDCToken) bool { return match(t) })
 }
 
 func (g *generation) dropOrg(org string) {
@@ -329,11 +322,7 @@ func (g *generation) dropOrgsOf(user string) {
 }
 
 func (g *generation) dropKeys(match func(roster.APIKey) bool) {
-	for id, k := range g.keys {
-		if match(k.key) {
-			delete(g.keys, id)
-		}
-	}
+	maps.DeleteFunc(g.keys, func(_ string, k indexedKey) bool { return match(k.key) })
 }
 
 // ready decides whether a read that arrives now may answer from the index: yes when the

@@ -149,7 +149,7 @@ func (d *door) token(w http.ResponseWriter, r *http.Request) {
 	// and the client's name its signing key.
 	r = withClient(r.WithContext(context.WithValue(r.Context(), keyParams, r.PostForm)))
 	tr := app.TokenRequest{ClientID: clientOf(r.Context()), IP: httpserver.ClientIP(r.Context())}
-	if cl, err := d.app.Clients.ByID(r.Context(), tr.ClientID); err == nil && tr.ClientID != "" {
+	if cl, err := d.app.Clients.ByID(r.Context(), tr.ClientID); err == nil {
 		// Its signing algorithm, now: the library asks for the key after the grant's write,
 		// which forgets what the request read (app.PerRequest).
 		r = r.WithContext(context.WithValue(r.Context(), keyAlg, cl.SigningAlg))
