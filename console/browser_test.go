@@ -29,6 +29,7 @@ import (
 	"unicode"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -46,7 +47,8 @@ import (
 
 // The browser tests drive the real console, served over the same mux as `roster serve`,
 // in real headless Chromium. One browser process serves every test; each identity gets a
-// browser context of its own (its own cookies), as a separate browser would.
+// browser context of its own (its own cookies), as a separate browser would: a tab that a
+// finished test emptied (no cookies, no page) or a new one.
 
 //go:embed testdata/axe.min.js
 var axeSource string
@@ -89,10 +91,7 @@ func chromium(t *testing.T) context.Context {
 			shared.err = err
 			return
 		}
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-			chromedp.DisableGPU, chromedp.UserDataDir(dir), chromedp.WindowSize(1280, 900),
-			chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true), chromedp.Flag("no-first-run", true))
+		opts := append(testchrome.Options(path, dir), chromedp.WindowSize(1280, 900))
 		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 		ctx, cancelCtx := chromedp.NewContext(alloc)
 		shared.ctx = ctx
@@ -304,24 +303,56 @@ func (s *site) link(t *testing.T, m mail.Message, path string) string {
 
 // tab is one person's browser: a browser context of its own, in a language.
 type tab struct {
-	t    *testing.T
-	ctx  context.Context
-	site *site
-	lang string
-	name string
+	t       *testing.T
+	ctx     context.Context
+	site    *site
+	lang    string
+	name    string
+	spoiled bool // the test changed the tab in a way release does not undo: close it after
+}
+
+// tabs keeps the tabs of finished tests for the next ones. Opening a tab costs Chromium
+// about ten times a page load in CPU (a renderer process and a browser context to set up),
+// and the browser tests are bound by Chromium's CPU; a tab handed back is emptied first
+// (release): its cookies cleared, its viewport reset, about:blank loaded.
+var tabs struct {
+	sync.Mutex
+	idle []pooledTab
+}
+
+type pooledTab struct {
+	ctx   context.Context // the tab's chromedp context; cancel closes it
+	close context.CancelFunc
 }
 
 // browser opens a new, empty browser (own cookies) whose Accept-Language is lang.
 func (s *site) browser(t *testing.T, name, lang string) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(chromium(t), chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
+	root := chromium(t)
+	tabs.Lock()
+	var pt pooledTab
+	if n := len(tabs.idle); n > 0 {
+		pt, tabs.idle = tabs.idle[n-1], tabs.idle[:n-1]
+	}
+	tabs.Unlock()
+	if pt.ctx == nil {
+		pt.ctx, pt.close = chromedp.NewContext(root, chromedp.WithNewBrowserContext())
+		// The tab's event loop lives as long as the context of its first action: this
+		// one, not the test's below.
+		if err := chromedp.Do(pt.ctx); err != nil {
+			pt.close()
+			t.Fatalf("%s: open a tab: %v", name, err)
+		}
+	}
 	// Each step has a deadline of its own (a page settles in 45 s, a field appears in 15 s);
 	// this one only ends a tab that hangs. A flow's length depends on the machine's load: the
 	// race detector and the packages go test runs beside this one stretch it several times.
-	ctx, cancelTimeout := context.WithTimeout(ctx, 15*time.Minute)
-	t.Cleanup(cancelTimeout)
+	ctx, cancelTimeout := context.WithTimeout(pt.ctx, 15*time.Minute)
 	b := &tab{t: t, ctx: ctx, site: s, lang: lang, name: name}
+	t.Cleanup(func() {
+		cancelTimeout()
+		b.release(pt)
+	})
 	b.must(chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}}); err != nil {
 			return err
@@ -334,6 +365,35 @@ func (s *site) browser(t *testing.T, name, lang string) *tab {
 	})))
 	return b
 }
+
+// release empties the tab and keeps it for another test, or closes it when the test failed
+// (its state is evidence, and may be anything) or spoiled it.
+func (b *tab) release(pt pooledTab) {
+	if b.spoiled || b.t.Failed() {
+		pt.close()
+		return
+	}
+	ctx, cancel := context.WithTimeout(pt.ctx, 10*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+			return err
+		}
+		_, err := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{})
+		return err
+	}))
+	if err != nil {
+		pt.close()
+		return
+	}
+	tabs.Lock()
+	tabs.idle = append(tabs.idle, pt)
+	tabs.Unlock()
+}
+
+// spoil closes the tab after the test instead of handing it to the next one: for a test
+// that changes the browser itself (a virtual authenticator, a script run on every page).
+func (b *tab) spoil() { b.spoiled = true }
 
 func (b *tab) must(err error) {
 	b.t.Helper()
@@ -475,6 +535,7 @@ func (b *tab) text(sel string) string {
 // grantClipboard lets the page read and write the clipboard, as a user who allows it would.
 func (b *tab) grantClipboard() {
 	b.t.Helper()
+	b.spoil()
 	for _, name := range []string{"clipboard-read", "clipboard-write"} {
 		_, err := chromedp.Call(b.ctx, browser.SetPermission, browser.SetPermissionParams{Permission: &browser.PermissionDescriptor{Name: name},
 			Setting: browser.PermissionSettingGranted, BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID})

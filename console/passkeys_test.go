@@ -41,6 +41,7 @@ func localhostSite(t *testing.T, e sqlstore.Engine) *site {
 // returns its ID.
 func (b *tab) authenticator() webauthn.AuthenticatorID {
 	b.t.Helper()
+	b.spoil()
 	var id webauthn.AuthenticatorID
 	b.must(chromedp.Do(b.ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
@@ -223,6 +224,7 @@ func TestPasskeysWithoutWebAuthn(t *testing.T) {
 	chromium(t)
 	languages(t, func(t *testing.T, s *site, lang string) {
 		b := s.browser(t, "old", lang)
+		b.spoil()
 		b.must(chromedp.Do(b.ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
 				Source: "delete window.PublicKeyCredential;"})

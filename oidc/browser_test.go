@@ -50,7 +50,7 @@ func (c *chromeSteps) wait(what, expr string) {
 			return
 		}
 		// A navigation under way interrupts the poll: poll the new page.
-		if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
+		if !testchrome.Interrupted(err) || time.Now().After(deadline) {
 			c.t.Fatalf("%s: %v (at %s)%s", what, err, c.at(), c.more())
 		}
 	}

@@ -30,7 +30,7 @@ func waitFor(t *testing.T, ctx context.Context, what, expr string) {
 		if err == nil {
 			return
 		}
-		if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
+		if !testchrome.Interrupted(err) || time.Now().After(deadline) {
 			at, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + " " + (document.body ? document.body.innerText.slice(0, 400) : "")`))
 			t.Fatalf("%s: %v (at %s)", what, err, at)
 		}
