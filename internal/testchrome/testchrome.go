@@ -25,10 +25,9 @@ import (
 // doubled the CPU of a page load. The console's pages are of one origin: isolating sites
 // protects nothing a test looks at.
 func Options(path, dir string) []chromedp.ExecAllocatorOption {
-	return append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.UserDataDir(dir), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
+	// chromedp's defaults: headless, no first run, no background networking or sync.
+	return append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.UserDataDir(dir), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-features", "Translate,BackForwardCache,RenderDocument,IsolateOrigins,site-per-process,SpareRendererForSitePerProcess"))
 }
 
