@@ -97,6 +97,23 @@ func (v *view) Bad(field string) bool {
 // FieldText is what to say next to a field at fault, "" for a field that is not.
 func (v *view) FieldText(field string) string { return v.Fields[field] }
 
+// Here is the page's own address, its query with it but without a notice (ok=): where a form
+// of the layout that comes back to the page (the verification banner, the language) returns.
+// A page whose query says what it shows (a sign-in's chooser, filters) is nothing without it.
+// A page rendered in answer to a post is the page the form was on (PageURL).
+func (v *view) Here() string {
+	if v.PageURL != "" {
+		return v.PageURL
+	}
+	q := url.Values{}
+	for k, vs := range v.Query {
+		if k != "ok" {
+			q[k] = vs
+		}
+	}
+	return (&url.URL{Path: v.Path, RawQuery: q.Encode()}).String()
+}
+
 // InDialog reports whether a pop-up is open: messages then show inside it.
 func (v *view) InDialog() bool {
 	d, ok := v.D.(dialogPage)
