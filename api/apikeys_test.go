@@ -14,7 +14,6 @@ import (
 
 func TestAPIKeyLifecycle(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, admin, member := env.person("Olivia"), env.person("Adam"), env.person("Marc")
 		org := env.Org(t, owner.actor, "Acme")

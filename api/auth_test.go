@@ -19,7 +19,6 @@ func cookies(r response) []*http.Cookie { return (&http.Response{Header: r.heade
 // Secure exactly when ROSTER_BASE_URL is https; logout clears it.
 func TestSessionCookie(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		for _, base := range []string{"https://roster.example", "http://127.0.0.1:8080"} {
 			s := newServer(t, e, func(c *app.Config) { c.BaseURL, _ = url.Parse(base) })
 			_, email := s.signup(t, "Cleo")
@@ -66,7 +65,6 @@ func TestSessionCookie(t *testing.T) {
 // get 429 with Retry-After; the per-IP limit too.
 func TestLoginAnswers(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newServer(t, e, func(c *app.Config) { c.LoginPerIP = 12 })
 		_, email := s.signup(t, "Lena")
 		strip := func(r response) string {

@@ -91,7 +91,6 @@ func privileged(row op) int {
 
 func TestBadInputOnEveryEndpoint(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		f := newFixture(t, e)
 		specs := f.s.specs(t)
 		forged := "rs_" + strings.Repeat("A", 43)
@@ -314,7 +313,6 @@ func wrongType(v any) any {
 // refused on every kind of operation with 401 and a code.
 func TestExpiredAndRevokedTokens(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newServer(t, e)
 		tok, _ := s.signup(t, "Eve")
 		loggedOut, _ := s.signup(t, "Lou")

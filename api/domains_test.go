@@ -15,7 +15,6 @@ import (
 // each refusal a problem with its code.
 func TestDomainsAPI(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		dns := testenv.DNSServer(t)
 		s := newServer(t, e, func(c *app.Config) { c.DNSResolver = dns.Addr })
 		newOrg := func(name string) (token, orgID string) {

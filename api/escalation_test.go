@@ -14,7 +14,6 @@ import (
 // permission they do not hold.
 func TestNoEscalation(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, lead, target := env.person("Olivia"), env.person("Lea"), env.person("Tom")
 		org := env.Org(t, owner.actor, "Acme")

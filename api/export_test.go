@@ -54,7 +54,7 @@ func (e *keysEnv) stream(token, path string) *http.Response {
 // TestAuditExportStreams exports 100,000 events and checks, while reading them, that the
 // live heap stays far below what holding them would take.
 func TestAuditExportStreams(t *testing.T) {
-	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+	testenv.EnginesInTurn(t, func(t *testing.T, e sqlstore.Engine) {
 		url := testenv.DatabaseURL(t, e)
 		db, err := sqlstore.Open(testenv.Ctx, url, testenv.Logger(t))
 		if err != nil {
@@ -130,7 +130,6 @@ func TestAuditExportStreams(t *testing.T) {
 // export only their own actions.
 func TestAuditExportFormatsAndVisibility(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, member := env.person("Olivia"), env.person("Marc")
 		org := env.Org(t, owner.actor, "Acme")

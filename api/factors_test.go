@@ -21,7 +21,6 @@ import (
 // passwordless sign-in take a passkey; nobody reaches another user's passkey.
 func TestFactorsAPI(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newServer(t, e, func(c *app.Config) { c.EncryptionKey = make([]byte, app.EncryptionKeySize) })
 		tok, email := s.signup(t, "Ines")
 		otherTok, _ := s.signup(t, "Oscar")

@@ -45,7 +45,7 @@ func (e *keysEnv) upload(token, path string, body raw) reply {
 // refused with image_too_large, and the whole process allocates less than 64 MiB meanwhile:
 // less than one such decode. Not parallel, so that no other test's allocations count.
 func TestLogoBombsStayCheap(t *testing.T) {
-	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+	testenv.EnginesInTurn(t, func(t *testing.T, e sqlstore.Engine) {
 		env := newKeysEnv(t, e)
 		owner := env.person("Olivia")
 		org := env.Org(t, owner.actor, "Acme")

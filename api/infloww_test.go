@@ -15,7 +15,6 @@ import (
 // gains the permission, and then they can, on their next request.
 func TestInflowwChatter(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		ownerA, ownerB, chatter := env.person("Alice"), env.person("Bob"), env.person("Chloe")
 		orgA, orgB := env.Org(t, ownerA.actor, "Agency A"), env.Org(t, ownerB.actor, "Agency B")

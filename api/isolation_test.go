@@ -796,7 +796,6 @@ var pathVar = regexp.MustCompile(`\{[a-z]+\}`)
 
 func TestIsolationMatrix(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		f := newFixture(t, e)
 		ops := f.s.operations(t)
 		for _, id := range sortedKeys(ops) {
@@ -861,7 +860,6 @@ func TestIsolationMatrix(t *testing.T) {
 // IDs in their requests learns nothing — 404 every time, and nothing changes.
 func TestOutsiderUsesForeignIDs(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		f := newFixture(t, e)
 		env := f.s.env
 		tok := f.tokens[outsider] // owner of the other organization

@@ -19,7 +19,6 @@ import (
 // organization: the narrow key succeeds only where a viewer may, the foreign key never.
 func TestKeyPermissionsOnEveryEndpoint(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, member, stranger := env.person("Olivia"), env.person("Marc"), env.person("Otto")
 		org := env.Org(t, owner.actor, "Acme")

@@ -18,7 +18,6 @@ import (
 // is 401 invalid_code, a spent or forged mfa_token 401 mfa_expired, bad input 422.
 func TestLoginWithSecondFactor(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newServer(t, e, func(c *app.Config) { c.EncryptionKey = make([]byte, app.EncryptionKeySize) })
 		_, email := s.signup(t, "Ines")
 		actor, _ := s.env.Login(t, email)

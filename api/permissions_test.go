@@ -15,7 +15,6 @@ import (
 // answers them.
 func TestHostPermissions(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		svc := env.serviceToken()
 		owner, mem, viewer, custom := env.person("Olivia"), env.person("Marc"), env.person("Vera"), env.person("Carl")

@@ -21,7 +21,6 @@ func roleIDs(r reply) []string {
 
 func TestCustomRoles(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, member := env.person("Olivia"), env.person("Marc")
 		org := env.Org(t, owner.actor, "Acme")

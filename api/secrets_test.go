@@ -37,7 +37,6 @@ func (l *lockedBuffer) String() string {
 // no password and no token is there, only their hashes.
 func TestNoSecretInClear(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		var logs lockedBuffer
 		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -136,7 +136,6 @@ func (s *secStack) callHost(token, method, path string, body any) reply {
 // URL; no list or get of invitations, API keys, service tokens or sessions shows a secret.
 func TestSecretsNeverLoggedNorShownAgain(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newSecStack(t, e)
 		var secrets []string
 		keep := func(v string) string {
@@ -280,7 +279,6 @@ func TestSecretsNeverLoggedNorShownAgain(t *testing.T) {
 // treated as unknown too.
 func TestOutsidersGetNotFound(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, member, outsider := env.person("Olivia"), env.person("Marc"), env.person("Otto")
 		org := env.Org(t, owner.actor, "Acme")
@@ -401,7 +399,6 @@ func TestOutsidersGetNotFound(t *testing.T) {
 // profile and member edits.
 func TestUnknownFieldsRefusedEverywhere(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, member := env.person("Olivia"), env.person("Marc")
 		org := env.Org(t, owner.actor, "Acme")
@@ -456,7 +453,6 @@ func TestUnknownFieldsRefusedEverywhere(t *testing.T) {
 // email carries the injected header.
 func TestLineBreaksNeverReachAnEmail(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newSecStack(t, e)
 		owner, user := s.person("Olivia"), s.person("Marc")
 		org := s.Org(t, owner.actor, "Acme")
@@ -502,7 +498,6 @@ func TestLineBreaksNeverReachAnEmail(t *testing.T) {
 // organizations, resends included. Every 429 says when to come back.
 func TestRateLimitsPerRecipient(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newSecStack(t, e)
 		_, victim := s.User(t, "Vic")
 		// Forgotten password: many processes, many client addresses, one recipient.
@@ -559,7 +554,6 @@ func TestRateLimitsPerRecipient(t *testing.T) {
 // and a locked account confirms nothing, not even with the right password.
 func TestStepUpIsThrottled(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner := env.person("Olivia")
 		org := env.Org(t, owner.actor, "Acme")
@@ -591,7 +585,6 @@ func TestStepUpIsThrottled(t *testing.T) {
 // HSTS comes only with an https base URL, unmatched API paths and methods answer problems.
 func TestHTTPHardening(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newSecStack(t, e) // https
 		plain := newKeysEnv(t, e)
 		p := s.person("Olivia")
@@ -736,7 +729,6 @@ func TestOpenAPIDocumentsErrors(t *testing.T) {
 // failure answers "internal error" with a request ID, never the SQL or the driver's words.
 func TestBadInputAnswersProblems(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		p := env.person("Olivia")
 		send := func(ctype string, body []byte) reply {
@@ -790,7 +782,6 @@ func TestBadInputAnswersProblems(t *testing.T) {
 // gives ahead for the next ten minutes; a password change needs the current one always.
 func TestStepUpRequired(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, admin := env.person("Olivia"), env.person("Ada")
 		org := env.Org(t, owner.actor, "Acme")

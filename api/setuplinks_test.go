@@ -17,7 +17,6 @@ import (
 // organization; the owner lists and revokes it, after which it opens nothing.
 func TestSetupLinksAPI(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newServer(t, e)
 		owner, _ := s.signup(t, "Olga")
 		var org struct{ ID string }

@@ -13,7 +13,6 @@ import (
 
 func TestUsage(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := newKeysEnv(t, e)
 		owner, admin, member, away := env.person("Olivia"), env.person("Adam"), env.person("Marc"), env.person("Sam")
 		org := env.Org(t, owner.actor, "Acme")

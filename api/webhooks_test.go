@@ -17,7 +17,6 @@ import (
 // the delivery log: each attempt names its event and the event's type.
 func TestWebhookDeliveryLog(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 		t.Cleanup(receiver.Close)
 		s := newServer(t, e, func(c *app.Config) {

@@ -16,7 +16,6 @@ import (
 
 func TestRuleDeactivatedUserLosesAccess(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
@@ -80,7 +79,6 @@ func TestRuleDeactivatedUserLosesAccess(t *testing.T) {
 
 func TestRuleSuspendedMemberLosesAccess(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		svc, _ := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
@@ -141,7 +139,6 @@ func TestRuleSuspendedMemberLosesAccess(t *testing.T) {
 // after the change returns is refused.
 func TestRuleAccessEndsUnderLoad(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		res, err := env.App.Auth.Login(ctx, roster.Anonymous("192.0.2.9", "x"), app.LoginInput{Email: tm.adminU.Email, Password: testenv.Password})

@@ -19,7 +19,6 @@ import (
 // five, the fifth of which starts a lock (the clock stands still). The rest wait.
 func TestParallelGuessesCannotOutrunTheLock(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		f := newInviteFixture(t, e)
 		env := f.env
 		const guesses, allowed = 200, 5

@@ -28,7 +28,6 @@ func smallPNG(t *testing.T) []byte {
 // Within the cap, these header-only files go on to decoding and are refused as damaged.
 func TestLogoDecodeCap(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -68,7 +67,6 @@ func TestLogoDecodeCap(t *testing.T) {
 // held back; the limit says when to come back.
 func TestLogoUploadsAreRateLimited(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		other, _ := env.User(t, "Oscar")
@@ -108,7 +106,6 @@ func TestLogoUploadsAreRateLimited(t *testing.T) {
 // and a refused decode gives its slot back.
 func TestLogoDecodesAreBounded(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -135,7 +132,6 @@ func TestLogoDecodesAreBounded(t *testing.T) {
 // organization under this one's ID, not a made-up ID, and nothing for an organization without one.
 func TestPublicOrganizationLogo(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		other, _ := env.User(t, "Oscar")

@@ -25,7 +25,6 @@ func revokedFor(t *testing.T, env *testenv.Env, keyID, reason string) int {
 // back.
 func TestPasswordResetRevokesAPIKeys(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		box := env.Outbox(t)
 		owner, _ := env.User(t, "Olivia")
@@ -107,7 +106,6 @@ func TestPasswordResetRevokesAPIKeys(t *testing.T) {
 // owner is told by email, also when someone else made it.
 func TestAPIKeysNeedAStepUp(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		box := env.Outbox(t)
 		owner, ownerU := verified(t, env, box, "Olivia")

@@ -71,7 +71,6 @@ func secondStep(env *testenv.Env, ch *app.MFAChallenge, c string) (app.LoginResu
 // dies after five minutes; a recovery code works once in place of a code.
 func TestLoginInSteps(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := mfaEnv(t, e)
 		actor, u := env.User(t, "Olivia")
 		secret, recovery := enrollTOTP(t, env, actor)
@@ -192,7 +191,6 @@ func TestLoginInSteps(t *testing.T) {
 // knowing the password gives no more guesses at the code.
 func TestSecondFactorGuessesAreThrottled(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := mfaEnv(t, e)
 		actor, u := env.User(t, "Marc")
 		secret, _ := enrollTOTP(t, env, actor)
@@ -228,7 +226,6 @@ func TestSecondFactorGuessesAreThrottled(t *testing.T) {
 // wrong first code turns nothing on; a confirmed authenticator is not replaced.
 func TestTOTPSetupRules(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		for name, cfg := range map[string]func(*app.Config){
 			"no key":        func(c *app.Config) {},
 			"ephemeral key": func(c *app.Config) { c.EncryptionKey, c.EncryptionKeyEphemeral = make([]byte, 32), true },

@@ -72,7 +72,6 @@ func passwordless(t *testing.T, env *testenv.Env, cred *webauthntest.Credential)
 // ends what the passkey could do.
 func TestPasskeys(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e) // passkeys need no encryption key: nothing of theirs is secret
 		box := env.Outbox(t)
 		actor, u := verified(t, env, box, "Pia")
@@ -166,7 +165,6 @@ func TestPasskeys(t *testing.T) {
 // cannot answer user B's request; a registration begun by A cannot be finished by B.
 func TestPasskeyRequestsExpireAndAreBound(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		a, ua := env.User(t, "Ana")
 		b, ub := env.User(t, "Ben")
@@ -247,7 +245,6 @@ func TestPasskeyRequestsExpireAndAreBound(t *testing.T) {
 // refuses the sign-in, audits it and emails the user.
 func TestClonedPasskeyIsRefused(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		box := env.Outbox(t)
 		actor, u := verified(t, env, box, "Carla")
@@ -278,7 +275,6 @@ func TestClonedPasskeyIsRefused(t *testing.T) {
 // the codes go with it.
 func TestPasskeysComeWithRecoveryCodes(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := mfaEnv(t, e)
 		actor, u := env.User(t, "Rosa")
 		_, first := addPasskey(t, env, actor, "Laptop")

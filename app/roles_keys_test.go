@@ -15,7 +15,6 @@ import (
 // membership or key holding a role that no longer exists.
 func TestRoleDeletionRacesGrants(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -80,7 +79,6 @@ func TestRoleDeletionRacesGrants(t *testing.T) {
 // retention is set.
 func TestPrune(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.AuditRetention = 90 * 24 * time.Hour })
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -126,7 +124,6 @@ func TestPrune(t *testing.T) {
 // it again changes nothing.
 func TestPutPermissions(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		in := []app.PermissionInput{{Key: "campaigns.create", Member: true}, {Key: "campaigns.delete", Description: "Delete campaigns"}}
 		c, u, err := env.App.Roles.PutPermissions(ctx, roster.System(), in)

@@ -21,7 +21,6 @@ import (
 // moves only by transfer from the owner to an admin; admins never change the owner.
 func TestRuleOneOwner(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		org, o := tm.org.ID, tm.ownerU.ID
@@ -103,7 +102,6 @@ func TestRuleOneOwner(t *testing.T) {
 // A deactivated user who still holds a session cannot create an organization either.
 func TestDeactivatedUserCreatesNoOrganization(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		u, uu := env.User(t, "Una")
 		if _, err := env.App.Operator.DeactivateUser(ctx, roster.System(), uu.ID); err != nil {
@@ -123,7 +121,6 @@ func TestDeactivatedUserCreatesNoOrganization(t *testing.T) {
 // organization ends, and stays at every moment, with exactly one active owner.
 func TestRuleOneOwnerUnderRace(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, ownerU := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme").ID
@@ -224,7 +221,6 @@ func TestRuleOneOwnerUnderRace(t *testing.T) {
 // them all, in one transaction.
 func TestRuleStoreMembershipsFollowTheOrganization(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		second := env.Store(t, tm.owner, tm.org.ID, "Second")
@@ -277,7 +273,6 @@ func TestRuleStoreMembershipsFollowTheOrganization(t *testing.T) {
 // people: no store membership is ever left without its organization membership.
 func TestRuleStoreMembershipsUnderRace(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		tm := newTeam(t, env)
 		stores := []roster.Store{tm.store, env.Store(t, tm.owner, tm.org.ID, "B"), env.Store(t, tm.owner, tm.org.ID, "C")}
@@ -322,7 +317,6 @@ func TestRuleStoreMembershipsUnderRace(t *testing.T) {
 // Rule 4: active stores never exceed the credits; archived stores use none.
 func TestRuleStoreCredits(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.DefaultStoreCredits = 2 })
 		tm := newTeam(t, env) // one store
 		second := env.Store(t, tm.owner, tm.org.ID, "Second")
@@ -360,7 +354,6 @@ func TestRuleStoreCredits(t *testing.T) {
 // or moved is audited exactly once.
 func TestRuleStoreCreditsUnderRace(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.DefaultStoreCredits = 3 })
 		tm := newTeam(t, env)
 		org := tm.org.ID
@@ -441,7 +434,6 @@ func TestRuleStoreCreditsUnderRace(t *testing.T) {
 // writes none (and changes nothing).
 func TestRuleAuditInTheSameTransaction(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.DefaultStoreCredits = 1 })
 		tm := newTeam(t, env)
 		org := tm.org.ID

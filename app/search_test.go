@@ -16,7 +16,6 @@ import (
 // Spanish), matches names and addresses anywhere, treats % and _ literally, and pages.
 func TestMemberSearch(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -78,7 +77,6 @@ func TestMemberSearch(t *testing.T) {
 // The reference is computed in Go from what was seeded.
 func TestMemberSearchIndex(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")

@@ -21,7 +21,6 @@ var visitor = roster.Anonymous("203.0.113.7", "test")
 // come back.
 func TestLoginChecklist(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		_, u := env.User(t, "Olivia")
 		login := func(addr, pw string) error {
@@ -88,7 +87,6 @@ func TestLoginChecklist(t *testing.T) {
 // after logout, a password reset, deactivation, suspension and removal.
 func TestSessionChecklist(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.SessionIdle = time.Hour; c.SessionLifetime = 3 * time.Hour })
 		box := env.Outbox(t)
 		_, u := env.User(t, "Olivia")
@@ -201,7 +199,6 @@ func operator(t *testing.T, env *testenv.Env) roster.Actor {
 // upgraded at the next successful login.
 func TestRehashAtLogin(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		weak := testenv.NewEnv(t, e)
 		_, u := weak.User(t, "Olivia")
 		before, err := weak.DB.Read().PasswordHash(ctx, u.ID)
@@ -229,7 +226,6 @@ func TestRehashAtLogin(t *testing.T) {
 // actor, organization, permission and address, and no event holds a secret.
 func TestRefusalsAreAudited(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -260,7 +256,6 @@ func TestRefusalsAreAudited(t *testing.T) {
 // is refused when an account is created through the invitation.
 func TestPasswordNotTheOrganizationsName(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		box := env.Outbox(t)
 		owner, _ := env.User(t, "Olivia")
@@ -285,7 +280,6 @@ func TestPasswordNotTheOrganizationsName(t *testing.T) {
 // the owner, and concurrent transfers leaving zero or two owners.
 func TestOwnershipCannotBeTakenOrLost(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, ou := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -358,7 +352,6 @@ func TestOwnershipCannotBeTakenOrLost(t *testing.T) {
 // which addresses have an account.
 func TestSetupIsNoPasswordOracle(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		_, u := env.User(t, "Olivia")
 		forged := token.PrefixLink + strings.Repeat("A", 43)
@@ -399,7 +392,6 @@ func TestSetupIsNoPasswordOracle(t *testing.T) {
 // enumerate which addresses have accounts.
 func TestEmailChangeIsNoAddressOracle(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		prober, _ := env.User(t, "Mallory")
 		var taken []string

@@ -16,7 +16,6 @@ func login(env *testenv.Env, addr, pw string) (app.LoginResult, error) {
 
 func TestSessionLifetimes(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.SessionIdle = time.Hour; c.SessionLifetime = 3 * time.Hour })
 		_, u := env.User(t, "Ida")
 		res, err := login(env, u.Email, testenv.Password)
@@ -66,7 +65,6 @@ func TestSessionLifetimes(t *testing.T) {
 
 func TestSessionsEnd(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		_, u := env.User(t, "Ivo")
 		a, _ := env.Login(t, u.Email)
@@ -120,7 +118,6 @@ func TestSessionsEnd(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		_, u := env.User(t, "Priscilla")
 		a, _ := env.Login(t, u.Email)
@@ -161,7 +158,6 @@ func TestChangePassword(t *testing.T) {
 // before 100, and a success clears the count. Unknown addresses are throttled alike.
 func TestLoginThrottle(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		_, u := env.User(t, "Tom")
 		for _, addr := range []string{u.Email, "nobody." + testenv.Unique() + "@example.com"} {
@@ -211,7 +207,6 @@ func TestLoginThrottle(t *testing.T) {
 
 func TestLoginPerIP(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e, func(c *app.Config) { c.LoginPerIP = 3 })
 		_, u := env.User(t, "Uma")
 		from := func(ip string) error {
@@ -238,7 +233,6 @@ func TestLoginPerIP(t *testing.T) {
 // TestNoEnumeration: unknown accounts, wrong passwords and taken addresses get the same answers.
 func TestNoEnumeration(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		_, u := env.User(t, "Kim")
 		_, errKnown := login(env, u.Email, "wrong password, try again")

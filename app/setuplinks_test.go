@@ -44,7 +44,6 @@ func openSetupLink(t *testing.T, env *testenv.Env, owner roster.Actor, orgID str
 // as actor; nothing else of the organization, nor any other organization, is in reach.
 func TestSetupLinkSetsUpSignIn(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env, dns := setupLinkEnv(t, e)
 		tm := newTeam(t, env)
 		op := ssotest.StartOP(t, "roster", "the provider's secret", "https://roster.example/sso/callback")
@@ -192,7 +191,6 @@ func TestSetupLinkSetsUpSignIn(t *testing.T) {
 // maker left the organization; at most ten are open at once; a wrong secret is refused.
 func TestSetupLinkCloses(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env, _ := setupLinkEnv(t, e)
 		tm := newTeam(t, env)
 		anon := roster.Anonymous("192.0.2.7", "IT")

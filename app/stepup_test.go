@@ -28,7 +28,6 @@ func stepUpState(t *testing.T, env *testenv.Env, actor roster.Actor) app.StepUpS
 // window is the session's, not the account's.
 func TestStepUpWithThePassword(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, ownerU := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -75,7 +74,6 @@ func TestStepUpWithThePassword(t *testing.T) {
 // refused and counted; removing the app itself needs one.
 func TestStepUpWithASecondFactor(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := mfaEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -119,7 +117,6 @@ func TestStepUpWithASecondFactor(t *testing.T) {
 // password when removing a passkey.
 func TestStepUpWithAPasskey(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, ownerU := env.User(t, "Olivia")
 		other, _ := env.Login(t, ownerU.Email) // a second session of the same person
@@ -181,7 +178,6 @@ func TestStepUpWithAPasskey(t *testing.T) {
 // since no session remembers it.
 func TestStepUpIsForPeople(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")

@@ -16,7 +16,6 @@ import (
 // only roles it holds entirely. A store admin stays out of its reach; a viewer does not.
 func TestStoreMemberManagersCannotDemoteTheirBetters(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -70,7 +69,6 @@ func TestStoreMemberManagersCannotDemoteTheirBetters(t *testing.T) {
 // outsider learns nothing of the store.
 func TestStoreInvitations(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")
@@ -131,7 +129,6 @@ func TestStoreInvitations(t *testing.T) {
 // active: at sign-in, then as their session is used, never for an account not yet used.
 func TestMembersTableColumns(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		owner, ownerU := env.User(t, "Olivia")
 		org := env.Org(t, owner, "Acme")

@@ -17,7 +17,6 @@ import (
 // SQLite none surfaces "database is locked".
 func TestFiftyConcurrentWriters(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		env := testenv.NewEnv(t, e)
 		other := app.New(testenv.OpenDB(t, env.URL), testenv.Config(), env.Clock, testenv.Logger(t))
 		apps := []*app.App{env.App, other}

@@ -19,7 +19,6 @@ import (
 // size seen.
 func TestLogoTooLargeMessage(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newSite(t, e)
 		bomb := testenv.PNG(t, 4096, 4096, 16, testenv.PNGRGBA, false)
 		for lang, want := range map[string]string{

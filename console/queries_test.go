@@ -67,9 +67,7 @@ var switchButton = regexp.MustCompile(`data-testid="switch-account"`)
 // the members page runs at most membersPageReads queries and writes nothing, and exactly as
 // many with five identities signed in in the browser as with one.
 func TestPageQueriesDoNotGrowWithIdentities(t *testing.T) {
-	t.Parallel()
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := sharedSiteOf(t, e)
 		owner, ou := s.env.User(t, "Quinn")
 		org := s.env.Org(t, owner, "Counted")
@@ -114,9 +112,7 @@ func TestPageQueriesDoNotGrowWithIdentities(t *testing.T) {
 // is listed without being used: while the browser keeps working as another identity, the
 // background session still ends after the idle limit, and is no longer offered.
 func TestBackgroundIdentityExpires(t *testing.T) {
-	t.Parallel()
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newSite(t, e) // of its own: the test moves the clock by days
 		_, bu := s.env.User(t, "Bea")
 		_, au := s.env.User(t, "Abe")

@@ -55,9 +55,7 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 // TestFormsRefuseForgery proves that a state change needs a same-site request carrying the
 // signed-in identity's form token, and that pages carry the security headers.
 func TestFormsRefuseForgery(t *testing.T) {
-	t.Parallel()
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := sharedSiteOf(t, e)
 		email := addr("sam")
 		if err := s.env.App.Auth.Signup(testenv.Ctx, anon(), app.SignupInput{Email: email, Name: "Sam", Password: testenv.Password}); err != nil {

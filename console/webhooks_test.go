@@ -359,9 +359,7 @@ func (b *tab) html() string {
 // through its organization or their own; bad input to every form is a readable refusal on
 // the endpoint's page, never a 500; a rotation refused keeps the pop-up open.
 func TestWebhookPagesRefuse(t *testing.T) {
-	t.Parallel()
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := sharedSiteOf(t, e)
 		ownerEmail, otherEmail := addr("rene"), addr("oscar")
 		for _, email := range []string{ownerEmail, otherEmail} {
@@ -433,9 +431,7 @@ func TestWebhookPagesRefuse(t *testing.T) {
 // (signed with that secret), a test event, and shows its delivery log; deleting it empties
 // the list. The pages do not exist for anyone else.
 func TestOperatorWebhooks(t *testing.T) {
-	t.Parallel()
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		s := newSite(t, e) // an instance-wide endpoint hears every organization: no shared server
 		opEmail, userEmail := addr("opal"), addr("uma")
 		for _, email := range []string{opEmail, userEmail} {

@@ -14,7 +14,6 @@ import (
 // past the memberships SQLite scans before it asks the index, and PostgreSQL has its indexes.
 func TestSearchMigrationOnExistingData(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		ctx := context.Background()
 		url := testenv.DatabaseURL(t, e)
 		db, err := sqlstore.Open(ctx, url, testenv.Logger(t))

@@ -99,7 +99,6 @@ func outcomes(rows [][]string) map[string]int {
 // nothing, and a second run does nothing new.
 func TestImportTenThousand(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		ie := newImportEnv(t, e)
 		n := 10_000
 		if testenv.Race {
@@ -201,7 +200,6 @@ func TestImportTenThousand(t *testing.T) {
 // account, and refuses an actor who may not add members.
 func TestImportCreate(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel()
 		ie := newImportEnv(t, e)
 		_, known := ie.env.User(t, "Known")
 		file := ie.file([]string{

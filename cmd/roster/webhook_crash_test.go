@@ -36,7 +36,6 @@ func TestKillDuringWebhookBacklog(t *testing.T) {
 		t.Skip("starts and kills a process, and waits for a lease to run out (30 s)")
 	}
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		t.Parallel() // each waits for a lease to run out
 		const backlog, killAt = 300, 100
 		key := []byte("0123456789abcdef0123456789abcdef")
 		env := testenv.NewEnv(t, e, func(c *app.Config) {

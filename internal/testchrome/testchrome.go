@@ -24,11 +24,34 @@ import (
 // forward cache, per-document renderers, site isolation and the spare renderer together
 // doubled the CPU of a page load. The console's pages are of one origin: isolating sites
 // protects nothing a test looks at.
+//
+// Chromium's headless shell (Path prefers it) also draws no frame unless one is asked for
+// (begin-frame control): pages are parsed, styled, laid out and run their scripts as ever,
+// and clicks, focus and the accessibility checks work on that layout, but nothing is painted
+// or composited. Painting was a third of Chromium's CPU in the console's tests (its GPU
+// process alone a quarter); no test looks at pixels. A test that captures the screen turns
+// drawing back on with Frames.
 func Options(path, dir string) []chromedp.ExecAllocatorOption {
 	// chromedp's defaults: headless, no first run, no background networking or sync.
-	return append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.UserDataDir(dir), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-features", "Translate,BackForwardCache,RenderDocument,IsolateOrigins,site-per-process,SpareRendererForSitePerProcess"))
+	if headlessShell(path) {
+		opts = append(opts, chromedp.Flag(beginFrameControl, true))
+	}
+	return opts
+}
+
+// Frames is the option that makes the headless shell draw frames as a browser on a screen
+// does, for a test that captures the screen (after Options).
+var Frames = chromedp.Flag(beginFrameControl, false)
+
+const beginFrameControl = "enable-begin-frame-control"
+
+// headlessShell says whether path is Chromium's headless shell (Debian's
+// chromium-headless-shell, chromedp's headless-shell image) rather than the browser.
+func headlessShell(path string) bool {
+	return strings.Contains(filepath.Base(path), "headless-shell")
 }
 
 // Context starts a headless Chromium for one test, bounded to two minutes. Without Chromium
@@ -52,12 +75,13 @@ func Interrupted(err error) bool {
 }
 
 // Path returns Chromium's executable, once this package's browser tests have the machine's
-// browsers to themselves (hold). Without Chromium the test skips, except in CI (CI=true),
-// where it fails.
+// browsers to themselves (hold): its headless shell when it is installed (apt-get install
+// chromium-headless-shell), made for automation and lighter (Options), or else the browser.
+// Without either the test skips, except in CI (CI=true), where it fails.
 func Path(t *testing.T) string {
 	t.Helper()
 	var path string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+	for _, name := range []string{"chromium-headless-shell", "headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
 		if p, err := exec.LookPath(name); err == nil {
 			path = p
 			break
@@ -65,9 +89,9 @@ func Path(t *testing.T) string {
 	}
 	if path == "" {
 		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is not installed: the browser tests must run in CI (apt-get install -y chromium)")
+			t.Fatal("Chromium is not installed: the browser tests must run in CI (apt-get install -y chromium-headless-shell)")
 		}
-		t.Skip("browser tests skipped: Chromium is not installed (apt-get install -y chromium)")
+		t.Skip("browser tests skipped: Chromium is not installed (apt-get install -y chromium-headless-shell)")
 	}
 	hold(t)
 	return path

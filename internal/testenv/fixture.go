@@ -49,7 +49,7 @@ func NewEnv(t testing.TB, e sqlstore.Engine, configure ...func(*app.Config)) *En
 	for _, f := range configure {
 		f(&cfg)
 	}
-	u := DatabaseURL(t, e)
+	u := MigratedURL(t, e)
 	db := OpenDB(t, u)
 	clock := NewClock()
 	return &Env{App: app.New(db, cfg, clock, Logger(t)), DB: db, Clock: clock, Engine: e, URL: u, sql: SQL(t, e, u)}

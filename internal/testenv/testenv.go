@@ -7,6 +7,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -24,11 +26,29 @@ import (
 	"github.com/rosterhq/roster/sqlstore"
 )
 
-// Engines runs fn once per engine, as subtests named "sqlite" and "postgres".
+// Engines runs fn once per engine, as subtests named "sqlite" and "postgres", in parallel
+// with each other and with the package's other parallel tests: most tests wait on a
+// database more than they compute, and the suite runs on two cores.
 func Engines(t *testing.T, fn func(t *testing.T, engine sqlstore.Engine)) {
 	t.Helper()
+	t.Parallel()
+	engines(t, true, fn)
+}
+
+// EnginesInTurn runs fn as Engines does, one engine after the other and beside no other test
+// of the package (Go runs the tests that are not parallel alone): for a test that measures
+// the process itself, its heap or its goroutines.
+func EnginesInTurn(t *testing.T, fn func(t *testing.T, engine sqlstore.Engine)) {
+	t.Helper()
+	engines(t, false, fn)
+}
+
+func engines(t *testing.T, parallel bool, fn func(t *testing.T, engine sqlstore.Engine)) {
 	for _, e := range []sqlstore.Engine{sqlstore.SQLite, sqlstore.Postgres} {
 		t.Run(string(e), func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
 			RequireEngine(t, e)
 			fn(t, e)
 		})
@@ -65,53 +85,185 @@ type tWriter struct{ t testing.TB }
 func (w tWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
 // DatabaseURL returns the URL of a new, empty database of an engine, dropped when the test
-// ends: a SQLite file in the test's temporary directory, or a PostgreSQL schema of its own.
+// ends: a SQLite file in the test's temporary directory, or a PostgreSQL database of its own.
 func DatabaseURL(t testing.TB, e sqlstore.Engine) string {
 	t.Helper()
 	RequireEngine(t, e)
 	if e == sqlstore.SQLite {
 		return "sqlite:" + filepath.Join(t.TempDir(), "roster.db")
 	}
-	base := os.Getenv("ROSTER_TEST_POSTGRES_URL")
-	admin, err := sql.Open("pgx", base)
+	return postgresDatabase(t, "")
+}
+
+// MigratedURL returns the URL of a new database of an engine with every migration applied,
+// dropped when the test ends. On PostgreSQL it is a copy of a template database migrated
+// once for all test processes of this source tree: migrating a database cost PostgreSQL half
+// a second of CPU (sixty migrations of DDL, then dropping it all), copying one a tenth.
+func MigratedURL(t testing.TB, e sqlstore.Engine) string {
+	t.Helper()
+	RequireEngine(t, e)
+	if e == sqlstore.SQLite {
+		return DatabaseURL(t, e) // migrating SQLite takes milliseconds; OpenDB does it
+	}
+	name, err := migratedTemplate()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("PostgreSQL template database: %v", err)
 	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create test schema on %s: %v", base, err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Logf("drop test schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return postgresDatabase(t, name)
 }
 
 // DB returns a new migrated database of an engine, closed when the test ends.
 func DB(t testing.TB, e sqlstore.Engine) *sqlstore.DB {
 	t.Helper()
-	return OpenDB(t, DatabaseURL(t, e))
+	return OpenDB(t, MigratedURL(t, e))
+}
+
+// postgresDatabase creates a database on the server of ROSTER_TEST_POSTGRES_URL, a copy of
+// template when one is named, dropped (its connections ended) when the test ends, and
+// returns its URL.
+func postgresDatabase(t testing.TB, template string) string {
+	t.Helper()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	name := "roster_t_" + hex.EncodeToString(b)
+	create := "CREATE DATABASE " + name
+	if template != "" {
+		create += " TEMPLATE " + template
+	}
+	if err := adminExec(create); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := adminExec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
+	})
+	return postgresURL(name)
+}
+
+// postgresURL is ROSTER_TEST_POSTGRES_URL with another database.
+func postgresURL(database string) string {
+	u, err := url.Parse(os.Getenv("ROSTER_TEST_POSTGRES_URL"))
+	if err != nil {
+		panic(fmt.Sprintf("ROSTER_TEST_POSTGRES_URL: %v", err))
+	}
+	u.Path = "/" + database
+	return u.String()
+}
+
+// admin is a connection pool to the database of ROSTER_TEST_POSTGRES_URL, where the tests
+// create and drop their databases.
+var admin = sync.OnceValues(func() (*sql.DB, error) {
+	return sql.Open("pgx", os.Getenv("ROSTER_TEST_POSTGRES_URL"))
+})
+
+func adminExec(query string) error {
+	db, err := admin()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = db.ExecContext(ctx, query)
+	return err
+}
+
+// templateLock is the advisory lock under which a test process builds the template.
+const templateLock = "SELECT pg_advisory_lock(hashtext('roster test template'))"
+
+// migratedTemplate returns the name of the template database holding this source tree's
+// migrations, creating it if no test process has yet. Its name carries a digest of the
+// migrations, so a changed migration makes a new one (and the old ones are dropped).
+var migratedTemplate = sync.OnceValues(func() (string, error) {
+	digest, err := migrationsDigest()
+	if err != nil {
+		return "", err
+	}
+	name := "roster_template_" + digest
+	db, err := admin()
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := db.Conn(ctx) // an advisory lock is its session's: one connection throughout
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	// Test processes run in parallel: the first to come builds the template, the others wait.
+	if _, err := conn.ExecContext(ctx, templateLock); err != nil {
+		return "", err
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext('roster test template'))") //nolint:errcheck // best effort: the session ends next
+	var exists bool
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	var old []string // an earlier source tree's templates, or one whose build was cut short
+	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'roster\_template\_%'`)
+	if err != nil {
+		return "", err
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return "", err
+		}
+		old = append(old, n)
+	}
+	rows.Close()
+	for _, n := range old {
+		if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+n+" WITH (FORCE)"); err != nil {
+			return "", err
+		}
+	}
+	build := name + "_build"
+	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+build); err != nil {
+		return "", err
+	}
+	m, err := sqlstore.OpenWith(ctx, postgresURL(build), sqlstore.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return "", err
+	}
+	err = m.Migrate(ctx)
+	m.Close()
+	if err != nil {
+		return "", err
+	}
+	// Renamed only once whole: a template under its final name is complete.
+	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+build+" RENAME TO "+name); err != nil {
+		return "", err
+	}
+	return name, nil
+})
+
+// migrationsDigest is a digest of the PostgreSQL migrations' names and contents, read from
+// the source tree the tests run in.
+func migrationsDigest() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("no source path")
+	}
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "sqlstore", "migrations", string(sqlstore.Postgres))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // OpenDB opens and migrates the database at a URL, closed when the test ends.

@@ -47,7 +47,7 @@ func Start(t testing.TB, e sqlstore.Engine, clock roster.Clock, configure ...fun
 	for _, f := range configure {
 		f(&cfg)
 	}
-	u := testenv.DatabaseURL(t, e)
+	u := testenv.MigratedURL(t, e)
 	db := testenv.OpenDB(t, u)
 	log := testenv.Logger(t)
 	a := app.New(db, cfg, clock, log)
