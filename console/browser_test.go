@@ -92,9 +92,6 @@ func chromium(t *testing.T) context.Context {
 			return
 		}
 		opts := append(testchrome.Options(path, dir), chromedp.WindowSize(1280, 900))
-		if os.Getenv("ROSTER_SCREENSHOTS") == "1" {
-			opts = append(opts, testchrome.Frames) // screenshot captures the screen
-		}
 		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 		ctx, cancelCtx := chromedp.NewContext(alloc)
 		shared.ctx = ctx

@@ -29,24 +29,18 @@ import (
 // (begin-frame control): pages are parsed, styled, laid out and run their scripts as ever,
 // and clicks, focus and the accessibility checks work on that layout, but nothing is painted
 // or composited. Painting was a third of Chromium's CPU in the console's tests (its GPU
-// process alone a quarter); no test looks at pixels. A test that captures the screen turns
-// drawing back on with Frames.
+// process alone a quarter); no test looks at pixels. ROSTER_SCREENSHOTS=1 turns drawing back
+// on, for the console's screenshots and for anyone who wants to look at a page a test shows.
 func Options(path, dir string) []chromedp.ExecAllocatorOption {
 	// chromedp's defaults: headless, no first run, no background networking or sync.
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.UserDataDir(dir), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-features", "Translate,BackForwardCache,RenderDocument,IsolateOrigins,site-per-process,SpareRendererForSitePerProcess"))
-	if headlessShell(path) {
-		opts = append(opts, chromedp.Flag(beginFrameControl, true))
+	if headlessShell(path) && os.Getenv("ROSTER_SCREENSHOTS") != "1" {
+		opts = append(opts, chromedp.Flag("enable-begin-frame-control", true))
 	}
 	return opts
 }
-
-// Frames is the option that makes the headless shell draw frames as a browser on a screen
-// does, for a test that captures the screen (after Options).
-var Frames = chromedp.Flag(beginFrameControl, false)
-
-const beginFrameControl = "enable-begin-frame-control"
 
 // headlessShell says whether path is Chromium's headless shell (Debian's
 // chromium-headless-shell, chromedp's headless-shell image) rather than the browser.
