@@ -168,8 +168,8 @@ func adminExec(query string) error {
 	return err
 }
 
-// templateLock is the advisory lock under which a test process builds the template.
-const templateLock = "SELECT pg_advisory_lock(hashtext('roster test template'))"
+// templateLock is the key of the advisory lock under which a test process builds the template.
+const templateLock = "hashtext('roster test template')"
 
 // migratedTemplate returns the name of the template database holding this source tree's
 // migrations, creating it if no test process has yet. Its name carries a digest of the
@@ -192,10 +192,10 @@ var migratedTemplate = sync.OnceValues(func() (string, error) {
 	}
 	defer conn.Close()
 	// Test processes run in parallel: the first to come builds the template, the others wait.
-	if _, err := conn.ExecContext(ctx, templateLock); err != nil {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+templateLock+")"); err != nil {
 		return "", err
 	}
-	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(hashtext('roster test template'))") //nolint:errcheck // best effort: the session ends next
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock("+templateLock+")") //nolint:errcheck // the session ends next anyway
 	var exists bool
 	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
 		return "", err
@@ -251,8 +251,8 @@ func migrationsDigest() (string, error) {
 	}
 	dir := filepath.Join(filepath.Dir(file), "..", "..", "sqlstore", "migrations", string(sqlstore.Postgres))
 	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "", err
+	if err != nil { // built with -trimpath, or moved from where it was built
+		return "", fmt.Errorf("the PostgreSQL migrations are read from the source tree: %w", err)
 	}
 	h := sha256.New()
 	for _, e := range entries {
