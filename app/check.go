@@ -217,6 +217,7 @@ func (a *Access) Revision() int64 {
 type IndexStats struct {
 	Revision  int64 // the access revision it has applied
 	Trusted   bool  // SQLite, or the PostgreSQL listener is connected
+	Leased    bool  // PostgreSQL: the node's lease holds, so reads skip the barrier
 	FromIndex int64 // reads answered from memory
 	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
 	Barriers  int64 // revision reads of the read barrier (each shared by the reads waiting then)
@@ -236,6 +237,6 @@ func (a *Access) IndexStats() IndexStats {
 	x.barrier.mu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return IndexStats{Revision: x.applied, Trusted: x.trusted, FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers,
+	return IndexStats{Revision: x.applied, Trusted: x.trusted, Leased: x.trusted && x.leasedLocked(), FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers,
 		Bytes: x.cur.bytes + x.old.bytes, Limit: x.maxBytes, Turnovers: x.turnovers}
 }

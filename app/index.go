@@ -42,6 +42,8 @@ type accessIndex struct {
 	mu        sync.Mutex
 	applied   int64         // every change of access up to this revision has been applied
 	trusted   bool          // SQLite: always; PostgreSQL: the listener is connected
+	leaseEnd  time.Time     // PostgreSQL: the node's lease holds until then (sqlstore/lease.go)
+	leaseMin  int64         // ... once applied has reached this revision
 	listening bool          // PostgreSQL: Listen runs
 	epoch     uint64        // bumped by every invalidation; a fill that straddles one is dropped
 	progress  chan struct{} // closed (and replaced) whenever applied or trusted changes
@@ -139,7 +141,7 @@ func (x *accessIndex) AccessReset(rev int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.clearLocked()
-	x.applied, x.trusted = rev, true
+	x.applied, x.trusted, x.leaseEnd = rev, true, time.Time{}
 	x.signalLocked()
 }
 
@@ -148,8 +150,16 @@ func (x *accessIndex) AccessDown(error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.clearLocked()
-	x.trusted = false
+	x.trusted, x.leaseEnd = false, time.Time{}
 	x.signalLocked()
+}
+
+// AccessLease: the node's lease holds until until (this process's clock), for reads once
+// applied has reached floor.
+func (x *accessIndex) AccessLease(until time.Time, floor int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.leaseEnd, x.leaseMin = until, floor
 }
 
 // AccessChanged applies a change notified by the listener, in commit order.
@@ -326,18 +336,22 @@ func (g *generation) dropKeys(match func(roster.APIKey) bool) {
 }
 
 // ready decides whether a read that arrives now may answer from the index: yes when the
-// index has applied every change committed before the read arrived (an access revision read
-// that started after it arrived, shared with the reads waiting at that moment) or, when the
-// client asks only for atLeast, every change up to atLeast. It returns the epoch to fill
-// entries under. When the database does not answer, the index answers while the listener is
-// connected (every committed change reaches it), and the read fails with 503 otherwise.
+// index has applied every change committed before the read arrived, or, when the client asks
+// only for atLeast, every change up to atLeast. It knows the first in one of two ways. On
+// PostgreSQL, while the node's lease holds (sqlstore/lease.go), at once: every write waits,
+// before it returns, until each node with a live lease has applied it. Otherwise it reads the
+// access revision (the read barrier: a read that started after this one arrived, shared with
+// the reads waiting at that moment) and waits for the index to apply it. It returns the epoch
+// to fill entries under. When the database does not answer, what the index holds answers
+// while the lease holds (the listener renews it on its own connection), and the read fails
+// with 503 otherwise.
 func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, error) {
 	x.mu.Lock()
 	if !x.trusted && x.db.Engine() == sqlstore.Postgres && !x.listening {
 		x.mu.Unlock()
 		return 0, false, checkAhead(ctx, x.db, atLeast) // no listener runs (an admin command, a test): SQL only
 	}
-	if atLeast > 0 && x.trusted && x.applied >= atLeast {
+	if x.trusted && (atLeast > 0 || x.leasedLocked()) && x.applied >= atLeast {
 		e := x.epoch
 		x.mu.Unlock()
 		return e, true, nil
@@ -347,11 +361,6 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, false, sqlstore.MapError(err)
-		}
-		x.mu.Lock()
-		defer x.mu.Unlock()
-		if x.trusted && x.db.Engine() == sqlstore.Postgres {
-			return x.epoch, true, nil
 		}
 		return 0, false, &roster.Error{Code: roster.EUnavailable, Message: "the database is unavailable; try again shortly", RetryAfter: 2 * time.Second}
 	}
@@ -386,6 +395,12 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 			return 0, false, sqlstore.MapError(ctx.Err())
 		}
 	}
+}
+
+// leasedLocked: the node's lease holds now and the index has applied what the lease
+// requires, so no write has returned that the index has not applied.
+func (x *accessIndex) leasedLocked() bool {
+	return x.applied >= x.leaseMin && time.Now().Before(x.leaseEnd)
 }
 
 // revision returns the access revision the index has applied.

@@ -21,6 +21,7 @@ type proxy struct {
 	mu     sync.Mutex
 	down   bool
 	conns  []net.Conn
+	frozen sync.RWMutex // held by freeze: bytes read are held back until thaw
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -51,12 +52,35 @@ func newProxy(t *testing.T, target string) *proxy {
 			}
 			p.conns = append(p.conns, c, up)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
-			go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+			go func() { p.copy(up, c); _ = up.Close() }()
+			go func() { p.copy(c, up); _ = c.Close() }()
 		}
 	}()
 	return p
 }
+
+func (p *proxy) copy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.frozen.RLock() // waits while frozen
+			_, werr := dst.Write(buf[:n])
+			p.frozen.RUnlock()
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// freeze stops every byte in both directions, connections staying open, until thaw: the
+// database as a node sees it when the network path stalls or the node's process is paused.
+func (p *proxy) freeze() { p.frozen.Lock() }
+func (p *proxy) thaw()   { p.frozen.Unlock() }
 
 // cut closes every connection and refuses new ones until restore.
 func (p *proxy) cut() {
@@ -154,4 +178,69 @@ func TestIndexOutage(t *testing.T) {
 		waitFor(t, func() bool { return n2.app.Access.IndexStats().Trusted })
 		allowed(n2.app, host2, q)
 	})
+}
+
+// TestLeaseOfAFrozenNode: a node that answers from memory without asking the database holds
+// a lease that every write waits for (sqlstore/lease.go). When the node's connections stall
+// without closing, nothing tells it that writes happen elsewhere: a write on another node
+// waits until the frozen node's lease has run out and then returns, and from then on the
+// frozen node answers nothing from the state before that write (it fails with 503 until the
+// database answers it again, then answers what is true).
+func TestLeaseOfAFrozenNode(t *testing.T) {
+	testenv.RequireEngine(t, sqlstore.Postgres)
+	t.Parallel()
+	env := testenv.NewEnv(t, sqlstore.Postgres)
+	owner, _ := env.User(t, "Owner")
+	org := env.Org(t, owner, "Acme")
+	_, m := env.User(t, "Ann")
+	env.Join(t, owner, org.ID, m, roster.OrgMember)
+	svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	a := startNode(t, env, env.URL)
+	b := startNode(t, env, u.String())
+	hostB, err := b.app.Auth.Authenticate(ctx, svc.Secret, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := app.CheckInput{UserID: m.ID, OrgID: org.ID, Permission: roster.PermOrgRead}
+	if r, err := b.app.Access.Check(ctx, hostB, q); err != nil || !r.Allowed {
+		t.Fatalf("check before: %+v %v", r, err)
+	}
+	waitFor(t, func() bool { return b.app.Access.IndexStats().Leased })
+
+	p.freeze()
+	thawed := false
+	defer func() {
+		if !thawed {
+			p.thaw()
+		}
+	}()
+	// Ann leaves, on node a: the write returns once b's lease has run out.
+	if err := a.app.Members.Remove(ctx, owner, org.ID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.app.Access.IndexStats(); st.Leased {
+		t.Fatal("the write returned while the frozen node still held its lease")
+	}
+	r, err := b.app.Access.Check(ctx, hostB, q)
+	if err == nil && r.Allowed {
+		t.Fatal("the frozen node allowed a member who had left, after the write returned")
+	}
+	if e := roster.AsError(err); err != nil && (e == nil || e.Code != roster.EUnavailable) {
+		t.Fatalf("the frozen node's check: %v, want 503 or a refusal", err)
+	}
+	p.thaw()
+	thawed = true
+	waitFor(t, func() bool { return b.app.Access.IndexStats().Leased })
+	if r, err := b.app.Access.Check(ctx, hostB, q); err != nil || r.Allowed {
+		t.Fatalf("check after the thaw: %+v %v, want refused", r, err)
+	}
 }

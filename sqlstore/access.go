@@ -168,22 +168,27 @@ const maxNotifyPayload = 7000
 
 // bumpRevision runs in the transaction, as its last statements: it takes the next access
 // revision (the row lock orders access-changing transactions, so revisions commit in order)
-// and, on PostgreSQL, queues the notification that PostgreSQL delivers on commit.
-func bumpRevision(ctx context.Context, tx *sql.Tx, engine Engine, keys []string) (int64, error) {
-	var rev int64
+// and, on PostgreSQL, queues the notification that PostgreSQL delivers on commit and counts
+// the nodes whose lease is live (lease.go): after commit, the write waits for them. The count
+// runs while the row lock is held, in a statement that began after it was taken, and a node
+// registers under a share lock of the same row, so a node it does not see registers only after
+// this commit, with a floor that covers it.
+func bumpRevision(ctx context.Context, tx *sql.Tx, engine Engine, keys []string) (rev int64, nodes int, err error) {
 	if err := tx.QueryRowContext(ctx, `UPDATE access_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision`).Scan(&rev); err != nil {
-		return 0, mapError(err)
+		return 0, 0, mapError(err)
 	}
 	if engine == Postgres {
 		payload := strconv.FormatInt(rev, 10) + " " + strings.Join(keys, " ")
 		if len(payload) > maxNotifyPayload {
 			payload = strconv.FormatInt(rev, 10) + " " + AllKeys
 		}
-		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('roster_access_' || current_schema(), $1)`, payload); err != nil {
-			return 0, mapError(err)
+		var void sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT pg_notify('roster_access_' || current_schema(), $1)::text,
+			(SELECT count(*) FROM access_nodes WHERE expires_at > now())`, payload).Scan(&void, &nodes); err != nil {
+			return 0, 0, mapError(err)
 		}
 	}
-	return rev, nil
+	return rev, nodes, nil
 }
 
 // parseAccessChange reads a notification payload: "<revision> <key> <key>…".

@@ -72,6 +72,8 @@ type DB struct {
 	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
 	inAccess atomic.Pointer[accessHook]         // work written with a change of access (OnAccessWrite)
 	listener listenerState                      // the PostgreSQL listener of access changes and wake-ups (listen.go)
+	lease    nodeLease                          // this node's lease, kept by the listener (lease.go)
+	acks     acks                               // wakes writes waiting for nodes (lease.go)
 	wakers   wakers                             // what a commit wakes (wake.go)
 
 	timeout time.Duration // see Options.Timeout
@@ -158,7 +160,7 @@ func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		db.writer = make(chan struct{}, 1)
 		db.reads = &readStmts{db: db.sql}
 	case Postgres:
-		db.url = target
+		db.url, db.lease.id = target, newNodeID()
 		cfg, err := pgx.ParseConfig(target)
 		if err != nil {
 			return nil, fmt.Errorf("invalid PostgreSQL URL %s: %w", RedactURL(target), errors.Unwrap(err))

@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // AccessListener receives what the PostgreSQL listener learns, in order.
@@ -19,6 +21,10 @@ type AccessListener interface {
 	// AccessDown says that the listener lost its connection: notifications may be missed
 	// until the next AccessReset.
 	AccessDown(err error)
+	// AccessLease says that the node's lease (lease.go) holds until until, on this process's
+	// clock: once it has applied revision floor, and until then, the node may answer from
+	// its index without asking the database, since every write waits for it.
+	AccessLease(until time.Time, floor int64)
 }
 
 // listenerState is the running listener's connection, for tests and /readyz.
@@ -63,11 +69,13 @@ func (db *DB) Listen(ctx context.Context, l AccessListener) {
 		if connected {
 			pause = 50 * time.Millisecond
 		}
+		if l != nil {
+			// First the index stops answering from memory, then writes stop waiting for it.
+			l.AccessDown(err)
+			db.releaseLease()
+		}
 		if ctx.Err() != nil {
 			return
-		}
-		if l != nil {
-			l.AccessDown(err)
 		}
 		db.log.Warn("listener disconnected; checks answer from SQL and background work waits for its poll until it is back", "err", err)
 		select {
@@ -95,8 +103,8 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return false, err
 	}
-	accessChannel, wakeChannel := "roster_access_"+schema, "roster_wake_"+schema
-	for _, ch := range []string{accessChannel, wakeChannel} {
+	accessChannel, wakeChannel, ackChannel := "roster_access_"+schema, "roster_wake_"+schema, "roster_ack_"+schema
+	for _, ch := range []string{accessChannel, wakeChannel, ackChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
 			return false, err
 		}
@@ -109,23 +117,35 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 	db.setListenerPID(conn.PgConn().PID())
 	if l != nil {
 		l.AccessReset(rev)
+		db.lease.applied = rev
+		if err := db.renewLease(ctx, conn, l, false); err != nil {
+			return true, err
+		}
 	}
 	db.woke(WakeKinds) // whatever was written while this process was not listening
 	for {
-		wctx, cancel := context.WithTimeout(ctx, listenPing)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return true, ctx.Err()
-			}
-			if wctx.Err() == nil {
-				return true, err
-			}
-			// Quiet for a while: make sure the connection still answers.
-			pctx, cancel := context.WithTimeout(ctx, listenPing)
-			err = conn.Ping(pctx)
+		wait := listenPing
+		if l != nil {
+			wait = time.Until(db.lease.due())
+		}
+		var n *pgconn.Notification
+		if wait > 0 {
+			wctx, cancel := context.WithTimeout(ctx, wait)
+			n, err = conn.WaitForNotification(wctx)
 			cancel()
+			if err != nil && (ctx.Err() != nil || wctx.Err() == nil) {
+				return true, cmp.Or(ctx.Err(), err)
+			}
+		}
+		if n == nil {
+			// Quiet for a while: renew the lease, which also proves the connection answers.
+			if l != nil {
+				err = db.renewLease(ctx, conn, l, false)
+			} else {
+				pctx, cancel := context.WithTimeout(ctx, listenPing)
+				err = conn.Ping(pctx)
+				cancel()
+			}
 			if err != nil {
 				return true, err
 			}
@@ -136,6 +156,8 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 			if slices.Contains(WakeKinds, n.Payload) {
 				db.woke([]string{n.Payload})
 			}
+		case ackChannel:
+			db.acks.arrived()
 		case accessChannel:
 			if l == nil {
 				continue
@@ -145,6 +167,33 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 				return true, err // cannot tell what changed: reconnect, which resets the index
 			}
 			l.AccessChanged(ch)
+			db.lease.applied = ch.Revision
+			if err := db.renewLease(ctx, conn, l, true); err != nil {
+				return true, err
+			}
 		}
 	}
+}
+
+// renewLease renews the node's lease, acknowledging the revision it has applied when ack,
+// and takes the row again if it had run out; then it tells l how long the lease holds.
+func (db *DB) renewLease(ctx context.Context, conn *pgx.Conn, l AccessListener, ack bool) error {
+	ctx, cancel := context.WithTimeout(ctx, AccessLease)
+	defer cancel()
+	live := false
+	if db.lease.held {
+		var err error
+		if live, err = db.lease.renew(ctx, conn, ack); err != nil {
+			return err
+		}
+	}
+	if !live {
+		floor, err := db.lease.register(ctx, conn)
+		if err != nil {
+			return err
+		}
+		db.lease.floor = floor
+	}
+	l.AccessLease(db.lease.renewed.Add(AccessLease), db.lease.floor)
+	return nil
 }

@@ -104,8 +104,9 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 		return &retryError{errInjectedConflict} // rolled back by the deferred call
 	}
 	var rev int64
+	var nodes int // nodes with a live lease (lease.go), to wait for after commit
 	if keys != nil {
-		if rev, err = bumpRevision(ctx, sqlTx, db.engine, keys); err != nil {
+		if rev, nodes, err = bumpRevision(ctx, sqlTx, db.engine, keys); err != nil {
 			return err
 		}
 	}
@@ -116,6 +117,9 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 		// Before the write returns: the local index forgets what changed (on SQLite, the
 		// only node, this is the whole of invalidation).
 		db.accessChanged(AccessChange{Revision: rev, Keys: keys})
+		if nodes > 0 {
+			db.awaitNodes(ctx, rev) // and every node that answers from memory has applied it
+		}
 		RecordRevision(ctx, rev)
 	}
 	db.woke(tx.wakes)
