@@ -204,8 +204,29 @@ func TestLeaseOfAFrozenNode(t *testing.T) {
 	}
 	p := newProxy(t, u.Host)
 	u.Host = p.ln.Addr().String()
+	// Rows of nodes gone long ago are cleared when a node registers; a recent one stays.
+	admin := testenv.SQL(t, sqlstore.Postgres, env.URL)
+	if _, err := admin.ExecContext(ctx, `INSERT INTO access_nodes (id, applied, expires_at) VALUES
+		('node_gone', 1, now() - interval '2 hours'), ('node_recent', 1, now() - interval '1 minute')`); err != nil {
+		t.Fatal(err)
+	}
 	a := startNode(t, env, env.URL)
 	b := startNode(t, env, u.String())
+	var left []string
+	rows, err := admin.QueryContext(ctx, `SELECT id FROM access_nodes WHERE id IN ('node_gone', 'node_recent')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, id)
+	}
+	if err := rows.Close(); err != nil || len(left) != 1 || left[0] != "node_recent" {
+		t.Fatalf("rows of gone nodes left: %v %v", left, err)
+	}
 	hostB, err := b.app.Auth.Authenticate(ctx, svc.Secret, "", "")
 	if err != nil {
 		t.Fatal(err)

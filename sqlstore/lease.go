@@ -96,6 +96,11 @@ func (n *nodeLease) register(ctx context.Context, conn *pgx.Conn) (floor int64, 
 		n.id, n.applied, AccessLease.Milliseconds()); err != nil {
 		return 0, err
 	}
+	// Rows of nodes long gone (a killed process, each start makes a new ID) are cleared here,
+	// an hour after they ran out, so the table stays as small as the fleet.
+	if _, err := tx.Exec(ctx, `DELETE FROM access_nodes WHERE expires_at < now() - interval '1 hour'`); err != nil {
+		return 0, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, err
 	}
