@@ -229,6 +229,7 @@ func TestTokenEndpointLimitsPerClient(t *testing.T) {
 		_, busy := s.machine(t, org.ID, roster.PermOrgRead)
 		_, failing := s.machine(t, org.ID, roster.PermOrgRead)
 		_, calm := s.machine(t, org.ID, roster.PermOrgRead)
+		c.Freeze() // the budgets refill with time: not while they are counted
 
 		// Wrong secrets in the busy client's name: the address's failures, not its budget.
 		wrong := busy

@@ -779,6 +779,7 @@ func TestTokenEndpointLimitsRefusedRequests(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		s := newServer(t, e)
 		_, cfg := s.client(t, false, "http://127.0.0.1:9/callback")
+		s.clock.Freeze() // the budget refills one request a second: not while it is counted
 		post := func(secret string) *http.Response {
 			t.Helper()
 			form := url.Values{"grant_type": {"authorization_code"}, "code": {"made-up"}, "redirect_uri": {cfg.RedirectURL}}
