@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -263,5 +264,51 @@ func TestLeaseOfAFrozenNode(t *testing.T) {
 	waitFor(t, func() bool { return b.app.Access.IndexStats().Leased })
 	if r, err := b.app.Access.Check(ctx, hostB, q); err != nil || r.Allowed {
 		t.Fatalf("check after the thaw: %+v %v, want refused", r, err)
+	}
+}
+
+// TestLeaseOfADeafNode: a node whose listener does not hear the others' notifications (behind
+// a pooler in transaction mode, LISTEN holds on a server connection that the node's later
+// statements do not use) must not keep a lease it cannot honour: its renewals read revisions
+// it is never told of, it gives the lease up, and a write on another node returns with no
+// stale answer from it after.
+func TestLeaseOfADeafNode(t *testing.T) {
+	testenv.RequireEngine(t, sqlstore.Postgres)
+	t.Parallel()
+	env := testenv.NewEnv(t, sqlstore.Postgres)
+	owner, _ := env.User(t, "Owner")
+	org := env.Org(t, owner, "Acme")
+	_, m := env.User(t, "Ann")
+	env.Join(t, owner, org.ID, m, roster.OrgMember)
+	svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startNode(t, env, env.URL)
+	deaf := startNode(t, env, env.URL)
+	host, err := deaf.app.Auth.Authenticate(ctx, svc.Secret, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := app.CheckInput{UserID: m.ID, OrgID: org.ID, Permission: roster.PermOrgRead}
+	if r, err := deaf.app.Access.Check(ctx, host, check); err != nil || !r.Allowed {
+		t.Fatalf("check before: %+v %v", r, err)
+	}
+	waitFor(t, func() bool { return deaf.app.Access.IndexStats().Leased })
+	deaf.db.DeafenListener()
+	for round := range 3 {
+		// Each write waits for the deaf node until it gives its lease up.
+		_, other := env.User(t, fmt.Sprintf("Other%d", round))
+		env.Join(t, owner, org.ID, other, roster.OrgMember)
+		if err := a.app.Members.Remove(ctx, owner, org.ID, other.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.app.Members.Remove(ctx, owner, org.ID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	r, err := deaf.app.Access.Check(ctx, host, check)
+	if err != nil || r.Allowed {
+		t.Fatalf("the deaf node, after the write returned: %+v %v, want refused", r, err)
 	}
 }

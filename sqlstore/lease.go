@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"sync"
 	"time"
 
@@ -28,6 +29,10 @@ import (
 // node that stopped answering (its connection cut without a word, its process frozen).
 const AccessLease = 2 * time.Second
 
+// deafAfter is how long a revision that committed may go unnotified before the listener is
+// deemed deaf (errDeaf).
+const deafAfter = AccessLease / 2
+
 // ackPoll is how often a waiting write reads the table again when no acknowledgement woke it
 // (this process's own listener may be down).
 const ackPoll = 50 * time.Millisecond
@@ -37,6 +42,8 @@ type nodeLease struct {
 	id      string    // this node's row in access_nodes; one per DB, kept across reconnections
 	applied int64     // the last revision handed to the AccessListener
 	floor   int64     // the revision read after the row was last taken (register)
+	seen    int64     // an access revision a renewal read, not yet applied when read...
+	seenAt  time.Time // ... then (the oldest such revision still to be applied)
 	renewed time.Time // when the statement that last renewed the lease was sent
 	held    bool      // the row is ours and was live when last renewed
 }
@@ -104,23 +111,37 @@ func (n *nodeLease) register(ctx context.Context, conn *pgx.Conn) (floor int64, 
 	if err := tx.Commit(ctx); err != nil {
 		return 0, err
 	}
-	n.renewed, n.held = sent, true
+	n.renewed, n.held, n.seen, n.seenAt = sent, true, floor, sent
 	return floor, nil
 }
+
+// errDeaf: a revision that a renewal read has not been notified a second later, when
+// PostgreSQL delivers a notification within milliseconds: this connection does not hear what
+// the others commit. The node stops answering from memory and connects
+// again rather than hold a lease it cannot honour.
+var errDeaf = errors.New("the listener was not notified of changes that committed: is its connection " +
+	"pooled in transaction mode? Roster's LISTEN needs a session of its own (a direct connection, or session pooling)")
 
 // renew extends the lease and records the applied revision, waking the writes that wait for
 // it when ack. It reports false when the row had run out (or was gone): writers may have
 // stopped waiting for this node, which must register again before it trusts a lease.
 func (n *nodeLease) renew(ctx context.Context, conn *pgx.Conn, ack bool) (bool, error) {
 	sent := time.Now()
+	if n.applied < n.seen && sent.Sub(n.seenAt) > deafAfter {
+		return false, errDeaf
+	}
 	q := `UPDATE access_nodes SET applied = $2, expires_at = ` + leaseInterval + ` WHERE id = $1 AND expires_at > now()`
-	q = `WITH renewed AS (` + q + ` RETURNING 1) SELECT count(*) FROM renewed`
+	q = `WITH renewed AS (` + q + ` RETURNING 1) SELECT count(*), (SELECT revision FROM access_revision WHERE id = 1) FROM renewed`
 	if ack {
 		q += `, (SELECT pg_notify('roster_ack_' || current_schema(), '')) AS n`
 	}
 	var live int
-	if err := conn.QueryRow(ctx, q, n.id, n.applied, AccessLease.Milliseconds()).Scan(&live); err != nil {
+	var rev int64
+	if err := conn.QueryRow(ctx, q, n.id, n.applied, AccessLease.Milliseconds()).Scan(&live, &rev); err != nil {
 		return false, err
+	}
+	if n.applied >= n.seen { // else the clock keeps running for the older revision
+		n.seen, n.seenAt = rev, sent
 	}
 	if live == 0 {
 		n.held = false

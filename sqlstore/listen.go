@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,9 +30,15 @@ type AccessListener interface {
 
 // listenerState is the running listener's connection, for tests and /readyz.
 type listenerState struct {
-	mu  sync.Mutex
-	pid uint32 // the listener's backend process ID, 0 while disconnected
+	mu   sync.Mutex
+	pid  uint32      // the listener's backend process ID, 0 while disconnected
+	deaf atomic.Bool // DeafenListener
 }
+
+// DeafenListener makes the listener ignore every change of access notified from now on, as a
+// listener behind a pooler in transaction mode never hears them. Tests use it to prove that
+// such a node gives its lease up (lease.go, errDeaf).
+func (db *DB) DeafenListener() { db.listener.deaf.Store(true) }
 
 // ListenerPID returns the backend process ID of the listener's connection, 0 while it
 // is not connected. Tests cut the connection with pg_terminate_backend.
@@ -159,7 +166,7 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 		case ackChannel:
 			db.acks.arrived()
 		case accessChannel:
-			if l == nil {
+			if l == nil || db.listener.deaf.Load() {
 				continue
 			}
 			ch, err := parseAccessChange(n.Payload)
