@@ -151,7 +151,7 @@ func run(ctx context.Context, o options) error {
 		{"login-flood", 500, "", loginScenario(m, true)},
 	}
 	fmt.Printf("\nengine %s · start-up to /healthz %v · idle RSS %s\n", engine, roster.startup.Round(time.Millisecond), roster.memory())
-	fmt.Printf("\n| scenario | conns | Roster | p50 | p99 | ceiling | ratio | CPU per answer, Roster%s | ceiling | CPU ratio | load | Roster's RSS after |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+	fmt.Printf("\n| scenario | conns | Roster | p50 | p99 | ceiling | its p99 | ratio | CPU per answer, Roster%s | ceiling | CPU ratio | load | Roster's RSS after |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
 		map[bool]string{true: " + PostgreSQL", false: ""}[engine == sqlstore.Postgres])
 	var wrong []error
 	for _, r := range runs {
@@ -178,7 +178,7 @@ func run(ctx context.Context, o options) error {
 			unit, xr, cr = "checks/s", x.qps(), c.qps()
 			xn, cn = x.questions, c.questions
 		}
-		fmt.Printf("| %s | %d | %.0f %s | %s | %s | %.0f %s | %.1f %% | %s | %s | %s | %s | %s |\n", r.name, r.conns, xr, unit, ms(x.p50), ms(x.p99), cr, unit, 100*xr/cr,
+		fmt.Printf("| %s | %d | %.0f %s | %s | %s | %.0f %s | %s | %.1f %% | %s | %s | %s | %s | %s |\n", r.name, r.conns, xr, unit, ms(x.p50), ms(x.p99), cr, unit, ms(c.p99), 100*xr/cr,
 			perAnswer(xserver, xn)+map[bool]string{true: " + " + perAnswer(xpg, xn), false: ""}[engine == sqlstore.Postgres], perAnswer(ccpu, cn), cpuRatio(ccpu, cn, xcpu, xn), loadAverage(), roster.memory())
 		for _, res := range []result{x, c} {
 			if res.wrong > 0 {
