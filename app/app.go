@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/internal/bell"
 	"github.com/rosterhq/roster/internal/gate"
 	"github.com/rosterhq/roster/mail"
 	"github.com/rosterhq/roster/password"
@@ -134,7 +135,7 @@ type App struct {
 type core struct {
 	app    *App
 	db     *sqlstore.DB
-	bells  map[string]*bell // what wakes the background loops, by kind (Outbox.Wake)
+	bells  map[string]*bell.Bell // what wakes the background loops, by kind (Outbox.Wake)
 	cfg    Config
 	clock  roster.Clock
 	log    *slog.Logger
@@ -188,7 +189,7 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		tokenFailures: newRateLimiter(OIDCTokenFailures, time.Minute),
 		tokenRequests: newRateLimiter(cmp.Or(cfg.TokenPerClient, DefaultTokenPerClient), time.Minute),
 		resets:        newResetLimits(),
-		bells:         map[string]*bell{},
+		bells:         map[string]*bell.Bell{},
 		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),
 		dns:           newResolver(cfg.DNSResolver),
@@ -203,9 +204,9 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		a.index = newAccessIndex(db, cfg.IndexMemory)
 	}
 	for _, k := range sqlstore.WakeKinds {
-		a.bells[k] = &bell{}
+		a.bells[k] = &bell.Bell{}
 	}
-	db.OnWake(func(kind string) { a.bells[kind].ring() })
+	db.OnWake(func(kind string) { a.bells[kind].Ring() })
 	db.OnAccessChange(func(ch sqlstore.AccessChange) {
 		if a.index != nil {
 			a.index.localChange(ch)

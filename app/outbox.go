@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -63,30 +62,6 @@ func Backoff(attempts int) time.Duration {
 	return min(time.Minute<<(attempts-1), maxBackoff)
 }
 
-// bell wakes every loop that waits on it: ring closes the channel wait returned.
-type bell struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (b *bell) wait() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch == nil {
-		b.ch = make(chan struct{})
-	}
-	return b.ch
-}
-
-func (b *bell) ring() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ch != nil {
-		close(b.ch)
-		b.ch = nil
-	}
-}
-
 // Wake returns a channel that is closed once a transaction commits that wrote work of a kind
 // (sqlstore.WakeEmail, WakeWebhook, WakeEvent): in this process, or, on PostgreSQL while
 // Listen runs, in any other. Every loop that waits on it wakes. Take the channel before
@@ -96,7 +71,7 @@ func (a *Outbox) Wake(kind string) <-chan struct{} {
 	if b == nil {
 		return nil // an unknown kind never wakes
 	}
-	return b.wait()
+	return b.Wait()
 }
 
 // SetMailbox tells the app that emails go to the development mailbox (no SMTP configured),

@@ -6,9 +6,11 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/rosterhq/roster/internal/bell"
 	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -73,7 +76,7 @@ type DB struct {
 	inAccess atomic.Pointer[accessHook]         // work written with a change of access (OnAccessWrite)
 	listener listenerState                      // the PostgreSQL listener of access changes and wake-ups (listen.go)
 	lease    nodeLease                          // this node's lease, kept by the listener (lease.go)
-	acks     acks                               // wakes writes waiting for nodes (lease.go)
+	acks     bell.Bell                          // rung by acknowledgements; wakes writes waiting for nodes (lease.go)
 	wakers   wakers                             // what a commit wakes (wake.go)
 
 	timeout time.Duration // see Options.Timeout
@@ -199,6 +202,21 @@ func (db *DB) Ping(ctx context.Context) error {
 // Migrate applies the embedded migrations of this engine that have not run yet. Several
 // processes may start at once on PostgreSQL: a session lock lets one migrate at a time.
 func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, 0) }
+
+// MigrationsDigest is a digest of an engine's embedded migrations, their names and contents:
+// two builds with the same digest migrate to the same schema. The tests name by it the
+// template database they copy, migrated once.
+func MigrationsDigest(e Engine) string {
+	h := sha256.New()
+	dir := "migrations/" + string(e)
+	entries, _ := migrations.ReadDir(dir) // embedded: read errors cannot happen
+	for _, f := range entries {
+		b, _ := migrations.ReadFile(dir + "/" + f.Name())
+		fmt.Fprintf(h, "%s %d\n", f.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
 
 // migrate applies the migrations up to a version, or all of them for 0.
 func (db *DB) migrate(ctx context.Context, version int64) error {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,35 +40,11 @@ const ackPoll = 50 * time.Millisecond
 type nodeLease struct {
 	id      string    // this node's row in access_nodes; one per DB, kept across reconnections
 	applied int64     // the last revision handed to the AccessListener
-	floor   int64     // the revision read after the row was last taken (register)
+	floor   int64     // the revision read when the row was last taken: the lease needs it applied
 	seen    int64     // an access revision a renewal read, not yet applied when read...
 	seenAt  time.Time // ... then (the oldest such revision still to be applied)
 	renewed time.Time // when the statement that last renewed the lease was sent
 	held    bool      // the row is ours and was live when last renewed
-}
-
-// acks wakes the writes waiting for nodes when an acknowledgement arrives.
-type acks struct {
-	mu   sync.Mutex
-	wake chan struct{}
-}
-
-func (a *acks) channel() chan struct{} {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.wake == nil {
-		a.wake = make(chan struct{})
-	}
-	return a.wake
-}
-
-func (a *acks) arrived() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.wake != nil {
-		close(a.wake)
-		a.wake = nil
-	}
 }
 
 func newNodeID() string {
@@ -83,36 +58,37 @@ func newNodeID() string {
 const leaseInterval = `now() + $3 * interval '1 millisecond'`
 
 // register takes (or takes again) the node's row, applied = the revision the listener reset
-// the index to or has applied since, and returns the access revision read under a share lock
-// of its row in the same transaction. A write takes that row's lock to bump the revision and
-// then counts the live nodes (bumpRevision): either it committed before this registration
+// the index to or has applied since, and sets floor to the access revision read under a share
+// lock of its row in the same transaction. A write takes that row's lock to bump the revision
+// and then counts the live nodes (bumpRevision): either it committed before this registration
 // read the revision (floor covers it) or it counts this node and waits for it. So the node
 // may trust its lease once it has applied floor.
-func (n *nodeLease) register(ctx context.Context, conn *pgx.Conn) (floor int64, err error) {
+func (n *nodeLease) register(ctx context.Context, conn *pgx.Conn) error {
 	sent := time.Now()
+	var floor int64
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	if err := tx.QueryRow(ctx, `SELECT revision FROM access_revision WHERE id = 1 FOR SHARE`).Scan(&floor); err != nil {
-		return 0, err
+		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO access_nodes (id, applied, expires_at) VALUES ($1, $2, `+leaseInterval+`)
 		ON CONFLICT (id) DO UPDATE SET applied = excluded.applied, expires_at = excluded.expires_at`,
 		n.id, n.applied, AccessLease.Milliseconds()); err != nil {
-		return 0, err
+		return err
 	}
 	// Rows of nodes long gone (a killed process, each start makes a new ID) are cleared here,
 	// an hour after they ran out, so the table stays as small as the fleet.
 	if _, err := tx.Exec(ctx, `DELETE FROM access_nodes WHERE expires_at < now() - interval '1 hour'`); err != nil {
-		return 0, err
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, err
+		return err
 	}
-	n.renewed, n.held, n.seen, n.seenAt = sent, true, floor, sent
-	return floor, nil
+	n.renewed, n.held, n.floor, n.seen, n.seenAt = sent, true, floor, floor, sent
+	return nil
 }
 
 // errDeaf: a revision that a renewal read has not been notified a second later, when
@@ -170,7 +146,7 @@ func (db *DB) awaitNodes(ctx context.Context, rev int64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*AccessLease)
 	defer cancel()
 	for {
-		wake := db.acks.channel()
+		wake := db.acks.Wait()
 		var lagging int
 		var left float64 // seconds until the first of their leases runs out
 		err := db.sql.QueryRowContext(ctx, `SELECT count(*), coalesce(extract(epoch FROM min(expires_at) - now()), 0)::float8

@@ -164,7 +164,7 @@ func (db *DB) listenOnce(ctx context.Context, l AccessListener) (connected bool,
 				db.woke([]string{n.Payload})
 			}
 		case ackChannel:
-			db.acks.arrived()
+			db.acks.Ring()
 		case accessChannel:
 			if l == nil || db.listener.deaf.Load() {
 				continue
@@ -195,11 +195,9 @@ func (db *DB) renewLease(ctx context.Context, conn *pgx.Conn, l AccessListener, 
 		}
 	}
 	if !live {
-		floor, err := db.lease.register(ctx, conn)
-		if err != nil {
+		if err := db.lease.register(ctx, conn); err != nil {
 			return err
 		}
-		db.lease.floor = floor
 	}
 	l.AccessLease(db.lease.renewed.Add(AccessLease), db.lease.floor)
 	return nil

@@ -7,7 +7,6 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -97,7 +95,7 @@ func DatabaseURL(t testing.TB, e sqlstore.Engine) string {
 
 // MigratedURL returns the URL of a new database of an engine with every migration applied,
 // dropped when the test ends. On PostgreSQL it is a copy of a template database migrated
-// once for all test processes of this source tree: migrating a database cost PostgreSQL half
+// once for all test processes built with the same migrations: migrating a database cost PostgreSQL half
 // a second of CPU (sixty migrations of DDL, then dropping it all), copying one a tenth.
 func MigratedURL(t testing.TB, e sqlstore.Engine) string {
 	t.Helper()
@@ -171,15 +169,12 @@ func adminExec(query string) error {
 // templateLock is the key of the advisory lock under which a test process builds the template.
 const templateLock = "hashtext('roster test template')"
 
-// migratedTemplate returns the name of the template database holding this source tree's
-// migrations, creating it if no test process has yet. Its name carries a digest of the
-// migrations, so a changed migration makes a new one (and the old ones are dropped).
+// migratedTemplate returns the name of the template database holding the embedded
+// migrations, creating it if no test process has yet. Its name carries their digest
+// (sqlstore.MigrationsDigest), so a changed migration makes a new one (and the old ones
+// are dropped).
 var migratedTemplate = sync.OnceValues(func() (string, error) {
-	digest, err := migrationsDigest()
-	if err != nil {
-		return "", err
-	}
-	name := "roster_template_" + digest
+	name := "roster_template_" + sqlstore.MigrationsDigest(sqlstore.Postgres)
 	db, err := admin()
 	if err != nil {
 		return "", err
@@ -203,7 +198,7 @@ var migratedTemplate = sync.OnceValues(func() (string, error) {
 	if exists {
 		return name, nil
 	}
-	var old []string // an earlier source tree's templates, or one whose build was cut short
+	var old []string // templates of other migrations, or one whose build was cut short
 	rows, err := conn.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'roster\_template\_%'`)
 	if err != nil {
 		return "", err
@@ -241,30 +236,6 @@ var migratedTemplate = sync.OnceValues(func() (string, error) {
 	}
 	return name, nil
 })
-
-// migrationsDigest is a digest of the PostgreSQL migrations' names and contents, read from
-// the source tree the tests run in.
-func migrationsDigest() (string, error) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", fmt.Errorf("no source path")
-	}
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "sqlstore", "migrations", string(sqlstore.Postgres))
-	entries, err := os.ReadDir(dir)
-	if err != nil { // built with -trimpath, or moved from where it was built
-		return "", fmt.Errorf("the PostgreSQL migrations are read from the source tree: %w", err)
-	}
-	h := sha256.New()
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", e.Name(), len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
-}
 
 // OpenDB opens and migrates the database at a URL, closed when the test ends.
 func OpenDB(t testing.TB, rawURL string) *sqlstore.DB {
