@@ -60,45 +60,24 @@ type Server struct {
 	tls  *tls.Config
 	pool *x509.CertPool
 
-	mu   sync.Mutex
-	srv  *smtp.Server
-	msgs []Message
+	mu    sync.Mutex
+	down  bool              // Stop was called, not Restart
+	conns map[net.Conn]bool // the connections being served
+	msgs  []Message
 }
 
 // Start starts a server on 127.0.0.1:0; it stops when the test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	s := &Server{t: t, opts: o}
+	s := &Server{t: t, opts: o, conns: map[net.Conn]bool{}}
 	if o.StartTLS || o.ImplicitTLS {
 		s.tls, s.pool = selfSigned(t)
 	}
-	ln := s.listen("127.0.0.1:0")
-	s.addr = ln.Addr().String()
-	s.serve(ln)
-	t.Cleanup(s.Stop)
-	return s
-}
-
-func (s *Server) listen(addr string) net.Listener {
-	s.t.Helper()
-	var ln net.Listener
-	var err error
-	for i := 0; i < 50; i++ { // the port may linger briefly after Stop
-		if s.opts.ImplicitTLS {
-			ln, err = tls.Listen("tcp", addr, s.tls)
-		} else {
-			ln, err = net.Listen("tcp", addr)
-		}
-		if err == nil {
-			return ln
-		}
-		time.Sleep(20 * time.Millisecond)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("smtptest: listen: %v", err)
 	}
-	s.t.Fatalf("smtptest: listen on %s: %v", addr, err)
-	return nil
-}
-
-func (s *Server) serve(ln net.Listener) {
+	s.addr = ln.Addr().String()
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		_, isTLS := c.TLSConnectionState()
 		return &session{s: s, tls: isTLS || s.opts.ImplicitTLS, conn: c}, nil
@@ -110,27 +89,77 @@ func (s *Server) serve(ln net.Listener) {
 		srv.TLSConfig = s.tls
 	}
 	srv.ErrorLog = quietLog{}
-	s.mu.Lock()
-	s.srv = srv
-	s.mu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.Serve(gate{ln, s}) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return s
 }
 
-// Stop takes the server down: connections are refused until Restart.
+// gate is the server's listener. The port stays the server's from Start to the end of the
+// test, down or not: a test running beside one whose server is down must never be given its
+// port (a message meant to fail would reach the other test's server).
+type gate struct {
+	net.Listener
+	s *Server
+}
+
+// Accept hands the SMTP server the connections that come while it is up; while it is down,
+// each is closed at once, before the greeting, which a client takes as a failed connection.
+func (g gate) Accept() (net.Conn, error) {
+	for {
+		c, err := g.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		g.s.mu.Lock()
+		down := g.s.down
+		if !down {
+			g.s.conns[c] = true
+		}
+		g.s.mu.Unlock()
+		if down {
+			_ = c.Close()
+			continue
+		}
+		if g.s.opts.ImplicitTLS {
+			return tls.Server(tracked{c, g.s}, g.s.tls), nil
+		}
+		return tracked{c, g.s}, nil
+	}
+}
+
+// tracked forgets its connection once closed, so Stop ends only the live ones.
+type tracked struct {
+	net.Conn
+	s *Server
+}
+
+func (c tracked) Close() error {
+	c.s.mu.Lock()
+	delete(c.s.conns, c.Conn)
+	c.s.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// Stop takes the server down: its connections end, and new ones are closed before the
+// greeting until Restart.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	s.down = true
+	conns := make([]net.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
 	s.mu.Unlock()
-	if srv != nil {
-		_ = srv.Close()
+	for _, c := range conns {
+		_ = c.Close()
 	}
 }
 
 // Restart brings a stopped server back on the same address.
 func (s *Server) Restart() {
-	s.t.Helper()
-	s.serve(s.listen(s.addr))
+	s.mu.Lock()
+	s.down = false
+	s.mu.Unlock()
 }
 
 // Addr returns host:port.

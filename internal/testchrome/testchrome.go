@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	_ "github.com/rosterhq/roster/internal/memtemp" // temporary files in memory
 )
 
 // Options are how every browser test starts Chromium (path from Path, profile in dir):
