@@ -288,6 +288,12 @@ func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
 		for _, s := range stores {
 			out += " " + s.Store.ID + ":" + s.Grant.RoleID
 		}
+		// A page of the organization as the member (orgScope: their access from the index).
+		views, err := a.Stores.List(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID}, f.org.ID, "")
+		out += fmt.Sprintf("|their stores %s", testenv.Code(err))
+		for _, v := range views {
+			out += " " + v.ID + ":" + v.Grant.RoleID
+		}
 		affs, err := a.Accounts.Organizations(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID})
 		out += fmt.Sprintf("|selector %v", err)
 		for _, af := range affs {

@@ -119,9 +119,29 @@ func (a *core) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Cat
 	return acc, nil
 }
 
+// indexedAccess is userAccess for a read outside a transaction (a page, a listing): from the
+// access index when it may answer, which is as fresh as reading the tables (index_read.go),
+// without the three reads (catalog, membership, store memberships) of every such request.
+// A write reads access inside its transaction instead, where the rows it locks decide.
+func (a *core) indexedAccess(ctx context.Context, orgID, userID string) (roster.Access, *roster.Catalog, error) {
+	src, err := a.source(ctx, 0)
+	if err != nil {
+		return roster.Access{}, nil, err
+	}
+	cat, err := src.catalog(ctx)
+	if err != nil {
+		return roster.Access{}, nil, err
+	}
+	acc, err := src.access(ctx, orgID, userID)
+	return acc, cat, err
+}
+
 // access computes what an actor holds in an organization. Only users hold anything in an
 // organization; an API key holds its owner's access narrowed to the key (apikeys.go).
 func (a *core) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string) (roster.Access, *roster.Catalog, error) {
+	if c.Pooled() && actor.Kind == roster.ActorUser && (actor.OIDCOrgID == "" || actor.OIDCOrgID == orgID) {
+		return a.indexedAccess(ctx, orgID, actor.UserID)
+	}
 	cat, err := a.catalog(ctx, c)
 	if err != nil {
 		return roster.Access{}, nil, err
