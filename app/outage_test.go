@@ -66,6 +66,9 @@ func TestIndexOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 		allowed(n1.app, host1, q)
+		// The listener takes the node's lease after it connects: on a busy machine the check
+		// above can come first, and without a lease a read asks the database (the pool, closed next).
+		waitFor(t, func() bool { return n1.app.Access.IndexStats().Leased })
 		_ = n1.db.Close()
 		allowed(n1.app, host1, q)
 		if _, err := n1.app.Access.Check(ctx, host1, app.CheckInput{UserID: other.ID, OrgID: org.ID, Permission: roster.PermOrgRead}); err == nil {
