@@ -107,10 +107,15 @@ func batchScenario(m *model, n int) scenario {
 	}
 }
 
-// userStoresScenario asks GET /v1/users/{id}/stores?permission=store.read for varied users.
-func userStoresScenario(m *model) scenario {
+// userStoresScenario asks GET /v1/users/{id}/stores?permission=store.read for varied users:
+// any of the dataset's (active 0), or only the first active ones, as checkScenario does.
+func userStoresScenario(m *model, active int32) scenario {
+	n := int32(len(m.users) - 1) // not the selector user, who reaches 1,000 stores
+	if active > 0 {
+		n = min(n, active)
+	}
 	return func(r *rand.Rand) request {
-		u := r.Int32N(int32(len(m.users) - 1)) // not the selector user, who reaches 1,000 stores
+		u := r.Int32N(n)
 		want := m.storesWith(u, roster.PermStoreRead)
 		return request{method: http.MethodGet, path: "/v1/users/" + m.users[u] + "/stores?permission=store.read", questions: 1,
 			verify: expectCount("stores", want)}
