@@ -189,7 +189,7 @@ func (a *Access) UserStores(ctx context.Context, actor roster.Actor, in UserStor
 	if u.Status != roster.UserActive {
 		return []roster.StoreAccess{}, nil
 	}
-	affs, err := src.affiliations(ctx, u.ID)
+	affs, err := src.sharedAffiliations(ctx, u.ID) // read only: the stores are copied out below
 	if err != nil {
 		return nil, err
 	}
