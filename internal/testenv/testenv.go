@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,11 +140,19 @@ func postgresDatabase(t testing.TB, template string) string {
 	if template != "" {
 		create += " TEMPLATE " + template
 	}
-	if memoryTablespace() {
-		create += " TABLESPACE " + MemoryTablespace
+	created := false
+	if memoryTablespace() && !tablespaceLost.Load() {
+		err := adminExec(create + " TABLESPACE " + MemoryTablespace)
+		if created = err == nil; !created {
+			// Its directory is gone (a reboot emptied /dev/shm): the default one will do.
+			tablespaceLost.Store(true)
+			t.Logf("test databases go to the default tablespace: %s is unusable (%v); .ci/run makes it again", MemoryTablespace, err)
+		}
 	}
-	if err := adminExec(create); err != nil {
-		t.Fatalf("create test database: %v", err)
+	if !created {
+		if err := adminExec(create); err != nil {
+			t.Fatalf("create test database: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		if err := adminExec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
@@ -161,6 +170,9 @@ func postgresDatabase(t testing.TB, template string) string {
 // database late in a run, a fifth of that on tmpfs). The template stays in the default
 // tablespace, so a directory lost with a reboot costs nothing but its copies.
 const MemoryTablespace = "roster_test_memory"
+
+// tablespaceLost: creating a database in MemoryTablespace failed once; the process stops trying.
+var tablespaceLost atomic.Bool
 
 var memoryTablespace = sync.OnceValue(func() bool {
 	db, err := admin()
