@@ -360,8 +360,7 @@ func (a *Auth) Authenticate(ctx context.Context, secret, ip, userAgent string) (
 }
 
 func (a *Auth) authenticateSession(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
-	c := a.read()
-	s, err := c.SessionByTokenHash(ctx, token.Hash(secret))
+	su, err := a.read().SessionUserByTokenHash(ctx, token.Hash(secret))
 	if roster.ErrorCode(err) == roster.ENotFound {
 		return actor, unauth
 	}
@@ -369,14 +368,10 @@ func (a *Auth) authenticateSession(ctx context.Context, actor roster.Actor, secr
 		return actor, err
 	}
 	now := a.clock.Now()
-	if !a.sessionLive(s, now) {
+	if !a.sessionLive(su.Session, now) {
 		return actor, unauth
 	}
-	u, err := c.User(ctx, s.UserID)
-	if err != nil {
-		return actor, err
-	}
-	return a.sessionActor(ctx, actor, s, u, now, unauth)
+	return a.sessionActor(ctx, actor, su.Session, su.User, now, unauth)
 }
 
 // requireUser refuses actors that are not a signed-in user.

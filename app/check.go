@@ -130,7 +130,7 @@ func (a *Access) check(ctx context.Context, src *source, q CheckInput) (CheckRes
 		if !roster.ValidID(roster.PrefixOrganization, q.OrgID) {
 			return res, roster.NotFound("organization")
 		}
-		if err := src.organization(ctx, q.OrgID); err != nil {
+		if _, err := src.organization(ctx, q.OrgID); err != nil {
 			return res, err
 		}
 	default:

@@ -61,7 +61,7 @@ type accessIndex struct {
 type generation struct {
 	bytes   int64
 	users   map[string]roster.User
-	orgs    map[string]bool
+	orgs    map[string]roster.Organization
 	stores  map[string]roster.Store
 	access  map[string]map[string]roster.Access // org → user → access
 	byUser  map[string]map[string]bool          // user → orgs in access
@@ -78,7 +78,7 @@ type generation struct {
 func newGeneration() *generation {
 	return &generation{
 		users:   map[string]roster.User{},
-		orgs:    map[string]bool{},
+		orgs:    map[string]roster.Organization{},
 		stores:  map[string]roster.Store{},
 		access:  map[string]map[string]roster.Access{},
 		byUser:  map[string]map[string]bool{},

@@ -106,15 +106,17 @@ func (s *source) store(ctx context.Context, id string) (roster.Store, error) {
 		func(g *generation, st roster.Store) { g.stores[id] = st }, storeCost)
 }
 
-func (s *source) organization(ctx context.Context, id string) error {
+// organization returns an organization (key o:), the caller's to change.
+func (s *source) organization(ctx context.Context, id string) (roster.Organization, error) {
 	if s.x == nil {
-		_, err := s.c.Organization(ctx, id)
-		return err
+		return s.c.Organization(ctx, id)
 	}
-	_, err := fill(s, func(g *generation) (bool, bool) { return true, g.orgs[id] },
-		func() (bool, error) { _, err := s.c.Organization(ctx, id); return true, err },
-		func(g *generation, _ bool) { g.orgs[id] = true }, func(bool) int64 { return idCost(id) })
-	return err
+	o, err := fill(s, func(g *generation) (roster.Organization, bool) { o, ok := g.orgs[id]; return o, ok },
+		func() (roster.Organization, error) { return s.c.Organization(ctx, id) },
+		func(g *generation, o roster.Organization) { g.orgs[id] = o }, orgCost)
+	// A copy: callers may change what they are given, never the index.
+	o.Policy.AllowedDomains = slices.Clone(o.Policy.AllowedDomains)
+	return o, err
 }
 
 // access is what a user holds in an organization (nothing when not a member).

@@ -38,6 +38,15 @@ func storeCost(s roster.Store) int64 {
 	return idCost(s.ID) + int64(unsafe.Sizeof(s)) + strs(s.Name, s.Website, s.Currency, s.TimeZone, s.LogoID)
 }
 
+func orgCost(o roster.Organization) int64 {
+	d := o.Details
+	n := idCost(o.ID) + int64(unsafe.Sizeof(o)) + strs(o.Name, o.LogoID, d.LegalName, d.Website, d.Phone, d.AddressLine1, d.AddressLine2, d.City, d.PostalCode, d.Region, d.Country)
+	for _, dom := range o.Policy.AllowedDomains {
+		n += int64(unsafe.Sizeof(dom)) + int64(len(dom))
+	}
+	return n
+}
+
 func grantCost(g roster.StoreGrant) int64 {
 	return mapSlot + int64(unsafe.Sizeof(g)) + strs(g.StoreID)
 }

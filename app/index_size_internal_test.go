@@ -23,8 +23,8 @@ func heapGrowth[T any](build func() T) (T, int64) {
 
 // TestIndexCostEstimates: the estimates that bound the access index in bytes are of the
 // size of what its entries really hold on the heap (within a factor of two either way), for
-// the two entries that grow with the data: a member's access in an organization with many
-// stores, and the selector of a user in many organizations.
+// the entries that grow with the data: a member's access in an organization with many
+// stores, the selector of a user in many organizations, OpenID tokens and organizations.
 func TestIndexCostEstimates(t *testing.T) {
 	cat := roster.NewCatalog(nil)
 	member, _ := cat.BuiltinPermSet(roster.StoreRoleMember)
@@ -55,6 +55,26 @@ func TestIndexCostEstimates(t *testing.T) {
 		})
 		check(t, estimate, actual)
 		if len(g.oidc) != 20000 {
+			t.Fatal("entries lost")
+		}
+	})
+
+	t.Run("organizations", func(t *testing.T) {
+		var estimate int64
+		now := time.Now()
+		g, actual := heapGrowth(func() *generation {
+			g := newGeneration()
+			for i := range 20000 {
+				o := roster.Organization{ID: id("org", i), Name: fmt.Sprintf("Organization %d", i), CreatedAt: now, UpdatedAt: now,
+					Details: roster.OrganizationDetails{LegalName: fmt.Sprintf("Organization %d S.L.", i), Website: "https://example.com", Country: "ES"},
+					Policy:  roster.Policy{AllowedDomains: []string{fmt.Sprintf("example%d.com", i)}}}
+				estimate += orgCost(o)
+				g.orgs[o.ID] = o
+			}
+			return g
+		})
+		check(t, estimate, actual)
+		if len(g.orgs) != 20000 {
 			t.Fatal("entries lost")
 		}
 	})

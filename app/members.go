@@ -47,7 +47,7 @@ func (a *Members) List(ctx context.Context, actor roster.Actor, orgID string, f 
 		return Page[roster.Member]{}, err
 	}
 	limit := pageLimit(f.Limit)
-	sf := sqlstore.MemberFilter{OrgID: orgID, Query: q, Role: f.Role, Status: f.Status, Cursor: f.Cursor, Limit: limit + 1}
+	sf := sqlstore.MemberFilter{OrgID: orgID, Query: q, Role: f.Role, Status: f.Status, Cursor: f.Cursor, Limit: limit + 1, Details: true}
 	var ms []roster.Member
 	if f.BreaksPolicy {
 		ms, err = a.app.Organizations.membersBreakingPolicy(ctx, c, s.org, sf, limit)
@@ -57,24 +57,10 @@ func (a *Members) List(ctx context.Context, actor roster.Actor, orgID string, f 
 	if err != nil {
 		return Page[roster.Member]{}, err
 	}
-	ids := make([]string, len(ms))
-	for i := range ms {
-		ids[i] = ms[i].UserID
-	}
-	names, err := c.StoreNamesOfMembers(ctx, orgID, ids)
-	if err != nil {
-		return Page[roster.Member]{}, err
-	}
-	factors, err := c.UsersWithSecondFactor(ctx, ids)
-	if err != nil {
-		return Page[roster.Member]{}, err
-	}
 	for i := range ms {
 		if err := policyCheck(s.org, ms[i].User.Email); err != nil {
 			ms[i].PolicyViolation = roster.ErrorCode(err)
 		}
-		ms[i].StoreNames = names[ms[i].UserID]
-		ms[i].TwoFactor = factors[ms[i].UserID]
 	}
 	return page(ms, limit, func(m roster.Member) string { return m.UserID }), nil
 }

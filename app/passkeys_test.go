@@ -85,6 +85,19 @@ func TestPasskeys(t *testing.T) {
 		if box.Count(t, u.Email, "passkey_added") != 2 {
 			t.Fatal("no email for each passkey added")
 		}
+		// The members table counts passkeys as a second factor, two of them as one.
+		owner, ownerU := env.User(t, "Olga")
+		org := env.Org(t, owner, "Acme")
+		env.Join(t, owner, org.ID, u, roster.OrgMember)
+		if list, err := env.App.Members.List(ctx, owner, org.ID, app.MemberFilter{}); err != nil || len(list.Items) != 2 {
+			t.Fatalf("members %+v %v", list.Items, err)
+		} else {
+			for _, m := range list.Items {
+				if m.TwoFactor != (m.UserID == u.ID) || (m.UserID != u.ID && m.UserID != ownerU.ID) {
+					t.Fatalf("member table: %s two_factor=%v", m.User.Email, m.TwoFactor)
+				}
+			}
+		}
 		if _, err := env.App.Passkeys.Rename(ctx, actor, p2.ID, "Phone"); err != nil {
 			t.Fatal(err)
 		}

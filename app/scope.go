@@ -128,6 +128,10 @@ func (a *core) indexedAccess(ctx context.Context, orgID, userID string) (roster.
 	if err != nil {
 		return roster.Access{}, nil, err
 	}
+	return indexedAccessFrom(ctx, src, orgID, userID)
+}
+
+func indexedAccessFrom(ctx context.Context, src *source, orgID, userID string) (roster.Access, *roster.Catalog, error) {
 	cat, err := src.catalog(ctx)
 	if err != nil {
 		return roster.Access{}, nil, err
@@ -136,10 +140,17 @@ func (a *core) indexedAccess(ctx context.Context, orgID, userID string) (roster.
 	return acc, cat, err
 }
 
+// indexedActor reports whether an actor's access to an organization is read from the access
+// index (indexedAccess): a signed-in person's, in a read outside a transaction. Every other
+// actor's (API keys, applications, directories, setup links) is computed from the tables.
+func indexedActor(c *sqlstore.Conn, actor roster.Actor, orgID string) bool {
+	return c.Pooled() && actor.Kind == roster.ActorUser && (actor.OIDCOrgID == "" || actor.OIDCOrgID == orgID)
+}
+
 // access computes what an actor holds in an organization. Only users hold anything in an
 // organization; an API key holds its owner's access narrowed to the key (apikeys.go).
 func (a *core) access(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string) (roster.Access, *roster.Catalog, error) {
-	if c.Pooled() && actor.Kind == roster.ActorUser && (actor.OIDCOrgID == "" || actor.OIDCOrgID == orgID) {
+	if indexedActor(c, actor, orgID) {
 		return a.indexedAccess(ctx, orgID, actor.UserID)
 	}
 	cat, err := a.catalog(ctx, c)
@@ -204,17 +215,7 @@ func (a *core) settingsScope(ctx context.Context, c *sqlstore.Conn, actor roster
 		}
 		return sc, a.twoFactorGate(ctx, c, actor, sc.org)
 	}
-	var org roster.Organization
-	var err error
-	if lock {
-		org, err = c.LockOrganization(ctx, orgID)
-	} else {
-		org, err = c.Organization(ctx, orgID)
-	}
-	if err != nil {
-		return scope{}, err
-	}
-	acc, cat, err := a.access(ctx, c, actor, orgID)
+	org, acc, cat, err := a.orgAndAccess(ctx, c, actor, orgID, lock)
 	if err != nil {
 		return scope{}, err
 	}
@@ -228,6 +229,36 @@ func (a *core) settingsScope(ctx context.Context, c *sqlstore.Conn, actor roster
 		return scope{}, err
 	}
 	return scope{org: org, acc: acc, cat: cat}, nil
+}
+
+// orgAndAccess reads an organization and the actor's access to it: both from the access
+// index for a signed-in person outside a transaction (indexedActor), else from the tables,
+// the organization's row locked when lock is set.
+func (a *core) orgAndAccess(ctx context.Context, c *sqlstore.Conn, actor roster.Actor, orgID string, lock bool) (roster.Organization, roster.Access, *roster.Catalog, error) {
+	if !lock && indexedActor(c, actor, orgID) {
+		src, err := a.source(ctx, 0)
+		if err != nil {
+			return roster.Organization{}, roster.Access{}, nil, err
+		}
+		org, err := src.organization(ctx, orgID)
+		if err != nil {
+			return roster.Organization{}, roster.Access{}, nil, err
+		}
+		acc, cat, err := indexedAccessFrom(ctx, src, orgID, actor.UserID)
+		return org, acc, cat, err
+	}
+	var org roster.Organization
+	var err error
+	if lock {
+		org, err = c.LockOrganization(ctx, orgID)
+	} else {
+		org, err = c.Organization(ctx, orgID)
+	}
+	if err != nil {
+		return roster.Organization{}, roster.Access{}, nil, err
+	}
+	acc, cat, err := a.access(ctx, c, actor, orgID)
+	return org, acc, cat, err
 }
 
 // twoFactorGate refuses an organization that requires a second factor (its policy, or the

@@ -26,17 +26,28 @@ func (c *Conn) SessionsByTokenHashes(ctx context.Context, hashes []string) ([]Se
 	for i, h := range hashes {
 		args[i] = h
 	}
-	rows, err := c.query(ctx, `SELECT s.token_hash, s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.reauth_at, s.ip, s.user_agent, `+userColumns+`
+	rows, err := c.query(ctx, `SELECT s.token_hash, `+sessionColumns+`, `+userColumns+`
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash IN (?`+strings.Repeat(", ?", len(hashes)-1)+`)`, args...)
 	return scanAll(rows, err, func(r *sql.Rows) (SessionUser, error) {
 		var su SessionUser
-		var created, seen, expires, reauth int64
+		var ss sessionScan
 		var us userScan
-		s := &su.Session
-		err := r.Scan(append([]any{&su.TokenHash, &s.ID, &s.UserID, &created, &seen, &expires, &reauth, &s.IP, &s.UserAgent}, us.dest()...)...)
-		s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.ReauthAt = fromMicros(created), fromMicros(seen), fromMicros(expires), fromMicros(reauth)
-		su.User = us.user()
+		err := r.Scan(append(append([]any{&su.TokenHash}, ss.dest()...), us.dest()...)...)
+		su.Session, su.User = ss.session(), us.user()
 		return su, err
 	})
+}
+
+// SessionUserByTokenHash returns the session whose token hashes to hash, with its user, in
+// one query: what authenticating a request reads.
+func (c *Conn) SessionUserByTokenHash(ctx context.Context, hash string) (SessionUser, error) {
+	found, err := c.SessionsByTokenHashes(ctx, []string{hash})
+	if err != nil {
+		return SessionUser{}, err
+	}
+	if len(found) == 0 {
+		return SessionUser{}, roster.NotFound("session")
+	}
+	return found[0], nil
 }

@@ -71,25 +71,37 @@ type MemberFilter struct {
 	Status roster.MembershipStatus
 	Cursor string // user ID of the last member of the previous page
 	Limit  int
+	// Details fills each member's StoreNames and TwoFactor — the members table's "stores"
+	// and "2FA" columns — with one more query for the page (memberDetails).
+	Details bool
 }
 
 // ListMembers lists an organization's members with their users, ordered by user ID (that is,
 // by when the account was created), a page at a time.
 func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]roster.Member, error) {
+	members, err := c.listMembers(ctx, f)
+	if err != nil || !f.Details {
+		return members, err
+	}
+	return members, c.memberDetails(ctx, f.OrgID, members)
+}
+
+func (c *Conn) listMembers(ctx context.Context, f MemberFilter) ([]roster.Member, error) {
+	cols, scan := memberColumns+`, `+userColumns, newMemberScan().scan
 	if c.indexedSearch(f.Query) {
-		return windowedSearch(ctx, c, userSearch{cols: memberColumns + `, ` + userColumns, table: "org_members", alias: "m",
+		return windowedSearch(ctx, c, userSearch{cols: cols, table: "org_members", alias: "m",
 			join: ` JOIN users u ON u.id = m.user_id`, key: "m.user_id",
 			where: func(cursor string) (string, []any) { g := f; g.Cursor = cursor; return memberWhere(g) },
-		}, f.Query, f.Cursor, f.Limit, scanMember)
+		}, f.Query, f.Cursor, f.Limit, scan)
 	}
 	where, args := memberWhere(f)
 	if f.Query == "" {
 		// The page of memberships is read first and joined to users after: joined from the
 		// start, PostgreSQL merged the users' primary key from its first row to the cursor
 		// (275 ms for page 1,000 of a 100,000-member organization; BENCHMARKS.md).
-		rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+` FROM (SELECT * FROM org_members m WHERE `+where+`
+		rows, err := c.query(ctx, `SELECT `+cols+` FROM (SELECT * FROM org_members m WHERE `+where+`
 			ORDER BY m.user_id LIMIT ?) m JOIN users u ON u.id = m.user_id ORDER BY m.user_id`, append(args, f.Limit)...)
-		return scanAll(rows, err, scanMember)
+		return scanAllN(rows, err, f.Limit, scan)
 	}
 	if f.Query != "" {
 		// On PostgreSQL the pg_trgm indexes of migration 0010 serve this LIKE, when the plan
@@ -98,9 +110,82 @@ func (c *Conn) ListMembers(ctx context.Context, f MemberFilter) ([]roster.Member
 		where += ` AND ` + like
 		args = c.planEach(append(args, likeArgs...))
 	}
-	rows, err := c.query(ctx, `SELECT `+memberColumns+`, `+userColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
+	rows, err := c.query(ctx, `SELECT `+cols+` FROM org_members m JOIN users u ON u.id = m.user_id
 		WHERE `+where+` ORDER BY m.user_id LIMIT ?`, append(args, f.Limit)...)
-	return scanAll(rows, err, scanMember)
+	return scanAllN(rows, err, f.Limit, scan)
+}
+
+// memberDetails fills MemberFilter.Details of a page of members in one query: the names of
+// the active stores of the organization in which each holds a store role of their own, in
+// name order, and whether each has a second factor (secondFactorOf). As one query with a
+// subquery per row, PostgreSQL spent twice the time on the page (BENCHMARKS.md).
+func (c *Conn) memberDetails(ctx context.Context, orgID string, members []roster.Member) error {
+	if len(members) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(members)+1)
+	for _, m := range members {
+		args = append(args, m.UserID)
+	}
+	// The page's IDs are given once, as a VALUES list: given as arguments to each IN,
+	// encoding them was a third of the garbage a page made.
+	const page = `SELECT user_id FROM page`
+	rows, err := c.query(ctx, `WITH page (user_id) AS (VALUES `+strings.TrimSuffix(strings.Repeat("(?), ", len(members)), ", ")+`)
+		SELECT sm.user_id, s.name, lower(s.name), s.id FROM store_members sm JOIN stores s ON s.id = sm.store_id
+		WHERE sm.org_id = ? AND s.status = 'active' AND sm.user_id IN (`+page+`)
+		UNION ALL `+secondFactorOf(page, `NULL, NULL, NULL`)+`
+		ORDER BY 1, 3, 4`, append(args, orgID)...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	at := make(map[string]*roster.Member, len(members))
+	for i := range members {
+		at[members[i].UserID] = &members[i]
+	}
+	for rows.Next() {
+		var user string
+		var name, key, id sql.NullString
+		if err := rows.Scan(&user, &name, &key, &id); err != nil {
+			return mapError(err)
+		}
+		m := at[user]
+		switch {
+		case m == nil:
+		case name.Valid:
+			m.StoreNames = append(m.StoreNames, name.String)
+		default:
+			m.TwoFactor = true
+		}
+	}
+	return mapError(rows.Err())
+}
+
+// memberScan reads the rows of a listing of members into destinations made once for all of
+// them (a page of 50 made 1 KB of garbage a row otherwise).
+type memberScan struct {
+	mem              roster.Membership
+	created, updated int64
+	us               userScan
+	dest             []any
+}
+
+// newMemberScan reads memberColumns, then userColumns.
+func newMemberScan() *memberScan {
+	s := &memberScan{}
+	m := &s.mem
+	s.dest = append([]any{&m.OrgID, &m.UserID, &m.Role, &m.Status, &s.created, &s.updated}, s.us.dest()...)
+	return s
+}
+
+// scan reads one row; every destination is written by each Scan.
+func (s *memberScan) scan(r *sql.Rows) (roster.Member, error) {
+	if err := r.Scan(s.dest...); err != nil {
+		return roster.Member{}, err
+	}
+	mem := roster.Member{Membership: s.mem, User: s.us.user()}
+	mem.CreatedAt, mem.UpdatedAt = fromMicros(s.created), fromMicros(s.updated)
+	return mem, nil
 }
 
 // searchWindow is how many rows a search on SQLite reads in order before it turns to the
@@ -186,12 +271,6 @@ func (c *Conn) userLike(text string) (string, []any) {
 	return `(` + c.lower("u.name", text) + ` LIKE ? ESCAPE '\' OR u.email LIKE ? ESCAPE '\')`, []any{p, p}
 }
 
-func scanMember(r *sql.Rows) (roster.Member, error) {
-	var us userScan
-	m, err := scanMembership(r, us.dest()...)
-	return roster.Member{Membership: m, User: us.user()}, err
-}
-
 // CountMembersByRole counts an organization's memberships by role; suspended ones are
 // counted apart under the key "suspended".
 func (c *Conn) CountMembersByRole(ctx context.Context, orgID string) (map[string]int, error) {
@@ -250,33 +329,4 @@ func (c *Conn) UserOwnedOrganizations(ctx context.Context, userID string) ([]str
 // matches where the text appears anywhere in a column, as LIKE '%text%' does.
 func ftsPhrase(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// StoreNamesOfMembers returns, for each of userIDs, the names of the active stores of orgID
-// in which they hold a store role of their own, in name order: the members table's "stores"
-// column. Users with none are absent.
-func (c *Conn) StoreNamesOfMembers(ctx context.Context, orgID string, userIDs []string) (map[string][]string, error) {
-	if len(userIDs) == 0 {
-		return nil, nil
-	}
-	args := []any{orgID}
-	for _, id := range userIDs {
-		args = append(args, id)
-	}
-	rows, err := c.query(ctx, `SELECT sm.user_id, s.name FROM store_members sm JOIN stores s ON s.id = sm.store_id
-		WHERE sm.org_id = ? AND s.status = 'active' AND sm.user_id IN (`+placeholders(len(userIDs))+`)
-		ORDER BY sm.user_id, lower(s.name), s.id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	out := map[string][]string{}
-	for rows.Next() {
-		var user, name string
-		if err := rows.Scan(&user, &name); err != nil {
-			return nil, mapError(err)
-		}
-		out[user] = append(out[user], name)
-	}
-	return out, mapError(rows.Err())
 }

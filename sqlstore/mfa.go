@@ -38,6 +38,17 @@ func (c *Conn) HasSecondFactor(ctx context.Context, userID string) (bool, error)
 	return n > 0, mapError(err)
 }
 
+// secondFactorOf selects user_id, then the columns more, once for each second factor that
+// signs in (a confirmed authenticator app, a passkey) of the users whose IDs in lists (a
+// subquery, or placeholders: their arguments are then the IDs, twice over).
+func secondFactorOf(in, more string) string {
+	if more != "" {
+		more = ", " + more
+	}
+	return `SELECT user_id` + more + ` FROM user_totp WHERE confirmed_at IS NOT NULL AND user_id IN (` + in + `)
+		UNION ALL SELECT user_id` + more + ` FROM passkeys WHERE user_id IN (` + in + `)`
+}
+
 // UsersWithSecondFactor returns which of the users have a second factor that signs in.
 func (c *Conn) UsersWithSecondFactor(ctx context.Context, userIDs []string) (map[string]bool, error) {
 	if len(userIDs) == 0 {
@@ -49,9 +60,7 @@ func (c *Conn) UsersWithSecondFactor(ctx context.Context, userIDs []string) (map
 			args = append(args, id)
 		}
 	}
-	in := placeholders(len(userIDs))
-	rows, err := c.query(ctx, `SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL AND user_id IN (`+in+`)
-		UNION SELECT user_id FROM passkeys WHERE user_id IN (`+in+`)`, args...)
+	rows, err := c.query(ctx, secondFactorOf(placeholders(len(userIDs)), ""), args...)
 	if err != nil {
 		return nil, err
 	}

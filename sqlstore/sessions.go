@@ -8,15 +8,30 @@ import (
 	"github.com/rosterhq/roster"
 )
 
-const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, reauth_at, step_up_at, ip, user_agent`
+const sessionColumns = `s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.reauth_at, s.step_up_at, s.ip, s.user_agent`
+
+// sessionScan receives sessionColumns, for a scan that reads other columns too.
+type sessionScan struct {
+	s                                      roster.Session
+	created, seen, expires, reauth, stepUp int64
+}
+
+func (ss *sessionScan) dest() []any {
+	s := &ss.s
+	return []any{&s.ID, &s.UserID, &ss.created, &ss.seen, &ss.expires, &ss.reauth, &ss.stepUp, &s.IP, &s.UserAgent}
+}
+
+func (ss *sessionScan) session() roster.Session {
+	s := ss.s
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.ReauthAt = fromMicros(ss.created), fromMicros(ss.seen), fromMicros(ss.expires), fromMicros(ss.reauth)
+	s.StepUpAt = fromMicros(ss.stepUp)
+	return s
+}
 
 func scanSession(r rowScanner) (roster.Session, error) {
-	var s roster.Session
-	var created, seen, expires, reauth, stepUp int64
-	err := r.Scan(&s.ID, &s.UserID, &created, &seen, &expires, &reauth, &stepUp, &s.IP, &s.UserAgent)
-	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.ReauthAt = fromMicros(created), fromMicros(seen), fromMicros(expires), fromMicros(reauth)
-	s.StepUpAt = fromMicros(stepUp)
-	return s, err
+	var ss sessionScan
+	err := r.Scan(ss.dest()...)
+	return ss.session(), err
 }
 
 // CreateSession stores a session under the hash of its token; its user was active then.
@@ -38,12 +53,6 @@ func (c *Conn) userActive(ctx context.Context, userID string, now time.Time) err
 	return err
 }
 
-// SessionByTokenHash returns the session whose token hashes to hash.
-func (c *Conn) SessionByTokenHash(ctx context.Context, hash string) (roster.Session, error) {
-	s, err := scanSession(c.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, hash))
-	return s, notFound(err, "session")
-}
-
 // TouchSession records that a session of userID was used.
 func (c *Conn) TouchSession(ctx context.Context, id, userID string, now time.Time) error {
 	if _, err := c.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, micros(now), id); err != nil {
@@ -54,7 +63,7 @@ func (c *Conn) TouchSession(ctx context.Context, id, userID string, now time.Tim
 
 // SessionByID returns a session.
 func (c *Conn) SessionByID(ctx context.Context, id string) (roster.Session, error) {
-	s, err := scanSession(c.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	s, err := scanSession(c.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ?`, id))
 	return s, notFound(err, "session")
 }
 
@@ -74,7 +83,7 @@ func (c *Conn) SetSessionStepUp(ctx context.Context, id string, now time.Time) e
 
 // ListSessions returns a user's sessions, newest first.
 func (c *Conn) ListSessions(ctx context.Context, userID string) ([]roster.Session, error) {
-	rows, err := c.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id DESC`, userID)
+	rows, err := c.query(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? ORDER BY s.created_at DESC, s.id DESC`, userID)
 	return scanAll(rows, err, func(r *sql.Rows) (roster.Session, error) { return scanSession(r) })
 }
 

@@ -285,11 +285,20 @@ func (c *Conn) forUpdate() string {
 
 // scanAll reads every row of a query with scan.
 func scanAll[T any](rows *queryRows, err error, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	return scanAllN(rows, err, 0, scan)
+}
+
+// scanAllN is scanAll for a query that returns at most n rows (its LIMIT): the slice is made
+// to hold them at once.
+func scanAllN[T any](rows *queryRows, err error, n int, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []T
+	if n > 0 {
+		out = make([]T, 0, min(n, 1000))
+	}
 	for rows.Next() {
 		v, err := scan(rows.Rows)
 		if err != nil {
