@@ -1,8 +1,13 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"log/slog"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,4 +57,65 @@ func TestTransactionOfAGoneClient(t *testing.T) {
 			t.Fatalf("the commit of a cancelled request: %v, want unavailable", err)
 		}
 	})
+}
+
+// TestStatementOfAGoneClient: when a client goes away during a statement of its transaction
+// (PostgreSQL: pgx cancels the statement and closes the connection it ran on), the request was
+// cancelled (unavailable, retry), whether the error meets the statement or the commit, and no
+// outage is logged.
+func TestStatementOfAGoneClient(t *testing.T) {
+	testenv.RequireEngine(t, sqlstore.Postgres)
+	url := testenv.DatabaseURL(t, sqlstore.Postgres)
+	var logs lockedBuffer
+	db := testenv.OpenDBWith(t, url, sqlstore.Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	watch, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	for _, during := range []string{"statement", "commit"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			// Cancel once the statement runs on the server.
+			defer cancel()
+			for {
+				var n int
+				if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'`).Scan(&n); err != nil || n > 0 {
+					return
+				}
+				runtime.Gosched()
+			}
+		}()
+		err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
+			err := tx.Sleep(ctx, 10*time.Second)
+			if during == "commit" {
+				return nil // the statement's error is ignored: the commit meets the closed connection
+			}
+			return err
+		})
+		cancel()
+		if roster.ErrorCode(err) != roster.EUnavailable {
+			t.Fatalf("%s of a cancelled request: %v, want unavailable", during, err)
+		}
+		if strings.Contains(logs.String(), "database unavailable") {
+			t.Fatalf("%s of a cancelled request logged an outage:\n%s", during, logs.String())
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
