@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/password"
@@ -189,9 +190,13 @@ func (a *core) affiliations(ctx context.Context, c *sqlstore.Conn, userID string
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	adminStores, err := c.AdminStores(ctx, userID)
-	if err != nil {
-		return nil, nil, nil, err
+	var adminStores map[string][]roster.Store
+	if slices.ContainsFunc(affs, func(a roster.Affiliation) bool {
+		return a.Membership.Status == roster.MembershipActive && a.Membership.Role.ReachesEveryStore()
+	}) { // most people own or administer nothing: a query saved
+		if adminStores, err = c.AdminStores(ctx, userID); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	direct, err := c.StoreMembershipsOfUser(ctx, userID)
 	if err != nil {
