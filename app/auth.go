@@ -323,7 +323,7 @@ const touchEvery = time.Minute
 // revoked, forged and malformed tokens, and tokens of deactivated users, all get
 // "unauthenticated".
 func (a *Auth) Authenticate(ctx context.Context, secret, ip, userAgent string) (roster.Actor, error) {
-	unauth := roster.Errorf(roster.EUnauthenticated, "the credentials are missing, invalid or expired; log in again")
+	unauth := errUnauthenticated
 	actor := roster.Actor{IP: ip, UserAgent: userAgent}
 	switch {
 	case token.WellFormed(token.PrefixSession, secret):
@@ -339,7 +339,7 @@ func (a *Auth) Authenticate(ctx context.Context, secret, ip, userAgent string) (
 			return actor, err
 		}
 		now := a.clock.Now()
-		id, touch, err := src.serviceToken(ctx, secret, token.Hash(secret), func(st *roster.ServiceToken) bool {
+		id, touch, err := src.serviceToken(ctx, secret, func(st *roster.ServiceToken) bool {
 			return st.LastUsedAt == nil || now.Sub(*st.LastUsedAt) > touchEvery
 		})
 		if roster.ErrorCode(err) == roster.ENotFound {
@@ -358,6 +358,10 @@ func (a *Auth) Authenticate(ctx context.Context, secret, ip, userAgent string) (
 	}
 	return actor, unauth
 }
+
+// errUnauthenticated refuses credentials; one value, made once (callers never change errors
+// they are given: roster.Error.With copies).
+var errUnauthenticated = roster.Errorf(roster.EUnauthenticated, "the credentials are missing, invalid or expired; log in again")
 
 func (a *Auth) authenticateSession(ctx context.Context, actor roster.Actor, secret string, unauth error) (roster.Actor, error) {
 	su, err := a.read().SessionUserByTokenHash(ctx, token.Hash(secret))

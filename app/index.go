@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"hash"
 	"maps"
 	"strings"
 	"sync"
@@ -36,8 +37,9 @@ const listenerWait = 250 * time.Millisecond
 
 type accessIndex struct {
 	db       *sqlstore.DB
-	maxBytes int64  // the bound of the two generations together
-	macKey   []byte // keys the in-memory hashes of secrets; new on each start
+	maxBytes int64     // the bound of the two generations together
+	macKey   []byte    // keys the in-memory hashes of secrets; new on each start
+	macs     sync.Pool // of HMACs under macKey
 
 	mu        sync.Mutex
 	applied   int64         // every change of access up to this revision has been applied
@@ -120,9 +122,16 @@ func newAccessIndex(db *sqlstore.DB, maxBytes int64) *accessIndex {
 
 // mac is the in-memory, keyed hash of a high-entropy secret.
 func (x *accessIndex) mac(secret string) string {
-	h := hmac.New(sha256.New, x.macKey)
+	h, _ := x.macs.Get().(hash.Hash)
+	if h == nil {
+		h = hmac.New(sha256.New, x.macKey)
+	}
+	h.Reset()
 	h.Write([]byte(secret))
-	return string(h.Sum(nil))
+	var sum [sha256.Size]byte
+	out := string(h.Sum(sum[:0]))
+	x.macs.Put(h) // keyed once: HMAC's Reset starts again from the keyed state, not from the key
+	return out
 }
 
 func (x *accessIndex) clearLocked() {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/sqlstore"
+	"github.com/rosterhq/roster/token"
 )
 
 // source answers the reads of a check: from the access index when it may answer (ready),
@@ -239,9 +240,9 @@ func (s *source) apiKey(ctx context.Context, id, secret string, verify func(hash
 
 // serviceToken returns the ID of the live service token with this secret, and whether its
 // last use should be recorded now.
-func (s *source) serviceToken(ctx context.Context, secret, hash string, stale func(last *roster.ServiceToken) bool) (string, bool, error) {
+func (s *source) serviceToken(ctx context.Context, secret string, stale func(last *roster.ServiceToken) bool) (string, bool, error) {
 	if s.x == nil {
-		st, err := s.c.ServiceTokenByHash(ctx, hash)
+		st, err := s.c.ServiceTokenByHash(ctx, token.Hash(secret))
 		if err != nil {
 			return "", false, err
 		}
@@ -255,7 +256,7 @@ func (s *source) serviceToken(ctx context.Context, secret, hash string, stale fu
 	}
 	s.x.mu.Unlock()
 	if !ok {
-		st, err := s.c.ServiceTokenByHash(ctx, hash)
+		st, err := s.c.ServiceTokenByHash(ctx, token.Hash(secret))
 		if err != nil {
 			return "", false, err
 		}

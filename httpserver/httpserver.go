@@ -38,18 +38,24 @@ type Options struct {
 	Pprof          bool                 // serve Go's profiles at /debug/pprof/, behind MetricsToken (required)
 }
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	keyRequestID ctxKey = iota
-	keyClientIP
-)
+// requestInfo is what the middleware learns of a request, in one context value: accessLog
+// makes it, clientIP fills in the address (each new context is a copy of the request).
+type requestInfo struct{ id, ip string }
+
+func infoOf(ctx context.Context) *requestInfo {
+	if i, _ := ctx.Value(ctxKey{}).(*requestInfo); i != nil {
+		return i
+	}
+	return &requestInfo{}
+}
 
 // RequestID returns the ID of the request being served, for logs and error bodies.
-func RequestID(ctx context.Context) string { s, _ := ctx.Value(keyRequestID).(string); return s }
+func RequestID(ctx context.Context) string { return infoOf(ctx).id }
 
 // ClientIP returns the address of the client, as seen through trusted proxies.
-func ClientIP(ctx context.Context) string { s, _ := ctx.Value(keyClientIP).(string); return s }
+func ClientIP(ctx context.Context) string { return infoOf(ctx).ip }
 
 // Wrap adds the health and metrics endpoints to mux — /healthz (the process is up), /readyz
 // (the database answers), /metrics — and returns mux with the shared middleware around it.
@@ -204,7 +210,7 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := newRequestID()
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, id))
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, &requestInfo{id: id}))
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
 		next.ServeHTTP(sw, r)
@@ -273,7 +279,12 @@ func clientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 		if ua := r.Header.Get("User-Agent"); len(ua) > roster.MaxUserAgentLength || !utf8.ValidString(ua) {
 			r.Header.Set("User-Agent", roster.CleanText(ua, roster.MaxUserAgentLength))
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyClientIP, ip)))
+		if info, ok := r.Context().Value(ctxKey{}).(*requestInfo); ok {
+			info.ip = ip // before any handler runs
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, &requestInfo{ip: ip})))
 	})
 }
 
