@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -123,18 +124,26 @@ func (c *Conn) memberDetails(ctx context.Context, orgID string, members []roster
 	if len(members) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(members)+1)
-	for _, m := range members {
-		args = append(args, m.UserID)
+	ids := make([]string, len(members))
+	for i, m := range members {
+		ids[i] = m.UserID
 	}
-	// The page's IDs are given once, as a VALUES list: given as arguments to each IN,
-	// encoding them was a third of the garbage a page made.
-	const page = `SELECT user_id FROM page`
-	rows, err := c.query(ctx, `WITH page (user_id) AS (VALUES `+strings.TrimSuffix(strings.Repeat("(?), ", len(members)), ", ")+`)
-		SELECT sm.user_id, s.name, lower(s.name), s.id FROM store_members sm JOIN stores s ON s.id = sm.store_id
+	// The page's IDs are one argument, a JSON array: as an argument per ID to each IN, their
+	// encoding was a third of the garbage a page made on PostgreSQL, and as a VALUES list
+	// SQLite compiled the statement again for each page (its plans depend on the values
+	// bound) at a fifth of the page's CPU.
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	page := `SELECT json_array_elements_text(?::json)`
+	if c.engine == SQLite {
+		page = `SELECT value FROM json_each(?)`
+	}
+	rows, err := c.query(ctx, `SELECT sm.user_id, s.name, lower(s.name), s.id FROM store_members sm JOIN stores s ON s.id = sm.store_id
 		WHERE sm.org_id = ? AND s.status = 'active' AND sm.user_id IN (`+page+`)
 		UNION ALL `+secondFactorOf(page, `NULL, NULL, NULL`)+`
-		ORDER BY 1, 3, 4`, append(args, orgID)...)
+		ORDER BY 1, 3, 4`, orgID, string(list), string(list), string(list))
 	if err != nil {
 		return err
 	}

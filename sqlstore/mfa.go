@@ -40,7 +40,8 @@ func (c *Conn) HasSecondFactor(ctx context.Context, userID string) (bool, error)
 
 // secondFactorOf selects user_id, then the columns more, once for each second factor that
 // signs in (a confirmed authenticator app, a passkey) of the users whose IDs in lists (a
-// subquery, or placeholders: their arguments are then the IDs, twice over).
+// subquery whose arguments are then given twice, or placeholders: their arguments are then the
+// IDs, twice over).
 func secondFactorOf(in, more string) string {
 	if more != "" {
 		more = ", " + more
