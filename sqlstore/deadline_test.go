@@ -78,9 +78,9 @@ func TestStatementOfAGoneClient(t *testing.T) {
 		go func() {
 			// Cancel once the statement runs on the server.
 			defer cancel()
-			for {
+			for ctx.Err() == nil {
 				var n int
-				if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'`).Scan(&n); err != nil || n > 0 {
+				if err := watch.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep%' AND state = 'active'`).Scan(&n); err != nil || n > 0 {
 					return
 				}
 				runtime.Gosched()
