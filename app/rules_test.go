@@ -273,7 +273,7 @@ func TestRuleStoreMembershipsFollowTheOrganization(t *testing.T) {
 // people: no store membership is ever left without its organization membership.
 func TestRuleStoreMembershipsUnderRace(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		env := testenv.NewEnv(t, e)
+		env := testenv.ContendedEnv(t, e)
 		tm := newTeam(t, env)
 		stores := []roster.Store{tm.store, env.Store(t, tm.owner, tm.org.ID, "B"), env.Store(t, tm.owner, tm.org.ID, "C")}
 		var people []roster.User

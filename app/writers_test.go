@@ -17,8 +17,8 @@ import (
 // SQLite none surfaces "database is locked".
 func TestFiftyConcurrentWriters(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
-		env := testenv.NewEnv(t, e)
-		other := app.New(testenv.OpenDB(t, env.URL), testenv.Config(), env.Clock, testenv.Logger(t))
+		env := testenv.ContendedEnv(t, e)
+		other := app.New(testenv.OpenDBWith(t, env.URL, sqlstore.Options{Timeout: testenv.ContentionTimeout}), testenv.Config(), env.Clock, testenv.Logger(t))
 		apps := []*app.App{env.App, other}
 		var wg sync.WaitGroup
 		for g := range 50 {
