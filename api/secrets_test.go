@@ -1,11 +1,9 @@
 package api_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rosterhq/roster/app"
@@ -14,31 +12,13 @@ import (
 	"github.com/rosterhq/roster/token"
 )
 
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestNoSecretInClear signs up, logs in (and fails to), changes a password, creates service
 // tokens and a set-password link, then reads every row of every table and every log line:
 // no password and no token is there, only their hashes.
 func TestNoSecretInClear(t *testing.T) {
 	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
 		env := testenv.NewEnv(t, e)
-		var logs lockedBuffer
+		var logs testenv.SyncBuffer
 		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		s := serve(t, env, app.New(env.DB, testenv.Config(), env.Clock, log), log)
 

@@ -190,7 +190,7 @@ func (f *fleet) change(t *testing.T, r *rand.Rand, db *sqlstore.DB, clock roster
 	at := clock.Now()
 	var what string
 	err := db.InTx(ctx, func(tx *sqlstore.Tx) error {
-		switch r.IntN(8) {
+		switch r.IntN(9) {
 		case 0:
 			what = "role change"
 			f.m1Role = map[roster.OrgRole]roster.OrgRole{roster.OrgMember: roster.OrgAdmin, roster.OrgAdmin: roster.OrgMember}[f.m1Role]
@@ -249,6 +249,11 @@ func (f *fleet) change(t *testing.T, r *rand.Rand, db *sqlstore.DB, clock roster
 				return err
 			}
 			return tx.PutStoreMember(ctx, roster.StoreMembership{StoreID: f.s1.ID, OrgID: f.org.ID, UserID: f.m2.ID, RoleID: f.storeRoleFor[f.m2.ID], CreatedAt: at, UpdatedAt: at})
+		case 7:
+			// The organization's row: pages read it from the index (orgAndAccess).
+			what = "organization rename"
+			f.org.Name = fmt.Sprintf("Acme %d", r.IntN(1000))
+			return tx.UpdateOrganization(ctx, f.org, at)
 		default:
 			what = "store archival"
 			st := roster.StoreArchived
@@ -288,7 +293,10 @@ func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
 		for _, s := range stores {
 			out += " " + s.Store.ID + ":" + s.Grant.RoleID
 		}
-		// A page of the organization as the member (orgScope: their access from the index).
+		// Pages of the organization as the member (orgScope: the organization and their
+		// access from the index).
+		org, err := a.Organizations.Get(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID}, f.org.ID)
+		out += fmt.Sprintf("|their organization %s %q", testenv.Code(err), org.Name)
 		views, err := a.Stores.List(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID}, f.org.ID, "")
 		out += fmt.Sprintf("|their stores %s", testenv.Code(err))
 		for _, v := range views {
@@ -297,7 +305,7 @@ func (f *fleet) answers(t *testing.T, a *app.App, host roster.Actor) string {
 		affs, err := a.Accounts.Organizations(ctx, roster.Actor{Kind: roster.ActorUser, UserID: u.ID})
 		out += fmt.Sprintf("|selector %v", err)
 		for _, af := range affs {
-			out += " " + af.Organization.ID + ":" + string(af.Membership.Role) + ":" + string(af.Membership.Status)
+			out += " " + af.Organization.ID + ":" + af.Organization.Name + ":" + string(af.Membership.Role) + ":" + string(af.Membership.Status)
 			for _, s := range af.Stores {
 				out += fmt.Sprintf(" %s/%s/%v", s.Store.ID, s.Grant.RoleID, s.Grant.Perms.Sorted())
 			}

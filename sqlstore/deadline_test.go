@@ -1,13 +1,11 @@
 package sqlstore_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,7 +64,7 @@ func TestTransactionOfAGoneClient(t *testing.T) {
 func TestStatementOfAGoneClient(t *testing.T) {
 	testenv.RequireEngine(t, sqlstore.Postgres)
 	url := testenv.DatabaseURL(t, sqlstore.Postgres)
-	var logs lockedBuffer
+	var logs testenv.SyncBuffer
 	db := testenv.OpenDBWith(t, url, sqlstore.Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	watch, err := sql.Open("pgx", url)
 	if err != nil {
@@ -101,21 +99,4 @@ func TestStatementOfAGoneClient(t *testing.T) {
 			t.Fatalf("%s of a cancelled request logged an outage:\n%s", during, logs.String())
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -32,10 +32,9 @@ func (c *Conn) TOTP(ctx context.Context, userID string) (TOTPFactor, error) {
 // HasSecondFactor reports whether a user has a confirmed second factor: an authenticator
 // app or a passkey (passkeys.go).
 func (c *Conn) HasSecondFactor(ctx context.Context, userID string) (bool, error) {
-	var n int
-	err := c.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = ? AND confirmed_at IS NOT NULL)
-		+ (SELECT COUNT(*) FROM passkeys WHERE user_id = ?)`, userID, userID).Scan(&n)
-	return n > 0, mapError(err)
+	var on bool
+	err := c.queryRow(ctx, `SELECT EXISTS (`+secondFactorOf("?", "")+`)`, userID, userID).Scan(&on)
+	return on, mapError(err)
 }
 
 // secondFactorOf selects user_id, then the columns more, once for each second factor that

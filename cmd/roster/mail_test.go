@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,26 +15,13 @@ import (
 	"github.com/rosterhq/roster/internal/testenv"
 )
 
-// syncBuffer is a log sink that tests read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // serveWith starts roster serve with the given environment and returns its URL.
-func serveWith(t *testing.T, env map[string]string) (string, *syncBuffer) {
+func serveWith(t *testing.T, env map[string]string) (string, *testenv.SyncBuffer) {
 	t.Helper()
 	if _, ok := env["ROSTER_ENCRYPTION_KEY"]; !ok {
 		env["ROSTER_ENCRYPTION_KEY"] = testEncryptionKey // required with an https base URL
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	started := make(chan string, 1)
 	m := &Main{Stdout: logs, Stderr: logs, Getenv: func(k string) string { return env[k] }, Started: started}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -24,7 +24,7 @@ import (
 // instance is a running "roster serve".
 type instance struct {
 	url    string
-	stderr *syncBuffer
+	stderr *testenv.SyncBuffer
 }
 
 // startServe runs "roster serve" in the test's process with an environment, on a free port,
@@ -36,7 +36,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) *instance {
 		t.Fatal(err)
 	}
 	started := make(chan string, 1)
-	in := &instance{stderr: &syncBuffer{}}
+	in := &instance{stderr: &testenv.SyncBuffer{}}
 	m := &Main{Stdout: io.Discard, Stderr: in.stderr, Getenv: func(k string) string { return env[k] }, Listener: ln, Started: started}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -62,7 +62,7 @@ func startServe(t *testing.T, env map[string]string, args ...string) *instance {
 // run runs a command to completion and returns its output.
 func run(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut testenv.SyncBuffer
 	m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }}
 	err = m.Run(context.Background(), args)
 	return out.String(), errOut.String(), err
