@@ -226,14 +226,16 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 // Listen keeps this node in step with the other nodes until ctx ends: on PostgreSQL one
 // connection listens for their changes of access, which the access index applies (until it
 // does, and whenever the connection is down, checks answer from SQL), and for the work they
-// commit for this node's background loops, which it wakes. On SQLite it returns at once:
-// every write goes through this process. Serve runs it.
+// commit for this node's background loops, which it wakes. On SQLite it keeps the node's
+// lease while the index is read, so that checks need not read the access revision first
+// (sqlstore/lease_sqlite.go). Serve runs it.
 func (a *App) Listen(ctx context.Context) {
-	if a.db.Engine() != sqlstore.Postgres {
-		return
-	}
 	if a.index == nil {
 		a.db.Listen(ctx, nil)
+		return
+	}
+	if a.db.Engine() == sqlstore.SQLite {
+		a.db.Listen(ctx, a.index)
 		return
 	}
 	a.index.mu.Lock()

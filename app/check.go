@@ -217,7 +217,7 @@ func (a *Access) Revision() int64 {
 type IndexStats struct {
 	Revision  int64 // the access revision it has applied
 	Trusted   bool  // SQLite, or the PostgreSQL listener is connected
-	Leased    bool  // PostgreSQL: the node's lease holds, so reads skip the barrier
+	Leased    bool  // the node's lease holds, so reads skip the barrier
 	FromIndex int64 // reads answered from memory
 	FromSQL   int64 // reads answered from SQL (listener down or behind, no index)
 	Barriers  int64 // revision reads of the read barrier (each shared by the reads waiting then)

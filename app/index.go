@@ -44,9 +44,10 @@ type accessIndex struct {
 	mu        sync.Mutex
 	applied   int64         // every change of access up to this revision has been applied
 	trusted   bool          // SQLite: always; PostgreSQL: the listener is connected
-	leaseEnd  time.Time     // PostgreSQL: the node's lease holds until then (sqlstore/lease.go)
+	leaseEnd  time.Time     // the node's lease holds until then (sqlstore/lease.go)
 	leaseMin  int64         // ... once applied has reached this revision
 	listening bool          // PostgreSQL: Listen runs
+	wanted    bool          // read since AccessWanted was last called (SQLite)
 	epoch     uint64        // bumped by every invalidation; a fill that straddles one is dropped
 	progress  chan struct{} // closed (and replaced) whenever applied or trusted changes
 
@@ -169,6 +170,33 @@ func (x *accessIndex) AccessLease(until time.Time, floor int64) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.leaseEnd, x.leaseMin = until, floor
+}
+
+// AccessCaughtUp: on SQLite, the access revision is rev; what the index has not applied of
+// it was written by another process.
+func (x *accessIndex) AccessCaughtUp(rev int64) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.catchUpLocked(rev)
+}
+
+func (x *accessIndex) catchUpLocked(rev int64) bool {
+	if rev <= x.applied {
+		return false
+	}
+	x.clearLocked() // which changes, the revision does not say
+	x.applied = rev
+	x.signalLocked()
+	return true
+}
+
+// AccessWanted: on SQLite, whether the index was read since the last call.
+func (x *accessIndex) AccessWanted() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	w := x.wanted
+	x.wanted = false
+	return w
 }
 
 // AccessChanged applies a change notified by the listener, in commit order.
@@ -346,8 +374,8 @@ func (g *generation) dropKeys(match func(roster.APIKey) bool) {
 
 // ready decides whether a read that arrives now may answer from the index: yes when the
 // index has applied every change committed before the read arrived, or, when the client asks
-// only for atLeast, every change up to atLeast. It knows the first in one of two ways. On
-// PostgreSQL, while the node's lease holds (sqlstore/lease.go), at once: every write waits,
+// only for atLeast, every change up to atLeast. It knows the first in one of two ways. While
+// the node's lease holds (sqlstore/lease.go, lease_sqlite.go), at once: every write waits,
 // before it returns, until each node with a live lease has applied it. Otherwise it reads the
 // access revision (the read barrier: a read that started after this one arrived, shared with
 // the reads waiting at that moment) and waits for the index to apply it. It returns the epoch
@@ -356,6 +384,7 @@ func (g *generation) dropKeys(match func(roster.APIKey) bool) {
 // with 503 otherwise.
 func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, error) {
 	x.mu.Lock()
+	x.wanted = true
 	if !x.trusted && x.db.Engine() == sqlstore.Postgres && !x.listening {
 		x.mu.Unlock()
 		return 0, false, checkAhead(ctx, x.db, atLeast) // no listener runs (an admin command, a test): SQL only
@@ -380,10 +409,8 @@ func (x *accessIndex) ready(ctx context.Context, atLeast int64) (uint64, bool, e
 	defer deadline.Stop()
 	for {
 		x.mu.Lock()
-		if x.db.Engine() == sqlstore.SQLite && x.applied < rev {
-			// Another process wrote to this SQLite file (an admin command): start over.
-			x.clearLocked()
-			x.applied = rev
+		if x.db.Engine() == sqlstore.SQLite {
+			x.catchUpLocked(rev) // another process wrote to this SQLite file (an admin command)
 		}
 		if x.trusted && x.applied >= rev {
 			e := x.epoch

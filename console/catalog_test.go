@@ -29,11 +29,9 @@ func usedKeys(t *testing.T, cat catalogs) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, tmpl := range pages {
-		for _, tt := range tmpl.Templates() {
-			if tt.Tree != nil {
-				walkKeys(tt.Tree.Root, name+"/"+tt.Name(), keys)
-			}
+	for _, tt := range pages.Templates() {
+		if tt.Tree != nil {
+			walkKeys(tt.Tree.Root, tt.Name(), keys)
 		}
 	}
 	// Keys named in the Go code: page titles, messages, error codes of the console's own.

@@ -34,7 +34,7 @@ type Server struct {
 	log   *slog.Logger
 	https bool
 	cat   catalogs
-	pages map[string]*template.Template
+	pages *template.Template // every page, by name (parsePages)
 	cop   *http.CrossOriginProtection
 }
 

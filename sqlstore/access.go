@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Access changes. The in-memory access index (app/index.go) is a cache of what the permission
@@ -168,12 +169,14 @@ const maxNotifyPayload = 7000
 
 // bumpRevision runs in the transaction, as its last statements: it takes the next access
 // revision (the row lock orders access-changing transactions, so revisions commit in order)
-// and, on PostgreSQL, queues the notification that PostgreSQL delivers on commit and counts
-// the nodes whose lease is live (lease.go): after commit, the write waits for them. The count
-// runs while the row lock is held, in a statement that began after it was taken, and a node
-// registers under a share lock of the same row, so a node it does not see registers only after
-// this commit, with a floor that covers it.
-func bumpRevision(ctx context.Context, tx *sql.Tx, engine Engine, keys []string) (rev int64, nodes int, err error) {
+// and counts the nodes whose lease is live (lease.go, lease_sqlite.go): after commit, the
+// write waits for them. On PostgreSQL it also queues the notification that PostgreSQL
+// delivers on commit. The count runs while the row lock is held, in a statement that began
+// after it was taken, and a node registers under a share lock of the same row (on SQLite, in
+// a write transaction of its own: they run one at a time), so a node it does not see
+// registers only after this commit, with a floor that covers it. self is this process's node,
+// left out on SQLite, where InTx applies the change to its index itself.
+func bumpRevision(ctx context.Context, tx *sql.Tx, engine Engine, self string, keys []string) (rev int64, nodes int, err error) {
 	if err := tx.QueryRowContext(ctx, `UPDATE access_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision`).Scan(&rev); err != nil {
 		return 0, 0, mapError(err)
 	}
@@ -187,6 +190,11 @@ func bumpRevision(ctx context.Context, tx *sql.Tx, engine Engine, keys []string)
 			(SELECT count(*) FROM access_nodes WHERE expires_at > now())`, payload).Scan(&void, &nodes); err != nil {
 			return 0, 0, mapError(err)
 		}
+	} else if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM access_nodes WHERE expires_at > ? AND id <> ?`,
+		time.Now().UnixMilli(), self).Scan(&nodes); err != nil {
+		// SQLite: the nodes of other processes on this file (lease_sqlite.go); this process's
+		// own index applies the change before InTx returns.
+		return 0, 0, mapError(err)
 	}
 	return rev, nodes, nil
 }

@@ -144,6 +144,7 @@ func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		o.ConnectTimeout = DefaultConnectTimeout
 	}
 	db := &DB{engine: engine, log: o.Log, timeout: o.Timeout}
+	db.lease.id = newNodeID()
 	switch engine {
 	case SQLite:
 		// Pragmas are set on every pooled connection. _txlock=immediate makes each transaction
@@ -163,7 +164,7 @@ func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		db.writer = make(chan struct{}, 1)
 		db.reads = &readStmts{db: db.sql}
 	case Postgres:
-		db.url, db.lease.id = target, newNodeID()
+		db.url = target
 		cfg, err := pgx.ParseConfig(target)
 		if err != nil {
 			return nil, fmt.Errorf("invalid PostgreSQL URL %s: %w", RedactURL(target), errors.Unwrap(err))

@@ -135,7 +135,7 @@ func (n *nodeLease) due() time.Time { return n.renewed.Add(AccessLease / 4) }
 func (db *DB) releaseLease() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_, _ = db.sql.ExecContext(ctx, `DELETE FROM access_nodes WHERE id = $1`, db.lease.id)
+	_, _ = db.sql.ExecContext(ctx, Rebind(db.engine, `DELETE FROM access_nodes WHERE id = ?`), db.lease.id)
 }
 
 // awaitNodes returns once every node whose lease is live has applied rev (or its lease ran
@@ -147,10 +147,7 @@ func (db *DB) awaitNodes(ctx context.Context, rev int64) {
 	defer cancel()
 	for {
 		wake := db.acks.Wait()
-		var lagging int
-		var left float64 // seconds until the first of their leases runs out
-		err := db.sql.QueryRowContext(ctx, `SELECT count(*), coalesce(extract(epoch FROM min(expires_at) - now()), 0)::float8
-			FROM access_nodes WHERE expires_at > now() AND applied < $1`, rev).Scan(&lagging, &left)
+		lagging, left, err := db.laggingNodes(ctx, rev)
 		if err != nil {
 			db.log.Error("a change of access committed but whether every node applied it could not be read", "revision", rev, "err", err)
 			return
@@ -158,7 +155,11 @@ func (db *DB) awaitNodes(ctx context.Context, rev int64) {
 		if lagging == 0 {
 			return
 		}
-		pause := min(time.Duration(left*float64(time.Second))+time.Millisecond, ackPoll)
+		poll := ackPoll
+		if db.engine == SQLite {
+			poll = sqliteAckPoll // no acknowledgement rings there
+		}
+		pause := min(left+time.Millisecond, poll)
 		t := time.NewTimer(pause)
 		select {
 		case <-wake:
@@ -170,4 +171,21 @@ func (db *DB) awaitNodes(ctx context.Context, rev int64) {
 		}
 		t.Stop()
 	}
+}
+
+// laggingNodes counts the other nodes whose lease is live and that have not applied rev, and
+// how long until the first of their leases runs out.
+func (db *DB) laggingNodes(ctx context.Context, rev int64) (int, time.Duration, error) {
+	var lagging int
+	if db.engine == SQLite { // expires_at: Unix milliseconds on this machine's clock
+		var first int64
+		now := time.Now().UnixMilli()
+		err := db.sql.QueryRowContext(ctx, `SELECT count(*), coalesce(min(expires_at), 0) FROM access_nodes
+			WHERE expires_at > ? AND applied < ? AND id <> ?`, now, rev, db.lease.id).Scan(&lagging, &first)
+		return lagging, time.Duration(first-now) * time.Millisecond, err
+	}
+	var left float64 // seconds
+	err := db.sql.QueryRowContext(ctx, `SELECT count(*), coalesce(extract(epoch FROM min(expires_at) - now()), 0)::float8
+		FROM access_nodes WHERE expires_at > now() AND applied < $1`, rev).Scan(&lagging, &left)
+	return lagging, time.Duration(left * float64(time.Second)), err
 }

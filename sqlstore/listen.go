@@ -24,8 +24,19 @@ type AccessListener interface {
 	AccessDown(err error)
 	// AccessLease says that the node's lease (lease.go) holds until until, on this process's
 	// clock: once it has applied revision floor, and until then, the node may answer from
-	// its index without asking the database, since every write waits for it.
+	// its index without asking the database, since every write waits for it. A zero until
+	// ends it.
 	AccessLease(until time.Time, floor int64)
+
+	// SQLite (lease_sqlite.go), where no change is notified:
+
+	// AccessCaughtUp says that the access revision has reached rev: changes up to it that the
+	// index has not applied came from another process and are not known in detail. It
+	// reports whether there were any.
+	AccessCaughtUp(rev int64) bool
+	// AccessWanted reports whether the index was read since the last call: the lease is kept
+	// only while it is used.
+	AccessWanted() bool
 }
 
 // listenerState is the running listener's connection, for tests and /readyz.
@@ -63,10 +74,14 @@ const listenPing = 5 * time.Second
 // (nil when the node keeps no access index), and wake-ups of background loops (OnWake). After
 // a failure it reconnects with a growing pause, up to 2 s; each time it is listening again it
 // resets l (what it cached may be stale) and wakes every kind (notifications may have been
-// missed). It does nothing on SQLite, where every write goes through this process: InTx tells
-// the index and the loops directly.
+// missed). On SQLite, where this process's writes tell the index and the loops directly
+// (InTx), it keeps the node's lease while l is read (lease_sqlite.go), and does nothing
+// without l.
 func (db *DB) Listen(ctx context.Context, l AccessListener) {
 	if db.engine != Postgres {
+		if l != nil {
+			db.pollAccess(ctx, l)
+		}
 		return
 	}
 	pause := 50 * time.Millisecond

@@ -106,7 +106,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 	var rev int64
 	var nodes int // nodes with a live lease (lease.go), to wait for after commit
 	if keys != nil {
-		if rev, nodes, err = bumpRevision(ctx, sqlTx, db.engine, keys); err != nil {
+		if rev, nodes, err = bumpRevision(ctx, sqlTx, db.engine, db.lease.id, keys); err != nil {
 			return err
 		}
 	}
