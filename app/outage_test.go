@@ -98,7 +98,7 @@ func TestIndexOutage(t *testing.T) {
 }
 
 // leaseFixture is a member of an organization, a service token and the check of the
-// member's access, for the tests of the nodes' leases (PostgreSQL only).
+// member's access, for the tests of the nodes' leases.
 type leaseFixture struct {
 	env   *testenv.Env
 	owner roster.Actor
@@ -107,10 +107,10 @@ type leaseFixture struct {
 	svc   string // the service token's secret
 }
 
-func newLeaseFixture(t *testing.T) leaseFixture {
+func newLeaseFixture(t *testing.T, e sqlstore.Engine) leaseFixture {
 	t.Helper()
-	testenv.RequireEngine(t, sqlstore.Postgres)
-	env := testenv.NewEnv(t, sqlstore.Postgres)
+	testenv.RequireEngine(t, e)
+	env := testenv.NewEnv(t, e)
 	owner, _ := env.User(t, "Owner")
 	org := env.Org(t, owner, "Acme")
 	_, m := env.User(t, "Ann")
@@ -146,7 +146,7 @@ func (f leaseFixture) leased(t *testing.T, nd node) roster.Actor {
 // cleared when a node registers.
 func TestLeaseOfAFrozenNode(t *testing.T) {
 	t.Parallel()
-	f := newLeaseFixture(t)
+	f := newLeaseFixture(t, sqlstore.Postgres)
 	admin := testenv.SQL(t, sqlstore.Postgres, f.env.URL)
 	if _, err := admin.ExecContext(ctx, `INSERT INTO access_nodes (id, applied, expires_at) VALUES
 		('node_gone', 1, now() - interval '2 hours'), ('node_recent', 1, now() - interval '1 minute')`); err != nil {
@@ -195,7 +195,7 @@ func TestLeaseOfAFrozenNode(t *testing.T) {
 // stale answer from it after.
 func TestLeaseOfADeafNode(t *testing.T) {
 	t.Parallel()
-	f := newLeaseFixture(t)
+	f := newLeaseFixture(t, sqlstore.Postgres)
 	a := startNode(t, f.env, f.env.URL)
 	deaf := startNode(t, f.env, f.env.URL)
 	host := f.leased(t, deaf)
@@ -224,33 +224,15 @@ func TestLeaseOfADeafNode(t *testing.T) {
 // longer wait for it.
 func TestSQLiteLease(t *testing.T) {
 	t.Parallel()
-	env := testenv.NewEnv(t, sqlstore.SQLite)
-	owner, _ := env.User(t, "Owner")
-	org := env.Org(t, owner, "Acme")
-	_, m := env.User(t, "Ann")
-	env.Join(t, owner, org.ID, m, roster.OrgMember)
-	svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := app.CheckInput{UserID: m.ID, OrgID: org.ID, Permission: roster.PermOrgRead}
-	nd := startNode(t, env, env.URL)
-	host, err := nd.app.Auth.Authenticate(ctx, svc.Secret, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool {
-		if r, err := nd.app.Access.Check(ctx, host, check); err != nil || !r.Allowed {
-			t.Fatalf("check before: %+v %v", r, err)
-		}
-		return nd.app.Access.IndexStats().Leased
-	})
+	f := newLeaseFixture(t, sqlstore.SQLite)
+	nd := startNode(t, f.env, f.env.URL)
+	host := f.leased(t, nd)
 	before := nd.app.Access.IndexStats()
 
-	if err := env.App.Members.Remove(ctx, owner, org.ID, m.ID); err != nil {
+	if err := f.env.App.Members.Remove(ctx, f.owner, f.org.ID, f.check.UserID); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := nd.app.Access.Check(ctx, host, check); err != nil || r.Allowed {
+	if r, err := nd.app.Access.Check(ctx, host, f.check); err != nil || r.Allowed {
 		t.Fatalf("check right after another process removed the member: %+v %v, want refused", r, err)
 	}
 	after := nd.app.Access.IndexStats()
@@ -258,7 +240,7 @@ func TestSQLiteLease(t *testing.T) {
 		t.Errorf("the leased node read the revision first (%d barrier reads, then %d) or did not answer from its index", before.Barriers, after.Barriers)
 	}
 
-	admin := testenv.SQL(t, sqlstore.SQLite, env.URL)
+	admin := testenv.SQL(t, sqlstore.SQLite, f.env.URL)
 	rows := func() (n int) {
 		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM access_nodes`).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -270,4 +252,31 @@ func TestSQLiteLease(t *testing.T) {
 	}
 	// No more reads: the node stops answering from memory, then its row goes.
 	waitFor(t, func() bool { return !nd.app.Access.IndexStats().Leased && rows() == 0 })
+}
+
+// TestSQLiteLeaseOfAFrozenNode: a SQLite node whose process stops (here its poller) does not
+// hold up another process's writes for longer than a lease, and when such a write returns the
+// node no longer answers from memory: its last poll began before the write committed. Once
+// it polls again it takes the lease again and answers what is true.
+func TestSQLiteLeaseOfAFrozenNode(t *testing.T) {
+	t.Parallel()
+	f := newLeaseFixture(t, sqlstore.SQLite)
+	nd := startNode(t, f.env, f.env.URL)
+	host := f.leased(t, nd)
+
+	nd.db.FreezeLease(true)
+	if err := f.env.App.Members.Remove(ctx, f.owner, f.org.ID, f.check.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if nd.app.Access.IndexStats().Leased {
+		t.Fatal("the write returned while the frozen node still trusted its last poll")
+	}
+	if r, err := nd.app.Access.Check(ctx, host, f.check); err != nil || r.Allowed {
+		t.Fatalf("the frozen node's check after the write: %+v %v, want refused", r, err)
+	}
+	nd.db.FreezeLease(false)
+	waitFor(t, func() bool { return nd.app.Access.IndexStats().Leased })
+	if r, err := nd.app.Access.Check(ctx, host, f.check); err != nil || r.Allowed {
+		t.Fatalf("check after the thaw: %+v %v, want refused", r, err)
+	}
 }

@@ -139,11 +139,15 @@ func (db *DB) releaseLease() {
 }
 
 // awaitNodes returns once every node whose lease is live has applied rev (or its lease ran
-// out). It runs after the commit of a transaction that changed access, before the write
+// out; on SQLite, or sqliteWait has passed). It runs after the commit of a transaction that changed access, before the write
 // returns; the write has committed whatever happens here, so a failure is logged, not
 // returned.
 func (db *DB) awaitNodes(ctx context.Context, rev int64) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*AccessLease)
+	bound := 2 * AccessLease
+	if db.engine == SQLite {
+		bound = sqliteWait // then the lagging node no longer trusts its last poll (lease_sqlite.go)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
 	for {
 		wake := db.acks.Wait()

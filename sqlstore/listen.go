@@ -43,7 +43,8 @@ type AccessListener interface {
 type listenerState struct {
 	mu   sync.Mutex
 	pid  uint32      // the listener's backend process ID, 0 while disconnected
-	deaf atomic.Bool // DeafenListener
+	deaf   atomic.Bool // DeafenListener
+	frozen atomic.Bool // FreezeLease
 }
 
 // DeafenListener makes the listener ignore every change of access notified from now on, as a
