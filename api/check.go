@@ -97,7 +97,8 @@ func (s *Server) registerCheck() {
 				return nil, s.fail(ctx, err)
 			}
 			out := &userStoresOutput{}
-			out.Body.Stores = mapSlice(list, func(a roster.StoreAccess) Store { return storeJSON(a.Store, a.Grant) })
+			l := storeLister{}
+			out.Body.Stores = mapSlice(list, func(a roster.StoreAccess) Store { return l.store(a.Store, a.Grant) })
 			return out, nil
 		}, withDescription("Active stores across all organizations where the user holds the permission (every store they reach without one)."+who))
 }

@@ -104,19 +104,20 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("my-organizations", http.MethodGet, "/v1/me/organizations", "My organizations and stores (the selector)", "Account"),
 		func(ctx context.Context, _ *struct{}) (*myOrganizationsOutput, error) {
-			affs, err := s.app.Accounts.Organizations(ctx, actor(ctx))
-			if err != nil {
+			var out *myOrganizationsOutput
+			if err := s.app.Accounts.ReadOrganizations(ctx, actor(ctx), func(affs []roster.Affiliation) { out = affiliationsJSON(affs) }); err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			return affiliationsJSON(affs), nil
+			return out, nil
 		}, withDescription("Every organization the caller belongs to, with their role, and under each the active stores they reach with their effective store role: direct, or via their organization role."))
 }
 
 func affiliationsJSON(affs []roster.Affiliation) *myOrganizationsOutput {
 	out := &myOrganizationsOutput{}
+	l := storeLister{}
 	out.Body.Organizations = mapSlice(affs, func(a roster.Affiliation) Affiliation {
 		return Affiliation{Organization: orgJSON(a.Organization, a.Membership.Role), Role: string(a.Membership.Role), Status: string(a.Membership.Status),
-			Stores: mapSlice(a.Stores, func(s roster.StoreAccess) Store { return storeJSON(s.Store, s.Grant) })}
+			Stores: mapSlice(a.Stores, func(s roster.StoreAccess) Store { return l.store(s.Store, s.Grant) })}
 	})
 	return out
 }

@@ -73,7 +73,8 @@ func (s *Server) registerStores() {
 				return nil, s.fail(ctx, err)
 			}
 			out := &storesOutput{}
-			out.Body.Stores = mapSlice(list, func(v app.StoreView) Store { return storeJSON(v.Store, v.Grant) })
+			l := storeLister{}
+			out.Body.Stores = mapSlice(list, func(v app.StoreView) Store { return l.store(v.Store, v.Grant) })
 			return out, nil
 		}, withDescription("Owner and admins see every store; members see the active stores they belong to."))
 
