@@ -41,8 +41,8 @@ type AccessListener interface {
 
 // listenerState is the running listener's connection, for tests and /readyz.
 type listenerState struct {
-	mu   sync.Mutex
-	pid  uint32      // the listener's backend process ID, 0 while disconnected
+	mu     sync.Mutex
+	pid    uint32      // the listener's backend process ID, 0 while disconnected
 	deaf   atomic.Bool // DeafenListener
 	frozen atomic.Bool // FreezeLease
 }
