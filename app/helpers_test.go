@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"runtime"
 	"testing"
 	"time"
 
@@ -75,10 +74,12 @@ func role(t testing.TB, env *testenv.Env, orgID, userID string) roster.Membershi
 func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(time.Millisecond) // polls; a spin would take a core from the parallel tests
+	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out waiting")
 		}
-		runtime.Gosched()
+		<-tick.C
 	}
 }
