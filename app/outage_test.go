@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -221,10 +222,15 @@ func TestLeaseOfADeafNode(t *testing.T) {
 // process on the same file (an administrative command: its own pool, no lease) returns only
 // once the node has applied it, and the node's next answer is the new one, still without the
 // barrier. When reads stop, the node gives its lease up and its row goes, so that writes no
-// longer wait for it.
+// longer wait for it. The row of a server gone an hour ago is cleared when a node takes one.
 func TestSQLiteLease(t *testing.T) {
 	t.Parallel()
 	f := newLeaseFixture(t, sqlstore.SQLite)
+	admin := testenv.SQL(t, sqlstore.SQLite, f.env.URL)
+	gone := time.Now().Add(-2 * time.Hour).UnixMilli() // a server killed two hours ago
+	if _, err := admin.ExecContext(ctx, `INSERT INTO access_nodes (id, applied, expires_at) VALUES ('node_gone', 1, ?)`, gone); err != nil {
+		t.Fatal(err)
+	}
 	nd := startNode(t, f.env, f.env.URL)
 	host := f.leased(t, nd)
 	before := nd.app.Access.IndexStats()
@@ -240,7 +246,6 @@ func TestSQLiteLease(t *testing.T) {
 		t.Errorf("the leased node read the revision first (%d barrier reads, then %d) or did not answer from its index", before.Barriers, after.Barriers)
 	}
 
-	admin := testenv.SQL(t, sqlstore.SQLite, f.env.URL)
 	rows := func() (n int) {
 		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM access_nodes`).Scan(&n); err != nil {
 			t.Fatal(err)
@@ -248,7 +253,7 @@ func TestSQLiteLease(t *testing.T) {
 		return n
 	}
 	if n := rows(); n != 1 {
-		t.Fatalf("%d rows in access_nodes while the node holds its lease, want 1", n)
+		t.Fatalf("%d rows in access_nodes while the node holds its lease, want 1 (the gone server's cleared)", n)
 	}
 	// No more reads: the node stops answering from memory, then its row goes.
 	waitFor(t, func() bool { return !nd.app.Access.IndexStats().Leased && rows() == 0 })

@@ -76,6 +76,9 @@ func addPage(set *template.Template, fm template.FuncMap, name, layout string) e
 	if page.Lookup("content") == nil {
 		return fmt.Errorf("no content block")
 	}
+	if set.Lookup(name) != nil {
+		return fmt.Errorf("a template of the partials has the page's name")
+	}
 	for _, t := range page.Templates() {
 		if t.Tree == nil || t.Name() == page.Name() {
 			continue

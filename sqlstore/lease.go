@@ -139,9 +139,9 @@ func (db *DB) releaseLease() {
 }
 
 // awaitNodes returns once every node whose lease is live has applied rev (or its lease ran
-// out; on SQLite, or sqliteWait has passed). It runs after the commit of a transaction that changed access, before the write
-// returns; the write has committed whatever happens here, so a failure is logged, not
-// returned.
+// out; on SQLite, or sqliteWait has passed). It runs after the commit of a transaction that
+// changed access, before the write returns; the write has committed whatever happens here, so
+// a failure is logged, not returned.
 func (db *DB) awaitNodes(ctx context.Context, rev int64) {
 	bound := 2 * AccessLease
 	if db.engine == SQLite {

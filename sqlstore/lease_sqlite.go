@@ -127,12 +127,17 @@ func (db *DB) writeLeaseRow(ctx context.Context, l AccessListener) error {
 		_, err := tx.q.ExecContext(ctx, `INSERT INTO access_nodes (id, applied, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET applied = excluded.applied, expires_at = excluded.expires_at`,
 			db.lease.id, rev, sent.Add(sqliteRowTTL).UnixMilli()+1)
+		if err != nil {
+			return mapError(err)
+		}
+		// Rows of servers long gone (killed: each start makes a new ID), as on PostgreSQL.
+		_, err = tx.q.ExecContext(ctx, `DELETE FROM access_nodes WHERE expires_at < ?`, sent.Add(-time.Hour).UnixMilli())
 		return mapError(err)
 	})
 	if err != nil {
 		return err
 	}
-	db.lease.applied, db.lease.renewed, db.lease.held = rev, sent, true
+	db.lease.renewed, db.lease.held = sent, true
 	db.extendLease(l, sent, rev)
 	return nil
 }
