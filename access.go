@@ -1,7 +1,9 @@
 package roster
 
 import (
+	"cmp"
 	"iter"
+	"slices"
 	"time"
 )
 
@@ -35,15 +37,15 @@ type Access struct {
 	Changed time.Time
 
 	org        PermSet
-	everyStore *StoreGrant // the grant in every store of the organization, if any
-	stores     map[string]StoreGrant
+	everyStore *StoreGrant  // the grant in every store of the organization, if any
+	stores     []StoreGrant // the store memberships' grants, by store ID (a slice, not a map: the access index holds hundreds of thousands)
 }
 
 // NewAccess computes the access of a member from their organization role and their store
 // grants (each with its role's permissions already resolved). A suspended membership, or
 // none at all, grants nothing.
 func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, grants []StoreGrant, c *Catalog) Access {
-	a := Access{OrgID: orgID, UserID: userID, Role: role, Status: status, org: PermSet{}, stores: map[string]StoreGrant{}}
+	a := Access{OrgID: orgID, UserID: userID, Role: role, Status: status}
 	if !role.Valid() || status != MembershipActive {
 		return a
 	}
@@ -53,11 +55,25 @@ func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, gran
 		perms, _ := c.BuiltinPermSet(StoreRoleAdmin)
 		a.everyStore = &StoreGrant{RoleID: StoreRoleAdmin, RoleName: admin.Name, Via: ViaOrganizationRole, Perms: perms}
 	}
-	for _, g := range grants {
-		g.Via = ViaStoreRole
-		a.stores[g.StoreID] = g
+	if len(grants) > 0 {
+		a.stores = make([]StoreGrant, 0, len(grants))
+		for _, g := range grants {
+			g.Via = ViaStoreRole
+			a.stores = append(a.stores, g)
+		}
+		slices.SortFunc(a.stores, func(x, y StoreGrant) int { return cmp.Compare(x.StoreID, y.StoreID) })
+		a.stores = slices.CompactFunc(a.stores, func(x, y StoreGrant) bool { return x.StoreID == y.StoreID })
 	}
 	return a
+}
+
+// storeGrant returns the grant of the principal's store membership in a store.
+func (a Access) storeGrant(storeID string) (StoreGrant, bool) {
+	i, ok := slices.BinarySearchFunc(a.stores, storeID, func(g StoreGrant, id string) int { return cmp.Compare(g.StoreID, id) })
+	if !ok {
+		return StoreGrant{}, false
+	}
+	return a.stores[i], true
 }
 
 // ClientAccess is what a machine client (the client-credentials grant) holds in the one
@@ -66,7 +82,7 @@ func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, gran
 // It ranks as a member wherever roles are compared. Permissions the catalog no longer has
 // grant nothing.
 func ClientAccess(orgID string, perms []Permission, c *Catalog) Access {
-	a := Access{OrgID: orgID, Role: OrgMember, Status: MembershipActive, org: PermSet{}, stores: map[string]StoreGrant{}}
+	a := Access{OrgID: orgID, Role: OrgMember, Status: MembershipActive, org: PermSet{}}
 	store := PermSet{}
 	for _, p := range perms {
 		switch info, ok := c.Lookup(p); {
@@ -98,8 +114,7 @@ func (a Access) Store(storeID string) (StoreGrant, bool) {
 		g.StoreID = storeID
 		return g, true
 	}
-	g, ok := a.stores[storeID]
-	return g, ok
+	return a.storeGrant(storeID)
 }
 
 // CanInStore reports whether the principal holds a store permission in a store.
@@ -114,8 +129,8 @@ func (a Access) AllStores() bool { return a.everyStore != nil }
 // StoreIDs returns the stores reached through store memberships (not via the organization role).
 func (a Access) StoreIDs() []string {
 	out := make([]string, 0, len(a.stores))
-	for id := range a.stores {
-		out = append(out, id)
+	for _, g := range a.stores {
+		out = append(out, g.StoreID)
 	}
 	return out
 }
@@ -124,8 +139,8 @@ func (a Access) StoreIDs() []string {
 // one), store by store. Their permission sets are shared: read them, never change them.
 func (a Access) Grants() iter.Seq2[string, StoreGrant] {
 	return func(yield func(string, StoreGrant) bool) {
-		for id, g := range a.stores {
-			if !yield(id, g) {
+		for _, g := range a.stores {
+			if !yield(g.StoreID, g) {
 				return
 			}
 		}
@@ -142,7 +157,7 @@ func (a Access) HoldsInStore(storeID string, want []Permission) (missing []Permi
 	var have PermSet
 	if a.everyStore != nil {
 		have = a.everyStore.Perms
-	} else if g, ok := a.stores[storeID]; ok && storeID != "" {
+	} else if g, ok := a.storeGrant(storeID); ok && storeID != "" {
 		have = g.Perms
 	}
 	return have.Missing(want)
@@ -199,8 +214,8 @@ func (a Access) InvitesSomewhere() bool {
 	if a.Can(PermOrgMembersManage) {
 		return true
 	}
-	for id := range a.stores {
-		if a.CanInStore(id, PermStoreMembersInvite) {
+	for _, g := range a.stores {
+		if a.CanInStore(g.StoreID, PermStoreMembersInvite) {
 			return true
 		}
 	}
@@ -214,9 +229,9 @@ func (a Access) MayListRoles() bool {
 	if a.Can(PermOrgSettingsRead) {
 		return true
 	}
-	for id := range a.stores {
+	for _, g := range a.stores {
 		for _, p := range []Permission{PermStoreMembersInvite, PermStoreMembersManage, PermStoreAPIKeysManage} {
-			if a.CanInStore(id, p) {
+			if a.CanInStore(g.StoreID, p) {
 				return true
 			}
 		}
@@ -246,7 +261,7 @@ func (a Access) MayManageStoreMember(storeID string, target Role) (missing []Per
 // permissions org, and in stores at most the store role grant (in one store when storeID is
 // set, else in every store the principal reaches). An API key never holds more than its owner.
 func (a Access) Restrict(org PermSet, role StoreGrant, storeID string) Access {
-	r := Access{OrgID: a.OrgID, UserID: a.UserID, Role: a.Role, Status: a.Status, org: a.org.Intersect(org), stores: map[string]StoreGrant{}}
+	r := Access{OrgID: a.OrgID, UserID: a.UserID, Role: a.Role, Status: a.Status, org: a.org.Intersect(org)}
 	narrow := func(g StoreGrant) StoreGrant {
 		g.Perms = g.Perms.Intersect(role.Perms)
 		g.RoleID, g.RoleName = role.RoleID, role.RoleName
@@ -254,7 +269,7 @@ func (a Access) Restrict(org PermSet, role StoreGrant, storeID string) Access {
 	}
 	if storeID != "" {
 		if g, ok := a.Store(storeID); ok {
-			r.stores[storeID] = narrow(g)
+			r.stores = []StoreGrant{narrow(g)}
 		}
 		return r
 	}
@@ -262,8 +277,9 @@ func (a Access) Restrict(org PermSet, role StoreGrant, storeID string) Access {
 		g := narrow(*a.everyStore)
 		r.everyStore = &g
 	}
-	for id, g := range a.stores {
-		r.stores[id] = narrow(g)
+	r.stores = make([]StoreGrant, 0, len(a.stores))
+	for _, g := range a.stores {
+		r.stores = append(r.stores, narrow(g))
 	}
 	return r
 }

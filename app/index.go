@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"hash"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,8 +53,10 @@ type accessIndex struct {
 	progress  chan struct{} // closed (and replaced) whenever applied or trusted changes
 
 	cat       *roster.Catalog
-	cur, old  *generation // entries are added to cur; old is what cur was before it filled up
-	turnovers int64       // times cur filled up (Access.IndexStats)
+	cur, old  *generation              // entries are added to cur; old is what cur was before it filled up
+	turnovers int64                    // times cur filled up (Access.IndexStats)
+	graph     graphSize                // how many memberships there are (index_whole.go)
+	loading   map[string]chan struct{} // organizations being loaded whole, closed when done
 
 	barrier barrier
 
@@ -63,11 +66,13 @@ type accessIndex struct {
 // generation is one half of the index's entries, with their estimated size.
 type generation struct {
 	bytes   int64
-	users   map[string]roster.User
+	users   map[string]indexedUser
 	orgs    map[string]roster.Organization
 	stores  map[string]roster.Store
 	access  map[string]map[string]roster.Access // org → user → access
-	byUser  map[string]map[string]bool          // user → orgs in access
+	byUser  map[string][]string                 // user → orgs in access
+	whole   map[string]bool                     // orgs whose every membership is in access (index_whole.go)
+	tooBig  map[string]bool                     // orgs with too many members to load whole
 	affs    map[string][]roster.Affiliation     // user → selector
 	affOrgs map[string]map[string]bool          // org → users in affs
 	orgsOf  map[string]map[string]bool          // user → the organizations they are a member of
@@ -80,11 +85,13 @@ type generation struct {
 
 func newGeneration() *generation {
 	return &generation{
-		users:   map[string]roster.User{},
+		users:   map[string]indexedUser{},
 		orgs:    map[string]roster.Organization{},
 		stores:  map[string]roster.Store{},
 		access:  map[string]map[string]roster.Access{},
-		byUser:  map[string]map[string]bool{},
+		byUser:  map[string][]string{},
+		whole:   map[string]bool{},
+		tooBig:  map[string]bool{},
 		affs:    map[string][]roster.Affiliation{},
 		affOrgs: map[string]map[string]bool{},
 		orgsOf:  map[string]map[string]bool{},
@@ -94,6 +101,19 @@ func newGeneration() *generation {
 		oidc:    map[string]sqlstore.OIDCToken{},
 		clients: map[string]clientRead{},
 	}
+}
+
+// indexedUser is what access depends on of a user; the rest of their profile is read from SQL.
+type indexedUser struct {
+	status   roster.UserStatus
+	operator bool
+}
+
+func newIndexedUser(status roster.UserStatus, operator bool) indexedUser {
+	if status == roster.UserActive {
+		status = roster.UserActive // one string for all, not one per row read
+	}
+	return indexedUser{status: status, operator: operator}
 }
 
 type indexedKey struct {
@@ -114,7 +134,7 @@ func newAccessIndex(db *sqlstore.DB, maxBytes int64) *accessIndex {
 	if _, err := rand.Read(key); err != nil {
 		panic("app: crypto/rand failed: " + err.Error())
 	}
-	x := &accessIndex{db: db, maxBytes: maxBytes, macKey: key, progress: make(chan struct{})}
+	x := &accessIndex{db: db, maxBytes: maxBytes, macKey: key, progress: make(chan struct{}), loading: map[string]chan struct{}{}}
 	x.trusted = db.Engine() == sqlstore.SQLite
 	x.barrier.read = db.AccessRevision
 	x.clearLocked()
@@ -233,14 +253,15 @@ func (x *accessIndex) localChange(ch sqlstore.AccessChange) {
 }
 
 func (g *generation) putAccess(acc roster.Access) {
-	if g.access[acc.OrgID] == nil {
-		g.access[acc.OrgID] = map[string]roster.Access{}
+	m := g.access[acc.OrgID]
+	if m == nil {
+		m = map[string]roster.Access{}
+		g.access[acc.OrgID] = m
 	}
-	g.access[acc.OrgID][acc.UserID] = acc
-	if g.byUser[acc.UserID] == nil {
-		g.byUser[acc.UserID] = map[string]bool{}
+	if _, had := m[acc.UserID]; !had {
+		g.byUser[acc.UserID] = append(g.byUser[acc.UserID], acc.OrgID)
 	}
-	g.byUser[acc.UserID][acc.OrgID] = true
+	m[acc.UserID] = acc
 }
 
 func (g *generation) putAffiliations(userID string, affs []roster.Affiliation) {
@@ -294,7 +315,7 @@ func (g *generation) drop(kind, rest string) bool {
 		g.dropKeys(func(k roster.APIKey) bool { return k.OrgID == org && k.UserID == user })
 	case "u":
 		delete(g.users, rest)
-		for org := range g.byUser[rest] {
+		for _, org := range slices.Clone(g.byUser[rest]) { // dropAccess changes the list
 			g.dropAccess(org, rest)
 		}
 		g.dropAff(rest)
@@ -333,9 +354,11 @@ func (g *generation) dropOrg(org string) {
 		}
 	}
 	for user := range g.access[org] {
-		delete(g.byUser[user], org)
+		g.forgetByUser(user, org)
 	}
 	delete(g.access, org)
+	delete(g.whole, org)
+	delete(g.tooBig, org)
 	for user := range g.affOrgs[org] {
 		g.dropAff(user)
 	}
@@ -345,12 +368,22 @@ func (g *generation) dropOrg(org string) {
 	g.dropKeys(func(k roster.APIKey) bool { return k.OrgID == org })
 }
 
+// dropAccess forgets a user's access in an organization. The organization is no longer held
+// whole: the user may have just joined it.
 func (g *generation) dropAccess(org, user string) {
 	if m := g.access[org]; m != nil {
 		delete(m, user)
 	}
-	if m := g.byUser[user]; m != nil {
-		delete(m, org)
+	g.forgetByUser(user, org)
+	delete(g.whole, org)
+}
+
+func (g *generation) forgetByUser(user, org string) {
+	orgs := slices.DeleteFunc(g.byUser[user], func(o string) bool { return o == org })
+	if len(orgs) == 0 {
+		delete(g.byUser, user)
+	} else {
+		g.byUser[user] = orgs
 	}
 }
 

@@ -87,15 +87,19 @@ func (s *source) catalog(ctx context.Context) (*roster.Catalog, error) {
 	return s.cat, err
 }
 
-// user returns a user. From the index, only what access depends on is kept current (status
-// and operator right, key u:); a caller needing the profile reads SQL.
+// user returns a user. From the index, only what access depends on: their ID, status and
+// operator right (key u:); a caller needing the profile reads SQL.
 func (s *source) user(ctx context.Context, id string) (roster.User, error) {
 	if s.x == nil {
 		return s.c.User(ctx, id)
 	}
-	return fill(s, func(g *generation) (roster.User, bool) { u, ok := g.users[id]; return u, ok },
-		func() (roster.User, error) { return s.c.User(ctx, id) },
-		func(g *generation, u roster.User) { g.users[id] = u }, userCost)
+	u, err := fill(s, func(g *generation) (indexedUser, bool) { u, ok := g.users[id]; return u, ok },
+		func() (indexedUser, error) {
+			u, err := s.c.User(ctx, id)
+			return newIndexedUser(u.Status, u.Operator), err
+		},
+		func(g *generation, u indexedUser) { g.users[id] = u }, userCost)
+	return roster.User{ID: id, Status: u.status, Operator: u.operator}, err
 }
 
 func (s *source) store(ctx context.Context, id string) (roster.Store, error) {
@@ -128,6 +132,14 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	}
 	if s.x == nil {
 		return s.a.userAccess(ctx, s.c, cat, orgID, userID)
+	}
+	if acc, ok := s.x.member(orgID, userID, cat); ok {
+		return acc, nil
+	}
+	if s.x.wholeOrgs(ctx, s.c) {
+		if acc, ok, err := s.loadOrg(ctx, cat, orgID, userID); ok || err != nil {
+			return acc, err
+		}
 	}
 	// Most questions about someone outside the organization are answered by the one entry
 	// listing the user's organizations, not by an entry per organization asked about.

@@ -30,8 +30,8 @@ func strs(ss ...string) int64 {
 	return n
 }
 
-func userCost(u roster.User) int64 {
-	return idCost(u.ID) + int64(unsafe.Sizeof(u)) + strs(u.Email, u.Name, u.Locale, string(u.Status)) + 24
+func userCost(indexedUser) int64 {
+	return idCost("usr_01234567890123456789012345") + int64(unsafe.Sizeof(indexedUser{}))
 }
 
 func storeCost(s roster.Store) int64 {
@@ -48,7 +48,7 @@ func orgCost(o roster.Organization) int64 {
 }
 
 func grantCost(g roster.StoreGrant) int64 {
-	return mapSlot + int64(unsafe.Sizeof(g)) + strs(g.StoreID)
+	return int64(unsafe.Sizeof(g)) + strs(g.StoreID)
 }
 
 // permSetsCost counts each distinct role's permission set once.
@@ -61,7 +61,7 @@ func permSetsCost(seen map[string]bool, g roster.StoreGrant) int64 {
 }
 
 func accessCost(a roster.Access) int64 {
-	n := 2*idCost(a.UserID) + innerMap + int64(unsafe.Sizeof(a)) + innerMap // the access, its byUser entry, its stores map
+	n := 2*idCost(a.UserID) + int64(unsafe.Sizeof(a)) + 3*16 // the access, its byUser entry and its slice of organizations
 	seen := map[string]bool{}
 	for _, g := range a.Grants() {
 		n += grantCost(g) + permSetsCost(seen, g)

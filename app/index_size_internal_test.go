@@ -102,6 +102,49 @@ func TestIndexCostEstimates(t *testing.T) {
 		runtime.KeepAlive(g)
 	})
 
+	t.Run("organizations held whole", func(t *testing.T) {
+		// As the benchmark's dataset: 300 members in each organization of 10 stores, three
+		// store memberships each. memberBytes, which decides whether the whole graph fits,
+		// must be of the size of what one member costs.
+		const orgs, members = 100, 300
+		grant := func(storeID, roleID string) (roster.StoreGrant, error) {
+			return roster.StoreGrant{StoreID: storeID, RoleID: roleID, RoleName: "Member", Perms: member}, nil
+		}
+		var estimate int64
+		g, actual := heapGrowth(func() *generation {
+			g := newGeneration()
+			for o := range orgs {
+				orgID := id("org", o)
+				var ms []sqlstore.MemberAccess
+				var sms []roster.StoreMembership
+				for i := range members {
+					userID := id("usr", o*members+i)
+					ms = append(ms, sqlstore.MemberAccess{Membership: roster.Membership{OrgID: orgID, UserID: userID, Role: roster.OrgRole(string([]byte("member"))),
+						Status: roster.MembershipStatus(string([]byte("active")))}, UserStatus: roster.UserStatus(string([]byte("active")))})
+					for j := range 3 {
+						sms = append(sms, roster.StoreMembership{StoreID: id("sto", o*10+(i+j)%10), UserID: userID, RoleID: roster.StoreRoleMember})
+					}
+				}
+				w, err := newWholeOrg(orgID, ms, sms, grant, cat)
+				if err != nil {
+					t.Fatal(err)
+				}
+				estimate += w.cost
+				g.putWhole(w)
+			}
+			return g
+		})
+		check(t, estimate, actual)
+		per := actual / (orgs * members)
+		t.Logf("a member held whole: %d bytes on the heap, memberBytes %d", per, memberBytes)
+		if per > 2*memberBytes || 2*per < memberBytes {
+			t.Fatalf("a member held whole costs %d bytes: memberBytes (%d) is not within a factor of 2", per, memberBytes)
+		}
+		if len(g.whole) != orgs || len(g.users) != orgs*members {
+			t.Fatal("entries lost")
+		}
+	})
+
 	t.Run("selector", func(t *testing.T) {
 		var estimate int64
 		now := time.Now()

@@ -339,3 +339,41 @@ func (c *Conn) UserOwnedOrganizations(ctx context.Context, userID string) ([]str
 func ftsPhrase(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
+
+// MemberAccess is a membership with what access needs of its user, as OrganizationAccess reads it.
+type MemberAccess struct {
+	roster.Membership
+	UserStatus roster.UserStatus
+	Operator   bool
+}
+
+// OrganizationAccess reads an organization's access at once, for the access index to hold it
+// whole: every membership with its user's status, and every store membership (store, user and
+// role only). When the organization has more than limit members it reads no further and
+// whole is false.
+func (c *Conn) OrganizationAccess(ctx context.Context, orgID string, limit int) (members []MemberAccess, stores []roster.StoreMembership, whole bool, err error) {
+	rows, err := c.query(ctx, `SELECT `+memberColumns+`, u.status, u.is_operator FROM org_members m JOIN users u ON u.id = m.user_id
+		WHERE m.org_id = ? LIMIT ?`, orgID, limit+1)
+	members, err = scanAll(rows, err, func(r *sql.Rows) (MemberAccess, error) {
+		var m MemberAccess
+		var err error
+		m.Membership, err = scanMembership(r, &m.UserStatus, &m.Operator)
+		return m, err
+	})
+	if err != nil || len(members) > limit {
+		return nil, nil, false, err
+	}
+	rows, err = c.query(ctx, `SELECT sm.store_id, sm.user_id, sm.role_id FROM store_members sm WHERE sm.org_id = ?`, orgID)
+	stores, err = scanAll(rows, err, func(r *sql.Rows) (roster.StoreMembership, error) {
+		sm := roster.StoreMembership{OrgID: orgID}
+		return sm, r.Scan(&sm.StoreID, &sm.UserID, &sm.RoleID)
+	})
+	return members, stores, err == nil, err
+}
+
+// MembershipCount is how many memberships all organizations have together.
+func (c *Conn) MembershipCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := c.queryRow(ctx, `SELECT count(*) FROM org_members`).Scan(&n)
+	return n, err
+}

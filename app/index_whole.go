@@ -1,0 +1,223 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/rosterhq/roster"
+	"github.com/rosterhq/roster/sqlstore"
+)
+
+// Organizations held whole. A host application asks about any of its users, not only about
+// those it asked about a moment ago; one by one, each first question costs three or four
+// queries. When every membership of the database fits in the index (by estimate), a first
+// question in an organization loads all of it instead — its memberships, their users and
+// store memberships, in two queries — and the organization is then held whole: a user the
+// index does not hold in it is not a member, with no query. Until then, and for organizations
+// of more than orgWholeLimit members, entries are filled one by one, as asked (index_read.go).
+//
+// Whole is a property of one generation's entries (generation.whole): every change of a
+// membership, a user or the organization takes it away (generation.dropAccess, dropOrg), so
+// an organization is held whole only while nothing the index has not applied could have
+// added someone to it.
+
+// memberBytes estimates what a membership held whole costs: its access with a few store
+// grants and a share of its user (TestIndexCostEstimates measures both).
+const memberBytes = 1 << 10
+
+// graphRecount is how often the count of memberships that decides wholeOrgs is refreshed.
+const graphRecount = time.Minute
+
+// graphSize is what the index knows of the size of the access graph.
+type graphSize struct {
+	members   int64     // memberships of every organization, when last counted
+	countedAt time.Time // zero: never
+	counting  bool      // a recount runs
+}
+
+// wholeOrgs reports whether organizations are loaded whole: when every membership, at
+// memberBytes each, fits in one generation. The first call counts them; later calls use a
+// count at most graphRecount old, refreshed in the background.
+func (x *accessIndex) wholeOrgs(ctx context.Context, c *sqlstore.Conn) bool {
+	x.mu.Lock()
+	g := x.graph
+	stale := !g.countedAt.IsZero() && time.Since(g.countedAt) > graphRecount && !g.counting
+	if stale {
+		x.graph.counting = true
+	}
+	x.mu.Unlock()
+	switch {
+	case g.countedAt.IsZero():
+		n, err := c.MembershipCount(ctx)
+		if err != nil {
+			return false
+		}
+		x.setGraph(n)
+		g.members = n
+	case stale:
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			n, err := x.db.Read().MembershipCount(ctx)
+			if err != nil {
+				x.mu.Lock()
+				x.graph.counting = false
+				x.mu.Unlock()
+				return
+			}
+			x.setGraph(n)
+		}()
+	}
+	return g.members*memberBytes <= x.maxBytes/2
+}
+
+func (x *accessIndex) setGraph(members int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.graph = graphSize{members: members, countedAt: time.Now()}
+}
+
+// orgWholeLimit is the most members an organization loaded whole may have: a sixty-fourth of
+// a generation, so that no one load pushes much else out.
+func (x *accessIndex) orgWholeLimit() int {
+	return int(max(x.maxBytes/2/64/memberBytes, 1))
+}
+
+// member answers from the index what a user holds in an organization: the entry when it holds
+// one, not a member when it holds the organization whole and not them. An entry found in the
+// old generation moves to the current one.
+func (x *accessIndex) member(orgID, userID string, cat *roster.Catalog) (roster.Access, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if acc, ok := x.cur.access[orgID][userID]; ok {
+		return acc, true
+	}
+	if x.cur.whole[orgID] {
+		return roster.NewAccess(orgID, userID, "", "", nil, cat), true
+	}
+	if acc, ok := x.old.access[orgID][userID]; ok {
+		if x.roomLocked(accessCost(acc)) {
+			x.cur.putAccess(acc)
+		}
+		return acc, true
+	}
+	if x.old.whole[orgID] {
+		return roster.NewAccess(orgID, userID, "", "", nil, cat), true
+	}
+	return roster.Access{}, false
+}
+
+// loadOrg loads an organization whole and answers what userID holds in it; ok is false when
+// the organization is too large to load whole (the caller fills one entry instead). Reads of
+// the same organization that arrive during its load wait for it.
+func (s *source) loadOrg(ctx context.Context, cat *roster.Catalog, orgID, userID string) (acc roster.Access, ok bool, err error) {
+	x := s.x
+	x.mu.Lock()
+	if x.cur.tooBig[orgID] || x.old.tooBig[orgID] {
+		x.mu.Unlock()
+		return roster.Access{}, false, nil
+	}
+	if wait, loading := x.loading[orgID]; loading {
+		x.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return roster.Access{}, false, sqlstore.MapError(ctx.Err())
+		}
+		acc, ok := x.member(orgID, userID, cat)
+		return acc, ok, nil // not ok when the load was not kept: the caller fills one entry
+	}
+	done := make(chan struct{})
+	x.loading[orgID] = done
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		delete(x.loading, orgID)
+		x.mu.Unlock()
+		close(done)
+	}()
+
+	members, sms, whole, err := s.c.OrganizationAccess(ctx, orgID, x.orgWholeLimit())
+	if err != nil {
+		return roster.Access{}, false, err
+	}
+	if !whole {
+		x.mu.Lock()
+		if x.admitLocked(s.epoch, idCost(orgID)) {
+			x.cur.tooBig[orgID] = true
+		}
+		x.mu.Unlock()
+		return roster.Access{}, false, nil
+	}
+	res := s.a.resolver(ctx, s.c, cat, orgID)
+	w, err := newWholeOrg(orgID, members, sms, res.grant, cat)
+	if err != nil {
+		return roster.Access{}, false, err
+	}
+	x.mu.Lock()
+	if x.admitLocked(s.epoch, w.cost) {
+		x.cur.putWhole(w)
+	}
+	x.mu.Unlock()
+	return w.access(userID, cat), true, nil
+}
+
+// wholeOrg is an organization's access as loadOrg reads it, ready to be held whole.
+type wholeOrg struct {
+	orgID string
+	accs  []roster.Access
+	users []indexedUser // of accs[i].UserID
+	cost  int64         // estimated, as admitLocked counts it
+}
+
+// newWholeOrg computes every member's access; grant resolves a store membership's role.
+func newWholeOrg(orgID string, members []sqlstore.MemberAccess, sms []roster.StoreMembership, grant func(storeID, roleID string) (roster.StoreGrant, error), cat *roster.Catalog) (wholeOrg, error) {
+	// One string per store, role and status, and one for the organization, shared by every entry.
+	ids := map[string]string{orgID: orgID}
+	intern := func(id string) string {
+		if v, ok := ids[id]; ok {
+			return v
+		}
+		ids[id] = id
+		return id
+	}
+	grants := map[string][]roster.StoreGrant{}
+	for _, sm := range sms {
+		g, err := grant(intern(sm.StoreID), sm.RoleID)
+		if roster.ErrorCode(err) == roster.EUnknownRole {
+			continue // a role deleted under a race grants nothing
+		}
+		if err != nil {
+			return wholeOrg{}, err
+		}
+		grants[sm.UserID] = append(grants[sm.UserID], g)
+	}
+	w := wholeOrg{orgID: orgID, accs: make([]roster.Access, len(members)), users: make([]indexedUser, len(members)), cost: idCost(orgID)}
+	for i, m := range members {
+		role, status := roster.OrgRole(intern(string(m.Role))), roster.MembershipStatus(intern(string(m.Status)))
+		a := roster.NewAccess(orgID, m.UserID, role, status, grants[m.UserID], cat)
+		a.Changed = m.UpdatedAt
+		w.accs[i], w.users[i] = a, newIndexedUser(m.UserStatus, m.Operator)
+		w.cost += accessCost(a) + userCost(w.users[i])
+	}
+	return w, nil
+}
+
+// access is what userID holds in the organization.
+func (w wholeOrg) access(userID string, cat *roster.Catalog) roster.Access {
+	for _, a := range w.accs {
+		if a.UserID == userID {
+			return a
+		}
+	}
+	return roster.NewAccess(w.orgID, userID, "", "", nil, cat)
+}
+
+// putWhole holds an organization whole in the generation.
+func (g *generation) putWhole(w wholeOrg) {
+	for i, a := range w.accs {
+		g.putAccess(a)
+		g.users[a.UserID] = w.users[i]
+	}
+	g.whole[w.orgID] = true
+}
