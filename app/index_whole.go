@@ -221,3 +221,14 @@ func (g *generation) putWhole(w wholeOrg) {
 	}
 	g.whole[w.orgID] = true
 }
+
+// wholeOrgsLocked counts the organizations held whole in either generation.
+func (x *accessIndex) wholeOrgsLocked() int {
+	n := len(x.cur.whole)
+	for org := range x.old.whole {
+		if !x.cur.whole[org] {
+			n++
+		}
+	}
+	return n
+}

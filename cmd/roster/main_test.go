@@ -179,6 +179,18 @@ func TestMainEndToEnd(t *testing.T) {
 		!check.Allowed || check.Reason != "organization_role" {
 		t.Fatalf("check: %d %+v", s, check)
 	}
+	// /metrics tells how the access index answered: the check's organization is held whole.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`roster_index_whole_organizations 1`, `roster_index_limit_bytes 6.7108864e+07`, `roster_index_reads_total{answered_from="index"} `} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, metrics)
+		}
+	}
 
 	// The other admin commands act on the running instance's database.
 	if out, _, err := run(t, env, "admin", "set-credits", "--org", org.ID, "--credits", "5"); err != nil || !strings.Contains(out, "5 store credits") {

@@ -90,8 +90,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	scim.Register(mux, a, scim.Options{Log: log})
 	switcher.Register(mux)
+	reg := prometheus.NewRegistry()
+	registerIndexMetrics(reg, a)
 	handler := httpserver.Wrap(mux, httpserver.Options{Log: log, TrustedProxies: cfg.TrustedProxies, HTTPS: https, Ready: a.Ready,
-		Registry: prometheus.NewRegistry(), MetricsToken: cfg.MetricsToken, Pprof: cfg.Pprof})
+		Registry: reg, MetricsToken: cfg.MetricsToken, Pprof: cfg.Pprof})
 
 	if link, err := a.Operator.SetupLink(ctx); err != nil {
 		return err
