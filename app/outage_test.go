@@ -275,7 +275,35 @@ func TestSQLiteLeaseOfAFrozenNode(t *testing.T) {
 	host := f.leased(t, nd)
 
 	nd.db.FreezeLease(true)
-	if err := f.env.App.Members.Remove(ctx, f.owner, f.org.ID, f.check.UserID); err != nil {
+	// The removal waits for the frozen node; meanwhile this process's next write commits
+	// (the writer slot is given back at commit, not after the wait).
+	revision := func() int64 {
+		rev, err := f.env.DB.AccessRevision(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		return rev
+	}
+	before := revision()
+	removed := make(chan error, 1)
+	go func() { removed <- f.env.App.Members.Remove(ctx, f.owner, f.org.ID, f.check.UserID) }()
+	waitFor(t, func() bool { return revision() > before })
+	renamed := make(chan error, 1)
+	go func() {
+		org := f.org
+		org.Name = "Acme renamed"
+		renamed <- f.env.DB.InTx(ctx, func(tx *sqlstore.Tx) error { return tx.UpdateOrganization(ctx, org, f.env.Clock.Now()) })
+	}()
+	waitFor(t, func() bool { return revision() > before+1 })
+	select {
+	case <-removed:
+		t.Fatal("the second write committed only once the first had done waiting for the frozen node")
+	default:
+	}
+	if err := <-removed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-renamed; err != nil {
 		t.Fatal(err)
 	}
 	if nd.app.Access.IndexStats().Leased {

@@ -50,10 +50,18 @@ const maxAttempts = 5
 // InTx runs fn in a write transaction, committed when fn returns nil and rolled back when it
 // returns an error (or panics). On SQLite, write transactions run one at a time.
 func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
+	release := func() {}
 	if db.writer != nil {
 		select {
 		case db.writer <- struct{}{}:
-			defer func() { <-db.writer }()
+			held := true
+			release = func() { // once committed, or at the end
+				if held {
+					held = false
+					<-db.writer
+				}
+			}
+			defer release()
 		case <-ctx.Done():
 			return mapError(ctx.Err())
 		}
@@ -62,7 +70,7 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	ctx, cancel := db.deadline(ctx)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		err := db.inTxOnce(ctx, fn)
+		err := db.inTxOnce(ctx, fn, release)
 		if err == nil || attempt == maxAttempts || !retryable(err) {
 			return db.settle(ctx, err)
 		}
@@ -74,7 +82,10 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	}
 }
 
-func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
+// inTxOnce runs fn in one transaction. Once it has committed and the local index has applied
+// the change, it calls committed before waiting for other nodes: InTx gives SQLite's writer
+// slot back there, so this process's next write does not queue behind that wait.
+func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error, committed func()) (err error) {
 	sqlTx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return mapError(err)
@@ -115,8 +126,11 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 	}
 	if keys != nil {
 		// Before the write returns: the local index forgets what changed (on SQLite, the
-		// only node, this is the whole of invalidation).
+		// only node, this is the whole of invalidation), in commit order.
 		db.accessChanged(AccessChange{Revision: rev, Keys: keys})
+	}
+	committed()
+	if keys != nil {
 		if nodes > 0 {
 			db.awaitNodes(ctx, rev) // and every node that answers from memory has applied it
 		}
