@@ -196,23 +196,9 @@ func (s *source) client(ctx context.Context, id string) (clientRead, error) {
 	return r, err
 }
 
-// affiliations is the selector's data of a user (Accounts.Organizations), the caller's to change.
-func (s *source) affiliations(ctx context.Context, userID string) ([]roster.Affiliation, error) {
-	affs, err := s.sharedAffiliations(ctx, userID)
-	if err != nil || s.x == nil {
-		return affs, err
-	}
-	// A copy: callers may change what they are given, never the index.
-	out := make([]roster.Affiliation, len(affs))
-	for i, a := range affs {
-		out[i] = a
-		out[i].Stores = append([]roster.StoreAccess(nil), a.Stores...)
-	}
-	return out, nil
-}
-
-// sharedAffiliations is affiliations as the index holds them, for a caller that only reads
-// them (Access.UserStores): copying them cost a twentieth of a warm answer.
+// sharedAffiliations is the selector's data of a user as the index holds them: read them,
+// never change them (Accounts.Organizations copies them for callers that keep them; copying
+// cost a twentieth of a warm Access.UserStores answer).
 func (s *source) sharedAffiliations(ctx context.Context, userID string) ([]roster.Affiliation, error) {
 	if s.x == nil {
 		return s.a.selector(ctx, s.c, userID)

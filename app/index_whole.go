@@ -181,22 +181,19 @@ func newWholeOrg(orgID string, members []sqlstore.MemberAccess, sms []roster.Sto
 		ids[id] = id
 		return id
 	}
-	grants := map[string][]roster.StoreGrant{}
+	stores := map[string][]roster.StoreMembership{} // user → their store memberships
 	for _, sm := range sms {
-		g, err := grant(intern(sm.StoreID), sm.RoleID)
-		if roster.ErrorCode(err) == roster.EUnknownRole {
-			continue // a role deleted under a race grants nothing
-		}
-		if err != nil {
-			return wholeOrg{}, err
-		}
-		grants[sm.UserID] = append(grants[sm.UserID], g)
+		sm.StoreID = intern(sm.StoreID)
+		stores[sm.UserID] = append(stores[sm.UserID], sm)
 	}
 	w := wholeOrg{orgID: orgID, accs: make([]roster.Access, len(members)), users: make([]indexedUser, len(members)), cost: idCost(orgID)}
 	for i, m := range members {
-		role, status := roster.OrgRole(intern(string(m.Role))), roster.MembershipStatus(intern(string(m.Status)))
-		a := roster.NewAccess(orgID, m.UserID, role, status, grants[m.UserID], cat)
-		a.Changed = m.UpdatedAt
+		ms := m.Membership
+		ms.OrgID, ms.Role, ms.Status = orgID, roster.OrgRole(intern(string(ms.Role))), roster.MembershipStatus(intern(string(ms.Status)))
+		a, err := memberAccess(ms, stores[ms.UserID], grant, cat)
+		if err != nil {
+			return wholeOrg{}, err
+		}
 		w.accs[i], w.users[i] = a, newIndexedUser(m.UserStatus, m.Operator)
 		w.cost += accessCost(a) + userCost(w.users[i])
 	}

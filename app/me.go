@@ -165,16 +165,17 @@ func (a *Auth) RevokeOtherSessions(ctx context.Context, actor roster.Actor) (int
 
 // Organizations returns the selector's data: every organization the actor belongs to,
 // with their role, and under each the active stores they reach with their effective store
-// role (direct, or via their organization role).
+// role (direct, or via their organization role). The caller may change what it is given.
 func (a *Accounts) Organizations(ctx context.Context, actor roster.Actor) ([]roster.Affiliation, error) {
-	if err := requireUser(actor); err != nil {
-		return nil, err
-	}
-	src, err := a.source(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	return src.affiliations(ctx, actor.UserID)
+	var out []roster.Affiliation
+	err := a.ReadOrganizations(ctx, actor, func(affs []roster.Affiliation) {
+		out = make([]roster.Affiliation, len(affs))
+		for i, af := range affs {
+			out[i] = af
+			out[i].Stores = slices.Clone(af.Stores)
+		}
+	})
+	return out, err
 }
 
 // ReadOrganizations is Organizations for a caller that only reads what it is given, and only

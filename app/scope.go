@@ -102,10 +102,17 @@ func (a *core) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Cat
 	if err != nil {
 		return roster.Access{}, err
 	}
-	res := a.resolver(ctx, c, cat, orgID)
+	return memberAccess(m, sms, a.resolver(ctx, c, cat, orgID).grant, cat)
+}
+
+// memberAccess computes a member's access from their membership and their store memberships
+// in its organization; grant resolves a store membership's role (roleResolver.grant). The one
+// computation for a member read alone (userAccess) and for an organization read whole
+// (index_whole.go).
+func memberAccess(m roster.Membership, sms []roster.StoreMembership, grant func(storeID, roleID string) (roster.StoreGrant, error), cat *roster.Catalog) (roster.Access, error) {
 	grants := make([]roster.StoreGrant, 0, len(sms))
 	for _, sm := range sms {
-		g, err := res.grant(sm.StoreID, sm.RoleID)
+		g, err := grant(sm.StoreID, sm.RoleID)
 		if roster.ErrorCode(err) == roster.EUnknownRole {
 			continue // a role deleted under a race grants nothing
 		}
@@ -114,7 +121,7 @@ func (a *core) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Cat
 		}
 		grants = append(grants, g)
 	}
-	acc := roster.NewAccess(orgID, userID, m.Role, m.Status, grants, cat)
+	acc := roster.NewAccess(m.OrgID, m.UserID, m.Role, m.Status, grants, cat)
 	acc.Changed = m.UpdatedAt
 	return acc, nil
 }
