@@ -162,10 +162,19 @@ type statusWriter struct {
 	bytes  int
 }
 
+// WriteHeader sends the status once. A second call comes from a handler that reports an
+// error after its answer has started — huma does when writing the body fails because the
+// client has gone — and the client cannot be told any more: it is dropped, not logged by
+// net/http as superfluous.
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+	if code < 200 { // informational: the final status is still to come
+		w.ResponseWriter.WriteHeader(code)
+		return
 	}
+	if w.status != 0 {
+		return
+	}
+	w.status = code
 	w.ResponseWriter.WriteHeader(code)
 }
 

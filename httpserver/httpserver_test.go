@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +26,10 @@ func echo(t *testing.T, o httpserver.Options) http.Handler {
 		_, _ = io.WriteString(w, httpserver.ClientIP(r.Context()))
 	})
 	mux.HandleFunc("GET /panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	mux.HandleFunc("GET /late-error", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "partial")
+		w.WriteHeader(http.StatusInternalServerError) // as huma does when writing the body fails
+	})
 	if o.Log == nil {
 		o.Log = quiet
 	}
@@ -124,6 +129,39 @@ func TestHeaders(t *testing.T) {
 		if s := w.Header().Get("Server"); s != "" {
 			t.Errorf("Server header %q", s)
 		}
+	}
+}
+
+// TestLateStatus: a handler that sets a status after its answer has started (huma does when
+// the client has gone) changes nothing the client sees, is not logged by net/http as a
+// superfluous call, and is counted with the status actually sent.
+func TestLateStatus(t *testing.T) {
+	var logged strings.Builder
+	srv := httptest.NewUnstartedServer(echo(t, httpserver.Options{}))
+	srv.Config.ErrorLog = log.New(&logged, "", 0)
+	srv.Start()
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/late-error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "partial" {
+		t.Errorf("the client got %d %q", res.StatusCode, body)
+	}
+	res, err = http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	srv.Close() // the server's log is complete
+	if strings.Contains(logged.String(), "superfluous") {
+		t.Errorf("net/http logged: %s", logged.String())
+	}
+	if !strings.Contains(string(metrics), `route="GET /late-error",status="200"} 1`) {
+		t.Errorf("metrics:\n%s", metrics)
 	}
 }
 
