@@ -1,6 +1,10 @@
 package roster
 
-import "time"
+import (
+	"cmp"
+	"strings"
+	"time"
+)
 
 // Organization is the top level: it owns stores, has members and exactly one owner.
 type Organization struct {
@@ -73,4 +77,14 @@ type Image struct {
 	ContentType string
 	Data        []byte
 	CreatedAt   time.Time
+}
+
+// CompareByName orders organizations and stores as Roster lists a user's (the selector, the
+// stores a user may open): by name regardless of case, then by ID. One rule in Go, so that
+// both engines and the access index agree (SQLite's lower() knows ASCII letters only).
+func CompareByName(name1, id1, name2, id2 string) int {
+	if c := cmp.Compare(strings.ToLower(name1), strings.ToLower(name2)); c != 0 {
+		return c
+	}
+	return cmp.Compare(id1, id2)
 }

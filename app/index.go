@@ -69,6 +69,7 @@ type generation struct {
 	users   map[string]indexedUser
 	orgs    map[string]roster.Organization
 	stores  map[string]roster.Store
+	active  map[string][]roster.Store           // org → its active stores, in name order
 	access  map[string]map[string]roster.Access // org → user → access
 	byUser  map[string][]string                 // user → orgs in access
 	whole   map[string]bool                     // orgs whose every membership is in access (index_whole.go)
@@ -88,6 +89,7 @@ func newGeneration() *generation {
 		users:   map[string]indexedUser{},
 		orgs:    map[string]roster.Organization{},
 		stores:  map[string]roster.Store{},
+		active:  map[string][]roster.Store{},
 		access:  map[string]map[string]roster.Access{},
 		byUser:  map[string][]string{},
 		whole:   map[string]bool{},
@@ -348,6 +350,7 @@ func (g *generation) dropOIDC(match func(sqlstore.OIDCToken) bool) {
 
 func (g *generation) dropOrg(org string) {
 	delete(g.orgs, org)
+	delete(g.active, org)
 	for id, s := range g.stores {
 		if s.OrgID == org {
 			delete(g.stores, id)

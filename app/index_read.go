@@ -143,16 +143,7 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	}
 	// Most questions about someone outside the organization are answered by the one entry
 	// listing the user's organizations, not by an entry per organization asked about.
-	orgs, err := fill(s, func(g *generation) (map[string]bool, bool) { o, ok := g.orgsOf[userID]; return o, ok },
-		func() (map[string]bool, error) {
-			ids, err := s.c.UserOrganizationIDs(ctx, userID)
-			orgs := make(map[string]bool, len(ids))
-			for _, id := range ids {
-				orgs[id] = true
-			}
-			return orgs, err
-		},
-		func(g *generation, orgs map[string]bool) { g.putOrgsOf(userID, orgs) }, orgsOfCost)
+	orgs, err := s.orgsOf(ctx, userID)
 	if err != nil {
 		return roster.Access{}, err
 	}
@@ -162,6 +153,88 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	return fill(s, func(g *generation) (roster.Access, bool) { acc, ok := g.access[orgID][userID]; return acc, ok },
 		func() (roster.Access, error) { return s.a.userAccess(ctx, s.c, cat, orgID, userID) },
 		func(g *generation, acc roster.Access) { g.putAccess(acc) }, accessCost)
+}
+
+// orgsOf returns the organizations a user is a member of, suspended or not; read it, never
+// change it. Only with the index (s.x).
+func (s *source) orgsOf(ctx context.Context, userID string) (map[string]bool, error) {
+	return fill(s, func(g *generation) (map[string]bool, bool) { o, ok := g.orgsOf[userID]; return o, ok },
+		func() (map[string]bool, error) {
+			ids, err := s.c.UserOrganizationIDs(ctx, userID)
+			orgs := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				orgs[id] = true
+			}
+			return orgs, err
+		},
+		func(g *generation, orgs map[string]bool) { g.putOrgsOf(userID, orgs) }, orgsOfCost)
+}
+
+// activeStores returns an organization's active stores in name order (roster.CompareByName);
+// read them, never change them. Only with the index (s.x).
+func (s *source) activeStores(ctx context.Context, orgID string) ([]roster.Store, error) {
+	return fill(s, func(g *generation) ([]roster.Store, bool) { st, ok := g.active[orgID]; return st, ok },
+		func() ([]roster.Store, error) {
+			stores, err := s.c.ListStores(ctx, orgID, roster.StoreActive)
+			slices.SortStableFunc(stores, func(x, y roster.Store) int { return roster.CompareByName(x.Name, x.ID, y.Name, y.ID) })
+			return stores, err
+		},
+		func(g *generation, stores []roster.Store) { g.active[orgID] = stores }, activeStoresCost)
+}
+
+// userStores is the stores a user may open with a permission ("": any), put together from
+// what the index holds of each of their organizations — the organization, the user's access
+// in it (often from the organization held whole), its active stores — rather than from a
+// copy of all of it per user (sharedAffiliations): a host application asks about any of its
+// users, and per user the copy is what would not fit. The order is the selector's:
+// organizations, then their stores, by roster.CompareByName. Only with the index (s.x).
+func (s *source) userStores(ctx context.Context, userID string, perm roster.Permission) ([]roster.StoreAccess, error) {
+	orgs, err := s.orgsOf(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	type orgStores struct {
+		org    roster.Organization
+		stores []roster.StoreAccess
+	}
+	found := make([]orgStores, 0, len(orgs))
+	n := 0
+	for orgID := range orgs {
+		acc, err := s.access(ctx, orgID, userID)
+		if err != nil {
+			return nil, err
+		}
+		if !acc.Active() {
+			continue // a suspended membership reaches no store
+		}
+		o, err := s.organization(ctx, orgID)
+		if roster.ErrorCode(err) == roster.ENotFound {
+			continue // deleted since the list was read
+		}
+		if err != nil {
+			return nil, err
+		}
+		stores, err := s.activeStores(ctx, orgID)
+		if err != nil {
+			return nil, err
+		}
+		e := orgStores{org: o}
+		for _, st := range stores {
+			if g, ok := acc.Store(st.ID); ok && (perm == "" || g.Perms.Has(perm)) {
+				e.stores = append(e.stores, roster.StoreAccess{Store: st, Grant: g})
+			}
+		}
+		found = append(found, e)
+		n += len(e.stores)
+	}
+	slices.SortFunc(found, func(x, y orgStores) int {
+		return roster.CompareByName(x.org.Name, x.org.ID, y.org.Name, y.org.ID)
+	})
+	out := make([]roster.StoreAccess, 0, n)
+	for _, e := range found {
+		out = append(out, e.stores...)
+	}
+	return out, nil
 }
 
 // oidcToken returns an OpenID token by its ID: its revocation is a change of access

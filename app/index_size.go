@@ -38,6 +38,14 @@ func storeCost(s roster.Store) int64 {
 	return idCost(s.ID) + int64(unsafe.Sizeof(s)) + strs(s.Name, s.Website, s.Currency, s.TimeZone, s.LogoID)
 }
 
+func activeStoresCost(stores []roster.Store) int64 {
+	n := idCost("org_01234567890123456789012345") + int64(unsafe.Sizeof(stores))
+	for _, s := range stores {
+		n += storeCost(s) - mapSlot
+	}
+	return n
+}
+
 func orgCost(o roster.Organization) int64 {
 	d := o.Details
 	n := idCost(o.ID) + int64(unsafe.Sizeof(o)) + strs(o.Name, o.LogoID, d.LegalName, d.Website, d.Phone, d.AddressLine1, d.AddressLine2, d.City, d.PostalCode, d.Region, d.Country)

@@ -79,6 +79,28 @@ func TestIndexCostEstimates(t *testing.T) {
 		}
 	})
 
+	t.Run("active stores", func(t *testing.T) {
+		var estimate int64
+		now := time.Now()
+		g, actual := heapGrowth(func() *generation {
+			g := newGeneration()
+			for i := range 2000 {
+				stores := make([]roster.Store, 10)
+				for j := range stores {
+					stores[j] = roster.Store{ID: id("sto", i*10+j), OrgID: id("org", i), Name: fmt.Sprintf("Store %d", j), Currency: "EUR",
+						TimeZone: "Europe/Madrid", Status: roster.StoreActive, CreatedAt: now, UpdatedAt: now}
+				}
+				estimate += activeStoresCost(stores)
+				g.active[id("org", i)] = stores
+			}
+			return g
+		})
+		check(t, estimate, actual)
+		if len(g.active) != 2000 {
+			t.Fatal("entries lost")
+		}
+	})
+
 	t.Run("access", func(t *testing.T) {
 		var estimate int64
 		g, actual := heapGrowth(func() *generation {

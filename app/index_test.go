@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -456,6 +458,137 @@ func TestIndexNeverStale(t *testing.T) {
 		}
 		if e == sqlstore.Postgres && cuts == 0 {
 			t.Error("no listener connection was cut")
+		}
+	})
+}
+
+// TestUserStoresFromTheIndex: the stores a user may open, put together from what the index
+// holds of each of their organizations (source.userStores), are the SQL's answer in the same
+// order — across organizations named in mixed case and beyond ASCII (where SQLite's lower()
+// and Go's differ), an organization role that reaches every store, a suspended membership, an
+// archived store, a custom role that grants a permission in one store only — before and after
+// a store is renamed and an organization is renamed.
+func TestUserStoresFromTheIndex(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Owner")
+		_, ann := env.User(t, "Ann")
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd := startNode(t, env, env.URL)
+		oracleCfg := testenv.Config()
+		oracleCfg.IndexMemory = -1
+		oracle := app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
+		host, err := nd.app.Auth.Authenticate(ctx, svc.Secret, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		oracleHost, err := oracle.Auth.Authenticate(ctx, svc.Secret, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// "Égal" before "éclair" as SQLite lowers (É is not an ASCII letter), after it as Go does.
+		orgs := map[string]roster.Organization{}
+		stores := map[string]roster.Store{}
+		for _, name := range []string{"Égal", "éclair", "beta", "Alpha", "Zulu"} {
+			orgs[name] = env.Org(t, owner, name)
+			for _, s := range []string{"b", "A", "c"} {
+				stores[name+"/"+s] = env.Store(t, owner, orgs[name].ID, s)
+			}
+		}
+		clerk, err := env.App.Roles.Create(ctx, owner, orgs["beta"].ID, app.RoleInput{Name: "Clerk", Permissions: []roster.Permission{roster.PermStoreUpdate}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Join(t, owner, orgs["Égal"].ID, ann, roster.OrgAdmin)
+		env.Join(t, owner, orgs["éclair"].ID, ann, roster.OrgMember, app.StoreGrantInput{StoreID: stores["éclair/c"].ID, RoleID: roster.StoreRoleViewer},
+			app.StoreGrantInput{StoreID: stores["éclair/A"].ID, RoleID: roster.StoreRoleMember})
+		env.Join(t, owner, orgs["beta"].ID, ann, roster.OrgMember, app.StoreGrantInput{StoreID: stores["beta/b"].ID, RoleID: clerk.ID},
+			app.StoreGrantInput{StoreID: stores["beta/A"].ID, RoleID: roster.StoreRoleMember}, app.StoreGrantInput{StoreID: stores["beta/c"].ID, RoleID: roster.StoreRoleMember})
+		env.Join(t, owner, orgs["Alpha"].ID, ann, roster.OrgMember, app.StoreGrantInput{StoreID: stores["Alpha/A"].ID, RoleID: roster.StoreRoleMember})
+		env.Join(t, owner, orgs["Zulu"].ID, ann, roster.OrgAdmin)
+		now := env.Clock.Now()
+		if err := env.DB.InTx(ctx, func(tx *sqlstore.Tx) error {
+			if err := tx.SetMemberStatus(ctx, orgs["Alpha"].ID, ann.ID, roster.MembershipSuspended, now); err != nil {
+				return err
+			}
+			return tx.SetStoreStatus(ctx, stores["beta/c"].ID, roster.StoreArchived, now)
+		}); err != nil {
+			t.Fatal(err)
+		}
+
+		answer := func(a *app.App, host roster.Actor, p roster.Permission) string {
+			t.Helper()
+			list, err := a.Access.UserStores(ctx, host, app.UserStoresInput{UserID: ann.ID, Permission: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, s := range list {
+				for name, st := range stores {
+					if st.ID == s.Store.ID {
+						out = append(out, fmt.Sprintf("%s:%s:%s:%v", name, s.Grant.RoleID, s.Grant.Via, s.Grant.Perms.Sorted()))
+					}
+				}
+			}
+			return strings.Join(out, " ")
+		}
+		order := func(p roster.Permission) []string {
+			list, err := nd.app.Access.UserStores(ctx, host, app.UserStoresInput{UserID: ann.ID, Permission: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, s := range list {
+				for name, st := range stores {
+					if st.ID == s.Store.ID {
+						out = append(out, name)
+					}
+				}
+			}
+			return out
+		}
+		compare := func(when string) {
+			t.Helper()
+			for _, p := range []roster.Permission{"", roster.PermStoreRead, roster.PermStoreUpdate} {
+				want := answer(oracle, oracleHost, p)
+				for range 2 { // filled, then from memory
+					if got := answer(nd.app, host, p); got != want {
+						t.Errorf("%s, permission %q: the index answered\n%s\nSQL\n%s", when, p, got, want)
+					}
+				}
+			}
+		}
+		compare("at first")
+		if got, want := order(""), []string{"beta/A", "beta/b", "Zulu/A", "Zulu/b", "Zulu/c", "éclair/A", "éclair/c", "Égal/A", "Égal/b", "Égal/c"}; !slices.Equal(got, want) {
+			t.Errorf("stores in the order\n%v\nwant\n%v", got, want)
+		}
+		if got, want := order(roster.PermStoreUpdate), []string{"beta/b", "Zulu/A", "Zulu/b", "Zulu/c", "Égal/A", "Égal/b", "Égal/c"}; !slices.Equal(got, want) {
+			t.Errorf("stores where Ann may update, in the order\n%v\nwant\n%v", got, want)
+		}
+
+		// A store renamed moves in the list; an organization renamed moves its stores.
+		st := stores["Zulu/A"]
+		st.Name = "d"
+		o := orgs["Égal"]
+		o.Name = "Aardvark"
+		if err := env.DB.InTx(ctx, func(tx *sqlstore.Tx) error {
+			if err := tx.UpdateStore(ctx, st, env.Clock.Now()); err != nil {
+				return err
+			}
+			return tx.UpdateOrganization(ctx, o, env.Clock.Now())
+		}); err != nil {
+			t.Fatal(err)
+		}
+		compare("after the renames")
+		if got, want := order(""), []string{"Égal/A", "Égal/b", "Égal/c", "beta/A", "beta/b", "Zulu/b", "Zulu/c", "Zulu/A", "éclair/A", "éclair/c"}; !slices.Equal(got, want) {
+			t.Errorf("after the renames, stores in the order\n%v\nwant\n%v", got, want)
+		}
+		if st := nd.app.Access.IndexStats(); st.FromIndex == 0 || st.FromSQL != 0 {
+			t.Errorf("the node answered %d reads from its index and %d from SQL", st.FromIndex, st.FromSQL)
 		}
 	})
 }

@@ -203,8 +203,9 @@ func (a *core) selector(ctx context.Context, c *sqlstore.Conn, userID string) ([
 	return affs, err
 }
 
-// affiliations returns a user's organizations as Accounts.Organizations does and, with the same
-// reads, the user's access in each, as userAccess computes it, and the catalog.
+// affiliations returns a user's organizations as Accounts.Organizations does, and their stores,
+// in name order (roster.CompareByName) and, with the same reads, the user's access in each, as
+// userAccess computes it, and the catalog.
 func (a *core) affiliations(ctx context.Context, c *sqlstore.Conn, userID string) ([]roster.Affiliation, map[string]roster.Access, *roster.Catalog, error) {
 	affs, err := c.Affiliations(ctx, userID)
 	if err != nil {
@@ -262,6 +263,12 @@ func (a *core) affiliations(ctx context.Context, c *sqlstore.Conn, userID string
 			}
 		}
 		access[m.OrgID] = roster.NewAccess(m.OrgID, userID, m.Role, m.Status, grants, cat)
+		slices.SortStableFunc(aff.Stores, func(x, y roster.StoreAccess) int {
+			return roster.CompareByName(x.Store.Name, x.Store.ID, y.Store.Name, y.Store.ID)
+		})
 	}
+	slices.SortStableFunc(affs, func(x, y roster.Affiliation) int {
+		return roster.CompareByName(x.Organization.Name, x.Organization.ID, y.Organization.Name, y.Organization.ID)
+	})
 	return affs, access, cat, nil
 }
