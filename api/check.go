@@ -100,5 +100,6 @@ func (s *Server) registerCheck() {
 			l := storeLister{}
 			out.Body.Stores = mapSlice(list, func(a roster.StoreAccess) Store { return l.store(a.Store, a.Grant) })
 			return out, nil
-		}, withDescription("Active stores across all organizations where the user holds the permission (every store they reach without one)."+who))
+		}, withDescription("Active stores across all organizations where the user holds the permission (every store they reach without one), "+
+			"by organization name, then store name (regardless of case)."+who))
 }
