@@ -270,8 +270,9 @@ func (s *source) client(ctx context.Context, id string) (clientRead, error) {
 }
 
 // sharedAffiliations is the selector's data of a user as the index holds them: read them,
-// never change them (Accounts.Organizations copies them for callers that keep them; copying
-// cost a twentieth of a warm Access.UserStores answer).
+// never change them (Accounts.Organizations copies them for callers that keep them). The
+// stores a user may open are put together from shared entries instead (userStores); without
+// the index they are read from these.
 func (s *source) sharedAffiliations(ctx context.Context, userID string) ([]roster.Affiliation, error) {
 	if s.x == nil {
 		return s.a.selector(ctx, s.c, userID)
