@@ -127,7 +127,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	hctx := huma.WithValue(ctx, keyActor, a)
-	if m := ctx.Method(); m != http.MethodGet && m != http.MethodHead {
+	if writes(ctx.Operation()) {
 		hctx = revisionContext{humaContext: huma.WithContext(hctx, app.WithRevisionSink(hctx.Context())), app: s.app}
 	}
 	next(hctx)
@@ -165,6 +165,22 @@ func op(id, method, path, summary string, tags ...string) huma.Operation {
 func public(o huma.Operation) huma.Operation {
 	o.Security = nil
 	return o
+}
+
+// readByPost marks an operation that only reads although it is a POST (a question with a
+// body, such as a check): like every read, it answers without Roster-Revision.
+func readByPost(o *huma.Operation) {
+	if o.Metadata == nil {
+		o.Metadata = map[string]any{}
+	}
+	o.Metadata[metaReadByPost] = true
+}
+
+const metaReadByPost = "roster-read-by-post"
+
+// writes reports whether an operation may write: what answers with Roster-Revision.
+func writes(o *huma.Operation) bool {
+	return o.Method != http.MethodGet && o.Method != http.MethodHead && o.Metadata[metaReadByPost] != true
 }
 
 // register adds an operation, adjusted by opts, with its handler.

@@ -73,7 +73,7 @@ func (s *Server) registerCheck() {
 				return nil, s.fail(ctx, err)
 			}
 			return &checkOutput{Body: checkJSON(r)}, nil
-		}, withDescription("Answers whether a user holds a permission in a store (store_id) or an organization (organization_id), and why."+who))
+		}, withDescription("Answers whether a user holds a permission in a store (store_id) or an organization (organization_id), and why."+who), readByPost)
 
 	register(s.api, op("check-batch", http.MethodPost, "/v1/check/batch", "Several permission checks at once", "Permission checks"),
 		func(ctx context.Context, in *batchInput) (*batchOutput, error) {
@@ -88,7 +88,7 @@ func (s *Server) registerCheck() {
 			out := &batchOutput{}
 			out.Body.Results = mapSlice(res, checkJSON)
 			return out, nil
-		}, withDescription("Up to 100 checks, answered in order."+who))
+		}, withDescription("Up to 100 checks, answered in order."+who), readByPost)
 
 	register(s.api, op("user-stores", http.MethodGet, "/v1/users/{user}/stores", "Stores where a user holds a permission", "Permission checks"),
 		func(ctx context.Context, in *userStoresInput) (*userStoresOutput, error) {

@@ -28,13 +28,13 @@ func (c revisionContext) SetStatus(code int) {
 }
 
 // documentRevision declares the Roster-Revision header on the successful answers of every
-// operation that is not a GET.
+// operation that may write.
 func documentRevision(doc *huma.OpenAPI) {
 	h := &huma.Param{Description: "The access revision this request's writes reached; pass it as at_least_revision " +
 		"to a check to ask for an answer at least that fresh", Schema: &huma.Schema{Type: huma.TypeInteger, Format: "int64"}}
 	for _, item := range doc.Paths {
 		for _, op := range []*huma.Operation{item.Post, item.Put, item.Patch, item.Delete} {
-			if op == nil {
+			if op == nil || !writes(op) {
 				continue
 			}
 			for status, r := range op.Responses {

@@ -77,6 +77,17 @@ func TestRevisionTokens(t *testing.T) {
 		if r = s.do(t, http.MethodGet, "/v1/me", ownerTok, nil); r.header.Get(api.RevisionHeader) != "" {
 			t.Errorf("a read answers with %s", api.RevisionHeader)
 		}
+		// A check is a read, although a POST.
+		check["at_least_revision"] = r2
+		for _, path := range []string{"/v1/check", "/v1/check/batch"} {
+			body := any(check)
+			if path == "/v1/check/batch" {
+				body = batch
+			}
+			if r = s.do(t, http.MethodPost, path, svc.Secret, body); r.status != http.StatusOK || r.header.Get(api.RevisionHeader) != "" {
+				t.Errorf("%s answers %d with %s %q", path, r.status, api.RevisionHeader, r.header.Get(api.RevisionHeader))
+			}
+		}
 		// One read barrier per request: the service token's verification and the check share it.
 		before := s.env.App.Access.IndexStats().Barriers
 		if r = s.do(t, http.MethodPost, "/v1/check", svc.Secret, map[string]any{"user_id": m.ID, "permission": "org.read", "organization_id": org.ID}); r.status != http.StatusOK {
@@ -97,6 +108,9 @@ func TestRevisionTokens(t *testing.T) {
 		s.do(t, http.MethodGet, "/openapi.json", "", nil).json(t, &doc)
 		if _, ok := doc.Paths["/v1/organizations/{org}/members/{user}"]["patch"].Responses["200"].Headers[api.RevisionHeader]; !ok {
 			t.Errorf("the OpenAPI document does not declare %s on writes", api.RevisionHeader)
+		}
+		if _, ok := doc.Paths["/v1/check"]["post"].Responses["200"].Headers[api.RevisionHeader]; ok {
+			t.Errorf("the OpenAPI document declares %s on checks", api.RevisionHeader)
 		}
 	})
 }

@@ -229,25 +229,41 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 			// database outage, is logged once where it is known.
 			level = slog.LevelError
 		}
-		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,
-			"duration", time.Since(start), "ip", ClientIP(r.Context()), "request_id", id)
+		if log.Enabled(r.Context(), level) { // spares building the line's values when it is not logged
+			log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.bytes,
+				"duration", time.Since(start), "ip", ClientIP(r.Context()), "request_id", id)
+		}
 	})
 }
 
-// headers sets the security headers every answer carries. Pages may tighten them further.
+// securityHeaders are the headers every answer carries. Pages may tighten them further (a
+// handler replaces a value, never changes it in place: the slices are shared by every answer,
+// made once rather than for each request). Answers are personal unless a handler says
+// otherwise (the docs page, logos): no shared cache, and no copy left in the browser's, may
+// keep a signed-in answer.
+var securityHeaders = map[string][]string{
+	"Content-Security-Policy":    value("default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+	"X-Content-Type-Options":     value("nosniff"),
+	"Referrer-Policy":            value("strict-origin-when-cross-origin"),
+	"Cross-Origin-Opener-Policy": value("same-origin"),
+	"X-Frame-Options":            value("DENY"),
+	"Cache-Control":              value("no-store"),
+}
+
+var hsts = value("max-age=63072000; includeSubDomains")
+
+// value is a header's one value, with no room to append in place.
+func value(v string) []string { s := []string{v}; return s[:1:1] }
+
+// headers sets the security headers every answer carries.
 func headers(https bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		// Answers are personal unless a handler says otherwise (the docs page, logos): no
-		// shared cache, and no copy left in the browser's, may keep a signed-in answer.
-		h.Set("Cache-Control", "no-store")
+		for k, v := range securityHeaders {
+			h[k] = v
+		}
 		if https {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
