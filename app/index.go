@@ -40,7 +40,7 @@ type accessIndex struct {
 	db       *sqlstore.DB
 	maxBytes int64     // the bound of the two generations together
 	macKey   []byte    // keys the in-memory hashes of secrets; new on each start
-	macs     sync.Pool // of HMACs under macKey
+	macs     sync.Pool // of *macer: HMACs under macKey
 
 	mu        sync.Mutex
 	applied   int64         // every change of access up to this revision has been applied
@@ -145,16 +145,25 @@ func newAccessIndex(db *sqlstore.DB, maxBytes int64) *accessIndex {
 
 // mac is the in-memory, keyed hash of a high-entropy secret.
 func (x *accessIndex) mac(secret string) string {
-	h, _ := x.macs.Get().(hash.Hash)
-	if h == nil {
-		h = hmac.New(sha256.New, x.macKey)
+	m, _ := x.macs.Get().(*macer)
+	if m == nil {
+		m = &macer{h: hmac.New(sha256.New, x.macKey)}
 	}
-	h.Reset()
-	h.Write([]byte(secret))
-	var sum [sha256.Size]byte
-	out := string(h.Sum(sum[:0]))
-	x.macs.Put(h) // keyed once: HMAC's Reset starts again from the keyed state, not from the key
+	m.h.Reset()
+	m.buf = append(m.buf[:0], secret...)
+	m.h.Write(m.buf)
+	clear(m.buf) // the pool keeps no copy of a secret
+	m.sum = m.h.Sum(m.sum[:0])
+	out := string(m.sum)
+	x.macs.Put(m) // keyed once: HMAC's Reset starts again from the keyed state, not from the key
 	return out
+}
+
+// macer is an HMAC under the index's key with its buffers, reused from a pool: a secret is
+// hashed on every request, so what it needs is made once.
+type macer struct {
+	h        hash.Hash
+	buf, sum []byte
 }
 
 func (x *accessIndex) clearLocked() {

@@ -70,6 +70,7 @@ type DB struct {
 	commitFaults atomic.Int32 // transactions left to fail at commit (FailNextCommits)
 
 	reads querier // where reads outside transactions run: prepared statements on SQLite
+	read  *Conn   // what Read returns: one for all, as nothing changes it
 
 	url      string                             // the PostgreSQL URL, for the listener (listen.go)
 	onAccess atomic.Pointer[func(AccessChange)] // the local access index (OnAccessChange)
@@ -180,6 +181,7 @@ func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		db.sql.SetMaxIdleConns(25)
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
 	}
+	db.read = &Conn{q: db.reads, engine: db.engine, db: db}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.sql.PingContext(pingCtx); err != nil {
@@ -273,7 +275,7 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // never wait for the writer.
 // Each statement has its own deadline (Options.Timeout); on SQLite it runs as a statement
 // prepared once (readStmts).
-func (db *DB) Read() *Conn { return &Conn{q: db.reads, engine: db.engine, db: db} }
+func (db *DB) Read() *Conn { return db.read }
 
 // RedactURL hides the password of a URL before it reaches a log or an error, even in a URL
 // too malformed to parse.
