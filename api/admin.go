@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -64,12 +63,12 @@ type serviceTokenInput struct {
 
 // ServiceToken is an instance token of the host application.
 type ServiceToken struct {
-	ID         string     `json:"id"`
-	Name       string     `json:"name"`
-	Token      string     `json:"token,omitempty" doc:"The secret, shown once at creation"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Token      string `json:"token,omitempty" doc:"The secret, shown once at creation"`
+	CreatedAt  Time   `json:"created_at"`
+	LastUsedAt *Time  `json:"last_used_at,omitempty"`
+	RevokedAt  *Time  `json:"revoked_at,omitempty"`
 }
 
 type serviceTokenOutput struct{ Body ServiceToken }
@@ -155,7 +154,7 @@ func (s *Server) registerAdmin() {
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			return &serviceTokenOutput{Body: ServiceToken{ID: c.ID, Name: in.Body.Name, Token: c.Secret, CreatedAt: s.app.Now()}}, nil
+			return &serviceTokenOutput{Body: ServiceToken{ID: c.ID, Name: in.Body.Name, Token: c.Secret, CreatedAt: Time(s.app.Now())}}, nil
 		}, withStatus(http.StatusCreated), withDescription("The token is shown once and stored hashed."+who))
 
 	register(s.api, op("admin-list-service-tokens", http.MethodGet, "/v1/admin/service-tokens", "List service tokens", "Operators"),
@@ -166,7 +165,7 @@ func (s *Server) registerAdmin() {
 			}
 			out := &serviceTokensOutput{}
 			out.Body.Tokens = mapSlice(list, func(t roster.ServiceToken) ServiceToken {
-				return ServiceToken{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt}
+				return ServiceToken{ID: t.ID, Name: t.Name, CreatedAt: Time(t.CreatedAt), LastUsedAt: (*Time)(t.LastUsedAt), RevokedAt: (*Time)(t.RevokedAt)}
 			})
 			return out, nil
 		}, withDescription(who))

@@ -51,6 +51,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (rs_…), an API key (rk_…) or a service token (rsvc_…)"},
 	}
+	registerTime(cfg.Components.Schemas) // before any operation's schema is made
 	api := humago.New(mux, cfg)
 	s := &Server{failer: failer{log: o.Log}, app: a, api: api, https: o.HTTPS}
 	api.UseMiddleware(s.cors, s.authenticate)

@@ -11,25 +11,25 @@ import (
 
 // APIKey is an API key as listed: never its secret.
 type APIKey struct {
-	ID         string     `json:"id"`
-	OrgID      string     `json:"organization_id"`
-	Name       string     `json:"name"`
-	OwnerID    string     `json:"owner_id" doc:"The member the key acts as; it stops working when they lose access"`
-	StoreID    string     `json:"store_id,omitempty" doc:"The one store the key works in; absent for every store its owner reaches"`
-	RoleID     string     `json:"role_id" doc:"The store role the key carries: admin, member, viewer or a custom role ID"`
-	RoleName   string     `json:"role_name,omitempty" doc:"The role's name: a custom role's own, a built-in role's in English; absent once a custom role is deleted"`
-	OrgRole    string     `json:"organization_role" enum:"admin,member" doc:"Bounds the organization permissions the key carries"`
-	Status     string     `json:"status" enum:"active,revoked,expired"`
-	CreatedBy  string     `json:"created_by"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	ID         string `json:"id"`
+	OrgID      string `json:"organization_id"`
+	Name       string `json:"name"`
+	OwnerID    string `json:"owner_id" doc:"The member the key acts as; it stops working when they lose access"`
+	StoreID    string `json:"store_id,omitempty" doc:"The one store the key works in; absent for every store its owner reaches"`
+	RoleID     string `json:"role_id" doc:"The store role the key carries: admin, member, viewer or a custom role ID"`
+	RoleName   string `json:"role_name,omitempty" doc:"The role's name: a custom role's own, a built-in role's in English; absent once a custom role is deleted"`
+	OrgRole    string `json:"organization_role" enum:"admin,member" doc:"Bounds the organization permissions the key carries"`
+	Status     string `json:"status" enum:"active,revoked,expired"`
+	CreatedBy  string `json:"created_by"`
+	CreatedAt  Time   `json:"created_at"`
+	ExpiresAt  *Time  `json:"expires_at,omitempty"`
+	LastUsedAt *Time  `json:"last_used_at,omitempty"`
+	RevokedAt  *Time  `json:"revoked_at,omitempty"`
 }
 
 func (s *Server) keyJSON(k roster.APIKey) APIKey {
 	return APIKey{ID: k.ID, OrgID: k.OrgID, Name: k.Name, OwnerID: k.UserID, StoreID: k.StoreID, RoleID: k.RoleID, RoleName: k.RoleName, OrgRole: string(k.OrgRole),
-		Status: k.Status(s.app.Now()), CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+		Status: k.Status(s.app.Now()), CreatedBy: k.CreatedBy, CreatedAt: Time(k.CreatedAt), ExpiresAt: (*Time)(k.ExpiresAt), LastUsedAt: (*Time)(k.LastUsedAt), RevokedAt: (*Time)(k.RevokedAt)}
 }
 
 // NewAPIKey is a key just created, with its secret: shown this once.
@@ -64,11 +64,11 @@ type newKeyOutput struct{ Body NewAPIKey }
 type createKeyInput struct {
 	OrgPath
 	Body struct {
-		Name      string     `json:"name" maxLength:"100" example:"Zendesk connection"`
-		StoreID   string     `json:"store_id,omitempty" maxLength:"40" doc:"Limit the key to one store; omit for every store you reach"`
-		RoleID    string     `json:"role_id" maxLength:"40" doc:"Store role the key carries: admin, member, viewer or a custom role ID"`
-		OrgRole   string     `json:"organization_role,omitempty" enum:"admin,member" doc:"Organization permissions the key carries (default member: see the organization and its usage)"`
-		ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"When the key stops working; omit for a key that does not expire"`
+		Name      string `json:"name" maxLength:"100" example:"Zendesk connection"`
+		StoreID   string `json:"store_id,omitempty" maxLength:"40" doc:"Limit the key to one store; omit for every store you reach"`
+		RoleID    string `json:"role_id" maxLength:"40" doc:"Store role the key carries: admin, member, viewer or a custom role ID"`
+		OrgRole   string `json:"organization_role,omitempty" enum:"admin,member" doc:"Organization permissions the key carries (default member: see the organization and its usage)"`
+		ExpiresAt *Time  `json:"expires_at,omitempty" doc:"When the key stops working; omit for a key that does not expire"`
 		StepUp
 	}
 }
@@ -76,9 +76,9 @@ type createKeyInput struct {
 type cloneKeyInput struct {
 	KeyPath
 	Body struct {
-		UserID    string     `json:"user_id" maxLength:"40" doc:"The member who will own the copy"`
-		Name      string     `json:"name,omitempty" maxLength:"100" doc:"Defaults to the original's name"`
-		ExpiresAt *time.Time `json:"expires_at,omitempty" doc:"Defaults to the original's expiry"`
+		UserID    string `json:"user_id" maxLength:"40" doc:"The member who will own the copy"`
+		Name      string `json:"name,omitempty" maxLength:"100" doc:"Defaults to the original's name"`
+		ExpiresAt *Time  `json:"expires_at,omitempty" doc:"Defaults to the original's expiry"`
 		StepUp
 	}
 }
@@ -91,12 +91,12 @@ type keyRequestsInput struct {
 
 // APIKeyRequest is one request made with a key.
 type APIKeyRequest struct {
-	ID     string    `json:"id"`
-	At     time.Time `json:"at"`
-	Method string    `json:"method"`
-	Path   string    `json:"path" doc:"Without the query string"`
-	Status int       `json:"status"`
-	IP     string    `json:"ip"`
+	ID     string `json:"id"`
+	At     Time   `json:"at"`
+	Method string `json:"method"`
+	Path   string `json:"path" doc:"Without the query string"`
+	Status int    `json:"status"`
+	IP     string `json:"ip"`
 }
 
 type keyRequestsOutput struct {
@@ -122,7 +122,7 @@ func (s *Server) registerAPIKeys() {
 		func(ctx context.Context, in *createKeyInput) (*newKeyOutput, error) {
 			b := in.Body
 			k, err := s.app.APIKeys.Create(ctx, actor(ctx), in.Org, app.APIKeyInput{Name: b.Name, StoreID: b.StoreID, RoleID: b.RoleID,
-				OrgRole: roster.OrgRole(b.OrgRole), ExpiresAt: b.ExpiresAt, Proof: b.proof()})
+				OrgRole: roster.OrgRole(b.OrgRole), ExpiresAt: (*time.Time)(b.ExpiresAt), Proof: b.proof()})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -152,7 +152,7 @@ func (s *Server) registerAPIKeys() {
 	register(s.api, op("clone-api-key", http.MethodPost, "/v1/organizations/{org}/api-keys/{key}/clone", "Clone an API key for another member", "API keys"),
 		func(ctx context.Context, in *cloneKeyInput) (*newKeyOutput, error) {
 			b := in.Body
-			k, err := s.app.APIKeys.Clone(ctx, actor(ctx), in.Org, in.Key, app.CloneInput{UserID: b.UserID, Name: b.Name, ExpiresAt: b.ExpiresAt, Proof: b.proof()})
+			k, err := s.app.APIKeys.Clone(ctx, actor(ctx), in.Org, in.Key, app.CloneInput{UserID: b.UserID, Name: b.Name, ExpiresAt: (*time.Time)(b.ExpiresAt), Proof: b.proof()})
 			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
@@ -168,7 +168,7 @@ func (s *Server) registerAPIKeys() {
 			}
 			out := &keyRequestsOutput{}
 			out.Body.Requests = mapSlice(p.Items, func(r roster.APIKeyRequest) APIKeyRequest {
-				return APIKeyRequest{ID: r.ID, At: r.At, Method: r.Method, Path: r.Path, Status: r.Status, IP: r.IP}
+				return APIKeyRequest{ID: r.ID, At: Time(r.At), Method: r.Method, Path: r.Path, Status: r.Status, IP: r.IP}
 			})
 			out.Body.NextCursor = p.Next
 			return out, nil

@@ -43,13 +43,13 @@ type loginInput struct {
 type loginOutput struct {
 	SetCookie string `header:"Set-Cookie" doc:"The session cookie, when a session was opened"`
 	Body      struct {
-		Token        string     `json:"token,omitempty" doc:"The session token: send it as Authorization: Bearer. Shown once. Absent when mfa_required is true."`
-		ExpiresAt    *time.Time `json:"expires_at,omitempty" doc:"When the session ends at the latest"`
-		User         *User      `json:"user,omitempty"`
-		MFARequired  bool       `json:"mfa_required,omitempty" doc:"true: the password was right and the account has two-factor authentication; no session yet. Send a code with mfa_token to POST /v1/auth/login/mfa."`
-		MFAToken     string     `json:"mfa_token,omitempty" doc:"Proves the password step to POST /v1/auth/login/mfa: works once, for 5 minutes. Shown once."`
-		MFAExpiresAt *time.Time `json:"mfa_expires_at,omitempty" doc:"When mfa_token stops working"`
-		Methods      []string   `json:"methods,omitempty" enum:"totp,recovery_code,passkey" doc:"The second factors that complete the login"`
+		Token        string   `json:"token,omitempty" doc:"The session token: send it as Authorization: Bearer. Shown once. Absent when mfa_required is true."`
+		ExpiresAt    *Time    `json:"expires_at,omitempty" doc:"When the session ends at the latest"`
+		User         *User    `json:"user,omitempty"`
+		MFARequired  bool     `json:"mfa_required,omitempty" doc:"true: the password was right and the account has two-factor authentication; no session yet. Send a code with mfa_token to POST /v1/auth/login/mfa."`
+		MFAToken     string   `json:"mfa_token,omitempty" doc:"Proves the password step to POST /v1/auth/login/mfa: works once, for 5 minutes. Shown once."`
+		MFAExpiresAt *Time    `json:"mfa_expires_at,omitempty" doc:"When mfa_token stops working"`
+		Methods      []string `json:"methods,omitempty" enum:"totp,recovery_code,passkey" doc:"The second factors that complete the login"`
 	}
 }
 
@@ -57,12 +57,12 @@ type loginOutput struct {
 func (s *Server) loginJSON(res app.LoginResult) *loginOutput {
 	out := &loginOutput{}
 	if res.MFA != nil {
-		out.Body.MFARequired, out.Body.MFAToken, out.Body.MFAExpiresAt, out.Body.Methods = true, res.MFA.Token, &res.MFA.ExpiresAt, res.MFA.Methods
+		out.Body.MFARequired, out.Body.MFAToken, out.Body.MFAExpiresAt, out.Body.Methods = true, res.MFA.Token, (*Time)(&res.MFA.ExpiresAt), res.MFA.Methods
 		return out
 	}
 	c := httpserver.NewSessionCookie(res.Token, res.Session.ExpiresAt, s.https)
 	u := userJSON(res.User)
-	out.SetCookie, out.Body.Token, out.Body.ExpiresAt, out.Body.User = c.String(), res.Token, &res.Session.ExpiresAt, &u
+	out.SetCookie, out.Body.Token, out.Body.ExpiresAt, out.Body.User = c.String(), res.Token, (*Time)(&res.Session.ExpiresAt), &u
 	return out
 }
 

@@ -11,23 +11,23 @@ import (
 
 // Client is an application that signs its users in with Roster (an OpenID client).
 type Client struct {
-	ID                     string    `json:"id"`
-	Name                   string    `json:"name"`
-	Type                   string    `json:"type" enum:"confidential,public"`
-	Secret                 string    `json:"secret,omitempty" doc:"A confidential client's secret, shown once at creation and stored hashed"`
-	RedirectURIs           []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string  `json:"post_logout_redirect_uris"`
-	Scopes                 []string  `json:"scopes"`
-	AccessTokenTTL         int       `json:"access_token_ttl" doc:"Seconds"`
-	RefreshTokenTTL        int       `json:"refresh_token_ttl" doc:"Seconds"`
-	FirstParty             bool      `json:"first_party"`
-	BackChannelLogoutURI   string    `json:"backchannel_logout_uri,omitempty"`
-	SigningAlg             string    `json:"id_token_signed_response_alg" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with"`
-	GrantTypes             []string  `json:"grant_types" doc:"authorization_code and refresh_token for an application that signs users in; client_credentials alone for a machine client"`
-	OrgID                  string    `json:"organization_id,omitempty" doc:"A machine client's organization: the one where its tokens act"`
-	Permissions            []string  `json:"permissions,omitempty" doc:"A machine client's permissions in its organization"`
-	CORSOrigins            []string  `json:"cors_origins" doc:"Origins whose pages may call the OpenID token, userinfo, revocation and introspection endpoints for this client, and the switcher's /v1 reads, with CORS"`
-	CreatedAt              time.Time `json:"created_at"`
+	ID                     string   `json:"id"`
+	Name                   string   `json:"name"`
+	Type                   string   `json:"type" enum:"confidential,public"`
+	Secret                 string   `json:"secret,omitempty" doc:"A confidential client's secret, shown once at creation and stored hashed"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	Scopes                 []string `json:"scopes"`
+	AccessTokenTTL         int      `json:"access_token_ttl" doc:"Seconds"`
+	RefreshTokenTTL        int      `json:"refresh_token_ttl" doc:"Seconds"`
+	FirstParty             bool     `json:"first_party"`
+	BackChannelLogoutURI   string   `json:"backchannel_logout_uri,omitempty"`
+	SigningAlg             string   `json:"id_token_signed_response_alg" enum:"ES256,RS256" doc:"The algorithm its ID and access tokens are signed with"`
+	GrantTypes             []string `json:"grant_types" doc:"authorization_code and refresh_token for an application that signs users in; client_credentials alone for a machine client"`
+	OrgID                  string   `json:"organization_id,omitempty" doc:"A machine client's organization: the one where its tokens act"`
+	Permissions            []string `json:"permissions,omitempty" doc:"A machine client's permissions in its organization"`
+	CORSOrigins            []string `json:"cors_origins" doc:"Origins whose pages may call the OpenID token, userinfo, revocation and introspection endpoints for this client, and the switcher's /v1 reads, with CORS"`
+	CreatedAt              Time     `json:"created_at"`
 }
 
 func clientJSON(c roster.OIDCClient, secret string) Client {
@@ -43,7 +43,7 @@ func clientJSON(c roster.OIDCClient, secret string) Client {
 		Scopes: c.Scopes, AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
 		FirstParty: c.FirstParty, BackChannelLogoutURI: c.BackChannelLogoutURI, SigningAlg: c.SigningAlg, GrantTypes: grants,
 		OrgID: c.OrgID, Permissions: roster.PermissionKeys(c.Permissions), CORSOrigins: c.CORSOrigins,
-		CreatedAt: c.CreatedAt}
+		CreatedAt: Time(c.CreatedAt)}
 }
 
 // clientBody registers an application, or registers it again (PUT).

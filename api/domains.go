@@ -3,31 +3,30 @@ package api
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/rosterhq/roster"
 )
 
 // Domain is an email domain of an organization and the DNS record that proves it.
 type Domain struct {
-	ID             string     `json:"id"`
-	OrganizationID string     `json:"organization_id"`
-	Domain         string     `json:"domain" doc:"Normalized: lower case, IDNA (punycode), no trailing dot"`
-	Status         string     `json:"status" enum:"pending,verified,lapsed" doc:"pending until the TXT record is found; lapsed when it was missing at two re-checks in a row"`
-	RecordName     string     `json:"record_name" doc:"Publish a TXT record at this name…"`
-	RecordValue    string     `json:"record_value" doc:"…with this value"`
-	JoinPolicy     string     `json:"join_policy" enum:"off,suggest,automatic" doc:"suggest: people with a proven address at this domain may ask to join (GET /v1/me/join-suggestions), an owner or admin approves; automatic: whoever proves an address at this domain becomes a member with join_role"`
-	JoinRole       string     `json:"join_role" enum:"member,admin"`
-	VerifiedAt     *time.Time `json:"verified_at,omitempty"`
-	CheckedAt      *time.Time `json:"checked_at,omitempty" doc:"The last verification or re-check"`
-	RequireSSO     bool       `json:"require_sso" doc:"Its people sign in through the organization's single sign-on only (PUT /v1/organizations/{org}/sso/domains/{id})"`
-	CreatedAt      time.Time  `json:"created_at"`
+	ID             string `json:"id"`
+	OrganizationID string `json:"organization_id"`
+	Domain         string `json:"domain" doc:"Normalized: lower case, IDNA (punycode), no trailing dot"`
+	Status         string `json:"status" enum:"pending,verified,lapsed" doc:"pending until the TXT record is found; lapsed when it was missing at two re-checks in a row"`
+	RecordName     string `json:"record_name" doc:"Publish a TXT record at this name…"`
+	RecordValue    string `json:"record_value" doc:"…with this value"`
+	JoinPolicy     string `json:"join_policy" enum:"off,suggest,automatic" doc:"suggest: people with a proven address at this domain may ask to join (GET /v1/me/join-suggestions), an owner or admin approves; automatic: whoever proves an address at this domain becomes a member with join_role"`
+	JoinRole       string `json:"join_role" enum:"member,admin"`
+	VerifiedAt     *Time  `json:"verified_at,omitempty"`
+	CheckedAt      *Time  `json:"checked_at,omitempty" doc:"The last verification or re-check"`
+	RequireSSO     bool   `json:"require_sso" doc:"Its people sign in through the organization's single sign-on only (PUT /v1/organizations/{org}/sso/domains/{id})"`
+	CreatedAt      Time   `json:"created_at"`
 }
 
 func domainJSON(d roster.Domain) Domain {
 	return Domain{ID: d.ID, OrganizationID: d.OrgID, Domain: d.Domain, Status: string(d.Status), RecordName: d.RecordName(),
 		RecordValue: d.RecordValue(), JoinPolicy: string(d.JoinPolicy), JoinRole: string(d.JoinRole), VerifiedAt: optTime(d.VerifiedAt),
-		CheckedAt: optTime(d.CheckedAt), CreatedAt: d.CreatedAt, RequireSSO: d.RequireSSO}
+		CheckedAt: optTime(d.CheckedAt), CreatedAt: Time(d.CreatedAt), RequireSSO: d.RequireSSO}
 }
 
 type domainOut struct{ Body Domain }
@@ -121,17 +120,17 @@ type JoinSuggestion struct {
 
 // JoinRequest is a pending request to join an organization through its verified domain.
 type JoinRequest struct {
-	ID             string    `json:"id"`
-	OrganizationID string    `json:"organization_id"`
-	UserID         string    `json:"user_id"`
-	Name           string    `json:"name"`
-	Email          string    `json:"email"`
-	Domain         string    `json:"domain"`
-	CreatedAt      time.Time `json:"created_at"`
+	ID             string `json:"id"`
+	OrganizationID string `json:"organization_id"`
+	UserID         string `json:"user_id"`
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	Domain         string `json:"domain"`
+	CreatedAt      Time   `json:"created_at"`
 }
 
 func joinRequestJSON(r roster.JoinRequest) JoinRequest {
-	return JoinRequest{ID: r.ID, OrganizationID: r.OrgID, UserID: r.UserID, Name: r.User.Name, Email: r.User.Email, Domain: r.Domain, CreatedAt: r.CreatedAt}
+	return JoinRequest{ID: r.ID, OrganizationID: r.OrgID, UserID: r.UserID, Name: r.User.Name, Email: r.User.Email, Domain: r.Domain, CreatedAt: Time(r.CreatedAt)}
 }
 
 type joinSuggestionsOut struct {

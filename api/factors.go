@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -17,25 +16,25 @@ import (
 
 // Factor is one of the caller's second factors.
 type Factor struct {
-	ID         string     `json:"id" doc:"totp for the authenticator app, else the passkey's ID"`
-	Type       string     `json:"type" enum:"totp,passkey"`
-	Name       string     `json:"name,omitempty" doc:"The passkey's name"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at,omitempty" doc:"For the authenticator app: the time step of the last code accepted"`
+	ID         string `json:"id" doc:"totp for the authenticator app, else the passkey's ID"`
+	Type       string `json:"type" enum:"totp,passkey"`
+	Name       string `json:"name,omitempty" doc:"The passkey's name"`
+	CreatedAt  Time   `json:"created_at"`
+	LastUsedAt *Time  `json:"last_used_at,omitempty" doc:"For the authenticator app: the time step of the last code accepted"`
 }
 
 // Passkey is one of the caller's passkeys.
 type Passkey struct {
-	ID             string     `json:"id"`
-	Name           string     `json:"name"`
-	CreatedAt      time.Time  `json:"created_at"`
-	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
-	BackupEligible bool       `json:"backup_eligible" doc:"A synced passkey (password manager, platform account) rather than one bound to a device"`
-	BackupState    bool       `json:"backup_state" doc:"Backed up when last used"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	CreatedAt      Time   `json:"created_at"`
+	LastUsedAt     *Time  `json:"last_used_at,omitempty"`
+	BackupEligible bool   `json:"backup_eligible" doc:"A synced passkey (password manager, platform account) rather than one bound to a device"`
+	BackupState    bool   `json:"backup_state" doc:"Backed up when last used"`
 }
 
 func passkeyJSON(p app.Passkey) Passkey {
-	return Passkey{ID: p.ID, Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt, BackupEligible: p.BackupEligible, BackupState: p.BackupState}
+	return Passkey{ID: p.ID, Name: p.Name, CreatedAt: Time(p.CreatedAt), LastUsedAt: (*Time)(p.LastUsedAt), BackupEligible: p.BackupEligible, BackupState: p.BackupState}
 }
 
 type factorsOutput struct {
@@ -159,7 +158,7 @@ func (s *Server) registerFactors() {
 			out := &factorsOutput{}
 			out.Body.RecoveryCodesLeft = left
 			out.Body.Factors = mapSlice(fs, func(f app.Factor) Factor {
-				return Factor{ID: f.ID, Type: f.Type, Name: f.Name, CreatedAt: f.CreatedAt, LastUsedAt: f.LastUsedAt}
+				return Factor{ID: f.ID, Type: f.Type, Name: f.Name, CreatedAt: Time(f.CreatedAt), LastUsedAt: (*Time)(f.LastUsedAt)}
 			})
 			return out, nil
 		}, withDescription("The authenticator app (when set up) and the passkeys, with when each was added and last used, and how many recovery codes are left."))

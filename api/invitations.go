@@ -28,11 +28,11 @@ type Invitation struct {
 	Status        string            `json:"status" enum:"pending,accepted,declined,revoked,expired"`
 	InvitedBy     string            `json:"invited_by,omitempty" doc:"User ID of the inviter"`
 	InviterName   string            `json:"inviter_name,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
-	ExpiresAt     time.Time         `json:"expires_at"`
-	LastSentAt    time.Time         `json:"last_sent_at" doc:"When the current link was issued"`
+	CreatedAt     Time              `json:"created_at"`
+	ExpiresAt     Time              `json:"expires_at"`
+	LastSentAt    Time              `json:"last_sent_at" doc:"When the current link was issued"`
 	SendCount     int               `json:"send_count" doc:"How many links were issued (1 + resends)"`
-	RespondedAt   *time.Time        `json:"responded_at,omitempty"`
+	RespondedAt   *Time             `json:"responded_at,omitempty"`
 	AcceptedBy    string            `json:"accepted_by,omitempty"`
 	DeliveryError string            `json:"delivery_error,omitempty" doc:"Set when the email could not be delivered"`
 }
@@ -51,8 +51,8 @@ func (s *Server) invitationPage(ctx context.Context, p app.Page[roster.Invitatio
 
 func invitationJSON(i roster.Invitation, now time.Time) Invitation {
 	out := Invitation{ID: i.ID, OrgID: i.OrgID, Email: i.Email, Role: string(i.Role), Stores: []StoreMembership{}, Message: i.Message,
-		Locale: i.Locale, Status: string(i.Effective(now)), InvitedBy: i.InvitedBy, InviterName: i.InviterName, CreatedAt: i.CreatedAt,
-		ExpiresAt: i.ExpiresAt, LastSentAt: i.LastSentAt, SendCount: i.SendCount, RespondedAt: i.RespondedAt, AcceptedBy: i.AcceptedBy,
+		Locale: i.Locale, Status: string(i.Effective(now)), InvitedBy: i.InvitedBy, InviterName: i.InviterName, CreatedAt: Time(i.CreatedAt),
+		ExpiresAt: Time(i.ExpiresAt), LastSentAt: Time(i.LastSentAt), SendCount: i.SendCount, RespondedAt: (*Time)(i.RespondedAt), AcceptedBy: i.AcceptedBy,
 		DeliveryError: i.DeliveryError}
 	for _, s := range i.Stores {
 		out.Stores = append(out.Stores, StoreMembership{StoreID: s.StoreID, RoleID: s.RoleID})
@@ -146,7 +146,7 @@ type InvitationPreview struct {
 	Role        string         `json:"role" enum:"admin,member"`
 	Stores      []PreviewStore `json:"stores"`
 	Status      string         `json:"status" enum:"pending,accepted,declined,revoked,expired"`
-	ExpiresAt   time.Time      `json:"expires_at"`
+	ExpiresAt   Time           `json:"expires_at"`
 	Message     string         `json:"message,omitempty"`
 }
 
@@ -179,7 +179,7 @@ type acceptOutput struct {
 		Invitation Invitation `json:"invitation"`
 		User       User       `json:"user"`
 		Token      string     `json:"token,omitempty" doc:"A new session token, when you accepted without one. Shown once."`
-		ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+		ExpiresAt  *Time      `json:"expires_at,omitempty"`
 	}
 }
 
@@ -252,7 +252,7 @@ func (s *Server) registerInvitations() {
 				return nil, s.fail(ctx, err)
 			}
 			out := &lookupOutput{ReferrerPolicy: "no-referrer", CacheControl: "no-store", Body: InvitationPreview{ID: p.ID, OrgName: p.OrgName,
-				InviterName: p.InviterName, Email: p.MaskedEmail, Role: string(p.Role), Status: string(p.Status), ExpiresAt: p.ExpiresAt,
+				InviterName: p.InviterName, Email: p.MaskedEmail, Role: string(p.Role), Status: string(p.Status), ExpiresAt: Time(p.ExpiresAt),
 				Message: p.Message, Stores: []PreviewStore{}}}
 			for _, st := range p.Stores {
 				out.Body.Stores = append(out.Body.Stores, PreviewStore{Name: st.StoreName, RoleID: st.RoleID, RoleName: st.RoleName})
@@ -270,7 +270,7 @@ func (s *Server) registerInvitations() {
 			out.Body.Invitation, out.Body.User = invitationJSON(res.Invitation, s.app.Now()), userJSON(res.User)
 			if res.Session != nil {
 				out.SetCookie = httpserver.NewSessionCookie(res.Session.Token, res.Session.Session.ExpiresAt, s.https)
-				out.Body.Token, out.Body.ExpiresAt = res.Session.Token, &res.Session.Session.ExpiresAt
+				out.Body.Token, out.Body.ExpiresAt = res.Session.Token, (*Time)(&res.Session.Session.ExpiresAt)
 			}
 			return out, nil
 		}, withDescription("With a session: its user must own the invited address (else invitation_email_mismatch). Without one: the password of the "+

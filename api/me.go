@@ -81,7 +81,7 @@ func (s *Server) registerMe() {
 			}
 			out := &sessionsOutput{}
 			out.Body.Sessions = mapSlice(ss, func(s app.SessionInfo) Session {
-				return Session{ID: s.ID, Current: s.Current, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, IP: s.IP, UserAgent: s.UserAgent}
+				return Session{ID: s.ID, Current: s.Current, CreatedAt: Time(s.CreatedAt), LastSeenAt: Time(s.LastSeenAt), ExpiresAt: Time(s.ExpiresAt), IP: s.IP, UserAgent: s.UserAgent}
 			})
 			return out, nil
 		})

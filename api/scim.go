@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -13,13 +12,13 @@ import (
 
 // SCIMDirectory is a SCIM directory of an organization, as listed: never its token.
 type SCIMDirectory struct {
-	ID             string     `json:"id"`
-	OrganizationID string     `json:"organization_id"`
-	Name           string     `json:"name"`
-	BaseURL        string     `json:"base_url" doc:"The SCIM base URL to give the identity provider (Okta: SCIM connector base URL; Entra ID: Tenant URL)"`
-	TokenCreatedAt time.Time  `json:"token_created_at"`
-	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
+	ID             string `json:"id"`
+	OrganizationID string `json:"organization_id"`
+	Name           string `json:"name"`
+	BaseURL        string `json:"base_url" doc:"The SCIM base URL to give the identity provider (Okta: SCIM connector base URL; Entra ID: Tenant URL)"`
+	TokenCreatedAt Time   `json:"token_created_at"`
+	LastUsedAt     *Time  `json:"last_used_at,omitempty"`
+	CreatedAt      Time   `json:"created_at"`
 }
 
 // NewSCIMDirectory is a directory with its token: shown this once.
@@ -39,7 +38,7 @@ type SCIMGroup struct {
 
 func (s *Server) directoryJSON(d roster.Directory) SCIMDirectory {
 	return SCIMDirectory{ID: d.ID, OrganizationID: d.OrgID, Name: d.Name, BaseURL: strings.TrimSuffix(s.app.Config().BaseURL.String(), "/") + scim.Prefix,
-		TokenCreatedAt: d.TokenCreatedAt, LastUsedAt: d.LastUsedAt, CreatedAt: d.CreatedAt}
+		TokenCreatedAt: Time(d.TokenCreatedAt), LastUsedAt: (*Time)(d.LastUsedAt), CreatedAt: Time(d.CreatedAt)}
 }
 
 func scimGroupJSON(g roster.SCIMGroup) SCIMGroup {

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/rosterhq/roster"
 )
@@ -11,12 +10,12 @@ import (
 // SetupLink is a setup link of an organization, as listed: never its address, which holds
 // the secret.
 type SetupLink struct {
-	ID             string     `json:"id"`
-	OrganizationID string     `json:"organization_id"`
-	CreatedBy      string     `json:"created_by" doc:"The owner who made it"`
-	CreatedAt      time.Time  `json:"created_at"`
-	ExpiresAt      time.Time  `json:"expires_at"`
-	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
+	ID             string `json:"id"`
+	OrganizationID string `json:"organization_id"`
+	CreatedBy      string `json:"created_by" doc:"The owner who made it"`
+	CreatedAt      Time   `json:"created_at"`
+	ExpiresAt      Time   `json:"expires_at"`
+	LastUsedAt     *Time  `json:"last_used_at,omitempty"`
 }
 
 // NewSetupLink is a setup link with its address: shown this once.
@@ -26,7 +25,7 @@ type NewSetupLink struct {
 }
 
 func setupLinkJSON(l roster.SetupLink) SetupLink {
-	return SetupLink{ID: l.ID, OrganizationID: l.OrgID, CreatedBy: l.CreatedBy, CreatedAt: l.CreatedAt, ExpiresAt: l.ExpiresAt, LastUsedAt: l.LastUsedAt}
+	return SetupLink{ID: l.ID, OrganizationID: l.OrgID, CreatedBy: l.CreatedBy, CreatedAt: Time(l.CreatedAt), ExpiresAt: Time(l.ExpiresAt), LastUsedAt: (*Time)(l.LastUsedAt)}
 }
 
 type newSetupLinkOut struct{ Body NewSetupLink }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -38,7 +37,7 @@ type SSO struct {
 	ACSURL          string           `json:"acs_url,omitempty" doc:"SAML: the assertion consumer service (HTTP-POST binding)"`
 	SPCertificate   string           `json:"sp_certificate,omitempty" doc:"SAML: the service provider's certificate (PEM)"`
 	RequireDomains  []string         `json:"require_sso_domains" doc:"Verified domains whose people must sign in through single sign-on (the owner may still use a password)"`
-	UpdatedAt       *time.Time       `json:"updated_at,omitempty"`
+	UpdatedAt       *Time            `json:"updated_at,omitempty"`
 }
 
 func ssoJSON(s app.SSOSettings) SSO {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"reflect"
-	"time"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/api/auditexport"
@@ -13,31 +12,31 @@ import (
 
 // User is a user as the API shows it.
 type User struct {
-	ID            string     `json:"id" example:"usr_01jd8x5x9q0000000000000000"`
-	Email         string     `json:"email" format:"email"`
-	Name          string     `json:"name"`
-	Locale        string     `json:"locale" enum:"en,fr,es"`
-	Status        string     `json:"status" enum:"active,deactivated"`
-	EmailVerified bool       `json:"email_verified"`
-	Operator      bool       `json:"operator,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	VerifiedAt    *time.Time `json:"email_verified_at,omitempty"`
+	ID            string `json:"id" example:"usr_01jd8x5x9q0000000000000000"`
+	Email         string `json:"email" format:"email"`
+	Name          string `json:"name"`
+	Locale        string `json:"locale" enum:"en,fr,es"`
+	Status        string `json:"status" enum:"active,deactivated"`
+	EmailVerified bool   `json:"email_verified"`
+	Operator      bool   `json:"operator,omitempty"`
+	CreatedAt     Time   `json:"created_at"`
+	VerifiedAt    *Time  `json:"email_verified_at,omitempty"`
 }
 
 func userJSON(u roster.User) User {
 	return User{ID: u.ID, Email: u.Email, Name: u.Name, Locale: u.Locale, Status: string(u.Status), EmailVerified: u.Verified(),
-		Operator: u.Operator, CreatedAt: u.CreatedAt, VerifiedAt: u.EmailVerifiedAt}
+		Operator: u.Operator, CreatedAt: Time(u.CreatedAt), VerifiedAt: (*Time)(u.EmailVerifiedAt)}
 }
 
 // Session is one signed-in client of a user.
 type Session struct {
-	ID         string    `json:"id"`
-	Current    bool      `json:"current"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastSeenAt time.Time `json:"last_seen_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	IP         string    `json:"ip"`
-	UserAgent  string    `json:"user_agent"`
+	ID         string `json:"id"`
+	Current    bool   `json:"current"`
+	CreatedAt  Time   `json:"created_at"`
+	LastSeenAt Time   `json:"last_seen_at"`
+	ExpiresAt  Time   `json:"expires_at"`
+	IP         string `json:"ip"`
+	UserAgent  string `json:"user_agent"`
 }
 
 // OrganizationDetails is the descriptive information of an organization.
@@ -71,13 +70,13 @@ type Organization struct {
 	LogoURL      string              `json:"logo_url,omitempty" doc:"Where the logo is served, to members"`
 	StoreCredits int                 `json:"store_credits" doc:"How many active stores the organization may have"`
 	MyRole       string              `json:"my_role,omitempty" enum:"owner,admin,member"`
-	CreatedAt    time.Time           `json:"created_at"`
-	UpdatedAt    time.Time           `json:"updated_at"`
+	CreatedAt    Time                `json:"created_at"`
+	UpdatedAt    Time                `json:"updated_at"`
 }
 
 func orgJSON(o roster.Organization, myRole roster.OrgRole) Organization {
 	out := Organization{ID: o.ID, Name: o.Name, Details: detailsJSON(o.Details), StoreCredits: o.StoreCredits, MyRole: string(myRole),
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		CreatedAt: Time(o.CreatedAt), UpdatedAt: Time(o.UpdatedAt)}
 	if o.LogoID != "" {
 		out.LogoURL = "/v1/organizations/" + o.ID + "/logo?v=" + o.LogoID
 	}
@@ -95,8 +94,8 @@ type Store struct {
 	LogoURL   string     `json:"logo_url,omitempty"`
 	Status    string     `json:"status" enum:"active,archived"`
 	MyRole    *StoreRole `json:"my_role,omitempty" doc:"The caller's effective role in the store"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
+	CreatedAt Time       `json:"created_at"`
+	UpdatedAt Time       `json:"updated_at"`
 }
 
 // StoreRole is an effective store role and where it comes from.
@@ -118,7 +117,7 @@ type storeLister map[uintptr][]string
 
 func (l storeLister) store(s roster.Store, g roster.StoreGrant) Store {
 	out := Store{ID: s.ID, OrgID: s.OrgID, Name: s.Name, Website: s.Website, Currency: s.Currency, TimeZone: s.TimeZone,
-		Status: string(s.Status), CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		Status: string(s.Status), CreatedAt: Time(s.CreatedAt), UpdatedAt: Time(s.UpdatedAt)}
 	if g.RoleID != "" {
 		out.MyRole = &StoreRole{RoleID: g.RoleID, RoleName: g.RoleName, Via: g.Via, Permissions: l.names(g.Perms)}
 	}
@@ -156,18 +155,18 @@ type Member struct {
 	Role      string            `json:"role" enum:"owner,admin,member"`
 	Status    string            `json:"status" enum:"active,suspended"`
 	Stores    []StoreMembership `json:"stores,omitempty" doc:"Store memberships, when one member is read"`
-	CreatedAt time.Time         `json:"joined_at"`
+	CreatedAt Time              `json:"joined_at"`
 
-	StoreNames   []string   `json:"store_names,omitempty" doc:"In a listing: the active stores in which the member holds a store role of their own, by name (owners and admins reach every store anyway)"`
-	LastActiveAt *time.Time `json:"last_active_at,omitempty" doc:"When the user last signed in or used a session; absent if never"`
+	StoreNames   []string `json:"store_names,omitempty" doc:"In a listing: the active stores in which the member holds a store role of their own, by name (owners and admins reach every store anyway)"`
+	LastActiveAt *Time    `json:"last_active_at,omitempty" doc:"When the user last signed in or used a session; absent if never"`
 
 	PolicyViolation string `json:"policy_violation,omitempty" enum:"email_domain_not_allowed,free_email_provider_blocked" doc:"The policy rule the member's address breaks"`
 	TwoFactor       bool   `json:"two_factor" doc:"Whether the member has a second factor that signs in: an authenticator app or a passkey"`
 }
 
 func memberJSON(m roster.Member) Member {
-	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: m.CreatedAt, PolicyViolation: m.PolicyViolation,
-		StoreNames: m.StoreNames, LastActiveAt: m.User.LastActiveAt, TwoFactor: m.TwoFactor}
+	out := Member{User: userJSON(m.User), Role: string(m.Role), Status: string(m.Status), CreatedAt: Time(m.CreatedAt), PolicyViolation: m.PolicyViolation,
+		StoreNames: m.StoreNames, LastActiveAt: (*Time)(m.User.LastActiveAt), TwoFactor: m.TwoFactor}
 	for _, s := range m.Stores {
 		out.Stores = append(out.Stores, StoreMembership{StoreID: s.StoreID, RoleID: s.RoleID})
 	}

@@ -12,25 +12,27 @@ import (
 // Webhook is a webhook endpoint. Secret is set only in the answer that makes it (creation,
 // rotation): Roster keeps it sealed and shows it once.
 type Webhook struct {
-	ID             string     `json:"id"`
-	OrganizationID string     `json:"organization_id,omitempty" doc:"Absent for an instance-wide endpoint"`
-	URL            string     `json:"url"`
-	Description    string     `json:"description"`
-	EventTypes     []string   `json:"event_types" doc:"The event types delivered; empty for all"`
-	Enabled        bool       `json:"enabled"`
-	DisabledReason string     `json:"disabled_reason,omitempty" enum:"gone,failing" doc:"Why Roster disabled it: gone (the receiver answered 410), failing (every attempt of the retry schedule failed)"`
-	FailingSince   *time.Time `json:"failing_since,omitempty"`
-	Secret         string     `json:"secret,omitempty" doc:"whsec_…: shown once"`
-	PreviousUntil  *time.Time `json:"previous_secret_until,omitempty" doc:"Until then the previous secret signs too"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	ID             string   `json:"id"`
+	OrganizationID string   `json:"organization_id,omitempty" doc:"Absent for an instance-wide endpoint"`
+	URL            string   `json:"url"`
+	Description    string   `json:"description"`
+	EventTypes     []string `json:"event_types" doc:"The event types delivered; empty for all"`
+	Enabled        bool     `json:"enabled"`
+	DisabledReason string   `json:"disabled_reason,omitempty" enum:"gone,failing" doc:"Why Roster disabled it: gone (the receiver answered 410), failing (every attempt of the retry schedule failed)"`
+	FailingSince   *Time    `json:"failing_since,omitempty"`
+	Secret         string   `json:"secret,omitempty" doc:"whsec_…: shown once"`
+	PreviousUntil  *Time    `json:"previous_secret_until,omitempty" doc:"Until then the previous secret signs too"`
+	CreatedAt      Time     `json:"created_at"`
+	UpdatedAt      Time     `json:"updated_at"`
 }
 
-func optTime(t time.Time) *time.Time {
+// optTime is nil for the zero time.
+func optTime(t time.Time) *Time {
 	if t.IsZero() {
 		return nil
 	}
-	return &t
+	v := Time(t)
+	return &v
 }
 
 func webhookJSON(w roster.WebhookEndpoint, secret string) Webhook {
@@ -39,7 +41,7 @@ func webhookJSON(w roster.WebhookEndpoint, secret string) Webhook {
 		types = []string{}
 	}
 	out := Webhook{ID: w.ID, OrganizationID: w.OrgID, URL: w.URL, Description: w.Description, EventTypes: types, Enabled: w.Enabled,
-		DisabledReason: w.DisabledReason, FailingSince: optTime(w.FailingSince), Secret: secret, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
+		DisabledReason: w.DisabledReason, FailingSince: optTime(w.FailingSince), Secret: secret, CreatedAt: Time(w.CreatedAt), UpdatedAt: Time(w.UpdatedAt)}
 	if w.PreviousSecret != "" {
 		out.PreviousUntil = optTime(w.PreviousUntil)
 	}
@@ -60,15 +62,15 @@ func (b WebhookBody) input() app.WebhookInput {
 
 // WebhookDelivery is one attempt in an endpoint's delivery log.
 type WebhookDelivery struct {
-	ID        string    `json:"id"`
-	EventID   string    `json:"event_id" doc:"Also the webhook-id header of the delivery"`
-	EventType string    `json:"event_type" doc:"The event's type (webhook.test for a test event); empty for deliveries recorded before types were kept"`
-	Attempt   int       `json:"attempt"`
-	Status    int       `json:"status" doc:"The receiver's HTTP status; 0 when it did not answer"`
-	LatencyMS int64     `json:"latency_ms"`
-	Response  string    `json:"response" doc:"The first kilobyte of the receiver's answer"`
-	Error     string    `json:"error,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string `json:"id"`
+	EventID   string `json:"event_id" doc:"Also the webhook-id header of the delivery"`
+	EventType string `json:"event_type" doc:"The event's type (webhook.test for a test event); empty for deliveries recorded before types were kept"`
+	Attempt   int    `json:"attempt"`
+	Status    int    `json:"status" doc:"The receiver's HTTP status; 0 when it did not answer"`
+	LatencyMS int64  `json:"latency_ms"`
+	Response  string `json:"response" doc:"The first kilobyte of the receiver's answer"`
+	Error     string `json:"error,omitempty"`
+	CreatedAt Time   `json:"created_at"`
 }
 
 type webhookOut struct{ Body Webhook }
@@ -106,7 +108,7 @@ type redeliverBody struct {
 }
 
 type replayBody struct {
-	Since time.Time `json:"since" doc:"Every event the endpoint receives from this time on is queued again, in order"`
+	Since Time `json:"since" doc:"Every event the endpoint receives from this time on is queued again, in order"`
 }
 
 // Paths: an organization's endpoints, and the instance's.
@@ -235,7 +237,7 @@ func (h webhookHandlers) deliveries(ctx context.Context, orgID, id string, limit
 	out := &deliveriesOut{}
 	out.Body.Deliveries = mapSlice(list, func(d roster.WebhookDelivery) WebhookDelivery {
 		return WebhookDelivery{ID: d.ID, EventID: d.EventID, EventType: d.EventType, Attempt: d.Attempt, Status: d.Status, LatencyMS: d.Latency.Milliseconds(),
-			Response: d.Response, Error: d.Error, CreatedAt: d.CreatedAt}
+			Response: d.Response, Error: d.Error, CreatedAt: Time(d.CreatedAt)}
 	})
 	return out, nil
 }
@@ -248,7 +250,7 @@ func (h webhookHandlers) redeliver(ctx context.Context, orgID, id string, b rede
 }
 
 func (h webhookHandlers) replay(ctx context.Context, orgID, id string, b replayBody) (*replayOut, error) {
-	n, err := h.s.app.Webhooks.Replay(ctx, actor(ctx), orgID, id, b.Since)
+	n, err := h.s.app.Webhooks.Replay(ctx, actor(ctx), orgID, id, time.Time(b.Since))
 	if err != nil {
 		return nil, h.s.fail(ctx, err)
 	}
