@@ -116,12 +116,18 @@ func (s *source) organization(ctx context.Context, id string) (roster.Organizati
 	if s.x == nil {
 		return s.c.Organization(ctx, id)
 	}
-	o, err := fill(s, func(g *generation) (roster.Organization, bool) { o, ok := g.orgs[id]; return o, ok },
-		func() (roster.Organization, error) { return s.c.Organization(ctx, id) },
-		func(g *generation, o roster.Organization) { g.orgs[id] = o }, orgCost)
+	o, err := s.sharedOrganization(ctx, id)
 	// A copy: callers may change what they are given, never the index.
 	o.Policy.AllowedDomains = slices.Clone(o.Policy.AllowedDomains)
 	return o, err
+}
+
+// sharedOrganization is an organization's row as the index holds it: read it, never change
+// it. Only with the index (s.x).
+func (s *source) sharedOrganization(ctx context.Context, id string) (roster.Organization, error) {
+	return fill(s, func(g *generation) (roster.Organization, bool) { o, ok := g.orgs[id]; return o, ok },
+		func() (roster.Organization, error) { return s.c.Organization(ctx, id) },
+		func(g *generation, o roster.Organization) { g.orgs[id] = o }, orgCost)
 }
 
 // access is what a user holds in an organization (nothing when not a member).
@@ -194,8 +200,8 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		return nil, err
 	}
 	type orgStores struct {
-		org    roster.Organization
-		stores []roster.StoreAccess
+		name, id string // the organization's, to sort by
+		stores   []roster.StoreAccess
 	}
 	found := make([]orgStores, 0, len(orgs))
 	n := 0
@@ -207,7 +213,7 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		if !acc.Active() {
 			continue // a suspended membership reaches no store
 		}
-		o, err := s.organization(ctx, orgID)
+		o, err := s.sharedOrganization(ctx, orgID) // its name only
 		if roster.ErrorCode(err) == roster.ENotFound {
 			continue // deleted since the list was read
 		}
@@ -218,7 +224,10 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		if err != nil {
 			return nil, err
 		}
-		e := orgStores{org: o}
+		e := orgStores{name: o.Name, id: o.ID}
+		if acc.AllStores() {
+			e.stores = make([]roster.StoreAccess, 0, len(stores))
+		}
 		for _, st := range stores {
 			if g, ok := acc.Store(st.ID); ok && (perm == "" || g.Perms.Has(perm)) {
 				e.stores = append(e.stores, roster.StoreAccess{Store: st, Grant: g})
@@ -227,9 +236,7 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		found = append(found, e)
 		n += len(e.stores)
 	}
-	slices.SortFunc(found, func(x, y orgStores) int {
-		return roster.CompareByName(x.org.Name, x.org.ID, y.org.Name, y.org.ID)
-	})
+	slices.SortFunc(found, func(x, y orgStores) int { return roster.CompareByName(x.name, x.id, y.name, y.id) })
 	out := make([]roster.StoreAccess, 0, n)
 	for _, e := range found {
 		out = append(out, e.stores...)
