@@ -20,6 +20,15 @@ func (t Time) MarshalText() ([]byte, error) { return time.Time(t).MarshalText() 
 // UnmarshalText reads an RFC 3339 time as time.Time does.
 func (t *Time) UnmarshalText(b []byte) error { return (*time.Time)(t).UnmarshalText(b) }
 
+// optTime is nil for the zero time: a timestamp absent from the JSON (omitempty).
+func optTime(t time.Time) *Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := Time(t)
+	return &v
+}
+
 // registerTime makes the schema of Time the schema of time.Time.
 func registerTime(r huma.Registry) {
 	r.RegisterTypeAlias(reflect.TypeFor[Time](), reflect.TypeFor[time.Time]())

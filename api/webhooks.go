@@ -26,15 +26,6 @@ type Webhook struct {
 	UpdatedAt      Time     `json:"updated_at"`
 }
 
-// optTime is nil for the zero time.
-func optTime(t time.Time) *Time {
-	if t.IsZero() {
-		return nil
-	}
-	v := Time(t)
-	return &v
-}
-
 func webhookJSON(w roster.WebhookEndpoint, secret string) Webhook {
 	types := w.EventTypes
 	if types == nil {

@@ -530,34 +530,31 @@ func TestUserStoresFromTheIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		answer := func(a *app.App, host roster.Actor, p roster.Permission) string {
+		names := map[string]string{} // store ID → "org/store"
+		for name, st := range stores {
+			names[st.ID] = name
+		}
+		ask := func(a *app.App, host roster.Actor, p roster.Permission) []roster.StoreAccess {
 			t.Helper()
 			list, err := a.Access.UserStores(ctx, host, app.UserStoresInput{UserID: ann.ID, Permission: p})
 			if err != nil {
 				t.Fatal(err)
 			}
+			return list
+		}
+		answer := func(a *app.App, host roster.Actor, p roster.Permission) string {
+			t.Helper()
 			var out []string
-			for _, s := range list {
-				for name, st := range stores {
-					if st.ID == s.Store.ID {
-						out = append(out, fmt.Sprintf("%s:%s:%s:%v", name, s.Grant.RoleID, s.Grant.Via, s.Grant.Perms.Sorted()))
-					}
-				}
+			for _, s := range ask(a, host, p) {
+				out = append(out, fmt.Sprintf("%s:%s:%s:%v", names[s.Store.ID], s.Grant.RoleID, s.Grant.Via, s.Grant.Perms.Sorted()))
 			}
 			return strings.Join(out, " ")
 		}
-		order := func(p roster.Permission) []string {
-			list, err := nd.app.Access.UserStores(ctx, host, app.UserStoresInput{UserID: ann.ID, Permission: p})
-			if err != nil {
-				t.Fatal(err)
-			}
+		order := func(p roster.Permission) []string { // the node's answer, by name
+			t.Helper()
 			var out []string
-			for _, s := range list {
-				for name, st := range stores {
-					if st.ID == s.Store.ID {
-						out = append(out, name)
-					}
-				}
+			for _, s := range ask(nd.app, host, p) {
+				out = append(out, names[s.Store.ID])
 			}
 			return out
 		}
