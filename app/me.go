@@ -227,8 +227,6 @@ func (a *core) affiliations(ctx context.Context, c *sqlstore.Conn, userID string
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	admin, _ := cat.BuiltinRole(roster.StoreRoleAdmin)
-	adminPerms, _ := cat.BuiltinPermSet(roster.StoreRoleAdmin)
 	access := make(map[string]roster.Access, len(affs))
 	for i := range affs {
 		aff := &affs[i]
@@ -237,9 +235,9 @@ func (a *core) affiliations(ctx context.Context, c *sqlstore.Conn, userID string
 			access[m.OrgID] = roster.NewAccess(m.OrgID, userID, m.Role, m.Status, nil, cat)
 			continue // a suspended membership shows, and reaches no store
 		}
-		orgWide := m.Role.ReachesEveryStore()
 		res := a.resolver(ctx, c, cat, m.OrgID)
 		var grants []roster.StoreGrant
+		var stores []roster.Store // the active stores of their store memberships
 		for _, d := range direct {
 			if d.Store.OrgID != m.OrgID {
 				continue
@@ -252,17 +250,20 @@ func (a *core) affiliations(ctx context.Context, c *sqlstore.Conn, userID string
 				return nil, nil, nil, err
 			}
 			grants = append(grants, g)
-			if !orgWide && d.Store.Status == roster.StoreActive {
-				aff.Stores = append(aff.Stores, roster.StoreAccess{Store: d.Store, Grant: g})
+			if d.Store.Status == roster.StoreActive {
+				stores = append(stores, d.Store)
 			}
 		}
-		if orgWide {
-			for _, s := range adminStores[m.OrgID] {
-				aff.Stores = append(aff.Stores, roster.StoreAccess{Store: s, Grant: roster.StoreGrant{
-					StoreID: s.ID, RoleID: admin.ID, RoleName: admin.Name, Via: roster.ViaOrganizationRole, Perms: adminPerms}})
+		acc := roster.NewAccess(m.OrgID, userID, m.Role, m.Status, grants, cat)
+		if acc.AllStores() {
+			stores = adminStores[m.OrgID] // every active store of the organization
+		}
+		for _, st := range stores { // with the grant Access gives in each, as a check would
+			if g, ok := acc.Store(st.ID); ok {
+				aff.Stores = append(aff.Stores, roster.StoreAccess{Store: st, Grant: g})
 			}
 		}
-		access[m.OrgID] = roster.NewAccess(m.OrgID, userID, m.Role, m.Status, grants, cat)
+		access[m.OrgID] = acc
 		slices.SortStableFunc(aff.Stores, func(x, y roster.StoreAccess) int {
 			return roster.CompareByName(x.Store.Name, x.Store.ID, y.Store.Name, y.Store.ID)
 		})
