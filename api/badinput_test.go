@@ -196,6 +196,14 @@ func TestBadInputOnEveryEndpoint(t *testing.T) {
 					add(badRequest{what: "mass assignment", contentType: "application/json", body: withField(base, "operator", true)})
 					for k, v := range base {
 						add(badRequest{what: "wrong type for " + k, contentType: "application/json", body: withField(base, k, wrongType(v))})
+						// A name given twice, even with the same value, or in capitals: parsers
+						// that differ on them (the first wins, the last wins) must not see two
+						// requests in one.
+						add(badRequest{what: "twice " + k, contentType: "application/json", body: withTwice(valid, k, v)})
+						add(badRequest{what: "capitals " + k, contentType: "application/json", body: withTwice([]byte("{}"), strings.ToUpper(k), v)})
+						if _, ok := v.(string); ok {
+							add(badRequest{what: "not UTF-8 in " + k, contentType: "application/json", body: bytes.Replace(withField(base, k, "x-?-"), []byte("-?-"), []byte{0xff}, 1)})
+						}
 						if strings.Contains(k, "email") {
 							for _, bad := range []string{"not-an-address", "a@b.com\r\nBcc: c@d.com", "a@localhost", strings.Repeat("a", 400) + "@x.com"} {
 								add(badRequest{what: "invalid email " + k, contentType: "application/json", body: withField(base, k, bad)})
@@ -290,6 +298,16 @@ func withField(m map[string]any, k string, v any) []byte {
 	c[k] = v
 	data, _ := json.Marshal(c)
 	return data
+}
+
+// withTwice returns the JSON object body with the name k first given the value v: body's own
+// k makes it twice.
+func withTwice(body []byte, k string, v any) []byte {
+	first, _ := json.Marshal(map[string]any{k: v})
+	if len(body) <= 2 {
+		return first
+	}
+	return append(append(first[:len(first)-1:len(first)-1], ','), body[1:]...)
 }
 
 // wrongType returns a value of another JSON type than v.

@@ -3,13 +3,13 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"mime"
 	"net/http"
 	"reflect"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/rosterhq/roster"
 	"github.com/rosterhq/roster/app"
@@ -297,9 +297,8 @@ func (s *Server) bulkInvite(ctx context.Context, in *bulkInput) (*bulkOutput, er
 		}
 	case "application/json", "":
 		var body bulkBody
-		dec := json.NewDecoder(bytes.NewReader(in.RawBody))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
+		// As every other body (jsonFormat): names exactly as documented, none twice.
+		if err := jsonv2.Unmarshal(in.RawBody, &body, jsonv2.RejectUnknownMembers(true)); err != nil {
 			return nil, s.fail(ctx, roster.Invalidf("invitations", "the body must be JSON {\"invitations\": [{\"email\": …}]}: %v", err))
 		}
 		for i, r := range body.Invitations {
