@@ -4,8 +4,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -48,11 +50,30 @@ const (
 // (huma's validation is told so too: ValidateStrictCasing), and a name given twice or a string
 // that is not UTF-8 is refused, with a 400 that says where — no two parsers can read two
 // different requests in one body.
+//
+// An answer that comes encoded already (preEncoded: the selector, whose encoding the access
+// index keeps) is written as it is.
 var jsonFormat = huma.Format{
-	Marshal: huma.DefaultJSONFormat.Marshal,
+	Marshal: func(w io.Writer, v any) error {
+		if p, ok := v.(preEncoded); ok && p.encodedJSON() != nil {
+			_, err := w.Write(p.encodedJSON())
+			return err
+		}
+		return huma.DefaultJSONFormat.Marshal(w, v)
+	},
 	Unmarshal: func(data []byte, v any) error {
 		return jsonv2.Unmarshal(data, v)
 	},
+}
+
+// preEncoded is a body that may carry its JSON, made by encodeJSON.
+type preEncoded interface{ encodedJSON() []byte }
+
+// encodeJSON encodes v exactly as jsonFormat writes it.
+func encodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	err := huma.DefaultJSONFormat.Marshal(&b, v)
+	return bytes.Clone(b.Bytes()), err // not the buffer's spare room: the index keeps it
 }
 
 // Register adds the API's operations, /openapi.json and /docs to mux.

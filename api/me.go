@@ -41,10 +41,15 @@ type Affiliation struct {
 }
 
 type myOrganizationsOutput struct {
-	Body struct {
-		Organizations []Affiliation `json:"organizations"`
-	}
+	Body myOrganizationsOutputBody
 }
+
+type myOrganizationsOutputBody struct {
+	Organizations []Affiliation `json:"organizations"`
+	encoded       []byte        // the body as jsonFormat writes it, kept by the access index
+}
+
+func (m myOrganizationsOutputBody) encodedJSON() []byte { return m.encoded }
 
 func (s *Server) registerMe() {
 	register(s.api, op("get-me", http.MethodGet, "/v1/me", "Who am I", "Account"),
@@ -104,11 +109,13 @@ func (s *Server) registerMe() {
 
 	register(s.api, op("my-organizations", http.MethodGet, "/v1/me/organizations", "My organizations and stores (the selector)", "Account"),
 		func(ctx context.Context, _ *struct{}) (*myOrganizationsOutput, error) {
-			var out *myOrganizationsOutput
-			if err := s.app.Accounts.ReadOrganizations(ctx, actor(ctx), func(affs []roster.Affiliation) { out = affiliationsJSON(affs) }); err != nil {
+			b, err := s.app.Accounts.RenderOrganizations(ctx, actor(ctx), func(affs []roster.Affiliation) ([]byte, error) {
+				return encodeJSON(affiliationsJSON(affs).Body)
+			})
+			if err != nil {
 				return nil, s.fail(ctx, err)
 			}
-			return out, nil
+			return &myOrganizationsOutput{Body: myOrganizationsOutputBody{encoded: b}}, nil
 		}, withDescription("Every organization the caller belongs to, with their role, and under each the active stores they reach with their effective store role: direct, or via their organization role."))
 }
 

@@ -75,6 +75,7 @@ type generation struct {
 	whole   map[string]bool                     // orgs whose every membership is in access (index_whole.go)
 	tooBig  map[string]bool                     // orgs with too many members to load whole
 	affs    map[string][]roster.Affiliation     // user → selector
+	render  map[string]rendering                // user → a caller's rendering of their selector (index_read.go)
 	affOrgs map[string]map[string]bool          // org → users in affs
 	orgsOf  map[string]map[string]bool          // user → the organizations they are a member of
 	members map[string]map[string]bool          // org → users in orgsOf that it is in
@@ -95,6 +96,7 @@ func newGeneration() *generation {
 		whole:   map[string]bool{},
 		tooBig:  map[string]bool{},
 		affs:    map[string][]roster.Affiliation{},
+		render:  map[string]rendering{},
 		affOrgs: map[string]map[string]bool{},
 		orgsOf:  map[string]map[string]bool{},
 		members: map[string]map[string]bool{},
@@ -404,6 +406,7 @@ func (g *generation) dropAff(user string) {
 		delete(g.affOrgs[a.Organization.ID], user)
 	}
 	delete(g.affs, user)
+	delete(g.render, user)
 }
 
 func (g *generation) dropOrgsOf(user string) {

@@ -289,6 +289,44 @@ func (s *source) sharedAffiliations(ctx context.Context, userID string) ([]roste
 		func(g *generation, affs []roster.Affiliation) { g.putAffiliations(userID, affs) }, affiliationsCost)
 }
 
+// rendering is what a caller made of a user's selector entry (Accounts.RenderOrganizations):
+// it answers for the very entry it was made of, never for one filled again since.
+type rendering struct {
+	of *roster.Affiliation // the entry's first element: its identity
+	b  []byte
+}
+
+// sameAffs reports whether a and b are the same entry, not merely equal ones.
+func sameAffs(a, b []roster.Affiliation) bool { return len(a) > 0 && len(b) > 0 && &a[0] == &b[0] }
+
+// rendered returns the rendering kept with the user's selector entry, if the index holds both.
+func (s *source) rendered(userID string) ([]byte, bool) {
+	if s.x == nil {
+		return nil, false
+	}
+	s.x.mu.Lock()
+	defer s.x.mu.Unlock()
+	r, ok := s.x.cur.render[userID]
+	if affs := s.x.cur.affs[userID]; !ok || len(affs) == 0 || r.of != &affs[0] {
+		return nil, false
+	}
+	return r.b, true
+}
+
+// keepRendered keeps b, a rendering of affs, with the user's selector entry, counted in the
+// index's memory, if affs is still that entry.
+func (s *source) keepRendered(userID string, affs []roster.Affiliation, b []byte) {
+	if s.x == nil {
+		return
+	}
+	x := s.x
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if sameAffs(x.cur.affs[userID], affs) && x.roomLocked(renderingCost(b)) && sameAffs(x.cur.affs[userID], affs) {
+		x.cur.render[userID] = rendering{of: &affs[0], b: b}
+	}
+}
+
 // apiKey returns an API key whose secret is the one given, or ENotFound.
 func (s *source) apiKey(ctx context.Context, id, secret string, verify func(hash string) bool) (roster.APIKey, error) {
 	if s.x == nil {

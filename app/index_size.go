@@ -94,6 +94,10 @@ func affiliationsCost(affs []roster.Affiliation) int64 {
 	return n
 }
 
+func renderingCost(b []byte) int64 {
+	return idCost("usr_01234567890123456789012345") + int64(unsafe.Sizeof(rendering{})) + int64(cap(b))
+}
+
 func orgsOfCost(orgs map[string]bool) int64 {
 	n := idCost("usr_01234567890123456789012345") + innerMap
 	for org := range orgs {

@@ -599,3 +599,91 @@ func TestUserStoresFromTheIndex(t *testing.T) {
 		}
 	})
 }
+
+// TestSelectorRenderedUntilItChanges: the index keeps a caller's rendering of a user's
+// selector with its entry, answers with it until a change reaches that user, and renders again
+// then; a node without an index renders every time. Both say the same.
+func TestSelectorRenderedUntilItChanges(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Owner")
+		ann, annUser := env.User(t, "Ann")
+		acme, other := env.Org(t, owner, "Acme"), env.Org(t, owner, "Other")
+		paris, lyon := env.Store(t, owner, acme.ID, "Paris"), env.Store(t, owner, acme.ID, "Lyon")
+		env.Join(t, owner, acme.ID, annUser, roster.OrgMember, app.StoreGrantInput{StoreID: paris.ID, RoleID: roster.StoreRoleMember},
+			app.StoreGrantInput{StoreID: lyon.ID, RoleID: roster.StoreRoleViewer})
+		nd := startNode(t, env, env.URL)
+		oracleCfg := testenv.Config()
+		oracleCfg.IndexMemory = -1
+		oracle := app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
+
+		renders := 0
+		render := func(affs []roster.Affiliation) ([]byte, error) {
+			renders++
+			var b strings.Builder
+			for _, a := range affs {
+				fmt.Fprintf(&b, "%s %s %s:", a.Organization.Name, a.Membership.Role, a.Membership.Status)
+				for _, s := range a.Stores {
+					fmt.Fprintf(&b, " %s/%s", s.Store.Name, s.Grant.RoleID)
+				}
+				b.WriteString("\n")
+			}
+			return []byte(b.String()), nil
+		}
+		ask := func(a *app.App) string {
+			t.Helper()
+			b, err := a.Accounts.RenderOrganizations(ctx, ann, render)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		// compare asks the node twice and SQL once: the node renders again only when told to.
+		compare := func(when string, renderAgain bool) {
+			t.Helper()
+			before := renders
+			want := ask(oracle)
+			if renders != before+1 {
+				t.Fatalf("%s: without an index, %d renderings for one answer", when, renders-before)
+			}
+			for i := range 2 {
+				if got := ask(nd.app); got != want {
+					t.Errorf("%s, answer %d: the index answered\n%s\nSQL\n%s", when, i+1, got, want)
+				}
+			}
+			wantRenders := before + 1
+			if renderAgain {
+				wantRenders++
+			}
+			if renders != wantRenders {
+				t.Errorf("%s: the node rendered %d times for two answers, want %d", when, renders-before-1, wantRenders-before-1)
+			}
+		}
+		write := func(f func(tx *sqlstore.Tx) error) { // through the node: on SQLite, other processes' writes drop everything
+			t.Helper()
+			if err := nd.db.InTx(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		compare("at first", true)
+		compare("asked again", false)
+		other.Name = "Elsewhere"
+		write(func(tx *sqlstore.Tx) error { return tx.UpdateOrganization(ctx, other, env.Clock.Now()) })
+		compare("after a change to an organization Ann is not in", false)
+		acme.Name = "Acme Corp"
+		write(func(tx *sqlstore.Tx) error { return tx.UpdateOrganization(ctx, acme, env.Clock.Now()) })
+		compare("after her organization was renamed", true)
+		write(func(tx *sqlstore.Tx) error {
+			return tx.SetStoreStatus(ctx, lyon.ID, roster.StoreArchived, env.Clock.Now())
+		})
+		compare("after a store was archived", true)
+		write(func(tx *sqlstore.Tx) error {
+			return tx.SetMemberStatus(ctx, acme.ID, annUser.ID, roster.MembershipSuspended, env.Clock.Now())
+		})
+		compare("after her suspension", true)
+		if st := nd.app.Access.IndexStats(); st.FromIndex == 0 {
+			t.Errorf("the node answered %d reads from its index", st.FromIndex)
+		}
+	})
+}
