@@ -53,12 +53,13 @@ func drive(ctx context.Context, base, bearer string, conns int, d time.Duration,
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			var lat []time.Duration
+			var buf bytes.Buffer // each answer read into the same memory
 			var n, q, wrong int
 			var firstWrong error
 			for ctx.Err() == nil {
 				req := sc(r)
 				t0 := time.Now()
-				status, body, err := send(ctx, client, base, bearer, req)
+				status, body, err := send(ctx, client, base, bearer, req, &buf)
 				if ctx.Err() != nil {
 					break // cut by the end of the run: not counted
 				}
@@ -96,7 +97,8 @@ func drive(ctx context.Context, base, bearer string, conns int, d time.Duration,
 	return res
 }
 
-func send(ctx context.Context, client *http.Client, base, bearer string, req request) (int, []byte, error) {
+// send asks req and reads the answer into buf: what it returns is valid until buf is used again.
+func send(ctx context.Context, client *http.Client, base, bearer string, req request, buf *bytes.Buffer) (int, []byte, error) {
 	var body io.Reader
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
@@ -116,6 +118,7 @@ func send(ctx context.Context, client *http.Client, base, bearer string, req req
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	return resp.StatusCode, buf.Bytes(), err
 }

@@ -410,7 +410,7 @@ func walkMembers(ctx context.Context, base, bearer, orgID string, n int) (string
 		if cursor != "" {
 			path += "&cursor=" + url.QueryEscape(cursor)
 		}
-		status, b, err := send(ctx, http.DefaultClient, base, bearer, request{method: http.MethodGet, path: path})
+		status, b, err := send(ctx, http.DefaultClient, base, bearer, request{method: http.MethodGet, path: path}, new(bytes.Buffer))
 		if err != nil {
 			return "", 0, err
 		}
