@@ -228,6 +228,7 @@ type IndexStats struct {
 	Limit     int64 // the bound of Bytes
 	Turnovers int64 // times the newer generation filled up and the older one was dropped
 	WholeOrgs int   // organizations held whole (index_whole.go)
+	OrgsOfAll int   // users whose organizations the last read of everyone's kept (index_whole.go)
 }
 
 // IndexStats returns how this node's access index has answered so far.
@@ -242,5 +243,6 @@ func (a *Access) IndexStats() IndexStats {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return IndexStats{Revision: x.applied, Trusted: x.trusted, Leased: x.trusted && x.leasedLocked(), FromIndex: x.fromIndex.Load(), FromSQL: x.fromSQL.Load(), Barriers: barriers,
-		Bytes: x.cur.bytes + x.old.bytes, Limit: x.maxBytes, Turnovers: x.turnovers, WholeOrgs: x.wholeOrgsLocked()}
+		Bytes: x.cur.bytes + x.old.bytes, Limit: x.maxBytes, Turnovers: x.turnovers, WholeOrgs: x.wholeOrgsLocked(),
+		OrgsOfAll: x.everyOrgsOf.kept}
 }

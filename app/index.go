@@ -52,11 +52,12 @@ type accessIndex struct {
 	epoch     uint64        // bumped by every invalidation; a fill that straddles one is dropped
 	progress  chan struct{} // closed (and replaced) whenever applied or trusted changes
 
-	cat       *roster.Catalog
-	cur, old  *generation              // entries are added to cur; old is what cur was before it filled up
-	turnovers int64                    // times cur filled up (Access.IndexStats)
-	graph     graphSize                // how many memberships there are (index_whole.go)
-	loading   map[string]chan struct{} // organizations being loaded whole, closed when done
+	cat         *roster.Catalog
+	cur, old    *generation              // entries are added to cur; old is what cur was before it filled up
+	turnovers   int64                    // times cur filled up (Access.IndexStats)
+	graph       graphSize                // how many memberships there are (index_whole.go)
+	loading     map[string]chan struct{} // organizations being loaded whole, closed when done
+	everyOrgsOf everyOrgsOf              // the read of every user's organizations (index_whole.go)
 
 	barrier barrier
 
@@ -77,7 +78,7 @@ type generation struct {
 	affs    map[string][]roster.Affiliation     // user → selector
 	render  map[string]rendering                // user → a caller's rendering of their selector (index_read.go)
 	affOrgs map[string]map[string]bool          // org → users in affs
-	orgsOf  map[string]map[string]bool          // user → the organizations they are a member of
+	orgsOf  map[string][]string                 // user → the organizations they are a member of
 	members map[string]map[string]bool          // org → users in orgsOf that it is in
 	keys    map[string]indexedKey               // API key ID → key
 	tokens  map[string]indexedToken             // MAC of the secret → service token
@@ -98,7 +99,7 @@ func newGeneration() *generation {
 		affs:    map[string][]roster.Affiliation{},
 		render:  map[string]rendering{},
 		affOrgs: map[string]map[string]bool{},
-		orgsOf:  map[string]map[string]bool{},
+		orgsOf:  map[string][]string{},
 		members: map[string]map[string]bool{},
 		keys:    map[string]indexedKey{},
 		tokens:  map[string]indexedToken{},
@@ -287,9 +288,9 @@ func (g *generation) putAffiliations(userID string, affs []roster.Affiliation) {
 	}
 }
 
-func (g *generation) putOrgsOf(userID string, orgs map[string]bool) {
+func (g *generation) putOrgsOf(userID string, orgs []string) {
 	g.orgsOf[userID] = orgs
-	for org := range orgs {
+	for _, org := range orgs {
 		if g.members[org] == nil {
 			g.members[org] = map[string]bool{}
 		}
@@ -410,7 +411,7 @@ func (g *generation) dropAff(user string) {
 }
 
 func (g *generation) dropOrgsOf(user string) {
-	for org := range g.orgsOf[user] {
+	for _, org := range g.orgsOf[user] {
 		delete(g.members[org], user)
 	}
 	delete(g.orgsOf, user)

@@ -153,7 +153,7 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	if err != nil {
 		return roster.Access{}, err
 	}
-	if !orgs[orgID] {
+	if !slices.Contains(orgs, orgID) {
 		return roster.NewAccess(orgID, userID, "", "", nil, cat), nil
 	}
 	return fill(s, func(g *generation) (roster.Access, bool) { acc, ok := g.access[orgID][userID]; return acc, ok },
@@ -163,17 +163,15 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 
 // orgsOf returns the organizations a user is a member of, suspended or not; read it, never
 // change it. Only with the index (s.x).
-func (s *source) orgsOf(ctx context.Context, userID string) (map[string]bool, error) {
-	return fill(s, func(g *generation) (map[string]bool, bool) { o, ok := g.orgsOf[userID]; return o, ok },
-		func() (map[string]bool, error) {
-			ids, err := s.c.UserOrganizationIDs(ctx, userID)
-			orgs := make(map[string]bool, len(ids))
-			for _, id := range ids {
-				orgs[id] = true
+func (s *source) orgsOf(ctx context.Context, userID string) ([]string, error) {
+	return fill(s, func(g *generation) ([]string, bool) { o, ok := g.orgsOf[userID]; return o, ok },
+		func() ([]string, error) {
+			if s.x.wholeOrgs(ctx, s.c) {
+				s.x.loadEveryOrgsOf() // in the background: this read goes on
 			}
-			return orgs, err
+			return s.c.UserOrganizationIDs(ctx, userID)
 		},
-		func(g *generation, orgs map[string]bool) { g.putOrgsOf(userID, orgs) }, orgsOfCost)
+		func(g *generation, orgs []string) { g.putOrgsOf(userID, orgs) }, orgsOfCost)
 }
 
 // activeStores returns an organization's active stores in name order (roster.CompareByName);
@@ -205,7 +203,7 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 	}
 	found := make([]orgStores, 0, len(orgs))
 	n := 0
-	for orgID := range orgs {
+	for _, orgID := range orgs {
 		acc, err := s.access(ctx, orgID, userID)
 		if err != nil {
 			return nil, err

@@ -98,10 +98,10 @@ func renderingCost(b []byte) int64 {
 	return idCost("usr_01234567890123456789012345") + int64(unsafe.Sizeof(rendering{})) + int64(cap(b))
 }
 
-func orgsOfCost(orgs map[string]bool) int64 {
-	n := idCost("usr_01234567890123456789012345") + innerMap
-	for org := range orgs {
-		n += 2*idCost(org) + innerMap/4 // its slot here and the user's in the organization's reverse entry
+func orgsOfCost(orgs []string) int64 {
+	n := idCost("usr_01234567890123456789012345") + int64(unsafe.Sizeof(orgs))
+	for _, org := range orgs {
+		n += int64(unsafe.Sizeof(org)) + idCost(org) + innerMap/4 // its place here and the user's in the organization's reverse entry
 	}
 	return n
 }

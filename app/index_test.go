@@ -687,3 +687,73 @@ func TestSelectorRenderedUntilItChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryUsersOrganizationsInOneRead: when the graph fits, the first user whose
+// organizations the index reads starts one read of everyone's, after which a question about
+// another member of an organization held whole reads nothing; a later membership still shows.
+func TestEveryUsersOrganizationsInOneRead(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Owner")
+		_, ann := env.User(t, "Ann")
+		_, dan := env.User(t, "Dan")
+		acme, beta := env.Org(t, owner, "Acme"), env.Org(t, owner, "Beta")
+		paris := env.Store(t, owner, acme.ID, "Paris")
+		env.Store(t, owner, beta.ID, "Berlin")
+		for _, u := range []roster.User{ann, dan} {
+			env.Join(t, owner, acme.ID, u, roster.OrgMember, app.StoreGrantInput{StoreID: paris.ID, RoleID: roster.StoreRoleMember})
+		}
+		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd := startNode(t, env, env.URL)
+		oracleCfg := testenv.Config()
+		oracleCfg.IndexMemory = -1
+		oracle := app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
+		host, err := nd.app.Auth.Authenticate(ctx, svc.Secret, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		oracleHost, err := oracle.Auth.Authenticate(ctx, svc.Secret, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// ask returns the stores a user may open as the node and as SQL list them, and the
+		// statements the node's answer read.
+		ask := func(u roster.User) (got, want string, reads int64) {
+			t.Helper()
+			list := func(a *app.App, ctx context.Context, host roster.Actor) string {
+				stores, err := a.Access.UserStores(ctx, host, app.UserStoresInput{UserID: u.ID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, s := range stores {
+					out = append(out, s.Store.Name+"/"+s.Grant.RoleID)
+				}
+				return strings.Join(out, " ")
+			}
+			cctx, n := sqlstore.CountQueries(ctx)
+			got = list(nd.app, cctx, host)
+			return got, list(oracle, ctx, oracleHost), n.Reads()
+		}
+
+		if got, want, _ := ask(ann); got != want || got == "" {
+			t.Fatalf("Ann's stores: the node said %q, SQL %q", got, want)
+		}
+		waitFor(t, func() bool { return nd.app.Access.IndexStats().OrgsOfAll > 0 })
+		if got, want, reads := ask(dan); got != want || reads != 0 {
+			t.Errorf("Dan's stores after everyone's organizations were read: the node said %q in %d reads (want none), SQL %q", got, reads, want)
+		}
+		if err := nd.db.InTx(ctx, func(tx *sqlstore.Tx) error {
+			return tx.AddMember(ctx, roster.Membership{OrgID: beta.ID, UserID: dan.ID, Role: roster.OrgAdmin, Status: roster.MembershipActive,
+				CreatedAt: env.Clock.Now(), UpdatedAt: env.Clock.Now()})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want, _ := ask(dan); got != want || !strings.Contains(got, "Berlin") {
+			t.Errorf("Dan's stores after he joined Beta: the node said %q, SQL %q", got, want)
+		}
+	})
+}

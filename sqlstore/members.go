@@ -325,6 +325,31 @@ func (c *Conn) UserOrganizationIDs(ctx context.Context, userID string) ([]string
 	})
 }
 
+// EveryUsersOrganizations returns, for every user who is a member of an organization,
+// suspended or not, the IDs of those organizations: UserOrganizationIDs of everyone at once.
+// Each organization ID is one string, shared by every list it is in.
+func (c *Conn) EveryUsersOrganizations(ctx context.Context) (map[string][]string, error) {
+	rows, err := c.query(ctx, `SELECT user_id, org_id FROM org_members`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out, orgs := map[string][]string{}, map[string]string{}
+	for rows.Next() {
+		var user, org string
+		if err := rows.Scan(&user, &org); err != nil {
+			return nil, mapError(err)
+		}
+		if o, ok := orgs[org]; ok {
+			org = o
+		} else {
+			orgs[org] = org
+		}
+		out[user] = append(out[user], org)
+	}
+	return out, mapError(rows.Err())
+}
+
 // UserOwnedOrganizations returns the IDs of the organizations a user owns.
 func (c *Conn) UserOwnedOrganizations(ctx context.Context, userID string) ([]string, error) {
 	rows, err := c.query(ctx, `SELECT org_id FROM org_members WHERE user_id = ? AND role = 'owner' ORDER BY org_id`, userID)
