@@ -115,6 +115,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer roster.stop()
+	idle := roster.memory() // before any request: what the first sign-ins and pages fill is not idle
 	ceil, err := startCeiling(ctx, o)
 	if err != nil {
 		return err
@@ -153,7 +154,7 @@ func run(ctx context.Context, o options) error {
 		{"login", 16, "", loginScenario(m, false)},
 		{"login-flood", 500, "", loginScenario(m, true)},
 	}
-	fmt.Printf("\nengine %s · index memory %s · start-up to /healthz %v · idle RSS %s\n", engine, o.indexMemory, roster.startup.Round(time.Millisecond), roster.memory())
+	fmt.Printf("\nengine %s · index memory %s · start-up to /healthz %v · idle RSS %s\n", engine, o.indexMemory, roster.startup.Round(time.Millisecond), idle)
 	onPostgres := engine == sqlstore.Postgres // PostgreSQL does part of Roster's work: its CPU counts too
 	cpuOf := "Roster"
 	if onPostgres {
