@@ -66,6 +66,10 @@ var jsonFormat = huma.Format{
 	},
 }
 
+// huma's validation matches a body's names in any case unless told otherwise, and jsonFormat
+// reads them exactly: one reading for both, for the whole process (the setting is huma's).
+func init() { huma.ValidateStrictCasing = true }
+
 // preEncoded is a body that may carry its JSON, made by encodeJSON.
 type preEncoded interface{ encodedJSON() []byte }
 
@@ -84,7 +88,6 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 		"or, for the check API, a service token."
 	cfg.CreateHooks = nil // no $schema field in bodies
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
-	huma.ValidateStrictCasing = true // the schema's names exactly, as jsonFormat reads them
 	cfg.DocsPath = ""                // /docs is served from embedded files (docs.go), not a CDN
 	cfg.OpenAPIPath = "/openapi"
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
