@@ -88,7 +88,7 @@ func Register(mux *http.ServeMux, a *app.App, o Options) huma.API {
 		"or, for the check API, a service token."
 	cfg.CreateHooks = nil // no $schema field in bodies
 	cfg.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
-	cfg.DocsPath = ""                // /docs is served from embedded files (docs.go), not a CDN
+	cfg.DocsPath = "" // /docs is served from embedded files (docs.go), not a CDN
 	cfg.OpenAPIPath = "/openapi"
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (rs_…), an API key (rk_…) or a service token (rsvc_…)"},
