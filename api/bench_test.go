@@ -40,6 +40,8 @@ func BenchmarkCheckRequest(b *testing.B) {
 	defer cancel()
 	go env.App.Listen(ctx)
 
+	// Wired here rather than by serve (which answers as over https): as the load benchmark
+	// runs Roster, over http and logging warnings only, so that the figures compare.
 	mux := http.NewServeMux()
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})) // as the load benchmark runs it
 	api.Register(mux, env.App, api.Options{Log: log, Version: "bench"})

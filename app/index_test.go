@@ -40,9 +40,32 @@ func cluster(t *testing.T, env *testenv.Env, n int) ([]node, *app.App) {
 		}
 		nodes[i] = startNode(t, env, env.URL, configure...)
 	}
-	oracleCfg := testenv.Config()
-	oracleCfg.IndexMemory = -1
-	return nodes, app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
+	return nodes, sqlOracle(t, env)
+}
+
+// sqlOracle is an app over env's database without an index: it answers from SQL, the truth
+// a node's index is compared with.
+func sqlOracle(t testing.TB, env *testenv.Env) *app.App {
+	cfg := testenv.Config()
+	cfg.IndexMemory = -1
+	return app.New(env.DB, cfg, env.Clock, testenv.Logger(t))
+}
+
+// hostOn makes a service token and returns, for each app, the host application it
+// authenticates there.
+func hostOn(t testing.TB, env *testenv.Env, apps ...*app.App) []roster.Actor {
+	t.Helper()
+	svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := make([]roster.Actor, len(apps))
+	for i, a := range apps {
+		if hosts[i], err = a.Auth.Authenticate(ctx, svc.Secret, "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return hosts
 }
 
 // startNode opens a node over a database URL, listening for changes until the test ends, and
@@ -335,23 +358,12 @@ func TestIndexNeverStale(t *testing.T) {
 		owner, _ := env.User(t, "Owner")
 		_, m1 := env.User(t, "Ann")
 		_, m2 := env.User(t, "Bob")
-		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
-		if err != nil {
-			t.Fatal(err)
-		}
 		nodes, oracle := cluster(t, env, 3)
-		hosts := make([]roster.Actor, len(nodes))
-		for i, nd := range nodes {
-			if hosts[i], err = nd.app.Auth.Authenticate(ctx, svc.Secret, "", ""); err != nil {
-				t.Fatal(err)
-			}
-		}
-		oracleHost, err := oracle.Auth.Authenticate(ctx, svc.Secret, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		hosts := hostOn(t, env, nodes[0].app, nodes[1].app, nodes[2].app, oracle)
+		hosts, oracleHost := hosts[:3], hosts[3]
 		var admin *sql.DB
 		if e == sqlstore.Postgres {
+			var err error
 			if admin, err = sql.Open("pgx", env.URL); err != nil {
 				t.Fatal(err)
 			}
@@ -483,22 +495,10 @@ func TestUserStoresFromTheIndex(t *testing.T) {
 		env := testenv.NewEnv(t, e)
 		owner, _ := env.User(t, "Owner")
 		_, ann := env.User(t, "Ann")
-		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
-		if err != nil {
-			t.Fatal(err)
-		}
 		nd := startNode(t, env, env.URL)
-		oracleCfg := testenv.Config()
-		oracleCfg.IndexMemory = -1
-		oracle := app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
-		host, err := nd.app.Auth.Authenticate(ctx, svc.Secret, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		oracleHost, err := oracle.Auth.Authenticate(ctx, svc.Secret, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		oracle := sqlOracle(t, env)
+		hosts := hostOn(t, env, nd.app, oracle)
+		host, oracleHost := hosts[0], hosts[1]
 
 		// "Égal" before "éclair" as SQLite lowers (É is not an ASCII letter), after it as Go does.
 		orgs := map[string]roster.Organization{}
@@ -613,9 +613,7 @@ func TestSelectorRenderedUntilItChanges(t *testing.T) {
 		env.Join(t, owner, acme.ID, annUser, roster.OrgMember, app.StoreGrantInput{StoreID: paris.ID, RoleID: roster.StoreRoleMember},
 			app.StoreGrantInput{StoreID: lyon.ID, RoleID: roster.StoreRoleViewer})
 		nd := startNode(t, env, env.URL)
-		oracleCfg := testenv.Config()
-		oracleCfg.IndexMemory = -1
-		oracle := app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
+		oracle := sqlOracle(t, env)
 
 		renders := 0
 		render := func(affs []roster.Affiliation) ([]byte, error) {
@@ -703,22 +701,10 @@ func TestEveryUsersOrganizationsInOneRead(t *testing.T) {
 		for _, u := range []roster.User{ann, dan} {
 			env.Join(t, owner, acme.ID, u, roster.OrgMember, app.StoreGrantInput{StoreID: paris.ID, RoleID: roster.StoreRoleMember})
 		}
-		svc, err := env.App.Operator.CreateServiceToken(ctx, roster.System(), "host")
-		if err != nil {
-			t.Fatal(err)
-		}
 		nd := startNode(t, env, env.URL)
-		oracleCfg := testenv.Config()
-		oracleCfg.IndexMemory = -1
-		oracle := app.New(env.DB, oracleCfg, env.Clock, testenv.Logger(t))
-		host, err := nd.app.Auth.Authenticate(ctx, svc.Secret, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		oracleHost, err := oracle.Auth.Authenticate(ctx, svc.Secret, "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
+		oracle := sqlOracle(t, env)
+		hosts := hostOn(t, env, nd.app, oracle)
+		host, oracleHost := hosts[0], hosts[1]
 		// ask returns the stores a user may open as the node and as SQL list them, and the
 		// statements the node's answer read.
 		ask := func(u roster.User) (got, want string, reads int64) {
