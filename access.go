@@ -38,13 +38,60 @@ type Access struct {
 
 	org        PermSet
 	everyStore *StoreGrant  // the grant in every store of the organization, if any
-	stores     []StoreGrant // the store memberships' grants, by store ID (a slice, not a map: the access index holds hundreds of thousands)
+	stores     []storeGrant // the store memberships' grants, by store ID (a slice, not a map: the access index holds hundreds of thousands)
+}
+
+// storeGrant is how Access holds a store membership's grant: the store, and the part the
+// role decides, shared by the grants of that role (GrantRoles). The access index holds
+// hundreds of thousands: three words each, two of them pointers, where a StoreGrant takes
+// nine, five of them pointers, for the collector to visit.
+type storeGrant struct {
+	storeID string
+	role    *grantRole
+}
+
+// grantRole is what a store grant's role decides: the role, its name, where the grant comes
+// from and the permissions it gives (read them, never change them).
+type grantRole struct {
+	id, name, via string
+	perms         PermSet
+}
+
+func (g storeGrant) grant() StoreGrant {
+	return StoreGrant{StoreID: g.storeID, RoleID: g.role.id, RoleName: g.role.name, Via: g.role.via, Perms: g.role.perms}
+}
+
+// GrantRoles shares the role part of store grants among the accesses computed with it
+// (NewAccessSharing): an organization read whole holds one per role, not one per grant. Use
+// one for grants resolved together, in one organization, from one catalog: grants of the
+// same role ID then carry the same name and permissions.
+type GrantRoles struct {
+	roles map[string]*grantRole // by role ID and where the grant comes from
+}
+
+func (r *GrantRoles) of(g StoreGrant) *grantRole {
+	key := g.Via + ":" + g.RoleID
+	if gr, ok := r.roles[key]; ok && gr.name == g.RoleName && len(gr.perms) == len(g.Perms) {
+		return gr
+	}
+	gr := &grantRole{id: g.RoleID, name: g.RoleName, via: g.Via, perms: g.Perms}
+	if r.roles == nil {
+		r.roles = map[string]*grantRole{}
+	}
+	r.roles[key] = gr
+	return gr
 }
 
 // NewAccess computes the access of a member from their organization role and their store
 // grants (each with its role's permissions already resolved). A suspended membership, or
 // none at all, grants nothing.
 func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, grants []StoreGrant, c *Catalog) Access {
+	return NewAccessSharing(orgID, userID, role, status, grants, c, nil)
+}
+
+// NewAccessSharing is NewAccess with the grants' roles shared through roles (nil: shared
+// within this access only).
+func NewAccessSharing(orgID, userID string, role OrgRole, status MembershipStatus, grants []StoreGrant, c *Catalog, roles *GrantRoles) Access {
 	a := Access{OrgID: orgID, UserID: userID, Role: role, Status: status}
 	if !role.Valid() || status != MembershipActive {
 		return a
@@ -56,24 +103,27 @@ func NewAccess(orgID, userID string, role OrgRole, status MembershipStatus, gran
 		a.everyStore = &StoreGrant{RoleID: StoreRoleAdmin, RoleName: admin.Name, Via: ViaOrganizationRole, Perms: perms}
 	}
 	if len(grants) > 0 {
-		a.stores = make([]StoreGrant, 0, len(grants))
+		if roles == nil {
+			roles = &GrantRoles{}
+		}
+		a.stores = make([]storeGrant, 0, len(grants))
 		for _, g := range grants {
 			g.Via = ViaStoreRole
-			a.stores = append(a.stores, g)
+			a.stores = append(a.stores, storeGrant{storeID: g.StoreID, role: roles.of(g)})
 		}
-		slices.SortFunc(a.stores, func(x, y StoreGrant) int { return cmp.Compare(x.StoreID, y.StoreID) })
-		a.stores = slices.CompactFunc(a.stores, func(x, y StoreGrant) bool { return x.StoreID == y.StoreID })
+		slices.SortFunc(a.stores, func(x, y storeGrant) int { return cmp.Compare(x.storeID, y.storeID) })
+		a.stores = slices.CompactFunc(a.stores, func(x, y storeGrant) bool { return x.storeID == y.storeID })
 	}
 	return a
 }
 
 // storeGrant returns the grant of the principal's store membership in a store.
 func (a Access) storeGrant(storeID string) (StoreGrant, bool) {
-	i, ok := slices.BinarySearchFunc(a.stores, storeID, func(g StoreGrant, id string) int { return cmp.Compare(g.StoreID, id) })
+	i, ok := slices.BinarySearchFunc(a.stores, storeID, func(g storeGrant, id string) int { return cmp.Compare(g.storeID, id) })
 	if !ok {
 		return StoreGrant{}, false
 	}
-	return a.stores[i], true
+	return a.stores[i].grant(), true
 }
 
 // ClientAccess is what a machine client (the client-credentials grant) holds in the one
@@ -130,7 +180,7 @@ func (a Access) AllStores() bool { return a.everyStore != nil }
 func (a Access) StoreIDs() []string {
 	out := make([]string, 0, len(a.stores))
 	for _, g := range a.stores {
-		out = append(out, g.StoreID)
+		out = append(out, g.storeID)
 	}
 	return out
 }
@@ -140,7 +190,7 @@ func (a Access) StoreIDs() []string {
 func (a Access) Grants() iter.Seq2[string, StoreGrant] {
 	return func(yield func(string, StoreGrant) bool) {
 		for _, g := range a.stores {
-			if !yield(g.StoreID, g) {
+			if !yield(g.storeID, g.grant()) {
 				return
 			}
 		}
@@ -215,7 +265,7 @@ func (a Access) InvitesSomewhere() bool {
 		return true
 	}
 	for _, g := range a.stores {
-		if a.CanInStore(g.StoreID, PermStoreMembersInvite) {
+		if a.CanInStore(g.storeID, PermStoreMembersInvite) {
 			return true
 		}
 	}
@@ -231,7 +281,7 @@ func (a Access) MayListRoles() bool {
 	}
 	for _, g := range a.stores {
 		for _, p := range []Permission{PermStoreMembersInvite, PermStoreMembersManage, PermStoreAPIKeysManage} {
-			if a.CanInStore(g.StoreID, p) {
+			if a.CanInStore(g.storeID, p) {
 				return true
 			}
 		}
@@ -262,22 +312,28 @@ func (a Access) MayManageStoreMember(storeID string, target Role) (missing []Per
 // set, else in every store the principal reaches). An API key never holds more than its owner.
 func (a Access) Restrict(org PermSet, role StoreGrant, storeID string) Access {
 	r := Access{OrgID: a.OrgID, UserID: a.UserID, Role: a.Role, Status: a.Status, org: a.org.Intersect(org)}
-	narrow := func(g StoreGrant) StoreGrant {
-		g.Perms = g.Perms.Intersect(role.Perms)
-		g.RoleID, g.RoleName = role.RoleID, role.RoleName
-		return g
+	narrowed := map[*grantRole]*grantRole{} // grants of one role are narrowed alike
+	narrow := func(g storeGrant) storeGrant {
+		nr, ok := narrowed[g.role]
+		if !ok {
+			nr = &grantRole{id: role.RoleID, name: role.RoleName, via: g.role.via, perms: g.role.perms.Intersect(role.Perms)}
+			narrowed[g.role] = nr
+		}
+		return storeGrant{storeID: g.storeID, role: nr}
 	}
 	if storeID != "" {
 		if g, ok := a.Store(storeID); ok {
-			r.stores = []StoreGrant{narrow(g)}
+			r.stores = []storeGrant{narrow(storeGrant{storeID: storeID, role: &grantRole{id: g.RoleID, name: g.RoleName, via: g.Via, perms: g.Perms}})}
 		}
 		return r
 	}
 	if a.everyStore != nil {
-		g := narrow(*a.everyStore)
+		g := *a.everyStore
+		g.Perms = g.Perms.Intersect(role.Perms)
+		g.RoleID, g.RoleName = role.RoleID, role.RoleName
 		r.everyStore = &g
 	}
-	r.stores = make([]StoreGrant, 0, len(a.stores))
+	r.stores = make([]storeGrant, 0, len(a.stores))
 	for _, g := range a.stores {
 		r.stores = append(r.stores, narrow(g))
 	}

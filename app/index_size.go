@@ -12,7 +12,7 @@ import (
 // has to be of the right size (TestIndexCostEstimates compares it with the heap), so that the
 // bound of DefaultIndexMemory is a bound in bytes, not in entries of unknown size. Permission
 // sets are shared by every grant of a role (roster.Catalog.BuiltinPermSet, roleResolver), so
-// an access costs a set per distinct role, not per store.
+// an access costs a set per distinct custom role, not per store, and none for built-in roles.
 
 const (
 	mapSlot   = 48  // a map slot's share of buckets, control bytes and growth slack
@@ -55,24 +55,35 @@ func orgCost(o roster.Organization) int64 {
 	return n
 }
 
-func grantCost(g roster.StoreGrant) int64 {
-	return int64(unsafe.Sizeof(g)) + strs(g.StoreID)
+// grantCost is a store grant as Access holds it: three words and its store's ID.
+func grantCost(storeID string) int64 {
+	return 24 + int64(len(storeID))
 }
 
-// permSetsCost counts each distinct role's permission set once.
-func permSetsCost(seen map[string]bool, g roster.StoreGrant) int64 {
+// roleCost counts, once for each role seen, the part of a grant its role decides (shared by
+// the role's grants, roster.GrantRoles) and, for a custom role, its permission set: a built-in
+// role's set is the catalog's, shared by every grant of it.
+func roleCost(seen map[string]bool, g roster.StoreGrant) int64 {
 	if seen[g.RoleID] {
 		return 0
 	}
 	seen[g.RoleID] = true
-	return innerMap + int64(len(g.Perms))*permEntry
+	n := int64(64)
+	if !roster.IsBuiltinStoreRole(g.RoleID) {
+		n += innerMap + int64(len(g.Perms))*permEntry
+	}
+	return n
 }
 
-func accessCost(a roster.Access) int64 {
+// accessCost is an access filled alone, its roles counted with it.
+func accessCost(a roster.Access) int64 { return accessCostSharing(a, map[string]bool{}) }
+
+// accessCostSharing is an access whose roles are shared with the accesses counted with the
+// same seen (an organization read whole).
+func accessCostSharing(a roster.Access, seen map[string]bool) int64 {
 	n := 2*idCost(a.UserID) + int64(unsafe.Sizeof(a)) + 3*16 // the access, its byUser entry and its slice of organizations
-	seen := map[string]bool{}
-	for _, g := range a.Grants() {
-		n += grantCost(g) + permSetsCost(seen, g)
+	for id, g := range a.Grants() {
+		n += grantCost(id) + roleCost(seen, g)
 	}
 	return n
 }
@@ -88,7 +99,7 @@ func affiliationsCost(affs []roster.Affiliation) int64 {
 		}
 		n += int64(len(a.Stores)) * int64(unsafe.Sizeof(roster.StoreAccess{}))
 		for _, s := range a.Stores {
-			n += strs(s.Store.ID, s.Store.Name, s.Store.Website, s.Store.Currency, s.Store.TimeZone, s.Store.LogoID) + permSetsCost(seen, s.Grant)
+			n += strs(s.Store.ID, s.Store.Name, s.Store.Website, s.Store.Currency, s.Store.TimeZone, s.Store.LogoID) + roleCost(seen, s.Grant)
 		}
 	}
 	return n

@@ -22,8 +22,9 @@ import (
 // added someone to it.
 
 // memberBytes estimates what a membership held whole costs: its access with a few store
-// grants and a share of its user (TestIndexCostEstimates measures both).
-const memberBytes = 1 << 10
+// grants and a share of its user (TestIndexCostEstimates measures both: about 600 bytes with
+// three store memberships).
+const memberBytes = 640
 
 // graphRecount is how often the count of memberships that decides wholeOrgs is refreshed.
 const graphRecount = time.Minute
@@ -239,15 +240,17 @@ func newWholeOrg(orgID string, members []sqlstore.MemberAccess, sms []roster.Sto
 		stores[sm.UserID] = append(stores[sm.UserID], sm)
 	}
 	w := wholeOrg{orgID: orgID, accs: make([]roster.Access, len(members)), users: make([]indexedUser, len(members)), cost: idCost(orgID)}
+	roles := &roster.GrantRoles{} // one per role for the whole organization
+	sets := map[string]bool{}     // the custom roles' permission sets counted so far
 	for i, m := range members {
 		ms := m.Membership
 		ms.OrgID, ms.Role, ms.Status = orgID, roster.OrgRole(intern(string(ms.Role))), roster.MembershipStatus(intern(string(ms.Status)))
-		a, err := memberAccess(ms, stores[ms.UserID], grant, cat)
+		a, err := memberAccess(ms, stores[ms.UserID], grant, cat, roles)
 		if err != nil {
 			return wholeOrg{}, err
 		}
 		w.accs[i], w.users[i] = a, newIndexedUser(m.UserStatus, m.Operator)
-		w.cost += accessCost(a) + userCost(w.users[i])
+		w.cost += accessCostSharing(a, sets) + userCost(w.users[i])
 	}
 	return w, nil
 }

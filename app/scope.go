@@ -102,14 +102,15 @@ func (a *core) userAccess(ctx context.Context, c *sqlstore.Conn, cat *roster.Cat
 	if err != nil {
 		return roster.Access{}, err
 	}
-	return memberAccess(m, sms, a.resolver(ctx, c, cat, orgID).grant, cat)
+	return memberAccess(m, sms, a.resolver(ctx, c, cat, orgID).grant, cat, nil)
 }
 
 // memberAccess computes a member's access from their membership and their store memberships
-// in its organization; grant resolves a store membership's role (roleResolver.grant). The one
-// computation for a member read alone (userAccess) and for an organization read whole
+// in its organization; grant resolves a store membership's role (roleResolver.grant), and
+// roles, when not nil, shares the grants' roles with other members' (roster.GrantRoles). The
+// one computation for a member read alone (userAccess) and for an organization read whole
 // (index_whole.go).
-func memberAccess(m roster.Membership, sms []roster.StoreMembership, grant func(storeID, roleID string) (roster.StoreGrant, error), cat *roster.Catalog) (roster.Access, error) {
+func memberAccess(m roster.Membership, sms []roster.StoreMembership, grant func(storeID, roleID string) (roster.StoreGrant, error), cat *roster.Catalog, roles *roster.GrantRoles) (roster.Access, error) {
 	grants := make([]roster.StoreGrant, 0, len(sms))
 	for _, sm := range sms {
 		g, err := grant(sm.StoreID, sm.RoleID)
@@ -121,7 +122,7 @@ func memberAccess(m roster.Membership, sms []roster.StoreMembership, grant func(
 		}
 		grants = append(grants, g)
 	}
-	acc := roster.NewAccess(m.OrgID, m.UserID, m.Role, m.Status, grants, cat)
+	acc := roster.NewAccessSharing(m.OrgID, m.UserID, m.Role, m.Status, grants, cat, roles)
 	acc.Changed = m.UpdatedAt
 	return acc, nil
 }
