@@ -1,6 +1,10 @@
 package roster
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+	"time"
+)
 
 // The grants of one role share their role part: within an access always, across the
 // accesses computed with one GrantRoles (an organization read whole) too. The access index
@@ -72,5 +76,53 @@ func TestGrantRolesShared(t *testing.T) {
 	}
 	if !a.CanInStore("sto_a", memberOnly) || !b.CanInStore("sto_a", memberOnly) {
 		t.Error("restricting one access changed the grants it shares with another")
+	}
+}
+
+// What the access index keeps of an access gives back the same access; what it cannot keep
+// (a narrowed access, a machine client's) is not packed.
+func TestIndexedAccessRoundTrip(t *testing.T) {
+	cat := NewCatalog([]PermissionInfo{{Key: "orders.read", Scope: ScopeStore, Member: true, Viewer: true}})
+	member, _ := cat.BuiltinPermSet(StoreRoleMember)
+	changed := time.Date(2026, 12, 7, 10, 0, 0, 123456789, time.UTC)
+	grants := []StoreGrant{{StoreID: "sto_b", RoleID: StoreRoleMember, RoleName: "Member", Perms: member}, {StoreID: "sto_a", RoleID: "rol_1", RoleName: "Readers", Perms: NewPermSet("orders.read")}}
+	for _, c := range []struct {
+		role   OrgRole
+		status MembershipStatus
+		grants []StoreGrant
+	}{
+		{OrgOwner, MembershipActive, nil},
+		{OrgAdmin, MembershipActive, grants},
+		{OrgMember, MembershipActive, grants},
+		{OrgMember, MembershipSuspended, grants},
+		{"", "", nil}, // not a member
+	} {
+		a := NewAccess("org_1", "usr_1", c.role, c.status, c.grants, cat)
+		a.Changed = changed
+		if c.role == "" {
+			a.Changed = time.Time{}
+		}
+		p, ok := a.Pack()
+		if !ok {
+			t.Fatalf("%s/%s: not packed", c.role, c.status)
+		}
+		got := p.Unpack("org_1", "usr_1", cat)
+		if !reflect.DeepEqual(got, a) {
+			t.Errorf("%s/%s: unpacked %+v, want %+v", c.role, c.status, got, a)
+		}
+		for _, perm := range []Permission{PermOrgDelete, PermOrgMembersManage, PermStoreUpdate, "orders.read"} {
+			for _, store := range []string{"", "sto_a", "sto_b", "sto_c"} {
+				if got.Explain(perm, store) != a.Explain(perm, store) {
+					t.Errorf("%s/%s: %s in %q decided otherwise once unpacked", c.role, c.status, perm, store)
+				}
+			}
+		}
+	}
+	a := NewAccess("org_1", "usr_1", OrgAdmin, MembershipActive, grants, cat)
+	if _, ok := a.Restrict(NewPermSet(PermOrgRead), grants[0], "").Pack(); ok {
+		t.Error("a narrowed access was packed: unpacked, it would hold its owner's permissions")
+	}
+	if _, ok := ClientAccess("org_1", []Permission{PermOrgRead}, cat).Pack(); ok {
+		t.Error("a machine client's access was packed")
 	}
 }

@@ -198,6 +198,7 @@ type Catalog struct {
 
 	roleSetsOnce sync.Once
 	roleSets     map[string]PermSet // the built-in store roles' permissions, made once
+	everyStore   *StoreGrant        // owners' and admins' grant in every store, made with roleSets
 }
 
 // NewCatalog returns the catalog of Roster's permissions plus the host application's ones.
@@ -257,19 +258,20 @@ func (c *Catalog) StorePermissions() PermSet {
 	return s
 }
 
+// builtinStoreRoleText names and describes the built-in store roles.
+var builtinStoreRoleText = map[string]struct{ name, description string }{
+	StoreRoleAdmin:  {"Admin", "Everything in the store, including its team and settings"},
+	StoreRoleMember: {"Member", "Uses the store; cannot invite or manage its team"},
+	StoreRoleViewer: {"Viewer", "Reads the store; changes nothing"},
+}
+
 // BuiltinRole returns a built-in store role with its permissions in this catalog.
 func (c *Catalog) BuiltinRole(id string) (Role, bool) {
-	r := Role{ID: id, Builtin: true}
-	switch id {
-	case StoreRoleAdmin:
-		r.Name, r.Description = "Admin", "Everything in the store, including its team and settings"
-	case StoreRoleMember:
-		r.Name, r.Description = "Member", "Uses the store; cannot invite or manage its team"
-	case StoreRoleViewer:
-		r.Name, r.Description = "Viewer", "Reads the store; changes nothing"
-	default:
+	text, ok := builtinStoreRoleText[id]
+	if !ok {
 		return Role{}, false
 	}
+	r := Role{ID: id, Name: text.name, Description: text.description, Builtin: true}
 	perms, _ := c.BuiltinPermSet(id)
 	r.Permissions = perms.Sorted()
 	return r, true
@@ -279,15 +281,27 @@ func (c *Catalog) BuiltinRole(id string) (Role, bool) {
 // grant of the role shares: read it, never change it. Sharing keeps an access in memory
 // (the access index holds many) at a pointer per store instead of a set per store.
 func (c *Catalog) BuiltinPermSet(id string) (PermSet, bool) {
+	c.builtinSets()
+	s, ok := c.roleSets[id]
+	return s, ok
+}
+
+func (c *Catalog) builtinSets() {
 	c.roleSetsOnce.Do(func() {
 		c.roleSets = map[string]PermSet{
 			StoreRoleAdmin:  c.StorePermissions(),
 			StoreRoleMember: c.filterStore(func(p PermissionInfo) bool { return p.Member }),
 			StoreRoleViewer: c.filterStore(func(p PermissionInfo) bool { return p.Viewer }),
 		}
+		c.everyStore = &StoreGrant{RoleID: StoreRoleAdmin, RoleName: builtinStoreRoleText[StoreRoleAdmin].name, Via: ViaOrganizationRole, Perms: c.roleSets[StoreRoleAdmin]}
 	})
-	s, ok := c.roleSets[id]
-	return s, ok
+}
+
+// everyStoreGrant is the grant owners and admins hold in every store, one for every Access
+// (read it, never change it).
+func (c *Catalog) everyStoreGrant() *StoreGrant {
+	c.builtinSets()
+	return c.everyStore
 }
 
 func (c *Catalog) filterStore(keep func(PermissionInfo) bool) PermSet {

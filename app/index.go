@@ -71,7 +71,7 @@ type generation struct {
 	orgs    map[string]roster.Organization
 	stores  map[string]roster.Store
 	active  map[string][]roster.Store           // org → its active stores, in name order
-	access  map[string]map[string]roster.Access // org → user → access
+	access  map[string]map[string]roster.IndexedAccess // org → user → access
 	byUser  map[string][]string                 // user → orgs in access
 	whole   map[string]bool                     // orgs whose every membership is in access (index_whole.go)
 	tooBig  map[string]bool                     // orgs with too many members to load whole
@@ -92,7 +92,7 @@ func newGeneration() *generation {
 		orgs:    map[string]roster.Organization{},
 		stores:  map[string]roster.Store{},
 		active:  map[string][]roster.Store{},
-		access:  map[string]map[string]roster.Access{},
+		access:  map[string]map[string]roster.IndexedAccess{},
 		byUser:  map[string][]string{},
 		whole:   map[string]bool{},
 		tooBig:  map[string]bool{},
@@ -266,16 +266,24 @@ func (x *accessIndex) localChange(ch sqlstore.AccessChange) {
 	x.AccessChanged(ch)
 }
 
+// putAccess keeps an access computed from the tables (roster.Access.Pack; any other is not
+// kept, and is answered once).
 func (g *generation) putAccess(acc roster.Access) {
-	m := g.access[acc.OrgID]
+	if p, ok := acc.Pack(); ok {
+		g.putPacked(acc.OrgID, acc.UserID, p)
+	}
+}
+
+func (g *generation) putPacked(orgID, userID string, p roster.IndexedAccess) {
+	m := g.access[orgID]
 	if m == nil {
-		m = map[string]roster.Access{}
-		g.access[acc.OrgID] = m
+		m = map[string]roster.IndexedAccess{}
+		g.access[orgID] = m
 	}
-	if _, had := m[acc.UserID]; !had {
-		g.byUser[acc.UserID] = append(g.byUser[acc.UserID], acc.OrgID)
+	if _, had := m[userID]; !had {
+		g.byUser[userID] = append(g.byUser[userID], orgID)
 	}
-	m[acc.UserID] = acc
+	m[userID] = p
 }
 
 func (g *generation) putAffiliations(userID string, affs []roster.Affiliation) {

@@ -156,7 +156,12 @@ func (s *source) access(ctx context.Context, orgID, userID string) (roster.Acces
 	if !slices.Contains(orgs, orgID) {
 		return roster.NewAccess(orgID, userID, "", "", nil, cat), nil
 	}
-	return fill(s, func(g *generation) (roster.Access, bool) { acc, ok := g.access[orgID][userID]; return acc, ok },
+	return fill(s, func(g *generation) (roster.Access, bool) {
+		if p, ok := g.access[orgID][userID]; ok {
+			return p.Unpack(orgID, userID, cat), true
+		}
+		return roster.Access{}, false
+	},
 		func() (roster.Access, error) { return s.a.userAccess(ctx, s.c, cat, orgID, userID) },
 		func(g *generation, acc roster.Access) { g.putAccess(acc) }, accessCost)
 }

@@ -81,7 +81,7 @@ func accessCost(a roster.Access) int64 { return accessCostSharing(a, map[string]
 // accessCostSharing is an access whose roles are shared with the accesses counted with the
 // same seen (an organization read whole).
 func accessCostSharing(a roster.Access, seen map[string]bool) int64 {
-	n := 2*idCost(a.UserID) + int64(unsafe.Sizeof(a)) + 3*16 // the access, its byUser entry and its slice of organizations
+	n := 2*idCost(a.UserID) + int64(unsafe.Sizeof(roster.IndexedAccess{})) + 3*16 // the access as kept, its byUser entry and its slice of organizations
 	for id, g := range a.Grants() {
 		n += grantCost(id) + roleCost(seen, g)
 	}

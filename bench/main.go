@@ -61,7 +61,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measurement time of each scenario, for Roster and the ceiling each")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each scenario")
 	flag.StringVar(&o.only, "only", "", "comma-separated scenarios to run (default all): "+strings.Join(scenarioNames(), ", "))
-	flag.StringVar(&o.indexMemory, "index-memory", "1GiB", "Roster's ROSTER_INDEX_MEMORY: the default dataset's 300,000 memberships need about 400MiB to be held whole, -users 1000000's 3,000,000 about 4GiB")
+	flag.StringVar(&o.indexMemory, "index-memory", "1GiB", "Roster's ROSTER_INDEX_MEMORY: the default dataset's 300,000 memberships need about 350MiB to be held whole, -users 1000000's 3,000,000 about 3.5GiB")
 	flag.BoolVar(&o.reseed, "reseed", false, "seed again even if the database already holds this dataset")
 	flag.BoolVar(&o.ceilingFD, "serve-ceiling", false, "internal: serve the ceiling on the listener passed as file descriptor 3")
 	flag.Parse()
