@@ -70,20 +70,20 @@ type generation struct {
 	users   map[string]indexedUser
 	orgs    map[string]roster.Organization
 	stores  map[string]roster.Store
-	active  map[string][]roster.Store           // org → its active stores, in name order
+	active  map[string][]roster.Store                  // org → its active stores, in name order
 	access  map[string]map[string]roster.IndexedAccess // org → user → access
-	byUser  map[string][]string                 // user → orgs in access
-	whole   map[string]bool                     // orgs whose every membership is in access (index_whole.go)
-	tooBig  map[string]bool                     // orgs with too many members to load whole
-	affs    map[string][]roster.Affiliation     // user → selector
-	render  map[string]rendering                // user → a caller's rendering of their selector (index_read.go)
-	affOrgs map[string]map[string]bool          // org → users in affs
-	orgsOf  map[string][]string                 // user → the organizations they are a member of
-	members map[string]map[string]bool          // org → users in orgsOf that it is in
-	keys    map[string]indexedKey               // API key ID → key
-	tokens  map[string]indexedToken             // MAC of the secret → service token
-	oidc    map[string]sqlstore.OIDCToken       // OpenID access token ID → its row
-	clients map[string]clientRead               // OpenID application ID → it, with its secret's hash
+	byUser  map[string][]string                        // user → orgs in access
+	whole   map[string]bool                            // orgs whose every membership is in access (index_whole.go)
+	tooBig  map[string]bool                            // orgs with too many members to load whole
+	affs    map[string][]roster.Affiliation            // user → selector
+	render  map[string]rendering                       // user → a caller's rendering of their selector (index_read.go)
+	affOrgs map[string]map[string]bool                 // org → users in affs
+	orgsOf  map[string][]string                        // user → the organizations they are a member of
+	members map[string]map[string]bool                 // org → users in orgsOf that it is in
+	keys    map[string]indexedKey                      // API key ID → key
+	tokens  map[string]indexedToken                    // MAC of the secret → service token
+	oidc    map[string]sqlstore.OIDCToken              // OpenID access token ID → its row
+	clients map[string]clientRead                      // OpenID application ID → it, with its secret's hash
 }
 
 func newGeneration() *generation {
