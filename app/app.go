@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -40,7 +41,7 @@ type Config struct {
 	DefaultStoreCredits int
 	PasswordMinLength   int
 	PasswordParams      password.Params
-	HashConcurrency     int           // argon2 hashes computed at once
+	HashConcurrency     int           // argon2 hashes computed at once: by default one per core (GOMAXPROCS); more only share the cores and hold 19 MiB each
 	SessionIdle         time.Duration // a session unused this long ends
 	SessionLifetime     time.Duration // a session ends this long after login, used or not
 	LoginPerIP          int           // login attempts per IP per minute
@@ -89,7 +90,7 @@ func DefaultConfig() Config {
 		DefaultStoreCredits: 3,
 		PasswordMinLength:   15,
 		PasswordParams:      password.Default,
-		HashConcurrency:     4,
+		HashConcurrency:     runtime.GOMAXPROCS(0),
 		SessionIdle:         7 * 24 * time.Hour,
 		SessionLifetime:     30 * 24 * time.Hour,
 		LoginPerIP:          30,
