@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -20,12 +21,18 @@ type request struct {
 	verify       func(status int, body []byte) error
 }
 
+// errRefused is an answer that refused for load, 503 with Retry-After as Roster's password
+// hasher answers when too many logins wait (and the ceiling's, the same hasher): a right answer
+// that answers no question, so that a scenario's questions per second count what was done.
+var errRefused = errors.New("refused for load")
+
 // scenario makes the requests of one measurement; each worker calls it with its own source.
 type scenario func(r *rand.Rand) request
 
 // result is what a closed-loop run measured.
 type result struct {
 	requests, questions int
+	refused             int   // answers that refused for load (errRefused): not questions answered
 	wrong               int   // answers that did not match the dataset
 	firstWrong          error // the first of them
 	elapsed             time.Duration
@@ -54,7 +61,7 @@ func drive(ctx context.Context, base, bearer string, conns int, d time.Duration,
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
 			var lat []time.Duration
 			var buf bytes.Buffer // each answer read into the same memory
-			var n, q, wrong int
+			var n, q, refused, wrong int
 			var firstWrong error
 			for ctx.Err() == nil {
 				req := sc(r)
@@ -69,6 +76,11 @@ func drive(ctx context.Context, base, bearer string, conns int, d time.Duration,
 				if err == nil {
 					err = req.verify(status, body)
 				}
+				if errors.Is(err, errRefused) {
+					refused++
+					q -= req.questions
+					continue
+				}
 				if err != nil {
 					wrong++
 					if firstWrong == nil {
@@ -81,6 +93,7 @@ func drive(ctx context.Context, base, bearer string, conns int, d time.Duration,
 			all = append(all, lat...)
 			res.requests += n
 			res.questions += q
+			res.refused += refused
 			res.wrong += wrong
 			if res.firstWrong == nil {
 				res.firstWrong = firstWrong

@@ -188,15 +188,20 @@ func run(ctx context.Context, o options) error {
 		xcpu := xserver + xpg
 		unit, xr, cr := "req/s", x.rps(), c.rps()
 		xn, cn := x.requests, c.requests
-		if strings.HasPrefix(r.name, "check-batch") {
+		switch r.name {
+		case "check-batch":
 			unit, xr, cr = "checks/s", x.qps(), c.qps()
+			xn, cn = x.questions, c.questions
+		case "login":
+			// Logins done, not answers: one refused for load (errRefused) logged no one in.
+			unit, xr, cr = "logins/s", x.qps(), c.qps()
 			xn, cn = x.questions, c.questions
 		}
 		xcell := perAnswer(xserver, xn)
 		if onPostgres {
 			xcell += " + " + perAnswer(xpg, xn)
 		}
-		fmt.Printf("| %s | %d | %.0f %s | %s | %s | %.0f %s | %s | %.1f %% | %s | %s | %s | %s | %s |\n", r.name, r.conns, xr, unit, ms(x.p50), ms(x.p99), cr, unit, ms(c.p99), 100*xr/cr,
+		fmt.Printf("| %s | %d | %.0f %s%s | %s | %s | %.0f %s%s | %s | %.1f %% | %s | %s | %s | %s | %s |\n", r.name, r.conns, xr, unit, refusals(x), ms(x.p50), ms(x.p99), cr, unit, refusals(c), ms(c.p99), 100*xr/cr,
 			xcell, perAnswer(ccpu, cn), cpuRatio(ccpu, cn, xcpu, xn), loadAverage(), roster.memory())
 		for _, res := range []result{x, c} {
 			if res.wrong > 0 {
@@ -205,7 +210,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	fmt.Printf("\nRoster after the load: %s\n", roster.memory())
-	fmt.Println("(login-flood counts 429 and 503 answers, which refuse for load with Retry-After, as right answers: its p99 is how long the slowest clients waited to hear back)")
+	fmt.Println("(login-flood counts 429 and 503 answers, which refuse for load with Retry-After, as right answers: its p99 is how long the slowest clients waited to hear back; login counts the logins done, and says how many were refused as busy)")
 	return errors.Join(wrong...)
 }
 
@@ -224,6 +229,14 @@ func containsWord(list, w string) bool {
 		}
 	}
 	return false
+}
+
+// refusals says how many answers refused for load, when some did.
+func refusals(r result) string {
+	if r.refused == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d refused: busy)", r.refused)
 }
 
 // perAnswer is the CPU time one answer cost, "-" when it could not be measured.

@@ -207,6 +207,9 @@ func loginScenario(m *model, flood bool) scenario {
 			if flood && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
 				return nil
 			}
+			if status == http.StatusServiceUnavailable {
+				return errRefused // the hasher's queue is full: counted, not a login
+			}
 			var out struct {
 				Token string `json:"token"`
 			}
