@@ -2,8 +2,11 @@ package roster
 
 import (
 	"cmp"
-	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/text/collate"
+	"golang.org/x/text/language"
 )
 
 // Organization is the top level: it owns stores, has members and exactly one owner.
@@ -80,11 +83,20 @@ type Image struct {
 }
 
 // CompareByName orders organizations and stores as Roster lists a user's (the selector, the
-// stores a user may open): by name regardless of case, then by ID. One rule in Go, so that
-// both engines and the access index agree (SQLite's lower() knows ASCII letters only).
+// stores a user may open): by name as people read them, then by ID. Names are compared by
+// Unicode's collation (x/text/collate, the root locale): "Éclair" before "zeta", "apple"
+// before "Banana", where comparing lower-cased bytes put every accented initial after z. One
+// rule in Go, so that both engines and the access index agree.
 func CompareByName(name1, id1, name2, id2 string) int {
-	if c := cmp.Compare(strings.ToLower(name1), strings.ToLower(name2)); c != 0 {
-		return c
+	c := collators.Get().(*collate.Collator)
+	r := c.CompareString(name1, name2)
+	collators.Put(c)
+	if r != 0 {
+		return r
 	}
 	return cmp.Compare(id1, id2)
 }
+
+// collators lends CompareByName a collator: one is not safe for concurrent use, and making one
+// costs more than the comparison.
+var collators = sync.Pool{New: func() any { return collate.New(language.Und) }}

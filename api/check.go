@@ -101,5 +101,5 @@ func (s *Server) registerCheck() {
 			out.Body.Stores = mapSlice(list, func(a roster.StoreAccess) Store { return l.store(a.Store, a.Grant) })
 			return out, nil
 		}, withDescription("Active stores across all organizations where the user holds the permission (every store they reach without one), "+
-			"by organization name, then store name (regardless of case)."+who))
+			"by organization name, then store name, as people read them (Unicode collation: case and accents do not move a name past another)."+who))
 }

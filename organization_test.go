@@ -1,0 +1,41 @@
+package roster_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/rosterhq/roster"
+)
+
+// TestCompareByName: names in the order people read them, whatever their case and accents
+// (lower-cased bytes put "Éclair" after "zeta"), then by ID; a total order either way round.
+func TestCompareByName(t *testing.T) {
+	type named struct{ name, id string }
+	want := []named{
+		{"Aardvark", "org_2"}, {"apple", "org_9"}, {"Banana", "org_1"}, {"éclair", "org_5"},
+		{"Éclair", "org_3"}, {"Égal", "org_4"}, {"Ñandú", "org_8"}, {"nuez", "org_0"},
+		{"zoe", "org_7"}, {"zoe", "org_a"}, {"Zoë", "org_6"},
+	}
+	got := slices.Clone(want)
+	slices.Reverse(got)
+	slices.SortFunc(got, func(x, y named) int { return roster.CompareByName(x.name, x.id, y.name, y.id) })
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted\n%v\nwant\n%v", got, want)
+	}
+	for i, x := range want {
+		for j, y := range want {
+			c, r := roster.CompareByName(x.name, x.id, y.name, y.id), roster.CompareByName(y.name, y.id, x.name, x.id)
+			if (i < j) != (c < 0) || (i == j) != (c == 0) || c != -r {
+				t.Errorf("%v against %v: %d, and %d the other way round", x, y, c, r)
+			}
+		}
+	}
+}
+
+// BenchmarkCompareByName: what ordering a user's organizations costs per comparison (the
+// stores a user may open sorts them on every answer).
+func BenchmarkCompareByName(b *testing.B) {
+	for b.Loop() {
+		roster.CompareByName("Org 0412 Retail", "org_1", "org 0412 retail", "org_2")
+	}
+}
