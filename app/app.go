@@ -179,12 +179,13 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 	if clock == nil {
 		clock = roster.SystemClock{}
 	}
+	hasher := password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency)
 	a := &core{
 		db:     db,
 		cfg:    cfg,
 		clock:  clock,
 		log:    log,
-		hasher: password.NewHasher(cfg.PasswordParams, cfg.HashConcurrency),
+		hasher: hasher,
 		ipRate: newRateLimiter(cfg.LoginPerIP, time.Minute),
 
 		tokenFailures: newRateLimiter(OIDCTokenFailures, time.Minute),
@@ -194,9 +195,9 @@ func New(db *sqlstore.DB, cfg Config, clock roster.Clock, log *slog.Logger) *App
 		hooks:         webhook.New(webhook.Options{AllowedHosts: cfg.WebhookAllowedHosts, Lookup: cfg.WebhookLookup}),
 		images:        newImageGate(),
 		dns:           newResolver(cfg.DNSResolver),
-		// As many attempts as the hasher lets run or wait (password.NewHasher), and as many waiting.
-		attempts: gate.New(9*max(1, cfg.HashConcurrency), 9*max(1, cfg.HashConcurrency), 250*time.Millisecond),
 	}
+	// As many attempts as the hasher lets run or wait, and as many waiting.
+	a.attempts = gate.New(hasher.Capacity(), hasher.Capacity(), 250*time.Millisecond)
 	a.idpClient = cfg.SSOHTTPClient
 	if a.idpClient == nil {
 		a.idpClient = webhook.New(webhook.Options{AllowedHosts: cfg.SSOAllowedHosts, Lookup: cfg.WebhookLookup}).HTTPClient(ssoHTTPTimeout)

@@ -9,7 +9,7 @@ import (
 	"github.com/rosterhq/roster/password"
 )
 
-// TestHasherRefusesAFlood: a hasher that runs one hash at once lets 8 wait; of many hashes
+// TestHasherRefusesAFlood: a hasher that runs one hash at once lets 16 wait; of many hashes
 // asked at once, those beyond are refused as unavailable with a Retry-After, never queued
 // without bound, and every request is answered.
 func TestHasherRefusesAFlood(t *testing.T) {
@@ -31,6 +31,9 @@ func TestHasherRefusesAFlood(t *testing.T) {
 		default:
 			t.Fatalf("unexpected answer: %v", err)
 		}
+	}
+	if h.Capacity() != 17 {
+		t.Errorf("capacity %d, want 1 running and 16 waiting", h.Capacity())
 	}
 	if ok == 0 || busy == 0 || ok+busy != n {
 		t.Fatalf("%d hashed, %d refused as busy, of %d", ok, busy, n)

@@ -50,18 +50,25 @@ type Hasher struct {
 	params Params
 	turns  *gate.Gate
 	dummy  string // a hash to verify against for unknown accounts, so they take as long
+
+	capacity int // hashes that may run or wait at once
 }
 
-// How many requests may wait for a hash, per hash that may run, and for how long.
+// Capacity is how many hashes may run or wait at once; beyond, Hash and Verify refuse at once.
+func (h *Hasher) Capacity() int { return h.capacity }
+
+// How many requests may wait for a hash, per hash that may run, and for how long. Waiting
+// holds no hash memory: a queue of 32 on 2 cores is served within the wait on an idle machine
+// (at about 30 ms a hash), and maxHashWait refuses what a slower one cannot serve.
 const (
-	waitingPerSlot = 8
+	waitingPerSlot = 16
 	maxHashWait    = 750 * time.Millisecond
 )
 
 // NewHasher returns a hasher that runs at most concurrency hashes at once.
 func NewHasher(p Params, concurrency int) *Hasher {
 	concurrency = max(1, concurrency)
-	h := &Hasher{params: p, turns: gate.New(concurrency, waitingPerSlot*concurrency, maxHashWait)}
+	h := &Hasher{params: p, turns: gate.New(concurrency, waitingPerSlot*concurrency, maxHashWait), capacity: (1 + waitingPerSlot) * concurrency}
 	// The dummy needs the hasher's parameters, not a real key: verifying against it costs
 	// one hash like any other. Not hashing here keeps the 19 MiB of an argon2id run out of an
 	// idle process.
