@@ -3,6 +3,7 @@ package roster
 import (
 	"cmp"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -73,7 +74,7 @@ type GrantRoles struct {
 
 func (r *GrantRoles) of(g StoreGrant) *grantRole {
 	key := g.Via + ":" + g.RoleID
-	if gr, ok := r.roles[key]; ok && gr.name == g.RoleName && len(gr.perms) == len(g.Perms) {
+	if gr, ok := r.roles[key]; ok && gr.name == g.RoleName && maps.Equal(gr.perms, g.Perms) {
 		return gr
 	}
 	gr := &grantRole{id: g.RoleID, name: g.RoleName, via: g.Via, perms: g.Perms}

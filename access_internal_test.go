@@ -49,6 +49,12 @@ func TestGrantRolesShared(t *testing.T) {
 	if ra["sto_d"] == rb["sto_d"] {
 		t.Error("a role part was shared across two names of one role")
 	}
+	// Nor one whose permissions changed to as many others (edited between two reads).
+	edited := NewAccessSharing("org_1", "usr_e", OrgMember, MembershipActive,
+		[]StoreGrant{{StoreID: "sto_d", RoleID: "rol_1", RoleName: "Readers of b", Perms: NewPermSet(PermStoreUpdate)}}, cat, roles)
+	if g, _ := edited.Store("sto_d"); g.Perms.Has(PermStoreRead) || !g.Perms.Has(PermStoreUpdate) {
+		t.Errorf("a role edited to other permissions took the first's: %v", g.Perms.Sorted())
+	}
 	for _, acc := range []Access{a, b, alone} {
 		if g, ok := acc.Store("sto_b"); !ok || g.StoreID != "sto_b" || g.RoleID != StoreRoleViewer || g.RoleName != "Viewer" || g.Via != ViaStoreRole || !g.Perms.Has(PermStoreRead) {
 			t.Errorf("%s's grant in sto_b: %+v", acc.UserID, g)
