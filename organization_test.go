@@ -8,7 +8,8 @@ import (
 )
 
 // TestCompareByName: names in the order people read them, whatever their case and accents
-// (lower-cased bytes put "Éclair" after "zeta"), then by ID; a total order either way round.
+// (lower-cased bytes put "Éclair" after "zeta"), then by ID; a total order either way round,
+// and SortByName's, by collation keys, the same.
 func TestCompareByName(t *testing.T) {
 	type named struct{ name, id string }
 	want := []named{
@@ -21,6 +22,12 @@ func TestCompareByName(t *testing.T) {
 	slices.SortFunc(got, func(x, y named) int { return roster.CompareByName(x.name, x.id, y.name, y.id) })
 	if !slices.Equal(got, want) {
 		t.Errorf("sorted\n%v\nwant\n%v", got, want)
+	}
+	sorted := slices.Clone(want)
+	slices.Reverse(sorted)
+	roster.SortByName(sorted, func(x named) string { return x.name }, func(x named) string { return x.id })
+	if !slices.Equal(sorted, want) {
+		t.Errorf("SortByName\n%v\nwant\n%v", sorted, want)
 	}
 	for i, x := range want {
 		for j, y := range want {

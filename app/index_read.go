@@ -183,11 +183,7 @@ func (s *source) orgsOf(ctx context.Context, userID string) ([]string, error) {
 // read them, never change them. Only with the index (s.x).
 func (s *source) activeStores(ctx context.Context, orgID string) ([]roster.Store, error) {
 	return fill(s, func(g *generation) ([]roster.Store, bool) { st, ok := g.active[orgID]; return st, ok },
-		func() ([]roster.Store, error) {
-			stores, err := s.c.ListStores(ctx, orgID, roster.StoreActive)
-			slices.SortStableFunc(stores, func(x, y roster.Store) int { return roster.CompareByName(x.Name, x.ID, y.Name, y.ID) })
-			return stores, err
-		},
+		func() ([]roster.Store, error) { return s.c.ListStores(ctx, orgID, roster.StoreActive) },
 		func(g *generation, stores []roster.Store) { g.active[orgID] = stores }, activeStoresCost)
 }
 

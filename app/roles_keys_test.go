@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -192,6 +193,49 @@ func TestRoleNamesTravel(t *testing.T) {
 		}
 		if k, err := env.App.APIKeys.Get(ctx, owner, org.ID, key.Key.ID); err != nil || k.RoleName != "Chatter" {
 			t.Fatalf("one key: %q %v", k.RoleName, err)
+		}
+	})
+}
+
+// TestListsInReadingOrder: an organization's stores and custom roles are listed as people
+// read their names, on both engines (roster.SortByName): "apple", "Éclair", "zeta", where
+// ORDER BY lower(name) put "Éclair" last on PostgreSQL and SQLite alike.
+func TestListsInReadingOrder(t *testing.T) {
+	testenv.Engines(t, func(t *testing.T, e sqlstore.Engine) {
+		env := testenv.NewEnv(t, e)
+		owner, _ := env.User(t, "Olivia")
+		org := env.Org(t, owner, "Acme")
+		names := []string{"zeta", "Éclair", "apple"}
+		for _, name := range names {
+			env.Store(t, owner, org.ID, name)
+			if _, err := env.App.Roles.Create(ctx, owner, org.ID, app.RoleInput{Name: name, Permissions: []roster.Permission{roster.PermStoreRead}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := []string{"apple", "Éclair", "zeta"}
+		stores, err := env.App.Stores.List(ctx, owner, org.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range stores {
+			got = append(got, s.Store.Name)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("stores %q, want %q", got, want)
+		}
+		roles, err := env.App.Roles.List(ctx, owner, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = nil
+		for _, r := range roles {
+			if !r.Builtin {
+				got = append(got, r.Name)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("custom roles %q, want %q", got, want)
 		}
 	})
 }

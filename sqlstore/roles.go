@@ -20,10 +20,12 @@ func scanRole(r rowScanner) (roster.Role, error) {
 	return role, json.Unmarshal([]byte(perms), &role.Permissions)
 }
 
-// Roles returns an organization's custom roles by name.
+// Roles returns an organization's custom roles by name (roster.SortByName).
 func (c *Conn) Roles(ctx context.Context, orgID string) ([]roster.Role, error) {
-	rows, err := c.query(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.org_id = ? ORDER BY lower(r.name), r.id`, orgID)
-	return scanAll(rows, err, func(r *sql.Rows) (roster.Role, error) { return scanRole(r) })
+	rows, err := c.query(ctx, `SELECT `+roleColumns+` FROM roles r WHERE r.org_id = ?`, orgID)
+	roles, err := scanAll(rows, err, func(r *sql.Rows) (roster.Role, error) { return scanRole(r) })
+	roster.SortByName(roles, func(r roster.Role) string { return r.Name }, func(r roster.Role) string { return r.ID })
+	return roles, err
 }
 
 // Role returns one custom role of an organization.

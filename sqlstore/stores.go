@@ -61,7 +61,8 @@ func (c *Conn) DeleteStore(ctx context.Context, id string) error {
 	return notFound(c.execOne(ctx, `DELETE FROM stores WHERE id = ?`, id), "store")
 }
 
-// ListStores lists an organization's stores by name; status "" lists them all.
+// ListStores lists an organization's stores by name, in the order of the selector
+// (roster.SortByName); status "" lists them all.
 func (c *Conn) ListStores(ctx context.Context, orgID string, status roster.StoreStatus) ([]roster.Store, error) {
 	q := `SELECT ` + storeColumns + ` FROM stores s WHERE s.org_id = ?`
 	args := []any{orgID}
@@ -69,8 +70,10 @@ func (c *Conn) ListStores(ctx context.Context, orgID string, status roster.Store
 		q += ` AND s.status = ?`
 		args = append(args, status)
 	}
-	rows, err := c.query(ctx, q+` ORDER BY lower(s.name), s.id`, args...)
-	return scanAll(rows, err, scanStoreRows)
+	rows, err := c.query(ctx, q, args...)
+	stores, err := scanAll(rows, err, scanStoreRows)
+	roster.SortByName(stores, func(s roster.Store) string { return s.Name }, func(s roster.Store) string { return s.ID })
+	return stores, err
 }
 
 // CountStores counts an organization's stores with a status.
