@@ -41,15 +41,22 @@ func documentErrors(doc *huma.OpenAPI, baseURL string) {
 		doc.Servers = []*huma.Server{{URL: baseURL}}
 	}
 	defer declareTags(doc)
-	problem := func(status int, retry bool) *huma.Response {
+	// One response per status, shared by every operation: the document is only marshalled, and
+	// a response per operation and status was a megabyte and a half of every node's heap.
+	problems := map[int]*huma.Response{}
+	problem := func(status int) *huma.Response {
+		if r, ok := problems[status]; ok {
+			return r
+		}
 		r := &huma.Response{
 			Description: http.StatusText(status),
 			Content:     map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/Problem"}}},
 		}
-		if retry {
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 			r.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds to wait before trying again",
 				Schema: &huma.Schema{Type: huma.TypeInteger, Format: "int32", Minimum: ptr(1.0), Maximum: ptr(86400.0)}}}
 		}
+		problems[status] = r
 		return r
 	}
 	for path, item := range doc.Paths {
@@ -87,7 +94,7 @@ func documentErrors(doc *huma.OpenAPI, baseURL string) {
 			}
 			for _, s := range statuses {
 				if _, ok := op.Responses[strconv.Itoa(s)]; !ok {
-					op.Responses[strconv.Itoa(s)] = problem(s, s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable)
+					op.Responses[strconv.Itoa(s)] = problem(s)
 				}
 			}
 		}
