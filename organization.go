@@ -126,6 +126,15 @@ func SortByName[T any](list []T, name, id func(T) string) {
 	}
 }
 
+// NameKey returns name's collation key, for a name compared again and again (an organization
+// the access index holds): keys compared as bytes, then IDs, order as CompareByName does.
+func NameKey(name string) []byte {
+	c := collators.Get().(*collate.Collator)
+	defer collators.Put(c)
+	var buf collate.Buffer
+	return bytes.Clone(c.KeyFromString(&buf, name))
+}
+
 // collators lends CompareByName and SortByName a collator: one is not safe for concurrent use, and making one
 // costs more than the comparison.
 var collators = sync.Pool{New: func() any { return collate.New(language.Und) }}

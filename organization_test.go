@@ -1,6 +1,8 @@
 package roster_test
 
 import (
+	"bytes"
+	"cmp"
 	"slices"
 	"testing"
 
@@ -34,6 +36,15 @@ func TestCompareByName(t *testing.T) {
 			c, r := roster.CompareByName(x.name, x.id, y.name, y.id), roster.CompareByName(y.name, y.id, x.name, x.id)
 			if (i < j) != (c < 0) || (i == j) != (c == 0) || c != -r {
 				t.Errorf("%v against %v: %d, and %d the other way round", x, y, c, r)
+			}
+			// Keys made one at a time order as the comparison does (the access index keeps an
+			// organization's, app/index_read.go).
+			k := bytes.Compare(roster.NameKey(x.name), roster.NameKey(y.name))
+			if k == 0 {
+				k = cmp.Compare(x.id, y.id)
+			}
+			if k != c {
+				t.Errorf("%v against %v: keys %d, comparison %d", x, y, k, c)
 			}
 		}
 	}

@@ -68,7 +68,7 @@ type accessIndex struct {
 type generation struct {
 	bytes   int64
 	users   map[string]indexedUser
-	orgs    map[string]roster.Organization
+	orgs    map[string]indexedOrg
 	stores  map[string]roster.Store
 	active  map[string][]roster.Store                  // org → its active stores, in name order
 	access  map[string]map[string]roster.IndexedAccess // org → user → access
@@ -89,7 +89,7 @@ type generation struct {
 func newGeneration() *generation {
 	return &generation{
 		users:   map[string]indexedUser{},
-		orgs:    map[string]roster.Organization{},
+		orgs:    map[string]indexedOrg{},
 		stores:  map[string]roster.Store{},
 		active:  map[string][]roster.Store{},
 		access:  map[string]map[string]roster.IndexedAccess{},

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"slices"
@@ -125,9 +127,28 @@ func (s *source) organization(ctx context.Context, id string) (roster.Organizati
 // sharedOrganization is an organization's row as the index holds it: read it, never change
 // it. Only with the index (s.x).
 func (s *source) sharedOrganization(ctx context.Context, id string) (roster.Organization, error) {
-	return fill(s, func(g *generation) (roster.Organization, bool) { o, ok := g.orgs[id]; return o, ok },
-		func() (roster.Organization, error) { return s.c.Organization(ctx, id) },
-		func(g *generation, o roster.Organization) { g.orgs[id] = o }, orgCost)
+	o, err := s.indexedOrganization(ctx, id)
+	return o.Organization, err
+}
+
+// indexedOrg is an organization as the index holds it, with its name's collation key
+// (roster.NameKey): every answer of the stores a user may open sorts their organizations, and
+// collating the names again at each comparison was 3 % of such an answer's CPU.
+type indexedOrg struct {
+	roster.Organization
+	nameKey []byte
+}
+
+func (s *source) indexedOrganization(ctx context.Context, id string) (indexedOrg, error) {
+	return fill(s, func(g *generation) (indexedOrg, bool) { o, ok := g.orgs[id]; return o, ok },
+		func() (indexedOrg, error) {
+			o, err := s.c.Organization(ctx, id)
+			if err != nil {
+				return indexedOrg{}, err
+			}
+			return indexedOrg{Organization: o, nameKey: roster.NameKey(o.Name)}, nil
+		},
+		func(g *generation, o indexedOrg) { g.orgs[id] = o }, indexedOrgCost)
 }
 
 // access is what a user holds in an organization (nothing when not a member).
@@ -199,8 +220,9 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		return nil, err
 	}
 	type orgStores struct {
-		name, id string // the organization's, to sort by
-		stores   []roster.StoreAccess
+		key    []byte // the organization's name's collation key, then
+		id     string // its ID, to sort by
+		stores []roster.StoreAccess
 	}
 	found := make([]orgStores, 0, len(orgs))
 	n := 0
@@ -212,7 +234,7 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		if !acc.Active() {
 			continue // a suspended membership reaches no store
 		}
-		o, err := s.sharedOrganization(ctx, orgID) // its name only
+		o, err := s.indexedOrganization(ctx, orgID) // its name only
 		if roster.ErrorCode(err) == roster.ENotFound {
 			continue // deleted since the list was read
 		}
@@ -223,7 +245,7 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		if err != nil {
 			return nil, err
 		}
-		e := orgStores{name: o.Name, id: o.ID}
+		e := orgStores{key: o.nameKey, id: o.ID}
 		if acc.AllStores() {
 			e.stores = make([]roster.StoreAccess, 0, len(stores))
 		}
@@ -235,7 +257,12 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		found = append(found, e)
 		n += len(e.stores)
 	}
-	slices.SortFunc(found, func(x, y orgStores) int { return roster.CompareByName(x.name, x.id, y.name, y.id) })
+	slices.SortFunc(found, func(x, y orgStores) int {
+		if c := bytes.Compare(x.key, y.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.id, y.id)
+	})
 	out := make([]roster.StoreAccess, 0, n)
 	for _, e := range found {
 		out = append(out, e.stores...)

@@ -46,6 +46,10 @@ func activeStoresCost(stores []roster.Store) int64 {
 	return n
 }
 
+func indexedOrgCost(o indexedOrg) int64 {
+	return orgCost(o.Organization) + int64(unsafe.Sizeof(o.nameKey)) + int64(len(o.nameKey))
+}
+
 func orgCost(o roster.Organization) int64 {
 	d := o.Details
 	n := idCost(o.ID) + int64(unsafe.Sizeof(o)) + strs(o.Name, o.LogoID, d.LegalName, d.Website, d.Phone, d.AddressLine1, d.AddressLine2, d.City, d.PostalCode, d.Region, d.Country)

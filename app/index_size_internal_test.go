@@ -68,8 +68,9 @@ func TestIndexCostEstimates(t *testing.T) {
 				o := roster.Organization{ID: id("org", i), Name: fmt.Sprintf("Organization %d", i), CreatedAt: now, UpdatedAt: now,
 					Details: roster.OrganizationDetails{LegalName: fmt.Sprintf("Organization %d S.L.", i), Website: "https://example.com", Country: "ES"},
 					Policy:  roster.Policy{AllowedDomains: []string{fmt.Sprintf("example%d.com", i)}}}
-				estimate += orgCost(o)
-				g.orgs[o.ID] = o
+				io := indexedOrg{Organization: o, nameKey: roster.NameKey(o.Name)}
+				estimate += indexedOrgCost(io)
+				g.orgs[o.ID] = io
 			}
 			return g
 		})
