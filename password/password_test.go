@@ -1,9 +1,11 @@
 package password
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -86,14 +88,51 @@ func TestCheck(t *testing.T) {
 		})
 	}
 	list := breached()
-	long := 0
-	for _, p := range list {
-		if len(p) >= 15 {
+	long, sorted := 0, true
+	for i := range list.count() {
+		if len(list.at(i)) >= 15 {
 			long++
 		}
+		if i > 0 && list.at(i-1) >= list.at(i) {
+			sorted = false
+		}
 	}
-	if len(list) < 100000 || long < 9000 || !slices.IsSorted(list) {
-		t.Errorf("the breached list has %d entries, %d of 15 characters or more, sorted %v", len(list), long, slices.IsSorted(list))
+	if list.count() < 100000 || long < 9000 || !sorted {
+		t.Errorf("the breached list has %d entries, %d of 15 characters or more, sorted %v", list.count(), long, sorted)
+	}
+}
+
+// TestBreachedListHoldsTheFile: every password of the embedded file is found, and strings
+// next to them in the order (one character more or less) are found exactly when the file
+// has them too.
+func TestBreachedListHoldsTheFile(t *testing.T) {
+	zr, err := gzip.NewReader(bytes.NewReader(breachedGz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := map[string]bool{}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			file[line] = true
+		}
+	}
+	list := breached()
+	if list.count() != len(file) {
+		t.Fatalf("%d passwords in the list, %d in the file", list.count(), len(file))
+	}
+	for p := range file {
+		for _, q := range []string{p, p + "!", p[:len(p)-1], "~" + p} {
+			if got := list.contains(q); got != file[q] {
+				t.Fatalf("contains(%q) = %v, the file: %v", q, got, file[q])
+			}
+		}
+	}
+	if list.contains("") {
+		t.Error("the empty string is on the list")
 	}
 }
 
