@@ -55,6 +55,13 @@ func (db *DB) settle(ctx context.Context, err error) error {
 		}
 	}
 	err = mapError(err)
+	if isOutage(err) && ctx.Err() != nil && !errors.Is(context.Cause(ctx), errTimedOut) {
+		// The caller went away before the database's deadline (a client that closed its
+		// connection, a node shutting down): pgx closed the connection to cancel the statement,
+		// and what the driver says of it then ("driver: bad connection", EOF) follows from
+		// that, not from an outage. Its text is kept; the error is the cancellation's.
+		err = mapError(fmt.Errorf("%w (%v)", context.Cause(ctx), err))
+	}
 	db.health.observe(db, err)
 	return err
 }
