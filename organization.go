@@ -135,6 +135,6 @@ func NameKey(name string) []byte {
 	return bytes.Clone(c.KeyFromString(&buf, name))
 }
 
-// collators lends CompareByName and SortByName a collator: one is not safe for concurrent use, and making one
-// costs more than the comparison.
+// collators lends CompareByName, SortByName and NameKey a collator: one is not safe for
+// concurrent use, and making one costs more than the comparison.
 var collators = sync.Pool{New: func() any { return collate.New(language.Und) }}

@@ -247,19 +247,11 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		}
 		e := orgStores{key: o.nameKey, id: o.ID}
 		if acc.AllStores() {
-			// One grant in every store: its permission asked once, not per store.
-			if g, _ := acc.Store(""); perm == "" || g.Perms.Has(perm) {
-				e.stores = make([]roster.StoreAccess, len(stores))
-				for i, st := range stores {
-					g.StoreID = st.ID
-					e.stores[i] = roster.StoreAccess{Store: st, Grant: g}
-				}
-			}
-		} else {
-			for _, st := range stores {
-				if g, ok := acc.Store(st.ID); ok && (perm == "" || g.Perms.Has(perm)) {
-					e.stores = append(e.stores, roster.StoreAccess{Store: st, Grant: g})
-				}
+			e.stores = make([]roster.StoreAccess, 0, len(stores))
+		}
+		for _, st := range stores {
+			if g, ok := acc.Store(st.ID); ok && (perm == "" || g.Perms.Has(perm)) {
+				e.stores = append(e.stores, roster.StoreAccess{Store: st, Grant: g})
 			}
 		}
 		found = append(found, e)
