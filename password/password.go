@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	pooled "github.com/minio/argon2"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
 
@@ -49,6 +50,7 @@ const (
 // instead of queueing for many.
 type Hasher struct {
 	params Params
+	key    func(password, salt, secret, data []byte, keyLen uint32) []byte // argon2id with params, reusing its memory
 	turns  *gate.Gate
 	dummy  string // a hash to verify against for unknown accounts, so they take as long
 
@@ -74,6 +76,13 @@ func NewHasher(p Params, concurrency int) *Hasher {
 	// one hash like any other. Not hashing here keeps the 19 MiB of an argon2id run out of an
 	// idle process.
 	h.dummy = phc(p, make([]byte, saltLen), make([]byte, keyLen))
+	// x/crypto/argon2 allocates its Memory KiB at every call and cannot be given them
+	// (golang/go#36634): at 70 logins a second that is 1.3 GB/s of garbage, and marking the
+	// live heap as often costs a login more CPU than all the rest of its work. minio/argon2 is
+	// x/crypto's code with the blocks kept in a sync.Pool and wiped after each use: at most
+	// one set per hash running at once (the gate bounds them), none before the first login.
+	// Hashes made with other parameters (older ones, rehashed on login) use x/crypto.
+	h.key = pooled.NewIDKey(p.Time, p.Memory, p.Threads)
 	return h
 }
 
@@ -103,7 +112,17 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 }
 
 func (h *Hasher) encode(salt []byte, password string) string {
-	return phc(h.params, salt, argon2.IDKey([]byte(norm.NFKC.String(password)), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen))
+	return phc(h.params, salt, h.derive(password, h.params, salt, keyLen))
+}
+
+// derive computes the argon2id key of a password: NFKC-normalized, so that one typed on
+// another keyboard or platform is the same password.
+func (h *Hasher) derive(password string, p Params, salt []byte, keyLen uint32) []byte {
+	pw := []byte(norm.NFKC.String(password))
+	if p == h.params {
+		return h.key(pw, salt, nil, nil, keyLen)
+	}
+	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, keyLen)
 }
 
 // phc formats an argon2id hash as a PHC string.
@@ -124,7 +143,7 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 		return false, false, err
 	}
 	defer h.release()
-	got := argon2.IDKey([]byte(norm.NFKC.String(password)), salt, p.Time, p.Memory, p.Threads, uint32(len(key))) // #nosec G115 -- decode bounds the key to 1024 bytes
+	got := h.derive(password, p, salt, uint32(len(key))) // #nosec G115 -- decode bounds the key to 1024 bytes
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	rehash = p.Memory < h.params.Memory || p.Time < h.params.Time || p.Threads < h.params.Threads
 	return ok, ok && rehash, nil
@@ -146,7 +165,7 @@ func decode(encoded string) (Params, []byte, []byte, error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return p, nil, nil, errors.New("password: unsupported argon2 version")
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil || p.Time == 0 || p.Threads == 0 {
 		return p, nil, nil, errors.New("password: bad argon2 parameters")
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/hex"
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+
+	pooled "github.com/minio/argon2"
+	"golang.org/x/crypto/argon2"
 
 	"github.com/rosterhq/roster"
 )
@@ -158,10 +163,41 @@ func TestHashFormatAndVerify(t *testing.T) {
 	}
 	for _, bad := range []string{"", "plain", "$2a$10$abcdefghijklmnopqrstuv", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA",
 		"$argon2id$v=16$m=64,t=1,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=x,t=1,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=64,t=1,p=1$!!$aGFzaA",
-		"$argon2id$v=19$m=64,t=1,p=1$c2FsdA$"} {
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdA$", "$argon2id$v=19$m=64,t=0,p=1$c2FsdA$aGFzaA", "$argon2id$v=19$m=64,t=1,p=0$c2FsdA$aGFzaA"} {
 		if ok, _, err := h.Verify(ctx, "x", bad); ok || err == nil {
 			t.Errorf("Verify against %q = %v, %v", bad, ok, err)
 		}
+	}
+}
+
+// TestPooledArgon2id holds the argon2id that reuses its memory (minio/argon2) to the standard
+// and to x/crypto: RFC 9106's test vector (section 5.3), then the production parameters on
+// passwords of several lengths, hashed at once by several goroutines and again in turn, so
+// that each hash runs on blocks another one left behind.
+func TestPooledArgon2id(t *testing.T) {
+	rfc := pooled.NewIDKey(3, 32, 4)(bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 16),
+		bytes.Repeat([]byte{3}, 8), bytes.Repeat([]byte{4}, 12), 32)
+	if want := "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"; hex.EncodeToString(rfc) != want {
+		t.Fatalf("RFC 9106 argon2id vector: %x, want %s", rfc, want)
+	}
+
+	h := NewHasher(Default, 2)
+	salt := []byte("sixteen byte slt")
+	passwords := []string{"", "x", "correct horse battery staple", "Ünïcödé pässwörd", long256}
+	want := make([][]byte, len(passwords))
+	for i, pw := range passwords {
+		want[i] = argon2.IDKey([]byte(pw), salt, Default.Time, Default.Memory, Default.Threads, keyLen)
+	}
+	for round := range 2 {
+		var wg sync.WaitGroup
+		for i, pw := range passwords {
+			wg.Go(func() {
+				if got := h.derive(pw, Default, salt, keyLen); !bytes.Equal(got, want[i]) {
+					t.Errorf("round %d, password %d: %x, x/crypto says %x", round, i, got, want[i])
+				}
+			})
+		}
+		wg.Wait()
 	}
 }
 
