@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -118,6 +119,16 @@ type Options struct {
 	ConnectTimeout time.Duration
 }
 
+// SQLite's pool: sqliteConns connections, each with a page cache of sqliteCacheKiB of pages.
+// A cached page costs about twice its 4 KiB: SQLite asks for the page and its header together
+// (about 4.3 KiB) and modernc's allocator gives each such request an 8 KiB slot. So the pool's
+// caches hold 32 MiB of pages in about 64 MiB of memory (TestSQLiteConnectionMemory measures
+// it); twice as much cache was no faster in the benchmark (BENCHMARKS.md, 2026-12-07, evening).
+const (
+	sqliteConns    = 8
+	sqliteCacheKiB = 4096
+)
+
 // Default deadlines of a database connection.
 const (
 	DefaultTimeout        = 5 * time.Second
@@ -150,19 +161,19 @@ func OpenWith(ctx context.Context, rawURL string, o Options) (*DB, error) {
 	case SQLite:
 		// Pragmas are set on every pooled connection. _txlock=immediate makes each transaction
 		// take the write lock when it begins rather than fail to upgrade halfway. Each
-		// connection keeps a page cache of 8 MiB (64 MiB for the pool) and reads the rest with
-		// pread from the operating system's page cache. Memory-mapping the file instead
-		// (mmap_size) was no faster in the benchmark and counted every mapped page once per
-		// connection in the resident size — 2.1 GB for a 523 MB database — so that the
-		// process's memory could not be read from it (BENCHMARKS.md).
+		// connection keeps a page cache (sqliteCacheKiB) and reads the rest with pread from the
+		// operating system's page cache. Memory-mapping the file instead (mmap_size) was no
+		// faster in the benchmark and counted every mapped page once per connection in the
+		// resident size — 2.1 GB for a 523 MB database — so that the process's memory could
+		// not be read from it (BENCHMARKS.md).
 		dsn := "file:" + target + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)" +
-			"&_pragma=synchronous(FULL)&_pragma=mmap_size(0)&_pragma=cache_size(-8192)&_txlock=immediate"
+			"&_pragma=synchronous(FULL)&_pragma=mmap_size(0)&_pragma=cache_size(-" + strconv.Itoa(sqliteCacheKiB) + ")&_txlock=immediate"
 		db.sql, err = sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, err
 		}
-		db.sql.SetMaxOpenConns(8)
-		db.sql.SetMaxIdleConns(8)
+		db.sql.SetMaxOpenConns(sqliteConns)
+		db.sql.SetMaxIdleConns(sqliteConns)
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
 		db.writer = make(chan struct{}, 1)
 		db.reads = &readStmts{db: db.sql}
