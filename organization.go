@@ -115,24 +115,27 @@ func SortByName[T any](list []T, name, id func(T) string) {
 	for i, v := range list {
 		ks[i] = keyed{key: c.KeyFromString(&buf, name(v)), id: id(v), v: v}
 	}
-	slices.SortFunc(ks, func(x, y keyed) int {
-		if c := bytes.Compare(x.key, y.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.id, y.id)
-	})
+	slices.SortFunc(ks, func(x, y keyed) int { return CompareByNameKey(x.key, x.id, y.key, y.id) })
 	for i, k := range ks {
 		list[i] = k.v
 	}
 }
 
 // NameKey returns name's collation key, for a name compared again and again (an organization
-// the access index holds): keys compared as bytes, then IDs, order as CompareByName does.
+// the access index holds); CompareByNameKey orders by such keys as CompareByName does by names.
 func NameKey(name string) []byte {
 	c := collators.Get().(*collate.Collator)
 	defer collators.Put(c)
 	var buf collate.Buffer
 	return bytes.Clone(c.KeyFromString(&buf, name))
+}
+
+// CompareByNameKey is CompareByName on names' collation keys (NameKey): keys as bytes, then IDs.
+func CompareByNameKey(key1 []byte, id1 string, key2 []byte, id2 string) int {
+	if c := bytes.Compare(key1, key2); c != 0 {
+		return c
+	}
+	return cmp.Compare(id1, id2)
 }
 
 // collators lends CompareByName, SortByName and NameKey a collator: one is not safe for

@@ -1,8 +1,6 @@
 package roster_test
 
 import (
-	"bytes"
-	"cmp"
 	"slices"
 	"testing"
 
@@ -39,11 +37,7 @@ func TestCompareByName(t *testing.T) {
 			}
 			// Keys made one at a time order as the comparison does (the access index keeps an
 			// organization's, app/index_read.go).
-			k := bytes.Compare(roster.NameKey(x.name), roster.NameKey(y.name))
-			if k == 0 {
-				k = cmp.Compare(x.id, y.id)
-			}
-			if k != c {
+			if k := roster.CompareByNameKey(roster.NameKey(x.name), x.id, roster.NameKey(y.name), y.id); k != c {
 				t.Errorf("%v against %v: keys %d, comparison %d", x, y, k, c)
 			}
 		}

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"slices"
@@ -257,12 +255,7 @@ func (s *source) userStores(ctx context.Context, userID string, perm roster.Perm
 		found = append(found, e)
 		n += len(e.stores)
 	}
-	slices.SortFunc(found, func(x, y orgStores) int {
-		if c := bytes.Compare(x.key, y.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.id, y.id)
-	})
+	slices.SortFunc(found, func(x, y orgStores) int { return roster.CompareByNameKey(x.key, x.id, y.key, y.id) })
 	out := make([]roster.StoreAccess, 0, n)
 	for _, e := range found {
 		out = append(out, e.stores...)
