@@ -39,6 +39,10 @@ func TestEveryTemplateRendersInEveryLocale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The templates are parsed on the first email: a broken one fails here, in the tests.
+	if _, err := r.Render(mail.Email{Template: "password_changed", To: "a@b.co", Data: sampleData("password_changed")}); err != nil {
+		t.Fatal(err)
+	}
 	if got := strings.Join(r.Locales(), ","); got != "en,es,fr" {
 		t.Fatalf("locales %s", got)
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 	"time"
 )
@@ -67,6 +68,7 @@ type snippets struct {
 type locale struct {
 	common    catalogFile
 	greeting  *texttemplate.Template
+	anonymous *texttemplate.Template // the greeting without a name
 	footer    *texttemplate.Template
 	fallback  string
 	templates map[string]snippets
@@ -74,15 +76,22 @@ type locale struct {
 
 // Renderer renders the outbox's emails, in HTML and plain text, in the recipient's language.
 type Renderer struct {
-	product string
+	product   string
+	templates func() (*templates, error) // parsed on the first email (parseTemplates)
+}
+
+// templates are every email's snippets in every locale, and the layouts around them.
+type templates struct {
 	locales map[string]*locale
 	html    *htmltemplate.Template
 	text    *texttemplate.Template
 }
 
-// NewRenderer parses every template of every locale, and fails if one is missing or broken:
-// a mistake shows at start-up, not when an email is due. product names the service in the
-// emails ("Roster" when empty).
+// NewRenderer returns the renderer of the outbox's emails; product names the service in the
+// emails ("Roster" when empty). The templates are parsed when the first email is rendered,
+// so a node that sends none never holds them. They are embedded in the binary, and the tests
+// render every template in every locale, so a missing or broken one stops the tests rather
+// than an email.
 func NewRenderer(product string) (*Renderer, error) {
 	if product == "" {
 		product = "Roster"
@@ -90,12 +99,18 @@ func NewRenderer(product string) (*Renderer, error) {
 	if strings.ContainsAny(product, "\r\n") {
 		return nil, errors.New("mail: the product name has a line break")
 	}
-	r := &Renderer{product: product, locales: map[string]*locale{}}
+	return &Renderer{product: product, templates: sync.OnceValues(parseTemplates)}, nil
+}
+
+// parseTemplates parses the layouts and every locale's snippets, and fails if a template is
+// missing from a locale or broken.
+func parseTemplates() (*templates, error) {
+	ts := &templates{locales: map[string]*locale{}}
 	var err error
-	if r.html, err = htmltemplate.ParseFS(layoutFiles, "layout/email.html"); err != nil {
+	if ts.html, err = htmltemplate.ParseFS(layoutFiles, "layout/email.html"); err != nil {
 		return nil, err
 	}
-	if r.text, err = texttemplate.ParseFS(layoutFiles, "layout/email.txt"); err != nil {
+	if ts.text, err = texttemplate.ParseFS(layoutFiles, "layout/email.txt"); err != nil {
 		return nil, err
 	}
 	files, err := fs.Glob(localeFiles, "locales/*.json")
@@ -108,22 +123,28 @@ func NewRenderer(product string) (*Renderer, error) {
 		if err != nil {
 			return nil, err
 		}
-		loc, err := r.parseLocale(lang, b)
+		loc, err := parseLocale(lang, b)
 		if err != nil {
 			return nil, fmt.Errorf("mail: locale %s: %w", lang, err)
 		}
-		r.locales[lang] = loc
+		ts.locales[lang] = loc
 	}
-	if r.locales[DefaultLocale] == nil {
+	if ts.locales[DefaultLocale] == nil {
 		return nil, fmt.Errorf("mail: no %s locale", DefaultLocale)
 	}
-	return r, nil
+	return ts, nil
 }
 
-// Locales returns the languages the renderer speaks, sorted.
-func (r *Renderer) Locales() []string { return slices.Sorted(maps.Keys(r.locales)) }
+// Locales returns the languages the renderer speaks, sorted (none if its templates are broken).
+func (r *Renderer) Locales() []string {
+	ts, err := r.templates()
+	if err != nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(ts.locales))
+}
 
-func (r *Renderer) parseLocale(lang string, b []byte) (*locale, error) {
+func parseLocale(lang string, b []byte) (*locale, error) {
 	var c catalogFile
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -134,12 +155,17 @@ func (r *Renderer) parseLocale(lang string, b []byte) (*locale, error) {
 		return nil, errors.New("common: months, date and link_fallback are required")
 	}
 	loc := &locale{common: c, fallback: c.Common.LinkFallback, templates: map[string]snippets{}}
-	funcs := r.funcs(loc)
+	// The locale's snippets are one set: they share its functions and lookup tables, where a
+	// template each held copies of them (400 templates, most of the renderer's 780 KB).
+	set := texttemplate.New(lang).Funcs(loc.funcs())
 	parse := func(name, s string) (*texttemplate.Template, error) {
-		return texttemplate.New(name).Funcs(funcs).Parse(s)
+		return set.New(name).Parse(s)
 	}
 	var err error
 	if loc.greeting, err = parse("greeting", c.Common.Greeting); err != nil {
+		return nil, err
+	}
+	if loc.anonymous, err = parse("greeting_anonymous", c.Common.GreetingAnonymous); err != nil {
 		return nil, err
 	}
 	if loc.footer, err = parse("footer", c.Common.Footer); err != nil {
@@ -161,7 +187,7 @@ func (r *Renderer) parseLocale(lang string, b []byte) (*locale, error) {
 			return nil, err
 		}
 		if t.Greeting == "anonymous" {
-			s.greeting = texttemplate.Must(parse(name+".greeting", c.Common.GreetingAnonymous))
+			s.greeting = loc.anonymous
 		}
 		for i, p := range t.Paragraphs {
 			pt, err := parse(name+".paragraph"+strconv.Itoa(i), p)
@@ -188,7 +214,7 @@ func (r *Renderer) parseLocale(lang string, b []byte) (*locale, error) {
 }
 
 // funcs are what the catalog's snippets may call.
-func (r *Renderer) funcs(loc *locale) texttemplate.FuncMap {
+func (loc *locale) funcs() texttemplate.FuncMap {
 	return texttemplate.FuncMap{
 		"date": func(v any) string { return loc.date(v) },
 		"orgRole": func(v any) string {
@@ -246,9 +272,13 @@ type page struct {
 // are escaped in the HTML. A subject or recipient with a line break is refused (it would
 // forge headers), and so is an unknown template; both are permanent failures.
 func (r *Renderer) Render(e Email) (Message, error) {
-	loc := r.locales[e.Locale]
+	ts, err := r.templates()
+	if err != nil {
+		return Message{}, err // not permanent: the email waits for a binary whose templates parse
+	}
+	loc := ts.locales[e.Locale]
 	if loc == nil {
-		loc, e.Locale = r.locales[DefaultLocale], DefaultLocale
+		loc, e.Locale = ts.locales[DefaultLocale], DefaultLocale
 	}
 	s, ok := loc.templates[e.Template]
 	if !ok {
@@ -272,7 +302,6 @@ func (r *Renderer) Render(e Email) (Message, error) {
 		p.Logo = logo
 		p.LogoAlt, _ = data["org_name"].(string)
 	}
-	var err error
 	for _, f := range []struct {
 		t   *texttemplate.Template
 		out *string
@@ -285,7 +314,7 @@ func (r *Renderer) Render(e Email) (Message, error) {
 	if greeting == nil {
 		greeting = loc.greeting
 		if n, _ := data["name"].(string); n == "" {
-			greeting = texttemplate.Must(texttemplate.New("greeting").Parse(loc.common.Common.GreetingAnonymous))
+			greeting = loc.anonymous
 		}
 	}
 	if p.Greeting, err = exec(greeting); err != nil {
@@ -313,10 +342,10 @@ func (r *Renderer) Render(e Email) (Message, error) {
 		return Message{}, Permanent(errors.New("mail: invalid subject"))
 	}
 	var html, text bytes.Buffer
-	if err := r.html.Execute(&html, p); err != nil {
+	if err := ts.html.Execute(&html, p); err != nil {
 		return Message{}, Permanent(err)
 	}
-	if err := r.text.Execute(&text, p); err != nil {
+	if err := ts.text.Execute(&text, p); err != nil {
 		return Message{}, Permanent(err)
 	}
 	return Message{ID: e.ID, Template: e.Template, Locale: e.Locale, To: e.To, Subject: p.Subject, Text: text.String(), HTML: html.String()}, nil
