@@ -39,7 +39,7 @@ func (s *Server) renderAccountWith(w http.ResponseWriter, r *http.Request, rq *r
 		v.Form = url.Values{} // a success shown in answer to a post (new codes): no form is refilled with what was posted
 	}
 	if p.Flash != "" {
-		v.Flash = s.cat.text(v.L, "flash."+p.Flash)
+		v.Flash = s.cat().text(v.L, "flash."+p.Flash)
 	}
 	var err error
 	if p.Sessions, err = s.app.Auth.Sessions(r.Context(), rq.id.actor); err != nil {

@@ -140,9 +140,7 @@ func newSiteOn(t testing.TB, e sqlstore.Engine, ln net.Listener, configure func(
 	mux := http.NewServeMux()
 	log := testenv.Logger(t)
 	api.Register(mux, env.App, api.Options{Log: log, Version: "test"})
-	if err := console.Register(mux, env.App, console.Options{Log: log}); err != nil {
-		t.Fatal(err)
-	}
+	console.Register(mux, env.App, console.Options{Log: log})
 	s := &site{env: env, dns: dns}
 	h := httpserver.Wrap(mux, httpserver.Options{Log: log, Ready: env.App.Ready, Registry: prometheus.NewRegistry()})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

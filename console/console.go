@@ -9,12 +9,12 @@ package console
 import (
 	"context"
 	"errors"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster"
@@ -33,8 +33,7 @@ type Server struct {
 	app   *app.App
 	log   *slog.Logger
 	https bool
-	cat   catalogs
-	pages *template.Template // every page, by name (parsePages)
+	views func() (*views, error) // the catalogs and templates, read when the first page is served (loadViews)
 	cop   *http.CrossOriginProtection
 }
 
@@ -44,43 +43,30 @@ const (
 	maxUpload = roster.MaxFormUpload
 )
 
-// New parses the templates and catalogs; a missing or broken template fails here, at
-// start-up, never on a request.
-func New(a *app.App, o Options) (*Server, error) {
+// New returns the console. Its catalogs and templates are read when it serves its first
+// page, so a node that only answers the API never holds them (3.2 MB, most of an idle
+// node's heap); they are embedded in the binary, and TestEveryRenderedPageIsParsed reads
+// them all, so a broken one stops the tests rather than reaching a request.
+func New(a *app.App, o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	cat, err := loadCatalogs()
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{app: a, log: o.Log, https: o.HTTPS, cat: cat, cop: http.NewCrossOriginProtection()}
+	s := &Server{app: a, log: o.Log, https: o.HTTPS, views: sync.OnceValues(loadViews), cop: http.NewCrossOriginProtection()}
 	s.cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
-	if s.pages, err = parsePages(cat); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s
 }
 
 // Register adds the console's pages and its static files to mux.
-func Register(mux *http.ServeMux, a *app.App, o Options) error {
-	s, err := New(a, o)
-	if err != nil {
-		return err
-	}
-	s.routes(mux)
-	return nil
+func Register(mux *http.ServeMux, a *app.App, o Options) {
+	New(a, o).routes(mux)
 }
 
 // Mount adds the console to mux like Register and returns it, for the doors that render
 // their pages with it (oidc/).
-func Mount(mux *http.ServeMux, a *app.App, o Options) (*Server, error) {
-	s, err := New(a, o)
-	if err != nil {
-		return nil, err
-	}
+func Mount(mux *http.ServeMux, a *app.App, o Options) *Server {
+	s := New(a, o)
 	s.routes(mux)
-	return s, nil
+	return s
 }
 
 // ctxKey keys the console's values in a request's context.
@@ -199,7 +185,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, rq *request, err e
 		w.Header().Set("Retry-After", v)
 	}
 	v := s.view(w, r, rq, "error.title")
-	v.Error = s.cat.errorText(rq.loc, err, httpserver.RequestID(r.Context()))
+	v.Error = s.cat().errorText(rq.loc, err, httpserver.RequestID(r.Context()))
 	d := map[string]any{"Code": code, "Forbidden": status == http.StatusForbidden}
 	if e := roster.AsError(err); e != nil && status == http.StatusForbidden {
 		if p, ok := e.Details["permission"].(string); ok {
@@ -218,28 +204,28 @@ func (s *Server) whoMay(loc string, p roster.Permission) string {
 	if len(org) > 0 {
 		names := make([]string, len(org))
 		for i, r := range org {
-			names[i] = s.cat.text(loc, "orgrole."+string(r))
+			names[i] = s.cat().text(loc, "orgrole."+string(r))
 		}
-		parts = append(parts, s.cat.text(loc, "error.who_may_org", "roles", strings.Join(names, ", ")))
+		parts = append(parts, s.cat().text(loc, "error.who_may_org", "roles", strings.Join(names, ", ")))
 	}
 	if len(store) > 0 {
 		names := make([]string, len(store))
 		for i, r := range store {
-			names[i] = s.cat.text(loc, "storerole."+r)
+			names[i] = s.cat().text(loc, "storerole."+r)
 		}
-		parts = append(parts, s.cat.text(loc, "error.who_may_store", "roles", strings.Join(names, ", ")))
+		parts = append(parts, s.cat().text(loc, "error.who_may_store", "roles", strings.Join(names, ", ")))
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return s.cat.text(loc, "error.who_may", "roles", strings.Join(parts, "; "))
+	return s.cat().text(loc, "error.who_may", "roles", strings.Join(parts, "; "))
 }
 
 // crossOrigin answers a state-changing request sent from another site.
 func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) {
 	rq := s.identify(w, r)
 	v := s.view(w, r, rq, "error.title")
-	v.Error = s.cat.text(rq.loc, "error.cross_origin")
+	v.Error = s.cat().text(rq.loc, "error.cross_origin")
 	s.render(w, r, http.StatusForbidden, "error", v)
 }
 
@@ -247,7 +233,7 @@ func (s *Server) crossOrigin(w http.ResponseWriter, r *http.Request) {
 // request, or a page left open while the browser switched to another account.
 func (s *Server) refuseForm(w http.ResponseWriter, r *http.Request, rq *request) {
 	v := s.view(w, r, rq, "error.title")
-	v.Error = s.cat.text(rq.loc, "error.form_token")
+	v.Error = s.cat().text(rq.loc, "error.form_token")
 	s.render(w, r, http.StatusForbidden, "error", v)
 }
 

@@ -159,6 +159,6 @@ func (s *Server) toCallback(w http.ResponseWriter, r *http.Request, id string) {
 func (s *Server) OIDCErrorPage(w http.ResponseWriter, r *http.Request, status int) {
 	rq := s.identify(w, r)
 	v := s.view(w, r, rq, "error.title")
-	v.Error = s.cat.text(rq.loc, "oidc.bad_request")
+	v.Error = s.cat().text(rq.loc, "oidc.bad_request")
 	s.render(w, r, status, "error", v)
 }

@@ -23,7 +23,7 @@ func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request, rq *requ
 	if err != nil {
 		retryAfter(w, err)
 		w.WriteHeader(roster.HTTPStatus(roster.ErrorCode(err)))
-		return json.NewEncoder(w).Encode(map[string]string{"message": s.cat.errorText(rq.loc, err, httpserver.RequestID(r.Context()))})
+		return json.NewEncoder(w).Encode(map[string]string{"message": s.cat().errorText(rq.loc, err, httpserver.RequestID(r.Context()))})
 	}
 	_, err = w.Write(opts)
 	return err

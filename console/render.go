@@ -33,6 +33,33 @@ var pageNames = []string{
 	"oidc_choose", "operator_clients", "operator_client", "operator_keys", "login_mfa",
 }
 
+// views are what the console's pages are made of: every language's texts and the templates.
+type views struct {
+	cat   catalogs
+	pages *template.Template // every page, by name (parsePages)
+}
+
+// loadViews reads the embedded catalogs and parses the templates. It returns views even when
+// it fails, so that texts fall back to their keys and render reports the error (a 500 and a
+// log line; a build that passed the tests never gets there).
+func loadViews() (*views, error) {
+	cat, err := loadCatalogs()
+	if err != nil {
+		return &views{}, err
+	}
+	pages, err := parsePages(cat)
+	if err != nil {
+		return &views{cat: cat}, err
+	}
+	return &views{cat: cat, pages: pages}, nil
+}
+
+// cat returns the console's texts, read on first use.
+func (s *Server) cat() catalogs {
+	vs, _ := s.views()
+	return vs.cat
+}
+
 // parsePages parses the console's templates into one set: the shared partials once, and for
 // each page its blocks under the page's name — "org_members/content", "org_members/dialog" —
 // and the layout as "org_members", calling them. A set per page (the layout and partials
@@ -206,8 +233,8 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, rq *request, title
 	if r.Method == http.MethodPost {
 		v.Form, v.PageURL = r.PostForm, pageURL(r)
 	}
-	if f := r.URL.Query().Get("ok"); f != "" && s.cat.has("flash."+f) {
-		v.Flash = s.cat.text(rq.loc, "flash."+f)
+	if f := r.URL.Query().Get("ok"); f != "" && s.cat().has("flash."+f) {
+		v.Flash = s.cat().text(rq.loc, "flash."+f)
 	}
 	if rq.link != nil { // the pages of a setup link: its organization alone, whoever is signed in
 		v.Portal, v.CSRF = &rq.link.portal, formToken(rq.link.token)
@@ -274,16 +301,16 @@ func pick(affs []roster.Affiliation, sel app.Selection) (*roster.Affiliation, *r
 
 // setError records an error to show in place, on the form that caused it.
 func (s *Server) setError(r *http.Request, v *view, err error) int {
-	v.Error = s.cat.errorText(v.L, err, httpserver.RequestID(r.Context()))
+	v.Error = s.cat().errorText(v.L, err, httpserver.RequestID(r.Context()))
 	if e := roster.AsError(err); e != nil {
 		v.Field, v.ErrInfo = e.Field, e.Details
 		fields := roster.FieldErrors(e)
 		v.Fields = make(map[string]string, len(fields))
 		for _, fe := range fields {
-			v.Fields[fe.Field] = s.cat.fieldText(v.L, fe)
+			v.Fields[fe.Field] = s.cat().fieldText(v.L, fe)
 		}
 		if len(fields) > 1 {
-			v.Error = s.cat.fieldsText(v.L, fields)
+			v.Error = s.cat().fieldsText(v.L, fields)
 		}
 	} else {
 		s.log.ErrorContext(r.Context(), "internal error", "err", err, "path", r.URL.Path, "request_id", httpserver.RequestID(r.Context()))
@@ -294,11 +321,15 @@ func (s *Server) setError(r *http.Request, v *view, err error) int {
 // render writes a page. Templates run into a buffer first, so a failure never leaves half
 // a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
-	if s.pages.Lookup(name) == nil {
+	vs, err := s.views()
+	if err == nil && vs.pages.Lookup(name) == nil {
 		panic("console: no page " + name) // pageNames and the handlers disagree: a bug the tests catch
 	}
 	var buf bytes.Buffer
-	if err := s.pages.ExecuteTemplate(&buf, name, v); err != nil {
+	if err == nil {
+		err = vs.pages.ExecuteTemplate(&buf, name, v)
+	}
+	if err != nil {
 		s.log.ErrorContext(r.Context(), "render page", "page", name, "err", err, "request_id", httpserver.RequestID(r.Context()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -82,10 +82,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	https := cfg.BaseURL.Scheme == "https"
 	mux := http.NewServeMux()
 	api.Register(mux, a, api.Options{Log: log, Version: Version, HTTPS: https})
-	con, err := console.Mount(mux, a, console.Options{Log: log, HTTPS: https})
-	if err != nil {
-		return err
-	}
+	con := console.Mount(mux, a, console.Options{Log: log, HTTPS: https})
 	if err := oidc.Register(mux, a, oidc.Options{Log: log, ErrorPage: con.OIDCErrorPage}); err != nil {
 		return err
 	}
