@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rosterhq/roster/sqlstore"
 )
 
@@ -104,10 +106,16 @@ func run(ctx context.Context, o options) error {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "roster")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/roster")
+	// The binary the README tells operators to build: static, without the C library (cgo
+	// would map libc and the dynamic loader: 2 MB of the idle node's resident memory).
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/roster")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build roster (run the benchmark from the repository's root): %w", err)
+	}
+	if err := fromDisk(bin); err != nil {
+		return err
 	}
 
 	roster, err := startRoster(ctx, bin, dbURL, o.indexMemory)
@@ -348,6 +356,22 @@ func (p *rosterProcess) stop() {
 
 // memory reads the process's resident memory, and how much of it is anonymous (heap and
 // stacks rather than mapped files).
+// fromDisk writes the binary out and drops its pages from the page cache, so that Roster
+// starts from the disk as an installed binary does. Started from the linker's own pages
+// still in the cache, the same binary read 1.8–2 MB more resident at idle (its file pages:
+// the kernel maps more of them around each one touched), a figure no deployment sees.
+func fromDisk(bin string) error {
+	f, err := os.Open(bin)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}
+
 func (p *rosterProcess) memory() string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
