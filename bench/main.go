@@ -354,12 +354,10 @@ func (p *rosterProcess) stop() {
 	}
 }
 
-// memory reads the process's resident memory, and how much of it is anonymous (heap and
-// stacks rather than mapped files).
 // fromDisk writes the binary out and drops its pages from the page cache, so that Roster
 // starts from the disk as an installed binary does. Started from the linker's own pages
-// still in the cache, the same binary read 1.8–2 MB more resident at idle (its file pages:
-// the kernel maps more of them around each one touched), a figure no deployment sees.
+// still in the cache, the same binary read 1.8–2 MB more resident at idle, all of it in its
+// file pages (a copy of it read as little as the disk's), a figure no deployment sees.
 func fromDisk(bin string) error {
 	f, err := os.Open(bin)
 	if err != nil {
@@ -372,6 +370,8 @@ func fromDisk(bin string) error {
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
+// memory reads the process's resident memory, and how much of it is anonymous (heap and
+// stacks rather than mapped files).
 func (p *rosterProcess) memory() string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {

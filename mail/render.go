@@ -155,8 +155,8 @@ func parseLocale(lang string, b []byte) (*locale, error) {
 		return nil, errors.New("common: months, date and link_fallback are required")
 	}
 	loc := &locale{common: c, fallback: c.Common.LinkFallback, templates: map[string]snippets{}}
-	// The locale's snippets are one set: they share its functions and lookup tables, where a
-	// template each held copies of them (400 templates, most of the renderer's 780 KB).
+	// The locale's snippets are one set sharing its functions and lookup tables; a template
+	// each, holding copies of them, made the renderer 747 KB instead of 379 KB.
 	set := texttemplate.New(lang).Funcs(loc.funcs())
 	parse := func(name, s string) (*texttemplate.Template, error) {
 		return set.New(name).Parse(s)
