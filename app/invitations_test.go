@@ -280,7 +280,10 @@ func TestConcurrentAcceptsGiveOneMembership(t *testing.T) {
 			t.Fatalf("members: %v %d", err, len(members.Items))
 		}
 
-		// New accounts racing through one link: one account, one membership.
+		// New accounts racing through one link: one account, one membership. A loser that
+		// finds the account made proves the password against it, and counts as a sign-in
+		// attempt: the fifth at once locks the address for a second (lockFor), so a loser may
+		// also be refused as rate_limited — how many depends on the machine's speed.
 		f.invite(t, "new@acme.com")
 		tok = f.link(t, "new@acme.com")
 		for i := range 10 {
@@ -293,7 +296,7 @@ func TestConcurrentAcceptsGiveOneMembership(t *testing.T) {
 		for _, err := range errs[:10] {
 			if err == nil {
 				ok++
-			} else if c := testenv.Code(err); c != roster.EInvitationNotPending && c != roster.EInvalidCredentials {
+			} else if c := testenv.Code(err); c != roster.EInvitationNotPending && c != roster.EInvalidCredentials && c != roster.ERateLimited {
 				t.Errorf("concurrent sign-up accept: %v", err)
 			}
 		}
